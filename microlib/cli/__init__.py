@@ -1,0 +1,3 @@
+"""microlib.cli."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""microlib.config."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""microlib.core."""
+
+from __future__ import annotations

@@ -1,0 +1,90 @@
+"""The per-call context every handler, interceptor, consumer and job sees."""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["CallContext", "CallKind", "Principal", "current_context"]
+
+CallKind = Literal["http", "grpc", "message", "job"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, once authentication has run.
+
+    Args:
+        subject: The stable identifier of the caller (``sub``).
+        scopes: Granted OAuth scopes.
+        roles: Granted roles.
+        claims: Every verified claim, for what the fields above do not cover.
+    """
+
+    subject: str
+    scopes: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class CallContext:
+    """One call through the shared interceptor chain, whatever its transport.
+
+    Args:
+        kind: The transport or trigger: ``http``, ``grpc``, ``message``, ``job``.
+        service: The contract-level service (``shop.v1.Orders``, an OpenAPI
+            title, a channel) used to name metrics and spans.
+        method: The method within it (``GetOrder``, an operationId, a route
+            template); bounded cardinality, never a raw path.
+        metadata: Incoming headers or gRPC metadata, lower-cased keys.
+        deadline: Absolute ``time.monotonic()`` by which the call must end.
+        peer: The remote address, when there is one.
+        request: The decoded request (a message, a model, or an async
+            iterator of them for client streaming).
+        send: For streaming responses, pushes one item to the caller.
+    """
+
+    kind: CallKind
+    service: str
+    method: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    deadline: float | None = None
+    peer: str = ""
+    request: Any = None
+    send: Callable[[Any], Awaitable[None]] | None = None
+    principal: Principal | None = None
+    response_metadata: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def full_method(self) -> str:
+        """``service/method``, the name used for logs, metrics and spans."""
+        return f"{self.service}/{self.method}"
+
+    def time_remaining(self) -> float | None:
+        """Seconds left before the deadline, or None without a deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+
+_current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
+    "microlib_call_context", default=None
+)
+
+
+def current_context() -> CallContext | None:
+    """The context of the call running in this task, if any."""
+    return _current.get()
+
+
+def _bind(ctx: CallContext) -> contextvars.Token[CallContext | None]:
+    return _current.set(ctx)
+
+
+def _unbind(token: contextvars.Token[CallContext | None]) -> None:
+    _current.reset(token)

@@ -1,0 +1,3 @@
+"""microlib.data."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""microlib.grpc."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""microlib.http."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""microlib.jobs."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""microlib.messaging."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""microlib.observability."""
+
+from __future__ import annotations

@@ -1,0 +1,83 @@
+"""The Metrics protocol that user code and components record through.
+
+It mirrors prometheus-client's own shape (``.labels(...).inc()``), so the
+production registry is prometheus-client itself, owned by the Service rather
+than the process-global default registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+__all__ = ["Counter", "Gauge", "Histogram", "Metrics"]
+
+
+class Counter(Protocol):
+    """A monotonically increasing count."""
+
+    def labels(self, *values: str, **labels: str) -> Counter:
+        """The child for one combination of label values."""
+        ...
+
+    def inc(self, amount: float = 1) -> None:
+        """Add ``amount``."""
+        ...
+
+
+class Gauge(Protocol):
+    """A value that goes up and down."""
+
+    def labels(self, *values: str, **labels: str) -> Gauge:
+        """The child for one combination of label values."""
+        ...
+
+    def inc(self, amount: float = 1) -> None:
+        """Add ``amount``."""
+        ...
+
+    def dec(self, amount: float = 1) -> None:
+        """Subtract ``amount``."""
+        ...
+
+    def set(self, value: float) -> None:
+        """Set the value."""
+        ...
+
+
+class Histogram(Protocol):
+    """A distribution of observed values, in buckets."""
+
+    def labels(self, *values: str, **labels: str) -> Histogram:
+        """The child for one combination of label values."""
+        ...
+
+    def observe(self, amount: float) -> None:
+        """Record one value."""
+        ...
+
+
+class Metrics(Protocol):
+    """Creates (or returns the already created) metrics of one registry.
+
+    Asking twice for the same name returns the same metric, so components
+    can declare their metrics where they use them.
+    """
+
+    def counter(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> Counter:
+        """A counter named ``name`` (``_total`` is appended on exposition)."""
+        ...
+
+    def gauge(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> Gauge:
+        """A gauge named ``name``."""
+        ...
+
+    def histogram(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        buckets: Sequence[float] | None = None,
+    ) -> Histogram:
+        """A histogram named ``name``; ``buckets`` default to latency buckets."""
+        ...

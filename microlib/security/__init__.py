@@ -1,0 +1,3 @@
+"""microlib.security."""
+
+from __future__ import annotations

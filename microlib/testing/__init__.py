@@ -1,0 +1,3 @@
+"""microlib.testing."""
+
+from __future__ import annotations

@@ -32,7 +32,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
 
 __all__ = [
     "Aborted",
@@ -108,7 +107,7 @@ class Error(Exception):
         violations: Invalid request fields (rendered as ``BadRequest``).
     """
 
-    code: ClassVar[Code] = Code.UNKNOWN
+    code: Code = Code.UNKNOWN
 
     def __init__(
         self,

@@ -54,6 +54,9 @@ class MethodDefinition:
         encode_response: A response message to wire bytes (the fast codec).
         encode_request: A request message to wire bytes (clients).
         decode_response: Wire bytes to a response message (clients).
+        validate_request: Checks a request against the rules its contract
+            declares (``field_behavior``, ``buf.validate``); raises
+            ``InvalidArgument`` naming each bad field. None when it has none.
         http_rules: Its ``google.api.http`` bindings, primary first.
         options: Method options the runtime acts on (auth, validation...).
     """
@@ -67,6 +70,7 @@ class MethodDefinition:
     encode_response: Callable[[Any], bytes]
     encode_request: Callable[[Any], bytes]
     decode_response: Callable[[bytes], Any]
+    validate_request: Callable[[Any], None] | None = None
     http_rules: tuple[HttpRule, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -74,6 +78,9 @@ class MethodDefinition:
 @dataclass(frozen=True, slots=True)
 class ServiceDefinition:
     """A proto service as generated code describes it.
+
+    Generated code sets it as ``__microlib_service__`` on the servicer
+    interface, which is how ``Service.include(servicer)`` finds it.
 
     Args:
         full_name: The fully qualified name (``shop.v1.Bookshop``).

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import inspect
 import os
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import structlog
 from pydantic import BaseModel
-from watchfiles import Change, awatch
 
 from microlib.config._paths import dotted
 from microlib.config._schema import build_model, is_reloadable
 from microlib.config.errors import ConfigError
 from microlib.config.loader import LoadedConfig, load_config
 from microlib.config.model import Settings
+
+if TYPE_CHECKING:
+    from watchfiles import Change
 
 __all__ = ["LiveConfig", "ReloadResult", "Subscriber", "changed_paths"]
 
@@ -37,8 +40,8 @@ Subscriber = Callable[[Any, Any, tuple[str, ...]], Awaitable[None] | None]
 
 log = structlog.get_logger("microlib.config")
 
-# How often the watcher thread wakes up when nothing happens; it also bounds
-# how long the first "watching" signal can take.
+# How often the notification thread wakes up when nothing happens; it also
+# bounds how long the first "watching" signal takes.
 _IDLE_MS = 500
 
 
@@ -65,15 +68,16 @@ class LiveConfig(Generic[M]):
 
     The first load happens in the constructor, so an invalid configuration
     fails before anything starts. ``start()`` watches the config files'
-    directories (inotify, or polling with ``force_polling``) and reloads on
-    a change; ``reload()`` may be called directly (on SIGHUP, say).
+    directories (OS notifications through watchfiles, or content polling
+    with ``force_polling``) and reloads on a change; ``reload()`` may be
+    called directly (on SIGHUP, say).
 
     Args:
         model: The settings model. The other arguments are those of
             :func:`~microlib.config.load_config`.
         watch: Whether ``start()`` watches the files.
-        force_polling: Poll the files instead of using OS notifications
-            (network file systems, some containers).
+        force_polling: Poll the files' content instead of using OS
+            notifications (network file systems, some containers).
         poll_interval: Seconds between polls when polling.
         debounce: Seconds to wait for a burst of writes to settle.
 
@@ -162,9 +166,22 @@ class LiveConfig(Generic[M]):
         self._watching.clear()
         self._task = asyncio.create_task(self._watch_files(self._stop_event), name="microlib.config watcher")
 
-    async def wait_watching(self) -> None:
-        """Return once the watcher sees file changes (after ``start()``)."""
-        await self._watching.wait()
+    async def wait_watching(self) -> bool:
+        """Wait until edits to the files are being picked up.
+
+        Returns:
+            True once watching; False at once if nothing is watched (not
+            started, no files, ``watch=False``) or if the watcher stopped.
+        """
+        task = self._task
+        if task is None:
+            return False
+        waiter = asyncio.ensure_future(self._watching.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        return self._watching.is_set()
 
     async def stop(self) -> None:
         """Stop watching."""
@@ -209,7 +226,9 @@ class LiveConfig(Generic[M]):
         old = self._current
         paths = changed_paths(old.settings, loaded.settings)
         if not paths:
-            self._current = loaded  # same values; origins may have moved between files
+            # Same values, but a value may have moved to another file: keep the
+            # snapshot object, refresh the origins.
+            self._current = LoadedConfig(old.settings, loaded.leaves)
             return ReloadResult("unchanged")
         changed = tuple(dotted(path) for path in paths)
         blocked = tuple(dotted(path) for path in paths if not is_reloadable(self._model, path))
@@ -236,34 +255,77 @@ class LiveConfig(Generic[M]):
                 log.exception("config subscriber failed", subscriber=name)
 
     async def _watch_files(self, stop_event: asyncio.Event) -> None:
-        directories = sorted({str(path.parent) for path in self._files})
+        events = self._polled(stop_event) if self._force_polling else self._notified(stop_event)
+        try:
+            async for _ in events:
+                # The first event means "now watching": reload once in case an
+                # edit landed while the watcher was being set up.
+                await self.reload()
+                self._watching.set()
+        except Exception:
+            log.exception("config watcher failed; file changes are no longer applied")
+
+    async def _notified(self, stop_event: asyncio.Event) -> AsyncIterator[None]:
+        """Yield once when OS notifications are set up, then once per burst of changes."""
+        # Imported here: watchfiles and anyio cost startup time to services that never watch.
+        from watchfiles import awatch
+
         names = {str(path) for path in self._files}
 
         def relevant(_: Change, changed: str) -> bool:
             # Kubernetes swaps a ConfigMap through "..data" symlinks in the same directory.
             return changed in names or Path(changed).name.startswith("..")
 
-        try:
-            async for changes in awatch(
-                *directories,
-                watch_filter=relevant,
-                debounce=self._debounce_ms,
-                step=min(50, self._debounce_ms),
-                stop_event=stop_event,
-                rust_timeout=_IDLE_MS,
-                yield_on_timeout=True,
-                force_polling=self._force_polling,
-                poll_delay_ms=self._poll_ms,
-                recursive=False,
-            ):
-                if not self._watching.is_set():
-                    self._watching.set()
-                    # An edit made while the watcher was being set up would be lost.
-                    await self.reload()
-                elif changes:
-                    await self.reload()
-        except Exception:
-            log.exception("config watcher failed; file changes are no longer applied", files=sorted(names))
+        first = True
+        async for changes in awatch(
+            *sorted({str(path.parent) for path in self._files}),
+            watch_filter=relevant,
+            debounce=self._debounce_ms,
+            step=min(50, self._debounce_ms),
+            stop_event=stop_event,
+            rust_timeout=_IDLE_MS,
+            yield_on_timeout=True,
+            recursive=False,
+        ):
+            if first or changes:
+                first = False
+                yield None
+
+    async def _polled(self, stop_event: asyncio.Event) -> AsyncIterator[None]:
+        """Yield once, then once per change of the files' content, checked every poll interval.
+
+        Content is compared rather than modification times, whose resolution
+        may hide two writes within the same second.
+        """
+        seen = await asyncio.to_thread(self._fingerprint)
+        yield None
+        while not await _wait(stop_event, self._poll_ms / 1000):
+            current = await asyncio.to_thread(self._fingerprint)
+            if current == seen:
+                continue
+            if await _wait(stop_event, self._debounce_ms / 1000):
+                return
+            seen = await asyncio.to_thread(self._fingerprint)
+            yield None
+
+    def _fingerprint(self) -> tuple[bytes | None, ...]:
+        digests: list[bytes | None] = []
+        for path in self._files:
+            try:
+                digests.append(hashlib.blake2b(path.read_bytes()).digest())
+            except OSError:
+                digests.append(None)
+        return tuple(digests)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``event``; whether it is set."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 def changed_paths(old: BaseModel, new: BaseModel) -> list[tuple[str | int, ...]]:

@@ -243,7 +243,10 @@ class OverrideSource:
             try:
                 if not has_value:
                     raise ValueError(f"expected key=value, got {text!r}")
-                path = parse_dotted(key.strip())
+                parsed = parse_dotted(key.strip())
+                path = tuple(part for part in parsed if isinstance(part, str))
+                if len(path) != len(parsed):
+                    raise ValueError("set a whole list rather than one item: key=[a, b]")
             except ValueError as exc:
                 builder.problems.append(Problem("", f"--set {key.strip()}", "override_syntax", str(exc)))
                 continue

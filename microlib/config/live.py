@@ -17,7 +17,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel
@@ -35,8 +35,14 @@ __all__ = ["LiveConfig", "ReloadResult", "Subscriber", "changed_paths"]
 
 M = TypeVar("M", bound=BaseModel)
 
-Subscriber = Callable[[Any, Any, tuple[str, ...]], Awaitable[None] | None]
-"""``callback(old_settings, new_settings, changed_paths)``, sync or async."""
+
+class Subscriber(Protocol):
+    """A reload callback: ``callback(old_settings, new_settings, changed_paths)``, sync or async."""
+
+    def __call__(self, old: Any, new: Any, changed: tuple[str, ...], /) -> Awaitable[None] | None:
+        """React to an applied change; ``changed`` holds the dotted paths."""
+        ...
+
 
 log = structlog.get_logger("microlib.config")
 

@@ -48,7 +48,7 @@ def _emit(
             continue
         leaf = find_leaf(leaves, here)
         if masked and is_secret(model, here, value, leaf is not None and leaf.sensitive):
-            shown = MASK
+            shown = _flow(MASK)  # quoted: a bare leading * is a YAML alias
         else:
             shown = _flow(_reveal(value))
         text = f"{indent}{_flow(str(key))}: {shown}"

@@ -69,7 +69,7 @@ def test_show_prints_each_value_with_its_source_and_masks_secrets(tmp_path: Path
     assert lines["level"].endswith("# prod.toml:2")
     assert lines["host"].endswith("# --set http.host=...")
     assert lines["beta"].endswith("# env MICROLIB__FEATURES__BETA")
-    assert lines["api_token"].split("#")[0].strip() == "api_token: **********"
+    assert lines["api_token"].split("#")[0].strip() == "api_token: '**********'"
     assert "tok-123" not in result.stdout
 
 

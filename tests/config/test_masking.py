@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import Field, SecretStr
 
 from microlib.config import ConfigError, Section, Settings, load_config
@@ -28,7 +29,7 @@ def test_render_masks_secret_types_and_secret_names() -> None:
     assert "default-signing" not in text
     assert "k-123" not in text
     assert "t-456" not in text
-    assert "signing: **********" in text
+    assert "signing: '**********'" in text
     assert "token_ttl: 300" in text
     assert "endpoint: https://example.test" in text
 
@@ -71,3 +72,14 @@ def test_render_lists_each_value_with_its_source(tmp_path: Path) -> None:
     level = next(line for line in lines if line.strip().startswith("level:"))
     assert level.endswith("# env MICROLIB__LOGGING__LEVEL")
     assert all("#" in line for line in lines if not line.endswith(":"))
+
+
+def test_rendered_config_is_valid_yaml_of_the_effective_values(tmp_path: Path) -> None:
+    """`render(masked=False)` parses back to the settings; masked output is valid YAML too."""
+    config = tmp_path / "c.yaml"
+    config.write_text('logging:\n  levels:\n    "uvicorn.access": WARNING\n', encoding="utf-8")
+    loaded = load_config(Settings, sections={"api": ApiSettings}, files=[config], environ={})
+    expected = loaded.settings.model_dump(mode="json")
+    expected["api"]["signing"] = "default-signing"
+    assert yaml.safe_load(loaded.render(masked=False)) == expected
+    assert yaml.safe_load(loaded.render())["api"]["signing"] == "**********"

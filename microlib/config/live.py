@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import inspect
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel
 
 from microlib.config._paths import dotted
 from microlib.config._schema import build_model, is_reloadable
+from microlib.config._watch import FileWatcher
 from microlib.config.errors import ConfigError
 from microlib.config.loader import LoadedConfig, load_config
 from microlib.config.model import Settings
-
-if TYPE_CHECKING:
-    from watchfiles import Change
 
 __all__ = ["LiveConfig", "ReloadResult", "Subscriber", "changed_paths"]
 
@@ -45,10 +42,6 @@ class Subscriber(Protocol):
 
 
 log = structlog.get_logger("microlib.config")
-
-# How often the notification thread wakes up when nothing happens; it also
-# bounds how long the first "watching" signal takes.
-_IDLE_MS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +116,9 @@ class LiveConfig(Generic[M]):
         self._subscribers: list[Subscriber] = []
         self._lock = asyncio.Lock()
         self._watch = watch
-        self._force_polling = force_polling
-        self._poll_ms = max(1, round(poll_interval * 1000))
-        self._debounce_ms = max(1, round(debounce * 1000))
+        self._watcher = FileWatcher(
+            self._files, force_polling=force_polling, poll_interval=poll_interval, debounce=debounce
+        )
         self._stop_event: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._watching = asyncio.Event()
@@ -261,77 +254,14 @@ class LiveConfig(Generic[M]):
                 log.exception("config subscriber failed", subscriber=name)
 
     async def _watch_files(self, stop_event: asyncio.Event) -> None:
-        events = self._polled(stop_event) if self._force_polling else self._notified(stop_event)
         try:
-            async for _ in events:
+            async for _ in self._watcher.events(stop_event):
                 # The first event means "now watching": reload once in case an
                 # edit landed while the watcher was being set up.
                 await self.reload()
                 self._watching.set()
         except Exception:
             log.exception("config watcher failed; file changes are no longer applied")
-
-    async def _notified(self, stop_event: asyncio.Event) -> AsyncIterator[None]:
-        """Yield once when OS notifications are set up, then once per burst of changes."""
-        # Imported here: watchfiles and anyio cost startup time to services that never watch.
-        from watchfiles import awatch
-
-        names = {str(path) for path in self._files}
-
-        def relevant(_: Change, changed: str) -> bool:
-            # Kubernetes swaps a ConfigMap through "..data" symlinks in the same directory.
-            return changed in names or Path(changed).name.startswith("..")
-
-        first = True
-        async for changes in awatch(
-            *sorted({str(path.parent) for path in self._files}),
-            watch_filter=relevant,
-            debounce=self._debounce_ms,
-            step=min(50, self._debounce_ms),
-            stop_event=stop_event,
-            rust_timeout=_IDLE_MS,
-            yield_on_timeout=True,
-            recursive=False,
-        ):
-            if first or changes:
-                first = False
-                yield None
-
-    async def _polled(self, stop_event: asyncio.Event) -> AsyncIterator[None]:
-        """Yield once, then once per change of the files' content, checked every poll interval.
-
-        Content is compared rather than modification times, whose resolution
-        may hide two writes within the same second.
-        """
-        seen = await asyncio.to_thread(self._fingerprint)
-        yield None
-        while not await _wait(stop_event, self._poll_ms / 1000):
-            current = await asyncio.to_thread(self._fingerprint)
-            if current == seen:
-                continue
-            if await _wait(stop_event, self._debounce_ms / 1000):
-                return
-            seen = await asyncio.to_thread(self._fingerprint)
-            yield None
-
-    def _fingerprint(self) -> tuple[bytes | None, ...]:
-        digests: list[bytes | None] = []
-        for path in self._files:
-            try:
-                digests.append(hashlib.blake2b(path.read_bytes()).digest())
-            except OSError:
-                digests.append(None)
-        return tuple(digests)
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> bool:
-    """Wait up to ``seconds`` for ``event``; whether it is set."""
-    try:
-        async with asyncio.timeout(seconds):
-            await event.wait()
-    except TimeoutError:
-        return False
-    return True
 
 
 def changed_paths(old: BaseModel, new: BaseModel) -> list[tuple[str | int, ...]]:

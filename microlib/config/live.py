@@ -80,6 +80,9 @@ class LiveConfig(Generic[M]):
         poll_interval: Seconds between polls when polling.
         debounce: Seconds to wait for a burst of writes to settle.
 
+    Attributes:
+        last_reload: The outcome of the latest reload, None before the first.
+
     Raises:
         ConfigError: the initial configuration is invalid.
     """

@@ -30,7 +30,7 @@ from microlib.config.sources import (
     Leaf,
     MappingSource,
     OverrideSource,
-    find_leaf,
+    _find_leaf,
 )
 
 __all__ = ["LoadedConfig", "load_config", "load_sources"]
@@ -102,7 +102,11 @@ def load_config(
     Raises:
         ConfigError: listing every problem: unreadable files, syntax errors,
             unset variables, unknown keys and invalid values.
+        TypeError: ``files`` or ``overrides`` is a single string rather than a sequence.
     """
+    for name, given in (("files", files), ("overrides", overrides)):
+        if isinstance(given, str | os.PathLike):
+            raise TypeError(f"{name} must be a sequence, e.g. [{str(given)!r}], not a single string")
     env = os.environ if environ is None else environ
     sources: list[ConfigSource] = [MappingSource(values)] if values else []
     sources += [FileSource(path, env) for path in files]
@@ -139,13 +143,13 @@ def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfi
 
 def origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
     """The origin of the value at ``path`` or of the list holding it; ``default`` if unset."""
-    leaf = find_leaf(leaves, path)
+    leaf = _find_leaf(leaves, path)
     return "default" if leaf is None else leaf.origin
 
 
 def _key_origin(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str, ...]) -> str:
     """Where a key was set: its own origin, or for a mapping that of its first value."""
-    leaf = find_leaf(leaves, path)
+    leaf = _find_leaf(leaves, path)
     if leaf is None:
         leaf = next((leaf for key, leaf in leaves.items() if key[: len(path)] == path), None)
     return "default" if leaf is None else leaf.origin
@@ -249,7 +253,7 @@ def _data_path(loc: tuple[int | str, ...], data: Any, *, missing: bool) -> Path:
 
 
 def _shown(model: type[BaseModel], leaves: Mapping[tuple[str, ...], Leaf], path: Path, value: Any) -> str:
-    leaf = find_leaf(leaves, path)
+    leaf = _find_leaf(leaves, path)
     if is_secret(model, path, value, leaf is not None and leaf.sensitive):
         return MASK
     return display(value)

@@ -33,8 +33,6 @@ __all__ = [
     "Leaf",
     "MappingSource",
     "OverrideSource",
-    "find_leaf",
-    "parse_scalar",
 ]
 
 _PARSERS = {".yaml": parse_yaml, ".yml": parse_yaml, ".toml": parse_toml}
@@ -193,7 +191,10 @@ class EnvSource:
 
     A double underscore separates levels and names are lowercased:
     ``MICROLIB__HTTP__PORT=8081`` sets ``http.port``. Values are read as YAML
-    scalars (see :func:`parse_scalar`).
+    scalars: ``8081`` is an int, ``true`` a bool, ``[a, b]`` a list,
+    ``{a: 1}`` a mapping, an empty value or ``null`` is None and
+    ``"quoted"`` a string; any other text is kept exactly as written, and a
+    string field always receives the text.
 
     Args:
         environ: The environment.
@@ -218,7 +219,7 @@ class EnvSource:
                 )
                 continue
             raw = self._environ[name]
-            builder.add(tuple(part.lower() for part in parts), Leaf(parse_scalar(raw), origin, raw=raw))
+            builder.add(tuple(part.lower() for part in parts), Leaf(_parse_scalar(raw), origin, raw=raw))
         return builder.build()
 
 
@@ -226,7 +227,7 @@ class OverrideSource:
     """Command-line overrides ``key.path=value`` (``--set``).
 
     Keys are dotted; quote a key containing dots: ``logging.levels."uvicorn.access"=DEBUG``.
-    Values are read as YAML scalars (see :func:`parse_scalar`).
+    Values are read like environment values (see :class:`EnvSource`).
 
     Args:
         overrides: The ``key=value`` texts, in order (later wins).
@@ -250,7 +251,7 @@ class OverrideSource:
             except ValueError as exc:
                 builder.problems.append(Problem("", f"--set {key.strip()}", "override_syntax", str(exc)))
                 continue
-            value = parse_scalar(raw)
+            value = _parse_scalar(raw)
             origin = f"--set {key.strip()}=..."
             # A later --set of the same key replaces the earlier one.
             _drop(builder.tree, path)
@@ -258,7 +259,7 @@ class OverrideSource:
         return builder.build()
 
 
-def find_leaf(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str | int, ...]) -> Leaf | None:
+def _find_leaf(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str | int, ...]) -> Leaf | None:
     """The leaf holding the value at ``path``: itself, or the list it is an item of."""
     keys = tuple(str(part) for part in path)
     exact = leaves.get(keys)
@@ -272,7 +273,7 @@ def find_leaf(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str | int, ...
     return None
 
 
-def parse_scalar(raw: str) -> Any:
+def _parse_scalar(raw: str) -> Any:
     """Read an environment or ``--set`` value.
 
     ``8081`` is an int, ``true`` a bool, ``[a, b]`` a list, ``{a: 1}`` a

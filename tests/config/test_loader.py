@@ -166,3 +166,9 @@ class TestSections:
         """Registering a user section called `http` is a programming error."""
         with pytest.raises(ValueError, match="http"):
             load_config(Settings, sections={"http": AppSettings}, environ={})
+
+
+def test_a_single_string_is_not_mistaken_for_a_list_of_files() -> None:
+    """`files="a.yaml"` would otherwise be read as files "a", ".", "y"..."""
+    with pytest.raises(TypeError, match="files must be a sequence"):
+        load_config(Settings, files="service.yaml", environ={})

@@ -96,6 +96,7 @@ def test_syntax_errors_name_the_file_and_line(
     (problem,) = caught.value.problems
     assert problem.source == f"{path}:{line}"
     assert fragment in problem.message
+    assert str(problem) == f"{path}:{line}: {problem.message} [syntax]"
 
 
 def test_missing_and_unsupported_files_are_reported_with_the_rest(tmp_path: Path) -> None:

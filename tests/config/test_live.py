@@ -184,3 +184,29 @@ async def test_live_config_is_a_lifecycle_component(config_file: Path) -> None:
     assert await live.wait_watching() is False
     assert await live.check() == {"files": [str(config_file)], "watching": False}
     await live.stop()
+
+
+def configmap(root: Path, version: str, text: str) -> None:
+    """Lay out a Kubernetes ConfigMap volume: service.yaml -> ..data/service.yaml, ..data -> ..<version>."""
+    (root / f"..{version}").mkdir()
+    (root / f"..{version}" / "service.yaml").write_text(text, encoding="utf-8")
+    link = root / "..data_tmp"
+    link.symlink_to(f"..{version}")
+    os.replace(link, root / "..data")
+    if not (root / "service.yaml").is_symlink():
+        (root / "service.yaml").symlink_to("..data/service.yaml")
+
+
+async def test_kubernetes_configmap_symlink_swap_is_seen(tmp_path: Path) -> None:
+    """An atomic swap of the `..data` symlink (how the kubelet updates a ConfigMap) triggers a reload."""
+    configmap(tmp_path, "v1", BASE)
+    live = LiveConfig(Settings, files=[tmp_path / "service.yaml"], environ={}, debounce=0.05)
+    calls = recorder(live)
+    await live.start()
+    try:
+        assert await live.wait_watching()
+        configmap(tmp_path, "v2", BASE.replace("level: INFO", "level: DEBUG"))
+        await until(lambda: len(calls) == 1)
+    finally:
+        await live.stop()
+    assert calls[0][2] == ("logging.level",)

@@ -8,7 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from microlib.cli.main import CommandError
+from microlib.cli.errors import CommandError
 from microlib.core.service import Service
 
 __all__ = ["load_service"]

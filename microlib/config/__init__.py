@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, create_model
 
 from microlib.config.model import Settings
@@ -48,4 +49,4 @@ def load_config(
 def _put(data: dict[str, Any], path: list[str], value: str) -> None:
     for part in path[:-1]:
         data = data.setdefault(part, {})
-    data[path[-1]] = value
+    data[path[-1]] = yaml.safe_load(value) if value else value

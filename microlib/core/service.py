@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.types import ASGIApp
 
 from microlib.config import load_config
 from microlib.config.model import Settings
@@ -186,6 +187,16 @@ class Service:
             s = self.config.health
             self._health = Health((), check_timeout=s.check_timeout, cache_ttl=s.cache_ttl)
         return self._health
+
+    @property
+    def app(self) -> ASGIApp:
+        """The service's HTTP application, probes and routes included.
+
+        Building it completes the service's composition: components and
+        routes cannot be added afterwards.
+        """
+        self._assemble()
+        return self.http.app
 
     def component(self, name: str) -> Component:
         """The registered component called ``name``.

@@ -72,7 +72,7 @@ class TestService:
         except BaseException:
             self._capture.__exit__(None, None, None)
             raise
-        transport = httpx.ASGITransport(app=self.service.http.app)
+        transport = httpx.ASGITransport(app=self.service.app)
         self._http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         return self
 

@@ -25,7 +25,7 @@ from microlib.config._paths import dotted
 from microlib.config._schema import build_model, is_reloadable
 from microlib.config._watch import FileWatcher
 from microlib.config.errors import ConfigError
-from microlib.config.loader import LoadedConfig, load_config
+from microlib.config.loader import LoadedConfig, load_sources, standard_sources
 from microlib.config.model import Settings
 
 __all__ = ["LiveConfig", "ReloadResult", "Subscriber", "changed_paths"]
@@ -105,22 +105,20 @@ class LiveConfig(Generic[M]):
         debounce: float = 0.2,
     ) -> None:
         self._model: type[M] = build_model(model, sections)
-        self._files = tuple(Path(path).absolute() for path in files)
-        self._load = functools.partial(
-            load_config,
-            self._model,
-            files=self._files,
-            overrides=tuple(overrides),
-            environ=environ,
-            env_prefix=env_prefix,
-            values=values,
+        sources = standard_sources(
+            files=files, overrides=overrides, environ=environ, env_prefix=env_prefix, values=values
         )
+        self._files = tuple(Path(path) for path in files)
+        self._load = functools.partial(load_sources, self._model, sources)
         self._current: LoadedConfig[M] = self._load()
         self._subscribers: list[Subscriber] = []
         self._lock = asyncio.Lock()
         self._watch = watch
         self._watcher = FileWatcher(
-            self._files, force_polling=force_polling, poll_interval=poll_interval, debounce=debounce
+            [path.absolute() for path in self._files],
+            force_polling=force_polling,
+            poll_interval=poll_interval,
+            debounce=debounce,
         )
         self._stop_event: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None

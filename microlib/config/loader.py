@@ -33,7 +33,7 @@ from microlib.config.sources import (
     _find_leaf,
 )
 
-__all__ = ["LoadedConfig", "load_config", "load_sources"]
+__all__ = ["LoadedConfig", "load_config", "load_sources", "standard_sources"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -104,6 +104,25 @@ def load_config(
             unset variables, unknown keys and invalid values.
         TypeError: ``files`` or ``overrides`` is a single string rather than a sequence.
     """
+    sources = standard_sources(
+        files=files, overrides=overrides, environ=environ, env_prefix=env_prefix, values=values
+    )
+    return load_sources(build_model(model, sections), sources)
+
+
+def standard_sources(
+    *,
+    files: Sequence[str | os.PathLike[str]] = (),
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    env_prefix: str = "MICROLIB",
+    values: Mapping[str, Any] | None = None,
+) -> list[ConfigSource]:
+    """The sources :func:`load_config` reads, lowest precedence first; reusable for reloads.
+
+    Raises:
+        TypeError: ``files`` or ``overrides`` is a single string rather than a sequence.
+    """
     for name, given in (("files", files), ("overrides", overrides)):
         if isinstance(given, str | os.PathLike):
             raise TypeError(f"{name} must be a sequence, e.g. [{str(given)!r}], not a single string")
@@ -111,7 +130,7 @@ def load_config(
     sources: list[ConfigSource] = [MappingSource(values)] if values else []
     sources += [FileSource(path, env) for path in files]
     sources += [EnvSource(env, env_prefix), OverrideSource(overrides)]
-    return load_sources(build_model(model, sections), sources)
+    return sources
 
 
 def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfig[M]:

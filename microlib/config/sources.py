@@ -143,12 +143,15 @@ class FileSource:
     registered resolver ``${name:arg}``; ``$${`` is a literal ``${``.
 
     Args:
-        path: The file.
+        path: The file, named in origins as given; it is read through its
+            absolute path taken now, so a later change of directory does not
+            break a reload.
         environ: Variables for ``${...}`` references.
     """
 
     def __init__(self, path: str | os.PathLike[str], environ: Mapping[str, str]) -> None:
         self.path = Path(path)
+        self._absolute = self.path.absolute()
         self._environ = environ
 
     def load(self) -> Layer:
@@ -159,7 +162,7 @@ class FileSource:
             supported = ", ".join(sorted(_PARSERS))
             return _failed(name, "file_format", f"unsupported config file type (use {supported})")
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self._absolute.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             return _failed(name, "file_unreadable", f"cannot read the file: {reason}")
@@ -234,7 +237,7 @@ class OverrideSource:
     """
 
     def __init__(self, overrides: Sequence[str]) -> None:
-        self._overrides = overrides
+        self._overrides = tuple(overrides)
 
     def load(self) -> Layer:
         """The overrides as a layer."""

@@ -9,8 +9,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_MODULE = """
-from microlib.config import Section
 from pydantic import SecretStr
+
+from microlib.config import Section
+from microlib.core.service import Service
 
 
 class AppSettings(Section):
@@ -18,11 +20,7 @@ class AppSettings(Section):
     api_token: SecretStr = SecretStr("tok-123")
 
 
-class FakeService:
-    sections = {"app": AppSettings}
-
-
-service = FakeService()
+service = Service("orders", sections={"app": AppSettings})
 """
 
 
@@ -32,7 +30,7 @@ def microlib(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpro
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
     environ.update(env or {})
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from microlib.cli.main import main; sys.exit(main())", *args],
+        [sys.executable, "-m", "microlib.cli", *args],
         cwd=cwd,
         env=environ,
         capture_output=True,
@@ -74,11 +72,22 @@ def test_show_prints_each_value_with_its_source_and_masks_secrets(tmp_path: Path
 
 
 def test_show_without_target_uses_framework_settings(tmp_path: Path) -> None:
-    """With no target the framework's own sections are shown, defaults marked as such."""
+    """With no target and no pyproject.toml the framework's own sections are shown, defaults marked."""
     result = microlib("config", "show", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "  port: 8080" in result.stdout
     assert "# default" in result.stdout
+
+
+def test_show_without_target_uses_the_pyproject_service(tmp_path: Path) -> None:
+    """In a project, the service named in [tool.microlib] is used, as `microlib run` does."""
+    (tmp_path / "myservice.py").write_text(SERVICE_MODULE, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.microlib]\nservice = "myservice:service"\n', encoding="utf-8"
+    )
+    result = microlib("config", "show", "--set", "app.greeting=hey", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "greeting: hey" in result.stdout
 
 
 def test_invalid_config_exits_non_zero_with_the_report_and_no_traceback(tmp_path: Path) -> None:
@@ -97,8 +106,8 @@ def test_invalid_config_exits_non_zero_with_the_report_and_no_traceback(tmp_path
 def test_bad_target_is_one_line_error(tmp_path: Path) -> None:
     """An unimportable target or a malformed one gives a single-line cause."""
     for target, fragment in [
-        ("no_such_module:service", "cannot import 'no_such_module'"),
-        ("justamodule", "must be module:attribute"),
+        ("no_such_module:service", "cannot import module 'no_such_module'"),
+        ("justamodule", "must look like 'package.module:attribute'"),
     ]:
         result = microlib("config", "show", target, cwd=tmp_path)
         assert result.returncode != 0

@@ -63,7 +63,7 @@ class LoadedConfig(Generic[M]):
         Raises:
             ValueError: ``path`` is not a valid dotted path.
         """
-        return origin_of(self.leaves, parse_dotted(path))
+        return _origin_of(self.leaves, parse_dotted(path))
 
     def render(self, masked: bool = True) -> str:
         """The effective configuration as YAML, each value followed by ``# <origin>``.
@@ -160,7 +160,7 @@ def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfi
     return LoadedConfig(settings, leaves)
 
 
-def origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
+def _origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
     """The origin of the value at ``path`` or of the list holding it; ``default`` if unset."""
     leaf = _find_leaf(leaves, path)
     return "default" if leaf is None else leaf.origin
@@ -249,7 +249,7 @@ def _problems(
             by_path[name] = Problem(name, "not set", "missing", message)
             continue
         value = _shown(model, leaves, path, error["input"])
-        by_path[name] = Problem(name, origin_of(leaves, path), error["type"], message, value)
+        by_path[name] = Problem(name, _origin_of(leaves, path), error["type"], message, value)
     return list(by_path.values())
 
 

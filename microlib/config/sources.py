@@ -289,7 +289,10 @@ def _parse_scalar(raw: str) -> Any:
     except yaml.YAMLError:
         return raw
     stripped = raw.strip()
-    if value is None or isinstance(value, bool | int | float):
+    if value is None:
+        # "#text" also reads as None (a comment): only real nulls are None.
+        return None if stripped in ("", "~", "null", "Null", "NULL") else raw
+    if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | dict) and stripped[:1] in ("[", "{"):
         return value

@@ -100,10 +100,17 @@ class TestEnvironment:
         assert loaded.origin("health.groups.readiness") == "env MICROLIB__HEALTH__GROUPS"
 
     def test_text_that_looks_typed_stays_text_where_a_string_is_wanted(self) -> None:
-        """A version `1.0` or a greeting with ` # ` keeps its exact text for a str field."""
-        environ = {"MICROLIB__SERVICE__VERSION": "1.0", "MICROLIB__APP__GREETING": "hi # there: you"}
+        """`1.0`, `no`, `#7` or text with ` # ` keep their exact text for a str field."""
+        environ = {
+            "MICROLIB__SERVICE__VERSION": "1.0",
+            "MICROLIB__APP__GREETING": "hi # there: you",
+            "MICROLIB__SERVICE__INSTANCE_ID": "#7",
+            "MICROLIB__SERVICE__ENVIRONMENT": "no",
+        }
         loaded = load_config(Settings, sections={"app": AppSettings}, environ=environ)
         assert loaded.settings.service.version == "1.0"
+        assert loaded.settings.service.instance_id == "#7"
+        assert loaded.settings.service.environment == "no"
         assert loaded.settings.app.greeting == "hi # there: you"  # type: ignore[attr-defined]
 
     def test_custom_prefix_and_case(self) -> None:

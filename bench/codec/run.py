@@ -63,6 +63,27 @@ def _time(fn: Callable[[], object], budget: float) -> float:
             return elapsed / n * 1e6
 
 
+def _cases(msg: Any, codec: Any) -> dict[str, tuple[Callable[[], object], ...]]:
+    """(betterproto2, upb, microlib) callables per operation, for one message."""
+    upb = codec.to_upb(msg)
+    data = bytes(msg)
+    text = codec.to_json(msg)
+    return {
+        "serialize": (lambda: bytes(msg), upb.SerializeToString, lambda: codec.encode(msg)),
+        "parse": (
+            lambda: type(msg).parse(data),
+            lambda: codec.upb_type.FromString(data),
+            lambda: codec.decode(data),
+        ),
+        "to JSON": (msg.to_json, lambda: json_format.MessageToJson(upb), lambda: codec.to_json(msg)),
+        "from JSON": (
+            lambda: type(msg).from_json(text),
+            lambda: json_format.Parse(text, codec.upb_type()),
+            lambda: codec.from_json(text),
+        ),
+    }
+
+
 def main() -> None:
     """Run the benchmark and print a table of medians and ratios."""
     parser = argparse.ArgumentParser()
@@ -71,26 +92,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         module, codecs = _generate(Path(scratch))
-        print(f"{'message':9} {'operation':10} {'betterproto2':>13} {'upb':>9} {'microlib':>9} {'bp2/ml':>8} {'ml/upb':>7}")
+        columns = ("betterproto2", 13), ("upb", 9), ("microlib", 9), ("bp2/ml", 8), ("ml/upb", 7)
+        print(f"{'message':9} {'operation':10} " + " ".join(f"{name:>{width}}" for name, width in columns))
         for label, msg in _messages(module).items():
-            codec = codecs[type(msg)]
-            upb = codec.to_upb(msg)
-            data = bytes(msg)
-            text = codec.to_json(msg)
-            cases = {
-                "serialize": (lambda: bytes(msg), upb.SerializeToString, lambda: codec.encode(msg)),
-                "parse": (
-                    lambda: type(msg).parse(data),
-                    lambda: codec.upb_type.FromString(data),
-                    lambda: codec.decode(data),
-                ),
-                "to JSON": (msg.to_json, lambda: json_format.MessageToJson(upb), lambda: codec.to_json(msg)),
-                "from JSON": (
-                    lambda: type(msg).from_json(text),
-                    lambda: json_format.Parse(text, codec.upb_type()),
-                    lambda: codec.from_json(text),
-                ),
-            }
+            cases = _cases(msg, codecs[type(msg)])
             for op, fns in cases.items():
                 samples: list[list[float]] = [[], [], []]
                 for _ in range(args.rounds):

@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.protobuf import descriptor_pb2
+
 from microlib_codegen.errors import CodegenError
 
 __all__ = ["ProtocOutput", "builtin_includes", "run_protoc"]
@@ -42,7 +44,8 @@ def builtin_includes() -> list[Path]:
 
     microlib's vendored ``contracts/`` (``google/api``...) when running from
     a checkout, else the ``.proto`` sources googleapis-common-protos ships;
-    then the well-known types from grpcio-tools.
+    then the well-known types from grpcio-tools. ``buf/validate/validate.proto``
+    comes from protovalidate's descriptor (see :func:`_validate_descriptor`).
     """
     import google.api
     import grpc_tools
@@ -55,6 +58,29 @@ def builtin_includes() -> list[Path]:
         roots.append(Path(next(iter(google.api.__path__))).parents[1])
     roots.append(Path(next(iter(grpc_tools.__path__))) / "_proto")
     return roots
+
+
+def _validate_descriptor(includes: list[Path], work: Path) -> list[str]:
+    """``--descriptor_set_in`` for ``buf/validate/validate.proto`` unless an include root has it.
+
+    protovalidate ships the file's descriptor, not its source; protoc can
+    import from a descriptor set just as well.
+    """
+    if any((root / "buf" / "validate" / "validate.proto").is_file() for root in includes):
+        return []
+    try:
+        import protovalidate
+    except ModuleNotFoundError:
+        return []
+    file = descriptor_pb2.FileDescriptorProto.FromString(
+        protovalidate.ViolationPb.desc().file.proto.to_binary()
+    )
+    # betterproto2 requires source info on every file, even an empty one.
+    file.source_code_info.SetInParent()
+    fds = descriptor_pb2.FileDescriptorSet(file=[file])
+    path = work / "buf-validate.binpb"
+    path.write_bytes(fds.SerializeToString(deterministic=True))
+    return [f"--descriptor_set_in={path}"]
 
 
 def _plugin_path() -> str:
@@ -95,6 +121,7 @@ def run_protoc(files: list[str], includes: list[Path]) -> ProtocOutput:
             "-m",
             "grpc_tools.protoc",
             *(f"-I{root}" for root in includes),
+            *_validate_descriptor(includes, work),
             f"--plugin={_PLUGIN}={_plugin_path()}",
             "--include_imports",
             "--include_source_info",

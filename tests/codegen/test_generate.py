@@ -199,3 +199,25 @@ class TestErrors:
         )
         assert result.returncode == 2
         assert "pip install 'microlib[codegen]'" in result.stderr
+
+
+class TestValidationRules:
+    def test_buf_validate_imports_resolve_and_wire_a_validator(self, tmp_path: Path) -> None:
+        """buf/validate/validate.proto resolves unvendored; requests with rules get validate_request."""
+        proto = tmp_path / "contracts" / "val" / "v1" / "val.proto"
+        proto.parent.mkdir(parents=True)
+        proto.write_text(
+            'syntax = "proto3";\npackage val.v1;\nimport "buf/validate/validate.proto";\n'
+            "message CreateUserRequest {\n  string email = 1 [(buf.validate.field).string.email = true];\n}\n"
+            "message CreateUserResponse { string id = 1; }\nmessage PingRequest { string id = 1; }\n"
+            "service UserService {\n  rpc CreateUser(CreateUserRequest) returns (CreateUserResponse);\n"
+            "  rpc Ping(PingRequest) returns (CreateUserResponse);\n}\n"
+        )
+        result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen")
+        assert result.returncode == 0, result.stderr
+        service = (tmp_path / "gen" / "val" / "v1" / "_user_service.py").read_text()
+        assert "validate_request=_codec.validate_val__v1__CreateUserRequest," in service
+        assert "validate_request=None," in service
+        codec = (tmp_path / "gen" / "_codec.py").read_text()
+        assert "validate_val__v1__CreateUserRequest = make_validator(" in codec
+        assert "validate_val__v1__PingRequest" not in codec

@@ -11,11 +11,9 @@ from tests.codegen.conftest import ROOT, TESTDATA, codegen, tree
 
 
 class TestGeneration:
-    def test_generates_the_documented_layout(self, tmp_path: Path) -> None:
+    def test_generates_the_documented_layout(self, generated: Path) -> None:
         """Every package gets messages, converters, interfaces, clients and descriptors."""
-        result = codegen(TESTDATA, "--out", tmp_path / "gen")
-        assert result.returncode == 0, result.stderr
-        files = tree(tmp_path / "gen")
+        files = tree(generated / "gen_testdata")
         for path in [
             "__init__.py",
             "_manifest.json",
@@ -49,32 +47,32 @@ class TestGeneration:
         assert 'HttpRule("LOCK", "/v1/stock:reserve", body="*")' in inventory
         assert all(text.startswith(b"# Generated from ") for p, text in files.items() if p.endswith(".py"))
 
-    def test_manifest_lists_every_file_with_its_hash(self, tmp_path: Path) -> None:
+    def test_manifest_lists_every_file_with_its_hash(self, generated: Path) -> None:
         """The manifest names each other generated file with its SHA-256."""
-        assert codegen(TESTDATA, "--out", tmp_path / "gen").returncode == 0
-        files = tree(tmp_path / "gen")
+        files = tree(generated / "gen_testdata")
         manifest = json.loads(files.pop("_manifest.json"))
         assert manifest["files"] == {p: hashlib.sha256(data).hexdigest() for p, data in files.items()}
 
-    def test_second_run_is_byte_identical(self, tmp_path: Path) -> None:
+    def test_second_run_is_byte_identical(self, tmp_path: Path, generated: Path) -> None:
         """Regenerating changes no byte and says so."""
         out = tmp_path / "gen"
-        assert codegen(TESTDATA, "--out", out).returncode == 0
+        shutil.copytree(generated / "gen_testdata", out)
         first = tree(out)
         again = codegen(TESTDATA, "--out", out)
         assert again.returncode == 0
         assert f"0 of {len(first)} files changed" in again.stdout
         assert tree(out) == first
 
-    def test_output_is_independent_of_absolute_path_and_file_order(self, tmp_path: Path) -> None:
+    def test_output_is_independent_of_absolute_path_and_file_order(
+        self, tmp_path: Path, generated: Path
+    ) -> None:
         """A copy elsewhere, with the files named one by one in reverse order, gives the same bytes."""
-        assert codegen(TESTDATA, "--out", tmp_path / "a").returncode == 0
         copy = tmp_path / "elsewhere" / "deeper" / "contracts"
         shutil.copytree(TESTDATA, copy)
         files = sorted(copy.rglob("*.proto"), reverse=True)
         result = codegen(*files, "-I", copy, "--out", tmp_path / "b", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert tree(tmp_path / "a") == tree(tmp_path / "b")
+        assert tree(generated / "gen_testdata") == tree(tmp_path / "b")
 
     def test_package_root_is_inferred_for_a_single_file(self, tmp_path: Path, contracts: Path) -> None:
         """A file given alone is named from its package (shop/v1/x.proto), imports resolving."""
@@ -105,10 +103,10 @@ class TestCheck:
         assert f"stale: {out / '_descriptors.py'}" in stale.stderr
         assert tree(out) == before
 
-    def test_check_names_missing_and_extra_files(self, tmp_path: Path) -> None:
+    def test_check_names_missing_and_extra_files(self, tmp_path: Path, generated: Path) -> None:
         """A deleted file is missing, a foreign file is extra; nothing is written."""
         out = tmp_path / "gen"
-        assert codegen(TESTDATA, "--out", out).returncode == 0
+        shutil.copytree(generated / "gen_testdata", out)
         (out / "shop" / "v1" / "_bookshop_service.py").unlink()
         (out / "shop" / "v1" / "notes.py").write_text("x = 1\n")
         result = codegen(TESTDATA, "--out", out, "--check")

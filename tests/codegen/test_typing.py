@@ -85,7 +85,7 @@ def _project(tmp_path: Path) -> Path:
 def _mypy(project: Path, module: str) -> subprocess.CompletedProcess[str]:
     (project / "user.py").write_text(module)
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=normal", "user.py"],
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir=.mypy_cache", "user.py"],
         cwd=project, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 

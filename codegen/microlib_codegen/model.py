@@ -77,6 +77,8 @@ class Field:
         presence: The Python value is ``None`` when the field is unset.
         oneof: The oneof group the field belongs to, if any.
         required: Declared ``google.api.field_behavior = REQUIRED``.
+        json_name: The proto3 JSON name (``createdAt``).
+        doc: The contract's comment, as plain text.
     """
 
     name: str
@@ -90,6 +92,8 @@ class Field:
     presence: bool = False
     oneof: str | None = None
     required: bool = False
+    json_name: str = ""
+    doc: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +105,14 @@ class MessageType:
         fields: Its fields in declaration order.
         file: The contract file that declares it.
         has_rules: It or a message it contains declares validation rules.
+        doc: The contract's comment, as plain text.
     """
 
     ref: TypeRef
     fields: tuple[Field, ...]
     file: str
     has_rules: bool = False
+    doc: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +123,13 @@ class EnumType:
         ref: Its name.
         values: ``(contract name, number)`` pairs in declaration order.
         file: The contract file that declares it.
+        doc: The contract's comment, as plain text.
     """
 
     ref: TypeRef
     values: tuple[tuple[str, int], ...]
     file: str
+    doc: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,12 @@ class _Declared:
     file: descriptor_pb2.FileDescriptorProto
     proto: descriptor_pb2.DescriptorProto | descriptor_pb2.EnumDescriptorProto
     ref: TypeRef
+    path: tuple[int, ...]
+    comments: dict[tuple[int, ...], str]
+
+    @property
+    def doc(self) -> str:
+        return self.comments.get(self.path, "")
 
 
 def read_descriptor_set(data: bytes, generate: list[str]) -> Contract:
@@ -108,25 +114,39 @@ def read_descriptor_set(data: bytes, generate: list[str]) -> Contract:
 def _declarations(fds: descriptor_pb2.FileDescriptorSet) -> Iterator[tuple[str, _Declared]]:
     def walk(
         file: descriptor_pb2.FileDescriptorProto,
+        comments: dict[tuple[int, ...], str],
         scope: str,
         prefix: str,
-        messages: list[descriptor_pb2.DescriptorProto],
-        enums: list[descriptor_pb2.EnumDescriptorProto],
+        parent: tuple[int, ...],
     ) -> Iterator[tuple[str, _Declared]]:
-        for enum in enums:
+        # SourceCodeInfo paths: file.message_type=4, file.enum_type=5,
+        # message.nested_type=3, message.enum_type=4.
+        owner = file if not parent else None
+        messages, enums = (file.message_type, file.enum_type) if owner else _children(file, parent)
+        enum_tag, message_tag = ((5,), (4,)) if owner else ((*parent, 4), (*parent, 3))
+        for i, enum in enumerate(enums):
             name = f"{prefix}.{enum.name}" if prefix else enum.name
             ref = TypeRef(f"{scope}.{enum.name}".lstrip("."), file.package, _py(name), FieldKind.ENUM)
-            yield ref.full_name, _Declared(file, enum, ref)
-        for msg in messages:
+            yield ref.full_name, _Declared(file, enum, ref, (*enum_tag, i), comments)
+        for i, msg in enumerate(messages):
             full = f"{scope}.{msg.name}".lstrip(".")
             # Map entries keep their own name; betterproto2 never renders them.
             name = msg.name if msg.options.map_entry else (f"{prefix}.{msg.name}" if prefix else msg.name)
             ref = TypeRef(full, file.package, _py(name), FieldKind.MESSAGE, _WELL_KNOWN.get(full))
-            yield full, _Declared(file, msg, ref)
-            yield from walk(file, full, name, list(msg.nested_type), list(msg.enum_type))
+            yield full, _Declared(file, msg, ref, (*message_tag, i), comments)
+            yield from walk(file, comments, full, name, (*message_tag, i))
 
     for file in fds.file:
-        yield from walk(file, file.package, "", list(file.message_type), list(file.enum_type))
+        yield from walk(file, _comments(file), file.package, "", ())
+
+
+def _children(
+    file: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...]
+) -> tuple[list[descriptor_pb2.DescriptorProto], list[descriptor_pb2.EnumDescriptorProto]]:
+    msg = file.message_type[path[1]]
+    for i in range(3, len(path), 2):
+        msg = msg.nested_type[path[i]]
+    return list(msg.nested_type), list(msg.enum_type)
 
 
 def _py(prefixed: str) -> str:
@@ -240,16 +260,21 @@ def _reachable(
         d = declared[name]
         if isinstance(d.proto, descriptor_pb2.EnumDescriptorProto):
             values = tuple((v.name, v.number) for v in d.proto.value)
-            enums[name] = EnumType(d.ref, values, d.file.name)
+            enums[name] = EnumType(d.ref, values, d.file.name, d.doc)
             continue
         if d.proto.options.map_entry:
             continue
-        fields = tuple(_field(d.proto, f, declared) for f in d.proto.field)
-        messages[name] = MessageType(d.ref, fields, d.file.name)
+        fields = tuple(
+            replace(
+                _field(d.proto, f, declared), doc=d.comments.get((*d.path, 2, k), ""), json_name=f.json_name
+            )
+            for k, f in enumerate(d.proto.field)
+        )
+        messages[name] = MessageType(d.ref, fields, d.file.name, doc=d.doc)
         raw_rules[name] = _declares_rules(d.proto)
         pending.extend(f.type.full_name for f in fields if f.type is not None)
     rules = _propagate(messages, raw_rules)
-    ordered = {k: MessageType(m.ref, m.fields, m.file, rules[k]) for k, m in sorted(messages.items())}
+    ordered = {k: replace(m, has_rules=rules[k]) for k, m in sorted(messages.items())}
     return ordered, dict(sorted(enums.items()))
 
 

@@ -219,3 +219,41 @@ class TestValidationRules:
         codec = (tmp_path / "gen" / "_codec.py").read_text()
         assert "validate_val__v1__CreateUserRequest = make_validator(" in codec
         assert "validate_val__v1__PingRequest" not in codec
+
+
+class TestIntermediateRepresentation:
+    def test_ir_carries_docs_names_and_http_for_other_renderers(self) -> None:
+        """The IR holds comments, JSON names, nesting and HTTP bindings (OpenAPI generation reads it)."""
+        from microlib_codegen._protoc import builtin_includes, run_protoc
+        from microlib_codegen.model import FieldKind, WellKnown
+        from microlib_codegen.proto import read_descriptor_set
+        from microlib_codegen.sources import discover
+
+        found = discover([TESTDATA], [])
+        output = run_protoc(list(found.files), [*found.includes, *builtin_includes()])
+        contract = read_descriptor_set(output.descriptor_set, list(found.files))
+        money = contract.messages["shop.v1.Money"]
+        assert money.doc == "An amount of money in a currency."
+        assert (money.fields[0].json_name, money.fields[0].doc) == (
+            "currencyCode",
+            'ISO 4217 code, e.g. "EUR".',
+        )
+        assert contract.messages["shop.v1.Book.Warehouse.Bin"].ref.python_name == "BookWarehouseBin"
+        assert contract.enums["shop.v1.ChatResponse.Role"].doc == "Who sent it."
+        book = {f.name: f for f in contract.messages["shop.v1.Book"].fields}
+        assert book["prices_by_region"].map_key == "string"
+        assert book["prices_by_region"].kind is FieldKind.MESSAGE
+        assert book["published_at"].type is not None
+        assert book["published_at"].type.well_known is WellKnown.TIMESTAMP
+        assert book["shelf_slot"].oneof == "location"
+        assert book["shelf_slot"].presence
+        assert book["title"].required
+        assert contract.messages["shop.v1.GetBookRequest"].has_rules
+        assert contract.messages["shop.v1.CreateBookRequest"].has_rules
+        service = next(s for s in contract.services if s.full_name == "shop.v1.BookshopService")
+        get_book = service.methods[0]
+        assert get_book.doc == "Gets one book by its id."
+        assert [(b.method, b.path) for b in get_book.http] == [
+            ("GET", "/v1/{name=shelves/*/books/*}"),
+            ("GET", "/v1/books/{name}"),
+        ]

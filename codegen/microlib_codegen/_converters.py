@@ -135,10 +135,23 @@ def converter(message: MessageType) -> Converter:
     if special:
         plain.append("**{" + ", ".join(special) + "}")
     to_args = "".join(f"        {arg},\n" for arg in plain)
-    to_pb = f"def to_pb_{name}(m: {cls}) -> Any:\n    return {_pb(message.ref.full_name)}(\n{to_args}    )\n"
-    if not plain:
-        to_pb = f"def to_pb_{name}(m: {cls}) -> Any:\n    return {_pb(message.ref.full_name)}()\n"
+    construct = (
+        f"{_pb(message.ref.full_name)}(\n{to_args}    )" if plain else f"{_pb(message.ref.full_name)}()"
+    )
+    to_pb = (
+        f"def to_pb_{name}(m: {cls}) -> Any:\n"
+        f"    p = {construct}\n"
+        "    if m._unknown_fields:\n"
+        "        p.MergeFromString(m._unknown_fields)\n"
+        "    return p\n"
+    )
     from_args = "".join(f"        {f.python_name}={_from_pb_field(f)},\n" for f in message.fields)
     body = f"{cls}(\n{from_args}    )" if from_args else f"{cls}()"
-    from_pb = f"def from_pb_{name}(p: Any) -> {cls}:\n    return {body}\n"
+    from_pb = (
+        f"def from_pb_{name}(p: Any) -> {cls}:\n"
+        f"    m = {body}\n"
+        "    if unknown := _c.unknown_fields(p):\n"
+        "        m._unknown_fields = unknown\n"
+        "    return m\n"
+    )
     return Converter(to_pb=to_pb, from_pb=from_pb, upb_classes=frozenset(used))

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from microlib.core.errors import FieldViolation, InvalidArgument
 
@@ -28,6 +29,7 @@ __all__ = [
     "parse",
     "timestamp_from_pb",
     "timestamp_to_pb",
+    "unknown_fields",
 ]
 
 T = TypeVar("T")
@@ -90,6 +92,47 @@ def enum_from_pb(cls: type[E], value: int) -> E:
     if member is not None:
         return member  # type: ignore[no-any-return]
     return cls(value)  # type: ignore[call-arg]
+
+
+def unknown_fields(message: Message) -> bytes:
+    """The wire bytes of the fields ``message`` carries but its schema does not know.
+
+    A newer peer's fields survive a decode → encode round trip through the
+    dataclass (betterproto2 keeps them in ``_unknown_fields``), as protobuf
+    guarantees; the generated encoder merges them back.
+    """
+    fields = UnknownFieldSet(message)
+    if not len(fields):
+        return b""
+    out = bytearray()
+    _write_unknown(fields, out)
+    return bytes(out)
+
+
+def _write_unknown(fields: UnknownFieldSet, out: bytearray) -> None:
+    for index in range(len(fields)):
+        f = fields[index]
+        number, wire, data = f.field_number, f.wire_type, f.data
+        _varint(number << 3 | wire, out)
+        if wire == 0:
+            _varint(data & 0xFFFF_FFFF_FFFF_FFFF, out)
+        elif wire == 1:
+            out += data.to_bytes(8, "little")
+        elif wire == 2:
+            _varint(len(data), out)
+            out += data
+        elif wire == 3:
+            _write_unknown(data, out)
+            _varint(number << 3 | 4, out)
+        else:
+            out += data.to_bytes(4, "little")
+
+
+def _varint(value: int, out: bytearray) -> None:
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
 
 
 def parse(cls: Any, data: bytes) -> Any:

@@ -144,6 +144,14 @@ class TestWireCompatibility:
         assert decoded.quantities == {"sku-1": 2}
         assert inv_pb2.ReserveRequest.FromString(codecs[inventory.ReserveRequest].encode(decoded)) == theirs
 
+    def test_unknown_fields_survive_a_round_trip(self, gen: ModuleType, codecs: Any, pb2: ModuleType) -> None:
+        """Fields an older schema does not know (here: a Book read as GetBookRequest) are kept and re-sent."""
+        book = pb2.Book.FromString(codecs[gen.Book].encode(_book(gen)))
+        older = codecs[gen.GetBookRequest].decode(book.SerializeToString())
+        assert older.name == book.name
+        assert older._unknown_fields
+        assert pb2.Book.FromString(codecs[gen.GetBookRequest].encode(older)) == book
+
     def test_malformed_bytes_raise_invalid_argument(self, gen: ModuleType, codecs: Any) -> None:
         """Corrupt input is an InvalidArgument naming the message type, not a protobuf exception."""
         with pytest.raises(InvalidArgument, match=r"malformed shop\.v1\.Book message"):

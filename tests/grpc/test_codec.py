@@ -93,3 +93,18 @@ class TestEnumAndParse:
         with pytest.raises(InvalidArgument, match=r"malformed google\.protobuf\.Timestamp message") as info:
             codec.parse(timestamp_pb2.Timestamp, b"\x08")
         assert info.value.violations[0].rule == "wire"
+
+
+class TestUnknownFields:
+    def test_every_wire_type_is_re_encoded(self) -> None:
+        """Varint (negative too), fixed64, length-delimited, group and fixed32 unknowns keep their bytes."""
+        raw = (
+            b"\xa0\x06\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"  # 100: varint -1
+            b"\xa9\x06\x01\x02\x03\x04\x05\x06\x07\x08"  # 101: fixed64
+            b"\xb2\x06\x03abc"  # 102: bytes
+            b"\xbb\x06\x08\x07\xbc\x06"  # 103: group holding field 1 = 7
+            b"\xc5\x06\x01\x00\x00\x80"  # 104: fixed32
+        )
+        message = timestamp_pb2.Timestamp.FromString(b"\x08\x05" + raw)
+        assert codec.unknown_fields(message) == raw
+        assert codec.unknown_fields(timestamp_pb2.Timestamp(seconds=5)) == b""

@@ -138,6 +138,9 @@ class TestWireCompatibility:
         packed.Pack(importlib.import_module("shop.v1.common_pb2").Money(currency_code="EUR", units=1))
         theirs = inv_pb2.ReserveRequest(quantities={"sku-1": 2}, metadata=packed)
         theirs.audit.actor = "ops"
+        transfer = theirs.transfers.add(to="b")
+        setattr(transfer, "from", "a")  # noqa: B010 (a Python keyword)
+        setattr(transfer, "async", True)  # noqa: B010
         decoded = codecs[inventory.ReserveRequest].decode(theirs.SerializeToString())
         assert decoded.metadata.type_url == "type.googleapis.com/shop.v1.Money"
         assert decoded.audit.actor == "ops"

@@ -139,8 +139,8 @@ class TestWireCompatibility:
         theirs = inv_pb2.ReserveRequest(quantities={"sku-1": 2}, metadata=packed)
         theirs.audit.actor = "ops"
         transfer = theirs.transfers.add(to="b")
-        setattr(transfer, "from", "a")  # noqa: B010 (a Python keyword)
-        setattr(transfer, "async", True)  # noqa: B010
+        setattr(transfer, "from", "a")  # `from` and `async` are Python keywords
+        setattr(transfer, "async", True)
         decoded = codecs[inventory.ReserveRequest].decode(theirs.SerializeToString())
         assert decoded.metadata.type_url == "type.googleapis.com/shop.v1.Money"
         assert decoded.audit.actor == "ops"

@@ -1,9 +1,9 @@
 """Find the contract files to generate from and the include roots they need.
 
-A folder is an include root: every ``.proto`` below it is generated, named
-relative to it. A single file is named relative to the first include root
-that contains it, else to the folder its ``package`` implies
-(``contracts/shop/v1/x.proto`` with ``package shop.v1`` → ``contracts``).
+Every ``.proto`` in a given folder is generated. Each file is named relative
+to the first ``-I`` root that contains it, else to the folder its ``package``
+implies (``contracts/shop/v1/x.proto`` with ``package shop.v1`` →
+``contracts``), else to the given folder (or a single file's own folder).
 The kind of a file is detected from its content; only ``.proto`` is
 generated today.
 """
@@ -49,7 +49,7 @@ def contract_kind(path: Path) -> str:
     return "openapi" if match.group(1) in ("openapi", "swagger") else "asyncapi"
 
 
-def _root_for(path: Path, includes: list[Path]) -> Path:
+def _root_for(path: Path, includes: list[Path], fallback: Path) -> Path:
     for root in includes:
         if path.is_relative_to(root):
             return root
@@ -59,7 +59,7 @@ def _root_for(path: Path, includes: list[Path]) -> Path:
         parts = match.group(1).split(".")
         if len(folder.parts) > len(parts) and list(folder.parts[-len(parts) :]) == parts:
             return Path(*folder.parts[: -len(parts)])
-    return folder
+    return fallback
 
 
 def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
@@ -70,18 +70,24 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
             generator does not support yet, two roots hold the same name, or
             there is nothing to generate.
     """
-    roots = [p.resolve() for p in includes]
+    explicit = [p.resolve() for p in includes]
+    roots = list(explicit)
     named: dict[str, Path] = {}
     skipped: list[str] = []
+
+    def add(file: Path, fallback: Path) -> None:
+        root = _root_for(file, explicit, fallback)
+        if root not in roots:
+            roots.insert(len(explicit), root)
+        _add(named, file.relative_to(root).as_posix(), file)
+
     for given in paths:
         path = given.resolve()
         if path.is_dir():
-            if path not in roots:
-                roots.insert(0, path)
             for file in sorted(path.rglob("*")):
                 kind = contract_kind(file) if file.is_file() else "unknown"
                 if kind == "proto":
-                    _add(named, file.relative_to(path).as_posix(), file)
+                    add(file, path)
                 elif kind in ("openapi", "asyncapi"):
                     skipped.append(f"{given / file.relative_to(path)} ({kind})")
             continue
@@ -92,10 +98,7 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
             raise CodegenError(f"{given}: {kind} documents are not supported yet by this generator")
         if kind != "proto":
             raise CodegenError(f"{given}: not a contract this generator knows (.proto, OpenAPI, AsyncAPI)")
-        root = _root_for(path, roots)
-        if root not in roots:
-            roots.append(root)
-        _add(named, path.relative_to(root).as_posix(), path)
+        add(path, path.parent)
     if not named:
         raise CodegenError(f"no .proto files found in {', '.join(str(p) for p in paths) or 'the contracts'}")
     return ContractSet(tuple(sorted(named)), tuple(roots), tuple(skipped))

@@ -75,10 +75,14 @@ class TestGeneration:
         assert tree(generated / "gen_testdata") == tree(tmp_path / "b")
 
     def test_package_root_is_inferred_for_a_single_file(self, tmp_path: Path, contracts: Path) -> None:
-        """A file given alone is named from its package (shop/v1/x.proto), imports resolving."""
+        """A file or sub-folder given alone is named from its package (shop/v1/x.proto), imports resolving."""
         result = codegen(contracts / "shop" / "v1" / "bookshop.proto", "--out", tmp_path / "gen")
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "gen" / "shop" / "v1" / "_bookshop_service.py").is_file()
+        sub = codegen(contracts / "demo", "--out", tmp_path / "sub")
+        assert sub.returncode == 0, sub.stderr
+        service = (tmp_path / "sub" / "demo" / "v1" / "_greeter_service.py").read_text()
+        assert service.startswith("# Generated from demo/v1/greeter.proto ")
 
 
 class TestCheck:

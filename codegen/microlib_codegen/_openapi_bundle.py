@@ -121,7 +121,10 @@ class _Bundler:
         mapping = value.get("mapping")
         if not isinstance(mapping, dict):
             return dict(value)
-        rewritten = {key: self._ref({"$ref": target}, target, base, schema=True)["$ref"] for key, target in mapping.items()}
+        rewritten = {
+            key: self._ref({"$ref": target}, target, base, schema=True)["$ref"]
+            for key, target in mapping.items()
+        }
         return {**value, "mapping": rewritten}
 
     def _ref(self, node: dict[str, Any], ref: str, base: Path, *, schema: bool) -> Any:
@@ -137,7 +140,9 @@ class _Bundler:
                 name = self._free_name(pointer.rsplit("/", 1)[-1] or target_file.stem)
                 self.hoisted[key] = name
                 self.schemas[name] = {}  # reserve before walking: recursive schemas
-                self.schemas[name] = self._walk(self._resolve(target_file, pointer, ref, base), target_file, schema=True)
+                self.schemas[name] = self._walk(
+                    self._resolve(target_file, pointer, ref, base), target_file, schema=True
+                )
             return {"$ref": f"#/components/schemas/{name}", **siblings}
         return self._walk(self._resolve(target_file, pointer, ref, base), target_file, schema=False)
 

@@ -17,7 +17,12 @@ __all__ = ["BodySpec", "OperationSpec", "ParamSpec", "collect_operations"]
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
-_LOCATION_SUFFIX = {"path": "PathParams", "query": "QueryParams", "header": "HeaderParams", "cookie": "CookieParams"}
+_LOCATION_SUFFIX = {
+    "path": "PathParams",
+    "query": "QueryParams",
+    "header": "HeaderParams",
+    "cookie": "CookieParams",
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,9 @@ def pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9a-zA-Z]+", name) if part)
 
 
-_RESERVED = frozenset({"self", "body", "class", "def", "from", "import", "in", "is", "not", "or", "and", "global"})
+_RESERVED = frozenset(
+    {"self", "body", "class", "def", "from", "import", "in", "is", "not", "or", "and", "global"}
+)
 
 
 def collect_operations(doc: dict[str, Any]) -> list[OperationSpec]:
@@ -155,7 +162,10 @@ def _params(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, par
         resolved = _deref(doc, schema)
         shape = {"array": "array", "object": "object"}.get(_type_of(resolved), "primitive")
         if shape == "object" and "$ref" not in schema:
-            schema = {"$ref": "#/components/schemas/" + _add_schema(schemas, base + pascal(p["name"]), schema, op.path)}
+            schema = {
+                "$ref": "#/components/schemas/"
+                + _add_schema(schemas, base + pascal(p["name"]), schema, op.path)
+            }
         key = p["name"].lower() if location == "header" else p["name"]
         loc = by_location.setdefault(location, {"type": "object", "properties": {}, "required": []})
         loc["properties"][key] = schema
@@ -167,9 +177,11 @@ def _params(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, par
             arg = f"{location}_{arg}"
         args.add(arg)
         items = _deref(doc, resolved.get("items") or {}) if shape == "array" else resolved
-        props = tuple(
-            (k, _type_of(_deref(doc, v))) for k, v in (resolved.get("properties") or {}).items()
-        ) if shape == "object" else ()
+        props = (
+            tuple((k, _type_of(_deref(doc, v))) for k, v in (resolved.get("properties") or {}).items())
+            if shape == "object"
+            else ()
+        )
         default = resolved.get("default")
         op.params.append(
             ParamSpec(
@@ -241,7 +253,9 @@ def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, 
         content = response.get("content") or {}
         chosen = next(((m, c) for m, c in content.items() if _is_json(m)), None)
         if chosen is not None and chosen[1].get("schema") is not None:
-            model = _model_for(schemas, chosen[1]["schema"], f"{pascal(op.operation_id)}Response{status}", op.path)
+            model = _model_for(
+                schemas, chosen[1]["schema"], f"{pascal(op.operation_id)}Response{status}", op.path
+            )
             op.responses.append((str(status), chosen[0], model))
         else:
             op.responses.append((str(status), next(iter(content), None), None))

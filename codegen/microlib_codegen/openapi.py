@@ -83,7 +83,8 @@ def _load(spec: Path) -> tuple[dict[str, Any], list[OperationSpec], dict[str, An
 
 
 def _models(work: dict[str, Any], source: str) -> str:
-    from datamodel_code_generator import DataModelType, InputFileType, PythonVersion, generate
+    from datamodel_code_generator import PythonVersion, generate
+    from datamodel_code_generator.enums import DataModelType, InputFileType, TargetPydanticVersion
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp, "openapi.json")
@@ -95,7 +96,7 @@ def _models(work: dict[str, Any], source: str) -> str:
             output=out,
             output_model_type=DataModelType.PydanticV2BaseModel,
             target_python_version=PythonVersion.PY_311,
-            target_pydantic_version="2.14",
+            target_pydantic_version=TargetPydanticVersion("2.14"),
             disable_timestamp=True,
             use_annotated=True,
             field_constraints=True,
@@ -144,18 +145,22 @@ def _returns(op: OperationSpec) -> str:
             t = f"models.{model}" if model else ("None" if status == "204" else "bytes")
             if t not in types:
                 types.append(t)
-    return " | ".join([*types, "Reply"])
+    # ruff wants None last in a union.
+    tail = ["None"] if "None" in types else []
+    return " | ".join([*(t for t in types if t != "None"), "Reply", *tail])
 
 
 def _imports(texts: list[str], tail: list[str], *, protocol: bool = False) -> str:
     joined = "\n".join(texts)
-    std = [line for mod, line in (("datetime.", "import datetime"), ("uuid.", "import uuid")) if mod in joined]
+    std = [
+        line for mod, line in (("datetime.", "import datetime"), ("uuid.", "import uuid")) if mod in joined
+    ]
     typing = sorted(n for n in ("Any", "Literal") if re.search(rf"\b{n}\b", joined))
     if protocol:
         typing = sorted([*typing, "Protocol"])
     if typing:
         std.append(f"from typing import {', '.join(typing)}")
-    return "\n".join(std + [""] + tail) if std else "\n".join(tail)
+    return "\n".join([*std, "", *tail]) if std else "\n".join(tail)
 
 
 def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
@@ -174,8 +179,15 @@ def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
             }
             for op in members
         ]
-        tags.append({"name": name, "module": snake(name), "protocol": f"{pascal(name)}Api", "impl": pascal(name),
-                     "operations": rendered})
+        tags.append(
+            {
+                "name": name,
+                "module": snake(name),
+                "protocol": f"{pascal(name)}Api",
+                "impl": pascal(name),
+                "operations": rendered,
+            }
+        )
     return tags
 
 
@@ -229,7 +241,9 @@ def render(spec: Path, *, source_name: str | None = None) -> dict[str, str]:
             title=info.get("title", ""),
             version=info.get("version", ""),
             tags=tags,
-            imports=_imports(texts, ["from microlib.http.openapi import Reply", "", "from . import models"], protocol=True),
+            imports=_imports(
+                texts, ["from microlib.http.openapi import Reply", "", "from . import models"], protocol=True
+            ),
         ),
     }
     files = {name: text if text.endswith("\n") else text + "\n" for name, text in files.items()}
@@ -262,7 +276,11 @@ def render_stubs(spec: Path, *, gen_package: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for tag in _tags(ops):
         texts = [", ".join(o["signature"]) + o["returns"] for o in tag["operations"]]
-        tail = ["from microlib.core.errors import Unimplemented", "from microlib.http.openapi import Reply", ""]
+        tail = [
+            "from microlib.core.errors import Unimplemented",
+            "from microlib.http.openapi import Reply",
+            "",
+        ]
         if any("models." in t for t in texts):
             tail.append(f"from {gen_package} import models")
         tail.append(f"from {gen_package}.handlers import {tag['protocol']}")

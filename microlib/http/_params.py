@@ -26,7 +26,9 @@ _SEPARATORS = {"spaceDelimited": " ", "pipeDelimited": "|"}
 class _Bad(Exception):
     def __init__(self, field: str, value: str, scalar: str) -> None:
         super().__init__(field)
-        self.violation = FieldViolation(field, f"Input should be a valid {scalar} (received {value!r})", "type")
+        self.violation = FieldViolation(
+            field, f"Input should be a valid {scalar} (received {value!r})", "type"
+        )
 
 
 def cast(value: str, scalar: str, field: str) -> Any:
@@ -65,7 +67,10 @@ def cast(value: str, scalar: str, field: str) -> Any:
 def _pairs(items: Sequence[str], p: Parameter, field: str) -> dict[str, Any]:
     if len(items) % 2:
         raise _Bad(field, ",".join(items), "object")
-    return {k: cast(v, p.properties.get(k, ""), f"{field}.{k}") for k, v in zip(items[::2], items[1::2], strict=True)}
+    return {
+        k: cast(v, p.properties.get(k, ""), f"{field}.{k}")
+        for k, v in zip(items[::2], items[1::2], strict=True)
+    }
 
 
 def _kv(items: Sequence[str], p: Parameter, field: str) -> dict[str, Any]:
@@ -128,9 +133,8 @@ def _query_value(query: Mapping[str, list[str]], p: Parameter, field: str, used:
         return _MISSING
     used.add(p.name)
     if p.shape == "array":
-        if p.explode:
-            items = values
-        else:
+        items = values
+        if not p.explode:
             items = values[-1].split(_SEPARATORS.get(p.style, ",")) if values[-1] else []
         return [cast(v, p.scalar, f"{field}[{i}]") for i, v in enumerate(items)]
     return _simple(values[-1], p, field)

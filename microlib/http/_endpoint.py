@@ -1,0 +1,309 @@
+"""One OpenAPI operation: parse, validate, run the chain, write the response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import structlog
+from pydantic import MISSING, BaseModel, RootModel, ValidationError
+from pydantic_core import to_json
+
+from microlib.core.chain import CallNext
+from microlib.core.context import CallContext
+from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
+from microlib.http._params import parse_location, split_cookies
+from microlib.http._reply import Reply
+from microlib.http._responder import Send, send_bytes, send_problem
+from microlib.http._violations import body_violations, param_violations
+from microlib.http.endpoint import _TIMEOUT_HEADER, _deadline
+
+if TYPE_CHECKING:
+    from microlib.http.openapi import Operation, Parameter
+
+__all__ = ["OperationEndpoint", "unwrap"]
+
+log = structlog.get_logger("microlib.http")
+
+_LOCATIONS = ("path", "query", "header", "cookie")
+_JSON = "application/json"
+
+
+class _Rejected:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Error) -> None:
+        self.error = error
+
+
+def unwrap(value: Any) -> Any:
+    """Plain values for handler arguments: root models become their root.
+
+    Args:
+        value: A validated field value.
+
+    Returns:
+        The value without ``RootModel`` wrappers (in lists too).
+    """
+    if isinstance(value, RootModel):
+        return value.root
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+class OperationEndpoint:
+    """Serves one operation; built once, at app construction.
+
+    Args:
+        op: The operation.
+        method: The bound handler method.
+        title: The API name for the CallContext.
+        strict: Reject undeclared query parameters.
+        validate_responses: Check responses against their models.
+    """
+
+    def __init__(
+        self, op: Operation, method: Callable[..., Any], *, title: str, strict: bool, validate_responses: bool
+    ) -> None:
+        self.op = op
+        self.method = method
+        self.title = title
+        self.strict = strict
+        self.validate_responses = validate_responses
+        self.call: CallNext = self.terminal
+        self.params: dict[str, list[Parameter]] = {loc: [] for loc in _LOCATIONS}
+        for p in op.parameters:
+            self.params[p.location].append(p)
+        # Per location: the model, model key -> (field name, handler arg), key -> declared name.
+        self.models: list[tuple[str, type[BaseModel], dict[str, tuple[str, str]], dict[str, str]]] = []
+        for loc in _LOCATIONS:
+            model = getattr(op, f"{loc}_model")
+            if model is None:
+                continue
+            by_key = {(p.name.lower() if loc == "header" else p.name): p for p in self.params[loc]}
+            fields = {}
+            for fname, info in model.model_fields.items():
+                key = info.alias or fname
+                if key in by_key:
+                    fields[key] = (fname, by_key[key].arg)
+            self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
+        self.status = next(
+            (int(r.status) for r in op.responses if r.status.isdigit() and r.status[0] == "2"), 200
+        )
+        self.media = next((r.media for r in op.responses if r.status == str(self.status)), None)
+        self.attributes: dict[str, Any] = {"http.route": op.path, "http.method": op.method}
+        if op.security is not None:
+            self.attributes["microlib.security"] = op.security
+
+    async def terminal(self, ctx: CallContext) -> Any:
+        """The innermost step of the chain: reject, or call the handler."""
+        request = ctx.request
+        if type(request) is _Rejected:
+            raise request.error
+        return await self.method(**request)
+
+    async def handle(
+        self, scope: dict[str, Any], receive: Any, send: Send, path_values: dict[str, str]
+    ) -> None:
+        """Serve one request.
+
+        Args:
+            scope: The ASGI scope.
+            receive: The ASGI receive callable.
+            send: The ASGI send callable.
+            path_values: Decoded path template values.
+        """
+        headers: dict[str, str] = {}
+        for k, v in scope["headers"]:
+            name = k.decode("latin-1").lower()
+            value = v.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        client = scope.get("client")
+        ctx = CallContext(
+            kind="http",
+            service=self.title,
+            method=self.op.operation_id,
+            metadata=headers,
+            peer=f"{client[0]}:{client[1]}" if client else "",
+            attributes=dict(self.attributes),
+        )
+        try:
+            ctx.request = await self._arguments(scope, receive, headers, path_values)
+            ctx.deadline = _deadline(headers.get(_TIMEOUT_HEADER))
+        except Error as exc:
+            ctx.request = _Rejected(exc)
+        try:
+            result = await self.call(ctx)
+        except Error as exc:
+            await self._problem(send, exc, ctx)
+            return
+        except Exception:
+            log.exception("unhandled error", method=ctx.full_method)
+            await self._problem(send, Internal("internal error"), ctx)
+            return
+        try:
+            status, body, media, extra = self._encode(result)
+        except Error as exc:
+            await self._problem(send, exc, ctx)
+            return
+        ctx.attributes["http.status_code"] = status
+        raw = [
+            *extra,
+            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_metadata.items()),
+        ]
+        await send_bytes(send, status, body, media, raw)
+
+    async def _problem(self, send: Send, error: Error, ctx: CallContext) -> None:
+        correlation = str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_metadata.items()]
+        status = 415 if error.reason == "UNSUPPORTED_MEDIA_TYPE" else None
+        ctx.attributes["http.status_code"] = status or 0
+        await send_problem(send, error, status, headers=headers, correlation_id=correlation)
+
+    async def _arguments(
+        self, scope: dict[str, Any], receive: Any, headers: dict[str, str], path_values: dict[str, str]
+    ) -> dict[str, Any]:
+        violations: list[FieldViolation] = []
+        kwargs: dict[str, Any] = {}
+        query: dict[str, list[str]] = {}
+        if scope["query_string"]:
+            for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+                query.setdefault(k, []).append(v)
+        used: set[str] = set()
+        for loc, model, fields, names in self.models:
+            raw: Any = path_values
+            if loc == "query":
+                raw = query
+            elif loc == "header":
+                raw = headers
+            elif loc == "cookie":
+                raw = split_cookies(headers.get("cookie", ""))
+            before = len(violations)
+            data = parse_location(loc, self.params[loc], raw, violations, used)
+            try:
+                instance = model.model_validate(data)
+            except ValidationError as exc:
+                # A value that could not even be cast is reported once, not again as missing.
+                cast_failed = {v.field for v in violations[before:]}
+                violations.extend(v for v in param_violations(exc, loc, names) if v.field not in cast_failed)
+                continue
+            for fname, arg in fields.values():
+                value = getattr(instance, fname)
+                kwargs[arg] = None if value is MISSING else unwrap(value)
+        if self.strict and query:
+            violations.extend(
+                FieldViolation(f"query.{k}", "Unknown query parameter", "extra_forbidden")
+                for k in query
+                if k not in used
+            )
+        if self.op.body is not None:
+            await self._body(scope, receive, headers, kwargs, violations)
+        if violations:
+            raise InvalidArgument(f"invalid request to {self.op.operation_id}", violations=violations)
+        return kwargs
+
+    async def _body(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        headers: dict[str, str],
+        kwargs: dict[str, Any],
+        violations: list[FieldViolation],
+    ) -> None:
+        assert self.op.body is not None
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        if not raw:
+            if self.op.body.required:
+                violations.append(FieldViolation("body", "A request body is required", "required"))
+            else:
+                kwargs["body"] = None
+            return
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        model, found = _media(self.op.body.media, content_type)
+        if not found:
+            accepted = ", ".join(self.op.body.media)
+            raise InvalidArgument(
+                f"unsupported content type {content_type or '(none)'!r}; expected {accepted}",
+                reason="UNSUPPORTED_MEDIA_TYPE",
+                violations=[
+                    FieldViolation("header.Content-Type", f"Expected one of {accepted}", "media_type")
+                ],
+            )
+        if model is None:
+            kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
+            return
+        try:
+            kwargs["body"] = model.model_validate_json(raw, strict=True)
+        except ValidationError as exc:
+            violations.extend(body_violations(exc, raw))
+
+    def _encode(self, result: Any) -> tuple[int, bytes, str | None, list[tuple[bytes, bytes]]]:
+        status, media, extra = self.status, self.media, []
+        if isinstance(result, Reply):
+            reply = result
+            status = reply.status or status
+            media = reply.media_type or self._media_for(status) or media
+            extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+            result = reply.body
+        if result is None:
+            body = b""
+            status = 204 if status == 200 and self.status == 204 else status
+        elif isinstance(result, BaseModel):
+            body = result.__pydantic_serializer__.to_json(result, by_alias=True)
+            media = media or _JSON
+        elif isinstance(result, bytes):
+            body, media = result, media or "application/octet-stream"
+        elif isinstance(result, str):
+            body, media = result.encode(), media or "text/plain; charset=utf-8"
+        else:
+            body, media = to_json(result, by_alias=True), media or _JSON
+        if self.validate_responses:
+            self._check_response(status, body)
+        return status, body, media, extra
+
+    def _media_for(self, status: int) -> str | None:
+        response = self._documented(status)
+        return response.media if response is not None else None
+
+    def _documented(self, status: int) -> Any:
+        code = str(status)
+        wildcard = f"{code[0]}XX"
+        for wanted in (code, wildcard, "default"):
+            for r in self.op.responses:
+                if r.status.upper() == wanted:
+                    return r
+        return None
+
+    def _check_response(self, status: int, body: bytes) -> None:
+        response = self._documented(status)
+        if response is None:
+            log.error("undocumented response status", method=self.op.operation_id, status=status)
+            raise Internal(f"{self.op.operation_id} answered with undocumented status {status}")
+        if response.model is None or not body:
+            return
+        try:
+            response.model.model_validate_json(body, strict=True)
+        except ValidationError as exc:
+            found = [f"{v.field}: {v.description}" for v in body_violations(exc, body)]
+            log.error("response does not match the document", method=self.op.operation_id, violations=found)
+            raise Internal(
+                f"{self.op.operation_id} returned a response that does not match its schema"
+            ) from exc
+
+
+def _media(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:
+    if content_type in media:
+        return media[content_type], True
+    for declared, model in media.items():
+        major, _, minor = declared.partition("/")
+        if declared == "*/*" or (minor == "*" and content_type.startswith(major + "/")):
+            return model, True
+    return None, False

@@ -35,6 +35,7 @@ __all__ = [
 
 MiddlewareName = Literal["cors", "security_headers", "body_limit", "timeout", "gzip"]
 ASGI = Callable[..., Any]
+_DEFAULT_ORDER: tuple[MiddlewareName, ...] = ("cors", "security_headers", "body_limit", "timeout", "gzip")
 
 
 class CorsSettings(Section):
@@ -62,9 +63,7 @@ class SecurityHeadersSettings(Section):
 class HttpMiddlewareSettings(Section):
     """The ``http_middleware`` config section."""
 
-    order: list[MiddlewareName] = Field(
-        default_factory=lambda: ["cors", "security_headers", "body_limit", "timeout", "gzip"]
-    )
+    order: list[MiddlewareName] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
     cors: CorsSettings = CorsSettings()
     security_headers: SecurityHeadersSettings = SecurityHeadersSettings()
     max_body_bytes: int = Field(default=1024 * 1024, ge=0, description="0 disables the limit")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
@@ -102,3 +105,23 @@ async def library() -> AsyncIterator[LibraryHarness]:
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield LibraryHarness(books, loans, client)
+
+
+@pytest.fixture
+def served_store() -> Iterator[str]:
+    """The Pet Store API on a real uvicorn server at 127.0.0.1:<ephemeral>; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(store_app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

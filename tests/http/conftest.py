@@ -117,7 +117,8 @@ def served_store() -> Iterator[str]:
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn did not start"
+        assert time.monotonic() < deadline, "uvicorn did not start in time"
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:

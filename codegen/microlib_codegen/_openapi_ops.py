@@ -40,6 +40,7 @@ class ParamSpec:
     properties: tuple[tuple[str, str], ...]
     annotation: str
     default: str | None
+    allow_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ def _params(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, par
                 properties=props,
                 annotation=annotation(doc, schema),
                 default=None if default is None else repr(default),
+                allow_empty=bool(p.get("allowEmptyValue")),
             )
         )
     for location, schema in by_location.items():

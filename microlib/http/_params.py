@@ -21,14 +21,15 @@ __all__ = ["cast", "parse_location", "split_cookies"]
 
 _INT = re.compile(r"-?[0-9]+")
 _SEPARATORS = {"spaceDelimited": " ", "pipeDelimited": "|"}
+# The spellings openapi-core (and most clients) accept for a boolean parameter.
+_TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
 
 
 class _Bad(Exception):
-    def __init__(self, field: str, value: str, scalar: str) -> None:
+    def __init__(self, field: str, value: str, scalar: str, rule: str = "type") -> None:
         super().__init__(field)
-        self.violation = FieldViolation(
-            field, f"Input should be a valid {scalar} (received {value!r})", "type"
-        )
+        self.violation = FieldViolation(field, f"Input should be a valid {scalar} (received {value!r})", rule)
 
 
 def cast(value: str, scalar: str, field: str) -> Any:
@@ -57,8 +58,9 @@ def cast(value: str, scalar: str, field: str) -> Any:
             if number == number and number not in (float("inf"), float("-inf")):
                 return int(value) if _INT.fullmatch(value) else number
     elif scalar == "boolean":
-        if value in ("true", "false"):
-            return value == "true"
+        lowered = value.lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            return lowered in _TRUE
     else:
         return value
     raise _Bad(field, value, scalar)
@@ -132,6 +134,8 @@ def _query_value(query: Mapping[str, list[str]], p: Parameter, field: str, used:
     if values is None:
         return _MISSING
     used.add(p.name)
+    if not p.allow_empty and "" in values:
+        raise _Bad(field, "", "non-empty value", rule="empty")
     if p.shape == "array":
         items = values
         if not p.explode:

@@ -43,6 +43,7 @@ class Parameter:
         shape: ``primitive``, ``array`` or ``object``.
         scalar: The JSON type of the value or of the array items.
         properties: For objects, property -> JSON type.
+        allow_empty: ``allowEmptyValue``: an empty query value is accepted.
     """
 
     name: str
@@ -54,6 +55,7 @@ class Parameter:
     shape: Literal["primitive", "array", "object"] = "primitive"
     scalar: str = "string"
     properties: Mapping[str, str] = field(default_factory=dict)
+    allow_empty: bool = False
 
 
 @dataclass(frozen=True, slots=True)

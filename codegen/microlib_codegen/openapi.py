@@ -101,6 +101,7 @@ def _models(work: dict[str, Any], source: str) -> str:
             use_annotated=True,
             field_constraints=True,
             use_missing_sentinel=True,
+            strict_nullable=True,
             use_standard_collections=True,
             use_union_operator=True,
             use_schema_description=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 import structlog
 from pydantic import MISSING, BaseModel, RootModel, ValidationError
@@ -13,7 +12,7 @@ from pydantic_core import to_json
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
-from microlib.http._params import parse_location, split_cookies
+from microlib.http._params import parse_location, parse_query, split_cookies
 from microlib.http._reply import Reply
 from microlib.http._responder import Send, send_bytes, send_problem
 from microlib.http._violations import body_violations, param_violations
@@ -167,10 +166,7 @@ class OperationEndpoint:
     ) -> dict[str, Any]:
         violations: list[FieldViolation] = []
         kwargs: dict[str, Any] = {}
-        query: dict[str, list[str]] = {}
-        if scope["query_string"]:
-            for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
-                query.setdefault(k, []).append(v)
+        query = parse_query(scope["query_string"]) if scope["query_string"] else {}
         used: set[str] = set()
         for loc, model, fields, names in self.models:
             raw: Any = path_values
@@ -241,7 +237,7 @@ class OperationEndpoint:
             kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
             return
         try:
-            kwargs["body"] = model.model_validate_json(raw, strict=True)
+            kwargs["body"] = validate_json(model, raw)
         except ValidationError as exc:
             violations.extend(body_violations(exc, raw))
 
@@ -290,13 +286,43 @@ class OperationEndpoint:
         if response.model is None or not body:
             return
         try:
-            response.model.model_validate_json(body, strict=True)
+            validate_json(response.model, body)
         except ValidationError as exc:
             found = [f"{v.field}: {v.description}" for v in body_violations(exc, body)]
             log.error("response does not match the document", method=self.op.operation_id, violations=found)
             raise Internal(
                 f"{self.op.operation_id} returned a response that does not match its schema"
             ) from exc
+
+
+def validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """Validate JSON as JSON Schema would: strict types, but ``4.0`` is an integer.
+
+    pydantic's strict mode rejects a float for an ``int`` where JSON Schema
+    accepts any number with a zero fraction. When those are the only errors
+    the document is validated again in lax mode, which converts exactly
+    them; strict mode keeps ``"4"`` from passing as a number.
+
+    Args:
+        model: The model to validate with.
+        raw: The JSON document.
+
+    Returns:
+        The validated model.
+
+    Raises:
+        ValidationError: The document does not match.
+    """
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if not all(
+            e["type"] == "int_type" and isinstance(e["input"], float) and e["input"].is_integer()
+            for e in errors
+        ):
+            raise
+    return model.model_validate_json(raw)
 
 
 def _media(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:

@@ -3,8 +3,8 @@
 Concrete paths are looked up in a dict; templated ones are tried as
 compiled regexes, the most specific first (the OpenAPI rule: ``/pets/mine``
 wins over ``/pets/{petId}``). Values are captured from the raw, still
-percent-encoded path and decoded afterwards, so ``%2F`` stays inside one
-parameter.
+percent-encoded path and decoded by the parameter parser, so ``%2F`` stays
+inside one parameter and ``%2C`` inside one array item.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-from urllib.parse import unquote
 
 __all__ = ["PathRouter"]
 
@@ -69,7 +68,8 @@ class PathRouter(Generic[T]):
             raw_path: The percent-encoded request path.
 
         Returns:
-            ``(method -> entry, decoded path values)``, or ``(None, {})``.
+            ``(method -> entry, raw path values)``, or ``(None, {})``; values
+            are decoded by the parameter parser, after style splitting.
         """
         static = self._static.get(raw_path)
         if static is not None:
@@ -77,9 +77,7 @@ class PathRouter(Generic[T]):
         for _key, template in self._templates:
             m = template.regex.match(raw_path)
             if m is not None:
-                return template.methods, {
-                    name: unquote(value) for name, value in zip(template.names, m.groups(), strict=True)
-                }
+                return template.methods, dict(zip(template.names, m.groups(), strict=True))
         return None, {}
 
 

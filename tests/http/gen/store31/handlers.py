@@ -1,5 +1,5 @@
 # Generated from openapi.yaml by microlib-codegen 0.1.0. DO NOT EDIT.
-# source sha256: e8e7d87f728ea08e1967325881b410ec03475f1137336d2ef0de7379559f1444
+# source sha256: 49917a4b923a92efbfb2f159e6804d61d8240c6659e3208ab6db1e9912856f70
 """Typed handler interfaces of Pet Store 1.2.0, one Protocol per tag.
 
 Implement them in your own package (``microlib codegen`` writes a stub per

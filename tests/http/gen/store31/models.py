@@ -1,5 +1,5 @@
 # Generated from openapi.yaml by microlib-codegen 0.1.0. DO NOT EDIT.
-# source sha256: e8e7d87f728ea08e1967325881b410ec03475f1137336d2ef0de7379559f1444
+# source sha256: 49917a4b923a92efbfb2f159e6804d61d8240c6659e3208ab6db1e9912856f70
 """Models of openapi.yaml."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class OrderItem(BaseModel):
     )
     sku: Annotated[str, Field(pattern='^[A-Z]{3}-[0-9]{4}$')]
     quantity: Annotated[int, Field(ge=1, le=99)]
-    giftWrap: bool | None = False
+    giftWrap: bool = False
 
 
 class Violation(BaseModel):
@@ -81,7 +81,7 @@ class ListPetsQueryParams(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    limit: Annotated[int | None, Field(ge=1, le=100)] = 20
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
     kind: list[PetKind] | MISSING = MISSING
     tags: Annotated[list[Tag] | MISSING, Field(max_length=5)] = MISSING
     filter: ListPetsFilter | MISSING = MISSING

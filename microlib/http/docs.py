@@ -74,7 +74,8 @@ class DocsApp:
     Args:
         spec_path: The bundled JSON document.
         title: The page title.
-        prefix: The mount prefix (``""`` or ``/api``).
+        prefix: The path the documents are served under (``""`` or
+            ``/api``), for the links of the page.
     """
 
     def __init__(self, spec_path: Path, *, title: str = "API", prefix: str = "") -> None:
@@ -93,23 +94,27 @@ class DocsApp:
 
     async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
         """Serve one ASGI request; 404 for any other path."""
-        if not await self.serve(scope, receive, send):
+        path = scope["path"]
+        root = scope.get("root_path") or self._prefix
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if not await self.serve(scope, receive, send, path):
             await send_bytes(send, 404, b"Not Found", "text/plain")
 
-    async def serve(self, scope: Any, receive: Any, send: Send) -> bool:
+    async def serve(self, scope: Any, receive: Any, send: Send, path: str) -> bool:
         """Serve the request if its path is one of the documents.
 
         Args:
             scope: The ASGI scope.
             receive: The ASGI receive callable.
             send: The ASGI send callable.
+            path: The request path relative to where the app is served.
 
         Returns:
             Whether the request was served.
         """
         if scope["method"] not in ("GET", "HEAD"):
             return False
-        path = scope["path"].removeprefix(self._prefix)
         if path == "/openapi.json":
             await send_bytes(send, 200, self._json, "application/json")
         elif path == "/openapi.yaml":

@@ -139,7 +139,8 @@ class OpenAPIApp:
         spec_path: The bundled document (``SPEC_PATH``); with ``docs``,
             served at ``/openapi.json``, ``/openapi.yaml`` and ``/docs``.
         docs: Serve the document and the Swagger UI.
-        prefix: Where the API is mounted (prefixes paths and docs).
+        prefix: The path the app is served under, when it is not mounted by
+            a router that sets ``root_path`` (the docs page links use it).
 
     Raises:
         Error: A handler method is missing (the stub drifted from the
@@ -174,7 +175,7 @@ class OpenAPIApp:
             terminal = endpoint.terminal
             endpoint.call = chain.wrap(terminal) if hasattr(chain, "wrap") else compose(list(chain), terminal)
             styles = {p.name: p.style for p in op.parameters if p.location == "path"}
-            self._router.add(op.method, self.prefix + op.path, endpoint, styles)
+            self._router.add(op.method, op.path, endpoint, styles)
         if missing:
             raise Error(
                 f"handlers missing for {len(missing)} operation(s): {', '.join(missing)}; "
@@ -195,10 +196,12 @@ class OpenAPIApp:
             return
         raw = scope.get("raw_path")
         path = raw.decode("latin-1").split("?", 1)[0] if raw else scope["path"]
-        path = (scope.get("root_path", "") and path.removeprefix(scope["root_path"])) or path
+        root = scope.get("root_path") or self.prefix
+        if root and path.startswith(root):
+            path = path[len(root) :]
         methods, values = self._router.match(path)
         if methods is None:
-            if self._fallback is not None and await self._fallback.serve(scope, receive, send):
+            if self._fallback is not None and await self._fallback.serve(scope, receive, send, path):
                 return
             await send_problem(send, _not_found(scope), 404)
             return

@@ -252,3 +252,31 @@ class TestResponses:
 
         with pytest.raises(Error, match=r"pets\.get_pet_photo \(getPetPhoto\)"):
             OpenAPIApp(store_ops.OPERATIONS, {"pets": Partial(), "store": object()})
+
+
+class TestMounting:
+    async def test_mounted_in_the_service_http_app(self) -> None:
+        """Mounted under /api in the service's HttpApp, operations and docs answer below /api."""
+        import httpx
+
+        from microlib.core.chain import Chain
+        from microlib.http import HttpApp
+        from tests.http.apps.store import Pets, Store
+
+        http = HttpApp(Chain())
+        api = OpenAPIApp(
+            store_ops.OPERATIONS,
+            {"pets": Pets(), "store": Store()},
+            chain=Chain(),
+            title=store_ops.TITLE,
+            spec_path=store_ops.SPEC_PATH,
+            prefix="/api",
+        )
+        http.mount("/api", api)
+        transport = httpx.ASGITransport(app=http.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.post("/api/pets", json=DOG)).status_code == 201
+            assert (await client.get("/api/pets/1")).json()["id"] == 1
+            assert (await client.get("/api/openapi.json")).status_code == 200
+            assert '"/api/openapi.json"' in (await client.get("/api/docs")).text
+            assert (await client.get("/pets/1")).status_code == 404

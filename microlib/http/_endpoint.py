@@ -92,6 +92,7 @@ class OperationEndpoint:
             (int(r.status) for r in op.responses if r.status.isdigit() and r.status[0] == "2"), 200
         )
         self.media = next((r.media for r in op.responses if r.status == str(self.status)), None)
+        self._media_cache: dict[int, str | None] = {}
         self.attributes: dict[str, Any] = {"http.route": op.path, "http.method": op.method}
         if op.security is not None:
             self.attributes["microlib.security"] = op.security
@@ -114,11 +115,11 @@ class OperationEndpoint:
             send: The ASGI send callable.
             path_values: Decoded path template values.
         """
-        headers: dict[str, str] = {}
-        for k, v in scope["headers"]:
-            name = k.decode("latin-1").lower()
-            value = v.decode("latin-1")
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        raw_headers = scope["headers"]
+        # ASGI servers send lower-case names; repeated headers are rare, so join them only then.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+        if len(headers) != len(raw_headers):
+            headers = _joined(raw_headers)
         client = scope.get("client")
         ctx = CallContext(
             kind="http",
@@ -209,13 +210,14 @@ class OperationEndpoint:
         violations: list[FieldViolation],
     ) -> None:
         assert self.op.body is not None
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        raw = b"".join(chunks)
+        message = await receive()
+        raw = message.get("body", b"")
+        if message.get("more_body", False):
+            chunks = [raw]
+            while message.get("more_body", False):
+                message = await receive()
+                chunks.append(message.get("body", b""))
+            raw = b"".join(chunks)
         if not raw:
             if self.op.body.required:
                 violations.append(FieldViolation("body", "A request body is required", "required"))
@@ -266,8 +268,10 @@ class OperationEndpoint:
         return status, body, media, extra
 
     def _media_for(self, status: int) -> str | None:
-        response = self._documented(status)
-        return response.media if response is not None else None
+        if status not in self._media_cache:
+            response = self._documented(status)
+            self._media_cache[status] = response.media if response is not None else None
+        return self._media_cache[status]
 
     def _documented(self, status: int) -> Any:
         code = str(status)
@@ -293,6 +297,15 @@ class OperationEndpoint:
             raise Internal(
                 f"{self.op.operation_id} returned a response that does not match its schema"
             ) from exc
+
+
+def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for k, v in raw_headers:
+        name = k.decode("latin-1").lower()
+        value = v.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
 
 
 def validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:

@@ -125,9 +125,7 @@ def collect_operations(doc: dict[str, Any]) -> list[OperationSpec]:
                 method=method.upper(),
                 path=path,
                 tag=(raw.get("tags") or ["default"])[0],
-                summary=str(raw.get("summary") or raw.get("description") or "").strip().splitlines()[0:1][0]
-                if (raw.get("summary") or raw.get("description"))
-                else "",
+                summary=_first_line(raw.get("summary") or raw.get("description")),
                 security=raw.get("security", doc.get("security")),
             )
             _params(doc, schemas, op, list(merged.values()))
@@ -135,6 +133,11 @@ def collect_operations(doc: dict[str, Any]) -> list[OperationSpec]:
             _responses(doc, schemas, op, raw.get("responses") or {})
             ops.append(op)
     return ops
+
+
+def _first_line(text: Any) -> str:
+    lines = str(text or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _deref(doc: dict[str, Any], node: Any) -> Any:

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from pydantic import MISSING, BaseModel, RootModel, ValidationError
-from pydantic_core import to_json
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
+from microlib.http._encoder import ResponseEncoder
+from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
-from microlib.http._reply import Reply
 from microlib.http._responder import Send, send_bytes, send_problem
 from microlib.http._violations import body_violations, param_violations
 from microlib.http.endpoint import _TIMEOUT_HEADER, _deadline
@@ -26,7 +26,6 @@ __all__ = ["OperationEndpoint", "unwrap"]
 log = structlog.get_logger("microlib.http")
 
 _LOCATIONS = ("path", "query", "header", "cookie")
-_JSON = "application/json"
 
 
 class _Rejected:
@@ -70,7 +69,6 @@ class OperationEndpoint:
         self.method = method
         self.title = title
         self.strict = strict
-        self.validate_responses = validate_responses
         self.call: CallNext = self.terminal
         self.params: dict[str, list[Parameter]] = {loc: [] for loc in _LOCATIONS}
         for p in op.parameters:
@@ -88,11 +86,7 @@ class OperationEndpoint:
                 if key in by_key:
                     fields[key] = (fname, by_key[key].arg)
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
-        self.status = next(
-            (int(r.status) for r in op.responses if r.status.isdigit() and r.status[0] == "2"), 200
-        )
-        self.media = next((r.media for r in op.responses if r.status == str(self.status)), None)
-        self._media_cache: dict[int, str | None] = {}
+        self.encoder = ResponseEncoder(op, validate=validate_responses)
         self.attributes: dict[str, Any] = {"http.route": op.path, "http.method": op.method}
         if op.security is not None:
             self.attributes["microlib.security"] = op.security
@@ -144,7 +138,7 @@ class OperationEndpoint:
             await self._problem(send, Internal("internal error"), ctx)
             return
         try:
-            status, body, media, extra = self._encode(result)
+            status, body, media, extra = self.encoder.encode(result)
         except Error as exc:
             await self._problem(send, exc, ctx)
             return
@@ -243,61 +237,6 @@ class OperationEndpoint:
         except ValidationError as exc:
             violations.extend(body_violations(exc, raw))
 
-    def _encode(self, result: Any) -> tuple[int, bytes, str | None, list[tuple[bytes, bytes]]]:
-        status, media, extra = self.status, self.media, []
-        if isinstance(result, Reply):
-            reply = result
-            status = reply.status or status
-            media = reply.media_type or self._media_for(status) or media
-            extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
-            result = reply.body
-        if result is None:
-            body = b""
-            status = 204 if status == 200 and self.status == 204 else status
-        elif isinstance(result, BaseModel):
-            body = result.__pydantic_serializer__.to_json(result, by_alias=True)
-            media = media or _JSON
-        elif isinstance(result, bytes):
-            body, media = result, media or "application/octet-stream"
-        elif isinstance(result, str):
-            body, media = result.encode(), media or "text/plain; charset=utf-8"
-        else:
-            body, media = to_json(result, by_alias=True), media or _JSON
-        if self.validate_responses:
-            self._check_response(status, body)
-        return status, body, media, extra
-
-    def _media_for(self, status: int) -> str | None:
-        if status not in self._media_cache:
-            response = self._documented(status)
-            self._media_cache[status] = response.media if response is not None else None
-        return self._media_cache[status]
-
-    def _documented(self, status: int) -> Any:
-        code = str(status)
-        wildcard = f"{code[0]}XX"
-        for wanted in (code, wildcard, "default"):
-            for r in self.op.responses:
-                if r.status.upper() == wanted:
-                    return r
-        return None
-
-    def _check_response(self, status: int, body: bytes) -> None:
-        response = self._documented(status)
-        if response is None:
-            log.error("undocumented response status", method=self.op.operation_id, status=status)
-            raise Internal(f"{self.op.operation_id} answered with undocumented status {status}")
-        if response.model is None or not body:
-            return
-        try:
-            validate_json(response.model, body)
-        except ValidationError as exc:
-            found = [f"{v.field}: {v.description}" for v in body_violations(exc, body)]
-            log.error("response does not match the document", method=self.op.operation_id, violations=found)
-            raise Internal(
-                f"{self.op.operation_id} returned a response that does not match its schema"
-            ) from exc
-
 
 def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     headers: dict[str, str] = {}
@@ -306,36 +245,6 @@ def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
         value = v.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
-
-
-def validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:
-    """Validate JSON as JSON Schema would: strict types, but ``4.0`` is an integer.
-
-    pydantic's strict mode rejects a float for an ``int`` where JSON Schema
-    accepts any number with a zero fraction. When those are the only errors
-    the document is validated again in lax mode, which converts exactly
-    them; strict mode keeps ``"4"`` from passing as a number.
-
-    Args:
-        model: The model to validate with.
-        raw: The JSON document.
-
-    Returns:
-        The validated model.
-
-    Raises:
-        ValidationError: The document does not match.
-    """
-    try:
-        return model.model_validate_json(raw, strict=True)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        if not all(
-            e["type"] == "int_type" and isinstance(e["input"], float) and e["input"].is_integer()
-            for e in errors
-        ):
-            raise
-    return model.model_validate_json(raw)
 
 
 def _media(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:

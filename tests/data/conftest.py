@@ -11,8 +11,10 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from microlib.data import Database, DatabaseSettings
+from microlib.data import Cache, CacheSettings, Database, DatabaseSettings, MemoryCache
+from microlib.data.redis_cache import RedisCache
 from tests.data._metrics import PromMetrics
+from tests.data._redis import RedisServer
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -87,3 +89,34 @@ async def count(db: Database, table: sa.Table) -> int:
     """Rows in ``table``, read outside any transaction of the caller."""
     async with db.engine.connect() as conn:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+
+
+CACHES = ["memory", pytest.param("redis", marks=pytest.mark.connected)]
+
+
+@pytest.fixture(params=CACHES)
+async def cache(request: pytest.FixtureRequest, metrics: PromMetrics) -> AsyncIterator[Cache]:
+    """An empty cache of each backend, in a random namespace."""
+    namespace = f"t{uuid.uuid4().hex[:12]}"
+    if request.param == "memory":
+        memory = MemoryCache(namespace, max_entries=100, metrics=metrics)
+        yield memory
+        return
+    redis_cache = RedisCache(
+        CacheSettings(url="redis://127.0.0.1:6379/0", namespace=namespace), metrics=metrics
+    )
+    await redis_cache.start()
+    yield redis_cache
+    keys = [k async for k in redis_cache.client.scan_iter(match=f"{namespace}:*")]
+    if keys:
+        await redis_cache.client.delete(*keys)
+    await redis_cache.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, on a free port."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()

@@ -12,8 +12,11 @@ import argparse
 import asyncio
 import importlib
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+
+import structlog
 
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
@@ -156,6 +159,10 @@ def _settings(args: argparse.Namespace) -> DatabaseSettings:
 
 
 def _run(settings: DatabaseSettings, action: Callable[[Database], Awaitable[T]]) -> T:
+    if not structlog.is_configured():
+        # Logs go to stderr: stdout carries the command's own output (``current`` is scripted).
+        structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr))
+
     async def main() -> T:
         db = Database(settings.model_copy(update={"migrate_on_start": False}))
         try:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 from sqlalchemy import event
 
+# The operation label's values: anything else is "OTHER", keeping the label's cardinality fixed.
+_OPERATIONS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 _QUERY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -70,6 +72,8 @@ class Instruments:
 
     def _before(self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
         operation = statement.lstrip()[:6].upper()
+        if operation not in _OPERATIONS:
+            operation = "OTHER"
         span = None
         if self._traced:
             span = self.tracer.start_span(

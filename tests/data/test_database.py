@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from microlib.core.errors import DeadlineExceeded, Unavailable
 from microlib.data import Database, DatabaseSettings
@@ -95,3 +99,21 @@ async def test_statement_timeout_is_deadline_exceeded(pg_url: str) -> None:
                 await session.exec(sa.text("SELECT pg_sleep(5)"))
     finally:
         await db.stop()
+
+
+async def test_statements_are_traced_when_given_a_tracer_provider(tmp_path: Path) -> None:
+    """Each statement becomes a client span naming the operation and the database system."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/t.db", tracer_provider=provider)
+    await db.start()
+    try:
+        async with db.transaction() as session:
+            await session.exec(sa.text("SELECT 1"))
+    finally:
+        await db.stop()
+    spans = [s for s in exporter.get_finished_spans() if s.attributes and s.attributes.get("db.system")]
+    assert spans
+    assert spans[-1].name == "SELECT database"
+    assert spans[-1].attributes["db.system"] == "sqlite"  # type: ignore[index]

@@ -8,9 +8,10 @@ reconnects on its own once the server is back.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from microlib.core.errors import Error, Internal, Unavailable
 from microlib.data._cache_metrics import CacheMetrics
@@ -20,7 +21,7 @@ from microlib.data.settings import CacheSettings
 
 try:
     from redis import exceptions as redis_errors
-    from redis.asyncio import BlockingConnectionPool, Redis
+    from redis.asyncio import ConnectionPool, Redis
     from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialBackoff
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from microlib.observability.metrics import Metrics
 
 __all__ = ["RedisCache"]
+
+R = TypeVar("R")
 
 # Compare-and-delete: release a lock only if we still hold it.
 _DELETE_IF = (
@@ -47,6 +50,9 @@ return value
 
 class RedisCache:
     """A cache on Redis, pooled, with timeouts and retries.
+
+    At most ``max_connections`` commands are in flight; a command finding
+    every connection busy waits up to ``socket_timeout`` for one.
 
     Args:
         settings: The ``cache`` section, or just a ``redis://`` URL.
@@ -70,16 +76,19 @@ class RedisCache:
         self.prefix = make_prefix(settings.namespace or namespace, settings.version)
         self.default_ttl = settings.default_ttl
         self._metrics = CacheMetrics(name, metrics)
-        self._pool = BlockingConnectionPool.from_url(
+        self._pool = ConnectionPool.from_url(
             settings.url,
             max_connections=settings.max_connections,
-            # Seconds to wait for a free connection when all are busy.
-            timeout=settings.socket_timeout,
-            socket_timeout=settings.socket_timeout,
+            # The command timeout is ours (one timer per command): with its own
+            # socket_timeout, redis-py wraps every write in a task (asyncio.wait_for).
+            socket_timeout=None,
             socket_connect_timeout=settings.connect_timeout,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), settings.retries),
             health_check_interval=30,
         )
+        # redis-py's own pool fails at once when exhausted and its blocking pool
+        # costs a lock per command; an uncontended semaphore costs next to nothing.
+        self._slots = asyncio.Semaphore(settings.max_connections)
         self.client = Redis(connection_pool=self._pool)
         self._delete_if = self.client.register_script(_DELETE_IF)
         self._incr = self.client.register_script(_INCR)
@@ -88,91 +97,55 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         """The value under ``key``, or None when absent or expired."""
-        started = time.perf_counter()
-        try:
-            value = cast("bytes | None", await self.client.get(self.prefix + key))
-        except redis_errors.RedisError as exc:
-            raise self._error("get", exc) from exc
-        if self._metrics.enabled:
-            self._metrics.timed("get", time.perf_counter() - started)
-            self._metrics.looked_up(1 if value is not None else 0, 1)
+        value = cast("bytes | None", await self._call("get", self.client.get, self.prefix + key))
+        self._metrics.looked_up(1 if value is not None else 0, 1)
         return value
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """The values under ``keys``, in order, None where absent."""
         if not keys:
             return []
-        started = time.perf_counter()
-        try:
-            values = cast("list[bytes | None]", await self.client.mget([self.prefix + k for k in keys]))
-        except redis_errors.RedisError as exc:
-            raise self._error("get_many", exc) from exc
-        if self._metrics.enabled:
-            self._metrics.timed("get_many", time.perf_counter() - started)
-            self._metrics.looked_up(sum(v is not None for v in values), len(values))
+        full = [self.prefix + k for k in keys]
+        values = cast("list[bytes | None]", await self._call("get_many", self.client.mget, full))
+        self._metrics.looked_up(sum(v is not None for v in values), len(values))
         return values
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds."""
-        started = time.perf_counter()
-        try:
-            await self.client.set(self.prefix + key, value, px=self._px(ttl))
-        except redis_errors.RedisError as exc:
-            raise self._error("set", exc) from exc
-        self._timed("set", started)
+        await self._call("set", self.client.set, self.prefix + key, value, px=self._px(ttl))
 
     async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
         """Store several values with one TTL, in one round trip."""
-        started = time.perf_counter()
         px = self._px(ttl)
-        try:
+
+        async def pipelined() -> None:
             async with self.client.pipeline(transaction=False) as pipe:
                 for key, value in items.items():
                     pipe.set(self.prefix + key, value, px=px)
                 await pipe.execute()
-        except redis_errors.RedisError as exc:
-            raise self._error("set_many", exc) from exc
-        self._timed("set_many", started)
+
+        await self._call("set_many", pipelined)
 
     async def add(self, key: str, value: bytes, *, ttl: float | None = None) -> bool:
         """Store ``value`` only if ``key`` is absent (SET NX); True if stored."""
-        started = time.perf_counter()
-        try:
-            stored = await self.client.set(self.prefix + key, value, px=self._px(ttl), nx=True)
-        except redis_errors.RedisError as exc:
-            raise self._error("add", exc) from exc
-        self._timed("add", started)
-        return bool(stored)
+        return bool(
+            await self._call("add", self.client.set, self.prefix + key, value, px=self._px(ttl), nx=True)
+        )
 
     async def delete(self, *keys: str) -> int:
         """Remove ``keys``; returns how many existed."""
         if not keys:
             return 0
-        started = time.perf_counter()
-        try:
-            removed: int = await self.client.delete(*(self.prefix + k for k in keys))
-        except redis_errors.RedisError as exc:
-            raise self._error("delete", exc) from exc
-        self._timed("delete", started)
-        return removed
+        return int(await self._call("delete", self.client.delete, *(self.prefix + k for k in keys)))
 
     async def delete_if(self, key: str, value: bytes) -> bool:
         """Remove ``key`` only if it still holds ``value`` (atomically, in Lua)."""
-        try:
-            return bool(await self._delete_if(keys=[self.prefix + key], args=[value]))
-        except redis_errors.RedisError as exc:
-            raise self._error("delete_if", exc) from exc
+        return bool(await self._call("delete_if", self._delete_if, keys=[self.prefix + key], args=[value]))
 
     async def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
         """Atomically add ``amount`` (INCRBY); ``ttl`` starts when the key is created."""
-        started = time.perf_counter()
         px = int(ttl * 1000) if ttl is not None else 0
-        try:
-            value = int(await self._incr(keys=[self.prefix + key], args=[amount, px]))
-        except redis_errors.RedisError as exc:
-            raise self._error("incr", exc) from exc
-        self._timed("incr", started)
-        return value
+        return int(await self._call("incr", self._incr, keys=[self.prefix + key], args=[amount, px]))
 
     async def start(self) -> None:
         """Check that the server answers.
@@ -193,19 +166,49 @@ class RedisCache:
         Raises:
             Unavailable: it does not answer.
         """
-        try:
-            await self.client.ping()
-        except redis_errors.RedisError as exc:
-            raise self._error("health check", exc) from exc
+        await self._call("health check", self.client.ping)
         return None
+
+    async def _call(
+        self, operation: str, command: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any
+    ) -> R:
+        """Run one command in a connection slot, timed, with errors mapped."""
+        slots = self._slots
+        if slots.locked():
+            try:
+                async with asyncio.timeout(self.settings.socket_timeout):
+                    await slots.acquire()
+            except TimeoutError:
+                busy = f"all {self.settings.max_connections} connections to {self._where} busy"
+                raise Unavailable(
+                    f"cache {operation}: {busy}",
+                    reason="CACHE_POOL_EXHAUSTED",
+                    domain=DOMAIN,
+                ) from None
+        else:
+            await slots.acquire()
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.settings.socket_timeout):
+                return await command(*args, **kwargs)
+        except redis_errors.RedisError as exc:
+            raise self._error(operation, exc) from exc
+        except TimeoutError:
+            if self._metrics.enabled:
+                self._metrics.failed(operation)
+            raise Unavailable(
+                f"cache {operation}: {self._where} did not answer within {self.settings.socket_timeout}s",
+                reason="CACHE_TIMEOUT",
+                domain=DOMAIN,
+            ) from None
+        finally:
+            slots.release()
+            if self._metrics.enabled:
+                self._metrics.timed(operation, time.perf_counter() - started)
 
     def _px(self, ttl: float | None) -> int | None:
         ttl = self.default_ttl if ttl is None else ttl
         return int(ttl * 1000) if ttl is not None else None
-
-    def _timed(self, operation: str, started: float) -> None:
-        if self._metrics.enabled:
-            self._metrics.timed(operation, time.perf_counter() - started)
 
     def _error(self, operation: str, exc: redis_errors.RedisError) -> Error:
         if self._metrics.enabled:

@@ -52,6 +52,7 @@ class Instruments:
             "microlib_db_pool_connections_opened", "Connections opened to the database.", ("database",)
         ).labels(name)
         self._by_operation: dict[str, Any] = {}
+        self._by_outcome: dict[str, Any] = {}
 
     def attach(self, engine: Engine) -> None:
         """Listen to ``engine``'s pool and statement events."""
@@ -68,7 +69,10 @@ class Instruments:
     def transaction_done(self, outcome: str, seconds: float) -> None:
         """Record one top-level transaction."""
         if self._metrics is not None:
-            self.transactions.labels(self.name, outcome).observe(seconds)
+            child = self._by_outcome.get(outcome)
+            if child is None:
+                child = self._by_outcome[outcome] = self.transactions.labels(self.name, outcome)
+            child.observe(seconds)
 
     def _before(self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
         operation = statement.lstrip()[:6].upper()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -117,3 +118,25 @@ async def test_statements_are_traced_when_given_a_tracer_provider(tmp_path: Path
     assert spans
     assert spans[-1].name == "SELECT database"
     assert spans[-1].attributes["db.system"] == "sqlite"  # type: ignore[index]
+
+
+async def test_exhausted_pool_is_unavailable(tmp_path: Path) -> None:
+    """With every connection held, another transaction waits pool_timeout, then gets Unavailable."""
+    settings = DatabaseSettings(
+        url=f"sqlite+aiosqlite:///{tmp_path}/p.db", pool_size=1, max_overflow=0, pool_timeout=0.1
+    )
+    db = Database(settings)
+    await db.start()
+    try:
+        async with db.transaction() as held:
+            await held.exec(sa.text("SELECT 1"))
+
+            async def second() -> None:
+                async with db.transaction() as session:
+                    await session.exec(sa.text("SELECT 1"))
+
+            with pytest.raises(Unavailable, match="no database connection free") as caught:
+                await asyncio.create_task(second())
+            assert caught.value.reason == "POOL_EXHAUSTED"
+    finally:
+        await db.stop()

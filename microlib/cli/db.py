@@ -83,6 +83,9 @@ def _revision(args: argparse.Namespace) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    if args.target and ":" not in args.target and args.revision == "head":
+        # `upgrade 0002`: one positional that is not module:attribute is the revision.
+        args.revision, args.target = args.target, None
     migrations, settings = _resolve(args)
     timeout = settings.migrate_lock_timeout
     _run(settings, lambda db: migrations.upgrade(db.engine, args.revision, lock_timeout=timeout))

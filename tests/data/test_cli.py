@@ -86,6 +86,16 @@ def test_url_from_the_environment(
     assert (project / "env.db").exists()
 
 
+def test_upgrade_to_a_named_revision(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``upgrade REV`` stops at REV; a lone positional without a colon is the revision, not a TARGET."""
+    r.write(project / "migrations", "0001", None, "create items", r.CREATE_ITEMS)
+    r.write(project / "migrations", "0002", "0001", "add price", r.ADD_PRICE)
+    url = ["--url", f"sqlite+aiosqlite:///{project}/app.db"]
+    assert _db("upgrade", "0001", *url) == 0
+    assert _db("current", *url) == 0
+    assert capsys.readouterr().out.strip().endswith("0001")
+
+
 def test_url_from_the_service_config(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A TARGET service's ``database`` section, with --set overrides, names the database and directory."""
     r.write(project / "revs", "0001", None, "create items", r.CREATE_ITEMS)

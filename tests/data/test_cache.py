@@ -123,3 +123,16 @@ def test_open_cache_by_url() -> None:
     assert redis_cache.prefix == "svc:1:"
     with pytest.raises(ValueError, match=r"cache\.url"):
         open_cache(CacheSettings(url="ftp://x"), namespace="svc")
+
+
+def test_memory_default_ttl_applies_to_entries_but_not_counters() -> None:
+    """Entries without a TTL get ``default_ttl``; a counter without one never expires."""
+
+    async def scenario() -> list[bytes | None]:
+        lru = MemoryCache(default_ttl=0.05)
+        await lru.set("entry", b"v")
+        await lru.incr("counter")
+        await asyncio.sleep(0.2)
+        return await lru.get_many(["entry", "counter"])
+
+    assert asyncio.run(scenario()) == [None, b"1"]

@@ -191,3 +191,18 @@ async def test_statement_metrics_are_recorded(db: Database, metrics: PromMetrics
     assert metrics.value("microlib_db_query_duration_seconds_count", operation="INSERT", **labels) == 1
     assert metrics.value("microlib_db_transaction_duration_seconds_count", outcome="commit", **labels) == 1
     assert metrics.value("microlib_db_pool_connections_in_use", **labels) == 0
+
+
+async def test_unit_of_work_can_skip_calls(db: Database) -> None:
+    """With ``applies``, calls it rejects run without a transaction."""
+
+    async def handler(ctx: CallContext) -> bool:
+        try:
+            db.current_session()
+        except RuntimeError:
+            return False
+        return True
+
+    call = compose([UnitOfWork(db, applies=lambda ctx: not ctx.method.startswith("Get"))], handler)
+    assert await call(CallContext(kind="grpc", service="s", method="CreateBook")) is True
+    assert await call(CallContext(kind="grpc", service="s", method="GetBook")) is False

@@ -21,11 +21,11 @@ import structlog
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
 from microlib.cli.run import add_config_arguments
+from microlib.config.model import DatabaseSettings
 from microlib.core.errors import Error
 from microlib.data.database import Database
 from microlib.data.migrations import Migrations
 from microlib.data.seed import load_seed, run_seed
-from microlib.data.settings import DatabaseSettings
 
 __all__ = ["register"]
 
@@ -154,11 +154,7 @@ def _settings(args: argparse.Namespace) -> DatabaseSettings:
             raise
         return DatabaseSettings(url=os.environ.get(_ENV_URL))
     # Importing the service also imported its models, which autogenerate needs.
-    service.configure(files=args.config, overrides=args.overrides)
-    section = getattr(service.config, "database", None)
-    if isinstance(section, DatabaseSettings):
-        return section
-    return DatabaseSettings(url=os.environ.get(_ENV_URL))
+    return service.configure(files=args.config, overrides=args.overrides).database
 
 
 def _run(settings: DatabaseSettings, action: Callable[[Database], Awaitable[T]]) -> T:

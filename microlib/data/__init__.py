@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from microlib.config.model import CacheSettings, DatabaseSettings
 from microlib.data.cache import Cache, MemoryCache, open_cache
 from microlib.data.cache_aside import CacheAside
 from microlib.data.database import Database
 from microlib.data.errors import map_db_errors
 from microlib.data.seed import SeedFunction, run_seed
-from microlib.data.settings import CacheSettings, DatabaseSettings
 from microlib.data.transaction import Transaction
 from microlib.data.typed_cache import TypedCache
 from microlib.data.unit_of_work import UnitOfWork

@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from microlib.data.settings import DatabaseSettings
+from microlib.config.model import DatabaseSettings
 
 # The async driver used when a URL names none.
 _DEFAULT_DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from microlib.data._cache_metrics import CacheMetrics
 
 if TYPE_CHECKING:
-    from microlib.data.settings import CacheSettings
+    from microlib.config.model import CacheSettings
     from microlib.observability.metrics import Metrics
 
 __all__ = ["Cache", "MemoryCache", "open_cache"]

@@ -18,11 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from microlib.config.model import DatabaseSettings
 from microlib.core.errors import Error, Unavailable
 from microlib.data._engine import create_engine, normalize_url
 from microlib.data._instrument import Instruments
 from microlib.data.errors import DOMAIN, map_db_errors
-from microlib.data.settings import DatabaseSettings
 from microlib.data.transaction import Transaction, current_transaction, open_transaction
 
 if TYPE_CHECKING:

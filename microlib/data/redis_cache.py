@@ -13,11 +13,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from microlib.config.model import CacheSettings
 from microlib.core.errors import Error, Internal, Unavailable
 from microlib.data._cache_metrics import CacheMetrics
 from microlib.data.cache import make_prefix
 from microlib.data.errors import DOMAIN
-from microlib.data.settings import CacheSettings
 
 try:
     from redis import exceptions as redis_errors

@@ -29,7 +29,7 @@ SERVICE = """
 from microlib.core.service import Service
 from microlib.data import DatabaseSettings
 
-service = Service("shop", sections={"database": DatabaseSettings})
+service = Service("shop", database=True)
 """
 
 

@@ -264,7 +264,7 @@ async def test_database_and_cache_are_components_built_from_config(tmp_path: Any
     url = f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
     async with TestService(service, overrides=[f"database.url={url}"]) as t:
         async with service.database.transaction() as session:
-            assert (await session.execute(text("select 40 + 2"))).scalar() == 42
+            assert (await session.exec(text("select 40 + 2"))).scalar() == 42  # type: ignore[call-overload]
         await service.cache.set("k", b"v")
         assert await service.cache.get("k") == b"v"
         health = (await t.http.get("/health")).json()["components"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from microlib.core.context import CallContext, Principal
 from microlib.core.errors import InvalidArgument
+from microlib.security._auth_option import auth_rules
 
 __all__ = [
     "HTTP_PATH_ATTRIBUTE",
@@ -23,6 +24,7 @@ __all__ = [
     "SECURITY_ATTRIBUTE",
     "RequirementResolver",
     "SecurityRequirement",
+    "from_descriptor_set",
     "from_method_options",
     "from_openapi_operation",
 ]
@@ -157,6 +159,26 @@ def from_method_options(
         scopes=frozenset(fields.get("scopes") or ()),
         roles=frozenset(fields.get("roles") or ()),
     )
+
+
+def from_descriptor_set(file_descriptor_set: bytes) -> dict[str, SecurityRequirement]:
+    """The requirements declared with ``(microlib.v1.auth)`` in a descriptor set.
+
+    For runtimes holding ``ServiceDefinition.file_descriptor_set`` rather than
+    decoded options; the generated code need not import ``auth.proto``.
+
+    Args:
+        file_descriptor_set: A serialized ``FileDescriptorSet``.
+
+    Returns:
+        Requirements by ``package.Service/Method`` (methods without a rule, on
+        the method or its service, are absent).
+    """
+    return {
+        method: requirement
+        for method, rule in auth_rules(file_descriptor_set).items()
+        if (requirement := from_method_options({_OPTION_KEY: rule})) is not None
+    }
 
 
 class RequirementResolver:

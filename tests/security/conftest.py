@@ -56,6 +56,7 @@ class OidcIssuer:
     audience: str = "api://test"
     jwks_hits: int = 0
     discovery_hits: int = 0
+    failing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -124,6 +125,8 @@ async def oidc() -> AsyncIterator[OidcIssuer]:
 
     async def jwks(_: Request) -> JSONResponse:
         state.jwks_hits += 1
+        if state.failing:
+            return JSONResponse({"error": "down"}, status_code=503)
         return JSONResponse({"keys": [k.jwk() for k in state.keys]})
 
     app = Starlette(routes=[Route("/.well-known/openid-configuration", discovery), Route("/jwks", jwks)])

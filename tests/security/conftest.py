@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -140,3 +141,33 @@ async def oidc() -> AsyncIterator[OidcIssuer]:
 def other_key() -> SigningKey:
     """A key no issuer publishes."""
     return rsa_key("rsa-1")
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn in its own thread and loop.
+
+    For servers that synchronous clients (hvac, boto3) call from the test's
+    own thread, where an in-loop server would deadlock.
+    """
+
+    def __init__(self, app: Starlette) -> None:
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none", http="h11"
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import uuid
@@ -36,11 +37,16 @@ class SigningKey:
         return data
 
 
-def rsa_key(kid: str | None = None) -> SigningKey:
-    """A fresh RSA-2048 RS256 key."""
-    return SigningKey(
-        kid or uuid.uuid4().hex[:8], "RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+def rsa_key(kid: str | None = None, *, slot: str | None = None) -> SigningKey:
+    """An RS256 key; the same ``slot`` (default: the kid) reuses one RSA-2048 key per session."""
+    kid = kid or uuid.uuid4().hex[:8]
+    return SigningKey(kid, "RS256", _rsa_private(slot or kid))
+
+
+@functools.cache
+def _rsa_private(slot: str) -> rsa.RSAPrivateKey:
+    # RSA generation costs 0.1-0.5 s; distinct slots still give distinct keys.
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def ec_key(kid: str | None = None) -> SigningKey:
@@ -140,7 +146,7 @@ async def oidc() -> AsyncIterator[OidcIssuer]:
 @pytest.fixture(scope="session")
 def other_key() -> SigningKey:
     """A key no issuer publishes."""
-    return rsa_key("rsa-1")
+    return rsa_key("rsa-1", slot="other-issuer")
 
 
 class ThreadedServer:

@@ -96,7 +96,7 @@ class TokenVerifier:
 
     def __init__(self, issuers: Iterable[Issuer], *, cache_size: int = 4096, cache_ttl: float = 60.0) -> None:
         self._issuers = {issuer.issuer: issuer for issuer in issuers}
-        self._max_size = max((issuer.max_token_size for issuer in self._issuers.values()), default=0)
+        self._max_size = max((issuer.max_token_size for issuer in self._issuers.values()), default=8192)
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl

@@ -32,8 +32,8 @@ __all__ = [
 SECURITY_ATTRIBUTE = "microlib.security"
 """The ``ctx.attributes`` key holding the called method's :class:`SecurityRequirement`."""
 
-HTTP_PATH_ATTRIBUTE = "microlib.http.path"
-"""The ``ctx.attributes`` key where the HTTP edge puts the request path."""
+HTTP_PATH_ATTRIBUTE = "http.route"
+"""The ``ctx.attributes`` key where the HTTP edge puts the route template (``/books/{id}``)."""
 
 _OPTION_KEY = "microlib.auth"
 _SCOPE_SCHEMES = frozenset({"oauth2", "openIdConnect"})

@@ -202,7 +202,7 @@ class TestDefaults:
     async def test_public_paths_and_methods(self, key: SigningKey) -> None:
         """Health paths and the gRPC health service bypass authentication by default."""
         security = build(key, deny_by_default=True)
-        _, principal = await call(security, attributes={"microlib.http.path": "/health/ready"})
+        _, principal = await call(security, attributes={"http.route": "/health/ready"})
         assert principal is None
         _, principal = await call(security, kind="grpc", service="grpc.health.v1.Health", method="Check")
         assert principal is None

@@ -64,6 +64,10 @@ class JwksKeySource:
         self._min_interval = min_refresh_interval
         self._keys: Mapping[str | None, VerificationKey] | None = None
         self._fetched_at = 0.0
+        # After a failed fetch, no new one before this time: an issuer outage
+        # must not turn every request into a fetch.
+        self._retry_at = float("-inf")
+        self._backoff = max(1.0, min(cache_ttl, min_refresh_interval))
         self._last_miss_refresh = float("-inf")
         self._flight: asyncio.Task[None] | None = None
         self.fetches = 0
@@ -78,9 +82,11 @@ class JwksKeySource:
         keys = self._keys
         now = time.monotonic()
         if keys is None:
+            if now < self._retry_at and self._flight is None:
+                raise Unavailable(f"{self.name}: signing keys are unavailable", reason="JWKS_UNAVAILABLE")
             await self._refresh()
             keys = self._current()
-        elif now - self._fetched_at > self._ttl and self._flight is None:
+        elif now - self._fetched_at > self._ttl and now >= self._retry_at and self._flight is None:
             self._start_flight()
         if kid in keys or (kid is None and len(keys) == 1):
             return lookup(keys, kid)
@@ -161,6 +167,7 @@ class JwksKeySource:
             self._keys, self._fetched_at = keys, time.monotonic()
             log.info("jwks_loaded", source=self.name, keys=len(keys))
         except Error as exc:
+            self._retry_at = time.monotonic() + self._backoff
             log.warning("jwks_fetch_failed", source=self.name, error=exc.message)
             raise Unavailable(exc.message, reason="JWKS_UNAVAILABLE") from exc
         finally:

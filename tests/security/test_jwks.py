@@ -108,6 +108,35 @@ async def test_no_keys_ever_is_unavailable(oidc: OidcIssuer) -> None:
     await source.stop()
 
 
+async def test_outage_does_not_hammer_the_issuer(oidc: OidcIssuer) -> None:
+    """While the JWKS endpoint is down, calls fail fast instead of each triggering a fetch."""
+    oidc.failing = True
+    source = JwksKeySource(oidc.jwks_url, min_refresh_interval=30)
+    await source.start()
+    verifier = verifier_for(oidc, source)
+    for _ in range(20):
+        with pytest.raises(Unavailable):
+            await verifier.verify(oidc.mint())
+    assert oidc.jwks_hits == 1
+    await source.stop()
+
+
+async def test_ttl_refresh_failure_backs_off(oidc: OidcIssuer) -> None:
+    """A failed background refresh is not retried on every call; stale keys keep serving."""
+    source = JwksKeySource(oidc.jwks_url, cache_ttl=0.01, min_refresh_interval=30)
+    await source.start()
+    oidc.failing = True
+    await asyncio.sleep(0.05)
+    await source.key_for("rsa-1")
+    await _wait(lambda: oidc.jwks_hits == 2)
+    await asyncio.sleep(0.05)
+    for _ in range(20):
+        assert (await source.key_for("rsa-1")).kid == "rsa-1"
+        await asyncio.sleep(0)
+    assert oidc.jwks_hits == 2
+    await source.stop()
+
+
 async def test_discovery_must_name_the_configured_issuer(oidc: OidcIssuer) -> None:
     """A discovery document naming another issuer is refused."""
     oidc.extra["issuer"] = "https://impostor.example"

@@ -13,6 +13,11 @@ from structlog.testing import capture_logs
 from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import Unauthenticated
+from microlib.security.authn import AuthenticationInterceptor
+from microlib.security.authz import AuthorizationInterceptor, RequirementAuthorizer
+from microlib.security.jwt import Issuer, TokenVerifier
+from microlib.security.keys import VerificationKey
+from microlib.security.requirements import RequirementResolver
 from microlib.security.setup import Security
 
 from .conftest import OidcIssuer, SigningKey, ec_key
@@ -217,3 +222,22 @@ class TestFailClosed:
     async def test_garbage(self, security: Security, kind: str) -> None:
         """Random text is a malformed token, on both kinds."""
         assert (await rejected(security, "not.a.jwt", kind=kind)).reason == "MALFORMED_TOKEN"
+
+
+class _BrokenKeys:
+    """A key source failing in an unexpected way (a bug in a custom KeySource)."""
+
+    async def key_for(self, kid: str | None) -> VerificationKey:
+        raise RuntimeError("boom")
+
+
+async def test_unexpected_error_fails_closed(oidc: OidcIssuer) -> None:
+    """Any unexpected exception while verifying is UNAUTHENTICATED/INVALID_TOKEN, never a 500."""
+    verifier = TokenVerifier([Issuer(oidc.issuer, _BrokenKeys(), [oidc.audience])])
+    security = Security(
+        authn=AuthenticationInterceptor(verifier, RequirementResolver()),
+        authz=AuthorizationInterceptor([RequirementAuthorizer()], RequirementResolver()),
+        components=(),
+        verifier=verifier,
+    )
+    assert (await rejected(security, oidc.mint())).reason == "INVALID_TOKEN"

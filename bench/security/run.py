@@ -6,7 +6,9 @@ Two levels, each in interleaved rounds, medians and on/off ratios:
   in-process, CallContexts of kind ``http`` and ``grpc`` (the interceptors
   are transport-neutral; the gRPC server is not on main yet);
 * http: the service over real HTTP (uvicorn), driven by ``wrk`` pinned to
-  another core than the server.
+  another core than the server; besides throughput it reports the server's
+  CPU time per request (from /proc), which other load on a shared machine
+  disturbs much less than throughput.
 
 "auth" keeps the verified-token cache (the default); "auth-nocache" disables
 it, so every call checks the RS256 signature.
@@ -152,6 +154,12 @@ def start_server(
     return proc, f"http://127.0.0.1:{port}/books/1"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (robust to other load on the machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, seconds: int, connections: int, cpu: str | None, bearer: str) -> float:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-H", f"Authorization: {bearer}", url]
     if cpu:
@@ -175,10 +183,21 @@ def http_bench(jwks_url: str, rounds: int, seconds: int, connections: int, serve
         for _, url in servers.values():
             wrk(url, 1, connections, load_cpu, bearer)  # warm up
         results: dict[str, list[float]] = {name: [] for name in servers}
+        cpu_per_request: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(rounds):
-            for name, (_, url) in servers.items():
-                results[name].append(wrk(url, seconds, connections, load_cpu, bearer))
+            for name, (proc, url) in servers.items():
+                before = cpu_seconds(proc.pid)
+                rate = wrk(url, seconds, connections, load_cpu, bearer)
+                results[name].append(rate)
+                cpu_per_request[name].append((cpu_seconds(proc.pid) - before) / (rate * seconds))
         report("http", {name: statistics.median(r) for name, r in results.items()}, unit="req/s")
+        report(
+            "http/cpu",
+            {name: 1e-6 / statistics.median(c) for name, c in cpu_per_request.items()},
+            unit="req/CPU-us",
+        )
+        for name, c in cpu_per_request.items():
+            print(f"{'http/cpu':12} {name:13} {statistics.median(c) * 1e6:12.1f} server CPU-us per request")
     finally:
         for proc, _ in servers.values():
             proc.terminate()

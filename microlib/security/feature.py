@@ -8,7 +8,7 @@ from the ``security`` settings when the service starts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from microlib.core.chain import CallNext
@@ -46,8 +46,8 @@ class SecurityFeature:
         self._authorizers = tuple(authorizers)
         self._security: Security | None = None
         self._enabled = True
-        self.authn = _Slot(self, "authn")
-        self.authz = _Slot(self, "authz")
+        self.authn = _Slot(self)
+        self.authz = _Slot(self)
 
     @property
     def security(self) -> Security:
@@ -75,6 +75,8 @@ class SecurityFeature:
                 await component.stop()
             raise
         self._security = security
+        self.authn.target = security.authn.intercept
+        self.authz.target = security.authz.intercept
 
     async def stop(self) -> None:
         """Stop the components started with it."""
@@ -94,15 +96,17 @@ class SecurityFeature:
 class _Slot:
     """The interceptor installed in a chain slot; delegates once started."""
 
-    def __init__(self, feature: SecurityFeature, slot: str) -> None:
+    def __init__(self, feature: SecurityFeature) -> None:
         self._feature = feature
-        self._slot = slot
+        self.target: Callable[[CallContext, CallNext], Awaitable[Any]] | None = None
 
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         if not self._feature._enabled:
             return await call_next(ctx)
-        target = getattr(self._feature.security, self._slot)
-        return await target.intercept(ctx, call_next)
+        target = self.target
+        if target is None:
+            raise Unavailable("security is not started yet", reason="SECURITY_NOT_STARTED")
+        return await target(ctx, call_next)
 
 
 def install(

@@ -204,19 +204,32 @@ class RequirementResolver:
         self._public_paths = _compile(public_paths)
         self._public_methods = _compile(public_methods)
         self._rules = [(_compile([glob]), requirement) for glob, requirement in (rules or {}).items()]
+        self._memo: dict[tuple[str, str, Any, Any], SecurityRequirement | None] = {}
 
     def resolve(self, ctx: CallContext) -> SecurityRequirement | None:
         """The requirement for ``ctx``, or None when nothing declares one."""
-        path = ctx.attributes.get(HTTP_PATH_ATTRIBUTE)
+        attributes = ctx.attributes
+        path = attributes.get(HTTP_PATH_ATTRIBUTE)
+        declared = attributes.get(SECURITY_ATTRIBUTE)
+        # Route templates and method names are bounded, so the decision is
+        # memoised: authn and authz both ask on every call.
+        key = (ctx.service, ctx.method, path, declared)
+        found = self._memo.get(key, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        result = self._resolve(ctx.full_method, path, declared)
+        if len(self._memo) < _MEMO_SIZE:
+            self._memo[key] = result
+        return result
+
+    def _resolve(self, method: str, path: Any, declared: Any) -> SecurityRequirement | None:
         if isinstance(path, str) and self._public_paths.match(path):
             return PUBLIC
-        method = ctx.full_method
         if self._public_methods.match(method):
             return PUBLIC
         for pattern, requirement in self._rules:
             if pattern.match(method):
                 return requirement
-        declared = ctx.attributes.get(SECURITY_ATTRIBUTE)
         return declared if isinstance(declared, SecurityRequirement) else None
 
 
@@ -224,6 +237,8 @@ PUBLIC = SecurityRequirement(public=True)
 """The requirement of a public method."""
 
 _NEVER = re.compile(r"(?!)")
+_MISSING = object()
+_MEMO_SIZE = 10_000
 
 
 def _compile(globs: Iterable[str]) -> re.Pattern[str]:

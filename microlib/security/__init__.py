@@ -22,6 +22,7 @@ from microlib.security.requirements import (
     SecurityRequirement,
     from_descriptor_set,
     from_method_options,
+    from_openapi_document,
     from_openapi_operation,
 )
 from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
@@ -57,6 +58,7 @@ __all__ = [
     "VerificationKey",
     "from_descriptor_set",
     "from_method_options",
+    "from_openapi_document",
     "from_openapi_operation",
     "install",
     "resolve_reference",

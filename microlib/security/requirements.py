@@ -26,6 +26,7 @@ __all__ = [
     "SecurityRequirement",
     "from_descriptor_set",
     "from_method_options",
+    "from_openapi_document",
     "from_openapi_operation",
 ]
 
@@ -37,6 +38,7 @@ HTTP_PATH_ATTRIBUTE = "http.route"
 
 _OPTION_KEY = "microlib.auth"
 _SCOPE_SCHEMES = frozenset({"oauth2", "openIdConnect"})
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,30 @@ def from_openapi_operation(
         return SecurityRequirement(public=True)
     first, *rest = options
     return SecurityRequirement(scopes=first.scopes, roles=first.roles, alternatives=tuple(rest))
+
+
+def from_openapi_document(document: Mapping[str, Any]) -> dict[str, SecurityRequirement | None]:
+    """The requirement of every operation of an OpenAPI document.
+
+    Args:
+        document: The parsed document.
+
+    Returns:
+        Requirements by ``operationId`` (``"GET /path"`` for operations without one).
+
+    Raises:
+        InvalidArgument: An operation names an undeclared scheme.
+    """
+    found: dict[str, SecurityRequirement | None] = {}
+    for path, item in (document.get("paths") or {}).items():
+        for verb, operation in item.items():
+            if verb not in _HTTP_METHODS or not isinstance(operation, Mapping):
+                continue
+            where = f"{verb.upper()} {path}"
+            found[operation.get("operationId") or where] = from_openapi_operation(
+                operation, document, where=where
+            )
+    return found
 
 
 def from_method_options(

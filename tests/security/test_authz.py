@@ -19,6 +19,7 @@ from microlib.security.requirements import (
     SecurityRequirement,
     from_descriptor_set,
     from_method_options,
+    from_openapi_document,
     from_openapi_operation,
 )
 from microlib.security.setup import Security
@@ -219,6 +220,12 @@ class TestOpenApiParsing:
         assert requirement == SecurityRequirement(
             scopes=frozenset({"books.write"}), alternatives=(SecurityRequirement(roles=frozenset({"admin"})),)
         )
+
+    def test_whole_document(self) -> None:
+        """Every operation, by operationId."""
+        requirements = from_openapi_document(OPENAPI)
+        assert set(requirements) == {"listBooks", "deleteBook", "status"}
+        assert requirements["status"] == SecurityRequirement(public=True)
 
     def test_empty_list_is_public(self) -> None:
         """security: [] makes an operation public."""

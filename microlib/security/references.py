@@ -14,10 +14,11 @@ from __future__ import annotations
 import functools
 import os
 
+from microlib.config.resolvers import get_resolver, register_resolver
 from microlib.core.errors import InvalidArgument
 from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
 
-__all__ = ["RESOLVER_NAME", "resolve_reference"]
+__all__ = ["RESOLVER_NAME", "register", "resolve_reference"]
 
 RESOLVER_NAME = "secret"
 """The name to register :func:`resolve_reference` under with the config loader."""
@@ -37,6 +38,16 @@ def resolve_reference(reference: str) -> str:
         NotFound, PermissionDenied, Unavailable: From the store.
     """
     return _from_environment().resolve_reference(reference)
+
+
+def register() -> None:
+    """Register :func:`resolve_reference` as the sensitive ``secret`` config resolver.
+
+    Importing ``microlib.security`` does it; calling it again is harmless.
+    Values it produces are masked wherever the configuration is printed.
+    """
+    if get_resolver(RESOLVER_NAME) is None:
+        register_resolver(RESOLVER_NAME, resolve_reference, sensitive=True)
 
 
 @functools.cache
@@ -60,3 +71,6 @@ def _from_environment() -> Secrets:
     except InvalidArgument:  # boto3 absent: the aws scheme is then reported as unconfigured
         pass
     return Secrets(stores)
+
+
+register()

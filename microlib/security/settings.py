@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from microlib.config.model import Reloadable, Section
 
@@ -119,7 +119,7 @@ class VaultSettings(Section):
     """HashiCorp Vault KV v2; the token may come from a file (agent sink)."""
 
     url: str
-    token: str | None = None
+    token: SecretStr | None = None
     token_file: str | None = None
     namespace: str | None = None
     timeout: float = Field(default=5.0, gt=0)

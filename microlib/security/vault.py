@@ -60,7 +60,7 @@ class VaultSecretStore:
         """Build from the ``secrets.vault`` settings."""
         return cls(
             settings.url,
-            token=settings.token,
+            token=settings.token.get_secret_value() if settings.token else None,
             token_file=settings.token_file,
             namespace=settings.namespace,
             timeout=settings.timeout,

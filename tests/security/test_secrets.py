@@ -6,9 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from structlog.testing import capture_logs
 
+from microlib.config import load_config
+from microlib.config.errors import ConfigError
 from microlib.core.errors import InvalidArgument, NotFound
 from microlib.security.references import resolve_reference
 from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets
@@ -161,3 +163,31 @@ class TestResolver:
         with pytest.raises(NotFound) as caught:
             resolve_reference(f"file:{path}#user")
         assert VALUE not in str(caught.value)
+
+
+class TestConfigInterpolation:
+    def test_secret_reference_in_a_config_file(self, tmp_path: Path, secret_file: Path) -> None:
+        """${secret:file:...} in a config file is resolved, and masked when the config is printed."""
+
+        class Database(BaseModel):
+            url: str
+            password: str
+
+        config = tmp_path / "config.yaml"
+        config.write_text(f"db:\n  url: postgres://db\n  password: ${{secret:file:{secret_file}}}\n")
+        loaded = load_config(sections={"db": Database}, files=[config], environ={})
+        assert loaded.settings.db.password == VALUE  # type: ignore[attr-defined]
+        rendered = loaded.render(masked=True)
+        assert VALUE not in rendered
+        assert "postgres://db" in rendered
+
+    def test_unknown_secret_is_a_config_problem(self, tmp_path: Path) -> None:
+        """A missing secret fails the load naming the reference, never a value."""
+
+        class App(BaseModel):
+            token: str
+
+        config = tmp_path / "config.yaml"
+        config.write_text("app:\n  token: ${secret:env:MICROLIB_TEST_NOT_SET}\n")
+        with pytest.raises(ConfigError, match="MICROLIB_TEST_NOT_SET"):
+            load_config(sections={"app": App}, files=[config], environ={})

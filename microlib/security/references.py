@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 
 from microlib.config.resolvers import get_resolver, register_resolver
 from microlib.core.errors import InvalidArgument
@@ -40,14 +41,19 @@ def resolve_reference(reference: str) -> str:
     return _from_environment().resolve_reference(reference)
 
 
-def register() -> None:
+def register() -> Callable[[], None]:
     """Register :func:`resolve_reference` as the sensitive ``secret`` config resolver.
 
-    Importing ``microlib.security`` does it; calling it again is harmless.
-    Values it produces are masked wherever the configuration is printed.
+    Call it once, before the configuration is loaded; values it produces are
+    masked wherever the configuration is printed. Calling it again while it
+    is registered changes nothing.
+
+    Returns:
+        A function that unregisters it (a no-op if it was already registered).
     """
-    if get_resolver(RESOLVER_NAME) is None:
-        register_resolver(RESOLVER_NAME, resolve_reference, sensitive=True)
+    if get_resolver(RESOLVER_NAME) is not None:
+        return lambda: None
+    return register_resolver(RESOLVER_NAME, resolve_reference, sensitive=True)
 
 
 @functools.cache
@@ -71,6 +77,3 @@ def _from_environment() -> Secrets:
     except InvalidArgument:  # boto3 absent: the aws scheme is then reported as unconfigured
         pass
     return Secrets(stores)
-
-
-register()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from structlog.testing import capture_logs
 from microlib.config import load_config
 from microlib.config.errors import ConfigError
 from microlib.core.errors import InvalidArgument, NotFound
-from microlib.security.references import resolve_reference
+from microlib.security.references import register, resolve_reference
 from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets
 from microlib.security.settings import SecretsSettings
 
@@ -165,6 +166,15 @@ class TestResolver:
         assert VALUE not in str(caught.value)
 
 
+@pytest.fixture
+def secret_resolver() -> Iterator[None]:
+    """The secret resolver, registered for one test."""
+    unregister = register()
+    yield
+    unregister()
+
+
+@pytest.mark.usefixtures("secret_resolver")
 class TestConfigInterpolation:
     def test_secret_reference_in_a_config_file(self, tmp_path: Path, secret_file: Path) -> None:
         """${secret:file:...} in a config file is resolved, and masked when the config is printed."""

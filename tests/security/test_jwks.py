@@ -8,12 +8,15 @@ import time
 import httpx
 import pytest
 
+from microlib.core.context import CallKind
 from microlib.core.errors import Unauthenticated, Unavailable
 from microlib.security.jwks import JwksKeySource
 from microlib.security.jwt import Issuer, TokenVerifier
 from microlib.security.oidc import jwks_locator
+from microlib.security.setup import Security
 
 from .conftest import OidcIssuer, rsa_key
+from .helpers import KINDS, call, settings_for
 
 
 def verifier_for(oidc: OidcIssuer, source: JwksKeySource) -> TokenVerifier:
@@ -162,3 +165,40 @@ async def _wait(condition: object, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+async def test_rotation_through_the_chain_on_both_kinds(oidc: OidcIssuer) -> None:
+    """Rotation under HTTP- and gRPC-kind calls through authn/authz: no call fails."""
+    security = Security.from_settings(
+        settings_for(
+            {"issuer": oidc.issuer, "discovery_url": oidc.discovery_url, "audiences": [oidc.audience]},
+            verify_cache_size=0,
+        )
+    )
+    for component in security.components:
+        await component.start()
+    signing = {"key": oidc.keys[0]}
+    outcomes: list[str] = []
+    stop = asyncio.Event()
+
+    async def client(kind: CallKind) -> None:
+        while not stop.is_set():
+            try:
+                _, principal = await call(security, kind=kind, token=oidc.mint(signing["key"]))
+                outcomes.append("ok" if principal is not None else "no principal")
+            except Exception as exc:
+                outcomes.append(repr(exc))
+            await asyncio.sleep(0)
+
+    workers = [asyncio.create_task(client(kind)) for kind in KINDS for _ in range(3)]
+    await _wait(lambda: len(outcomes) >= 30)
+    oidc.keys.append(rsa_key("rsa-rotated"))
+    signing["key"] = oidc.keys[-1]
+    seen = len(outcomes)
+    await _wait(lambda: len(outcomes) >= seen + 60)
+    stop.set()
+    await asyncio.gather(*workers)
+    for component in security.components:
+        await component.stop()
+    assert set(outcomes) == {"ok"}
+    assert oidc.jwks_hits == 2

@@ -193,8 +193,8 @@ def http_bench(jwks_url: str, rounds: int, seconds: int, connections: int, serve
         report("http", {name: statistics.median(r) for name, r in results.items()}, unit="req/s")
         report(
             "http/cpu",
-            {name: 1e-6 / statistics.median(c) for name, c in cpu_per_request.items()},
-            unit="req/CPU-us",
+            {name: 1 / statistics.median(c) for name, c in cpu_per_request.items()},
+            unit="req/CPU-s",
         )
         for name, c in cpu_per_request.items():
             print(f"{'http/cpu':12} {name:13} {statistics.median(c) * 1e6:12.1f} server CPU-us per request")

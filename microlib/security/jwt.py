@@ -51,6 +51,9 @@ class Issuer:
         leeway: Clock skew tolerated on ``exp``, ``nbf`` and ``iat``, in seconds.
         max_token_size: Longest accepted token, in bytes.
         require: Claims that must be present.
+        token_types: Accepted ``typ`` header values (``at+jwt`` for RFC 9068
+            access tokens), compared without case or ``application/``; empty
+            accepts any. Setting it stops ID tokens being replayed as access tokens.
         scope_claim: Claim holding scopes (a space-separated string or a list).
         roles_claim: Claim holding roles; dots descend into objects
             (``realm_access.roles``).
@@ -63,6 +66,7 @@ class Issuer:
     leeway: float = 30.0
     max_token_size: int = 8192
     require: Sequence[str] = ("exp", "iat", "sub")
+    token_types: Sequence[str] = ()
     scope_claim: str = "scope"
     roles_claim: str = "roles"
 
@@ -139,6 +143,10 @@ class TokenVerifier:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg.lower() == "none" or alg not in issuer.algorithms:
             raise Unauthenticated("the token's algorithm is not allowed", reason="UNSUPPORTED_ALGORITHM")
+        if issuer.token_types and _media_type(header.get("typ")) not in {
+            _media_type(t) for t in issuer.token_types
+        }:
+            raise Unauthenticated("the token is not an access token", reason="INVALID_TOKEN_TYPE")
         kid = header.get("kid")
         key = await issuer.keys.key_for(kid if isinstance(kid, str) else None)
         if alg not in key.algorithms:
@@ -187,6 +195,11 @@ def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise jwt.DecodeError("segments are not JSON objects")
     return header, claims
+
+
+def _media_type(value: Any) -> str:
+    text = value.lower() if isinstance(value, str) else ""
+    return text.removeprefix("application/")
 
 
 def _strings(value: Any) -> list[str]:

@@ -48,6 +48,7 @@ class IssuerSettings(Section):
     leeway: float = Field(default=30.0, ge=0)
     max_token_size: int = Field(default=8192, ge=64)
     require: list[str] = Field(default_factory=lambda: ["exp", "iat", "sub"])
+    token_types: list[str] = Field(default_factory=list)
     scope_claim: str = "scope"
     roles_claim: str = "roles"
     jwks_cache_ttl: float = Field(default=300.0, gt=0)

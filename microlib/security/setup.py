@@ -68,6 +68,7 @@ class Security:
                     leeway=config.leeway,
                     max_token_size=config.max_token_size,
                     require=tuple(config.require),
+                    token_types=tuple(config.token_types),
                     scope_claim=config.scope_claim,
                     roles_claim=config.roles_claim,
                 )

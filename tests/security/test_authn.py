@@ -241,3 +241,24 @@ async def test_unexpected_error_fails_closed(oidc: OidcIssuer) -> None:
         verifier=verifier,
     )
     assert (await rejected(security, oidc.mint())).reason == "INVALID_TOKEN"
+
+
+async def test_token_type_allow_list(oidc: OidcIssuer) -> None:
+    """With token_types set, an ID token (typ JWT) is refused and an RFC 9068 access token accepted."""
+    security = Security.from_settings(
+        settings_for(
+            {
+                "issuer": oidc.issuer,
+                "jwks_url": oidc.jwks_url,
+                "audiences": [oidc.audience],
+                "token_types": ["at+jwt"],
+            }
+        )
+    )
+    try:
+        assert (await rejected(security, oidc.mint())).reason == "INVALID_TOKEN_TYPE"
+        _, principal = await call(security, token=oidc.mint(headers={"typ": "application/at+JWT"}))
+        assert principal is not None
+    finally:
+        for component in security.components:
+            await component.stop()

@@ -70,7 +70,6 @@ class JwksKeySource:
         self._backoff = max(1.0, min(cache_ttl, min_refresh_interval))
         self._last_miss_refresh = float("-inf")
         self._flight: asyncio.Task[None] | None = None
-        self.fetches = 0
 
     async def key_for(self, kid: str | None) -> VerificationKey:
         """The key with id ``kid``, refreshing once if it is unknown.
@@ -152,7 +151,6 @@ class JwksKeySource:
     async def _fetch(self) -> None:
         try:
             url = self._url if isinstance(self._url, str) else await self._url(self._client)
-            self.fetches += 1
             try:
                 response = await self._client.get(url)
                 response.raise_for_status()

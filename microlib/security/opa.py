@@ -176,6 +176,9 @@ class OpaAuthorizer:
         cache_ttl: Seconds a decision is reused for the same input; 0 disables.
         cache_size: Most decisions remembered.
         name: The component name.
+
+    Attributes:
+        evaluations: Decisions asked of the engine (cache misses), for tests and metrics.
     """
 
     def __init__(

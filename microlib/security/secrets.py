@@ -186,6 +186,7 @@ class Secrets:
         self._interval = refresh_interval
         self._cache: dict[str, tuple[float, SecretStr]] = {}
         self._subscribers: dict[str, list[Subscriber]] = {}
+        self._reads: dict[str, asyncio.Task[SecretStr]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def get(self, reference: str) -> SecretStr:
@@ -198,6 +199,21 @@ class Secrets:
         cached = self._fresh(reference)
         if cached is not None:
             return cached
+        # Concurrent misses share one read, so a cold start does not send the
+        # store one request per waiting caller.
+        flight = self._reads.get(reference)
+        if flight is None:
+            flight = self._reads[reference] = asyncio.get_running_loop().create_task(self._load(reference))
+            flight.add_done_callback(lambda done: self._settled(reference, done))
+        return await asyncio.shield(flight)
+
+    def _settled(self, reference: str, done: asyncio.Task[SecretStr]) -> None:
+        self._reads.pop(reference, None)
+        # Retrieve the outcome: every awaiter may have been cancelled meanwhile.
+        if not done.cancelled():
+            done.exception()
+
+    async def _load(self, reference: str) -> SecretStr:
         value = SecretStr(await asyncio.to_thread(self._read, reference))
         self._cache[reference] = (time.monotonic() + self._ttl, value)
         return value

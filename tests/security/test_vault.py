@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ class FakeVault:
     def __init__(self) -> None:
         self.mounts: dict[str, dict[str, list[dict[str, Any]]]] = {"kv": {}}
         self.tokens = {TOKEN}
+        self.reads = 0
 
     def put(self, mount: str, path: str, data: dict[str, Any]) -> None:
         """Write a new version."""
@@ -34,6 +36,7 @@ class FakeVault:
 
     async def read(self, request: Request) -> JSONResponse:
         """The KV v2 read endpoint."""
+        self.reads += 1
         if request.headers.get("x-vault-token") not in self.tokens:
             return JSONResponse({"errors": ["permission denied"]}, status_code=403)
         engine = self.mounts.get(request.path_params["mount"])
@@ -125,3 +128,14 @@ async def test_rotation_through_secrets(vault: tuple[FakeVault, str]) -> None:
     fake.put("kv", "rot", {"password": "v2"})
     assert await secrets.refresh() == ["vault:kv/rot#password"]
     assert seen == ["v2"]
+
+
+async def test_concurrent_gets_share_one_read(vault: tuple[FakeVault, str]) -> None:
+    """Many callers asking for the same uncached secret cause one Vault request."""
+    fake, url = vault
+    fake.put("kv", "herd", {"password": "p"})
+    secrets = Secrets([VaultSecretStore(url, token=TOKEN)])
+    before = fake.reads
+    values = await asyncio.gather(*(secrets.get("vault:kv/herd#password") for _ in range(20)))
+    assert {v.get_secret_value() for v in values} == {"p"}
+    assert fake.reads == before + 1

@@ -9,6 +9,7 @@ stop in reverse, and shutdown follows one bounded choreography.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -22,8 +23,9 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp
 
-from microlib.config import LiveConfig, Subscriber
+from microlib.config import LiveConfig, Subscriber, register_resolver
 from microlib.config.model import Settings
+from microlib.config.resolvers import get_resolver
 from microlib.core.chain import Chain, Interceptor
 from microlib.core.lifecycle import Component, Drainable, Registration, start_all, stop_all
 from microlib.http.app import HttpApp
@@ -130,6 +132,7 @@ class Service:
         """
         if self._assembled:
             raise RuntimeError("configure() must be called before the service starts")
+        _register_secret_resolver()
         self._live = LiveConfig(
             Settings,
             sections=self.sections,
@@ -403,6 +406,20 @@ class Service:
             asyncio.run(self.serve())
         else:
             uvloop.run(self.serve())
+
+
+def _register_secret_resolver() -> None:
+    """Make ``${secret:...}`` work in config files, importing the secret
+    stores only when a file uses one."""
+    if get_resolver("secret") is None:
+        with contextlib.suppress(ValueError):  # registered meanwhile by another thread
+            register_resolver("secret", _resolve_secret, sensitive=True)
+
+
+def _resolve_secret(reference: str) -> str:
+    from microlib.security.references import resolve_reference
+
+    return resolve_reference(reference)
 
 
 def _built(component: C | None, what: str, wanted: bool) -> C:

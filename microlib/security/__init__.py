@@ -8,6 +8,7 @@ only when a Rego policy is built.
 
 from __future__ import annotations
 
+from microlib.config.model import SecretsSettings, SecuritySettings
 from microlib.security.authn import AuthenticationInterceptor
 from microlib.security.authz import AuthorizationInterceptor, Authorizer, Decision, RequirementAuthorizer
 from microlib.security.feature import SecurityFeature, install
@@ -26,7 +27,6 @@ from microlib.security.requirements import (
     from_openapi_operation,
 )
 from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
-from microlib.security.settings import SecretsSettings, SecuritySettings
 from microlib.security.setup import Security
 
 __all__ = [

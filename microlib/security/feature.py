@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from microlib.config.model import SecuritySettings
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Unavailable
 from microlib.core.lifecycle import Component
 from microlib.security.authz import Authorizer
-from microlib.security.settings import SecuritySettings
 from microlib.security.setup import Security
 
 if TYPE_CHECKING:

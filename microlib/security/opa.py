@@ -26,11 +26,11 @@ from typing import Any, Protocol
 import httpx
 import structlog
 
+from microlib.config.model import OpaSettings
 from microlib.core.context import CallContext, Principal
 from microlib.core.errors import InvalidArgument, Unavailable
 from microlib.security.authz import Decision
 from microlib.security.requirements import HTTP_PATH_ATTRIBUTE, SecurityRequirement
-from microlib.security.settings import OpaSettings
 
 __all__ = ["OpaAuthorizer", "OpaHttpPolicy", "PolicyEngine", "RegoPolicy", "policy_input"]
 

@@ -25,8 +25,8 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 from pydantic import SecretStr
 
+from microlib.config.model import SecretsSettings
 from microlib.core.errors import Error, InvalidArgument, NotFound, Unavailable
-from microlib.security.settings import SecretsSettings
 
 __all__ = [
     "EnvSecretStore",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from microlib.config.model import IssuerSettings, SecuritySettings
 from microlib.core.lifecycle import Component
 from microlib.security.authn import AuthenticationInterceptor
 from microlib.security.authz import AuthorizationInterceptor, Authorizer, RequirementAuthorizer
@@ -14,7 +15,6 @@ from microlib.security.keys import KeySource, StaticKeys
 from microlib.security.oidc import jwks_locator
 from microlib.security.opa import OpaAuthorizer
 from microlib.security.requirements import RequirementResolver, SecurityRequirement
-from microlib.security.settings import IssuerSettings, SecuritySettings
 
 __all__ = ["Security"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from microlib.config.model import VaultSettings
 from microlib.core.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
-from microlib.security.settings import VaultSettings
 
 __all__ = ["VaultSecretStore"]
 

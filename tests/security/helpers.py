@@ -8,9 +8,9 @@ import hmac
 import json
 from typing import Any
 
+from microlib.config.model import SecuritySettings
 from microlib.core.chain import compose
 from microlib.core.context import CallContext, CallKind, Principal
-from microlib.security.settings import SecuritySettings
 from microlib.security.setup import Security
 
 KINDS: tuple[CallKind, ...] = ("http", "grpc")

@@ -10,7 +10,6 @@ from starlette.requests import Request
 from microlib.core.context import current_context
 from microlib.core.service import Service
 from microlib.security.feature import install
-from microlib.security.settings import SecuritySettings
 from microlib.testing import TestService
 
 from .conftest import OidcIssuer
@@ -18,7 +17,7 @@ from .conftest import OidcIssuer
 
 def books_service() -> Service:
     """A service with security installed before its routes, as users write it."""
-    service = Service("books", sections={"security": SecuritySettings})
+    service = Service("books")
     install(service)
 
     @service.http.route("/books")

@@ -12,10 +12,10 @@ from structlog.testing import capture_logs
 
 from microlib.config import load_config
 from microlib.config.errors import ConfigError
+from microlib.config.model import SecretsSettings
 from microlib.core.errors import InvalidArgument, NotFound
 from microlib.security.references import register, resolve_reference
 from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets
-from microlib.security.settings import SecretsSettings
 
 VALUE = "s3cr3t-value-xyz"
 

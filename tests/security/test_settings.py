@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from microlib.security.settings import IssuerSettings, OpaSettings, SecretsSettings, SecuritySettings
+from microlib.config.model import IssuerSettings, OpaSettings, SecretsSettings, SecuritySettings
 
 
 def test_defaults_make_probes_public() -> None:

@@ -1,0 +1,46 @@
+"""Request ids: taken from ``X-Request-ID`` (or gRPC ``x-request-id``) or minted, and echoed back."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import structlog
+
+from microlib.core.chain import CallNext
+from microlib.core.context import CallContext
+
+__all__ = ["REQUEST_ID_HEADER", "RequestIdInterceptor", "valid_request_id"]
+
+REQUEST_ID_HEADER = "x-request-id"
+"""The header (lower-case, as in ``CallContext.metadata``) carrying the request id."""
+
+# Anything else in the header (too long, spaces, control characters) could
+# forge log lines, so it is replaced by a fresh id.
+_VALID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def valid_request_id(value: str) -> bool:
+    """Whether ``value`` is acceptable as a caller-supplied request id (1-128 of ``A-Za-z0-9._:-``)."""
+    return _VALID.fullmatch(value) is not None
+
+
+class RequestIdInterceptor:
+    """Gives every call a request id, for every transport.
+
+    The id is the caller's ``x-request-id`` when valid, a new UUID otherwise;
+    it is stored in ``ctx.attributes["request_id"]``, echoed in
+    ``ctx.response_metadata["x-request-id"]`` and bound as the
+    ``request_id`` field of every log line written during the call.
+    """
+
+    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
+        """Bind the request id for the duration of the call."""
+        request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
+        if not valid_request_id(request_id):
+            request_id = uuid.uuid4().hex
+        ctx.attributes["request_id"] = request_id
+        ctx.response_metadata[REQUEST_ID_HEADER] = request_id
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            return await call_next(ctx)

@@ -10,12 +10,9 @@ interceptors see that the edge is active and only enrich what it records.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import time
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -23,8 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from microlib.observability._exchange import _edge, _Exchange
 from microlib.observability.identity import _bind_identity, _unbind_identity
-from microlib.observability.requestid import valid_request_id
+from microlib.observability.requestid import new_request_id, valid_request_id
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
 
 if TYPE_CHECKING:
@@ -39,20 +37,6 @@ _UNMATCHED = "unmatched"
 log = structlog.get_logger("microlib.http")
 
 
-@dataclass(slots=True)
-class _Exchange:
-    """What the edge knows about the request in flight, shared with the chain."""
-
-    span: trace.Span
-    request_id: str
-    status: int = 0
-    sent: int = 0
-    received: int = 0
-
-
-_edge: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar("microlib_http_edge", default=None)
-
-
 class HttpTelemetryMiddleware:
     """Spans, metrics, access log, request id and last-resort 500 for every HTTP request.
 
@@ -65,7 +49,7 @@ class HttpTelemetryMiddleware:
         app: The ASGI app to wrap (usually the Starlette router).
         observability: The service's observability.
         untraced_paths: Paths that are counted but neither traced nor
-            logged (probes, ``/metrics``).
+            access-logged (probes, ``/metrics``).
     """
 
     def __init__(
@@ -117,13 +101,14 @@ class HttpTelemetryMiddleware:
             elif name == b"user-agent":
                 user_agent = value.decode("latin-1")
         if not valid_request_id(request_id):
-            request_id = uuid.uuid4().hex
+            request_id = new_request_id()
             # The chain reads the request id from the request headers.
             scope["headers"] = [
                 *(h for h in scope["headers"] if h[0] != b"x-request-id"),
                 (b"x-request-id", request_id.encode()),
             ]
-        traced = self._tracing and scope["path"] not in self._untraced
+        observed = scope["path"] not in self._untraced
+        traced = self._tracing and observed
         if traced:
             parent = self._obs.tracing.extract(carrier) if carrier else None
             span = self._tracer.start_span(
@@ -144,7 +129,7 @@ class HttpTelemetryMiddleware:
             _bind_identity(self._obs.identity),
             _bind_tracer(self._tracer),
         )
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         failure: BaseException | None = None
         try:
             await self.app(scope, _counting_receive(receive, exchange), _stamping_send(send, exchange))
@@ -162,19 +147,19 @@ class HttpTelemetryMiddleware:
             resp_size.observe(exchange.sent)
             gauge.dec()
             if traced:
-                _finish_span(span, method, route, status, exchange, failure)
-                if self._obs.settings.logging.access_log:
-                    log.info(
-                        "http request",
-                        method=method,
-                        path=scope["path"],
-                        route=route,
-                        status=status,
-                        duration_ms=round(elapsed * 1000, 3),
-                        request_size=exchange.received,
-                        response_size=exchange.sent,
-                    )
-            structlog.contextvars.unbind_contextvars("request_id")
+                _finish_span(span, method, route, status, failure)
+            if observed and self._obs.settings.logging.access_log:
+                log.info(
+                    "http request",
+                    method=method,
+                    path=scope["path"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                    request_size=exchange.received,
+                    response_size=exchange.sent,
+                )
+            structlog.contextvars.reset_contextvars(**bound)
             _unbind_tracer(tokens[3])
             _unbind_identity(tokens[2])
             _edge.reset(tokens[1])
@@ -286,13 +271,12 @@ def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str,
 
 
 def _finish_span(
-    span: trace.Span, method: str, route: str, status: int, exchange: _Exchange, failure: BaseException | None
+    span: trace.Span, method: str, route: str, status: int, failure: BaseException | None
 ) -> None:
     if route != _UNMATCHED:
         span.update_name(f"{method} {route}")
         span.set_attribute("http.route", route)
     span.set_attribute("http.response.status_code", status)
-    span.set_attribute("http.response.body.size", exchange.sent)
     if failure is not None:
         span.record_exception(failure)
     if status >= 500:

@@ -16,7 +16,7 @@ from opentelemetry import trace
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
-from microlib.observability.edge import _edge
+from microlib.observability._exchange import _edge
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
@@ -56,6 +56,8 @@ class TracingInterceptor:
 
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Run the call inside its span."""
+        if not self._obs.tracing.enabled:
+            return await call_next(ctx)
         edge = _edge.get() if ctx.kind == "http" else None
         if edge is not None:
             return await self._under_edge(ctx, call_next, edge.span)
@@ -178,20 +180,27 @@ class LoggingInterceptor:
 
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Run the call with its fields bound, then log how it ended."""
-        with structlog.contextvars.bound_contextvars(kind=ctx.kind, method=ctx.full_method):
+        tokens = structlog.contextvars.bind_contextvars(kind=ctx.kind, method=ctx.full_method)
+        try:
             if (ctx.kind == "http" and _edge.get() is not None) or not self._obs.settings.logging.access_log:
                 return await call_next(ctx)
-            start = time.perf_counter()
-            failure: BaseException | None = None
-            try:
-                return await call_next(ctx)
-            except BaseException as exc:
-                failure = exc
-                raise
-            finally:
-                code = outcome_code(failure)
-                emit = log.error if server_fault(failure) else log.info
-                emit("call completed", code=code, duration_ms=round((time.perf_counter() - start) * 1000, 3))
+            return await self._logged(ctx, call_next)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+    @staticmethod
+    async def _logged(ctx: CallContext, call_next: CallNext) -> Any:
+        start = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            return await call_next(ctx)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            code = outcome_code(failure)
+            emit = log.error if server_fault(failure) else log.info
+            emit("call completed", code=code, duration_ms=round((time.perf_counter() - start) * 1000, 3))
 
 
 def _remember(ctx: CallContext, span: trace.Span) -> None:

@@ -9,13 +9,15 @@ levels and their runtime changes work for both.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import sys
-from collections.abc import Mapping
-from typing import IO, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any, NoReturn
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 from microlib.config.model import LoggingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
@@ -65,44 +67,38 @@ class LogPipeline:
         self._stream = stream if stream is not None else sys.stdout
         self._json = _wants_json(settings.format, environment, self._stream)
         self._configured: set[str] = set()
+        self._taps: list[Callable[[dict[str, Any]], None]] = []
+        self._redactor = Redactor(settings.redact_keys)
+        self._render = _renderer(json=self._json)
         self.handler = logging.StreamHandler(self._stream)
         self.handler.set_name("microlib")
-        self.handler.setFormatter(self.formatter(_renderer(json=self._json)))
-
-    def formatter(self, renderer: Processor) -> structlog.stdlib.ProcessorFormatter:
-        """A stdlib formatter running microlib's chain and then ``renderer``.
-
-        Args:
-            renderer: The last processor (a renderer, or a capturing one in tests).
-
-        Returns:
-            The formatter, usable on any ``logging.Handler``.
-        """
-        final: list[Processor] = [
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            Redactor(self._settings.redact_keys),
-        ]
-        if self._json:
-            final.append(structlog.processors.format_exc_info)
-        final.append(renderer)
-        return structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_chain()], processors=final
+        self.handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_chain()],
+                processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, self._finish],
+            )
         )
 
     def install(self) -> None:
-        """Configure structlog and route the root logger and library loggers here."""
+        """Configure structlog and route the root logger and library loggers here.
+
+        structlog events are rendered and written directly, without a stdlib
+        ``LogRecord``: levels are still those of the stdlib logger of the
+        same name, and lines share the handler's lock and stream.
+        """
         structlog.configure(
             processors=[
                 structlog.stdlib.filter_by_level,
                 *_shared_chain(),
                 structlog.stdlib.PositionalArgumentsFormatter(),
                 structlog.processors.StackInfoRenderer(),
-                structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+                _write_to_installed,
             ],
             logger_factory=structlog.stdlib.LoggerFactory(),
             wrapper_class=structlog.stdlib.BoundLogger,
             cache_logger_on_first_use=True,
         )
+        _installed[:] = [self]
         root = logging.getLogger()
         for handler in list(root.handlers):
             if handler.get_name() == "microlib":
@@ -113,6 +109,35 @@ class LogPipeline:
             library.handlers.clear()
             library.propagate = True
         self.apply(self._settings)
+
+    @contextlib.contextmanager
+    def tap(self) -> Iterator[list[dict[str, Any]]]:
+        """Collect the events written in the block, redacted, just before rendering.
+
+        Returns:
+            The list the events are appended to (``microlib.testing.capture_logs``).
+        """
+        entries: list[dict[str, Any]] = []
+        self._taps.append(entries.append)
+        try:
+            yield entries
+        finally:
+            self._taps.remove(entries.append)
+
+    def _finish(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+        event_dict = self._redactor(logger, method_name, event_dict)
+        if self._json:
+            event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
+        for tap in self._taps:
+            tap(dict(event_dict))
+        rendered = self._render(logger, method_name, event_dict)
+        return rendered if isinstance(rendered, str) else str(rendered)
+
+    def _write(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
+        line = self._finish(logger, method_name, event_dict)
+        with self.handler.lock:  # type: ignore[union-attr]
+            self._stream.write(line + "\n")
+            self._stream.flush()
 
     def apply(self, settings: LoggingSettings) -> None:
         """Apply the reloadable part of ``settings``: root level and per-logger levels.
@@ -166,7 +191,7 @@ class LogPipeline:
 
 def _renderer(*, json: bool) -> Processor:
     if json:
-        return structlog.processors.JSONRenderer(default=_fallback)
+        return structlog.processors.JSONRenderer(serializer=_dumps)
     return structlog.dev.ConsoleRenderer(colors=False)
 
 
@@ -189,6 +214,26 @@ def _wants_json(fmt: str, environment: str, stream: IO[str]) -> bool:
 
 
 def _fallback(value: Any) -> str:
+    # Anything json cannot encode (datetimes, UUIDs, bytes...) becomes text.
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     return repr(value)
+
+
+# One encoder for every line: json.dumps would build a new one per call.
+_JSON = json.JSONEncoder(default=_fallback)
+
+
+def _dumps(event: Any, **_: Any) -> str:
+    return _JSON.encode(event)
+
+
+# structlog caches bound loggers with their processors, so the last processor
+# looks the pipeline up at each event: installing another one takes effect
+# for loggers already in use.
+_installed: list[LogPipeline] = []
+
+
+def _write_to_installed(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> NoReturn:
+    _installed[0]._write(logger, method_name, event_dict)
+    raise structlog.DropEvent

@@ -60,15 +60,28 @@ class Redactor:
 
     def __init__(self, keys: Iterable[str] = ()) -> None:
         self._keys = frozenset(_normalise(k) for k in (*_ALWAYS_REDACTED, *keys))
+        # Field names repeat from line to line; remember each one's verdict.
+        self._verdicts: dict[str, bool] = {}
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         """Redact ``event_dict`` in place and return it."""
         for key, value in event_dict.items():
-            event_dict[key] = self._value(key, value)
+            if self._secret(key):
+                event_dict[key] = REDACTED
+            elif value.__class__ not in _PLAIN:
+                event_dict[key] = self._value(key, value)
         return event_dict
 
+    def _secret(self, key: str) -> bool:
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = _normalise(key) in self._keys
+            if len(self._verdicts) < 4096:
+                self._verdicts[key] = verdict
+        return verdict
+
     def _value(self, key: object, value: Any) -> Any:
-        if isinstance(key, str) and _normalise(key) in self._keys:
+        if isinstance(key, str) and self._secret(key):
             return REDACTED
         if isinstance(value, str | int | float | bool | None):
             return value
@@ -83,9 +96,12 @@ class Redactor:
     def _item(self, item: Any) -> Any:
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str | bytes):
             name = item[0].decode("latin-1") if isinstance(item[0], bytes) else item[0]
-            if _normalise(name) in self._keys:
+            if self._secret(name):
                 return (item[0], REDACTED)
         return self._value(None, item)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _normalise(key: str) -> str:

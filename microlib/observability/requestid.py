@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from typing import Any
 
 import structlog
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
+from microlib.observability._exchange import _edge
 
-__all__ = ["REQUEST_ID_HEADER", "RequestIdInterceptor", "valid_request_id"]
+__all__ = ["REQUEST_ID_HEADER", "RequestIdInterceptor", "new_request_id", "valid_request_id"]
 
 REQUEST_ID_HEADER = "x-request-id"
 """The header (lower-case, as in ``CallContext.metadata``) carrying the request id."""
@@ -19,6 +20,11 @@ REQUEST_ID_HEADER = "x-request-id"
 # Anything else in the header (too long, spaces, control characters) could
 # forge log lines, so it is replaced by a fresh id.
 _VALID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def new_request_id() -> str:
+    """A fresh request id: 128 random bits in hex."""
+    return os.urandom(16).hex()
 
 
 def valid_request_id(value: str) -> bool:
@@ -39,8 +45,15 @@ class RequestIdInterceptor:
         """Bind the request id for the duration of the call."""
         request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
         if not valid_request_id(request_id):
-            request_id = uuid.uuid4().hex
+            request_id = new_request_id()
         ctx.attributes["request_id"] = request_id
         ctx.response_metadata[REQUEST_ID_HEADER] = request_id
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        edge = _edge.get()
+        if edge is not None and edge.request_id == request_id:
+            # The HTTP edge has bound this id for the whole request already.
             return await call_next(ctx)
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            return await call_next(ctx)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)

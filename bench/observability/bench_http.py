@@ -1,0 +1,138 @@
+"""Throughput cost of observability: one JSON route, everything on vs everything off.
+
+"on": JSON access log at info, Prometheus metrics, tracing with ratio 1.0
+exported over OTLP/gRPC to a local receiver, request ids and recovery.
+"off": the same route through an empty chain, no middleware, no logging.
+
+Both servers run at once (uvicorn + uvloop + httptools), pinned to one core;
+wrk and the receiver are pinned to another. Rounds alternate on/off and the
+medians are compared. Usage::
+
+    PYTHONPATH=$PWD python bench/observability/bench_http.py --rounds 5 --duration 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def _spawn(core: str, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["taskset", "-c", core, sys.executable, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _wrk(core: str, url: str, duration: int, connections: int) -> tuple[float, float, float]:
+    out = subprocess.run(
+        ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 30,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", out).groups()  # type: ignore[union-attr]
+        return float(value) * _UNITS[unit]
+
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"wrk reported errors:\n{out}")
+    return rps, percentile("50"), percentile("99")
+
+
+def main() -> None:
+    """Run the interleaved rounds and print medians and the on/off ratio."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--server-core", default="0")
+    parser.add_argument("--load-core", default="1")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    receiver_port = _free_port()
+    ports = {"on": _free_port(), "off": _free_port()}
+    receiver = _spawn(args.load_core, str(HERE / "receiver.py"), str(receiver_port))
+    _wait_for(receiver_port)
+    servers = {
+        mode: _spawn(
+            args.server_core, str(HERE / "server.py"), mode, str(port), f"http://127.0.0.1:{receiver_port}"
+        )
+        for mode, port in ports.items()
+    }
+    results: dict[str, list[tuple[float, float, float]]] = {"on": [], "off": []}
+    try:
+        for port in ports.values():
+            _wait_for(port)
+        for port in ports.values():  # warm-up
+            _wrk(args.load_core, f"http://127.0.0.1:{port}/hello/world", 2, args.connections)
+        for round_ in range(args.rounds):
+            order = ("on", "off") if round_ % 2 == 0 else ("off", "on")
+            for mode in order:
+                url = f"http://127.0.0.1:{ports[mode]}/hello/world"
+                results[mode].append(_wrk(args.load_core, url, args.duration, args.connections))
+                rps, p50, p99 = results[mode][-1]
+                print(f"round {round_ + 1} {mode:>3}: {rps:9.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
+    finally:
+        for process in (*servers.values(), receiver):
+            process.send_signal(signal.SIGTERM)
+        for process in (*servers.values(), receiver):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    medians = {
+        mode: [statistics.median(column) for column in zip(*rows, strict=True)]
+        for mode, rows in results.items()
+    }
+    print()
+    print(f"{'':>4} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   (median of {args.rounds} rounds)")
+    for mode in ("off", "on"):
+        rps, p50, p99 = medians[mode]
+        print(f"{mode:>4} {rps:10.1f} {p50:8.2f} {p99:8.2f}")
+    ratio = medians["on"][0] / medians["off"][0]
+    print(f"\nthroughput ratio on/off: {ratio:.3f} (target >= 0.85)")
+
+
+if __name__ == "__main__":
+    main()

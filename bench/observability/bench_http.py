@@ -3,10 +3,12 @@
 "on": JSON access log at info, Prometheus metrics, tracing with ratio 1.0
 exported over OTLP/gRPC to a local receiver, request ids and recovery.
 "off": the same route through an empty chain, no middleware, no logging.
+With ``--breakdown`` the intermediate modes of ``server.py`` (metrics, logs,
+spans) run too, to show what each layer costs.
 
-Both servers run at once (uvicorn + uvloop + httptools), pinned to one core;
-wrk and the receiver are pinned to another. Rounds alternate on/off and the
-medians are compared. Usage::
+All servers run at once (uvicorn + uvloop + httptools), pinned to one core;
+wrk and the receiver are pinned to another. Each round runs every mode, in
+rotating order, and the medians are compared. Usage::
 
     PYTHONPATH=$PWD python bench/observability/bench_http.py --rounds 5 --duration 5
 """
@@ -85,12 +87,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
+    parser.add_argument("--breakdown", action="store_true", help="also run metrics, logs and spans modes")
     args = parser.parse_args()
+    modes = ["off", "metrics", "logs", "spans", "on"] if args.breakdown else ["off", "on"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
     receiver_port = _free_port()
-    ports = {"on": _free_port(), "off": _free_port()}
+    ports = {mode: _free_port() for mode in modes}
     receiver = _spawn(args.load_core, str(HERE / "receiver.py"), str(receiver_port))
     _wait_for(receiver_port)
     servers = {
@@ -99,19 +103,19 @@ def main() -> None:
         )
         for mode, port in ports.items()
     }
-    results: dict[str, list[tuple[float, float, float]]] = {"on": [], "off": []}
+    results: dict[str, list[tuple[float, float, float]]] = {mode: [] for mode in modes}
     try:
         for port in ports.values():
             _wait_for(port)
         for port in ports.values():  # warm-up
             _wrk(args.load_core, f"http://127.0.0.1:{port}/hello/world", 2, args.connections)
         for round_ in range(args.rounds):
-            order = ("on", "off") if round_ % 2 == 0 else ("off", "on")
-            for mode in order:
+            shift = round_ % len(modes)
+            for mode in modes[shift:] + modes[:shift]:
                 url = f"http://127.0.0.1:{ports[mode]}/hello/world"
                 results[mode].append(_wrk(args.load_core, url, args.duration, args.connections))
                 rps, p50, p99 = results[mode][-1]
-                print(f"round {round_ + 1} {mode:>3}: {rps:9.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
+                print(f"round {round_ + 1} {mode:>7}: {rps:9.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
     finally:
         for process in (*servers.values(), receiver):
             process.send_signal(signal.SIGTERM)
@@ -126,10 +130,12 @@ def main() -> None:
         for mode, rows in results.items()
     }
     print()
-    print(f"{'':>4} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   (median of {args.rounds} rounds)")
-    for mode in ("off", "on"):
+    print(
+        f"{'':>7} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs off':>7}   (median of {args.rounds} rounds)"
+    )
+    for mode in modes:
         rps, p50, p99 = medians[mode]
-        print(f"{mode:>4} {rps:10.1f} {p50:8.2f} {p99:8.2f}")
+        print(f"{mode:>7} {rps:10.1f} {p50:8.2f} {p99:8.2f} {rps / medians['off'][0]:7.3f}")
     ratio = medians["on"][0] / medians["off"][0]
     print(f"\nthroughput ratio on/off: {ratio:.3f} (target >= 0.85)")
 

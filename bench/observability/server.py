@@ -1,6 +1,9 @@
-"""The benchmarked server: one JSON route, observability all on or all off.
+"""The benchmarked server: one JSON route, with observability in one of several modes.
 
-Run by ``bench_http.py``; ``python server.py on|off PORT [OTLP_ENDPOINT]``.
+Run by ``bench_http.py``; ``python server.py MODE PORT [OTLP_ENDPOINT]`` where MODE is
+``off`` (no middleware, empty chain, no logging), ``metrics`` (edge middleware and
+interceptors, tracing and access log off), ``logs`` (plus the JSON access log),
+``spans`` (plus tracing at ratio 1.0, no exporter) or ``on`` (plus OTLP/gRPC export).
 """
 
 from __future__ import annotations
@@ -25,11 +28,16 @@ def build(mode: str, endpoint: str) -> Starlette:
     interceptors: list[Interceptor] = []
     middleware = []
     extra_routes = []
-    if mode == "on":
+    if mode != "off":
         settings = Settings.model_validate(
             {
-                "logging": {"level": "INFO", "format": "json", "access_log": True},
-                "tracing": {"exporter": "otlp-grpc", "endpoint": endpoint, "sample_ratio": 1.0},
+                "logging": {"level": "INFO", "format": "json", "access_log": mode != "metrics"},
+                "tracing": {
+                    "enabled": mode in ("spans", "on"),
+                    "exporter": "otlp-grpc" if mode == "on" else "none",
+                    "endpoint": endpoint,
+                    "sample_ratio": 1.0,
+                },
             }
         )
         obs = Observability(settings, ServiceIdentity("bench", version="1.0", environment="bench"))

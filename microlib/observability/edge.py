@@ -101,12 +101,12 @@ class HttpTelemetryMiddleware:
             elif name == b"user-agent":
                 user_agent = value.decode("latin-1")
         if not valid_request_id(request_id):
+            headers = scope["headers"]
+            if request_id:
+                headers = [h for h in headers if h[0] != b"x-request-id"]
             request_id = new_request_id()
             # The chain reads the request id from the request headers.
-            scope["headers"] = [
-                *(h for h in scope["headers"] if h[0] != b"x-request-id"),
-                (b"x-request-id", request_id.encode()),
-            ]
+            scope["headers"] = [*headers, (b"x-request-id", request_id.encode())]
         observed = scope["path"] not in self._untraced
         traced = self._tracing and observed
         if traced:
@@ -124,7 +124,7 @@ class HttpTelemetryMiddleware:
         gauge = self._gauge(method)
         gauge.inc()
         tokens = (
-            otel_context.attach(trace.set_span_in_context(span)),
+            otel_context.attach(trace.set_span_in_context(span)) if traced else None,
             _edge.set(exchange),
             _bind_identity(self._obs.identity),
             _bind_tracer(self._tracer),
@@ -163,7 +163,8 @@ class HttpTelemetryMiddleware:
             _unbind_tracer(tokens[3])
             _unbind_identity(tokens[2])
             _edge.reset(tokens[1])
-            otel_context.detach(tokens[0])
+            if tokens[0] is not None:
+                otel_context.detach(tokens[0])
 
     async def _recover(self, exc: Exception, exchange: _Exchange, send: Send) -> None:
         context = exchange.span.get_span_context()

@@ -97,9 +97,11 @@ class TracingInterceptor:
             if server_fault(exc):
                 span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
             raise
-        span.set_attribute("microlib.code", "OK")
         if ctx.kind == "grpc":
-            span.set_attribute("rpc.grpc.status_code", 0)
+            span.set_attributes({"microlib.code": "OK", "rpc.grpc.status_code": 0})
+        elif _edge.get() is None:
+            # Under the HTTP edge the status code says as much.
+            span.set_attribute("microlib.code", "OK")
         return result
 
 

@@ -12,6 +12,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from microlib.cli.errors import CommandError
+from microlib.config.errors import ConfigError
+
 __all__ = ["CommandError", "main"]
 
 # Subcommand modules, in the order `microlib --help` lists them.
@@ -22,10 +25,6 @@ _COMMANDS = (
     "microlib.cli.db",
     "microlib.cli.version",
 )
-
-
-class CommandError(Exception):
-    """A command failed for a reason the user can fix; printed as one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,10 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"microlib {args.command}: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:
+        print(f"microlib {args.command}: invalid configuration\n{exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

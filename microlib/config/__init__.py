@@ -1,3 +1,63 @@
-"""microlib.config."""
+"""microlib.config: typed settings from defaults, files, environment and ``--set``.
+
+Precedence, lowest first: model defaults < values in code < config files
+(YAML/TOML, later wins) < ``MICROLIB__*`` environment variables <
+``--set key=value``. See ``docs/configuration.md``.
+"""
 
 from __future__ import annotations
+
+from microlib.config.errors import ConfigError, Problem
+from microlib.config.live import LiveConfig, ReloadResult, Subscriber, changed_paths
+from microlib.config.loader import LoadedConfig, load_config, load_sources
+from microlib.config.model import (
+    HealthSettings,
+    HttpSettings,
+    LifecycleSettings,
+    LoggingSettings,
+    Reloadable,
+    Section,
+    ServiceSettings,
+    Settings,
+    ShutdownSettings,
+)
+from microlib.config.resolvers import Resolver, register_resolver
+from microlib.config.sources import (
+    ConfigSource,
+    EnvSource,
+    FileSource,
+    Layer,
+    Leaf,
+    MappingSource,
+    OverrideSource,
+)
+
+__all__ = [
+    "ConfigError",
+    "ConfigSource",
+    "EnvSource",
+    "FileSource",
+    "HealthSettings",
+    "HttpSettings",
+    "Layer",
+    "Leaf",
+    "LifecycleSettings",
+    "LiveConfig",
+    "LoadedConfig",
+    "LoggingSettings",
+    "MappingSource",
+    "OverrideSource",
+    "Problem",
+    "ReloadResult",
+    "Reloadable",
+    "Resolver",
+    "Section",
+    "ServiceSettings",
+    "Settings",
+    "ShutdownSettings",
+    "Subscriber",
+    "changed_paths",
+    "load_config",
+    "load_sources",
+    "register_resolver",
+]

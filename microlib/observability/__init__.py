@@ -1,8 +1,9 @@
-"""microlib.observability: structured logs, Prometheus metrics and OpenTelemetry traces."""
+"""microlib.observability: logs, metrics, traces and health."""
 
 from __future__ import annotations
 
 from microlib.observability.edge import HttpTelemetryMiddleware
+from microlib.observability.health import ComponentHealth, Health, HealthReport, Phase
 from microlib.observability.identity import ServiceIdentity
 from microlib.observability.interceptors import LoggingInterceptor, MetricsInterceptor, TracingInterceptor
 from microlib.observability.logging import LogPipeline
@@ -16,8 +17,11 @@ from microlib.observability.stack import Observability
 from microlib.observability.tracing import Tracing, start_span
 
 __all__ = [
+    "ComponentHealth",
     "Counter",
     "Gauge",
+    "Health",
+    "HealthReport",
     "Histogram",
     "HttpTelemetryMiddleware",
     "LogPipeline",
@@ -26,6 +30,7 @@ __all__ = [
     "Metrics",
     "MetricsInterceptor",
     "Observability",
+    "Phase",
     "PrometheusMetrics",
     "RecoveryInterceptor",
     "Redactor",

@@ -20,6 +20,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from microlib.core.errors import Internal
+from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
 from microlib.observability._exchange import _edge, _Exchange
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.requestid import new_request_id, valid_request_id
@@ -173,15 +175,8 @@ class HttpTelemetryMiddleware:
         if exchange.status:
             # Part of the response is on the wire: only the server can abort it.
             raise exc
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Internal Server Error",
-                "status": 500,
-                "detail": f"internal error; correlation id {correlation}",
-                "correlation_id": correlation,
-            }
-        ).encode()
+        problem = problem_body(Internal("internal error"), correlation_id=correlation)
+        body = json.dumps(problem, separators=(",", ":")).encode()
         exchange.status = 500
         exchange.sent = len(body)
         await send(
@@ -189,7 +184,7 @@ class HttpTelemetryMiddleware:
                 "type": "http.response.start",
                 "status": 500,
                 "headers": [
-                    (b"content-type", b"application/problem+json"),
+                    (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"x-request-id", exchange.request_id.encode()),
                 ],

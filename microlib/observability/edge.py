@@ -111,6 +111,7 @@ class HttpTelemetryMiddleware:
             scope["headers"] = [*headers, (b"x-request-id", request_id.encode())]
         observed = scope["path"] not in self._untraced
         traced = self._tracing and observed
+        parent = None
         if traced:
             parent = self._obs.tracing.extract(carrier) if carrier else None
             span = self._tracer.start_span(
@@ -126,7 +127,8 @@ class HttpTelemetryMiddleware:
         gauge = self._gauge(method)
         gauge.inc()
         tokens = (
-            otel_context.attach(trace.set_span_in_context(span)) if traced else None,
+            # The caller's baggage stays in the context, for outgoing calls to carry on.
+            otel_context.attach(trace.set_span_in_context(span, parent)) if traced else None,
             _edge.set(exchange),
             _bind_identity(self._obs.identity),
             _bind_tracer(self._tracer),

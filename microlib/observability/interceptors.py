@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from microlib.core.chain import CallNext
@@ -65,18 +66,17 @@ class TracingInterceptor:
         kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
         identity = _bind_identity(self._obs.identity)
         tracer = _bind_tracer(self._tracer)
+        span = self._tracer.start_span(
+            ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
+        )
+        # The caller's baggage stays in the context, for outgoing calls to carry on.
+        attached = otel_context.attach(trace.set_span_in_context(span, parent))
         try:
-            with self._tracer.start_as_current_span(
-                ctx.full_method,
-                context=parent,
-                kind=kind,
-                attributes=_call_attributes(ctx),
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
-                _remember(ctx, span)
-                return await self._traced(ctx, call_next, span)
+            _remember(ctx, span)
+            return await self._traced(ctx, call_next, span)
         finally:
+            span.end()
+            otel_context.detach(attached)
             _unbind_tracer(tracer)
             _unbind_identity(identity)
 

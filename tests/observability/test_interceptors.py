@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from obs_helpers import json_lines
-from opentelemetry import trace
+from opentelemetry import baggage, trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -55,9 +55,10 @@ async def test_grpc_call_is_traced_measured_and_logged(
 
     async def handler(ctx: CallContext) -> str:
         assert trace.get_current_span().get_span_context().trace_id == int(TRACE, 16)
+        assert baggage.get_baggage("tenant") == "acme"
         return "ok"
 
-    metadata = {"traceparent": f"00-{TRACE}-{PARENT}-01", "x-request-id": "abc-1"}
+    metadata = {"traceparent": f"00-{TRACE}-{PARENT}-01", "x-request-id": "abc-1", "baggage": "tenant=acme"}
     ctx = CallContext(kind="grpc", service="shop.v1.Orders", method="GetOrder", metadata=metadata)
     assert await _run(obs, ctx, handler) == "ok"
     await obs.stop()

@@ -37,27 +37,28 @@ def _tracing(endpoint: str) -> dict[str, Any]:
 
 
 async def test_spans_link_across_two_services(receiver: tuple[OtlpReceiver, str]) -> None:
-    """front → back over HTTP: server, client and server spans share one trace, parent by parent."""
+    """front → back over HTTP: spans share one trace, parent by parent; baggage travels along."""
     collector, endpoint = receiver
     back, _ = make_observability("back", tracing=_tracing(endpoint))
     front, _ = make_observability("front", tracing=_tracing(endpoint))
 
     async def stock(request: Request, ctx: CallContext) -> dict[str, Any]:
-        return {"sku": request.path_params["sku"], "count": 3}
+        return {"sku": request.path_params["sku"], "count": 3, "baggage": request.headers.get("baggage")}
 
     async with serve(build_app(back, [chain_route(back, "/stock/{sku}", stock)])) as back_url:
         client = front.http_client(base_url=back_url)
 
         async def checkout(request: Request, ctx: CallContext) -> dict[str, Any]:
             with start_span("price-cart", attributes={"cart.items": 1}):
-                answer = await client.get("/stock/A-1", headers={"baggage": "tenant=acme"})
-            return {"stock": answer.json()["count"]}
+                answer = await client.get("/stock/A-1")
+            return {"stock": answer.json()["count"], "baggage": answer.json()["baggage"]}
 
         async with serve(build_app(front, [chain_route(front, "/checkout", checkout)])) as front_url:
             traceparent = f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01"
             async with httpx.AsyncClient(base_url=front_url) as caller:
-                response = await caller.get("/checkout", headers={"traceparent": traceparent})
-            assert response.json() == {"stock": 3}
+                headers = {"traceparent": traceparent, "baggage": "tenant=acme"}
+                response = await caller.get("/checkout", headers=headers)
+            assert response.json() == {"stock": 3, "baggage": "tenant=acme"}
         await client.aclose()
     await front.stop()
     await back.stop()

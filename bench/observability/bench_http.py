@@ -58,7 +58,13 @@ def _spawn(core: str, *args: str) -> subprocess.Popen[bytes]:
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def _wrk(core: str, url: str, duration: int, connections: int) -> tuple[float, float, float]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (robust to other load on the machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(core: str, url: str, duration: int, connections: int) -> tuple[float, float, float, int]:
     out = subprocess.run(
         ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
         capture_output=True,
@@ -72,9 +78,12 @@ def _wrk(core: str, url: str, duration: int, connections: int) -> tuple[float, f
         value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", out).groups()  # type: ignore[union-attr]
         return float(value) * _UNITS[unit]
 
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"wrk reported errors:\n{out}")
-    return rps, percentile("50"), percentile("99")
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk got error responses:\n{out}")
+    if "Socket errors" in out:
+        print(f"  (wrk: {re.search(r'Socket errors:.*', out).group(0)})")  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, percentile("50"), percentile("99"), requests
 
 
 def main() -> None:
@@ -103,7 +112,7 @@ def main() -> None:
         )
         for mode, port in ports.items()
     }
-    results: dict[str, list[tuple[float, float, float]]] = {mode: [] for mode in modes}
+    results: dict[str, list[tuple[float, float, float, float]]] = {mode: [] for mode in modes}
     try:
         for port in ports.values():
             _wait_for(port)
@@ -113,9 +122,14 @@ def main() -> None:
             shift = round_ % len(modes)
             for mode in modes[shift:] + modes[:shift]:
                 url = f"http://127.0.0.1:{ports[mode]}/hello/world"
-                results[mode].append(_wrk(args.load_core, url, args.duration, args.connections))
-                rps, p50, p99 = results[mode][-1]
-                print(f"round {round_ + 1} {mode:>7}: {rps:9.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
+                before = _cpu_seconds(servers[mode].pid)
+                rps, p50, p99, requests = _wrk(args.load_core, url, args.duration, args.connections)
+                cpu_us = (_cpu_seconds(servers[mode].pid) - before) / requests * 1e6
+                results[mode].append((rps, p50, p99, cpu_us))
+                print(
+                    f"round {round_ + 1} {mode:>7}: {rps:9.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
+                    f"  server CPU {cpu_us:6.1f} us/req"
+                )
     finally:
         for process in (*servers.values(), receiver):
             process.send_signal(signal.SIGTERM)
@@ -130,14 +144,17 @@ def main() -> None:
         for mode, rows in results.items()
     }
     print()
-    print(
-        f"{'':>7} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs off':>7}   (median of {args.rounds} rounds)"
-    )
+    print(f"median of {args.rounds} rounds; CPU = server process CPU time per request")
+    print(f"{'':>7} {'req/s':>10} {'vs off':>7} {'p50 ms':>8} {'p99 ms':>8} {'CPU us':>8} {'vs off':>7}")
+    off_rps, off_cpu = medians["off"][0], medians["off"][3]
     for mode in modes:
-        rps, p50, p99 = medians[mode]
-        print(f"{mode:>7} {rps:10.1f} {p50:8.2f} {p99:8.2f} {rps / medians['off'][0]:7.3f}")
-    ratio = medians["on"][0] / medians["off"][0]
-    print(f"\nthroughput ratio on/off: {ratio:.3f} (target >= 0.85)")
+        rps, p50, p99, cpu = medians[mode]
+        print(
+            f"{mode:>7} {rps:10.1f} {rps / off_rps:7.3f} {p50:8.2f} {p99:8.2f} {cpu:8.1f} {off_cpu / cpu:7.3f}"
+        )
+    ratio = medians["on"][0] / off_rps
+    print(f"\nthroughput ratio on/off: {ratio:.3f}; CPU-time ratio off/on: {off_cpu / medians['on'][3]:.3f}")
+    print("(target >= 0.85)")
 
 
 if __name__ == "__main__":

@@ -149,9 +149,8 @@ def main() -> None:
     off_rps, off_cpu = medians["off"][0], medians["off"][3]
     for mode in modes:
         rps, p50, p99, cpu = medians[mode]
-        print(
-            f"{mode:>7} {rps:10.1f} {rps / off_rps:7.3f} {p50:8.2f} {p99:8.2f} {cpu:8.1f} {off_cpu / cpu:7.3f}"
-        )
+        print(f"{mode:>7} {rps:10.1f} {rps / off_rps:7.3f} {p50:8.2f} {p99:8.2f}", end="")
+        print(f" {cpu:8.1f} {off_cpu / cpu:7.3f}")
     ratio = medians["on"][0] / off_rps
     print(f"\nthroughput ratio on/off: {ratio:.3f}; CPU-time ratio off/on: {off_cpu / medians['on'][3]:.3f}")
     print("(target >= 0.85)")

@@ -17,6 +17,7 @@ from opentelemetry import trace
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
+from microlib.core.errors import Code
 from microlib.observability._exchange import _edge
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.outcome import outcome_code, server_fault
@@ -90,9 +91,11 @@ class TracingInterceptor:
         try:
             result = await call_next(ctx)
         except BaseException as exc:
-            span.set_attribute("microlib.code", outcome_code(exc))
+            code = outcome_code(exc)
+            span.set_attribute("microlib.code", code)
             if ctx.kind == "grpc":
-                span.set_attribute("rpc.grpc.status_code", getattr(getattr(exc, "code", None), "value", 2))
+                # What the caller will see: recovery turns crashes into INTERNAL.
+                span.set_attribute("rpc.grpc.status_code", Code[code].value)
             span.record_exception(exc)
             if server_fault(exc):
                 span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")

@@ -125,6 +125,8 @@ class LogPipeline:
             self._taps.remove(entries.append)
 
     def _finish(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+        # uvicorn passes an ANSI-coloured twin of its message as an extra.
+        event_dict.pop("color_message", None)
         event_dict = self._redactor(logger, method_name, event_dict)
         if self._json:
             event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)

@@ -94,16 +94,21 @@ async def test_errors_keep_their_code(setup: tuple[Observability, InMemorySpanEx
     ctx = CallContext(kind="message", service="orders.created", method="OnCreated")
     with pytest.raises(NotFound):
         await _run(obs, ctx, handler)
+    grpc_ctx = CallContext(kind="grpc", service="shop.v1.Orders", method="Get")
+    with pytest.raises(NotFound):
+        await _run(obs, grpc_ctx, handler)
     await obs.stop()
-    [span] = exporter.get_finished_spans()
+    span, grpc_span = exporter.get_finished_spans()
+    assert grpc_span.attributes is not None
+    assert grpc_span.attributes["rpc.grpc.status_code"] == 5
     assert span.kind is trace.SpanKind.CONSUMER
     assert span.status.status_code is trace.StatusCode.UNSET
     assert span.attributes is not None
     assert span.attributes["microlib.code"] == "NOT_FOUND"
     labels = frozenset({"service": "orders.created", "method": "OnCreated", "code": "NOT_FOUND"}.items())
     assert _samples(obs)[("messaging_consumer_messages_total", labels)] == 1
-    [line] = [entry for entry in json_lines(stream) if entry["event"] == "call completed"]
-    assert line["level"] == "info"
+    lines = [entry for entry in json_lines(stream) if entry["event"] == "call completed"]
+    assert [line["level"] for line in lines] == ["info", "info"]
 
 
 async def test_recovery_hides_the_crash(

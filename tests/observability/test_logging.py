@@ -47,6 +47,16 @@ class TestLogLines:
         assert line["level"] == "warning"
         assert line["service"] == "orders"
 
+    def test_uvicorn_lines_are_plain(self) -> None:
+        """uvicorn's records arrive without handlers of their own and without the ANSI twin."""
+        _, stream = make_observability("orders")
+        uvicorn_error = logging.getLogger("uvicorn.error")
+        uvicorn_error.info("Started server process [%d]", 42, extra={"color_message": "\x1b[36m%d\x1b[0m"})
+        [line] = json_lines(stream)
+        assert line["event"] == "Started server process [42]"
+        assert "color_message" not in line
+        assert uvicorn_error.handlers == []
+
     def test_contextvars_are_merged(self) -> None:
         """Fields bound through structlog contextvars appear on every line of the task."""
         _, stream = make_observability("orders")

@@ -20,7 +20,7 @@ from microlib.observability.management import ManagementServer
 from microlib.observability.prometheus import PrometheusMetrics, metrics_route
 from microlib.observability.recovery import RecoveryInterceptor
 from microlib.observability.requestid import RequestIdInterceptor
-from microlib.observability.tracing import Tracing
+from microlib.observability.tracing import Tracing, _set_default_tracer
 
 if TYPE_CHECKING:
     import httpx
@@ -66,6 +66,7 @@ class Observability:
             ("service", "version", "environment"),
         ).labels(identity.name, identity.version, identity.environment).set(1)
         self.tracing = Tracing(settings.tracing, identity, exporter=span_exporter)
+        _set_default_tracer(self.tracing.tracer)
         self.management: ManagementServer | None = None
         if settings.metrics.port is not None:
             self.management = ManagementServer(

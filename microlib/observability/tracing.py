@@ -114,17 +114,27 @@ def start_span(
     """Start a child span of the current one, with the current service's tracer.
 
     An exception leaving the block is recorded on the span, which is marked
-    as an error. Outside a call (no service tracer bound) the global
-    OpenTelemetry tracer is used.
+    as an error. Outside a call (a background task) the tracer of the last
+    service built in the process is used; without any, the global
+    OpenTelemetry tracer.
 
     Args:
         name: The span name; keep it low-cardinality (``load-invoice``).
         kind: The OpenTelemetry span kind.
         attributes: Initial attributes.
     """
-    tracer = _current_tracer.get() or trace.get_tracer("microlib")
+    tracer = _current_tracer.get() or (
+        _default_tracer[0] if _default_tracer else trace.get_tracer("microlib")
+    )
     with tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
         yield span
+
+
+_default_tracer: list[trace.Tracer] = []
+
+
+def _set_default_tracer(tracer: trace.Tracer) -> None:
+    _default_tracer[:] = [tracer]
 
 
 def _bind_tracer(tracer: trace.Tracer) -> contextvars.Token[trace.Tracer | None]:

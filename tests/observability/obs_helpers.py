@@ -102,11 +102,13 @@ class OtlpReceiver(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore
     def __init__(self) -> None:
         self.spans: list[Any] = []
         self.resources: list[dict[str, Any]] = []
+        self.metadata: list[dict[str, Any]] = []
         self.arrived = asyncio.Event()
 
     async def Export(
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
+        self.metadata.append(dict(context.invocation_metadata() or ()))
         for resource_spans in request.resource_spans:
             resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
             for scope_spans in resource_spans.scope_spans:

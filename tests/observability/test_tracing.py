@@ -160,3 +160,44 @@ async def test_ratio_zero_samples_nothing(receiver: tuple[OtlpReceiver, str]) ->
         await client.get(f"{url}/ping", headers={"traceparent": f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01"})
     await obs.stop()
     assert [s.trace_id.hex() for s in collector.spans] == [EXTERNAL_TRACE]
+
+
+async def test_otlp_http_exporter_with_headers() -> None:
+    """``otlp-http`` posts protobuf spans to the endpoint with the configured headers."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    received: list[tuple[str, Any]] = []
+
+    async def collect(request: Request) -> Response:
+        export = trace_service_pb2.ExportTraceServiceRequest.FromString(await request.body())
+        received.append((request.headers.get("authorization", ""), export))
+        return Response(trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
+
+    async with serve(Starlette(routes=[Route("/v1/traces", collect, methods=["POST"])])) as collector_url:
+        tracing = {
+            "exporter": "otlp-http",
+            "endpoint": f"{collector_url}/v1/traces",
+            "headers": {"authorization": "Bearer collector-token"},
+        }
+        obs, _ = make_observability("web", tracing=tracing)
+        with start_span("unit-of-work"):
+            pass
+        await obs.stop()
+    [(authorization, export)] = received
+    assert authorization == "Bearer collector-token"
+    [span] = [s for rs in export.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert span.name == "unit-of-work"
+
+
+async def test_otlp_grpc_headers_are_sent(receiver: tuple[OtlpReceiver, str]) -> None:
+    """``tracing.headers`` reach an OTLP/gRPC receiver as request metadata."""
+    collector, endpoint = receiver
+    obs, _ = make_observability("web", tracing={**_tracing(endpoint), "headers": {"x-tenant": "acme"}})
+    with start_span("unit-of-work"):
+        pass
+    await obs.stop()
+    assert [s.name for s in collector.spans] == ["unit-of-work"]
+    assert collector.metadata[-1]["x-tenant"] == "acme"

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import structlog
-from obs_helpers import OtlpReceiver, otlp_receiver
+
+from tests.observability.helpers import OtlpReceiver, otlp_receiver
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 import httpx
-from obs_helpers import json_lines, serve
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
@@ -16,6 +15,7 @@ from microlib.core.chain import Chain
 from microlib.core.errors import NotFound
 from microlib.http import HttpApp
 from microlib.observability import Observability, ServiceIdentity
+from tests.observability.helpers import json_lines, serve
 
 
 def _wired() -> tuple[Observability, HttpApp, InMemorySpanExporter, io.StringIO]:

@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 import pytest
-from obs_helpers import json_lines
 from opentelemetry import baggage, trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,6 +16,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Internal, NotFound
 from microlib.observability import Observability, ServiceIdentity
 from microlib.observability.tracing import Tracing
+from tests.observability.helpers import json_lines
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import structlog
-from obs_helpers import build_app, chain_route, json_lines, make_observability, serve
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 from starlette.requests import Request
@@ -17,6 +16,7 @@ from microlib.config.model import LoggingSettings, Settings
 from microlib.core.context import CallContext
 from microlib.observability import Observability, ServiceIdentity
 from microlib.observability.processors import REDACTED
+from tests.observability.helpers import build_app, chain_route, json_lines, make_observability, serve
 
 log = structlog.get_logger("demo.orders")
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from obs_helpers import build_app, chain_route, make_observability, serve
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from microlib.core.context import CallContext
 from microlib.core.errors import FailedPrecondition, NotFound
 from microlib.observability import ManagementServer, PrometheusMetrics, metrics_route
+from tests.observability.helpers import build_app, chain_route, make_observability, serve
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

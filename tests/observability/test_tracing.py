@@ -6,7 +6,12 @@ from typing import Any
 
 import httpx
 import structlog
-from obs_helpers import (
+from opentelemetry.proto.trace.v1 import trace_pb2
+from starlette.requests import Request
+
+from microlib.core.context import CallContext
+from microlib.observability import start_span
+from tests.observability.helpers import (
     OtlpReceiver,
     attributes,
     build_app,
@@ -15,11 +20,6 @@ from obs_helpers import (
     make_observability,
     serve,
 )
-from opentelemetry.proto.trace.v1 import trace_pb2
-from starlette.requests import Request
-
-from microlib.core.context import CallContext
-from microlib.observability import start_span
 
 log = structlog.get_logger("demo.trace")
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microlib.core.errors import Internal
@@ -123,7 +124,7 @@ class HttpTelemetryMiddleware:
         else:
             span = trace.INVALID_SPAN
         exchange = _Exchange(span, request_id)
-        root_path = scope.get("root_path", "")
+        scope = _RouteRecorder(scope)
         gauge = self._gauge(method)
         gauge.inc()
         tokens = (
@@ -141,7 +142,7 @@ class HttpTelemetryMiddleware:
             failure = exc
             await self._recover(exc, exchange, send)
         finally:
-            route = _route_template(scope, root_path)
+            route = scope.template()
             status = exchange.status or 500
             elapsed = time.perf_counter() - start
             count, duration, req_size, resp_size = self._child(method, route, str(status))
@@ -238,14 +239,31 @@ def _stamping_send(send: Send, exchange: _Exchange) -> Send:
     return stamping
 
 
-def _route_template(scope: Scope, root_path: str) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if not isinstance(path, str):
-        return _UNMATCHED
-    # Inside a Mount, root_path has grown by the mount's prefix.
-    prefix = scope.get("root_path", "")[len(root_path) :]
-    return f"{prefix}{path}"
+class _RouteRecorder(dict[str, Any]):
+    """The request scope, remembering every route Starlette matched on the way down.
+
+    Routers assign ``scope["route"]`` at each level (a Mount, then the route
+    inside it), so the full template is the recorded paths joined.
+    """
+
+    __slots__ = ("routes",)
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope)
+        self.routes: list[Any] = []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == "route":
+            self.routes.append(value)
+        super().__setitem__(key, value)
+
+    def template(self) -> str:
+        paths = [path for path in (getattr(r, "path", None) for r in self.routes) if isinstance(path, str)]
+        if not paths:
+            return _UNMATCHED
+        # A Mount matched last hands the rest of the path to an opaque app.
+        suffix = "/{path}" if isinstance(self.routes[-1], Mount) else ""
+        return "".join(paths) + suffix
 
 
 def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, Any]:

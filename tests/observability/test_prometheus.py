@@ -196,3 +196,34 @@ class TestRegistry:
         async with serve(app) as url, httpx.AsyncClient() as client:
             text = (await client.get(f"{url}/m")).text
         assert samples(text)[("pings_total", frozenset())] == 1
+
+
+async def test_route_templates_through_mounts() -> None:
+    """Mounted routers and apps are labelled by their templates, never by concrete paths."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
+    from starlette.types import Receive, Scope, Send
+
+    async def ok(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def files(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("file")(scope, receive, send)
+
+    obs, _ = make_observability("shop")
+    routes = [
+        Mount("/api", routes=[Route("/items/{id}", ok)]),
+        Mount("/v{version}", routes=[Route("/ping", ok)]),
+        Mount("/static", app=files),
+    ]
+    app = Starlette(routes=routes, middleware=[obs.middleware()])
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+        for path in ("/api/items/1", "/api/items/2", "/v2/ping", "/v3/ping", "/static/css/site.css"):
+            assert (await client.get(path)).status_code == 200
+    routes_seen = {
+        dict(labels)["route"]: value
+        for (name, labels), value in samples(obs.metrics.exposition()[0].decode()).items()
+        if name == "http_server_requests_total"
+    }
+    assert routes_seen == {"/api/items/{id}": 2, "/v{version}/ping": 2, "/static/{path}": 1}

@@ -3,8 +3,8 @@
 "on": JSON access log at info, Prometheus metrics, tracing with ratio 1.0
 exported over OTLP/gRPC to a local receiver, request ids and recovery.
 "off": the same route through an empty chain, no middleware, no logging.
-With ``--breakdown`` the intermediate modes of ``server.py`` (metrics, logs,
-spans) run too, to show what each layer costs.
+With ``--breakdown`` the other modes of ``server.py`` run too (metrics,
+logs, spans: what each layer costs; on10: everything with a 0.1 sample ratio).
 
 All servers run at once (uvicorn + uvloop + httptools), pinned to one core;
 wrk and the receiver are pinned to another. Each round runs every mode, in
@@ -96,9 +96,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
-    parser.add_argument("--breakdown", action="store_true", help="also run metrics, logs and spans modes")
+    parser.add_argument("--breakdown", action="store_true", help="also run metrics, logs, spans, on10")
     args = parser.parse_args()
-    modes = ["off", "metrics", "logs", "spans", "on"] if args.breakdown else ["off", "on"]
+    modes = ["off", "metrics", "logs", "spans", "on", "on10"] if args.breakdown else ["off", "on"]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 

@@ -3,7 +3,8 @@
 Run by ``bench_http.py``; ``python server.py MODE PORT [OTLP_ENDPOINT]`` where MODE is
 ``off`` (no middleware, empty chain, no logging), ``metrics`` (edge middleware and
 interceptors, tracing and access log off), ``logs`` (plus the JSON access log),
-``spans`` (plus tracing at ratio 1.0, no exporter) or ``on`` (plus OTLP/gRPC export).
+``spans`` (plus tracing at ratio 1.0, no exporter), ``on`` (plus OTLP/gRPC export)
+or ``on10`` (``on`` with a 0.1 sample ratio, a common production setting).
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ def build(mode: str, endpoint: str) -> Starlette:
             {
                 "logging": {"level": "INFO", "format": "json", "access_log": mode != "metrics"},
                 "tracing": {
-                    "enabled": mode in ("spans", "on"),
-                    "exporter": "otlp-grpc" if mode == "on" else "none",
+                    "enabled": mode in ("spans", "on", "on10"),
+                    "exporter": "otlp-grpc" if mode in ("on", "on10") else "none",
                     "endpoint": endpoint,
-                    "sample_ratio": 1.0,
+                    "sample_ratio": 0.1 if mode == "on10" else 1.0,
                 },
             }
         )

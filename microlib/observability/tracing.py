@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 
 from opentelemetry import trace
@@ -60,8 +61,13 @@ class Tracing:
                 **settings.resource_attributes,
             }
         )
+        # shutdown_on_exit=False: the service flushes within its own stop
+        # budget; the SDK's atexit hook could block interpreter exit on a
+        # collector that does not answer.
         self.provider = TracerProvider(
-            resource=resource, sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio))
+            resource=resource,
+            sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
+            shutdown_on_exit=False,
         )
         chosen = exporter if exporter is not None else build_exporter(settings)
         if chosen is not None:
@@ -92,10 +98,26 @@ class Tracing:
         if provider is None:
             return
         millis = int(timeout * 1000)
+
+        def flush_and_stop() -> None:
+            provider.force_flush(millis)
+            provider.shutdown()
+
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def run() -> None:
+            try:
+                flush_and_stop()
+            finally:
+                loop.call_soon_threadsafe(_resolve, done)
+
+        # A daemon thread, not the loop's executor: when the collector hangs,
+        # the thread is abandoned at the deadline and cannot hold up exit.
+        threading.Thread(target=run, name="microlib-trace-shutdown", daemon=True).start()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                await asyncio.to_thread(provider.force_flush, millis)
-                await asyncio.to_thread(provider.shutdown)
+                await done
 
 
 # The tracer of the service handling the current call, for ``start_span``.
@@ -131,6 +153,11 @@ def start_span(
 
 
 _default_tracer: list[trace.Tracer] = []
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _set_default_tracer(tracer: trace.Tracer) -> None:

@@ -201,3 +201,23 @@ async def test_otlp_grpc_headers_are_sent(receiver: tuple[OtlpReceiver, str]) ->
     await obs.stop()
     assert [s.name for s in collector.spans] == ["unit-of-work"]
     assert collector.metadata[-1]["x-tenant"] == "acme"
+
+
+async def test_stop_keeps_to_the_budget_when_the_collector_is_down() -> None:
+    """With no collector listening, stop() gives up within its share of the stop budget."""
+    import asyncio
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    obs, _ = make_observability(
+        "lonely",
+        tracing={"exporter": "otlp-grpc", "endpoint": dead, "timeout": 60},
+        lifecycle={"stop_timeout": 0.5},
+    )
+    with start_span("never-delivered"):
+        pass
+    # A guard against hanging, far above the budget: stop() itself must return.
+    async with asyncio.timeout(30):
+        await obs.stop()

@@ -168,6 +168,22 @@ class TestLevels:
         assert current.json()["levels"]["demo.orders"] == "DEBUG"
         assert [e["event"] for e in json_lines(stream)].count("debug ping") == 1
 
+    async def test_access_log_switch_applies_on_reload(self) -> None:
+        """Turning ``logging.access_log`` off by reload stops the per-request line at once."""
+        obs, stream = make_observability("orders")
+
+        async def ping(request: Request, ctx: CallContext) -> dict[str, Any]:
+            return {}
+
+        async with (
+            serve(build_app(obs, [chain_route(obs, "/ping", ping)])) as url,
+            httpx.AsyncClient() as client,
+        ):
+            await client.get(f"{url}/ping")
+            obs.apply(Settings.model_validate({"logging": {"format": "json", "access_log": False}}))
+            await client.get(f"{url}/ping")
+        assert [e["event"] for e in json_lines(stream)].count("http request") == 1
+
     async def test_admin_endpoint_is_off_by_default(self) -> None:
         """Without ``logging.admin.enabled`` the endpoint does not exist."""
         obs, _ = make_observability("orders")

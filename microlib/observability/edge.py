@@ -291,8 +291,9 @@ def _finish_span(
 ) -> None:
     if route != _UNMATCHED:
         span.update_name(f"{method} {route}")
-        span.set_attribute("http.route", route)
-    span.set_attribute("http.response.status_code", status)
+        span.set_attributes({"http.route": route, "http.response.status_code": status})
+    else:
+        span.set_attribute("http.response.status_code", status)
     if failure is not None:
         span.record_exception(failure)
     if status >= 500:

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"microlib {args.command}: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
-        print(f"microlib {args.command}: invalid configuration\n{exc}", file=sys.stderr)
+        print(f"microlib {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.live import LiveConfig, ReloadResult, Subscriber, changed_paths
-from microlib.config.loader import LoadedConfig, load_config, load_sources
+from microlib.config.loader import LoadedConfig, load_config, load_sources, standard_sources
 from microlib.config.model import (
     HealthSettings,
     HttpSettings,
@@ -60,4 +60,5 @@ __all__ = [
     "load_config",
     "load_sources",
     "register_resolver",
+    "standard_sources",
 ]

@@ -1,4 +1,4 @@
-"""Dotted paths: ``http.port``, ``logging.levels."uvicorn.access"``, ``hosts[0]``."""
+"""Dotted paths: ``http.port``, ``logging.levels."uvicorn.access"``, ``app.hosts[0]``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ __all__ = ["Path", "dotted", "parse_dotted"]
 Path = tuple[str | int, ...]
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_-]+$")
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|\[(\d+)\]|([^."\[]+)|(\.)')
 
 
 def dotted(path: Path) -> str:
@@ -18,38 +19,39 @@ def dotted(path: Path) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
             continue
-        segment = part if _PLAIN.match(part) else '"' + part.replace('"', '\\"') + '"'
+        segment = part if _PLAIN.match(part) else '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
         text = f"{text}.{segment}" if text else segment
     return text
 
 
-def parse_dotted(text: str) -> tuple[str, ...]:
-    """Split ``a.b."c.d"`` into ``("a", "b", "c.d")``.
+def parse_dotted(text: str) -> Path:
+    """Split ``a.b."c.d"[0]`` into ``("a", "b", "c.d", 0)``; the inverse of :func:`dotted`.
 
     Raises:
-        ValueError: the text is empty, has an empty segment or an unclosed quote.
+        ValueError: the text is empty, has an empty segment or is malformed.
     """
-    parts: list[str] = []
-    current = ""
-    quoted = False
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quoted and char == "\\" and index + 1 < len(text):
-            current += text[index + 1]
-            index += 2
-            continue
-        if char == '"':
-            quoted = not quoted
-        elif char == "." and not quoted:
-            parts.append(current)
-            current = ""
+    parts: list[str | int] = []
+    expect_key = True
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise ValueError(f"malformed key {text!r} at position {position}")
+        quoted, index, bare, dot = match.groups()
+        if dot is not None:
+            if expect_key:
+                raise ValueError(f"empty segment in key {text!r}")
+            expect_key = True
+        elif index is not None:
+            if expect_key:
+                raise ValueError(f"an index must follow a key in {text!r}")
+            parts.append(int(index))
         else:
-            current += char
-        index += 1
-    if quoted:
-        raise ValueError(f"unclosed quote in key {text!r}")
-    parts.append(current)
-    if any(not part for part in parts):
+            if not expect_key:
+                raise ValueError(f"missing '.' between keys in {text!r}")
+            parts.append(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
+            expect_key = False
+        position = match.end()
+    if expect_key:
         raise ValueError(f"empty segment in key {text!r}")
     return tuple(parts)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
 from microlib.config._secrets import MASK, is_secret
-from microlib.config.sources import Leaf, find_leaf
+from microlib.config.sources import Leaf, _find_leaf
 
 __all__ = ["display", "render"]
 
@@ -46,9 +46,9 @@ def _emit(
             lines.append(f"{indent}{_flow(str(key))}:")
             _emit(model, value, here, leaves, masked, lines)
             continue
-        leaf = find_leaf(leaves, here)
+        leaf = _find_leaf(leaves, here)
         if masked and is_secret(model, here, value, leaf is not None and leaf.sensitive):
-            shown = MASK
+            shown = _flow(MASK)  # quoted: a bare leading * is a YAML alias
         else:
             shown = _flow(_reveal(value))
         text = f"{indent}{_flow(str(key))}: {shown}"

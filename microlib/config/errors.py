@@ -32,9 +32,9 @@ class Problem:
     value: str | None = None
 
     def __str__(self) -> str:
-        subject = self.path or "(file)"
-        if self.value is not None:
-            subject = f"{subject} = {self.value}"
+        if not self.path:
+            return f"{self.source}: {self.message} [{self.rule}]"
+        subject = self.path if self.value is None else f"{self.path} = {self.value}"
         return f"{subject} ({self.source}): {self.message} [{self.rule}]"
 
 

@@ -16,30 +16,32 @@ import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel
-from watchfiles import Change, awatch
 
 from microlib.config._paths import dotted
 from microlib.config._schema import build_model, is_reloadable
+from microlib.config._watch import FileWatcher
 from microlib.config.errors import ConfigError
-from microlib.config.loader import LoadedConfig, load_config
+from microlib.config.loader import LoadedConfig, load_sources, standard_sources
 from microlib.config.model import Settings
 
 __all__ = ["LiveConfig", "ReloadResult", "Subscriber", "changed_paths"]
 
 M = TypeVar("M", bound=BaseModel)
 
-Subscriber = Callable[[Any, Any, tuple[str, ...]], Awaitable[None] | None]
-"""``callback(old_settings, new_settings, changed_paths)``, sync or async."""
+
+class Subscriber(Protocol):
+    """A reload callback: ``callback(old_settings, new_settings, changed_paths)``, sync or async."""
+
+    def __call__(self, old: Any, new: Any, changed: tuple[str, ...], /) -> Awaitable[None] | None:
+        """React to an applied change; ``changed`` holds the dotted paths."""
+        ...
+
 
 log = structlog.get_logger("microlib.config")
-
-# How often the watcher thread wakes up when nothing happens; it also bounds
-# how long the first "watching" signal can take.
-_IDLE_MS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +67,21 @@ class LiveConfig(Generic[M]):
 
     The first load happens in the constructor, so an invalid configuration
     fails before anything starts. ``start()`` watches the config files'
-    directories (inotify, or polling with ``force_polling``) and reloads on
-    a change; ``reload()`` may be called directly (on SIGHUP, say).
+    directories (OS notifications through watchfiles, or content polling
+    with ``force_polling``) and reloads on a change; ``reload()`` may be
+    called directly (on SIGHUP, say).
 
     Args:
         model: The settings model. The other arguments are those of
             :func:`~microlib.config.load_config`.
         watch: Whether ``start()`` watches the files.
-        force_polling: Poll the files instead of using OS notifications
-            (network file systems, some containers).
+        force_polling: Poll the files' content instead of using OS
+            notifications (network file systems, some containers).
         poll_interval: Seconds between polls when polling.
         debounce: Seconds to wait for a burst of writes to settle.
+
+    Attributes:
+        last_reload: The outcome of the latest reload, None before the first.
 
     Raises:
         ConfigError: the initial configuration is invalid.
@@ -99,23 +105,21 @@ class LiveConfig(Generic[M]):
         debounce: float = 0.2,
     ) -> None:
         self._model: type[M] = build_model(model, sections)
-        self._files = tuple(Path(path).absolute() for path in files)
-        self._load = functools.partial(
-            load_config,
-            self._model,
-            files=self._files,
-            overrides=tuple(overrides),
-            environ=environ,
-            env_prefix=env_prefix,
-            values=values,
+        sources = standard_sources(
+            files=files, overrides=overrides, environ=environ, env_prefix=env_prefix, values=values
         )
+        self._files = tuple(Path(path) for path in files)
+        self._load = functools.partial(load_sources, self._model, sources)
         self._current: LoadedConfig[M] = self._load()
         self._subscribers: list[Subscriber] = []
         self._lock = asyncio.Lock()
         self._watch = watch
-        self._force_polling = force_polling
-        self._poll_ms = max(1, round(poll_interval * 1000))
-        self._debounce_ms = max(1, round(debounce * 1000))
+        self._watcher = FileWatcher(
+            [path.absolute() for path in self._files],
+            force_polling=force_polling,
+            poll_interval=poll_interval,
+            debounce=debounce,
+        )
         self._stop_event: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._watching = asyncio.Event()
@@ -162,9 +166,22 @@ class LiveConfig(Generic[M]):
         self._watching.clear()
         self._task = asyncio.create_task(self._watch_files(self._stop_event), name="microlib.config watcher")
 
-    async def wait_watching(self) -> None:
-        """Return once the watcher sees file changes (after ``start()``)."""
-        await self._watching.wait()
+    async def wait_watching(self) -> bool:
+        """Wait until edits to the files are being picked up.
+
+        Returns:
+            True once watching; False at once if nothing is watched (not
+            started, no files, ``watch=False``) or if the watcher stopped.
+        """
+        task = self._task
+        if task is None:
+            return False
+        waiter = asyncio.ensure_future(self._watching.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        return self._watching.is_set()
 
     async def stop(self) -> None:
         """Stop watching."""
@@ -209,7 +226,9 @@ class LiveConfig(Generic[M]):
         old = self._current
         paths = changed_paths(old.settings, loaded.settings)
         if not paths:
-            self._current = loaded  # same values; origins may have moved between files
+            # Same values, but a value may have moved to another file: keep the
+            # snapshot object, refresh the origins.
+            self._current = LoadedConfig(old.settings, loaded.leaves)
             return ReloadResult("unchanged")
         changed = tuple(dotted(path) for path in paths)
         blocked = tuple(dotted(path) for path in paths if not is_reloadable(self._model, path))
@@ -236,34 +255,14 @@ class LiveConfig(Generic[M]):
                 log.exception("config subscriber failed", subscriber=name)
 
     async def _watch_files(self, stop_event: asyncio.Event) -> None:
-        directories = sorted({str(path.parent) for path in self._files})
-        names = {str(path) for path in self._files}
-
-        def relevant(_: Change, changed: str) -> bool:
-            # Kubernetes swaps a ConfigMap through "..data" symlinks in the same directory.
-            return changed in names or Path(changed).name.startswith("..")
-
         try:
-            async for changes in awatch(
-                *directories,
-                watch_filter=relevant,
-                debounce=self._debounce_ms,
-                step=min(50, self._debounce_ms),
-                stop_event=stop_event,
-                rust_timeout=_IDLE_MS,
-                yield_on_timeout=True,
-                force_polling=self._force_polling,
-                poll_delay_ms=self._poll_ms,
-                recursive=False,
-            ):
-                if not self._watching.is_set():
-                    self._watching.set()
-                    # An edit made while the watcher was being set up would be lost.
-                    await self.reload()
-                elif changes:
-                    await self.reload()
+            async for _ in self._watcher.events(stop_event):
+                # The first event means "now watching": reload once in case an
+                # edit landed while the watcher was being set up.
+                await self.reload()
+                self._watching.set()
         except Exception:
-            log.exception("config watcher failed; file changes are no longer applied", files=sorted(names))
+            log.exception("config watcher failed; file changes are no longer applied")
 
 
 def changed_paths(old: BaseModel, new: BaseModel) -> list[tuple[str | int, ...]]:

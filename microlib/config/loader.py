@@ -30,10 +30,10 @@ from microlib.config.sources import (
     Leaf,
     MappingSource,
     OverrideSource,
-    find_leaf,
+    _find_leaf,
 )
 
-__all__ = ["LoadedConfig", "load_config", "load_sources"]
+__all__ = ["LoadedConfig", "load_config", "load_sources", "standard_sources"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -63,7 +63,7 @@ class LoadedConfig(Generic[M]):
         Raises:
             ValueError: ``path`` is not a valid dotted path.
         """
-        return origin_of(self.leaves, parse_dotted(path))
+        return _origin_of(self.leaves, parse_dotted(path))
 
     def render(self, masked: bool = True) -> str:
         """The effective configuration as YAML, each value followed by ``# <origin>``.
@@ -102,12 +102,35 @@ def load_config(
     Raises:
         ConfigError: listing every problem: unreadable files, syntax errors,
             unset variables, unknown keys and invalid values.
+        TypeError: ``files`` or ``overrides`` is a single string rather than a sequence.
     """
+    sources = standard_sources(
+        files=files, overrides=overrides, environ=environ, env_prefix=env_prefix, values=values
+    )
+    return load_sources(build_model(model, sections), sources)
+
+
+def standard_sources(
+    *,
+    files: Sequence[str | os.PathLike[str]] = (),
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    env_prefix: str = "MICROLIB",
+    values: Mapping[str, Any] | None = None,
+) -> list[ConfigSource]:
+    """The sources :func:`load_config` reads, lowest precedence first; reusable for reloads.
+
+    Raises:
+        TypeError: ``files`` or ``overrides`` is a single string rather than a sequence.
+    """
+    for name, given in (("files", files), ("overrides", overrides)):
+        if isinstance(given, str | os.PathLike):
+            raise TypeError(f"{name} must be a sequence, e.g. [{str(given)!r}], not a single string")
     env = os.environ if environ is None else environ
     sources: list[ConfigSource] = [MappingSource(values)] if values else []
     sources += [FileSource(path, env) for path in files]
     sources += [EnvSource(env, env_prefix), OverrideSource(overrides)]
-    return load_sources(build_model(model, sections), sources)
+    return sources
 
 
 def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfig[M]:
@@ -137,15 +160,15 @@ def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfi
     return LoadedConfig(settings, leaves)
 
 
-def origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
+def _origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
     """The origin of the value at ``path`` or of the list holding it; ``default`` if unset."""
-    leaf = find_leaf(leaves, path)
+    leaf = _find_leaf(leaves, path)
     return "default" if leaf is None else leaf.origin
 
 
 def _key_origin(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str, ...]) -> str:
     """Where a key was set: its own origin, or for a mapping that of its first value."""
-    leaf = find_leaf(leaves, path)
+    leaf = _find_leaf(leaves, path)
     if leaf is None:
         leaf = next((leaf for key, leaf in leaves.items() if key[: len(path)] == path), None)
     return "default" if leaf is None else leaf.origin
@@ -226,7 +249,7 @@ def _problems(
             by_path[name] = Problem(name, "not set", "missing", message)
             continue
         value = _shown(model, leaves, path, error["input"])
-        by_path[name] = Problem(name, origin_of(leaves, path), error["type"], message, value)
+        by_path[name] = Problem(name, _origin_of(leaves, path), error["type"], message, value)
     return list(by_path.values())
 
 
@@ -249,7 +272,7 @@ def _data_path(loc: tuple[int | str, ...], data: Any, *, missing: bool) -> Path:
 
 
 def _shown(model: type[BaseModel], leaves: Mapping[tuple[str, ...], Leaf], path: Path, value: Any) -> str:
-    leaf = find_leaf(leaves, path)
+    leaf = _find_leaf(leaves, path)
     if is_secret(model, path, value, leaf is not None and leaf.sensitive):
         return MASK
     return display(value)

@@ -33,8 +33,6 @@ __all__ = [
     "Leaf",
     "MappingSource",
     "OverrideSource",
-    "find_leaf",
-    "parse_scalar",
 ]
 
 _PARSERS = {".yaml": parse_yaml, ".yml": parse_yaml, ".toml": parse_toml}
@@ -145,12 +143,15 @@ class FileSource:
     registered resolver ``${name:arg}``; ``$${`` is a literal ``${``.
 
     Args:
-        path: The file.
+        path: The file, named in origins as given; it is read through its
+            absolute path taken now, so a later change of directory does not
+            break a reload.
         environ: Variables for ``${...}`` references.
     """
 
     def __init__(self, path: str | os.PathLike[str], environ: Mapping[str, str]) -> None:
         self.path = Path(path)
+        self._absolute = self.path.absolute()
         self._environ = environ
 
     def load(self) -> Layer:
@@ -161,7 +162,7 @@ class FileSource:
             supported = ", ".join(sorted(_PARSERS))
             return _failed(name, "file_format", f"unsupported config file type (use {supported})")
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self._absolute.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             return _failed(name, "file_unreadable", f"cannot read the file: {reason}")
@@ -193,7 +194,10 @@ class EnvSource:
 
     A double underscore separates levels and names are lowercased:
     ``MICROLIB__HTTP__PORT=8081`` sets ``http.port``. Values are read as YAML
-    scalars (see :func:`parse_scalar`).
+    scalars: ``8081`` is an int, ``true`` a bool, ``[a, b]`` a list,
+    ``{a: 1}`` a mapping, an empty value or ``null`` is None and
+    ``"quoted"`` a string; any other text is kept exactly as written, and a
+    string field always receives the text.
 
     Args:
         environ: The environment.
@@ -218,7 +222,7 @@ class EnvSource:
                 )
                 continue
             raw = self._environ[name]
-            builder.add(tuple(part.lower() for part in parts), Leaf(parse_scalar(raw), origin, raw=raw))
+            builder.add(tuple(part.lower() for part in parts), Leaf(_parse_scalar(raw), origin, raw=raw))
         return builder.build()
 
 
@@ -226,14 +230,14 @@ class OverrideSource:
     """Command-line overrides ``key.path=value`` (``--set``).
 
     Keys are dotted; quote a key containing dots: ``logging.levels."uvicorn.access"=DEBUG``.
-    Values are read as YAML scalars (see :func:`parse_scalar`).
+    Values are read like environment values (see :class:`EnvSource`).
 
     Args:
         overrides: The ``key=value`` texts, in order (later wins).
     """
 
     def __init__(self, overrides: Sequence[str]) -> None:
-        self._overrides = overrides
+        self._overrides = tuple(overrides)
 
     def load(self) -> Layer:
         """The overrides as a layer."""
@@ -243,11 +247,14 @@ class OverrideSource:
             try:
                 if not has_value:
                     raise ValueError(f"expected key=value, got {text!r}")
-                path = parse_dotted(key.strip())
+                parsed = parse_dotted(key.strip())
+                path = tuple(part for part in parsed if isinstance(part, str))
+                if len(path) != len(parsed):
+                    raise ValueError("set a whole list rather than one item: key=[a, b]")
             except ValueError as exc:
                 builder.problems.append(Problem("", f"--set {key.strip()}", "override_syntax", str(exc)))
                 continue
-            value = parse_scalar(raw)
+            value = _parse_scalar(raw)
             origin = f"--set {key.strip()}=..."
             # A later --set of the same key replaces the earlier one.
             _drop(builder.tree, path)
@@ -255,7 +262,7 @@ class OverrideSource:
         return builder.build()
 
 
-def find_leaf(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str | int, ...]) -> Leaf | None:
+def _find_leaf(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str | int, ...]) -> Leaf | None:
     """The leaf holding the value at ``path``: itself, or the list it is an item of."""
     keys = tuple(str(part) for part in path)
     exact = leaves.get(keys)
@@ -269,7 +276,7 @@ def find_leaf(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str | int, ...
     return None
 
 
-def parse_scalar(raw: str) -> Any:
+def _parse_scalar(raw: str) -> Any:
     """Read an environment or ``--set`` value.
 
     ``8081`` is an int, ``true`` a bool, ``[a, b]`` a list, ``{a: 1}`` a
@@ -282,7 +289,10 @@ def parse_scalar(raw: str) -> Any:
     except yaml.YAMLError:
         return raw
     stripped = raw.strip()
-    if value is None or isinstance(value, bool | int | float):
+    if value is None:
+        # "#text" also reads as None (a comment): only real nulls are None.
+        return None if stripped in ("", "~", "null", "Null", "NULL") else raw
+    if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | dict) and stripped[:1] in ("[", "{"):
         return value

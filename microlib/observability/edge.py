@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microlib.core.errors import Internal
 from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
-from microlib.observability._exchange import _edge, _Exchange
+from microlib.observability._exchange import UNMATCHED, _edge, _Exchange, _RouteRecorder
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.requestid import new_request_id, valid_request_id
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
@@ -35,7 +34,6 @@ __all__ = ["HttpTelemetryMiddleware"]
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 _PROPAGATION_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
-_UNMATCHED = "unmatched"
 
 log = structlog.get_logger("microlib.http")
 
@@ -239,33 +237,6 @@ def _stamping_send(send: Send, exchange: _Exchange) -> Send:
     return stamping
 
 
-class _RouteRecorder(dict[str, Any]):
-    """The request scope, remembering every route Starlette matched on the way down.
-
-    Routers assign ``scope["route"]`` at each level (a Mount, then the route
-    inside it), so the full template is the recorded paths joined.
-    """
-
-    __slots__ = ("routes",)
-
-    def __init__(self, scope: Scope) -> None:
-        super().__init__(scope)
-        self.routes: list[Any] = []
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key == "route":
-            self.routes.append(value)
-        super().__setitem__(key, value)
-
-    def template(self) -> str:
-        paths = [path for path in (getattr(r, "path", None) for r in self.routes) if isinstance(path, str)]
-        if not paths:
-            return _UNMATCHED
-        # A Mount matched last hands the rest of the path to an opaque app.
-        suffix = "/{path}" if isinstance(self.routes[-1], Mount) else ""
-        return "".join(paths) + suffix
-
-
 def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "http.request.method": method,
@@ -289,7 +260,7 @@ def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str,
 def _finish_span(
     span: trace.Span, method: str, route: str, status: int, failure: BaseException | None
 ) -> None:
-    if route != _UNMATCHED:
+    if route != UNMATCHED:
         span.update_name(f"{method} {route}")
         span.set_attributes({"http.route": route, "http.response.status_code": status})
     else:

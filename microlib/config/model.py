@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CacheSettings",
+    "DatabaseSettings",
     "HealthSettings",
     "HttpSettings",
     "LifecycleSettings",
@@ -145,6 +147,86 @@ class TracingSettings(Section):
     schedule_delay: float = Field(default=5.0, gt=0)
 
 
+class DatabaseSettings(Section):
+    """The ``database`` section: one SQL database chosen by its URL.
+
+    Args:
+        url: ``sqlite+aiosqlite:///./var/app.db`` (embedded),
+            ``postgresql+asyncpg://user@host/db`` (production), or None for
+            a service without a database.
+        pool_size: Connections kept open (PostgreSQL).
+        max_overflow: Extra connections opened under load, closed when idle.
+        pool_timeout: Seconds to wait for a free connection before
+            ``Unavailable``.
+        pool_recycle: Seconds after which a connection is replaced.
+        pool_pre_ping: Test each connection as it leaves the pool, so a
+            restarted server is recovered from without a restart.
+        statement_timeout: Seconds a statement may run (PostgreSQL), or None.
+        connect_timeout: Seconds to establish one connection.
+        connect_retries: Attempts to reach the database at startup.
+        connect_backoff: First pause between attempts, doubled each time.
+        connect_backoff_max: Longest pause between attempts.
+        check_timeout: Seconds the health check's ``SELECT 1`` may take.
+        migrate_on_start: Upgrade to the newest revision while starting.
+        migrations: Directory holding the revision scripts.
+        migrate_lock_timeout: Seconds a replica waits for another one's
+            migration to finish.
+        seed: ``module:function`` run by ``microlib db seed``.
+        echo: Log every statement (development only).
+    """
+
+    url: str | None = "sqlite+aiosqlite:///./var/app.db"
+    pool_size: int = Field(default=10, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+    pool_timeout: float = Field(default=10.0, gt=0)
+    pool_recycle: float = Field(default=1800.0, gt=0)
+    pool_pre_ping: bool = True
+    statement_timeout: float | None = Field(default=30.0, gt=0)
+    connect_timeout: float = Field(default=5.0, gt=0)
+    connect_retries: int = Field(default=5, ge=1)
+    connect_backoff: float = Field(default=0.5, gt=0)
+    connect_backoff_max: float = Field(default=8.0, gt=0)
+    check_timeout: float = Field(default=2.0, gt=0)
+    migrate_on_start: bool = False
+    migrations: str = "migrations"
+    migrate_lock_timeout: float = Field(default=300.0, gt=0)
+    seed: str | None = None
+    echo: bool = False
+
+
+class CacheSettings(Section):
+    """The ``cache`` section: an in-memory LRU or a Redis server.
+
+    Args:
+        url: ``memory://`` (embedded, per process) or
+            ``redis://host:6379/0`` (shared by every replica).
+        namespace: Key prefix, normally the service name; None uses the
+            service's name.
+        version: Second key prefix: bump it to abandon every cached entry
+            after a change of the cached types.
+        max_entries: Bound of the in-memory LRU.
+        default_ttl: Seconds an entry lives when no TTL is given; None
+            means until evicted.
+        max_connections: Redis connection pool bound.
+        socket_timeout: Seconds a Redis command may take.
+        connect_timeout: Seconds to connect to Redis.
+        retries: Retries of a Redis command after a connection error.
+        lock_ttl: Seconds the cache-aside lock is held at most while a
+            loader runs.
+    """
+
+    url: str = "memory://"
+    namespace: str | None = None
+    version: str = Field(default="1", pattern=r"^[A-Za-z0-9_.-]+$")
+    max_entries: int = Field(default=10_000, ge=1)
+    default_ttl: float | None = Field(default=300.0, gt=0)
+    max_connections: int = Field(default=50, ge=1)
+    socket_timeout: float = Field(default=1.0, gt=0)
+    connect_timeout: float = Field(default=1.0, gt=0)
+    retries: int = Field(default=2, ge=0)
+    lock_ttl: float = Field(default=10.0, gt=0)
+
+
 class Settings(Section):
     """The whole configuration; user sections are added as extra fields."""
 
@@ -157,3 +239,5 @@ class Settings(Section):
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
     features: Annotated[dict[str, bool], Reloadable()] = Field(default_factory=dict)
+    database: DatabaseSettings = DatabaseSettings()
+    cache: CacheSettings = CacheSettings()

@@ -21,8 +21,10 @@ __all__ = [
     "HttpSettings",
     "IssuerSettings",
     "LifecycleSettings",
+    "LogAdminSettings",
     "LoggingSettings",
     "MethodRule",
+    "MetricsSettings",
     "OpaSettings",
     "Reloadable",
     "SecretsSettings",
@@ -30,6 +32,7 @@ __all__ = [
     "ServiceSettings",
     "Settings",
     "ShutdownSettings",
+    "TracingSettings",
     "VaultSettings",
 ]
 
@@ -94,14 +97,61 @@ class HealthSettings(Section):
     groups: dict[Literal["readiness", "liveness"], list[str]] = Field(default_factory=dict)
 
 
-class LoggingSettings(Section):
-    """Log level and format; ``level`` and ``levels`` apply on reload."""
+_LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
-    level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], Reloadable()] = "INFO"
-    levels: Annotated[dict[str, Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]], Reloadable()] = (
-        Field(default_factory=dict)
-    )
+
+class LogAdminSettings(Section):
+    """The runtime log-level endpoint: off by default, since it changes behaviour."""
+
+    enabled: bool = False
+    path: str = "/admin/loggers"
+
+
+class LoggingSettings(Section):
+    """Logs: level per logger (applied on reload), format, redaction, access log.
+
+    ``format: auto`` writes readable console lines in the ``development``
+    environment when stderr is a terminal, JSON lines otherwise.
+    """
+
+    level: Annotated[_LogLevel, Reloadable()] = "INFO"
+    levels: Annotated[dict[str, _LogLevel], Reloadable()] = Field(default_factory=dict)
     format: Literal["auto", "json", "console"] = "auto"
+    access_log: Annotated[bool, Reloadable()] = True
+    redact_keys: list[str] = Field(default_factory=list)
+    admin: LogAdminSettings = LogAdminSettings()
+
+
+class MetricsSettings(Section):
+    """Prometheus metrics and their ``/metrics`` endpoint.
+
+    ``port`` serves ``/metrics`` on a separate management port (``0`` picks a
+    free one) instead of the service's HTTP port.
+    """
+
+    enabled: bool = True
+    path: str = "/metrics"
+    host: str = "0.0.0.0"
+    port: int | None = Field(default=None, ge=0, le=65535)
+    process_metrics: bool = True
+    duration_buckets: list[float] = Field(
+        default_factory=lambda: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+    )
+
+
+class TracingSettings(Section):
+    """OpenTelemetry traces: sampler, exporter and resource attributes."""
+
+    enabled: bool = True
+    exporter: Literal["none", "console", "otlp-grpc", "otlp-http"] = "none"
+    endpoint: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(default=10.0, gt=0)
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    resource_attributes: dict[str, str] = Field(default_factory=dict)
+    max_queue_size: int = Field(default=2048, ge=1)
+    max_export_batch_size: int = Field(default=512, ge=1)
+    schedule_delay: float = Field(default=5.0, gt=0)
 
 
 class DatabaseSettings(Section):
@@ -314,6 +364,8 @@ class Settings(Section):
     shutdown: ShutdownSettings = ShutdownSettings()
     health: HealthSettings = HealthSettings()
     logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
     features: Annotated[dict[str, bool], Reloadable()] = Field(default_factory=dict)
     database: DatabaseSettings = DatabaseSettings()
     cache: CacheSettings = CacheSettings()

@@ -97,15 +97,19 @@ class Chain:
         self._slots: dict[str, list[Interceptor]] = {slot: [] for slot in SLOTS}
         self._slots["user"].extend(user)
         self._disabled = frozenset(disabled)
+        self._frozen = False
 
     def install(self, slot: str, interceptor: Interceptor) -> None:
         """Append ``interceptor`` to ``slot``.
 
         Raises:
             ValueError: if ``slot`` is not one of :data:`SLOTS`.
+            RuntimeError: once the chain has served a call.
         """
         if slot not in self._slots:
             raise ValueError(f"unknown chain slot {slot!r}; the slots are {list(SLOTS)}")
+        if self._frozen:
+            raise RuntimeError("the chain has already served a call; install interceptors before starting")
         self._slots[slot].append(interceptor)
 
     @property
@@ -114,5 +118,19 @@ class Chain:
         return [i for slot in SLOTS if slot not in self._disabled for i in self._slots[slot]]
 
     def wrap(self, handler: CallNext) -> CallNext:
-        """Compose the active interceptors around ``handler``."""
-        return compose(self.interceptors, handler)
+        """Compose the active interceptors around ``handler``.
+
+        Routes are declared before the service installs its interceptors,
+        so the composition happens on the first call; from then on the
+        chain is frozen and :meth:`install` refuses.
+        """
+        composed: CallNext | None = None
+
+        async def call(ctx: CallContext) -> Any:
+            nonlocal composed
+            if composed is None:
+                self._frozen = True
+                composed = compose(self.interceptors, handler)
+            return await composed(ctx)
+
+        return call

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from microlib.config import LiveConfig, Subscriber, register_resolver
@@ -29,9 +30,13 @@ from microlib.config.resolvers import get_resolver
 from microlib.core.chain import Chain, Interceptor
 from microlib.core.lifecycle import Component, Drainable, Registration, start_all, stop_all
 from microlib.http.app import HttpApp
+from microlib.http.middleware import HttpMiddlewareSettings, build_middleware
 from microlib.http.probes import add_probes
 from microlib.http.server import HttpServer
 from microlib.observability.health import Health, Phase
+from microlib.observability.identity import ServiceIdentity
+from microlib.observability.metrics import Metrics
+from microlib.observability.stack import Observability
 
 if TYPE_CHECKING:
     from microlib.data import Cache, Database
@@ -96,7 +101,10 @@ class Service:
         _validate_identity(name, version)
         self.name = name
         self.version = version
-        self.sections: Mapping[str, type[BaseModel]] = dict(sections or {})
+        self.sections: Mapping[str, type[BaseModel]] = {
+            "http_middleware": HttpMiddlewareSettings,
+            **(sections or {}),
+        }
         self.chain = Chain(interceptors)
         self.http = HttpApp(self.chain)
         self._registrations: list[Registration] = []
@@ -110,6 +118,7 @@ class Service:
         self._instance_id = _instance_id()
         self._wants_database = database
         self._wants_cache = cache
+        self._observability: Observability | None = None
         self._database: Database | None = None
         self._cache: Cache | None = None
 
@@ -270,7 +279,13 @@ class Service:
         if self._assembled:
             return self._registrations
         settings = self.config
-        self._registrations.insert(0, Registration(self.live_config, critical=False, groups=frozenset()))
+        observability = self._observe(settings)
+        self._registrations[:0] = [
+            Registration(observability, critical=False, groups=frozenset()),
+            Registration(self.live_config, critical=False, groups=frozenset()),
+        ]
+        if observability.management is not None:
+            self._registrations.insert(2, Registration(observability.management, critical=False))
         self._add_data_components(settings)
         add_probes(self.http, self.health, settings.health)
         if settings.http.enabled:
@@ -292,20 +307,56 @@ class Service:
         self._registrations = registrations
         return registrations
 
+    def _observe(self, settings: Settings) -> Observability:
+        """Build logs, metrics and traces, and put them in the chain and the app."""
+        info = self.info
+        identity = ServiceIdentity(info.name, info.version, info.environment, info.instance_id)
+        observability = self._observability = Observability(settings, identity)
+        for slot, interceptor in observability.interceptors().items():
+            self.chain.install(slot, interceptor)
+        probes = settings.health.path.rstrip("/")
+        self.http.add_middleware(
+            observability.middleware(untraced_paths=(probes, f"{probes}/*")), outermost=True
+        )
+        for middleware in build_middleware(self.section("http_middleware", HttpMiddlewareSettings)):
+            self.http.add_middleware(middleware)
+        for route in observability.routes():
+            assert isinstance(route, Route)
+            self.http.add_route(route.path, route.endpoint, methods=sorted(route.methods or ()))
+        self.on_config_change(lambda old, new, changed: observability.apply(new))
+        return observability
+
+    @property
+    def metrics(self) -> Metrics:
+        """The service's own metrics registry (exposed at ``/metrics``).
+
+        Raises:
+            RuntimeError: before the service is assembled (started, or
+                ``.app`` built).
+        """
+        return _built(self._observability, "observability", True).metrics
+
+    @property
+    def observability(self) -> Observability:
+        """The service's logs, metrics and traces, once it is assembled."""
+        return _built(self._observability, "observability", True)
+
     def _add_data_components(self, settings: Settings) -> None:
         # Imported here: a service without a database does not pay for
         # SQLAlchemy's import.
-        position = 1
+        position = len([r for r in self._registrations if not r.groups])
         if self._wants_database:
             from microlib.data import Database
 
-            self._database = Database(settings.database)
+            self._database = Database(
+                settings.database, metrics=self.metrics, tracer_provider=self.observability.tracing.provider
+            )
             self._registrations.insert(position, Registration(self._database))
             position += 1
         if self._wants_cache:
             from microlib.data import open_cache
 
-            self._cache = open_cache(settings.cache, namespace=self.name)
+            self._cache = open_cache(settings.cache, namespace=self.name, metrics=self.metrics)
             self._registrations.insert(position, Registration(self._cache, critical=False))
 
     # -- lifecycle -------------------------------------------------------

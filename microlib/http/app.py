@@ -72,10 +72,15 @@ class HttpApp:
         self._check_open()
         self._routes.append(Mount(path, app=app, name=name))
 
-    def add_middleware(self, middleware: Middleware) -> None:
-        """Append ASGI middleware; the first one added runs outermost."""
+    def add_middleware(self, middleware: Middleware, *, outermost: bool = False) -> None:
+        """Append ASGI middleware; the first one added runs outermost.
+
+        Args:
+            middleware: The middleware entry.
+            outermost: Put it before every entry added so far.
+        """
         self._check_open()
-        self._middleware.append(middleware)
+        self._middleware.insert(0 if outermost else len(self._middleware), middleware)
 
     @property
     def app(self) -> Starlette:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+import contextlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
-import structlog.testing
 
 from microlib.core.service import Service
+from microlib.testing.logs import capture_logs
 
 __all__ = ["TestService"]
 
@@ -53,8 +54,8 @@ class TestService:
         self._overrides = [*defaults, *overrides]
         self._files = list(files)
         self._environ = dict(environ or {})
-        self._capture = structlog.testing.capture_logs()
-        self.logs: list[MutableMapping[str, Any]] = []
+        self._capture: contextlib.AbstractContextManager[list[dict[str, Any]]] | None = None
+        self.logs: list[dict[str, Any]] = []
         self._http: httpx.AsyncClient | None = None
 
     @property
@@ -66,13 +67,15 @@ class TestService:
 
     async def __aenter__(self) -> TestService:
         self.service.configure(files=self._files, overrides=self._overrides, environ=self._environ)
+        app = self.service.app  # assembles the service: its log pipeline exists from here
+        self._capture = capture_logs(self.service.observability.logs)
         self.logs = self._capture.__enter__()
         try:
             await self.service.start()
         except BaseException:
             self._capture.__exit__(None, None, None)
             raise
-        transport = httpx.ASGITransport(app=self.service.app)
+        transport = httpx.ASGITransport(app=app)
         self._http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         return self
 
@@ -87,4 +90,5 @@ class TestService:
                 await self._http.aclose()
             await self.service.stop()
         finally:
-            self._capture.__exit__(None, None, None)
+            if self._capture is not None:
+                self._capture.__exit__(None, None, None)

@@ -61,7 +61,9 @@ def test_show_prints_each_value_with_its_source_and_masks_secrets(tmp_path: Path
     )
 
     assert result.returncode == 0, result.stderr
-    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines()}
+    lines: dict[str, str] = {}
+    for line in result.stdout.splitlines():  # the first key of a name: http.port before metrics.port
+        lines.setdefault(line.split(":")[0].strip(), line)
     assert lines["port"].endswith("# base.yaml:2")
     assert lines["greeting"].endswith("# base.yaml:4")
     assert lines["level"].endswith("# prod.toml:2")

@@ -128,8 +128,12 @@ class GrpcServer:
                 (d for d, _ in self._services.values()), extra=[_file_proto(health_pb2.DESCRIPTOR)]
             )
             add_reflection(server, served, pool)
-        self._port = _bind(server, settings)
-        await server.start()
+        try:
+            self._port = _bind(server, settings)
+            await server.start()
+        except BaseException:
+            await server.stop(None)
+            raise
         self._server = server
         self._draining = False
         log.info("gRPC server started", address=settings.address, port=self._port, services=served)

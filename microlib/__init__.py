@@ -1,7 +1,34 @@
-"""microlib: contract-first Python microservices."""
+"""microlib: contract-first Python microservices.
+
+The names almost every service imports are here; each subpackage exports
+the rest of its public API.
+"""
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from microlib.core import (
+    CallContext,
+    Code,
+    Component,
+    Error,
+    FieldViolation,
+    Interceptor,
+    Principal,
+    Service,
+    current_context,
+)
+
+__all__ = [
+    "CallContext",
+    "Code",
+    "Component",
+    "Error",
+    "FieldViolation",
+    "Interceptor",
+    "Principal",
+    "Service",
+    "__version__",
+    "current_context",
+]
 
 __version__ = "0.1.0"

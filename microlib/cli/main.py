@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from microlib.cli.errors import CommandError
+
 __all__ = ["CommandError", "main"]
 
 # Subcommand modules, in the order `microlib --help` lists them.
@@ -22,10 +24,6 @@ _COMMANDS = (
     "microlib.cli.db",
     "microlib.cli.version",
 )
-
-
-class CommandError(Exception):
-    """A command failed for a reason the user can fix; printed as one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +55,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from microlib.core.context import CallContext, _bind, _unbind
 
-__all__ = ["CallNext", "Interceptor", "compose"]
+__all__ = ["SLOTS", "CallNext", "Chain", "Interceptor", "compose"]
 
 CallNext = Callable[[CallContext], Awaitable[Any]]
 """Calls the rest of the chain (and finally the handler) with a context."""
@@ -59,3 +59,49 @@ def _link(interceptor: Interceptor, call_next: CallNext) -> CallNext:
         return await intercept(ctx, call_next)
 
     return call
+
+
+SLOTS = ("recovery", "tracing", "metrics", "logging", "user", "authn", "authz", "deadline", "validation")
+"""The chain's slots, outermost first: errors are caught around everything,
+and validation runs last, right before the handler."""
+
+
+class Chain:
+    """The service's interceptors, kept in named slots in a fixed order.
+
+    Framework features install into their slot (observability into
+    ``tracing``, security into ``authn``...); the user's own interceptors
+    fill the ``user`` slot, in the order given. Transports call
+    :meth:`wrap` once per method when they register it.
+
+    Args:
+        user: The user's interceptors, outermost first.
+        disabled: Slots to leave empty whatever is installed into them.
+    """
+
+    def __init__(self, user: Sequence[Interceptor] = (), *, disabled: Sequence[str] = ()) -> None:
+        unknown = sorted(set(disabled) - set(SLOTS))
+        if unknown:
+            raise ValueError(f"unknown chain slot(s) {unknown}; the slots are {list(SLOTS)}")
+        self._slots: dict[str, list[Interceptor]] = {slot: [] for slot in SLOTS}
+        self._slots["user"].extend(user)
+        self._disabled = frozenset(disabled)
+
+    def install(self, slot: str, interceptor: Interceptor) -> None:
+        """Append ``interceptor`` to ``slot``.
+
+        Raises:
+            ValueError: if ``slot`` is not one of :data:`SLOTS`.
+        """
+        if slot not in self._slots:
+            raise ValueError(f"unknown chain slot {slot!r}; the slots are {list(SLOTS)}")
+        self._slots[slot].append(interceptor)
+
+    @property
+    def interceptors(self) -> list[Interceptor]:
+        """Every active interceptor, outermost first."""
+        return [i for slot in SLOTS if slot not in self._disabled for i in self._slots[slot]]
+
+    def wrap(self, handler: CallNext) -> CallNext:
+        """Compose the active interceptors around ``handler``."""
+        return compose(self.interceptors, handler)

@@ -1,3 +1,7 @@
-"""microlib.testing."""
+"""microlib.testing: run services in tests, in-process, on embedded defaults."""
 
 from __future__ import annotations
+
+from microlib.testing.service import TestService
+
+__all__ = ["TestService"]

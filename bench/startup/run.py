@@ -1,0 +1,116 @@
+"""Time from process start to ``/health/ready`` = 200, and peak RSS.
+
+The bookshop example (``microlib run``) against a bare Starlette app on
+uvicorn, started the same way (a fresh Python process), in interleaved
+rounds; prints medians and the microlib/bare ratios.
+
+    .venv/bin/python bench/startup/run.py --rounds 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def commands(port: int) -> dict[str, list[str]]:
+    return {
+        "microlib": [
+            sys.executable,
+            "-m",
+            "microlib.cli",
+            "run",
+            "examples.bookshop.main:service",
+            "--set",
+            "http.host=127.0.0.1",
+            "--set",
+            f"http.port={port}",
+            "--set",
+            "logging.level=WARNING",
+        ],
+        "bare": [sys.executable, str(ROOT / "bench/startup/bare_app.py"), str(port)],
+    }
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+def measure(name: str, cpu: str | None) -> tuple[float, int]:
+    port = free_port()
+    cmd = commands(port)[name]
+    if cpu is not None:
+        cmd = ["taskset", "-c", cpu, *cmd]
+    url = f"http://127.0.0.1:{port}/health/ready"
+    begin = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - begin
+        return elapsed, peak_rss_kib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--cpu", default="1", help="core to pin the servers to ('' for none)")
+    args = parser.parse_args()
+    cpu = args.cpu or None
+    results: dict[str, list[tuple[float, int]]] = {"microlib": [], "bare": []}
+    measure("microlib", cpu), measure("bare", cpu)  # warm the page cache
+    for _ in range(args.rounds):
+        for name in results:
+            results[name].append(measure(name, cpu))
+    medians = {}
+    for name, runs in results.items():
+        t = statistics.median(r[0] for r in runs)
+        rss = statistics.median(r[1] for r in runs)
+        medians[name] = (t, rss)
+        print(f"{name:9} ready in {t * 1000:7.1f} ms (median of {len(runs)}), peak RSS {rss / 1024:6.1f} MiB")
+    ratios_t = [m[0] / b[0] for m, b in zip(results["microlib"], results["bare"], strict=True)]
+    print(
+        f"ratio microlib/bare: time-to-ready {statistics.median(ratios_t):.2f}x (median of pairs), "
+        f"peak RSS {medians['microlib'][1] / medians['bare'][1]:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""`microlib run` as a real process: signals, draining, exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Running:
+    """A `microlib run` subprocess and the port it serves on."""
+
+    def __init__(self, target: str, *settings: str) -> None:
+        self.port = _free_port()
+        args = ["--set", "http.host=127.0.0.1", "--set", f"http.port={self.port}"]
+        for item in settings:
+            args += ["--set", item]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "microlib.cli", "run", target, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("service never became ready:\n" + self.output())
+
+    def output(self) -> str:
+        if self.process.poll() is None:
+            self.process.kill()
+        out, _ = self.process.communicate(timeout=10)
+        return out
+
+
+@pytest.fixture
+def running() -> Iterator[list[Running]]:
+    started: list[Running] = []
+    yield started
+    for r in started:
+        if r.process.poll() is None:
+            r.process.kill()
+            r.process.wait(timeout=10)
+
+
+def _slow_request(url: str, results: list[httpx.Response | BaseException]) -> threading.Thread:
+    def call() -> None:
+        try:
+            results.append(httpx.get(f"{url}/slow?seconds=1.5", timeout=10))
+        except BaseException as exc:
+            results.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread
+
+
+def test_sigterm_drains_in_flight_request_and_refuses_new_connections(running: list[Running]) -> None:
+    """On SIGTERM readiness fails, the in-flight request completes, new
+    connections are refused once the drain delay is over, and exit is 0."""
+    app = Running("tests.cli.apps.slow:service", "shutdown.drain_delay=0.5")
+    running.append(app)
+    app.wait_ready()
+    results: list[httpx.Response | BaseException] = []
+    thread = _slow_request(app.url, results)
+    time.sleep(0.3)
+    app.process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    during_delay = httpx.get(f"{app.url}/health/ready", timeout=2)
+    assert during_delay.status_code == 503
+    time.sleep(0.6)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{app.url}/health/live", timeout=2)
+    thread.join(timeout=10)
+    assert isinstance(results[0], httpx.Response), results
+    assert results[0].status_code == 200
+    assert results[0].json() == {"done": True}
+    assert app.process.wait(timeout=10) == 0
+    log = app.output()
+    assert log.index("shutdown started") < log.index("component stopped")
+
+
+def test_second_signal_forces_exit(running: list[Running]) -> None:
+    """A second SIGTERM during the drain exits at once with status 1."""
+    app = Running("tests.cli.apps.slow:service", "shutdown.drain_timeout=30")
+    running.append(app)
+    app.wait_ready()
+    results: list[httpx.Response | BaseException] = []
+    thread = _slow_request(app.url, results)
+    time.sleep(0.3)
+    app.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    assert app.process.poll() is None
+    app.process.send_signal(signal.SIGTERM)
+    assert app.process.wait(timeout=5) == 1
+    assert "second signal, exiting now" in app.output()
+    thread.join(timeout=10)
+
+
+def test_failed_start_exits_non_zero_with_one_line_cause() -> None:
+    """A component failing at start: exit 1 and a one-line cause, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "run", "tests.cli.apps.slow:broken"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1
+    assert (
+        "microlib run: component 'ledger-db' failed to start: "
+        "ConnectionRefusedError: connection refused by 127.0.0.1:1" in result.stderr
+    )
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_bad_target_is_a_one_line_error() -> None:
+    """An unknown module or attribute is named, with exit status 2."""
+    for target, message in [
+        ("nope.nothing:service", "cannot import module 'nope.nothing'"),
+        ("tests.cli.apps.slow:missing", "module 'tests.cli.apps.slow' has no attribute 'missing'"),
+        ("tests.cli.apps.slow:Broken", "is a type, not a microlib Service"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "microlib.cli", "run", target],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_fails_start_naming_the_address(running: list[Running]) -> None:
+    """Binding a taken port fails the start with the address in the message."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "microlib.cli",
+                "run",
+                "tests.cli.apps.slow:service",
+                "--set",
+                "http.host=127.0.0.1",
+                "--set",
+                f"http.port={port}",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert f"component 'http' failed to start: OSError: [Errno 98] cannot listen on 127.0.0.1:{port}" in (
+        result.stderr
+    )
+
+
+def test_version_and_help() -> None:
+    """`microlib version` prints both distributions; every command has help."""
+    out = subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "microlib 0.1.0" in out
+    assert "microlib-codegen 0.1.0" in out
+    run_help = subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "run", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--set KEY=VALUE" in run_help

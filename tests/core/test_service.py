@@ -1,0 +1,236 @@
+"""Service composition, probes and the shutdown choreography, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import pytest
+from starlette.requests import Request
+
+from microlib import Service
+from microlib.core.errors import FieldViolation, InvalidArgument
+from microlib.core.lifecycle import StartupError
+from microlib.testing import TestService
+
+
+class Dependency:
+    """A component whose health, start and stop the test controls."""
+
+    def __init__(self, name: str, journal: list[str] | None = None) -> None:
+        self.name = name
+        self.journal = journal if journal is not None else []
+        self.healthy = True
+        self.check_delay = 0.0
+        self.start_gate: asyncio.Event | None = None
+        self.checks = 0
+
+    async def start(self) -> None:
+        if self.start_gate is not None:
+            await self.start_gate.wait()
+        self.journal.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        self.journal.append(f"stop {self.name}")
+
+    async def check(self) -> Mapping[str, Any] | None:
+        self.checks += 1
+        await asyncio.sleep(self.check_delay)
+        if not self.healthy:
+            raise ConnectionError("primary unreachable")
+        return {"ok": True}
+
+
+def test_invalid_service_name_is_rejected_with_the_rule() -> None:
+    """A name that is not a DNS label fails at construction, saying why."""
+    with pytest.raises(ValueError, match="invalid service identity: name: String should match pattern"):
+        Service("Book Shop")
+
+
+async def test_ready_follows_critical_dependencies_and_liveness_does_not() -> None:
+    """A database outage fails readiness but not liveness (no pod restart)."""
+    service = Service("shop")
+    db = Dependency("db")
+    service.add(db)
+    async with TestService(service, overrides=["health.cache_ttl=0"]) as t:
+        assert (await t.http.get("/health/ready")).status_code == 200
+        db.healthy = False
+        ready = await t.http.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["components"]["db"] == {
+            "status": "DOWN",
+            "critical": True,
+            "error": "ConnectionError: primary unreachable",
+            "duration_ms": ready.json()["components"]["db"]["duration_ms"],
+        }
+        assert (await t.http.get("/health/live")).status_code == 200
+        db.healthy = True
+        assert (await t.http.get("/health/ready")).status_code == 200
+
+
+async def test_slow_check_times_out_instead_of_hanging_the_probe() -> None:
+    """A check slower than health.check_timeout reports DOWN with the timeout."""
+    service = Service("shop")
+    db = Dependency("db")
+    service.add(db)
+    async with TestService(service, overrides=["health.check_timeout=0.05", "health.cache_ttl=0"]) as t:
+        db.check_delay = 10
+        body = (await t.http.get("/health")).json()
+        assert body["status"] == "DOWN"
+        assert body["components"]["db"]["error"] == "check timed out after 0.05s"
+
+
+async def test_concurrent_probes_share_one_check_and_results_are_cached() -> None:
+    """Ten simultaneous probes run the component's check once; the result is cached."""
+    service = Service("shop")
+    db = Dependency("db")
+    service.add(db)
+    async with TestService(service, overrides=["health.cache_ttl=60"]) as t:
+        db.check_delay = 0.05
+        before = db.checks
+        responses = await asyncio.gather(*(t.http.get("/health/ready") for _ in range(10)))
+        assert {r.status_code for r in responses} == {200}
+        await t.http.get("/health/ready")
+        assert db.checks - before <= 1
+
+
+async def test_health_groups_from_config_override_registration() -> None:
+    """health.groups moves a component into liveness; unknown names are errors."""
+    service = Service("shop")
+    db = Dependency("db")
+    service.add(db)
+    async with TestService(service, overrides=["health.cache_ttl=0"]) as t:
+        pass
+    service = Service("shop")
+    worker = Dependency("worker")
+    service.add(worker)
+    config = ["health.cache_ttl=0", "health.groups.liveness=[worker]"]
+    async with TestService(service, overrides=config, environ={}) as t:
+        worker.healthy = False
+        assert (await t.http.get("/health/live")).status_code == 503
+    bad = Service("shop")
+    bad.add(Dependency("db"))
+    with pytest.raises(ValueError, match=r"health.groups.readiness names unknown component\(s\) \['dbb'\]"):
+        async with TestService(bad, overrides=["health.groups.readiness=[dbb]"]):
+            pass
+
+
+async def test_probes_during_startup_running_and_shutdown() -> None:
+    """startup/ready are 503 while starting, 200 running, ready 503 while draining."""
+    service = Service("shop")
+    dep = Dependency("db")
+    dep.start_gate = asyncio.Event()
+    service.add(dep)
+    service.configure(overrides=["http.enabled=false", "shutdown.drain_delay=0.3", "health.cache_ttl=0"])
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.app), base_url="http://t")
+    starting = asyncio.create_task(service.start())
+    await asyncio.sleep(0.05)
+    assert (await client.get("/health/startup")).status_code == 503
+    assert (await client.get("/health/ready")).status_code == 503
+    assert (await client.get("/health/live")).status_code == 200
+    dep.start_gate.set()
+    await starting
+    assert (await client.get("/health/startup")).status_code == 200
+    assert (await client.get("/health/ready")).status_code == 200
+    stopping = asyncio.create_task(service.stop())
+    await asyncio.sleep(0.1)
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["phase"] == "stopping"
+    assert (await client.get("/health/live")).status_code == 200
+    await stopping
+    await client.aclose()
+
+
+async def test_shutdown_order_drain_hooks_then_components_in_reverse() -> None:
+    """Hooks run in order after draining, then components stop in reverse."""
+    journal: list[str] = []
+    service = Service("shop")
+    for name in ("db", "cache"):
+        service.add(Dependency(name, journal))
+
+    @service.on_shutdown
+    async def first() -> None:
+        journal.append("hook 1")
+
+    @service.on_shutdown
+    async def failing() -> None:
+        raise RuntimeError("flush failed")
+
+    @service.on_shutdown
+    async def last() -> None:
+        journal.append("hook 3")
+
+    async with TestService(service) as t:
+        journal.clear()
+    assert journal == ["hook 1", "hook 3", "stop cache", "stop db"]
+    assert any(e["event"] == "shutdown hook failed" and e["error"] == "flush failed" for e in t.logs)
+
+
+async def test_failed_start_names_component_and_stops_others() -> None:
+    """A component failing at start raises StartupError; earlier ones are stopped."""
+    journal: list[str] = []
+    service = Service("shop")
+    service.add(Dependency("db", journal))
+
+    class Broker(Dependency):
+        async def start(self) -> None:
+            raise OSError("connection refused")
+
+    service.add(Broker("broker", journal))
+    with pytest.raises(StartupError, match="component 'broker' failed to start: OSError: connection refused"):
+        async with TestService(service):
+            pass
+    assert journal == ["start db", "stop db"]
+
+
+async def test_routes_run_through_the_chain_and_errors_are_problem_json() -> None:
+    """A handler's Error becomes problem+json; unexpected errors never leak."""
+    seen: list[str] = []
+
+    class Spy:
+        async def intercept(self, ctx: Any, call_next: Any) -> Any:
+            seen.append(ctx.full_method)
+            return await call_next(ctx)
+
+    service = Service("shop", interceptors=[Spy()])
+
+    @service.http.route("/items/{item_id}", methods=["POST"])
+    async def create(request: Request) -> Any:
+        raise InvalidArgument(
+            "quantity must be positive", violations=[FieldViolation("quantity", "must be > 0", "gt")]
+        )
+
+    @service.http.route("/crash")
+    async def crash(request: Request) -> Any:
+        raise KeyError("secret internal detail")
+
+    async with TestService(service) as t:
+        r = await t.http.post("/items/7")
+        assert r.status_code == 400
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["violations"] == [{"field": "quantity", "description": "must be > 0", "rule": "gt"}]
+        crash_response = await t.http.get("/crash")
+        assert crash_response.status_code == 500
+        assert "secret" not in crash_response.text
+        assert (await t.http.get("/nope")).json()["code"] == "NOT_FOUND"
+        assert (await t.http.delete("/items/7")).status_code == 405
+        bad_timeout = await t.http.post("/items/7", headers={"x-request-timeout": "soon"})
+        assert bad_timeout.json()["violations"][0]["field"] == "header.x-request-timeout"
+    assert seen == ["http//items/{item_id}", "http//crash"]
+
+
+async def test_user_sections_are_typed_and_validated() -> None:
+    """A declared section is read typed; an undeclared key is a KeyError."""
+    from pydantic import BaseModel
+
+    class Shop(BaseModel):
+        greeting: str = "hi"
+
+    service = Service("shop", sections={"shop": Shop})
+    service.configure(overrides=["shop.greeting=hello"], environ={})
+    assert service.section("shop", Shop).greeting == "hello"
+    with pytest.raises(KeyError, match="no configuration section 'nope'"):
+        service.section("nope", Shop)

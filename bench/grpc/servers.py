@@ -1,0 +1,171 @@
+"""One benchmark server: ``python servers.py KIND PORT`` until SIGTERM.
+
+Kinds:
+- ``microlib``: GrpcServer with the Service's default chain (plus the
+  deadline and validation slots); betterproto2 messages for the servicer,
+  converted to and from upb for the wire.
+- ``microlib-upb``: the same server with the servicer on upb messages
+  (no conversion): the runtime's own cost, without the message layer's.
+- ``aio``: a bare grpc.aio server, grpcio-tools servicer, upb messages.
+- ``grpclib``: grpclib with betterproto2's own generated server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import _common
+import convert
+
+_common.import_path()
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("ready", flush=True)
+    await stop.wait()
+
+
+async def serve_microlib(port: int, *, upb: bool = False) -> None:
+    import structlog
+    from benchpb.v1 import bench_pb2 as pb
+    from bp.benchpb import v1 as bp
+
+    from microlib.core.service import Service
+    from microlib.grpc import (
+        DeadlineInterceptor,
+        GrpcServer,
+        GrpcSettings,
+        MethodDefinition,
+        MethodKind,
+        ServiceDefinition,
+        ValidationInterceptor,
+    )
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warning
+    item_to_bp, item_to_pb, request_to_bp, request_to_pb = convert.make(pb, bp)
+
+    class Servicer:
+        async def echo(self, request: Any) -> Any:
+            return request
+
+        async def stream(self, request: Any) -> AsyncIterator[Any]:
+            for _ in range(request.count):
+                yield request.item
+
+    def method(name: str, kind: MethodKind, request: str, to_bp: Any, to_pb: Any) -> MethodDefinition:
+        parse = getattr(pb, request).FromString
+        if upb:
+            return MethodDefinition(
+                name=name,
+                python_name=name.lower(),
+                kind=kind,
+                request_type=getattr(pb, request),
+                response_type=pb.Item,
+                decode_request=parse,
+                encode_response=pb.Item.SerializeToString,
+                encode_request=getattr(pb, request).SerializeToString,
+                decode_response=pb.Item.FromString,
+            )
+        return MethodDefinition(
+            name=name,
+            python_name=name.lower(),
+            kind=kind,
+            request_type=getattr(bp, request),
+            response_type=bp.Item,
+            decode_request=lambda raw: to_bp(parse(raw)),
+            encode_response=lambda item: item_to_pb(item).SerializeToString(),
+            encode_request=lambda r: to_pb(r).SerializeToString(),
+            decode_response=lambda raw: item_to_bp(pb.Item.FromString(raw)),
+        )
+
+    definition = ServiceDefinition(
+        "benchpb.v1.BenchService",
+        {
+            "Echo": method("Echo", MethodKind.UNARY_UNARY, "Item", item_to_bp, item_to_pb),
+            "Stream": method(
+                "Stream", MethodKind.UNARY_STREAM, "StreamRequest", request_to_bp, request_to_pb
+            ),
+        },
+        object,
+        (_common.GEN / "bench.binpb").read_bytes(),
+    )
+    service = Service("bench-grpc")
+    service.chain.install("deadline", DeadlineInterceptor())
+    service.chain.install("validation", ValidationInterceptor())
+    server = GrpcServer(GrpcSettings(host="127.0.0.1", port=port), interceptors=service.chain)
+    server.add(Servicer(), definition)
+    await server.start()
+    try:
+        await _until_signalled()
+    finally:
+        await server.stop()
+
+
+async def serve_aio(port: int) -> None:
+    import grpc
+    from benchpb.v1 import bench_pb2_grpc as pb_grpc
+
+    class Servicer(pb_grpc.BenchServiceServicer):  # type: ignore[misc]
+        async def Echo(self, request: Any, context: Any) -> Any:
+            return request
+
+        async def Stream(self, request: Any, context: Any) -> AsyncIterator[Any]:
+            for _ in range(request.count):
+                yield request.item
+
+    server = grpc.aio.server()
+    pb_grpc.add_BenchServiceServicer_to_server(Servicer(), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    try:
+        await _until_signalled()
+    finally:
+        await server.stop(None)
+
+
+async def serve_grpclib(port: int) -> None:
+    from bp.benchpb import v1 as bp
+    from grpclib.server import Server
+
+    class Servicer(bp.BenchServiceBase):  # type: ignore[misc]
+        async def echo(self, message: Any) -> Any:
+            return message
+
+        async def stream(self, message: Any) -> AsyncIterator[Any]:
+            for _ in range(message.count):
+                yield message.item
+
+    server = Server([Servicer()])
+    await server.start("127.0.0.1", port)
+    try:
+        await _until_signalled()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def serve_microlib_upb(port: int) -> None:
+    await serve_microlib(port, upb=True)
+
+
+SERVERS = {
+    "microlib": serve_microlib,
+    "microlib-upb": serve_microlib_upb,
+    "aio": serve_aio,
+    "grpclib": serve_grpclib,
+}
+
+if __name__ == "__main__":
+    asyncio.run(SERVERS[sys.argv[1]](int(sys.argv[2])))

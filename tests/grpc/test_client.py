@@ -9,6 +9,8 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from microlib.core.chain import compose
 from microlib.core.context import CallContext
@@ -116,3 +118,49 @@ async def test_client_needs_a_definition() -> None:
     async with grpc.aio.insecure_channel("127.0.0.1:1") as channel:
         with pytest.raises(TypeError, match="__microlib_service__"):
             Client(channel)
+
+
+async def test_trace_context_is_propagated(echo: Generated, client: Any) -> None:
+    """The current span's context is sent as a W3C traceparent header."""
+    span = trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+            span_id=0x00F067AA0BA902B7,
+            is_remote=False,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+    )
+    token = otel_context.attach(trace.set_span_in_context(span))
+    try:
+        reply = await client.echo(echo.pb2.EchoRequest(message="traced"))
+    finally:
+        otel_context.detach(token)
+    assert reply.metadata["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+
+
+async def test_client_against_a_plain_grpcio_server(echo: Generated, definition: ServiceDefinition) -> None:
+    """The microlib client talks to a server built with grpcio-tools alone (wire compatibility)."""
+
+    class Plain(echo.pb2_grpc.EchoServiceServicer):  # type: ignore[name-defined,misc]
+        async def Echo(self, request: Any, context: Any) -> Any:
+            if request.message == "missing":
+                await context.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
+            return echo.pb2.EchoResponse(message=request.message.upper())
+
+        async def Expand(self, request: Any, context: Any) -> AsyncIterator[Any]:
+            for index in range(request.count):
+                yield echo.pb2.EchoResponse(index=index)
+
+    server = grpc.aio.server()
+    echo.pb2_grpc.add_EchoServiceServicer_to_server(Plain(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            client = _client_class(definition)(channel)
+            assert (await client.echo(echo.pb2.EchoRequest(message="plain"))).message == "PLAIN"
+            assert [r.index async for r in client.expand(echo.pb2.EchoRequest(count=2))] == [0, 1]
+            with pytest.raises(NotFound, match="no such thing"):
+                await client.echo(echo.pb2.EchoRequest(message="missing"))
+    finally:
+        await server.stop(None)

@@ -40,8 +40,9 @@ def descriptor_pool_for(
         A fresh pool; a file present in several sets is added once.
 
     Raises:
-        ValueError: when a set is not a valid ``FileDescriptorSet`` or two
-            sets disagree on a file, naming the service and the file.
+        ValueError: when a set is not a valid ``FileDescriptorSet``, lacks a
+            file another imports, or two sets disagree on a file, naming the
+            service and the file.
     """
     pool = descriptor_pool.DescriptorPool()
     seen: dict[str, bytes] = {}
@@ -50,7 +51,11 @@ def descriptor_pool_for(
         raw = file.SerializeToString(deterministic=True)
         known = seen.get(file.name)
         if known is None:
-            pool.Add(file)
+            try:
+                pool.Add(file)
+            except TypeError as exc:
+                reason = f"cannot be loaded for reflection: {exc}"
+                raise ValueError(f"{origin}: file {file.name!r} {reason}") from exc
             seen[file.name] = raw
         elif known != raw:
             raise ValueError(f"{origin}: file {file.name!r} differs from the one another service declared")

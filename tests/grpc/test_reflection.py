@@ -91,6 +91,15 @@ def test_conflicting_descriptor_sets_are_reported(definition: Any) -> None:
         descriptor_pool_for([definition, other])
 
 
+def test_descriptor_set_missing_an_import_is_reported(definition: Any) -> None:
+    """A set without the files its service imports is refused, naming the file."""
+    fds = descriptor_pb2.FileDescriptorSet.FromString(definition.file_descriptor_set)
+    only_service = descriptor_pb2.FileDescriptorSet(file=[fds.file[-1]])
+    broken = replace(definition, file_descriptor_set=only_service.SerializeToString())
+    with pytest.raises(ValueError, match=r"file 'echotest/v1/echo.proto' cannot be loaded for reflection"):
+        descriptor_pool_for([broken])
+
+
 def test_unparsable_descriptor_set_is_reported(definition: Any) -> None:
     """A descriptor set that does not parse is refused, naming the service."""
     broken = replace(definition, file_descriptor_set=b"\xff\xff")

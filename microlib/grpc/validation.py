@@ -11,7 +11,7 @@ of one ``InvalidArgument``, which the gRPC edge renders as a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import protovalidate
 from google.api import field_behavior_pb2
@@ -123,7 +123,7 @@ class _RequiredRules:
         self._plans: dict[str, _Plan] = {}
 
     def check(self, message: Message, prefix: str) -> list[FieldViolation]:
-        required, nested = self._plan(message.DESCRIPTOR)
+        required, nested = self._plan(cast(Descriptor, message.DESCRIPTOR))
         violations = [
             FieldViolation(prefix + field.name, "value is required", "required")
             for field in required
@@ -156,7 +156,7 @@ class _RequiredRules:
 
     def _worth_descending(self, field: FieldDescriptor) -> bool:
         target = field.message_type
-        if _is_map(field):
+        if target is not None and _is_map(field):
             target = target.fields_by_name["value"].message_type
         if target is None or target.full_name.startswith("google.protobuf."):
             return False

@@ -170,12 +170,23 @@ def report(
             m = med[kind]
             extra = f"  {m['msgs_s']:,.0f}" if case == "stream" else ""
             print(f"  {kind:12} {m['calls_s']:>10,.0f} {m['p50_ms']:>9.2f} {m['p99_ms']:>9.2f}{extra}")
-        base = med["microlib"]["calls_s"]
-        print(
-            f"  microlib / grpc.aio+upb = {base / med['aio']['calls_s']:.2f}x   "
-            f"microlib / grpclib+betterproto2 = {base / med['grpclib']['calls_s']:.2f}x   "
-            f"microlib-upb / grpc.aio+upb = {med['microlib-upb']['calls_s'] / med['aio']['calls_s']:.2f}x"
-        )
+        for name, num, den in RATIOS:
+            pooled = med[num]["calls_s"] / med[den]["calls_s"]
+            # Rates drift with the machine's other load; the runs of one round
+            # are adjacent in time, so the median of per-round ratios is the
+            # steadier figure.
+            paired = statistics.median(
+                a["calls_s"] / b["calls_s"]
+                for a, b in zip(results[(case, num)], results[(case, den)], strict=True)
+            )
+            print(f"  {name:34} {pooled:5.2f}x of medians, {paired:5.2f}x median of per-round ratios")
+
+
+RATIOS = (
+    ("microlib / grpc.aio+upb", "microlib", "aio"),
+    ("microlib / grpclib+betterproto2", "microlib", "grpclib"),
+    ("microlib-upb / grpc.aio+upb", "microlib-upb", "aio"),
+)
 
 
 if __name__ == "__main__":

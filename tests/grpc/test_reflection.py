@@ -105,9 +105,3 @@ def test_unparsable_descriptor_set_is_reported(definition: Any) -> None:
     broken = replace(definition, file_descriptor_set=b"\xff\xff")
     with pytest.raises(ValueError, match=r"echotest\.v1\.EchoService: file_descriptor_set does not parse"):
         descriptor_pool_for([broken])
-
-
-def test_server_settings_default_port() -> None:
-    """The default port is 50051 on all interfaces."""
-    assert GrpcSettings().address == "0.0.0.0:50051"
-    assert GrpcSettings(host="::1", port=1).address == "[::1]:1"

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from microlib.cli.errors import CommandError
+from microlib.config.errors import ConfigError
 
 __all__ = ["CommandError", "main"]
 
@@ -50,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except CommandError as exc:
+        print(f"microlib {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
         print(f"microlib {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,52 +1,64 @@
-"""microlib.config: typed settings loaded from defaults, files, env and flags."""
+"""microlib.config: typed settings from defaults, files, environment and ``--set``.
+
+Precedence, lowest first: model defaults < values in code < config files
+(YAML/TOML, later wins) < ``MICROLIB__*`` environment variables <
+``--set key=value``. See ``docs/configuration.md``.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from microlib.config.errors import ConfigError, Problem
+from microlib.config.live import LiveConfig, ReloadResult, Subscriber, changed_paths
+from microlib.config.loader import LoadedConfig, load_config, load_sources, standard_sources
+from microlib.config.model import (
+    HealthSettings,
+    HttpSettings,
+    LifecycleSettings,
+    LoggingSettings,
+    Reloadable,
+    Section,
+    ServiceSettings,
+    Settings,
+    ShutdownSettings,
+)
+from microlib.config.resolvers import Resolver, register_resolver
+from microlib.config.sources import (
+    ConfigSource,
+    EnvSource,
+    FileSource,
+    Layer,
+    Leaf,
+    MappingSource,
+    OverrideSource,
+)
 
-import yaml
-from pydantic import BaseModel, create_model
-
-from microlib.config.model import Settings
-
-__all__ = ["LoadedConfig", "Settings", "load_config"]
-
-
-@dataclass(frozen=True)
-class LoadedConfig:
-    """The effective configuration."""
-
-    settings: Settings
-
-
-def load_config(
-    model: type[Settings] = Settings,
-    *,
-    sections: Mapping[str, type[BaseModel]] | None = None,
-    files: Sequence[Path] = (),
-    overrides: Sequence[str] = (),
-    environ: Mapping[str, str] | None = None,
-    env_prefix: str = "MICROLIB",
-) -> LoadedConfig:
-    """Load and validate the configuration."""
-    fields: dict[str, Any] = {key: (m, m()) for key, m in (sections or {}).items()}
-    combined = create_model("Config", __base__=model, **fields)
-    data: dict[str, Any] = {}
-    env = os.environ if environ is None else environ
-    for key, value in env.items():
-        if key.startswith(env_prefix + "__"):
-            _put(data, key[len(env_prefix) + 2 :].lower().split("__"), value)
-    for item in overrides:
-        path, _, value = item.partition("=")
-        _put(data, path.split("."), value)
-    return LoadedConfig(combined.model_validate(data))
-
-
-def _put(data: dict[str, Any], path: list[str], value: str) -> None:
-    for part in path[:-1]:
-        data = data.setdefault(part, {})
-    data[path[-1]] = yaml.safe_load(value) if value else value
+__all__ = [
+    "ConfigError",
+    "ConfigSource",
+    "EnvSource",
+    "FileSource",
+    "HealthSettings",
+    "HttpSettings",
+    "Layer",
+    "Leaf",
+    "LifecycleSettings",
+    "LiveConfig",
+    "LoadedConfig",
+    "LoggingSettings",
+    "MappingSource",
+    "OverrideSource",
+    "Problem",
+    "ReloadResult",
+    "Reloadable",
+    "Resolver",
+    "Section",
+    "ServiceSettings",
+    "Settings",
+    "ShutdownSettings",
+    "Subscriber",
+    "changed_paths",
+    "load_config",
+    "load_sources",
+    "register_resolver",
+    "standard_sources",
+]

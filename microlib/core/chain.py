@@ -61,7 +61,18 @@ def _link(interceptor: Interceptor, call_next: CallNext) -> CallNext:
     return call
 
 
-SLOTS = ("recovery", "tracing", "metrics", "logging", "user", "authn", "authz", "deadline", "validation")
+SLOTS = (
+    "request_id",
+    "recovery",
+    "tracing",
+    "metrics",
+    "logging",
+    "user",
+    "authn",
+    "authz",
+    "deadline",
+    "validation",
+)
 """The chain's slots, outermost first: errors are caught around everything,
 and validation runs last, right before the handler."""
 

@@ -22,7 +22,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp
 
-from microlib.config import load_config
+from microlib.config import LiveConfig, Subscriber
 from microlib.config.model import Settings
 from microlib.core.chain import Chain, Interceptor
 from microlib.core.lifecycle import Component, Drainable, Registration, start_all, stop_all
@@ -89,7 +89,8 @@ class Service:
         self.http = HttpApp(self.chain)
         self._registrations: list[Registration] = []
         self._hooks: list[ShutdownHook] = []
-        self._settings: Settings | None = None
+        self._live: LiveConfig[Settings] | None = None
+        self._config_subscribers: list[Subscriber] = []
         self._health: Health | None = None
         self._started: list[Component] = []
         self._stop_requested: asyncio.Event | None = None
@@ -115,23 +116,41 @@ class Service:
         """
         if self._assembled:
             raise RuntimeError("configure() must be called before the service starts")
-        loaded = load_config(
+        self._live = LiveConfig(
             Settings,
             sections=self.sections,
             files=[Path(f) for f in files],
             overrides=overrides,
             environ=environ,
+            watch=bool(files),
         )
-        self._settings = loaded.settings
-        return self._settings
+        for callback in self._config_subscribers:
+            self._live.subscribe(callback)
+        return self._live.settings
+
+    def on_config_change(self, callback: Subscriber) -> Subscriber:
+        """Call ``callback(old, new, changed_paths)`` after a reload is applied.
+
+        Only changes to reloadable fields are ever applied; the callback
+        survives a later :meth:`configure`.
+        """
+        self._config_subscribers.append(callback)
+        if self._live is not None:
+            self._live.subscribe(callback)
+        return callback
+
+    @property
+    def live_config(self) -> LiveConfig[Settings]:
+        """The configuration component: current snapshot, reloads, subscribers."""
+        if self._live is None:
+            self.configure()
+        assert self._live is not None
+        return self._live
 
     @property
     def config(self) -> Settings:
-        """The current configuration snapshot (immutable)."""
-        if self._settings is None:
-            self.configure()
-        assert self._settings is not None
-        return self._settings
+        """The current configuration snapshot (immutable; replaced on reload)."""
+        return self.live_config.settings
 
     def section(self, key: str, model: type[T]) -> T:
         """A user configuration section, typed.
@@ -214,6 +233,7 @@ class Service:
         if self._assembled:
             return self._registrations
         settings = self.config
+        self._registrations.insert(0, Registration(self.live_config, critical=False, groups=frozenset()))
         add_probes(self.http, self.health, settings.health)
         if settings.http.enabled:
             self.add(HttpServer(self.http.app, settings.http), critical=False)

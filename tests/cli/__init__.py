@@ -1,0 +1,1 @@
+"""Tests for the microlib command line."""

@@ -234,3 +234,21 @@ async def test_user_sections_are_typed_and_validated() -> None:
     assert service.section("shop", Shop).greeting == "hello"
     with pytest.raises(KeyError, match="no configuration section 'nope'"):
         service.section("nope", Shop)
+
+
+async def test_config_file_edit_reaches_the_running_service(tmp_path: Any) -> None:
+    """A reloadable edit is applied to service.config; a restart-only one is not."""
+    path = tmp_path / "app.yaml"
+    path.write_text("features:\n  new_checkout: false\nhttp:\n  port: 8080\n")
+    service = Service("shop")
+    applied = asyncio.Event()
+    service.on_config_change(lambda old, new, changed: applied.set())
+    async with TestService(service, files=[path]):
+        await service.live_config.wait_watching()
+        path.write_text("features:\n  new_checkout: true\nhttp:\n  port: 8080\n")
+        await asyncio.wait_for(applied.wait(), timeout=10)
+        assert service.config.features == {"new_checkout": True}
+        path.write_text("features:\n  new_checkout: true\nhttp:\n  port: 9090\n")
+        result = await service.live_config.reload()
+        assert result.status == "restart_required"
+        assert service.config.http.port == 8080

@@ -1,0 +1,171 @@
+"""Questions about the settings model: sections, unknown keys, reloadable and secret fields."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, create_model
+from pydantic.fields import FieldInfo
+
+from microlib.config.model import Reloadable
+
+__all__ = ["build_model", "is_reloadable", "is_secret_type", "suggest", "unknown_keys"]
+
+M = TypeVar("M", bound=BaseModel)
+
+_SECTION_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def build_model(model: type[M], sections: Mapping[str, type[BaseModel]] | None) -> type[M]:
+    """``model`` extended with one field per user section.
+
+    A section class that is not frozen is subclassed into a frozen one, so
+    every snapshot is immutable. A section whose fields all have defaults
+    defaults to its empty instance; otherwise it is required.
+
+    Raises:
+        TypeError: a section is not a pydantic model.
+        ValueError: a key is not lowercase or clashes with a framework section.
+    """
+    if not sections:
+        return model
+    fields: dict[str, Any] = {}
+    for key, section in sections.items():
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            raise TypeError(f"section {key!r} must be a pydantic BaseModel subclass, got {section!r}")
+        if not _SECTION_KEY.match(key):
+            raise ValueError(f"section key {key!r} must match {_SECTION_KEY.pattern}")
+        if key in model.model_fields:
+            raise ValueError(f"section key {key!r} is already a field of {model.__name__}")
+        frozen = _frozen(section)
+        required = any(field.is_required() for field in frozen.model_fields.values())
+        fields[key] = (frozen, ... if required else Field(default_factory=frozen))
+    combined: type[M] = create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
+    return combined
+
+
+def _frozen(section: type[BaseModel]) -> type[BaseModel]:
+    if section.model_config.get("frozen"):
+        return section
+    namespace = {
+        "__module__": section.__module__,
+        "__qualname__": section.__qualname__,
+        "__doc__": section.__doc__,
+        "model_config": ConfigDict(frozen=True),
+    }
+    return type(section.__name__, (section,), namespace)
+
+
+def unknown_keys(model: type[BaseModel], data: Any) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Every key of ``data`` that no model field accepts, with its sibling field names.
+
+    Models configured with ``extra="allow"`` accept any key.
+    """
+    found: list[tuple[tuple[str, ...], list[str]]] = []
+    _collect_unknown(model, data, (), found)
+    return found
+
+
+def _collect_unknown(
+    annotation: Any, data: Any, path: tuple[str, ...], found: list[tuple[tuple[str, ...], list[str]]]
+) -> None:
+    target = _strip(annotation)
+    if not isinstance(data, dict):
+        return
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        names = _field_names(target)
+        for key, value in data.items():
+            field = _field(target, key)
+            if field is None:
+                if target.model_config.get("extra") != "allow":
+                    found.append(((*path, key), sorted(names)))
+                continue
+            _collect_unknown(field.annotation, value, (*path, key), found)
+    elif get_origin(target) in (dict, Mapping) and len(get_args(target)) == 2:
+        for key, value in data.items():
+            _collect_unknown(get_args(target)[1], value, (*path, key), found)
+
+
+def suggest(word: str, candidates: list[str]) -> str | None:
+    """The candidate closest to ``word``, if one is close enough to be a typo."""
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def is_reloadable(model: type[BaseModel], path: tuple[str | int, ...]) -> bool:
+    """Whether ``path`` lies under a field marked ``Reloadable()``."""
+    fields, _ = _walk(model, path)
+    return any(isinstance(item, Reloadable) for field in fields for item in _metadata(field))
+
+
+def is_secret_type(model: type[BaseModel], path: tuple[str | int, ...]) -> bool:
+    """Whether the value at ``path`` is declared ``SecretStr`` or ``SecretBytes``."""
+    _, annotation = _walk(model, path)
+    target = _strip(annotation)
+    return isinstance(target, type) and issubclass(target, SecretStr | SecretBytes)
+
+
+def _walk(model: type[BaseModel], path: tuple[str | int, ...]) -> tuple[list[FieldInfo], Any]:
+    """The fields met along ``path`` and the declared type at its end (None if unknown)."""
+    fields: list[FieldInfo] = []
+    annotation: Any = model
+    for key in path:
+        target = _strip(annotation)
+        origin = get_origin(target)
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            field = _field(target, key) if isinstance(key, str) else None
+            if field is None:
+                return fields, None
+            fields.append(field)
+            annotation = field.annotation
+        elif origin in (dict, Mapping) and len(get_args(target)) == 2:
+            annotation = get_args(target)[1]
+        elif origin in (list, tuple, set, frozenset) and get_args(target):
+            annotation = get_args(target)[0]
+        else:
+            return fields, None
+    return fields, annotation
+
+
+def _field(model: type[BaseModel], key: str) -> FieldInfo | None:
+    field = model.model_fields.get(key)
+    if field is not None:
+        return field
+    return next((f for f in model.model_fields.values() if f.alias == key), None)
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names = set(model.model_fields)
+    names.update(f.alias for f in model.model_fields.values() if f.alias)
+    return names
+
+
+def _metadata(field: FieldInfo) -> list[Any]:
+    # Annotated[...] inside an Optional keeps its metadata on the union member.
+    items = list(field.metadata)
+    for member in get_args(field.annotation) if _is_union(field.annotation) else ():
+        if get_origin(member) is Annotated:
+            items.extend(get_args(member)[1:])
+    return items
+
+
+def _strip(annotation: Any) -> Any:
+    """Remove ``Annotated`` and ``| None`` wrappers around a single type."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif _is_union(annotation):
+            members = [m for m in get_args(annotation) if m is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, types.UnionType)

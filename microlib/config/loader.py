@@ -1,0 +1,291 @@
+"""Load, merge and validate configuration, reporting every bad key at once.
+
+Precedence, lowest first: the model's defaults, values given in code,
+config files in the order given, environment variables, ``--set``
+overrides. Layers are deep-merged with omegaconf: a mapping merges key by
+key, any other value (a list included) replaces what was below it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from omegaconf import OmegaConf
+from pydantic import BaseModel, ValidationError
+
+from microlib.config._paths import Path, dotted, parse_dotted
+from microlib.config._render import display, render
+from microlib.config._schema import build_model, suggest, unknown_keys
+from microlib.config._secrets import MASK, is_secret
+from microlib.config.errors import ConfigError, Problem
+from microlib.config.model import Settings
+from microlib.config.sources import (
+    ConfigSource,
+    EnvSource,
+    FileSource,
+    Layer,
+    Leaf,
+    MappingSource,
+    OverrideSource,
+    _find_leaf,
+)
+
+__all__ = ["LoadedConfig", "load_config", "load_sources", "standard_sources"]
+
+M = TypeVar("M", bound=BaseModel)
+
+# Boxed leaves are opaque objects to omegaconf, so it never parses "${...}" in values.
+_FLAGS = {"allow_objects": True}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoadedConfig(Generic[M]):
+    """A validated, immutable configuration and the origin of each value.
+
+    Args:
+        settings: The validated settings (a frozen model).
+        leaves: Every value set by a source, by path.
+    """
+
+    settings: M
+    leaves: Mapping[tuple[str, ...], Leaf]
+
+    def origin(self, path: str) -> str:
+        """Where the value at dotted ``path`` came from.
+
+        Returns:
+            ``config.yaml:12``, ``env MICROLIB__HTTP__PORT``,
+            ``--set http.port=...``, ``code`` or ``default``.
+
+        Raises:
+            ValueError: ``path`` is not a valid dotted path.
+        """
+        return _origin_of(self.leaves, parse_dotted(path))
+
+    def render(self, masked: bool = True) -> str:
+        """The effective configuration as YAML, each value followed by ``# <origin>``.
+
+        Args:
+            masked: Replace secret values with ``**********``.
+        """
+        return render(self.settings, self.leaves, masked)
+
+
+def load_config(
+    model: type[M] = Settings,  # type: ignore[assignment]
+    *,
+    sections: Mapping[str, type[BaseModel]] | None = None,
+    files: Sequence[str | os.PathLike[str]] = (),
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    env_prefix: str = "MICROLIB",
+    values: Mapping[str, Any] | None = None,
+) -> LoadedConfig[M]:
+    """Load the configuration from every source and validate it.
+
+    Args:
+        model: The settings model (the framework's ``Settings`` by default).
+        sections: User sections to add, key to model: ``{"app": AppSettings}``.
+        files: YAML/TOML files, later files win.
+        overrides: ``key.path=value`` texts (``--set``), later ones win.
+        environ: Environment for ``<PREFIX>__*`` variables and ``${VAR}``
+            references; ``os.environ`` by default.
+        env_prefix: Prefix of the environment variables.
+        values: Values given in code, above the model's defaults and below files.
+
+    Returns:
+        The validated configuration with the origin of each value.
+
+    Raises:
+        ConfigError: listing every problem: unreadable files, syntax errors,
+            unset variables, unknown keys and invalid values.
+        TypeError: ``files`` or ``overrides`` is a single string rather than a sequence.
+    """
+    sources = standard_sources(
+        files=files, overrides=overrides, environ=environ, env_prefix=env_prefix, values=values
+    )
+    return load_sources(build_model(model, sections), sources)
+
+
+def standard_sources(
+    *,
+    files: Sequence[str | os.PathLike[str]] = (),
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    env_prefix: str = "MICROLIB",
+    values: Mapping[str, Any] | None = None,
+) -> list[ConfigSource]:
+    """The sources :func:`load_config` reads, lowest precedence first; reusable for reloads.
+
+    Raises:
+        TypeError: ``files`` or ``overrides`` is a single string rather than a sequence.
+    """
+    for name, given in (("files", files), ("overrides", overrides)):
+        if isinstance(given, str | os.PathLike):
+            raise TypeError(f"{name} must be a sequence, e.g. [{str(given)!r}], not a single string")
+    env = os.environ if environ is None else environ
+    sources: list[ConfigSource] = [MappingSource(values)] if values else []
+    sources += [FileSource(path, env) for path in files]
+    sources += [EnvSource(env, env_prefix), OverrideSource(overrides)]
+    return sources
+
+
+def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfig[M]:
+    """Merge ``sources`` (lowest precedence first) and validate against ``model``.
+
+    Raises:
+        ConfigError: listing every problem found.
+    """
+    layers = [source.load() for source in sources]
+    problems = [problem for layer in layers for problem in layer.problems]
+    leaves: dict[tuple[str, ...], Leaf] = {}
+    data = _unwrap(_merge(layers), (), leaves)
+    for path, siblings in unknown_keys(model, data):
+        hint = suggest(path[-1], siblings)
+        message = f"unknown key; did you mean {hint!r}?" if hint else "unknown key"
+        value = _value_at(data, path)
+        shown = None if isinstance(value, dict) else _shown(model, leaves, path, value)
+        problems.append(Problem(dotted(path), _key_origin(leaves, path), "unknown_key", message, shown))
+    try:
+        settings = _validate(model, data, leaves)
+    except ValidationError as exc:
+        reported = {problem.path for problem in problems}
+        problems += [p for p in _problems(model, exc, data, leaves) if p.path not in reported]
+        settings = None
+    if problems or settings is None:
+        raise ConfigError(sorted(problems, key=lambda problem: problem.path))
+    return LoadedConfig(settings, leaves)
+
+
+def _origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
+    """The origin of the value at ``path`` or of the list holding it; ``default`` if unset."""
+    leaf = _find_leaf(leaves, path)
+    return "default" if leaf is None else leaf.origin
+
+
+def _key_origin(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str, ...]) -> str:
+    """Where a key was set: its own origin, or for a mapping that of its first value."""
+    leaf = _find_leaf(leaves, path)
+    if leaf is None:
+        leaf = next((leaf for key, leaf in leaves.items() if key[: len(path)] == path), None)
+    return "default" if leaf is None else leaf.origin
+
+
+class _Box:
+    """Hides a leaf from omegaconf, which would turn a dataclass into a config node."""
+
+    __slots__ = ("leaf",)
+
+    def __init__(self, leaf: Leaf) -> None:
+        self.leaf = leaf
+
+
+def _boxed(tree: dict[str, Any]) -> dict[str, Any]:
+    return {key: _boxed(node) if isinstance(node, dict) else _Box(node) for key, node in tree.items()}
+
+
+def _merge(layers: Sequence[Layer]) -> dict[str, Any]:
+    configs = [OmegaConf.create(_boxed(layer.tree), flags=_FLAGS) for layer in layers]
+    if not configs:
+        return {}
+    merged = OmegaConf.to_container(OmegaConf.merge(*configs), resolve=False)
+    assert isinstance(merged, dict)
+    return cast(dict[str, Any], merged)
+
+
+def _unwrap(
+    tree: dict[Any, Any], path: tuple[str, ...], leaves: dict[tuple[str, ...], Leaf]
+) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, node in tree.items():
+        here = (*path, str(key))
+        if isinstance(node, _Box):
+            leaves[here] = node.leaf
+            data[str(key)] = node.leaf.value
+        elif isinstance(node, dict):
+            data[str(key)] = _unwrap(node, here, leaves)
+        else:
+            data[str(key)] = node
+    return data
+
+
+def _validate(model: type[M], data: dict[str, Any], leaves: Mapping[tuple[str, ...], Leaf]) -> M:
+    """Validate; a value typed from env or ``--set`` text is retried as text where a string is wanted."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        retried = False
+        for error in exc.errors():
+            path = tuple(str(part) for part in error["loc"])
+            leaf = leaves.get(path)
+            if error["type"] == "string_type" and leaf is not None and leaf.raw is not None:
+                _set(data, path, leaf.raw)
+                retried = True
+        if not retried:
+            raise
+    return model.model_validate(data)
+
+
+def _problems(
+    model: type[BaseModel], exc: ValidationError, data: dict[str, Any], leaves: Mapping[tuple[str, ...], Leaf]
+) -> list[Problem]:
+    by_path: dict[str, Problem] = {}
+    for error in exc.errors(include_url=False):
+        path = _data_path(error["loc"], data, missing=error["type"] == "missing")
+        name = dotted(path)
+        message = error["msg"]
+        if error["loc"][-1:] == ("[key]",):
+            message = f"invalid key: {message}"
+        if name in by_path:
+            previous = by_path[name]
+            by_path[name] = Problem(
+                name, previous.source, previous.rule, f"{previous.message}; or {message}", previous.value
+            )
+            continue
+        if error["type"] == "missing":
+            by_path[name] = Problem(name, "not set", "missing", message)
+            continue
+        value = _shown(model, leaves, path, error["input"])
+        by_path[name] = Problem(name, _origin_of(leaves, path), error["type"], message, value)
+    return list(by_path.values())
+
+
+def _data_path(loc: tuple[int | str, ...], data: Any, *, missing: bool) -> Path:
+    """The part of pydantic's ``loc`` that names real keys (drops union tags and ``[key]``)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and str(part) in node:
+            node = node[str(part)]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif missing and len(path) == len(loc) - 1:
+            path.append(part)
+            break
+        else:
+            break
+        path.append(part)
+    return tuple(path)
+
+
+def _shown(model: type[BaseModel], leaves: Mapping[tuple[str, ...], Leaf], path: Path, value: Any) -> str:
+    leaf = _find_leaf(leaves, path)
+    if is_secret(model, path, value, leaf is not None and leaf.sensitive):
+        return MASK
+    return display(value)
+
+
+def _value_at(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value

@@ -131,8 +131,8 @@ class EchoServicer:
         ctx = current_context()
         assert ctx is not None
         self.record.contexts.append(ctx)
-        await self._behave(request.message)
         ctx.response_metadata["x-echoed"] = request.message
+        await self._behave(request.message)
         return self.pb2.EchoResponse(
             message=request.message, index=request.count, payload=request.payload, metadata=ctx.metadata
         )

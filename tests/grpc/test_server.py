@@ -185,3 +185,22 @@ async def test_start_reports_a_busy_port(make_server: Callable[..., GrpcServer],
 async def test_check_reports_port_and_services(server: GrpcServer) -> None:
     """check() is healthy while serving and names what it serves."""
     assert await server.check() == {"port": server.port, "services": ["echotest.v1.EchoService"]}
+
+
+async def test_binary_and_repeated_metadata(echo: Generated, stub: Any, record: Record) -> None:
+    """-bin metadata reaches the context base64-encoded; repeated keys are joined with commas."""
+    metadata = (("x-blob-bin", b"\x00\xff"), ("x-tag", "a"), ("x-tag", "b"))
+    await stub.Echo(echo.pb2.EchoRequest(message="meta"), metadata=metadata)
+    ctx: CallContext = record.contexts[0]
+    assert ctx.metadata["x-blob-bin"] == "AP8="
+    assert ctx.metadata["x-tag"] == "a,b"
+
+
+async def test_error_trailers_carry_response_metadata(echo: Generated, stub: Any) -> None:
+    """Response metadata set before an error is sent with the error's trailers."""
+    call = stub.Echo(echo.pb2.EchoRequest(message="raise:NOT_FOUND"))
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call
+    trailers = dict(await call.trailing_metadata())
+    assert trailers["x-echoed"] == "raise:NOT_FOUND"
+    assert "grpc-status-details-bin" in trailers

@@ -48,7 +48,12 @@ def descriptor_pool_for(
     seen: dict[str, bytes] = {}
 
     def add(origin: str, file: descriptor_pb2.FileDescriptorProto) -> None:
-        raw = file.SerializeToString(deterministic=True)
+        # Compared without source info: comments and spans may differ
+        # between two builds of the same file.
+        bare = descriptor_pb2.FileDescriptorProto()
+        bare.CopyFrom(file)
+        bare.ClearField("source_code_info")
+        raw = bare.SerializeToString(deterministic=True)
         known = seen.get(file.name)
         if known is None:
             try:
@@ -69,7 +74,9 @@ def descriptor_pool_for(
         for file in fds.file:
             add(definition.full_name, file)
     for file in (*extra, _reflection_file(_V1ALPHA), _reflection_file(_V1)):
-        add("microlib", file)
+        # A service's set may already carry one of microlib's own files.
+        if file.name not in seen:
+            add("microlib", file)
     return pool
 
 

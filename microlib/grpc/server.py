@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2
 
 from microlib.core.chain import Interceptor
 from microlib.grpc.definition import ServiceDefinition
-from microlib.grpc.handlers import ChainLike, method_handlers, wrapper_for
+from microlib.grpc.handlers import ChainLike, check_servicer, method_handlers, wrapper_for
 from microlib.grpc.health import HealthService
 from microlib.grpc.reflection import add_reflection, descriptor_pool_for
 from microlib.grpc.settings import GrpcSettings, GrpcTlsSettings
@@ -85,7 +85,7 @@ class GrpcServer:
         definition = definition or _definition_of(servicer)
         if definition.full_name in self._services:
             raise ValueError(f"service {definition.full_name} is already served")
-        method_handlers(definition, servicer, self._wrap)  # fail now, naming missing methods
+        check_servicer(definition, servicer)
         self._services[definition.full_name] = (definition, servicer)
 
     @property
@@ -109,7 +109,10 @@ class GrpcServer:
         Raises:
             OSError: the address cannot be bound or a TLS file cannot be read,
                 naming the setting.
+            RuntimeError: the server is already running.
         """
+        if self._server is not None:
+            raise RuntimeError("the gRPC server is already running")
         settings = self.settings
         server = grpc.aio.server(
             options=settings.channel_options(), maximum_concurrent_rpcs=settings.max_concurrent_rpcs

@@ -91,6 +91,15 @@ def test_conflicting_descriptor_sets_are_reported(definition: Any) -> None:
         descriptor_pool_for([definition, other])
 
 
+def test_same_file_with_other_source_info_is_accepted(definition: Any) -> None:
+    """Two services may carry the same file built with and without comments."""
+    fds = descriptor_pb2.FileDescriptorSet.FromString(definition.file_descriptor_set)
+    fds.file[-1].source_code_info.location.add(path=[4, 0], span=[3, 0, 10], leading_comments=" Echo.\n")
+    other = replace(definition, full_name="other.Service", file_descriptor_set=fds.SerializeToString())
+    pool = descriptor_pool_for([definition, other])
+    assert pool.FindServiceByName("echotest.v1.EchoService").full_name == "echotest.v1.EchoService"
+
+
 def test_descriptor_set_missing_an_import_is_reported(definition: Any) -> None:
     """A set without the files its service imports is refused, naming the file."""
     fds = descriptor_pb2.FileDescriptorSet.FromString(definition.file_descriptor_set)

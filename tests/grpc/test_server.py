@@ -182,6 +182,12 @@ async def test_start_reports_a_busy_port(make_server: Callable[..., GrpcServer],
     await other.stop()
 
 
+async def test_start_twice_is_refused(server: GrpcServer) -> None:
+    """A running server cannot be started again."""
+    with pytest.raises(RuntimeError, match="already running"):
+        await server.start()
+
+
 async def test_check_reports_port_and_services(server: GrpcServer) -> None:
     """check() is healthy while serving and names what it serves."""
     assert await server.check() == {"port": server.port, "services": ["echotest.v1.EchoService"]}

@@ -60,10 +60,10 @@ class Context:
 
 
 class Servicer:
-    async def echo(self, request: Any) -> Any:
+    async def echo(self, request: Any, ctx: Any) -> Any:
         return request
 
-    async def stream(self, request: Any) -> AsyncIterator[Any]:
+    async def stream(self, request: Any, ctx: Any) -> AsyncIterator[Any]:
         for _ in range(request.count):
             yield request.item
 
@@ -100,13 +100,13 @@ def handlers() -> tuple[Callable[..., Awaitable[Any]], Callable[..., Awaitable[A
 
 async def bare_echo(raw: bytes, context: Context) -> bytes:
     request = pb.Item.FromString(raw)
-    response = await Servicer().echo(request)
+    response = await Servicer().echo(request, None)
     return bytes(response.SerializeToString())
 
 
 async def bare_stream(raw: bytes, context: Context) -> None:
     request = pb.StreamRequest.FromString(raw)
-    async for item in Servicer().stream(request):
+    async for item in Servicer().stream(request, None):
         await context.write(item.SerializeToString())
 
 

@@ -57,10 +57,10 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
     item_to_bp, item_to_pb, request_to_bp, request_to_pb = convert.make(pb, bp)
 
     class Servicer:
-        async def echo(self, request: Any) -> Any:
+        async def echo(self, request: Any, ctx: Any) -> Any:
             return request
 
-        async def stream(self, request: Any) -> AsyncIterator[Any]:
+        async def stream(self, request: Any, ctx: Any) -> AsyncIterator[Any]:
             for _ in range(request.count):
                 yield request.item
 

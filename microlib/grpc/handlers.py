@@ -5,10 +5,10 @@ messages, so microlib registers handlers that take raw bytes, decode them with
 the method's codec, build a :class:`~microlib.core.context.CallContext` and run
 the chain composed once per method at registration.
 
-A servicer method is called with the request (or, for client streaming, an
-async iterator of requests); it returns the response, or for server
-streaming is an async generator of responses. The call's context is
-``microlib.current_context()``.
+A servicer method is called as ``method(request, ctx)`` (for client
+streaming, ``request`` is an async iterator of requests) with the call's
+:class:`~microlib.core.context.CallContext`; it returns the response, or for
+server streaming is an async generator of responses.
 """
 
 from __future__ import annotations
@@ -130,14 +130,14 @@ class _Method:
         if kind in (MethodKind.UNARY_UNARY, MethodKind.STREAM_UNARY):
 
             async def respond(ctx: CallContext) -> Any:
-                return await impl(ctx.request)
+                return await impl(ctx.request, ctx)
 
             return respond
 
         async def stream(ctx: CallContext) -> None:
             send = ctx.send
             assert send is not None
-            async for item in impl(ctx.request):
+            async for item in impl(ctx.request, ctx):
                 await send(item)
 
         return stream

@@ -23,7 +23,7 @@ from protobuf.wkt.google.protobuf import descriptor_pb, duration_pb, field_mask_
 from protovalidate._gen.buf.validate import validate_pb
 
 import microlib.core.errors as errors
-from microlib.core.context import current_context
+from microlib.core.context import CallContext, current_context
 from microlib.grpc import MethodDefinition, MethodKind, ServiceDefinition, make_validator
 
 PROTOS = Path(__file__).parent / "protos"
@@ -127,9 +127,8 @@ class EchoServicer:
         self.pb2 = pb2
         self.record = record
 
-    async def echo(self, request: Any) -> Any:
-        ctx = current_context()
-        assert ctx is not None
+    async def echo(self, request: Any, ctx: CallContext) -> Any:
+        assert current_context() is ctx
         self.record.contexts.append(ctx)
         ctx.response_metadata["x-echoed"] = request.message
         await self._behave(request.message)
@@ -137,19 +136,19 @@ class EchoServicer:
             message=request.message, index=request.count, payload=request.payload, metadata=ctx.metadata
         )
 
-    async def expand(self, request: Any) -> AsyncIterator[Any]:
+    async def expand(self, request: Any, ctx: CallContext) -> AsyncIterator[Any]:
         for index in range(request.count):
             if request.message == f"fail-after:{index}":
                 raise errors.ResourceExhausted("quota used up", reason="QUOTA", domain="echo.test")
             yield self.pb2.EchoResponse(message=request.message, index=index)
         await self._behave(request.message)
 
-    async def collect(self, requests: AsyncIterator[Any]) -> Any:
+    async def collect(self, requests: AsyncIterator[Any], ctx: CallContext) -> Any:
         parts = [request.message async for request in requests]
         await self._behave(parts[-1] if parts else "")
         return self.pb2.EchoResponse(message="+".join(parts), index=len(parts))
 
-    async def chat(self, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async def chat(self, requests: AsyncIterator[Any], ctx: CallContext) -> AsyncIterator[Any]:
         index = 0
         async for request in requests:
             await self._behave(request.message)

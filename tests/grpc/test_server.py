@@ -166,7 +166,7 @@ async def test_server_refuses_servicer_missing_a_method(echo: Generated, definit
     """Adding a servicer that lacks an RPC fails, naming the method."""
 
     class Partial:
-        async def echo(self, request: Any) -> Any:
+        async def echo(self, request: Any, ctx: CallContext) -> Any:
             return request
 
     server = GrpcServer(GrpcSettings(host="127.0.0.1", port=0))

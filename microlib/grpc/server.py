@@ -114,24 +114,28 @@ class GrpcServer:
         if self._server is not None:
             raise RuntimeError("the gRPC server is already running")
         settings = self.settings
-        server = grpc.aio.server(
-            options=settings.channel_options(), maximum_concurrent_rpcs=settings.max_concurrent_rpcs
-        )
-        for definition, servicer in self._services.values():
-            server.add_registered_method_handlers(
-                definition.full_name, method_handlers(definition, servicer, self._wrap)
-            )
-        served = list(self._services)
+        handlers = {d.full_name: method_handlers(d, s, self._wrap) for d, s in self._services.values()}
+        served = list(handlers)
         if settings.health_service:
-            self._health_service = HealthService(served, self._ready, interval=settings.health_watch_interval)
-            self._health_service.add_to(server)
             served.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
+        pool = None
         if settings.reflection:
             pool = descriptor_pool_for(
                 (d for d, _ in self._services.values()), extra=[_file_proto(health_pb2.DESCRIPTOR)]
             )
-            add_reflection(server, served, pool)
+        server = grpc.aio.server(
+            options=settings.channel_options(), maximum_concurrent_rpcs=settings.max_concurrent_rpcs
+        )
         try:
+            for name, method_handler in handlers.items():
+                server.add_registered_method_handlers(name, method_handler)
+            if settings.health_service:
+                self._health_service = HealthService(
+                    handlers, self._ready, interval=settings.health_watch_interval
+                )
+                self._health_service.add_to(server)
+            if pool is not None:
+                add_reflection(server, served, pool)
             self._port = _bind(server, settings)
             await server.start()
         except BaseException:

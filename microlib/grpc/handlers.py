@@ -159,6 +159,8 @@ class _Method:
     def parse(self, raw: bytes) -> Any:
         try:
             return self.decode(raw)
+        except Error:
+            raise  # a codec that reports malformed input itself knows best
         except Exception as exc:
             raise InvalidArgument(
                 f"request is not a valid {self.definition.request_type.__name__} message: "

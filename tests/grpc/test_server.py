@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import grpc
 import pytest
 
 from microlib.core.context import CallContext
+from microlib.core.errors import InvalidArgument
 from microlib.grpc import GrpcServer, GrpcSettings
 from tests.grpc.conftest import Recorder
-from tests.grpc.support import Generated, Record
+from tests.grpc.support import EchoServicer, Generated, Record
 
 
 async def _requests(echo: Generated, *messages: str) -> AsyncIterator[Any]:
@@ -210,3 +212,24 @@ async def test_error_trailers_carry_response_metadata(echo: Generated, stub: Any
     trailers = dict(await call.trailing_metadata())
     assert trailers["x-echoed"] == "raise:NOT_FOUND"
     assert "grpc-status-details-bin" in trailers
+
+
+async def test_codec_errors_pass_through(echo: Generated, definition: Any, record: Record) -> None:
+    """A decoder raising a microlib Error has it sent as is; other decoder failures are wrapped."""
+
+    def strict(raw: bytes) -> Any:
+        raise InvalidArgument("malformed echotest.v1.EchoRequest", reason="WIRE")
+
+    methods = dict(definition.methods)
+    methods["Echo"] = replace(methods["Echo"], decode_request=strict)
+    server = GrpcServer(GrpcSettings(host="127.0.0.1", port=0))
+    server.add(EchoServicer(echo.pb2, record), replace(definition, methods=methods))
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await echo.pb2_grpc.EchoServiceStub(channel).Echo(echo.pb2.EchoRequest(message="x"))
+            assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert caught.value.details() == "malformed echotest.v1.EchoRequest"
+    finally:
+        await server.stop()

@@ -31,7 +31,7 @@ test: install tools
 		--cov --cov-branch --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
 
 ## The unit suite only, for a laptop without servers.
-unit: install
+unit: install tools
 	$(BIN)/python -m pytest -m "not connected" $(PYTEST_ARGS)
 
 lint: install

@@ -1,7 +1,16 @@
-"""The microlib code generator (the ``microlib-codegen`` distribution)."""
+"""The microlib code generator (the ``microlib-codegen`` distribution).
+
+``microlib codegen`` (``microlib/cli/codegen.py``) is its command line; the
+pieces: ``sources`` finds contracts, ``proto`` reads a descriptor set into the
+``model`` IR, ``render`` writes the generated package, ``check`` compares it
+with disk, ``stubs`` and ``drift`` look after the user's implementations.
+"""
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from microlib_codegen._version import __version__
+from microlib_codegen.config import CodegenConfig, load_pyproject
+from microlib_codegen.errors import CodegenError
+from microlib_codegen.generate import Outcome, build, run
 
-__version__ = "0.1.0"
+__all__ = ["CodegenConfig", "CodegenError", "Outcome", "__version__", "build", "load_pyproject", "run"]

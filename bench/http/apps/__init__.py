@@ -1,0 +1,1 @@
+"""The servers compared by bench/http/run.py."""

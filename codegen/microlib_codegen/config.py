@@ -1,0 +1,106 @@
+"""What to generate: ``[tool.microlib.codegen]`` in pyproject.toml, or CLI arguments.
+
+Keys (paths are relative to the pyproject.toml folder)::
+
+    [tool.microlib.codegen]
+    contracts = ["contracts"]        # folders (include roots) or files
+    include = []                     # extra include roots for imports
+    out = "bookshop/gen"             # the generated package (replaced whole)
+    package = "bookshop.gen"         # its import name (default: from `out`)
+    stubs = "bookshop/services"      # user stubs (written once), optional
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from microlib_codegen.errors import CodegenError
+
+__all__ = ["CodegenConfig", "load_pyproject"]
+
+_SECTION = "[tool.microlib.codegen]"
+
+
+@dataclass(frozen=True, slots=True)
+class CodegenConfig:
+    """One generation's inputs and outputs.
+
+    Args:
+        contracts: Contract files or folders.
+        out: The output package folder.
+        include: Extra include roots.
+        package: The output package's import name (for user stubs).
+        stubs: The folder of user stubs, or None to write none.
+    """
+
+    contracts: tuple[Path, ...]
+    out: Path
+    include: tuple[Path, ...] = ()
+    package: str = ""
+    stubs: Path | None = None
+    base: Path = field(default_factory=Path.cwd)
+
+    @property
+    def import_name(self) -> str:
+        """The output package's import name: ``package`` or derived from ``out``."""
+        if self.package:
+            return self.package
+        try:
+            rel = self.out.resolve().relative_to(self.base.resolve())
+        except ValueError:
+            rel = Path(self.out.name)
+        parts = [p for p in rel.parts if p not in (".", "")]
+        if parts and parts[0] == "src":
+            parts = parts[1:]
+        return ".".join(parts)
+
+
+def _paths(table: dict[str, Any], key: str, base: Path, source: Path) -> tuple[Path, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CodegenError(f"{source} {_SECTION} {key}: expected a list of paths, got {value!r}")
+    return tuple(base / v for v in value)
+
+
+def load_pyproject(path: Path) -> CodegenConfig:
+    """Read ``[tool.microlib.codegen]`` from ``path``.
+
+    Raises:
+        CodegenError: The file or section is missing, or a key is malformed
+            (naming the key and the file).
+    """
+    if not path.is_file():
+        raise CodegenError(f"{path} not found: run from the project folder, or pass CONTRACT... --out DIR")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CodegenError(f"{path}: {exc}") from None
+    table = data.get("tool", {}).get("microlib", {}).get("codegen")
+    if not isinstance(table, dict):
+        raise CodegenError(f"{path} has no {_SECTION} section; add one or pass CONTRACT... --out DIR")
+    unknown = sorted(set(table) - {"contracts", "include", "out", "package", "stubs"})
+    if unknown:
+        raise CodegenError(f"{path} {_SECTION}: unknown key(s) {', '.join(unknown)}")
+    base = path.parent
+    out = table.get("out")
+    if not isinstance(out, str) or not out:
+        raise CodegenError(
+            f'{path} {_SECTION} out: required, the output package folder (e.g. "myservice/gen")'
+        )
+    package = table.get("package", "")
+    stubs = table.get("stubs")
+    if not isinstance(package, str) or (stubs is not None and not isinstance(stubs, str)):
+        raise CodegenError(f"{path} {_SECTION}: package and stubs must be strings")
+    return CodegenConfig(
+        contracts=_paths(table, "contracts", base, path) or (base / "contracts",),
+        out=base / out,
+        include=_paths(table, "include", base, path),
+        package=package,
+        stubs=base / stubs if stubs else None,
+        base=base,
+    )

@@ -1,0 +1,111 @@
+"""Find the contract files to generate from and the include roots they need.
+
+Every ``.proto`` in a given folder is generated. Each file is named relative
+to the first ``-I`` root that contains it, else to the folder its ``package``
+implies (``contracts/shop/v1/x.proto`` with ``package shop.v1`` →
+``contracts``), else to the given folder (or a single file's own folder).
+The kind of a file is detected from its content; only ``.proto`` is
+generated today.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from microlib_codegen.errors import CodegenError
+
+__all__ = ["ContractSet", "contract_kind", "discover"]
+
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+_DOCUMENT = re.compile(r"""^\s*["']?(openapi|asyncapi|swagger)["']?\s*:""", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractSet:
+    """Proto files by name (relative to a root), sorted, and the roots.
+
+    Args:
+        files: Names relative to their include root, sorted.
+        includes: The roots, in search order (user roots first).
+        skipped: Documents found but not generated (kind not supported yet).
+    """
+
+    files: tuple[str, ...]
+    includes: tuple[Path, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def contract_kind(path: Path) -> str:
+    """``proto``, ``openapi``, ``asyncapi`` or ``unknown``, from the content."""
+    if path.suffix == ".proto":
+        return "proto"
+    if path.suffix not in (".yaml", ".yml", ".json"):
+        return "unknown"
+    match = _DOCUMENT.search(path.read_text(encoding="utf-8", errors="replace")[:4096])
+    if match is None:
+        return "unknown"
+    return "openapi" if match.group(1) in ("openapi", "swagger") else "asyncapi"
+
+
+def _root_for(path: Path, includes: list[Path], fallback: Path) -> Path:
+    for root in includes:
+        if path.is_relative_to(root):
+            return root
+    match = _PACKAGE.search(path.read_text(encoding="utf-8", errors="replace"))
+    folder = path.parent
+    if match:
+        parts = match.group(1).split(".")
+        if len(folder.parts) > len(parts) and list(folder.parts[-len(parts) :]) == parts:
+            return Path(*folder.parts[: -len(parts)])
+    return fallback
+
+
+def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
+    """Resolve ``paths`` (files or folders) into proto names and include roots.
+
+    Raises:
+        CodegenError: A path does not exist, a file is of a kind this
+            generator does not support yet, two roots hold the same name, or
+            there is nothing to generate.
+    """
+    explicit = [p.resolve() for p in includes]
+    roots = list(explicit)
+    named: dict[str, Path] = {}
+    skipped: list[str] = []
+
+    def add(file: Path, fallback: Path) -> None:
+        root = _root_for(file, explicit, fallback)
+        if root not in roots:
+            roots.insert(len(explicit), root)
+        _add(named, file.relative_to(root).as_posix(), file)
+
+    for given in paths:
+        path = given.resolve()
+        if path.is_dir():
+            for file in sorted(path.rglob("*")):
+                kind = contract_kind(file) if file.is_file() else "unknown"
+                if kind == "proto":
+                    add(file, path)
+                elif kind in ("openapi", "asyncapi"):
+                    skipped.append(f"{given / file.relative_to(path)} ({kind})")
+            continue
+        if not path.is_file():
+            raise CodegenError(f"{given}: no such file or folder")
+        kind = contract_kind(path)
+        if kind in ("openapi", "asyncapi"):
+            raise CodegenError(f"{given}: {kind} documents are not supported yet by this generator")
+        if kind != "proto":
+            raise CodegenError(f"{given}: not a contract this generator knows (.proto, OpenAPI, AsyncAPI)")
+        add(path, path.parent)
+    if not named:
+        raise CodegenError(f"no .proto files found in {', '.join(str(p) for p in paths) or 'the contracts'}")
+    return ContractSet(tuple(sorted(named)), tuple(roots), tuple(skipped))
+
+
+def _add(named: dict[str, Path], name: str, path: Path) -> None:
+    other = named.get(name)
+    if other is not None and other != path:
+        raise CodegenError(f"{name} is both {other} and {path}: contract names must be unique across roots")
+    named[name] = path

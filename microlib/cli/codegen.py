@@ -1,0 +1,122 @@
+"""``microlib codegen``: generate typed glue from contracts.
+
+With no arguments it reads ``[tool.microlib.codegen]`` from ./pyproject.toml;
+``microlib codegen CONTRACT... --out DIR [-I DIR]`` needs no project config.
+The generator is the separate ``microlib-codegen`` distribution, imported
+only here and only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from microlib.cli.main import CommandError
+
+if TYPE_CHECKING:
+    import microlib_codegen
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``codegen`` subcommand."""
+    parser = subparsers.add_parser(
+        "codegen",
+        help="generate messages, servicer interfaces, clients and stubs from contracts",
+        description=__doc__,
+    )
+    parser.add_argument("contracts", nargs="*", type=Path, metavar="CONTRACT", help=".proto files or folders")
+    parser.add_argument("--out", type=Path, help="the generated package folder (replaced whole)")
+    parser.add_argument(
+        "-I", "--include", dest="include", action="append", type=Path, default=[], help="an include root"
+    )
+    parser.add_argument("--package", default="", help="the generated package's import name")
+    parser.add_argument("--stubs", type=Path, help="the folder for user stubs (written once)")
+    parser.add_argument(
+        "--config", type=Path, default=Path("pyproject.toml"), help="default: ./pyproject.toml"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="compare with disk, write nothing; exit 1 if stale"
+    )
+    parser.add_argument("--lint", action="store_true", help="also run `buf lint`")
+    parser.add_argument("--breaking-against", metavar="REF", help="also run `buf breaking --against REF`")
+    parser.set_defaults(handler=_run)
+
+
+def _load() -> Any:
+    try:
+        import microlib_codegen
+    except ModuleNotFoundError as exc:
+        if exc.name != "microlib_codegen":
+            raise
+        raise CommandError("the code generator is not installed: pip install 'microlib[codegen]'") from None
+    return microlib_codegen
+
+
+def _config(gen: Any, args: argparse.Namespace) -> microlib_codegen.CodegenConfig:
+    if args.contracts:
+        if args.out is None:
+            raise CommandError("--out DIR is required when contracts are given")
+        config: microlib_codegen.CodegenConfig = gen.CodegenConfig(
+            contracts=tuple(args.contracts),
+            out=args.out,
+            include=tuple(args.include),
+            package=args.package,
+            stubs=args.stubs,
+        )
+        return config
+    loaded: microlib_codegen.CodegenConfig = gen.load_pyproject(args.config)
+    return loaded
+
+
+def _run(args: argparse.Namespace) -> int:
+    gen = _load()
+    try:
+        config = _config(gen, args)
+        outcome = gen.run(config, check=args.check)
+    except gen.CodegenError as exc:
+        raise CommandError(str(exc)) from None
+    code = 0
+    for note in outcome.skipped:
+        print(f"skipped {note}: not supported yet by this generator", file=sys.stderr)
+    if args.check:
+        if outcome.drift:
+            for line in outcome.drift.lines(config.out):
+                print(line, file=sys.stderr)
+            print(f"{config.out} is out of date: run `microlib codegen`", file=sys.stderr)
+            code = 1
+        else:
+            print(f"{config.out} is up to date ({len(outcome.files)} files)")
+    else:
+        print(f"wrote {config.out}: {len(outcome.changed)} of {len(outcome.files)} files changed")
+        for stub in outcome.stubs_written:
+            print(f"created stub {stub}")
+    for line in outcome.stub_drift:
+        print(f"drift: {line}", file=sys.stderr)
+    return max(code, _buf(gen, args, config))
+
+
+def _buf(gen: Any, args: argparse.Namespace, config: microlib_codegen.CodegenConfig) -> int:
+    if not args.lint and not args.breaking_against:
+        return 0
+    from microlib_codegen import lint
+
+    workdir = config.base if not args.contracts else Path.cwd()
+    code = 0
+    try:
+        steps = []
+        if args.lint:
+            steps.append(("buf lint", lint.buf_lint(workdir)))
+        if args.breaking_against:
+            steps.append(("buf breaking", lint.buf_breaking(workdir, args.breaking_against)))
+    except gen.CodegenError as exc:
+        raise CommandError(str(exc)) from None
+    for name, (rc, findings) in steps:
+        if findings:
+            print(findings, file=sys.stderr if rc else sys.stdout)
+        print(f"{name}: {'ok' if rc == 0 else 'findings above'}", file=sys.stderr if rc else sys.stdout)
+        code = max(code, 1 if rc else 0)
+    return code

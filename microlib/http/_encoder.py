@@ -1,0 +1,108 @@
+"""Turn a handler's result into status, body and media type; optionally check it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
+
+from microlib.core.errors import Internal
+from microlib.http._json import validate_json
+from microlib.http._reply import Reply
+from microlib.http._violations import body_violations
+
+if TYPE_CHECKING:
+    from microlib.http.openapi import Operation, Response
+
+__all__ = ["ResponseEncoder"]
+
+log = structlog.get_logger("microlib.http")
+
+_JSON = "application/json"
+
+
+class ResponseEncoder:
+    """Encodes the results of one operation.
+
+    Args:
+        op: The operation.
+        validate: Check each response against its documented model.
+    """
+
+    def __init__(self, op: Operation, *, validate: bool) -> None:
+        self.op = op
+        self.validate = validate
+        self.status = next(
+            (int(r.status) for r in op.responses if r.status.isdigit() and r.status[0] == "2"), 200
+        )
+        self.media = next((r.media for r in op.responses if r.status == str(self.status)), None)
+        self._media_cache: dict[int, str | None] = {}
+
+    def encode(self, result: Any) -> tuple[int, bytes, str | None, list[tuple[bytes, bytes]]]:
+        """``(status, body, media type, extra headers)`` for a handler's result.
+
+        Args:
+            result: A model, a ``Reply``, bytes, text, None or a JSON value.
+
+        Returns:
+            What to send.
+
+        Raises:
+            Internal: Response validation is on and the response breaks the
+                document.
+        """
+        status, media, extra = self.status, self.media, []
+        if isinstance(result, Reply):
+            reply = result
+            status = reply.status or status
+            media = reply.media_type or self._media_for(status) or media
+            extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+            result = reply.body
+        if result is None:
+            body = b""
+            status = 204 if status == 200 and self.status == 204 else status
+        elif isinstance(result, BaseModel):
+            body = result.__pydantic_serializer__.to_json(result, by_alias=True)
+            media = media or _JSON
+        elif isinstance(result, bytes):
+            body, media = result, media or "application/octet-stream"
+        elif isinstance(result, str):
+            body, media = result.encode(), media or "text/plain; charset=utf-8"
+        else:
+            body, media = to_json(result, by_alias=True), media or _JSON
+        if self.validate:
+            self._check_response(status, body)
+        return status, body, media, extra
+
+    def _media_for(self, status: int) -> str | None:
+        if status not in self._media_cache:
+            response = self._documented(status)
+            self._media_cache[status] = response.media if response is not None else None
+        return self._media_cache[status]
+
+    def _documented(self, status: int) -> Response | None:
+        code = str(status)
+        wildcard = f"{code[0]}XX"
+        for wanted in (code, wildcard, "default"):
+            for r in self.op.responses:
+                if r.status.upper() == wanted:
+                    return r
+        return None
+
+    def _check_response(self, status: int, body: bytes) -> None:
+        response = self._documented(status)
+        if response is None:
+            log.error("undocumented response status", method=self.op.operation_id, status=status)
+            raise Internal(f"{self.op.operation_id} answered with undocumented status {status}")
+        if response.model is None or not body:
+            return
+        try:
+            validate_json(response.model, body)
+        except ValidationError as exc:
+            found = [f"{v.field}: {v.description}" for v in body_violations(exc, body)]
+            log.error("response does not match the document", method=self.op.operation_id, violations=found)
+            raise Internal(
+                f"{self.op.operation_id} returned a response that does not match its schema"
+            ) from exc

@@ -1,0 +1,257 @@
+"""One OpenAPI operation: parse, validate, run the chain, write the response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from pydantic import MISSING, BaseModel, RootModel, ValidationError
+
+from microlib.core.chain import CallNext
+from microlib.core.context import CallContext
+from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
+from microlib.http._encoder import ResponseEncoder
+from microlib.http._json import validate_json
+from microlib.http._params import parse_location, parse_query, split_cookies
+from microlib.http._responder import Send, send_bytes, send_problem
+from microlib.http._violations import body_violations, param_violations
+from microlib.http.endpoint import _TIMEOUT_HEADER, _deadline
+
+if TYPE_CHECKING:
+    from microlib.http.openapi import Operation, Parameter
+
+__all__ = ["OperationEndpoint", "unwrap"]
+
+log = structlog.get_logger("microlib.http")
+
+_LOCATIONS = ("path", "query", "header", "cookie")
+
+
+class _Rejected:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Error) -> None:
+        self.error = error
+
+
+def unwrap(value: Any) -> Any:
+    """Plain values for handler arguments: root models become their root.
+
+    Args:
+        value: A validated field value.
+
+    Returns:
+        The value without ``RootModel`` wrappers (in lists too).
+    """
+    if isinstance(value, RootModel):
+        return value.root
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+class OperationEndpoint:
+    """Serves one operation; built once, at app construction.
+
+    Args:
+        op: The operation.
+        method: The bound handler method.
+        title: The API name for the CallContext.
+        strict: Reject undeclared query parameters.
+        validate_responses: Check responses against their models.
+    """
+
+    def __init__(
+        self, op: Operation, method: Callable[..., Any], *, title: str, strict: bool, validate_responses: bool
+    ) -> None:
+        self.op = op
+        self.method = method
+        self.title = title
+        self.strict = strict
+        self.call: CallNext = self.terminal
+        self.params: dict[str, list[Parameter]] = {loc: [] for loc in _LOCATIONS}
+        for p in op.parameters:
+            self.params[p.location].append(p)
+        # Per location: the model, model key -> (field name, handler arg), key -> declared name.
+        self.models: list[tuple[str, type[BaseModel], dict[str, tuple[str, str]], dict[str, str]]] = []
+        for loc in _LOCATIONS:
+            model = getattr(op, f"{loc}_model")
+            if model is None:
+                continue
+            by_key = {(p.name.lower() if loc == "header" else p.name): p for p in self.params[loc]}
+            fields = {}
+            for fname, info in model.model_fields.items():
+                key = info.alias or fname
+                if key in by_key:
+                    fields[key] = (fname, by_key[key].arg)
+            self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
+        self.encoder = ResponseEncoder(op, validate=validate_responses)
+        self.attributes: dict[str, Any] = {"http.route": op.path, "http.method": op.method}
+        if op.security is not None:
+            self.attributes["microlib.security"] = op.security
+
+    async def terminal(self, ctx: CallContext) -> Any:
+        """The innermost step of the chain: reject, or call the handler."""
+        request = ctx.request
+        if type(request) is _Rejected:
+            raise request.error
+        return await self.method(**request)
+
+    async def handle(
+        self, scope: dict[str, Any], receive: Any, send: Send, path_values: dict[str, str]
+    ) -> None:
+        """Serve one request.
+
+        Args:
+            scope: The ASGI scope.
+            receive: The ASGI receive callable.
+            send: The ASGI send callable.
+            path_values: Decoded path template values.
+        """
+        raw_headers = scope["headers"]
+        # ASGI servers send lower-case names; repeated headers are rare, so join them only then.
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+        if len(headers) != len(raw_headers):
+            headers = _joined(raw_headers)
+        client = scope.get("client")
+        ctx = CallContext(
+            kind="http",
+            service=self.title,
+            method=self.op.operation_id,
+            metadata=headers,
+            peer=f"{client[0]}:{client[1]}" if client else "",
+            attributes=dict(self.attributes),
+        )
+        try:
+            ctx.request = await self._arguments(scope, receive, headers, path_values)
+            ctx.deadline = _deadline(headers.get(_TIMEOUT_HEADER))
+        except Error as exc:
+            ctx.request = _Rejected(exc)
+        try:
+            result = await self.call(ctx)
+        except Error as exc:
+            await self._problem(send, exc, ctx)
+            return
+        except Exception:
+            log.exception("unhandled error", method=ctx.full_method)
+            await self._problem(send, Internal("internal error"), ctx)
+            return
+        try:
+            status, body, media, extra = self.encoder.encode(result)
+        except Error as exc:
+            await self._problem(send, exc, ctx)
+            return
+        ctx.attributes["http.status_code"] = status
+        raw = [
+            *extra,
+            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_metadata.items()),
+        ]
+        await send_bytes(send, status, body, media, raw)
+
+    async def _problem(self, send: Send, error: Error, ctx: CallContext) -> None:
+        correlation = str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_metadata.items()]
+        status = 415 if error.reason == "UNSUPPORTED_MEDIA_TYPE" else None
+        ctx.attributes["http.status_code"] = status or 0
+        await send_problem(send, error, status, headers=headers, correlation_id=correlation)
+
+    async def _arguments(
+        self, scope: dict[str, Any], receive: Any, headers: dict[str, str], path_values: dict[str, str]
+    ) -> dict[str, Any]:
+        violations: list[FieldViolation] = []
+        kwargs: dict[str, Any] = {}
+        query = parse_query(scope["query_string"]) if scope["query_string"] else {}
+        used: set[str] = set()
+        for loc, model, fields, names in self.models:
+            raw: Any = path_values
+            if loc == "query":
+                raw = query
+            elif loc == "header":
+                raw = headers
+            elif loc == "cookie":
+                raw = split_cookies(headers.get("cookie", ""))
+            before = len(violations)
+            data = parse_location(loc, self.params[loc], raw, violations, used)
+            try:
+                instance = model.model_validate(data)
+            except ValidationError as exc:
+                # A value that could not even be cast is reported once, not again as missing.
+                cast_failed = {v.field for v in violations[before:]}
+                violations.extend(v for v in param_violations(exc, loc, names) if v.field not in cast_failed)
+                continue
+            for fname, arg in fields.values():
+                value = getattr(instance, fname)
+                kwargs[arg] = None if value is MISSING else unwrap(value)
+        if self.strict and query:
+            violations.extend(
+                FieldViolation(f"query.{k}", "Unknown query parameter", "extra_forbidden")
+                for k in query
+                if k not in used
+            )
+        if self.op.body is not None:
+            await self._body(scope, receive, headers, kwargs, violations)
+        if violations:
+            raise InvalidArgument(f"invalid request to {self.op.operation_id}", violations=violations)
+        return kwargs
+
+    async def _body(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        headers: dict[str, str],
+        kwargs: dict[str, Any],
+        violations: list[FieldViolation],
+    ) -> None:
+        assert self.op.body is not None
+        message = await receive()
+        raw = message.get("body", b"")
+        if message.get("more_body", False):
+            chunks = [raw]
+            while message.get("more_body", False):
+                message = await receive()
+                chunks.append(message.get("body", b""))
+            raw = b"".join(chunks)
+        if not raw:
+            if self.op.body.required:
+                violations.append(FieldViolation("body", "A request body is required", "required"))
+            else:
+                kwargs["body"] = None
+            return
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        model, found = _media(self.op.body.media, content_type)
+        if not found:
+            accepted = ", ".join(self.op.body.media)
+            raise InvalidArgument(
+                f"unsupported content type {content_type or '(none)'!r}; expected {accepted}",
+                reason="UNSUPPORTED_MEDIA_TYPE",
+                violations=[
+                    FieldViolation("header.Content-Type", f"Expected one of {accepted}", "media_type")
+                ],
+            )
+        if model is None:
+            kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
+            return
+        try:
+            kwargs["body"] = validate_json(model, raw)
+        except ValidationError as exc:
+            violations.extend(body_violations(exc, raw))
+
+
+def _joined(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for k, v in raw_headers:
+        name = k.decode("latin-1").lower()
+        value = v.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def _media(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:
+    if content_type in media:
+        return media[content_type], True
+    for declared, model in media.items():
+        major, _, minor = declared.partition("/")
+        if declared == "*/*" or (minor == "*" and content_type.startswith(major + "/")):
+            return model, True
+    return None, False

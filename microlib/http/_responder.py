@@ -1,0 +1,51 @@
+"""Write responses straight to ASGI ``send``: the hot path has no Response objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from microlib.core.errors import Error
+from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
+
+__all__ = ["Send", "send_bytes", "send_problem"]
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, media_type: str | None, headers: Headers = ()
+) -> None:
+    """Send a complete response.
+
+    Args:
+        send: The ASGI send callable.
+        status: The HTTP status.
+        body: The payload.
+        media_type: Its content type, if there is a body.
+        headers: Extra headers (lower-case names).
+    """
+    raw = [(b"content-length", str(len(body)).encode()), *headers]
+    if media_type is not None and body:
+        raw.append((b"content-type", media_type.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_problem(
+    send: Send, error: Error, status: int | None = None, *, headers: Headers = (), correlation_id: str = ""
+) -> None:
+    """Send ``error`` as problem+json.
+
+    Args:
+        send: The ASGI send callable.
+        error: The error.
+        status: Overrides the status mapped from the error's code.
+        headers: Extra headers.
+        correlation_id: The request id, when known.
+    """
+    body = problem_body(error, status=status, correlation_id=correlation_id)
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    await send_bytes(send, body["status"], payload, PROBLEM_CONTENT_TYPE, headers)

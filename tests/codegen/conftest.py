@@ -1,0 +1,67 @@
+"""Shared fixtures: run `microlib codegen` as a real process on copies of contracts/testdata."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import microlib.grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTDATA = ROOT / "contracts" / "testdata"
+STANDIN = Path(__file__).with_name("standin")
+
+# Until the gRPC runtime (client base, validation) is merged, generated code
+# imports these stand-ins; the real modules always win when present.
+if importlib.util.find_spec("microlib.grpc.client") is None:
+    microlib.grpc.__path__.append(str(STANDIN))
+
+
+def codegen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m microlib.cli codegen ARGS` and capture its output."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "codegen")])
+    return subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "codegen", *map(str, args)],
+        cwd=cwd or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (caches excluded) by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+@pytest.fixture
+def contracts(tmp_path: Path) -> Path:
+    """A private, editable copy of contracts/testdata."""
+    copy = tmp_path / "contracts"
+    shutil.copytree(TESTDATA, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """contracts/testdata generated once into an importable package ``gen_testdata``."""
+    root = tmp_path_factory.mktemp("importable")
+    result = codegen(TESTDATA, "--out", root / "gen_testdata", "--stubs", root / "stubs_testdata")
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(root))
+    yield root
+    sys.path.remove(str(root))

@@ -1,0 +1,263 @@
+"""`microlib codegen` end to end: layout, determinism, --check, config, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from tests.codegen.conftest import ROOT, TESTDATA, codegen, tree
+
+
+class TestGeneration:
+    def test_generates_the_documented_layout(self, generated: Path) -> None:
+        """Every package gets messages, converters, interfaces, clients and descriptors."""
+        files = tree(generated / "gen_testdata")
+        for path in [
+            "__init__.py",
+            "_manifest.json",
+            "_descriptors.py",
+            "_codec.py",
+            "_messages/shop/v1/__init__.py",
+            "_messages/google/protobuf/__init__.py",
+            "shop/v1/__init__.py",
+            "shop/v1/_bookshop_service.py",
+            "shop/inventory/v1/_inventory_service.py",
+            "demo/v1/_greeter_service.py",
+            "google/protobuf/__init__.py",
+        ]:
+            assert path in files, path
+        service = files["shop/v1/_bookshop_service.py"].decode()
+        assert service.startswith(
+            "# Generated from shop/v1/bookshop.proto by microlib-codegen 0.1.0. DO NOT EDIT.\n"
+        )
+        assert "class BookshopService(Protocol):" in service
+        assert '"""The Bookshop sells books.\n\n    It shows all four RPC shapes.\n    """' in service
+        assert (
+            "def list_books(self, request: ListBooksRequest, ctx: CallContext) -> AsyncIterator[Book]:"
+            in service
+        )
+        assert (
+            "async def upload_content(\n        self, requests: AsyncIterator[UploadContentRequest]"
+            in service
+        )
+        assert 'HttpRule("POST", "/v1/{name=shelves/*/books/*}:move", body="*")' in service
+        inventory = files["shop/inventory/v1/_inventory_service.py"].decode()
+        assert 'HttpRule("LOCK", "/v1/stock:reserve", body="*")' in inventory
+        assert all(text.startswith(b"# Generated from ") for p, text in files.items() if p.endswith(".py"))
+
+    def test_manifest_lists_every_file_with_its_hash(self, generated: Path) -> None:
+        """The manifest names each other generated file with its SHA-256."""
+        files = tree(generated / "gen_testdata")
+        manifest = json.loads(files.pop("_manifest.json"))
+        assert manifest["files"] == {p: hashlib.sha256(data).hexdigest() for p, data in files.items()}
+
+    def test_second_run_is_byte_identical(self, tmp_path: Path, generated: Path) -> None:
+        """Regenerating changes no byte and says so."""
+        out = tmp_path / "gen"
+        shutil.copytree(generated / "gen_testdata", out)
+        first = tree(out)
+        again = codegen(TESTDATA, "--out", out)
+        assert again.returncode == 0
+        assert f"0 of {len(first)} files changed" in again.stdout
+        assert tree(out) == first
+
+    def test_output_is_independent_of_absolute_path_and_file_order(
+        self, tmp_path: Path, generated: Path
+    ) -> None:
+        """A copy elsewhere, with the files named one by one in reverse order, gives the same bytes."""
+        copy = tmp_path / "elsewhere" / "deeper" / "contracts"
+        shutil.copytree(TESTDATA, copy)
+        files = sorted(copy.rglob("*.proto"), reverse=True)
+        result = codegen(*files, "-I", copy, "--out", tmp_path / "b", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert tree(generated / "gen_testdata") == tree(tmp_path / "b")
+
+    def test_package_root_is_inferred_for_a_single_file(self, tmp_path: Path, contracts: Path) -> None:
+        """A file or sub-folder given alone is named from its package (shop/v1/x.proto), imports resolving."""
+        result = codegen(contracts / "shop" / "v1" / "bookshop.proto", "--out", tmp_path / "gen")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "gen" / "shop" / "v1" / "_bookshop_service.py").is_file()
+        sub = codegen(contracts / "demo", "--out", tmp_path / "sub")
+        assert sub.returncode == 0, sub.stderr
+        service = (tmp_path / "sub" / "demo" / "v1" / "_greeter_service.py").read_text()
+        assert service.startswith("# Generated from demo/v1/greeter.proto ")
+
+
+class TestCheck:
+    def test_check_passes_then_names_the_stale_file_after_an_edit(
+        self, tmp_path: Path, contracts: Path
+    ) -> None:
+        """--check is quiet when up to date and names each stale file after a contract edit."""
+        out = tmp_path / "gen"
+        assert codegen(contracts, "--out", out).returncode == 0
+        ok = codegen(contracts, "--out", out, "--check")
+        assert ok.returncode == 0, ok.stderr
+        proto = contracts / "demo" / "v1" / "greeter.proto"
+        proto.write_text(
+            proto.read_text().replace("string message = 1;", "string message = 1;\n  int32 n = 2;")
+        )
+        before = tree(out)
+        stale = codegen(contracts, "--out", out, "--check")
+        assert stale.returncode == 1
+        assert f"stale: {out / 'demo/v1/__init__.py'}" not in stale.stderr
+        assert f"stale: {out / '_messages/demo/v1/__init__.py'}" in stale.stderr
+        assert f"stale: {out / '_codec.py'}" in stale.stderr
+        assert f"stale: {out / '_descriptors.py'}" in stale.stderr
+        assert tree(out) == before
+
+    def test_check_names_missing_and_extra_files(self, tmp_path: Path, generated: Path) -> None:
+        """A deleted file is missing, a foreign file is extra; nothing is written."""
+        out = tmp_path / "gen"
+        shutil.copytree(generated / "gen_testdata", out)
+        (out / "shop" / "v1" / "_bookshop_service.py").unlink()
+        (out / "shop" / "v1" / "notes.py").write_text("x = 1\n")
+        result = codegen(TESTDATA, "--out", out, "--check")
+        assert result.returncode == 1
+        assert f"missing: {out / 'shop/v1/_bookshop_service.py'}" in result.stderr
+        assert f"extra: {out / 'shop/v1/notes.py'}" in result.stderr
+        assert not (out / "shop" / "v1" / "_bookshop_service.py").exists()
+
+    def test_regeneration_removes_files_no_longer_produced(self, tmp_path: Path, contracts: Path) -> None:
+        """The output package is replaced whole: a removed contract's files go away."""
+        out = tmp_path / "gen"
+        assert codegen(contracts, "--out", out).returncode == 0
+        shutil.rmtree(contracts / "demo")
+        assert codegen(contracts, "--out", out).returncode == 0
+        assert not (out / "demo").exists()
+
+    def test_refuses_to_replace_a_folder_it_did_not_write(self, tmp_path: Path) -> None:
+        """--out pointing at user code fails instead of wiping it."""
+        (tmp_path / "mine").mkdir()
+        (tmp_path / "mine" / "app.py").write_text("print('mine')\n")
+        result = codegen(TESTDATA, "--out", tmp_path / "mine")
+        assert result.returncode == 2
+        assert "was not written by microlib codegen" in result.stderr
+        assert (tmp_path / "mine" / "app.py").read_text() == "print('mine')\n"
+
+
+class TestProjectConfig:
+    def test_no_arguments_reads_pyproject(self, tmp_path: Path, contracts: Path) -> None:
+        """`microlib codegen` alone uses [tool.microlib.codegen] and writes stubs there."""
+        (tmp_path / "pyproject.toml").write_text(
+            '[tool.microlib.codegen]\ncontracts = ["contracts"]\nout = "svc/gen"\nstubs = "svc/services"\n'
+        )
+        result = codegen(cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "svc" / "gen" / "shop" / "v1" / "_bookshop_service.py").is_file()
+        stub = (tmp_path / "svc" / "services" / "bookshop_service.py").read_text()
+        assert "from svc.gen.shop.v1 import" in stub
+        assert codegen("--check", cwd=tmp_path).returncode == 0
+
+    def test_bad_config_names_the_key(self, tmp_path: Path) -> None:
+        """A missing `out` is reported with the file and section."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib.codegen]\ncontracts = ["contracts"]\n')
+        result = codegen(cwd=tmp_path)
+        assert result.returncode == 2
+        assert "[tool.microlib.codegen] out: required" in result.stderr
+
+
+class TestErrors:
+    def test_syntax_error_is_file_line_column(self, tmp_path: Path, contracts: Path) -> None:
+        """protoc's message comes through as file:line:column, without a traceback."""
+        proto = contracts / "demo" / "v1" / "greeter.proto"
+        proto.write_text(proto.read_text().replace("string name = 1;", "string name = 1"))
+        result = codegen(contracts, "--out", tmp_path / "gen", cwd=tmp_path)
+        assert result.returncode == 2
+        assert 'contracts/demo/v1/greeter.proto:13:3: Expected ";".' in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_missing_import_is_reported(self, tmp_path: Path, contracts: Path) -> None:
+        """An unresolvable import names the import and where it is."""
+        proto = contracts / "demo" / "v1" / "greeter.proto"
+        proto.write_text(
+            proto.read_text().replace("package demo.v1;", 'package demo.v1;\n\nimport "nope/x.proto";')
+        )
+        result = codegen(contracts, "--out", tmp_path / "gen", cwd=tmp_path)
+        assert result.returncode == 2
+        assert "nope/x.proto: File not found." in result.stderr
+        assert 'contracts/demo/v1/greeter.proto:5:1: Import "nope/x.proto" was not found' in result.stderr
+
+    def test_openapi_is_detected_and_declined(self, tmp_path: Path) -> None:
+        """An OpenAPI document is recognised by content and declined clearly."""
+        doc = tmp_path / "petstore.yaml"
+        doc.write_text("openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths: {}\n")
+        result = codegen(doc, "--out", tmp_path / "gen")
+        assert result.returncode == 2
+        assert "openapi documents are not supported yet by this generator" in result.stderr
+
+    def test_missing_generator_names_the_extra(self) -> None:
+        """Without microlib-codegen installed the command says which extra to install."""
+        import subprocess
+        import sys
+
+        code = (
+            "import sys; sys.modules['microlib_codegen'] = None\n"
+            "from microlib.cli.main import main; sys.exit(main(['codegen', 'x.proto', '--out', 'g']))"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 2
+        assert "pip install 'microlib[codegen]'" in result.stderr
+
+
+class TestValidationRules:
+    def test_buf_validate_imports_resolve_and_wire_a_validator(self, tmp_path: Path) -> None:
+        """buf/validate/validate.proto resolves unvendored; requests with rules get validate_request."""
+        proto = tmp_path / "contracts" / "val" / "v1" / "val.proto"
+        proto.parent.mkdir(parents=True)
+        proto.write_text(
+            'syntax = "proto3";\npackage val.v1;\nimport "buf/validate/validate.proto";\n'
+            "message CreateUserRequest {\n  string email = 1 [(buf.validate.field).string.email = true];\n}\n"
+            "message CreateUserResponse { string id = 1; }\nmessage PingRequest { string id = 1; }\n"
+            "service UserService {\n  rpc CreateUser(CreateUserRequest) returns (CreateUserResponse);\n"
+            "  rpc Ping(PingRequest) returns (CreateUserResponse);\n}\n"
+        )
+        result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen")
+        assert result.returncode == 0, result.stderr
+        service = (tmp_path / "gen" / "val" / "v1" / "_user_service.py").read_text()
+        assert "validate_request=_codec.validate_val__v1__CreateUserRequest," in service
+        assert "validate_request=None," in service
+        codec = (tmp_path / "gen" / "_codec.py").read_text()
+        assert "validate_val__v1__CreateUserRequest = make_validator(" in codec
+        assert "validate_val__v1__PingRequest" not in codec
+
+
+class TestIntermediateRepresentation:
+    def test_ir_carries_docs_names_and_http_for_other_renderers(self) -> None:
+        """The IR holds comments, JSON names, nesting and HTTP bindings (OpenAPI generation reads it)."""
+        from microlib_codegen._protoc import builtin_includes, run_protoc
+        from microlib_codegen.model import FieldKind, WellKnown
+        from microlib_codegen.proto import read_descriptor_set
+        from microlib_codegen.sources import discover
+
+        found = discover([TESTDATA], [])
+        output = run_protoc(list(found.files), [*found.includes, *builtin_includes()])
+        contract = read_descriptor_set(output.descriptor_set, list(found.files))
+        money = contract.messages["shop.v1.Money"]
+        assert money.doc == "An amount of money in a currency."
+        assert (money.fields[0].json_name, money.fields[0].doc) == (
+            "currencyCode",
+            'ISO 4217 code, e.g. "EUR".',
+        )
+        assert contract.messages["shop.v1.Book.Warehouse.Bin"].ref.python_name == "BookWarehouseBin"
+        assert contract.enums["shop.v1.ChatResponse.Role"].doc == "Who sent it."
+        book = {f.name: f for f in contract.messages["shop.v1.Book"].fields}
+        assert book["prices_by_region"].map_key == "string"
+        assert book["prices_by_region"].kind is FieldKind.MESSAGE
+        assert book["published_at"].type is not None
+        assert book["published_at"].type.well_known is WellKnown.TIMESTAMP
+        assert book["shelf_slot"].oneof == "location"
+        assert book["shelf_slot"].presence
+        assert book["title"].required
+        assert contract.messages["shop.v1.GetBookRequest"].has_rules
+        assert contract.messages["shop.v1.CreateBookRequest"].has_rules
+        service = next(s for s in contract.services if s.full_name == "shop.v1.BookshopService")
+        get_book = service.methods[0]
+        assert get_book.doc == "Gets one book by its id."
+        assert [(b.method, b.path) for b in get_book.http] == [
+            ("GET", "/v1/{name=shelves/*/books/*}"),
+            ("GET", "/v1/books/{name}"),
+        ]

@@ -1,0 +1,100 @@
+"""Generated code type-checks under `mypy --strict` when a user module calls it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.codegen.conftest import ROOT, STANDIN, TESTDATA, codegen
+
+USER_MODULE = '''
+"""A user's service and client code."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator
+
+from microlib.core.context import CallContext
+
+from gen.google.protobuf import Empty
+from gen.shop.v1 import (
+    Book, BookshopService, BookshopServiceClient, ChatRequest, ChatResponse, DeleteBookRequest, Format,
+    GetBookRequest, ListBooksRequest, UploadContentRequest, UploadSummary,
+)
+
+
+class Shop(BookshopService):
+    async def get_book(self, request: GetBookRequest, ctx: CallContext) -> Book:
+        return Book(name=request.name, format=Format.EBOOK, published_at=datetime.datetime.now(datetime.UTC))
+
+    async def list_books(self, request: ListBooksRequest, ctx: CallContext) -> AsyncIterator[Book]:
+        yield Book(name=request.parent)
+
+    async def delete_book(self, request: DeleteBookRequest, ctx: CallContext) -> Empty:
+        return Empty()
+
+    async def upload_content(
+        self, requests: AsyncIterator[UploadContentRequest], ctx: CallContext
+    ) -> UploadSummary:
+        total = 0
+        async for chunk in requests:
+            total += len(chunk.data)
+        return UploadSummary(total_bytes=total)
+
+    async def chat(
+        self, requests: AsyncIterator[ChatRequest], ctx: CallContext
+    ) -> AsyncIterator[ChatResponse]:
+        async for message in requests:
+            yield ChatResponse(text=message.text)
+
+
+async def use(client: BookshopServiceClient) -> str:
+    book = await client.get_book(GetBookRequest(name="x"), timeout=1.0)
+    async for other in client.list_books(ListBooksRequest(parent="p")):
+        book = other
+    return book.title
+'''
+
+BROKEN = """
+from __future__ import annotations
+
+from microlib.core.context import CallContext
+
+from gen.shop.v1 import Book, BookshopService, ListBooksRequest
+
+
+class Shop(BookshopService):
+    async def get_book(self, request: ListBooksRequest, ctx: CallContext) -> Book:
+        return Book()
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    assert codegen(TESTDATA, "--out", project / "gen").returncode == 0
+    shutil.copytree(ROOT / "microlib", project / "microlib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("client.py", "validation.py"):  # the runtime's, once merged; else the stand-ins
+        if not (project / "microlib" / "grpc" / name).exists():
+            shutil.copy(STANDIN / name, project / "microlib" / "grpc" / name)
+    return project
+
+
+def _mypy(project: Path, module: str) -> subprocess.CompletedProcess[str]:
+    (project / "user.py").write_text(module)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir=.mypy_cache", "user.py"],
+        cwd=project, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_user_code_passes_mypy_strict_and_drift_is_caught(tmp_path: Path) -> None:
+    """A servicer and client user passes `mypy --strict`; a wrong request type is an error."""
+    project = _project(tmp_path)
+    ok = _mypy(project, USER_MODULE)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    broken = _mypy(project, BROKEN)
+    assert broken.returncode == 1
+    assert 'Argument 1 of "get_book" is incompatible with supertype' in broken.stdout

@@ -1,0 +1,1 @@
+"""Handler implementations of the test documents."""

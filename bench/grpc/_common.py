@@ -1,8 +1,8 @@
 """Code generation for the gRPC benchmark and the sample message.
 
 Everything generated goes to ``bench/grpc/_gen/`` (ignored by git, ruff and
-mypy): protobuf (upb) modules with grpcio stubs, and betterproto2 messages
-with betterproto2's own grpclib server.
+mypy): ``microlib codegen`` output (``benchgen``), protobuf (upb) modules with
+grpcio stubs, and betterproto2 messages with betterproto2's own grpclib server.
 """
 
 from __future__ import annotations
@@ -35,45 +35,32 @@ CREATED_AT = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=datetime.UTC)
 
 
 def generate() -> None:
-    """(Re)generate ``_gen/upb`` and ``_gen/bp`` from the benchmark proto."""
+    """(Re)generate everything under ``_gen`` from the benchmark proto."""
+    root = HERE.parents[1]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "PYTHONPATH": f"{root}:{root / 'codegen'}",
+    }
+    protoc = [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}"]
     for kind, out_args in (
         ("upb", ["--python_out={out}", "--grpc_python_out={out}"]),
         ("bp", ["--python_betterproto2_out=client_generation=async,server_generation=async:{out}"]),
     ):
         out = GEN / kind
         out.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "grpc_tools.protoc",
-                f"-I{PROTOS}",
-                *(a.format(out=out) for a in out_args),
-                PROTO,
-            ],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
+        args = [a.format(out=out) for a in out_args]
+        subprocess.run([*protoc, *args, PROTO], check=True, capture_output=True, env=env)
     (GEN / "__init__.py").touch()
+    codegen = [sys.executable, "-m", "microlib.cli", "codegen", str(PROTOS / PROTO), "-I", str(PROTOS)]
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{PROTOS}",
-            "--include_imports",
-            f"--descriptor_set_out={GEN / 'bench.binpb'}",
-            PROTO,
-        ],
-        check=True,
-        capture_output=True,
+        [*codegen, "--out", str(GEN / "benchgen")], check=True, capture_output=True, cwd=root, env=env
     )
 
 
 def import_path() -> None:
-    """Make ``_gen`` importable (``bench_pb2`` as ``benchpb.v1``, betterproto2 as ``bp``)."""
+    """Make ``_gen`` importable: ``benchgen.benchpb.v1`` (microlib codegen),
+    ``benchpb.v1.bench_pb2`` (grpcio-tools) and ``bp.benchpb.v1`` (betterproto2)."""
     for path in (str(GEN / "upb"), str(GEN)):
         if path not in sys.path:
             sys.path.insert(0, path)

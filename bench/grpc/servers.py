@@ -2,8 +2,8 @@
 
 Kinds:
 - ``microlib``: GrpcServer with the Service's default chain (plus the
-  deadline and validation slots); betterproto2 messages for the servicer,
-  converted to and from upb for the wire.
+  deadline and validation slots) serving the ``microlib codegen`` interface:
+  betterproto2 messages for the servicer, the generated codec on the wire.
 - ``microlib-upb``: the same server with the servicer on upb messages
   (no conversion): the runtime's own cost, without the message layer's.
 - ``aio``: a bare grpc.aio server, grpcio-tools servicer, upb messages.
@@ -13,17 +13,20 @@ Kinds:
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import _common
-import convert
 
 _common.import_path()
 
@@ -38,25 +41,15 @@ async def _until_signalled() -> None:
 
 
 async def serve_microlib(port: int, *, upb: bool = False) -> None:
-    import structlog
+    from benchgen.benchpb import v1 as gen
     from benchpb.v1 import bench_pb2 as pb
-    from bp.benchpb import v1 as bp
 
     from microlib.core.service import Service
-    from microlib.grpc import (
-        DeadlineInterceptor,
-        GrpcServer,
-        GrpcSettings,
-        MethodDefinition,
-        MethodKind,
-        ServiceDefinition,
-        ValidationInterceptor,
-    )
+    from microlib.grpc import DeadlineInterceptor, GrpcServer, GrpcSettings, ValidationInterceptor
 
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warning
-    item_to_bp, item_to_pb, request_to_bp, request_to_pb = convert.make(pb, bp)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
-    class Servicer:
+    class Servicer(gen.BenchService):  # type: ignore[misc]
         async def echo(self, request: Any, ctx: Any) -> Any:
             return request
 
@@ -64,43 +57,12 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
             for _ in range(request.count):
                 yield request.item
 
-    def method(name: str, kind: MethodKind, request: str, to_bp: Any, to_pb: Any) -> MethodDefinition:
-        parse = getattr(pb, request).FromString
-        if upb:
-            return MethodDefinition(
-                name=name,
-                python_name=name.lower(),
-                kind=kind,
-                request_type=getattr(pb, request),
-                response_type=pb.Item,
-                decode_request=parse,
-                encode_response=pb.Item.SerializeToString,
-                encode_request=getattr(pb, request).SerializeToString,
-                decode_response=pb.Item.FromString,
-            )
-        return MethodDefinition(
-            name=name,
-            python_name=name.lower(),
-            kind=kind,
-            request_type=getattr(bp, request),
-            response_type=bp.Item,
-            decode_request=lambda raw: to_bp(parse(raw)),
-            encode_response=lambda item: item_to_pb(item).SerializeToString(),
-            encode_request=lambda r: to_pb(r).SerializeToString(),
-            decode_response=lambda raw: item_to_bp(pb.Item.FromString(raw)),
+    definition = gen.BenchService.__microlib_service__
+    if upb:
+        definition = replace(
+            definition,
+            methods={name: _upb_method(method, pb) for name, method in definition.methods.items()},
         )
-
-    definition = ServiceDefinition(
-        "benchpb.v1.BenchService",
-        {
-            "Echo": method("Echo", MethodKind.UNARY_UNARY, "Item", item_to_bp, item_to_pb),
-            "Stream": method(
-                "Stream", MethodKind.UNARY_STREAM, "StreamRequest", request_to_bp, request_to_pb
-            ),
-        },
-        object,
-        (_common.GEN / "bench.binpb").read_bytes(),
-    )
     service = Service("bench-grpc")
     service.chain.install("deadline", DeadlineInterceptor())
     service.chain.install("validation", ValidationInterceptor())
@@ -111,6 +73,26 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
         await _until_signalled()
     finally:
         await server.stop()
+
+
+def _upb_method(method: Any, pb: Any) -> Any:
+    # The generated method with protobuf classes in place of the codec.
+    request = getattr(pb, method.request_type.__name__)
+    response = getattr(pb, method.response_type.__name__)
+    return replace(
+        method,
+        request_type=request,
+        response_type=response,
+        decode_request=request.FromString,
+        encode_response=response.SerializeToString,
+        encode_request=request.SerializeToString,
+        decode_response=response.FromString,
+        validate_request=None,
+    )
+
+
+async def serve_microlib_upb(port: int) -> None:
+    await serve_microlib(port, upb=True)
 
 
 async def serve_aio(port: int) -> None:
@@ -154,10 +136,6 @@ async def serve_grpclib(port: int) -> None:
     finally:
         server.close()
         await server.wait_closed()
-
-
-async def serve_microlib_upb(port: int) -> None:
-    await serve_microlib(port, upb=True)
 
 
 SERVERS = {

@@ -24,11 +24,12 @@ import jinja2
 from microlib_codegen import __version__
 from microlib_codegen._openapi_bundle import BundleError, bundle
 from microlib_codegen._openapi_ops import OperationSpec, ParamSpec, collect_operations, pascal, snake
+from microlib_codegen.errors import CodegenError
 
 __all__ = ["GenerateResult", "OpenAPIError", "generate", "render", "render_stubs"]
 
 
-class OpenAPIError(ValueError):
+class OpenAPIError(CodegenError, ValueError):
     """The document is invalid or cannot be turned into code."""
 
 
@@ -83,36 +84,48 @@ def _load(spec: Path) -> tuple[dict[str, Any], list[OperationSpec], dict[str, An
 
 
 def _models(work: dict[str, Any], source: str) -> str:
-    from datamodel_code_generator import PythonVersion, generate
-    from datamodel_code_generator.enums import DataModelType, InputFileType, TargetPydanticVersion
+    from datamodel_code_generator import Error
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp, "openapi.json")
         src.write_text(json.dumps(work), encoding="utf-8")
         out = Path(tmp, "models.py")
-        generate(
-            src,
-            input_file_type=InputFileType.OpenAPI,
-            output=out,
-            output_model_type=DataModelType.PydanticV2BaseModel,
-            target_python_version=PythonVersion.PY_311,
-            target_pydantic_version=TargetPydanticVersion("2.14"),
-            disable_timestamp=True,
-            use_annotated=True,
-            field_constraints=True,
-            use_missing_sentinel=True,
-            strict_nullable=True,
-            use_standard_collections=True,
-            use_union_operator=True,
-            use_schema_description=True,
-            use_field_description=True,
-            capitalise_enum_members=True,
-            use_double_quotes=True,
-            formatters=[],
-        )
+        try:
+            _generate_models(src, out)
+        except Error as exc:
+            if "Models not found" not in str(exc):
+                raise OpenAPIError(f"{source}: {exc}") from exc
+            # A document with no schemas and no parameters has no models.
+            return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n'
         text = out.read_text(encoding="utf-8")
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
     return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}'
+
+
+def _generate_models(src: Path, out: Path) -> None:
+    from datamodel_code_generator import PythonVersion, generate
+    from datamodel_code_generator.enums import DataModelType, InputFileType, TargetPydanticVersion
+
+    generate(
+        src,
+        input_file_type=InputFileType.OpenAPI,
+        output=out,
+        output_model_type=DataModelType.PydanticV2BaseModel,
+        target_python_version=PythonVersion.PY_311,
+        target_pydantic_version=TargetPydanticVersion("2.14"),
+        disable_timestamp=True,
+        use_annotated=True,
+        field_constraints=True,
+        use_missing_sentinel=True,
+        strict_nullable=True,
+        use_standard_collections=True,
+        use_union_operator=True,
+        use_schema_description=True,
+        use_field_description=True,
+        capitalise_enum_members=True,
+        use_double_quotes=True,
+        formatters=[],
+    )
 
 
 def _class_names(models_py: str) -> set[str]:

@@ -29,11 +29,13 @@ class ContractSet:
     Args:
         files: Names relative to their include root, sorted.
         includes: The roots, in search order (user roots first).
+        documents: OpenAPI documents, sorted by path.
         skipped: Documents found but not generated (kind not supported yet).
     """
 
     files: tuple[str, ...]
     includes: tuple[Path, ...]
+    documents: tuple[Path, ...] = ()
     skipped: tuple[str, ...] = ()
 
 
@@ -73,6 +75,7 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
     explicit = [p.resolve() for p in includes]
     roots = list(explicit)
     named: dict[str, Path] = {}
+    documents: list[Path] = []
     skipped: list[str] = []
 
     def add(file: Path, fallback: Path) -> None:
@@ -88,20 +91,33 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
                 kind = contract_kind(file) if file.is_file() else "unknown"
                 if kind == "proto":
                     add(file, path)
-                elif kind in ("openapi", "asyncapi"):
+                elif kind == "openapi" and _is_entry(file):
+                    documents.append(file)
+                elif kind == "asyncapi":
                     skipped.append(f"{given / file.relative_to(path)} ({kind})")
             continue
         if not path.is_file():
             raise CodegenError(f"{given}: no such file or folder")
         kind = contract_kind(path)
-        if kind in ("openapi", "asyncapi"):
+        if kind == "asyncapi":
             raise CodegenError(f"{given}: {kind} documents are not supported yet by this generator")
+        if kind == "openapi":
+            documents.append(path)
+            continue
         if kind != "proto":
             raise CodegenError(f"{given}: not a contract this generator knows (.proto, OpenAPI, AsyncAPI)")
         add(path, path.parent)
-    if not named:
-        raise CodegenError(f"no .proto files found in {', '.join(str(p) for p in paths) or 'the contracts'}")
-    return ContractSet(tuple(sorted(named)), tuple(roots), tuple(skipped))
+    if not named and not documents:
+        where = ", ".join(str(p) for p in paths) or "the contracts"
+        raise CodegenError(f"no .proto files or OpenAPI documents found in {where}")
+    return ContractSet(tuple(sorted(named)), tuple(roots), tuple(sorted(set(documents))), tuple(skipped))
+
+
+def _is_entry(path: Path) -> bool:
+    """Whether an OpenAPI-looking file is a whole document, not a fragment
+    another document ``$ref``s (fragments have no ``paths`` or ``webhooks``)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return re.search(r"""^\s{0,2}["']?(paths|webhooks)["']?\s*:""", text, re.MULTILINE) is not None
 
 
 def _add(named: dict[str, Path], name: str, path: Path) -> None:

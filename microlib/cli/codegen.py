@@ -102,16 +102,16 @@ def _run(args: argparse.Namespace) -> int:
 def _buf(gen: Any, args: argparse.Namespace, config: microlib_codegen.CodegenConfig) -> int:
     if not args.lint and not args.breaking_against:
         return 0
-    from microlib_codegen import lint
+    from microlib_codegen.lint import buf_breaking, buf_lint
 
     workdir = config.base if not args.contracts else Path.cwd()
     code = 0
     try:
         steps = []
         if args.lint:
-            steps.append(("buf lint", lint.buf_lint(workdir)))
+            steps.append(("buf lint", buf_lint(workdir)))
         if args.breaking_against:
-            steps.append(("buf breaking", lint.buf_breaking(workdir, args.breaking_against)))
+            steps.append(("buf breaking", buf_breaking(workdir, args.breaking_against)))
     except gen.CodegenError as exc:
         raise CommandError(str(exc)) from None
     for name, (rc, findings) in steps:

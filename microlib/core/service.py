@@ -9,6 +9,7 @@ stop in reverse, and shutdown follows one bounded choreography.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -16,14 +17,15 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp
 
-from microlib.config import LiveConfig, Subscriber
+from microlib.config import LiveConfig, Subscriber, register_resolver
 from microlib.config.model import Settings
+from microlib.config.resolvers import get_resolver
 from microlib.core.chain import Chain, Interceptor
 from microlib.core.lifecycle import Component, Drainable, Registration, start_all, stop_all
 from microlib.http.app import HttpApp
@@ -31,9 +33,13 @@ from microlib.http.probes import add_probes
 from microlib.http.server import HttpServer
 from microlib.observability.health import Health, Phase
 
+if TYPE_CHECKING:
+    from microlib.data import Cache, Database
+
 __all__ = ["Service", "ServiceInfo", "ShutdownHook"]
 
 T = TypeVar("T", bound=BaseModel)
+C = TypeVar("C")
 
 ShutdownHook = Callable[[], Awaitable[None]]
 """An async callable run during shutdown, after servers drained."""
@@ -68,6 +74,10 @@ class Service:
         sections: User configuration sections, by key (``{"app": AppSettings}``).
         interceptors: The user's interceptors, outermost first; they run in
             the chain's ``user`` slot, inside logging and outside auth.
+        database: Give the service a :class:`~microlib.data.Database` from
+            the ``database`` section (SQLite by default, PostgreSQL by URL).
+        cache: Give the service a cache from the ``cache`` section
+            (in-memory by default, Redis by URL).
 
     Raises:
         ValueError: if ``name`` or ``version`` is invalid, naming the rule.
@@ -80,6 +90,8 @@ class Service:
         version: str = "0.0.0",
         sections: Mapping[str, type[BaseModel]] | None = None,
         interceptors: Sequence[Interceptor] = (),
+        database: bool = False,
+        cache: bool = False,
     ) -> None:
         _validate_identity(name, version)
         self.name = name
@@ -96,6 +108,10 @@ class Service:
         self._stop_requested: asyncio.Event | None = None
         self._assembled = False
         self._instance_id = _instance_id()
+        self._wants_database = database
+        self._wants_cache = cache
+        self._database: Database | None = None
+        self._cache: Cache | None = None
 
     # -- configuration ---------------------------------------------------
 
@@ -116,6 +132,7 @@ class Service:
         """
         if self._assembled:
             raise RuntimeError("configure() must be called before the service starts")
+        _register_secret_resolver()
         self._live = LiveConfig(
             Settings,
             sections=self.sections,
@@ -217,6 +234,26 @@ class Service:
         self._assemble()
         return self.http.app
 
+    @property
+    def database(self) -> Database:
+        """The service's database, once the service is assembled.
+
+        Raises:
+            RuntimeError: if the service was not built with ``database=True``
+                or has not started yet.
+        """
+        return _built(self._database, "database", self._wants_database)
+
+    @property
+    def cache(self) -> Cache:
+        """The service's cache, once the service is assembled.
+
+        Raises:
+            RuntimeError: if the service was not built with ``cache=True``
+                or has not started yet.
+        """
+        return _built(self._cache, "cache", self._wants_cache)
+
     def component(self, name: str) -> Component:
         """The registered component called ``name``.
 
@@ -234,6 +271,7 @@ class Service:
             return self._registrations
         settings = self.config
         self._registrations.insert(0, Registration(self.live_config, critical=False, groups=frozenset()))
+        self._add_data_components(settings)
         add_probes(self.http, self.health, settings.health)
         if settings.http.enabled:
             self.add(HttpServer(self.http.app, settings.http), critical=False)
@@ -253,6 +291,22 @@ class Service:
             self.health.register(registration)
         self._registrations = registrations
         return registrations
+
+    def _add_data_components(self, settings: Settings) -> None:
+        # Imported here: a service without a database does not pay for
+        # SQLAlchemy's import.
+        position = 1
+        if self._wants_database:
+            from microlib.data import Database
+
+            self._database = Database(settings.database)
+            self._registrations.insert(position, Registration(self._database))
+            position += 1
+        if self._wants_cache:
+            from microlib.data import open_cache
+
+            self._cache = open_cache(settings.cache, namespace=self.name)
+            self._registrations.insert(position, Registration(self._cache, critical=False))
 
     # -- lifecycle -------------------------------------------------------
 
@@ -352,6 +406,28 @@ class Service:
             asyncio.run(self.serve())
         else:
             uvloop.run(self.serve())
+
+
+def _register_secret_resolver() -> None:
+    """Make ``${secret:...}`` work in config files, importing the secret
+    stores only when a file uses one."""
+    if get_resolver("secret") is None:
+        with contextlib.suppress(ValueError):  # registered meanwhile by another thread
+            register_resolver("secret", _resolve_secret, sensitive=True)
+
+
+def _resolve_secret(reference: str) -> str:
+    from microlib.security.references import resolve_reference
+
+    return resolve_reference(reference)
+
+
+def _built(component: C | None, what: str, wanted: bool) -> C:
+    if component is not None:
+        return component
+    if not wanted:
+        raise RuntimeError(f"this service has no {what}: build it with Service(..., {what}=True)")
+    raise RuntimeError(f"service.{what} exists once the service is assembled (started, or .app built)")
 
 
 def _groups_for(registration: Registration, configured: Mapping[Any, list[str]]) -> frozenset[str]:

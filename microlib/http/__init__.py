@@ -1,8 +1,9 @@
-"""microlib.http: the HTTP application, server and error rendering."""
+"""microlib.http: the HTTP application, server, error rendering and traced client."""
 
 from __future__ import annotations
 
 from microlib.http.app import HttpApp
+from microlib.http.client import TracedTransport, traced_client
 from microlib.http.docs import DocsApp
 from microlib.http.endpoint import Handler
 from microlib.http.errors import HTTP_STATUS, PROBLEM_CONTENT_TYPE, problem_body, problem_response
@@ -20,7 +21,9 @@ __all__ = [
     "HttpServer",
     "OpenAPIApp",
     "Reply",
+    "TracedTransport",
     "build_middleware",
     "problem_body",
     "problem_response",
+    "traced_client",
 ]

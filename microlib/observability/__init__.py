@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from microlib.observability.edge import HttpTelemetryMiddleware
 from microlib.observability.health import ComponentHealth, Health, HealthReport, Phase
+from microlib.observability.identity import ServiceIdentity
+from microlib.observability.interceptors import LoggingInterceptor, MetricsInterceptor, TracingInterceptor
+from microlib.observability.logging import LogPipeline
+from microlib.observability.management import ManagementServer
 from microlib.observability.metrics import Counter, Gauge, Histogram, Metrics
+from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
+from microlib.observability.prometheus import PrometheusMetrics, metrics_route
+from microlib.observability.recovery import RecoveryInterceptor, correlation_id
+from microlib.observability.requestid import RequestIdInterceptor
+from microlib.observability.stack import Observability
+from microlib.observability.tracing import Tracing, start_span
 
 __all__ = [
     "ComponentHealth",
@@ -12,6 +23,24 @@ __all__ = [
     "Health",
     "HealthReport",
     "Histogram",
+    "HttpTelemetryMiddleware",
+    "LogPipeline",
+    "LoggingInterceptor",
+    "ManagementServer",
     "Metrics",
+    "MetricsInterceptor",
+    "Observability",
     "Phase",
+    "PrometheusMetrics",
+    "RecoveryInterceptor",
+    "Redactor",
+    "RequestIdInterceptor",
+    "ServiceIdentity",
+    "Tracing",
+    "TracingInterceptor",
+    "add_service_fields",
+    "add_trace_ids",
+    "correlation_id",
+    "metrics_route",
+    "start_span",
 ]

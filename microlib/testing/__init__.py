@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from microlib.testing.logs import capture_logs
 from microlib.testing.service import TestService
 
-__all__ = ["TestService"]
+__all__ = ["TestService", "capture_logs"]

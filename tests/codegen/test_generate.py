@@ -179,13 +179,25 @@ class TestErrors:
         assert "nope/x.proto: File not found." in result.stderr
         assert 'contracts/demo/v1/greeter.proto:5:1: Import "nope/x.proto" was not found' in result.stderr
 
-    def test_openapi_is_detected_and_declined(self, tmp_path: Path) -> None:
-        """An OpenAPI document is recognised by content and declined clearly."""
-        doc = tmp_path / "petstore.yaml"
+    def test_openapi_next_to_protos_generates_into_its_own_package(self, tmp_path: Path) -> None:
+        """An OpenAPI document is recognised by content and generated into a
+        sub-package named after its file, under the same manifest."""
+        doc = tmp_path / "contracts" / "pet-store.yaml"
+        doc.parent.mkdir()
         doc.write_text("openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths: {}\n")
+        result = codegen(doc.parent, "--out", tmp_path / "gen", "--stubs", tmp_path / "stubs")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "gen" / "pet_store" / "operations.py").is_file()
+        assert "pet_store/operations.py" in (tmp_path / "gen" / "_manifest.json").read_text()
+        assert codegen(doc.parent, "--out", tmp_path / "gen", "--check").returncode == 0
+
+    def test_asyncapi_is_detected_and_declined(self, tmp_path: Path) -> None:
+        """An AsyncAPI document is recognised by content and declined clearly."""
+        doc = tmp_path / "events.yaml"
+        doc.write_text("asyncapi: 3.0.0\ninfo: {title: x, version: '1'}\n")
         result = codegen(doc, "--out", tmp_path / "gen")
         assert result.returncode == 2
-        assert "openapi documents are not supported yet by this generator" in result.stderr
+        assert "asyncapi documents are not supported yet by this generator" in result.stderr
 
     def test_missing_generator_names_the_extra(self) -> None:
         """Without microlib-codegen installed the command says which extra to install."""

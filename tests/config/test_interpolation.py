@@ -87,14 +87,14 @@ def vault() -> Iterator[dict[str, str]]:
             raise ValueError(f"unknown backend {backend!r}")
         return store[key]
 
-    unregister = register_resolver("secret", resolve, sensitive=True)
+    unregister = register_resolver("sealed", resolve, sensitive=True)
     yield store
     unregister()
 
 
 def test_registered_resolver_is_called_and_its_value_masked(tmp_path: Path, vault: dict[str, str]) -> None:
-    """`${secret:vault:kv/app#db_password}` calls the resolver; the value never shows when printed."""
-    config = write(tmp_path / "c.yaml", "db:\n  url: ${secret:vault:kv/app#db_password}\n")
+    """`${sealed:vault:kv/app#db_password}` calls the resolver; the value never shows when printed."""
+    config = write(tmp_path / "c.yaml", "db:\n  url: ${sealed:vault:kv/app#db_password}\n")
     loaded = load_config(Settings, sections={"db": DbSettings}, files=[config], environ={})
     assert loaded.settings.db.url == "s3cr3t"  # type: ignore[attr-defined]
     assert "s3cr3t" not in loaded.render()
@@ -103,20 +103,20 @@ def test_registered_resolver_is_called_and_its_value_masked(tmp_path: Path, vaul
 
 def test_failing_resolver_is_a_problem_with_file_and_line(tmp_path: Path, vault: dict[str, str]) -> None:
     """A resolver exception becomes a problem naming the reference and the cause."""
-    config = write(tmp_path / "c.yaml", "db:\n  url: ${secret:consul:x}\n")
+    config = write(tmp_path / "c.yaml", "db:\n  url: ${sealed:consul:x}\n")
     with pytest.raises(ConfigError) as caught:
         load_config(Settings, sections={"db": DbSettings}, files=[config], environ={})
     (problem,) = caught.value.problems
     assert problem.source == f"{config}:2"
-    assert "resolver 'secret' failed for ${secret:consul:x}: unknown backend 'consul'" in problem.message
+    assert "resolver 'sealed' failed for ${sealed:consul:x}: unknown backend 'consul'" in problem.message
 
 
 def test_unregistered_lowercase_name_is_an_error_not_a_default(tmp_path: Path) -> None:
-    """Without the `secret` resolver, `${secret:...}` is not silently read as a variable default."""
-    config = write(tmp_path / "c.yaml", "db:\n  url: ${secret:vault:kv/app#x}\n")
+    """Without a resolver named `sealed`, `${sealed:...}` is not silently read as a variable default."""
+    config = write(tmp_path / "c.yaml", "db:\n  url: ${sealed:vault:kv/app#x}\n")
     with pytest.raises(ConfigError) as caught:
         load_config(Settings, sections={"db": DbSettings}, files=[config], environ={})
-    assert "no resolver named 'secret' is registered" in caught.value.problems[0].message
+    assert "no resolver named 'sealed' is registered" in caught.value.problems[0].message
 
 
 def test_resolver_names_are_checked() -> None:

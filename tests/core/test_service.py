@@ -252,3 +252,23 @@ async def test_config_file_edit_reaches_the_running_service(tmp_path: Any) -> No
         result = await service.live_config.reload()
         assert result.status == "restart_required"
         assert service.config.http.port == 8080
+
+
+async def test_database_and_cache_are_components_built_from_config(tmp_path: Any) -> None:
+    """database=True / cache=True add components from their sections, started with the service."""
+    from sqlalchemy import text
+
+    service = Service("shop", database=True, cache=True)
+    with pytest.raises(RuntimeError, match="exists once the service is assembled"):
+        _ = service.database
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
+    async with TestService(service, overrides=[f"database.url={url}"]) as t:
+        async with service.database.transaction() as session:
+            assert (await session.exec(text("select 40 + 2"))).scalar() == 42  # type: ignore[call-overload]
+        await service.cache.set("k", b"v")
+        assert await service.cache.get("k") == b"v"
+        health = (await t.http.get("/health")).json()["components"]
+        assert health["database"]["status"] == "UP"
+        assert health["cache"]["status"] == "UP"
+    with pytest.raises(RuntimeError, match=r"no cache: build it with Service\(\.\.\., cache=True\)"):
+        _ = Service("plain").cache

@@ -1,0 +1,83 @@
+"""The benchmarked server: one JSON route, with observability in one of several modes.
+
+Run by ``bench_http.py``; ``python server.py MODE PORT [OTLP_ENDPOINT]`` where MODE is
+``off`` (no middleware, empty chain, no logging), ``metrics`` (edge middleware and
+interceptors, tracing and access log off), ``logs`` (plus the JSON access log),
+``spans`` (plus tracing at ratio 1.0, no exporter), ``on`` (plus OTLP/gRPC export)
+or ``on10`` (``on`` with a 0.1 sample ratio, a common production setting).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from microlib.config.model import Settings
+from microlib.core.chain import Interceptor, compose
+from microlib.core.context import CallContext
+from microlib.observability import Observability, ServiceIdentity
+
+
+def build(mode: str, endpoint: str) -> Starlette:
+    """The app: the same chain-run route, with every observability piece or none."""
+    interceptors: list[Interceptor] = []
+    middleware = []
+    extra_routes = []
+    if mode != "off":
+        settings = Settings.model_validate(
+            {
+                "logging": {"level": "INFO", "format": "json", "access_log": mode != "metrics"},
+                "tracing": {
+                    "enabled": mode in ("spans", "on", "on10"),
+                    "exporter": "otlp-grpc" if mode in ("on", "on10") else "none",
+                    "endpoint": endpoint,
+                    "sample_ratio": 0.1 if mode == "on10" else 1.0,
+                },
+            }
+        )
+        obs = Observability(settings, ServiceIdentity("bench", version="1.0", environment="bench"))
+        interceptors = list(obs.interceptors().values())
+        middleware = [obs.middleware()]
+        extra_routes = obs.routes()
+
+    async def hello(ctx: CallContext) -> Any:
+        return {"message": "hello", "items": [1, 2, 3]}
+
+    chain = compose(interceptors, hello)
+
+    async def endpoint_(request: Request) -> Response:
+        ctx = CallContext(
+            kind="http",
+            service="bench",
+            method="/hello/{name}",
+            metadata=dict(request.headers.items()),
+        )
+        return JSONResponse(await chain(ctx), headers=ctx.response_metadata)
+
+    return Starlette(routes=[Route("/hello/{name}", endpoint_), *extra_routes], middleware=middleware)
+
+
+def main() -> None:
+    """Serve on 127.0.0.1:PORT with uvloop and httptools until killed."""
+    mode, port = sys.argv[1], int(sys.argv[2])
+    endpoint = sys.argv[3] if len(sys.argv) > 3 else "http://127.0.0.1:4317"
+    uvicorn.run(
+        build(mode, endpoint),
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+
+
+if __name__ == "__main__":
+    main()

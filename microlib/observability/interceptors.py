@@ -1,0 +1,227 @@
+"""The tracing, metrics and logging interceptors of the shared chain.
+
+They work for every ``ctx.kind``. For HTTP requests under the
+:class:`~microlib.observability.edge.HttpTelemetryMiddleware` the edge
+already owns the span, the ``http_server_*`` metrics and the access line,
+so these only enrich what the edge records.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from microlib.core.chain import CallNext
+from microlib.core.context import CallContext
+from microlib.core.errors import Code
+from microlib.observability._exchange import _edge
+from microlib.observability.identity import _bind_identity, _unbind_identity
+from microlib.observability.outcome import outcome_code, server_fault
+from microlib.observability.tracing import _bind_tracer, _unbind_tracer
+
+if TYPE_CHECKING:
+    from microlib.observability.stack import Observability
+
+__all__ = ["LoggingInterceptor", "MetricsInterceptor", "TracingInterceptor"]
+
+log = structlog.get_logger("microlib.access")
+
+# (metric prefix, noun) per kind: rpc_server_requests_total, job_runs_total...
+_METRIC_NAMES = {
+    "grpc": ("rpc_server", "requests"),
+    "message": ("messaging_consumer", "messages"),
+    "job": ("job", "runs"),
+}
+_SPAN_KINDS = {"http": trace.SpanKind.SERVER, "grpc": trace.SpanKind.SERVER}
+
+
+class TracingInterceptor:
+    """A server (or consumer) span per call, child of the caller's W3C context.
+
+    The parent comes from ``traceparent``/``tracestate``/``baggage`` in
+    ``ctx.metadata``. The span is named ``service/method`` (gRPC semantic
+    conventions) and records the outcome code; a failure is recorded as an
+    exception event and, when it is the server's fault, as an error status.
+    ``ctx.attributes`` gets ``trace_id`` and ``span_id``.
+
+    Args:
+        observability: The service's observability.
+    """
+
+    def __init__(self, observability: Observability) -> None:
+        self._obs = observability
+        self._tracer = observability.tracing.tracer
+
+    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
+        """Run the call inside its span."""
+        if not self._obs.tracing.enabled:
+            return await call_next(ctx)
+        edge = _edge.get() if ctx.kind == "http" else None
+        if edge is not None:
+            return await self._under_edge(ctx, call_next, edge.span)
+        parent = self._obs.tracing.extract(ctx.metadata)
+        kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
+        identity = _bind_identity(self._obs.identity)
+        tracer = _bind_tracer(self._tracer)
+        span = self._tracer.start_span(
+            ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
+        )
+        # The caller's baggage stays in the context, for outgoing calls to carry on.
+        attached = otel_context.attach(trace.set_span_in_context(span, parent))
+        try:
+            _remember(ctx, span)
+            return await self._traced(ctx, call_next, span)
+        finally:
+            span.end()
+            otel_context.detach(attached)
+            _unbind_tracer(tracer)
+            _unbind_identity(identity)
+
+    async def _under_edge(self, ctx: CallContext, call_next: CallNext, span: trace.Span) -> Any:
+        _remember(ctx, span)
+        span.set_attribute("microlib.method", ctx.full_method)
+        return await self._traced(ctx, call_next, span)
+
+    @staticmethod
+    async def _traced(ctx: CallContext, call_next: CallNext, span: trace.Span) -> Any:
+        try:
+            result = await call_next(ctx)
+        except BaseException as exc:
+            code = outcome_code(exc)
+            span.set_attribute("microlib.code", code)
+            if ctx.kind == "grpc":
+                # What the caller will see: recovery turns crashes into INTERNAL.
+                span.set_attribute("rpc.grpc.status_code", Code[code].value)
+            span.record_exception(exc)
+            if server_fault(exc):
+                span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+            raise
+        if ctx.kind == "grpc":
+            span.set_attributes({"microlib.code": "OK", "rpc.grpc.status_code": 0})
+        elif _edge.get() is None:
+            # Under the HTTP edge the status code says as much.
+            span.set_attribute("microlib.code", "OK")
+        return result
+
+
+class MetricsInterceptor:
+    """Request count, duration and in-flight per call kind, with bounded labels.
+
+    gRPC: ``rpc_server_requests_total{service,method,code}``,
+    ``rpc_server_request_duration_seconds{service,method,code}``,
+    ``rpc_server_requests_in_flight{service,method}``; messages:
+    ``messaging_consumer_messages_*``; jobs: ``job_runs_*``. HTTP is counted
+    by the edge middleware, which sees the status line and body sizes.
+
+    Args:
+        observability: The service's observability.
+    """
+
+    def __init__(self, observability: Observability) -> None:
+        self._obs = observability
+        self._families: dict[str, tuple[Any, Any, Any]] = {}
+
+    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
+        """Count and time the call."""
+        names = _METRIC_NAMES.get(ctx.kind)
+        if names is None:
+            return await call_next(ctx)
+        count, duration, in_flight = self._family(ctx.kind, *names)
+        gauge = in_flight.labels(ctx.service, ctx.method)
+        gauge.inc()
+        start = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            return await call_next(ctx)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            code = outcome_code(failure)
+            count.labels(ctx.service, ctx.method, code).inc()
+            duration.labels(ctx.service, ctx.method, code).observe(time.perf_counter() - start)
+            gauge.dec()
+
+    def _family(self, kind: str, prefix: str, noun: str) -> tuple[Any, Any, Any]:
+        family = self._families.get(kind)
+        if family is None:
+            metrics = self._obs.metrics
+            singular = noun.removesuffix("s")
+            family = self._families[kind] = (
+                metrics.counter(
+                    f"{prefix}_{noun}_total", f"{kind} calls completed.", ("service", "method", "code")
+                ),
+                metrics.histogram(
+                    f"{prefix}_{singular}_duration_seconds",
+                    f"{kind} call duration.",
+                    ("service", "method", "code"),
+                    buckets=self._obs.settings.metrics.duration_buckets,
+                ),
+                metrics.gauge(
+                    f"{prefix}_{noun}_in_flight", f"{kind} calls in progress.", ("service", "method")
+                ),
+            )
+        return family
+
+
+class LoggingInterceptor:
+    """Binds call fields to every log line of the call, and logs its completion.
+
+    Lines written during the call carry ``kind`` and ``method``. Unless
+    ``logging.access_log`` is off, one line per call says how it ended
+    (``code``, ``duration_ms``): at error level for server faults, info
+    otherwise. For HTTP the edge writes that line instead.
+
+    Args:
+        observability: The service's observability.
+    """
+
+    def __init__(self, observability: Observability) -> None:
+        self._obs = observability
+
+    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
+        """Run the call with its fields bound, then log how it ended."""
+        tokens = structlog.contextvars.bind_contextvars(kind=ctx.kind, method=ctx.full_method)
+        try:
+            if (ctx.kind == "http" and _edge.get() is not None) or not self._obs.settings.logging.access_log:
+                return await call_next(ctx)
+            return await self._logged(ctx, call_next)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+    @staticmethod
+    async def _logged(ctx: CallContext, call_next: CallNext) -> Any:
+        start = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            return await call_next(ctx)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            code = outcome_code(failure)
+            emit = log.error if server_fault(failure) else log.info
+            emit("call completed", code=code, duration_ms=round((time.perf_counter() - start) * 1000, 3))
+
+
+def _remember(ctx: CallContext, span: trace.Span) -> None:
+    context = span.get_span_context()
+    if context.is_valid:
+        ctx.attributes["trace_id"] = format(context.trace_id, "032x")
+        ctx.attributes["span_id"] = format(context.span_id, "016x")
+
+
+def _call_attributes(ctx: CallContext) -> dict[str, Any]:
+    if ctx.kind == "grpc":
+        return {"rpc.system": "grpc", "rpc.service": ctx.service, "rpc.method": ctx.method}
+    if ctx.kind == "message":
+        return {
+            "messaging.operation.type": "process",
+            "messaging.destination.name": ctx.service,
+            "microlib.method": ctx.method,
+        }
+    return {"microlib.kind": ctx.kind, "microlib.service": ctx.service, "microlib.method": ctx.method}

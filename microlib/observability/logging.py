@@ -1,0 +1,241 @@
+"""structlog configuration built from settings, shared with standard-library logging.
+
+structlog events and stdlib records (uvicorn, grpc, SQLAlchemy, aio-pika,
+aiokafka, taskiq...) go through one ``logging`` handler and one processor
+chain, so every line has the same format, service fields, trace ids and
+redaction. Levels live on stdlib loggers, which is what makes per-logger
+levels and their runtime changes work for both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any, NoReturn
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from microlib.config.model import LoggingSettings
+from microlib.core.errors import FieldViolation, InvalidArgument
+from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
+
+__all__ = ["LEVELS", "LIBRARY_LOGGERS", "LogPipeline"]
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+"""The level names accepted in config and by the admin endpoint."""
+
+LIBRARY_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "grpc",
+    "sqlalchemy",
+    "alembic",
+    "aio_pika",
+    "aiormq",
+    "aiokafka",
+    "taskiq",
+    "httpx",
+    "opentelemetry",
+)
+"""Libraries whose own handlers are removed so their records reach microlib's."""
+
+# Quieter defaults for chatty libraries; ``logging.levels`` overrides them.
+_LIBRARY_DEFAULTS = {"uvicorn.access": "WARNING", "httpx": "WARNING", "aiormq": "WARNING"}
+
+
+class LogPipeline:
+    """The process's log pipeline: format, level per logger, redaction.
+
+    Logging is process-wide by nature; when several services share a process
+    the last installed pipeline decides the format, while each line still
+    carries the identity of the service handling the current call.
+
+    Args:
+        settings: The ``logging`` section.
+        environment: ``service.environment``; ``format: auto`` picks the
+            console renderer for ``development`` on a terminal.
+        stream: Where lines are written; defaults to standard output.
+    """
+
+    def __init__(self, settings: LoggingSettings, *, environment: str, stream: IO[str] | None = None) -> None:
+        self._settings = settings
+        self._stream = stream if stream is not None else sys.stdout
+        self._json = _wants_json(settings.format, environment, self._stream)
+        self._configured: set[str] = set()
+        self._taps: list[Callable[[dict[str, Any]], None]] = []
+        self._redactor = Redactor(settings.redact_keys)
+        self._render = _renderer(json=self._json)
+        self.handler = logging.StreamHandler(self._stream)
+        self.handler.set_name("microlib")
+        self.handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *_shared_chain()],
+                processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, self._finish],
+            )
+        )
+
+    def install(self) -> None:
+        """Configure structlog and route the root logger and library loggers here.
+
+        structlog events are rendered and written directly, without a stdlib
+        ``LogRecord``: levels are still those of the stdlib logger of the
+        same name, and lines share the handler's lock and stream.
+        """
+        structlog.configure(
+            processors=[
+                structlog.stdlib.filter_by_level,
+                *_shared_chain(),
+                structlog.stdlib.PositionalArgumentsFormatter(),
+                structlog.processors.StackInfoRenderer(),
+                _write_to_installed,
+            ],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+            cache_logger_on_first_use=True,
+        )
+        _installed[:] = [self]
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if handler.get_name() == "microlib":
+                root.removeHandler(handler)
+        root.addHandler(self.handler)
+        for name in LIBRARY_LOGGERS:
+            library = logging.getLogger(name)
+            library.handlers.clear()
+            library.propagate = True
+        self.apply(self._settings)
+
+    @contextlib.contextmanager
+    def tap(self) -> Iterator[list[dict[str, Any]]]:
+        """Collect the events written in the block, redacted, just before rendering.
+
+        Returns:
+            The list the events are appended to (``microlib.testing.capture_logs``).
+        """
+        entries: list[dict[str, Any]] = []
+        self._taps.append(entries.append)
+        try:
+            yield entries
+        finally:
+            self._taps.remove(entries.append)
+
+    def _finish(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+        # uvicorn passes an ANSI-coloured twin of its message as an extra.
+        event_dict.pop("color_message", None)
+        event_dict = self._redactor(logger, method_name, event_dict)
+        if self._json:
+            event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
+        for tap in self._taps:
+            tap(dict(event_dict))
+        rendered = self._render(logger, method_name, event_dict)
+        return rendered if isinstance(rendered, str) else str(rendered)
+
+    def _write(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
+        line = self._finish(logger, method_name, event_dict)
+        with self.handler.lock:  # type: ignore[union-attr]
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    def apply(self, settings: LoggingSettings) -> None:
+        """Apply the reloadable part of ``settings``: root level and per-logger levels.
+
+        Loggers configured before but absent from ``settings.levels`` go back
+        to inheriting their parent's level.
+        """
+        self._settings = settings
+        levels = {**_LIBRARY_DEFAULTS, **settings.levels}
+        for name in self._configured - levels.keys():
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger().setLevel(settings.level)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._configured = set(levels)
+
+    def set_levels(self, levels: Mapping[str, str]) -> None:
+        """Change levels now, until the next reload; ``""`` or ``root`` is the root logger.
+
+        Raises:
+            InvalidArgument: naming each unknown level.
+        """
+        violations = [
+            FieldViolation(
+                f"levels.{name or 'root'}", f"unknown level {level!r}; use one of {LEVELS}", "enum"
+            )
+            for name, level in levels.items()
+            if str(level).upper() not in LEVELS
+        ]
+        if violations:
+            raise InvalidArgument("invalid log level", violations=violations)
+        for name, level in levels.items():
+            logger = logging.getLogger() if name in ("", "root") else logging.getLogger(name)
+            logger.setLevel(str(level).upper())
+            if name not in ("", "root"):
+                self._configured.add(name)
+
+    def levels(self) -> dict[str, str]:
+        """The root level and every explicitly configured logger's level."""
+        current = {"root": logging.getLevelName(logging.getLogger().level)}
+        for name in sorted(self._configured):
+            level = logging.getLogger(name).level
+            if level != logging.NOTSET:
+                current[name] = logging.getLevelName(level)
+        return current
+
+    def flush(self) -> None:
+        """Flush the output stream."""
+        self.handler.flush()
+
+
+def _renderer(*, json: bool) -> Processor:
+    if json:
+        return structlog.processors.JSONRenderer(serializer=_dumps)
+    return structlog.dev.ConsoleRenderer(colors=False)
+
+
+def _shared_chain() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        add_trace_ids,
+        add_service_fields,
+    ]
+
+
+def _wants_json(fmt: str, environment: str, stream: IO[str]) -> bool:
+    if fmt != "auto":
+        return fmt == "json"
+    isatty = getattr(stream, "isatty", None)
+    return not (environment == "development" and isatty is not None and isatty())
+
+
+def _fallback(value: Any) -> str:
+    # Anything json cannot encode (datetimes, UUIDs, bytes...) becomes text.
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return repr(value)
+
+
+# One encoder for every line: json.dumps would build a new one per call.
+_JSON = json.JSONEncoder(default=_fallback)
+
+
+def _dumps(event: Any, **_: Any) -> str:
+    return _JSON.encode(event)
+
+
+# structlog caches bound loggers with their processors, so the last processor
+# looks the pipeline up at each event: installing another one takes effect
+# for loggers already in use.
+_installed: list[LogPipeline] = []
+
+
+def _write_to_installed(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> NoReturn:
+    _installed[0]._write(logger, method_name, event_dict)
+    raise structlog.DropEvent

@@ -1,0 +1,77 @@
+"""A separate management port serving ``/metrics`` (and the log-level endpoint).
+
+Keeping scrapes and admin calls off the service's own port lets network
+policy expose them to Prometheus and operators only, and keeps them out of
+the service's request metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from microlib.core.errors import Unavailable
+
+__all__ = ["ManagementServer"]
+
+
+class ManagementServer:
+    """A Component running a small uvicorn server for ``routes``.
+
+    Args:
+        routes: What to serve (``/metrics``, the log-level endpoint).
+        host: The address to bind (``metrics.host``).
+        port: The port (``metrics.port``; ``0`` picks a free one, see :attr:`port`).
+    """
+
+    name = "observability-management"
+
+    def __init__(self, routes: Sequence[BaseRoute], *, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            Starlette(routes=list(routes)),
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="off",
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        """Bind the port and start serving."""
+        config = self._server.config
+        if not config.loaded:
+            config.load()
+        self._server.lifespan = config.lifespan_class(config)
+        # Server.serve() would install signal handlers; the service owns those.
+        try:
+            await self._server.startup()
+        except SystemExit as exc:
+            # uvicorn exits the process when it cannot bind; a component raises instead.
+            raise Unavailable(f"management server could not listen on {config.host}:{config.port}") from exc
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._task = asyncio.create_task(self._server.main_loop(), name="microlib-management")
+
+    async def stop(self) -> None:
+        """Stop accepting and close connections."""
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._server.shutdown()
+        self._task = None
+
+    async def check(self) -> Mapping[str, Any] | None:
+        """Report the bound port; raise when the server is not running."""
+        if self._task is None or self._task.done():
+            raise Unavailable("management server is not running")
+        return {"port": self.port}

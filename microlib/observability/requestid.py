@@ -1,0 +1,64 @@
+"""Request ids: taken from ``X-Request-ID`` (or gRPC ``x-request-id``) or minted, and echoed back."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import structlog
+
+from microlib.core.chain import CallNext
+from microlib.core.context import CallContext
+from microlib.observability._exchange import _edge
+
+__all__ = ["REQUEST_ID_HEADER", "RequestIdInterceptor", "new_request_id", "valid_request_id"]
+
+REQUEST_ID_HEADER = "x-request-id"
+"""The header (lower-case, as in ``CallContext.metadata``) carrying the request id."""
+
+# Anything else in the header (too long, spaces, control characters) could
+# forge log lines, so it is replaced by a fresh id.
+_VALID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def new_request_id() -> str:
+    """A fresh request id: 128 random bits in hex.
+
+    Like OpenTelemetry's trace ids it comes from ``random``, not the OS:
+    an id names a request, it protects nothing, and a syscall per request
+    costs more than the rest of the bookkeeping.
+    """
+    return f"{random.getrandbits(128):032x}"
+
+
+def valid_request_id(value: str) -> bool:
+    """Whether ``value`` is acceptable as a caller-supplied request id (1-128 of ``A-Za-z0-9._:-``)."""
+    return _VALID.fullmatch(value) is not None
+
+
+class RequestIdInterceptor:
+    """Gives every call a request id, for every transport.
+
+    The id is the caller's ``x-request-id`` when valid, a new UUID otherwise;
+    it is stored in ``ctx.attributes["request_id"]``, echoed in
+    ``ctx.response_metadata["x-request-id"]`` and bound as the
+    ``request_id`` field of every log line written during the call.
+    """
+
+    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
+        """Bind the request id for the duration of the call."""
+        request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
+        if not valid_request_id(request_id):
+            request_id = new_request_id()
+        ctx.attributes["request_id"] = request_id
+        ctx.response_metadata[REQUEST_ID_HEADER] = request_id
+        edge = _edge.get()
+        if edge is not None and edge.request_id == request_id:
+            # The HTTP edge has bound this id for the whole request already.
+            return await call_next(ctx)
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            return await call_next(ctx)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)

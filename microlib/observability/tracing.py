@@ -1,0 +1,172 @@
+"""Tracer set-up from settings: one TracerProvider per service, used explicitly.
+
+The process-global tracer provider is never set, so two services in one
+process keep their own resource, sampler and exporter. W3C tracecontext and
+baggage are extracted and injected with explicit propagators for the same
+reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import threading
+from collections.abc import Iterator, Mapping, MutableMapping
+
+from opentelemetry import trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.context import Context
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import AttributeValue
+
+from microlib.config.model import TracingSettings
+from microlib.observability.identity import ServiceIdentity
+from microlib.observability.otlp import build_exporter
+
+__all__ = ["Tracing", "start_span"]
+
+_PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+
+
+class Tracing:
+    """A service's tracer: resource, parent-based ratio sampler, batch export.
+
+    Args:
+        settings: The ``tracing`` section.
+        identity: Becomes ``service.name``, ``service.version``,
+            ``deployment.environment.name`` and ``service.instance.id``.
+        exporter: Overrides the exporter chosen by ``settings.exporter``.
+    """
+
+    def __init__(
+        self, settings: TracingSettings, identity: ServiceIdentity, *, exporter: SpanExporter | None = None
+    ) -> None:
+        self.enabled = settings.enabled
+        self.provider: TracerProvider | None = None
+        if not settings.enabled:
+            self.tracer: trace.Tracer = trace.NoOpTracer()
+            return
+        resource = Resource.create(
+            {
+                "service.name": identity.name,
+                "service.version": identity.version,
+                "deployment.environment.name": identity.environment,
+                "service.instance.id": identity.instance_id,
+                **settings.resource_attributes,
+            }
+        )
+        # shutdown_on_exit=False: the service flushes within its own stop
+        # budget; the SDK's atexit hook could block interpreter exit on a
+        # collector that does not answer.
+        self.provider = TracerProvider(
+            resource=resource,
+            sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
+            shutdown_on_exit=False,
+        )
+        chosen = exporter if exporter is not None else build_exporter(settings)
+        if chosen is not None:
+            self.provider.add_span_processor(
+                BatchSpanProcessor(
+                    chosen,
+                    max_queue_size=settings.max_queue_size,
+                    max_export_batch_size=min(settings.max_export_batch_size, settings.max_queue_size),
+                    schedule_delay_millis=settings.schedule_delay * 1000,
+                    export_timeout_millis=settings.timeout * 1000,
+                )
+            )
+        self.tracer = self.provider.get_tracer("microlib", identity.version)
+
+    @staticmethod
+    def extract(carrier: Mapping[str, str]) -> Context:
+        """The context (parent span, baggage) carried by W3C headers in ``carrier``."""
+        return _PROPAGATOR.extract(carrier)
+
+    @staticmethod
+    def inject(carrier: MutableMapping[str, str], context: Context | None = None) -> None:
+        """Write ``traceparent``, ``tracestate`` and ``baggage`` for ``context`` into ``carrier``."""
+        _PROPAGATOR.inject(carrier, context)
+
+    async def shutdown(self, timeout: float) -> None:
+        """Export pending spans and stop the exporter, within ``timeout`` seconds."""
+        provider = self.provider
+        if provider is None:
+            return
+        millis = int(timeout * 1000)
+
+        def flush_and_stop() -> None:
+            provider.force_flush(millis)
+            provider.shutdown()
+
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def run() -> None:
+            try:
+                flush_and_stop()
+            finally:
+                loop.call_soon_threadsafe(_resolve, done)
+
+        # A daemon thread, not the loop's executor: when the collector hangs,
+        # the thread is abandoned at the deadline and cannot hold up exit.
+        threading.Thread(target=run, name="microlib-trace-shutdown", daemon=True).start()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await done
+
+
+# The tracer of the service handling the current call, for ``start_span``.
+_current_tracer: contextvars.ContextVar[trace.Tracer | None] = contextvars.ContextVar(
+    "microlib_tracer", default=None
+)
+
+
+@contextlib.contextmanager
+def start_span(
+    name: str,
+    *,
+    kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> Iterator[trace.Span]:
+    """Start a child span of the current one, with the current service's tracer.
+
+    An exception leaving the block is recorded on the span, which is marked
+    as an error. Outside a call (a background task) the tracer of the last
+    service built in the process is used; without any, the global
+    OpenTelemetry tracer.
+
+    Args:
+        name: The span name; keep it low-cardinality (``load-invoice``).
+        kind: The OpenTelemetry span kind.
+        attributes: Initial attributes.
+    """
+    tracer = _current_tracer.get() or (
+        _default_tracer[0] if _default_tracer else trace.get_tracer("microlib")
+    )
+    with tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
+        yield span
+
+
+_default_tracer: list[trace.Tracer] = []
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _set_default_tracer(tracer: trace.Tracer) -> None:
+    _default_tracer[:] = [tracer]
+
+
+def _bind_tracer(tracer: trace.Tracer) -> contextvars.Token[trace.Tracer | None]:
+    return _current_tracer.set(tracer)
+
+
+def _unbind_tracer(token: contextvars.Token[trace.Tracer | None]) -> None:
+    _current_tracer.reset(token)

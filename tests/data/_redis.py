@@ -1,0 +1,56 @@
+"""A dedicated redis-server on a free loopback port, stoppable and restartable."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+import redis
+
+
+class RedisServer:
+    """One redis-server process bound to 127.0.0.1, without persistence."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait (bounded) until it answers PING."""
+        self._process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        try:
+            for _ in range(100):
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            raise RuntimeError(f"redis-server on port {self.port} did not start")
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Terminate it and wait for the process to exit."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None

@@ -1,0 +1,80 @@
+"""Observability wired into the service's own HTTP app and chain, over real HTTP."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.requests import Request
+
+from microlib.config.model import Settings
+from microlib.core.chain import Chain
+from microlib.core.errors import NotFound
+from microlib.http import HttpApp
+from microlib.observability import Observability, ServiceIdentity
+from tests.observability.helpers import json_lines, serve
+
+
+def _wired() -> tuple[Observability, HttpApp, InMemorySpanExporter, io.StringIO]:
+    exporter = InMemorySpanExporter()
+    stream = io.StringIO()
+    settings = Settings.model_validate({"logging": {"format": "json"}})
+    obs = Observability(settings, ServiceIdentity("books"), log_stream=stream, span_exporter=exporter)
+    chain = Chain()
+    for slot, interceptor in obs.interceptors().items():
+        chain.install(slot, interceptor)
+    app = HttpApp(chain)
+    app.add_middleware(obs.middleware(untraced_paths=("/health",)))
+    for route in obs.routes():
+        app.add_route(route.path, route.endpoint, methods=sorted(route.methods or ()))  # type: ignore[attr-defined]
+
+    @app.route("/books/{id}", service="bookshop.v1.Books")
+    async def get_book(request: Request) -> dict[str, Any]:
+        if request.path_params["id"] == "0":
+            raise NotFound("no book 0")
+        if request.path_params["id"] == "crash":
+            raise RuntimeError("disk on fire")
+        return {"id": request.path_params["id"]}
+
+    return obs, app, exporter, stream
+
+
+async def test_service_app_end_to_end() -> None:
+    """Through HttpApp: one request id header, problem+json correlated with the trace, template labels."""
+    obs, app, exporter, stream = _wired()
+    async with serve(app.app) as url, httpx.AsyncClient(base_url=url) as client:
+        ok = await client.get("/books/1", headers={"x-request-id": "r-1"})
+        missing = await client.get("/books/0")
+        crash = await client.get("/books/crash")
+        scrape = await client.get("/metrics")
+    await obs.stop()
+
+    assert ok.headers.get_list("x-request-id") == ["r-1"]
+    assert missing.status_code == 404
+    assert crash.status_code == 500
+    assert "fire" not in crash.text
+    spans = {
+        str(span.attributes["url.path"]): span for span in exporter.get_finished_spans() if span.attributes
+    }
+    assert {span.name for span in spans.values()} == {"GET /books/{id}"}
+    assert [spans[p].attributes["http.response.status_code"] for p in ("/books/1", "/books/0")] == [200, 404]
+    assert spans["/books/1"].attributes["microlib.method"] == "bookshop.v1.Books//books/{id}"
+    trace_id = format(spans["/books/crash"].context.trace_id, "032x")
+    assert crash.json()["correlation_id"] == trace_id
+    assert crash.json()["code"] == "INTERNAL"
+    [line] = [entry for entry in json_lines(stream) if entry["event"] == "unhandled exception"]
+    assert line["trace_id"] == trace_id
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(scrape.text)
+        for s in family.samples
+    }
+    for status in ("200", "404", "500"):
+        key = (
+            "http_server_requests_total",
+            (("method", "GET"), ("route", "/books/{id}"), ("status", status)),
+        )
+        assert values[key] == 1

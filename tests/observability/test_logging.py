@@ -1,0 +1,219 @@
+"""JSON log lines: fields, trace correlation, redaction, stdlib routing, runtime levels."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import httpx
+import structlog
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
+from starlette.requests import Request
+
+from microlib.config.model import LoggingSettings, Settings
+from microlib.core.context import CallContext
+from microlib.observability import Observability, ServiceIdentity
+from microlib.observability.processors import REDACTED
+from tests.observability.helpers import build_app, chain_route, json_lines, make_observability, serve
+
+log = structlog.get_logger("demo.orders")
+
+
+class TestLogLines:
+    def test_json_line_carries_service_fields(self) -> None:
+        """Every JSON line has level, logger, timestamp, event and the service identity."""
+        _, stream = make_observability("orders")
+        log.info("order placed", order_id=42)
+        [line] = [entry for entry in json_lines(stream) if entry["event"] == "order placed"]
+        assert line["level"] == "info"
+        assert line["logger"] == "demo.orders"
+        assert line["order_id"] == 42
+        assert line["timestamp"].endswith("Z")
+        assert (line["service"], line["version"], line["env"], line["instance"]) == (
+            "orders",
+            "1.2.3",
+            "test",
+            "orders-1",
+        )
+
+    def test_stdlib_records_share_the_pipeline(self) -> None:
+        """A library's stdlib log record becomes the same JSON line, with service fields."""
+        _, stream = make_observability("orders")
+        logging.getLogger("sqlalchemy.engine").warning("pool exhausted: %d waiting", 3)
+        [line] = [entry for entry in json_lines(stream) if entry["logger"] == "sqlalchemy.engine"]
+        assert line["event"] == "pool exhausted: 3 waiting"
+        assert line["level"] == "warning"
+        assert line["service"] == "orders"
+
+    def test_uvicorn_lines_are_plain(self) -> None:
+        """uvicorn's records arrive without handlers of their own and without the ANSI twin."""
+        _, stream = make_observability("orders")
+        uvicorn_error = logging.getLogger("uvicorn.error")
+        uvicorn_error.info("Started server process [%d]", 42, extra={"color_message": "\x1b[36m%d\x1b[0m"})
+        [line] = json_lines(stream)
+        assert line["event"] == "Started server process [42]"
+        assert "color_message" not in line
+        assert uvicorn_error.handlers == []
+
+    def test_contextvars_are_merged(self) -> None:
+        """Fields bound through structlog contextvars appear on every line of the task."""
+        _, stream = make_observability("orders")
+        with structlog.contextvars.bound_contextvars(tenant="acme"):
+            log.info("inside")
+        log.info("outside")
+        lines = {entry["event"]: entry for entry in json_lines(stream)}
+        assert lines["inside"]["tenant"] == "acme"
+        assert "tenant" not in lines["outside"]
+
+    def test_exception_traceback_is_a_field(self) -> None:
+        """log.exception puts the formatted traceback in the JSON ``exception`` field."""
+        _, stream = make_observability("orders")
+        try:
+            raise ValueError("broken invariant")
+        except ValueError:
+            log.exception("failed")
+        [line] = [entry for entry in json_lines(stream) if entry["event"] == "failed"]
+        assert "ValueError: broken invariant" in line["exception"]
+        assert "Traceback" in line["exception"]
+
+    def test_console_format(self) -> None:
+        """``format: console`` renders readable, non-JSON lines."""
+        stream = io.StringIO()
+        settings = Settings.model_validate({"logging": {"format": "console"}})
+        Observability(settings, ServiceIdentity("orders"), log_stream=stream)
+        log.info("hello", answer=42)
+        text = stream.getvalue()
+        assert "hello" in text
+        assert "answer=42" in text
+        assert not text.lstrip().startswith("{")
+
+
+class TestRedaction:
+    def test_secrets_never_reach_a_line(self) -> None:
+        """Authorization and Cookie headers, configured keys and SecretStr values are redacted."""
+        _, stream = make_observability("orders", logging={"redact_keys": ["card_number"]})
+        log.info(
+            "incoming",
+            headers={"Authorization": "Bearer abc.def", "cookie": "session=s3cr3t", "accept": "*/*"},
+            raw_headers=[(b"authorization", b"Basic dXNlcjpwYXNz"), (b"host", b"example")],
+            card_number="4111111111111111",
+            db_password=SecretStr("hunter2"),
+            nested={"deeper": {"Set-Cookie": "id=1"}},
+        )
+        text = stream.getvalue()
+        for secret in ("abc.def", "s3cr3t", "dXNlcjpwYXNz", "4111111111111111", "hunter2", "id=1"):
+            assert secret not in text
+        [line] = json_lines(stream)
+        assert line["headers"] == {"Authorization": REDACTED, "cookie": REDACTED, "accept": "*/*"}
+        assert line["card_number"] == REDACTED
+        assert line["db_password"] == REDACTED
+        assert line["nested"]["deeper"]["Set-Cookie"] == REDACTED
+        assert line["raw_headers"] == [["authorization", REDACTED], ["host", "example"]]
+
+    def test_stdlib_extra_fields_are_redacted(self) -> None:
+        """Redaction also applies to a stdlib record's arguments bound as structlog fields."""
+        _, stream = make_observability("orders")
+        logging.getLogger("demo.stdlib").warning(
+            "login", extra={"authorization": "Bearer zzz", "user": "ann"}
+        )
+        assert "zzz" not in stream.getvalue()
+        [line] = json_lines(stream)
+        assert (line["authorization"], line["user"]) == (REDACTED, "ann")
+
+
+class TestLevels:
+    def test_reload_changes_levels(self) -> None:
+        """``apply`` with new ``logging.levels`` turns debug lines on for one logger only."""
+        obs, stream = make_observability("orders")
+        log.debug("hidden")
+        obs.apply(
+            Settings.model_validate({"logging": {"format": "json", "levels": {"demo.orders": "DEBUG"}}})
+        )
+        log.debug("shown")
+        structlog.get_logger("demo.other").debug("still hidden")
+        obs.apply(Settings.model_validate({"logging": {"format": "json"}}))
+        log.debug("hidden again")
+        assert [entry["event"] for entry in json_lines(stream)] == ["shown"]
+
+    def test_root_level_applies_to_libraries(self) -> None:
+        """Raising the root level to ERROR silences warnings from every logger."""
+        obs, stream = make_observability("orders")
+        obs.logs.apply(LoggingSettings(level="ERROR"))
+        logging.getLogger("aiokafka").warning("rebalance")
+        log.warning("slow")
+        log.error("down")
+        assert [entry["event"] for entry in json_lines(stream)] == ["down"]
+
+    async def test_admin_endpoint_changes_levels_over_http(self) -> None:
+        """PUT on the admin endpoint changes a logger's level at runtime; bad levels get a 400."""
+        obs, stream = make_observability("orders", logging={"admin": {"enabled": True}})
+
+        async def ping(request: Request, ctx: CallContext) -> dict[str, Any]:
+            log.debug("debug ping")
+            return {"ok": True}
+
+        app = build_app(obs, [chain_route(obs, "/ping", ping)])
+        async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+            await client.get("/ping")
+            changed = await client.put("/admin/loggers", json={"levels": {"demo.orders": "debug"}})
+            assert changed.status_code == 200
+            assert changed.json()["levels"]["demo.orders"] == "DEBUG"
+            await client.get("/ping")
+            bad = await client.put("/admin/loggers", json={"levels": {"demo.orders": "LOUD"}})
+            assert bad.status_code == 400
+            assert bad.json()["violations"][0]["field"] == "levels.demo.orders"
+            current = await client.get("/admin/loggers")
+        assert current.json()["levels"]["demo.orders"] == "DEBUG"
+        assert [e["event"] for e in json_lines(stream)].count("debug ping") == 1
+
+    async def test_access_log_switch_applies_on_reload(self) -> None:
+        """Turning ``logging.access_log`` off by reload stops the per-request line at once."""
+        obs, stream = make_observability("orders")
+
+        async def ping(request: Request, ctx: CallContext) -> dict[str, Any]:
+            return {}
+
+        async with (
+            serve(build_app(obs, [chain_route(obs, "/ping", ping)])) as url,
+            httpx.AsyncClient() as client,
+        ):
+            await client.get(f"{url}/ping")
+            obs.apply(Settings.model_validate({"logging": {"format": "json", "access_log": False}}))
+            await client.get(f"{url}/ping")
+        assert [e["event"] for e in json_lines(stream)].count("http request") == 1
+
+    async def test_admin_endpoint_is_off_by_default(self) -> None:
+        """Without ``logging.admin.enabled`` the endpoint does not exist."""
+        obs, _ = make_observability("orders")
+        async with serve(build_app(obs, [])) as url, httpx.AsyncClient(base_url=url) as client:
+            response = await client.put("/admin/loggers", json={"levels": {"root": "DEBUG"}})
+        assert response.status_code == 404
+
+
+class TestTraceCorrelation:
+    async def test_trace_id_equals_the_span(self) -> None:
+        """A line logged inside a request carries the trace and span ids of its server span."""
+        exporter = InMemorySpanExporter()
+        stream = io.StringIO()
+        settings = Settings.model_validate({"logging": {"format": "json"}})
+        obs = Observability(settings, ServiceIdentity("orders"), log_stream=stream, span_exporter=exporter)
+
+        async def handler(request: Request, ctx: CallContext) -> dict[str, Any]:
+            log.info("handling", order_id=7)
+            return {"id": 7}
+
+        app = build_app(obs, [chain_route(obs, "/orders/{id}", handler)])
+        async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+            response = await client.get("/orders/7", headers={"X-Request-ID": "req-123"})
+        assert response.headers["x-request-id"] == "req-123"
+        await obs.stop()
+        [span] = [s for s in exporter.get_finished_spans() if s.name == "GET /orders/{id}"]
+        lines = {entry["event"]: entry for entry in json_lines(stream)}
+        assert lines["handling"]["trace_id"] == format(span.context.trace_id, "032x")
+        assert lines["handling"]["span_id"] == format(span.context.span_id, "016x")
+        assert lines["handling"]["request_id"] == "req-123"
+        access = lines["http request"]
+        assert access["trace_id"] == lines["handling"]["trace_id"]
+        assert (access["route"], access["status"], access["path"]) == ("/orders/{id}", 200, "/orders/7")

@@ -1,0 +1,86 @@
+"""The OTLP wire encoder produces exactly the SDK encoder's message."""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+from microlib.observability._otlp_wire import encode_request
+
+
+def _spans() -> list[ReadableSpan]:
+    exporter = InMemorySpanExporter()
+    spans: list[ReadableSpan] = []
+    for service in ("a", "b"):
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": service, "k8s.pod.uid": "p-1", "n": 3}),
+            span_limits=SpanLimits(max_span_attributes=12, max_events=2, max_links=1),
+            shutdown_on_exit=False,
+        )
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        plain = provider.get_tracer("plain")
+        versioned = provider.get_tracer("versioned", "1.2", schema_url="https://x/s", attributes={"lib": "y"})
+        remote = SpanContext(
+            0x4BF92F3577B34DA6A3CE929D0E0E4736,
+            0x00F067AA0BA902B7,
+            is_remote=True,
+            trace_flags=TraceFlags(1),
+            trace_state=TraceState([("vendor", "v1"), ("other", "o")]),
+        )
+        parent = trace.set_span_in_context(NonRecordingSpan(remote))
+        with plain.start_as_current_span("root", kind=trace.SpanKind.SERVER, context=parent) as root:
+            root.set_attributes(
+                {
+                    "s": "text",
+                    "empty": "",
+                    "t": True,
+                    "f": False,
+                    "i": -7,
+                    "zero": 0,
+                    "big": 2**62,
+                    "d": 1.5,
+                    "strs": ["x", "y"],
+                    "ints": [1, 2],
+                    "bools": [True],
+                    "floats": [0.5],
+                }
+            )
+            root.set_attribute("one.too.many", "dropped")
+            root.add_event("e1", {"k": "v"})
+            root.add_event("e2")
+            root.add_event("e3 dropped")
+            root.set_status(trace.StatusCode.ERROR, "it broke")
+            with versioned.start_as_current_span(
+                "child ünïcode", kind=trace.SpanKind.CLIENT, links=[Link(remote, {"why": "batch"})]
+            ):
+                pass
+            with plain.start_as_current_span("consumer", kind=trace.SpanKind.CONSUMER) as consumer:
+                consumer.set_status(trace.StatusCode.OK)
+            try:
+                with plain.start_as_current_span("failing", kind=trace.SpanKind.PRODUCER):
+                    raise ValueError("boom")
+            except ValueError:
+                pass
+        spans = list(exporter.get_finished_spans())
+    return spans
+
+
+def test_same_message_as_the_sdk() -> None:
+    """Spans with every field, value type, limit and grouping encode to the SDK's message."""
+    spans = _spans()
+    mine = ExportTraceServiceRequest.FromString(encode_request(spans))
+    assert mine == encode_spans(spans)
+    assert len(mine.resource_spans) == 2
+    assert sum(len(s.spans) for rs in mine.resource_spans for s in rs.scope_spans) == len(spans)
+
+
+def test_empty_batch() -> None:
+    """No spans, an empty request."""
+    assert encode_request([]) == b""
+    assert ExportTraceServiceRequest.FromString(b"") == encode_spans([])

@@ -1,0 +1,149 @@
+"""One benchmark server: ``python servers.py KIND PORT`` until SIGTERM.
+
+Kinds:
+- ``microlib``: GrpcServer with the Service's default chain (plus the
+  deadline and validation slots) serving the ``microlib codegen`` interface:
+  betterproto2 messages for the servicer, the generated codec on the wire.
+- ``microlib-upb``: the same server with the servicer on upb messages
+  (no conversion): the runtime's own cost, without the message layer's.
+- ``aio``: a bare grpc.aio server, grpcio-tools servicer, upb messages.
+- ``grpclib``: grpclib with betterproto2's own generated server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import _common
+
+_common.import_path()
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("ready", flush=True)
+    await stop.wait()
+
+
+async def serve_microlib(port: int, *, upb: bool = False) -> None:
+    from benchgen.benchpb import v1 as gen
+    from benchpb.v1 import bench_pb2 as pb
+
+    from microlib.core.service import Service
+    from microlib.grpc import DeadlineInterceptor, GrpcServer, GrpcSettings, ValidationInterceptor
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+    class Servicer(gen.BenchService):  # type: ignore[misc]
+        async def echo(self, request: Any, ctx: Any) -> Any:
+            return request
+
+        async def stream(self, request: Any, ctx: Any) -> AsyncIterator[Any]:
+            for _ in range(request.count):
+                yield request.item
+
+    definition = gen.BenchService.__microlib_service__
+    if upb:
+        definition = replace(
+            definition,
+            methods={name: _upb_method(method, pb) for name, method in definition.methods.items()},
+        )
+    service = Service("bench-grpc")
+    service.chain.install("deadline", DeadlineInterceptor())
+    service.chain.install("validation", ValidationInterceptor())
+    server = GrpcServer(GrpcSettings(host="127.0.0.1", port=port), interceptors=service.chain)
+    server.add(Servicer(), definition)
+    await server.start()
+    try:
+        await _until_signalled()
+    finally:
+        await server.stop()
+
+
+def _upb_method(method: Any, pb: Any) -> Any:
+    # The generated method with protobuf classes in place of the codec.
+    request = getattr(pb, method.request_type.__name__)
+    response = getattr(pb, method.response_type.__name__)
+    return replace(
+        method,
+        request_type=request,
+        response_type=response,
+        decode_request=request.FromString,
+        encode_response=response.SerializeToString,
+        encode_request=request.SerializeToString,
+        decode_response=response.FromString,
+        validate_request=None,
+    )
+
+
+async def serve_microlib_upb(port: int) -> None:
+    await serve_microlib(port, upb=True)
+
+
+async def serve_aio(port: int) -> None:
+    import grpc
+    from benchpb.v1 import bench_pb2_grpc as pb_grpc
+
+    class Servicer(pb_grpc.BenchServiceServicer):  # type: ignore[misc]
+        async def Echo(self, request: Any, context: Any) -> Any:
+            return request
+
+        async def Stream(self, request: Any, context: Any) -> AsyncIterator[Any]:
+            for _ in range(request.count):
+                yield request.item
+
+    server = grpc.aio.server()
+    pb_grpc.add_BenchServiceServicer_to_server(Servicer(), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    try:
+        await _until_signalled()
+    finally:
+        await server.stop(None)
+
+
+async def serve_grpclib(port: int) -> None:
+    from bp.benchpb import v1 as bp
+    from grpclib.server import Server
+
+    class Servicer(bp.BenchServiceBase):  # type: ignore[misc]
+        async def echo(self, message: Any) -> Any:
+            return message
+
+        async def stream(self, message: Any) -> AsyncIterator[Any]:
+            for _ in range(message.count):
+                yield message.item
+
+    server = Server([Servicer()])
+    await server.start("127.0.0.1", port)
+    try:
+        await _until_signalled()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+SERVERS = {
+    "microlib": serve_microlib,
+    "microlib-upb": serve_microlib_upb,
+    "aio": serve_aio,
+    "grpclib": serve_grpclib,
+}
+
+if __name__ == "__main__":
+    asyncio.run(SERVERS[sys.argv[1]](int(sys.argv[2])))

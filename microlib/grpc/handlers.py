@@ -1,0 +1,287 @@
+"""grpc.aio method handlers that run a servicer through the shared chain.
+
+grpc.aio's own ServerInterceptor only sees the handler lookup, never the
+messages, so microlib registers handlers that take raw bytes, decode them with
+the method's codec, build a :class:`~microlib.core.context.CallContext` and run
+the chain composed once per method at registration.
+
+A servicer method is called as ``method(request, ctx)`` (for client
+streaming, ``request`` is an async iterator of requests) with the call's
+:class:`~microlib.core.context.CallContext`; it returns the response, or for
+server streaming is an async generator of responses.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, NoReturn, Protocol, TypeAlias
+
+import grpc
+import structlog
+
+from microlib.core.chain import CallNext, Interceptor, compose
+from microlib.core.context import CallContext
+from microlib.core.errors import Error, Internal, InvalidArgument
+from microlib.grpc.definition import MethodDefinition, MethodKind, ServiceDefinition
+from microlib.grpc.errors import trailers_for
+
+__all__ = ["METHOD_ATTRIBUTE", "ChainLike", "check_servicer", "method_handlers", "wrapper_for"]
+
+METHOD_ATTRIBUTE = "microlib.method"
+"""``ctx.attributes`` key holding the call's :class:`MethodDefinition`."""
+
+log = structlog.get_logger("microlib.grpc")
+
+Wrap = Callable[[CallNext], CallNext]
+# grpc.aio.ServicerContext; grpcio ships no type information.
+_Context: TypeAlias = Any
+
+
+class ChainLike(Protocol):
+    """An object that wraps a handler in the service's interceptors."""
+
+    def wrap(self, handler: CallNext) -> CallNext:
+        """The handler with every interceptor around it."""
+        ...
+
+
+def wrapper_for(chain: Sequence[Interceptor] | ChainLike) -> Wrap:
+    """A function that composes ``chain`` around one handler.
+
+    Args:
+        chain: The interceptors, first outermost, or an object with ``wrap``.
+
+    Returns:
+        ``handler -> wrapped handler``.
+    """
+    if isinstance(chain, Sequence):
+        interceptors = tuple(chain)
+        return lambda handler: compose(interceptors, handler)
+    return chain.wrap
+
+
+def check_servicer(definition: ServiceDefinition, servicer: object) -> None:
+    """Refuse a servicer that lacks a method of its contract.
+
+    Raises:
+        TypeError: naming the servicer class, each missing method and the
+            proto RPC it implements.
+    """
+    missing = [
+        f"{m.python_name} (rpc {m.name})"
+        for m in definition.methods.values()
+        if not callable(getattr(servicer, m.python_name, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"servicer {type(servicer).__qualname__} for {definition.full_name} "
+            f"lacks method(s): {', '.join(missing)}"
+        )
+
+
+def method_handlers(
+    definition: ServiceDefinition, servicer: object, wrap: Wrap
+) -> dict[str, grpc.RpcMethodHandler]:
+    """grpc.aio handlers for each method of ``definition``, by method name.
+
+    Args:
+        definition: The service contract.
+        servicer: The user's implementation.
+        wrap: Composes the chain around one handler (see :func:`wrapper_for`).
+
+    Returns:
+        Handlers taking and returning raw bytes, ready for
+        ``server.add_registered_method_handlers``.
+    """
+    check_servicer(definition, servicer)
+    builders = {
+        MethodKind.UNARY_UNARY: _unary_unary,
+        MethodKind.UNARY_STREAM: _unary_stream,
+        MethodKind.STREAM_UNARY: _stream_unary,
+        MethodKind.STREAM_STREAM: _stream_stream,
+    }
+    return {
+        name: builders[method.kind](
+            _Method(definition.full_name, method, getattr(servicer, method.python_name), wrap)
+        )
+        for name, method in definition.methods.items()
+    }
+
+
+class _Method:
+    """Everything a call of one method needs, computed once."""
+
+    __slots__ = ("chain", "decode", "definition", "encode", "full_name", "impl", "name", "service")
+
+    def __init__(self, service: str, definition: MethodDefinition, impl: Any, wrap: Wrap) -> None:
+        self.service = service
+        self.name = definition.name
+        self.full_name = f"/{service}/{definition.name}"
+        self.definition = definition
+        self.impl = impl
+        self.decode = definition.decode_request
+        self.encode = definition.encode_response
+        self.chain = wrap(self._innermost(definition.kind, impl))
+
+    @staticmethod
+    def _innermost(kind: MethodKind, impl: Any) -> CallNext:
+        if kind in (MethodKind.UNARY_UNARY, MethodKind.STREAM_UNARY):
+
+            async def respond(ctx: CallContext) -> Any:
+                return await impl(ctx.request, ctx)
+
+            return respond
+
+        async def stream(ctx: CallContext) -> None:
+            send = ctx.send
+            assert send is not None
+            async for item in impl(ctx.request, ctx):
+                await send(item)
+
+        return stream
+
+    def context(self, grpc_context: _Context, request: Any, send: Any = None) -> CallContext:
+        remaining = grpc_context.time_remaining()
+        return CallContext(
+            "grpc",
+            self.service,
+            self.name,
+            _metadata(grpc_context.invocation_metadata()),
+            None if remaining is None else time.monotonic() + remaining,
+            grpc_context.peer(),
+            request,
+            send,
+            attributes={METHOD_ATTRIBUTE: self.definition},
+        )
+
+    def parse(self, raw: bytes) -> Any:
+        try:
+            return self.decode(raw)
+        except Error:
+            raise  # a codec that reports malformed input itself knows best
+        except Exception as exc:
+            raise InvalidArgument(
+                f"request is not a valid {self.definition.request_type.__name__} message: "
+                f"{type(exc).__name__}",
+                reason="MALFORMED_REQUEST",
+                domain="microlib",
+            ) from None
+
+    async def parse_stream(self, requests: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+        async for raw in requests:
+            yield self.parse(raw)
+
+    async def fail(self, grpc_context: _Context, exc: Exception, ctx: CallContext | None) -> NoReturn:
+        if not isinstance(exc, Error):
+            log.exception("unhandled error in gRPC handler", method=self.full_name, exc_info=exc)
+            exc = Internal("internal error")
+        code, message, details = trailers_for(exc)
+        trailers: tuple[tuple[str, str | bytes], ...] = details
+        if ctx is not None and ctx.response_metadata:
+            trailers = (*ctx.response_metadata.items(), *details)
+        await grpc_context.abort(code, message, trailers)
+        raise AssertionError("grpc.aio abort returned")  # pragma: no cover
+
+
+def _metadata(items: Sequence[tuple[str, str | bytes]] | None) -> Mapping[str, str]:
+    metadata: dict[str, str] = {}
+    for key, value in items or ():
+        text = value if isinstance(value, str) else base64.b64encode(value).decode()
+        # Repeated keys are joined as HTTP joins repeated headers.
+        metadata[key] = f"{metadata[key]},{text}" if key in metadata else text
+    return metadata
+
+
+async def _flush_headers(grpc_context: _Context, pending: list[CallContext]) -> None:
+    # Response metadata goes out as headers with the first message, or just
+    # before the status when a stream sends none.
+    if pending:
+        ctx = pending.pop()
+        if ctx.response_metadata:
+            await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
+
+
+def _sender(
+    m: _Method, grpc_context: _Context, pending: list[CallContext]
+) -> Callable[[Any], Awaitable[None]]:
+    encode = m.encode
+    write = grpc_context.write
+
+    async def send(item: Any) -> None:
+        if pending:
+            await _flush_headers(grpc_context, pending)
+        await write(encode(item))
+
+    return send
+
+
+def _unary_unary(m: _Method) -> grpc.RpcMethodHandler:
+    chain = m.chain
+    encode = m.encode
+
+    async def rpc(raw: bytes, grpc_context: _Context) -> bytes:
+        ctx = None
+        try:
+            ctx = m.context(grpc_context, m.parse(raw))
+            response = await chain(ctx)
+            if ctx.response_metadata:
+                await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
+            return encode(response)
+        except Exception as exc:
+            await m.fail(grpc_context, exc, ctx)
+
+    return grpc.unary_unary_rpc_method_handler(rpc)
+
+
+def _unary_stream(m: _Method) -> grpc.RpcMethodHandler:
+    chain = m.chain
+
+    async def rpc(raw: bytes, grpc_context: _Context) -> None:
+        ctx = None
+        box: list[CallContext] = []
+        try:
+            ctx = m.context(grpc_context, m.parse(raw), _sender(m, grpc_context, box))
+            box.append(ctx)
+            await chain(ctx)
+            await _flush_headers(grpc_context, box)
+        except Exception as exc:
+            await m.fail(grpc_context, exc, ctx)
+
+    return grpc.unary_stream_rpc_method_handler(rpc)
+
+
+def _stream_unary(m: _Method) -> grpc.RpcMethodHandler:
+    chain = m.chain
+    encode = m.encode
+
+    async def rpc(requests: AsyncIterator[bytes], grpc_context: _Context) -> bytes:
+        ctx = None
+        try:
+            ctx = m.context(grpc_context, m.parse_stream(requests))
+            response = await chain(ctx)
+            if ctx.response_metadata:
+                await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
+            return encode(response)
+        except Exception as exc:
+            await m.fail(grpc_context, exc, ctx)
+
+    return grpc.stream_unary_rpc_method_handler(rpc)
+
+
+def _stream_stream(m: _Method) -> grpc.RpcMethodHandler:
+    chain = m.chain
+
+    async def rpc(requests: AsyncIterator[bytes], grpc_context: _Context) -> None:
+        ctx = None
+        box: list[CallContext] = []
+        try:
+            ctx = m.context(grpc_context, m.parse_stream(requests), _sender(m, grpc_context, box))
+            box.append(ctx)
+            await chain(ctx)
+            await _flush_headers(grpc_context, box)
+        except Exception as exc:
+            await m.fail(grpc_context, exc, ctx)
+
+    return grpc.stream_stream_rpc_method_handler(rpc)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from examples.bookshop.catalog import Catalog
 from examples.bookshop.gen.orders import operations
+from examples.bookshop.services.bookshop_service import BookshopServiceServicer
 from examples.bookshop.services.orders import Orders
 from microlib import Service
 from microlib.http import OpenAPIApp
@@ -28,6 +29,7 @@ class ShopSettings(BaseModel):
 service = Service("bookshop", version="0.1.0", sections={"shop": ShopSettings})
 catalog = Catalog()
 service.add(catalog)
+service.include(BookshopServiceServicer(catalog))
 
 service.http.mount(
     "/api",

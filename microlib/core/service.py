@@ -40,6 +40,7 @@ from microlib.observability.stack import Observability
 
 if TYPE_CHECKING:
     from microlib.data import Cache, Database
+    from microlib.grpc.definition import ServiceDefinition
 
 __all__ = ["Service", "ServiceInfo", "ShutdownHook"]
 
@@ -119,6 +120,7 @@ class Service:
         self._wants_database = database
         self._wants_cache = cache
         self._observability: Observability | None = None
+        self._servicers: list[tuple[ServiceDefinition, object]] = []
         self._database: Database | None = None
         self._cache: Cache | None = None
 
@@ -220,6 +222,26 @@ class Service:
             raise ValueError(f"a component named {component.name!r} is already registered")
         self._registrations.append(Registration(component, critical, frozenset(groups)))
 
+    def include(self, servicer: object) -> None:
+        """Serve a generated servicer interface's implementation over gRPC.
+
+        The contract is found on the servicer's class (the generated
+        interface sets ``__microlib_service__``). Startup refuses a servicer
+        that lacks a method of its contract, naming it.
+
+        Raises:
+            TypeError: the servicer implements no generated interface, or
+                lacks methods.
+        """
+        if self._assembled:
+            raise RuntimeError("servicers must be included before the service starts")
+        from microlib.grpc.handlers import check_servicer
+        from microlib.grpc.server import definition_of
+
+        definition = definition_of(servicer)
+        check_servicer(definition, servicer)
+        self._servicers.append((definition, servicer))
+
     def on_shutdown(self, hook: ShutdownHook) -> ShutdownHook:
         """Run ``hook`` on shutdown, after the servers drained, in order added."""
         self._hooks.append(hook)
@@ -287,6 +309,7 @@ class Service:
         if observability.management is not None:
             self._registrations.insert(2, Registration(observability.management, critical=False))
         self._add_data_components(settings)
+        self._add_grpc(settings)
         add_probes(self.http, self.health, settings.health)
         if settings.http.enabled:
             self.add(HttpServer(self.http.app, settings.http), critical=False)
@@ -340,6 +363,22 @@ class Service:
     def observability(self) -> Observability:
         """The service's logs, metrics and traces, once it is assembled."""
         return _built(self._observability, "observability", True)
+
+    def _add_grpc(self, settings: Settings) -> None:
+        """The deadline and validation slots, and a gRPC server for the servicers."""
+        from microlib.grpc.deadline import DeadlineInterceptor
+        from microlib.grpc.validation import ValidationInterceptor
+
+        self.chain.install("deadline", DeadlineInterceptor())
+        self.chain.install("validation", ValidationInterceptor())
+        if not self._servicers or not settings.grpc.enabled:
+            return
+        from microlib.grpc.server import GrpcServer
+
+        server = GrpcServer(settings.grpc, interceptors=self.chain, health=self.health)
+        for definition, servicer in self._servicers:
+            server.add(servicer, definition)
+        self.add(server, critical=False)
 
     def _add_data_components(self, settings: Settings) -> None:
         # Imported here: a service without a database does not pay for

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from microlib.config.model import GrpcKeepaliveSettings, GrpcSettings, GrpcTlsSettings
 from microlib.grpc.client import Client, Metadata
 from microlib.grpc.deadline import DeadlineInterceptor
 from microlib.grpc.definition import HttpRule, MethodDefinition, MethodKind, ServiceDefinition
@@ -13,7 +14,6 @@ from microlib.grpc.errors import error_from_rpc_error, error_from_status, status
 from microlib.grpc.handlers import METHOD_ATTRIBUTE
 from microlib.grpc.health import HealthService
 from microlib.grpc.server import GrpcServer
-from microlib.grpc.settings import GrpcKeepaliveSettings, GrpcSettings, GrpcTlsSettings
 from microlib.grpc.validation import ValidationInterceptor, make_validator
 
 __all__ = [

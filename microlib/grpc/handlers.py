@@ -69,10 +69,14 @@ def check_servicer(definition: ServiceDefinition, servicer: object) -> None:
         TypeError: naming the servicer class, each missing method and the
             proto RPC it implements.
     """
+    interface = definition.servicer_protocol
     missing = [
         f"{m.python_name} (rpc {m.name})"
         for m in definition.methods.values()
         if not callable(getattr(servicer, m.python_name, None))
+        # The interface's own method only raises Unimplemented: inheriting
+        # it means the implementation forgot the method.
+        or getattr(type(servicer), m.python_name, None) is getattr(interface, m.python_name, None)
     ]
     if missing:
         raise TypeError(

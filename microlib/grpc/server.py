@@ -17,12 +17,12 @@ import structlog
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2
 
+from microlib.config.model import GrpcSettings, GrpcTlsSettings
 from microlib.core.chain import Interceptor
 from microlib.grpc.definition import ServiceDefinition
 from microlib.grpc.handlers import ChainLike, check_servicer, method_handlers, wrapper_for
 from microlib.grpc.health import HealthService
 from microlib.grpc.reflection import add_reflection, descriptor_pool_for
-from microlib.grpc.settings import GrpcSettings, GrpcTlsSettings
 from microlib.observability.health import Health
 
 __all__ = ["GrpcServer"]
@@ -82,7 +82,7 @@ class GrpcServer:
         """
         if self._server is not None:
             raise ValueError("servicers must be added before the gRPC server starts")
-        definition = definition or _definition_of(servicer)
+        definition = definition or definition_of(servicer)
         if definition.full_name in self._services:
             raise ValueError(f"service {definition.full_name} is already served")
         check_servicer(definition, servicer)
@@ -186,7 +186,12 @@ class GrpcServer:
         return (await self._health.report("readiness")).up
 
 
-def _definition_of(servicer: object) -> ServiceDefinition:
+def definition_of(servicer: object) -> ServiceDefinition:
+    """The contract a servicer implements, from its generated interface.
+
+    Raises:
+        TypeError: no class of the servicer carries ``__microlib_service__``.
+    """
     for cls in type(servicer).__mro__:
         found = cls.__dict__.get("__microlib_service__")
         if isinstance(found, ServiceDefinition):

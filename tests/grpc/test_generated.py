@@ -135,15 +135,33 @@ async def test_typed_client_calls_a_grpcio_server(gen: ModuleType, echo: Generat
         await server.stop(None)
 
 
-async def test_unimplemented_methods_answer_unimplemented(gen: ModuleType) -> None:
-    """A servicer inheriting the interface's defaults answers UNIMPLEMENTED, unary and streaming."""
+async def test_servicer_missing_methods_is_refused_naming_them(gen: ModuleType) -> None:
+    """A servicer that inherits the interface's defaults instead of implementing
+    a method is refused before serving, naming each missing method."""
 
     class OnlyEcho(gen.EchoService):  # type: ignore[name-defined,misc]
         async def echo(self, request: Any, ctx: CallContext) -> Any:
             return gen.EchoResponse(message=request.message)
 
     server = GrpcServer(GrpcSettings(host="127.0.0.1", port=0))
-    server.add(OnlyEcho())
+    with pytest.raises(
+        TypeError, match=r"lacks method\(s\): .*expand \(rpc Expand\).*collect \(rpc Collect\)"
+    ):
+        server.add(OnlyEcho())
+
+
+async def test_stub_methods_raising_unimplemented_answer_unimplemented(gen: ModuleType) -> None:
+    """A method that raises Unimplemented (as a fresh stub does) answers UNIMPLEMENTED."""
+
+    class Partial(gen.EchoService):  # type: ignore[name-defined,misc]
+        async def echo(self, request: Any, ctx: CallContext) -> Any:
+            return gen.EchoResponse(message=request.message)
+
+    for name in gen.EchoService.__microlib_service__.methods.values():
+        if name.python_name != "echo":
+            setattr(Partial, name.python_name, _unimplemented(name.kind.value, name.name))
+    server = GrpcServer(GrpcSettings(host="127.0.0.1", port=0))
+    server.add(Partial())
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
@@ -156,6 +174,18 @@ async def test_unimplemented_methods_answer_unimplemented(gen: ModuleType) -> No
                 await client.collect(_requests(gen, "a"))
     finally:
         await server.stop()
+
+
+def _unimplemented(kind: str, rpc: str) -> Any:
+    """A method shaped like a fresh stub's: streaming responses raise on call."""
+
+    def streaming(self: Any, request: Any, ctx: CallContext) -> Any:
+        raise Unimplemented(f"{rpc} is not implemented yet")
+
+    async def unary(self: Any, request: Any, ctx: CallContext) -> Any:
+        raise Unimplemented(f"{rpc} is not implemented yet")
+
+    return streaming if kind.endswith("_stream") else unary
 
 
 async def test_reflection_serves_the_generated_descriptors(served: Any) -> None:

@@ -51,7 +51,7 @@ class Orders(OrdersApi):
             customer=body.customer,
             lines=body.lines,
             note=body.note,
-            status=models.OrderStatus.placed,
+            status=models.OrderStatus.PLACED,
         )
         self.orders[order.id] = order
         return Reply(order, status=201, headers={"location": f"/api/orders/{order.id}"})

@@ -1,0 +1,58 @@
+"""The bookshop example end to end: gRPC, the OpenAPI-first API, probes, metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from examples.bookshop.gen.bookshop.v1 import (
+    Book,
+    BookshopServiceClient,
+    CreateBookRequest,
+    GetBookRequest,
+    ListBooksRequest,
+    StreamBooksRequest,
+)
+from examples.bookshop.main import service
+from microlib.core.errors import InvalidArgument, NotFound
+from microlib.testing import TestService
+
+
+async def test_bookshop_serves_grpc_and_the_orders_api() -> None:
+    """One service answers its proto contract over gRPC and its OpenAPI contract over HTTP."""
+    async with TestService(service) as t:
+        books = BookshopServiceClient(t.grpc)
+        dune = await books.get_book(GetBookRequest(id="1"))
+        assert dune.title == "Dune"
+        shelf = [b.title async for b in books.stream_books(StreamBooksRequest(shelf="computing"))]
+        assert shelf == ["The Pragmatic Programmer", "Designing Data-Intensive Applications"]
+        page = await books.list_books(ListBooksRequest(shelf="fiction", page_size=1))
+        assert [b.title for b in page.books] == ["Dune"]
+        assert page.next_page_token == "1"
+        created = await books.create_book(
+            CreateBookRequest(shelf="poetry", book=Book(title="Ariel", author="Sylvia Plath"))
+        )
+        assert created.shelf == "poetry"
+        assert created.id
+        with pytest.raises(InvalidArgument) as invalid:
+            await books.create_book(CreateBookRequest(shelf="poetry", book=Book(title="")))
+        assert [v.field for v in invalid.value.violations] == ["book.title", "book.author"]
+        with pytest.raises(NotFound) as missing:
+            await books.get_book(GetBookRequest(id="999"))
+        assert missing.value.reason == "BOOK_NOT_FOUND"
+
+        order = await t.http.post(
+            "/api/orders", json={"customer": "ann@example.com", "lines": [{"book_id": "1", "quantity": 2}]}
+        )
+        assert order.status_code == 201, order.text
+        assert (await t.http.get(f"/api/orders/{order.json()['id']}")).json()["status"] == "placed"
+        bad = await t.http.post(
+            "/api/orders", json={"customer": "ann", "lines": [{"book_id": "1", "quantity": 0}]}
+        )
+        assert bad.status_code == 400
+        assert {v["field"] for v in bad.json()["violations"]} == {"body.customer", "body.lines[0].quantity"}
+        assert (await t.http.get("/api/openapi.json")).json()["info"]["title"] == "Bookshop orders"
+
+        assert (await t.http.get("/health/ready")).status_code == 200
+        metrics = (await t.http.get("/metrics")).text
+        assert 'rpc_server_requests_total{code="NOT_FOUND",method="GetBook"' in metrics
+        assert "http_server_requests_total" in metrics

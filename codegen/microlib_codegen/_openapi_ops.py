@@ -66,6 +66,7 @@ class OperationSpec:
     body: BodySpec | None = None
     responses: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     security: list[dict[str, list[str]]] | None = None
+    security_schemes: dict[str, str] = field(default_factory=dict)
 
     @property
     def method_name(self) -> str:
@@ -128,11 +129,28 @@ def collect_operations(doc: dict[str, Any]) -> list[OperationSpec]:
                 summary=_first_line(raw.get("summary") or raw.get("description")),
                 security=raw.get("security", doc.get("security")),
             )
+            op.security_schemes = _scheme_types(doc, op.security, where)
             _params(doc, schemas, op, list(merged.values()))
             _body(doc, schemas, op, raw.get("requestBody"))
             _responses(doc, schemas, op, raw.get("responses") or {})
             ops.append(op)
     return ops
+
+
+def _scheme_types(doc: dict[str, Any], security: Any, where: str) -> dict[str, str]:
+    """The ``type`` of each scheme an operation's security names (scopes vs roles at runtime)."""
+    declared = (doc.get("components") or {}).get("securitySchemes") or {}
+    found: dict[str, str] = {}
+    for index, entry in enumerate(security or ()):
+        for name in entry:
+            scheme = _deref(doc, declared[name]) if name in declared else None
+            if not isinstance(scheme, dict) or "type" not in scheme:
+                raise ValueError(
+                    f"{where}: security[{index}] names {name!r}, "
+                    "which components.securitySchemes does not declare"
+                )
+            found[name] = scheme["type"]
+    return found
 
 
 def _first_line(text: Any) -> str:

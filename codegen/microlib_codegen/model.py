@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 
 __all__ = [
+    "AuthRule",
     "Contract",
     "EnumType",
     "Field",
@@ -150,6 +151,21 @@ class HttpBinding:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthRule:
+    """A method's ``(microlib.v1.auth)`` rule (``contracts/microlib/v1/auth.proto``).
+
+    Args:
+        public: No authentication at all.
+        scopes: Scopes the caller must all hold.
+        roles: Roles of which the caller must hold at least one.
+    """
+
+    public: bool = False
+    scopes: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Method:
     """One operation of a service.
 
@@ -162,6 +178,7 @@ class Method:
         server_streaming: The service answers with a stream.
         doc: The contract's comment, as plain text.
         http: HTTP bindings, primary first.
+        auth: Its effective auth rule (its own, else its service's default).
     """
 
     name: str
@@ -172,6 +189,7 @@ class Method:
     server_streaming: bool = False
     doc: str = ""
     http: tuple[HttpBinding, ...] = ()
+    auth: AuthRule | None = None
 
 
 @dataclass(frozen=True, slots=True)

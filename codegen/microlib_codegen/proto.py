@@ -18,6 +18,7 @@ from betterproto2_compiler.compile.naming import (
 from google.api import annotations_pb2, field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
+from microlib_codegen._auth import method_auth
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import (
     Contract,
@@ -170,6 +171,7 @@ def _service(
             server_streaming=m.server_streaming,
             doc=comments.get((_SERVICE, index, _METHOD, i), ""),
             http=_http(m.options),
+            auth=method_auth(m.options, svc.options),
         )
         for i, m in enumerate(svc.method)
     )

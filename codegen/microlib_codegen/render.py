@@ -27,7 +27,7 @@ from microlib_codegen._converters import converter, ident, module_alias
 from microlib_codegen._pyfmt import bytes_chunks, docstring, ruff_format
 from microlib_codegen._signatures import client_parts, kind_name, server_signature
 from microlib_codegen._version import __version__
-from microlib_codegen.model import Contract, Service, TypeRef
+from microlib_codegen.model import Contract, Method, Service, TypeRef
 
 __all__ = ["TypeNames", "header", "render", "service_module", "template"]
 
@@ -220,6 +220,15 @@ def _package(contract: Contract, package: str) -> dict[str, str]:
     return files
 
 
+def _method_options(method: Method) -> str:
+    """``MethodDefinition.options`` as source: the runtime reads ``microlib.auth`` from it."""
+    rule = method.auth
+    if rule is None:
+        return "{}"
+    scopes, roles = (", ".join(_quote(v) for v in values) for values in (rule.scopes, rule.roles))
+    return f'{{"microlib.auth": {{"public": {rule.public}, "scopes": [{scopes}], "roles": [{roles}]}}}}'
+
+
 def _service(contract: Contract, service: Service, root: str) -> str:
     refs = [r for m in service.methods for r in (m.input, m.output)]
     names = TypeNames(refs, lambda pkg: f"{root}{MESSAGES}.{pkg}", (service.name, f"{service.name}Client"))
@@ -238,6 +247,7 @@ def _service(contract: Contract, service: Service, root: str) -> str:
                 "output_id": ident(m.output.full_name),
                 "validates": contract.messages[m.input.full_name].has_rules,
                 "http": m.http,
+                "options": _method_options(m),
                 "server_def": server_signature(m, request, response).text,
                 **client_parts(m, request, response),
             }

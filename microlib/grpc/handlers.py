@@ -117,7 +117,17 @@ def method_handlers(
 class _Method:
     """Everything a call of one method needs, computed once."""
 
-    __slots__ = ("chain", "decode", "definition", "encode", "full_name", "impl", "name", "service")
+    __slots__ = (
+        "attributes",
+        "chain",
+        "decode",
+        "definition",
+        "encode",
+        "full_name",
+        "impl",
+        "name",
+        "service",
+    )
 
     def __init__(self, service: str, definition: MethodDefinition, impl: Any, wrap: Wrap) -> None:
         self.service = service
@@ -127,6 +137,7 @@ class _Method:
         self.impl = impl
         self.decode = definition.decode_request
         self.encode = definition.encode_response
+        self.attributes = _attributes(definition)
         self.chain = wrap(self._innermost(definition.kind, impl))
 
     @staticmethod
@@ -157,7 +168,7 @@ class _Method:
             grpc_context.peer(),
             request,
             send,
-            attributes={METHOD_ATTRIBUTE: self.definition},
+            attributes=dict(self.attributes),
         )
 
     def parse(self, raw: bytes) -> Any:
@@ -187,6 +198,17 @@ class _Method:
             trailers = (*ctx.response_metadata.items(), *details)
         await grpc_context.abort(code, message, trailers)
         raise AssertionError("grpc.aio abort returned")  # pragma: no cover
+
+
+def _attributes(definition: MethodDefinition) -> dict[str, Any]:
+    """The ``ctx.attributes`` every call of the method starts with."""
+    attributes: dict[str, Any] = {METHOD_ATTRIBUTE: definition}
+    if "microlib.auth" in definition.options:
+        # Imported here: a contract without access rules never loads microlib.security.
+        from microlib.security.requirements import SECURITY_ATTRIBUTE, from_method_options
+
+        attributes[SECURITY_ATTRIBUTE] = from_method_options(definition.options)
+    return attributes
 
 
 def _metadata(items: Sequence[tuple[str, str | bytes]] | None) -> Mapping[str, str]:

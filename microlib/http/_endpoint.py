@@ -89,7 +89,12 @@ class OperationEndpoint:
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         self.attributes: dict[str, Any] = {"http.route": op.path, "http.method": op.method}
         if op.security is not None:
-            self.attributes["microlib.security"] = op.security
+            # Imported here: an API without security never loads microlib.security.
+            from microlib.security.requirements import SECURITY_ATTRIBUTE, from_openapi_security
+
+            self.attributes[SECURITY_ATTRIBUTE] = from_openapi_security(
+                op.security, op.security_schemes, where=f"{op.method} {op.path} ({op.operation_id})"
+            )
 
     async def terminal(self, ctx: CallContext) -> Any:
         """The innermost step of the chain: reject, or call the handler."""

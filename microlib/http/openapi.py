@@ -101,7 +101,10 @@ class Operation:
             model of each location that has parameters.
         body: The request body, if the operation takes one.
         responses: The documented responses.
-        security: The security requirements (None: the document's default).
+        security: The security requirement objects, the document's default
+            applied (None: neither declares any).
+        security_schemes: The ``type`` of each scheme ``security`` names
+            (``oauth2``...): it decides whether a name lists scopes or roles.
     """
 
     operation_id: str
@@ -117,6 +120,7 @@ class Operation:
     body: Body | None = None
     responses: tuple[Response, ...] = ()
     security: Sequence[Mapping[str, Sequence[str]]] | None = None
+    security_schemes: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Wrapping(Protocol):
@@ -145,6 +149,8 @@ class OpenAPIApp:
     Raises:
         Error: A handler method is missing (the stub drifted from the
             document).
+        InvalidArgument: An operation's ``security`` names a scheme missing
+            from its ``security_schemes`` (code generated before them).
     """
 
     def __init__(

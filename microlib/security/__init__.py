@@ -4,30 +4,39 @@ Optional integrations are imported from their modules, so their client
 libraries stay optional: ``microlib.security.vault`` (hvac),
 ``microlib.security.aws`` (boto3); ``microlib.security.opa`` imports regopy
 only when a Rego policy is built.
+
+The names are imported on first use (PEP 562): the transports import
+``microlib.security.requirements`` for every contract that declares access
+rules, and that must not pull in PyJWT, cryptography or httpx.
 """
 
 from __future__ import annotations
 
-from microlib.config.model import SecretsSettings, SecuritySettings
-from microlib.security.authn import AuthenticationInterceptor
-from microlib.security.authz import AuthorizationInterceptor, Authorizer, Decision, RequirementAuthorizer
-from microlib.security.feature import SecurityFeature, install
-from microlib.security.jwks import JwksKeySource
-from microlib.security.jwt import Issuer, TokenVerifier
-from microlib.security.keys import KeySource, StaticKeys, VerificationKey
-from microlib.security.opa import OpaAuthorizer, OpaHttpPolicy, PolicyEngine, RegoPolicy
-from microlib.security.references import resolve_reference
-from microlib.security.requirements import (
-    SECURITY_ATTRIBUTE,
-    RequirementResolver,
-    SecurityRequirement,
-    from_descriptor_set,
-    from_method_options,
-    from_openapi_document,
-    from_openapi_operation,
-)
-from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
-from microlib.security.setup import Security
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from microlib.config.model import SecretsSettings, SecuritySettings
+    from microlib.security.authn import AuthenticationInterceptor
+    from microlib.security.authz import AuthorizationInterceptor, Authorizer, Decision, RequirementAuthorizer
+    from microlib.security.feature import SecurityFeature, install
+    from microlib.security.jwks import JwksKeySource
+    from microlib.security.jwt import Issuer, TokenVerifier
+    from microlib.security.keys import KeySource, StaticKeys, VerificationKey
+    from microlib.security.opa import OpaAuthorizer, OpaHttpPolicy, PolicyEngine, RegoPolicy
+    from microlib.security.references import resolve_reference
+    from microlib.security.requirements import (
+        SECURITY_ATTRIBUTE,
+        RequirementResolver,
+        SecurityRequirement,
+        from_descriptor_set,
+        from_method_options,
+        from_openapi_document,
+        from_openapi_operation,
+        from_openapi_security,
+    )
+    from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
+    from microlib.security.setup import Security
 
 __all__ = [
     "SECURITY_ATTRIBUTE",
@@ -60,6 +69,56 @@ __all__ = [
     "from_method_options",
     "from_openapi_document",
     "from_openapi_operation",
+    "from_openapi_security",
     "install",
     "resolve_reference",
 ]
+
+_LAZY = {
+    "AuthenticationInterceptor": "microlib.security.authn",
+    "AuthorizationInterceptor": "microlib.security.authz",
+    "Authorizer": "microlib.security.authz",
+    "Decision": "microlib.security.authz",
+    "EnvSecretStore": "microlib.security.secrets",
+    "FileSecretStore": "microlib.security.secrets",
+    "Issuer": "microlib.security.jwt",
+    "JwksKeySource": "microlib.security.jwks",
+    "KeySource": "microlib.security.keys",
+    "OpaAuthorizer": "microlib.security.opa",
+    "OpaHttpPolicy": "microlib.security.opa",
+    "PolicyEngine": "microlib.security.opa",
+    "RegoPolicy": "microlib.security.opa",
+    "RequirementAuthorizer": "microlib.security.authz",
+    "RequirementResolver": "microlib.security.requirements",
+    "SECURITY_ATTRIBUTE": "microlib.security.requirements",
+    "SecretStore": "microlib.security.secrets",
+    "Secrets": "microlib.security.secrets",
+    "SecretsSettings": "microlib.config.model",
+    "Security": "microlib.security.setup",
+    "SecurityFeature": "microlib.security.feature",
+    "SecurityRequirement": "microlib.security.requirements",
+    "SecuritySettings": "microlib.config.model",
+    "StaticKeys": "microlib.security.keys",
+    "TokenVerifier": "microlib.security.jwt",
+    "VerificationKey": "microlib.security.keys",
+    "from_descriptor_set": "microlib.security.requirements",
+    "from_method_options": "microlib.security.requirements",
+    "from_openapi_document": "microlib.security.requirements",
+    "from_openapi_operation": "microlib.security.requirements",
+    "from_openapi_security": "microlib.security.requirements",
+    "install": "microlib.security.feature",
+    "resolve_reference": "microlib.security.references",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -3,7 +3,8 @@
 The transports store the called method's requirement in
 ``ctx.attributes["microlib.security"]``: the gRPC side builds it with
 :func:`from_method_options` (the ``microlib.v1.auth`` proto option), the
-HTTP side with :func:`from_openapi_operation` (the operation's ``security``).
+HTTP side with :func:`from_openapi_security` (the operation's ``security``
+/ ``security_schemes`` generated into ``operations.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "from_method_options",
     "from_openapi_document",
     "from_openapi_operation",
+    "from_openapi_security",
 ]
 
 SECURITY_ATTRIBUTE = "microlib.security"
@@ -106,10 +108,40 @@ def from_openapi_operation(
     Raises:
         InvalidArgument: A requirement names an undeclared scheme.
     """
-    security = operation.get("security", document.get("security"))
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    return from_openapi_security(
+        operation.get("security", document.get("security")),
+        {name: scheme.get("type", "") for name, scheme in schemes.items()},
+        where=where,
+    )
+
+
+def from_openapi_security(
+    security: Iterable[Mapping[str, Iterable[str]]] | None,
+    scheme_types: Mapping[str, str],
+    *,
+    where: str = "",
+) -> SecurityRequirement | None:
+    """The requirement of an operation's effective ``security`` list.
+
+    What ``microlib.http.OpenAPIApp`` calls once per operation with the
+    generated ``Operation.security`` and ``Operation.security_schemes``.
+
+    Args:
+        security: The security requirement objects (already defaulted to the
+            document's), or None when neither declares any.
+        scheme_types: The ``type`` of each scheme the objects may name
+            (``oauth2``, ``openIdConnect``, ``http``, ``apiKey``...).
+        where: Where the operation is (``GET /books``), for errors.
+
+    Returns:
+        The requirement, or None when ``security`` is None.
+
+    Raises:
+        InvalidArgument: A requirement names an undeclared scheme.
+    """
     if security is None:
         return None
-    schemes = document.get("components", {}).get("securitySchemes", {})
     options: list[SecurityRequirement] = []
     for index, entry in enumerate(security):
         if not entry:
@@ -117,12 +149,12 @@ def from_openapi_operation(
         scopes: set[str] = set()
         roles: set[str] = set()
         for name, values in entry.items():
-            scheme = schemes.get(name)
-            if scheme is None:
+            kind = scheme_types.get(name)
+            if kind is None:
                 raise InvalidArgument(
                     f"{where or 'operation'}: security[{index}] names undeclared scheme {name!r}",
                 )
-            (scopes if scheme.get("type") in _SCOPE_SCHEMES else roles).update(values)
+            (scopes if kind in _SCOPE_SCHEMES else roles).update(values)
         options.append(SecurityRequirement(scopes=frozenset(scopes), roles=frozenset(roles)))
     if not options:
         return SecurityRequirement(public=True)

@@ -8,6 +8,7 @@ import pytest
 
 from microlib.core.errors import Error
 from microlib.http.openapi import OpenAPIApp
+from microlib.security.requirements import SecurityRequirement
 from tests.http.conftest import StoreHarness
 from tests.http.gen.store31 import models
 from tests.http.gen.store31 import operations as store_ops
@@ -211,14 +212,15 @@ class TestChain:
         assert (ctx.kind, ctx.service, ctx.method) == ("http", "Pet Store", "createPet")
         assert ctx.metadata["x-trace"] == "t-1"
         assert isinstance(ctx.request["body"], models.NewPet)
-        assert ctx.attributes["microlib.security"] == [{"apiKey": []}]
+        # apiKey is neither oauth2 nor openIdConnect: any key holder, no scopes.
+        assert ctx.attributes["microlib.security"] == SecurityRequirement()
         assert ctx.attributes["http.route"] == "/pets"
         assert store.recorder.outcomes[-1] == "OK"
 
     async def test_operation_security_overrides_document(self, store: StoreHarness) -> None:
         """An operation's own security list replaces the document's default."""
         await store.client.get("/store/inventory")
-        assert store.recorder.seen[-1].attributes["microlib.security"] == []
+        assert store.recorder.seen[-1].attributes["microlib.security"] == SecurityRequirement(public=True)
 
     async def test_invalid_requests_pass_through_the_chain(self, store: StoreHarness) -> None:
         """A request that fails validation is still seen (and counted) by interceptors."""

@@ -1,8 +1,9 @@
 """schemathesis against the served Pet Store document: no 5xx, responses conform.
 
 Authentication belongs to the security interceptors; a minimal API-key
-interceptor stands in for them here, reading the operation's requirements
-from ``ctx.attributes["microlib.security"]`` as they will. It checks that a
+interceptor stands in for them here, reading the operation's
+``SecurityRequirement`` from ``ctx.attributes["microlib.security"]`` as they
+do. It checks that a
 key is present, not that it is valid, so the ``ignored_auth`` check (which
 sends a wrong key) is the security engineer's, not run here.
 """
@@ -19,17 +20,18 @@ from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Unauthenticated
 from microlib.http.openapi import OpenAPIApp
+from microlib.security.requirements import SECURITY_ATTRIBUTE
 from tests.http.apps.store import Pets, Store
 from tests.http.gen.store31 import operations as store_ops
 
 
 class ApiKeyInterceptor:
-    """Rejects calls whose operation requires ``apiKey`` without an X-API-Key."""
+    """Rejects calls to non-public operations without an X-API-Key (the document's only scheme)."""
 
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Check the requirement, then continue."""
-        requirements = ctx.attributes.get("microlib.security") or []
-        if any("apiKey" in r for r in requirements) and not ctx.metadata.get("x-api-key"):
+        requirement = ctx.attributes.get(SECURITY_ATTRIBUTE)
+        if requirement is not None and not requirement.public and not ctx.metadata.get("x-api-key"):
             raise Unauthenticated("X-API-Key header required")
         return await call_next(ctx)
 

@@ -97,6 +97,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
+        security_schemes={'apiKey': 'apiKey'},
     ),
     Operation(
         operation_id='createPet',
@@ -117,6 +118,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
+        security_schemes={'apiKey': 'apiKey'},
     ),
     Operation(
         operation_id='getPet',
@@ -143,6 +145,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
+        security_schemes={'apiKey': 'apiKey'},
     ),
     Operation(
         operation_id='deletePet',
@@ -181,6 +184,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
+        security_schemes={'apiKey': 'apiKey'},
     ),
     Operation(
         operation_id='getPetPhoto',
@@ -230,6 +234,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
+        security_schemes={'apiKey': 'apiKey'},
     ),
     Operation(
         operation_id='placeOrder',
@@ -250,6 +255,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
+        security_schemes={'apiKey': 'apiKey'},
     ),
     Operation(
         operation_id='getInventory',

@@ -1,0 +1,37 @@
+"""What importing the security pieces the transports need costs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _modules_after(statement: str) -> set[str]:
+    probe = f"import sys\n{statement}\nprint(' '.join(sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    return set(out.split())
+
+
+def test_requirements_module_is_light() -> None:
+    """The transports' import of microlib.security.requirements loads neither PyJWT nor cryptography."""
+    loaded = _modules_after("import microlib.security.requirements")
+    assert not loaded & {"jwt", "cryptography", "microlib.security.authn", "microlib.security.jwks"}
+
+
+def test_transports_do_not_import_security() -> None:
+    """The gRPC handlers and the OpenAPI app import no microlib.security until a contract needs it."""
+    loaded = _modules_after("import microlib.grpc.handlers, microlib.http.openapi")
+    assert not {m for m in loaded if m.startswith("microlib.security")}
+
+
+def test_package_names_resolve_lazily() -> None:
+    """Every name in microlib.security.__all__ resolves on first use."""
+    loaded = _modules_after(
+        "import microlib.security as s\nassert all(getattr(s, n) is not None for n in s.__all__)"
+    )
+    assert "microlib.security.authn" in loaded

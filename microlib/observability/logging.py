@@ -108,6 +108,9 @@ class LogPipeline:
             library = logging.getLogger(name)
             library.handlers.clear()
             library.propagate = True
+            # A level left by a library's own set-up (uvicorn's log_level)
+            # would override ours; apply() sets the configured ones again.
+            library.setLevel(logging.NOTSET)
         self.apply(self._settings)
 
     @contextlib.contextmanager

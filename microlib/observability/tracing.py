@@ -27,7 +27,6 @@ from opentelemetry.util.types import AttributeValue
 
 from microlib.config.model import TracingSettings
 from microlib.observability.identity import ServiceIdentity
-from microlib.observability.otlp import build_exporter
 
 __all__ = ["Tracing", "start_span"]
 
@@ -69,7 +68,7 @@ class Tracing:
             sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
             shutdown_on_exit=False,
         )
-        chosen = exporter if exporter is not None else build_exporter(settings)
+        chosen = exporter if exporter is not None else _exporter(settings)
         if chosen is not None:
             self.provider.add_span_processor(
                 BatchSpanProcessor(
@@ -170,3 +169,12 @@ def _bind_tracer(tracer: trace.Tracer) -> contextvars.Token[trace.Tracer | None]
 
 def _unbind_tracer(token: contextvars.Token[trace.Tracer | None]) -> None:
     _current_tracer.reset(token)
+
+
+def _exporter(settings: TracingSettings) -> SpanExporter | None:
+    if settings.exporter == "none":
+        return None
+    # The OTLP exporters import grpc and requests machinery: only when used.
+    from microlib.observability.otlp import build_exporter
+
+    return build_exporter(settings)

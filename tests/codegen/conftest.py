@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -12,16 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import microlib.grpc
-
 ROOT = Path(__file__).resolve().parents[2]
 TESTDATA = ROOT / "contracts" / "testdata"
-STANDIN = Path(__file__).with_name("standin")
-
-# Until the gRPC runtime (client base, validation) is merged, generated code
-# imports these stand-ins; the real modules always win when present.
-if importlib.util.find_spec("microlib.grpc.client") is None:
-    microlib.grpc.__path__.append(str(STANDIN))
 
 
 def codegen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -21,6 +21,7 @@ from microlib.core.errors import Code
 from microlib.observability._exchange import _edge, _Exchange
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.outcome import outcome_code, server_fault
+from microlib.observability.processors import _hex_ids
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
 
 if TYPE_CHECKING:
@@ -230,8 +231,7 @@ class LoggingInterceptor:
 def _remember(ctx: CallContext, span: trace.Span) -> None:
     context = span.get_span_context()
     if context.is_valid:
-        ctx.attributes["trace_id"] = format(context.trace_id, "032x")
-        ctx.attributes["span_id"] = format(context.span_id, "016x")
+        ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(context)
 
 
 def _call_attributes(ctx: CallContext) -> dict[str, Any]:

@@ -40,23 +40,26 @@ def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict
     """Add ``trace_id`` and ``span_id`` (hex, W3C form) of the active OpenTelemetry span."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
-        ids = _last_ids
-        if ids[0] is not context:
-            ids = _remember_ids(context)
-        event_dict.setdefault("trace_id", ids[1])
-        event_dict.setdefault("span_id", ids[2])
+        trace_id, span_id = _hex_ids(context)
+        event_dict.setdefault("trace_id", trace_id)
+        event_dict.setdefault("span_id", span_id)
     return event_dict
 
 
-# The lines of one call share its span: its ids are formatted once.
-_last_ids: tuple[object, str, str] = (None, "", "")
+# The lines of one call (and its chain) share its span: its ids are formatted once.
+_last_ids: tuple[object, tuple[str, str]] = (None, ("", ""))
 
 
-def _remember_ids(context: trace.SpanContext) -> tuple[object, str, str]:
+def _hex_ids(context: trace.SpanContext) -> tuple[str, str]:
+    """``(trace_id, span_id)`` of ``context`` in W3C hex form."""
     global _last_ids
+    last = _last_ids
+    if last[0] is context:
+        return last[1]
+    ids = (format(context.trace_id, "032x"), format(context.span_id, "016x"))
     # Replaced as one tuple, so a thread never pairs one span's ids with another's.
-    _last_ids = (context, format(context.trace_id, "032x"), format(context.span_id, "016x"))
-    return _last_ids
+    _last_ids = (context, ids)
+    return ids
 
 
 class Redactor:

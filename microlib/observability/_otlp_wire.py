@@ -40,11 +40,17 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
     order they first appear, as the SDK's encoder does.
     """
     grouped: dict[Any, dict[Any, list[bytes]]] = {}
+    # Resources hash by serialising their attributes to JSON: the spans of a
+    # provider share one object, so each object is hashed once per request.
+    by_identity: dict[int, dict[Any, list[bytes]]] = {}
     for span in spans:
         context = span.get_span_context()
         if context is None:
             continue
-        scopes = grouped.setdefault(span.resource, {})
+        resource = span.resource
+        scopes = by_identity.get(id(resource))
+        if scopes is None:
+            scopes = by_identity[id(resource)] = grouped.setdefault(resource, {})
         scopes.setdefault(span.instrumentation_scope or None, []).append(_span(span, context))
     out = []
     for resource, scopes in grouped.items():
@@ -134,16 +140,20 @@ def _attributes(number: int, attributes: Mapping[str, Any] | None) -> bytes:
     tag = _varint(number << 3 | 2)
     out = []
     for key, value in attributes.items():
-        if value.__class__ is str:
-            encoded = _STRINGS.get(value)
-            if encoded is None:
-                encoded = _remember(_STRINGS, value, _field(2, _field(1, value.encode())))
-        else:
-            try:
-                encoded = _field(2, _value(value))
-            except TypeError:
-                # The SDK's encoder skips what it cannot encode, and so do we.
-                continue
+        # Most pairs (method, route, host, status...) recur span after span.
+        kind = value.__class__
+        if kind in _SCALARS:
+            pair_key = (tag, key, kind, value)
+            entry = _PAIRS.get(pair_key)
+            if entry is None:
+                entry = _remember_pair(pair_key, tag, key, value)
+            out.append(entry)
+            continue
+        try:
+            encoded = _field(2, _value(value))
+        except TypeError:
+            # The SDK's encoder skips what it cannot encode, and so do we.
+            continue
         name = _KEYS.get(key)
         if name is None:
             name = _remember(_KEYS, key, _field(1, key.encode()) if key else b"")
@@ -152,11 +162,22 @@ def _attributes(number: int, attributes: Mapping[str, Any] | None) -> bytes:
     return b"".join(out)
 
 
-# Attribute keys and many string values (methods, routes, hosts) repeat from
-# span to span: their encodings are kept, up to a bound.
+# Attribute keys and whole key/value entries repeat from span to span: their
+# encodings are kept, up to a bound. Entries are keyed by (tag, key, type,
+# value): the type is part of it because True == 1 == 1.0.
 _KEYS: dict[str, bytes] = {}
-_STRINGS: dict[str, bytes] = {}
 _CACHE_LIMIT = 4096
+_SCALARS = frozenset({str, int, bool, float})
+_PAIRS: dict[tuple[bytes, str, type, Any], bytes] = {}
+
+
+def _remember_pair(pair_key: tuple[bytes, str, type, Any], tag: bytes, key: str, value: Any) -> bytes:
+    name = _field(1, key.encode()) if key else b""
+    pair = name + _field(2, _value(value))
+    entry = tag + _varint(len(pair)) + pair
+    if len(_PAIRS) < _CACHE_LIMIT and (value.__class__ is not str or len(value) <= 256):
+        _PAIRS[pair_key] = entry
+    return entry
 
 
 def _remember(cache: dict[str, bytes], key: str, encoded: bytes) -> bytes:

@@ -150,7 +150,7 @@ class HttpTelemetryMiddleware:
             resp_size.observe(exchange.sent)
             gauge.dec()
             if traced:
-                _finish_span(span, method, route, status, failure)
+                _finish_span(span, method, route, status, failure, exchange.method)
             if observed and self._obs.settings.logging.access_log:
                 log.info(
                     "http request",
@@ -258,13 +258,19 @@ def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str,
 
 
 def _finish_span(
-    span: trace.Span, method: str, route: str, status: int, failure: BaseException | None
+    span: trace.Span,
+    method: str,
+    route: str,
+    status: int,
+    failure: BaseException | None,
+    chain_method: str,
 ) -> None:
+    attributes: dict[str, Any] = {"microlib.method": chain_method} if chain_method else {}
     if route != UNMATCHED:
         span.update_name(f"{method} {route}")
-        span.set_attributes({"http.route": route, "http.response.status_code": status})
-    else:
-        span.set_attribute("http.response.status_code", status)
+        attributes["http.route"] = route
+    attributes["http.response.status_code"] = status
+    span.set_attributes(attributes)
     if failure is not None:
         span.record_exception(failure)
     if status >= 500:

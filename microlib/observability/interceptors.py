@@ -18,9 +18,10 @@ from opentelemetry import trace
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Code
-from microlib.observability._exchange import _edge
+from microlib.observability._exchange import _edge, _Exchange
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.outcome import outcome_code, server_fault
+from microlib.observability.processors import _hex_ids
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class TracingInterceptor:
             return await call_next(ctx)
         edge = _edge.get() if ctx.kind == "http" else None
         if edge is not None:
-            return await self._under_edge(ctx, call_next, edge.span)
+            return await self._under_edge(ctx, call_next, edge)
         parent = self._obs.tracing.extract(ctx.metadata)
         kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
         identity = _bind_identity(self._obs.identity)
@@ -81,13 +82,15 @@ class TracingInterceptor:
             _unbind_tracer(tracer)
             _unbind_identity(identity)
 
-    async def _under_edge(self, ctx: CallContext, call_next: CallNext, span: trace.Span) -> Any:
-        _remember(ctx, span)
-        span.set_attribute("microlib.method", ctx.full_method)
-        return await self._traced(ctx, call_next, span)
+    async def _under_edge(self, ctx: CallContext, call_next: CallNext, edge: _Exchange) -> Any:
+        _remember(ctx, edge.span)
+        edge.method = ctx.full_method
+        return await self._traced(ctx, call_next, edge.span, edge)
 
     @staticmethod
-    async def _traced(ctx: CallContext, call_next: CallNext, span: trace.Span) -> Any:
+    async def _traced(
+        ctx: CallContext, call_next: CallNext, span: trace.Span, edge: _Exchange | None = None
+    ) -> Any:
         try:
             result = await call_next(ctx)
         except BaseException as exc:
@@ -102,7 +105,7 @@ class TracingInterceptor:
             raise
         if ctx.kind == "grpc":
             span.set_attributes({"microlib.code": "OK", "rpc.grpc.status_code": 0})
-        elif _edge.get() is None:
+        elif edge is None:
             # Under the HTTP edge the status code says as much.
             span.set_attribute("microlib.code", "OK")
         return result
@@ -124,14 +127,19 @@ class MetricsInterceptor:
     def __init__(self, observability: Observability) -> None:
         self._obs = observability
         self._families: dict[str, tuple[Any, Any, Any]] = {}
+        # prometheus-client's labels() validates and locks on every call; the
+        # label sets (methods, codes) are bounded, so their children are cached.
+        self._gauges: dict[tuple[str, str, str], Any] = {}
+        self._outcomes: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
 
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Count and time the call."""
-        names = _METRIC_NAMES.get(ctx.kind)
-        if names is None:
-            return await call_next(ctx)
-        count, duration, in_flight = self._family(ctx.kind, *names)
-        gauge = in_flight.labels(ctx.service, ctx.method)
+        key = (ctx.kind, ctx.service, ctx.method)
+        gauge = self._gauges.get(key)
+        if gauge is None:
+            if ctx.kind not in _METRIC_NAMES:
+                return await call_next(ctx)
+            gauge = self._gauges[key] = self._family(ctx.kind)[2].labels(ctx.service, ctx.method)
         gauge.inc()
         start = time.perf_counter()
         failure: BaseException | None = None
@@ -141,14 +149,26 @@ class MetricsInterceptor:
             failure = exc
             raise
         finally:
-            code = outcome_code(failure)
-            count.labels(ctx.service, ctx.method, code).inc()
-            duration.labels(ctx.service, ctx.method, code).observe(time.perf_counter() - start)
+            count, duration = self._outcome(*key, outcome_code(failure))
+            count.inc()
+            duration.observe(time.perf_counter() - start)
             gauge.dec()
 
-    def _family(self, kind: str, prefix: str, noun: str) -> tuple[Any, Any, Any]:
+    def _outcome(self, kind: str, service: str, method: str, code: str) -> tuple[Any, Any]:
+        key = (kind, service, method, code)
+        children = self._outcomes.get(key)
+        if children is None:
+            count, duration, _ = self._family(kind)
+            children = self._outcomes[key] = (
+                count.labels(service, method, code),
+                duration.labels(service, method, code),
+            )
+        return children
+
+    def _family(self, kind: str) -> tuple[Any, Any, Any]:
         family = self._families.get(kind)
         if family is None:
+            prefix, noun = _METRIC_NAMES[kind]
             metrics = self._obs.metrics
             singular = noun.removesuffix("s")
             family = self._families[kind] = (
@@ -211,8 +231,7 @@ class LoggingInterceptor:
 def _remember(ctx: CallContext, span: trace.Span) -> None:
     context = span.get_span_context()
     if context.is_valid:
-        ctx.attributes["trace_id"] = format(context.trace_id, "032x")
-        ctx.attributes["span_id"] = format(context.span_id, "016x")
+        ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(context)
 
 
 def _call_attributes(ctx: CallContext) -> dict[str, Any]:

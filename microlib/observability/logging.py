@@ -10,12 +10,15 @@ levels and their runtime changes work for both.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, NoReturn
 
+import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -69,7 +72,7 @@ class LogPipeline:
         self._configured: set[str] = set()
         self._taps: list[Callable[[dict[str, Any]], None]] = []
         self._redactor = Redactor(settings.redact_keys)
-        self._render = _renderer(json=self._json)
+        self._console = structlog.dev.ConsoleRenderer(colors=False)
         self.handler = logging.StreamHandler(self._stream)
         self.handler.set_name("microlib")
         self.handler.setFormatter(
@@ -88,14 +91,13 @@ class LogPipeline:
         """
         structlog.configure(
             processors=[
-                structlog.stdlib.filter_by_level,
                 *_shared_chain(),
                 structlog.stdlib.PositionalArgumentsFormatter(),
                 structlog.processors.StackInfoRenderer(),
                 _write_to_installed,
             ],
             logger_factory=structlog.stdlib.LoggerFactory(),
-            wrapper_class=structlog.stdlib.BoundLogger,
+            wrapper_class=_LevelFilteringLogger,
             cache_logger_on_first_use=True,
         )
         _installed[:] = [self]
@@ -131,11 +133,13 @@ class LogPipeline:
         # uvicorn passes an ANSI-coloured twin of its message as an extra.
         event_dict.pop("color_message", None)
         event_dict = self._redactor(logger, method_name, event_dict)
-        if self._json:
+        if self._json and "exc_info" in event_dict:
             event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
         for tap in self._taps:
             tap(dict(event_dict))
-        rendered = self._render(logger, method_name, event_dict)
+        if self._json:
+            return _dumps(event_dict)
+        rendered = self._console(logger, method_name, event_dict)
         return rendered if isinstance(rendered, str) else str(rendered)
 
     def _write(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
@@ -194,18 +198,12 @@ class LogPipeline:
         self.handler.flush()
 
 
-def _renderer(*, json: bool) -> Processor:
-    if json:
-        return structlog.processors.JSONRenderer(serializer=_dumps)
-    return structlog.dev.ConsoleRenderer(colors=False)
-
-
 def _shared_chain() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        _IsoTimestamper(),
         add_trace_ids,
         add_service_fields,
     ]
@@ -225,12 +223,82 @@ def _fallback(value: Any) -> str:
     return repr(value)
 
 
-# One encoder for every line: json.dumps would build a new one per call.
+# The standard library's encoder is the reference rendering (ASCII only,
+# text for what JSON has no type for); orjson renders the common line the
+# same way about ten times faster, and hands anything else back to it.
 _JSON = json.JSONEncoder(default=_fallback)
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _dumps(event: Any, **_: Any) -> str:
+    try:
+        line = orjson.dumps(event, default=_fallback, option=_ORJSON_OPTIONS)
+    except TypeError:
+        # Integers beyond 64 bits, lone surrogates, keys orjson rejects.
+        return _JSON.encode(event)
+    if line.isascii():
+        return line.decode()
     return _JSON.encode(event)
+
+
+class _IsoTimestamper:
+    """``timestamp`` in ISO 8601 UTC, as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it.
+
+    Lines in the same second share the date and time part, which is the
+    expensive part to format, so it is formatted once per second.
+    """
+
+    __slots__ = ("_second",)
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        second, nanos = divmod(time.time_ns(), 1_000_000_000)
+        cached = self._second
+        if cached[0] != second:
+            stamp = datetime.datetime.fromtimestamp(second, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            # One tuple, replaced whole: threads never see half of an update.
+            cached = self._second = (second, stamp)
+        micros = nanos // 1000
+        event_dict["timestamp"] = f"{cached[1]}.{micros:06d}Z" if micros else f"{cached[1]}Z"
+        return event_dict
+
+
+class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
+    """structlog's stdlib ``BoundLogger``, dropping disabled levels before any processing.
+
+    ``filter_by_level`` as the first processor would decide the same, but
+    only after the event dict is built; a disabled ``debug`` call costs
+    next to nothing this way. The level is that of the stdlib logger of the
+    same name, so per-logger levels and their runtime changes apply. The
+    event goes straight to the processors (structlog's documented hook for
+    wrapper classes), not through the two generic layers above it.
+    """
+
+    def _proxy_to_logger(self, method_name: str, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        logger = self._logger
+        if logger.disabled or _LEVEL_NUMBERS[method_name] < logger.getEffectiveLevel():
+            return None
+        if args:
+            kw["positional_args"] = args
+        try:
+            out_args, out_kw = self._process_event(method_name, event, kw)
+        except structlog.DropEvent:
+            return None
+        return getattr(logger, method_name)(*out_args, **out_kw)
+
+
+_LEVEL_NUMBERS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
 
 
 # structlog caches bound loggers with their processors, so the last processor

@@ -40,9 +40,26 @@ def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict
     """Add ``trace_id`` and ``span_id`` (hex, W3C form) of the active OpenTelemetry span."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
-        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
-        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+        trace_id, span_id = _hex_ids(context)
+        event_dict.setdefault("trace_id", trace_id)
+        event_dict.setdefault("span_id", span_id)
     return event_dict
+
+
+# The lines of one call (and its chain) share its span: its ids are formatted once.
+_last_ids: tuple[object, tuple[str, str]] = (None, ("", ""))
+
+
+def _hex_ids(context: trace.SpanContext) -> tuple[str, str]:
+    """``(trace_id, span_id)`` of ``context`` in W3C hex form."""
+    global _last_ids
+    last = _last_ids
+    if last[0] is context:
+        return last[1]
+    ids = (format(context.trace_id, "032x"), format(context.span_id, "016x"))
+    # Replaced as one tuple, so a thread never pairs one span's ids with another's.
+    _last_ids = (context, ids)
+    return ids
 
 
 class Redactor:
@@ -62,9 +79,14 @@ class Redactor:
         self._keys = frozenset(_normalise(k) for k in (*_ALWAYS_REDACTED, *keys))
         # Field names repeat from line to line; remember each one's verdict.
         self._verdicts: dict[str, bool] = {}
+        self._harmless: set[str] = set()
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         """Redact ``event_dict`` in place and return it."""
+        # Most lines are only plain values under field names seen before:
+        # two set checks, run in C, clear them without a per-field loop.
+        if self._harmless.issuperset(event_dict) and _PLAIN.issuperset(map(type, event_dict.values())):
+            return event_dict
         for key, value in event_dict.items():
             if self._secret(key):
                 event_dict[key] = REDACTED
@@ -78,6 +100,8 @@ class Redactor:
             verdict = _normalise(key) in self._keys
             if len(self._verdicts) < 4096:
                 self._verdicts[key] = verdict
+                if not verdict:
+                    self._harmless.add(key)
         return verdict
 
     def _value(self, key: object, value: Any) -> Any:

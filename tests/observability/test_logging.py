@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+import json
 import logging
 from typing import Any
 
@@ -77,6 +79,40 @@ class TestLogLines:
         [line] = [entry for entry in json_lines(stream) if entry["event"] == "failed"]
         assert "ValueError: broken invariant" in line["exception"]
         assert "Traceback" in line["exception"]
+
+    def test_json_values_render_as_the_standard_library_does(self) -> None:
+        """Non-ASCII text is escaped, huge integers and odd types keep the stdlib rendering."""
+        _, stream = make_observability("orders")
+        moment = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+        log.info("values", city="Zürich", big=2**70, when=moment, raw=b"\xff", nested={1: "one"})
+        [raw_line] = [line for line in stream.getvalue().splitlines() if '"values"' in line]
+        assert raw_line.isascii()
+        line = json.loads(raw_line)
+        assert line["city"] == "Zürich"
+        assert line["big"] == 2**70
+        assert line["when"] == repr(moment)
+        assert line["raw"] == "\\xff"
+        assert line["nested"] == {"1": "one"}
+
+    def test_timestamp_is_iso_utc_to_the_microsecond(self) -> None:
+        """``timestamp`` is ISO 8601 in UTC, like structlog's ``TimeStamper(fmt="iso", utc=True)``."""
+        _, stream = make_observability("orders")
+        before = datetime.datetime.now(datetime.UTC)
+        log.info("stamped")
+        after = datetime.datetime.now(datetime.UTC)
+        [line] = [entry for entry in json_lines(stream) if entry["event"] == "stamped"]
+        stamp = datetime.datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+        assert line["timestamp"].endswith("Z")
+        # Both clocks are read to the microsecond, one rounding and one truncating.
+        assert before - datetime.timedelta(microseconds=2) <= stamp <= after
+
+    def test_disabled_level_writes_nothing(self) -> None:
+        """A call below its logger's level produces no line, and a runtime change enables it."""
+        obs, stream = make_observability("orders", logging={"levels": {"demo.orders": "WARNING"}})
+        log.info("hidden")
+        obs.logs.set_levels({"demo.orders": "INFO"})
+        log.info("shown")
+        assert [entry["event"] for entry in json_lines(stream)] == ["shown"]
 
     def test_console_format(self) -> None:
         """``format: console`` renders readable, non-JSON lines."""

@@ -98,7 +98,10 @@ class LogPipeline:
             ],
             logger_factory=structlog.stdlib.LoggerFactory(),
             wrapper_class=_LevelFilteringLogger,
-            cache_logger_on_first_use=True,
+            # Module-level loggers are often first used before the pipeline
+            # is installed (while the config loads); caching would pin them
+            # to structlog's defaults and their lines would skip redaction.
+            cache_logger_on_first_use=False,
         )
         _installed[:] = [self]
         root = logging.getLogger()

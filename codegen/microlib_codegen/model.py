@@ -77,6 +77,7 @@ class Field:
         presence: The Python value is ``None`` when the field is unset.
         oneof: The oneof group the field belongs to, if any.
         required: Declared ``google.api.field_behavior = REQUIRED``.
+        output_only: Declared ``google.api.field_behavior = OUTPUT_ONLY``.
         json_name: The proto3 JSON name (``createdAt``).
         doc: The contract's comment, as plain text.
     """
@@ -92,6 +93,7 @@ class Field:
     presence: bool = False
     oneof: str | None = None
     required: bool = False
+    output_only: bool = False
     json_name: str = ""
     doc: str = ""
 

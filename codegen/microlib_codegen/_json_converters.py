@@ -136,8 +136,12 @@ def _field_out(f: Field) -> list[str]:
         value = _value_out(f, "x")
         converted = "list(v)" if value == "x" else f"[{value} for x in v]"
         return [f"v = {read}", "if v or e:", f"    d[{key}] = {converted}"]
-    test = "v is not None" if f.presence or f.kind is FieldKind.MESSAGE else "v or e"
-    return [f"v = {read}", f"if {test}:", f"    d[{key}] = {_value_out(f, 'v')}"]
+    if f.presence or f.kind is FieldKind.MESSAGE:
+        return [f"v = {read}", "if v is not None:", f"    d[{key}] = {_value_out(f, 'v')}"]
+    if f.required:
+        # Always written, so documents satisfy the OpenAPI schema's `required`.
+        return [f"d[{key}] = {_value_out(f, read)}"]
+    return [f"v = {read}", "if v or e:", f"    d[{key}] = {_value_out(f, 'v')}"]
 
 
 def _value_parser(f: Field) -> str:
@@ -186,7 +190,8 @@ def json_converter(message: MessageType) -> JsonConverter:
             table=f"_FJU_{name} = _j.upb_in(_pb_{name}, from_pb_{name})\n",
         )
     body = [line for f in message.fields for line in _field_out(f)]
-    setup = ["n = o.original_names", "e = o.emit_defaults"] if message.fields else []
+    # One loosely typed slot for every field's value (betterproto2's types vary by field).
+    setup = ["n = o.original_names", "e = o.emit_defaults", "v: Any"] if message.fields else []
     lines = "".join(f"    {line}\n" for line in [*setup, "d: dict[str, Any] = {}", *body, "return d"])
     to_json = f"def to_json_{name}(m: {cls}, o: _j.JsonOptions) -> dict[str, Any]:\n{lines}"
     from_json = (

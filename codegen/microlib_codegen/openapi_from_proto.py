@@ -34,22 +34,30 @@ __all__ = ["openapi_document"]
 _VARIABLE = re.compile(r"\{([^}=]+)(?:=([^}]*))?\}")
 _PROBLEM = "#/components/responses/Problem"
 _OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+_INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
+_UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1}
+# 64-bit integers are strings in JSON; the patterns keep to digits that always fit.
+_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$"}
+_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$"}
+_FLOAT_MAX = 3.4028234663852886e38
 _SCALARS: dict[str, dict[str, Any]] = {
-    "int32": {"type": "integer", "format": "int32"},
-    "sint32": {"type": "integer", "format": "int32"},
-    "sfixed32": {"type": "integer", "format": "int32"},
-    "uint32": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 4294967295},
-    "fixed32": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 4294967295},
-    **{
-        s: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
-        for s in ("int64", "sint64", "sfixed64")
-    },
-    **{s: {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"} for s in ("uint64", "fixed64")},
-    "float": {"type": "number", "format": "float"},
+    **dict.fromkeys(("int32", "sint32", "sfixed32"), _INT32),
+    **dict.fromkeys(("uint32", "fixed32"), _UINT32),
+    **dict.fromkeys(("int64", "sint64", "sfixed64"), _INT64),
+    **dict.fromkeys(("uint64", "fixed64"), _UINT64),
+    "float": {"type": "number", "format": "float", "minimum": -_FLOAT_MAX, "maximum": _FLOAT_MAX},
     "double": {"type": "number", "format": "double"},
     "bool": {"type": "boolean"},
     "string": {"type": "string"},
     "bytes": {"type": "string", "format": "byte", "contentEncoding": "base64"},
+}
+# Map keys are JSON object keys: the text of the key type.
+_KEY_NAMES: dict[str, dict[str, Any]] = {
+    "bool": {"enum": ["true", "false"]},
+    **{s: {"pattern": "^-?[0-9]{1,9}$"} for s in ("int32", "sint32", "sfixed32")},
+    **{s: {"pattern": "^[0-9]{1,9}$"} for s in ("uint32", "fixed32")},
+    **{s: {"pattern": "^-?[0-9]{1,18}$"} for s in ("int64", "sint64", "sfixed64")},
+    **{s: {"pattern": "^[0-9]{1,19}$"} for s in ("uint64", "fixed64")},
 }
 _WRAPPED = {
     "Bool": "bool", "Int32": "int32", "Int64": "int64", "UInt32": "uint32", "UInt64": "uint64",
@@ -57,12 +65,15 @@ _WRAPPED = {
 }  # fmt: skip
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
-    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$"},
-    "google.protobuf.FieldMask": {"type": "string"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]{1,11}(\.[0-9]{1,9})?s$"},
+    "google.protobuf.FieldMask": {
+        "type": "string",
+        "pattern": r"^([a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*(,[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*)*)?$",
+    },
     "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
     "google.protobuf.Value": {},
     "google.protobuf.ListValue": {"type": "array"},
-    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.Empty": {"type": "object", "additionalProperties": False},
     "google.protobuf.Any": {
         "type": "object",
         "properties": {"@type": {"type": "string"}},
@@ -80,7 +91,9 @@ _TEXT = ("google.protobuf.Timestamp", "google.protobuf.Duration", "google.protob
 
 def openapi_document(contract: Contract) -> str | None:
     """The OpenAPI 3.1 JSON text for ``contract``'s HTTP bindings, or None without any."""
-    services = [s for s in contract.services if any(m.http for m in s.methods)]
+    services = sorted(
+        (s for s in contract.services if any(m.http for m in s.methods)), key=lambda s: s.full_name
+    )
     if not services:
         return None
     builder = _Builder(contract)
@@ -158,8 +171,11 @@ class _Builder:
         schema = self._field_schema(field) if field is not None else {"type": "string"}
         parameter: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": schema}
         doc = field.doc if field is not None else ""
-        if pattern:
-            doc = f"{doc}\n\nA segment of `{'.'.join(names)}` (`{pattern}`).".strip()
+        dotted = ".".join(names)
+        if pattern == dotted:
+            doc = f"{doc}\n\nThe field `{dotted}`.".strip()
+        elif pattern:
+            doc = f"{doc}\n\nA segment of `{dotted}` (`{pattern}`).".strip()
         if doc:
             parameter["description"] = doc
         return parameter
@@ -297,6 +313,8 @@ class _Builder:
                 prop = {**prop, "readOnly": True}
             properties[f.json_name] = prop
         schema["properties"] = properties
+        # Unknown fields are rejected (transcoding.unknown_fields = "reject").
+        schema["additionalProperties"] = False
         required = [f.json_name for f in message.fields if f.required]
         if required:
             schema["required"] = required
@@ -308,7 +326,10 @@ class _Builder:
         else:
             value = self._ref(f.type)
         if f.map_key is not None:
-            return {"type": "object", "additionalProperties": value}
+            schema: dict[str, Any] = {"type": "object", "additionalProperties": value}
+            if f.map_key in _KEY_NAMES:
+                schema["propertyNames"] = _KEY_NAMES[f.map_key]
+            return schema
         if f.repeated:
             return {"type": "array", "items": value}
         return value
@@ -332,8 +353,10 @@ def _openapi_path(template: str) -> tuple[str, list[tuple[str, str, str]]]:
     def expand(found: re.Match[str]) -> str:
         field, sub = found.group(1), found.group(2)
         if not sub or sub in ("*", "**"):
-            params.append((field, field, ""))
-            return "{" + field + "}"
+            # Dots in parameter names break URI template tools: `{book.id}` → `{book_id}`.
+            name = field.replace(".", "_")
+            params.append((name, field, "" if name == field else field))
+            return "{" + name + "}"
         parts = sub.split("/")
         out = []
         for i, part in enumerate(parts):

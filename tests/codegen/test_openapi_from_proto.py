@@ -69,10 +69,10 @@ def test_path_fields_are_not_repeated_in_bodies(document: dict[str, Any]) -> Non
     create = create_body["content"]["application/json"]["schema"]
     assert "shelf" not in create["properties"]
     assert create["required"] == ["title"]
-    update = op(document, "/v1/shelves/{book.shelf}/books/{book.id}", "patch")
+    update = op(document, "/v1/shelves/{book_shelf}/books/{book_id}", "patch")
     body = update["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["properties"]) == {"title", "priceCents", "format", "tags", "published"}
-    assert [p["name"] for p in update["parameters"]] == ["book.shelf", "book.id", "updateMask"]
+    assert [p["name"] for p in update["parameters"]] == ["book_shelf", "book_id", "updateMask"]
 
 
 def test_query_parameters_for_the_remaining_fields(document: dict[str, Any]) -> None:

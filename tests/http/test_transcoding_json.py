@@ -43,7 +43,7 @@ def full() -> Everything:
         mask=FieldMask(paths=["price_cents", "book.title"]),
         meta=Struct(fields={"k": Value(string_value="v"), "n": Value(number_value=1.5)}),
         value=Value(list_value=ListValue(values=[Value(bool_value=True), Value(null_value=0)])),
-        list=ListValue(values=[Value(string_value="x")]),
+        items=ListValue(values=[Value(string_value="x")]),
         maybe_text="", maybe_i64=0, maybe_blob=b"hi", maybe_dbl=-0.5,
         any=_codec.CODECS[AnyMessage].from_upb(any_pb), opt_i32=0, choice_shelf=Shelf(name="c"),
         values={"z": Value(null_value=0)}, times=[datetime.datetime(1970, 1, 1, tzinfo=UTC)],

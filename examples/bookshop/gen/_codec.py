@@ -183,6 +183,7 @@ def from_pb_google__protobuf__Timestamp(p: Any) -> _m_google__protobuf.Timestamp
 def to_json_bookshop__v1__Book(m: _m_bookshop__v1.Book, o: _j.JsonOptions) -> dict[str, Any]:
     n = o.original_names
     e = o.emit_defaults
+    v: Any
     d: dict[str, Any] = {}
     v = m.id
     if v or e:
@@ -190,12 +191,8 @@ def to_json_bookshop__v1__Book(m: _m_bookshop__v1.Book, o: _j.JsonOptions) -> di
     v = m.shelf
     if v or e:
         d["shelf"] = v
-    v = m.title
-    if v or e:
-        d["title"] = v
-    v = m.author
-    if v or e:
-        d["author"] = v
+    d["title"] = m.title
+    d["author"] = m.author
     v = m.price_cents
     if v or e:
         d["price_cents" if n else "priceCents"] = str(v)
@@ -233,10 +230,9 @@ def to_json_bookshop__v1__CreateBookRequest(
 ) -> dict[str, Any]:
     n = o.original_names
     e = o.emit_defaults
+    v: Any
     d: dict[str, Any] = {}
-    v = m.shelf
-    if v or e:
-        d["shelf"] = v
+    d["shelf"] = m.shelf
     v = m.book
     if v is not None:
         d["book"] = to_json_bookshop__v1__Book(v, o)
@@ -270,10 +266,9 @@ def to_json_bookshop__v1__GetBookRequest(
 ) -> dict[str, Any]:
     n = o.original_names
     e = o.emit_defaults
+    v: Any
     d: dict[str, Any] = {}
-    v = m.id
-    if v or e:
-        d["id"] = v
+    d["id"] = m.id
     return d
 
 
@@ -304,10 +299,9 @@ def to_json_bookshop__v1__ListBooksRequest(
 ) -> dict[str, Any]:
     n = o.original_names
     e = o.emit_defaults
+    v: Any
     d: dict[str, Any] = {}
-    v = m.shelf
-    if v or e:
-        d["shelf"] = v
+    d["shelf"] = m.shelf
     v = m.page_size
     if v or e:
         d["page_size" if n else "pageSize"] = v
@@ -344,6 +338,7 @@ def to_json_bookshop__v1__ListBooksResponse(
 ) -> dict[str, Any]:
     n = o.original_names
     e = o.emit_defaults
+    v: Any
     d: dict[str, Any] = {}
     v = m.books
     if v or e:
@@ -381,10 +376,9 @@ def to_json_bookshop__v1__StreamBooksRequest(
 ) -> dict[str, Any]:
     n = o.original_names
     e = o.emit_defaults
+    v: Any
     d: dict[str, Any] = {}
-    v = m.shelf
-    if v or e:
-        d["shelf"] = v
+    d["shelf"] = m.shelf
     return d
 
 

@@ -78,6 +78,7 @@ class Field:
         presence: The Python value is ``None`` when the field is unset.
         oneof: The oneof group the field belongs to, if any.
         required: Declared ``google.api.field_behavior = REQUIRED``.
+        output_only: Declared ``google.api.field_behavior = OUTPUT_ONLY``.
         json_name: The proto3 JSON name (``createdAt``).
         doc: The contract's comment, as plain text.
     """
@@ -93,6 +94,7 @@ class Field:
     presence: bool = False
     oneof: str | None = None
     required: bool = False
+    output_only: bool = False
     json_name: str = ""
     doc: str = ""
 

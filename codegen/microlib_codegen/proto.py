@@ -226,6 +226,7 @@ def _field(
         kind=FieldKind.SCALAR,
         oneof=msg.oneof_decl[f.oneof_index].name if in_oneof else None,
         required=field_behavior_pb2.REQUIRED in f.options.Extensions[field_behavior_pb2.field_behavior],
+        output_only=field_behavior_pb2.OUTPUT_ONLY in f.options.Extensions[field_behavior_pb2.field_behavior],
     )
     if f.type in (_FDP.TYPE_MESSAGE, _FDP.TYPE_GROUP):
         target = declared[f.type_name.lstrip(".")]

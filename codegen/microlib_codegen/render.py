@@ -24,10 +24,12 @@ import jinja2
 from betterproto2_compiler.casing import safe_snake_case
 
 from microlib_codegen._converters import converter, ident, module_alias
+from microlib_codegen._json_converters import enum_parser, json_converter
 from microlib_codegen._pyfmt import bytes_chunks, docstring, ruff_format
 from microlib_codegen._signatures import client_parts, kind_name, server_signature
 from microlib_codegen._version import __version__
 from microlib_codegen.model import Contract, Method, Service, TypeRef
+from microlib_codegen.openapi_from_proto import openapi_document
 
 __all__ = ["TypeNames", "header", "render", "service_module", "template"]
 
@@ -139,6 +141,9 @@ def render(contract: Contract, message_files: dict[str, str]) -> dict[str, str]:
             init = "/".join((*parts[:depth], "__init__.py"))
             files.setdefault(init, header(asked) + "\n")
     files = ruff_format(files)
+    document = openapi_document(contract)
+    if document is not None:
+        files["openapi.json"] = document
     # betterproto2 formats its own output (the same pinned ruff, isolated).
     for path, text in message_files.items():
         files[f"{MESSAGES}/{path}"] = _wrap_messages(text)
@@ -184,6 +189,8 @@ def _codec(contract: Contract, asked: list[str]) -> str:
         module_imports=imports,
         upb_classes=upb,
         converters=converters,
+        enum_parsers=[enum_parser(e) for e in contract.enums.values()],
+        json_converters=[json_converter(m) for m in contract.messages.values()],
         messages=list(contract.messages.values()),
         validators=validators,
     )

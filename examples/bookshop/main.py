@@ -6,17 +6,19 @@ OpenAPI-first orders API (``contracts/orders.yaml``, under ``/api``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
+from examples.bookshop import gen
 from examples.bookshop.catalog import Catalog
 from examples.bookshop.gen.orders import operations
 from examples.bookshop.services.bookshop_service import BookshopServiceServicer
 from examples.bookshop.services.orders import Orders
 from microlib import Service
-from microlib.http import OpenAPIApp
+from microlib.http import DocsApp, OpenAPIApp
 
 
 class ShopSettings(BaseModel):
@@ -31,6 +33,12 @@ catalog = Catalog()
 service.add(catalog)
 service.include(BookshopServiceServicer(catalog))
 
+# The proto API's REST bindings are served at /v1/...; its generated
+# OpenAPI 3.1 document and Swagger UI under /rest.
+service.http.mount(
+    "/rest",
+    DocsApp(Path(gen.__file__).with_name("openapi.json"), title="Bookshop (proto)", prefix="/rest"),
+)
 service.http.mount(
     "/api",
     OpenAPIApp(

@@ -33,6 +33,7 @@ from microlib.http.app import HttpApp
 from microlib.http.middleware import HttpMiddlewareSettings, build_middleware
 from microlib.http.probes import add_probes
 from microlib.http.server import HttpServer
+from microlib.http.transcoding import TranscodingSettings, add_transcoded_routes
 from microlib.observability.health import Health, Phase
 from microlib.observability.identity import ServiceIdentity
 from microlib.observability.metrics import Metrics
@@ -104,6 +105,7 @@ class Service:
         self.version = version
         self.sections: Mapping[str, type[BaseModel]] = {
             "http_middleware": HttpMiddlewareSettings,
+            "transcoding": TranscodingSettings,
             **(sections or {}),
         }
         self.chain = Chain(interceptors)
@@ -310,6 +312,7 @@ class Service:
             self._registrations.insert(2, Registration(observability.management, critical=False))
         self._add_data_components(settings)
         self._add_grpc(settings)
+        self._add_transcoding()
         add_probes(self.http, self.health, settings.health)
         if settings.http.enabled:
             self.add(HttpServer(self.http.app, settings.http), critical=False)
@@ -379,6 +382,14 @@ class Service:
         for definition, servicer in self._servicers:
             server.add(servicer, definition)
         self.add(server, critical=False)
+
+    def _add_transcoding(self) -> None:
+        """Serve every RPC with a ``google.api.http`` rule over REST too,
+        through the same servicer and chain."""
+        settings = self.section("transcoding", TranscodingSettings)
+        for definition, servicer in self._servicers:
+            if any(m.http_rules for m in definition.methods.values()):
+                add_transcoded_routes(self.http, definition, servicer, self.chain, settings)
 
     def _add_data_components(self, settings: Settings) -> None:
         # Imported here: a service without a database does not pay for

@@ -67,6 +67,11 @@ class HttpApp:
         self._check_open()
         self._routes.append(Route(path, endpoint, methods=list(methods), name=name))
 
+    def add_routes(self, routes: Sequence[BaseRoute]) -> None:
+        """Register ready-made Starlette routes (transcoded RPCs), in order."""
+        self._check_open()
+        self._routes.extend(routes)
+
     def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
         """Mount a whole ASGI app (documents UI, another framework) at ``path``."""
         self._check_open()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -17,7 +17,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
 from microlib.http.errors import problem_response
 
-__all__ = ["Handler", "endpoint", "to_response"]
+__all__ = ["Handler", "context_for", "context_from_scope", "endpoint", "error_response", "to_response"]
 
 Handler = Callable[[Request], Awaitable[Any]]
 """A plain HTTP handler: takes the request, returns a Response or a value."""
@@ -70,18 +70,41 @@ def endpoint(
 
 def context_for(request: Request, *, service: str, method: str) -> CallContext:
     """The CallContext of an HTTP request (lower-cased headers as metadata)."""
-    metadata = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
-    client = request.client
+    ctx = context_from_scope(request.scope, service=service, method=method, route=method)
+    ctx.request = request
+    return ctx
+
+
+def context_from_scope(scope: Mapping[str, Any], *, service: str, method: str, route: str) -> CallContext:
+    """The CallContext of an ASGI HTTP scope, for endpoints that skip ``Request``.
+
+    Args:
+        scope: The ASGI scope.
+        service: The API name spans and metrics report.
+        method: The method within it (an RPC name, a route template).
+        route: The route template, set as the ``http.route`` attribute.
+
+    Returns:
+        A context with lower-cased headers as metadata (repeated headers
+        joined with ``", "``), the peer, and ``http.route``/``http.method``.
+    """
+    raw_headers = scope["headers"]
+    metadata = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+    if len(metadata) != len(raw_headers):
+        metadata = {}
+        for k, v in raw_headers:
+            name, value = k.decode("latin-1").lower(), v.decode("latin-1")
+            metadata[name] = f"{metadata[name]}, {value}" if name in metadata else value
+    client = scope.get("client")
     ctx = CallContext(
         kind="http",
         service=service,
         method=method,
         metadata=metadata,
-        peer=f"{client.host}:{client.port}" if client else "",
-        request=request,
+        peer=f"{client[0]}:{client[1]}" if client else "",
     )
-    ctx.attributes["http.route"] = method
-    ctx.attributes["http.method"] = request.method
+    ctx.attributes["http.route"] = route
+    ctx.attributes["http.method"] = scope["method"]
     return ctx
 
 

@@ -52,6 +52,18 @@ async def test_bookshop_serves_grpc_and_the_orders_api() -> None:
         assert {v["field"] for v in bad.json()["violations"]} == {"body.customer", "body.lines[0].quantity"}
         assert (await t.http.get("/api/openapi.json")).json()["info"]["title"] == "Bookshop orders"
 
+        rest = await t.http.get("/v1/books/1")
+        assert rest.status_code == 200, rest.text
+        assert rest.json()["title"] == "Dune"
+        assert rest.json()["priceCents"] == "1299"  # int64 as a string, lowerCamelCase
+        assert (await t.http.get("/v1/books/999")).json()["reason"] == "BOOK_NOT_FOUND"
+        created = await t.http.post("/v1/shelves/poetry/books", json={"title": "Ariel", "author": "Plath"})
+        assert created.status_code == 200, created.text
+        assert created.json()["shelf"] == "poetry"
+        streamed = await t.http.get("/v1/shelves/fiction/books:stream")
+        assert [line for line in streamed.text.splitlines() if line]  # NDJSON lines
+        assert "/v1/books/{id}" in (await t.http.get("/rest/openapi.json")).json()["paths"]
+
         assert (await t.http.get("/health/ready")).status_code == 200
         metrics = (await t.http.get("/metrics")).text
         assert 'rpc_server_requests_total{code="NOT_FOUND",method="GetBook"' in metrics

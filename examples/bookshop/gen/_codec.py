@@ -2,21 +2,24 @@
 """Converters between the betterproto2 messages users see and upb messages.
 
 upb does the wire work; these functions only move field values across.
-``CODECS`` maps each message class to its :class:`MessageCodec`.
+``CODECS`` maps each message class to its :class:`MessageCodec`; ``JSON``
+maps it to its proto3 JSON converters (``to_json_X``, ``from_json_X``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from microlib.grpc import codec as _c
+from microlib.http import protojson as _j
 from microlib.grpc.validation import make_validator
 
 from . import _descriptors
 from ._messages.bookshop import v1 as _m_bookshop__v1
 from ._messages.google import protobuf as _m_google__protobuf
 
-__all__ = ["CODECS"]
+__all__ = ["CODECS", "JSON"]
 
 _pb_bookshop__v1__Book = _descriptors.message_class("bookshop.v1.Book")
 _pb_bookshop__v1__CreateBookRequest = _descriptors.message_class("bookshop.v1.CreateBookRequest")
@@ -177,6 +180,303 @@ def from_pb_google__protobuf__Timestamp(p: Any) -> _m_google__protobuf.Timestamp
     return m
 
 
+def to_json_bookshop__v1__Book(m: _m_bookshop__v1.Book, o: _j.JsonOptions) -> dict[str, Any]:
+    n = o.original_names
+    e = o.emit_defaults
+    v: Any
+    d: dict[str, Any] = {}
+    v = m.id
+    if v or e:
+        d["id"] = v
+    v = m.shelf
+    if v or e:
+        d["shelf"] = v
+    d["title"] = m.title
+    d["author"] = m.author
+    v = m.price_cents
+    if v or e:
+        d["price_cents" if n else "priceCents"] = str(v)
+    v = m.tags
+    if v or e:
+        d["tags"] = list(v)
+    v = m.created_at
+    if v is not None:
+        d["created_at" if n else "createdAt"] = _j.timestamp_out(v)
+    return d
+
+
+_FJ_bookshop__v1__Book: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+
+
+def from_json_bookshop__v1__Book(d: Any, p: str, o: _j.JsonOptions) -> _m_bookshop__v1.Book:
+    if type(d) is not dict:
+        raise _j.bad(p, "expected a JSON object for bookshop.v1.Book")
+    kw: dict[str, Any] = {}
+    fields = _FJ_bookshop__v1__Book
+    for k, v in d.items():
+        f = fields.get(k)
+        if f is None:
+            if o.ignore_unknown:
+                continue
+            raise _j.unknown(p, k)
+        if v is None and f[3]:
+            continue
+        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+    return _m_bookshop__v1.Book(**kw)
+
+
+def to_json_bookshop__v1__CreateBookRequest(
+    m: _m_bookshop__v1.CreateBookRequest, o: _j.JsonOptions
+) -> dict[str, Any]:
+    n = o.original_names
+    e = o.emit_defaults
+    v: Any
+    d: dict[str, Any] = {}
+    d["shelf"] = m.shelf
+    v = m.book
+    if v is not None:
+        d["book"] = to_json_bookshop__v1__Book(v, o)
+    return d
+
+
+_FJ_bookshop__v1__CreateBookRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+
+
+def from_json_bookshop__v1__CreateBookRequest(
+    d: Any, p: str, o: _j.JsonOptions
+) -> _m_bookshop__v1.CreateBookRequest:
+    if type(d) is not dict:
+        raise _j.bad(p, "expected a JSON object for bookshop.v1.CreateBookRequest")
+    kw: dict[str, Any] = {}
+    fields = _FJ_bookshop__v1__CreateBookRequest
+    for k, v in d.items():
+        f = fields.get(k)
+        if f is None:
+            if o.ignore_unknown:
+                continue
+            raise _j.unknown(p, k)
+        if v is None and f[3]:
+            continue
+        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+    return _m_bookshop__v1.CreateBookRequest(**kw)
+
+
+def to_json_bookshop__v1__GetBookRequest(
+    m: _m_bookshop__v1.GetBookRequest, o: _j.JsonOptions
+) -> dict[str, Any]:
+    n = o.original_names
+    e = o.emit_defaults
+    v: Any
+    d: dict[str, Any] = {}
+    d["id"] = m.id
+    return d
+
+
+_FJ_bookshop__v1__GetBookRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+
+
+def from_json_bookshop__v1__GetBookRequest(
+    d: Any, p: str, o: _j.JsonOptions
+) -> _m_bookshop__v1.GetBookRequest:
+    if type(d) is not dict:
+        raise _j.bad(p, "expected a JSON object for bookshop.v1.GetBookRequest")
+    kw: dict[str, Any] = {}
+    fields = _FJ_bookshop__v1__GetBookRequest
+    for k, v in d.items():
+        f = fields.get(k)
+        if f is None:
+            if o.ignore_unknown:
+                continue
+            raise _j.unknown(p, k)
+        if v is None and f[3]:
+            continue
+        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+    return _m_bookshop__v1.GetBookRequest(**kw)
+
+
+def to_json_bookshop__v1__ListBooksRequest(
+    m: _m_bookshop__v1.ListBooksRequest, o: _j.JsonOptions
+) -> dict[str, Any]:
+    n = o.original_names
+    e = o.emit_defaults
+    v: Any
+    d: dict[str, Any] = {}
+    d["shelf"] = m.shelf
+    v = m.page_size
+    if v or e:
+        d["page_size" if n else "pageSize"] = v
+    v = m.page_token
+    if v or e:
+        d["page_token" if n else "pageToken"] = v
+    return d
+
+
+_FJ_bookshop__v1__ListBooksRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+
+
+def from_json_bookshop__v1__ListBooksRequest(
+    d: Any, p: str, o: _j.JsonOptions
+) -> _m_bookshop__v1.ListBooksRequest:
+    if type(d) is not dict:
+        raise _j.bad(p, "expected a JSON object for bookshop.v1.ListBooksRequest")
+    kw: dict[str, Any] = {}
+    fields = _FJ_bookshop__v1__ListBooksRequest
+    for k, v in d.items():
+        f = fields.get(k)
+        if f is None:
+            if o.ignore_unknown:
+                continue
+            raise _j.unknown(p, k)
+        if v is None and f[3]:
+            continue
+        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+    return _m_bookshop__v1.ListBooksRequest(**kw)
+
+
+def to_json_bookshop__v1__ListBooksResponse(
+    m: _m_bookshop__v1.ListBooksResponse, o: _j.JsonOptions
+) -> dict[str, Any]:
+    n = o.original_names
+    e = o.emit_defaults
+    v: Any
+    d: dict[str, Any] = {}
+    v = m.books
+    if v or e:
+        d["books"] = [to_json_bookshop__v1__Book(x, o) for x in v]
+    v = m.next_page_token
+    if v or e:
+        d["next_page_token" if n else "nextPageToken"] = v
+    return d
+
+
+_FJ_bookshop__v1__ListBooksResponse: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+
+
+def from_json_bookshop__v1__ListBooksResponse(
+    d: Any, p: str, o: _j.JsonOptions
+) -> _m_bookshop__v1.ListBooksResponse:
+    if type(d) is not dict:
+        raise _j.bad(p, "expected a JSON object for bookshop.v1.ListBooksResponse")
+    kw: dict[str, Any] = {}
+    fields = _FJ_bookshop__v1__ListBooksResponse
+    for k, v in d.items():
+        f = fields.get(k)
+        if f is None:
+            if o.ignore_unknown:
+                continue
+            raise _j.unknown(p, k)
+        if v is None and f[3]:
+            continue
+        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+    return _m_bookshop__v1.ListBooksResponse(**kw)
+
+
+def to_json_bookshop__v1__StreamBooksRequest(
+    m: _m_bookshop__v1.StreamBooksRequest, o: _j.JsonOptions
+) -> dict[str, Any]:
+    n = o.original_names
+    e = o.emit_defaults
+    v: Any
+    d: dict[str, Any] = {}
+    d["shelf"] = m.shelf
+    return d
+
+
+_FJ_bookshop__v1__StreamBooksRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+
+
+def from_json_bookshop__v1__StreamBooksRequest(
+    d: Any, p: str, o: _j.JsonOptions
+) -> _m_bookshop__v1.StreamBooksRequest:
+    if type(d) is not dict:
+        raise _j.bad(p, "expected a JSON object for bookshop.v1.StreamBooksRequest")
+    kw: dict[str, Any] = {}
+    fields = _FJ_bookshop__v1__StreamBooksRequest
+    for k, v in d.items():
+        f = fields.get(k)
+        if f is None:
+            if o.ignore_unknown:
+                continue
+            raise _j.unknown(p, k)
+        if v is None and f[3]:
+            continue
+        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+    return _m_bookshop__v1.StreamBooksRequest(**kw)
+
+
+def to_json_google__protobuf__Timestamp(m: _m_google__protobuf.Timestamp, o: _j.JsonOptions) -> Any:
+    return _j.upb_out(to_pb_google__protobuf__Timestamp(m), o)
+
+
+def from_json_google__protobuf__Timestamp(
+    d: Any, p: str, o: _j.JsonOptions
+) -> _m_google__protobuf.Timestamp:
+    result: _m_google__protobuf.Timestamp = _FJU_google__protobuf__Timestamp(d, p, o)
+    return result
+
+
+_FJ_bookshop__v1__Book.update(
+    {
+        "id": ("id", "id", _j.string, True),
+        "shelf": ("shelf", "shelf", _j.string, True),
+        "title": ("title", "title", _j.string, True),
+        "author": ("author", "author", _j.string, True),
+        "priceCents": ("price_cents", "priceCents", _j.int64, True),
+        "price_cents": ("price_cents", "priceCents", _j.int64, True),
+        "tags": ("tags", "tags", _j.repeated_in(_j.string), True),
+        "createdAt": ("created_at", "createdAt", _j.timestamp_in, True),
+        "created_at": ("created_at", "createdAt", _j.timestamp_in, True),
+    }
+)
+
+
+_FJ_bookshop__v1__CreateBookRequest.update(
+    {
+        "shelf": ("shelf", "shelf", _j.string, True),
+        "book": ("book", "book", from_json_bookshop__v1__Book, True),
+    }
+)
+
+
+_FJ_bookshop__v1__GetBookRequest.update(
+    {
+        "id": ("id", "id", _j.string, True),
+    }
+)
+
+
+_FJ_bookshop__v1__ListBooksRequest.update(
+    {
+        "shelf": ("shelf", "shelf", _j.string, True),
+        "pageSize": ("page_size", "pageSize", _j.int32, True),
+        "page_size": ("page_size", "pageSize", _j.int32, True),
+        "pageToken": ("page_token", "pageToken", _j.string, True),
+        "page_token": ("page_token", "pageToken", _j.string, True),
+    }
+)
+
+
+_FJ_bookshop__v1__ListBooksResponse.update(
+    {
+        "books": ("books", "books", _j.repeated_in(from_json_bookshop__v1__Book), True),
+        "nextPageToken": ("next_page_token", "nextPageToken", _j.string, True),
+        "next_page_token": ("next_page_token", "nextPageToken", _j.string, True),
+    }
+)
+
+
+_FJ_bookshop__v1__StreamBooksRequest.update(
+    {
+        "shelf": ("shelf", "shelf", _j.string, True),
+    }
+)
+
+
+_FJU_google__protobuf__Timestamp = _j.upb_in(
+    _pb_google__protobuf__Timestamp, from_pb_google__protobuf__Timestamp
+)
+
+
 def encode_bookshop__v1__Book(message: _m_bookshop__v1.Book) -> bytes:
     data: bytes = to_pb_bookshop__v1__Book(message).SerializeToString()
     return data
@@ -324,5 +624,37 @@ CODECS: dict[type[Any], _c.MessageCodec[Any]] = {
         from_pb_google__protobuf__Timestamp,
         encode_google__protobuf__Timestamp,
         decode_google__protobuf__Timestamp,
+    ),
+}
+
+
+JSON: dict[
+    type[Any],
+    tuple[Callable[[Any, _j.JsonOptions], Any], Callable[[Any, str, _j.JsonOptions], Any]],
+] = {
+    _m_bookshop__v1.Book: (to_json_bookshop__v1__Book, from_json_bookshop__v1__Book),
+    _m_bookshop__v1.CreateBookRequest: (
+        to_json_bookshop__v1__CreateBookRequest,
+        from_json_bookshop__v1__CreateBookRequest,
+    ),
+    _m_bookshop__v1.GetBookRequest: (
+        to_json_bookshop__v1__GetBookRequest,
+        from_json_bookshop__v1__GetBookRequest,
+    ),
+    _m_bookshop__v1.ListBooksRequest: (
+        to_json_bookshop__v1__ListBooksRequest,
+        from_json_bookshop__v1__ListBooksRequest,
+    ),
+    _m_bookshop__v1.ListBooksResponse: (
+        to_json_bookshop__v1__ListBooksResponse,
+        from_json_bookshop__v1__ListBooksResponse,
+    ),
+    _m_bookshop__v1.StreamBooksRequest: (
+        to_json_bookshop__v1__StreamBooksRequest,
+        from_json_bookshop__v1__StreamBooksRequest,
+    ),
+    _m_google__protobuf.Timestamp: (
+        to_json_google__protobuf__Timestamp,
+        from_json_google__protobuf__Timestamp,
     ),
 }

@@ -1,0 +1,413 @@
+"""An OpenAPI 3.1 document for the HTTP-transcoded methods of a contract.
+
+Every ``google.api.http`` binding becomes an operation: path parameters for
+the template's variables, the body as the rule says (path-bound fields left
+out of it), query parameters for the remaining fields, the response (or its
+``response_body`` field; NDJSON and SSE for server streams) and a
+problem+json ``default`` response. Schemas follow the proto3 JSON mapping
+the transcoder speaks: lowerCamelCase names, 64-bit integers as strings,
+enums by name, formats for well-known types; ``required`` from
+``field_behavior = REQUIRED`` and ``readOnly`` from ``OUTPUT_ONLY``.
+The output is deterministic: same contract, same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from microlib_codegen.errors import CodegenError
+from microlib_codegen.model import (
+    Contract,
+    Field,
+    FieldKind,
+    HttpBinding,
+    MessageType,
+    Method,
+    Service,
+    TypeRef,
+)
+
+__all__ = ["openapi_document"]
+
+_VARIABLE = re.compile(r"\{([^}=]+)(?:=([^}]*))?\}")
+_PROBLEM = "#/components/responses/Problem"
+_OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+_INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
+_UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1}
+# 64-bit integers are strings in JSON; the patterns keep to digits that always fit.
+_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$"}
+_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$"}
+_FLOAT_MAX = 3.4028234663852886e38
+_SCALARS: dict[str, dict[str, Any]] = {
+    **dict.fromkeys(("int32", "sint32", "sfixed32"), _INT32),
+    **dict.fromkeys(("uint32", "fixed32"), _UINT32),
+    **dict.fromkeys(("int64", "sint64", "sfixed64"), _INT64),
+    **dict.fromkeys(("uint64", "fixed64"), _UINT64),
+    "float": {"type": "number", "format": "float", "minimum": -_FLOAT_MAX, "maximum": _FLOAT_MAX},
+    "double": {"type": "number", "format": "double"},
+    "bool": {"type": "boolean"},
+    "string": {"type": "string"},
+    "bytes": {"type": "string", "format": "byte", "contentEncoding": "base64"},
+}
+# Map keys are JSON object keys: the text of the key type.
+_KEY_NAMES: dict[str, dict[str, Any]] = {
+    "bool": {"enum": ["true", "false"]},
+    **{s: {"pattern": "^-?[0-9]{1,9}$"} for s in ("int32", "sint32", "sfixed32")},
+    **{s: {"pattern": "^[0-9]{1,9}$"} for s in ("uint32", "fixed32")},
+    **{s: {"pattern": "^-?[0-9]{1,18}$"} for s in ("int64", "sint64", "sfixed64")},
+    **{s: {"pattern": "^[0-9]{1,19}$"} for s in ("uint64", "fixed64")},
+}
+_WRAPPED = {
+    "Bool": "bool", "Int32": "int32", "Int64": "int64", "UInt32": "uint32", "UInt64": "uint64",
+    "Float": "float", "Double": "double", "String": "string", "Bytes": "bytes",
+}  # fmt: skip
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]{1,11}(\.[0-9]{1,9})?s$"},
+    "google.protobuf.FieldMask": {
+        "type": "string",
+        "pattern": r"^([a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*(,[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*)*)?$",
+    },
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array"},
+    "google.protobuf.Empty": {"type": "object", "additionalProperties": False},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "required": ["@type"],
+        "additionalProperties": True,
+    },
+    **{
+        f"google.protobuf.{name}Value": {**_SCALARS[scalar], "type": [_SCALARS[scalar]["type"], "null"]}
+        for name, scalar in _WRAPPED.items()
+    },
+}
+# Messages whose JSON form is text: a query parameter can carry them.
+_TEXT = ("google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask")
+
+
+def openapi_document(contract: Contract) -> str | None:
+    """The OpenAPI 3.1 JSON text for ``contract``'s HTTP bindings, or None without any."""
+    services = sorted(
+        (s for s in contract.services if any(m.http for m in s.methods)), key=lambda s: s.full_name
+    )
+    if not services:
+        return None
+    builder = _Builder(contract)
+    for service in services:
+        for method in service.methods:
+            for index, binding in enumerate(method.http):
+                # OpenAPI 3.1 has no place for custom HTTP methods (`custom: {kind: "LOCK"}`).
+                if binding.method.lower() in _OPENAPI_METHODS:
+                    builder.operation(service, method, binding, index)
+    title = services[0].full_name if len(services) == 1 else ", ".join(s.full_name for s in services)
+    version = services[0].package.rsplit(".", 1)[-1]
+    document = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version if re.fullmatch(r"v\d+\w*", version) else "0",
+            **({"description": services[0].doc} if len(services) == 1 and services[0].doc else {}),
+        },
+        "tags": [{"name": s.full_name, **({"description": s.doc} if s.doc else {})} for s in services],
+        "paths": dict(sorted(builder.paths.items())),
+        "components": {
+            "schemas": {**dict(sorted(builder.schemas.items())), "Problem": _problem_schema()},
+            "responses": {
+                "Problem": {
+                    "description": "An error (RFC 9457 problem details).",
+                    "content": {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    },
+                }
+            },
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+class _Builder:
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.paths: dict[str, dict[str, Any]] = {}
+        self.schemas: dict[str, Any] = {}
+
+    def operation(self, service: Service, method: Method, binding: HttpBinding, index: int) -> None:
+        request = self.contract.messages[method.input.full_name]
+        variables = [v.split(".") for v, _ in _VARIABLE.findall(binding.path)]
+        path, segments = _openapi_path(binding.path)
+        parameters = [
+            self._path_parameter(request, field.split("."), name, pattern)
+            for name, field, pattern in segments
+        ]
+        bound = {tuple(v) for v in variables}
+        op: dict[str, Any] = {
+            "operationId": f"{service.name}_{method.name}" + (f"_{index + 1}" if index else ""),
+            "tags": [service.full_name],
+        }
+        if method.doc:
+            op["summary"] = method.doc.split("\n", 1)[0]
+            op["description"] = method.doc
+        if binding.body != "*":
+            skip = {binding.body} if binding.body else set()
+            parameters.extend(self._query(request, (), bound, skip, frozenset()))
+        if parameters:
+            op["parameters"] = parameters
+        if binding.body:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": self._body(request, method, binding, bound)}},
+            }
+        op["responses"] = {"200": self._response(method, binding), "default": {"$ref": _PROBLEM}}
+        self.paths.setdefault(path, {})[binding.method.lower()] = op
+
+    def _path_parameter(
+        self, request: MessageType, names: list[str], name: str, pattern: str
+    ) -> dict[str, Any]:
+        field = self._walk(request, names)
+        schema = self._field_schema(field) if field is not None else {"type": "string"}
+        parameter: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": schema}
+        doc = field.doc if field is not None else ""
+        dotted = ".".join(names)
+        if pattern == dotted:
+            doc = f"{doc}\n\nThe field `{dotted}`.".strip()
+        elif pattern:
+            doc = f"{doc}\n\nA segment of `{dotted}` (`{pattern}`).".strip()
+        if doc:
+            parameter["description"] = doc
+        return parameter
+
+    def _walk(self, message: MessageType, names: list[str]) -> Field | None:
+        field = None
+        for name in names:
+            field = next((f for f in message.fields if name in (f.name, f.json_name)), None)
+            if field is None:
+                return None
+            if field.type is not None and field.type.full_name in self.contract.messages:
+                message = self.contract.messages[field.type.full_name]
+        return field
+
+    def _query(
+        self,
+        message: MessageType,
+        prefix: tuple[tuple[str, str], ...],
+        bound: set[tuple[str, ...]],
+        skip: set[str],
+        seen: frozenset[str],
+    ) -> list[dict[str, Any]]:
+        """Query parameters for the fields neither the path nor the body binds.
+
+        ``prefix`` holds ``(proto name, JSON name)`` pairs of the enclosing fields.
+        """
+        found: list[dict[str, Any]] = []
+        for f in message.fields:
+            names = (*(p for p, _ in prefix), f.name)
+            if (not prefix and f.name in skip) or names in bound or f.map_key is not None or f.output_only:
+                continue
+            ref = f.type
+            if (
+                f.kind is FieldKind.MESSAGE
+                and ref is not None
+                and ref.well_known is None
+                and ref.full_name not in _TEXT
+            ):
+                inner = self.contract.messages.get(ref.full_name)
+                if f.repeated or inner is None or ref.full_name in seen or ref.package == "google.protobuf":
+                    continue
+                nested = (*prefix, (f.name, f.json_name))
+                found.extend(self._query(inner, nested, bound, skip, seen | {message.ref.full_name}))
+                continue
+            parameter: dict[str, Any] = {
+                "name": ".".join((*(j for _, j in prefix), f.json_name)),
+                "in": "query",
+                "schema": self._field_schema(f),
+            }
+            if f.repeated:
+                parameter["explode"] = True
+            if f.doc:
+                parameter["description"] = f.doc
+            found.append(parameter)
+        return found
+
+    def _body(
+        self, request: MessageType, method: Method, binding: HttpBinding, bound: set[tuple[str, ...]]
+    ) -> dict[str, Any]:
+        if binding.body == "*":
+            return self._without(request, {names[0] for names in bound if len(names) == 1})
+        field = _named(request, binding.body, method, "body")
+        inside = {names[1] for names in bound if len(names) == 2 and names[0] == binding.body}
+        if (
+            field.kind is FieldKind.MESSAGE
+            and field.type is not None
+            and field.type.full_name in self.contract.messages
+            and inside
+            and not field.repeated
+        ):
+            return self._without(self.contract.messages[field.type.full_name], inside)
+        return self._field_schema(field)
+
+    def _without(self, message: MessageType, names: set[str]) -> dict[str, Any]:
+        """The message's schema without the path-bound fields ``names``."""
+        if not names:
+            return self._ref(message.ref)
+        schema = self._message_schema(message)
+        props = schema["properties"]
+        for f in message.fields:
+            if f.name in names:
+                props.pop(f.json_name, None)
+        required = [r for r in schema.get("required", []) if r in props]
+        schema.pop("required", None)
+        return {**schema, **({"required": required} if required else {})}
+
+    def _response(self, method: Method, binding: HttpBinding) -> dict[str, Any]:
+        response = self.contract.messages[method.output.full_name]
+        if binding.response_body not in ("", "*"):
+            schema = self._field_schema(_named(response, binding.response_body, method, "response_body"))
+        else:
+            schema = self._ref(method.output)
+        if method.server_streaming:
+            return {
+                "description": "A stream of messages: one JSON document per line, or Server-Sent Events.",
+                "content": {
+                    "application/x-ndjson": {"schema": {"type": "string"}, "x-item-schema": schema},
+                    "text/event-stream": {"schema": {"type": "string"}, "x-item-schema": schema},
+                },
+            }
+        return {"description": "OK", "content": {"application/json": {"schema": schema}}}
+
+    def _ref(self, ref: TypeRef) -> dict[str, Any]:
+        if ref.full_name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[ref.full_name])
+        if ref.full_name not in self.schemas:
+            self.schemas[ref.full_name] = {}
+            if ref.kind is FieldKind.ENUM:
+                self.schemas[ref.full_name] = self._enum_schema(ref)
+            else:
+                self.schemas[ref.full_name] = self._message_schema(self.contract.messages[ref.full_name])
+        return {"$ref": f"#/components/schemas/{ref.full_name}"}
+
+    def _enum_schema(self, ref: TypeRef) -> dict[str, Any]:
+        enum = self.contract.enums[ref.full_name]
+        schema: dict[str, Any] = {"type": "string", "enum": [name for name, _ in enum.values]}
+        if enum.doc:
+            schema["description"] = enum.doc
+        return schema
+
+    def _message_schema(self, message: MessageType) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "object"}
+        if message.doc:
+            schema["description"] = message.doc
+        properties: dict[str, Any] = {}
+        for f in message.fields:
+            prop = self._field_schema(f)
+            if f.doc:
+                prop = (
+                    {**prop, "description": f.doc}
+                    if "$ref" not in prop
+                    else {"$ref": prop["$ref"], "description": f.doc}
+                )
+            if f.output_only:
+                prop = {**prop, "readOnly": True}
+            properties[f.json_name] = prop
+        schema["properties"] = properties
+        # Unknown fields are rejected (transcoding.unknown_fields = "reject").
+        schema["additionalProperties"] = False
+        required = [f.json_name for f in message.fields if f.required]
+        if required:
+            schema["required"] = required
+        return schema
+
+    def _field_schema(self, f: Field) -> dict[str, Any]:
+        if f.kind is FieldKind.SCALAR or f.type is None:
+            value = dict(_SCALARS[f.scalar])
+        else:
+            value = self._ref(f.type)
+        if f.map_key is not None:
+            schema: dict[str, Any] = {"type": "object", "additionalProperties": value}
+            if f.map_key in _KEY_NAMES:
+                schema["propertyNames"] = _KEY_NAMES[f.map_key]
+            return schema
+        if f.repeated:
+            return {"type": "array", "items": value}
+        return value
+
+
+def _openapi_path(template: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """An OpenAPI path for a rule's template, and its parameters.
+
+    OpenAPI path parameters cannot span segments, and ``/v1/{name=shelves/*}``
+    and ``/v1/{name=shelves/*/books/*}`` must stay two paths, so a variable
+    with a sub-template is written out: its literals stay, each wildcard
+    becomes a parameter named after the literal before it
+    (``/v1/shelves/{shelves}/books/{books}``); the transcoder rebuilds the
+    field from the whole matched text.
+
+    Returns:
+        The path and ``(parameter name, field path, sub-template)`` triples.
+    """
+    params: list[tuple[str, str, str]] = []
+
+    def expand(found: re.Match[str]) -> str:
+        field, sub = found.group(1), found.group(2)
+        if not sub or sub in ("*", "**"):
+            # Dots in parameter names break URI template tools: `{book.id}` → `{book_id}`.
+            name = field.replace(".", "_")
+            params.append((name, field, "" if name == field else field))
+            return "{" + name + "}"
+        parts = sub.split("/")
+        out = []
+        for i, part in enumerate(parts):
+            if part in ("*", "**"):
+                name = parts[i - 1] if i and parts[i - 1] not in ("*", "**") else f"{field}_{i}"
+                params.append((name, field, sub))
+                out.append("{" + name + "}")
+            else:
+                out.append(part)
+        return "/".join(out)
+
+    return _VARIABLE.sub(expand, template), params
+
+
+def _named(message: MessageType, name: str, method: Method, option: str) -> Field:
+    """The top-level field a rule names.
+
+    Raises:
+        CodegenError: ``message`` has no field ``name``.
+    """
+    for f in message.fields:
+        if f.name == name:
+            return f
+    raise CodegenError(
+        f"{method.name}: google.api.http {option} {name!r} is not a field of {message.ref.full_name}"
+    )
+
+
+def _problem_schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "type": "object",
+        "description": "RFC 9457 problem details with the canonical error code and field violations.",
+        "properties": {
+            "type": text,
+            "title": text,
+            "status": {"type": "integer"},
+            "detail": text,
+            "code": text,
+            "reason": text,
+            "domain": text,
+            "metadata": {"type": "object", "additionalProperties": text},
+            "violations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": text, "description": text, "rule": text},
+                    "required": ["field", "description"],
+                },
+            },
+            "correlation_id": text,
+        },
+        "required": ["type", "title", "status", "code", "detail"],
+    }

@@ -1,0 +1,114 @@
+"""Field paths of a request message: lookup, and text values to JSON values.
+
+Path variables and query parameters arrive as text; they are placed into the
+request's JSON document (by JSON name, so they merge with a body) as the
+JSON value the field's type expects, and the message's JSON mapping then
+checks them like any other JSON. Errors name the field's JSON path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from microlib.core.errors import FieldViolation, InvalidArgument
+
+__all__ = ["field_chain", "json_path", "put"]
+
+_WRAPPERS = frozenset(
+    f"google.protobuf.{n}Value"
+    for n in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
+)
+# Messages whose JSON form is a string: a query parameter can carry them.
+_TEXT_MESSAGES = frozenset(
+    {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
+)
+
+
+def field_chain(descriptor: Descriptor, path: Sequence[str]) -> list[FieldDescriptor] | None:
+    """The fields a dotted path walks through; proto or JSON names; None if unknown."""
+    chain: list[FieldDescriptor] = []
+    current: Descriptor | None = descriptor
+    for name in path:
+        if current is None:
+            return None
+        fd = current.fields_by_name.get(name) or _by_json_name(current, name)
+        if fd is None:
+            return None
+        chain.append(fd)
+        current = fd.message_type if fd.type == FieldDescriptor.TYPE_MESSAGE else None
+    return chain
+
+
+def json_path(chain: Sequence[FieldDescriptor]) -> str:
+    """The JSON-name path of a field chain (``book.priceCents``)."""
+    return ".".join(fd.json_name for fd in chain)
+
+
+def put(document: dict[str, Any], chain: Sequence[FieldDescriptor], texts: Sequence[str]) -> None:
+    """Set the field ``chain`` leads to in ``document`` from text values.
+
+    A path value replaces whatever the body put there (the path binds it);
+    a repeated field takes every value, a singular one the last.
+
+    Raises:
+        InvalidArgument: The field cannot come from text (a message, a map),
+            or a value does not fit its type.
+    """
+    target = document
+    for fd in chain[:-1]:
+        _drop_alias(target, fd)
+        child = target.get(fd.json_name)
+        if not isinstance(child, dict):
+            child = target[fd.json_name] = {}
+        target = child
+    leaf = chain[-1]
+    path = json_path(chain)
+    if leaf.message_type is not None and leaf.message_type.GetOptions().map_entry:
+        raise _bad(path, "a map field cannot be set from the URL")
+    values = [_value(leaf, text, path) for text in texts]
+    _drop_alias(target, leaf)
+    target[leaf.json_name] = values if _is_repeated(leaf) else values[-1]
+
+
+def _is_repeated(fd: FieldDescriptor) -> bool:
+    return bool(fd.is_repeated)
+
+
+def _drop_alias(target: dict[str, Any], fd: FieldDescriptor) -> None:
+    if fd.name != fd.json_name:
+        target.pop(fd.name, None)
+
+
+def _by_json_name(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
+    for fd in descriptor.fields:
+        if fd.json_name == name:
+            return fd
+    return None
+
+
+def _value(fd: FieldDescriptor, text: str, path: str) -> Any:
+    kind = fd.type
+    message: Any = fd.message_type
+    if kind == FieldDescriptor.TYPE_MESSAGE:
+        full = message.full_name
+        if full in _WRAPPERS:
+            return _value(message.fields_by_name["value"], text, path)
+        if full in _TEXT_MESSAGES:
+            return text
+        raise _bad(path, f"a {full} field cannot be set from the URL")
+    if kind == FieldDescriptor.TYPE_BOOL:
+        if text in ("true", "false"):
+            return text == "true"
+        raise _bad(path, f"expected true or false, got {text!r}")
+    if kind == FieldDescriptor.TYPE_ENUM:
+        return int(text) if text.lstrip("-").isdigit() else text
+    # Numbers stay text: the JSON mapping accepts numbers as strings and
+    # checks their range and form itself.
+    return text
+
+
+def _bad(path: str, description: str) -> InvalidArgument:
+    return InvalidArgument(f"{path}: {description}", violations=[FieldViolation(path, description, "type")])

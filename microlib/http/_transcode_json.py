@@ -1,0 +1,94 @@
+"""The proto3 JSON mapping of one message type, as the transcoder uses it.
+
+Generated packages carry fast per-message converters (``JSON`` in their
+``_codec.py``, see :mod:`microlib.http.protojson`); a package generated
+before them falls back to protobuf's ``json_format`` on the upb message,
+which gives the same documents, slower.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format
+
+from microlib.core.errors import FieldViolation, InvalidArgument
+from microlib.grpc.codec import MessageCodec
+from microlib.http.protojson import JsonOptions
+
+__all__ = ["MessageJson", "message_json"]
+
+_FIELD = re.compile(r"Failed to parse (\w+) field")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageJson:
+    """Both directions of the JSON mapping of one message type.
+
+    Args:
+        dump: Message → JSON value (dicts, lists, strings, numbers).
+        load: JSON value → message; raises ``InvalidArgument`` naming the
+            field path (JSON names) of the first bad value.
+        upb_type: The upb class (descriptors for field lookups).
+    """
+
+    dump: Callable[[Any], Any]
+    load: Callable[[Any], Any]
+    upb_type: Any
+
+
+def message_json(codec_of: Callable[..., Any], message_type: type[Any], options: JsonOptions) -> MessageJson:
+    """The JSON mapping of ``message_type`` from its generated codec module.
+
+    Args:
+        codec_of: Any generated function of the codec module (to find it).
+        message_type: The betterproto2 message class.
+        options: Output and unknown-field choices.
+
+    Returns:
+        The fast generated converters when the package has them, else
+        ``json_format`` through the upb message.
+    """
+    module = sys.modules[codec_of.__module__]
+    codec: MessageCodec[Any] = module.CODECS[message_type]
+    fast = getattr(module, "JSON", {}).get(message_type)
+    if fast is not None:
+        to_json, from_json = fast
+        return MessageJson(
+            dump=lambda m: to_json(m, options),
+            load=lambda v: from_json(v, "", options),
+            upb_type=codec.upb_type,
+        )
+    return _slow(codec, options)
+
+
+def _slow(codec: MessageCodec[Any], options: JsonOptions) -> MessageJson:
+    pool: Any = codec.upb_type.DESCRIPTOR.file.pool
+
+    def dump(message: Any) -> Any:
+        return json_format.MessageToDict(
+            codec.to_upb(message),
+            preserving_proto_field_name=options.original_names,
+            always_print_fields_with_no_presence=options.emit_defaults,
+            descriptor_pool=pool,
+        )
+
+    def load(value: Any) -> Any:
+        pb = codec.upb_type()
+        try:
+            json_format.ParseDict(
+                value, pb, ignore_unknown_fields=options.ignore_unknown, descriptor_pool=pool
+            )
+        except json_format.ParseError as exc:
+            path = ".".join(_FIELD.findall(str(exc)))
+            raise InvalidArgument(
+                f"invalid JSON for {pb.DESCRIPTOR.full_name}: {exc}",
+                violations=[FieldViolation(path, str(exc), "json")],
+            ) from None
+        return codec.from_upb(pb)
+
+    return MessageJson(dump=dump, load=load, upb_type=codec.upb_type)

@@ -1,0 +1,146 @@
+"""Build a request message from an HTTP request, as one ``HttpRule`` says.
+
+Order of precedence: the body (``*`` or one field) first, then path
+variables, which replace any value the body gave the same field (the path
+binds it), then query parameters for the fields neither binds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+from urllib.parse import parse_qsl
+
+from google.protobuf.descriptor import FieldDescriptor
+from starlette.types import Receive, Scope
+
+from microlib.core.errors import Cancelled, FieldViolation, InvalidArgument
+from microlib.grpc.definition import HttpRule, MethodDefinition
+from microlib.http._transcode_fields import field_chain, json_path, put
+from microlib.http._transcode_json import MessageJson
+from microlib.http._transcode_path import PathTemplate
+
+__all__ = ["RequestBuilder"]
+
+
+class RequestBuilder:
+    """Turns path values, query and body into the method's request message.
+
+    Args:
+        method: The RPC.
+        rule: The binding being served.
+        template: Its compiled path template.
+        request_json: The request's JSON mapping.
+        ignore_unknown: Skip unknown query parameters instead of rejecting.
+
+    Raises:
+        ValueError: The rule names fields the request does not have.
+    """
+
+    def __init__(
+        self,
+        method: MethodDefinition,
+        rule: HttpRule,
+        template: PathTemplate,
+        request_json: MessageJson,
+        *,
+        ignore_unknown: bool,
+    ) -> None:
+        descriptor = request_json.upb_type.DESCRIPTOR
+        self._descriptor = descriptor
+        self._json = request_json
+        self._ignore_unknown = ignore_unknown
+        self._star = rule.body == "*"
+        self._body_field: FieldDescriptor | None = None
+        if rule.body and not self._star:
+            self._body_field = descriptor.fields_by_name.get(rule.body)
+            if self._body_field is None:
+                raise ValueError(
+                    f"{method.name}: body {rule.body!r} is not a field of {descriptor.full_name}"
+                )
+        self._path: dict[tuple[str, ...], list[FieldDescriptor]] = {}
+        for var in template.variables:
+            chain = field_chain(descriptor, var.field_path)
+            if chain is None or any(_repeated(fd) for fd in chain):
+                raise ValueError(
+                    f"{method.name}: path {rule.path!r} binds {'.'.join(var.field_path)!r}, "
+                    f"not a singular field of {descriptor.full_name}"
+                )
+            self._path[var.field_path] = chain
+        bound = {chain[0].name for chain in self._path.values()}
+        if self._body_field is not None:
+            bound.add(self._body_field.name)
+        self._bound = frozenset(bound)
+        self._whole_path = frozenset(tuple(fd.name for fd in c) for c in self._path.values())
+        self.has_body = bool(rule.body)
+
+    async def build(self, scope: Scope, receive: Receive, values: dict[tuple[str, ...], str]) -> Any:
+        """The request message.
+
+        Raises:
+            InvalidArgument: Malformed JSON, a wrong type, an unknown field
+                (unless ignored), each naming the field's JSON path.
+        """
+        document: dict[str, Any] = {}
+        if self.has_body:
+            body = await _read(receive)
+            if body.strip():
+                value = _parse(body)
+                if self._star:
+                    if not isinstance(value, dict):
+                        raise _invalid("", "the body must be a JSON object", "type")
+                    document = value
+                else:
+                    assert self._body_field is not None
+                    document[self._body_field.json_name] = value
+        for path, text in values.items():
+            put(document, self._path[path], [text])
+        query = scope["query_string"]
+        if query and not self._star:
+            self._query(document, query.decode("latin-1"))
+        return self._json.load(document)
+
+    def _query(self, document: dict[str, Any], query: str) -> None:
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            grouped[key].append(value)
+        for key, texts in grouped.items():
+            chain = field_chain(self._descriptor, key.split("."))
+            if chain is None:
+                if self._ignore_unknown:
+                    continue
+                raise _invalid(key, f"unknown query parameter {key!r}", "unknown")
+            names = tuple(fd.name for fd in chain)
+            if chain[0].name in self._bound and names not in self._whole_path:
+                raise _invalid(json_path(chain), "is bound by the path or the body, not the query", "bound")
+            if names in self._whole_path:
+                continue
+            put(document, chain, texts)
+
+
+def _repeated(fd: FieldDescriptor) -> bool:
+    return bool(fd.is_repeated)
+
+
+async def _read(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Cancelled("the client disconnected before sending the body")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise _invalid("", f"malformed JSON: {exc}", "json") from None
+
+
+def _invalid(path: str, description: str, rule: str) -> InvalidArgument:
+    where = path or "body"
+    return InvalidArgument(f"{where}: {description}", violations=[FieldViolation(path, description, rule)])

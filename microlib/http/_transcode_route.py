@@ -1,0 +1,70 @@
+"""A Starlette route matched by a ``google.api.http`` path template.
+
+Starlette's own path syntax has no ``**``, no ``{a.b=x/*}`` and no custom
+verbs, so transcoded routes match with their compiled template instead;
+they still sit in the app's one router, next to plain routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
+
+from microlib.core.errors import Unimplemented
+from microlib.http._responder import send_problem
+from microlib.http._transcode_path import PathTemplate
+
+__all__ = ["Endpoint", "TemplateRoute"]
+
+Endpoint = Callable[[Scope, Receive, Send, dict[tuple[str, ...], str]], Awaitable[None]]
+"""Serves one matched request: scope, receive, send, decoded path values."""
+
+_VALUES = "microlib.transcode.values"
+
+
+class TemplateRoute(BaseRoute):
+    """One HTTP method on one path template.
+
+    Args:
+        template: The compiled template.
+        method: The HTTP method it answers (``GET`` also answers ``HEAD``).
+        endpoint: What serves a matched request.
+        name: The route's name (the RPC's full name).
+    """
+
+    def __init__(self, template: PathTemplate, method: str, endpoint: Endpoint, name: str) -> None:
+        self.template = template
+        self.method = method
+        self.methods = {method, "HEAD"} if method == "GET" else {method}
+        self.endpoint = endpoint
+        self.name = name
+        self.path = template.text
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Match the raw path against the template, then the method."""
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        raw = scope.get("raw_path")
+        path = raw.decode("latin-1") if raw else quote(scope["path"])
+        path = path.partition("?")[0]
+        values = self.template.match(path)
+        if values is None:
+            return Match.NONE, {}
+        child = {_VALUES: values}
+        return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), child
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        """Transcoded routes are not reversed by name."""
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, or answer 405 when only the path matched."""
+        if scope["method"] not in self.methods:
+            error = Unimplemented(f"method {scope['method']} is not allowed on {scope['path']}")
+            await send_problem(send, error, 405, headers=[(b"allow", self.method.encode())])
+            return
+        await self.endpoint(scope, receive, send, scope[_VALUES])

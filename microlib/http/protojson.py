@@ -1,0 +1,391 @@
+"""The proto3 JSON mapping: options, and the helpers generated converters call.
+
+``microlib codegen`` writes, per message, ``to_json_X(message, options)`` and
+``from_json_X(value, path, options)`` into the package's ``_codec.py`` and
+lists them in its ``JSON`` registry. They work on the betterproto2
+dataclasses directly (no upb, no reflection per call); the per-type value
+rules (int64 as strings, bytes as base64, enums by name, Timestamp and
+Duration strings) live here so every package shares one implementation.
+The rarer well-known types (Struct, Value, ListValue, FieldMask, Any) go
+through protobuf's ``json_format`` on the upb message. Documents equal
+``json_format``'s output (tested against it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import math
+import re
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.internal.type_checkers import ToShortestFloat
+
+from microlib.core.errors import FieldViolation, InvalidArgument
+
+__all__ = [
+    "JsonOptions",
+    "Parse",
+    "bad",
+    "bool_key",
+    "boolean",
+    "bytes_in",
+    "bytes_out",
+    "double",
+    "double_out",
+    "duration_in",
+    "duration_out",
+    "enum_in",
+    "float32",
+    "float_out",
+    "int32",
+    "int64",
+    "map_in",
+    "message_in",
+    "repeated_in",
+    "string",
+    "timestamp_in",
+    "timestamp_out",
+    "uint32",
+    "uint64",
+    "unknown",
+    "upb_in",
+    "upb_out",
+]
+
+Parse = Callable[[Any, str, "JsonOptions"], Any]
+"""Parses one JSON value at a field path (JSON names) under options."""
+
+
+@dataclass(frozen=True, slots=True)
+class JsonOptions:
+    """Choices the proto3 JSON mapping leaves to the implementation.
+
+    Args:
+        emit_defaults: Write fields holding their default value (``0``,
+            ``""``, ``[]``) instead of leaving them out.
+        original_names: Write the proto field names (``price_cents``)
+            instead of lowerCamelCase (``priceCents``). Both are always
+            accepted on input.
+        ignore_unknown: Skip unknown fields on input instead of rejecting
+            the document.
+    """
+
+    emit_defaults: bool = False
+    original_names: bool = False
+    ignore_unknown: bool = False
+
+
+def bad(path: str, description: str, rule: str = "type") -> InvalidArgument:
+    """The error for a JSON value that does not fit its field.
+
+    Args:
+        path: The field's JSON path (``book.priceCents``).
+        description: What is wrong with the value.
+        rule: The broken rule (``type``, ``range``, ``unknown``...).
+
+    Returns:
+        An ``InvalidArgument`` naming the field.
+    """
+    where = path or "body"
+    return InvalidArgument(f"{where}: {description}", violations=[FieldViolation(path, description, rule)])
+
+
+def unknown(path: str, key: str) -> InvalidArgument:
+    """The error for a key the message does not declare."""
+    return bad(f"{path}.{key}" if path else key, f"unknown field {key!r}", "unknown")
+
+
+# ---------------------------------------------------------------- output
+
+
+def float_out(value: float) -> Any:
+    """A ``float`` field: the shortest text that round-trips float32."""
+    if math.isfinite(value):
+        return ToShortestFloat(struct.unpack("<f", struct.pack("<f", value))[0])
+    return _non_finite(value)
+
+
+def double_out(value: float) -> Any:
+    """A ``double`` field; NaN and infinities as strings."""
+    return value if math.isfinite(value) else _non_finite(value)
+
+
+def _non_finite(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def bytes_out(value: bytes) -> str:
+    """A ``bytes`` field: standard base64 with padding."""
+    return base64.b64encode(value).decode("ascii")
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def timestamp_out(value: datetime.datetime) -> str:
+    """RFC 3339 in UTC with 0, 3 or 6 fractional digits, as ``json_format`` writes."""
+    utc = value.astimezone(datetime.UTC)
+    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    micros = utc.microsecond
+    if micros:
+        text += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
+    return text + "Z"
+
+
+def duration_out(value: datetime.timedelta) -> str:
+    """Seconds with 0, 3 or 6 fractional digits and an ``s`` (``-1.500s``)."""
+    micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    sign = "-" if micros < 0 else ""
+    seconds, rest = divmod(abs(micros), 1_000_000)
+    if not rest:
+        return f"{sign}{seconds}s"
+    fraction = f"{rest // 1000:03d}" if rest % 1000 == 0 else f"{rest:06d}"
+    return f"{sign}{seconds}.{fraction}s"
+
+
+def upb_out(message: Any, options: JsonOptions) -> Any:
+    """Struct, Value, ListValue, FieldMask or Any via ``json_format`` on its upb message."""
+    pool: Any = message.DESCRIPTOR.file.pool
+    return json_format.MessageToDict(
+        message,
+        preserving_proto_field_name=options.original_names,
+        always_print_fields_with_no_presence=options.emit_defaults,
+        descriptor_pool=pool,
+    )
+
+
+# ----------------------------------------------------------------- input
+
+
+def _integer(value: Any, path: str, low: int, high: int) -> int:
+    if type(value) is int:
+        number = value
+    elif type(value) is float:
+        if not value.is_integer():
+            raise bad(path, f"expected an integer, got {value!r}")
+        number = int(value)
+    elif type(value) is str:
+        try:
+            number = int(value)
+        except ValueError:
+            try:
+                parsed = float(value)
+            except ValueError:
+                raise bad(path, f"expected an integer, got {value!r}") from None
+            if not parsed.is_integer():
+                raise bad(path, f"expected an integer, got {value!r}") from None
+            number = int(parsed)
+    else:
+        raise bad(path, f"expected an integer, got {_kind(value)}")
+    if not low <= number <= high:
+        raise bad(path, f"{number} is out of range [{low}, {high}]", "range")
+    return number
+
+
+def int32(value: Any, path: str, options: JsonOptions) -> int:
+    """``int32``, ``sint32``, ``sfixed32``: a number or a numeric string."""
+    return _integer(value, path, -(2**31), 2**31 - 1)
+
+
+def uint32(value: Any, path: str, options: JsonOptions) -> int:
+    """``uint32``, ``fixed32``."""
+    return _integer(value, path, 0, 2**32 - 1)
+
+
+def int64(value: Any, path: str, options: JsonOptions) -> int:
+    """``int64``, ``sint64``, ``sfixed64``: usually a string."""
+    return _integer(value, path, -(2**63), 2**63 - 1)
+
+
+def uint64(value: Any, path: str, options: JsonOptions) -> int:
+    """``uint64``, ``fixed64``."""
+    return _integer(value, path, 0, 2**64 - 1)
+
+
+_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_FLOAT_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+
+
+def double(value: Any, path: str, options: JsonOptions) -> float:
+    """``double``: a number, a numeric string, ``NaN`` or ``±Infinity``."""
+    if type(value) is float or type(value) is int:
+        return float(value)
+    if type(value) is str:
+        if value in _SPECIAL:
+            return _SPECIAL[value]
+        try:
+            number = float(value)
+        except ValueError:
+            raise bad(path, f"expected a number, got {value!r}") from None
+        if math.isfinite(number):
+            return number
+    raise bad(path, f"expected a number, got {_kind(value)}")
+
+
+def float32(value: Any, path: str, options: JsonOptions) -> float:
+    """``float``: as ``double``, within float32's range."""
+    number = double(value, path, options)
+    if math.isfinite(number) and abs(number) > _FLOAT_MAX:
+        raise bad(path, f"{number} is out of range for a float", "range")
+    return number
+
+
+def boolean(value: Any, path: str, options: JsonOptions) -> bool:
+    """``bool``: ``true`` or ``false`` only."""
+    if type(value) is bool:
+        return value
+    raise bad(path, f"expected true or false, got {_kind(value)}")
+
+
+def string(value: Any, path: str, options: JsonOptions) -> str:
+    """``string``."""
+    if type(value) is str:
+        return value
+    raise bad(path, f"expected a string, got {_kind(value)}")
+
+
+def bytes_in(value: Any, path: str, options: JsonOptions) -> bytes:
+    """``bytes``: standard or URL-safe base64, padding optional."""
+    if type(value) is not str:
+        raise bad(path, f"expected base64 text, got {_kind(value)}")
+    text = value.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise bad(path, "not valid base64") from None
+
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+)
+
+
+def timestamp_in(value: Any, path: str, options: JsonOptions) -> datetime.datetime:
+    """``google.protobuf.Timestamp``: RFC 3339 (nanoseconds truncated to µs)."""
+    found = _RFC3339.fullmatch(value) if type(value) is str else None
+    if found is None:
+        raise bad(path, f"expected an RFC 3339 timestamp, got {_short(value)}")
+    year, month, day, hour, minute, second, fraction, _, sign, oh, om = found.groups()
+    try:
+        moment = datetime.datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second),
+            int((fraction or "0").ljust(9, "0")[:6]), tzinfo=datetime.UTC,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise bad(path, f"not a valid timestamp: {exc}") from None
+    if sign:
+        offset = datetime.timedelta(hours=int(oh), minutes=int(om))
+        moment = moment - offset if sign == "+" else moment + offset
+    return moment
+
+
+_DURATION = re.compile(r"(-)?(\d+)(?:\.(\d{1,9}))?s")
+_MAX_DURATION = 315_576_000_000
+
+
+def duration_in(value: Any, path: str, options: JsonOptions) -> datetime.timedelta:
+    """``google.protobuf.Duration``: ``"1.5s"`` (nanoseconds truncated to µs)."""
+    found = _DURATION.fullmatch(value) if type(value) is str else None
+    if found is None:
+        raise bad(path, f"expected a duration like '1.5s', got {_short(value)}")
+    sign, seconds, fraction = found.groups()
+    if int(seconds) > _MAX_DURATION:
+        raise bad(path, "duration is out of range", "range")
+    delta = datetime.timedelta(seconds=int(seconds), microseconds=int((fraction or "0").ljust(9, "0")[:6]))
+    return -delta if sign else delta
+
+
+def enum_in(cls: Any, names: Mapping[str, int]) -> Parse:
+    """An enum field's parser: a value name, or a number (unknown ones kept).
+
+    Args:
+        cls: The betterproto2 enum class.
+        names: Contract value names to numbers.
+    """
+    members = {name: cls(number) for name, number in names.items()}
+
+    def parse(value: Any, path: str, options: JsonOptions) -> Any:
+        if type(value) is str:
+            member = members.get(value)
+            if member is None:
+                raise bad(path, f"{value!r} is not one of {sorted(members)}", "enum")
+            return member
+        number = int32(value, path, options)
+        member = cls._value2member_map_.get(number)
+        return member if member is not None else cls(number)
+
+    return parse
+
+
+def message_in(parse: Callable[[Any, str, JsonOptions], Any]) -> Parse:
+    """A nested message field's parser (the generated ``from_json_X``)."""
+    return parse
+
+
+def repeated_in(item: Parse) -> Parse:
+    """A repeated field's parser: a JSON array of ``item``."""
+
+    def parse(value: Any, path: str, options: JsonOptions) -> list[Any]:
+        if type(value) is not list:
+            raise bad(path, f"expected an array, got {_kind(value)}")
+        return [item(v, f"{path}[{i}]", options) for i, v in enumerate(value)]
+
+    return parse
+
+
+def map_in(key: Parse, item: Parse) -> Parse:
+    """A map field's parser: a JSON object; keys parsed from their text."""
+
+    def parse(value: Any, path: str, options: JsonOptions) -> dict[Any, Any]:
+        if type(value) is not dict:
+            raise bad(path, f"expected an object, got {_kind(value)}")
+        return {
+            key(k, f"{path}[{k!r}]", options): item(v, f"{path}[{k!r}]", options) for k, v in value.items()
+        }
+
+    return parse
+
+
+def bool_key(value: Any, path: str, options: JsonOptions) -> bool:
+    """A ``bool`` map key: ``"true"`` or ``"false"``."""
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise bad(path, f"expected 'true' or 'false' as a key, got {value!r}")
+
+
+def upb_in(upb_type: Any, from_upb: Callable[[Any], Any]) -> Parse:
+    """Struct, Value, ListValue, FieldMask or Any via ``json_format`` into upb."""
+
+    def parse(value: Any, path: str, options: JsonOptions) -> Any:
+        message = upb_type()
+        pool: Any = message.DESCRIPTOR.file.pool
+        try:
+            json_format.ParseDict(
+                value, message, ignore_unknown_fields=options.ignore_unknown, descriptor_pool=pool
+            )
+        except json_format.ParseError as exc:
+            raise bad(path, str(exc)) from None
+        return from_upb(message)
+
+    return parse
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
+        type(value), "an object"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

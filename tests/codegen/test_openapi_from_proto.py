@@ -1,0 +1,130 @@
+"""The OpenAPI 3.1 document generated from google.api.http rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests.codegen.conftest import TESTDATA, codegen
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """contracts/testdata/transcode generated once; its openapi.json parsed."""
+    out = tmp_path_factory.mktemp("openapi") / "gen"
+    result = codegen(TESTDATA / "transcode" / "v1" / "transcode.proto", "--out", out)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert "openapi.json" in json.dumps(manifest)
+    loaded: dict[str, Any] = json.loads((out / "openapi.json").read_text())
+    return loaded
+
+
+def op(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    """One operation of the document."""
+    found: dict[str, Any] = document["paths"][path][method]
+    return found
+
+
+def test_valid_openapi_31(document: dict[str, Any]) -> None:
+    """openapi-spec-validator accepts the document as OpenAPI 3.1."""
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def test_every_binding_is_an_operation_with_an_id(document: dict[str, Any]) -> None:
+    """Each rule and additional binding is an operation; operationIds are unique; unbound RPCs are absent."""
+    ids = [o["operationId"] for item in document["paths"].values() for o in item.values()]
+    assert len(ids) == len(set(ids))
+    assert "LibraryService_GetBook" in ids
+    assert "LibraryService_GetBook_2" in ids
+    assert not any("Internal" in i for i in ids)
+    batch = op(document, "/v1/shelves/{shelf}/books:batchGet", "get")
+    assert batch["operationId"] == "LibraryService_BatchGetBooks"
+
+
+def test_path_parameters_and_descriptions(document: dict[str, Any]) -> None:
+    """Variables are required path parameters; sub-templates keep their literals; comments describe."""
+    get_shelf = op(document, "/v1/shelves/{shelves}", "get")
+    assert get_shelf["parameters"][0] == {
+        "name": "shelves",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "`shelves/{shelf}`.\n\nA segment of `name` (`shelves/*`).",
+    }
+    assert get_shelf["summary"] == "A wildcard-bound resource name."
+    get_book = op(document, "/v1/shelves/{shelves}/books/{books}", "get")
+    assert [p["name"] for p in get_book["parameters"]] == ["shelves", "books", "readMask"]
+    assert op(document, "/v1/files/{path}", "get")["parameters"][0]["name"] == "path"
+
+
+def test_path_fields_are_not_repeated_in_bodies(document: dict[str, Any]) -> None:
+    """`body: "*"` and a body field leave out what the path binds; required follows the rest."""
+    create_body = op(document, "/v1/shelves/{shelf}/books", "post")["requestBody"]
+    create = create_body["content"]["application/json"]["schema"]
+    assert "shelf" not in create["properties"]
+    assert create["required"] == ["title"]
+    update = op(document, "/v1/shelves/{book_shelf}/books/{book_id}", "patch")
+    body = update["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == {"title", "priceCents", "format", "tags", "published"}
+    assert [p["name"] for p in update["parameters"]] == ["book_shelf", "book_id", "updateMask"]
+
+
+def test_query_parameters_for_the_remaining_fields(document: dict[str, Any]) -> None:
+    """Unbound fields become query parameters: nested by dots, repeated exploded, WKTs as text."""
+    params = {p["name"]: p for p in op(document, "/v1/books:search", "get")["parameters"]}
+    assert list(params) == [
+        "filter.author", "filter.signed", "tags", "format", "publishedAfter", "minPrice", "inStock",
+        "limit", "maxAge", "formats", "minRating",
+    ]  # fmt: skip
+    assert params["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
+    assert params["tags"]["explode"] is True
+    assert params["publishedAfter"]["schema"] == {"type": "string", "format": "date-time"}
+    assert params["limit"]["schema"]["format"] == "int64"
+    assert params["format"]["schema"] == {"$ref": "#/components/schemas/transcode.v1.Format"}
+    assert "parameters" not in op(document, "/v1/echo", "post") or all(
+        p["in"] != "query" for p in op(document, "/v1/echo", "post")["parameters"]
+    )
+
+
+def test_schemas_follow_the_json_mapping(document: dict[str, Any]) -> None:
+    """camelCase names, int64 as strings, enums by name, readOnly for OUTPUT_ONLY, formats for WKTs."""
+    schemas = document["components"]["schemas"]
+    book = schemas["transcode.v1.Book"]
+    assert book["required"] == ["title"]
+    assert book["properties"]["id"]["readOnly"] is True
+    assert book["properties"]["priceCents"]["type"] == "string"
+    names = ["FORMAT_UNSPECIFIED", "FORMAT_HARDCOVER", "FORMAT_EBOOK"]
+    assert schemas["transcode.v1.Format"]["enum"] == names
+    everything = schemas["transcode.v1.Everything"]["properties"]
+    assert everything["when"] == {"type": "string", "format": "date-time"}
+    assert everything["blob"]["format"] == "byte"
+    assert everything["maybeI64"]["type"] == ["string", "null"]
+    assert everything["counts"]["additionalProperties"]["format"] == "int64"
+    assert everything["any"]["required"] == ["@type"]
+
+
+def test_responses_body_streams_and_problems(document: dict[str, Any]) -> None:
+    """response_body narrows the 200 schema; streams offer NDJSON and SSE; errors are problem+json."""
+    search = op(document, "/v1/books:search", "get")["responses"]
+    assert search["200"]["content"]["application/json"]["schema"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/transcode.v1.Book"},
+    }
+    assert search["default"] == {"$ref": "#/components/responses/Problem"}
+    stream = op(document, "/v1/shelves/{shelf}/books:stream", "get")["responses"]["200"]["content"]
+    assert set(stream) == {"application/x-ndjson", "text/event-stream"}
+    problem = document["components"]["responses"]["Problem"]["content"]
+    assert "application/problem+json" in problem
+
+
+def test_deterministic(document: dict[str, Any], tmp_path: Path) -> None:
+    """Generating again gives the same bytes."""
+    result = codegen(TESTDATA / "transcode" / "v1" / "transcode.proto", "--out", tmp_path / "gen")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "gen" / "openapi.json").read_text()) == document

@@ -1,0 +1,1 @@
+"""The transcoding test contract (contracts/testdata/transcode), generated once per process."""

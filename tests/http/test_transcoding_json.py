@@ -1,0 +1,177 @@
+"""The generated proto3 JSON converters agree with protobuf's json_format, both ways."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+import httpx
+import pytest
+from google.protobuf import json_format
+
+from microlib.core.errors import InvalidArgument
+from microlib.http.protojson import JsonOptions
+from tests.http.rpc import servicer as _servicer  # noqa: F401  (generates gen_transcode)
+from tests.http.rpc.harness import library_app, serve
+
+from gen_transcode import _codec  # isort: skip
+from gen_transcode.google.protobuf import Any as AnyMessage, Empty, FieldMask, ListValue, Struct, Value  # isort: skip
+from gen_transcode.transcode.v1 import Book, Everything, Format, Shelf  # isort: skip
+
+CODEC = _codec.CODECS[Everything]
+TO_JSON, FROM_JSON = _codec.JSON[Everything]
+POOL: Any = CODEC.upb_type.DESCRIPTOR.file.pool
+
+UTC = datetime.UTC
+
+
+def full() -> Everything:
+    """An Everything with every field set to a non-default value."""
+    book_any = _codec.CODECS[Book].to_upb(Book(id="b1", title="Dune", price_cents=5))
+    any_pb = _codec.CODECS[AnyMessage].upb_type()
+    any_pb.Pack(book_any)
+    return Everything(
+        i32=-7, i64=-(2**62), u32=2**32 - 1, u64=2**64 - 1, s32=-3, s64=-(2**40), f32=9, f64=2**63,
+        sf32=-9, sf64=-(2**63), flt=0.1, dbl=1e-300, flag=True, text="héllo \"q\"", blob=b"\x00\xff\xfe",
+        format=Format.EBOOK, shelf=Shelf(name="shelves/1", theme="t"), many_i64=[1, -2, 2**60],
+        formats=[Format.HARDCOVER, Format.UNSPECIFIED], shelves=[Shelf(name="a"), Shelf()],
+        counts={"a": 1, "b": -(2**50)}, by_number={-1: Shelf(name="neg"), 7: Shelf()},
+        by_flag={True: "y", False: "n"},
+        when=datetime.datetime(2021, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),
+        took=datetime.timedelta(seconds=-90, microseconds=-1500),
+        mask=FieldMask(paths=["price_cents", "book.title"]),
+        meta=Struct(fields={"k": Value(string_value="v"), "n": Value(number_value=1.5)}),
+        value=Value(list_value=ListValue(values=[Value(bool_value=True), Value(null_value=0)])),
+        items=ListValue(values=[Value(string_value="x")]),
+        maybe_text="", maybe_i64=0, maybe_blob=b"hi", maybe_dbl=-0.5,
+        any=_codec.CODECS[AnyMessage].from_upb(any_pb), opt_i32=0, choice_shelf=Shelf(name="c"),
+        values={"z": Value(null_value=0)}, times=[datetime.datetime(1970, 1, 1, tzinfo=UTC)],
+        maybe_u64=2**64 - 1, maybe_flag=False, maybe_flt=2.5,
+    )  # fmt: skip
+
+
+def oracle_dump(message: Everything, **options: bool) -> Any:
+    """json_format's document for ``message``."""
+    return json_format.MessageToDict(CODEC.to_upb(message), descriptor_pool=POOL, **options)
+
+
+MESSAGES = [
+    full(),
+    Everything(),
+    Everything(choice_text="", opt_i32=5, dbl=math.inf, flt=-math.inf),
+    Everything(
+        dbl=math.nan, took=datetime.timedelta(microseconds=1), when=datetime.datetime(1, 1, 1, tzinfo=UTC)
+    ),
+    Everything(took=datetime.timedelta(seconds=3, microseconds=20), nothing=Empty()),
+]
+
+
+@pytest.mark.parametrize("index", range(len(MESSAGES)))
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"emit_defaults": True}, {"original_names": True}, {"emit_defaults": True, "original_names": True}],
+)
+def test_output_equals_json_format(index: int, options: dict[str, bool]) -> None:
+    """to_json writes exactly json_format's document, under every output option."""
+    message = MESSAGES[index]
+    expected = oracle_dump(
+        message,
+        always_print_fields_with_no_presence=options.get("emit_defaults", False),
+        preserving_proto_field_name=options.get("original_names", False),
+    )
+    assert TO_JSON(message, JsonOptions(**options)) == expected
+
+
+@pytest.mark.parametrize("index", range(len(MESSAGES)))
+def test_input_equals_json_format(index: int) -> None:
+    """from_json of json_format's document builds the message json_format parses from it."""
+    document = oracle_dump(MESSAGES[index])
+    pb = CODEC.upb_type()
+    json_format.ParseDict(document, pb, descriptor_pool=POOL)
+    expected = CODEC.from_upb(pb)
+    got = FROM_JSON(document, "", JsonOptions())
+    assert CODEC.to_upb(got) == CODEC.to_upb(expected)
+    # Original names are accepted as well.
+    snake = oracle_dump(MESSAGES[index], preserving_proto_field_name=True)
+    assert CODEC.to_upb(FROM_JSON(snake, "", JsonOptions())) == CODEC.to_upb(expected)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"i32": "12", "i64": 5, "u64": "18446744073709551615", "flt": "1.5", "dbl": "NaN", "format": 2},
+        {
+            "i32": 3.0,
+            "sf64": "-9223372036854775808",
+            "blob": "_-8=",
+            "when": "2020-02-29T23:59:59.999999999+01:30",
+        },
+        {
+            "took": "-0.000001s",
+            "flag": False,
+            "maybeText": None,
+            "counts": {"x": "3"},
+            "byNumber": {"-5": {}},
+        },
+        {"byFlag": {"true": "t"}, "formats": ["FORMAT_EBOOK", 1], "value": None, "mask": "a.bC,d"},
+    ],
+)
+def test_lenient_input_like_json_format(document: dict[str, Any]) -> None:
+    """Numbers as strings, enum numbers, URL-safe base64, offsets, nulls: parsed as json_format does."""
+    pb = CODEC.upb_type()
+    json_format.ParseDict(document, pb, descriptor_pool=POOL)
+    # Through the dataclass, as users see it (timestamps hold microseconds).
+    assert CODEC.to_upb(FROM_JSON(document, "", JsonOptions())) == CODEC.to_upb(CODEC.from_upb(pb))
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ({"i32": 2**31}, "i32"),
+        ({"i32": 1.5}, "i32"),
+        ({"u32": -1}, "u32"),
+        ({"i64": "x"}, "i64"),
+        ({"flag": "true"}, "flag"),
+        ({"text": 1}, "text"),
+        ({"blob": "a"}, "blob"),
+        ({"format": "NOPE"}, "format"),
+        ({"shelf": {"name": 1}}, "shelf.name"),
+        ({"shelves": [{}, {"theme": []}]}, "shelves[1].theme"),
+        ({"manyI64": "1"}, "manyI64"),
+        ({"counts": {"a": "b"}}, "counts['a']"),
+        ({"byNumber": {"x": {}}}, "byNumber['x']"),
+        ({"when": "2020-13-01T00:00:00Z"}, "when"),
+        ({"took": "5m"}, "took"),
+        ({"flt": 1e39}, "flt"),
+        ({"unknown": 1}, "unknown"),
+        ({"shelf": {"bogus": 1}}, "shelf.bogus"),
+        ({"meta": 5}, "meta"),
+    ],
+)
+def test_bad_input_names_the_path(document: dict[str, Any], path: str) -> None:
+    """Every value json_format rejects is rejected too, naming its JSON path."""
+    with pytest.raises(json_format.ParseError):
+        json_format.ParseDict(document, CODEC.upb_type(), descriptor_pool=POOL)
+    with pytest.raises(InvalidArgument) as caught:
+        FROM_JSON(document, "", JsonOptions())
+    assert caught.value.violations[0].field == path
+
+
+def test_unknown_fields_can_be_ignored() -> None:
+    """With ignore_unknown, unknown keys are skipped at every depth."""
+    message = FROM_JSON(
+        {"i32": 1, "zzz": 2, "shelf": {"x": 1, "name": "n"}}, "", JsonOptions(ignore_unknown=True)
+    )
+    assert message.i32 == 1
+    assert message.shelf == Shelf(name="n")
+
+
+def test_echo_over_http_round_trips_everything() -> None:
+    """The full message sent as JSON through a transcoded route comes back as the same document."""
+    http, _ = library_app()
+    document = oracle_dump(full())
+    with serve(http.app) as url, httpx.Client(base_url=url) as client:
+        r = client.post("/v1/echo", json=document)
+    assert r.status_code == 200, r.text
+    assert r.json() == document

@@ -48,7 +48,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI runs the same examples every time (a random run once hung
+# shrinking for minutes under coverage); widen locally with max_examples.
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_store_api_conforms(case: schemathesis.Case) -> None:
     """Generated requests get documented, schema-conforming answers and never a 5xx."""
     case.call_and_validate(excluded_checks=[ignored_auth])

@@ -37,7 +37,9 @@ schema.config.phases.coverage.enabled = False
 
 
 @schema.parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI runs the same examples every time (a random run once hung
+# shrinking for minutes under coverage); widen locally with max_examples.
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_transcoded_api_conforms(case: schemathesis.Case) -> None:
     """Generated requests get documented, schema-conforming answers and never a 5xx.
 

@@ -9,7 +9,6 @@ stop in reverse, and shutdown follows one bounded choreography.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -24,9 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from microlib.config import LiveConfig, Subscriber, register_resolver
+from microlib.config import LiveConfig, Subscriber
 from microlib.config.model import Settings
-from microlib.config.resolvers import get_resolver
 from microlib.core.chain import Chain, Interceptor
 from microlib.core.lifecycle import Component, Drainable, Registration, start_all, stop_all
 from microlib.http.app import HttpApp
@@ -145,7 +143,10 @@ class Service:
         """
         if self._assembled:
             raise RuntimeError("configure() must be called before the service starts")
-        _register_secret_resolver()
+        # ${secret:...} in config files; the stores load only when one is used.
+        from microlib.security import references
+
+        references.register()
         self._live = LiveConfig(
             Settings,
             sections=self.sections,
@@ -507,20 +508,6 @@ class Service:
             asyncio.run(self.serve())
         else:
             uvloop.run(self.serve())
-
-
-def _register_secret_resolver() -> None:
-    """Make ``${secret:...}`` work in config files, importing the secret
-    stores only when a file uses one."""
-    if get_resolver("secret") is None:
-        with contextlib.suppress(ValueError):  # registered meanwhile by another thread
-            register_resolver("secret", _resolve_secret, sensitive=True)
-
-
-def _resolve_secret(reference: str) -> str:
-    from microlib.security.references import resolve_reference
-
-    return resolve_reference(reference)
 
 
 def _built(component: C | None, what: str, wanted: bool) -> C:

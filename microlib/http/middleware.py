@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import GZipMiddleware as StarletteGZip
 
 from microlib.config.model import Section
 from microlib.core.errors import DeadlineExceeded, ResourceExhausted
@@ -128,10 +128,21 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = None
+        chunked = False
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await send_problem(send, self._error(), 413)
-                return
+            if name == b"content-length" and value.isdigit():
+                declared = int(value)
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None and declared > self.limit:
+            await send_problem(send, self._error(), 413)
+            return
+        if not chunked and (declared is not None or scope.get("http_version", "1.1").startswith("1")):
+            # An HTTP/1 server reads Content-Length bytes, or no body at all
+            # when it is absent: only a chunked body needs counting.
+            await self.app(scope, receive, send)
+            return
         seen = 0
         started = False
 
@@ -250,3 +261,22 @@ def _entry(name: MiddlewareName, s: HttpMiddlewareSettings) -> Middleware | None
     if name == "timeout":
         return Middleware(TimeoutMiddleware, seconds=s.request_timeout) if s.request_timeout else None
     return Middleware(GZipMiddleware, minimum_size=s.gzip_minimum_size, compresslevel=s.gzip_level)
+
+
+class GZipMiddleware(StarletteGZip):
+    """Starlette's gzip middleware, out of the way of clients that do not accept gzip.
+
+    Starlette wraps every response to inspect its headers even when the
+    client cannot take gzip; such requests go straight to the app here.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one ASGI connection."""
+        if scope["type"] == "http" and not _accepts_gzip(scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name == b"accept-encoding" and b"gzip" in value.lower() for name, value in headers)

@@ -50,6 +50,11 @@ class _RouteRecorder(dict[str, Any]):
         super().__setitem__(key, value)
 
     def template(self) -> str:
+        routes = self.routes
+        if len(routes) == 1 and not isinstance(routes[0], Mount):
+            # The common case: one route of the app's own router.
+            path = getattr(routes[0], "path", None)
+            return path if isinstance(path, str) else UNMATCHED
         paths = [path for path in (getattr(r, "path", None) for r in self.routes) if isinstance(path, str)]
         if not paths:
             return UNMATCHED

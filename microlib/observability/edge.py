@@ -10,6 +10,7 @@ interceptors see that the edge is active and only enrich what it records.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from microlib.core.errors import Internal
 from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange, _RouteRecorder
 from microlib.observability.identity import _bind_identity, _unbind_identity
+from microlib.observability.logging import _STRUCTLOG_VARS
 from microlib.observability.requestid import new_request_id, valid_request_id
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
 
@@ -83,6 +85,9 @@ class HttpTelemetryMiddleware:
         # label sets here are bounded, so their children are cached.
         self._children: dict[tuple[str, str, str], tuple[Any, Any, Any, Any]] = {}
         self._gauges: dict[str, Any] = {}
+        # Bound once: the module's lazy proxy would build a logger per line.
+        self._log = log.bind()
+        self._request_id_var = _structlog_var("request_id")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope; non-HTTP scopes pass through."""
@@ -132,7 +137,7 @@ class HttpTelemetryMiddleware:
             _bind_identity(self._obs.identity),
             _bind_tracer(self._tracer),
         )
-        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = self._request_id_var.set(request_id)
         failure: BaseException | None = None
         try:
             await self.app(scope, _counting_receive(receive, exchange), _stamping_send(send, exchange))
@@ -152,7 +157,7 @@ class HttpTelemetryMiddleware:
             if traced:
                 _finish_span(span, method, route, status, failure, exchange.method)
             if observed and self._obs.settings.logging.access_log:
-                log.info(
+                self._log.info(
                     "http request",
                     method=method,
                     path=scope["path"],
@@ -162,7 +167,7 @@ class HttpTelemetryMiddleware:
                     request_size=exchange.received,
                     response_size=exchange.sent,
                 )
-            structlog.contextvars.reset_contextvars(**bound)
+            self._request_id_var.reset(bound)
             _unbind_tracer(tokens[3])
             _unbind_identity(tokens[2])
             _edge.reset(tokens[1])
@@ -226,15 +231,28 @@ def _stamping_send(send: Send, exchange: _Exchange) -> Send:
     async def stamping(message: Message) -> None:
         if message["type"] == "http.response.start":
             exchange.status = message["status"]
-            headers = list(message.get("headers", ()))
-            if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                headers.append((b"x-request-id", exchange.request_id.encode()))
-                message = {**message, "headers": headers}
+            headers = message.get("headers", ())
+            for name, _ in headers:
+                if name.lower() == b"x-request-id":
+                    break
+            else:
+                message = {**message, "headers": [*headers, (b"x-request-id", exchange.request_id.encode())]}
         elif message["type"] == "http.response.body":
             exchange.sent += len(message.get("body", b""))
         await send(message)
 
     return stamping
+
+
+def _structlog_var(name: str) -> contextvars.ContextVar[Any]:
+    """The context variable ``structlog.contextvars.bind_contextvars(name=...)`` sets.
+
+    Setting it directly binds the field for every line of the request
+    without the keyword-argument round trip of bind and reset.
+    """
+    structlog.contextvars.reset_contextvars(**structlog.contextvars.bind_contextvars(**{name: None}))
+    var: contextvars.ContextVar[Any] = _STRUCTLOG_VARS[structlog.contextvars.STRUCTLOG_KEY_PREFIX + name]
+    return var
 
 
 def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, Any]:

@@ -9,13 +9,14 @@ levels and their runtime changes work for both.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, NoReturn
 
 import orjson
@@ -27,6 +28,8 @@ from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
 
 __all__ = ["LEVELS", "LIBRARY_LOGGERS", "LogPipeline"]
+
+_EventProcessor = Callable[[WrappedLogger, str, EventDict], EventDict]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 """The level names accepted in config and by the admin endpoint."""
@@ -71,8 +74,10 @@ class LogPipeline:
         self._json = _wants_json(settings.format, environment, self._stream)
         self._configured: set[str] = set()
         self._taps: list[Callable[[dict[str, Any]], None]] = []
+        self._flush_scheduled = False
         self._redactor = Redactor(settings.redact_keys)
         self._console = structlog.dev.ConsoleRenderer(colors=False)
+        self._chain = _shared_chain()
         self.handler = logging.StreamHandler(self._stream)
         self.handler.set_name("microlib")
         self.handler.setFormatter(
@@ -91,7 +96,7 @@ class LogPipeline:
         """
         structlog.configure(
             processors=[
-                *_shared_chain(),
+                *self._chain,
                 structlog.stdlib.PositionalArgumentsFormatter(),
                 structlog.processors.StackInfoRenderer(),
                 _write_to_installed,
@@ -145,10 +150,31 @@ class LogPipeline:
         rendered = self._console(logger, method_name, event_dict)
         return rendered if isinstance(rendered, str) else str(rendered)
 
+    def _emit(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
+        for processor in self._chain:
+            event_dict = processor(logger, method_name, event_dict)
+        self._write(logger, method_name, event_dict)
+
     def _write(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
         line = self._finish(logger, method_name, event_dict)
         with self.handler.lock:  # type: ignore[union-attr]
             self._stream.write(line + "\n")
+            if self._flush_scheduled:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._stream.flush()
+                return
+            # Lines written in one turn of the event loop go out in one
+            # write: a flush per line is a system call per line. What a
+            # crash can lose is bounded by one turn of the loop.
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_turn)
+
+    def _flush_turn(self) -> None:
+        with self.handler.lock:  # type: ignore[union-attr]
+            self._flush_scheduled = False
             self._stream.flush()
 
     def apply(self, settings: LoggingSettings) -> None:
@@ -201,15 +227,35 @@ class LogPipeline:
         self.handler.flush()
 
 
-def _shared_chain() -> list[Processor]:
+def _shared_chain() -> list[_EventProcessor]:
     return [
-        structlog.contextvars.merge_contextvars,
+        _merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         _IsoTimestamper(),
         add_trace_ids,
         add_service_fields,
     ]
+
+
+def _merge_contextvars(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog's ``merge_contextvars``, reading only the variables structlog created.
+
+    structlog's own walks a copy of the whole context (OpenTelemetry's,
+    asyncio's, every library's variables) on every line; the variables
+    ``bind_contextvars`` made are in its registry, a handful at most.
+    """
+    for key, var in tuple(_STRUCTLOG_VARS.items()):
+        value = var.get(Ellipsis)
+        if value is not Ellipsis:
+            event_dict.setdefault(key[_PREFIX_LENGTH:], value)
+    return event_dict
+
+
+# structlog keeps every variable it creates in this registry, keyed by the
+# variable's name; tests pin it, since structlog does not document it.
+_STRUCTLOG_VARS: dict[str, Any] = structlog.contextvars._CONTEXT_VARS
+_PREFIX_LENGTH = len(structlog.contextvars.STRUCTLOG_KEY_PREFIX)
 
 
 def _wants_json(fmt: str, environment: str, stream: IO[str]) -> bool:
@@ -281,10 +327,21 @@ class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
 
     def _proxy_to_logger(self, method_name: str, event: str | None = None, *args: Any, **kw: Any) -> Any:
         logger = self._logger
-        if logger.disabled or _LEVEL_NUMBERS[method_name] < logger.getEffectiveLevel():
+        # isEnabledFor answers from the logger's level cache, which logging
+        # clears whenever any level changes.
+        if not logger.isEnabledFor(_LEVEL_NUMBERS[method_name]):
             return None
         if args:
             kw["positional_args"] = args
+        elif _installed and _ends_in_pipeline(self._processors) and "stack_info" not in kw:
+            # microlib's own chain, for a line without %-style arguments or a
+            # stack to render: run it directly, without structlog's generic
+            # event plumbing and the DropEvent that ends it.
+            event_dict = {**self._context, **kw}
+            if event is not None:
+                event_dict["event"] = event
+            _installed[0]._emit(logger, method_name, event_dict)
+            return None
         try:
             out_args, out_kw = self._process_event(method_name, event, kw)
         except structlog.DropEvent:
@@ -308,6 +365,11 @@ _LEVEL_NUMBERS = {
 # looks the pipeline up at each event: installing another one takes effect
 # for loggers already in use.
 _installed: list[LogPipeline] = []
+
+
+def _ends_in_pipeline(processors: Iterable[Processor]) -> bool:
+    # structlog keeps the configured list itself on every bound logger.
+    return isinstance(processors, list) and processors[-1] is _write_to_installed
 
 
 def _write_to_installed(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> NoReturn:

@@ -57,6 +57,20 @@ async def test_body_limit_is_413_problem() -> None:
     assert r.json()["reason"] == "BODY_TOO_LARGE"
 
 
+async def test_chunked_body_over_the_limit_is_413() -> None:
+    """A chunked body, which declares no length, is counted as it is read and refused past the limit."""
+
+    async def chunks() -> Any:
+        for _ in range(4):
+            yield b'{"items": [    '
+
+    settings = HttpMiddlewareSettings(max_body_bytes=20)
+    async with client(settings) as c:
+        r = await c.post("/store/orders", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["reason"] == "BODY_TOO_LARGE"
+
+
 async def test_request_timeout_is_504() -> None:
     """A handler slower than request_timeout ends with 504 DEADLINE_EXCEEDED."""
 

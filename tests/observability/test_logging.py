@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import io
 import json
@@ -68,6 +69,43 @@ class TestLogLines:
         lines = {entry["event"]: entry for entry in json_lines(stream)}
         assert lines["inside"]["tenant"] == "acme"
         assert "tenant" not in lines["outside"]
+
+    def test_contextvars_bound_before_the_pipeline_are_merged(self) -> None:
+        """A field bound before any pipeline exists is still found (structlog's variable registry)."""
+        with structlog.contextvars.bound_contextvars(early_field="yes"):
+            _, stream = make_observability("orders")
+            log.info("late")
+        [line] = json_lines(stream)
+        assert line["early_field"] == "yes"
+
+    def test_positional_arguments_and_stack_info(self) -> None:
+        """%-style arguments are interpolated and a requested stack is rendered."""
+        _, stream = make_observability("orders")
+        log.info("paid %s of %d", "3 items", 7)
+        log.info("where", stack_info=True)
+        paid, where = json_lines(stream)
+        assert paid["event"] == "paid 3 items of 7"
+        assert "test_positional_arguments_and_stack_info" in where["stack"]
+
+    async def test_lines_of_one_loop_turn_are_flushed_together(self) -> None:
+        """Inside the event loop, lines reach the stream's buffer at once and its file by the next turn."""
+        stream, written = _file_stream()
+        settings = Settings.model_validate({"logging": {"format": "json"}})
+        Observability(settings, ServiceIdentity("orders"), log_stream=stream)
+        log.info("first")
+        log.info("second")
+        assert written == []
+        await asyncio.sleep(0)
+        [chunk] = written
+        assert [json.loads(line)["event"] for line in chunk.splitlines()] == ["first", "second"]
+
+    def test_lines_outside_the_loop_are_flushed_at_once(self) -> None:
+        """Without a running event loop (threads, start-up) every line is flushed when written."""
+        stream, written = _file_stream()
+        settings = Settings.model_validate({"logging": {"format": "json"}})
+        Observability(settings, ServiceIdentity("orders"), log_stream=stream)
+        log.info("now")
+        assert [json.loads(chunk)["event"] for chunk in written] == ["now"]
 
     def test_exception_traceback_is_a_field(self) -> None:
         """log.exception puts the formatted traceback in the JSON ``exception`` field."""
@@ -253,3 +291,18 @@ class TestTraceCorrelation:
         access = lines["http request"]
         assert access["trace_id"] == lines["handling"]["trace_id"]
         assert (access["route"], access["status"], access["path"]) == ("/orders/{id}", 200, "/orders/7")
+
+
+def _file_stream() -> tuple[io.TextIOWrapper, list[bytes]]:
+    """A buffered text stream like standard output, and what reaches its file, write by write."""
+    written: list[bytes] = []
+
+    class Sink(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            written.append(bytes(data))
+            return len(data)
+
+    return io.TextIOWrapper(io.BufferedWriter(Sink()), encoding="utf-8"), written

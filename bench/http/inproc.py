@@ -2,7 +2,9 @@
 
 A low-noise complement to run.py on a busy machine: each app is called
 directly with a prepared scope, in interleaved rounds, pinned by the caller
-(``taskset -c 0``); prints the median µs per request and the ratios.
+(``taskset -c 0``); prints the median µs per request and the ratios. The
+microlib servers are their Services' apps, configured and started as run.py
+serves them (``microlib.yaml``) but without the HTTP server.
 
     taskset -c 0 .venv/bin/python bench/http/inproc.py --rounds 7 --requests 5000
 """
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +30,8 @@ SCOPE: dict[str, Any] = {
     "http_version": "1.1",
     "scheme": "http",
     "method": "POST",
-    "path": "/orders",
-    "raw_path": b"/orders",
+    "path": "/v1/orders",
+    "raw_path": b"/v1/orders",
     "query_string": b"",
     "root_path": "",
     "headers": [
@@ -46,19 +50,43 @@ async def _receive() -> dict[str, Any]:
 
 
 async def _send(message: dict[str, Any]) -> None:
-    if message["type"] == "http.response.start" and message["status"] != 201:
+    if message["type"] == "http.response.start" and not 200 <= message["status"] < 300:
         raise RuntimeError(f"status {message['status']}")
 
 
 async def _run(app: Any, n: int) -> float:
-    start = time.perf_counter()
+    # CPU time: other processes on the core do not count.
+    start = time.process_time()
     for _ in range(n):
         await app(dict(SCOPE), _receive, _send)
-    return (time.perf_counter() - start) / n * 1e6
+    return (time.process_time() - start) / n * 1e6
+
+
+@contextlib.asynccontextmanager
+async def _served(name: str) -> AsyncIterator[Any]:
+    """The ASGI app of server ``name``; a Service is started around it."""
+    from bench.http.run import CONFIG, SERVERS, SERVICES
+
+    module, _, attribute = SERVERS[name].partition(":")
+    served = getattr(importlib.import_module(module), attribute)
+    if name not in SERVICES:
+        yield served
+        return
+    served.configure(files=[CONFIG], overrides=["http.enabled=false"])
+    await served.start()
+    try:
+        yield served.app
+    finally:
+        await served.stop()
 
 
 async def _main(rounds: int, requests: int, names: list[str]) -> None:
-    apps = {name: importlib.import_module(f"bench.http.apps.{name}_app").app for name in names}
+    async with contextlib.AsyncExitStack() as stack:
+        apps = {name: await stack.enter_async_context(_served(name)) for name in names}
+        await _measure(apps, rounds, requests)
+
+
+async def _measure(apps: dict[str, Any], rounds: int, requests: int) -> None:
     for app in apps.values():
         await _run(app, 500)
     results: dict[str, list[float]] = {name: [] for name in apps}
@@ -67,10 +95,12 @@ async def _main(rounds: int, requests: int, names: list[str]) -> None:
             results[name].append(await _run(app, requests))
     medians = {name: statistics.median(values) for name, values in results.items()}
     for name, us in medians.items():
-        print(f"{name:10} {us:8.2f} µs/request")
-    for name, us in medians.items():
-        if name != "microlib" and "microlib" in medians:
-            print(f"microlib / {name:10} {us / medians['microlib']:5.2f}x faster")
+        print(f"{name:20} {us:8.2f} µs/request")
+    mine = [name for name in medians if name.startswith("microlib")]
+    for name in mine:
+        for peer, us in medians.items():
+            if peer not in mine:
+                print(f"{name + ' / ' + peer:34} {us / medians[name]:5.2f}x faster")
 
 
 def main() -> None:
@@ -80,7 +110,11 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--only", nargs="*", default=["microlib", "starlette", "fastapi"])
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=["microlib-openapi", "microlib-transcoded", "starlette", "fastapi"],
+    )
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT), str(ROOT / "codegen")]
     from bench.http.run import generate

@@ -1,15 +1,40 @@
 """One JSON POST with a small validated body: microlib vs FastAPI, connexion and Starlette.
 
-Each server runs in its own uvicorn process (uvloop, httptools, one worker,
-access log off, log level warning) pinned to one core; wrk runs pinned to
-another. Rounds are interleaved (every server once per round, the order
-rotating), and the table shows the median req/s, p50 and p99 over rounds and
-the ratios of microlib to each peer.
+Servers (``POST /v1/orders``, body ``{"sku", "quantity", "note"}``, the rules of
+``order.yaml``):
+
+- ``microlib-openapi``: the OpenAPI-first route of ``order.yaml``, validated
+  by its generated pydantic models (``apps/openapi_app.py``);
+- ``microlib-transcoded``: the proto RPC ``benchorders.v1.OrderService/
+  CreateOrder`` (``protos/``) served over REST by transcoding, validated by
+  its ``field_behavior = REQUIRED`` and ``buf.validate`` rules
+  (``apps/transcoded_app.py``);
+- ``fastapi``: FastAPI with an equivalent pydantic model;
+- ``connexion``: connexion 3, ``strict_validation``, the OpenAPI 3.0 copy
+  (``order30.yaml``);
+- ``starlette``: bare Starlette, no validation: the ceiling.
+
+Both microlib servers are a ``microlib.Service`` run by ``microlib run`` with
+``microlib.yaml``, so the whole default stack runs: edge middleware, the
+default chain (request id, recovery, tracing, metrics, logging, deadline,
+validation), logging at WARNING, metrics on, tracing on with every request
+sampled (``sample_ratio: 1.0``) and exporter ``none`` (spans recorded, not
+exported); gRPC is off, only REST is measured. The peers run under
+``uvicorn`` with access log off and log level warning. All run on uvloop and
+httptools, one process, pinned to one core; wrk runs pinned to another.
+
+Rounds are interleaved (every server once per round, the order rotating);
+the table shows the median req/s, p50 and p99 over rounds, and each microlib
+server's req/s against each peer: the ratio of medians and the median of
+per-round ratios (steadier while the machine's other load drifts), next to
+issue #6's target. Before measuring, each server must answer the valid POST
+with a 2xx and, unless it is the unvalidated ceiling, refuse an invalid one (4xx).
 
     .venv/bin/python bench/http/run.py --rounds 5 --duration 10
 
-The generated package ``bench/http/_gen`` is rendered from ``order.yaml``
-first, so the run always measures the current generator.
+The generated package ``bench/http/_gen`` is rendered first by ``microlib
+codegen`` from ``protos/`` and ``order.yaml``, so the run always measures the
+current generator.
 """
 
 from __future__ import annotations
@@ -28,13 +53,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+CONFIG = HERE / "microlib.yaml"
+PATH = "/v1/orders"
+# microlib Services (served by `microlib run`), then ASGI apps (served by uvicorn).
+SERVICES = {
+    "microlib-openapi": "bench.http.apps.openapi_app:service",
+    "microlib-transcoded": "bench.http.apps.transcoded_app:service",
+}
 APPS = {
-    "microlib": "bench.http.apps.microlib_app:app",
     "fastapi": "bench.http.apps.fastapi_app:app",
     "connexion": "bench.http.apps.connexion_app:app",
     "starlette": "bench.http.apps.starlette_app:app",
 }
+SERVERS = {**SERVICES, **APPS}
+# Issue #6: req/s of each microlib server over each peer's, at least.
+TARGETS = {"fastapi": 1.5, "connexion": 4.0, "starlette": 1.0}
+UNVALIDATED = {"starlette"}
 BODY = b'{"sku":"ABC-1234","quantity":3,"note":"leave at the door"}'
+INVALID_BODY = b'{"sku":"abc","quantity":3}'
 
 
 def free_port() -> int:
@@ -46,33 +82,60 @@ def free_port() -> int:
 
 
 def generate() -> None:
-    """Render bench/http/_gen from order.yaml."""
-    sys.path[:0] = [str(ROOT), str(ROOT / "codegen")]
-    from microlib_codegen.openapi import generate as render
+    """Render bench/http/_gen from protos/ and order.yaml with ``microlib codegen``."""
+    cmd = [sys.executable, "-m", "microlib.cli", "codegen", str(HERE / "protos"), str(HERE / "order.yaml")]
+    cmd += ["-I", str(HERE / "protos"), "--out", str(HERE / "_gen"), "--package", "bench.http._gen"]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=_env())
 
-    render(HERE / "order.yaml", out_dir=HERE / "_gen", gen_package="bench.http._gen")
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}", "PYTHONWARNINGS": "ignore"}
 
 
-def start(target: str, port: int, core: str) -> subprocess.Popen[bytes]:
-    """Start one server and wait until it answers the POST with 201."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}", "PYTHONWARNINGS": "ignore"}
-    cmd = ["taskset", "-c", core, sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
-    cmd += ["--log-level", "warning", "--lifespan", "auto"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+def command(name: str, port: int) -> list[str]:
+    """The command that serves ``name`` on ``port``."""
+    if name in SERVICES:
+        cmd = [sys.executable, "-m", "microlib.cli", "run", SERVICES[name], "--config", str(CONFIG)]
+        return [*cmd, "--set", f"http.port={port}"]
+    cmd = [sys.executable, "-m", "uvicorn", APPS[name], "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    return [*cmd, "--log-level", "warning", "--lifespan", "auto"]
+
+
+def post(port: int, body: bytes) -> int:
+    """POST ``body`` as JSON; the response status."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{PATH}", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=1) as response:
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def start(name: str, port: int, core: str) -> subprocess.Popen[bytes]:
+    """Start one server pinned to ``core``; wait until it answers, then check it validates.
+
+    Raises:
+        RuntimeError: it did not answer the valid POST with a 2xx within
+            30 s, or did not refuse the invalid one (4xx: FastAPI's is 422)
+            though it validates.
+    """
+    proc = subprocess.Popen(["taskset", "-c", core, *command(name, port)], cwd=ROOT, env=_env())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/orders", data=BODY, headers={"Content-Type": "application/json"}
-            )
-            with urllib.request.urlopen(request, timeout=1) as response:
-                if response.status == 201:
-                    return proc
+            status = post(port, BODY)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
+            continue
+        if 200 <= status < 300 and (name in UNVALIDATED or 400 <= post(port, INVALID_BODY) < 500):
+            return proc
+        break
     proc.kill()
-    raise RuntimeError(f"{target} did not answer 201 within 30 s")
+    raise RuntimeError(f"{name} did not answer the valid POST with 2xx and the invalid one with 4xx")
 
 
 def _ms(value: str, unit: str) -> float:
@@ -82,7 +145,7 @@ def _ms(value: str, unit: str) -> float:
 def wrk(port: int, core: str, duration: int, connections: int) -> tuple[float, float, float]:
     """Run wrk once; return (req/s, p50 ms, p99 ms)."""
     cmd = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
-    cmd += ["-s", str(HERE / "post.lua"), f"http://127.0.0.1:{port}/orders"]
+    cmd += ["-s", str(HERE / "post.lua"), f"http://127.0.0.1:{port}{PATH}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 30).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"non-2xx responses:\n{out}")
@@ -92,6 +155,31 @@ def wrk(port: int, core: str, duration: int, connections: int) -> tuple[float, f
     if rps is None or p50 is None or p99 is None:
         raise RuntimeError(f"cannot read wrk's output:\n{out}")
     return float(rps.group(1)), _ms(*p50.groups()), _ms(*p99.groups())
+
+
+def report(results: dict[str, list[tuple[float, float, float]]], args: argparse.Namespace) -> None:
+    """Print the medians and the ratios of each microlib server to each peer."""
+    medians = {
+        name: tuple(statistics.median(r[i] for r in runs) for i in range(3)) for name, runs in results.items()
+    }
+    print(
+        f"\nmedian over {args.rounds} rounds, {args.duration}s each, {args.connections} connections, "
+        f"server on core {args.server_core}, wrk on core {args.load_core}"
+    )
+    print(f"{'server':20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, (rps, p50, p99) in medians.items():
+        print(f"{name:20} {rps:9.0f} {p50:8.2f} {p99:8.2f}")
+    print()
+    for mine in (name for name in results if name in SERVICES):
+        for peer in (name for name in results if name in APPS):
+            pooled = medians[mine][0] / medians[peer][0]
+            paired = statistics.median(a[0] / b[0] for a, b in zip(results[mine], results[peer], strict=True))
+            target = TARGETS[peer]
+            verdict = "met" if min(pooled, paired) >= target else "NOT met"
+            print(
+                f"{mine + ' / ' + peer:34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
+                f"per-round ratios (target {target:.1f}x: {verdict})"
+            )
 
 
 def main() -> None:
@@ -105,7 +193,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
-    parser.add_argument("--only", nargs="*", choices=sorted(APPS), default=sorted(APPS))
+    parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=list(SERVERS))
     args = parser.parse_args()
     generate()
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in args.only}
@@ -114,30 +202,19 @@ def main() -> None:
         order = names[round_no % len(names) :] + names[: round_no % len(names)]
         for name in order:
             port = free_port()
-            proc = start(APPS[name], port, args.server_core)
+            proc = start(name, port, args.server_core)
             try:
                 wrk(port, args.load_core, args.warmup, args.connections)
                 results[name].append(wrk(port, args.load_core, args.duration, args.connections))
             finally:
                 proc.terminate()
-                proc.wait(timeout=10)
+                proc.wait(timeout=30)
             rps, p50, p99 = results[name][-1]
             print(
-                f"round {round_no + 1} {name:10} {rps:9.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
+                f"round {round_no + 1} {name:20} {rps:9.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
                 flush=True,
             )
-    medians = {
-        name: tuple(statistics.median(r[i] for r in runs) for i in range(3)) for name, runs in results.items()
-    }
-    print(f"\nmedian over {args.rounds} rounds, {args.duration}s each, {args.connections} connections")
-    print(f"{'server':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, (rps, p50, p99) in medians.items():
-        print(f"{name:10} {rps:9.0f} {p50:8.2f} {p99:8.2f}")
-    if "microlib" in medians:
-        print()
-        for name, (rps, _p50, _p99) in medians.items():
-            if name != "microlib":
-                print(f"microlib / {name:10} {medians['microlib'][0] / rps:5.2f}x req/s")
+    report(results, args)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ class Order(BaseModel):
 app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
 
-@app.post("/orders", status_code=201)
+@app.post("/v1/orders", status_code=201)
 async def create_order(body: NewOrder) -> Order:
     """Create the order."""
     return Order(id=1, sku=body.sku, quantity=body.quantity)

@@ -14,4 +14,4 @@ async def create_order(request: Request) -> JSONResponse:
     return JSONResponse({"id": 1, "sku": body["sku"], "quantity": body["quantity"]}, status_code=201)
 
 
-app = Starlette(routes=[Route("/orders", create_order, methods=["POST"])])
+app = Starlette(routes=[Route("/v1/orders", create_order, methods=["POST"])])

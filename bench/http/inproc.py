@@ -59,6 +59,9 @@ async def _run(app: Any, n: int) -> float:
     start = time.process_time()
     for _ in range(n):
         await app(dict(SCOPE), _receive, _send)
+        # One turn of the loop per request, as under a server: callbacks
+        # run and cancelled timers (request timeouts) are purged.
+        await asyncio.sleep(0)
     return (time.process_time() - start) / n * 1e6
 
 

@@ -49,13 +49,15 @@ class RequestIdInterceptor:
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Bind the request id for the duration of the call."""
         request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
-        if not valid_request_id(request_id):
+        edge = _edge.get()
+        # The HTTP edge has validated (or minted) this id and bound it for
+        # the whole request already.
+        bound_by_edge = edge is not None and edge.request_id == request_id
+        if not bound_by_edge and not valid_request_id(request_id):
             request_id = new_request_id()
         ctx.attributes["request_id"] = request_id
         ctx.response_metadata[REQUEST_ID_HEADER] = request_id
-        edge = _edge.get()
-        if edge is not None and edge.request_id == request_id:
-            # The HTTP edge has bound this id for the whole request already.
+        if bound_by_edge:
             return await call_next(ctx)
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:

@@ -10,7 +10,6 @@ interceptors see that the edge is active and only enrich what it records.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import time
 from collections.abc import Iterable
@@ -25,7 +24,7 @@ from microlib.core.errors import Internal
 from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange, _RouteRecorder
 from microlib.observability.identity import _bind_identity, _unbind_identity
-from microlib.observability.logging import _STRUCTLOG_VARS
+from microlib.observability.logging import _field_var
 from microlib.observability.requestid import new_request_id, valid_request_id
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
 
@@ -87,7 +86,7 @@ class HttpTelemetryMiddleware:
         self._gauges: dict[str, Any] = {}
         # Bound once: the module's lazy proxy would build a logger per line.
         self._log = log.bind()
-        self._request_id_var = _structlog_var("request_id")
+        self._request_id_var = _field_var("request_id")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope; non-HTTP scopes pass through."""
@@ -242,17 +241,6 @@ def _stamping_send(send: Send, exchange: _Exchange) -> Send:
         await send(message)
 
     return stamping
-
-
-def _structlog_var(name: str) -> contextvars.ContextVar[Any]:
-    """The context variable ``structlog.contextvars.bind_contextvars(name=...)`` sets.
-
-    Setting it directly binds the field for every line of the request
-    without the keyword-argument round trip of bind and reset.
-    """
-    structlog.contextvars.reset_contextvars(**structlog.contextvars.bind_contextvars(**{name: None}))
-    var: contextvars.ContextVar[Any] = _STRUCTLOG_VARS[structlog.contextvars.STRUCTLOG_KEY_PREFIX + name]
-    return var
 
 
 def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, Any]:

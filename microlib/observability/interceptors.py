@@ -20,6 +20,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Code
 from microlib.observability._exchange import _edge, _Exchange
 from microlib.observability.identity import _bind_identity, _unbind_identity
+from microlib.observability.logging import _field_var
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.processors import _hex_ids
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
@@ -202,19 +203,24 @@ class LoggingInterceptor:
 
     def __init__(self, observability: Observability) -> None:
         self._obs = observability
+        # Bound once: the module's lazy proxy would build a logger per call.
+        self._log = log.bind()
+        self._kind = _field_var("kind")
+        self._method = _field_var("method")
 
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Run the call with its fields bound, then log how it ended."""
-        tokens = structlog.contextvars.bind_contextvars(kind=ctx.kind, method=ctx.full_method)
+        kind = self._kind.set(ctx.kind)
+        method = self._method.set(ctx.full_method)
         try:
             if (ctx.kind == "http" and _edge.get() is not None) or not self._obs.settings.logging.access_log:
                 return await call_next(ctx)
             return await self._logged(ctx, call_next)
         finally:
-            structlog.contextvars.reset_contextvars(**tokens)
+            self._method.reset(method)
+            self._kind.reset(kind)
 
-    @staticmethod
-    async def _logged(ctx: CallContext, call_next: CallNext) -> Any:
+    async def _logged(self, ctx: CallContext, call_next: CallNext) -> Any:
         start = time.perf_counter()
         failure: BaseException | None = None
         try:
@@ -224,7 +230,7 @@ class LoggingInterceptor:
             raise
         finally:
             code = outcome_code(failure)
-            emit = log.error if server_fault(failure) else log.info
+            emit = self._log.error if server_fault(failure) else self._log.info
             emit("call completed", code=code, duration_ms=round((time.perf_counter() - start) * 1000, 3))
 
 

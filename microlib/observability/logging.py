@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime
 import json
 import logging
@@ -256,6 +257,17 @@ def _merge_contextvars(_: WrappedLogger, __: str, event_dict: EventDict) -> Even
 # variable's name; tests pin it, since structlog does not document it.
 _STRUCTLOG_VARS: dict[str, Any] = structlog.contextvars._CONTEXT_VARS
 _PREFIX_LENGTH = len(structlog.contextvars.STRUCTLOG_KEY_PREFIX)
+
+
+def _field_var(name: str) -> contextvars.ContextVar[Any]:
+    """The context variable ``structlog.contextvars.bind_contextvars(name=...)`` sets.
+
+    Setting it directly binds the field for every line of the request
+    without the keyword-argument round trip of bind and reset.
+    """
+    structlog.contextvars.reset_contextvars(**structlog.contextvars.bind_contextvars(**{name: None}))
+    var: contextvars.ContextVar[Any] = _STRUCTLOG_VARS[structlog.contextvars.STRUCTLOG_KEY_PREFIX + name]
+    return var
 
 
 def _wants_json(fmt: str, environment: str, stream: IO[str]) -> bool:

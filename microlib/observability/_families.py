@@ -7,8 +7,9 @@ kept non-cumulative and summed up only when scraped. Each family is a
 collector in the service's prometheus-client ``CollectorRegistry``, so the
 exposition (text and OpenMetrics) is written by prometheus-client as before;
 for the same updates it is the same text, ``_created`` samples included.
-Names, label names and buckets are checked by prometheus-client itself, and
-``labels()`` and the updates raise the same errors.
+Names, label names and buckets are checked by prometheus-client itself (a
+family makes, and drops, an unregistered prometheus-client metric of the
+same declaration), and ``labels()`` and the updates raise the same errors.
 
 Thread safety. Python does not promise that ``x.value += v`` is atomic (its
 FAQ lists ``i = i + 1`` among the operations that are not). CPython with the
@@ -88,7 +89,12 @@ class _Family(Generic[_C]):
         return self._children[()] if not self.labelnames else self
 
     def labels(self, *values: str, **labels: str) -> _C:
-        """The child for these label values, made on first use."""
+        """The child for these label values, made on first use.
+
+        Values are converted with ``str()``, as by prometheus-client; a value
+        that equals a string already used (a ``str`` subclass) finds that
+        string's child.
+        """
         if values and not labels:
             child = self._children.get(values)
             if child is not None:

@@ -166,6 +166,8 @@ class _CounterChild(_Child):
 
 
 class _LockedCounterChild(_CounterChild):
+    # The locked children call their base's methods by name: super() would
+    # cost more than the update.
     __slots__ = ("_lock",)
 
     def __init__(self, family: CounterFamily, labelvalues: tuple[str, ...]) -> None:
@@ -175,7 +177,7 @@ class _LockedCounterChild(_CounterChild):
     def inc(self, amount: float = 1) -> None:
         """Add ``amount``, which must not be negative."""
         with self._lock:
-            super().inc(amount)
+            _CounterChild.inc(self, amount)
 
 
 class CounterFamily(_Family[_CounterChild]):
@@ -245,17 +247,17 @@ class _LockedGaugeChild(_GaugeChild):
     def inc(self, amount: float = 1) -> None:
         """Add ``amount``."""
         with self._lock:
-            super().inc(amount)
+            _GaugeChild.inc(self, amount)
 
     def dec(self, amount: float = 1) -> None:
         """Subtract ``amount``."""
         with self._lock:
-            super().dec(amount)
+            _GaugeChild.dec(self, amount)
 
     def set(self, value: float) -> None:
         """Set the value."""
         with self._lock:
-            super().set(value)
+            _GaugeChild.set(self, value)
 
 
 class GaugeFamily(_Family[_GaugeChild]):
@@ -326,7 +328,7 @@ class _LockedHistogramChild(_HistogramChild):
     def observe(self, amount: float) -> None:
         """Record one value."""
         with self._lock:
-            super().observe(amount)
+            _HistogramChild.observe(self, amount)
 
 
 class HistogramFamily(_Family[_HistogramChild]):

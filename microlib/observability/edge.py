@@ -80,8 +80,9 @@ class HttpTelemetryMiddleware:
         self._resp_size = metrics.size_histogram(
             "http_server_response_size_bytes", "HTTP response body size.", ("method", "route")
         )
-        # prometheus-client's labels() validates and locks on every call; the
-        # label sets here are bounded, so their children are cached.
+        # The label sets here are bounded, so their children are cached: one
+        # lookup finds all four (and multi-process mode's prometheus-client
+        # metrics validate and lock in every labels() call).
         self._children: dict[tuple[str, str, str], tuple[Any, Any, Any, Any]] = {}
         self._gauges: dict[str, Any] = {}
         # Bound once: the module's lazy proxy would build a logger per line.

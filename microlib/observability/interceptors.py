@@ -128,8 +128,9 @@ class MetricsInterceptor:
     def __init__(self, observability: Observability) -> None:
         self._obs = observability
         self._families: dict[str, tuple[Any, Any, Any]] = {}
-        # prometheus-client's labels() validates and locks on every call; the
-        # label sets (methods, codes) are bounded, so their children are cached.
+        # The label sets (methods, codes) are bounded, so their children are
+        # cached: one lookup finds both (and multi-process mode's
+        # prometheus-client metrics validate and lock in every labels() call).
         self._gauges: dict[tuple[str, str, str], Any] = {}
         self._outcomes: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
 

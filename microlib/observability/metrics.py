@@ -1,8 +1,9 @@
 """The Metrics protocol that user code and components record through.
 
-It mirrors prometheus-client's own shape (``.labels(...).inc()``), so the
-production registry is prometheus-client itself, owned by the Service rather
-than the process-global default registry.
+It mirrors prometheus-client's own shape (``.labels(...).inc()``). The
+production implementation, ``PrometheusMetrics``, keeps the metrics in a
+prometheus-client registry owned by the Service rather than the
+process-global default one.
 """
 
 from __future__ import annotations

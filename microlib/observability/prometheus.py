@@ -1,10 +1,12 @@
 """The Prometheus implementation of ``Metrics`` and the ``/metrics`` exposition.
 
 Each service owns a ``CollectorRegistry``, never the process-global one, so
-two services (or two tests) in one process do not collide. With several
-worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory
-shared by the workers: values are then kept in files there and every scrape
-aggregates all workers.
+two services (or two tests) in one process do not collide. In one process
+the metrics are microlib's own (``_families``: no lock per update), exposed
+through that registry. With several worker processes, set
+``PROMETHEUS_MULTIPROC_DIR`` to an empty directory shared by the workers:
+the metrics are then prometheus-client's, their values kept in files there,
+and every scrape aggregates all workers.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from microlib.core.errors import FailedPrecondition
+from microlib.observability._families import CounterFamily, GaugeFamily, HistogramFamily
 from microlib.observability.metrics import Counter, Gauge, Histogram
 
 __all__ = ["DEFAULT_BUCKETS", "PrometheusMetrics", "metrics_route"]
@@ -67,6 +70,7 @@ class PrometheusMetrics:
             base,
             "counter",
             labelnames,
+            lambda: CounterFamily(base, documentation, labelnames),
             lambda: prometheus_client.Counter(base, documentation, labelnames, registry=self.registry),
         )
 
@@ -80,6 +84,7 @@ class PrometheusMetrics:
             name,
             "gauge",
             labelnames,
+            lambda: GaugeFamily(name, documentation, labelnames),
             lambda: prometheus_client.Gauge(
                 name, documentation, labelnames, registry=self.registry, multiprocess_mode="livesum"
             ),
@@ -102,6 +107,7 @@ class PrometheusMetrics:
             name,
             "histogram",
             labelnames,
+            lambda: HistogramFamily(name, documentation, labelnames, chosen),
             lambda: prometheus_client.Histogram(
                 name, documentation, labelnames, buckets=chosen, registry=self.registry
             ),
@@ -139,7 +145,7 @@ class PrometheusMetrics:
                 pid if pid is not None else os.getpid(), self.multiprocess_dir
             )
 
-    def _get(self, name: str, kind: str, labelnames: Sequence[str], build: Any) -> Any:
+    def _get(self, name: str, kind: str, labelnames: Sequence[str], local: Any, shared: Any) -> Any:
         labels = tuple(labelnames)
         known = self._metrics.get(name)
         if known is not None:
@@ -150,7 +156,12 @@ class PrometheusMetrics:
                     reason="METRIC_CONFLICT",
                 )
             return known[2]
-        metric = build()
+        if self.multiprocess_dir is None:
+            family = local()
+            self.registry.register(family)
+            metric = family.recorder()
+        else:
+            metric = shared()
         self._metrics[name] = (kind, labels, metric)
         return metric
 

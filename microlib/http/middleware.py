@@ -21,6 +21,7 @@ from starlette.middleware.gzip import GZipMiddleware as StarletteGZip
 from microlib.config.model import Section
 from microlib.core.errors import DeadlineExceeded, ResourceExhausted
 from microlib.http._responder import send_problem
+from microlib.http._watchdog import Watchdog
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -176,6 +177,9 @@ class _TooLarge(Exception):
 class TimeoutMiddleware:
     """Ends a request that runs longer than ``seconds`` with 504.
 
+    The budget is checked every tenth of ``seconds`` (at most every
+    second), so a request ends up to that much later than ``seconds``.
+
     Args:
         app: The wrapped ASGI app.
         seconds: The time budget of one request.
@@ -184,10 +188,12 @@ class TimeoutMiddleware:
     def __init__(self, app: ASGI, seconds: float) -> None:
         self.app = app
         self.seconds = seconds
+        self._watchdog = Watchdog(seconds)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection."""
-        if scope["type"] != "http":
+        task = asyncio.current_task()
+        if scope["type"] != "http" or task is None:
             await self.app(scope, receive, send)
             return
         started = False
@@ -197,13 +203,22 @@ class TimeoutMiddleware:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        # Cancellations pending before this request are not ours to absorb.
+        cancelling = task.cancelling()
+        self._watchdog.watch(task)
+        timed_out = False
         try:
-            async with asyncio.timeout(self.seconds):
-                await self.app(scope, receive, tracking_send)
-        except TimeoutError:
-            if not started:
-                message = f"request did not complete within {self.seconds:g}s"
-                await send_problem(send, DeadlineExceeded(message, reason="TIMEOUT"))
+            await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            # Someone else cancelled too (shutdown, a client gone): theirs wins.
+            if not self._watchdog.expired(task) or task.cancelling() > cancelling + 1:
+                raise
+            timed_out = True
+        finally:
+            self._watchdog.release(task)
+        if timed_out and not started:
+            message = f"request did not complete within {self.seconds:g}s"
+            await send_problem(send, DeadlineExceeded(message, reason="TIMEOUT"))
 
 
 def build_middleware(settings: HttpMiddlewareSettings) -> list[Middleware]:

@@ -1,0 +1,74 @@
+"""One timer for every request's time budget, instead of one timer per request.
+
+``asyncio.timeout`` schedules a timer per request and cancels it when the
+request ends: a heap push, a context copy and a cancelled handle for the
+loop to purge, on every request. Every request of a middleware has the same
+budget, so deadlines come in the order requests arrive: a periodic check
+reads them from the oldest and stops at the first that is not due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+__all__ = ["Watchdog"]
+
+
+class Watchdog:
+    """Cancels watched tasks that outlive ``seconds``, checking every tenth of it (at most every second).
+
+    A task is cancelled between ``seconds`` and ``seconds`` plus the check
+    interval after it was watched.
+
+    Args:
+        seconds: The budget of each watched task.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._interval = min(1.0, seconds / 10)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Insertion order is deadline order: the budget is the same for all.
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, task: asyncio.Task[Any]) -> None:
+        """Start the budget of ``task``, a task of the running loop."""
+        loop = task.get_loop()
+        if loop is not self._loop:
+            # A new event loop (tests run one each): the old one's tasks are gone.
+            self._loop = loop
+            self._deadlines.clear()
+            self._expired.clear()
+            self._timer = None
+        self._deadlines[task] = loop.time() + self.seconds
+        if self._timer is None:
+            self._timer = loop.call_later(self._interval, self._check)
+
+    def expired(self, task: asyncio.Task[Any]) -> bool:
+        """Whether ``task`` was cancelled because its budget ran out."""
+        return task in self._expired
+
+    def release(self, task: asyncio.Task[Any]) -> None:
+        """Stop watching ``task``; withdraw its cancellation if the budget ran out."""
+        self._deadlines.pop(task, None)
+        if task in self._expired:
+            self._expired.discard(task)
+            task.uncancel()
+
+    def _check(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        due = []
+        for task, deadline in self._deadlines.items():
+            if deadline > now:
+                break
+            due.append(task)
+        for task in due:
+            del self._deadlines[task]
+            self._expired.add(task)
+            task.cancel()
+        self._timer = loop.call_later(self._interval, self._check) if self._deadlines else None

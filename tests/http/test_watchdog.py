@@ -1,0 +1,66 @@
+"""The request-timeout watchdog: one timer for every request's budget."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from microlib.http._watchdog import Watchdog
+
+
+async def _sleeper(watchdog: Watchdog, seconds: float) -> str:
+    task = asyncio.current_task()
+    assert task is not None
+    watchdog.watch(task)
+    try:
+        await asyncio.sleep(seconds)
+        return "done"
+    except asyncio.CancelledError:
+        if watchdog.expired(task):
+            return "expired"
+        raise
+    finally:
+        watchdog.release(task)
+
+
+async def test_only_tasks_over_budget_are_cancelled() -> None:
+    """Of tasks watched together, those that outlive the budget are cancelled, the others finish."""
+    watchdog = Watchdog(0.05)
+    results = await asyncio.gather(
+        _sleeper(watchdog, 0.001), _sleeper(watchdog, 1.0), _sleeper(watchdog, 0.002), _sleeper(watchdog, 1.0)
+    )
+    assert results == ["done", "expired", "done", "expired"]
+
+
+async def test_expired_task_is_uncancelled_on_release() -> None:
+    """A task whose budget ran out carries no cancellation once released, so it can go on."""
+    watchdog = Watchdog(0.02)
+    task = asyncio.create_task(_sleeper(watchdog, 1.0))
+    assert await task == "expired"
+    assert task.cancelling() == 0
+
+
+async def test_outside_cancellation_is_not_a_timeout() -> None:
+    """Cancelling a watched task before its budget runs out propagates as a cancellation."""
+    watchdog = Watchdog(10.0)
+    task = asyncio.create_task(_sleeper(watchdog, 1.0))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_timer_stops_when_nothing_is_watched() -> None:
+    """With every task released, no check stays scheduled on the loop."""
+    watchdog = Watchdog(0.02)
+    assert await _sleeper(watchdog, 0.001) == "done"
+    await asyncio.sleep(0.01)
+    assert watchdog._timer is None
+
+
+def test_each_event_loop_starts_afresh() -> None:
+    """A watchdog used from a second event loop forgets the first loop's tasks."""
+    watchdog = Watchdog(0.02)
+    assert asyncio.run(_sleeper(watchdog, 1.0)) == "expired"
+    assert asyncio.run(_sleeper(watchdog, 0.001)) == "done"

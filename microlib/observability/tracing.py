@@ -109,7 +109,10 @@ class Tracing:
             try:
                 flush_and_stop()
             finally:
-                loop.call_soon_threadsafe(_resolve, done)
+                # Abandoned at the deadline, the thread may outlive the loop:
+                # then nobody waits for it any more.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_resolve, done)
 
         # A daemon thread, not the loop's executor: when the collector hangs,
         # the thread is abandoned at the deadline and cannot hold up exit.

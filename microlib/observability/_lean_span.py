@@ -75,6 +75,11 @@ class SpanOrigin:
         self.processor = processor
         self.trusts_framework = limits.max_span_attribute_length is None
 
+    def __deepcopy__(self, memo: dict[int, object]) -> SpanOrigin:
+        # Shared configuration, not span state: a copied span (an exporter
+        # may keep copies, as it can of the SDK's spans) shares it too.
+        return self
+
 
 class LeanSpan(trace.Span, ReadableSpan):
     """A recording span, readable by the SDK's span processors and exporters.

@@ -8,6 +8,7 @@ order), and compares what the span processors receive field by field.
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import logging
 import random
@@ -200,6 +201,7 @@ def test_a_span_has_every_field_the_sdk_gives_it(parent: str) -> None:
     [lean] = _exported(_lean, lambda tracer: _full_life(tracer, context))
     assert isinstance(lean, LeanSpan)
     assert _fields(lean) == _fields(sdk)
+    assert _fields(copy.deepcopy(lean)) == _fields(copy.deepcopy(sdk))
     assert lean.name == "final-name"
     assert lean.dropped_attributes == 2  # the empty keys
     assert lean.status.status_code is StatusCode.ERROR

@@ -8,6 +8,8 @@ the export is not. Rounds are interleaved and measured in process CPU time
 (all threads), so the figures hold on a busy machine. ``lean, validated``
 passes the attributes as a plain dict, as user code does, so every value
 goes through the SDK's validation; ``lean`` passes them as the edge does.
+The ``unsampled`` pair samples nothing (ratio 0): the cost of a span that is
+only a context to propagate.
 Usage::
 
     PYTHONPATH=$PWD python bench/observability/bench_spans.py --spans 20000 --rounds 7
@@ -99,26 +101,37 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    settings = TracingSettings(enabled=True, exporter="none", sample_ratio=1.0)
-    sdk, lean = _tracers(settings)
+    sdk, lean = _tracers(TracingSettings(enabled=True, exporter="none", sample_ratio=1.0))
+    sdk_off, lean_off = _tracers(TracingSettings(enabled=True, exporter="none", sample_ratio=0.0))
+
+    def framework() -> FrameworkAttributes:
+        return FrameworkAttributes(_START)
+
+    def finish() -> FrameworkAttributes:
+        return FrameworkAttributes(_FINISH)
+
+    # name: (the SDK run it is compared with, the run)
     runs = {
-        "sdk": _edge_pattern(sdk, lambda: dict(_START), lambda: dict(_FINISH)),
-        "lean": _edge_pattern(
-            lean.tracer, lambda: FrameworkAttributes(_START), lambda: FrameworkAttributes(_FINISH)
+        "sdk": ("sdk", _edge_pattern(sdk, lambda: dict(_START), lambda: dict(_FINISH))),
+        "lean": ("sdk", _edge_pattern(lean.tracer, framework, finish)),
+        "lean, validated": ("sdk", _edge_pattern(lean.tracer, lambda: dict(_START), lambda: dict(_FINISH))),
+        "sdk, unsampled": (
+            "sdk, unsampled",
+            _edge_pattern(sdk_off, lambda: dict(_START), lambda: dict(_FINISH)),
         ),
-        "lean, validated": _edge_pattern(lean.tracer, lambda: dict(_START), lambda: dict(_FINISH)),
+        "lean, unsampled": ("sdk, unsampled", _edge_pattern(lean_off.tracer, framework, finish)),
     }
     results: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
+    for _, run in runs.values():
         run(2000)
     for _ in range(args.rounds):
-        for name, run in runs.items():
+        for name, (_, run) in runs.items():
             results[name].append(run(args.spans))
-    sdk_cpu = statistics.median(results["sdk"])
+    medians = {name: statistics.median(values) for name, values in results.items()}
     print(f"median of {args.rounds} interleaved rounds of {args.spans} spans; CPU us per span (edge pattern)")
-    for name, values in results.items():
-        cpu = statistics.median(values)
-        print(f"{name:>16} {cpu:7.2f} us   {sdk_cpu / cpu:5.2f}x faster than sdk")
+    for name, (peer, _) in runs.items():
+        ratio = "" if peer == name else f"   {medians[peer] / medians[name]:5.2f}x faster than {peer}"
+        print(f"{name:>16} {medians[name]:7.2f} us{ratio}")
 
 
 if __name__ == "__main__":

@@ -101,8 +101,13 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    sdk, lean = _tracers(TracingSettings(enabled=True, exporter="none", sample_ratio=1.0))
-    sdk_off, lean_off = _tracers(TracingSettings(enabled=True, exporter="none", sample_ratio=0.0))
+    # A queue that never fills: a full queue drops spans, which would favour
+    # whichever tracer fills it faster.
+    queue = args.spans * 2
+    sdk, lean = _tracers(TracingSettings(enabled=True, exporter="none", max_queue_size=queue))
+    sdk_off, lean_off = _tracers(
+        TracingSettings(enabled=True, exporter="none", sample_ratio=0.0, max_queue_size=queue)
+    )
 
     def framework() -> FrameworkAttributes:
         return FrameworkAttributes(_START)

@@ -517,3 +517,13 @@ def test_the_sdk_internals_the_lean_span_relies_on() -> None:
     span = tracer.start_span("x")
     assert isinstance(span, LeanSpan)
     assert set(vars(readable)) <= set(vars(span)) | set(vars(LeanSpan))
+
+
+def test_otel_sdk_disabled_turns_the_tracer_into_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``OTEL_SDK_DISABLED=true`` makes no spans, as it makes the SDK provider's tracers no-ops."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    tracer, provider = _lean()
+    assert isinstance(provider.get_tracer("other"), trace.NoOpTracer)
+    span = tracer.start_span("x", attributes={"a": 1})
+    assert not span.get_span_context().is_valid
+    assert not span.is_recording()

@@ -254,7 +254,8 @@ class LeanSpan(trace.Span, ReadableSpan):
             logger.warning("Calling end() on an ended span.")
             return
         processor = self._origin.processor
-        processor._on_ending(self)  # type: ignore[arg-type]  # typed for the SDK's Span, reads a ReadableSpan
+        # Typed for the SDK's Span; processors read a ReadableSpan and use the Span API.
+        processor._on_ending(self)  # type: ignore[arg-type]
         processor.on_end(self)
 
     def __exit__(
@@ -318,9 +319,8 @@ class LeanSpan(trace.Span, ReadableSpan):
             ended = self._end_time is not None
             if not ended:
                 attributes = self._attributes
-                if (limit is None or len(attributes) + len(new) <= limit) and attributes.keys().isdisjoint(
-                    new
-                ):
+                fits = limit is None or len(attributes) + len(new) <= limit
+                if fits and attributes.keys().isdisjoint(new):
                     attributes.update(new)
                 else:
                     evicted = _store_bounded(attributes, new, limit)

@@ -35,11 +35,11 @@ _LOW_64 = (1 << 64) - 1
 # Trace flags by (sampled, random trace id); a root's trace id is random, as
 # with the SDK's RandomIdGenerator, whose ids these are.
 _FLAGS = {
-    (sampled, random): TraceFlags(
-        (TraceFlags.SAMPLED if sampled else 0) | (TraceFlags.RANDOM_TRACE_ID if random else 0)
+    (sampled, random_id): TraceFlags(
+        (TraceFlags.SAMPLED if sampled else 0) | (TraceFlags.RANDOM_TRACE_ID if random_id else 0)
     )
     for sampled in (False, True)
-    for random in (False, True)
+    for random_id in (False, True)
 }
 
 
@@ -48,7 +48,7 @@ class LeanTracer(trace.Tracer):
 
     Args:
         ratio: The root sampling ratio of ``ParentBased(TraceIdRatioBased(ratio))``.
-        origin: The resource, scope, limits and processor its spans share.
+        origin: The provider (resource), scope, limits and processor its spans share.
     """
 
     def __init__(self, ratio: float, origin: SpanOrigin) -> None:
@@ -107,7 +107,8 @@ class LeanTracer(trace.Tracer):
             span._record_exception = False
         if not set_status_on_exception:
             span._set_status_on_exception = False
-        origin.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]  # a ReadableSpan, as the SDK's span is
+        # Typed for the SDK's Span; processors read a ReadableSpan and use the Span API.
+        origin.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
         return span
 
     @_agnosticcontextmanager

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from opentelemetry import trace
 
+from microlib.observability._lean_span import FrameworkAttributes
 from microlib.observability.metrics import Metrics
 from microlib.observability.tracing import Tracing
 
@@ -65,12 +66,14 @@ class TracedTransport(httpx.AsyncBaseTransport):
         span = self._tracing.tracer.start_span(
             method,
             kind=trace.SpanKind.CLIENT,
-            attributes={
-                "http.request.method": method,
-                "url.full": str(url.copy_with(username=None, password=None, query=None)),
-                "server.address": url.host,
-                "server.port": port,
-            },
+            attributes=FrameworkAttributes(
+                {
+                    "http.request.method": method,
+                    "url.full": str(url.copy_with(username=None, password=None, query=None)),
+                    "server.address": url.host,
+                    "server.port": port,
+                }
+            ),
         )
         self._tracing.inject(request.headers, trace.set_span_in_context(span))
         start = time.perf_counter()

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from microlib.core.errors import Internal
 from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange, _RouteRecorder
+from microlib.observability._lean_span import FrameworkAttributes
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.logging import _field_var
 from microlib.observability.requestid import new_request_id, valid_request_id
@@ -244,13 +245,15 @@ def _stamping_send(send: Send, exchange: _Exchange) -> Send:
     return stamping
 
 
-def _request_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        "http.request.method": method,
-        "url.path": scope["path"],
-        "url.scheme": scope.get("scheme", "http"),
-        "network.protocol.version": scope.get("http_version", "1.1"),
-    }
+def _request_attributes(scope: Scope, method: str, user_agent: str) -> FrameworkAttributes:
+    attributes = FrameworkAttributes(
+        {
+            "http.request.method": method,
+            "url.path": scope["path"],
+            "url.scheme": scope.get("scheme", "http"),
+            "network.protocol.version": scope.get("http_version", "1.1"),
+        }
+    )
     server = scope.get("server")
     if server:
         attributes["server.address"] = server[0]
@@ -272,7 +275,7 @@ def _finish_span(
     failure: BaseException | None,
     chain_method: str,
 ) -> None:
-    attributes: dict[str, Any] = {"microlib.method": chain_method} if chain_method else {}
+    attributes = FrameworkAttributes({"microlib.method": chain_method} if chain_method else {})
     if route != UNMATCHED:
         span.update_name(f"{method} {route}")
         attributes["http.route"] = route

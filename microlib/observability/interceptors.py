@@ -19,6 +19,7 @@ from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Code
 from microlib.observability._exchange import _edge, _Exchange
+from microlib.observability._lean_span import FrameworkAttributes
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.logging import _field_var
 from microlib.observability.outcome import outcome_code, server_fault
@@ -105,7 +106,7 @@ class TracingInterceptor:
                 span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
             raise
         if ctx.kind == "grpc":
-            span.set_attributes({"microlib.code": "OK", "rpc.grpc.status_code": 0})
+            span.set_attributes(FrameworkAttributes({"microlib.code": "OK", "rpc.grpc.status_code": 0}))
         elif edge is None:
             # Under the HTTP edge the status code says as much.
             span.set_attribute("microlib.code", "OK")
@@ -241,13 +242,19 @@ def _remember(ctx: CallContext, span: trace.Span) -> None:
         ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(context)
 
 
-def _call_attributes(ctx: CallContext) -> dict[str, Any]:
+def _call_attributes(ctx: CallContext) -> FrameworkAttributes:
     if ctx.kind == "grpc":
-        return {"rpc.system": "grpc", "rpc.service": ctx.service, "rpc.method": ctx.method}
+        return FrameworkAttributes(
+            {"rpc.system": "grpc", "rpc.service": ctx.service, "rpc.method": ctx.method}
+        )
     if ctx.kind == "message":
-        return {
-            "messaging.operation.type": "process",
-            "messaging.destination.name": ctx.service,
-            "microlib.method": ctx.method,
-        }
-    return {"microlib.kind": ctx.kind, "microlib.service": ctx.service, "microlib.method": ctx.method}
+        return FrameworkAttributes(
+            {
+                "messaging.operation.type": "process",
+                "messaging.destination.name": ctx.service,
+                "microlib.method": ctx.method,
+            }
+        )
+    return FrameworkAttributes(
+        {"microlib.kind": ctx.kind, "microlib.service": ctx.service, "microlib.method": ctx.method}
+    )

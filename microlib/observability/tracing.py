@@ -21,11 +21,11 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
 from microlib.config.model import TracingSettings
+from microlib.observability._lean_tracer import lean_tracing
 from microlib.observability.identity import ServiceIdentity
 
 __all__ = ["Tracing", "start_span"]
@@ -35,6 +35,11 @@ _PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePr
 
 class Tracing:
     """A service's tracer: resource, parent-based ratio sampler, batch export.
+
+    ``tracer`` implements the OpenTelemetry tracer API with microlib's lean
+    spans, which the SDK's processors and exporters take as they take their
+    own (docs/adr/0006-lean-spans.md); ``provider`` is the SDK provider that
+    holds those processors, for other instrumentation to use.
 
     Args:
         settings: The ``tracing`` section.
@@ -60,14 +65,10 @@ class Tracing:
                 **settings.resource_attributes,
             }
         )
-        # shutdown_on_exit=False: the service flushes within its own stop
-        # budget; the SDK's atexit hook could block interpreter exit on a
-        # collector that does not answer.
-        self.provider = TracerProvider(
-            resource=resource,
-            sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
-            shutdown_on_exit=False,
-        )
+        # The provider holds the processors (flush, shutdown) and serves
+        # other instrumentation (the database's); microlib's own spans come
+        # from the lean tracer, which feeds the same processors.
+        self.provider, self.tracer = lean_tracing(resource, settings.sample_ratio, identity.version)
         chosen = exporter if exporter is not None else _exporter(settings)
         if chosen is not None:
             self.provider.add_span_processor(
@@ -79,7 +80,6 @@ class Tracing:
                     export_timeout_millis=settings.timeout * 1000,
                 )
             )
-        self.tracer = self.provider.get_tracer("microlib", identity.version)
 
     @staticmethod
     def extract(carrier: Mapping[str, str]) -> Context:
@@ -109,7 +109,10 @@ class Tracing:
             try:
                 flush_and_stop()
             finally:
-                loop.call_soon_threadsafe(_resolve, done)
+                # Abandoned at the deadline, the thread may outlive the loop:
+                # then nobody waits for it any more.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_resolve, done)
 
         # A daemon thread, not the loop's executor: when the collector hangs,
         # the thread is abandoned at the deadline and cannot hold up exit.

@@ -1,0 +1,184 @@
+"""microlib's lean tracer: the OpenTelemetry ``Tracer`` API, the SDK's decisions, less of its cost.
+
+It samples as ``ParentBased(TraceIdRatioBased(ratio))`` does, makes ids as
+the SDK's ``RandomIdGenerator`` does, and gives its spans to the SDK's span
+processors, so batching and export are the SDK's. What it leaves out is the
+SDK's generality: a pluggable sampler and id generator, the sampler's
+result objects, and its own span metrics. docs/adr/0006-lean-spans.md has
+the measurements and the guarantees.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from random import getrandbits
+from time import time_ns
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.util import types
+from opentelemetry.util._decorator import _agnosticcontextmanager
+
+from microlib.observability._lean_span import LeanSpan, SpanOrigin
+
+__all__ = ["LeanTracer", "lean_tracing"]
+
+# TraceIdRatioBased looks at the trace id's low 64 bits only.
+_LOW_64 = (1 << 64) - 1
+# Trace flags by (sampled, random trace id); a root's trace id is random, as
+# with the SDK's RandomIdGenerator, whose ids these are.
+_FLAGS = {
+    (sampled, random_id): TraceFlags(
+        (TraceFlags.SAMPLED if sampled else 0) | (TraceFlags.RANDOM_TRACE_ID if random_id else 0)
+    )
+    for sampled in (False, True)
+    for random_id in (False, True)
+}
+
+
+class LeanTracer(trace.Tracer):
+    """A tracer whose recording spans are :class:`LeanSpan` objects.
+
+    Args:
+        ratio: The root sampling ratio of ``ParentBased(TraceIdRatioBased(ratio))``.
+        origin: The provider (resource), scope, limits and processor its spans share.
+    """
+
+    def __init__(self, ratio: float, origin: SpanOrigin) -> None:
+        self._bound = TraceIdRatioBased(ratio).bound
+        self._origin = origin
+
+    def start_span(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> trace.Span:
+        """Start a span, child of the span in ``context`` (default: the current context).
+
+        Unsampled spans are non-recording but carry a valid context, so
+        their children and outgoing calls stay in the trace.
+        """
+        parent: SpanContext | None = trace.get_current_span(context).get_span_context()
+        if parent is not None and not isinstance(parent, SpanContext):
+            raise TypeError("parent_span_context must be a SpanContext or None.")
+        if parent is None or not parent.is_valid:
+            parent = None
+            trace_id = getrandbits(128)
+            while not trace_id:
+                trace_id = getrandbits(128)
+            sampled = trace_id & _LOW_64 < self._bound
+            flags = _FLAGS[sampled, True]
+            span_context = SpanContext(trace_id, _span_id(), is_remote=False, trace_flags=flags)
+        else:
+            parent_flags = parent.trace_flags
+            sampled = parent_flags.sampled
+            flags = _FLAGS[sampled, parent_flags.random_trace_id]
+            span_context = SpanContext(
+                parent.trace_id,
+                _span_id(),
+                is_remote=False,
+                trace_flags=flags,
+                trace_state=parent.trace_state,
+            )
+        if not sampled:
+            return trace.NonRecordingSpan(span_context)
+        origin = self._origin
+        span = LeanSpan(
+            name, span_context, parent, kind, origin, start_time if start_time is not None else time_ns()
+        )
+        if attributes:
+            span._begin(attributes)
+        if links:
+            span._link_all(links)
+        if not record_exception:
+            span._record_exception = False
+        if not set_status_on_exception:
+            span._set_status_on_exception = False
+        # Typed for the SDK's Span; processors read a ReadableSpan and use the Span API.
+        origin.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+        return span
+
+    @_agnosticcontextmanager
+    def start_as_current_span(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Iterator[trace.Span]:
+        """Start a span and make it current for the block, as the SDK's tracer does.
+
+        An exception leaving the block is recorded (``record_exception``)
+        and sets an error status (``set_status_on_exception``); the span
+        ends on exit unless ``end_on_exit`` is false. Works as a decorator
+        of sync and async functions too.
+        """
+        span = self.start_span(
+            name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
+        )
+        with trace.use_span(
+            span,
+            end_on_exit=end_on_exit,
+            record_exception=record_exception,
+            set_status_on_exception=set_status_on_exception,
+        ) as current:
+            yield current
+
+
+def lean_tracing(
+    resource: Resource, ratio: float, version: str, limits: SpanLimits | None = None
+) -> tuple[TracerProvider, trace.Tracer]:
+    """An SDK provider sampling as ``ParentBased(TraceIdRatioBased(ratio))``, and the lean tracer beside it.
+
+    Span processors added to the provider receive the lean tracer's spans
+    too, and flushing or shutting down the provider covers them. Like the
+    provider's own tracers, the tracer is a no-op when ``OTEL_SDK_DISABLED``
+    is true.
+
+    Args:
+        resource: The resource of every span.
+        ratio: The share of root spans sampled, 0 to 1.
+        version: The version of the ``microlib`` instrumentation scope.
+        limits: Span limits; by default the SDK's (environment variables included).
+    """
+    processor = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
+    limits = limits if limits is not None else SpanLimits()
+    # shutdown_on_exit=False: a service flushes within its own stop budget;
+    # the SDK's atexit hook could block interpreter exit on a collector that
+    # does not answer.
+    provider = TracerProvider(
+        resource=resource,
+        sampler=ParentBased(TraceIdRatioBased(ratio)),
+        shutdown_on_exit=False,
+        active_span_processor=processor,
+        span_limits=limits,
+    )
+    if os.environ.get(OTEL_SDK_DISABLED, "").strip().lower() == "true":
+        return provider, trace.NoOpTracer()
+    origin = SpanOrigin(provider, InstrumentationScope("microlib", version), limits, processor)
+    return provider, LeanTracer(ratio, origin)
+
+
+def _span_id() -> int:
+    span_id = getrandbits(64)
+    while not span_id:
+        span_id = getrandbits(64)
+    return span_id

@@ -37,7 +37,7 @@ unit: install tools
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict microlib codegen/microlib_codegen
+	$(BIN)/mypy --strict microlib codegen/microlib_codegen examples
 
 format: install
 	$(BIN)/ruff format .

@@ -51,6 +51,11 @@ class Shop(BookshopService):
             yield ChatResponse(text=message.text)
 
 
+def servicer() -> Shop:
+    # Deriving from the generated interface must not leave the class abstract.
+    return Shop()
+
+
 async def use(client: BookshopServiceClient) -> str:
     book = await client.get_book(GetBookRequest(name="x"), timeout=1.0)
     async for other in client.list_books(ListBooksRequest(parent="p")):

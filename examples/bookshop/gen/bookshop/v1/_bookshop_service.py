@@ -27,7 +27,10 @@ __all__ = ["BookshopService", "BookshopServiceClient"]
 class BookshopService(Protocol):
     """The bookshop's catalog and orders."""
 
-    __microlib_service__: ClassVar[ServiceDefinition]
+    # Set to DEFINITION below, which names this class. A value here, not a
+    # bare annotation, so that mypy does not take the servicers the user
+    # derives from this interface for abstract classes.
+    __microlib_service__: ClassVar[ServiceDefinition] = cast("ServiceDefinition", None)
 
     async def get_book(self, request: GetBookRequest, ctx: CallContext) -> Book:
         """Returns one book by its id."""

@@ -70,6 +70,9 @@ class OperationEndpoint:
         self.title = title
         self.strict = strict
         self.call: CallNext = self.terminal
+        # The operation's route as seen from the app's mount point, without
+        # and with a Mount above it; set by the app that serves it.
+        self.routes: tuple[Any, Any] = (None, None)
         self.params: dict[str, list[Parameter]] = {loc: [] for loc in _LOCATIONS}
         for p in op.parameters:
             self.params[p.location].append(p)

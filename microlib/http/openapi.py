@@ -178,6 +178,9 @@ class OpenAPIApp:
             endpoint = OperationEndpoint(
                 op, method, title=title, strict=strict, validate_responses=validate_responses
             )
+            # As seen from the app's mount point: with the document's server
+            # prefix when mounted at the root, without it under a Mount.
+            endpoint.routes = (_OperationRoute(self.prefix + op.path), _OperationRoute(op.path))
             terminal = endpoint.terminal
             endpoint.call = chain.wrap(terminal) if hasattr(chain, "wrap") else compose(list(chain), terminal)
             styles = {p.name: p.style for p in op.parameters if p.location == "path"}
@@ -218,7 +221,17 @@ class OpenAPIApp:
             error = Unimplemented(f"method {scope['method']} is not allowed on {scope['path']}")
             await send_problem(send, error, 405, headers=[(b"allow", allowed.encode())])
             return
+        # The operation's template, for the HTTP edge's route label (which
+        # would otherwise stop at the mount: ``/v1/{path}``).
+        scope["route"] = endpoint.routes[bool(scope.get("root_path"))]
         await endpoint.handle(scope, receive, send, values)
+
+
+@dataclass(frozen=True, slots=True)
+class _OperationRoute:
+    """What Starlette's routes offer the edge's route recorder: a path template."""
+
+    path: str
 
 
 def _not_found(scope: Mapping[str, Any]) -> Error:

@@ -68,3 +68,6 @@ async def test_bookshop_serves_grpc_and_the_orders_api() -> None:
         metrics = (await t.http.get("/metrics")).text
         assert 'rpc_server_requests_total{code="NOT_FOUND",method="GetBook"' in metrics
         assert "http_server_requests_total" in metrics
+        # The OpenAPI-first API is mounted at /api: its requests carry the operation's template.
+        assert '{method="GET",route="/api/orders/{orderId}",status="200"}' in metrics
+        assert 'http_server_requests_total{method="POST",route="/api/orders",status="400"}' in metrics

@@ -1,9 +1,11 @@
 """One benchmark server: ``python servers.py KIND PORT`` until SIGTERM.
 
 Kinds:
-- ``microlib``: GrpcServer with the Service's default chain (plus the
-  deadline and validation slots) serving the ``microlib codegen`` interface:
-  betterproto2 messages for the servicer, the generated codec on the wire.
+- ``microlib``: a started ``Service`` including the servicer of the
+  ``microlib codegen`` interface, with its default chain: request id,
+  recovery, tracing (every call sampled, spans dropped), metrics, logging
+  at warning, deadline, validation; betterproto2 messages for the
+  servicer, the generated codec on the wire.
 - ``microlib-upb``: the same server with the servicer on upb messages
   (no conversion): the runtime's own cost, without the message layer's.
 - ``aio``: a bare grpc.aio server, grpcio-tools servicer, upb messages.
@@ -13,15 +15,12 @@ Kinds:
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -45,9 +44,6 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
     from benchpb.v1 import bench_pb2 as pb
 
     from microlib.core.service import Service
-    from microlib.grpc import DeadlineInterceptor, GrpcServer, GrpcSettings, ValidationInterceptor
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     class Servicer(gen.BenchService):  # type: ignore[misc]
         async def echo(self, request: Any, ctx: Any) -> Any:
@@ -57,22 +53,34 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
             for _ in range(request.count):
                 yield request.item
 
-    definition = gen.BenchService.__microlib_service__
+    servicer: type[Any] = Servicer
     if upb:
-        definition = replace(
-            definition,
-            methods={name: _upb_method(method, pb) for name, method in definition.methods.items()},
+        definition = gen.BenchService.__microlib_service__
+        methods = {name: _upb_method(method, pb) for name, method in definition.methods.items()}
+        servicer = type(
+            "UpbServicer", (Servicer,), {"__microlib_service__": replace(definition, methods=methods)}
         )
+    # The service's default chain, as issue #5 states it: metrics and tracing
+    # on (every call sampled, spans ended and dropped), logging at warning.
     service = Service("bench-grpc")
-    service.chain.install("deadline", DeadlineInterceptor())
-    service.chain.install("validation", ValidationInterceptor())
-    server = GrpcServer(GrpcSettings(host="127.0.0.1", port=port), interceptors=service.chain)
-    server.add(Servicer(), definition)
-    await server.start()
+    service.include(servicer())
+    service.configure(
+        overrides=[
+            "grpc.host=127.0.0.1",
+            f"grpc.port={port}",
+            "http.enabled=false",
+            "logging.level=WARNING",
+            "metrics.enabled=true",
+            "tracing.enabled=true",
+            "tracing.sample_ratio=1.0",
+            "tracing.exporter=none",
+        ]
+    )
+    await service.start()
     try:
         await _until_signalled()
     finally:
-        await server.stop()
+        await service.stop()
 
 
 def _upb_method(method: Any, pb: Any) -> Any:

@@ -4,8 +4,10 @@ The k6 benchmark (run.py) measures whole servers and is at the mercy of the
 machine's other load; this one calls the grpc.aio method handlers microlib
 builds directly, with a minimal servicer context, against the same work done
 bare (parse, serialize, write), in interleaved rounds on upb messages. The
-difference is what the runtime adds: the CallContext, the chain of the
-default slots, the contextvar binding.
+difference is what the runtime adds: the CallContext, the default chain
+of a started Service (request id, recovery, tracing at ratio 1.0 with
+spans dropped, metrics, logging at warning, deadline, validation), the
+contextvar binding.
 
     PYTHONPATH=. .venv/bin/python bench/grpc/overhead.py
 """
@@ -32,11 +34,9 @@ from google.protobuf import json_format  # noqa: E402
 
 from microlib.core.service import Service  # noqa: E402
 from microlib.grpc import (  # noqa: E402
-    DeadlineInterceptor,
     MethodDefinition,
     MethodKind,
     ServiceDefinition,
-    ValidationInterceptor,
 )
 from microlib.grpc.handlers import method_handlers  # noqa: E402
 
@@ -58,6 +58,12 @@ class Context:
     async def write(self, message: bytes) -> None:
         return None
 
+    async def send_initial_metadata(self, metadata: Any) -> None:
+        return None
+
+    async def abort(self, code: Any, details: str = "", trailing_metadata: Any = ()) -> None:
+        raise RuntimeError(f"the call failed: {code} {details}")
+
 
 class Servicer:
     async def echo(self, request: Any, ctx: Any) -> Any:
@@ -68,7 +74,7 @@ class Servicer:
             yield request.item
 
 
-def handlers() -> tuple[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]]:
+async def handlers() -> tuple[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]], Service]:
     def method(name: str, kind: MethodKind, request: Any) -> MethodDefinition:
         return MethodDefinition(
             name,
@@ -91,11 +97,22 @@ def handlers() -> tuple[Callable[..., Awaitable[Any]], Callable[..., Awaitable[A
         object,
         b"",
     )
+    # A started Service installs its default chain (as run.py's servers
+    # have it); no server is needed to call the handlers directly.
     service = Service("bench-overhead")
-    service.chain.install("deadline", DeadlineInterceptor())
-    service.chain.install("validation", ValidationInterceptor())
+    service.configure(
+        overrides=[
+            "http.enabled=false",
+            "grpc.enabled=false",
+            "logging.level=WARNING",
+            "tracing.enabled=true",
+            "tracing.sample_ratio=1.0",
+            "tracing.exporter=none",
+        ]
+    )
+    await service.start()
     built = method_handlers(definition, Servicer(), service.chain.wrap)
-    return built["Echo"].unary_unary, built["Stream"].unary_stream
+    return built["Echo"].unary_unary, built["Stream"].unary_stream, service
 
 
 async def bare_echo(raw: bytes, context: Context) -> bytes:
@@ -125,7 +142,7 @@ async def main(rounds: int = 7, n: int = 20000) -> None:
     item = json_format.ParseDict(_common.ITEM_JSON, pb.Item())
     echo_raw = item.SerializeToString()
     stream_raw = pb.StreamRequest(item=item, count=STREAM).SerializeToString()
-    echo, stream = handlers()
+    echo, stream, service = await handlers()
     cases = {
         "unary µs/call": ((bare_echo, echo, echo_raw, n), 1),
         "stream µs/msg": ((bare_stream, stream, stream_raw, n // STREAM), STREAM),
@@ -141,6 +158,7 @@ async def main(rounds: int = 7, n: int = 20000) -> None:
             f"{name}: bare {bare_med:.2f}, microlib {ours_med:.2f}, "
             f"runtime adds {ours_med - bare_med:.2f} (median of {rounds} rounds)"
         )
+    await service.stop()
 
 
 if __name__ == "__main__":

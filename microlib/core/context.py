@@ -46,6 +46,15 @@ class CallContext:
         request: The decoded request (a message, a model, or an async
             iterator of them for client streaming).
         send: For streaming responses, pushes one item to the caller.
+        principal: Who is calling, once authentication has run.
+        response_metadata: Sent before the response: HTTP headers, gRPC
+            initial metadata (with the first message).
+        response_trailers: Sent after the response: gRPC trailing metadata,
+            with the status (on errors too); HTTP headers, since HTTP/1.1
+            responses carry no trailers. A unary gRPC response sends its
+            trailers in the same operation as the message, while initial
+            metadata costs an operation of its own.
+        attributes: Anything the chain records about the call.
     """
 
     kind: CallKind
@@ -58,6 +67,7 @@ class CallContext:
     send: Callable[[Any], Awaitable[None]] | None = None
     principal: Principal | None = None
     response_metadata: dict[str, str] = field(default_factory=dict)
+    response_trailers: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
 
     @property

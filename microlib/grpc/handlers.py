@@ -194,8 +194,8 @@ class _Method:
             exc = Internal("internal error")
         code, message, details = trailers_for(exc)
         trailers: tuple[tuple[str, str | bytes], ...] = details
-        if ctx is not None and ctx.response_metadata:
-            trailers = (*ctx.response_metadata.items(), *details)
+        if ctx is not None and (ctx.response_metadata or ctx.response_trailers):
+            trailers = (*ctx.response_metadata.items(), *ctx.response_trailers.items(), *details)
         await grpc_context.abort(code, message, trailers)
         raise AssertionError("grpc.aio abort returned")  # pragma: no cover
 
@@ -229,6 +229,19 @@ async def _flush_headers(grpc_context: _Context, pending: list[CallContext]) -> 
             await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
 
 
+async def _finish(grpc_context: _Context, ctx: CallContext) -> None:
+    # Before a single response: its headers, if any (an operation of their
+    # own), and the trailers that go out with it.
+    if ctx.response_metadata:
+        await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
+    _set_trailers(grpc_context, ctx)
+
+
+def _set_trailers(grpc_context: _Context, ctx: CallContext) -> None:
+    if ctx.response_trailers:
+        grpc_context.set_trailing_metadata(tuple(ctx.response_trailers.items()))
+
+
 def _sender(
     m: _Method, grpc_context: _Context, pending: list[CallContext]
 ) -> Callable[[Any], Awaitable[None]]:
@@ -252,8 +265,7 @@ def _unary_unary(m: _Method) -> grpc.RpcMethodHandler:
         try:
             ctx = m.context(grpc_context, m.parse(raw))
             response = await chain(ctx)
-            if ctx.response_metadata:
-                await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
+            await _finish(grpc_context, ctx)
             return encode(response)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
@@ -272,6 +284,7 @@ def _unary_stream(m: _Method) -> grpc.RpcMethodHandler:
             box.append(ctx)
             await chain(ctx)
             await _flush_headers(grpc_context, box)
+            _set_trailers(grpc_context, ctx)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
 
@@ -287,8 +300,7 @@ def _stream_unary(m: _Method) -> grpc.RpcMethodHandler:
         try:
             ctx = m.context(grpc_context, m.parse_stream(requests))
             response = await chain(ctx)
-            if ctx.response_metadata:
-                await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
+            await _finish(grpc_context, ctx)
             return encode(response)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
@@ -307,6 +319,7 @@ def _stream_stream(m: _Method) -> grpc.RpcMethodHandler:
             box.append(ctx)
             await chain(ctx)
             await _flush_headers(grpc_context, box)
+            _set_trailers(grpc_context, ctx)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
 

@@ -14,7 +14,7 @@ from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgumen
 from microlib.http._encoder import ResponseEncoder
 from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
-from microlib.http._responder import Send, send_bytes, send_problem
+from microlib.http._responder import Send, response_headers, send_bytes, send_problem
 from microlib.http._violations import body_violations, param_violations
 from microlib.http.endpoint import _TIMEOUT_HEADER, _deadline
 
@@ -151,15 +151,11 @@ class OperationEndpoint:
             await self._problem(send, exc, ctx)
             return
         ctx.attributes["http.status_code"] = status
-        raw = [
-            *extra,
-            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_metadata.items()),
-        ]
-        await send_bytes(send, status, body, media, raw)
+        await send_bytes(send, status, body, media, [*extra, *response_headers(ctx)])
 
     async def _problem(self, send: Send, error: Error, ctx: CallContext) -> None:
         correlation = str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_metadata.items()]
+        headers = response_headers(ctx)
         status = 415 if error.reason == "UNSUPPORTED_MEDIA_TYPE" else None
         ctx.attributes["http.status_code"] = status or 0
         await send_problem(send, error, status, headers=headers, correlation_id=correlation)

@@ -6,10 +6,11 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from microlib.core.context import CallContext
 from microlib.core.errors import Error
 from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
 
-__all__ = ["Send", "send_bytes", "send_problem"]
+__all__ = ["Send", "response_headers", "send_bytes", "send_problem"]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Headers = Sequence[tuple[bytes, bytes]]
@@ -49,3 +50,15 @@ async def send_problem(
     body = problem_body(error, status=status, correlation_id=correlation_id)
     payload = json.dumps(body, separators=(",", ":")).encode()
     await send_bytes(send, body["status"], payload, PROBLEM_CONTENT_TYPE, headers)
+
+
+def response_headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:
+    """The call's response metadata, then its trailers, as raw headers.
+
+    HTTP/1.1 responses carry no trailers, so both go out before the body.
+    """
+    return [
+        (k.encode("latin-1"), v.encode("latin-1"))
+        for metadata in (ctx.response_metadata, ctx.response_trailers)
+        for k, v in metadata.items()
+    ]

@@ -61,7 +61,7 @@ def endpoint(
             response = error_response(Internal("internal error"), ctx)
         else:
             response = to_response(result)
-            response.headers.update(ctx.response_metadata)
+            response.headers.update({**ctx.response_metadata, **ctx.response_trailers})
         ctx.attributes["http.status_code"] = response.status_code
         return response
 
@@ -111,7 +111,8 @@ def context_from_scope(scope: Mapping[str, Any], *, service: str, method: str, r
 def error_response(error: Error, ctx: CallContext) -> Response:
     """Render ``error`` for the caller, with the context's response headers."""
     correlation = str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
-    return problem_response(error, correlation_id=correlation, headers=ctx.response_metadata)
+    headers = {**ctx.response_metadata, **ctx.response_trailers}
+    return problem_response(error, correlation_id=correlation, headers=headers)
 
 
 def to_response(result: Any) -> Response:

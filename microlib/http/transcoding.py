@@ -26,7 +26,7 @@ from microlib.core.chain import CallNext, Chain
 from microlib.core.context import CallContext
 from microlib.core.errors import Cancelled, Error, Internal
 from microlib.grpc.definition import HttpRule, MethodDefinition, MethodKind, ServiceDefinition
-from microlib.http._responder import send_bytes, send_problem
+from microlib.http._responder import response_headers, send_bytes, send_problem
 from microlib.http._transcode_json import MessageJson, message_json
 from microlib.http._transcode_path import PathTemplate
 from microlib.http._transcode_request import RequestBuilder
@@ -184,7 +184,7 @@ class _Call:
             await _problem(send, Internal("internal error"), ctx)
             return
         ctx.attributes["http.status_code"] = 200
-        await send_bytes(send, 200, body, _JSON, _headers(ctx))
+        await send_bytes(send, 200, body, _JSON, response_headers(ctx))
 
     async def _stream(self, ctx: CallContext, send: Send, render: Callable[[Any], bytes]) -> None:
         accept = ctx.metadata.get("accept", "")
@@ -199,7 +199,9 @@ class _Call:
                 (b"content-type", (_SSE if sse else _NDJSON).encode()),
                 (b"cache-control", b"no-cache"),
             ]
-            await send({"type": "http.response.start", "status": 200, "headers": headers + _headers(ctx)})
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": headers + response_headers(ctx)}
+            )
 
         async def push(item: Any) -> None:
             frame = render(item)
@@ -286,11 +288,7 @@ def _correlation(ctx: CallContext) -> str:
     return str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
 
 
-def _headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_metadata.items()]
-
-
 async def _problem(send: Send, error: Error, ctx: CallContext) -> None:
     body = problem_body(error)
     ctx.attributes["http.status_code"] = body["status"]
-    await send_problem(send, error, headers=_headers(ctx), correlation_id=_correlation(ctx))
+    await send_problem(send, error, headers=response_headers(ctx), correlation_id=_correlation(ctx))

@@ -42,7 +42,8 @@ class RequestIdInterceptor:
 
     The id is the caller's ``x-request-id`` when valid, a new UUID otherwise;
     it is stored in ``ctx.attributes["request_id"]``, echoed in
-    ``ctx.response_metadata["x-request-id"]`` and bound as the
+    ``ctx.response_metadata["x-request-id"]`` (gRPC: in
+    ``ctx.response_trailers``, the trailing metadata) and bound as the
     ``request_id`` field of every log line written during the call.
     """
 
@@ -56,7 +57,10 @@ class RequestIdInterceptor:
         if not bound_by_edge and not valid_request_id(request_id):
             request_id = new_request_id()
         ctx.attributes["request_id"] = request_id
-        ctx.response_metadata[REQUEST_ID_HEADER] = request_id
+        # gRPC: in the trailers, which go out with the status in the same
+        # operation; as initial metadata it would cost an operation of its own.
+        echo = ctx.response_trailers if ctx.kind == "grpc" else ctx.response_metadata
+        echo[REQUEST_ID_HEADER] = request_id
         if bound_by_edge:
             return await call_next(ctx)
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)

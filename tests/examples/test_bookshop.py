@@ -39,6 +39,12 @@ async def test_bookshop_serves_grpc_and_the_orders_api() -> None:
         with pytest.raises(NotFound) as missing:
             await books.get_book(GetBookRequest(id="999"))
         assert missing.value.reason == "BOOK_NOT_FOUND"
+        call = t.grpc.unary_unary("/bookshop.v1.BookshopService/GetBook")(
+            bytes(GetBookRequest(id="1")), metadata=(("x-request-id", "req-42"),)
+        )
+        await call
+        # The request id is echoed in the trailers, which ride with the status.
+        assert ("x-request-id", "req-42") in tuple(await call.trailing_metadata())
 
         order = await t.http.post(
             "/api/orders", json={"customer": "ann@example.com", "lines": [{"book_id": "1", "quantity": 2}]}

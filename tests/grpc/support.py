@@ -131,6 +131,7 @@ class EchoServicer:
         assert current_context() is ctx
         self.record.contexts.append(ctx)
         ctx.response_metadata["x-echoed"] = request.message
+        ctx.response_trailers["x-echoed-after"] = request.message
         await self._behave(request.message)
         return self.pb2.EchoResponse(
             message=request.message, index=request.count, payload=request.payload, metadata=ctx.metadata

@@ -66,6 +66,7 @@ async def test_context_carries_metadata_peer_and_method(echo: Generated, stub: A
     assert ctx.deadline is not None
     assert ctx.attributes["microlib.method"].name == "Echo"
     assert ("x-echoed", "meta") in tuple(await call.initial_metadata())
+    assert ("x-echoed-after", "meta") in tuple(await call.trailing_metadata())
 
 
 async def test_malformed_request_is_invalid_argument(server: GrpcServer, channel: grpc.aio.Channel) -> None:
@@ -211,6 +212,7 @@ async def test_error_trailers_carry_response_metadata(echo: Generated, stub: Any
         await call
     trailers = dict(await call.trailing_metadata())
     assert trailers["x-echoed"] == "raise:NOT_FOUND"
+    assert trailers["x-echoed-after"] == "raise:NOT_FOUND"
     assert "grpc-status-details-bin" in trailers
 
 

@@ -72,7 +72,7 @@ async def test_grpc_call_is_traced_measured_and_logged(
     assert span.attributes["rpc.system"] == "grpc"
     assert span.attributes["rpc.grpc.status_code"] == 0
     assert ctx.attributes["trace_id"] == TRACE
-    assert ctx.response_metadata["x-request-id"] == "abc-1"
+    assert ctx.response_trailers["x-request-id"] == "abc-1"
     labels = frozenset({"service": "shop.v1.Orders", "method": "GetOrder", "code": "OK"}.items())
     values = _samples(obs)
     assert values[("rpc_server_requests_total", labels)] == 1
@@ -141,7 +141,7 @@ async def test_recovery_hides_the_crash(
 async def test_request_id_is_minted_when_missing_or_invalid(
     setup: tuple[Observability, InMemorySpanExporter, io.StringIO],
 ) -> None:
-    """A missing or forged x-request-id is replaced by a fresh one, echoed in response metadata."""
+    """A missing or forged x-request-id is replaced by a fresh one, echoed back (gRPC: in the trailers)."""
     obs, _, _ = setup
 
     async def handler(ctx: CallContext) -> str:
@@ -150,7 +150,12 @@ async def test_request_id_is_minted_when_missing_or_invalid(
     forged = CallContext(kind="grpc", service="s", method="m", metadata={"x-request-id": "a b\nlevel=error"})
     minted = await _run(obs, forged, handler)
     assert len(minted) == 32
-    assert forged.response_metadata["x-request-id"] == minted
+    assert forged.response_trailers["x-request-id"] == minted
+    assert "x-request-id" not in forged.response_metadata
+
+    plain = CallContext(kind="http", service="s", method="m")
+    assert len(await _run(obs, plain, handler)) == 32
+    assert plain.response_metadata["x-request-id"] == plain.attributes["request_id"]
 
 
 async def test_tracing_disabled_costs_nothing(

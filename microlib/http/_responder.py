@@ -56,9 +56,18 @@ def response_headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:
     """The call's response metadata, then its trailers, as raw headers.
 
     HTTP/1.1 responses carry no trailers, so both go out before the body.
+    A value beyond Latin-1 goes out as its UTF-8 octets (HTTP's opaque
+    ``obs-text``) rather than failing the response.
     """
     return [
-        (k.encode("latin-1"), v.encode("latin-1"))
+        (k.encode("latin-1"), _octets(v))
         for metadata in (ctx.response_metadata, ctx.response_trailers)
         for k, v in metadata.items()
     ]
+
+
+def _octets(value: str) -> bytes:
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")

@@ -42,8 +42,8 @@ class Library(LibraryService):
     async def get_shelf(self, request: GetShelfRequest, ctx: CallContext) -> Shelf:
         """The shelf named in the path; ``shelves/missing`` is NOT_FOUND."""
         self.requests.append(request)
-        ctx.response_metadata["x-shelf"] = request.name
-        ctx.response_trailers["x-shelf-after"] = request.name
+        ctx.response_metadata["x-shelf"] = "seen"
+        ctx.response_trailers["x-shelf-after"] = "€uro"
         if request.name == "shelves/missing":
             raise NotFound(f"{request.name} does not exist")
         return Shelf(name=request.name, theme="fiction")

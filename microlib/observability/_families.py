@@ -32,6 +32,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar
@@ -66,7 +67,7 @@ class _Child:
 _C = TypeVar("_C", bound=_Child)
 
 
-class _Family(Generic[_C]):
+class _Family(ABC, Generic[_C]):
     """A metric's name, help and label names, and a child per label values."""
 
     kind: ClassVar[str]
@@ -144,11 +145,13 @@ class _Family(Generic[_C]):
             child = self._children.setdefault(key, self._new_child(key))
         return child
 
+    @abstractmethod
     def _new_child(self, labelvalues: tuple[str, ...]) -> _C:
-        raise NotImplementedError
+        """A child for ``labelvalues``, of the family's kind."""
 
+    @abstractmethod
     def _samples(self, out: list[Sample], child: _C, labels: dict[str, str], created: bool) -> None:
-        raise NotImplementedError
+        """Append ``child``'s samples, with ``labels``, to ``out``."""
 
 
 class _CounterChild(_Child):

@@ -257,65 +257,50 @@ def _sender(
 
 
 def _unary_unary(m: _Method) -> grpc.RpcMethodHandler:
-    chain = m.chain
-    encode = m.encode
-
-    async def rpc(raw: bytes, grpc_context: _Context) -> bytes:
-        ctx = None
-        try:
-            ctx = m.context(grpc_context, m.parse(raw))
-            response = await chain(ctx)
-            await _finish(grpc_context, ctx)
-            return encode(response)
-        except Exception as exc:
-            await m.fail(grpc_context, exc, ctx)
-
-    return grpc.unary_unary_rpc_method_handler(rpc)
+    return grpc.unary_unary_rpc_method_handler(_single_response(m, m.parse))
 
 
 def _unary_stream(m: _Method) -> grpc.RpcMethodHandler:
-    chain = m.chain
-
-    async def rpc(raw: bytes, grpc_context: _Context) -> None:
-        ctx = None
-        box: list[CallContext] = []
-        try:
-            ctx = m.context(grpc_context, m.parse(raw), _sender(m, grpc_context, box))
-            box.append(ctx)
-            await chain(ctx)
-            await _flush_headers(grpc_context, box)
-            _set_trailers(grpc_context, ctx)
-        except Exception as exc:
-            await m.fail(grpc_context, exc, ctx)
-
-    return grpc.unary_stream_rpc_method_handler(rpc)
+    return grpc.unary_stream_rpc_method_handler(_streamed_response(m, m.parse))
 
 
 def _stream_unary(m: _Method) -> grpc.RpcMethodHandler:
+    return grpc.stream_unary_rpc_method_handler(_single_response(m, m.parse_stream))
+
+
+def _stream_stream(m: _Method) -> grpc.RpcMethodHandler:
+    return grpc.stream_stream_rpc_method_handler(_streamed_response(m, m.parse_stream))
+
+
+def _single_response(m: _Method, decode: Callable[[Any], Any]) -> Callable[[Any, _Context], Awaitable[bytes]]:
+    """The grpc.aio behaviour of a method answering with one message; ``decode`` reads the request(s)."""
     chain = m.chain
     encode = m.encode
 
-    async def rpc(requests: AsyncIterator[bytes], grpc_context: _Context) -> bytes:
+    async def rpc(request: Any, grpc_context: _Context) -> bytes:
         ctx = None
         try:
-            ctx = m.context(grpc_context, m.parse_stream(requests))
+            ctx = m.context(grpc_context, decode(request))
             response = await chain(ctx)
             await _finish(grpc_context, ctx)
             return encode(response)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
 
-    return grpc.stream_unary_rpc_method_handler(rpc)
+    return rpc
 
 
-def _stream_stream(m: _Method) -> grpc.RpcMethodHandler:
+def _streamed_response(
+    m: _Method, decode: Callable[[Any], Any]
+) -> Callable[[Any, _Context], Awaitable[None]]:
+    """The grpc.aio behaviour of a method answering with a stream; ``decode`` reads the request(s)."""
     chain = m.chain
 
-    async def rpc(requests: AsyncIterator[bytes], grpc_context: _Context) -> None:
+    async def rpc(request: Any, grpc_context: _Context) -> None:
         ctx = None
         box: list[CallContext] = []
         try:
-            ctx = m.context(grpc_context, m.parse_stream(requests), _sender(m, grpc_context, box))
+            ctx = m.context(grpc_context, decode(request), _sender(m, grpc_context, box))
             box.append(ctx)
             await chain(ctx)
             await _flush_headers(grpc_context, box)
@@ -323,4 +308,4 @@ def _stream_stream(m: _Method) -> grpc.RpcMethodHandler:
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
 
-    return grpc.stream_stream_rpc_method_handler(rpc)
+    return rpc

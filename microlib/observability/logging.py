@@ -75,7 +75,9 @@ class LogPipeline:
         self._json = _wants_json(settings.format, environment, self._stream)
         self._configured: set[str] = set()
         self._taps: list[Callable[[dict[str, Any]], None]] = []
-        self._flush_scheduled = False
+        # The loop a flush is scheduled on: a loop that closes before running
+        # it cannot hold back the lines of later loops.
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
         self._redactor = Redactor(settings.redact_keys)
         self._console = structlog.dev.ConsoleRenderer(colors=False)
         self._chain = _shared_chain()
@@ -160,22 +162,22 @@ class LogPipeline:
         line = self._finish(logger, method_name, event_dict)
         with self.handler.lock:  # type: ignore[union-attr]
             self._stream.write(line + "\n")
-            if self._flush_scheduled:
-                return
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 self._stream.flush()
                 return
+            if self._flush_loop is loop:
+                return
             # Lines written in one turn of the event loop go out in one
             # write: a flush per line is a system call per line. What a
             # crash can lose is bounded by one turn of the loop.
-            self._flush_scheduled = True
+            self._flush_loop = loop
             loop.call_soon(self._flush_turn)
 
     def _flush_turn(self) -> None:
         with self.handler.lock:  # type: ignore[union-attr]
-            self._flush_scheduled = False
+            self._flush_loop = None
             self._stream.flush()
 
     def apply(self, settings: LoggingSettings) -> None:

@@ -61,6 +61,9 @@ class Context:
     async def send_initial_metadata(self, metadata: Any) -> None:
         return None
 
+    def set_trailing_metadata(self, metadata: Any) -> None:
+        return None
+
     async def abort(self, code: Any, details: str = "", trailing_metadata: Any = ()) -> None:
         raise RuntimeError(f"the call failed: {code} {details}")
 

@@ -7,6 +7,9 @@ rounds are reported with the microlib ratios.
 
     PYTHONPATH=. .venv/bin/python bench/grpc/run.py --rounds 5 --duration 10s
 
+``floor`` (see servers.py) is a yardstick: the least the default chain's
+duties and the betterproto2 message layer can cost on grpc.aio.
+
 Cases: ``unary`` (Echo of a ten-field message) and ``stream`` (a server
 stream of ``--stream-count`` such messages per call).
 """
@@ -30,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 import _common  # noqa: E402
 
-KINDS = ("microlib", "microlib-upb", "aio", "grpclib")
+KINDS = ("microlib", "microlib-upb", "aio", "grpclib", "floor")
 K6 = Path(sys.executable).parent / "k6"
 
 
@@ -186,6 +189,7 @@ RATIOS = (
     ("microlib / grpc.aio+upb", "microlib", "aio"),
     ("microlib / grpclib+betterproto2", "microlib", "grpclib"),
     ("microlib-upb / grpc.aio+upb", "microlib-upb", "aio"),
+    ("floor / grpc.aio+upb", "floor", "aio"),
 )
 
 

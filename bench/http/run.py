@@ -12,7 +12,11 @@ Servers (``POST /v1/orders``, body ``{"sku", "quantity", "note"}``, the rules of
 - ``fastapi``: FastAPI with an equivalent pydantic model;
 - ``connexion``: connexion 3, ``strict_validation``, the OpenAPI 3.0 copy
   (``order30.yaml``);
-- ``starlette``: bare Starlette, no validation: the ceiling.
+- ``starlette``: bare Starlette, no validation: the ceiling;
+- ``floor``: a yardstick, not a peer (``apps/floor_app.py``): bare Starlette
+  with the body validated by FastAPI's model and the least telemetry the
+  configuration below asks for (``bench/observability/floor.py``), the most
+  any framework with these duties can reach on Starlette.
 
 Both microlib servers are a ``microlib.Service`` run by ``microlib run`` with
 ``microlib.yaml``, so the whole default stack runs: edge middleware, the
@@ -64,6 +68,8 @@ APPS = {
     "fastapi": "bench.http.apps.fastapi_app:app",
     "connexion": "bench.http.apps.connexion_app:app",
     "starlette": "bench.http.apps.starlette_app:app",
+    # A yardstick, not a peer: bare Starlette + validation + the least telemetry.
+    "floor": "bench.http.apps.floor_app:app",
 }
 SERVERS = {**SERVICES, **APPS}
 # Issue #6: req/s of each microlib server over each peer's, at least.
@@ -171,7 +177,7 @@ def report(results: dict[str, list[tuple[float, float, float]]], args: argparse.
         print(f"{name:20} {rps:9.0f} {p50:8.2f} {p99:8.2f}")
     print()
     for mine in (name for name in results if name in SERVICES):
-        for peer in (name for name in results if name in APPS):
+        for peer in (name for name in results if name in TARGETS):
             pooled = medians[mine][0] / medians[peer][0]
             paired = statistics.median(a[0] / b[0] for a, b in zip(results[mine], results[peer], strict=True))
             target = TARGETS[peer]
@@ -180,6 +186,15 @@ def report(results: dict[str, list[tuple[float, float, float]]], args: argparse.
                 f"{mine + ' / ' + peer:34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
                 f"per-round ratios (target {target:.1f}x: {verdict})"
             )
+    if "floor" in results and "starlette" in results:
+        pooled = medians["floor"][0] / medians["starlette"][0]
+        paired = statistics.median(
+            a[0] / b[0] for a, b in zip(results["floor"], results["starlette"], strict=True)
+        )
+        print(
+            f"{'floor / starlette':34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
+            "per-round ratios (the most any framework with these duties can reach)"
+        )
 
 
 def main() -> None:

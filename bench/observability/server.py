@@ -3,8 +3,10 @@
 Run by ``bench_http.py``; ``python server.py MODE PORT [OTLP_ENDPOINT]`` where MODE is
 ``off`` (no middleware, empty chain, no logging), ``metrics`` (edge middleware and
 interceptors, tracing and access log off), ``logs`` (plus the JSON access log),
-``spans`` (plus tracing at ratio 1.0, no exporter), ``on`` (plus OTLP/gRPC export)
-or ``on10`` (``on`` with a 0.1 sample ratio, a common production setting).
+``spans`` (plus tracing at ratio 1.0, no exporter), ``on`` (plus OTLP/gRPC export),
+``on10`` (``on`` with a 0.1 sample ratio, a common production setting) or
+``floor`` (``off`` inside ``floor.FloorTelemetry``: the least the duties of ``on``
+can cost).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def build(mode: str, endpoint: str) -> Starlette:
     interceptors: list[Interceptor] = []
     middleware = []
     extra_routes = []
-    if mode != "off":
+    if mode not in ("off", "floor"):
         settings = Settings.model_validate(
             {
                 "logging": {"level": "INFO", "format": "json", "access_log": mode != "metrics"},
@@ -60,7 +62,12 @@ def build(mode: str, endpoint: str) -> Starlette:
         )
         return JSONResponse(await chain(ctx), headers=ctx.response_metadata)
 
-    return Starlette(routes=[Route("/hello/{name}", endpoint_), *extra_routes], middleware=middleware)
+    app = Starlette(routes=[Route("/hello/{name}", endpoint_), *extra_routes], middleware=middleware)
+    if mode == "floor":
+        from floor import FloorTelemetry
+
+        return FloorTelemetry(app, endpoint)  # type: ignore[return-value]
+    return app
 
 
 def main() -> None:

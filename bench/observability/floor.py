@@ -1,0 +1,179 @@
+"""The floor: the least request telemetry can cost in Python, as a yardstick.
+
+Not microlib, and not a product: an ASGI middleware doing, per request, only
+what "an access log line at info, the standard HTTP metrics, and a sampled
+server span exported over OTLP" cannot avoid, with none of the generality a
+framework owes its users (no configurable pipeline, no redaction, no
+processors, no user attributes, no limits, no span API for handlers):
+
+- metrics: the in-flight gauge up and down and one observation in the
+  duration histogram of the request's labels (microlib's lock-free families,
+  the cheapest updates measured here);
+- trace: the ``traceparent`` header looked for, two random ids, two clock
+  reads, a tuple kept; every 512 spans one OTLP ``ExportTraceServiceRequest``
+  built with the opentelemetry-proto (upb) classes and sent on a grpc.aio
+  channel without waiting for the answer (with no endpoint, the span is
+  dropped, as by an exporter ``none``);
+- log: one JSON line (``json.dumps`` of the fields microlib's access line
+  carries) kept, and the lines written with one ``os.write`` per loop turn
+  (no line when the access log is off, as at level warning).
+
+If this yardstick cannot keep a throughput target on a route, no
+implementation of the same duties can: ``bench_http.py`` runs it as the
+``floor`` mode next to microlib's, ``bench/http/run.py`` as the ``floor`` app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from typing import Any
+
+import grpc
+import prometheus_client
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from microlib.observability._families import GaugeFamily, HistogramFamily
+
+_BATCH = 512
+_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+class FloorTelemetry:
+    """ASGI middleware: metrics, a JSON access line and an exported span per request."""
+
+    def __init__(
+        self, app: Any, endpoint: str | None, *, access_log: bool = True, service: str = "bench"
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.endpoint = None if endpoint is None else endpoint.removeprefix("http://")
+        self.access_log = access_log
+        self.duration = HistogramFamily(
+            "http_server_request_duration_seconds",
+            "Duration.",
+            ["method", "route", "status"],
+            prometheus_client.Histogram.DEFAULT_BUCKETS,
+        )
+        self.in_flight = GaugeFamily("http_server_active_requests", "In flight.", ["method"]).labels("GET")
+        self.spans: list[tuple[Any, ...]] = []
+        self.lines: list[str] = []
+        self.channel: grpc.aio.Channel | None = None
+        self.pending: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        parent = None
+        for name, value in scope["headers"]:
+            if name == b"traceparent":
+                parent = value
+        status = 500
+        in_flight = self.in_flight
+        in_flight.inc()
+        start = time.time_ns()
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            end = time.time_ns()
+            in_flight.dec()
+            method, route = scope["method"], scope["path"]
+            self.duration.labels(method, route, str(status)).observe((end - start) / 1e9)
+            trace_id = random.getrandbits(128)
+            span_id = random.getrandbits(64)
+            if self.endpoint is not None:
+                self._span((trace_id, span_id, parent, start, end, method, route, status))
+            if self.access_log:
+                self._line(method, route, status, (end - start) / 1e6, trace_id, span_id)
+
+    def _line(self, method: str, route: str, status: int, ms: float, trace_id: int, span_id: int) -> None:
+        if not self.lines:
+            asyncio.get_running_loop().call_soon(self._flush_lines)
+        self.lines.append(
+            json.dumps(
+                {
+                    "event": "request",
+                    "level": "info",
+                    "logger": "access",
+                    "timestamp": time.time(),
+                    "service": self.service,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": ms,
+                    "trace_id": f"{trace_id:032x}",
+                    "span_id": f"{span_id:016x}",
+                }
+            )
+        )
+
+    def _flush_lines(self) -> None:
+        lines, self.lines = self.lines, []
+        os.write(1, ("\n".join(lines) + "\n").encode())
+
+    def _span(self, span: tuple[Any, ...]) -> None:
+        self.spans.append(span)
+        if len(self.spans) >= _BATCH:
+            spans, self.spans = self.spans, []
+            task = asyncio.get_running_loop().create_task(self._export(spans))
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    async def _export(self, spans: list[tuple[Any, ...]]) -> None:
+        request = trace_service_pb2.ExportTraceServiceRequest(
+            resource_spans=[
+                trace_pb2.ResourceSpans(
+                    resource=resource_pb2.Resource(attributes=[_attribute("service.name", self.service)]),
+                    scope_spans=[
+                        trace_pb2.ScopeSpans(
+                            scope=common_pb2.InstrumentationScope(name="floor"),
+                            spans=[_encode(span) for span in spans],
+                        )
+                    ],
+                )
+            ]
+        )
+        if self.channel is None:
+            assert self.endpoint is not None
+            self.channel = grpc.aio.insecure_channel(self.endpoint)
+        export = self.channel.unary_unary(_EXPORT, request_serializer=None, response_deserializer=None)
+        await export(request.SerializeToString())
+
+
+def _attribute(key: str, value: str | int) -> common_pb2.KeyValue:
+    if isinstance(value, int):
+        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(int_value=value))
+    return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
+
+
+def _encode(span: tuple[Any, ...]) -> trace_pb2.Span:
+    trace_id, span_id, parent, start, end, method, route, status = span
+    return trace_pb2.Span(
+        trace_id=trace_id.to_bytes(16, "big"),
+        span_id=span_id.to_bytes(8, "big"),
+        parent_span_id=b"" if parent is None else bytes.fromhex(parent.decode()[36:52]),
+        name=f"{method} {route}",
+        kind=trace_pb2.Span.SPAN_KIND_SERVER,
+        start_time_unix_nano=start,
+        end_time_unix_nano=end,
+        attributes=[
+            _attribute("http.request.method", method),
+            _attribute("http.route", route),
+            _attribute("http.response.status_code", status),
+            _attribute("url.scheme", "http"),
+        ],
+    )

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from microlib.core.chain import CallNext, Chain
 from microlib.core.context import CallContext
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
+from microlib.http._responder import response_headers
 from microlib.http.errors import problem_response
 
 __all__ = ["Handler", "context_for", "context_from_scope", "endpoint", "error_response", "to_response"]
@@ -61,7 +62,7 @@ def endpoint(
             response = error_response(Internal("internal error"), ctx)
         else:
             response = to_response(result)
-            response.headers.update({**ctx.response_metadata, **ctx.response_trailers})
+            _add_headers(response, ctx)
         ctx.attributes["http.status_code"] = response.status_code
         return response
 
@@ -111,8 +112,19 @@ def context_from_scope(scope: Mapping[str, Any], *, service: str, method: str, r
 def error_response(error: Error, ctx: CallContext) -> Response:
     """Render ``error`` for the caller, with the context's response headers."""
     correlation = str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
-    headers = {**ctx.response_metadata, **ctx.response_trailers}
-    return problem_response(error, correlation_id=correlation, headers=headers)
+    response = problem_response(error, correlation_id=correlation)
+    _add_headers(response, ctx)
+    return response
+
+
+def _add_headers(response: Response, ctx: CallContext) -> None:
+    # The call's metadata replaces what the response set under the same
+    # names; values beyond Latin-1 go out as UTF-8 octets, as on every route.
+    added = response_headers(ctx)
+    if added:
+        names = {name for name, _ in added}
+        kept = [header for header in response.raw_headers if header[0] not in names]
+        response.raw_headers = [*kept, *added]
 
 
 def to_response(result: Any) -> Response:

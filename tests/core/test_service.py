@@ -222,6 +222,41 @@ async def test_routes_run_through_the_chain_and_errors_are_problem_json() -> Non
     assert seen == ["http//items/{item_id}", "http//crash"]
 
 
+async def test_route_headers_from_call_metadata_replace_and_survive_non_latin1_values() -> None:
+    """A plain route's response metadata replaces the handler's same-named headers;
+    a value beyond Latin-1 goes out as UTF-8 octets, on success and on errors."""
+    from starlette.responses import PlainTextResponse
+
+    from microlib.core.context import current_context
+
+    service = Service("shop")
+
+    def tag(value: str) -> None:
+        ctx = current_context()
+        assert ctx is not None
+        ctx.response_metadata["x-owner"] = value
+
+    @service.http.route("/ok")
+    async def ok(request: Request) -> Any:
+        tag("Łukasz")
+        return PlainTextResponse("hi", headers={"x-owner": "handler", "x-kept": "yes"})
+
+    @service.http.route("/fails")
+    async def fails(request: Request) -> Any:
+        tag("Zoë Ω")
+        raise InvalidArgument("no")
+
+    async with TestService(service) as t:
+        r = await t.http.get("/ok")
+        assert r.status_code == 200
+        assert r.headers.get_list("x-owner") == ["Łukasz"]  # httpx reads the octets as UTF-8
+        assert r.headers["x-kept"] == "yes"
+        failed = await t.http.get("/fails")
+        assert failed.status_code == 400
+        assert failed.headers["content-type"] == "application/problem+json"
+        assert failed.headers["x-owner"] == "Zoë Ω"
+
+
 async def test_user_sections_are_typed_and_validated() -> None:
     """A declared section is read typed; an undeclared key is a KeyError."""
     from pydantic import BaseModel

@@ -39,7 +39,9 @@ _UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 
 # 64-bit integers are strings in JSON; the patterns keep to digits that always fit.
 _INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$"}
 _UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$"}
-_FLOAT_MAX = 3.4028234663852886e38
+# The largest float32 as proto3 JSON writes it (shortest round-trip form),
+# a hair above the exact value: responses carrying it must validate.
+_FLOAT_MAX = 3.4028235e38
 _SCALARS: dict[str, dict[str, Any]] = {
     **dict.fromkeys(("int32", "sint32", "sfixed32"), _INT32),
     **dict.fromkeys(("uint32", "fixed32"), _UINT32),
@@ -63,21 +65,27 @@ _WRAPPED = {
     "Bool": "bool", "Int32": "int32", "Int64": "int64", "UInt32": "uint32", "UInt64": "uint64",
     "Float": "float", "Double": "double", "String": "string", "Bytes": "bytes",
 }  # fmt: skip
+_MASK_SEGMENT = r"([a-z][a-zA-Z0-9]*|\*)"
+_MASK_PATH = rf"{_MASK_SEGMENT}(\.{_MASK_SEGMENT})*"
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
     "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]{1,11}(\.[0-9]{1,9})?s$"},
     "google.protobuf.FieldMask": {
         "type": "string",
-        "pattern": r"^([a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*(,[a-z][a-zA-Z0-9]*(\.[a-z][a-zA-Z0-9]*)*)*)?$",
+        # lowerCamelCase paths, "*" as AIP-161's wildcard; microlib.http.protojson
+        # enforces the same pattern on input.
+        "pattern": rf"^({_MASK_PATH}(,{_MASK_PATH})*)?$",
     },
     "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
     "google.protobuf.Value": {},
     "google.protobuf.ListValue": {"type": "array"},
     "google.protobuf.Empty": {"type": "object", "additionalProperties": False},
+    # An empty Any is {} in protobuf's JSON mapping (json_format reads and
+    # writes it so); any other needs its "@type".
     "google.protobuf.Any": {
         "type": "object",
         "properties": {"@type": {"type": "string"}},
-        "required": ["@type"],
+        "anyOf": [{"required": ["@type"]}, {"maxProperties": 0}],
         "additionalProperties": True,
     },
     **{

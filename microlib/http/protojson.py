@@ -211,7 +211,6 @@ def uint64(value: Any, path: str, options: JsonOptions) -> int:
 
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-_FLOAT_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
 
 
 def double(value: Any, path: str, options: JsonOptions) -> float:
@@ -233,8 +232,14 @@ def double(value: Any, path: str, options: JsonOptions) -> float:
 def float32(value: Any, path: str, options: JsonOptions) -> float:
     """``float``: as ``double``, within float32's range."""
     number = double(value, path, options)
-    if math.isfinite(number) and abs(number) > _FLOAT_MAX:
-        raise bad(path, f"{number} is out of range for a float", "range")
+    if math.isfinite(number):
+        # Out of range only if it rounds to infinity: the largest float is
+        # written 3.4028235e+38, just above it as a double, and must read back
+        # (json_format refuses its own output there).
+        try:
+            struct.pack("<f", number)
+        except OverflowError:
+            raise bad(path, f"{number} is out of range for a float", "range") from None
     return number
 
 
@@ -283,7 +288,13 @@ def timestamp_in(value: Any, path: str, options: JsonOptions) -> datetime.dateti
         raise bad(path, f"not a valid timestamp: {exc}") from None
     if sign:
         offset = datetime.timedelta(hours=int(oh), minutes=int(om))
-        moment = moment - offset if sign == "+" else moment + offset
+        try:
+            moment = moment - offset if sign == "+" else moment + offset
+        except OverflowError:
+            # In UTC before 0001-01-01 or after 9999-12-31: outside Timestamp's range.
+            raise bad(
+                path, f"timestamp {value!r} is out of range (years 1 to 9999 in UTC)", "range"
+            ) from None
     return moment
 
 
@@ -361,10 +372,23 @@ def bool_key(value: Any, path: str, options: JsonOptions) -> bool:
     raise bad(path, f"expected 'true' or 'false' as a key, got {value!r}")
 
 
+# lowerCamelCase field paths, "*" (AIP-161's wildcard) as a segment; the
+# generated OpenAPI documents the same pattern (microlib_codegen.openapi_from_proto).
+# json_format takes any text without "_" ("a b", "é"), which no field is named.
+_FIELD_MASK = re.compile(r"((?:[a-z][a-zA-Z0-9]*|\*)(?:\.(?:[a-z][a-zA-Z0-9]*|\*))*(?:,|$))*")
+
+
 def upb_in(upb_type: Any, from_upb: Callable[[Any], Any]) -> Parse:
     """Struct, Value, ListValue, FieldMask or Any via ``json_format`` into upb."""
+    field_mask = upb_type.DESCRIPTOR.full_name == "google.protobuf.FieldMask"
 
     def parse(value: Any, path: str, options: JsonOptions) -> Any:
+        if field_mask and type(value) is str and not _valid_mask(value):
+            raise bad(
+                path,
+                f"expected lowerCamelCase field paths separated by commas ('*' for all), got {_short(value)}",
+                "pattern",
+            )
         message = upb_type()
         pool: Any = message.DESCRIPTOR.file.pool
         try:
@@ -373,9 +397,17 @@ def upb_in(upb_type: Any, from_upb: Callable[[Any], Any]) -> Parse:
             )
         except json_format.ParseError as exc:
             raise bad(path, str(exc)) from None
+        except (AttributeError, TypeError):
+            # json_format trips over some shapes instead of reporting them
+            # ({"@type": []}, an Any given as an array).
+            raise bad(path, f"not a valid {upb_type.DESCRIPTOR.full_name}: {_short(value)}") from None
         return from_upb(message)
 
     return parse
+
+
+def _valid_mask(value: str) -> bool:
+    return _FIELD_MASK.fullmatch(value) is not None and not value.endswith(",")
 
 
 def _kind(value: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import ignored_auth
+from schemathesis.specs.openapi.checks import ignored_auth, negative_data_rejection
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
@@ -53,4 +53,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_store_api_conforms(case: schemathesis.Case) -> None:
     """Generated requests get documented, schema-conforming answers and never a 5xx."""
-    case.call_and_validate(excluded_checks=[ignored_auth])
+    excluded = [ignored_auth]
+    if _empty_form_array(case):
+        excluded.append(negative_data_rejection)
+    case.call_and_validate(excluded_checks=excluded)
+
+
+def _empty_form_array(case: schemathesis.Case) -> bool:
+    # schemathesis writes both [] and [""] of the non-exploded form array
+    # `tags` as `tags=`: nothing on the wire tells them apart. microlib reads
+    # it as [] (OpenAPI's style table), so the negative case [""] is accepted
+    # as the valid empty list. A random run found it; the other checks still run.
+    return case.query is not None and case.query.get("tags") in ([""], "")

@@ -48,9 +48,17 @@ def test_transcoded_api_conforms(case: schemathesis.Case) -> None:
     chain does not install, so requests missing a required field are not
     expected to be rejected here. A ``google.protobuf.Any`` (in ``/v1/echo``)
     holds any message of the contract by its ``@type``, which no schema can
-    describe, so schema-valid bodies there may still be refused (400).
+    describe, so schema-valid bodies there may still be refused (400), as may
+    timestamps at the ends of Timestamp's range.
     """
     excluded: list[Any] = [negative_data_rejection]
-    if case.operation.path == "/v1/echo":
+    if case.operation.path == "/v1/echo" or _at_timestamp_limits(case):
         excluded.append(positive_data_acceptance)
     case.call_and_validate(excluded_checks=excluded)
+
+
+def _at_timestamp_limits(case: schemathesis.Case) -> bool:
+    # A date-time of year 1 or 9999 with an offset can fall outside
+    # Timestamp's range in UTC (a 400); "format: date-time" cannot say so.
+    text = repr((case.query, case.body))
+    return "0001-01-01T" in text or "9999-12-31T" in text

@@ -11,6 +11,7 @@ interceptors see that the edge is active and only enrich what it records.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,9 @@ class HttpTelemetryMiddleware:
         self._gauges: dict[str, Any] = {}
         # Bound once: the module's lazy proxy would build a logger per line.
         self._log = log.bind()
+        # Asked before the line's fields are gathered: at WARNING and above
+        # (the usual production level) the access line costs one level check.
+        self._access_enabled = logging.getLogger("microlib.http").isEnabledFor
         self._request_id_var = _field_var("request_id")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -157,7 +161,7 @@ class HttpTelemetryMiddleware:
             gauge.dec()
             if traced:
                 _finish_span(span, method, route, status, failure, exchange.method)
-            if observed and self._obs.settings.logging.access_log:
+            if observed and self._obs.settings.logging.access_log and self._access_enabled(logging.INFO):
                 self._log.info(
                     "http request",
                     method=method,

@@ -46,6 +46,20 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
+async def _serve_grpcio(servicer: Any, port: int) -> None:
+    import grpc
+    from benchpb.v1 import bench_pb2_grpc as pb_grpc
+
+    server = grpc.aio.server()
+    pb_grpc.add_BenchServiceServicer_to_server(servicer, server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    try:
+        await _until_signalled()
+    finally:
+        await server.stop(None)
+
+
 async def serve_microlib(port: int, *, upb: bool = False) -> None:
     from benchgen.benchpb import v1 as gen
     from benchpb.v1 import bench_pb2 as pb
@@ -111,7 +125,6 @@ async def serve_microlib_upb(port: int) -> None:
 
 
 async def serve_aio(port: int) -> None:
-    import grpc
     from benchpb.v1 import bench_pb2_grpc as pb_grpc
 
     class Servicer(pb_grpc.BenchServiceServicer):  # type: ignore[misc]
@@ -122,21 +135,13 @@ async def serve_aio(port: int) -> None:
             for _ in range(request.count):
                 yield request.item
 
-    server = grpc.aio.server()
-    pb_grpc.add_BenchServiceServicer_to_server(Servicer(), server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    try:
-        await _until_signalled()
-    finally:
-        await server.stop(None)
+    await _serve_grpcio(Servicer(), port)
 
 
 async def serve_floor(port: int) -> None:
     import random
     import time
 
-    import grpc
     import prometheus_client
     from benchgen import _codec as codec
     from benchpb.v1 import bench_pb2_grpc as pb_grpc
@@ -182,14 +187,7 @@ async def serve_floor(port: int) -> None:
                 yield codec.to_pb_benchpb__v1__Item(message.item)
             end(gauge, "Stream", start)
 
-    server = grpc.aio.server()
-    pb_grpc.add_BenchServiceServicer_to_server(Servicer(), server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    try:
-        await _until_signalled()
-    finally:
-        await server.stop(None)
+    await _serve_grpcio(Servicer(), port)
 
 
 async def serve_grpclib(port: int) -> None:

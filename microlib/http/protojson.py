@@ -375,7 +375,8 @@ def bool_key(value: Any, path: str, options: JsonOptions) -> bool:
 # lowerCamelCase field paths, "*" (AIP-161's wildcard) as a segment; the
 # generated OpenAPI documents the same pattern (microlib_codegen.openapi_from_proto).
 # json_format takes any text without "_" ("a b", "é"), which no field is named.
-_FIELD_MASK = re.compile(r"((?:[a-z][a-zA-Z0-9]*|\*)(?:\.(?:[a-z][a-zA-Z0-9]*|\*))*(?:,|$))*")
+_MASK_PATH = r"(?:[a-z][a-zA-Z0-9]*|\*)(?:\.(?:[a-z][a-zA-Z0-9]*|\*))*"
+_FIELD_MASK = re.compile(rf"(?:{_MASK_PATH}(?:,{_MASK_PATH})*)?")
 
 
 def upb_in(upb_type: Any, from_upb: Callable[[Any], Any]) -> Parse:
@@ -383,7 +384,7 @@ def upb_in(upb_type: Any, from_upb: Callable[[Any], Any]) -> Parse:
     field_mask = upb_type.DESCRIPTOR.full_name == "google.protobuf.FieldMask"
 
     def parse(value: Any, path: str, options: JsonOptions) -> Any:
-        if field_mask and type(value) is str and not _valid_mask(value):
+        if field_mask and type(value) is str and _FIELD_MASK.fullmatch(value) is None:
             raise bad(
                 path,
                 f"expected lowerCamelCase field paths separated by commas ('*' for all), got {_short(value)}",
@@ -404,10 +405,6 @@ def upb_in(upb_type: Any, from_upb: Callable[[Any], Any]) -> Parse:
         return from_upb(message)
 
     return parse
-
-
-def _valid_mask(value: str) -> bool:
-    return _FIELD_MASK.fullmatch(value) is not None and not value.endswith(",")
 
 
 def _kind(value: Any) -> str:

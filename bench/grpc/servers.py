@@ -15,8 +15,8 @@ Kinds:
   the generated converters between upb and the dataclasses, the traceparent
   and deadline looked up, two random ids and two clock reads (a sampled span,
   dropped), the in-flight gauge and one histogram observation (microlib's
-  lock-free families). A yardstick, not microlib: if it misses a target, no
-  implementation of those duties on grpc.aio can meet it.
+  lock-free families). A yardstick, not microlib: a target it misses is out
+  of reach of any implementation of those duties on grpc.aio we know of.
 """
 
 from __future__ import annotations

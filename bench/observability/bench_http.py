@@ -3,9 +3,9 @@
 "on": JSON access log at info, Prometheus metrics, tracing with ratio 1.0
 exported over OTLP/gRPC to a local receiver, request ids and recovery.
 "off": the same route through an empty chain, no middleware, no logging.
-"floor": the "off" route inside ``floor.FloorTelemetry``, the least those
-duties can cost in Python (a yardstick, not microlib): if it misses the
-target, no implementation can meet it. With ``--breakdown`` the other modes
+"floor": the "off" route inside ``floor.FloorTelemetry``, the least code we
+could write for those duties (a yardstick, not microlib): a target it misses
+is out of reach of any implementation we know of. With ``--breakdown`` the other modes
 of ``server.py`` run too (metrics, logs, spans: what each layer costs; on10:
 everything with a 0.1 sample ratio).
 

@@ -1,4 +1,4 @@
-"""The floor: the least request telemetry can cost in Python, as a yardstick.
+"""The floor: the least code we could write for request telemetry, as a yardstick.
 
 Not microlib, and not a product: an ASGI middleware doing, per request, only
 what "an access log line at info, the standard HTTP metrics, and a sampled
@@ -12,15 +12,16 @@ processors, no user attributes, no limits, no span API for handlers):
 - trace: the ``traceparent`` header looked for, two random ids, two clock
   reads, a tuple kept; every 512 spans one OTLP ``ExportTraceServiceRequest``
   written field by field (the parts a method and route always share written
-  once) and sent on a grpc.aio channel without waiting for the answer (with no endpoint, the span is
-  dropped, as by an exporter ``none``);
+  once) and sent on a grpc.aio channel without waiting for the answer (with
+  no endpoint, the span is dropped, as by an exporter ``none``);
 - log: one JSON line (``orjson.dumps`` of the fields microlib's access line
   carries) kept, and the lines written with one ``os.write`` per loop turn
   (no line when the access log is off, as at level warning).
 
-If this yardstick cannot keep a throughput target on a route, no
-implementation of the same duties can: ``bench_http.py`` runs it as the
-``floor`` mode next to microlib's, ``bench/http/run.py`` as the ``floor`` app.
+A throughput target this yardstick misses on a route is out of reach of any
+implementation of the same duties we know of: ``bench_http.py`` runs it as
+the ``floor`` mode next to microlib's, ``bench/http/run.py`` as the
+``floor`` app.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A yardstick, not microlib: the ``starlette`` app with the FastAPI app's
 pydantic model checking the body and, around it, ``FloorTelemetry``
 configured as ``microlib.yaml`` configures microlib (metrics; a sampled span
 per request, dropped by exporter ``none``; no access line at level warning).
-If it cannot keep up with bare Starlette, no implementation of those duties
-on Starlette can.
+A ratio to bare Starlette it cannot reach is out of reach of any
+implementation of those duties on Starlette we know of.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ Servers (``POST /v1/orders``, body ``{"sku", "quantity", "note"}``, the rules of
 - ``starlette``: bare Starlette, no validation: the ceiling;
 - ``floor``: a yardstick, not a peer (``apps/floor_app.py``): bare Starlette
   with the body validated by FastAPI's model and the least telemetry the
-  configuration below asks for (``bench/observability/floor.py``), the most
-  any framework with these duties can reach on Starlette.
+  configuration below asks for (``bench/observability/floor.py``): the
+  least code doing these duties on Starlette we could write.
 
 Both microlib servers are a ``microlib.Service`` run by ``microlib run`` with
 ``microlib.yaml``, so the whole default stack runs: edge middleware, the
@@ -193,7 +193,7 @@ def report(results: dict[str, list[tuple[float, float, float]]], args: argparse.
         )
         print(
             f"{'floor / starlette':34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
-            "per-round ratios (the most any framework with these duties can reach)"
+            "per-round ratios (the least code doing these duties we could write)"
         )
 
 

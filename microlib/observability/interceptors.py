@@ -8,6 +8,7 @@ so these only enrich what the edge records.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LoggingInterceptor", "MetricsInterceptor", "TracingInterceptor"]
 
-log = structlog.get_logger("microlib.access")
+_ACCESS_LOGGER = "microlib.access"
+log = structlog.get_logger(_ACCESS_LOGGER)
 
 # (metric prefix, noun) per kind: rpc_server_requests_total, job_runs_total...
 _METRIC_NAMES = {
@@ -207,6 +209,7 @@ class LoggingInterceptor:
         self._obs = observability
         # Bound once: the module's lazy proxy would build a logger per call.
         self._log = log.bind()
+        self._info_enabled = logging.getLogger(_ACCESS_LOGGER).isEnabledFor
         self._kind = _field_var("kind")
         self._method = _field_var("method")
 
@@ -217,23 +220,28 @@ class LoggingInterceptor:
         try:
             if (ctx.kind == "http" and _edge.get() is not None) or not self._obs.settings.logging.access_log:
                 return await call_next(ctx)
-            return await self._logged(ctx, call_next)
+            start = time.perf_counter()
+            try:
+                result = await call_next(ctx)
+            except BaseException as exc:
+                self._completed(exc, start)
+                raise
+            # Asked before the line's fields are gathered: at WARNING and
+            # above (the usual production level) a success costs one check.
+            if self._info_enabled(logging.INFO):
+                self._completed(None, start)
+            return result
         finally:
             self._method.reset(method)
             self._kind.reset(kind)
 
-    async def _logged(self, ctx: CallContext, call_next: CallNext) -> Any:
-        start = time.perf_counter()
-        failure: BaseException | None = None
-        try:
-            return await call_next(ctx)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            code = outcome_code(failure)
-            emit = self._log.error if server_fault(failure) else self._log.info
-            emit("call completed", code=code, duration_ms=round((time.perf_counter() - start) * 1000, 3))
+    def _completed(self, failure: BaseException | None, start: float) -> None:
+        emit = self._log.error if server_fault(failure) else self._log.info
+        emit(
+            "call completed",
+            code=outcome_code(failure),
+            duration_ms=round((time.perf_counter() - start) * 1000, 3),
+        )
 
 
 def _remember(ctx: CallContext, span: trace.Span) -> None:

@@ -111,6 +111,32 @@ async def test_errors_keep_their_code(setup: tuple[Observability, InMemorySpanEx
     assert [line["level"] for line in lines] == ["info", "info"]
 
 
+async def test_completion_lines_follow_the_access_logger_level(
+    setup: tuple[Observability, InMemorySpanExporter, io.StringIO],
+) -> None:
+    """At WARNING a successful call writes no completion line; a server fault still writes its error."""
+    obs, _, stream = setup
+    obs.logs.set_levels({"microlib.access": "WARNING"})
+
+    async def ok(ctx: CallContext) -> str:
+        return "ok"
+
+    async def crash(ctx: CallContext) -> None:
+        raise ZeroDivisionError("boom")
+
+    assert await _run(obs, CallContext(kind="grpc", service="s", method="Ok"), ok) == "ok"
+    with pytest.raises(Internal):
+        await _run(obs, CallContext(kind="grpc", service="s", method="Crash"), crash)
+    obs.logs.set_levels({"microlib.access": "INFO"})
+    assert await _run(obs, CallContext(kind="grpc", service="s", method="Ok"), ok) == "ok"
+    await obs.stop()
+    lines = [entry for entry in json_lines(stream) if entry["event"] == "call completed"]
+    assert [(line["method"], line["level"], line["code"]) for line in lines] == [
+        ("s/Crash", "error", "INTERNAL"),
+        ("s/Ok", "info", "OK"),
+    ]
+
+
 async def test_recovery_hides_the_crash(
     setup: tuple[Observability, InMemorySpanExporter, io.StringIO],
 ) -> None:

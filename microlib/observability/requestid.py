@@ -6,11 +6,10 @@ import random
 import re
 from typing import Any
 
-import structlog
-
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.observability._exchange import _edge
+from microlib.observability.logging import _field_var
 
 __all__ = ["REQUEST_ID_HEADER", "RequestIdInterceptor", "new_request_id", "valid_request_id"]
 
@@ -47,6 +46,10 @@ class RequestIdInterceptor:
     ``request_id`` field of every log line written during the call.
     """
 
+    def __init__(self) -> None:
+        # The variable bind_contextvars(request_id=...) would set, set directly.
+        self._field = _field_var("request_id")
+
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Bind the request id for the duration of the call."""
         request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
@@ -63,8 +66,8 @@ class RequestIdInterceptor:
         echo[REQUEST_ID_HEADER] = request_id
         if bound_by_edge:
             return await call_next(ctx)
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = self._field.set(request_id)
         try:
             return await call_next(ctx)
         finally:
-            structlog.contextvars.reset_contextvars(**tokens)
+            self._field.reset(token)

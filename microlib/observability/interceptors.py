@@ -79,7 +79,13 @@ class TracingInterceptor:
         attached = otel_context.attach(trace.set_span_in_context(span, parent))
         try:
             _remember(ctx, span)
-            return await self._traced(ctx, call_next, span)
+            try:
+                result = await call_next(ctx)
+            except BaseException as exc:
+                _failed(ctx, span, exc)
+                raise
+            _succeeded(ctx, span, under_edge=False)
+            return result
         finally:
             span.end()
             otel_context.detach(attached)
@@ -87,32 +93,35 @@ class TracingInterceptor:
             _unbind_identity(identity)
 
     async def _under_edge(self, ctx: CallContext, call_next: CallNext, edge: _Exchange) -> Any:
-        _remember(ctx, edge.span)
+        span = edge.span
+        _remember(ctx, span)
         edge.method = ctx.full_method
-        return await self._traced(ctx, call_next, edge.span, edge)
-
-    @staticmethod
-    async def _traced(
-        ctx: CallContext, call_next: CallNext, span: trace.Span, edge: _Exchange | None = None
-    ) -> Any:
         try:
             result = await call_next(ctx)
         except BaseException as exc:
-            code = outcome_code(exc)
-            span.set_attribute("microlib.code", code)
-            if ctx.kind == "grpc":
-                # What the caller will see: recovery turns crashes into INTERNAL.
-                span.set_attribute("rpc.grpc.status_code", Code[code].value)
-            span.record_exception(exc)
-            if server_fault(exc):
-                span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+            _failed(ctx, span, exc)
             raise
-        if ctx.kind == "grpc":
-            span.set_attributes(FrameworkAttributes({"microlib.code": "OK", "rpc.grpc.status_code": 0}))
-        elif edge is None:
-            # Under the HTTP edge the status code says as much.
-            span.set_attribute("microlib.code", "OK")
+        _succeeded(ctx, span, under_edge=True)
         return result
+
+
+def _failed(ctx: CallContext, span: trace.Span, exc: BaseException) -> None:
+    code = outcome_code(exc)
+    span.set_attribute("microlib.code", code)
+    if ctx.kind == "grpc":
+        # What the caller will see: recovery turns crashes into INTERNAL.
+        span.set_attribute("rpc.grpc.status_code", Code[code].value)
+    span.record_exception(exc)
+    if server_fault(exc):
+        span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def _succeeded(ctx: CallContext, span: trace.Span, *, under_edge: bool) -> None:
+    if ctx.kind == "grpc":
+        span.set_attributes(FrameworkAttributes({"microlib.code": "OK", "rpc.grpc.status_code": 0}))
+    elif not under_edge:
+        # Under the HTTP edge the status code says as much.
+        span.set_attribute("microlib.code", "OK")
 
 
 class MetricsInterceptor:

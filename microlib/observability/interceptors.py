@@ -19,7 +19,7 @@ from opentelemetry import trace
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Code
-from microlib.observability._exchange import _edge, _Exchange
+from microlib.observability._exchange import _edge
 from microlib.observability._lean_span import FrameworkAttributes
 from microlib.observability.identity import _bind_identity, _unbind_identity
 from microlib.observability.logging import _field_var
@@ -66,17 +66,21 @@ class TracingInterceptor:
         if not self._obs.tracing.enabled:
             return await call_next(ctx)
         edge = _edge.get() if ctx.kind == "http" else None
+        bound: tuple[Any, Any, Any] | None = None
         if edge is not None:
-            return await self._under_edge(ctx, call_next, edge)
-        parent = self._obs.tracing.extract(ctx.metadata)
-        kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
-        identity = _bind_identity(self._obs.identity)
-        tracer = _bind_tracer(self._tracer)
-        span = self._tracer.start_span(
-            ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
-        )
-        # The caller's baggage stays in the context, for outgoing calls to carry on.
-        attached = otel_context.attach(trace.set_span_in_context(span, parent))
+            # The HTTP edge's span is the call's: name it after the method.
+            span = edge.span
+            edge.method = ctx.full_method
+        else:
+            parent = self._obs.tracing.extract(ctx.metadata)
+            kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
+            identity = _bind_identity(self._obs.identity)
+            tracer = _bind_tracer(self._tracer)
+            span = self._tracer.start_span(
+                ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
+            )
+            # The caller's baggage stays in the context, for outgoing calls to carry on.
+            bound = (otel_context.attach(trace.set_span_in_context(span, parent)), tracer, identity)
         try:
             _remember(ctx, span)
             try:
@@ -84,25 +88,14 @@ class TracingInterceptor:
             except BaseException as exc:
                 _failed(ctx, span, exc)
                 raise
-            _succeeded(ctx, span, under_edge=False)
+            _succeeded(ctx, span, under_edge=edge is not None)
             return result
         finally:
-            span.end()
-            otel_context.detach(attached)
-            _unbind_tracer(tracer)
-            _unbind_identity(identity)
-
-    async def _under_edge(self, ctx: CallContext, call_next: CallNext, edge: _Exchange) -> Any:
-        span = edge.span
-        _remember(ctx, span)
-        edge.method = ctx.full_method
-        try:
-            result = await call_next(ctx)
-        except BaseException as exc:
-            _failed(ctx, span, exc)
-            raise
-        _succeeded(ctx, span, under_edge=True)
-        return result
+            if bound is not None:
+                span.end()
+                otel_context.detach(bound[0])
+                _unbind_tracer(bound[1])
+                _unbind_identity(bound[2])
 
 
 def _failed(ctx: CallContext, span: trace.Span, exc: BaseException) -> None:

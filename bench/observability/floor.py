@@ -38,6 +38,7 @@ import orjson
 import prometheus_client
 
 from microlib.observability._families import GaugeFamily, HistogramFamily
+from microlib.observability._otlp_wire import _field, _value
 
 _BATCH = 512
 _EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -163,7 +164,7 @@ def encode_span(span: tuple[Any, ...]) -> bytes:
             start.to_bytes(8, "little"),
             b"\x41",  # 8 end_time_unix_nano, fixed64
             end.to_bytes(8, "little"),
-            _field(9, _field(1, b"http.response.status_code") + _field(2, b"\x18" + _varint(status))),
+            _field(9, _field(1, b"http.response.status_code") + _field(2, _value(status))),
         )
     )
 
@@ -184,17 +185,4 @@ def _static(method: str, route: str) -> bytes:
 
 
 def _string_attribute(key: str, value: str) -> bytes:
-    return _field(1, key.encode()) + _field(2, _field(1, value.encode()))
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    return _field(1, key.encode()) + _field(2, _value(value))

@@ -38,7 +38,8 @@ __all__ = ["HttpTelemetryMiddleware"]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 _PROPAGATION_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
-log = structlog.get_logger("microlib.http")
+_LOGGER = "microlib.http"
+log = structlog.get_logger(_LOGGER)
 
 
 class HttpTelemetryMiddleware:
@@ -91,7 +92,7 @@ class HttpTelemetryMiddleware:
         self._log = log.bind()
         # Asked before the line's fields are gathered: at WARNING and above
         # (the usual production level) the access line costs one level check.
-        self._access_enabled = logging.getLogger("microlib.http").isEnabledFor
+        self._access_enabled = logging.getLogger(_LOGGER).isEnabledFor
         self._request_id_var = _field_var("request_id")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

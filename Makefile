@@ -5,30 +5,45 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples.bookshop.main:service
 
-.PHONY: install run test unit lint format bench clean tools
+.PHONY: install run test unit lint format docs bench clean tools servers core-install
 
-$(STAMP): pyproject.toml codegen/pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml codegen/pyproject.toml requirements/constraints.txt requirements/test-servers.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ./codegen -e ".[all,dev]"
+	$(BIN)/python -m pip install --quiet -r requirements/test-servers.txt
 	touch $(STAMP)
 
 install: $(STAMP)
 
-node_modules/.bin/buf: package.json
+# buf (proto lint and breaking checks), the TypeSpec compiler (.tsp contracts) and @asyncapi/specs (the JSON Schemas
+# `microlib codegen` validates AsyncAPI documents against).
+node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
 
-tools: node_modules/.bin/buf
+tools: node_modules/.installed
 
 ## Run the example service on embedded defaults (no servers needed).
+## Pass options through ARGS: make run ARGS="--set http.port=9000 -c examples/bookshop/auth.yaml"
 run: install
-	$(BIN)/microlib run $(EXAMPLE)
+	$(BIN)/microlib run $(EXAMPLE) $(ARGS)
 
-## The whole suite, integration tests included: needs PostgreSQL, Redis, RabbitMQ.
-test: install tools
+## Install what is missing and start what is down: PostgreSQL, Redis, RabbitMQ, NATS,
+## promtool, Chromium (Debian packages; root or sudo).
+servers:
+	scripts/test-servers
+
+## The whole suite, integration tests included, on a fresh machine: sets up its servers first.
+test: install tools servers core-install
+	$(BIN)/lint-imports
 	MICROLIB_REQUIRE_SERVERS=1 PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m pytest \
 		--cov --cov-branch --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+
+## `pip install microlib` (no extra) in its own virtualenv, kept in .venv-core until
+## pyproject.toml changes: an HTTP service runs on it, a missing extra is one line.
+core-install:
+	scripts/check-core-install $(CURDIR)/.venv-core
 
 ## The unit suite only, for a laptop without servers.
 unit: install tools
@@ -38,10 +53,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict microlib codegen/microlib_codegen examples
+	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+
+## The documentation site into site/, strict: a broken link or anchor, or a page left out of nav, fails.
+docs: install
+	$(BIN)/mkdocs build --strict
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) node_modules .coverage .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-core node_modules site .coverage .mypy_cache .ruff_cache .pytest_cache

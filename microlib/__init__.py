@@ -14,9 +14,9 @@ from microlib.core import (
     FieldViolation,
     Interceptor,
     Principal,
-    Service,
     current_context,
 )
+from microlib.service import Service
 
 __all__ = [
     "CallContext",

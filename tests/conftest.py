@@ -8,6 +8,11 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+# `replicas`: `microlib run` subprocesses, killed at the end of each test. microlib's own
+# plugin (running_service, http_client...) is registered by its entry point once microlib is
+# installed; named here too for a checkout on PYTHONPATH (the same name: never registered twice).
+pytest_plugins = ("tests.scale.replica", "microlib.testing.pytest_plugin")
+
 
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:

@@ -7,24 +7,36 @@ bare (parse, serialize, write), in interleaved rounds on upb messages. The
 difference is what the runtime adds: the CallContext, the default chain
 of a started Service (request id, recovery, tracing at ratio 1.0 with
 spans dropped, metrics, logging at warning, deadline, validation), the
-contextvar binding.
+contextvar binding; with betterproto2 messages (``microlib``, the default
+message layer) and with upb messages handed to the servicer
+(``microlib-upb``, the runtime alone).
+
+``--callgrind`` counts instructions instead (valgrind, deterministic under
+any load): per unary call and per streamed message, each contender run with
+N and 2N calls after the same warm-up, the difference divided by N.
 
     PYTHONPATH=. .venv/bin/python bench/grpc/overhead.py
+    PYTHONPATH=. .venv/bin/python bench/grpc/overhead.py --callgrind
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import _common
+import callgrind
+import servers
 
 _common.generate()
 _common.import_path()
@@ -32,13 +44,8 @@ _common.import_path()
 from benchpb.v1 import bench_pb2 as pb  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 
-from microlib.core.service import Service  # noqa: E402
-from microlib.grpc import (  # noqa: E402
-    MethodDefinition,
-    MethodKind,
-    ServiceDefinition,
-)
 from microlib.grpc.handlers import method_handlers  # noqa: E402
+from microlib.service import Service  # noqa: E402
 
 STREAM = 100
 
@@ -77,29 +84,20 @@ class Servicer:
             yield request.item
 
 
-async def handlers() -> tuple[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]], Service]:
-    def method(name: str, kind: MethodKind, request: Any) -> MethodDefinition:
-        return MethodDefinition(
-            name,
-            name.lower(),
-            kind,
-            request,
-            pb.Item,
-            request.FromString,
-            pb.Item.SerializeToString,
-            request.SerializeToString,
-            pb.Item.FromString,
-        )
+async def handlers(upb: bool) -> tuple[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]], Service]:
+    """The Echo and Stream handlers microlib builds, over a started Service's chain.
 
-    definition = ServiceDefinition(
-        "benchpb.v1.BenchService",
-        {
-            "Echo": method("Echo", MethodKind.UNARY_UNARY, pb.Item),
-            "Stream": method("Stream", MethodKind.UNARY_STREAM, pb.StreamRequest),
-        },
-        object,
-        b"",
-    )
+    Args:
+        upb: The servicer sees upb messages (the runtime alone); otherwise the
+            betterproto2 dataclasses of ``microlib codegen``, converted by the
+            generated codec (the default message layer).
+    """
+    from benchgen.benchpb import v1 as gen
+
+    definition = gen.BenchService.__microlib_service__
+    if upb:
+        methods = {name: servers.upb_method(method, pb) for name, method in definition.methods.items()}
+        definition = replace(definition, methods=methods)
     # A started Service installs its default chain (as run.py's servers
     # have it); no server is needed to call the handlers directly.
     service = Service("bench-overhead")
@@ -141,28 +139,112 @@ async def timed(call: Callable[..., Awaitable[Any]], raw: bytes, n: int) -> floa
     return (time.perf_counter() - start) / n * 1e6
 
 
-async def main(rounds: int = 7, n: int = 20000) -> None:
+def raw_requests() -> dict[str, bytes]:
     item = json_format.ParseDict(_common.ITEM_JSON, pb.Item())
-    echo_raw = item.SerializeToString()
-    stream_raw = pb.StreamRequest(item=item, count=STREAM).SerializeToString()
-    echo, stream, service = await handlers()
-    cases = {
-        "unary µs/call": ((bare_echo, echo, echo_raw, n), 1),
-        "stream µs/msg": ((bare_stream, stream, stream_raw, n // STREAM), STREAM),
+    return {
+        "unary": item.SerializeToString(),
+        "stream": pb.StreamRequest(item=item, count=STREAM).SerializeToString(),
     }
-    for name, ((bare, ours, raw, count), per) in cases.items():
-        b: list[float] = []
-        m: list[float] = []
-        for _ in range(rounds):
-            b.append(await timed(bare, raw, count) / per)
-            m.append(await timed(ours, raw, count) / per)
-        bare_med, ours_med = statistics.median(b), statistics.median(m)
+
+
+CONTENDERS = ("bare", "microlib-upb", "microlib")
+"""``bare``: grpc.aio's work alone on upb; ``microlib-upb``: the runtime and
+its chain on upb; ``microlib``: the same with betterproto2 messages."""
+
+
+async def contender(name: str) -> tuple[dict[str, Callable[..., Awaitable[Any]]], Service | None]:
+    """The handlers of one contender by case, and the service to stop after."""
+    if name == "bare":
+        return {"unary": bare_echo, "stream": bare_stream}, None
+    echo, stream, service = await handlers(upb=name == "microlib-upb")
+    return {"unary": echo, "stream": stream}, service
+
+
+async def wall_clock(rounds: int, n: int, cases: list[str]) -> None:
+    raw = raw_requests()
+    bare, _ = await contender("bare")
+    for name in CONTENDERS[1:]:
+        ours, service = await contender(name)
+        for case, per in (("unary", 1), ("stream", STREAM)):
+            if case not in cases:
+                continue
+            count = n // per
+            b: list[float] = []
+            m: list[float] = []
+            for _ in range(rounds):
+                b.append(await timed(bare[case], raw[case], count) / per)
+                m.append(await timed(ours[case], raw[case], count) / per)
+            bare_med, ours_med = statistics.median(b), statistics.median(m)
+            unit = "µs/call" if per == 1 else "µs/msg"
+            print(
+                f"{name} {case} {unit}: bare {bare_med:.2f}, microlib {ours_med:.2f}, "
+                f"runtime adds {ours_med - bare_med:.2f} (median of {rounds} rounds)"
+            )
+        assert service is not None
+        await service.stop()
+
+
+async def one(name: str, case: str, calls: int) -> None:
+    """Warm up, then make ``calls`` calls of ``case``: what callgrind counts."""
+    raw = raw_requests()[case]
+    handlers_by_case, service = await contender(name)
+    await timed(handlers_by_case[case], raw, 200)
+    await timed(handlers_by_case[case], raw, calls)
+    if service is not None:
+        await service.stop()
+
+
+def instruction_counts(n: int, cases: list[str], contenders: list[str]) -> None:
+    """Instructions per unary call and per streamed message, for each contender."""
+    script = str(Path(__file__).resolve())
+    for case, per in (("unary", 1), ("stream", STREAM)):
+        if case not in cases:
+            continue
+        unit = "call" if per == 1 else "streamed message"
+        figures = {
+            name: callgrind.per_call(
+                lambda calls, name=name, case=case: [sys.executable, script, "--one", name, case, str(calls)],
+                max(n // per, 10),
+            )
+            / per
+            for name in CONTENDERS
+        }
+        bare = figures["bare"]
         print(
-            f"{name}: bare {bare_med:.2f}, microlib {ours_med:.2f}, "
-            f"runtime adds {ours_med - bare_med:.2f} (median of {rounds} rounds)"
+            f"{case} instructions per {unit}: "
+            + ", ".join(
+                f"{name} {count / 1000:,.1f}k ({count / bare:.2f}x bare)" for name, count in figures.items()
+            )
         )
-    await service.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count instructions per call under valgrind (deterministic) instead of timing",
+    )
+    parser.add_argument("--calls", type=int, default=None, help="calls per round (timing) or N (callgrind)")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--cases", nargs="+", choices=("unary", "stream"), default=["unary", "stream"])
+    parser.add_argument(
+        "--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS), help="with --callgrind"
+    )
+    parser.add_argument("--one", nargs=3, metavar=("CONTENDER", "CASE", "CALLS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        name, case, calls = args.one
+        asyncio.run(one(name, case, int(calls)))
+    elif args.callgrind:
+        if not callgrind.available():
+            parser.error("--callgrind needs valgrind (apt-get install valgrind)")
+        instruction_counts(args.calls or 1000, args.cases, args.contenders)
+    else:
+        asyncio.run(wall_clock(args.rounds, args.calls or 20000, args.cases))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

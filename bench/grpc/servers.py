@@ -64,7 +64,7 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
     from benchgen.benchpb import v1 as gen
     from benchpb.v1 import bench_pb2 as pb
 
-    from microlib.core.service import Service
+    from microlib.service import Service
 
     class Servicer(gen.BenchService):  # type: ignore[misc]
         async def echo(self, request: Any, ctx: Any) -> Any:
@@ -77,7 +77,7 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
     servicer: type[Any] = Servicer
     if upb:
         definition = gen.BenchService.__microlib_service__
-        methods = {name: _upb_method(method, pb) for name, method in definition.methods.items()}
+        methods = {name: upb_method(method, pb) for name, method in definition.methods.items()}
         servicer = type(
             "UpbServicer", (Servicer,), {"__microlib_service__": replace(definition, methods=methods)}
         )
@@ -104,7 +104,7 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
         await service.stop()
 
 
-def _upb_method(method: Any, pb: Any) -> Any:
+def upb_method(method: Any, pb: Any) -> Any:
     # The generated method with protobuf classes in place of the codec.
     request = getattr(pb, method.request_type.__name__)
     response = getattr(pb, method.response_type.__name__)

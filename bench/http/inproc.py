@@ -7,6 +7,15 @@ microlib servers are their Services' apps, configured and started as run.py
 serves them (``microlib.yaml``) but without the HTTP server.
 
     taskset -c 0 .venv/bin/python bench/http/inproc.py --rounds 7 --requests 5000
+
+``--instructions`` counts instructions instead, with callgrind: each app runs
+twice under ``valgrind --tool=callgrind``, a warm-up then N requests and a
+warm-up then 2N requests, and the difference over N is its instructions per
+request: deterministic (within 1%) whatever else the machine runs, so it is
+the figure to compare on a shared machine (N = 1000: the span export thread
+makes microlib's count depend on N under valgrind).
+
+    .venv/bin/python bench/http/inproc.py --instructions --requests 1000
 """
 
 from __future__ import annotations
@@ -15,8 +24,12 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import os
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -83,6 +96,43 @@ async def _served(name: str) -> AsyncIterator[Any]:
         await served.stop()
 
 
+# Requests before the counted ones: caches, lazily built children and JIT-free warm paths.
+_WARM_UP = 200
+
+
+async def _count_once(name: str, requests: int) -> None:
+    """The run callgrind counts: start ``name``, warm it up, serve ``requests`` requests."""
+    async with _served(name) as app:
+        await _run(app, _WARM_UP + requests)
+
+
+def _instructions(name: str, requests: int) -> int:
+    """Instructions callgrind counts for a whole run of ``_count_once``."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.out"]
+        cmd += [sys.executable, __file__, "--count-run", name, "--requests", str(requests)]
+        # A fixed hash seed: the same dict layouts, so the same instructions, in both runs.
+        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONWARNINGS": "ignore"}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"{name}: callgrind run failed:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _count(names: list[str], requests: int) -> None:
+    per_request = {}
+    for name in names:
+        once, twice = _instructions(name, requests), _instructions(name, 2 * requests)
+        per_request[name] = (twice - once) / requests
+        print(f"{name:20} {per_request[name] / 1000:8.1f}k instructions/request", flush=True)
+    base = {peer: count for peer, count in per_request.items() if not peer.startswith("microlib")}
+    for name, count in per_request.items():
+        if name.startswith("microlib"):
+            for peer, theirs in base.items():
+                print(f"{name + ' / ' + peer:34} {count / theirs:5.2f}x the instructions")
+
+
 async def _main(rounds: int, requests: int, names: list[str]) -> None:
     async with contextlib.AsyncExitStack() as stack:
         apps = {name: await stack.enter_async_context(_served(name)) for name in names}
@@ -114,6 +164,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per request with callgrind"
+    )
+    parser.add_argument("--count-run", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--only",
         nargs="*",
         default=["microlib-openapi", "microlib-transcoded", "starlette", "fastapi"],
@@ -122,7 +176,13 @@ def main() -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "codegen")]
     from bench.http.run import generate
 
+    if args.count_run:
+        asyncio.run(_count_once(args.count_run, args.requests))
+        return
     generate()
+    if args.instructions:
+        _count(args.only, args.requests)
+        return
     asyncio.run(_main(args.rounds, args.requests, args.only))
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from microlib.core.service import Service
 from microlib.security import SecuritySettings, install
+from microlib.service import Service
 
 
 def main() -> None:

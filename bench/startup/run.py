@@ -1,8 +1,9 @@
 """Time from process start to ``/health/ready`` = 200, and peak RSS.
 
-The bookshop example (``microlib run``) against a bare Starlette app on
-uvicorn, started the same way (a fresh Python process), in interleaved
-rounds; prints medians and the microlib/bare ratios.
+The bookshop example (``microlib run``) and an HTTP-only service
+(``http_app.py``) against a bare Starlette app on uvicorn, each started the
+same way (a fresh Python process), in interleaved rounds; prints medians and
+the microlib/bare ratios.
 
     .venv/bin/python bench/startup/run.py --rounds 15
 """
@@ -31,20 +32,14 @@ def free_port() -> int:
 
 
 def commands(port: int) -> dict[str, list[str]]:
+    def microlib_run(target: str) -> list[str]:
+        settings = ["http.host=127.0.0.1", f"http.port={port}", "logging.level=WARNING"]
+        overrides = [arg for setting in settings for arg in ("--set", setting)]
+        return [sys.executable, "-m", "microlib.cli", "run", target, *overrides]
+
     return {
-        "microlib": [
-            sys.executable,
-            "-m",
-            "microlib.cli",
-            "run",
-            "examples.bookshop.main:service",
-            "--set",
-            "http.host=127.0.0.1",
-            "--set",
-            f"http.port={port}",
-            "--set",
-            "logging.level=WARNING",
-        ],
+        "microlib": microlib_run("examples.bookshop.main:service"),
+        "microlib-http": microlib_run("bench.startup.http_app:service"),
         "bare": [sys.executable, str(ROOT / "bench/startup/bare_app.py"), str(port)],
     }
 
@@ -94,8 +89,9 @@ def main() -> None:
     parser.add_argument("--cpu", default="1", help="core to pin the servers to ('' for none)")
     args = parser.parse_args()
     cpu = args.cpu or None
-    results: dict[str, list[tuple[float, int]]] = {"microlib": [], "bare": []}
-    measure("microlib", cpu), measure("bare", cpu)  # warm the page cache
+    results: dict[str, list[tuple[float, int]]] = {"microlib": [], "microlib-http": [], "bare": []}
+    for name in results:
+        measure(name, cpu)  # warm the page cache
     for _ in range(args.rounds):
         for name in results:
             results[name].append(measure(name, cpu))
@@ -105,11 +101,12 @@ def main() -> None:
         rss = statistics.median(r[1] for r in runs)
         medians[name] = (t, rss)
         print(f"{name:9} ready in {t * 1000:7.1f} ms (median of {len(runs)}), peak RSS {rss / 1024:6.1f} MiB")
-    ratios_t = [m[0] / b[0] for m, b in zip(results["microlib"], results["bare"], strict=True)]
-    print(
-        f"ratio microlib/bare: time-to-ready {statistics.median(ratios_t):.2f}x (median of pairs), "
-        f"peak RSS {medians['microlib'][1] / medians['bare'][1]:.2f}x"
-    )
+    for name in ("microlib", "microlib-http"):
+        ratios_t = [m[0] / b[0] for m, b in zip(results[name], results["bare"], strict=True)]
+        print(
+            f"ratio {name}/bare: time-to-ready {statistics.median(ratios_t):.2f}x (median of pairs), "
+            f"peak RSS {medians[name][1] / medians['bare'][1]:.2f}x"
+        )
 
 
 if __name__ == "__main__":

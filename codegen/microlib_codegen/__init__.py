@@ -2,8 +2,9 @@
 
 ``microlib codegen`` (``microlib/cli/codegen.py``) is its command line; the
 pieces: ``sources`` finds contracts, ``proto`` reads a descriptor set into the
-``model`` IR, ``render`` writes the generated package, ``check`` compares it
-with disk, ``stubs`` and ``drift`` look after the user's implementations.
+``model`` IR, ``render`` writes the generated package, ``openapi`` and
+``asyncapi`` generate from those documents, ``check`` compares it with disk,
+``stubs`` and ``drift`` look after the user's implementations.
 """
 
 from __future__ import annotations

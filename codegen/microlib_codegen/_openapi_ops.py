@@ -5,18 +5,23 @@ shape, which named schema validates each parameter location, the body and
 each response; :mod:`microlib_codegen.openapi` renders it. Synthetic schemas
 (parameter locations, inline bodies and responses) are added to the document
 here, so the model generator emits one pydantic model for each of them.
+Schemas are named by their key in ``components.schemas`` until the model
+generator has said which class it gave each (:func:`resolve`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["BodySpec", "OperationSpec", "ParamSpec", "collect_operations"]
+__all__ = ["BodySpec", "OperationSpec", "ParamSpec", "collect_operations", "operation_id", "resolve"]
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
+# What enforcing a security scheme at runtime takes (microlib.security.schemes).
+_SCHEME_FIELDS = ("type", "scheme", "bearerFormat", "in", "name")
 _LOCATION_SUFFIX = {
     "path": "PathParams",
     "query": "QueryParams",
@@ -41,6 +46,7 @@ class ParamSpec:
     annotation: str
     default: str | None
     allow_empty: bool = False
+    schema: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,9 @@ class OperationSpec:
     body: BodySpec | None = None
     responses: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     security: list[dict[str, list[str]]] | None = None
-    security_schemes: dict[str, str] = field(default_factory=dict)
+    security_schemes: dict[str, dict[str, str]] = field(default_factory=dict)
+    # A webhook or callback: the service sends it (senders.py), it does not serve it.
+    outgoing: bool = False
 
     @property
     def method_name(self) -> str:
@@ -94,53 +102,160 @@ _RESERVED = frozenset(
 )
 
 
-def collect_operations(doc: dict[str, Any]) -> list[OperationSpec]:
+Note = tuple[tuple[str, ...], str]
+"""A remark on the document: the JSON path it is about, and what was done."""
+
+
+def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[Note]]:
     """Collect every operation and add the synthetic schemas to ``doc``.
 
     Args:
         doc: A bundled document (see :func:`bundle`); modified in place.
 
     Returns:
-        The operations in document order.
+        The operations in document order, and a note for each operationId
+        derived from the method and path and each operation left out.
 
     Raises:
-        ValueError: An operation has no operationId, or a synthetic model name
-            clashes with a schema of the document.
+        ValueError: An operation's security names an undeclared scheme.
     """
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
+    paths = doc.get("paths") or {}
+    # (JSON path of the path item, its path or name, method, operation, path item)
+    found: list[tuple[tuple[str, ...], str, str, Any, Any]] = []
+    for path, item in paths.items():
+        found += _item_operations(("paths", path), path, _deref(doc, item))
+    # Webhooks (3.1) and callbacks: named `<webhook>` / `<callback>` plus the method when the
+    # operation has no operationId.
+    for name, item in (doc.get("webhooks") or {}).items():
+        found += _item_operations(("webhooks", name), name, _deref(doc, item))
+    for place, _path, method, raw, _item in list(found):
+        for name, callback in (_deref(doc, raw.get("callbacks")) or {}).items():
+            for expression, item in (_deref(doc, callback) or {}).items():
+                where = (*place, method, "callbacks", name, expression)
+                found += _item_operations(where, name, _deref(doc, item))
+    # Names a document gives win over derived ones, wherever they are.
+    taken = {raw["operationId"] for *_w, raw, _i in found if raw.get("operationId")}
     ops: list[OperationSpec] = []
-    for path, item in (doc.get("paths") or {}).items():
+    notes: list[Note] = []
+    for place, path, method, raw, item in found:
+        outgoing = place[0] == "webhooks" or "callbacks" in place
+        at = ".".join((*place, method))
+        op_id = raw.get("operationId")
+        derived = not op_id
+        if derived:
+            # Taken even when the operation is skipped, so the others keep their names.
+            wanted = method.lower() + pascal(path) if outgoing else operation_id(method, path)
+            op_id = free_name(wanted, taken)
+            taken.add(op_id)
         shared = [_deref(doc, p) for p in item.get("parameters", [])]
-        for method in _METHODS:
-            raw = item.get(method)
-            if raw is None:
-                continue
-            where = f"paths.{path}.{method}"
-            op_id = raw.get("operationId")
-            if not op_id:
-                raise ValueError(f"{where}: every operation needs an operationId")
-            own = [_deref(doc, p) for p in raw.get("parameters", [])]
-            merged = {(p["name"], p["in"]): p for p in [*shared, *own]}
-            op = OperationSpec(
-                operation_id=op_id,
-                method=method.upper(),
-                path=path,
-                tag=(raw.get("tags") or ["default"])[0],
-                summary=_first_line(raw.get("summary") or raw.get("description")),
-                security=raw.get("security", doc.get("security")),
-            )
-            op.security_schemes = _scheme_types(doc, op.security, where)
-            _params(doc, schemas, op, list(merged.values()))
-            _body(doc, schemas, op, raw.get("requestBody"))
-            _responses(doc, schemas, op, raw.get("responses") or {})
-            ops.append(op)
-    return ops
+        own = [_deref(doc, p) for p in raw.get("parameters", [])]
+        merged = {(p["name"], p["in"]): p for p in [*shared, *own]}
+        encoded = sorted(name for (name, _in), p in merged.items() if "schema" not in p)
+        if encoded:
+            # A parameter serialized as a media type (`content`) has no style to read it by.
+            reason = f"parameter {encoded[0]!r} is described by `content`, not `schema`: operation skipped"
+            notes.append(((*place, method), reason))
+            continue
+        if derived:
+            notes.append(((*place, method), f"no operationId: named {op_id!r}"))
+        op = OperationSpec(
+            operation_id=op_id,
+            method=method.upper(),
+            path=path,
+            tag=(raw.get("tags") or ["default"])[0],
+            summary=_first_line(raw.get("summary") or raw.get("description")),
+            security=None if outgoing else raw.get("security", doc.get("security")),
+            outgoing=outgoing,
+        )
+        op.security_schemes = _schemes(doc, op.security, at)
+        _params(doc, schemas, op, list(merged.values()))
+        _body(doc, schemas, op, raw.get("requestBody"))
+        _responses(doc, schemas, op, raw.get("responses") or {})
+        ops.append(op)
+    return ops, notes
 
 
-def _scheme_types(doc: dict[str, Any], security: Any, where: str) -> dict[str, str]:
-    """The ``type`` of each scheme an operation's security names (scopes vs roles at runtime)."""
+def _item_operations(
+    place: tuple[str, ...], path: str, item: Any
+) -> list[tuple[tuple[str, ...], str, str, Any, Any]]:
+    return [(place, path, m, item[m], item) for m in _METHODS if isinstance(item, dict) and m in item]
+
+
+def operation_id(method: str, path: str) -> str:
+    """The name of an operation without ``operationId``: the method, then the
+    path's words (``get /pets/{petId}`` → ``getPetsPetId``, ``/`` → ``getRoot``),
+    as AsyncAPI operations are named and as openapi-python-client does."""
+    return method.lower() + (pascal(path) or "Root")
+
+
+def free_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or with the first number after it that makes it not ``taken``."""
+    name, n = wanted, 1
+    while name in taken:
+        n += 1
+        name = f"{wanted}{n}"
+    return name
+
+
+def resolve(op: OperationSpec, doc: dict[str, Any], names: Mapping[str, str]) -> OperationSpec | list[str]:
+    """``op`` with each schema named by the class the model generator gave it.
+
+    Args:
+        op: An operation from :func:`collect_operations`.
+        doc: The document it was collected from.
+        names: ``components.schemas`` key -> generated class name.
+
+    Returns:
+        The operation, or the schema keys no class was generated for.
+    """
+    wanted = [*op.location_models.values(), *(m for _s, _m, m in op.responses if m)]
+    wanted += [m for _c, m in op.body.media if m] if op.body else []
+    wanted += [ref for p in op.params for ref in _refs(p.schema)]
+    missing = sorted({key for key in wanted if key not in names})
+    if missing:
+        return missing
+    body = None
+    if op.body is not None:
+        media = tuple((c, names[m] if m else None) for c, m in op.body.media)
+        kinds = [f"models.{m}" if m else ("str" if c.startswith("text/") else "bytes") for c, m in media]
+        body = replace(op.body, media=media, annotation=" | ".join(sorted(set(kinds), key=kinds.index)))
+    return replace(
+        op,
+        params=[replace(p, annotation=annotation(doc, p.schema, names)) for p in op.params],
+        location_models={loc: names[key] for loc, key in op.location_models.items()},
+        body=body,
+        responses=[(s, media, names[m] if m else None) for s, media, m in op.responses],
+    )
+
+
+def _refs(schema: Any) -> list[str]:
+    """The component schemas a parameter's annotation names."""
+    if not isinstance(schema, dict):
+        return []
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_COMPONENT):
+        return [_key(ref)]
+    return _refs(schema.get("items")) if _type_of(schema) == "array" else []
+
+
+_COMPONENT = "#/components/schemas/"
+
+
+def _key(ref: str) -> str:
+    """The ``components.schemas`` key a local ``$ref`` names (JSON pointer unescaped)."""
+    return ref.removeprefix(_COMPONENT).replace("~1", "/").replace("~0", "~")
+
+
+def _schemes(doc: dict[str, Any], security: Any, where: str) -> dict[str, dict[str, str]]:
+    """The definition of each scheme an operation's security names, as far as the runtime enforces it.
+
+    Only the fields that say where the credential is and how it is checked
+    are kept, always in the same order, so the table is the same for the same
+    document (``flows`` and ``openIdConnectUrl`` are for clients).
+    """
     declared = (doc.get("components") or {}).get("securitySchemes") or {}
-    found: dict[str, str] = {}
+    found: dict[str, dict[str, str]] = {}
     for index, entry in enumerate(security or ()):
         for name in entry:
             scheme = _deref(doc, declared[name]) if name in declared else None
@@ -149,7 +264,7 @@ def _scheme_types(doc: dict[str, Any], security: Any, where: str) -> dict[str, s
                     f"{where}: security[{index}] names {name!r}, "
                     "which components.securitySchemes does not declare"
                 )
-            found[name] = scheme["type"]
+            found[name] = {key: scheme[key] for key in _SCHEME_FIELDS if key in scheme}
     return found
 
 
@@ -167,9 +282,9 @@ def _deref(doc: dict[str, Any], node: Any) -> Any:
     return node
 
 
-def _add_schema(schemas: dict[str, Any], name: str, schema: Any, where: str) -> str:
-    if name in schemas:
-        raise ValueError(f"{where}: generated model name {name!r} clashes with components.schemas.{name}")
+def _add_schema(schemas: dict[str, Any], name: str, schema: Any) -> str:
+    # The document's own schemas keep their names; a synthetic one takes the next free name.
+    name = free_name(name, set(schemas))
     schemas[name] = schema
     return name
 
@@ -185,8 +300,7 @@ def _params(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, par
         shape = {"array": "array", "object": "object"}.get(_type_of(resolved), "primitive")
         if shape == "object" and "$ref" not in schema:
             schema = {
-                "$ref": "#/components/schemas/"
-                + _add_schema(schemas, base + pascal(p["name"]), schema, op.path)
+                "$ref": "#/components/schemas/" + _add_schema(schemas, base + pascal(p["name"]), schema)
             }
         key = p["name"].lower() if location == "header" else p["name"]
         loc = by_location.setdefault(location, {"type": "object", "properties": {}, "required": []})
@@ -216,7 +330,8 @@ def _params(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, par
                 shape=shape,
                 scalar=_type_of(items),
                 properties=props,
-                annotation=annotation(doc, schema),
+                annotation="",
+                schema=schema,
                 default=None if default is None else repr(default),
                 allow_empty=bool(p.get("allowEmptyValue")),
             )
@@ -226,7 +341,7 @@ def _params(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, par
             del schema["required"]
         if location != "header":
             schema["additionalProperties"] = False
-        name = _add_schema(schemas, base + _LOCATION_SUFFIX[location], schema, op.path)
+        name = _add_schema(schemas, base + _LOCATION_SUFFIX[location], schema)
         op.location_models[location] = name
 
 
@@ -239,11 +354,11 @@ def _type_of(schema: Any) -> str:
     return t if isinstance(t, str) else ""
 
 
-def _model_for(schemas: dict[str, Any], schema: Any, name: str, where: str) -> str:
+def _model_for(schemas: dict[str, Any], schema: Any, name: str) -> str:
     ref = schema.get("$ref") if isinstance(schema, dict) else None
-    if isinstance(ref, str) and ref.startswith("#/components/schemas/") and len(schema) == 1:
-        return ref.rsplit("/", 1)[-1]
-    return _add_schema(schemas, name, schema, where)
+    if isinstance(ref, str) and ref.startswith(_COMPONENT) and len(schema) == 1:
+        return _key(ref)
+    return _add_schema(schemas, name, schema)
 
 
 def _is_json(media: str) -> bool:
@@ -256,18 +371,14 @@ def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: 
         return
     body = _deref(doc, raw)
     media: list[tuple[str, str | None]] = []
-    annotations: list[str] = []
     for content_type, content in (body.get("content") or {}).items():
         schema = content.get("schema")
         if _is_json(content_type) and schema is not None:
-            model = _model_for(schemas, schema, pascal(op.operation_id) + "Body", op.path)
-            media.append((content_type, model))
-            annotations.append(f"models.{model}")
+            media.append((content_type, _model_for(schemas, schema, pascal(op.operation_id) + "Body")))
         else:
             media.append((content_type, None))
-            annotations.append("str" if content_type.startswith("text/") else "bytes")
-    unique = sorted(set(annotations), key=annotations.index)
-    op.body = BodySpec(required=bool(body.get("required")), media=tuple(media), annotation=" | ".join(unique))
+    # The annotation is written by `resolve`, once the models have their names.
+    op.body = BodySpec(required=bool(body.get("required")), media=tuple(media), annotation="")
 
 
 def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: dict[str, Any]) -> None:
@@ -276,9 +387,7 @@ def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, 
         content = response.get("content") or {}
         chosen = next(((m, c) for m, c in content.items() if _is_json(m)), None)
         if chosen is not None and chosen[1].get("schema") is not None:
-            model = _model_for(
-                schemas, chosen[1]["schema"], f"{pascal(op.operation_id)}Response{status}", op.path
-            )
+            model = _model_for(schemas, chosen[1]["schema"], f"{pascal(op.operation_id)}Response{status}")
             op.responses.append((str(status), chosen[0], model))
         else:
             op.responses.append((str(status), next(iter(content), None), None))
@@ -288,12 +397,13 @@ _SCALARS = {"integer": "int", "number": "float", "boolean": "bool", "string": "s
 _FORMATS = {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID"}
 
 
-def annotation(doc: dict[str, Any], schema: Any) -> str:
+def annotation(doc: dict[str, Any], schema: Any, names: Mapping[str, str]) -> str:
     """The Python type a handler receives for a parameter of this schema.
 
     Args:
         doc: The document, for ``$ref`` resolution.
         schema: The parameter's schema.
+        names: ``components.schemas`` key -> generated class name.
 
     Returns:
         A type expression valid in the generated handlers module.
@@ -302,10 +412,10 @@ def annotation(doc: dict[str, Any], schema: Any) -> str:
         return "Any"
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        return "models." + ref.rsplit("/", 1)[-1]
+        return "models." + names[_key(ref)] if ref.startswith(_COMPONENT) else "Any"
     kind = _type_of(schema)
     if kind == "array":
-        return f"list[{annotation(doc, schema.get('items') or {})}]"
+        return f"list[{annotation(doc, schema.get('items') or {}, names)}]"
     if kind == "string" and schema.get("format") in _FORMATS:
         return _FORMATS[schema["format"]]
     if "enum" in schema and kind == "string":

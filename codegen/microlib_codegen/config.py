@@ -8,6 +8,7 @@ Keys (paths are relative to the pyproject.toml folder)::
     out = "bookshop/gen"             # the generated package (replaced whole)
     package = "bookshop.gen"         # its import name (default: from `out`)
     stubs = "bookshop/services"      # user stubs (written once), optional
+    strict = false                   # a construct left out (a warning) fails the run
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class CodegenConfig:
         include: Extra include roots.
         package: The output package's import name (for user stubs).
         stubs: The folder of user stubs, or None to write none.
+        strict: Fail, writing nothing, when a construct of a contract would be
+            left out (what is otherwise a warning).
     """
 
     contracts: tuple[Path, ...]
@@ -42,6 +45,7 @@ class CodegenConfig:
     package: str = ""
     stubs: Path | None = None
     base: Path = field(default_factory=Path.cwd)
+    strict: bool = False
 
     @property
     def import_name(self) -> str:
@@ -83,7 +87,7 @@ def load_pyproject(path: Path) -> CodegenConfig:
     table = data.get("tool", {}).get("microlib", {}).get("codegen")
     if not isinstance(table, dict):
         raise CodegenError(f"{path} has no {_SECTION} section; add one or pass CONTRACT... --out DIR")
-    unknown = sorted(set(table) - {"contracts", "include", "out", "package", "stubs"})
+    unknown = sorted(set(table) - {"contracts", "include", "out", "package", "stubs", "strict"})
     if unknown:
         raise CodegenError(f"{path} {_SECTION}: unknown key(s) {', '.join(unknown)}")
     base = path.parent
@@ -96,6 +100,9 @@ def load_pyproject(path: Path) -> CodegenConfig:
     stubs = table.get("stubs")
     if not isinstance(package, str) or (stubs is not None and not isinstance(stubs, str)):
         raise CodegenError(f"{path} {_SECTION}: package and stubs must be strings")
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        raise CodegenError(f"{path} {_SECTION} strict: expected true or false, got {strict!r}")
     return CodegenConfig(
         contracts=_paths(table, "contracts", base, path) or (base / "contracts",),
         out=base / out,
@@ -103,4 +110,5 @@ def load_pyproject(path: Path) -> CodegenConfig:
         package=package,
         stubs=base / stubs if stubs else None,
         base=base,
+        strict=strict,
     )

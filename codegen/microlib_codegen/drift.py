@@ -1,4 +1,4 @@
-"""Contract drift: how a user stub no longer matches its service.
+"""Contract drift: how a user stub no longer matches its service, OpenAPI or AsyncAPI document.
 
 The stub module is parsed with :mod:`ast`, never imported, so a broken or
 slow-to-import module still gets a report.
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 from microlib_codegen._signatures import ServerSignature, server_signature
+from microlib_codegen.asyncapi import Application, Handler, stub_names
+from microlib_codegen.openapi import HandlerStub
 from microlib_codegen.stubs import Stub, stub_class
 
-__all__ = ["stub_drift"]
+__all__ = ["consumer_drift", "handlers_drift", "stub_drift"]
 
 _QUALIFIED = re.compile(r"\b(?:\w+\.)+(\w+)")
 
@@ -24,8 +27,33 @@ def _norm(annotation: ast.expr | None) -> str:
     return _QUALIFIED.sub(r"\1", text).replace(" ", "")
 
 
+def _missing(where: str, cls: ast.ClassDef, name: str, what: str, expected: str) -> str:
+    # The contract may have gained it or the user may have deleted it: the
+    # stub alone cannot tell which, so the line says what is true either way.
+    return (
+        f"{where}:{cls.lineno}: {cls.name}.{name}: missing, {what} has no method here "
+        f"(the service refuses to start until it is written); expected: {expected}"
+    )
+
+
 def _is_generator(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return any(isinstance(node, ast.Yield | ast.YieldFrom) for node in ast.walk(fn))
+
+
+_Defs = dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+
+
+def _stub_class(where: str, source: str, protocol: str, impl: str) -> tuple[ast.ClassDef, _Defs] | str:
+    """The stub's class that subclasses ``protocol``, with its methods by name;
+    or the one line saying why there is none."""
+    try:
+        tree = ast.parse(source, filename=where)
+    except SyntaxError as exc:
+        return f"{where}:{exc.lineno}: cannot check the stub: {exc.msg}"
+    cls = _find_class(tree, protocol)
+    if cls is None:
+        return f"{where}: no class subclasses {protocol} (expected {impl}({protocol}))"
+    return cls, {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
 
 
 def _find_class(tree: ast.Module, protocol: str) -> ast.ClassDef | None:
@@ -64,17 +92,11 @@ def stub_drift(stub: Stub, source: str) -> list[str]:
         when the stub matches.
     """
     where = str(stub.path)
-    try:
-        tree = ast.parse(source, filename=where)
-    except SyntaxError as exc:
-        return [f"{where}:{exc.lineno}: cannot check the stub: {exc.msg}"]
     service = stub.service
-    cls = _find_class(tree, service.name)
-    if cls is None:
-        return [
-            f"{where}: no class subclasses {service.name} (expected {stub_class(service)}({service.name}))"
-        ]
-    defs = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    found = _stub_class(where, source, service.name, stub_class(service))
+    if isinstance(found, str):
+        return [found]
+    cls, defs = found
     report: list[str] = []
     rpc_names = set()
     for method in service.methods:
@@ -82,10 +104,7 @@ def stub_drift(stub: Stub, source: str) -> list[str]:
         expected = server_signature(method, stub.names[method.input], stub.names[method.output])
         fn = defs.get(method.python_name)
         if fn is None:
-            report.append(
-                f"{where}:{cls.lineno}: {cls.name}.{method.python_name}: missing (RPC {method.name} "
-                f"was added; it answers UNIMPLEMENTED until written); expected: {expected.text}"
-            )
+            report.append(_missing(where, cls, method.python_name, f"RPC {method.name}", expected.text))
             continue
         for problem in _problems(fn, expected):
             report.append(f"{where}:{fn.lineno}: {cls.name}.{fn.name}: {problem}; expected: {expected.text}")
@@ -95,5 +114,97 @@ def stub_drift(stub: Stub, source: str) -> list[str]:
             report.append(
                 f"{where}:{fn.lineno}: {cls.name}.{name}: not an RPC of {service.full_name} any more "
                 "(removed or renamed in the contract)"
+            )
+    return report
+
+
+def _union(annotation: ast.expr | None) -> str:
+    """An annotation normalized so that ``models.A | B`` equals ``B | A``."""
+    return "|".join(sorted(_norm(annotation).split("|")))
+
+
+def _handler_problems(fn: ast.FunctionDef | ast.AsyncFunctionDef, expected: Handler) -> list[str]:
+    if not isinstance(fn, ast.AsyncFunctionDef) or _is_generator(fn):
+        return ["must be `async def` returning once"]
+    params = (fn.args.posonlyargs + fn.args.args)[1:]
+    if len(params) != 2:
+        return [f"takes {len(params)} parameter(s) after self, expected 2 (payload, ctx)"]
+    found = []
+    payload = params[0].annotation
+    if payload is not None and _union(payload) != _union(ast.parse(expected.payload, mode="eval").body):
+        found.append(f"{params[0].arg} is annotated {ast.unparse(payload)}")
+    if fn.returns is not None and _union(fn.returns) != _union(ast.parse(expected.returns, mode="eval").body):
+        found.append(f"returns {ast.unparse(fn.returns)}")
+    return found
+
+
+def consumer_drift(app: Application, path: Path, import_name: str) -> list[str]:
+    """Every way the consumer stub at ``path`` differs from ``app``'s receive operations.
+
+    Args:
+        app: The AsyncAPI document.
+        path: The user's stub module.
+        import_name: The generated package's import name.
+
+    Returns:
+        Lines ``file:line: Class.method: problem; expected: signature``; empty
+        when the stub matches.
+    """
+    where = str(path)
+    found = _stub_class(where, path.read_text(encoding="utf-8"), app.consumer, app.stub_class)
+    if isinstance(found, str):
+        return [found]
+    cls, defs = found
+    report: list[str] = []
+    expected = app.handlers(stub_names(app, import_name))
+    for handler in expected:
+        fn = defs.get(handler.python_name)
+        if fn is None:
+            report.append(
+                _missing(where, cls, handler.python_name, f"operation {handler.operation}", handler.text)
+            )
+            continue
+        for problem in _handler_problems(fn, handler):
+            report.append(f"{where}:{fn.lineno}: {cls.name}.{fn.name}: {problem}; expected: {handler.text}")
+    names = {h.python_name for h in expected}
+    for name, fn in defs.items():
+        if name not in names and [a.arg for a in fn.args.args][1:] == ["payload", "ctx"]:
+            report.append(
+                f"{where}:{fn.lineno}: {cls.name}.{name}: not a receive operation of "
+                f"{app.spec.title or app.package} any more (removed or renamed in the contract)"
+            )
+    return report
+
+
+def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:
+    """Every way the OpenAPI handler module at ``path`` differs from its tag's operations.
+
+    Returns:
+        Lines ``file:line: Class.method: problem; expected: signature``; empty
+        when the module matches.
+    """
+    where = str(path)
+    found = _stub_class(where, path.read_text(encoding="utf-8"), stub.protocol, stub.impl)
+    if isinstance(found, str):
+        return [found]
+    cls, defs = found
+    report: list[str] = []
+    for name, operation_id, text in stub.handlers:
+        fn = defs.get(name)
+        if fn is None:
+            report.append(_missing(where, cls, name, f"operation {operation_id}", text))
+        elif not isinstance(fn, ast.AsyncFunctionDef) or _is_generator(fn):
+            report.append(
+                f"{where}:{fn.lineno}: {cls.name}.{name}: must be `async def` returning once; "
+                f"expected: {text}"
+            )
+    names = {name for name, _, _ in stub.handlers}
+    for name, fn in defs.items():
+        # A handler's shape: public, async, keyword arguments only; helpers are left alone.
+        shaped = isinstance(fn, ast.AsyncFunctionDef) and len(fn.args.args) == 1 and not fn.args.vararg
+        if shaped and name not in names and not name.startswith("_"):
+            report.append(
+                f"{where}:{fn.lineno}: {cls.name}.{name}: not an operation of {stub.title} any more "
+                "(removed or renamed in the document)"
             )
     return report

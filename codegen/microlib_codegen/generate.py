@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from microlib_codegen import openapi
+from microlib_codegen import asyncapi, jobs, openapi
 from microlib_codegen._protoc import builtin_includes, run_protoc
 from microlib_codegen.check import Drift, compare, with_manifest, write
 from microlib_codegen.config import CodegenConfig
-from microlib_codegen.drift import stub_drift
+from microlib_codegen.drift import consumer_drift, handlers_drift, stub_drift
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import Contract
 from microlib_codegen.proto import read_descriptor_set
@@ -33,7 +33,9 @@ class Outcome:
         stubs_written: User stubs created by this run.
         stub_drift: Lines reporting stubs that no longer match.
         documents: The OpenAPI documents generated from.
-        skipped: Contract documents of kinds not generated yet.
+        applications: The AsyncAPI documents generated from.
+        warnings: Constructs of the documents skipped, ``file:line: what: reason``.
+        jobs: The jobs contracts generated from.
     """
 
     contract: Contract
@@ -43,7 +45,9 @@ class Outcome:
     stubs_written: list[Path] = field(default_factory=list)
     stub_drift: list[str] = field(default_factory=list)
     documents: tuple[Path, ...] = ()
-    skipped: tuple[str, ...] = ()
+    applications: tuple[asyncapi.Application, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+    jobs: tuple[Path, ...] = ()
 
 
 def build(config: CodegenConfig) -> Outcome:
@@ -53,31 +57,66 @@ def build(config: CodegenConfig) -> Outcome:
         CodegenError: A contract or configuration problem.
     """
     found = discover(list(config.contracts), list(config.include))
+    warnings: list[str] = []
     files: dict[str, str] = {}
     contract = Contract(files=())
     if found.files:
         output = run_protoc(list(found.files), [*found.includes, *builtin_includes()])
         contract = read_descriptor_set(output.descriptor_set, list(found.files))
         files = render(contract, output.message_files)
+        warnings.extend(
+            f"{_on_disk(w.file, found.includes)}:{w.line}: {w.message}" for w in contract.warnings
+        )
     for document in found.documents:
         package = api_package(document)
         if any(name.split("/")[0] == package for name in files):
             raise CodegenError(f"{document}: its package name {package!r} is taken by a proto package")
-        rendered = openapi.render(document, source_name=_shown(document, config.base))
+        rendered = openapi.render(document, source_name=_shown(document, config.base), warnings=warnings)
         files.update(
             {f"{package}/{name}": text for name, text in rendered.items() if name != "_manifest.json"}
         )
+    proto = {name: message.ref for name, message in contract.messages.items()}
+    applications = []
+    for document in found.asyncapi:
+        package = api_package(document)
+        if any(name.split("/")[0] == package for name in files):
+            raise CodegenError(f"{document}: its package name {package!r} is taken by another contract")
+        app = asyncapi.load(document, package=package, proto=proto, starts=[config.base, Path.cwd()])
+        rendered = asyncapi.render(app, source_name=_shown(document, config.base))
+        files.update({f"{package}/{name}": text for name, text in rendered.items()})
+        applications.append(app)
+    for contract_file in found.jobs:
+        package = api_package(contract_file)
+        if any(name.split("/")[0] == package for name in files):
+            raise CodegenError(f"{contract_file}: its package name {package!r} is taken by another contract")
+        rendered = jobs.render(contract_file, source_name=_shown(contract_file, config.base))
+        files.update({f"{package}/{name}": text for name, text in rendered.items()})
     files.setdefault("__init__.py", '"""Generated code. DO NOT EDIT."""\n')
     return Outcome(
-        contract=contract, files=with_manifest(files), documents=found.documents, skipped=found.skipped
+        contract=contract,
+        files=with_manifest(files),
+        documents=found.documents,
+        applications=tuple(applications),
+        warnings=[*warnings, *(line for app in applications for line in app.spec.warnings)],
+        jobs=found.jobs,
     )
 
 
 def api_package(document: Path) -> str:
-    """The sub-package an OpenAPI document generates into: its file name as
-    an identifier (``orders-api.yaml`` → ``orders_api``)."""
+    """The sub-package an OpenAPI or AsyncAPI document generates into: its
+    file name as an identifier (``orders-api.yaml`` → ``orders_api``)."""
     name = re.sub(r"\W", "_", document.stem.lower())
     return f"api_{name}" if name[:1].isdigit() else name
+
+
+def _on_disk(name: str, includes: tuple[Path, ...]) -> str:
+    """A proto file's path as protoc shows it: below the first include root holding it,
+    relative to the working folder when inside it."""
+    for root in includes:
+        if (root / name).is_file():
+            path = (root / name).resolve()
+            return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
+    return name
 
 
 def _shown(path: Path, base: Path) -> str:
@@ -91,9 +130,15 @@ def run(config: CodegenConfig, *, check: bool = False) -> Outcome:
     """Generate, then write (or, with ``check``, only compare) and report stub drift.
 
     Raises:
-        CodegenError: A contract or configuration problem.
+        CodegenError: A contract or configuration problem, or with
+            ``config.strict`` a construct that would be left out (nothing is written).
     """
     outcome = build(config)
+    if config.strict and outcome.warnings:
+        raise CodegenError(
+            f"{len(outcome.warnings)} construct(s) would be left out (strict):\n"
+            + "\n".join(outcome.warnings)
+        )
     if check:
         outcome.drift = compare(outcome.files, config.out)
     else:
@@ -104,6 +149,27 @@ def run(config: CodegenConfig, *, check: bool = False) -> Outcome:
         gen_package = f"{config.import_name}.{api_package(document)}"
         for name, text in openapi.render_stubs(document, gen_package=gen_package).items():
             _write_stub(outcome, config.stubs / name, text, check=check, what=f"{document.name} handlers")
+        for handlers in openapi.handler_stubs(document):
+            if (config.stubs / handlers.module).is_file():
+                outcome.stub_drift.extend(handlers_drift(handlers, config.stubs / handlers.module))
+    for app in outcome.applications:
+        if not app.receives:
+            continue
+        path = config.stubs / app.stub_module
+        if path.is_file():
+            outcome.stub_drift.extend(consumer_drift(app, path, config.import_name))
+        else:
+            text = asyncapi.render_stub(app, import_name=config.import_name)
+            _write_stub(outcome, path, text, check=check, what=f"{app.document.name} consumer")
+    for contract_file in outcome.jobs:
+        shown = _shown(contract_file, config.base)
+        gen_package = f"{config.import_name}.{api_package(contract_file)}"
+        name, text = jobs.render_stub(contract_file, source_name=shown, gen_package=gen_package)
+        path = config.stubs / name
+        if path.is_file():
+            outcome.stub_drift.extend(jobs.stub_drift(contract_file, source_name=shown, stub=path))
+        else:
+            _write_stub(outcome, path, text, check=check, what=f"{contract_file.name} jobs")
     for stub in plan_stubs(outcome.contract.services, config.stubs, config.import_name):
         if stub.path.is_file():
             outcome.stub_drift.extend(stub_drift(stub, stub.path.read_text(encoding="utf-8")))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-from microlib_codegen.errors import CodegenError
+from microlib_codegen._node_tools import find_tool
 
 __all__ = ["buf_breaking", "buf_lint", "find_buf"]
 
@@ -17,16 +16,9 @@ def find_buf(start: Path) -> Path:
     Raises:
         CodegenError: buf is not installed.
     """
-    for folder in (start.resolve(), *start.resolve().parents):
-        candidate = folder / "node_modules" / ".bin" / "buf"
-        if candidate.is_file():
-            return candidate
-    found = shutil.which("buf")
-    if found is None:
-        raise CodegenError(
-            "buf not found: run `npm install` (package.json pins @bufbuild/buf) or put buf on PATH"
-        )
-    return Path(found)
+    return find_tool(
+        "buf", start, "buf not found: run `npm install` (package.json pins @bufbuild/buf) or put buf on PATH"
+    )
 
 
 def _buf(args: list[str], workdir: Path) -> tuple[int, str]:

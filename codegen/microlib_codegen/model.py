@@ -11,9 +11,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# A method's (microlib.v1.auth) rule: the runtime's decoder's type, so both read it alike.
+from microlib.security.auth_option import AuthOption as AuthRule
+
 __all__ = [
     "AuthRule",
     "Contract",
+    "ContractWarning",
     "EnumType",
     "Field",
     "FieldKind",
@@ -81,6 +85,7 @@ class Field:
         output_only: Declared ``google.api.field_behavior = OUTPUT_ONLY``.
         json_name: The proto3 JSON name (``createdAt``).
         doc: The contract's comment, as plain text.
+        rules: Its ``buf.validate`` field rules as JSON (proto names), or ``""``.
     """
 
     name: str
@@ -97,6 +102,7 @@ class Field:
     output_only: bool = False
     json_name: str = ""
     doc: str = ""
+    rules: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,7 @@ class MessageType:
         file: The contract file that declares it.
         has_rules: It or a message it contains declares validation rules.
         doc: The contract's comment, as plain text.
+        required_oneofs: Its oneofs of which ``buf.validate`` requires a member.
     """
 
     ref: TypeRef
@@ -116,6 +123,7 @@ class MessageType:
     file: str
     has_rules: bool = False
     doc: str = ""
+    required_oneofs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +150,7 @@ class HttpBinding:
     Args:
         method: HTTP verb in upper case, or the custom verb's kind.
         path: The path template as written.
-        body: ``""``, ``"*"`` or a request field name.
+        body: ``""``, ``"*"`` or a request field path (``shelf.details``).
         response_body: ``""`` or a response field name.
     """
 
@@ -150,21 +158,6 @@ class HttpBinding:
     path: str
     body: str = ""
     response_body: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AuthRule:
-    """A method's ``(microlib.v1.auth)`` rule (``contracts/microlib/v1/auth.proto``).
-
-    Args:
-        public: No authentication at all.
-        scopes: Scopes the caller must all hold.
-        roles: Roles of which the caller must hold at least one.
-    """
-
-    public: bool = False
-    scopes: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +228,21 @@ class SourceFile:
 
 
 @dataclass(frozen=True, slots=True)
+class ContractWarning:
+    """A construct of a contract file left out of the generated code, and why.
+
+    Args:
+        file: The contract file's name (relative to its include root).
+        line: The 1-based line that wrote it.
+        message: What was left out and the reason.
+    """
+
+    file: str
+    line: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Contract:
     """Everything the renderers need, in a stable order.
 
@@ -243,12 +251,14 @@ class Contract:
         messages: Messages the generated code converts, by full name.
         enums: Enums those messages use, by full name.
         services: Services of the generated files.
+        warnings: Constructs left out, each with its place and reason.
     """
 
     files: tuple[SourceFile, ...]
     messages: dict[str, MessageType] = field(default_factory=dict)
     enums: dict[str, EnumType] = field(default_factory=dict)
     services: tuple[Service, ...] = ()
+    warnings: tuple[ContractWarning, ...] = ()
 
     @property
     def generated_packages(self) -> tuple[str, ...]:

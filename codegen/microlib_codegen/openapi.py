@@ -18,15 +18,27 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
 from microlib_codegen import __version__
-from microlib_codegen._openapi_bundle import BundleError, bundle
-from microlib_codegen._openapi_ops import OperationSpec, ParamSpec, collect_operations, pascal, snake
+from microlib_codegen._bundle import Bundled, BundleError, bundle
+from microlib_codegen._format_ranges import bound_formats
+from microlib_codegen._openapi_ops import OperationSpec, ParamSpec, collect_operations, pascal, resolve, snake
+from microlib_codegen._visibility import split_views
 from microlib_codegen.errors import CodegenError
+from microlib_codegen.typespec import compiled
 
-__all__ = ["GenerateResult", "OpenAPIError", "generate", "render", "render_stubs"]
+__all__ = [
+    "GenerateResult",
+    "HandlerStub",
+    "OpenAPIError",
+    "generate",
+    "handler_stubs",
+    "render",
+    "render_stubs",
+]
 
 
 class OpenAPIError(CodegenError, ValueError):
@@ -62,47 +74,101 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _load(spec: Path) -> tuple[dict[str, Any], list[OperationSpec], dict[str, Any]]:
+@dataclass
+class _Loaded:
+    """A validated document, its operations and the copy the model generator reads."""
+
+    bundled: Bundled
+    ops: list[OperationSpec]
+    work: dict[str, Any]
+    warnings: list[str]
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return self.bundled.document
+
+    def warn(self, path: tuple[str, ...], reason: str) -> None:
+        self.warnings.append(f"{self.bundled.at(path)}: {'.'.join(path)}: {reason}")
+
+
+def _load(spec: Path) -> _Loaded:
+    if spec.suffix == ".tsp":
+        # TypeSpec: the OpenAPI 3.1 document the compiler emits is the contract from here on.
+        with compiled(spec) as document:
+            return _load_document(document)
+    return _load_document(spec)
+
+
+def _load_document(spec: Path) -> _Loaded:
+    from jsonschema.exceptions import best_match
     from openapi_spec_validator import validate
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
     try:
-        doc = bundle(spec)
+        bundled = bundle(spec)
     except BundleError as exc:
         raise OpenAPIError(str(exc)) from exc
+    doc = bundled.document
     try:
         validate(doc)
     except OpenAPIValidationError as exc:
-        where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise OpenAPIError(f"{spec}: invalid OpenAPI document at {where}: {exc.message}") from exc
+        path = bundled.complete(exc.absolute_path, exc.instance)
+        where = ".".join(str(p) for p in path) or "(root)"
+        at = bundled.at(path)
+        # "not valid under any of the given schemas" says less than the alternative that came closest.
+        message = best_match(exc.context).message if exc.context else exc.message
+        raise OpenAPIError(f"{at}: invalid OpenAPI document at {where}: {message}") from exc
     work = json.loads(json.dumps(doc))
+    bound_formats(work)
+    split_views(work)
     try:
-        ops = collect_operations(work)
+        ops, notes = collect_operations(work)
     except ValueError as exc:
         raise OpenAPIError(f"{spec}: {exc}") from exc
-    return doc, ops, work
+    loaded = _Loaded(bundled, ops, work, [])
+    for path, reason in notes:
+        loaded.warn(path, reason)
+    return loaded
 
 
 def _models(work: dict[str, Any], source: str) -> str:
+    return _named_models(work, source)[0]
+
+
+def _named_models(work: dict[str, Any], source: str) -> tuple[str, dict[str, str]]:
+    """``models.py`` of ``work``, and the class the generator gave each ``components.schemas`` key.
+
+    The names come from the generator's own model map (``--emit-model-metadata``),
+    never from guessing its naming rules.
+    """
     from datamodel_code_generator import Error
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp, "openapi.json")
         src.write_text(json.dumps(work), encoding="utf-8")
         out = Path(tmp, "models.py")
+        metadata = Path(tmp, "models.json")
         try:
-            _generate_models(src, out)
+            _generate_models(src, out, metadata)
         except Error as exc:
             if "Models not found" not in str(exc):
                 raise OpenAPIError(f"{source}: {exc}") from exc
             # A document with no schemas and no parameters has no models.
-            return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n'
+            return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n', {}
         text = out.read_text(encoding="utf-8")
+        models = json.loads(metadata.read_text(encoding="utf-8"))["models"]
+    names = {
+        m["source_path"][2]: m["class_name"]
+        for m in models
+        if m["source_path"]
+        and len(m["source_path"]) == 3
+        and m["source_path"][:2] == ["components", "schemas"]
+    }
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
-    return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}'
+    return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}', names
 
 
-def _generate_models(src: Path, out: Path) -> None:
+def _generate_models(src: Path, out: Path, metadata: Path | None = None) -> None:
     from datamodel_code_generator import PythonVersion, generate
     from datamodel_code_generator.enums import DataModelType, InputFileType, TargetPydanticVersion
 
@@ -125,7 +191,23 @@ def _generate_models(src: Path, out: Path) -> None:
         capitalise_enum_members=True,
         use_double_quotes=True,
         formatters=[],
+        # `pet.Pet` is one schema's name, not a module `pet` holding `Pet`.
+        treat_dot_as_module=False,
+        emit_model_metadata=metadata,
     )
+
+
+def _resolved(loaded: _Loaded, names: dict[str, str]) -> list[OperationSpec]:
+    """The operations with their models' class names; one whose model was not generated is skipped."""
+    ops = []
+    for op in loaded.ops:
+        found = resolve(op, loaded.work, names)
+        if isinstance(found, list):
+            path = ("paths", op.path, op.method.lower())
+            loaded.warn(path, f"no model was generated for {', '.join(found)}: operation skipped")
+        else:
+            ops.append(found)
+    return ops
 
 
 def _class_names(models_py: str) -> set[str]:
@@ -133,7 +215,6 @@ def _class_names(models_py: str) -> set[str]:
 
 
 def _signature(op: OperationSpec) -> list[str]:
-    parts = ["self", "*"]
     ordered = sorted(op.params, key=lambda p: not p.required)
     if op.body is not None and op.body.required:
         ordered_body = [f"body: {op.body.annotation}"]
@@ -143,7 +224,9 @@ def _signature(op: OperationSpec) -> list[str]:
         ordered_body = []
     required = [f"{p.arg}: {p.annotation}" for p in ordered if p.required]
     optional = [_optional(p) for p in ordered if not p.required]
-    return parts + required + ordered_body + optional
+    keywords = required + ordered_body + optional
+    # A bare `*` with nothing after it is a syntax error: operations without parameters take only self.
+    return ["self", "*", *keywords] if keywords else ["self"]
 
 
 def _optional(p: ParamSpec) -> str:
@@ -171,7 +254,9 @@ def _imports(texts: list[str], tail: list[str], *, protocol: bool = False) -> st
     ]
     typing = sorted(n for n in ("Any", "Literal") if re.search(rf"\b{n}\b", joined))
     if protocol:
-        typing = sorted([*typing, "Protocol"])
+        # The Protocols carry what Service.include reads: their document and tag.
+        std.append("from types import ModuleType")
+        typing = sorted({*typing, "ClassVar", "Protocol", "cast"})
     if typing:
         std.append(f"from typing import {', '.join(typing)}")
     return "\n".join([*std, "", *tail]) if std else "\n".join(tail)
@@ -205,6 +290,46 @@ def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
     return tags
 
 
+def _prefix(doc: dict[str, Any]) -> str:
+    """The path of the first server's URL (``/api`` of ``https://x.example/api``): where
+    ``Service.include`` mounts the document's operations; "" when it names none."""
+    servers = doc.get("servers")
+    first = servers[0] if isinstance(servers, list) and servers else None
+    url = first.get("url") if isinstance(first, dict) else None
+    if not isinstance(url, str) or "{" in url:
+        return ""
+    return urlsplit(url).path.rstrip("/")
+
+
+def _senders(env: Any, header: str, info: dict[str, Any], ops: list[OperationSpec]) -> str:
+    """``senders.py``: a typed method per webhook and callback operation."""
+    rendered = []
+    for op in ops:
+        json_models = [m for media, m in (op.body.media if op.body else ()) if m and "json" in media]
+        model = f"models.{json_models[0]}" if json_models else None
+        rendered.append(
+            {
+                "method_name": op.method_name,
+                "method": op.method,
+                "operation_id": op.operation_id,
+                "body_annotation": model or (op.body.annotation if op.body else None),
+                "body_required": op.body is not None and op.body.required,
+                "model": model,
+                "documented": tuple(sorted({status for status, _media, _model in op.responses})),
+                "doc": (op.summary or f"{op.method} {op.operation_id}").replace('"""', "'''").rstrip("."),
+            }
+        )
+    return str(
+        env.get_template("openapi_senders.py.j2").render(
+            header=header,
+            title=info.get("title", ""),
+            version=info.get("version", ""),
+            operations=rendered,
+            uses_models=any(r["model"] for r in rendered),
+        )
+    )
+
+
 def _header(source: str, digest: str) -> str:
     return (
         f"# Generated from {source} by microlib-codegen {__version__}. DO NOT EDIT.\n"
@@ -212,33 +337,37 @@ def _header(source: str, digest: str) -> str:
     )
 
 
-def render(spec: Path, *, source_name: str | None = None) -> dict[str, str]:
+def render(
+    spec: Path, *, source_name: str | None = None, warnings: list[str] | None = None
+) -> dict[str, str]:
     """Render the generated package for the OpenAPI document at ``spec``.
 
     Args:
         spec: The document's entry file (YAML or JSON; refs to other files
             are followed).
         source_name: How the header names the source (default: the file name).
+        warnings: Receives ``file:line: JSON path: what`` for each derived
+            operationId and each operation skipped.
 
     Returns:
         File name -> content of the DO-NOT-EDIT package.
 
     Raises:
-        OpenAPIError: The document is invalid or a model cannot be generated.
+        OpenAPIError: The document is invalid or no model can be generated from it.
     """
     source = source_name or spec.name
-    doc, ops, work = _load(spec)
+    loaded = _load(spec)
+    doc = loaded.doc
     served = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     digest = hashlib.sha256(served.encode()).hexdigest()
     header = _header(source, digest)
-    models_py = f"{header}\n{_models(work, source)}"
-    known = _class_names(models_py)
-    for op in ops:
-        wanted = [*op.location_models.values(), *(m for _s, _m, m in op.responses if m)]
-        wanted += [m for _c, m in op.body.media if m] if op.body else []
-        missing = sorted(set(wanted) - known)
-        if missing:
-            raise OpenAPIError(f"{source}: {op.operation_id}: no model generated for {', '.join(missing)}")
+    models, names = _named_models(loaded.work, source)
+    models_py = f"{header}\n{models}"
+    resolved = _resolved(loaded, names)
+    ops = [op for op in resolved if not op.outgoing]
+    outgoing = [op for op in resolved if op.outgoing]
+    if warnings is not None:
+        warnings.extend(loaded.warnings)
     info = doc.get("info") or {}
     env = _env()
     tags = _tags(ops)
@@ -248,7 +377,11 @@ def render(spec: Path, *, source_name: str | None = None) -> dict[str, str]:
         "models.py": models_py,
         "openapi.json": served,
         "operations.py": env.get_template("openapi_operations.py.j2").render(
-            header=header, title=info.get("title", ""), version=info.get("version", ""), operations=ops
+            header=header,
+            title=info.get("title", ""),
+            version=info.get("version", ""),
+            prefix=_prefix(doc),
+            operations=ops,
         ),
         "handlers.py": env.get_template("openapi_handlers.py.j2").render(
             header=header,
@@ -256,10 +389,14 @@ def render(spec: Path, *, source_name: str | None = None) -> dict[str, str]:
             version=info.get("version", ""),
             tags=tags,
             imports=_imports(
-                texts, ["from microlib.http.openapi import Reply", "", "from . import models"], protocol=True
+                texts,
+                ["from microlib.http.openapi import Reply", "", "from . import models, operations"],
+                protocol=True,
             ),
         ),
     }
+    if outgoing:
+        files["senders.py"] = _senders(env, header, info, outgoing)
     files = {name: text if text.endswith("\n") else text + "\n" for name, text in files.items()}
     manifest = {
         "generator": f"microlib-codegen {__version__}",
@@ -284,8 +421,9 @@ def render_stubs(spec: Path, *, gen_package: str) -> dict[str, str]:
     Raises:
         OpenAPIError: The document is invalid.
     """
-    doc, ops, _work = _load(spec)
-    title = (doc.get("info") or {}).get("title", "")
+    loaded = _load(spec)
+    title = (loaded.doc.get("info") or {}).get("title", "")
+    ops = [op for op in _resolved(loaded, _named_models(loaded.work, spec.name)[1]) if not op.outgoing]
     env = _env()
     out: dict[str, str] = {}
     for tag in _tags(ops):
@@ -302,6 +440,54 @@ def render_stubs(spec: Path, *, gen_package: str) -> dict[str, str]:
             tag=tag, title=title, imports=_imports(texts, tail)
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerStub:
+    """What one tag's handler module must define, for the drift report.
+
+    Args:
+        module: The module's file name (``pets.py``).
+        protocol: The generated Protocol its class subclasses.
+        impl: The class the stub was written with.
+        title: The document's title.
+        handlers: Each operation's method: name, operationId and the
+            ``async def ...:`` line to write.
+    """
+
+    module: str
+    protocol: str
+    impl: str
+    title: str
+    handlers: tuple[tuple[str, str, str], ...]
+
+
+def handler_stubs(spec: Path) -> list[HandlerStub]:
+    """The handler module of each tag of the document, as the stubs define them.
+
+    Raises:
+        OpenAPIError: The document is invalid.
+    """
+    loaded = _load(spec)
+    ops = [op for op in _resolved(loaded, _named_models(loaded.work, spec.name)[1]) if not op.outgoing]
+    title = (loaded.doc.get("info") or {}).get("title") or spec.name
+    return [
+        HandlerStub(
+            f"{tag['module']}.py",
+            tag["protocol"],
+            tag["impl"],
+            title,
+            tuple(
+                (
+                    o["method_name"],
+                    o["operation_id"],
+                    f"async def {o['method_name']}({', '.join(o['signature'])}) -> {o['returns']}:",
+                )
+                for o in tag["operations"]
+            ),
+        )
+        for tag in _tags(ops)
+    ]
 
 
 def generate(

@@ -7,7 +7,9 @@ out of it), query parameters for the remaining fields, the response (or its
 problem+json ``default`` response. Schemas follow the proto3 JSON mapping
 the transcoder speaks: lowerCamelCase names, 64-bit integers as strings,
 enums by name, formats for well-known types; ``required`` from
-``field_behavior = REQUIRED`` and ``readOnly`` from ``OUTPUT_ONLY``.
+``field_behavior = REQUIRED`` and ``readOnly`` from ``OUTPUT_ONLY``; every
+rule the server enforces (REQUIRED, ``buf.validate``) as JSON Schema
+keywords, or in words where there is none (:mod:`._schema_rules`).
 The output is deterministic: same contract, same bytes.
 """
 
@@ -17,7 +19,8 @@ import json
 import re
 from typing import Any
 
-from microlib_codegen.errors import CodegenError
+from microlib_codegen._http_rules import field_path
+from microlib_codegen._schema_rules import constrain, is_required, must_send
 from microlib_codegen.model import (
     Contract,
     Field,
@@ -36,9 +39,18 @@ _PROBLEM = "#/components/responses/Problem"
 _OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 _INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 _UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1}
-# 64-bit integers are strings in JSON; the patterns keep to digits that always fit.
-_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$"}
-_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$"}
+# 64-bit integers are strings in JSON. A response may hold any of them (19 or 20 digits); a
+# request's pattern keeps to digits that always fit (a longer one may be out of range).
+_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,19}$"}
+_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]{1,20}$"}
+# A request may also write a 64-bit integer as a JSON number (proto3 JSON).
+_INPUT_64 = {
+    "int64": {**_INT64, "type": ["string", "integer"], "pattern": "^-?[0-9]{1,18}$"}
+    | {"minimum": -(2**63), "maximum": 2**63 - 1},
+    "uint64": {**_UINT64, "type": ["string", "integer"], "pattern": "^[0-9]{1,19}$"}
+    | {"minimum": 0, "maximum": 2**64 - 1},
+}
+_ENUM_NUMBER = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 # The largest float32 as proto3 JSON writes it (shortest round-trip form),
 # a hair above the exact value: responses carrying it must validate.
 _FLOAT_MAX = 3.4028235e38
@@ -138,10 +150,36 @@ def openapi_document(contract: Contract) -> str | None:
 
 
 class _Builder:
+    """Builds the paths and the component schemas.
+
+    The rules the server enforces are checked on requests only (a servicer's
+    response is not validated), so a message with rules has two schemas when
+    requests use it: ``<name>-Input``, with the rules, and ``<name>`` (the
+    names pydantic and FastAPI give such pairs).
+    """
+
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
         self.paths: dict[str, dict[str, Any]] = {}
         self.schemas: dict[str, Any] = {}
+        self._inputs = self._with_rules()
+
+    def _with_rules(self) -> frozenset[str]:
+        """The messages whose request schema differs: own rules, or a field of such a message."""
+        messages = self.contract.messages
+        found = {
+            name for name, m in messages.items() if m.required_oneofs or any(_has_rules(f) for f in m.fields)
+        }
+        changed = True
+        while changed:
+            changed = False
+            for name, m in messages.items():
+                if name not in found and any(
+                    f.type is not None and f.type.full_name in found for f in m.fields
+                ):
+                    found.add(name)
+                    changed = True
+        return frozenset(found)
 
     def operation(self, service: Service, method: Method, binding: HttpBinding, index: int) -> None:
         request = self.contract.messages[method.input.full_name]
@@ -160,14 +198,16 @@ class _Builder:
             op["summary"] = method.doc.split("\n", 1)[0]
             op["description"] = method.doc
         if binding.body != "*":
-            skip = {binding.body} if binding.body else set()
-            parameters.extend(self._query(request, (), bound, skip, frozenset()))
+            body = self._body_path(request, binding)
+            parameters.extend(
+                self._query(request, (), bound, {body} if body else set(), frozenset(), required=True)
+            )
         if parameters:
             op["parameters"] = parameters
         if binding.body:
             op["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": self._body(request, method, binding, bound)}},
+                "content": {"application/json": {"schema": self._body(request, binding, bound)}},
             }
         op["responses"] = {"200": self._response(method, binding), "default": {"$ref": _PROBLEM}}
         self.paths.setdefault(path, {})[binding.method.lower()] = op
@@ -176,10 +216,17 @@ class _Builder:
         self, request: MessageType, names: list[str], name: str, pattern: str
     ) -> dict[str, Any]:
         field = self._walk(request, names)
-        schema = self._field_schema(field) if field is not None else {"type": "string"}
-        parameter: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": schema}
-        doc = field.doc if field is not None else ""
         dotted = ".".join(names)
+        # A segment of a field (`{name=shelves/*}`) is not the field: its rules are the field's whole value's.
+        whole = pattern in ("", dotted)
+        schema = {"type": "string"}
+        if field is not None:
+            schema = (
+                self._field_schema(field, request=True) if whole else self._type_schema(field, request=True)
+            )
+        rules = schema.pop("description", "")
+        parameter: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": schema}
+        doc = _joined(field.doc, rules) if field is not None else ""
         if pattern == dotted:
             doc = f"{doc}\n\nThe field `{dotted}`.".strip()
         elif pattern:
@@ -203,17 +250,21 @@ class _Builder:
         message: MessageType,
         prefix: tuple[tuple[str, str], ...],
         bound: set[tuple[str, ...]],
-        skip: set[str],
+        skip: set[tuple[str, ...]],
         seen: frozenset[str],
+        *,
+        required: bool,
     ) -> list[dict[str, Any]]:
         """Query parameters for the fields neither the path nor the body binds.
 
-        ``prefix`` holds ``(proto name, JSON name)`` pairs of the enclosing fields.
+        ``prefix`` holds ``(proto name, JSON name)`` pairs of the enclosing fields;
+        ``skip`` the field path the body binds; ``required`` says whether every
+        enclosing field is REQUIRED (a REQUIRED field is a required parameter then).
         """
         found: list[dict[str, Any]] = []
         for f in message.fields:
             names = (*(p for p, _ in prefix), f.name)
-            if (not prefix and f.name in skip) or names in bound or f.map_key is not None or f.output_only:
+            if names in skip or names in bound or f.map_key is not None or f.output_only:
                 continue
             ref = f.type
             if (
@@ -226,27 +277,52 @@ class _Builder:
                 if f.repeated or inner is None or ref.full_name in seen or ref.package == "google.protobuf":
                     continue
                 nested = (*prefix, (f.name, f.json_name))
-                found.extend(self._query(inner, nested, bound, skip, seen | {message.ref.full_name}))
+                found.extend(
+                    self._query(
+                        inner,
+                        nested,
+                        bound,
+                        skip,
+                        seen | {message.ref.full_name},
+                        required=required and is_required(f),
+                    )
+                )
                 continue
             parameter: dict[str, Any] = {
                 "name": ".".join((*(j for _, j in prefix), f.json_name)),
                 "in": "query",
-                "schema": self._field_schema(f),
+                "schema": self._field_schema(f, request=True),
             }
+            if required and must_send(f, parameter["schema"]):
+                parameter["required"] = True
             if f.repeated:
                 parameter["explode"] = True
-            if f.doc:
-                parameter["description"] = f.doc
+            description = _joined(f.doc, parameter["schema"].pop("description", ""))
+            if description:
+                parameter["description"] = description
             found.append(parameter)
         return found
 
+    def _body_chain(self, request: MessageType, binding: HttpBinding) -> list[Field]:
+        """The fields down to the one ``body`` binds (a dotted path to a nested field, as
+        grpc-gateway allows); empty for none or ``*``."""
+        if binding.body in ("", "*"):
+            return []
+        chain = field_path(self.contract.messages, request, binding.body)
+        assert chain is not None, "bindings are checked when the contract is read"
+        return chain
+
+    def _body_path(self, request: MessageType, binding: HttpBinding) -> tuple[str, ...]:
+        return tuple(f.name for f in self._body_chain(request, binding))
+
     def _body(
-        self, request: MessageType, method: Method, binding: HttpBinding, bound: set[tuple[str, ...]]
+        self, request: MessageType, binding: HttpBinding, bound: set[tuple[str, ...]]
     ) -> dict[str, Any]:
         if binding.body == "*":
             return self._without(request, {names[0] for names in bound if len(names) == 1})
-        field = _named(request, binding.body, method, "body")
-        inside = {names[1] for names in bound if len(names) == 2 and names[0] == binding.body}
+        chain = self._body_chain(request, binding)
+        field, path, depth = chain[-1], tuple(f.name for f in chain), len(chain)
+        inside = {names[depth] for names in bound if len(names) == depth + 1 and names[:depth] == path}
         if (
             field.kind is FieldKind.MESSAGE
             and field.type is not None
@@ -255,13 +331,13 @@ class _Builder:
             and not field.repeated
         ):
             return self._without(self.contract.messages[field.type.full_name], inside)
-        return self._field_schema(field)
+        return self._field_schema(field, request=True)
 
     def _without(self, message: MessageType, names: set[str]) -> dict[str, Any]:
         """The message's schema without the path-bound fields ``names``."""
         if not names:
-            return self._ref(message.ref)
-        schema = self._message_schema(message)
+            return self._ref(message.ref, request=True)
+        schema = self._message_schema(message, request=True)
         props = schema["properties"]
         for f in message.fields:
             if f.name in names:
@@ -273,9 +349,10 @@ class _Builder:
     def _response(self, method: Method, binding: HttpBinding) -> dict[str, Any]:
         response = self.contract.messages[method.output.full_name]
         if binding.response_body not in ("", "*"):
-            schema = self._field_schema(_named(response, binding.response_body, method, "response_body"))
+            field = next(f for f in response.fields if f.name == binding.response_body)
+            schema = self._field_schema(field, request=False)
         else:
-            schema = self._ref(method.output)
+            schema = self._ref(method.output, request=False)
         if method.server_streaming:
             return {
                 "description": "A stream of messages: one JSON document per line, or Server-Sent Events.",
@@ -286,61 +363,129 @@ class _Builder:
             }
         return {"description": "OK", "content": {"application/json": {"schema": schema}}}
 
-    def _ref(self, ref: TypeRef) -> dict[str, Any]:
+    def _ref(self, ref: TypeRef, *, request: bool) -> dict[str, Any]:
         if ref.full_name in _WELL_KNOWN:
             return dict(_WELL_KNOWN[ref.full_name])
-        if ref.full_name not in self.schemas:
-            self.schemas[ref.full_name] = {}
+        request = request and ref.full_name in self._inputs
+        name = f"{ref.full_name}-Input" if request else ref.full_name
+        if name not in self.schemas:
+            self.schemas[name] = {}
             if ref.kind is FieldKind.ENUM:
-                self.schemas[ref.full_name] = self._enum_schema(ref)
+                self.schemas[name] = self._enum_schema(ref)
             else:
-                self.schemas[ref.full_name] = self._message_schema(self.contract.messages[ref.full_name])
-        return {"$ref": f"#/components/schemas/{ref.full_name}"}
+                self.schemas[name] = self._message_schema(
+                    self.contract.messages[ref.full_name], request=request
+                )
+        return {"$ref": f"#/components/schemas/{name}"}
 
     def _enum_schema(self, ref: TypeRef) -> dict[str, Any]:
         enum = self.contract.enums[ref.full_name]
-        schema: dict[str, Any] = {"type": "string", "enum": [name for name, _ in enum.values]}
+        # Open enums (proto3 JSON): a number is read too, and one no name has is kept and written back.
+        names = {"type": "string", "enum": [name for name, _ in enum.values]}
+        schema: dict[str, Any] = {"anyOf": [names, _ENUM_NUMBER]}
         if enum.doc:
             schema["description"] = enum.doc
         return schema
 
-    def _message_schema(self, message: MessageType) -> dict[str, Any]:
+    def _message_schema(self, message: MessageType, *, request: bool) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "object"}
         if message.doc:
             schema["description"] = message.doc
         properties: dict[str, Any] = {}
         for f in message.fields:
-            prop = self._field_schema(f)
-            if f.doc:
-                prop = (
-                    {**prop, "description": f.doc}
-                    if "$ref" not in prop
-                    else {"$ref": prop["$ref"], "description": f.doc}
-                )
+            prop = self._field_schema(f, request=request)
+            description = _joined(f.doc, prop.get("description", ""))
+            if description:
+                prop = {**prop, "description": description}
             if f.output_only:
                 prop = {**prop, "readOnly": True}
             properties[f.json_name] = prop
         schema["properties"] = properties
         # Unknown fields are rejected (transcoding.unknown_fields = "reject").
         schema["additionalProperties"] = False
-        required = [f.json_name for f in message.fields if f.required]
+        # Fields REQUIRED are always written (microlib.http.protojson), so responses have them too.
+        required = [
+            f.json_name
+            for f in message.fields
+            if (must_send(f, properties[f.json_name]) if request else f.required)
+        ]
         if required:
             schema["required"] = required
+        if request:
+            # proto3 JSON reads null as "not set": a field that need not be sent may be null.
+            for f in message.fields:
+                if f.json_name not in required and not _holds_null(f):
+                    properties[f.json_name] = _nullable(properties[f.json_name])
+        if request and message.required_oneofs:
+            # At least one member (the transcoder keeps the last of several, as the wire does).
+            groups = [
+                {"anyOf": [{"required": [f.json_name]} for f in message.fields if f.oneof == oneof]}
+                for oneof in message.required_oneofs
+            ]
+            schema.update(groups[0] if len(groups) == 1 else {"allOf": groups})
         return schema
 
-    def _field_schema(self, f: Field) -> dict[str, Any]:
+    def _field_schema(self, f: Field, *, request: bool) -> dict[str, Any]:
+        schema = self._type_schema(f, request=request)
+        return constrain(schema, f) if request else schema
+
+    def _type_schema(self, f: Field, *, request: bool) -> dict[str, Any]:
         if f.kind is FieldKind.SCALAR or f.type is None:
-            value = dict(_SCALARS[f.scalar])
+            value = dict(_input_scalar(f.scalar) if request else _SCALARS[f.scalar])
         else:
-            value = self._ref(f.type)
-        if f.map_key is not None:
-            schema: dict[str, Any] = {"type": "object", "additionalProperties": value}
-            if f.map_key in _KEY_NAMES:
-                schema["propertyNames"] = _KEY_NAMES[f.map_key]
-            return schema
-        if f.repeated:
-            return {"type": "array", "items": value}
-        return value
+            value = self._ref(f.type, request=request)
+        return _shaped(f, value)
+
+
+def _shaped(f: Field, value: dict[str, Any]) -> dict[str, Any]:
+    """The schema of field ``f`` whose values have the schema ``value`` (a map, a list, or one)."""
+    if f.map_key is not None:
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": value}
+        if f.map_key in _KEY_NAMES:
+            schema["propertyNames"] = _KEY_NAMES[f.map_key]
+        return schema
+    if f.repeated:
+        return {"type": "array", "items": value}
+    return value
+
+
+def _has_rules(f: Field) -> bool:
+    """Whether a request's schema of ``f`` differs from the response's: rules, must be sent,
+    or may be null (a field that need not be sent)."""
+    plain = _shaped(f, dict(_SCALARS[f.scalar]) if f.kind is FieldKind.SCALAR else {"$ref": "#"})
+    constrained = constrain(plain, f)
+    sent = must_send(f, constrained)
+    written_otherwise = f.kind is FieldKind.ENUM or (
+        f.kind is FieldKind.SCALAR and _input_scalar(f.scalar) != _SCALARS[f.scalar]
+    )
+    return constrained != plain or sent != f.required or not (sent or _holds_null(f)) or written_otherwise
+
+
+def _input_scalar(scalar: str) -> dict[str, Any]:
+    """A scalar's schema in a request: 64-bit integers may be JSON numbers too."""
+    schema = _SCALARS[scalar]
+    return _INPUT_64.get(schema.get("format", ""), schema) if schema.get("type") == "string" else schema
+
+
+def _holds_null(f: Field) -> bool:
+    """A ``google.protobuf.Value`` field, where null is a value (its schema already allows it)."""
+    return f.type is not None and f.type.full_name == "google.protobuf.Value" and not f.repeated
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` that also allows null."""
+    kind = schema.get("type")
+    if isinstance(kind, str | list):
+        kinds = [kind] if isinstance(kind, str) else kind
+        out = {**schema, "type": kinds if "null" in kinds else [*kinds, "null"]}
+        if "enum" in schema:
+            out["enum"] = [*schema["enum"], None]
+        return out
+    notes: dict[str, Any] = {k: schema[k] for k in ("description", "readOnly") if k in schema}
+    inner = {k: v for k, v in schema.items() if k not in notes}
+    if not inner:
+        return schema
+    return {"anyOf": [inner, {"type": "null"}], **notes}
 
 
 def _openapi_path(template: str) -> tuple[str, list[tuple[str, str, str]]]:
@@ -379,18 +524,8 @@ def _openapi_path(template: str) -> tuple[str, list[tuple[str, str, str]]]:
     return _VARIABLE.sub(expand, template), params
 
 
-def _named(message: MessageType, name: str, method: Method, option: str) -> Field:
-    """The top-level field a rule names.
-
-    Raises:
-        CodegenError: ``message`` has no field ``name``.
-    """
-    for f in message.fields:
-        if f.name == name:
-            return f
-    raise CodegenError(
-        f"{method.name}: google.api.http {option} {name!r} is not a field of {message.ref.full_name}"
-    )
+def _joined(*texts: str) -> str:
+    return "\n\n".join(t for t in texts if t)
 
 
 def _problem_schema() -> dict[str, Any]:

@@ -18,10 +18,13 @@ from betterproto2_compiler.compile.naming import (
 from google.api import annotations_pb2, field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
-from microlib_codegen._auth import method_auth
+from microlib.security.auth_option import effective_auth
+from microlib_codegen._buf_validate import BUF_VALIDATE, FieldRulesReader, extension_payload, oneof_required
+from microlib_codegen._http_rules import binding_problem
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import (
     Contract,
+    ContractWarning,
     EnumType,
     Field,
     FieldKind,
@@ -45,10 +48,8 @@ _WELL_KNOWN = {
         for name in ("Bool", "Int32", "Int64", "UInt32", "UInt64", "Float", "Double", "String", "Bytes")
     },
 }
-# buf.validate's extension number on FieldOptions, MessageOptions and OneofOptions.
-_BUF_VALIDATE = 1159
 # SourceCodeInfo path components (descriptor.proto field numbers).
-_MESSAGE_TYPE, _SERVICE, _METHOD = 4, 6, 2
+_MESSAGE_TYPE, _SERVICE, _METHOD, _OPTIONS = 4, 6, 2, 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,8 @@ def read_descriptor_set(data: bytes, generate: list[str]) -> Contract:
         services and generated files reach, and the services.
 
     Raises:
-        CodegenError: A file declares no package, or names collide.
+        CodegenError: A file declares no package, names collide, or an
+            HTTP rule binds a field its messages do not have.
     """
     fds = descriptor_pb2.FileDescriptorSet.FromString(data)
     wanted = set(generate)
@@ -87,18 +89,27 @@ def read_descriptor_set(data: bytes, generate: list[str]) -> Contract:
     declared = dict(_declarations(fds))
     roots: list[str] = []
     services: list[Service] = []
+    indexes: list[int] = []
+    lines: dict[str, dict[tuple[int, ...], int]] = {}
     for file in fds.file:
         if file.name not in wanted:
             continue
         roots.extend(name for name, d in declared.items() if d.file is file)
         comments = _comments(file)
+        lines[file.name] = {tuple(loc.path): loc.span[0] + 1 for loc in file.source_code_info.location}
         for index, svc in enumerate(file.service):
             service = _service(file, index, svc, declared, comments)
             roots.extend(m.input.full_name for m in service.methods)
             roots.extend(m.output.full_name for m in service.methods)
             services.append(service)
-    messages, enums = _reachable(roots, declared)
+            indexes.append(index)
+    messages, enums = _reachable(roots, declared, FieldRulesReader(fds))
     _check_names(services, messages, enums)
+    warnings: list[ContractWarning] = []
+    services = [
+        _servable(svc, index, messages, lines[svc.file], warnings)
+        for svc, index in zip(services, indexes, strict=True)
+    ]
     files = tuple(
         SourceFile(
             name=f.name,
@@ -109,7 +120,41 @@ def read_descriptor_set(data: bytes, generate: list[str]) -> Contract:
         )
         for f in fds.file
     )
-    return Contract(files=files, messages=messages, enums=enums, services=tuple(services))
+    return Contract(
+        files=files, messages=messages, enums=enums, services=tuple(services), warnings=tuple(warnings)
+    )
+
+
+def _servable(
+    service: Service,
+    index: int,
+    messages: dict[str, MessageType],
+    lines: dict[tuple[int, ...], int],
+    warnings: list[ContractWarning],
+) -> Service:
+    """``service`` without the HTTP bindings microlib cannot serve, each reported."""
+    methods = []
+    for m, method in enumerate(service.methods):
+        kept = []
+        for binding in method.http:
+            problem = binding_problem(messages, method, binding)
+            if problem is None:
+                kept.append(binding)
+                continue
+            method_path = (_SERVICE, index, _METHOD, m)
+            # protoc records where the option is written, not where each binding inside it is.
+            rule = (*method_path, _OPTIONS, annotations_pb2.http.number)
+            line = next((lines[p] for p in (rule, method_path) if p in lines), 1)
+            warnings.append(
+                ContractWarning(
+                    service.file,
+                    line,
+                    f"{service.full_name}.{method.name}: google.api.http {binding.method} {binding.path}: "
+                    f"{problem}: binding skipped",
+                )
+            )
+        methods.append(replace(method, http=tuple(kept)))
+    return replace(service, methods=tuple(methods))
 
 
 def _declarations(fds: descriptor_pb2.FileDescriptorSet) -> Iterator[tuple[str, _Declared]]:
@@ -171,7 +216,7 @@ def _service(
             server_streaming=m.server_streaming,
             doc=comments.get((_SERVICE, index, _METHOD, i), ""),
             http=_http(m.options),
-            auth=method_auth(m.options, svc.options),
+            auth=effective_auth(m.options.SerializeToString(), svc.options.SerializeToString()),
         )
         for i, m in enumerate(svc.method)
     )
@@ -250,7 +295,7 @@ def _scalar(f: descriptor_pb2.FieldDescriptorProto) -> str:
 
 
 def _reachable(
-    roots: list[str], declared: dict[str, _Declared]
+    roots: list[str], declared: dict[str, _Declared], reader: FieldRulesReader
 ) -> tuple[dict[str, MessageType], dict[str, EnumType]]:
     messages: dict[str, MessageType] = {}
     enums: dict[str, EnumType] = {}
@@ -269,11 +314,15 @@ def _reachable(
             continue
         fields = tuple(
             replace(
-                _field(d.proto, f, declared), doc=d.comments.get((*d.path, 2, k), ""), json_name=f.json_name
+                _field(d.proto, f, declared),
+                doc=d.comments.get((*d.path, 2, k), ""),
+                json_name=f.json_name,
+                rules=reader.rules(f.options),
             )
             for k, f in enumerate(d.proto.field)
         )
-        messages[name] = MessageType(d.ref, fields, d.file.name, doc=d.doc)
+        required_oneofs = tuple(o.name for o in d.proto.oneof_decl if oneof_required(o.options))
+        messages[name] = MessageType(d.ref, fields, d.file.name, doc=d.doc, required_oneofs=required_oneofs)
         raw_rules[name] = _declares_rules(d.proto)
         pending.extend(f.type.full_name for f in fields if f.type is not None)
     rules = _propagate(messages, raw_rules)
@@ -282,14 +331,14 @@ def _reachable(
 
 
 def _declares_rules(msg: descriptor_pb2.DescriptorProto) -> bool:
-    if _has_extension(msg.options.SerializeToString(), _BUF_VALIDATE):
+    if _has_rules(msg.options.SerializeToString(), BUF_VALIDATE):
         return True
-    if any(_has_extension(o.options.SerializeToString(), _BUF_VALIDATE) for o in msg.oneof_decl):
+    if any(_has_rules(o.options.SerializeToString(), BUF_VALIDATE) for o in msg.oneof_decl):
         return True
     for f in msg.field:
         if field_behavior_pb2.REQUIRED in f.options.Extensions[field_behavior_pb2.field_behavior]:
             return True
-        if _has_extension(f.options.SerializeToString(), _BUF_VALIDATE):
+        if _has_rules(f.options.SerializeToString(), BUF_VALIDATE):
             return True
     return False
 
@@ -307,37 +356,8 @@ def _propagate(messages: dict[str, MessageType], raw: dict[str, bool]) -> dict[s
     return result
 
 
-def _has_extension(data: bytes, number: int) -> bool:
-    """Whether serialized options carry field ``number`` (an unparsed extension)."""
-    pos = 0
-    while pos < len(data):
-        tag, pos = _varint(data, pos)
-        if tag >> 3 == number:
-            return True
-        wire = tag & 7
-        if wire == 0:
-            _, pos = _varint(data, pos)
-        elif wire == 1:
-            pos += 8
-        elif wire == 2:
-            size, pos = _varint(data, pos)
-            pos += size
-        elif wire == 5:
-            pos += 4
-        else:
-            return False
-    return False
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
+def _has_rules(data: bytes, number: int) -> bool:
+    return extension_payload(data, number) is not None
 
 
 def _check_names(

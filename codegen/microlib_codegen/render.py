@@ -272,4 +272,6 @@ def _service(contract: Contract, service: Service, root: str) -> str:
         full_name=service.full_name,
         file=service.file,
         methods=methods,
+        # openapi_document() writes the package's openapi.json for every service with a binding.
+        served_document=any(m.http for m in service.methods),
     )

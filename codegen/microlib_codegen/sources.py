@@ -4,8 +4,9 @@ Every ``.proto`` in a given folder is generated. Each file is named relative
 to the first ``-I`` root that contains it, else to the folder its ``package``
 implies (``contracts/shop/v1/x.proto`` with ``package shop.v1`` →
 ``contracts``), else to the given folder (or a single file's own folder).
-The kind of a file is detected from its content; only ``.proto`` is
-generated today.
+The kind of a file is detected from its content: OpenAPI and AsyncAPI
+documents are generated too (files they ``$ref`` declare no ``openapi:`` or
+``asyncapi:`` and are not).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from microlib_codegen.errors import CodegenError
+from microlib_codegen.typespec import is_service
 
 __all__ = ["ContractSet", "contract_kind", "discover"]
 
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
-_DOCUMENT = re.compile(r"""^\s*["']?(openapi|asyncapi|swagger)["']?\s*:""", re.MULTILINE)
+_DOCUMENT = re.compile(r"""^\s*["']?(openapi|asyncapi|swagger|microlib-jobs)["']?\s*:""", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,24 +32,31 @@ class ContractSet:
         files: Names relative to their include root, sorted.
         includes: The roots, in search order (user roots first).
         documents: OpenAPI documents, sorted by path.
-        skipped: Documents found but not generated (kind not supported yet).
+        asyncapi: AsyncAPI documents, sorted by path.
+        jobs: Jobs contracts (``microlib-jobs:`` documents), sorted by path.
     """
 
     files: tuple[str, ...]
     includes: tuple[Path, ...]
     documents: tuple[Path, ...] = ()
-    skipped: tuple[str, ...] = ()
+    asyncapi: tuple[Path, ...] = ()
+    jobs: tuple[Path, ...] = ()
 
 
 def contract_kind(path: Path) -> str:
-    """``proto``, ``openapi``, ``asyncapi`` or ``unknown``, from the content."""
+    """``proto``, ``openapi``, ``asyncapi``, ``jobs`` or ``unknown``, from the content."""
     if path.suffix == ".proto":
         return "proto"
+    if path.suffix == ".tsp":
+        # Compiled to an OpenAPI document (microlib_codegen.typespec).
+        return "openapi"
     if path.suffix not in (".yaml", ".yml", ".json"):
         return "unknown"
     match = _DOCUMENT.search(path.read_text(encoding="utf-8", errors="replace")[:4096])
     if match is None:
         return "unknown"
+    if match.group(1) == "microlib-jobs":
+        return "jobs"
     return "openapi" if match.group(1) in ("openapi", "swagger") else "asyncapi"
 
 
@@ -76,7 +85,8 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
     roots = list(explicit)
     named: dict[str, Path] = {}
     documents: list[Path] = []
-    skipped: list[str] = []
+    asyncapi: list[Path] = []
+    jobs: list[Path] = []
 
     def add(file: Path, fallback: Path) -> None:
         root = _root_for(file, explicit, fallback)
@@ -93,29 +103,46 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
                     add(file, path)
                 elif kind == "openapi" and _is_entry(file):
                     documents.append(file)
+                elif kind == "jobs":
+                    jobs.append(file)
                 elif kind == "asyncapi":
-                    skipped.append(f"{given / file.relative_to(path)} ({kind})")
+                    asyncapi.append(file)
             continue
         if not path.is_file():
             raise CodegenError(f"{given}: no such file or folder")
         kind = contract_kind(path)
+        if kind == "jobs":
+            jobs.append(path)
+            continue
         if kind == "asyncapi":
-            raise CodegenError(f"{given}: {kind} documents are not supported yet by this generator")
+            asyncapi.append(path)
+            continue
         if kind == "openapi":
             documents.append(path)
             continue
         if kind != "proto":
-            raise CodegenError(f"{given}: not a contract this generator knows (.proto, OpenAPI, AsyncAPI)")
+            raise CodegenError(
+                f"{given}: not a contract this generator knows (.proto, OpenAPI, AsyncAPI, TypeSpec .tsp)"
+            )
         add(path, path.parent)
-    if not named and not documents:
+    if not named and not documents and not asyncapi and not jobs:
         where = ", ".join(str(p) for p in paths) or "the contracts"
-        raise CodegenError(f"no .proto files or OpenAPI documents found in {where}")
-    return ContractSet(tuple(sorted(named)), tuple(roots), tuple(sorted(set(documents))), tuple(skipped))
+        raise CodegenError(f"no .proto files, OpenAPI, AsyncAPI or jobs documents found in {where}")
+    return ContractSet(
+        tuple(sorted(named)),
+        tuple(roots),
+        tuple(sorted(set(documents))),
+        tuple(sorted(set(asyncapi))),
+        tuple(sorted(set(jobs))),
+    )
 
 
 def _is_entry(path: Path) -> bool:
     """Whether an OpenAPI-looking file is a whole document, not a fragment
-    another document ``$ref``s (fragments have no ``paths`` or ``webhooks``)."""
+    another document ``$ref``s (fragments have no ``paths`` or ``webhooks``);
+    a ``.tsp`` file is one when it declares a ``@service``."""
+    if path.suffix == ".tsp":
+        return is_service(path)
     text = path.read_text(encoding="utf-8", errors="replace")
     return re.search(r"""^\s{0,2}["']?(paths|webhooks)["']?\s*:""", text, re.MULTILINE) is not None
 

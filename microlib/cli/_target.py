@@ -6,10 +6,13 @@ import importlib
 import os
 import sys
 import tomllib
+import traceback
 from pathlib import Path
 
 from microlib.cli.errors import CommandError
-from microlib.core.service import Service
+from microlib.core.errors import ContractMismatch
+from microlib.core.extras import extra_missing
+from microlib.service import Service
 
 __all__ = ["load_service"]
 
@@ -21,7 +24,9 @@ def load_service(target: str | None) -> Service:
     used. The working directory is importable, as with uvicorn.
 
     Raises:
-        CommandError: naming what could not be found.
+        CommandError: naming what could not be found, or an implementation
+            the module wires that does not match its contract (with the
+            file:line that wired it).
     """
     target = target or _default_target()
     module_name, _, attribute = target.partition(":")
@@ -34,7 +39,12 @@ def load_service(target: str | None) -> Service:
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             raise CommandError(f"cannot import module {module_name!r} (from target {target!r})") from None
+        missing = extra_missing(exc, module_name)
+        if missing is not None:
+            raise missing from None
         raise
+    except ContractMismatch as exc:
+        raise CommandError(f"{_wired_at(exc)}: {exc}") from None
     try:
         service = getattr(module, attribute)
     except AttributeError:
@@ -54,3 +64,24 @@ def _default_target() -> str:
     raise CommandError(
         "no TARGET given and no [tool.microlib] service = 'module:attribute' in ./pyproject.toml"
     )
+
+
+def _wired_at(exc: BaseException) -> str:
+    """``file:line`` of the user's code that raised ``exc`` through microlib (``service.include(...)``)."""
+    package = Path(__file__).resolve().parents[1]
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith("<") and package not in Path(frame.filename).resolve().parents
+    ]
+    if not frames:  # pragma: no cover - the import itself is always a frame outside microlib
+        return "<import>"
+    frame = frames[-1]
+    return f"{_shown(Path(frame.filename))}:{frame.lineno}"
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,4 +1,6 @@
-"""``microlib codegen``: generate typed glue from contracts.
+"""``microlib codegen``: generate typed glue from contracts: .proto files,
+OpenAPI 3.0/3.1 documents and AsyncAPI documents (a .yaml or .json file is
+told by its ``openapi:`` or ``asyncapi:`` key).
 
 With no arguments it reads ``[tool.microlib.codegen]`` from ./pyproject.toml;
 ``microlib codegen CONTRACT... --out DIR [-I DIR]`` needs no project config.
@@ -9,6 +11,7 @@ only here and only when the command runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +28,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the ``codegen`` subcommand."""
     parser = subparsers.add_parser(
         "codegen",
-        help="generate messages, servicer interfaces, clients and stubs from contracts",
+        help="generate typed code and stubs from .proto, OpenAPI and AsyncAPI contracts",
         description=__doc__,
     )
-    parser.add_argument("contracts", nargs="*", type=Path, metavar="CONTRACT", help=".proto files or folders")
+    parser.add_argument(
+        "contracts",
+        nargs="*",
+        type=Path,
+        metavar="CONTRACT",
+        help=".proto files, OpenAPI or AsyncAPI documents, or folders",
+    )
     parser.add_argument("--out", type=Path, help="the generated package folder (replaced whole)")
     parser.add_argument(
         "-I", "--include", dest="include", action="append", type=Path, default=[], help="an include root"
@@ -40,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--check", action="store_true", help="compare with disk, write nothing; exit 1 if stale"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="fail, writing nothing, where a construct would be skipped"
     )
     parser.add_argument("--lint", action="store_true", help="also run `buf lint`")
     parser.add_argument("--breaking-against", metavar="REF", help="also run `buf breaking --against REF`")
@@ -76,12 +88,14 @@ def _run(args: argparse.Namespace) -> int:
     gen = _load()
     try:
         config = _config(gen, args)
+        if args.strict:
+            config = dataclasses.replace(config, strict=True)
         outcome = gen.run(config, check=args.check)
     except gen.CodegenError as exc:
         raise CommandError(str(exc)) from None
     code = 0
-    for note in outcome.skipped:
-        print(f"skipped {note}: not supported yet by this generator", file=sys.stderr)
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.check:
         if outcome.drift:
             for line in outcome.drift.lines(config.out):

@@ -9,7 +9,7 @@ from typing import Any
 
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
-from microlib.cli.run import add_config_arguments
+from microlib.cli.run import add_config_arguments, config_files
 from microlib.config import ConfigError, LoadedConfig, Settings, load_config
 
 __all__ = ["register"]
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _show(args: argparse.Namespace) -> int:
     try:
-        loaded = _load(args.target, args.config, args.overrides)
+        loaded = _load(args.target, config_files(args.config), args.overrides)
     except ConfigError as exc:
         raise CommandError(str(exc)) from exc
     sys.stdout.write(loaded.render(masked=True))

@@ -14,18 +14,22 @@ import importlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
-from microlib.cli.run import add_config_arguments
+from microlib.cli.run import add_config_arguments, config_files
 from microlib.config.model import DatabaseSettings
 from microlib.core.errors import Error
-from microlib.data.database import Database
-from microlib.data.migrations import Migrations
-from microlib.data.seed import load_seed, run_seed
+from microlib.core.extras import require
+
+if TYPE_CHECKING:
+    from microlib.data.database import Database
+    from microlib.data.migrations import Migrations
 
 __all__ = ["register"]
 
@@ -54,13 +58,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     revision.set_defaults(handler=_revision)
 
     upgrade = actions.add_parser("upgrade", parents=[common], help="upgrade to a revision (default: head)")
-    upgrade.add_argument("revision", nargs="?", default="head", metavar="REV")
+    upgrade.add_argument("revision", nargs="?", metavar="REV", help="default: head")
     upgrade.set_defaults(handler=_upgrade)
 
     downgrade = actions.add_parser(
         "downgrade", parents=[common], help="downgrade to a revision ('base': all)"
     )
-    downgrade.add_argument("revision", metavar="REV")
+    downgrade.add_argument("revision", nargs="?", metavar="REV")
     downgrade.set_defaults(handler=_downgrade)
 
     current = actions.add_parser("current", parents=[common], help="print the database's revision")
@@ -76,65 +80,98 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     seed.set_defaults(handler=_seed)
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """The database an invocation acts on, and where its URL came from."""
+
+    migrations: Migrations
+    settings: DatabaseSettings
+    origin: str
+
+
 def _revision(args: argparse.Namespace) -> int:
-    migrations, settings = _resolve(args)
-    _run(settings, lambda db: migrations.revision(db.engine, args.message, autogenerate=args.autogenerate))
+    target = _resolve(args)
+    migrations = target.migrations
+    _run(target, lambda db: migrations.revision(db.engine, args.message, autogenerate=args.autogenerate))
     return 0
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    if args.target and ":" not in args.target and args.revision == "head":
-        # `upgrade 0002`: one positional that is not module:attribute is the revision.
-        args.revision, args.target = args.target, None
-    migrations, settings = _resolve(args)
-    timeout = settings.migrate_lock_timeout
-    _run(settings, lambda db: migrations.upgrade(db.engine, args.revision, lock_timeout=timeout))
+    _sort_positionals(args, default="head")
+    target = _resolve(args)
+    timeout = target.settings.migrate_lock_timeout
+    _run(target, lambda db: target.migrations.upgrade(db.engine, args.revision, lock_timeout=timeout))
     return 0
 
 
 def _downgrade(args: argparse.Namespace) -> int:
-    migrations, settings = _resolve(args)
-    _run(settings, lambda db: migrations.downgrade(db.engine, args.revision))
+    _sort_positionals(args, default=None)
+    target = _resolve(args)
+    _run(target, lambda db: target.migrations.downgrade(db.engine, args.revision))
     return 0
 
 
+def _sort_positionals(args: argparse.Namespace, *, default: str | None) -> None:
+    """Take TARGET and REV for what they are, in whichever order they were given.
+
+    argparse fills the two optional positionals left to right, so a lone
+    ``downgrade app:service`` would read the service as the revision. A
+    target is ``module:attribute``; a revision never has a colon.
+    """
+    given = [value for value in (args.target, args.revision) if value]
+    targets = [value for value in given if ":" in value]
+    revisions = [value for value in given if ":" not in value]
+    if len(targets) > 1 or len(revisions) > 1:
+        raise CommandError(f"expected [TARGET] REV, got {' '.join(given)!r}")
+    args.target = targets[0] if targets else None
+    args.revision = revisions[0] if revisions else default
+    if args.revision is None:
+        raise CommandError(f"{args.action} needs REV, the revision to go to ('base': all, '-1': one step)")
+
+
 def _current(args: argparse.Namespace) -> int:
-    migrations, settings = _resolve(args)
-    heads = _run(settings, lambda db: migrations.current(db.engine))
+    target = _resolve(args)
+    heads = _run(target, lambda db: target.migrations.current(db.engine))
     print(",".join(heads) or "<base> (never migrated)")
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    migrations, _ = _resolve(args, need_url=False)
-    for revision in migrations.history():
+    target = _resolve(args, need_url=False)
+    for revision in target.migrations.history():
         print(revision)
     return 0
 
 
 def _seed(args: argparse.Namespace) -> int:
-    _, settings = _resolve(args)
-    target = args.seed_function or settings.seed
-    if not target:
+    target = _resolve(args)
+    from microlib.data.seed import load_seed, run_seed
+
+    function = args.seed_function or target.settings.seed
+    if not function:
         raise CommandError("no seed function: pass --seed module:function or set database.seed")
     try:
-        seed = load_seed(target)
+        seed = load_seed(function)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    _run(settings, lambda db: run_seed(db, seed))
-    print(f"seed {target} applied")
+    _run(target, lambda db: run_seed(db, seed))
+    print(f"seed {function} applied")
     return 0
 
 
-def _resolve(args: argparse.Namespace, *, need_url: bool = True) -> tuple[Migrations, DatabaseSettings]:
+def _resolve(args: argparse.Namespace, *, need_url: bool = True) -> _Target:
     """The database settings and migrations this invocation acts on."""
-    settings = _settings(args)
+    settings, origin, branches = _settings(args)
     if args.url:
-        settings = settings.model_copy(update={"url": args.url})
+        settings, origin = settings.model_copy(update={"url": args.url}), "--url"
     if args.migrations:
         settings = settings.model_copy(update={"migrations": args.migrations})
     if need_url and not settings.url:
         raise CommandError(f"no database URL: pass --url, configure database.url, or set ${_ENV_URL}")
+    # The data libraries are imported by the command that uses them, not by `microlib --help`.
+    require("data", f"microlib db {args.action}")
+    from microlib.data.migrations import Migrations
+
     metadata = None
     if args.metadata:
         module, _, attribute = args.metadata.partition(":")
@@ -142,30 +179,58 @@ def _resolve(args: argparse.Namespace, *, need_url: bool = True) -> tuple[Migrat
             metadata = getattr(importlib.import_module(module), attribute)
         except (ImportError, AttributeError) as exc:
             raise CommandError(f"--metadata {args.metadata!r}: {exc}") from None
-    return Migrations(settings.migrations, metadata=metadata, progress=_print), settings
+    migrations = Migrations(settings.migrations, metadata=metadata, progress=_print, branches=branches)
+    return _Target(migrations, settings, origin)
 
 
-def _settings(args: argparse.Namespace) -> DatabaseSettings:
-    """The service's ``database`` section when there is a service, else the environment."""
+def _settings(args: argparse.Namespace) -> tuple[DatabaseSettings, str, list[Path]]:
+    """The service's ``database`` section when there is a service, else the
+    environment; with where ``database.url`` came from, and the migration
+    branches the service's configuration turns on."""
     try:
         service = load_service(args.target)
     except CommandError:
         if args.target:
             raise
-        return DatabaseSettings(url=os.environ.get(_ENV_URL))
+        return DatabaseSettings(url=os.environ.get(_ENV_URL)), f"env {_ENV_URL}", []
     # Importing the service also imported its models, which autogenerate needs.
-    return service.configure(files=args.config, overrides=args.overrides).database
+    settings = service.configure(files=config_files(args.config), overrides=args.overrides).database
+    return settings, service.live_config.current.origin("database.url"), service.migration_branches()
 
 
-def _run(settings: DatabaseSettings, action: Callable[[Database], Awaitable[T]]) -> T:
+def _run(target: _Target, action: Callable[[Database], Awaitable[T]]) -> T:
+    from sqlalchemy import exc as sa_exc
+
+    from microlib.data.database import Database
+
     if not structlog.is_configured():
         # Logs go to stderr: stdout carries the command's own output (``current`` is scripted).
         structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr))
 
+    def wrong(reason: str) -> CommandError:
+        return CommandError(f"database.url (from {target.origin}): {reason}")
+
     async def main() -> T:
-        db = Database(settings.model_copy(update={"migrate_on_start": False}))
         try:
-            await db.start()
+            db = Database(target.settings.model_copy(update={"migrate_on_start": False}))
+        except ValueError:
+            # The URL itself is not repeated: it may hold a password.
+            raise wrong(
+                "not a database URL (e.g. postgresql+asyncpg://user@host/db or sqlite+aiosqlite:///file.db)"
+            ) from None
+        try:
+            try:
+                await db.start()
+            except sa_exc.NoSuchModuleError:
+                raise wrong(
+                    f"unknown scheme {db.url.drivername!r} in {db.safe_url}: use postgresql+asyncpg://... "
+                    "or sqlite+aiosqlite:///..."
+                ) from None
+            except sa_exc.DBAPIError as exc:
+                # The server's own words: database "x" does not exist, role "y" does not exist...
+                raise wrong(f"{db.safe_url}: {exc.orig}") from None
+            except Error as exc:
+                raise wrong(exc.message) from None
             return await action(db)
         finally:
             await db.stop()

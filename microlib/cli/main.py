@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn
 
 from microlib.cli.errors import CommandError
+from microlib.cli.version import VersionFlag
 from microlib.config.errors import ConfigError
+from microlib.core.extras import MissingExtra
 
 __all__ = ["CommandError", "main"]
 
 # Subcommand modules, in the order `microlib --help` lists them.
 _COMMANDS = (
+    "microlib.cli.new",
     "microlib.cli.run",
     "microlib.cli.config",
     "microlib.cli.codegen",
     "microlib.cli.db",
+    "microlib.cli.jobs",
+    "microlib.cli.messages",
     "microlib.cli.version",
 )
 
@@ -32,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microlib", description="Run, configure and generate code for microlib services."
     )
+    parser.add_argument("--version", action=VersionFlag)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _COMMANDS:
         try:
@@ -45,17 +54,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Parse ``argv`` and run the chosen subcommand; returns the exit code.
+
+    A SIGTERM exits with status 143 until a command handles it itself
+    (``run`` drains first): as PID 1 in a container the kernel drops a
+    signal that has no handler, so one arriving while a service is imported
+    would otherwise be lost and the pod killed only when its grace period ends.
+    """
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        code: int = args.handler(args)
-    except CommandError as exc:
-        print(f"microlib {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"microlib {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return code
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        try:
+            code: int = args.handler(args)
+        except (CommandError, ConfigError, MissingExtra) as exc:
+            print(f"microlib {args.command}: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+        return code
+    finally:
+        # None: the previous handler was not set from Python; the default then.
+        signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + signum)

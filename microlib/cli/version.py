@@ -1,4 +1,4 @@
-"""``microlib version``: print the installed versions."""
+"""``microlib version`` and ``microlib --version``: print the installed versions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import importlib.metadata
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["VersionFlag", "register", "versions"]
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -15,11 +15,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(handler=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
+class VersionFlag(argparse.Action):
+    """``--version``: print :func:`versions` and exit 0, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the installed versions and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(versions())
+        parser.exit()
+
+
+def versions() -> str:
+    """One line per distribution: ``microlib 0.1.0``, ``microlib-codegen 0.1.0``."""
+    lines = []
     for dist in ("microlib", "microlib-codegen"):
         try:
             version = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             version = "not installed"
-        print(f"{dist} {version}")
+        lines.append(f"{dist} {version}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    print(versions())
     return 0

@@ -8,6 +8,7 @@ Precedence, lowest first: model defaults < values in code < config files
 from __future__ import annotations
 
 from microlib.config.errors import ConfigError, Problem
+from microlib.config.jwks import read_jwks
 from microlib.config.live import LiveConfig, ReloadResult, Subscriber, changed_paths
 from microlib.config.loader import LoadedConfig, load_config, load_sources, standard_sources
 from microlib.config.model import (
@@ -15,11 +16,13 @@ from microlib.config.model import (
     HttpSettings,
     LifecycleSettings,
     LoggingSettings,
+    NotSecret,
     Reloadable,
     Section,
     ServiceSettings,
     Settings,
     ShutdownSettings,
+    TlsSettings,
 )
 from microlib.config.resolvers import Resolver, register_resolver
 from microlib.config.sources import (
@@ -46,6 +49,7 @@ __all__ = [
     "LoadedConfig",
     "LoggingSettings",
     "MappingSource",
+    "NotSecret",
     "OverrideSource",
     "Problem",
     "ReloadResult",
@@ -56,9 +60,11 @@ __all__ = [
     "Settings",
     "ShutdownSettings",
     "Subscriber",
+    "TlsSettings",
     "changed_paths",
     "load_config",
     "load_sources",
+    "read_jwks",
     "register_resolver",
     "standard_sources",
 ]

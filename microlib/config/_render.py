@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
-from microlib.config._secrets import MASK, is_secret
+from microlib.config._secrets import mask_secrets
 from microlib.config.sources import Leaf, _find_leaf
 
 __all__ = ["display", "render"]
@@ -47,10 +47,10 @@ def _emit(
             _emit(model, value, here, leaves, masked, lines)
             continue
         leaf = _find_leaf(leaves, here)
-        if masked and is_secret(model, here, value, leaf is not None and leaf.sensitive):
-            shown = _flow(MASK)  # quoted: a bare leading * is a YAML alias
-        else:
-            shown = _flow(_reveal(value))
+        if masked:
+            # Lists are shown inline: their items are masked by their own paths.
+            value = mask_secrets(model, here, value, leaf is not None and leaf.sensitive)
+        shown = _flow(_reveal(value))  # the mask comes out quoted: a bare leading * is a YAML alias
         text = f"{indent}{_flow(str(key))}: {shown}"
         origin = "default" if leaf is None else leaf.origin
         lines.append(f"{text.ljust(_COMMENT_COLUMN - 1)} # {origin}")
@@ -60,6 +60,10 @@ def _reveal(value: Any) -> Any:
     if isinstance(value, SecretStr | SecretBytes):
         secret = value.get_secret_value()
         return secret.decode(errors="replace") if isinstance(secret, bytes) else secret
+    if isinstance(value, Mapping):
+        return {key: _reveal(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_reveal(item) for item in value]
     return to_jsonable_python(value, fallback=str)
 
 

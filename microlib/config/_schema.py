@@ -11,9 +11,16 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, create_model
 from pydantic.fields import FieldInfo
 
-from microlib.config.model import Reloadable
+from microlib.config.model import NotSecret, Reloadable
 
-__all__ = ["build_model", "is_reloadable", "is_secret_type", "suggest", "unknown_keys"]
+__all__ = [
+    "build_model",
+    "is_declared_not_secret",
+    "is_reloadable",
+    "is_secret_type",
+    "suggest",
+    "unknown_keys",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -100,6 +107,12 @@ def is_reloadable(model: type[BaseModel], path: tuple[str | int, ...]) -> bool:
     """Whether ``path`` lies under a field marked ``Reloadable()``."""
     fields, _ = _walk(model, path)
     return any(isinstance(item, Reloadable) for field in fields for item in _metadata(field))
+
+
+def is_declared_not_secret(model: type[BaseModel], path: tuple[str | int, ...]) -> bool:
+    """Whether the last field on ``path`` is marked ``NotSecret()``."""
+    fields, _ = _walk(model, path)
+    return bool(fields) and any(isinstance(item, NotSecret) for item in _metadata(fields[-1]))
 
 
 def is_secret_type(model: type[BaseModel], path: tuple[str | int, ...]) -> bool:

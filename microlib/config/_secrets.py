@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr
 
-from microlib.config._schema import is_secret_type
+from microlib.config._schema import is_declared_not_secret, is_secret_type
 
-__all__ = ["MASK", "is_secret", "is_secret_name"]
+__all__ = ["MASK", "is_secret", "is_secret_name", "mask_secrets"]
 
 MASK = "**********"
 
@@ -48,12 +49,29 @@ def is_secret(
     It must when a sensitive resolver produced it, when the field is a
     ``SecretStr``/``SecretBytes``, or when a key on its path is named like a
     secret and the value is text (flags and numbers under such a name stay
-    visible).
+    visible) and the field is not marked ``NotSecret()``.
     """
     if value is None:
         return False
     if sensitive or isinstance(value, SecretStr | SecretBytes) or is_secret_type(model, path):
         return True
-    if isinstance(value, bool | int | float):
+    if isinstance(value, bool | int | float) or is_declared_not_secret(model, path):
         return False
     return any(isinstance(key, str) and is_secret_name(key) for key in path)
+
+
+def mask_secrets(
+    model: type[BaseModel], path: tuple[str | int, ...], value: Any, sensitive: bool = False
+) -> Any:
+    """``value`` with :data:`MASK` in place of every secret in it, at any depth.
+
+    A list item and a mapping inside one are judged by their own path
+    (``backends[0].password``), as a top-level value is.
+    """
+    if isinstance(value, Mapping):
+        return {key: mask_secrets(model, (*path, str(key)), item, sensitive) for key, item in value.items()}
+    if is_secret(model, path, value, sensitive):
+        return MASK
+    if isinstance(value, list | tuple):
+        return [mask_secrets(model, (*path, index), item, sensitive) for index, item in enumerate(value)]
+    return value

@@ -240,8 +240,9 @@ class LiveConfig(Generic[M]):
             )
             return ReloadResult("restart_required", changed, blocked)
         self._current = loaded
-        log.info("config reloaded", changed=list(changed))
         await self._notify(old.settings, loaded.settings, changed)
+        # After the subscribers: a log level this reload raises applies to this line too.
+        log.info("config reloaded", changed=list(changed))
         return ReloadResult("applied", changed)
 
     async def _notify(self, old: M, new: M, changed: tuple[str, ...]) -> None:

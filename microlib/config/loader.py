@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from microlib.config._paths import Path, dotted, parse_dotted
 from microlib.config._render import display, render
 from microlib.config._schema import build_model, suggest, unknown_keys
-from microlib.config._secrets import MASK, is_secret
+from microlib.config._secrets import MASK, mask_secrets
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.model import Settings
 from microlib.config.sources import (
@@ -273,9 +273,8 @@ def _data_path(loc: tuple[int | str, ...], data: Any, *, missing: bool) -> Path:
 
 def _shown(model: type[BaseModel], leaves: Mapping[tuple[str, ...], Leaf], path: Path, value: Any) -> str:
     leaf = _find_leaf(leaves, path)
-    if is_secret(model, path, value, leaf is not None and leaf.sensitive):
-        return MASK
-    return display(value)
+    shown = mask_secrets(model, path, value, leaf is not None and leaf.sensitive)
+    return MASK if shown is MASK else display(shown)
 
 
 def _value_at(data: Any, path: tuple[str, ...]) -> Any:

@@ -1,18 +1,24 @@
 """One ordered interceptor list shared by HTTP, gRPC, messaging and jobs.
 
 As in Starlette's middleware list, the first interceptor runs outermost. The
-chain is composed once per method when it is registered, so a call costs one
-function call per interceptor and nothing else.
+chain is composed once per method when it is registered. Neighbouring
+:class:`Stage` interceptors (the framework's own: request id, recovery,
+tracing, metrics, logging, deadline, validation) are fused into one step
+that runs their synchronous halves in order around a single await, so a call
+pays one coroutine for all of them; any other interceptor (the user's,
+authentication) wraps the rest as a coroutine of its own, exactly where it
+was configured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import Token
 from typing import Any, Protocol, runtime_checkable
 
-from microlib.core.context import CallContext, _bind, _unbind
+from microlib.core.context import CallContext, Rejected, _bind, _unbind
 
-__all__ = ["SLOTS", "CallNext", "Chain", "Interceptor", "compose"]
+__all__ = ["SLOTS", "CallNext", "Chain", "Interceptor", "Stage", "compose"]
 
 CallNext = Callable[[CallContext], Awaitable[Any]]
 """Calls the rest of the chain (and finally the handler) with a context."""
@@ -32,24 +38,134 @@ class Interceptor(Protocol):
         ...
 
 
+class Stage:
+    """An interceptor whose work is a synchronous half before the call and one after.
+
+    Running a stage means, and is exactly equivalent to::
+
+        state = stage.enter(ctx)
+        try:
+            result = await call_next(ctx)
+        except BaseException as exc:
+            raise stage.exit(ctx, state, exc) or exc
+        stage.exit(ctx, state, None)
+        return result
+
+    (the replacement's ``__cause__`` as ``exit`` set it). Written this way,
+    the chain fuses neighbouring stages into one step with a single await:
+    entered outermost first, exited innermost first, each exit seeing what
+    the inner ones left (the handler's exception, or a replacement). The
+    framework's interceptors are stages; a subclass does its work in
+    :meth:`enter` and :meth:`exit` (the chain never calls its
+    :meth:`intercept`, which runs it alone, outside a chain).
+    """
+
+    def enter(self, ctx: CallContext) -> Any:
+        """Work before the call; returns the state :meth:`exit` gets back.
+
+        Raising here fails the call, as raising before ``call_next`` would;
+        the stage is then not exited.
+        """
+        return None
+
+    def exit(self, ctx: CallContext, state: Any, failure: BaseException | None) -> BaseException | None:
+        """Work after the call, with what it raised (None on success).
+
+        Returns:
+            An exception to raise in place of ``failure`` (its ``__cause__``
+            set as the stage means it), or None to let the outcome stand.
+        """
+        return None
+
+    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
+        """Run the stage alone around ``call_next``."""
+        return await _fuse((self,), call_next)(ctx)
+
+
 def compose(interceptors: Sequence[Interceptor], handler: CallNext) -> CallNext:
     """Wrap ``handler`` in ``interceptors``, the first one outermost.
 
     The returned callable binds the context to the current task, so
-    ``current_context()`` works in the handler and everything it calls.
+    ``current_context()`` works in the handler and everything it calls. A
+    request the transport could not decode (:class:`Rejected`) raises its
+    error in place of the handler, once every interceptor (authn and authz
+    first) has had its say. Runs of neighbouring :class:`Stage` interceptors
+    become one step each (see :class:`Stage`); the binding and the rejection
+    are stages too, so a chain of framework interceptors only is one step
+    around the handler.
     """
-    call: CallNext = handler
-    for interceptor in reversed(interceptors):
-        call = _link(interceptor, call)
+    layers: list[Interceptor | list[Stage]] = [[_BINDING]]
+    for interceptor in interceptors:
+        if isinstance(interceptor, Stage):
+            run = layers[-1]
+            if isinstance(run, list):
+                run.append(interceptor)
+            else:
+                layers.append([interceptor])
+        else:
+            layers.append(interceptor)
+    last = layers[-1]
+    if isinstance(last, list):
+        last.append(_ACCEPTING)
+    else:
+        layers.append([_ACCEPTING])
+    call = handler
+    for layer in reversed(layers):
+        call = _fuse(tuple(layer), call) if isinstance(layer, list) else _link(layer, call)
+    return call
 
-    async def run(ctx: CallContext) -> Any:
-        token = _bind(ctx)
+
+def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
+    """One coroutine running ``stages`` around ``call_next``, as nested interceptors would."""
+    everyone = len(stages)
+    backwards = stages[::-1]
+
+    async def step(ctx: CallContext) -> Any:
+        states: list[Any] = []
+        failure: BaseException | None = None
+        result: Any = None
         try:
-            return await call(ctx)
-        finally:
-            _unbind(token)
+            for stage in stages:
+                states.append(stage.enter(ctx))
+            result = await call_next(ctx)
+        except BaseException as exc:
+            failure = exc
+        # Exited innermost first; a stage whose enter raised is not exited.
+        for stage, state in zip(backwards[everyone - len(states) :], reversed(states), strict=True):
+            try:
+                replacement = stage.exit(ctx, state, failure)
+            except BaseException as exc:
+                replacement = exc
+            if replacement is not None:
+                failure = replacement
+        if failure is not None:
+            raise failure
+        return result
 
-    return run
+    return step
+
+
+class _Binding(Stage):
+    """``current_context()`` answers ``ctx`` for the whole call."""
+
+    def enter(self, ctx: CallContext) -> Token[CallContext | None]:
+        return _bind(ctx)
+
+    def exit(self, ctx: CallContext, state: Any, failure: BaseException | None) -> None:
+        _unbind(state)
+
+
+class _Accepting(Stage):
+    """A request the transport could not decode raises its error right before the handler."""
+
+    def enter(self, ctx: CallContext) -> None:
+        request = ctx.request
+        if type(request) is Rejected:
+            raise request.error
+
+
+_BINDING = _Binding()
+_ACCEPTING = _Accepting()
 
 
 def _link(interceptor: Interceptor, call_next: CallNext) -> CallNext:
@@ -104,11 +220,24 @@ class Chain:
             ValueError: if ``slot`` is not one of :data:`SLOTS`.
             RuntimeError: once the chain has served a call.
         """
-        if slot not in self._slots:
-            raise ValueError(f"unknown chain slot {slot!r}; the slots are {list(SLOTS)}")
+        interceptors = self._slot(slot)
         if self._frozen:
             raise RuntimeError("the chain has already served a call; install interceptors before starting")
-        self._slots[slot].append(interceptor)
+        interceptors.append(interceptor)
+
+    def installed(self, slot: str) -> bool:
+        """Whether ``slot`` holds an interceptor and is not disabled.
+
+        Raises:
+            ValueError: if ``slot`` is not one of :data:`SLOTS`.
+        """
+        return bool(self._slot(slot)) and slot not in self._disabled
+
+    def _slot(self, slot: str) -> list[Interceptor]:
+        found = self._slots.get(slot)
+        if found is None:
+            raise ValueError(f"unknown chain slot {slot!r}; the slots are {list(SLOTS)}")
+        return found
 
     @property
     def interceptors(self) -> list[Interceptor]:

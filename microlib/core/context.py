@@ -6,9 +6,12 @@ import contextvars
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["CallContext", "CallKind", "Principal", "current_context"]
+if TYPE_CHECKING:
+    from microlib.core.errors import Error
+
+__all__ = ["CallContext", "CallKind", "Principal", "Rejected", "current_context"]
 
 CallKind = Literal["http", "grpc", "message", "job"]
 
@@ -30,6 +33,27 @@ class Principal:
     claims: Mapping[str, Any] = field(default_factory=dict)
 
 
+class Rejected:
+    """A request the transport could not decode, in ``ctx.request`` in place of the request.
+
+    A door that fails to build the request (malformed bytes or JSON, a bad
+    parameter or deadline header) still runs the chain with this marker, so
+    authentication and authorization decide first: an anonymous caller gets
+    401 / ``UNAUTHENTICATED``, never a 400 describing the request's shape.
+    The chain raises :attr:`error` right before the handler (see
+    :func:`~microlib.core.chain.compose`); interceptors outside it may see
+    the marker.
+
+    Args:
+        error: Why the request was rejected.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Error) -> None:
+        self.error = error
+
+
 @dataclass(slots=True, eq=False)
 class CallContext:
     """One call through the shared interceptor chain, whatever its transport.
@@ -44,7 +68,8 @@ class CallContext:
         deadline: Absolute ``time.monotonic()`` by which the call must end.
         peer: The remote address, when there is one.
         request: The decoded request (a message, a model, or an async
-            iterator of them for client streaming).
+            iterator of them for client streaming); a :class:`Rejected`
+            when the transport could not decode it.
         send: For streaming responses, pushes one item to the caller.
         principal: Who is calling, once authentication has run.
         response_metadata: Sent before the response: HTTP headers, gRPC

@@ -25,6 +25,10 @@ Our exception hierarchy::
       + Unavailable
       + DataLoss
       + Unauthenticated
+
+    ContractMismatch(TypeError)  not a call's error: an implementation that
+                                 does not match its contract, refused while
+                                 the service is wired
 """
 
 from __future__ import annotations
@@ -34,10 +38,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "CANCELLED_BY_DEADLINE",
+    "CANCELLED_BY_SHUTDOWN",
     "Aborted",
     "AlreadyExists",
     "Cancelled",
     "Code",
+    "ContractMismatch",
     "DataLoss",
     "DeadlineExceeded",
     "Error",
@@ -226,3 +233,30 @@ class Unauthenticated(Error):
     """The request has no valid credentials."""
 
     code = Code.UNAUTHENTICATED
+
+
+class ContractMismatch(TypeError):
+    """An implementation does not match its contract; raised while a service is wired.
+
+    A servicer, consumer or OpenAPI handler object lacks a method of its
+    generated interface (or only inherits the interface's placeholder), or
+    a method's shape changed. ``microlib run`` prints it as one line naming
+    where the service wired it, never as a traceback.
+    """
+
+
+class InvalidContract(ValueError):
+    """A contract read while a service is wired is invalid; the message names its file and line.
+
+    A job's cron expression or time zone, for example. ``microlib run``
+    prints it as one line, never as a traceback.
+    """
+
+
+CANCELLED_BY_DEADLINE = "microlib: the call's time budget ran out"
+"""The message of the cancellation that ends a call past its time budget
+(its outcome is ``DEADLINE_EXCEEDED``, not ``CANCELLED``)."""
+
+CANCELLED_BY_SHUTDOWN = "microlib: the drain's budget ran out"
+"""The message of the cancellation that ends a call the drain could not wait
+for (its outcome is ``UNAVAILABLE``)."""

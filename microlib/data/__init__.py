@@ -7,21 +7,21 @@ part of a second to import, and a running service rarely needs it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from microlib.config.model import CacheSettings, DatabaseSettings
-from microlib.data.cache import Cache, MemoryCache, open_cache
-from microlib.data.cache_aside import CacheAside
-from microlib.data.database import Database
-from microlib.data.errors import map_db_errors
-from microlib.data.seed import SeedFunction, run_seed
-from microlib.data.transaction import Transaction
-from microlib.data.typed_cache import TypedCache
-from microlib.data.unit_of_work import UnitOfWork
+from microlib.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from microlib.config.model import CacheSettings, DatabaseSettings
+    from microlib.data.cache import Cache, MemoryCache, open_cache
+    from microlib.data.cache_aside import CacheAside
+    from microlib.data.database import Database
+    from microlib.data.errors import map_db_errors
     from microlib.data.migrations import MigrationError, Migrations, Revision
+    from microlib.data.seed import SeedFunction, run_seed
+    from microlib.data.transaction import Transaction
+    from microlib.data.typed_cache import TypedCache
+    from microlib.data.unit_of_work import UnitOfWork
 
 __all__ = [
     "Cache",
@@ -42,10 +42,25 @@ __all__ = [
     "run_seed",
 ]
 
-_LAZY = {"MigrationError", "Migrations", "Revision"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module("microlib.data.migrations"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Each name is imported on first use: importing the package loads none of its modules.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Cache": "microlib.data.cache",
+        "CacheAside": "microlib.data.cache_aside",
+        "CacheSettings": "microlib.config.model",
+        "Database": "microlib.data.database",
+        "DatabaseSettings": "microlib.config.model",
+        "MemoryCache": "microlib.data.cache",
+        "MigrationError": "microlib.data.migrations",
+        "Migrations": "microlib.data.migrations",
+        "Revision": "microlib.data.migrations",
+        "SeedFunction": "microlib.data.seed",
+        "Transaction": "microlib.data.transaction",
+        "TypedCache": "microlib.data.typed_cache",
+        "UnitOfWork": "microlib.data.unit_of_work",
+        "map_db_errors": "microlib.data.errors",
+        "open_cache": "microlib.data.cache",
+        "run_seed": "microlib.data.seed",
+    },
+)

@@ -53,6 +53,7 @@ class Instruments:
         ).labels(name)
         self._by_operation: dict[str, Any] = {}
         self._by_outcome: dict[str, Any] = {}
+        self._checked_out: set[int] = set()
 
     def attach(self, engine: Engine) -> None:
         """Listen to ``engine``'s pool and statement events."""
@@ -104,14 +105,26 @@ class Instruments:
         state = getattr(execution, "_microlib", None) if execution is not None else None
         if state is not None and state[2] is not None:
             span = state[2]
-            span.set_status(trace.Status(trace.StatusCode.ERROR, str(context.original_exception)))
+            span.set_status(trace.Status(trace.StatusCode.ERROR, _describe(context.original_exception)))
             span.end()
 
-    def _checkout(self, *args: Any) -> None:
+    def _checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        self._checked_out.add(id(record))
         self.in_use.inc()
 
-    def _checkin(self, *args: Any) -> None:
-        self.in_use.dec()
+    def _checkin(self, dbapi_connection: Any, record: Any) -> None:
+        # The pool also "checks in" a connection whose checkout failed (its
+        # pre-ping or reconnect raised during an outage): it was never counted.
+        if id(record) in self._checked_out:
+            self._checked_out.discard(id(record))
+            self.in_use.dec()
 
     def _connect(self, *args: Any) -> None:
         self.opened.inc()
+
+
+def _describe(exc: BaseException) -> str:
+    # The driver's message can quote a value the caller sent (invalid input
+    # syntax for type integer: "4111..."): the span keeps the type and SQLSTATE.
+    state = getattr(exc, "sqlstate", None)
+    return f"{type(exc).__name__} (SQLSTATE {state})" if state else type(exc).__name__

@@ -9,8 +9,9 @@ opens transactions, and disposes of its pool on stop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -47,6 +48,8 @@ class Database:
             no statement spans are recorded.
         metadata: The tables migrations compare against (for
             ``migrate_on_start``); defaults to ``SQLModel.metadata``.
+        migration_branches: Revision directories of microlib features
+            (the outbox), migrated with the application's.
 
     Raises:
         ValueError: if the URL is missing or malformed.
@@ -68,6 +71,7 @@ class Database:
         metrics: Metrics | None = None,
         tracer_provider: TracerProvider | None = None,
         metadata: MetaData | None = None,
+        migration_branches: Sequence[Path] = (),
     ) -> None:
         if isinstance(settings, str):
             settings = DatabaseSettings(url=settings)
@@ -77,6 +81,7 @@ class Database:
         self.settings = settings
         self.url = normalize_url(settings.url)
         self.metadata = metadata
+        self.migration_branches = tuple(migration_branches)
         self._instruments = Instruments(name, metrics, tracer_provider)
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -113,9 +118,10 @@ class Database:
         if self.settings.migrate_on_start:
             from microlib.data.migrations import Migrations
 
-            await Migrations(self.settings.migrations, metadata=self.metadata).upgrade(
-                self.engine, lock_timeout=self.settings.migrate_lock_timeout
+            migrations = Migrations(
+                self.settings.migrations, metadata=self.metadata, branches=self.migration_branches
             )
+            await migrations.upgrade(self.engine, lock_timeout=self.settings.migrate_lock_timeout)
 
     async def stop(self) -> None:
         """Close every pooled connection; safe after a failed start."""
@@ -136,7 +142,9 @@ class Database:
         await self._ping("health check", self.settings.check_timeout)
         pool: Any = self.engine.pool
         if hasattr(pool, "checkedout"):
-            return {"pool_size": pool.size(), "checked_out": pool.checkedout(), "overflow": pool.overflow()}
+            # QueuePool counts overflow from -pool_size up: only what exists beyond the pool is overflow.
+            overflow = max(0, pool.overflow())
+            return {"pool_size": pool.size(), "checked_out": pool.checkedout(), "overflow": overflow}
         return None
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:

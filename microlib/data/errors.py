@@ -7,10 +7,14 @@ transaction, a health check, a migration) in the style of httpx's
 * a unique violation becomes ``AlreadyExists`` naming the constraint;
 * a foreign-key, check or not-null violation becomes ``FailedPrecondition``
   naming the constraint (or the column);
+* a value the database cannot take for its type (SQLSTATE class 22: bad
+  text for a number or a UUID, out of range) becomes ``InvalidArgument``;
 * a statement cancelled by ``statement_timeout`` becomes ``DeadlineExceeded``;
 * a refused, lost or exhausted connection becomes ``Unavailable``.
 
-The original exception stays attached as ``__cause__``.
+The original exception stays attached as ``__cause__``. Messages never
+carry the driver's text where it quotes a value the caller sent (a
+constraint's DETAIL, ``invalid input syntax for type integer: "..."``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from microlib.core.errors import (
     DeadlineExceeded,
     Error,
     FailedPrecondition,
+    InvalidArgument,
     Unavailable,
 )
 
@@ -38,6 +43,8 @@ DOMAIN = "microlib.data"
 _UNIQUE = "23505"
 _PRECONDITION = {"23503": "foreign key", "23514": "check", "23502": "not null", "23P01": "exclusion"}
 _QUERY_CANCELED = "57014"
+# Class 22, data exception: the value does not fit its type or column.
+_DATA_EXCEPTION = "22"
 # Class 08: connection exception; 57P01-03: admin shutdown, crash, cannot connect now.
 _UNAVAILABLE_PREFIXES = ("08", "57P0", "53300")
 
@@ -56,6 +63,7 @@ def map_db_errors(operation: str = "database operation") -> Iterator[None]:
         AlreadyExists: a unique constraint was violated.
         FailedPrecondition: a foreign-key, check, exclusion or not-null
             constraint was violated.
+        InvalidArgument: a value does not fit its type or column.
         DeadlineExceeded: the statement timeout cancelled a statement.
         Unavailable: the database could not be reached or the pool was
             exhausted.
@@ -122,6 +130,13 @@ def _details(exc: sa_exc.DBAPIError) -> tuple[str, str | None, str]:
 
 def _dbapi(exc: sa_exc.DBAPIError, operation: str) -> Error | None:
     state = getattr(exc.orig, "sqlstate", None) or ""
+    if state.startswith(_DATA_EXCEPTION):
+        # The driver's message quotes the value (a card number...): it stays in the cause.
+        return InvalidArgument(
+            f"{operation}: a value does not fit its type or column (SQLSTATE {state})",
+            reason="INVALID_DATA",
+            domain=DOMAIN,
+        )
     if state == _QUERY_CANCELED:
         return DeadlineExceeded(
             f"{operation}: statement cancelled by the statement timeout",

@@ -12,6 +12,7 @@ start at once, one migrates and the others wait, then find nothing to do.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ class Migrations:
         metadata: The tables autogenerate compares against; defaults to
             ``SQLModel.metadata`` (import your models first).
         progress: Receives one line per step; defaults to the log.
+        branches: Directories of revision scripts a microlib feature ships
+            (the outbox's table), each a branch of its own next to the
+            application's: ``head`` then means every branch's head.
     """
 
     def __init__(
@@ -93,8 +97,10 @@ class Migrations:
         *,
         metadata: MetaData | None = None,
         progress: Callable[[str], None] | None = None,
+        branches: Sequence[Path] = (),
     ) -> None:
         self.directory = Path(directory)
+        self.branches = tuple(branches)
         self._metadata = metadata
         self._progress = progress or (lambda line: log.info(line))
 
@@ -111,7 +117,10 @@ class Migrations:
         """An Alembic ``Config`` built in code for this directory."""
         cfg = Config()
         cfg.set_main_option("script_location", str(_TEMPLATE))
-        cfg.set_main_option("version_locations", str(self.directory.resolve()))
+        locations = [b.resolve() for b in self.branches]
+        if self.directory.is_dir() or not locations:
+            locations.insert(0, self.directory.resolve())
+        cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
         cfg.set_main_option("path_separator", "os")
         cfg.attributes["metadata"] = self.metadata
         return cfg
@@ -135,9 +144,13 @@ class Migrations:
         self.directory.mkdir(parents=True, exist_ok=True)
         cfg = self.config()
 
+        # With feature branches there are several heads: a new revision follows the application's.
+        own = [r.id for r in self.history() if r.is_head and r.path.parent == self.directory.resolve()]
+        head = (own[0] if own else "base") if self.branches else "head"
+
         def write(conn: Connection) -> Any:
             cfg.attributes["connection"] = conn
-            return command.revision(cfg, message=message, autogenerate=autogenerate)
+            return command.revision(cfg, message=message, autogenerate=autogenerate, head=head)
 
         with map_db_errors("autogenerate"):
             async with engine.connect() as conn:
@@ -177,7 +190,7 @@ class Migrations:
     async def _migrate(
         self, engine: AsyncEngine, target: str, *, upgrade: bool, lock_timeout: float
     ) -> list[str]:
-        if not self.directory.is_dir():
+        if not self.directory.is_dir() and not self.branches:
             raise MigrationError(f"migrations directory {str(self.directory)!r} does not exist")
         with map_db_errors("migrate"):
             async with engine.connect() as conn:
@@ -213,6 +226,8 @@ class Migrations:
         scripts = self._scripts()
         heads = _heads(conn)
         conn.commit()
+        if target == "head" and len(scripts.get_heads()) > 1:
+            target = "heads"
         try:
             if upgrade:
                 plan = list(reversed(list(scripts.iterate_revisions(target, heads))))

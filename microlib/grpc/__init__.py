@@ -6,15 +6,26 @@
 
 from __future__ import annotations
 
-from microlib.config.model import GrpcKeepaliveSettings, GrpcSettings, GrpcTlsSettings
-from microlib.grpc.client import Client, Metadata
-from microlib.grpc.deadline import DeadlineInterceptor
-from microlib.grpc.definition import HttpRule, MethodDefinition, MethodKind, ServiceDefinition
-from microlib.grpc.errors import error_from_rpc_error, error_from_status, status_for
-from microlib.grpc.handlers import METHOD_ATTRIBUTE
-from microlib.grpc.health import HealthService
-from microlib.grpc.server import GrpcServer
-from microlib.grpc.validation import ValidationInterceptor, make_validator
+from typing import TYPE_CHECKING
+
+from microlib.core._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from microlib.config.model import GrpcKeepaliveSettings, GrpcSettings, GrpcTlsSettings
+    from microlib.grpc.client import Client, Metadata
+    from microlib.grpc.deadline import DeadlineInterceptor
+    from microlib.grpc.definition import (
+        METHOD_ATTRIBUTE,
+        HttpRule,
+        MethodDefinition,
+        MethodKind,
+        ServiceDefinition,
+        call_attributes,
+    )
+    from microlib.grpc.errors import error_from_rpc_error, error_from_status, status_for
+    from microlib.grpc.health import HealthService
+    from microlib.grpc.server import GrpcServer
+    from microlib.grpc.validation import ValidationInterceptor, make_validator
 
 __all__ = [
     "METHOD_ATTRIBUTE",
@@ -31,8 +42,35 @@ __all__ = [
     "MethodKind",
     "ServiceDefinition",
     "ValidationInterceptor",
+    "call_attributes",
     "error_from_rpc_error",
     "error_from_status",
     "make_validator",
     "status_for",
 ]
+
+# Each name is imported on first use: importing the package loads none of its modules.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Client": "microlib.grpc.client",
+        "DeadlineInterceptor": "microlib.grpc.deadline",
+        "GrpcKeepaliveSettings": "microlib.config.model",
+        "GrpcServer": "microlib.grpc.server",
+        "GrpcSettings": "microlib.config.model",
+        "GrpcTlsSettings": "microlib.config.model",
+        "HealthService": "microlib.grpc.health",
+        "HttpRule": "microlib.grpc.definition",
+        "METHOD_ATTRIBUTE": "microlib.grpc.definition",
+        "Metadata": "microlib.grpc.client",
+        "MethodDefinition": "microlib.grpc.definition",
+        "MethodKind": "microlib.grpc.definition",
+        "ServiceDefinition": "microlib.grpc.definition",
+        "ValidationInterceptor": "microlib.grpc.validation",
+        "call_attributes": "microlib.grpc.definition",
+        "error_from_rpc_error": "microlib.grpc.errors",
+        "error_from_status": "microlib.grpc.errors",
+        "make_validator": "microlib.grpc.validation",
+        "status_for": "microlib.grpc.errors",
+    },
+)

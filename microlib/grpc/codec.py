@@ -139,7 +139,8 @@ def parse(cls: Any, data: bytes) -> Any:
     """Parse wire bytes into a upb message of class ``cls``.
 
     Raises:
-        InvalidArgument: The bytes are not a valid encoding of the message.
+        InvalidArgument: The bytes are not a valid encoding of the message
+            (reason ``MALFORMED_REQUEST``, as the gRPC handlers report it).
     """
     try:
         return cls.FromString(data)
@@ -147,6 +148,8 @@ def parse(cls: Any, data: bytes) -> Any:
         name = cls.DESCRIPTOR.full_name
         raise InvalidArgument(
             f"malformed {name} message: {exc}",
+            reason="MALFORMED_REQUEST",
+            domain="microlib",
             violations=[FieldViolation(field="", description=f"not a valid {name} encoding", rule="wire")],
         ) from None
 

@@ -1,7 +1,9 @@
 """What generated code tells the runtime about a contract's service.
 
 ``microlib codegen`` emits one :class:`ServiceDefinition` per proto service;
-the gRPC server, the HTTP transcoder and the startup drift check all read it.
+the gRPC server, the HTTP transcoder and the startup drift check all read it,
+and :func:`call_attributes` gives what every call of a method starts with,
+whichever door it came through.
 """
 
 from __future__ import annotations
@@ -9,9 +11,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["HttpRule", "MethodDefinition", "MethodKind", "ServiceDefinition"]
+__all__ = [
+    "METHOD_ATTRIBUTE",
+    "HttpRule",
+    "MethodDefinition",
+    "MethodKind",
+    "ServiceDefinition",
+    "call_attributes",
+]
+
+METHOD_ATTRIBUTE = "microlib.method"
+"""``ctx.attributes`` key holding the call's :class:`MethodDefinition`."""
 
 
 class MethodKind(enum.Enum):
@@ -30,7 +43,7 @@ class HttpRule:
     Args:
         method: HTTP verb, upper case (``GET``), or the custom verb's kind.
         path: The path template as written (``/v1/{name=shelves/*}``).
-        body: ``""`` (no body), ``"*"`` or a top-level field name.
+        body: ``""`` (no body), ``"*"`` or a field path (``book`` or ``shelf.details``).
         response_body: ``""`` or the response field to send as the body.
     """
 
@@ -88,9 +101,37 @@ class ServiceDefinition:
         servicer_protocol: The generated interface servicers implement.
         file_descriptor_set: The serialized ``FileDescriptorSet`` of the
             service's file and its imports (reflection, transcoding).
+        openapi_document: The OpenAPI 3.1 document ``microlib codegen``
+            wrote for the package's HTTP bindings (``openapi.json``), when
+            the service has any: ``Service`` serves it with its docs page.
     """
 
     full_name: str
     methods: Mapping[str, MethodDefinition]
     servicer_protocol: type[Any]
     file_descriptor_set: bytes
+    openapi_document: Path | None = None
+
+
+def call_attributes(method: MethodDefinition) -> dict[str, Any]:
+    """The ``ctx.attributes`` every call of ``method`` starts with, on every door.
+
+    gRPC and REST transcoding (and messages and jobs, as they come) take the
+    method and its access rule from here, so a method's requirement is read
+    from its contract in one place and holds the same on each transport.
+
+    Args:
+        method: The RPC.
+
+    Returns:
+        ``{"microlib.method": method}``, and the ``SecurityRequirement`` of
+        its ``(microlib.v1.auth)`` option under ``"microlib.security"`` when
+        the contract declares one.
+    """
+    attributes: dict[str, Any] = {METHOD_ATTRIBUTE: method}
+    if "microlib.auth" in method.options:
+        # Imported here: a contract without access rules never loads microlib.security.
+        from microlib.security.requirements import SECURITY_ATTRIBUTE, from_method_options
+
+        attributes[SECURITY_ATTRIBUTE] = from_method_options(method.options)
+    return attributes

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
@@ -102,14 +102,25 @@ def status_for(error: Error) -> status_pb2.Status:
     return status
 
 
-def trailers_for(error: Error) -> tuple[grpc.StatusCode, str, tuple[tuple[str, bytes], ...]]:
+def trailers_for(
+    error: Error, *, retry_after: int | None = None
+) -> tuple[grpc.StatusCode, str, tuple[tuple[str, bytes], ...]]:
     """What a server sends for ``error``.
+
+    Args:
+        error: The error.
+        retry_after: Seconds after which a retry may succeed, sent as a
+            ``google.rpc.RetryInfo`` detail.
 
     Returns:
         The status code, the status message and the trailing metadata that
         carries the ``google.rpc.Status`` details.
     """
-    details = status_for(error).SerializeToString()
+    status = status_for(error)
+    if retry_after is not None:
+        retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after))
+        status.details.add().Pack(retry)
+    details = status.SerializeToString()
     return _STATUS_CODES[error.code], error.message, ((DETAILS_KEY, details),)
 
 

@@ -13,6 +13,7 @@ server streaming is an async generator of responses.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -22,15 +23,15 @@ import grpc
 import structlog
 
 from microlib.core.chain import CallNext, Interceptor, compose
-from microlib.core.context import CallContext
-from microlib.core.errors import Error, Internal, InvalidArgument
-from microlib.grpc.definition import MethodDefinition, MethodKind, ServiceDefinition
+from microlib.core.context import CallContext, Rejected
+from microlib.core.errors import ContractMismatch, Error, Internal, InvalidArgument
+from microlib.core.lifecycle import RETRY_AFTER_SECONDS, shutting_down
+from microlib.core.tls import CLIENT_CERTIFICATE_ATTRIBUTE, CLIENT_SUBJECT_ATTRIBUTE, subject_of
+from microlib.grpc._inflight import InFlight
+from microlib.grpc.definition import MethodDefinition, MethodKind, ServiceDefinition, call_attributes
 from microlib.grpc.errors import trailers_for
 
-__all__ = ["METHOD_ATTRIBUTE", "ChainLike", "check_servicer", "method_handlers", "wrapper_for"]
-
-METHOD_ATTRIBUTE = "microlib.method"
-"""``ctx.attributes`` key holding the call's :class:`MethodDefinition`."""
+__all__ = ["ChainLike", "check_servicer", "method_handlers", "wrapper_for"]
 
 log = structlog.get_logger("microlib.grpc")
 
@@ -66,8 +67,8 @@ def check_servicer(definition: ServiceDefinition, servicer: object) -> None:
     """Refuse a servicer that lacks a method of its contract.
 
     Raises:
-        TypeError: naming the servicer class, each missing method and the
-            proto RPC it implements.
+        ContractMismatch: naming the servicer class, each missing method and
+            the proto RPC it implements.
     """
     interface = definition.servicer_protocol
     missing = [
@@ -79,14 +80,19 @@ def check_servicer(definition: ServiceDefinition, servicer: object) -> None:
         or getattr(type(servicer), m.python_name, None) is getattr(interface, m.python_name, None)
     ]
     if missing:
-        raise TypeError(
+        raise ContractMismatch(
             f"servicer {type(servicer).__qualname__} for {definition.full_name} "
             f"lacks method(s): {', '.join(missing)}"
         )
 
 
 def method_handlers(
-    definition: ServiceDefinition, servicer: object, wrap: Wrap
+    definition: ServiceDefinition,
+    servicer: object,
+    wrap: Wrap,
+    *,
+    client_certificates: bool = False,
+    calls: InFlight | None = None,
 ) -> dict[str, grpc.RpcMethodHandler]:
     """grpc.aio handlers for each method of ``definition``, by method name.
 
@@ -94,12 +100,18 @@ def method_handlers(
         definition: The service contract.
         servicer: The user's implementation.
         wrap: Composes the chain around one handler (see :func:`wrapper_for`).
+        client_certificates: The server verifies client certificates (mutual
+            TLS): each call's ``ctx.attributes`` gets the caller's (see
+            :mod:`microlib.core.tls`).
+        calls: Where the server counts the calls in progress (its drain
+            ends those that outstay it).
 
     Returns:
         Handlers taking and returning raw bytes, ready for
         ``server.add_registered_method_handlers``.
     """
     check_servicer(definition, servicer)
+    calls = calls or InFlight()
     builders = {
         MethodKind.UNARY_UNARY: _unary_unary,
         MethodKind.UNARY_STREAM: _unary_stream,
@@ -108,7 +120,14 @@ def method_handlers(
     }
     return {
         name: builders[method.kind](
-            _Method(definition.full_name, method, getattr(servicer, method.python_name), wrap)
+            _Method(
+                definition.full_name,
+                method,
+                getattr(servicer, method.python_name),
+                wrap,
+                calls,
+                client_certificates,
+            )
         )
         for name, method in definition.methods.items()
     }
@@ -119,7 +138,9 @@ class _Method:
 
     __slots__ = (
         "attributes",
+        "calls",
         "chain",
+        "client_certificates",
         "decode",
         "definition",
         "encode",
@@ -129,16 +150,26 @@ class _Method:
         "service",
     )
 
-    def __init__(self, service: str, definition: MethodDefinition, impl: Any, wrap: Wrap) -> None:
+    def __init__(
+        self,
+        service: str,
+        definition: MethodDefinition,
+        impl: Any,
+        wrap: Wrap,
+        calls: InFlight,
+        client_certificates: bool = False,
+    ) -> None:
         self.service = service
+        self.calls = calls
         self.name = definition.name
         self.full_name = f"/{service}/{definition.name}"
         self.definition = definition
         self.impl = impl
         self.decode = definition.decode_request
         self.encode = definition.encode_response
-        self.attributes = _attributes(definition)
+        self.attributes = call_attributes(definition)
         self.chain = wrap(self._innermost(definition.kind, impl))
+        self.client_certificates = client_certificates
 
     @staticmethod
     def _innermost(kind: MethodKind, impl: Any) -> CallNext:
@@ -159,7 +190,7 @@ class _Method:
 
     def context(self, grpc_context: _Context, request: Any, send: Any = None) -> CallContext:
         remaining = grpc_context.time_remaining()
-        return CallContext(
+        ctx = CallContext(
             "grpc",
             self.service,
             self.name,
@@ -170,45 +201,64 @@ class _Method:
             send,
             attributes=dict(self.attributes),
         )
+        if self.client_certificates:
+            # grpc core verified it in the handshake; with mutual TLS it is always there.
+            pem = grpc_context.auth_context()["x509_pem_cert"][0].decode("ascii")
+            ctx.attributes[CLIENT_CERTIFICATE_ATTRIBUTE] = pem
+            ctx.attributes[CLIENT_SUBJECT_ATTRIBUTE] = subject_of(pem)
+        return ctx
 
     def parse(self, raw: bytes) -> Any:
+        # A request that does not decode is carried through the chain, so
+        # access is decided before its shape is discussed.
         try:
             return self.decode(raw)
-        except Error:
-            raise  # a codec that reports malformed input itself knows best
         except Exception as exc:
-            raise InvalidArgument(
-                f"request is not a valid {self.definition.request_type.__name__} message: "
-                f"{type(exc).__name__}",
-                reason="MALFORMED_REQUEST",
-                domain="microlib",
-            ) from None
+            return Rejected(self._malformed(exc))
 
     async def parse_stream(self, requests: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+        # Streamed requests are read by the handler, after the chain decided.
         async for raw in requests:
-            yield self.parse(raw)
+            try:
+                request = self.decode(raw)
+            except Exception as exc:
+                raise self._malformed(exc) from None
+            yield request
 
-    async def fail(self, grpc_context: _Context, exc: Exception, ctx: CallContext | None) -> NoReturn:
+    def _malformed(self, exc: Exception) -> Error:
+        if isinstance(exc, Error):
+            return exc  # a codec that reports malformed input itself knows best
+        return InvalidArgument(
+            f"request is not a valid {self.definition.request_type.__name__} message: {type(exc).__name__}",
+            reason="MALFORMED_REQUEST",
+            domain="microlib",
+        )
+
+    async def fail(
+        self,
+        grpc_context: _Context,
+        exc: Exception,
+        ctx: CallContext | None,
+        retry_after: int | None = None,
+    ) -> NoReturn:
         if not isinstance(exc, Error):
             log.exception("unhandled error in gRPC handler", method=self.full_name, exc_info=exc)
             exc = Internal("internal error")
-        code, message, details = trailers_for(exc)
+        code, message, details = trailers_for(exc, retry_after=retry_after)
         trailers: tuple[tuple[str, str | bytes], ...] = details
         if ctx is not None and (ctx.response_metadata or ctx.response_trailers):
             trailers = (*ctx.response_metadata.items(), *ctx.response_trailers.items(), *details)
         await grpc_context.abort(code, message, trailers)
         raise AssertionError("grpc.aio abort returned")  # pragma: no cover
 
-
-def _attributes(definition: MethodDefinition) -> dict[str, Any]:
-    """The ``ctx.attributes`` every call of the method starts with."""
-    attributes: dict[str, Any] = {METHOD_ATTRIBUTE: definition}
-    if "microlib.auth" in definition.options:
-        # Imported here: a contract without access rules never loads microlib.security.
-        from microlib.security.requirements import SECURITY_ATTRIBUTE, from_method_options
-
-        attributes[SECURITY_ATTRIBUTE] = from_method_options(definition.options)
-    return attributes
+    async def cancelled(
+        self, grpc_context: _Context, cancelled: asyncio.CancelledError, ctx: CallContext | None
+    ) -> NoReturn:
+        if not self.calls.expired:
+            raise cancelled
+        # The drain's budget ended: one line, no traceback, and an answer safe to retry.
+        log.error("call cancelled by shutdown", method=self.full_name)
+        await self.fail(grpc_context, shutting_down(), ctx, RETRY_AFTER_SECONDS)
 
 
 def _metadata(items: Sequence[tuple[str, str | bytes]] | None) -> Mapping[str, str]:
@@ -276,9 +326,11 @@ def _single_response(m: _Method, decode: Callable[[Any], Any]) -> Callable[[Any,
     """The grpc.aio behaviour of a method answering with one message; ``decode`` reads the request(s)."""
     chain = m.chain
     encode = m.encode
+    calls = m.calls
 
     async def rpc(request: Any, grpc_context: _Context) -> bytes:
         ctx = None
+        task = calls.begin()
         try:
             ctx = m.context(grpc_context, decode(request))
             response = await chain(ctx)
@@ -286,6 +338,10 @@ def _single_response(m: _Method, decode: Callable[[Any], Any]) -> Callable[[Any,
             return encode(response)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
+        except asyncio.CancelledError as cancelled:
+            await m.cancelled(grpc_context, cancelled, ctx)
+        finally:
+            calls.end(task)
 
     return rpc
 
@@ -295,10 +351,12 @@ def _streamed_response(
 ) -> Callable[[Any, _Context], Awaitable[None]]:
     """The grpc.aio behaviour of a method answering with a stream; ``decode`` reads the request(s)."""
     chain = m.chain
+    calls = m.calls
 
     async def rpc(request: Any, grpc_context: _Context) -> None:
         ctx = None
         box: list[CallContext] = []
+        task = calls.begin()
         try:
             ctx = m.context(grpc_context, decode(request), _sender(m, grpc_context, box))
             box.append(ctx)
@@ -307,5 +365,9 @@ def _streamed_response(
             _set_trailers(grpc_context, ctx)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
+        except asyncio.CancelledError as cancelled:
+            await m.cancelled(grpc_context, cancelled, ctx)
+        finally:
+            calls.end(task)
 
     return rpc

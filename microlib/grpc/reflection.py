@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, duration_pb2
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
 from grpc_reflection.v1alpha import reflection_pb2
-from grpc_reflection.v1alpha._async import ReflectionServicer
+from grpc_reflection.v1alpha.reflection import aio as reflection_aio
 
 from microlib.grpc.definition import ServiceDefinition
 
@@ -34,7 +35,9 @@ def descriptor_pool_for(
 
     Args:
         definitions: The served services.
-        extra: Further files (the health service's, for instance).
+        extra: Further files (the health service's, for instance). The
+            files of the error details microlib sends (``google.rpc.Status``,
+            ``ErrorInfo``, ``BadRequest``, ``RetryInfo``...) are always added.
 
     Returns:
         A fresh pool; a file present in several sets is added once.
@@ -73,7 +76,7 @@ def descriptor_pool_for(
             raise ValueError(f"{definition.full_name}: file_descriptor_set does not parse: {exc}") from exc
         for file in fds.file:
             add(definition.full_name, file)
-    for file in (*extra, _reflection_file(_V1ALPHA), _reflection_file(_V1)):
+    for file in (*extra, *_error_detail_files(), _reflection_file(_V1ALPHA), _reflection_file(_V1)):
         # A service's set may already carry one of microlib's own files.
         if file.name not in seen:
             add("microlib", file)
@@ -92,7 +95,7 @@ def add_reflection(
         pool: Where file and symbol lookups are resolved.
     """
     names = sorted({*service_names, *REFLECTION_SERVICES})
-    servicer = ReflectionServicer(names, pool=pool)
+    servicer = reflection_aio.ReflectionServicer(names, pool=pool)
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
@@ -102,6 +105,18 @@ def add_reflection(
         server.add_registered_method_handlers(
             f"{package}.ServerReflection", {"ServerReflectionInfo": handler}
         )
+
+
+def _error_detail_files() -> list[descriptor_pb2.FileDescriptorProto]:
+    # The status details microlib sends (grpc.errors): clients such as grpcurl
+    # decode them by asking reflection for the files of their type URLs, which
+    # no contract needs to import. Imports first: a pool loads a file after its dependencies.
+    files = []
+    for module in (any_pb2, duration_pb2, status_pb2, error_details_pb2):
+        file = descriptor_pb2.FileDescriptorProto()
+        module.DESCRIPTOR.CopyToProto(file)
+        files.append(file)
+    return files
 
 
 def _reflection_file(package: str) -> descriptor_pb2.FileDescriptorProto:

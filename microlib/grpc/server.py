@@ -8,6 +8,7 @@ health service reports NOT_SERVING.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,11 @@ import structlog
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2
 
-from microlib.config.model import GrpcSettings, GrpcTlsSettings
+from microlib.config.model import GrpcSettings, TlsSettings
 from microlib.core.chain import Interceptor
+from microlib.core.errors import ContractMismatch
+from microlib.core.lifecycle import DrainExpired
+from microlib.grpc._inflight import InFlight
 from microlib.grpc.definition import ServiceDefinition
 from microlib.grpc.handlers import ChainLike, check_servicer, method_handlers, wrapper_for
 from microlib.grpc.health import HealthService
@@ -28,6 +32,9 @@ from microlib.observability.health import Health
 __all__ = ["GrpcServer"]
 
 log = structlog.get_logger("microlib.grpc")
+
+# Time the calls the drain cancels get to send their UNAVAILABLE.
+_ANSWER_GRACE = 1.0
 
 
 class GrpcServer:
@@ -66,6 +73,7 @@ class GrpcServer:
         self._health_service: HealthService | None = None
         self._port = 0
         self._draining = False
+        self._calls = InFlight()
 
     def add(self, servicer: object, definition: ServiceDefinition | None = None) -> None:
         """Serve ``servicer`` once the server starts.
@@ -114,7 +122,11 @@ class GrpcServer:
         if self._server is not None:
             raise RuntimeError("the gRPC server is already running")
         settings = self.settings
-        handlers = {d.full_name: method_handlers(d, s, self._wrap) for d, s in self._services.values()}
+        mutual_tls = settings.tls is not None and settings.tls.client_ca_file is not None
+        handlers = {
+            d.full_name: method_handlers(d, s, self._wrap, client_certificates=mutual_tls, calls=self._calls)
+            for d, s in self._services.values()
+        }
         served = list(handlers)
         if settings.health_service:
             served.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
@@ -146,9 +158,11 @@ class GrpcServer:
         log.info("gRPC server started", address=settings.address, port=self._port, services=served)
 
     async def drain(self, timeout: float) -> None:
-        """Refuse new calls and wait up to ``timeout`` s for in-flight ones.
+        """Refuse new calls at once and wait up to ``timeout`` s for in-flight ones.
 
-        Calls still running after ``timeout`` are cancelled.
+        Raises:
+            DrainExpired: calls were still running after ``timeout``; each was
+                cancelled and answered ``UNAVAILABLE`` with a retry pushback.
         """
         if self._server is None:
             return
@@ -156,7 +170,14 @@ class GrpcServer:
         if self._health_service is not None:
             self._health_service.close()
         log.info("gRPC server draining", timeout=timeout)
-        await self._server.stop(timeout)
+        # grpc.aio stops accepting as the stop begins; its own cancellation, after
+        # the grace, only catches a call that ignored being cancelled by ours.
+        stopping = asyncio.ensure_future(self._server.stop(timeout + _ANSWER_GRACE))
+        await asyncio.sleep(0)
+        cancelled = await self._calls.expire(timeout)
+        await stopping
+        if cancelled:
+            raise DrainExpired(self.name, cancelled)
 
     async def stop(self) -> None:
         """Stop serving, giving in-flight calls ``grpc.grace_period`` seconds."""
@@ -190,13 +211,13 @@ def definition_of(servicer: object) -> ServiceDefinition:
     """The contract a servicer implements, from its generated interface.
 
     Raises:
-        TypeError: no class of the servicer carries ``__microlib_service__``.
+        ContractMismatch: no class of the servicer carries ``__microlib_service__``.
     """
     for cls in type(servicer).__mro__:
         found = cls.__dict__.get("__microlib_service__")
         if isinstance(found, ServiceDefinition):
             return found
-    raise TypeError(
+    raise ContractMismatch(
         f"{type(servicer).__qualname__} implements no generated servicer interface "
         "(no __microlib_service__ on its classes); pass definition= explicitly"
     )
@@ -212,15 +233,15 @@ def _bind(server: grpc.aio.Server, settings: GrpcSettings) -> int:
         raise OSError(f"cannot bind the gRPC server to {address} (settings grpc.host, grpc.port)") from exc
 
 
-def _credentials(tls: GrpcTlsSettings) -> grpc.ServerCredentials:
+def _credentials(tls: TlsSettings) -> grpc.ServerCredentials:
     cert = _read(tls.cert_file, "grpc.tls.cert_file")
     key = _read(tls.key_file, "grpc.tls.key_file")
     if tls.client_ca_file is None:
         return grpc.ssl_server_credentials([(key, cert)])
     ca = _read(tls.client_ca_file, "grpc.tls.client_ca_file")
-    return grpc.ssl_server_credentials(
-        [(key, cert)], root_certificates=ca, require_client_auth=tls.require_client_cert
-    )
+    # Always required: without it grpcio does not even ask for a certificate, so
+    # the CA would verify no one (GrpcTlsSettings refuses require_client_cert: false).
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
 
 
 def _read(path: Path, key: str) -> bytes:

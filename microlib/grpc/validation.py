@@ -19,9 +19,10 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from microlib.core.chain import CallNext
-from microlib.core.context import CallContext
+from microlib.core.chain import Stage
+from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import FieldViolation, Internal, InvalidArgument
+from microlib.grpc.definition import METHOD_ATTRIBUTE
 
 __all__ = ["ValidationInterceptor", "make_validator"]
 
@@ -73,7 +74,7 @@ def make_validator(message_class: type[Message], to_upb: Callable[[Any], Message
     return validate
 
 
-class ValidationInterceptor:
+class ValidationInterceptor(Stage):
     """The ``validation`` slot: runs the method's ``validate_request``.
 
     The method's definition is read from
@@ -82,20 +83,21 @@ class ValidationInterceptor:
     request is validated as it is read.
     """
 
-    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
-        """Validate ``ctx.request``, then call the rest of the chain.
+    def enter(self, ctx: CallContext) -> None:
+        """Validate ``ctx.request`` before the rest of the chain runs.
 
         Raises:
             InvalidArgument: the request breaks a rule of its contract.
         """
-        method = ctx.attributes.get("microlib.method")
+        method = ctx.attributes.get(METHOD_ATTRIBUTE)
         validate = getattr(method, "validate_request", None)
-        if validate is not None:
-            if isinstance(ctx.request, AsyncIterator):
-                ctx.request = _validated(ctx.request, validate)
+        request = ctx.request
+        # A request that did not even decode is raised by the chain, right after.
+        if validate is not None and type(request) is not Rejected:
+            if isinstance(request, AsyncIterator):
+                ctx.request = _validated(request, validate)
             else:
-                validate(ctx.request)
-        return await call_next(ctx)
+                validate(request)
 
 
 async def _validated(requests: AsyncIterator[Any], validate: Callable[[Any], None]) -> AsyncIterator[Any]:

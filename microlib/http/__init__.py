@@ -2,28 +2,72 @@
 
 from __future__ import annotations
 
-from microlib.http.app import HttpApp
-from microlib.http.client import TracedTransport, traced_client
-from microlib.http.docs import DocsApp
-from microlib.http.endpoint import Handler
-from microlib.http.errors import HTTP_STATUS, PROBLEM_CONTENT_TYPE, problem_body, problem_response
-from microlib.http.middleware import HttpMiddlewareSettings, build_middleware
-from microlib.http.openapi import OpenAPIApp, Reply
-from microlib.http.server import HttpServer
+from typing import TYPE_CHECKING
+
+from microlib.core._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from microlib.http._plain import Handler
+    from microlib.http.app import HttpApp
+    from microlib.http.client import TracedTransport, traced_client
+    from microlib.http.context import context_from_scope
+    from microlib.http.docs import AsyncAPIDocsApp, DocsApp
+    from microlib.http.edge import HttpEdge, edge_middleware
+    from microlib.http.errors import (
+        HTTP_STATUS,
+        PROBLEM_CONTENT_TYPE,
+        problem_body,
+        problem_response,
+        send_problem,
+    )
+    from microlib.http.middleware import HttpMiddlewareSettings, build_middleware
+    from microlib.http.openapi import OpenAPIApp, Reply
+    from microlib.http.server import HttpServer
 
 __all__ = [
     "HTTP_STATUS",
     "PROBLEM_CONTENT_TYPE",
+    "AsyncAPIDocsApp",
     "DocsApp",
     "Handler",
     "HttpApp",
+    "HttpEdge",
     "HttpMiddlewareSettings",
     "HttpServer",
     "OpenAPIApp",
     "Reply",
     "TracedTransport",
     "build_middleware",
+    "context_from_scope",
+    "edge_middleware",
     "problem_body",
     "problem_response",
+    "send_problem",
     "traced_client",
 ]
+
+# Each name is imported on first use: importing the package loads none of its modules.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "AsyncAPIDocsApp": "microlib.http.docs",
+        "DocsApp": "microlib.http.docs",
+        "HTTP_STATUS": "microlib.http.errors",
+        "Handler": "microlib.http._plain",
+        "HttpApp": "microlib.http.app",
+        "HttpEdge": "microlib.http.edge",
+        "HttpMiddlewareSettings": "microlib.http.middleware",
+        "HttpServer": "microlib.http.server",
+        "OpenAPIApp": "microlib.http.openapi",
+        "PROBLEM_CONTENT_TYPE": "microlib.http.errors",
+        "Reply": "microlib.http.openapi",
+        "TracedTransport": "microlib.http.client",
+        "build_middleware": "microlib.http.middleware",
+        "context_from_scope": "microlib.http.context",
+        "edge_middleware": "microlib.http.edge",
+        "problem_body": "microlib.http.errors",
+        "problem_response": "microlib.http.errors",
+        "send_problem": "microlib.http.errors",
+        "traced_client": "microlib.http.client",
+    },
+)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:
+    from pydantic_core import InitErrorDetails
 
 __all__ = ["validate_json"]
 
@@ -29,9 +34,26 @@ def validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        if not all(
-            e["type"] == "int_type" and isinstance(e["input"], float) and e["input"].is_integer()
-            for e in errors
-        ):
+        real = [e for e in errors if not _whole_float(e)]
+        if real and len(real) < len(errors):
+            # Other errors too: report them, not the integers written `4.0`.
+            raise _only(exc, real) from None
+        if real:
             raise
     return model.model_validate_json(raw)
+
+
+def _whole_float(error: Any) -> bool:
+    return bool(
+        error["type"] == "int_type" and isinstance(error["input"], float) and error["input"].is_integer()
+    )
+
+
+def _only(exc: ValidationError, errors: list[Any]) -> ValidationError:
+    kept = ("type", "loc", "input", "ctx")
+    try:
+        details = [cast("InitErrorDetails", {k: e[k] for k in kept if k in e}) for e in errors]
+        return ValidationError.from_exception_data(exc.title, details)
+    except (KeyError, TypeError, ValueError):
+        # An error type of a custom validator cannot be rebuilt: the original, whole.
+        return exc

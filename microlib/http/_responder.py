@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from microlib.core.context import CallContext
-from microlib.core.errors import Error
-from microlib.http.errors import PROBLEM_CONTENT_TYPE, problem_body
 
-__all__ = ["Send", "response_headers", "send_bytes", "send_problem"]
+__all__ = ["Headers", "Send", "response_headers", "send_bytes"]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Headers = Sequence[tuple[bytes, bytes]]
@@ -33,23 +30,6 @@ async def send_bytes(
         raw.append((b"content-type", media_type.encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-async def send_problem(
-    send: Send, error: Error, status: int | None = None, *, headers: Headers = (), correlation_id: str = ""
-) -> None:
-    """Send ``error`` as problem+json.
-
-    Args:
-        send: The ASGI send callable.
-        error: The error.
-        status: Overrides the status mapped from the error's code.
-        headers: Extra headers.
-        correlation_id: The request id, when known.
-    """
-    body = problem_body(error, status=status, correlation_id=correlation_id)
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    await send_bytes(send, body["status"], payload, PROBLEM_CONTENT_TYPE, headers)
 
 
 def response_headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:

@@ -8,6 +8,7 @@ checks them like any other JSON. Errors name the field's JSON path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from microlib.core.errors import FieldViolation, InvalidArgument
 
-__all__ = ["field_chain", "json_path", "put"]
+__all__ = ["client_path", "field_chain", "json_path", "put"]
 
 _WRAPPERS = frozenset(
     f"google.protobuf.{n}Value"
@@ -47,11 +48,52 @@ def json_path(chain: Sequence[FieldDescriptor]) -> str:
     return ".".join(fd.json_name for fd in chain)
 
 
+# One step of a violation's field path: a name, an index or a quoted map key.
+_STEP = re.compile(r"""\.?([A-Za-z_][A-Za-z0-9_]*)|(\[[^\]]*\])""")
+
+
+def client_path(descriptor: Descriptor, path: str, *, original_names: bool) -> str:
+    """A violation's field path as a REST client writes it.
+
+    Validation (REQUIRED, ``buf.validate``) and handlers name fields by their
+    proto names (``update_mask``, ``items[2].unit_price``); a REST client
+    wrote JSON names, so the path is renamed field by field (kept as proto
+    names with ``original_names``). A JSON name, an index, a map key and
+    anything that is no field of the message are kept as they are.
+
+    Args:
+        descriptor: The request message.
+        path: The violation's field path.
+        original_names: Keep proto names (``transcoding.original_names``).
+    """
+    out: list[str] = []
+    current: Descriptor | None = descriptor
+    at = 0
+    for step in _STEP.finditer(path):
+        if step.start() != at:
+            break
+        at = step.end()
+        name, bracket = step.groups()
+        if bracket is not None:
+            out.append(bracket)
+            continue
+        fd = None if current is None else current.fields_by_name.get(name) or _by_json_name(current, name)
+        if fd is None:
+            current = None
+            out.append(f".{name}" if out else name)
+            continue
+        out.append(("." if out else "") + (fd.name if original_names else fd.json_name))
+        current = fd.message_type if fd.type == FieldDescriptor.TYPE_MESSAGE else None
+        if current is not None and current.GetOptions().map_entry:
+            current = current.fields_by_name["value"].message_type
+    return "".join(out) + path[at:]
+
+
 def put(document: dict[str, Any], chain: Sequence[FieldDescriptor], texts: Sequence[str]) -> None:
     """Set the field ``chain`` leads to in ``document`` from text values.
 
     A path value replaces whatever the body put there (the path binds it);
-    a repeated field takes every value, a singular one the last.
+    a repeated field takes every value, a singular one exactly one.
 
     Raises:
         InvalidArgument: The field cannot come from text (a message, a map),
@@ -68,6 +110,9 @@ def put(document: dict[str, Any], chain: Sequence[FieldDescriptor], texts: Seque
     path = json_path(chain)
     if leaf.message_type is not None and leaf.message_type.GetOptions().map_entry:
         raise _bad(path, "a map field cannot be set from the URL")
+    if len(texts) > 1 and not _is_repeated(leaf):
+        # As grpc-gateway: a singular field given twice is an error, not the last value.
+        raise _bad(path, f"takes one value, got {len(texts)}")
     values = [_value(leaf, text, path) for text in texts]
     _drop_alias(target, leaf)
     target[leaf.json_name] = values if _is_repeated(leaf) else values[-1]

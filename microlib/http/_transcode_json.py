@@ -87,7 +87,7 @@ def _slow(codec: MessageCodec[Any], options: JsonOptions) -> MessageJson:
             path = ".".join(_FIELD.findall(str(exc)))
             raise InvalidArgument(
                 f"invalid JSON for {pb.DESCRIPTOR.full_name}: {exc}",
-                violations=[FieldViolation(path, str(exc), "json")],
+                violations=[FieldViolation(path or "body", str(exc), "json")],
             ) from None
         return codec.from_upb(pb)
 

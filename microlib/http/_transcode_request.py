@@ -1,8 +1,9 @@
 """Build a request message from an HTTP request, as one ``HttpRule`` says.
 
-Order of precedence: the body (``*`` or one field) first, then path
-variables, which replace any value the body gave the same field (the path
-binds it), then query parameters for the fields neither binds.
+Order of precedence: the body (``*`` or one field, which may be a nested
+field's dotted path, as grpc-gateway allows) first, then path variables,
+which replace any value the body gave the same field (the path binds it),
+then query parameters for the fields neither binds.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl
 from google.protobuf.descriptor import FieldDescriptor
 from starlette.types import Receive, Scope
 
+from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
 from microlib.core.errors import Cancelled, FieldViolation, InvalidArgument
 from microlib.grpc.definition import HttpRule, MethodDefinition
 from microlib.http._transcode_fields import field_chain, json_path, put
@@ -46,19 +48,22 @@ class RequestBuilder:
         request_json: MessageJson,
         *,
         ignore_unknown: bool,
+        max_json_depth: int = MAX_JSON_DEPTH,
     ) -> None:
         descriptor = request_json.upb_type.DESCRIPTOR
+        self._max_json_depth = max_json_depth
         self._descriptor = descriptor
         self._json = request_json
         self._ignore_unknown = ignore_unknown
         self._star = rule.body == "*"
-        self._body_field: FieldDescriptor | None = None
+        self._body_chain: list[FieldDescriptor] = []
         if rule.body and not self._star:
-            self._body_field = descriptor.fields_by_name.get(rule.body)
-            if self._body_field is None:
+            chain = field_chain(descriptor, rule.body.split("."))
+            if chain is None or any(_repeated(fd) for fd in chain[:-1]):
                 raise ValueError(
                     f"{method.name}: body {rule.body!r} is not a field of {descriptor.full_name}"
                 )
+            self._body_chain = chain
         self._path: dict[tuple[str, ...], list[FieldDescriptor]] = {}
         for var in template.variables:
             chain = field_chain(descriptor, var.field_path)
@@ -68,11 +73,10 @@ class RequestBuilder:
                     f"not a singular field of {descriptor.full_name}"
                 )
             self._path[var.field_path] = chain
-        bound = {chain[0].name for chain in self._path.values()}
-        if self._body_field is not None:
-            bound.add(self._body_field.name)
-        self._bound = frozenset(bound)
         self._whole_path = frozenset(tuple(fd.name for fd in c) for c in self._path.values())
+        # A query parameter may set any field outside what the path and the body bind.
+        body = (tuple(fd.name for fd in self._body_chain),) if self._body_chain else ()
+        self._bound = frozenset((*self._whole_path, *body))
         self.has_body = bool(rule.body)
 
     async def build(self, scope: Scope, receive: Receive, values: dict[tuple[str, ...], str]) -> Any:
@@ -86,14 +90,18 @@ class RequestBuilder:
         if self.has_body:
             body = await _read(receive)
             if body.strip():
+                _check_media_type(scope)
+                check_json_depth(body, self._max_json_depth)
                 value = _parse(body)
                 if self._star:
                     if not isinstance(value, dict):
                         raise _invalid("", "the body must be a JSON object", "type")
                     document = value
                 else:
-                    assert self._body_field is not None
-                    document[self._body_field.json_name] = value
+                    target = document
+                    for fd in self._body_chain[:-1]:
+                        target = target.setdefault(fd.json_name, {})
+                    target[self._body_chain[-1].json_name] = value
         for path, text in values.items():
             put(document, self._path[path], [text])
         query = scope["query_string"]
@@ -112,10 +120,10 @@ class RequestBuilder:
                     continue
                 raise _invalid(key, f"unknown query parameter {key!r}", "unknown")
             names = tuple(fd.name for fd in chain)
-            if chain[0].name in self._bound and names not in self._whole_path:
-                raise _invalid(json_path(chain), "is bound by the path or the body, not the query", "bound")
             if names in self._whole_path:
                 continue
+            if any(names[: len(b)] == b or b[: len(names)] == names for b in self._bound):
+                raise _invalid(json_path(chain), "is bound by the path or the body, not the query", "bound")
             put(document, chain, texts)
 
 
@@ -141,6 +149,26 @@ def _parse(body: bytes) -> Any:
         raise _invalid("", f"malformed JSON: {exc}", "json") from None
 
 
+def _check_media_type(scope: Scope) -> None:
+    # Only JSON: a form or text/plain body is one a browser sends cross-site
+    # without a CORS preflight.
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            if media == b"application/json":
+                return
+            break
+    else:
+        media = b""
+    shown = media.decode("latin-1") or "(none)"
+    raise InvalidArgument(
+        f"unsupported content type {shown!r}; expected application/json",
+        reason="UNSUPPORTED_MEDIA_TYPE",
+        violations=[FieldViolation("header.Content-Type", "Expected application/json", "media_type")],
+    )
+
+
 def _invalid(path: str, description: str, rule: str) -> InvalidArgument:
+    # The body itself (unreadable, not an object) is named `body`, never "".
     where = path or "body"
-    return InvalidArgument(f"{where}: {description}", violations=[FieldViolation(path, description, rule)])
+    return InvalidArgument(f"{where}: {description}", violations=[FieldViolation(where, description, rule)])

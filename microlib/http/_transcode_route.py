@@ -1,4 +1,4 @@
-"""A Starlette route matched by a ``google.api.http`` path template.
+"""A route matched by a ``google.api.http`` path template.
 
 Starlette's own path syntax has no ``**``, no ``{a.b=x/*}`` and no custom
 verbs, so transcoded routes match with their compiled template instead;
@@ -15,8 +15,8 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from microlib.core.errors import Unimplemented
-from microlib.http._responder import send_problem
 from microlib.http._transcode_path import PathTemplate
+from microlib.http.errors import send_problem
 
 __all__ = ["Endpoint", "TemplateRoute"]
 
@@ -43,6 +43,8 @@ class TemplateRoute(BaseRoute):
         self.endpoint = endpoint
         self.name = name
         self.path = template.text
+        # The raw path a template without variables answers: the router finds it by lookup.
+        self.raw_literal = template.text if not template.variables else None
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Match the raw path against the template, then the method."""
@@ -57,14 +59,34 @@ class TemplateRoute(BaseRoute):
         child = {_VALUES: values}
         return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), child
 
+    def literal_match(self, scope: Scope) -> tuple[Match, Scope]:
+        """The match of a request the router found by :attr:`raw_literal`."""
+        return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), {_VALUES: {}}
+
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         """Transcoded routes are not reversed by name."""
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request, or answer 405 when only the path matched."""
+        """Serve the request, or answer 405 (``OPTIONS`` included, unless bound)
+        with every method the path answers in ``Allow``."""
         if scope["method"] not in self.methods:
             error = Unimplemented(f"method {scope['method']} is not allowed on {scope['path']}")
-            await send_problem(send, error, 405, headers=[(b"allow", self.method.encode())])
+            allow = ", ".join(sorted(self._allowed(scope)))
+            await send_problem(send, error, 405, headers=[(b"allow", allow.encode())])
             return
         await self.endpoint(scope, receive, send, scope[_VALUES])
+
+    def _allowed(self, scope: Scope) -> set[str]:
+        """The methods of every route of the router that matches this path.
+
+        The router answers 405 through the first route whose path matched, but
+        other routes (other RPCs, other templates) may match the same path.
+        """
+        allowed = set(self.methods)
+        router = scope.get("router")
+        for route in getattr(router, "routes", ()):
+            methods = getattr(route, "methods", None)
+            if isinstance(methods, set) and route.matches(scope)[0] is not Match.NONE:
+                allowed |= methods
+        return allowed

@@ -1,46 +1,21 @@
 """Turn pydantic validation errors into FieldViolations with request paths.
 
 Parameters are named by location and declared name (``query.limit``,
-``header.X-Trace``); body errors by their JSON path (``body.items[2].sku``).
-pydantic's ``loc`` also holds union-member and discriminator tags; walking
-the received document along it keeps only the real keys and indexes.
+``header.X-Trace``); body errors by their JSON path (``body.items[2].sku``,
+see :mod:`microlib.core._violations`, which messaging shares).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from microlib.core._violations import document_violations, received
 from microlib.core.errors import FieldViolation
 
 __all__ = ["body_violations", "param_violations"]
-
-_MAX_VALUE = 80
-
-
-def _received(error: Mapping[str, Any]) -> str:
-    if error["type"] == "missing":
-        return ""
-    text = repr(error.get("input"))
-    return f" (received {text[:_MAX_VALUE]}{'...' if len(text) > _MAX_VALUE else ''})"
-
-
-def _path(loc: Sequence[int | str], document: Any) -> str:
-    out = []
-    node = document
-    last = len(loc) - 1
-    for i, part in enumerate(loc):
-        if isinstance(node, list) and isinstance(part, int):
-            out.append(f"[{part}]")
-            node = node[part] if part < len(node) else None
-        elif isinstance(node, dict) and isinstance(part, str) and (part in node or i == last):
-            out.append(f".{part}")
-            node = node.get(part)
-        # Anything else is a union member or a discriminator tag, not a key.
-    return "".join(out)
 
 
 def body_violations(exc: ValidationError, raw: bytes | Any) -> list[FieldViolation]:
@@ -53,18 +28,7 @@ def body_violations(exc: ValidationError, raw: bytes | Any) -> list[FieldViolati
     Returns:
         One violation per error.
     """
-    try:
-        document = json.loads(raw) if isinstance(raw, bytes | bytearray) else raw
-    except ValueError:
-        document = None
-    out = []
-    for error in exc.errors(include_url=False):
-        if error["type"] == "json_invalid":
-            out.append(FieldViolation("body", f"Malformed JSON: {error['msg']}", "json"))
-            continue
-        path = _path(error["loc"], document)
-        out.append(FieldViolation(f"body{path}", f"{error['msg']}{_received(error)}", error["type"]))
-    return out
+    return document_violations(exc, raw, "body")
 
 
 def param_violations(exc: ValidationError, location: str, names: Mapping[str, str]) -> list[FieldViolation]:
@@ -87,6 +51,6 @@ def param_violations(exc: ValidationError, location: str, names: Mapping[str, st
         if error["type"] == "extra_forbidden":
             description = f"Unknown {location} parameter"
         else:
-            description = f"{error['msg']}{_received(error)}"
+            description = f"{error['msg']}{received(error)}"
         out.append(FieldViolation(field, description, error["type"]))
     return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from microlib.core.errors import CANCELLED_BY_DEADLINE
+
 __all__ = ["Watchdog"]
 
 
@@ -70,5 +72,5 @@ class Watchdog:
         for task in due:
             del self._deadlines[task]
             self._expired.add(task)
-            task.cancel()
+            task.cancel(CANCELLED_BY_DEADLINE)
         self._timer = loop.call_later(self._interval, self._check) if self._deadlines else None

@@ -1,6 +1,6 @@
 """The traced outgoing HTTP client: client spans, W3C header injection, metrics.
 
-Use it (``observability.http_client(base_url=...)``) for calls to other
+Use it (``service.http_client(base_url=...)``) for calls to other
 services, so their server spans become children of this service's spans.
 The span and the duration cover the whole exchange, up to the last byte
 of the response body.

@@ -1,10 +1,13 @@
-"""Serve an OpenAPI document and a Swagger UI whose assets are local.
+"""Serve an OpenAPI or AsyncAPI document and an HTML view whose assets are local.
 
 ``/openapi.json`` is the document as written (bundled into one file by
 ``microlib codegen``), ``/openapi.yaml`` the same in YAML, ``/docs`` a
 Swagger UI page whose scripts and styles are package data of microlib
-(swagger-ui-dist 5, which renders OpenAPI 3.1): no CDN, so the page works
-offline.
+(swagger-ui-dist 5, which renders OpenAPI 3.1). An AsyncAPI document is
+served the same way at ``/asyncapi.json``, ``/asyncapi.yaml`` and
+``/asyncapi``, the page drawn by the AsyncAPI React component's standalone
+bundle (@asyncapi/react-component 3, which renders 2.x and 3.x), also
+package data. No CDN: the pages work offline.
 """
 
 from __future__ import annotations
@@ -12,14 +15,28 @@ from __future__ import annotations
 import html
 import json
 import mimetypes
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from microlib.core.chain import Chain
+from microlib.core.errors import NotFound
+from microlib.http._plain import endpoint
 from microlib.http._responder import Send, send_bytes
 
-__all__ = ["DocsApp", "swagger_ui_dir"]
+__all__ = [
+    "AsyncAPIDocsApp",
+    "DocsApp",
+    "asyncapi_routes",
+    "asyncapi_ui_dir",
+    "openapi_routes",
+    "swagger_ui_dir",
+]
 
 _ASSETS = frozenset(
     {
@@ -59,6 +76,29 @@ window.ui = SwaggerUIBundle({{
 """
 
 
+_ASYNCAPI_ASSETS = frozenset({"index.js", "default.min.css"})
+
+_ASYNCAPI_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="stylesheet" href="{static}/default.min.css">
+</head>
+<body>
+<div id="asyncapi"></div>
+<script src="{static}/index.js"></script>
+<script>
+AsyncApiStandalone.render({{
+  schema: {{url: {spec}, options: {{method: "GET", mode: "same-origin"}}}},
+  config: {{show: {{sidebar: true}}}}
+}}, document.getElementById("asyncapi"));
+</script>
+</body>
+</html>
+"""
+
+
 def swagger_ui_dir() -> Path:
     """The directory of the Swagger UI assets shipped with microlib.
 
@@ -68,29 +108,23 @@ def swagger_ui_dir() -> Path:
     return Path(__file__).with_name("_static") / "swagger-ui"
 
 
-class DocsApp:
-    """Serves one document and its UI under ``prefix``.
+def asyncapi_ui_dir() -> Path:
+    """The directory of the AsyncAPI React component's assets shipped with microlib.
 
-    Args:
-        spec_path: The bundled JSON document.
-        title: The page title.
-        prefix: The path the documents are served under (``""`` or
-            ``/api``), for the links of the page.
+    Returns:
+        ``microlib/http/_static/asyncapi-react``.
     """
+    return Path(__file__).with_name("_static") / "asyncapi-react"
 
-    def __init__(self, spec_path: Path, *, title: str = "API", prefix: str = "") -> None:
-        raw = spec_path.read_bytes()
-        document = json.loads(raw)
-        self._json = raw
-        self._yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
-        self._prefix = prefix.rstrip("/")
-        self._static_dir = swagger_ui_dir()
-        page = _PAGE.format(
-            title=html.escape(f"{title} - Swagger UI"),
-            static=html.escape(f"{self._prefix}/docs/static"),
-            spec=json.dumps(f"{self._prefix}/openapi.json"),
-        )
-        self._page = page.encode()
+
+class _Documents:
+    """One document in JSON and YAML, a page, and the page's assets, under ``prefix``."""
+
+    _paths: dict[str, tuple[bytes, str]]
+    _static: str
+    _assets: frozenset[str]
+    _static_dir: Path
+    _prefix: str
 
     async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
         """Serve one ASGI request; 404 for any other path."""
@@ -102,7 +136,7 @@ class DocsApp:
             await send_bytes(send, 404, b"Not Found", "text/plain")
 
     async def serve(self, scope: Any, receive: Any, send: Send, path: str) -> bool:
-        """Serve the request if its path is one of the documents.
+        """Serve the request if its path is one of the documents, the page or an asset.
 
         Args:
             scope: The ASGI scope.
@@ -113,24 +147,162 @@ class DocsApp:
         Returns:
             Whether the request was served.
         """
-        if scope["method"] not in ("GET", "HEAD"):
+        found = self.find(scope["method"], path)
+        if found is None:
             return False
-        if path == "/openapi.json":
-            await send_bytes(send, 200, self._json, "application/json")
-        elif path == "/openapi.yaml":
-            await send_bytes(send, 200, self._yaml, "application/yaml")
-        elif path in ("/docs", "/docs/"):
-            await send_bytes(send, 200, self._page, "text/html; charset=utf-8")
-        elif path.startswith("/docs/static/") and path[13:] in _ASSETS:
-            name = path[13:]
-            media = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            await send_bytes(
-                send,
-                200,
-                (self._static_dir / name).read_bytes(),
-                media,
-                [(b"cache-control", b"max-age=86400")],
-            )
-        else:
-            return False
+        await send_bytes(send, 200, *found)
         return True
+
+    def find(self, method: str, path: str) -> tuple[bytes, str, list[tuple[bytes, bytes]]] | None:
+        """The body, media type and headers served at ``path`` (relative to where the app is
+        served), or None when it serves nothing there."""
+        if method not in ("GET", "HEAD"):
+            return None
+        found = self._paths.get(path)
+        if found is not None:
+            return (*found, [])
+        name = path.removeprefix(self._static)
+        if path.startswith(self._static) and name in self._assets:
+            media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            data = (self._static_dir / name).read_bytes()
+            return data, media, [(b"cache-control", b"max-age=86400")]
+        return None
+
+
+class DocsApp(_Documents):
+    """Serves one document and its UI under ``prefix``.
+
+    Args:
+        spec_path: The bundled JSON document.
+        title: The page title.
+        prefix: The path the documents are served under (``""`` or
+            ``/api``), for the links of the page.
+        server_url: Where the document's paths are served (``/api``, or
+            ``/`` for routes at the root): the served document's ``servers``
+            says so, so clients and the page's "Try it out" call the right
+            URL. ``None`` serves the document byte for byte.
+    """
+
+    def __init__(
+        self, spec_path: Path, *, title: str = "API", prefix: str = "", server_url: str | None = None
+    ) -> None:
+        raw = spec_path.read_bytes()
+        document = json.loads(raw)
+        if server_url is not None:
+            # A path with no host: right behind any host name and port.
+            document = {**document, "servers": [{"url": server_url}]}
+            raw = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+        self._prefix = prefix.rstrip("/")
+        self._static_dir = swagger_ui_dir()
+        self._static = "/docs/static/"
+        self._assets = _ASSETS
+        page = _PAGE.format(
+            title=html.escape(f"{title} - Swagger UI"),
+            static=html.escape(f"{self._prefix}/docs/static"),
+            spec=json.dumps(f"{self._prefix}/openapi.json"),
+        )
+        html_page = (page.encode(), "text/html; charset=utf-8")
+        self._paths = {
+            "/openapi.json": (raw, "application/json"),
+            "/openapi.yaml": (as_yaml, "application/yaml"),
+            "/docs": html_page,
+            "/docs/": html_page,
+        }
+
+
+class AsyncAPIDocsApp(_Documents):
+    """Serves one AsyncAPI document and its page under ``prefix``.
+
+    ``/asyncapi.json`` is the document as ``microlib codegen`` wrote it
+    (the generated package's ``asyncapi.json``, byte for byte),
+    ``/asyncapi.yaml`` the same in YAML, ``/asyncapi`` the page, its assets
+    under ``/asyncapi/static/``.
+
+    Args:
+        document: The document (``DEFINITION.document`` of the generated package).
+        title: The page title.
+        prefix: The path the documents are served under (``""`` or
+            ``/api``), for the links of the page.
+    """
+
+    def __init__(self, document: Mapping[str, Any], *, title: str = "Events", prefix: str = "") -> None:
+        # The generator writes the document with these very settings.
+        raw = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        as_yaml = yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True).encode()
+        self._prefix = prefix.rstrip("/")
+        self._static_dir = asyncapi_ui_dir()
+        self._static = "/asyncapi/static/"
+        self._assets = _ASYNCAPI_ASSETS
+        page = _ASYNCAPI_PAGE.format(
+            title=html.escape(f"{title} - AsyncAPI"),
+            static=html.escape(f"{self._prefix}/asyncapi/static"),
+            spec=json.dumps(f"{self._prefix}/asyncapi.json"),
+        )
+        html_page = (page.encode(), "text/html; charset=utf-8")
+        self._paths = {
+            "/asyncapi.json": (raw, "application/json"),
+            "/asyncapi.yaml": (as_yaml, "application/yaml"),
+            "/asyncapi": html_page,
+            "/asyncapi/": html_page,
+        }
+
+
+def asyncapi_routes(
+    document: Mapping[str, Any], *, title: str = "Events", prefix: str = "", chain: Chain | None = None
+) -> list[Route]:
+    """Routes serving an AsyncAPI document at ``<prefix>/asyncapi.json``, its YAML
+    and its page (an :class:`AsyncAPIDocsApp`), to add to an app at its root.
+
+    Args:
+        document: The document.
+        title: The page title.
+        prefix: Where under the root (``""``, ``/events``).
+        chain: The service's chain: its access rules decide who reads the document.
+    """
+    app = AsyncAPIDocsApp(document, title=title, prefix=prefix)
+    paths = ["/asyncapi.json", "/asyncapi.yaml", "/asyncapi", "/asyncapi/", "/asyncapi/static/{name:path}"]
+    return _routes(app, prefix.rstrip("/"), paths, chain)
+
+
+def _routes(documents: _Documents, root: str, paths: list[str], chain: Chain | None) -> list[Route]:
+    """Routes serving ``documents`` at ``root + path``; through ``chain`` when given, so the
+    service's access rules decide who reads them, as for any route (``security.public_paths``)."""
+    if chain is None:
+        return [Route(root + path, documents, methods=["GET", "HEAD"]) for path in paths]
+
+    async def serve(request: Request) -> Response:
+        found = documents.find(request.method, request.scope["path"].removeprefix(root))
+        if found is None:
+            raise NotFound(f"no document at {request.scope['path']}")
+        body, media, headers = found
+        response = Response(body, media_type=media)
+        response.raw_headers.extend(headers)
+        return response
+
+    served = [(root + path, endpoint(chain, serve, service="http", method=root + path)) for path in paths]
+    return [Route(template, run, methods=["GET", "HEAD"]) for template, run in served]
+
+
+def openapi_routes(
+    spec_path: Path,
+    *,
+    title: str = "API",
+    prefix: str = "",
+    server_url: str | None = None,
+    chain: Chain | None = None,
+) -> list[Route]:
+    """Routes serving an OpenAPI document at ``<prefix>/openapi.json``, its YAML
+    and its Swagger UI page at ``<prefix>/docs`` (a :class:`DocsApp`), to add
+    to an app at its root.
+
+    Args:
+        spec_path: The bundled JSON document.
+        title: The page title.
+        prefix: Where under the root (``""``, ``/rest``).
+        server_url: As :class:`DocsApp`'s.
+        chain: The service's chain: its access rules decide who reads the document.
+    """
+    app = DocsApp(spec_path, title=title, prefix=prefix, server_url=server_url)
+    paths = ["/openapi.json", "/openapi.yaml", "/docs", "/docs/", "/docs/static/{name:path}"]
+    return _routes(app, prefix.rstrip("/"), paths, chain)

@@ -1,8 +1,13 @@
 """Render an :class:`~microlib.core.errors.Error` as problem+json (RFC 9457).
 
-One table maps each canonical code to its HTTP status, the same mapping
-grpc-gateway and Google APIs use, so a client sees the same status whichever
-transport it called.
+The one renderer of every HTTP error microlib answers: :func:`problem_body`
+builds the document, and each way out (a Starlette ``Response`` for plain
+routes, ASGI messages for generated routes and the edge, a stream's last
+frame) sends that document. One table maps each canonical code to its HTTP
+status, the same mapping grpc-gateway and Google APIs use, so a client sees
+the same status whichever transport it called. Where an OpenAPI document
+declares an error response in a JSON schema of its own, the error is written
+in that schema instead (:mod:`microlib.http._error_shapes`).
 """
 
 from __future__ import annotations
@@ -14,9 +19,20 @@ from typing import Any
 
 from starlette.responses import Response
 
+from microlib.core.context import CallContext
 from microlib.core.errors import Code, Error
+from microlib.http._error_shapes import ErrorShape, ErrorShapes
+from microlib.http._responder import Headers, Send, response_headers, send_bytes
 
-__all__ = ["HTTP_STATUS", "PROBLEM_CONTENT_TYPE", "problem_body", "problem_response"]
+__all__ = [
+    "HTTP_STATUS",
+    "PROBLEM_CONTENT_TYPE",
+    "correlation_of",
+    "problem_body",
+    "problem_response",
+    "send_error",
+    "send_problem",
+]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -39,6 +55,9 @@ HTTP_STATUS: Mapping[Code, int] = {
     Code.UNAUTHENTICATED: 401,
 }
 
+# Where HTTP has a more precise status than the code's, by the error's reason.
+_REASON_STATUS: Mapping[str, int] = {"UNSUPPORTED_MEDIA_TYPE": 415, "BODY_TOO_LARGE": 413}
+
 # Codes whose message may carry internals: the caller sees the status only.
 _OPAQUE = frozenset({Code.INTERNAL, Code.UNKNOWN, Code.DATA_LOSS})
 
@@ -48,9 +67,10 @@ def problem_body(error: Error, *, correlation_id: str = "", status: int | None =
 
     ``type`` is a stable URN per code; ``violations`` lists each invalid
     field with the rule it broke. ``status`` overrides the code's HTTP
-    status where HTTP is more precise (405 for a known path).
+    status where HTTP is more precise (405 for a known path); so do the
+    reasons ``UNSUPPORTED_MEDIA_TYPE`` (415) and ``BODY_TOO_LARGE`` (413).
     """
-    status = status or HTTP_STATUS[error.code]
+    status = status or _status(error)
     body: dict[str, Any] = {
         "type": f"urn:microlib:problem:{error.code.name.lower().replace('_', '-')}",
         "title": _title(status),
@@ -82,13 +102,68 @@ def problem_response(
     status: int | None = None,
 ) -> Response:
     """A Starlette response carrying :func:`problem_body` and its status."""
-    body = problem_body(error, correlation_id=correlation_id, status=status)
-    return Response(
-        json.dumps(body, separators=(",", ":")).encode(),
-        status_code=body["status"],
-        media_type=PROBLEM_CONTENT_TYPE,
-        headers=dict(headers or {}),
+    status, payload = _rendered(error, status, correlation_id)
+    return Response(payload, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=dict(headers or {}))
+
+
+async def send_problem(
+    send: Send,
+    error: Error,
+    status: int | None = None,
+    *,
+    headers: Headers = (),
+    correlation_id: str = "",
+    shape: ErrorShape | None = None,
+) -> int:
+    """Send ``error`` as problem+json (or in ``shape``) straight to ASGI ``send``.
+
+    Args:
+        send: The ASGI send callable.
+        error: The error.
+        status: Overrides the status mapped from the error's code.
+        headers: Extra headers.
+        correlation_id: The request id, when known.
+        shape: The error response the document declares for it: written in
+            that schema and media type when it can be (problem+json otherwise).
+
+    Returns:
+        The status sent.
+    """
+    body = problem_body(error, status=status, correlation_id=correlation_id)
+    status = body["status"]
+    shaped = shape.render(error, status, body["detail"], correlation_id) if shape is not None else None
+    if shape is not None and shaped is not None:
+        await send_bytes(send, status, shaped, shape.media, headers)
+    else:
+        await send_bytes(send, status, _encoded(body), PROBLEM_CONTENT_TYPE, headers)
+    return status
+
+
+async def send_error(send: Send, error: Error, ctx: CallContext, shapes: ErrorShapes | None = None) -> None:
+    """Answer a call of the chain with ``error``: its correlation id and response headers,
+    the status recorded as ``http.status_code``; in the shape ``shapes`` declares for its status."""
+    shape = shapes.shape(_status(error)) if shapes else None
+    ctx.attributes["http.status_code"] = await send_problem(
+        send, error, headers=response_headers(ctx), correlation_id=correlation_of(ctx), shape=shape
     )
+
+
+def correlation_of(ctx: CallContext) -> str:
+    """The id a caller can quote for the call: the trace's, else the request's."""
+    return str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
+
+
+def _status(error: Error) -> int:
+    return _REASON_STATUS.get(error.reason) or HTTP_STATUS[error.code]
+
+
+def _encoded(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _rendered(error: Error, status: int | None, correlation_id: str) -> tuple[int, bytes]:
+    body = problem_body(error, status=status, correlation_id=correlation_id)
+    return body["status"], _encoded(body)
 
 
 def _title(status: int) -> str:

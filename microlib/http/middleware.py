@@ -5,23 +5,34 @@ limit, a request timeout and gzip. Request ids, logging, metrics, tracing and
 recovery are interceptors of the shared chain (the same for gRPC and
 messaging), not middleware. ``order`` in the ``http_middleware`` section
 lists what runs, the first outermost; each entry has its own settings.
+
+The leading entries that only look at the request and stamp the response
+(security headers, body limit, timeout, gzip, in that order) do not run as
+layers of their own in a service's app: the HTTP edge runs them inline
+(``fuse``), with the same effect, order and answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from pydantic import Field
+import structlog
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware as StarletteGZip
 
-from microlib.config.model import Section
-from microlib.core.errors import DeadlineExceeded, ResourceExhausted
-from microlib.http._responder import send_problem
+from microlib.config.model import (
+    CorsSettings,
+    HttpMiddlewareSettings,
+    MiddlewareName,
+    SecurityHeadersSettings,
+)
+from microlib.core.errors import DeadlineExceeded, Error, ResourceExhausted
 from microlib.http._watchdog import Watchdog
+from microlib.http.errors import send_problem
+from microlib.observability.http_server import current_correlation_id
 
 __all__ = [
     "BodyLimitMiddleware",
@@ -34,43 +45,9 @@ __all__ = [
     "wrap",
 ]
 
-MiddlewareName = Literal["cors", "security_headers", "body_limit", "timeout", "gzip"]
+log = structlog.get_logger("microlib.http")
+
 ASGI = Callable[..., Any]
-_DEFAULT_ORDER: tuple[MiddlewareName, ...] = ("cors", "security_headers", "body_limit", "timeout", "gzip")
-
-
-class CorsSettings(Section):
-    """Cross-origin requests; off while ``allow_origins`` is empty."""
-
-    allow_origins: list[str] = Field(default_factory=list)
-    allow_origin_regex: str | None = None
-    allow_methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"])
-    allow_headers: list[str] = Field(default_factory=list)
-    allow_credentials: bool = False
-    expose_headers: list[str] = Field(default_factory=list)
-    max_age: int = Field(default=600, ge=0)
-
-
-class SecurityHeadersSettings(Section):
-    """Headers added to every response (an empty value leaves one out)."""
-
-    content_type_options: str = "nosniff"
-    frame_options: str = "DENY"
-    referrer_policy: str = "no-referrer"
-    content_security_policy: str = ""
-    hsts_max_age: int = Field(default=0, ge=0, description="Strict-Transport-Security max-age; 0 is off")
-
-
-class HttpMiddlewareSettings(Section):
-    """The ``http_middleware`` config section."""
-
-    order: list[MiddlewareName] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
-    cors: CorsSettings = CorsSettings()
-    security_headers: SecurityHeadersSettings = SecurityHeadersSettings()
-    max_body_bytes: int = Field(default=1024 * 1024, ge=0, description="0 disables the limit")
-    request_timeout: float = Field(default=30.0, ge=0, description="seconds; 0 disables the timeout")
-    gzip_minimum_size: int = Field(default=1024, ge=0)
-    gzip_level: int = Field(default=6, ge=1, le=9)
 
 
 class SecurityHeadersMiddleware:
@@ -93,6 +70,13 @@ class SecurityHeadersMiddleware:
             pairs.append(("strict-transport-security", f"max-age={settings.hsts_max_age}; includeSubDomains"))
         self.headers = [(k.encode(), v.encode()) for k, v in pairs if v]
 
+    # Where it may run inline in the edge: after the starting gate.
+    FUSE_RANK = 1
+
+    def fuse(self, edge: Any) -> None:
+        """Have ``edge`` add the headers to the responses of the app it serves."""
+        edge.headers = self.headers
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection."""
         if scope["type"] != "http":
@@ -101,19 +85,26 @@ class SecurityHeadersMiddleware:
 
         async def add_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                present = {k.lower() for k, _v in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.headers if k not in present]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                message = with_headers(message, self.headers)
             await send(message)
 
         await self.app(scope, receive, add_headers)
 
 
+def with_headers(start: Mapping[str, Any], headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The ``http.response.start`` message with those of ``headers`` it does not set already."""
+    present = {k.lower() for k, _v in start.get("headers", [])}
+    extra = [(k, v) for k, v in headers if k not in present]
+    return {**start, "headers": [*start.get("headers", []), *extra]}
+
+
 class BodyLimitMiddleware:
     """Rejects request bodies larger than ``limit`` bytes with 413.
 
-    ``Content-Length`` is checked before the app runs; a chunked body is
-    counted as it is read.
+    The refusal is raised when the body is read (at once when
+    ``Content-Length`` declares too much; a chunked body as it is counted),
+    after routing: the answer is labelled with its route, and each door
+    renders it as it renders any error, the chain's included.
 
     Args:
         app: The wrapped ASGI app.
@@ -124,36 +115,22 @@ class BodyLimitMiddleware:
         self.app = app
         self.limit = limit
 
+    # Where it may run inline in the edge: after the security headers.
+    FUSE_RANK = 2
+    refusal: type[Error]
+    """The exception a watched body raises past the limit (``ResourceExhausted``)."""
+
+    def fuse(self, edge: Any) -> None:
+        """Have ``edge`` watch request bodies (and answer the refusal an app let through)."""
+        edge.limit = self
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection."""
-        if scope["type"] != "http":
+        watched = self.watch(scope, receive) if scope["type"] == "http" else receive
+        if watched is receive:
             await self.app(scope, receive, send)
             return
-        declared = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit():
-                declared = int(value)
-            elif name == b"transfer-encoding":
-                chunked = True
-        if declared is not None and declared > self.limit:
-            await send_problem(send, self._error(), 413)
-            return
-        if not chunked and (declared is not None or scope.get("http_version", "1.1").startswith("1")):
-            # An HTTP/1 server reads Content-Length bytes, or no body at all
-            # when it is absent: only a chunked body needs counting.
-            await self.app(scope, receive, send)
-            return
-        seen = 0
         started = False
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal seen
-            message: dict[str, Any] = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
 
         async def tracking_send(message: dict[str, Any]) -> None:
             nonlocal started
@@ -161,17 +138,50 @@ class BodyLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+            await self.app(scope, watched, tracking_send)
+        except _TooLarge as exc:
+            # An app that does not render errors itself (a raw ASGI route).
             if not started:
-                await send_problem(send, self._error(), 413)
+                await send_problem(send, exc)
 
-    def _error(self) -> ResourceExhausted:
-        return ResourceExhausted(f"request body exceeds {self.limit} bytes", reason="BODY_TOO_LARGE")
+    def watch(self, scope: Any, receive: Any) -> Any:
+        """``receive``, or a receive that raises past the limit when the body needs watching."""
+        declared = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit():
+                declared = int(value)
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not chunked and declared is not None and declared <= self.limit:
+            # An HTTP/1 server reads Content-Length bytes: only a chunked body,
+            # or one declared too large, needs watching.
+            return receive
+        if declared is None and not chunked and scope.get("http_version", "1.1").startswith("1"):
+            return receive  # no body at all
+        seen = 0
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal seen
+            if declared is not None and declared > self.limit:
+                raise _TooLarge(self.limit)
+            message: dict[str, Any] = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge(self.limit)
+            return message
+
+        return counting_receive
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(ResourceExhausted):
+    """The body limit's refusal: an ``Error``, so any door renders it (413, by its reason)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body exceeds {limit} bytes", reason="BODY_TOO_LARGE")
+
+
+BodyLimitMiddleware.refusal = _TooLarge
 
 
 class TimeoutMiddleware:
@@ -190,6 +200,13 @@ class TimeoutMiddleware:
         self.seconds = seconds
         self._watchdog = Watchdog(seconds)
 
+    # Where it may run inline in the edge: after the body limit.
+    FUSE_RANK = 3
+
+    def fuse(self, edge: Any) -> None:
+        """Have ``edge`` keep the time budget of each request."""
+        edge.timeout = self
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection."""
         task = asyncio.current_task()
@@ -203,22 +220,41 @@ class TimeoutMiddleware:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        # Cancellations pending before this request are not ours to absorb.
-        cancelling = task.cancelling()
-        self._watchdog.watch(task)
+        cancelling = self.watch(task)
         timed_out = False
         try:
             await self.app(scope, receive, tracking_send)
         except asyncio.CancelledError:
-            # Someone else cancelled too (shutdown, a client gone): theirs wins.
-            if not self._watchdog.expired(task) or task.cancelling() > cancelling + 1:
+            if not self.expired(task, cancelling):
                 raise
             timed_out = True
         finally:
-            self._watchdog.release(task)
+            self.release(task)
         if timed_out and not started:
-            message = f"request did not complete within {self.seconds:g}s"
-            await send_problem(send, DeadlineExceeded(message, reason="TIMEOUT"))
+            await self.answer(scope, send)
+
+    def watch(self, task: asyncio.Task[Any]) -> int:
+        """Start the budget of ``task``; what :meth:`expired` compares with."""
+        # Cancellations pending before this request are not ours to absorb.
+        cancelling = task.cancelling()
+        self._watchdog.watch(task)
+        return cancelling
+
+    def expired(self, task: asyncio.Task[Any], cancelling: int) -> bool:
+        """Whether the cancellation ``task`` got is the budget's, and only the budget's."""
+        # Someone else cancelled too (shutdown, a client gone): theirs wins.
+        return self._watchdog.expired(task) and task.cancelling() <= cancelling + 1
+
+    def release(self, task: asyncio.Task[Any]) -> None:
+        """Stop the budget of ``task``, withdrawing its cancellation if it ran out."""
+        self._watchdog.release(task)
+
+    async def answer(self, scope: Any, send: Any) -> None:
+        """Answer a request whose budget ran out: 504, and one error line."""
+        message = f"request did not complete within {self.seconds:g}s"
+        correlation = current_correlation_id()
+        log.error("request timed out", method=scope["method"], path=scope["path"], correlation_id=correlation)
+        await send_problem(send, DeadlineExceeded(message, reason="TIMEOUT"), correlation_id=correlation)
 
 
 def build_middleware(settings: HttpMiddlewareSettings) -> list[Middleware]:
@@ -285,13 +321,21 @@ class GZipMiddleware(StarletteGZip):
     client cannot take gzip; such requests go straight to the app here.
     """
 
+    # Where it may run inline in the edge: after the timeout.
+    FUSE_RANK = 4
+
+    def fuse(self, edge: Any) -> None:
+        """Have ``edge`` pass requests that accept gzip through this, the others straight on."""
+        edge.gzip = self
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection."""
-        if scope["type"] == "http" and not _accepts_gzip(scope["headers"]):
+        if scope["type"] == "http" and not accepts_gzip(scope["headers"]):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
 
-def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+def accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request's ``Accept-Encoding`` takes gzip."""
     return any(name == b"accept-encoding" and b"gzip" in value.lower() for name, value in headers)

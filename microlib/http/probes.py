@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from microlib.config.model import HealthSettings
+from microlib.core.errors import Error, Unavailable
+from microlib.core.lifecycle import RETRY_AFTER_SECONDS
 from microlib.http.app import HttpApp
+from microlib.http.errors import send_problem
 from microlib.observability.health import Health, HealthReport
 
-__all__ = ["add_probes"]
+__all__ = ["StartingGate", "add_probes"]
 
 
 def add_probes(http: HttpApp, health: Health, settings: HealthSettings) -> None:
@@ -32,9 +38,10 @@ def add_probes(http: HttpApp, health: Health, settings: HealthSettings) -> None:
 
     async def startup(request: Request) -> JSONResponse:
         up = health.started
-        return JSONResponse(
-            {"status": "UP" if up else "DOWN", "phase": health.phase.value}, status_code=200 if up else 503
-        )
+        body = {"status": "UP" if up else "DOWN", "phase": health.phase.value}
+        if not up and health.waiting_for is not None:
+            body["waiting_for"] = health.waiting_for
+        return JSONResponse(body, status_code=200 if up else 503)
 
     async def overall(request: Request) -> JSONResponse:
         return respond(await health.overall())
@@ -43,3 +50,54 @@ def add_probes(http: HttpApp, health: Health, settings: HealthSettings) -> None:
     http.add_route(f"{base}/ready", ready, name="health-ready")
     http.add_route(f"{base}/startup", startup, name="health-startup")
     http.add_route(base or "/", overall, name="health")
+
+
+class StartingGate:
+    """Serves only the probes while the service starts its components.
+
+    The HTTP server starts before the other components, so the startup
+    probe answers (503, naming the component it waits for) while a
+    database is still being retried; every other request gets a 503 with
+    ``Retry-After`` until then, so no route runs before its dependencies.
+
+    Args:
+        app: The ASGI app to guard.
+        health: The service's health (its phase says when to open).
+        probes: The probes' path prefix (``health.path``).
+    """
+
+    def __init__(self, app: ASGIApp, *, health: Health, probes: str) -> None:
+        self.app = app
+        self._health = health
+        self._probes = probes.rstrip("/")
+
+    # Where it may run inline in the edge: first.
+    FUSE_RANK = 0
+
+    def fuse(self, edge: Any) -> None:
+        """Have ``edge`` refuse requests while the service starts."""
+        edge.gate = self
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or refuse it while the service starts."""
+        error = self.closed(scope)
+        if error is None:
+            await self.app(scope, receive, send)
+            return
+        await self.refuse(send, error)
+
+    def closed(self, scope: Scope) -> Error | None:
+        """Why the request is refused, or None to serve it."""
+        waiting = self._health.waiting_for
+        if waiting is None or scope["type"] != "http" or self._is_probe(scope["path"]):
+            return None
+        return Unavailable(
+            f"the service is starting (waiting for {waiting})", reason="STARTING", domain="microlib"
+        )
+
+    async def refuse(self, send: Send, error: Error) -> None:
+        """Answer a refused request: 503 with ``Retry-After``."""
+        await send_problem(send, error, headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+
+    def _is_probe(self, path: str) -> bool:
+        return path == (self._probes or "/") or path.startswith(f"{self._probes}/")

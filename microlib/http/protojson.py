@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.internal.type_checkers import ToShortestFloat
 
 from microlib.core.errors import FieldViolation, InvalidArgument
 
@@ -107,8 +106,22 @@ def unknown(path: str, key: str) -> InvalidArgument:
 def float_out(value: float) -> Any:
     """A ``float`` field: the shortest text that round-trips float32."""
     if math.isfinite(value):
-        return ToShortestFloat(struct.unpack("<f", struct.pack("<f", value))[0])
+        return _shortest_float32(_FLOAT32.unpack(_FLOAT32.pack(value))[0])
     return _non_finite(value)
+
+
+_FLOAT32 = struct.Struct("<f")
+
+
+def _shortest_float32(single: float) -> float:
+    # json_format's rule (protobuf's ToShortestFloat, not a public API): the
+    # fewest significant digits, from 6 (every float32 has 6 to 9), that read
+    # back as the same float32.
+    for digits in range(6, 9):
+        rounded = float(f"{single:.{digits}g}")
+        if _FLOAT32.unpack(_FLOAT32.pack(rounded))[0] == single:
+            return rounded
+    return float(f"{single:.9g}")
 
 
 def double_out(value: float) -> Any:

@@ -13,7 +13,8 @@ frame. Errors are problem+json (``microlib.http.errors``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import pydantic_core
 import structlog
@@ -21,19 +22,26 @@ from google.protobuf.descriptor import FieldDescriptor
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from microlib.config.model import Section
+from microlib.config.model import TranscodingSettings
 from microlib.core.chain import CallNext, Chain
-from microlib.core.context import CallContext
-from microlib.core.errors import Cancelled, Error, Internal
-from microlib.grpc.definition import HttpRule, MethodDefinition, MethodKind, ServiceDefinition
-from microlib.http._responder import response_headers, send_bytes, send_problem
+from microlib.core.context import CallContext, Rejected
+from microlib.core.errors import Cancelled, ContractMismatch, Error, Internal
+from microlib.grpc.definition import (
+    HttpRule,
+    MethodDefinition,
+    MethodKind,
+    ServiceDefinition,
+    call_attributes,
+)
+from microlib.http._responder import response_headers, send_bytes
+from microlib.http._transcode_fields import client_path
 from microlib.http._transcode_json import MessageJson, message_json
 from microlib.http._transcode_path import PathTemplate
 from microlib.http._transcode_request import RequestBuilder
 from microlib.http._transcode_route import TemplateRoute
 from microlib.http.app import HttpApp
-from microlib.http.endpoint import _TIMEOUT_HEADER, _deadline, context_from_scope
-from microlib.http.errors import problem_body
+from microlib.http.context import context_from_scope
+from microlib.http.errors import correlation_of, problem_body, send_error
 from microlib.http.protojson import JsonOptions
 
 __all__ = ["TranscodingSettings", "add_transcoded_routes", "transcoded_routes"]
@@ -43,24 +51,6 @@ log = structlog.get_logger("microlib.http")
 _JSON = "application/json"
 _NDJSON = "application/x-ndjson"
 _SSE = "text/event-stream"
-
-
-class TranscodingSettings(Section):
-    """The ``transcoding`` settings section.
-
-    Args:
-        emit_defaults: Write fields that hold their default value.
-        unknown_fields: ``reject`` (400 naming the field) or ``ignore``
-            unknown JSON fields and query parameters.
-        original_names: Write proto field names instead of lowerCamelCase.
-        streaming: Framing of server streams when the client does not ask
-            for one: ``ndjson`` or ``sse``.
-    """
-
-    emit_defaults: bool = False
-    unknown_fields: Literal["reject", "ignore"] = "reject"
-    original_names: bool = False
-    streaming: Literal["ndjson", "sse"] = "ndjson"
 
 
 def add_transcoded_routes(
@@ -80,8 +70,10 @@ def add_transcoded_routes(
         settings: The ``transcoding`` section.
 
     Raises:
-        ValueError: A rule does not fit its method (bad template, unknown
-            body field, a client-streaming RPC), naming the method.
+        ContractMismatch: A rule does not fit its method (bad template,
+            unknown field, a client-streaming RPC), naming the method: the
+            generated code is older than ``microlib codegen``, which checks
+            each rule.
     """
     http.add_routes(transcoded_routes(definition, servicer, chain, settings))
 
@@ -92,7 +84,7 @@ def transcoded_routes(
     """The Starlette routes of :func:`add_transcoded_routes`, custom verbs first.
 
     Raises:
-        ValueError: As :func:`add_transcoded_routes`.
+        ContractMismatch: As :func:`add_transcoded_routes`.
     """
     options = JsonOptions(
         emit_defaults=settings.emit_defaults,
@@ -103,12 +95,17 @@ def transcoded_routes(
     for method in definition.methods.values():
         if not method.http_rules:
             continue
-        if method.kind in (MethodKind.STREAM_UNARY, MethodKind.STREAM_STREAM):
-            raise ValueError(f"{definition.full_name}.{method.name}: client streaming cannot be transcoded")
-        call = _Call(definition, method, servicer, chain, options, settings.streaming)
-        for rule in method.http_rules:
-            template = PathTemplate.parse(rule.path)
-            routes.append(TemplateRoute(template, rule.method, call.endpoint(rule, template), call.name))
+        try:
+            if method.kind in (MethodKind.STREAM_UNARY, MethodKind.STREAM_STREAM):
+                raise ValueError(f"{method.name}: client streaming cannot be transcoded")
+            call = _Call(definition, method, servicer, chain, options, settings)
+            for rule in method.http_rules:
+                template = PathTemplate.parse(rule.path)
+                routes.append(TemplateRoute(template, rule.method, call.endpoint(rule, template), call.name))
+        except ValueError as exc:
+            raise ContractMismatch(
+                f"{definition.full_name}: {exc}; regenerate with `microlib codegen`, which checks each rule"
+            ) from None
     # A template with a verb is more specific than the same path without one.
     routes.sort(key=lambda r: not r.template.verb)
     return list(routes)
@@ -124,14 +121,18 @@ class _Call:
         servicer: object,
         chain: Chain,
         options: JsonOptions,
-        framing: str,
+        settings: TranscodingSettings,
     ) -> None:
         self.service = definition.full_name
         self.method = method
+        # The method and its access rule, as gRPC has them: one decision for both doors.
+        self.attributes = call_attributes(method)
         self.name = f"{definition.full_name}.{method.name}"
         self.options = options
-        self.framing = framing
+        self.framing = settings.streaming
+        self.max_json_depth = settings.max_json_depth
         self.request_json = message_json(method.decode_request, method.request_type, options)
+        self.request_descriptor = self.request_json.upb_type.DESCRIPTOR
         self.response_json = message_json(method.decode_request, method.response_type, options)
         target = getattr(servicer, method.python_name)
         self.streaming = method.kind is MethodKind.UNARY_STREAM
@@ -151,21 +152,32 @@ class _Call:
     ) -> Callable[[Scope, Receive, Send, dict[tuple[str, ...], str]], Awaitable[None]]:
         """The ASGI endpoint serving ``rule``."""
         builder = RequestBuilder(
-            self.method, rule, template, self.request_json, ignore_unknown=self.options.ignore_unknown
+            self.method,
+            rule,
+            template,
+            self.request_json,
+            ignore_unknown=self.options.ignore_unknown,
+            max_json_depth=self.max_json_depth,
         )
         render = _renderer(self.response_json, rule.response_body, self.method)
 
         async def serve(
             scope: Scope, receive: Receive, send: Send, values: dict[tuple[str, ...], str]
         ) -> None:
-            ctx = context_from_scope(scope, service=self.service, method=self.method.name, route=rule.path)
-            ctx.attributes["microlib.method"] = self.method
-            try:
-                ctx.deadline = _deadline(ctx.metadata.get(_TIMEOUT_HEADER))
-                ctx.request = await builder.build(scope, receive, values)
-            except Error as exc:
-                await _problem(send, exc, ctx)
-                return
+            ctx = context_from_scope(
+                scope,
+                service=self.service,
+                method=self.method.name,
+                route=rule.path,
+                path_params={".".join(path): text for path, text in values.items()},
+                attributes=self.attributes,
+            )
+            if not isinstance(ctx.request, Rejected):  # a bad deadline header
+                try:
+                    ctx.request = await builder.build(scope, receive, values)
+                except Error as exc:
+                    # Raised by the chain once access is decided: 401 before 400.
+                    ctx.request = Rejected(exc)
             if self.streaming:
                 await self._stream(ctx, send, render)
             else:
@@ -177,11 +189,11 @@ class _Call:
         try:
             body = render(await self.wrapped(ctx))
         except Error as exc:
-            await _problem(send, exc, ctx)
+            await send_error(send, self._as_sent(exc), ctx)
             return
         except Exception:
             log.exception("unhandled error", method=ctx.full_method)
-            await _problem(send, Internal("internal error"), ctx)
+            await send_error(send, Internal("internal error"), ctx)
             return
         ctx.attributes["http.status_code"] = 200
         await send_bytes(send, 200, body, _JSON, response_headers(ctx))
@@ -217,12 +229,12 @@ class _Call:
         try:
             await self.wrapped(ctx)
         except Error as exc:
-            error = exc
+            error = self._as_sent(exc)
         except Exception:
             log.exception("unhandled error", method=ctx.full_method)
             error = Internal("internal error")
         if error is not None and not started:
-            await _problem(send, error, ctx)
+            await send_error(send, error, ctx)
             return
         try:
             if not started:
@@ -231,6 +243,20 @@ class _Call:
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except OSError:
             return
+
+    def _as_sent(self, error: Error) -> Error:
+        """``error`` with its violations' fields named as the client wrote them (JSON names)."""
+        if error.violations:
+            error.violations = tuple(
+                replace(
+                    v,
+                    field=client_path(
+                        self.request_descriptor, v.field, original_names=self.options.original_names
+                    ),
+                )
+                for v in error.violations
+            )
+        return error
 
 
 def _renderer(
@@ -278,17 +304,7 @@ def _frame(payload: bytes, sse: bool) -> bytes:
 
 
 def _error_frame(error: Error, ctx: CallContext, sse: bool) -> bytes:
-    problem = problem_body(error, correlation_id=_correlation(ctx))
+    problem = problem_body(error, correlation_id=correlation_of(ctx))
     if sse:
         return b"event: error\ndata: " + pydantic_core.to_json(problem) + b"\n\n"
     return pydantic_core.to_json({"error": problem}) + b"\n"
-
-
-def _correlation(ctx: CallContext) -> str:
-    return str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
-
-
-async def _problem(send: Send, error: Error, ctx: CallContext) -> None:
-    body = problem_body(error)
-    ctx.attributes["http.status_code"] = body["status"]
-    await send_problem(send, error, headers=response_headers(ctx), correlation_id=_correlation(ctx))

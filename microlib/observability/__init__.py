@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from microlib.observability.edge import HttpTelemetryMiddleware
 from microlib.observability.health import ComponentHealth, Health, HealthReport, Phase
+from microlib.observability.http_server import HttpServerTelemetry
 from microlib.observability.identity import ServiceIdentity
 from microlib.observability.interceptors import LoggingInterceptor, MetricsInterceptor, TracingInterceptor
 from microlib.observability.logging import LogPipeline
 from microlib.observability.management import ManagementServer
-from microlib.observability.metrics import Counter, Gauge, Histogram, Metrics
+from microlib.observability.metrics import Counter, Gauge, Histogram, Instrumented, Metrics
 from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
 from microlib.observability.prometheus import PrometheusMetrics, metrics_route
 from microlib.observability.recovery import RecoveryInterceptor, correlation_id
@@ -23,7 +23,8 @@ __all__ = [
     "Health",
     "HealthReport",
     "Histogram",
-    "HttpTelemetryMiddleware",
+    "HttpServerTelemetry",
+    "Instrumented",
     "LogPipeline",
     "LoggingInterceptor",
     "ManagementServer",

@@ -1,14 +1,12 @@
-"""The HTTP edge's per-request records: what the chain may see, and the matched routes."""
+"""The record of one HTTP request in flight: what the edge fills in and the chain may see."""
 
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
-from starlette.routing import Mount
-from starlette.types import Scope
 
 UNMATCHED = "unmatched"
 """The route label of a request no route matched."""
@@ -26,38 +24,32 @@ class _Exchange:
     status: int = 0
     sent: int = 0
     received: int = 0
+    # The HTTP method label, the request path and when it arrived.
+    verb: str = ""
+    path: str = ""
+    start: float = 0.0
+    # Counted only, or also traced and access-logged.
+    observed: bool = True
+    # The path template of each route matched on the way down (a mount, then
+    # the route inside it), and whether the last one hands the rest of the
+    # path to an opaque app.
+    routes: list[str] = field(default_factory=list)
+    opaque: bool = False
+    # The context variables bound for the request, reset when it ends.
+    tokens: tuple[Any, ...] = ()
+
+    def correlation_id(self) -> str:
+        """The id a caller can quote: the trace id, or the request id when untraced."""
+        context = self.span.get_span_context()
+        return format(context.trace_id, "032x") if context.is_valid else self.request_id
+
+    def template(self) -> str:
+        """The route label: the matched templates joined, or ``unmatched``."""
+        routes = self.routes
+        if not routes:
+            return UNMATCHED
+        joined = routes[0] if len(routes) == 1 else "".join(routes)
+        return joined + "/{path}" if self.opaque else joined
 
 
 _edge: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar("microlib_http_edge", default=None)
-
-
-class _RouteRecorder(dict[str, Any]):
-    """The request scope, remembering every route Starlette matched on the way down.
-
-    Routers assign ``scope["route"]`` at each level (a Mount, then the route
-    inside it), so the full template is the recorded paths joined.
-    """
-
-    __slots__ = ("routes",)
-
-    def __init__(self, scope: Scope) -> None:
-        super().__init__(scope)
-        self.routes: list[Any] = []
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key == "route":
-            self.routes.append(value)
-        super().__setitem__(key, value)
-
-    def template(self) -> str:
-        routes = self.routes
-        if len(routes) == 1 and not isinstance(routes[0], Mount):
-            # The common case: one route of the app's own router.
-            path = getattr(routes[0], "path", None)
-            return path if isinstance(path, str) else UNMATCHED
-        paths = [path for path in (getattr(r, "path", None) for r in self.routes) if isinstance(path, str)]
-        if not paths:
-            return UNMATCHED
-        # A Mount matched last hands the rest of the path to an opaque app.
-        suffix = "/{path}" if isinstance(self.routes[-1], Mount) else ""
-        return "".join(paths) + suffix

@@ -109,8 +109,7 @@ class _Family(ABC, Generic[_C]):
     def collect(self) -> list[Metric]:
         """The family and every child's samples, for a scrape."""
         metric = Metric(self.name, self.documentation, self.kind)
-        # prometheus-client's switch (PROMETHEUS_DISABLE_CREATED_SERIES, disable_created_metrics()).
-        created = prometheus_client.metrics._use_created
+        created = _created_series_on()
         for values, child in self._children.copy().items():
             self._samples(metric.samples, child, dict(zip(self.labelnames, values, strict=True)), created)
         return [metric]
@@ -390,3 +389,16 @@ class HistogramFamily(_Family[_HistogramChild]):
             out.append(Sample(self.name + "_sum", labels, child._sum))
         if created:
             out.append(Sample(self.name + "_created", labels, child._created))
+
+
+# prometheus-client's ``_created`` switch (PROMETHEUS_DISABLE_CREATED_SERIES,
+# disable_created_metrics()) has no public getter: a counter of prometheus-
+# client's own, in no registry, answers through the public API, once per
+# family and scrape.
+_CREATED_PROBE = prometheus_client.Counter("microlib_created_probe", "", registry=None)
+
+
+def _created_series_on() -> bool:
+    return any(
+        sample.name.endswith("_created") for metric in _CREATED_PROBE.collect() for sample in metric.samples
+    )

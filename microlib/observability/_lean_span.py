@@ -7,8 +7,8 @@ plain dict, stores the values microlib produced itself as they are (see
 :class:`FrameworkAttributes`), validates everything else with the SDK's own
 cleaner, and hands itself to the span processors when it ends: it is a
 ``ReadableSpan`` already, and frozen once ended. Events and links are rare
-and made exactly as the SDK makes them. docs/adr/0006-lean-spans.md says
-which SDK internals this relies on.
+and made exactly as the SDK makes them. The SDK internals this relies on
+are named in ``_otel_private`` only (docs/adr/0006-lean-spans.md says why).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from time import time_ns
 from types import TracebackType
 
 from opentelemetry import trace
-from opentelemetry.attributes import BoundedAttributes, _clean_attribute_value
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util import types
+
+from microlib.observability._otel_private import clean_attribute_value, ending_hook
 
 __all__ = ["FrameworkAttributes", "LeanSpan", "SpanOrigin"]
 
@@ -60,7 +62,7 @@ class SpanOrigin:
             to it at start, ending and end.
     """
 
-    __slots__ = ("limits", "processor", "provider", "scope", "trusts_framework")
+    __slots__ = ("ending", "limits", "processor", "provider", "scope", "trusts_framework")
 
     def __init__(
         self,
@@ -73,6 +75,7 @@ class SpanOrigin:
         self.scope = scope
         self.limits = limits
         self.processor = processor
+        self.ending = ending_hook(processor)
         self.trusts_framework = limits.max_span_attribute_length is None
 
     def __deepcopy__(self, memo: dict[int, object]) -> SpanOrigin:
@@ -148,7 +151,7 @@ class LeanSpan(trace.Span, ReadableSpan):
             logger.warning("invalid key `%s`. must be non-empty string. Dropping key from attributes.", key)
             self._add_dropped(1)
             return
-        cleaned = _clean_attribute_value(value, self._origin.limits.max_span_attribute_length)
+        cleaned = clean_attribute_value(value, self._origin.limits.max_span_attribute_length)
         self._store({key: cleaned}, 0, "set_attribute")
 
     def set_attributes(self, attributes: Mapping[str, types.AttributeValue]) -> None:
@@ -253,10 +256,9 @@ class LeanSpan(trace.Span, ReadableSpan):
         if ended:
             logger.warning("Calling end() on an ended span.")
             return
-        processor = self._origin.processor
-        # Typed for the SDK's Span; processors read a ReadableSpan and use the Span API.
-        processor._on_ending(self)  # type: ignore[arg-type]
-        processor.on_end(self)
+        origin = self._origin
+        origin.ending(self)
+        origin.processor.on_end(self)
 
     def __exit__(
         self,
@@ -291,7 +293,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         if attributes.__class__ is FrameworkAttributes and origin.trusts_framework:
             self._store(attributes, 0, operation)
             return
-        cleaned = _clean_attribute_value(attributes, origin.limits.max_span_attribute_length)
+        cleaned = clean_attribute_value(attributes, origin.limits.max_span_attribute_length)
         self._store(cleaned, len(attributes) - len(cleaned), operation)
 
     def _link_all(self, links: Sequence[Link]) -> None:

@@ -24,9 +24,9 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 from opentelemetry.util import types
-from opentelemetry.util._decorator import _agnosticcontextmanager
 
 from microlib.observability._lean_span import LeanSpan, SpanOrigin
+from microlib.observability._otel_private import agnosticcontextmanager
 
 __all__ = ["LeanTracer", "lean_tracing"]
 
@@ -111,7 +111,7 @@ class LeanTracer(trace.Tracer):
         origin.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
         return span
 
-    @_agnosticcontextmanager
+    @agnosticcontextmanager
     def start_as_current_span(
         self,
         name: str,

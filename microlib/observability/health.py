@@ -82,6 +82,8 @@ class Health:
         self, registrations: Sequence[Registration], *, check_timeout: float, cache_ttl: float
     ) -> None:
         self.phase = Phase.STARTING
+        self.waiting_for: str | None = None
+        """The component whose start the service waits for, while it starts."""
         self._registrations = list(registrations)
         self._check_timeout = check_timeout
         self._cache_ttl = cache_ttl

@@ -1,7 +1,7 @@
 """The tracing, metrics and logging interceptors of the shared chain.
 
 They work for every ``ctx.kind``. For HTTP requests under the
-:class:`~microlib.observability.edge.HttpTelemetryMiddleware` the edge
+:class:`~microlib.http.HttpEdge` the edge
 already owns the span, the ``http_server_*`` metrics and the access line,
 so these only enrich what the edge records.
 """
@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from contextvars import Token
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from microlib.core.chain import CallNext
+from microlib.core.chain import Stage
 from microlib.core.context import CallContext
 from microlib.core.errors import Code
 from microlib.observability._exchange import _edge
 from microlib.observability._lean_span import FrameworkAttributes
+from microlib.observability._structlog_private import field_var
 from microlib.observability.identity import _bind_identity, _unbind_identity
-from microlib.observability.logging import _field_var
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.processors import _hex_ids
 from microlib.observability.tracing import _bind_tracer, _unbind_tracer
@@ -42,9 +43,19 @@ _METRIC_NAMES = {
     "job": ("job", "runs"),
 }
 _SPAN_KINDS = {"http": trace.SpanKind.SERVER, "grpc": trace.SpanKind.SERVER}
+# What the W3C propagators extract from headers that carry neither
+# ``traceparent`` nor ``baggage`` (contexts are immutable: one serves all).
+_NO_PARENT = otel_context.Context()
+
+# The span, and what entering bound (None when the HTTP edge owns the span).
+_Traced: TypeAlias = tuple[trace.Span, tuple[Any, Any, Any] | None]
+# The in-flight gauge, the labels and the start time.
+_Counted: TypeAlias = tuple[Any, tuple[str, str, str], float]
+# The kind and method field tokens, and the start time when an access line is due.
+_Logged: TypeAlias = tuple[Token[Any], Token[Any], float | None]
 
 
-class TracingInterceptor:
+class TracingInterceptor(Stage):
     """A server (or consumer) span per call, child of the caller's W3C context.
 
     The parent comes from ``traceparent``/``tracestate``/``baggage`` in
@@ -61,35 +72,44 @@ class TracingInterceptor:
         self._obs = observability
         self._tracer = observability.tracing.tracer
 
-    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
-        """Run the call inside its span."""
+    def enter(self, ctx: CallContext) -> _Traced | None:
+        """Start the call's span (or name the HTTP edge's) and make it current."""
         if not self._obs.tracing.enabled:
-            return await call_next(ctx)
+            return None
         edge = _edge.get() if ctx.kind == "http" else None
-        bound: tuple[Any, Any, Any] | None = None
         if edge is not None:
             # The HTTP edge's span is the call's: name it after the method.
-            span = edge.span
             edge.method = ctx.full_method
+            _remember(ctx, edge.span)
+            return (edge.span, None)
+        metadata = ctx.metadata
+        # Without either header the propagators find an empty context: not
+        # asking them spares every call from an untraced caller their work.
+        if metadata.get("traceparent") or metadata.get("baggage"):
+            parent = self._obs.tracing.extract(metadata)
         else:
-            parent = self._obs.tracing.extract(ctx.metadata)
-            kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
-            identity = _bind_identity(self._obs.identity)
-            tracer = _bind_tracer(self._tracer)
-            span = self._tracer.start_span(
-                ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
-            )
-            # The caller's baggage stays in the context, for outgoing calls to carry on.
-            bound = (otel_context.attach(trace.set_span_in_context(span, parent)), tracer, identity)
+            parent = _NO_PARENT
+        kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
+        identity = _bind_identity(self._obs.identity)
+        tracer = _bind_tracer(self._tracer)
+        span = self._tracer.start_span(
+            ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
+        )
+        # The caller's baggage stays in the context, for outgoing calls to carry on.
+        bound = (otel_context.attach(trace.set_span_in_context(span, parent)), tracer, identity)
+        _remember(ctx, span)
+        return (span, bound)
+
+    def exit(self, ctx: CallContext, state: _Traced | None, failure: BaseException | None) -> None:
+        """Record the outcome on the span; end it when it is the call's own."""
+        if state is None:
+            return
+        span, bound = state
         try:
-            _remember(ctx, span)
-            try:
-                result = await call_next(ctx)
-            except BaseException as exc:
-                _failed(ctx, span, exc)
-                raise
-            _succeeded(ctx, span, under_edge=edge is not None)
-            return result
+            if failure is not None:
+                _failed(ctx, span, failure)
+            else:
+                _succeeded(ctx, span, under_edge=bound is None)
         finally:
             if bound is not None:
                 span.end()
@@ -117,7 +137,7 @@ def _succeeded(ctx: CallContext, span: trace.Span, *, under_edge: bool) -> None:
         span.set_attribute("microlib.code", "OK")
 
 
-class MetricsInterceptor:
+class MetricsInterceptor(Stage):
     """Request count, duration and in-flight per call kind, with bounded labels.
 
     gRPC: ``rpc_server_requests_total{service,method,code}``,
@@ -139,26 +159,32 @@ class MetricsInterceptor:
         self._gauges: dict[tuple[str, str, str], Any] = {}
         self._outcomes: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
 
-    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
-        """Count and time the call."""
+    def enter(self, ctx: CallContext) -> _Counted | None:
+        """Count the call in flight and start its clock."""
         key = (ctx.kind, ctx.service, ctx.method)
         gauge = self._gauges.get(key)
         if gauge is None:
             if ctx.kind not in _METRIC_NAMES:
-                return await call_next(ctx)
+                return None
             gauge = self._gauges[key] = self._family(ctx.kind)[2].labels(ctx.service, ctx.method)
         gauge.inc()
-        start = time.perf_counter()
-        failure: BaseException | None = None
+        return (gauge, key, time.perf_counter())
+
+    def exit(
+        self,
+        ctx: CallContext,
+        state: _Counted | None,
+        failure: BaseException | None,
+    ) -> None:
+        """Count the call by its outcome and observe its duration."""
+        if state is None:
+            return
+        gauge, key, start = state
         try:
-            return await call_next(ctx)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
             count, duration = self._outcome(*key, outcome_code(failure))
             count.inc()
             duration.observe(time.perf_counter() - start)
+        finally:
             gauge.dec()
 
     def _outcome(self, kind: str, service: str, method: str, code: str) -> tuple[Any, Any]:
@@ -195,7 +221,7 @@ class MetricsInterceptor:
         return family
 
 
-class LoggingInterceptor:
+class LoggingInterceptor(Stage):
     """Binds call fields to every log line of the call, and logs its completion.
 
     Lines written during the call carry ``kind`` and ``method``. Unless
@@ -212,27 +238,25 @@ class LoggingInterceptor:
         # Bound once: the module's lazy proxy would build a logger per call.
         self._log = log.bind()
         self._info_enabled = logging.getLogger(_ACCESS_LOGGER).isEnabledFor
-        self._kind = _field_var("kind")
-        self._method = _field_var("method")
+        self._kind = field_var("kind")
+        self._method = field_var("method")
 
-    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
-        """Run the call with its fields bound, then log how it ended."""
+    def enter(self, ctx: CallContext) -> _Logged:
+        """Bind the call's fields; start the clock when an access line is due."""
         kind = self._kind.set(ctx.kind)
         method = self._method.set(ctx.full_method)
+        if (ctx.kind == "http" and _edge.get() is not None) or not self._obs.settings.logging.access_log:
+            return (kind, method, None)
+        return (kind, method, time.perf_counter())
+
+    def exit(self, ctx: CallContext, state: _Logged, failure: BaseException | None) -> None:
+        """Log how the call ended (with its fields still bound), then unbind them."""
+        kind, method, start = state
         try:
-            if (ctx.kind == "http" and _edge.get() is not None) or not self._obs.settings.logging.access_log:
-                return await call_next(ctx)
-            start = time.perf_counter()
-            try:
-                result = await call_next(ctx)
-            except BaseException as exc:
-                self._completed(exc, start)
-                raise
             # Asked before the line's fields are gathered: at WARNING and
             # above (the usual production level) a success costs one check.
-            if self._info_enabled(logging.INFO):
-                self._completed(None, start)
-            return result
+            if start is not None and (failure is not None or self._info_enabled(logging.INFO)):
+                self._completed(failure, start)
         finally:
             self._method.reset(method)
             self._kind.reset(kind)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import datetime
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,9 +26,10 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from microlib.config.model import LoggingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
+from microlib.observability._structlog_private import merge_contextvars
 from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
 
-__all__ = ["LEVELS", "LIBRARY_LOGGERS", "LogPipeline"]
+__all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "LogPipeline"]
 
 _EventProcessor = Callable[[WrappedLogger, str, EventDict], EventDict]
 
@@ -51,8 +52,27 @@ LIBRARY_LOGGERS = (
 )
 """Libraries whose own handlers are removed so their records reach microlib's."""
 
-# Quieter defaults for chatty libraries; ``logging.levels`` overrides them.
-_LIBRARY_DEFAULTS = {"uvicorn.access": "WARNING", "httpx": "WARNING", "aiormq": "WARNING"}
+# Libraries that log request data below WARNING: SQLAlchemy (statements with
+# their bound parameters at INFO, rows at DEBUG; installing the pipeline
+# clears the WARNING it sets for itself), aiosqlite (each call with its
+# arguments), httpx and httpcore (URLs, request and response events), hpack
+# (header values), aio-pika and aiormq (messages, frames), aiokafka (record
+# keys and values), botocore (request parameters and responses: secret
+# values) and websockets (frames). uvicorn's access line repeats the edge's.
+QUIET_LIBRARIES = (
+    "aio_pika",
+    "aiokafka",
+    "aiormq",
+    "aiosqlite",
+    "botocore",
+    "hpack",
+    "httpcore",
+    "httpx",
+    "sqlalchemy",
+    "uvicorn.access",
+    "websockets",
+)
+"""Loggers kept at WARNING (or the root level, when higher) unless ``logging.levels`` names them."""
 
 
 class LogPipeline:
@@ -79,7 +99,7 @@ class LogPipeline:
         # it cannot hold back the lines of later loops.
         self._flush_loop: asyncio.AbstractEventLoop | None = None
         self._redactor = Redactor(settings.redact_keys)
-        self._console = structlog.dev.ConsoleRenderer(colors=False)
+        self._console = structlog.dev.ConsoleRenderer(colors=_colours(self._stream))
         self._chain = _shared_chain()
         self.handler = logging.StreamHandler(self._stream)
         self.handler.set_name("microlib")
@@ -184,16 +204,17 @@ class LogPipeline:
         """Apply the reloadable part of ``settings``: root level and per-logger levels.
 
         Loggers configured before but absent from ``settings.levels`` go back
-        to inheriting their parent's level.
+        to inheriting their parent's level; :data:`QUIET_LIBRARIES` not named
+        there stay at WARNING, or at the root level when it is higher.
         """
         self._settings = settings
-        levels = {**_LIBRARY_DEFAULTS, **settings.levels}
-        for name in self._configured - levels.keys():
+        for name in self._configured - settings.levels.keys():
             logging.getLogger(name).setLevel(logging.NOTSET)
         logging.getLogger().setLevel(settings.level)
-        for name, level in levels.items():
+        for name, level in settings.levels.items():
             logging.getLogger(name).setLevel(level)
-        self._configured = set(levels)
+        self._configured = set(settings.levels)
+        self._quiet_libraries()
 
     def set_levels(self, levels: Mapping[str, str]) -> None:
         """Change levels now, until the next reload; ``""`` or ``root`` is the root logger.
@@ -215,11 +236,20 @@ class LogPipeline:
             logger.setLevel(str(level).upper())
             if name not in ("", "root"):
                 self._configured.add(name)
+        self._quiet_libraries()
+
+    def _quiet_libraries(self) -> None:
+        # Their INFO and DEBUG lines carry request data: a root level of
+        # INFO or DEBUG must not open them; one above WARNING still applies.
+        level = max(logging.WARNING, logging.getLogger().level)
+        for name in QUIET_LIBRARIES:
+            if name not in self._configured:
+                logging.getLogger(name).setLevel(level)
 
     def levels(self) -> dict[str, str]:
-        """The root level and every explicitly configured logger's level."""
+        """The root level and the level of every configured logger and quiet library."""
         current = {"root": logging.getLevelName(logging.getLogger().level)}
-        for name in sorted(self._configured):
+        for name in sorted(self._configured.union(QUIET_LIBRARIES)):
             level = logging.getLogger(name).level
             if level != logging.NOTSET:
                 current[name] = logging.getLevelName(level)
@@ -232,7 +262,7 @@ class LogPipeline:
 
 def _shared_chain() -> list[_EventProcessor]:
     return [
-        _merge_contextvars,
+        merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         _IsoTimestamper(),
@@ -241,35 +271,10 @@ def _shared_chain() -> list[_EventProcessor]:
     ]
 
 
-def _merge_contextvars(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """structlog's ``merge_contextvars``, reading only the variables structlog created.
-
-    structlog's own walks a copy of the whole context (OpenTelemetry's,
-    asyncio's, every library's variables) on every line; the variables
-    ``bind_contextvars`` made are in its registry, a handful at most.
-    """
-    for key, var in tuple(_STRUCTLOG_VARS.items()):
-        value = var.get(Ellipsis)
-        if value is not Ellipsis:
-            event_dict.setdefault(key[_PREFIX_LENGTH:], value)
-    return event_dict
-
-
-# structlog keeps every variable it creates in this registry, keyed by the
-# variable's name; tests pin it, since structlog does not document it.
-_STRUCTLOG_VARS: dict[str, Any] = structlog.contextvars._CONTEXT_VARS
-_PREFIX_LENGTH = len(structlog.contextvars.STRUCTLOG_KEY_PREFIX)
-
-
-def _field_var(name: str) -> contextvars.ContextVar[Any]:
-    """The context variable ``structlog.contextvars.bind_contextvars(name=...)`` sets.
-
-    Setting it directly binds the field for every line of the request
-    without the keyword-argument round trip of bind and reset.
-    """
-    structlog.contextvars.reset_contextvars(**structlog.contextvars.bind_contextvars(**{name: None}))
-    var: contextvars.ContextVar[Any] = _STRUCTLOG_VARS[structlog.contextvars.STRUCTLOG_KEY_PREFIX + name]
-    return var
+def _colours(stream: IO[str]) -> bool:
+    """Console lines are coloured on a terminal, unless ``NO_COLOR`` is set (no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return isatty is not None and bool(isatty()) and not os.environ.get("NO_COLOR")
 
 
 def _wants_json(fmt: str, environment: str, stream: IO[str]) -> bool:

@@ -14,9 +14,13 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from microlib.core.errors import Unavailable
+from microlib.core.errors import Error, NotFound, Unavailable, Unimplemented
+from microlib.http.errors import problem_response
 
 __all__ = ["ManagementServer"]
 
@@ -34,7 +38,7 @@ class ManagementServer:
 
     def __init__(self, routes: Sequence[BaseRoute], *, host: str, port: int) -> None:
         config = uvicorn.Config(
-            Starlette(routes=list(routes)),
+            Starlette(routes=list(routes), exception_handlers={404: _unrouted, 405: _unrouted}),
             host=host,
             port=port,
             log_config=None,
@@ -75,3 +79,15 @@ class ManagementServer:
         if self._task is None or self._task.done():
             raise Unavailable("management server is not running")
         return {"port": self.port}
+
+
+async def _unrouted(request: Request, exc: Exception) -> Response:
+    """404 and 405 as problems, as the service's own port answers them."""
+    assert isinstance(exc, HTTPException)
+    target = f"{request.method} {request.url.path}"
+    error: Error = (
+        Unimplemented(f"method {request.method} is not allowed on {request.url.path}")
+        if exc.status_code == 405
+        else NotFound(f"no route matches {target}")
+    )
+    return problem_response(error, status=exc.status_code, headers=exc.headers)

@@ -9,9 +9,9 @@ process-global default one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-__all__ = ["Counter", "Gauge", "Histogram", "Metrics"]
+__all__ = ["Counter", "Gauge", "Histogram", "Instrumented", "Metrics"]
 
 
 class Counter(Protocol):
@@ -81,4 +81,17 @@ class Metrics(Protocol):
         buckets: Sequence[float] | None = None,
     ) -> Histogram:
         """A histogram named ``name``; ``buckets`` default to latency buckets."""
+        ...
+
+
+@runtime_checkable
+class Instrumented(Protocol):
+    """A component that records metrics in its service's registry.
+
+    The service calls ``instrument`` once, when it is assembled (the
+    registry exists from then on), for every component added before.
+    """
+
+    def instrument(self, metrics: Metrics) -> None:
+        """Create the component's metrics in ``metrics``."""
         ...

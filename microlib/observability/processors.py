@@ -21,7 +21,17 @@ REDACTED = "[REDACTED]"
 """What a redacted value is replaced with."""
 
 _ALWAYS_REDACTED = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "secret", "token"}
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "password",
+        "secret",
+        "token",
+        # The signed principal a message or job carries: a credential on the message and job doors.
+        "x-microlib-principal",
+    }
 )
 
 
@@ -67,7 +77,7 @@ class Redactor:
 
     A value is secret when its key (case-insensitive, ``-`` and ``_`` alike)
     is ``authorization``, ``cookie``, ``set-cookie``, ``password``,
-    ``secret``, ``token`` or one of ``keys``, or when it is a pydantic
+    ``secret``, ``token``, ``x-microlib-principal`` or one of ``keys``, or when it is a pydantic
     ``SecretStr``/``SecretBytes``. Header lists of ``(name, value)`` pairs
     are redacted by name too.
 

@@ -46,15 +46,21 @@ class PrometheusMetrics:
             descriptors), ``python_info`` and ``python_gc_*``.
         multiprocess_dir: The shared directory for multi-process mode;
             defaults to ``PROMETHEUS_MULTIPROC_DIR``.
+        enabled: False (``metrics.enabled=false``) records nothing: every
+            metric asked for is one that ignores its updates (names and
+            labels are still checked), and the registry stays empty.
     """
 
-    def __init__(self, *, process_metrics: bool = True, multiprocess_dir: str | None = None) -> None:
+    def __init__(
+        self, *, process_metrics: bool = True, multiprocess_dir: str | None = None, enabled: bool = True
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.multiprocess_dir = multiprocess_dir or os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+        self.enabled = enabled
         self._metrics: dict[str, tuple[str, tuple[str, ...], Any]] = {}
         # Per-process collectors cannot be summed across workers, so in
         # multi-process mode they are left out, as prometheus-client advises.
-        if process_metrics and self.multiprocess_dir is None:
+        if enabled and process_metrics and self.multiprocess_dir is None:
             prometheus_client.ProcessCollector(registry=self.registry)
             prometheus_client.PlatformCollector(registry=self.registry)
             prometheus_client.GCCollector(registry=self.registry)
@@ -156,7 +162,9 @@ class PrometheusMetrics:
                     reason="METRIC_CONFLICT",
                 )
             return known[2]
-        if self.multiprocess_dir is None:
+        if not self.enabled:
+            metric: Any = _UNRECORDED
+        elif self.multiprocess_dir is None:
             family = local()
             self.registry.register(family)
             metric = family.recorder()
@@ -164,6 +172,28 @@ class PrometheusMetrics:
             metric = shared()
         self._metrics[name] = (kind, labels, metric)
         return metric
+
+
+class _Unrecorded:
+    """A counter, gauge and histogram (and each of their children) that records nothing."""
+
+    def labels(self, *values: str, **labels: str) -> _Unrecorded:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def dec(self, amount: float = 1) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+
+_UNRECORDED = _Unrecorded()
 
 
 def metrics_route(metrics: PrometheusMetrics, path: str = "/metrics") -> Route:

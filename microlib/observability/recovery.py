@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from microlib.core.chain import CallNext
+from microlib.core.chain import Stage
 from microlib.core.context import CallContext
 from microlib.core.errors import Error, Internal
 
@@ -31,7 +31,7 @@ def correlation_id(ctx: CallContext) -> str:
     return str(ctx.attributes.get("trace_id") or ctx.attributes.get("request_id") or uuid.uuid4().hex)
 
 
-class RecoveryInterceptor:
+class RecoveryInterceptor(Stage):
     """Turns unexpected exceptions into ``Internal`` with a correlation id.
 
     The id is stored in ``ctx.attributes["correlation_id"]`` and in the
@@ -39,27 +39,26 @@ class RecoveryInterceptor:
     ``Error`` subclasses and cancellation pass through unchanged.
     """
 
-    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
-        """Run the call; translate a non-``Error`` exception."""
-        try:
-            return await call_next(ctx)
-        except Error:
-            raise
-        except Exception as exc:
-            correlation = correlation_id(ctx)
-            ctx.attributes["correlation_id"] = correlation
-            fields: dict[str, Any] = {
-                "method": ctx.full_method,
-                "kind": ctx.kind,
-                "correlation_id": correlation,
-            }
-            if "trace_id" in ctx.attributes:
-                # The span has ended by now, so its ids are passed explicitly.
-                fields["trace_id"] = ctx.attributes["trace_id"]
-                fields["span_id"] = ctx.attributes.get("span_id", "")
-            log.error("unhandled exception", exc_info=exc, **fields)
-            raise Internal(
-                f"internal error; correlation id {correlation}",
-                reason="INTERNAL",
-                metadata={"correlation_id": correlation},
-            ) from exc
+    def exit(self, ctx: CallContext, state: None, failure: BaseException | None) -> BaseException | None:
+        """Translate a non-``Error`` exception into ``Internal``, logging its traceback."""
+        if failure is None or isinstance(failure, Error) or not isinstance(failure, Exception):
+            return None
+        correlation = correlation_id(ctx)
+        ctx.attributes["correlation_id"] = correlation
+        fields: dict[str, Any] = {
+            "method": ctx.full_method,
+            "kind": ctx.kind,
+            "correlation_id": correlation,
+        }
+        if "trace_id" in ctx.attributes:
+            # The span has ended by now, so its ids are passed explicitly.
+            fields["trace_id"] = ctx.attributes["trace_id"]
+            fields["span_id"] = ctx.attributes.get("span_id", "")
+        log.error("unhandled exception", exc_info=failure, **fields)
+        internal = Internal(
+            f"internal error; correlation id {correlation}",
+            reason="INTERNAL",
+            metadata={"correlation_id": correlation},
+        )
+        internal.__cause__ = internal.__context__ = failure
+        return internal

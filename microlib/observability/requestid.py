@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
+from contextvars import Token
 
-from microlib.core.chain import CallNext
+from microlib.core.chain import Stage
 from microlib.core.context import CallContext
 from microlib.observability._exchange import _edge
-from microlib.observability.logging import _field_var
+from microlib.observability._structlog_private import field_var
 
 __all__ = ["REQUEST_ID_HEADER", "RequestIdInterceptor", "new_request_id", "valid_request_id"]
 
@@ -36,7 +36,7 @@ def valid_request_id(value: str) -> bool:
     return _VALID.fullmatch(value) is not None
 
 
-class RequestIdInterceptor:
+class RequestIdInterceptor(Stage):
     """Gives every call a request id, for every transport.
 
     The id is the caller's ``x-request-id`` when valid, a new UUID otherwise;
@@ -48,10 +48,10 @@ class RequestIdInterceptor:
 
     def __init__(self) -> None:
         # The variable bind_contextvars(request_id=...) would set, set directly.
-        self._field = _field_var("request_id")
+        self._field = field_var("request_id")
 
-    async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
-        """Bind the request id for the duration of the call."""
+    def enter(self, ctx: CallContext) -> Token[str] | None:
+        """Settle the call's request id, echo it, and bind it to log lines."""
         request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
         edge = _edge.get()
         # The HTTP edge has validated (or minted) this id and bound it for
@@ -64,10 +64,9 @@ class RequestIdInterceptor:
         # operation; as initial metadata it would cost an operation of its own.
         echo = ctx.response_trailers if ctx.kind == "grpc" else ctx.response_metadata
         echo[REQUEST_ID_HEADER] = request_id
-        if bound_by_edge:
-            return await call_next(ctx)
-        token = self._field.set(request_id)
-        try:
-            return await call_next(ctx)
-        finally:
-            self._field.reset(token)
+        return None if bound_by_edge else self._field.set(request_id)
+
+    def exit(self, ctx: CallContext, state: Token[str] | None, failure: BaseException | None) -> None:
+        """Unbind the id from log lines."""
+        if state is not None:
+            self._field.reset(state)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
-from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from microlib.config.model import Settings
 from microlib.core.chain import Interceptor
 from microlib.observability.admin import log_levels_route
-from microlib.observability.edge import HttpTelemetryMiddleware
 from microlib.observability.identity import ServiceIdentity, _set_default_identity
 from microlib.observability.interceptors import LoggingInterceptor, MetricsInterceptor, TracingInterceptor
 from microlib.observability.logging import LogPipeline
@@ -21,9 +19,6 @@ from microlib.observability.prometheus import PrometheusMetrics, metrics_route
 from microlib.observability.recovery import RecoveryInterceptor
 from microlib.observability.requestid import RequestIdInterceptor
 from microlib.observability.tracing import Tracing, _set_default_tracer
-
-if TYPE_CHECKING:
-    import httpx
 
 __all__ = ["Observability"]
 
@@ -59,7 +54,11 @@ class Observability:
         self.logs = LogPipeline(settings.logging, environment=identity.environment, stream=log_stream)
         self.logs.install()
         _set_default_identity(identity)
-        self.metrics = PrometheusMetrics(process_metrics=settings.metrics.process_metrics)
+        # Disabled, nothing records: not the chain, the HTTP edge, the
+        # components, nor the user's own metrics.
+        self.metrics = PrometheusMetrics(
+            process_metrics=settings.metrics.process_metrics, enabled=settings.metrics.enabled
+        )
         self.metrics.gauge(
             "microlib_service_info",
             "The service's identity, always 1.",
@@ -77,44 +76,34 @@ class Observability:
         """The chain interceptors by slot name, in their default order.
 
         Returns:
-            ``request_id``, ``recovery``, ``tracing``, ``metrics`` and
-            ``logging``; the same objects serve HTTP, gRPC, messages and jobs.
+            ``request_id``, ``recovery``, ``tracing``, ``metrics`` (unless
+            ``metrics.enabled`` is false) and ``logging``; the same objects
+            serve HTTP, gRPC, messages and jobs.
         """
+        metrics = {"metrics": MetricsInterceptor(self)} if self.settings.metrics.enabled else {}
         return {
             "request_id": RequestIdInterceptor(),
             "recovery": RecoveryInterceptor(),
             "tracing": TracingInterceptor(self),
-            "metrics": MetricsInterceptor(self),
+            **metrics,
             "logging": LoggingInterceptor(self),
         }
 
-    def middleware(self, *, untraced_paths: tuple[str, ...] = ()) -> Middleware:
-        """The HTTP edge middleware, to put first in the Starlette app's list.
-
-        Args:
-            untraced_paths: Paths counted in metrics but neither traced nor
-                access-logged; ``metrics.path`` is always one of them.
-        """
-        untraced = (*untraced_paths, self.settings.metrics.path, self.settings.logging.admin.path)
-        return Middleware(HttpTelemetryMiddleware, observability=self, untraced_paths=untraced)
-
     def routes(self) -> list[BaseRoute]:
-        """Routes to mount on the service's own HTTP app (outside the chain).
+        """Read-only routes to mount on the service's own HTTP app, outside the chain.
 
-        ``/metrics`` and the log-level endpoint are here unless
-        ``metrics.port`` moves them to the management server.
+        ``/metrics``, unless ``metrics.port`` moves it to the management server.
         """
-        return [] if self.management is not None else self._operator_routes()
+        return [] if self.management is not None else self._metrics_routes()
 
-    def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` whose requests are traced, propagated and measured.
+    def admin_routes(self) -> list[Route]:
+        """Routes that change the service, for its own HTTP app: serve them behind access control.
 
-        Args:
-            kwargs: Passed to ``httpx.AsyncClient`` (``base_url``, ``timeout``...).
+        The log-level endpoint (``logging.admin``), unless ``metrics.port``
+        moves it to the management server. The Service routes these through
+        its chain, so authentication and authorization decide who calls them.
         """
-        from microlib.http.client import traced_client
-
-        return traced_client(tracing=self.tracing, metrics=self.metrics, **kwargs)
+        return [] if self.management is not None else self._admin_routes()
 
     def apply(self, settings: Settings) -> None:
         """Apply a hot reload: log levels and the access-log switch."""
@@ -135,9 +124,14 @@ class Observability:
         return {"exporter": self.settings.tracing.exporter if self.tracing.enabled else "disabled"}
 
     def _operator_routes(self) -> list[BaseRoute]:
-        routes: list[BaseRoute] = []
+        return [*self._metrics_routes(), *self._admin_routes()]
+
+    def _metrics_routes(self) -> list[BaseRoute]:
         if self.settings.metrics.enabled:
-            routes.append(metrics_route(self.metrics, self.settings.metrics.path))
+            return [metrics_route(self.metrics, self.settings.metrics.path)]
+        return []
+
+    def _admin_routes(self) -> list[Route]:
         if self.settings.logging.admin.enabled:
-            routes.append(log_levels_route(self.logs, self.settings.logging.admin.path))
-        return routes
+            return [log_levels_route(self.logs, self.settings.logging.admin.path)]
+        return []

@@ -16,14 +16,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from microlib.config.model import SecretsSettings, SecuritySettings
+    from microlib.config.model import PropagationSettings, SecretsSettings, SecuritySettings
+    from microlib.security.auth_option import AuthOption, auth_rules, effective_auth
     from microlib.security.authn import AuthenticationInterceptor
     from microlib.security.authz import AuthorizationInterceptor, Authorizer, Decision, RequirementAuthorizer
+    from microlib.security.credentials import (
+        ApiKeyVerifier,
+        BasicVerifier,
+        CredentialVerifier,
+        RequestVerifier,
+    )
+    from microlib.security.enforcement import SecurityNotEnforced
     from microlib.security.feature import SecurityFeature, install
     from microlib.security.jwks import JwksKeySource
     from microlib.security.jwt import Issuer, TokenVerifier
     from microlib.security.keys import KeySource, StaticKeys, VerificationKey
     from microlib.security.opa import OpaAuthorizer, OpaHttpPolicy, PolicyEngine, RegoPolicy
+    from microlib.security.principals import PRINCIPAL_HEADER, PrincipalSigner
     from microlib.security.references import resolve_reference
     from microlib.security.requirements import (
         SECURITY_ATTRIBUTE,
@@ -35,14 +44,20 @@ if TYPE_CHECKING:
         from_openapi_operation,
         from_openapi_security,
     )
+    from microlib.security.schemes import SecurityScheme
     from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
     from microlib.security.setup import Security
 
 __all__ = [
+    "PRINCIPAL_HEADER",
     "SECURITY_ATTRIBUTE",
+    "ApiKeyVerifier",
+    "AuthOption",
     "AuthenticationInterceptor",
     "AuthorizationInterceptor",
     "Authorizer",
+    "BasicVerifier",
+    "CredentialVerifier",
     "Decision",
     "EnvSecretStore",
     "FileSecretStore",
@@ -52,7 +67,10 @@ __all__ = [
     "OpaAuthorizer",
     "OpaHttpPolicy",
     "PolicyEngine",
+    "PrincipalSigner",
+    "PropagationSettings",
     "RegoPolicy",
+    "RequestVerifier",
     "RequirementAuthorizer",
     "RequirementResolver",
     "SecretStore",
@@ -60,11 +78,15 @@ __all__ = [
     "SecretsSettings",
     "Security",
     "SecurityFeature",
+    "SecurityNotEnforced",
     "SecurityRequirement",
+    "SecurityScheme",
     "SecuritySettings",
     "StaticKeys",
     "TokenVerifier",
     "VerificationKey",
+    "auth_rules",
+    "effective_auth",
     "from_descriptor_set",
     "from_method_options",
     "from_openapi_document",
@@ -75,9 +97,15 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ApiKeyVerifier": "microlib.security.credentials",
+    "AuthOption": "microlib.security.auth_option",
+    "auth_rules": "microlib.security.auth_option",
+    "effective_auth": "microlib.security.auth_option",
     "AuthenticationInterceptor": "microlib.security.authn",
     "AuthorizationInterceptor": "microlib.security.authz",
     "Authorizer": "microlib.security.authz",
+    "BasicVerifier": "microlib.security.credentials",
+    "CredentialVerifier": "microlib.security.credentials",
     "Decision": "microlib.security.authz",
     "EnvSecretStore": "microlib.security.secrets",
     "FileSecretStore": "microlib.security.secrets",
@@ -87,7 +115,11 @@ _LAZY = {
     "OpaAuthorizer": "microlib.security.opa",
     "OpaHttpPolicy": "microlib.security.opa",
     "PolicyEngine": "microlib.security.opa",
+    "PRINCIPAL_HEADER": "microlib.security.principals",
+    "PrincipalSigner": "microlib.security.principals",
+    "PropagationSettings": "microlib.config.model",
     "RegoPolicy": "microlib.security.opa",
+    "RequestVerifier": "microlib.security.credentials",
     "RequirementAuthorizer": "microlib.security.authz",
     "RequirementResolver": "microlib.security.requirements",
     "SECURITY_ATTRIBUTE": "microlib.security.requirements",
@@ -96,7 +128,9 @@ _LAZY = {
     "SecretsSettings": "microlib.config.model",
     "Security": "microlib.security.setup",
     "SecurityFeature": "microlib.security.feature",
+    "SecurityNotEnforced": "microlib.security.enforcement",
     "SecurityRequirement": "microlib.security.requirements",
+    "SecurityScheme": "microlib.security.schemes",
     "SecuritySettings": "microlib.config.model",
     "StaticKeys": "microlib.security.keys",
     "TokenVerifier": "microlib.security.jwt",

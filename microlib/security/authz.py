@@ -13,7 +13,7 @@ from microlib.core.context import CallContext, Principal
 from microlib.core.errors import PermissionDenied, Unauthenticated
 from microlib.security.requirements import RequirementResolver, SecurityRequirement
 
-__all__ = ["AuthorizationInterceptor", "Authorizer", "Decision", "RequirementAuthorizer"]
+__all__ = ["AuthorizationInterceptor", "Authorizer", "Decision", "RequirementAuthorizer", "denial"]
 
 log = structlog.get_logger("microlib.security")
 
@@ -107,14 +107,32 @@ class AuthorizationInterceptor:
         for authorizer in self._authorizers:
             decision = await authorizer.authorize(ctx, principal, requirement)
             if not decision.allowed:
-                log.info(
-                    "authorization_denied",
-                    method=ctx.full_method,
-                    kind=ctx.kind,
-                    subject=principal.subject,
-                    reason=decision.reason,
-                )
-                if decision.reason == "INSUFFICIENT_SCOPE":
-                    ctx.response_metadata["www-authenticate"] = 'Bearer error="insufficient_scope"'
-                raise PermissionDenied(decision.message or "not allowed", reason=decision.reason)
+                raise denial(ctx, principal, decision)
         return await call_next(ctx)
+
+
+def denial(
+    ctx: CallContext, principal: Principal, decision: Decision, *, bearer: bool = True
+) -> PermissionDenied:
+    """Log a denied call and build its error.
+
+    Args:
+        ctx: The call.
+        principal: The authenticated caller.
+        decision: The denying decision.
+        bearer: Whether the caller used a bearer token (an ``INSUFFICIENT_SCOPE``
+            denial then carries RFC 6750's ``insufficient_scope`` challenge).
+
+    Returns:
+        The error to raise.
+    """
+    log.info(
+        "authorization_denied",
+        method=ctx.full_method,
+        kind=ctx.kind,
+        subject=principal.subject,
+        reason=decision.reason,
+    )
+    if bearer and decision.reason == "INSUFFICIENT_SCOPE":
+        ctx.response_metadata["www-authenticate"] = 'Bearer error="insufficient_scope"'
+    return PermissionDenied(decision.message or "not allowed", reason=decision.reason)

@@ -1,4 +1,4 @@
-"""Wire security into a :class:`~microlib.core.service.Service`.
+"""Wire security into a :class:`~microlib.service.Service`.
 
 Routes compose the chain when they are declared, which is before the
 configuration is final; so :func:`install` puts two stable interceptors in
@@ -11,18 +11,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from microlib.config.model import SecuritySettings
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Unavailable
 from microlib.core.lifecycle import Component
 from microlib.security.authz import Authorizer
-from microlib.security.setup import Security
+from microlib.security.credentials import CredentialVerifier
+from microlib.security.enforcement import unenforced
 
 if TYPE_CHECKING:
-    from microlib.core.service import Service
+    from microlib.security.requirements import SecurityRequirement
+    from microlib.security.setup import Security
+    from microlib.service import Service
 
 __all__ = ["SecurityFeature", "install"]
+
+log = structlog.get_logger("microlib.security")
 
 
 class SecurityFeature:
@@ -31,7 +38,9 @@ class SecurityFeature:
     Args:
         settings: Returns the ``security`` section when called (on start).
         authorizers: Extra authorizers after the built-in ones.
+        verifiers: Credential verifiers by OpenAPI security scheme name.
         name: The component name.
+        service: The service's name (the default signer of principal assertions).
     """
 
     def __init__(
@@ -39,11 +48,15 @@ class SecurityFeature:
         settings: Callable[[], SecuritySettings],
         *,
         authorizers: Sequence[Authorizer] = (),
+        verifiers: Mapping[str, CredentialVerifier] | None = None,
         name: str = "security",
+        service: str = "service",
     ) -> None:
         self.name = name
+        self._service = service
         self._settings = settings
         self._authorizers = tuple(authorizers)
+        self._verifiers = dict(verifiers or {})
         self._security: Security | None = None
         self._enabled = True
         self.authn = _Slot(self)
@@ -64,7 +77,19 @@ class SecurityFeature:
         """Build from the settings and start the key sources and OPA client."""
         settings = self._settings()
         self._enabled = settings.enabled
-        security = Security.from_settings(settings, authorizers=self._authorizers, name=self.name)
+        if not settings.enabled:
+            # Nothing is enforced, so nothing is built: no key sources to fetch, no
+            # policy client, and none of PyJWT and cryptography imported.
+            return
+        from microlib.security.setup import Security
+
+        security = Security.from_settings(
+            settings,
+            authorizers=self._authorizers,
+            verifiers=self._verifiers,
+            name=self.name,
+            service=self._service,
+        )
         started: list[Component] = []
         try:
             for component in security.components:
@@ -78,6 +103,34 @@ class SecurityFeature:
         self.authn.target = security.authn.intercept
         self.authz.target = security.authz.intercept
 
+    def inject(self, ctx: CallContext | None, headers: dict[str, str], content: bytes) -> None:
+        """Sign the sending call's principal into an outgoing message's or job's ``headers``.
+
+        Nothing is added while security is disabled or not started, or
+        without ``security.propagation.signing_key_file``.
+        """
+        signer = self._security.signer if self._security is not None and self._enabled else None
+        if signer is not None:
+            signer.inject(ctx, headers, content)
+
+    def unenforced(self, declared: Mapping[str, SecurityRequirement]) -> list[str]:
+        """What of the served operations' security this cannot enforce (checked before the start).
+
+        Args:
+            declared: The requirement of each served operation, by where it is
+                (``GET /api/books (listBooks)``).
+
+        Returns:
+            One problem per scheme that nothing enforces, naming its operations;
+            none when ``security.enabled`` is false (nothing is enforced, by choice).
+        """
+        settings = self._settings()
+        if not settings.enabled:
+            if declared:
+                log.warning("security_disabled", operations=len(declared), setting=f"{self.name}.enabled")
+            return []
+        return unenforced(declared, self._verifiers, issuers=bool(settings.issuers))
+
     async def stop(self) -> None:
         """Stop the components started with it."""
         if self._security is not None:
@@ -90,6 +143,8 @@ class SecurityFeature:
         Raises:
             Unavailable: Not started, or a component is unhealthy.
         """
+        if not self._enabled:
+            return {"enabled": False}
         return {component.name: await component.check() for component in self.security.components}
 
 
@@ -114,16 +169,25 @@ def install(
     *,
     key: str = "security",
     authorizers: Sequence[Authorizer] = (),
+    verifiers: Mapping[str, CredentialVerifier] | None = None,
 ) -> SecurityFeature:
     """Install authentication and authorization into ``service``.
 
     Call it before declaring routes. The settings are read from the config
-    section ``key`` when the service starts.
+    section ``key`` when the service starts. The service refuses to start
+    when a security scheme its OpenAPI operations require has nothing to
+    enforce it (see :mod:`microlib.security.enforcement`).
 
     Args:
         service: The service.
         key: The config section holding :class:`SecuritySettings`.
         authorizers: Extra authorizers (run after the contract checks and OPA).
+        verifiers: Verifiers by OpenAPI security scheme name: a
+            :class:`~microlib.security.BasicVerifier` for ``http`` basic, an
+            :class:`~microlib.security.ApiKeyVerifier` for ``apiKey``, a
+            :class:`~microlib.security.RequestVerifier` for schemes microlib
+            has no reader for (``http`` digest, ``mutualTLS``...). Bearer,
+            ``oauth2`` and ``openIdConnect`` schemes use ``security.issuers``.
 
     Returns:
         The feature (a component already added to the service).
@@ -133,8 +197,11 @@ def install(
         value = getattr(service.config, key, None)
         return value if isinstance(value, SecuritySettings) else SecuritySettings.model_validate(value or {})
 
-    feature = SecurityFeature(settings, authorizers=authorizers, name=key)
+    feature = SecurityFeature(
+        settings, authorizers=authorizers, verifiers=verifiers, name=key, service=service.name
+    )
     service.chain.install("authn", feature.authn)
     service.chain.install("authz", feature.authz)
+    service.propagation.add(feature.inject)
     service.add(feature)
     return feature

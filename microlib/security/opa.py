@@ -3,40 +3,58 @@
 The policy's input is the same for both engines::
 
     {"principal": {"subject", "scopes", "roles", "claims"},
-     "kind", "service", "method", "path", "peer",
-     "metadata": {...without authorization and cookie...},
-     "requirement": {"scopes", "roles"} | null}
+     "kind", "service", "method", "path", "path_params", "peer",
+     "metadata": {...without credentials: authorization, cookie, header API keys...},
+     "requirement": {"scopes", "roles"} | null,
+     "request": {...} | null}
 
-The queried value is either a boolean or an object ``{"allow": bool,
-"reason": str}``; anything else (including an undefined result) denies.
-Decisions are cached for ``cache_ttl`` seconds by their exact input.
+``request`` is the decoded request when ``include_request`` is set. The
+queried value is either a boolean or an object ``{"allow": bool, "reason":
+str}``; anything else (including an undefined result) denies. Decisions are
+cached for ``cache_ttl`` seconds by their input without the fields that
+change on every request (the peer's port, request and trace ids), so
+identical calls hit the cache.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 import structlog
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from microlib.config.model import OpaSettings
 from microlib.core.context import CallContext, Principal
 from microlib.core.errors import InvalidArgument, Unavailable
 from microlib.security.authz import Decision
-from microlib.security.requirements import HTTP_PATH_ATTRIBUTE, SecurityRequirement
+from microlib.security.requirements import (
+    _METHOD_ATTRIBUTE,
+    HTTP_PATH_ATTRIBUTE,
+    HTTP_PATH_PARAMS_ATTRIBUTE,
+    SecurityRequirement,
+)
 
 __all__ = ["OpaAuthorizer", "OpaHttpPolicy", "PolicyEngine", "RegoPolicy", "policy_input"]
 
 log = structlog.get_logger("microlib.security")
 
-_HIDDEN_METADATA = frozenset({"authorization", "cookie", "proxy-authorization"})
+# x-microlib-principal: a message's or job's signed principal, already in input.principal.
+_HIDDEN_METADATA = frozenset({"authorization", "cookie", "proxy-authorization", "x-microlib-principal"})
+# Different on every request by design: in the input (OPA's decision log can
+# correlate them) but not in the cache key, or identical calls never hit.
+_PER_REQUEST_METADATA = frozenset(
+    {"x-request-id", "traceparent", "tracestate", "baggage", "grpc-trace-bin", "x-request-timeout"}
+)
 
 
 class PolicyEngine(Protocol):
@@ -52,7 +70,11 @@ class PolicyEngine(Protocol):
 
 
 def policy_input(
-    ctx: CallContext, principal: Principal, requirement: SecurityRequirement | None
+    ctx: CallContext,
+    principal: Principal,
+    requirement: SecurityRequirement | None,
+    *,
+    include_request: bool = False,
 ) -> dict[str, Any]:
     """The OPA input document for a call.
 
@@ -60,6 +82,9 @@ def policy_input(
         ctx: The call.
         principal: The authenticated caller.
         requirement: The method's effective requirement.
+        include_request: Put the decoded request under ``request`` (None
+            where there is none: a plain route's body is unread, a request
+            that did not decode, a client stream).
 
     Returns:
         A JSON-serialisable document.
@@ -75,12 +100,67 @@ def policy_input(
         "service": ctx.service,
         "method": ctx.method,
         "path": ctx.attributes.get(HTTP_PATH_ATTRIBUTE),
+        "path_params": dict(ctx.attributes.get(HTTP_PATH_PARAMS_ATTRIBUTE) or {}),
         "peer": ctx.peer,
-        "metadata": {k: v for k, v in ctx.metadata.items() if k not in _HIDDEN_METADATA},
+        "metadata": {k: v for k, v in ctx.metadata.items() if k not in _hidden_metadata(requirement)},
         "requirement": None
         if requirement is None
         else {"scopes": sorted(requirement.scopes), "roles": sorted(requirement.roles)},
+        "request": _request_document(ctx) if include_request else None,
     }
+
+
+def _hidden_metadata(requirement: SecurityRequirement | None) -> frozenset[str]:
+    """Headers that carry credentials: the standard ones and the call's header API keys."""
+    if requirement is None:
+        return _HIDDEN_METADATA
+    keys = {
+        scheme.parameter.lower()
+        for option in requirement.options
+        for scheme in option.schemes
+        if scheme.type == "apiKey" and scheme.location == "header"
+    }
+    return _HIDDEN_METADATA | keys if keys else _HIDDEN_METADATA
+
+
+def _request_document(ctx: CallContext) -> Any:
+    request = ctx.request
+    if isinstance(request, BaseModel):
+        return request.model_dump(mode="json", by_alias=True)
+    method = ctx.attributes.get(_METHOD_ATTRIBUTE)
+    request_type = getattr(method, "request_type", None)  # a message's operation has none
+    if method is not None and request_type is not None and isinstance(request, request_type):
+        return _proto_json(method.decode_request, request_type)(request)
+    if isinstance(request, bytes) and ctx.kind == "message":
+        # A message's body, not yet decoded (that happens right before the handler): JSON or nothing.
+        try:
+            return json.loads(request)
+        except ValueError:
+            return None
+    # An OpenAPI operation's arguments (a Starlette Request is a Mapping), a job's payload.
+    if isinstance(request, dict):
+        return to_jsonable_python(request, by_alias=True, bytes_mode="base64")
+    return None
+
+
+@functools.cache
+def _proto_json(codec_of: Callable[..., Any], message_type: type[Any]) -> Callable[[Any], Any]:
+    # The transcoder's proto3 JSON mapping: the request reads as REST clients write it.
+    from microlib.http._transcode_json import message_json
+    from microlib.http.protojson import JsonOptions
+
+    return message_json(codec_of, message_type, JsonOptions()).dump
+
+
+def _cache_key(document: Mapping[str, Any]) -> str:
+    metadata = document["metadata"]
+    host, colon, port = document["peer"].rpartition(":")
+    stable = {
+        **document,
+        "peer": host if colon and port.isdigit() else document["peer"],
+        "metadata": {k: v for k, v in metadata.items() if k not in _PER_REQUEST_METADATA},
+    }
+    return json.dumps(stable, sort_keys=True, default=str)
 
 
 class RegoPolicy:
@@ -175,6 +255,7 @@ class OpaAuthorizer:
         engine: The policy engine.
         cache_ttl: Seconds a decision is reused for the same input; 0 disables.
         cache_size: Most decisions remembered.
+        include_request: Put the decoded request in the input.
         name: The component name.
 
     Attributes:
@@ -182,12 +263,19 @@ class OpaAuthorizer:
     """
 
     def __init__(
-        self, engine: PolicyEngine, *, cache_ttl: float = 5.0, cache_size: int = 10_000, name: str = "opa"
+        self,
+        engine: PolicyEngine,
+        *,
+        cache_ttl: float = 5.0,
+        cache_size: int = 10_000,
+        include_request: bool = False,
+        name: str = "opa",
     ) -> None:
         self.name = name
         self._engine = engine
         self._ttl = cache_ttl
         self._size = cache_size
+        self._include_request = include_request
         self._cache: OrderedDict[str, tuple[float, Decision]] = OrderedDict()
         self.evaluations = 0
 
@@ -203,7 +291,13 @@ class OpaAuthorizer:
             engine = OpaHttpPolicy(settings.url, timeout=settings.timeout)
         else:
             engine = RegoPolicy.from_files(settings.policy_files, query=settings.query)
-        return cls(engine, cache_ttl=settings.cache_ttl, cache_size=settings.cache_size, name=name)
+        return cls(
+            engine,
+            cache_ttl=settings.cache_ttl,
+            cache_size=settings.cache_size,
+            include_request=settings.include_request,
+            name=name,
+        )
 
     async def authorize(
         self, ctx: CallContext, principal: Principal, requirement: SecurityRequirement | None
@@ -213,8 +307,8 @@ class OpaAuthorizer:
         Raises:
             Unavailable: The OPA server could not be reached.
         """
-        document = policy_input(ctx, principal, requirement)
-        key = json.dumps(document, sort_keys=True, default=str)
+        document = policy_input(ctx, principal, requirement, include_request=self._include_request)
+        key = _cache_key(document)
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit is not None and hit[0] > now:

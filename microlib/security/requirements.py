@@ -1,10 +1,14 @@
 """What a method requires of its caller, read from the contracts.
 
 The transports store the called method's requirement in
-``ctx.attributes["microlib.security"]``: the gRPC side builds it with
-:func:`from_method_options` (the ``microlib.v1.auth`` proto option), the
-HTTP side with :func:`from_openapi_security` (the operation's ``security``
-/ ``security_schemes`` generated into ``operations.py``).
+``ctx.attributes["microlib.security"]``: a proto method's doors (gRPC and
+REST transcoding) through ``microlib.grpc.call_attributes``, which reads
+the ``microlib.v1.auth`` option with :func:`from_method_options`;
+OpenAPI-first routes with :func:`from_openapi_security` (the operation's
+``security`` / ``security_schemes`` generated into ``operations.py``),
+keeping each alternative's :class:`~microlib.security.schemes.SecurityScheme`
+objects so the ``authn`` interceptor reads the credentials each one names.
+:class:`RequirementResolver` then decides every call, whatever its door.
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from microlib.core.context import CallContext, Principal
 from microlib.core.errors import InvalidArgument
-from microlib.security._auth_option import auth_rules
+from microlib.security.schemes import SecurityScheme
 
 __all__ = [
     "HTTP_PATH_ATTRIBUTE",
+    "HTTP_PATH_PARAMS_ATTRIBUTE",
     "PUBLIC",
     "SECURITY_ATTRIBUTE",
     "RequirementResolver",
@@ -38,8 +43,12 @@ SECURITY_ATTRIBUTE = "microlib.security"
 HTTP_PATH_ATTRIBUTE = "http.route"
 """The ``ctx.attributes`` key where the HTTP edge puts the route template (``/books/{id}``)."""
 
+HTTP_PATH_PARAMS_ATTRIBUTE = "http.path_params"
+"""The ``ctx.attributes`` key where the HTTP doors put the path's values (``{"id": "42"}``)."""
+
 _OPTION_KEY = "microlib.auth"
-_SCOPE_SCHEMES = frozenset({"oauth2", "openIdConnect"})
+# microlib.grpc.METHOD_ATTRIBUTE, named here so that deciding does not import grpc.
+_METHOD_ATTRIBUTE = "microlib.method"
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
@@ -53,12 +62,21 @@ class SecurityRequirement:
         roles: Roles of which the caller must hold *at least one*.
         alternatives: Other requirements, any one of which also suffices
             (OpenAPI lists alternative security requirement objects).
+        schemes: The security schemes whose credentials the caller must
+            *all* present (one OpenAPI security requirement object); empty:
+            a bearer token (JWT), as for proto methods and config rules.
     """
 
     public: bool = False
     scopes: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
     alternatives: tuple[SecurityRequirement, ...] = ()
+    schemes: tuple[SecurityScheme, ...] = ()
+
+    @property
+    def options(self) -> tuple[SecurityRequirement, ...]:
+        """This requirement and its alternatives, in order; any one suffices."""
+        return (self, *self.alternatives)
 
     def missing(self, principal: Principal) -> str | None:
         """Why ``principal`` does not satisfy this requirement, or None if it does.
@@ -69,12 +87,20 @@ class SecurityRequirement:
         Returns:
             A description naming what is missing (of the first alternative), or None.
         """
-        reason = self._missing_here(principal)
+        reason = self.missing_here(principal)
         if reason is None or any(alt.missing(principal) is None for alt in self.alternatives):
             return None
         return reason
 
-    def _missing_here(self, principal: Principal) -> str | None:
+    def missing_here(self, principal: Principal) -> str | None:
+        """Like :meth:`missing`, for this requirement alone (its alternatives aside).
+
+        Args:
+            principal: The authenticated caller.
+
+        Returns:
+            A description naming what is missing, or None.
+        """
         if self.public:
             return None
         lacking = sorted(self.scopes - principal.scopes)
@@ -93,7 +119,7 @@ def from_openapi_operation(
     ``security`` on the operation overrides the document's. ``[]`` or a list
     holding ``{}`` makes the operation public. Scopes listed under an
     ``oauth2`` or ``openIdConnect`` scheme are scopes; under other schemes
-    (``http`` bearer, ``apiKey``) they are role names, as OpenAPI 3.1 allows.
+    (``http``, ``apiKey``) they are role names, as OpenAPI 3.1 allows.
 
     Args:
         operation: The parsed operation object.
@@ -106,19 +132,18 @@ def from_openapi_operation(
         ``security.deny_by_default`` is set).
 
     Raises:
-        InvalidArgument: A requirement names an undeclared scheme.
+        InvalidArgument: A requirement names an undeclared or malformed scheme.
     """
-    schemes = document.get("components", {}).get("securitySchemes", {})
     return from_openapi_security(
         operation.get("security", document.get("security")),
-        {name: scheme.get("type", "") for name, scheme in schemes.items()},
+        document.get("components", {}).get("securitySchemes", {}),
         where=where,
     )
 
 
 def from_openapi_security(
     security: Iterable[Mapping[str, Iterable[str]]] | None,
-    scheme_types: Mapping[str, str],
+    schemes: Mapping[str, Mapping[str, Any]],
     *,
     where: str = "",
 ) -> SecurityRequirement | None:
@@ -126,19 +151,21 @@ def from_openapi_security(
 
     What ``microlib.http.OpenAPIApp`` calls once per operation with the
     generated ``Operation.security`` and ``Operation.security_schemes``.
+    Each requirement object becomes one option (its schemes all required);
+    the objects are alternatives.
 
     Args:
         security: The security requirement objects (already defaulted to the
             document's), or None when neither declares any.
-        scheme_types: The ``type`` of each scheme the objects may name
-            (``oauth2``, ``openIdConnect``, ``http``, ``apiKey``...).
+        schemes: The Security Scheme Object of each scheme the objects may
+            name (``{"type": "http", "scheme": "basic"}``...).
         where: Where the operation is (``GET /books``), for errors.
 
     Returns:
         The requirement, or None when ``security`` is None.
 
     Raises:
-        InvalidArgument: A requirement names an undeclared scheme.
+        InvalidArgument: A requirement names an undeclared or malformed scheme.
     """
     if security is None:
         return None
@@ -148,18 +175,23 @@ def from_openapi_security(
             return SecurityRequirement(public=True)
         scopes: set[str] = set()
         roles: set[str] = set()
+        used: list[SecurityScheme] = []
         for name, values in entry.items():
-            kind = scheme_types.get(name)
-            if kind is None:
+            definition = schemes.get(name)
+            if definition is None:
                 raise InvalidArgument(
                     f"{where or 'operation'}: security[{index}] names undeclared scheme {name!r}",
                 )
-            (scopes if kind in _SCOPE_SCHEMES else roles).update(values)
-        options.append(SecurityRequirement(scopes=frozenset(scopes), roles=frozenset(roles)))
+            scheme = SecurityScheme.from_definition(name, definition, where=where)
+            used.append(scheme)
+            (scopes if scheme.lists_scopes else roles).update(values)
+        options.append(
+            SecurityRequirement(scopes=frozenset(scopes), roles=frozenset(roles), schemes=tuple(used))
+        )
     if not options:
         return SecurityRequirement(public=True)
     first, *rest = options
-    return SecurityRequirement(scopes=first.scopes, roles=first.roles, alternatives=tuple(rest))
+    return replace(first, alternatives=tuple(rest))
 
 
 def from_openapi_document(document: Mapping[str, Any]) -> dict[str, SecurityRequirement | None]:
@@ -232,6 +264,10 @@ def from_descriptor_set(file_descriptor_set: bytes) -> dict[str, SecurityRequire
         Requirements by ``package.Service/Method`` (methods without a rule, on
         the method or its service, are absent).
     """
+    # protobuf parses the descriptor set: imported here, as only proto services (the grpc
+    # extra) have one, and an HTTP-only service runs without protobuf installed.
+    from microlib.security.auth_option import auth_rules
+
     return {
         method: requirement
         for method, rule in auth_rules(file_descriptor_set).items()
@@ -240,11 +276,14 @@ def from_descriptor_set(file_descriptor_set: bytes) -> dict[str, SecurityRequire
 
 
 class RequirementResolver:
-    """Decides the effective requirement of a call.
+    """Decides the effective requirement of a call: the one place every door's calls are decided.
 
     Precedence: public paths and methods from config, then config rules by
     ``service/method`` glob (first match), then the contract's requirement in
-    ``ctx.attributes["microlib.security"]``.
+    ``ctx.attributes["microlib.security"]``. Public paths apply to HTTP routes
+    only: a call of a proto method (``ctx.attributes["microlib.method"]``,
+    over gRPC or REST transcoding) is decided by its method, so both doors
+    give the same answer.
 
     Args:
         public_paths: Globs of HTTP paths that need no authentication.
@@ -267,7 +306,7 @@ class RequirementResolver:
     def resolve(self, ctx: CallContext) -> SecurityRequirement | None:
         """The requirement for ``ctx``, or None when nothing declares one."""
         attributes = ctx.attributes
-        path = attributes.get(HTTP_PATH_ATTRIBUTE)
+        path = None if _METHOD_ATTRIBUTE in attributes else attributes.get(HTTP_PATH_ATTRIBUTE)
         declared = attributes.get(SECURITY_ATTRIBUTE)
         # Route templates and method names are bounded, so the decision is
         # memoised: authn and authz both ask on every call.

@@ -20,13 +20,16 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 from pydantic import SecretStr
 
 from microlib.config.model import SecretsSettings
 from microlib.core.errors import Error, InvalidArgument, NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from microlib.observability.metrics import Counter, Gauge, Metrics
 
 __all__ = [
     "EnvSecretStore",
@@ -77,20 +80,29 @@ def parse_reference(reference: str) -> tuple[str, str]:
     return scheme, name
 
 
-def select_key(text: str, key: str | None, *, reference: str) -> str:
+def select_key(text: str, key: str | None, *, reference: str, source: str = "the secret's value") -> str:
     """Pick ``key`` out of a JSON object secret, or return ``text`` when no key.
 
+    Args:
+        text: The secret's value.
+        key: The ``#key`` of the reference, or None.
+        reference: The reference, for errors.
+        source: What ``text`` was read from, for errors (``the file /run/db.json``).
+
     Raises:
-        NotFound: The value is not a JSON object or lacks ``key``.
+        NotFound: The value is not JSON, not a JSON object, or lacks ``key``
+            (the message says which, never quoting the value).
     """
     if key is None:
         return text
     try:
         document = json.loads(text)
     except ValueError:
-        document = None
-    if not isinstance(document, dict) or key not in document:
-        raise NotFound(f"secret {reference}: no key {key!r} in the secret's JSON object")
+        raise NotFound(f"secret {reference}: {source} is not JSON, so it has no key {key!r}") from None
+    if not isinstance(document, dict):
+        raise NotFound(f"secret {reference}: {source} is JSON but not an object, so it has no key {key!r}")
+    if key not in document:
+        raise NotFound(f"secret {reference}: {source} has no key {key!r}")
     return str(document[key])
 
 
@@ -129,14 +141,20 @@ class FileSecretStore:
         """The file's content.
 
         Raises:
-            NotFound: The file does not exist or cannot be read.
+            NotFound: The file does not exist or cannot be read; with
+                ``#key``, it is not a JSON object or lacks the key.
         """
         path, _, key = name.partition("#")
+        file = self._root / path
         try:
-            text = (self._root / path).read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise NotFound(f"secret file:{path}: {exc.strerror}") from None
-        return select_key(text.removesuffix("\n"), key or None, reference=f"file:{name}")
+        except UnicodeDecodeError:
+            raise NotFound(f"secret file:{name}: the file {file} is not UTF-8 text") from None
+        return select_key(
+            text.removesuffix("\n"), key or None, reference=f"file:{name}", source=f"the file {file}"
+        )
 
 
 class Secrets:
@@ -144,6 +162,13 @@ class Secrets:
 
     As a lifecycle component it re-reads the subscribed secrets every
     ``refresh_interval`` seconds and notifies subscribers of changed values.
+
+    When a store fails, a secret read before keeps its last value, as long
+    as the store keeps failing: it is then *stale*, named in the health
+    check's details and counted in ``microlib_secrets_stale``, and the store
+    is tried again every ``refresh_interval`` (or ``cache_ttl`` when
+    shorter) until a read succeeds. A secret never read raises the store's
+    error.
 
     Args:
         stores: One store per scheme.
@@ -188,13 +213,36 @@ class Secrets:
         self._subscribers: dict[str, list[Subscriber]] = {}
         self._reads: dict[str, asyncio.Task[SecretStr]] = {}
         self._task: asyncio.Task[None] | None = None
+        # Reference -> why its last value is still served (never the value).
+        self._stale: dict[str, str] = {}
+        self._failures: Counter | None = None
+        self._stale_gauge: Gauge | None = None
+
+    def instrument(self, metrics: Metrics) -> None:
+        """Record failed reads and stale secrets, by store, in ``metrics``.
+
+        A service calls it with its registry when it is assembled.
+        """
+        self._failures = metrics.counter(
+            "microlib_secret_read_failures", "Secret reads a store failed.", ("store",)
+        )
+        self._stale_gauge = metrics.gauge(
+            "microlib_secrets_stale",
+            "Secrets served from their last value while their store fails.",
+            ("store",),
+        )
+        for store in self._stores:
+            self._stale_gauge.labels(store).set(self._stale_count(store))
 
     async def get(self, reference: str) -> SecretStr:
         """The value of ``reference``, from the cache when fresh.
 
+        When the store fails, the last value read is returned (see the class).
+
         Raises:
             InvalidArgument: Malformed reference or unknown scheme.
-            NotFound, PermissionDenied, Unavailable: From the store.
+            NotFound, PermissionDenied, Unavailable: From the store, for a
+                secret that was never read.
         """
         cached = self._fresh(reference)
         if cached is not None:
@@ -214,18 +262,60 @@ class Secrets:
             done.exception()
 
     async def _load(self, reference: str) -> SecretStr:
-        value = SecretStr(await asyncio.to_thread(self._read, reference))
-        self._cache[reference] = (time.monotonic() + self._ttl, value)
-        return value
+        try:
+            text = await asyncio.to_thread(self._read, reference)
+        except Exception as exc:
+            return self._last_value(reference, exc)
+        return self._remember(reference, text)
 
     def get_sync(self, reference: str) -> SecretStr:
         """As :meth:`get`, blocking; for config interpolation before the loop runs."""
         cached = self._fresh(reference)
         if cached is not None:
             return cached
-        value = SecretStr(self._read(reference))
+        try:
+            text = self._read(reference)
+        except Exception as exc:
+            return self._last_value(reference, exc)
+        return self._remember(reference, text)
+
+    def _remember(self, reference: str, text: str) -> SecretStr:
+        value = SecretStr(text)
         self._cache[reference] = (time.monotonic() + self._ttl, value)
+        if self._stale.pop(reference, None) is not None:
+            log.info("secret_store_recovered", reference=reference)
+            self._count_stale(reference)
         return value
+
+    def _last_value(self, reference: str, exc: Exception) -> SecretStr:
+        """The value read before ``exc``, now stale; re-raises ``exc`` when there is none."""
+        store = reference.partition(":")[0]
+        if self._failures is not None and store in self._stores:
+            self._failures.labels(store).inc()
+        last = self._cache.get(reference)
+        log.warning(
+            "secret_refresh_failed",
+            reference=reference,
+            error_type=type(exc).__name__,
+            serving_last_value=last is not None,
+        )
+        if last is None:
+            raise exc
+        # Store errors name the reference, never a value (foreign ones are
+        # reduced to their type by _read).
+        self._stale[reference] = f"{type(exc).__name__}: {exc}"
+        self._count_stale(reference)
+        # Try the store again after a pause, not on every call while it is down.
+        self._cache[reference] = (time.monotonic() + min(self._ttl, self._interval), last[1])
+        return last[1]
+
+    def _count_stale(self, reference: str) -> None:
+        store = reference.partition(":")[0]
+        if self._stale_gauge is not None:
+            self._stale_gauge.labels(store).set(self._stale_count(store))
+
+    def _stale_count(self, store: str) -> int:
+        return sum(1 for reference in self._stale if reference.partition(":")[0] == store)
 
     def resolve_reference(self, reference: str) -> str:
         """The plain value, for the config ``${secret:<reference>}`` resolver."""
@@ -238,21 +328,19 @@ class Secrets:
     async def refresh(self) -> list[str]:
         """Re-read every cached or subscribed secret; notify changes.
 
-        A store failure keeps the old value (and is logged), so an outage of
-        the store does not take working credentials away.
+        A store failure keeps the old value (stale, and logged), so an outage
+        of the store does not take working credentials away.
 
         Returns:
             The references whose value changed.
         """
         changed: list[str] = []
         for reference in sorted(set(self._cache) | set(self._subscribers)):
-            try:
-                value = SecretStr(await asyncio.to_thread(self._read, reference))
-            except Exception as exc:
-                log.warning("secret_refresh_failed", reference=reference, error_type=type(exc).__name__)
-                continue
             old = self._cache.get(reference)
-            self._cache[reference] = (time.monotonic() + self._ttl, value)
+            try:
+                value = await self._load(reference)
+            except Exception:  # never read, and the store fails: logged by _load
+                continue
             if old is not None and old[1].get_secret_value() != value.get_secret_value():
                 changed.append(reference)
                 log.info("secret_rotated", reference=reference)
@@ -274,8 +362,16 @@ class Secrets:
             self._task = None
 
     async def check(self) -> Mapping[str, Any] | None:
-        """The number of cached secrets (never their values)."""
-        return {"cached": len(self._cache), "stores": sorted(self._stores)}
+        """The number of cached secrets; when some are stale, ``degraded`` and why, by reference.
+
+        Stale secrets do not make the component down: their last value still
+        works. Values are never shown.
+        """
+        details: dict[str, Any] = {"cached": len(self._cache), "stores": sorted(self._stores)}
+        if self._stale:
+            details["status"] = "degraded"
+            details["stale"] = dict(sorted(self._stale.items()))
+        return details
 
     def _fresh(self, reference: str) -> SecretStr | None:
         hit = self._cache.get(reference)

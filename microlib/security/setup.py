@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from microlib.config.model import IssuerSettings, SecuritySettings
+from pydantic_core import PydanticCustomError
+
+from microlib.config.jwks import read_jwks
+from microlib.config.model import IssuerSettings, PropagationSettings, SecuritySettings, TrustedSigner
+from microlib.core.errors import Unavailable
 from microlib.core.lifecycle import Component
 from microlib.security.authn import AuthenticationInterceptor
 from microlib.security.authz import AuthorizationInterceptor, Authorizer, RequirementAuthorizer
+from microlib.security.credentials import CredentialVerifier
 from microlib.security.jwks import JwksKeySource, UrlSource
 from microlib.security.jwt import Issuer, TokenVerifier
 from microlib.security.keys import KeySource, StaticKeys
 from microlib.security.oidc import jwks_locator
 from microlib.security.opa import OpaAuthorizer
+from microlib.security.principals import PrincipalSigner
 from microlib.security.requirements import RequirementResolver, SecurityRequirement
 
 __all__ = ["Security"]
@@ -32,47 +38,44 @@ class Security:
         authz: The authorization interceptor.
         components: Lifecycle components they depend on.
         verifier: The token verifier (for non-chain uses such as websockets).
+        signer: Signs the principal of each message and job sent, if
+            ``security.propagation.signing_key_file`` is set.
     """
 
     authn: AuthenticationInterceptor
     authz: AuthorizationInterceptor
     components: Sequence[Component]
     verifier: TokenVerifier
+    signer: PrincipalSigner | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: SecuritySettings, *, authorizers: Sequence[Authorizer] = (), name: str = "security"
+        cls,
+        settings: SecuritySettings,
+        *,
+        authorizers: Sequence[Authorizer] = (),
+        verifiers: Mapping[str, CredentialVerifier] | None = None,
+        name: str = "security",
+        service: str = "service",
     ) -> Security:
         """Build from settings.
 
         Args:
             settings: The ``security`` section.
             authorizers: Extra authorizers, run after the built-in checks and OPA.
+            verifiers: Credential verifiers by OpenAPI security scheme name
+                (HTTP basic, API keys, schemes without built-in enforcement).
             name: Prefix of the components' names.
+            service: The service's name: the default signer of principal
+                assertions and subject of its own identity.
 
         Returns:
             The interceptors and components.
         """
         components: list[Component] = []
-        issuers = []
-        for index, config in enumerate(settings.issuers):
-            keys = _key_source(config, name=f"{name}.jwks.{index}")
-            if isinstance(keys, JwksKeySource):
-                components.append(keys)
-            issuers.append(
-                Issuer(
-                    issuer=config.issuer,
-                    keys=keys,
-                    audiences=tuple(config.audiences),
-                    algorithms=tuple(config.algorithms),
-                    leeway=config.leeway,
-                    max_token_size=config.max_token_size,
-                    require=tuple(config.require),
-                    token_types=tuple(config.token_types),
-                    scope_claim=config.scope_claim,
-                    roles_claim=config.roles_claim,
-                )
-            )
+        issuers = [
+            _issuer(config, components, name=f"{name}.jwks.{i}") for i, config in enumerate(settings.issuers)
+        ]
         verifier = TokenVerifier(
             issuers, cache_size=settings.verify_cache_size, cache_ttl=settings.verify_cache_ttl
         )
@@ -92,17 +95,64 @@ class Security:
             components.append(opa)
             chain.append(opa)
         chain.extend(authorizers)
+        signer = PrincipalSigner.from_settings(settings.propagation, service=service)
+        principals = _principals(settings.propagation, signer, components, name=name)
         return cls(
-            authn=AuthenticationInterceptor(verifier, resolver, realm=settings.realm),
+            authn=AuthenticationInterceptor(
+                verifier, resolver, realm=settings.realm, verifiers=verifiers, principals=principals
+            ),
             authz=AuthorizationInterceptor(chain, resolver),
             components=tuple(components),
             verifier=verifier,
+            signer=signer,
         )
+
+
+def _issuer(config: IssuerSettings, components: list[Component], *, name: str) -> Issuer:
+    keys = _key_source(config, name=name)
+    if isinstance(keys, JwksKeySource):
+        components.append(keys)
+    return Issuer(
+        issuer=config.issuer,
+        keys=keys,
+        audiences=tuple(config.audiences),
+        algorithms=tuple(config.algorithms),
+        leeway=config.leeway,
+        max_token_size=config.max_token_size,
+        require=tuple(config.require),
+        token_types=tuple(config.token_types),
+        scope_claim=config.scope_claim,
+        roles_claim=config.roles_claim,
+    )
+
+
+def _principals(
+    settings: PropagationSettings, signer: PrincipalSigner | None, components: list[Component], *, name: str
+) -> TokenVerifier | None:
+    """The verifier of principal assertions: the trusted signers, and this service's own key
+    unless ``trusted`` lists its issuer (then that entry's keys, for rotation)."""
+    configs = [trusted.as_issuer() for trusted in settings.trusted]
+    if signer is not None and signer.issuer not in {config.issuer for config in configs}:
+        configs.append(
+            TrustedSigner(
+                issuer=signer.issuer, keys=[signer.public_jwk()], algorithms=[signer.algorithm]
+            ).as_issuer()
+        )
+    if not configs:
+        return None
+    issuers = [_issuer(config, components, name=f"{name}.signers.{i}") for i, config in enumerate(configs)]
+    # Assertions do not repeat the way a caller's token does: no cache.
+    return TokenVerifier(issuers, cache_size=0)
 
 
 def _key_source(config: IssuerSettings, *, name: str) -> KeySource:
     if config.keys:
         return StaticKeys(config.keys)
+    if config.jwks_file is not None:
+        try:
+            return StaticKeys(read_jwks(config.jwks_file))
+        except PydanticCustomError as exc:  # the file changed since the settings were loaded
+            raise Unavailable(f"issuer {config.issuer!r}: {exc.message()}", reason="JWKS_FILE") from None
     url: UrlSource
     if config.discovery_url:
         url = jwks_locator(config.discovery_url, issuer=config.issuer)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli.conftest import microlib
+
 SERVICE_MODULE = """
 from pydantic import SecretStr
 
 from microlib.config import Section
-from microlib.core.service import Service
+from microlib.service import Service
 
 
 class AppSettings(Section):
@@ -22,22 +20,6 @@ class AppSettings(Section):
 
 service = Service("orders", sections={"app": AppSettings})
 """
-
-
-def microlib(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the `microlib` entry point as a user would, in a fresh interpreter."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MICROLIB__")}
-    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "microlib.cli", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_show_prints_each_value_with_its_source_and_masks_secrets(tmp_path: Path) -> None:
@@ -115,3 +97,48 @@ def test_bad_target_is_one_line_error(tmp_path: Path) -> None:
         assert result.returncode != 0
         assert fragment in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+CLUSTER_MODULE = """
+from pydantic import Field
+
+from microlib.config import Section
+from microlib.service import Service
+
+
+class Backend(Section):
+    host: str = "db"
+    password: str = "pw"
+
+
+class ClusterSettings(Section):
+    backends: list[Backend] = Field(default_factory=list)
+
+
+service = Service("orders", sections={"cluster": ClusterSettings})
+"""
+
+
+def test_show_masks_secrets_under_list_items(tmp_path: Path) -> None:
+    """`backends[0].password` and `security.issuers[0].keys` are masked as the same names at top level are."""
+    (tmp_path / "cluster.py").write_text(CLUSTER_MODULE, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        "cluster:\n"
+        "  backends:\n"
+        "    - {host: db1, password: hunter2-first}\n"
+        "    - {host: db2, password: hunter2-second}\n"
+        "security:\n"
+        "  issuers:\n"
+        "    - issuer: https://id.example\n"
+        "      audiences: [orders]\n"
+        "      keys: [{kty: oct, k: c2lnbmluZy1rZXk}]\n",
+        encoding="utf-8",
+    )
+    result = microlib("config", "show", "cluster:service", "--config", "c.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for secret in ("hunter2-first", "hunter2-second", "c2lnbmluZy1rZXk"):
+        assert secret not in result.stdout
+    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines()}
+    assert "{host: db1, password: '**********'}, {host: db2, password: '**********'}" in lines["backends"]
+    assert "keys: '**********'" in lines["issuers"]
+    assert "audiences: [orders]" in lines["issuers"]

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,15 +29,22 @@ def _free_port() -> int:
 class Running:
     """A `microlib run` subprocess and the port it serves on."""
 
-    def __init__(self, target: str, *settings: str) -> None:
+    def __init__(self, target: str, *settings: str, config: str | None = None) -> None:
         self.port = _free_port()
         args = ["--set", "http.host=127.0.0.1", "--set", f"http.port={self.port}"]
+        if config is not None:
+            args += ["--config", config]
         for item in settings:
             args += ["--set", item]
+        # A file, not a pipe: nothing reads a pipe while the service runs, and once its
+        # 64 KiB filled with access lines the service blocked writing its log (a fuzzing
+        # run's requests then timed out).
+        self._log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by output(), after the process)
+        self._written = ""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "microlib.cli", "run", target, *args],
             cwd=ROOT,
-            stdout=subprocess.PIPE,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -56,10 +64,15 @@ class Running:
         raise AssertionError("service never became ready:\n" + self.output())
 
     def output(self) -> str:
+        """What it wrote, once it has ended (killed if still running)."""
         if self.process.poll() is None:
             self.process.kill()
-        out, _ = self.process.communicate(timeout=10)
-        return out
+        self.process.wait(timeout=10)
+        if not self._log.closed:
+            self._log.seek(0)
+            self._written = self._log.read()
+            self._log.close()
+        return self._written
 
 
 @pytest.fixture
@@ -67,9 +80,7 @@ def running() -> Iterator[list[Running]]:
     started: list[Running] = []
     yield started
     for r in started:
-        if r.process.poll() is None:
-            r.process.kill()
-            r.process.wait(timeout=10)
+        r.output()
 
 
 def _slow_request(url: str, results: list[httpx.Response | BaseException]) -> threading.Thread:

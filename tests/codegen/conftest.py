@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTDATA = ROOT / "contracts" / "testdata"
+ASYNCAPI = Path(__file__).resolve().parent / "asyncapi"
 
 
 def codegen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -53,6 +54,19 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("importable")
     result = codegen(TESTDATA, "--out", root / "gen_testdata", "--stubs", root / "stubs_testdata")
     assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(root))
+    yield root
+    sys.path.remove(str(root))
+
+
+@pytest.fixture(scope="session")
+def events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The AsyncAPI documents (and the protos one of them uses) generated once
+    into an importable package ``gen_events``, stubs in ``stubs_events``."""
+    root = tmp_path_factory.mktemp("events")
+    result = codegen(TESTDATA, ASYNCAPI, "--out", root / "gen_events", "--stubs", root / "stubs_events")
+    assert result.returncode == 0, result.stderr
+    (root / "codegen.stderr").write_text(result.stderr)
     sys.path.insert(0, str(root))
     yield root
     sys.path.remove(str(root))

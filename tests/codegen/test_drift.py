@@ -48,9 +48,10 @@ class TestDrift:
         assert code == 0
         stub = tmp_path / "services" / "greeter_service.py"
         assert (
-            f"drift: {stub}:16: GreeterServiceServicer.stream_hellos: missing (RPC StreamHellos was added; "
-            "it answers UNIMPLEMENTED until written); expected: def stream_hellos(self, "
-            "request: SayHelloRequest, ctx: CallContext) -> AsyncIterator[SayHelloResponse]:"
+            f"drift: {stub}:16: GreeterServiceServicer.stream_hellos: missing, RPC StreamHellos has no "
+            "method here (the service refuses to start until it is written); expected: "
+            "def stream_hellos(self, request: SayHelloRequest, ctx: CallContext) -> "
+            "AsyncIterator[SayHelloResponse]:"
         ) in err
 
     def test_removed_and_changed_rpcs_are_reported(self, tmp_path: Path, contracts: Path) -> None:
@@ -69,7 +70,7 @@ class TestDrift:
         greeter = tmp_path / "services" / "greeter_service.py"
         assert f"{greeter}:" in err
         assert "GreeterServiceServicer.say_hello: not an RPC of demo.v1.GreeterService" in err
-        assert "GreeterServiceServicer.greet: missing (RPC Greet was added" in err
+        assert "GreeterServiceServicer.greet: missing, RPC Greet has no method here" in err
         assert (
             "BookshopServiceServicer.get_book: request is annotated ListBooksRequest; expected: "
             "async def get_book(self, request: GetBookRequest, ctx: CallContext) -> Book:"
@@ -81,3 +82,88 @@ class TestDrift:
         assert result.returncode == 1
         assert "missing stub for demo.v1.GreeterService" in result.stderr
         assert not (tmp_path / "services").exists()
+
+
+def test_a_method_deleted_from_the_stub_is_not_called_added(tmp_path: Path, contracts: Path) -> None:
+    """The contract did not change, the user deleted the method: the line says what is true either way."""
+    assert _generate(contracts, tmp_path)[2] == 0
+    stub = tmp_path / "services" / "greeter_service.py"
+    text = stub.read_text()
+    start = text.index("    async def say_hello")
+    stub.write_text(text[:start].rstrip() + "\n")
+    _, err, _ = _generate(contracts, tmp_path)
+    assert "was added" not in err
+    missing = f"drift: {stub}:16: GreeterServiceServicer.say_hello: missing, RPC SayHello has no method here"
+    assert missing in err
+
+
+PETS = """\
+openapi: 3.1.0
+info: {title: Pets, version: "1.0"}
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      tags: [pets]
+      responses:
+        "200": {description: ok}
+  /pets/{petId}:
+    get:
+      operationId: getPet
+      tags: [pets]
+      parameters:
+        - {name: petId, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: ok}
+"""
+
+
+class TestOpenAPIHandlers:
+    """OpenAPI handler stubs get the drift report proto and AsyncAPI stubs get."""
+
+    def _project(self, tmp_path: Path) -> tuple[Path, Path]:
+        spec = tmp_path / "pets.yaml"
+        spec.write_text(PETS)
+        assert _generate(spec, tmp_path)[2] == 0
+        return spec, tmp_path / "services" / "pets.py"
+
+    def test_a_deleted_handler_is_named_with_its_operation_and_signature(self, tmp_path: Path) -> None:
+        """The stub subclasses the Protocol, so only the drift report (and the start) can see the gap."""
+        spec, stub = self._project(tmp_path)
+        text = stub.read_text()
+        stub.write_text(text[: text.index("    async def get_pet")].rstrip() + "\n")
+        _, err, _ = _generate(spec, tmp_path, "--check")
+        assert err.splitlines() == [
+            f"drift: {stub}:14: Pets.get_pet: missing, operation getPet has no method here (the service "
+            "refuses to start until it is written); expected: async def get_pet(self, *, pet_id: str) -> "
+            "bytes | Reply:"
+        ]
+
+    def test_a_removed_operation_and_a_sync_handler_are_named(self, tmp_path: Path) -> None:
+        """A handler whose operation left the document, and one that is not async, each get a line."""
+        spec, stub = self._project(tmp_path)
+        spec.write_text(PETS.replace("      operationId: listPets", "      operationId: listAllPets"))
+        stub.write_text(
+            stub.read_text().replace("async def get_pet", "def get_pet")
+            + "\n    async def _helper(self) -> None: ...\n"
+        )
+        _, err, _ = _generate(spec, tmp_path)
+        lines = [line for line in err.splitlines() if line.startswith("drift:")]
+        assert f"drift: {stub}:14: Pets.list_all_pets: missing, operation listAllPets" in lines[0]
+        assert lines[1].startswith(f"drift: {stub}:23: Pets.get_pet: must be `async def` returning once;")
+        assert lines[2] == (
+            f"drift: {stub}:17: Pets.list_pets: not an operation of Pets any more "
+            "(removed or renamed in the document)"
+        )
+        assert len(lines) == 3
+
+    def test_a_stub_that_does_not_parse_or_lost_its_class(self, tmp_path: Path) -> None:
+        """A broken module or a class that no longer subclasses the Protocol is one line each."""
+        spec, stub = self._project(tmp_path)
+        stub.write_text("class Pets:\n    pass\n")
+        assert (
+            f"drift: {stub}: no class subclasses PetsApi (expected Pets(PetsApi))"
+            in _generate(spec, tmp_path)[1]
+        )
+        stub.write_text("class Pets(PetsApi:\n")
+        assert f"drift: {stub}:1: cannot check the stub:" in _generate(spec, tmp_path)[1]

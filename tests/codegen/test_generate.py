@@ -191,13 +191,19 @@ class TestErrors:
         assert "pet_store/operations.py" in (tmp_path / "gen" / "_manifest.json").read_text()
         assert codegen(doc.parent, "--out", tmp_path / "gen", "--check").returncode == 0
 
-    def test_asyncapi_is_detected_and_declined(self, tmp_path: Path) -> None:
-        """An AsyncAPI document is recognised by content and declined clearly."""
-        doc = tmp_path / "events.yaml"
+    def test_asyncapi_generates_into_its_own_package(self, tmp_path: Path) -> None:
+        """An AsyncAPI document is recognised by content and generated into a
+        sub-package named after its file, under the same manifest."""
+        doc = tmp_path / "contracts" / "order-events.yaml"
+        doc.parent.mkdir()
         doc.write_text("asyncapi: 3.0.0\ninfo: {title: x, version: '1'}\n")
-        result = codegen(doc, "--out", tmp_path / "gen")
-        assert result.returncode == 2
-        assert "asyncapi documents are not supported yet by this generator" in result.stderr
+        result = codegen(doc.parent, "--out", tmp_path / "gen", "--stubs", tmp_path / "stubs")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "gen" / "order_events" / "application.py").is_file()
+        assert "order_events/asyncapi.json" in (tmp_path / "gen" / "_manifest.json").read_text()
+        # It receives nothing: no consumer stub.
+        assert not (tmp_path / "stubs").exists()
+        assert codegen(doc.parent, "--out", tmp_path / "gen", "--check").returncode == 0
 
     def test_missing_generator_names_the_extra(self) -> None:
         """Without microlib-codegen installed the command says which extra to install."""

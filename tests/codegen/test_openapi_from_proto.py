@@ -93,14 +93,16 @@ def test_query_parameters_for_the_remaining_fields(document: dict[str, Any]) -> 
 
 
 def test_schemas_follow_the_json_mapping(document: dict[str, Any]) -> None:
-    """camelCase names, int64 as strings, enums by name, readOnly for OUTPUT_ONLY, formats for WKTs."""
+    """camelCase names, int64 as strings, enums by name or number, readOnly for OUTPUT_ONLY, WKT formats."""
     schemas = document["components"]["schemas"]
     book = schemas["transcode.v1.Book"]
     assert book["required"] == ["title"]
     assert book["properties"]["id"]["readOnly"] is True
     assert book["properties"]["priceCents"]["type"] == "string"
     names = ["FORMAT_UNSPECIFIED", "FORMAT_HARDCOVER", "FORMAT_EBOOK"]
-    assert schemas["transcode.v1.Format"]["enum"] == names
+    # Open enums: by name, or by a number (proto3 JSON reads one, and keeps an unknown one).
+    assert schemas["transcode.v1.Format"]["anyOf"][0]["enum"] == names
+    assert schemas["transcode.v1.Format"]["anyOf"][1]["type"] == "integer"
     everything = schemas["transcode.v1.Everything"]["properties"]
     assert everything["when"] == {"type": "string", "format": "date-time"}
     assert everything["blob"]["format"] == "byte"

@@ -175,6 +175,17 @@ async def test_direct_reload_async_subscribers_and_unsubscribe(config_file: Path
     assert seen == [("logging.level",)]
 
 
+async def test_config_reloaded_is_logged_once_the_subscribers_applied_it(config_file: Path) -> None:
+    """The "config reloaded" line follows the subscribers (the observability one sets the
+    new log level), so a reload that raises the level shows the line."""
+    live = LiveConfig(Settings, files=[config_file], environ={})
+    edit(config_file, BASE.replace("level: INFO", "level: WARNING"))
+    with capture_logs() as logs:
+        live.subscribe(lambda old, new, changed: logs.append({"event": "subscriber applied"}))
+        await live.reload()
+    assert [e["event"] for e in logs] == ["subscriber applied", "config reloaded"]
+
+
 async def test_live_config_is_a_lifecycle_component(config_file: Path) -> None:
     """LiveConfig satisfies the Component protocol under the name "config"; without watching it idles."""
     live = LiveConfig(Settings, files=[config_file], environ={}, watch=False)

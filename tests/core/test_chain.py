@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from microlib.core.chain import Chain, compose
-from microlib.core.context import CallContext, current_context
+from microlib.core.context import CallContext, Rejected, current_context
+from microlib.core.errors import InvalidArgument
 
 
 class Tag:
@@ -66,6 +67,35 @@ async def test_disabled_slot_is_skipped_and_unknown_slots_are_rejected() -> None
         chain.install("tracng", Tag("x", journal))
     with pytest.raises(ValueError, match="unknown chain slot"):
         Chain(disabled=["nope"])
+
+
+def test_installed_names_slots_that_will_run() -> None:
+    """installed() is true for a filled, enabled slot only; a typo in the name is an error."""
+    chain = Chain(disabled=["tracing"])
+    chain.install("tracing", Tag("tracing", []))
+    chain.install("authz", Tag("authz", []))
+    assert (chain.installed("authz"), chain.installed("tracing"), chain.installed("authn")) == (
+        True,
+        False,
+        False,
+    )
+    with pytest.raises(ValueError, match="unknown chain slot 'athz'"):
+        chain.installed("athz")
+
+
+async def test_rejected_request_is_raised_after_every_interceptor() -> None:
+    """A request the door could not decode reaches every interceptor, then raises its error
+    in place of the handler, which never runs."""
+    journal: list[str] = []
+
+    async def handler(ctx: CallContext) -> None:
+        journal.append("handler")
+
+    ctx = _ctx()
+    ctx.request = Rejected(InvalidArgument("body: malformed JSON"))
+    with pytest.raises(InvalidArgument, match="malformed JSON"):
+        await compose([Tag("authn", journal), Tag("authz", journal)], handler)(ctx)
+    assert journal == [">authn", ">authz"]
 
 
 async def test_context_is_bound_for_the_call_only() -> None:

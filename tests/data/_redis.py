@@ -5,14 +5,25 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import redis
 
 
 class RedisServer:
-    """One redis-server process bound to 127.0.0.1, without persistence."""
+    """One redis-server process bound to 127.0.0.1.
 
-    def __init__(self) -> None:
+    Args:
+        persist_to: Keep an append-only file there, written on every
+            command, so a restart finds the data again; None for none.
+    """
+
+    def __init__(self, persist_to: Path | None = None) -> None:
+        self._persistence = (
+            ["--appendonly", "no"]
+            if persist_to is None
+            else ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(persist_to)]
+        )
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
@@ -30,8 +41,7 @@ class RedisServer:
                 str(self.port),
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *self._persistence,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

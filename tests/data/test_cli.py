@@ -26,7 +26,7 @@ async def seed(session):
 """
 
 SERVICE = """
-from microlib.core.service import Service
+from microlib.service import Service
 from microlib.data import DatabaseSettings
 
 service = Service("shop", database=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from microlib.core.service import Service
 from microlib.data import Database, DatabaseSettings, MemoryCache, UnitOfWork
+from microlib.service import Service
 from microlib.testing import TestService
 from tests.data._proxy import Proxy
 

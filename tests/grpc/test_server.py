@@ -118,6 +118,27 @@ async def test_oversized_request_is_resource_exhausted(
         await server.stop()
 
 
+async def test_metadata_limit_gives_one_answer_per_request(
+    echo: Generated, make_server: Callable[..., GrpcServer], settings: GrpcSettings
+) -> None:
+    """Metadata above grpc.max_metadata_bytes is always RESOURCE_EXHAUSTED and
+    below it always served: grpc core's defaults refuse a random share of the
+    requests between 8 and 16 KiB, which this repeats enough to catch."""
+    server = make_server(settings)
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = echo.pb2_grpc.EchoServiceStub(channel)
+            request = echo.pb2.EchoRequest(message="m")
+            for _ in range(20):
+                assert (await stub.Echo(request, metadata=[("x-big", "x" * 12_000)])).message == "m"
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await stub.Echo(request, metadata=[("x-big", "x" * 17_000)])
+                assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        await server.stop()
+
+
 async def test_concurrency_limit_refuses_excess_calls(
     echo: Generated, make_server: Callable[..., GrpcServer], settings: GrpcSettings, record: Record
 ) -> None:

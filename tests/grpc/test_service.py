@@ -8,7 +8,6 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from microlib.core.service import Service
 from microlib.grpc import (
     DeadlineInterceptor,
     GrpcServer,
@@ -16,6 +15,7 @@ from microlib.grpc import (
     ServiceDefinition,
     ValidationInterceptor,
 )
+from microlib.service import Service
 from tests.grpc.conftest import Recorder
 from tests.grpc.support import EchoServicer, Generated, Record
 

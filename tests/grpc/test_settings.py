@@ -32,6 +32,7 @@ def test_options_carry_limits_and_keepalive() -> None:
     options = dict(s.channel_options())
     assert options["grpc.max_receive_message_length"] == 1000
     assert options["grpc.max_send_message_length"] == 2000
+    assert options["grpc.max_metadata_size"] == options["grpc.absolute_max_metadata_size"] == 16 * 1024
     assert options["grpc.so_reuseport"] == 0
     assert (options["grpc.keepalive_time_ms"], options["grpc.keepalive_timeout_ms"]) == (30_000, 5_000)
     assert options["grpc.keepalive_permit_without_calls"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -110,8 +111,15 @@ async def library() -> AsyncIterator[LibraryHarness]:
 @pytest.fixture
 def served_store() -> Iterator[str]:
     """The Pet Store API on a real uvicorn server at 127.0.0.1:<ephemeral>; yields its base URL."""
+    with served(store_app()) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` on a real uvicorn server at 127.0.0.1:<ephemeral>, in a thread; yields its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(store_app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

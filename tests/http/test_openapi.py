@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from microlib.core.errors import Error
+from microlib.core.errors import ContractMismatch
 from microlib.http.openapi import OpenAPIApp
 from microlib.security.requirements import SecurityRequirement
+from microlib.security.schemes import SecurityScheme
 from tests.http.conftest import StoreHarness
 from tests.http.gen.store31 import models
 from tests.http.gen.store31 import operations as store_ops
@@ -212,8 +213,9 @@ class TestChain:
         assert (ctx.kind, ctx.service, ctx.method) == ("http", "Pet Store", "createPet")
         assert ctx.metadata["x-trace"] == "t-1"
         assert isinstance(ctx.request["body"], models.NewPet)
-        # apiKey is neither oauth2 nor openIdConnect: any key holder, no scopes.
-        assert ctx.attributes["microlib.security"] == SecurityRequirement()
+        # apiKey is neither oauth2 nor openIdConnect: any key holder, no scopes; the key's place is kept.
+        api_key = SecurityScheme("apiKey", "apiKey", location="header", parameter="X-API-Key")
+        assert ctx.attributes["microlib.security"] == SecurityRequirement(schemes=(api_key,))
         assert ctx.attributes["http.route"] == "/pets"
         assert store.recorder.outcomes[-1] == "OK"
 
@@ -252,8 +254,33 @@ class TestResponses:
         class Partial:
             async def list_pets(self, **kwargs: Any) -> None: ...
 
-        with pytest.raises(Error, match=r"pets\.get_pet_photo \(getPetPhoto\)"):
+        with pytest.raises(ContractMismatch, match=r"pets\.get_pet_photo \(getPetPhoto\)"):
             OpenAPIApp(store_ops.OPERATIONS, {"pets": Partial(), "store": object()})
+
+    def test_method_only_inherited_from_the_protocol_is_missing(self) -> None:
+        """A stub that subclasses the generated Protocol but dropped a method is refused,
+        rather than serving the Protocol's ``...`` body as a 200 with no content."""
+        from tests.http.apps.store import Pets, Store
+        from tests.http.gen.store31.handlers import PetsApi
+
+        class Forgetful(PetsApi):
+            list_pets = Pets.list_pets
+            create_pet = Pets.create_pet
+            delete_pet = Pets.delete_pet
+            get_pet_photo = Pets.get_pet_photo
+
+        with pytest.raises(ContractMismatch, match=r"1 operation\(s\): pets\.get_pet \(getPet\);"):
+            OpenAPIApp(store_ops.OPERATIONS, {"pets": Forgetful(), "store": Store()}, title="store")
+
+    def test_a_protocol_method_overridden_in_a_subclass_is_served(self) -> None:
+        """Only the Protocol's own placeholder counts as missing: an override anywhere below it is served."""
+        from tests.http.apps.store import Pets, Store
+
+        class Special(Pets):
+            pass
+
+        app = OpenAPIApp(store_ops.OPERATIONS, {"pets": Special(), "store": Store()})
+        assert len(app.operations) == len(store_ops.OPERATIONS)
 
 
 class TestMounting:
@@ -279,6 +306,7 @@ class TestMounting:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             assert (await client.post("/api/pets", json=DOG)).status_code == 201
             assert (await client.get("/api/pets/1")).json()["id"] == 1
-            assert (await client.get("/api/openapi.json")).status_code == 200
+            # Clients (and the page's "Try it out") call /api/pets, not /pets.
+            assert (await client.get("/api/openapi.json")).json()["servers"] == [{"url": "/api"}]
             assert '"/api/openapi.json"' in (await client.get("/api/docs")).text
             assert (await client.get("/pets/1")).status_code == 404

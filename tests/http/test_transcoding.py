@@ -171,8 +171,8 @@ def test_servicer_error_is_problem_json(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("method", "url", "payload", "field"),
     [
-        ("POST", "/v1/shelves/s/books", b"{not json", ""),
-        ("POST", "/v1/shelves/s/books", b"[1]", ""),
+        ("POST", "/v1/shelves/s/books", b"{not json", "body"),
+        ("POST", "/v1/shelves/s/books", b"[1]", "body"),
         ("POST", "/v1/shelves/s/books", b'{"title": 5}', "title"),
         ("POST", "/v1/shelves/s/books", b'{"priceCents": "ten"}', "priceCents"),
         ("POST", "/v1/shelves/s/books", b'{"nope": 1}', "nope"),

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from microlib.config.model import Settings
 from microlib.core.chain import Chain
 from microlib.core.errors import NotFound
-from microlib.http import HttpApp
+from microlib.http import HttpApp, edge_middleware
 from microlib.observability import Observability, ServiceIdentity
 from tests.observability.helpers import json_lines, serve
 
@@ -27,7 +27,7 @@ def _wired() -> tuple[Observability, HttpApp, InMemorySpanExporter, io.StringIO]
     for slot, interceptor in obs.interceptors().items():
         chain.install(slot, interceptor)
     app = HttpApp(chain)
-    app.add_middleware(obs.middleware(untraced_paths=("/health",)))
+    app.add_middleware(edge_middleware(obs, untraced_paths=("/health",)))
     for route in obs.routes():
         app.add_route(route.path, route.endpoint, methods=sorted(route.methods or ()))  # type: ignore[attr-defined]
 

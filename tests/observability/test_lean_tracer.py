@@ -495,30 +495,6 @@ def test_processors_see_the_hooks_the_sdk_calls() -> None:
     assert [c[0] for c in calls[1][:3]] == ["on_start", "_on_ending", "on_end"]
 
 
-def test_the_sdk_internals_the_lean_span_relies_on() -> None:
-    """ReadableSpan keeps its state in the attributes the lean span sets (docs/adr/0006-lean-spans.md)."""
-    readable = ReadableSpan(name="x")
-    assert set(vars(readable)) == {
-        "_name",
-        "_context",
-        "_kind",
-        "_instrumentation_info",
-        "_instrumentation_scope",
-        "_parent",
-        "_start_time",
-        "_end_time",
-        "_attributes",
-        "_events",
-        "_links",
-        "_resource",
-        "_status",
-    }
-    tracer, _ = _lean()
-    span = tracer.start_span("x")
-    assert isinstance(span, LeanSpan)
-    assert set(vars(readable)) <= set(vars(span)) | set(vars(LeanSpan))
-
-
 def test_otel_sdk_disabled_turns_the_tracer_into_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
     """``OTEL_SDK_DISABLED=true`` makes no spans, as it makes the SDK provider's tracers no-ops."""
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")

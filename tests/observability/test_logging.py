@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import httpx
+import pytest
 import structlog
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
@@ -162,6 +163,24 @@ class TestLogLines:
         assert "hello" in text
         assert "answer=42" in text
         assert not text.lstrip().startswith("{")
+        assert "\x1b[" not in text  # not a terminal: no colour codes in a file or pipe
+
+    @pytest.mark.parametrize(("no_color", "coloured"), [("", True), ("1", False)])
+    def test_console_lines_are_coloured_on_a_terminal(
+        self, monkeypatch: pytest.MonkeyPatch, no_color: str, coloured: bool
+    ) -> None:
+        """In development on a terminal (``format: auto``) lines are coloured, unless NO_COLOR is set."""
+
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        monkeypatch.setenv("NO_COLOR", no_color)
+        stream = Terminal()
+        Observability(Settings(), ServiceIdentity("orders"), log_stream=stream)
+        log.info("hello", answer=42)
+        assert ("\x1b[" in stream.getvalue()) is coloured
+        assert "hello" in stream.getvalue()
 
 
 class TestRedaction:
@@ -185,6 +204,14 @@ class TestRedaction:
         assert line["db_password"] == REDACTED
         assert line["nested"]["deeper"]["Set-Cookie"] == REDACTED
         assert line["raw_headers"] == [["authorization", REDACTED], ["host", "example"]]
+
+    def test_the_signed_principal_of_a_message_is_redacted(self) -> None:
+        """A message's or job's headers logged whole never show the principal it carries."""
+        _, stream = make_observability("orders")
+        log.info("delivery", headers={"x-microlib-principal": "eyJ.signed.principal", "traceparent": "00-1"})
+        assert "signed.principal" not in stream.getvalue()
+        [line] = json_lines(stream)
+        assert line["headers"] == {"x-microlib-principal": REDACTED, "traceparent": "00-1"}
 
     def test_stdlib_extra_fields_are_redacted(self) -> None:
         """Redaction also applies to a stdlib record's arguments bound as structlog fields."""
@@ -219,6 +246,34 @@ class TestLevels:
         log.warning("slow")
         log.error("down")
         assert [entry["event"] for entry in json_lines(stream)] == ["down"]
+
+    def test_libraries_that_log_request_data_stay_at_warning(self) -> None:
+        """A DEBUG root level (in config or set at runtime) does not open the libraries that log
+        request data; naming one in ``logging.levels`` does, and a reload without it closes it again."""
+        obs, stream = make_observability("orders", logging={"level": "DEBUG"})
+        logging.getLogger("sqlalchemy.engine.Engine").info("INSERT INTO cards VALUES ('4111')")
+        logging.getLogger("aiosqlite").debug("executing execute('4111')")
+        logging.getLogger("botocore.endpoint").debug("response body: {'SecretString': 'hunter2'}")
+        obs.logs.set_levels({"root": "DEBUG"})
+        logging.getLogger("httpcore.http11").debug("send_request_headers.started")
+        log.debug("own debug")
+        assert obs.logs.levels()["sqlalchemy"] == "WARNING"
+        obs.apply(
+            Settings.model_validate(
+                {
+                    "logging": {
+                        "format": "json",
+                        "level": "DEBUG",
+                        "levels": {"sqlalchemy.engine": "INFO", "httpx": "INFO"},
+                    }
+                }
+            )
+        )
+        assert obs.logs.levels()["httpx"] == "INFO"
+        logging.getLogger("sqlalchemy.engine.Engine").info("SELECT 1")
+        obs.apply(Settings.model_validate({"logging": {"format": "json", "level": "DEBUG"}}))
+        logging.getLogger("sqlalchemy.engine.Engine").info("SELECT 2")
+        assert [entry["event"] for entry in json_lines(stream)] == ["own debug", "SELECT 1"]
 
     async def test_admin_endpoint_changes_levels_over_http(self) -> None:
         """PUT on the admin endpoint changes a logger's level at runtime; bad levels get a 400."""

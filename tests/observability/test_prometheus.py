@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from microlib.core.context import CallContext
 from microlib.core.errors import FailedPrecondition, NotFound
+from microlib.http import edge_middleware
 from microlib.observability import ManagementServer, PrometheusMetrics, metrics_route
 from tests.observability.helpers import build_app, chain_route, make_observability, serve
 
@@ -217,7 +218,7 @@ async def test_route_templates_through_mounts() -> None:
         Mount("/v{version}", routes=[Route("/ping", ok)]),
         Mount("/static", app=files),
     ]
-    app = Starlette(routes=routes, middleware=[obs.middleware()])
+    app = Starlette(routes=routes, middleware=[edge_middleware(obs)])
     async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
         for path in ("/api/items/1", "/api/items/2", "/v2/ping", "/v3/ping", "/static/css/site.css"):
             assert (await client.get(path)).status_code == 200

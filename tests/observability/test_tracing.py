@@ -10,6 +10,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from starlette.requests import Request
 
 from microlib.core.context import CallContext
+from microlib.http import traced_client
 from microlib.observability import start_span
 from tests.observability.helpers import (
     OtlpReceiver,
@@ -46,7 +47,7 @@ async def test_spans_link_across_two_services(receiver: tuple[OtlpReceiver, str]
         return {"sku": request.path_params["sku"], "count": 3, "baggage": request.headers.get("baggage")}
 
     async with serve(build_app(back, [chain_route(back, "/stock/{sku}", stock)])) as back_url:
-        client = front.http_client(base_url=back_url)
+        client = traced_client(tracing=front.tracing, metrics=front.metrics, base_url=back_url)
 
         async def checkout(request: Request, ctx: CallContext) -> dict[str, Any]:
             with start_span("price-cart", attributes={"cart.items": 1}):

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import jwt
@@ -177,3 +178,11 @@ class ThreadedServer:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def doors_gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """``microlib codegen`` output for ``protos/doorstest/v1/doors.proto``, imported once."""
+    from .helpers import generate_proto
+
+    return generate_proto("doorstest/v1/doors.proto", tmp_path_factory.mktemp("codegen"), "doorsgen")

@@ -22,6 +22,7 @@ from microlib.security.requirements import (
     from_openapi_document,
     from_openapi_operation,
 )
+from microlib.security.schemes import SecurityScheme
 from microlib.security.setup import Security
 
 from .conftest import SigningKey, rsa_key
@@ -90,6 +91,10 @@ def proto_requirements(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Se
         check=True, capture_output=True,
     )  # fmt: skip
     return from_descriptor_set(out.read_bytes())
+
+
+OAUTH = SecurityScheme("oauth", "oauth2")
+BEARER = SecurityScheme("bearer", "http", "bearer", bearer_format="JWT")
 
 
 def openapi_requirement(path: str, verb: str) -> SecurityRequirement | None:
@@ -212,13 +217,17 @@ class TestDefaults:
 class TestOpenApiParsing:
     def test_document_default_applies(self) -> None:
         """An operation without security inherits the document's."""
-        assert openapi_requirement("/books", "get") == SecurityRequirement(scopes=frozenset({"books.read"}))
+        assert openapi_requirement("/books", "get") == SecurityRequirement(
+            scopes=frozenset({"books.read"}), schemes=(OAUTH,)
+        )
 
     def test_alternatives_and_roles(self) -> None:
         """oauth2 lists are scopes, bearer lists are roles; several objects are alternatives."""
         requirement = openapi_requirement("/books/{id}", "delete")
         assert requirement == SecurityRequirement(
-            scopes=frozenset({"books.write"}), alternatives=(SecurityRequirement(roles=frozenset({"admin"})),)
+            scopes=frozenset({"books.write"}),
+            alternatives=(SecurityRequirement(roles=frozenset({"admin"}), schemes=(BEARER,)),),
+            schemes=(OAUTH,),
         )
 
     def test_whole_document(self) -> None:

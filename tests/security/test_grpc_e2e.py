@@ -8,13 +8,8 @@ servicer with security installed, behind the local OIDC issuer.
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,44 +18,19 @@ import pytest
 
 from microlib.core.context import CallContext
 from microlib.core.errors import Code, Error
-from microlib.core.service import Service
 from microlib.security.feature import install
 from microlib.security.requirements import SECURITY_ATTRIBUTE, SecurityRequirement
+from microlib.service import Service
 from microlib.testing import TestService
 
 from .conftest import OidcIssuer
-
-ROOT = Path(__file__).resolve().parents[2]
-PROTOS = Path(__file__).resolve().parent / "protos"
+from .helpers import generate_proto
 
 
 @pytest.fixture(scope="module")
 def gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     """``microlib codegen`` output for the vault contract, imported."""
-    out = tmp_path_factory.mktemp("codegen")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "microlib.cli",
-            "codegen",
-            str(PROTOS / "securetest/v1/vault.proto"),
-            "--out",
-            str(out / "vaultgen"),
-            "-I",
-            str(PROTOS),
-        ],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        },
-    )
-    sys.path.insert(0, str(out))
-    return importlib.import_module("vaultgen.securetest.v1")
+    return generate_proto("securetest/v1/vault.proto", tmp_path_factory.mktemp("codegen"), "vaultgen")
 
 
 def vault_service(gen: ModuleType) -> Service:

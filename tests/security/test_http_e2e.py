@@ -8,8 +8,8 @@ from typing import Any
 from starlette.requests import Request
 
 from microlib.core.context import current_context
-from microlib.core.service import Service
 from microlib.security.feature import install
+from microlib.service import Service
 from microlib.testing import TestService
 
 from .conftest import OidcIssuer

@@ -35,3 +35,28 @@ def test_package_names_resolve_lazily() -> None:
         "import microlib.security as s\nassert all(getattr(s, n) is not None for n in s.__all__)"
     )
     assert "microlib.security.authn" in loaded
+
+
+def test_startup_check_is_light() -> None:
+    """The contract-security check every Service runs on start loads neither PyJWT nor cryptography."""
+    loaded = _modules_after("import microlib.security.enforcement")
+    assert not loaded & {"jwt", "cryptography", "microlib.security.authn", "microlib.security.jwks"}
+
+
+def test_disabled_security_builds_nothing() -> None:
+    """With security.enabled false the service starts, ready and healthy, without PyJWT or cryptography."""
+    loaded = _modules_after(
+        "import asyncio\n"
+        "from microlib import Service\n"
+        "from microlib.security import install\n"
+        "from microlib.testing import TestService\n"
+        "service = Service('quiet')\n"
+        "install(service)\n"
+        "async def main():\n"
+        "    async with TestService(service, overrides=['security.enabled=false']) as t:\n"
+        "        health = await t.http.get('/health')\n"
+        "        assert health.status_code == 200, health.text\n"
+        "        assert health.json()['components']['security']['status'] == 'UP', health.text\n"
+        "asyncio.run(main())"
+    )
+    assert not loaded & {"jwt", "cryptography", "microlib.security.authn", "microlib.security.jwks"}

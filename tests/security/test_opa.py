@@ -8,17 +8,15 @@ from pathlib import Path
 
 import jwt
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from pydantic import BaseModel, Field
 
+from microlib.core.context import Rejected
 from microlib.core.errors import InvalidArgument, PermissionDenied, Unavailable
 from microlib.security.opa import OpaAuthorizer, OpaHttpPolicy, RegoPolicy
 from microlib.security.setup import Security
 
-from .conftest import SigningKey, rsa_key, serve, shutdown
-from .helpers import KINDS, call, settings_for
+from .conftest import SigningKey, rsa_key
+from .helpers import KINDS, call, opa_stand_in, settings_for
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "api://books"
@@ -75,21 +73,9 @@ def build(key: SigningKey, opa: dict[str, object]) -> Security:
 
 @pytest.fixture
 async def opa_server() -> AsyncIterator[tuple[str, list[dict]]]:
-    """A small OPA stand-in: POST /v1/data/<path> evaluates the policy with rego-cpp."""
-    engine = RegoPolicy({"authz.rego": POLICY}, query="data.microlib.authz.decision")
-    inputs: list[dict] = []
-
-    async def data(request: Request) -> JSONResponse:
-        body = await request.json()
-        inputs.append(body["input"])
-        rule = request.path_params["path"].replace("/", ".")
-        if rule != "microlib.authz.decision":
-            return JSONResponse({})  # OPA answers an undefined document without "result"
-        return JSONResponse({"result": await engine.evaluate(body["input"])})
-
-    server, task, url = await serve(Starlette(routes=[Route("/v1/data/{path:path}", data, methods=["POST"])]))
-    yield url, inputs
-    await shutdown(server, task)
+    """A small OPA stand-in evaluating the policy's ``decision`` rule with rego-cpp."""
+    async with opa_stand_in(POLICY, "microlib.authz.decision") as served:
+        yield served
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -138,6 +124,40 @@ class TestRegoEngine:
             await call(security, token=bearer)
         assert authorizer.evaluations == 1
 
+    async def test_per_request_fields_stay_out_of_the_cache_key(
+        self, key: SigningKey, policy_file: str
+    ) -> None:
+        """Calls differing only in the peer's port, request id, trace context and deadline header share
+        one decision; another peer host, or another value of any other header, is another decision."""
+        authorizer = OpaAuthorizer(RegoPolicy.from_files([policy_file], query="data.microlib.authz.allow"))
+        security = Security.from_settings(
+            settings_for({"issuer": ISSUER, "keys": [key.jwk()], "audiences": [AUDIENCE]}),
+            authorizers=[authorizer],
+        )
+        bearer = token(key, roles=["admin"])
+
+        async def ask(peer: str, n: int, tenant: str = "acme") -> None:
+            metadata = {
+                "x-request-id": f"req-{n}",
+                "traceparent": f"00-{n:032x}-{n:016x}-01",
+                "tracestate": f"vendor={n}",
+                "baggage": f"n={n}",
+                "grpc-trace-bin": f"{n}",
+                "x-request-timeout": f"{n}.5",
+                "x-tenant": tenant,
+            }
+            await call(security, token=bearer, peer=peer, metadata=metadata)
+
+        for n, peer in enumerate(["10.0.0.7:5123", "10.0.0.7:5124", "10.0.0.7:61000"]):
+            await ask(peer, n)
+        assert authorizer.evaluations == 1
+        for n, peer in enumerate(["ipv4:10.0.0.7:5123", "ipv4:10.0.0.7:40000", "unix:/run/app.sock"]):
+            await ask(peer, n)
+        assert authorizer.evaluations == 3  # gRPC's peer names the address family; a socket has no port
+        await ask("10.0.0.8:5123", 9)
+        await ask("10.0.0.7:5123", 9, tenant="other")
+        assert authorizer.evaluations == 5
+
     def test_bad_policy_names_the_file(self, tmp_path: Path) -> None:
         """A policy that does not compile is reported with its file name."""
         path = tmp_path / "broken.rego"
@@ -149,6 +169,52 @@ class TestRegoEngine:
         """A missing policy file is reported with its path."""
         with pytest.raises(InvalidArgument, match=r"nope\.rego"):
             RegoPolicy.from_files([str(tmp_path / "nope.rego")], query="data.x.allow")
+
+
+class TestPolicyInput:
+    async def test_path_values_and_request(self, key: SigningKey, opa_server: tuple[str, list[dict]]) -> None:
+        """The input carries the path's values; with include_request, the decoded request too: a model
+        by model_dump (aliases), an operation's arguments as JSON (bytes in base64), nothing for a request
+        that did not decode."""
+
+        class Note(BaseModel):
+            owner: str
+            size: int = Field(alias="sizeBytes")
+
+        url, inputs = opa_server
+        authorizers = [
+            OpaAuthorizer(
+                OpaHttpPolicy(f"{url}/v1/data/microlib/authz/decision"), cache_ttl=0, include_request=on
+            )
+            for on in (True, False)
+        ]
+        settings = settings_for({"issuer": ISSUER, "keys": [key.jwk()], "audiences": [AUDIENCE]})
+        bearer = token(key, roles=["admin"])
+        note = Note(owner="u", sizeBytes=3)
+        attributes = {"http.route": "/notes/{id}", "http.path_params": {"id": "n1"}}
+        try:
+            with_request = Security.from_settings(settings, authorizers=authorizers[:1])
+            await call(
+                with_request,
+                token=bearer,
+                attributes=attributes,
+                request={"id": "n1", "body": note, "raw": b"\0"},
+            )
+            await call(with_request, token=bearer, request=note)
+            with pytest.raises(InvalidArgument):  # after the policy allowed: access first
+                await call(with_request, token=bearer, request=Rejected(InvalidArgument("bad")))
+            await call(
+                Security.from_settings(settings, authorizers=authorizers[1:]), token=bearer, request=note
+            )
+        finally:
+            for authorizer in authorizers:
+                await authorizer.stop()
+        assert inputs[0]["path"] == "/notes/{id}"
+        assert inputs[0]["path_params"] == {"id": "n1"}
+        assert inputs[0]["request"] == {"id": "n1", "body": {"owner": "u", "sizeBytes": 3}, "raw": "AA=="}
+        assert (inputs[1]["path_params"], inputs[1]["request"]) == ({}, {"owner": "u", "sizeBytes": 3})
+        assert inputs[2]["request"] is None
+        assert inputs[3]["request"] is None
 
 
 class TestOpaHttp:
@@ -192,3 +258,27 @@ class TestOpaHttp:
             await call(security, token=token(key, roles=["admin"]))
         assert caught.value.reason == "OPA_UNAVAILABLE"
         await authorizer.stop()
+
+
+class TestCredentialsStayOut:
+    def test_api_key_headers_of_the_call_are_removed(self) -> None:
+        """An API key sent in a header the call's schemes name is a credential: it never reaches the
+        policy, in any alternative, while other headers do."""
+        from microlib.core.context import CallContext, Principal
+        from microlib.security.opa import policy_input
+        from microlib.security.requirements import SecurityRequirement
+        from microlib.security.schemes import SecurityScheme
+
+        header_key = SecurityScheme("headerKey", "apiKey", location="header", parameter="X-API-Key")
+        query_key = SecurityScheme("queryKey", "apiKey", location="query", parameter="x-tenant")
+        requirement = SecurityRequirement(
+            schemes=(query_key,), alternatives=(SecurityRequirement(schemes=(header_key,)),)
+        )
+        metadata = {"x-api-key": "k-123", "x-tenant": "acme", "authorization": "Basic YTpi", "cookie": "s=1"}
+        ctx = CallContext(kind="http", service="vault", method="getNote", metadata=metadata)
+        document = policy_input(ctx, Principal("u1"), requirement)
+        assert document["metadata"] == {"x-tenant": "acme"}
+        assert policy_input(ctx, Principal("u1"), None)["metadata"] == {
+            "x-api-key": "k-123",
+            "x-tenant": "acme",
+        }

@@ -18,9 +18,9 @@ import pytest
 
 from microlib.core.context import current_context
 from microlib.core.errors import InvalidArgument
-from microlib.core.service import Service
 from microlib.http.openapi import OpenAPIApp, Operation, Reply
 from microlib.security.feature import install
+from microlib.service import Service
 from microlib.testing import TestService
 from microlib_codegen.openapi import OpenAPIError, generate
 

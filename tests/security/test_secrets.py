@@ -14,8 +14,11 @@ from microlib.config import load_config
 from microlib.config.errors import ConfigError
 from microlib.config.model import SecretsSettings
 from microlib.core.errors import InvalidArgument, NotFound
+from microlib.observability.prometheus import PrometheusMetrics
 from microlib.security.references import register, resolve_reference
 from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets
+from microlib.service import Service
+from microlib.testing import TestService
 
 VALUE = "s3cr3t-value-xyz"
 
@@ -57,6 +60,23 @@ class TestStores:
         assert FileSecretStore(str(tmp_path)).read("db.json#user") == "u"
         with pytest.raises(NotFound, match="no key 'nope'"):
             FileSecretStore(str(tmp_path)).read("db.json#nope")
+
+    def test_file_key_of_a_file_that_is_not_json(self, tmp_path: Path) -> None:
+        """file:name#key on a plain-text file says the file is not JSON, naming it and the reference,
+        never quoting its content; a JSON array or a non-UTF-8 file is told apart the same way."""
+        (tmp_path / "db_password").write_text("plain-s3cr3t\n")
+        with pytest.raises(NotFound) as caught:
+            FileSecretStore(str(tmp_path)).read("db_password#password")
+        message = str(caught.value)
+        assert f"the file {tmp_path / 'db_password'} is not JSON" in message
+        assert "secret file:db_password#password" in message
+        assert "plain-s3cr3t" not in message
+        (tmp_path / "list.json").write_text('["plain-s3cr3t"]')
+        with pytest.raises(NotFound, match="is JSON but not an object, so it has no key 'password'"):
+            FileSecretStore(str(tmp_path)).read("list.json#password")
+        (tmp_path / "keystore").write_bytes(b"\xff\xfe\x00binary")
+        with pytest.raises(NotFound, match="is not UTF-8 text"):
+            FileSecretStore(str(tmp_path)).read("keystore")
 
     def test_file_missing(self, tmp_path: Path) -> None:
         """A missing file is NotFound naming the path."""
@@ -118,6 +138,60 @@ class TestSecrets:
             assert await secrets.refresh() == []
         assert logs[0]["event"] == "secret_refresh_failed"
         assert VALUE not in repr(logs)
+
+    async def test_expired_value_is_kept_until_the_store_recovers(self, secret_file: Path) -> None:
+        """Past its TTL, a secret whose store fails keeps its last value (get and get_sync); the
+        health check says degraded and names the reference, never the value; the stale gauge and
+        the failure counter record it; the first successful read clears it."""
+        metrics = PrometheusMetrics(process_metrics=False)
+        secrets = Secrets([EnvSecretStore(), FileSecretStore()], cache_ttl=0)
+        secrets.instrument(metrics)
+        reference = f"file:{secret_file}"
+        assert (await secrets.get(reference)).get_secret_value() == VALUE
+        rewrite(secret_file, None)
+        with capture_logs() as logs:
+            assert (await secrets.get(reference)).get_secret_value() == VALUE
+            assert secrets.get_sync(reference).get_secret_value() == VALUE
+        health = await secrets.check()
+        assert health is not None
+        assert health["status"] == "degraded"
+        assert list(health["stale"]) == [reference]
+        assert health["stale"][reference].startswith("NotFound: ")
+        assert VALUE not in repr(health) + repr(logs)
+        sample = metrics.registry.get_sample_value
+        assert sample("microlib_secrets_stale", {"store": "file"}) == 1
+        assert sample("microlib_secrets_stale", {"store": "env"}) == 0
+        assert sample("microlib_secret_read_failures_total", {"store": "file"}) == 2
+        rewrite(secret_file, "rotated")
+        assert (await secrets.get(reference)).get_secret_value() == "rotated"
+        assert await secrets.check() == {"cached": 1, "stores": ["env", "file"]}
+        assert sample("microlib_secrets_stale", {"store": "file"}) == 0
+
+    async def test_never_read_secret_raises_the_store_error(self, tmp_path: Path) -> None:
+        """With no last value to fall back on, a failing store's error reaches the caller; it counts
+        as a failed read of that store, while a reference naming no configured store does not."""
+        metrics = PrometheusMetrics(process_metrics=False)
+        secrets = Secrets([FileSecretStore()], cache_ttl=0)
+        secrets.instrument(metrics)
+        with pytest.raises(NotFound, match=r"secret file:.*absent: No such file"):
+            await secrets.get(f"file:{tmp_path / 'absent'}")
+        with pytest.raises(InvalidArgument, match="no store for 'vault'"):
+            await secrets.get("vault:kv/app#x")
+        assert await secrets.check() == {"cached": 0, "stores": ["file"]}
+        scrape = metrics.exposition()[0].decode()
+        assert 'microlib_secret_read_failures_total{store="file"} 1.0' in scrape
+        assert 'store="vault"' not in scrape
+
+    async def test_refresh_of_a_subscribed_secret_never_read(self, tmp_path: Path) -> None:
+        """A subscribed secret whose store fails before it was ever read is logged and skipped."""
+        secrets = Secrets([FileSecretStore()])
+        reference = f"file:{tmp_path / 'not-yet-mounted'}"
+        secrets.subscribe(reference, lambda value: None)
+        with capture_logs() as logs:
+            assert await secrets.refresh() == []
+        assert logs[0]["event"] == "secret_refresh_failed"
+        assert logs[0]["serving_last_value"] is False
+        assert await secrets.check() == {"cached": 0, "stores": ["file"]}
 
     async def test_background_refresh_component(self, secret_file: Path) -> None:
         """As a component, it polls and notifies until stopped."""
@@ -201,3 +275,26 @@ class TestConfigInterpolation:
         config.write_text("app:\n  token: ${secret:env:MICROLIB_TEST_NOT_SET}\n")
         with pytest.raises(ConfigError, match="MICROLIB_TEST_NOT_SET"):
             load_config(sections={"app": App}, files=[config], environ={})
+
+
+class TestInService:
+    async def test_stale_secret_shows_in_health_and_metrics(self, secret_file: Path) -> None:
+        """Added to a Service, the secrets component gets the service's metrics: a stale secret is
+        named in /health (still UP: its last value works) and counted on /metrics."""
+        service = Service("orders")
+        secrets = Secrets([FileSecretStore()], cache_ttl=0)
+        service.add(secrets)
+        reference = f"file:{secret_file}"
+        async with TestService(service, overrides=["health.cache_ttl=0"]) as t:
+            await secrets.get(reference)
+            rewrite(secret_file, None)
+            assert (await secrets.get(reference)).get_secret_value() == VALUE
+            health = await t.http.get("/health")
+            scrape = (await t.http.get("/metrics")).text
+        component = health.json()["components"]["secrets"]
+        assert component["status"] == "UP"
+        assert component["details"]["status"] == "degraded"
+        assert list(component["details"]["stale"]) == [reference]
+        assert VALUE not in health.text
+        assert 'microlib_secrets_stale{store="file"} 1.0' in scrape
+        assert 'microlib_secret_read_failures_total{store="file"} 1.0' in scrape

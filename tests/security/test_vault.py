@@ -139,3 +139,24 @@ async def test_concurrent_gets_share_one_read(vault: tuple[FakeVault, str]) -> N
     values = await asyncio.gather(*(secrets.get("vault:kv/herd#password") for _ in range(20)))
     assert {v.get_secret_value() for v in values} == {"p"}
     assert fake.reads == before + 1
+
+
+async def test_refused_read_keeps_the_last_value_until_vault_answers(vault: tuple[FakeVault, str]) -> None:
+    """When Vault refuses a re-read (token revoked), the expired secret keeps its last value and is
+    reported stale with the reason; once Vault answers again the new version is served."""
+    fake, url = vault
+    fake.put("kv", "stale", {"password": "v1"})
+    fake.tokens.add("agent-token")
+    secrets = Secrets([VaultSecretStore(url, token="agent-token")], cache_ttl=0)
+    reference = "vault:kv/stale#password"
+    assert (await secrets.get(reference)).get_secret_value() == "v1"
+    fake.tokens.discard("agent-token")
+    assert (await secrets.get(reference)).get_secret_value() == "v1"
+    health = await secrets.check()
+    assert health is not None
+    assert health["stale"][reference].startswith("PermissionDenied: ")
+    assert "v1" not in repr(health)
+    fake.tokens.add("agent-token")
+    fake.put("kv", "stale", {"password": "v2"})
+    assert (await secrets.get(reference)).get_secret_value() == "v2"
+    assert "stale" not in (await secrets.check() or {})

@@ -448,8 +448,8 @@ _FJ_bookshop__v1__GetBookRequest.update(
 _FJ_bookshop__v1__ListBooksRequest.update(
     {
         "shelf": ("shelf", "shelf", _j.string, True),
-        "pageSize": ("page_size", "pageSize", _j.int32, True),
-        "page_size": ("page_size", "pageSize", _j.int32, True),
+        "pageSize": ("page_size", "pageSize", _j.uint32, True),
+        "page_size": ("page_size", "pageSize", _j.uint32, True),
         "pageToken": ("page_token", "pageToken", _j.string, True),
         "page_token": ("page_token", "pageToken", _j.string, True),
     }

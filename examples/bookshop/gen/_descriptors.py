@@ -352,10 +352,10 @@ _FILES: dict[str, bytes] = {
         b"ed_at\x18\x07 \x01(\x0b2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\t"
         b'createdAt"&\n\x0eGetBookRequest\x12\x14\n\x02id\x18\x01 \x01(\tB\x04\xe2A\x01'
         b'\x02R\x02id"j\n\x10ListBooksRequest\x12\x1a\n\x05shelf\x18\x01 \x01(\tB\x04'
-        b"\xe2A\x01\x02R\x05shelf\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize"
-        b'\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken"d\n\x11ListBooksResponse'
-        b"\x12'\n\x05books\x18\x01 \x03(\x0b2\x11.bookshop.v1.BookR\x05books\x12&\n\x0f"
-        b'next_page_token\x18\x02 \x01(\tR\rnextPageToken"\\\n\x11CreateBookRequest\x12'
+        b"\xe2A\x01\x02R\x05shelf\x12\x1b\n\tpage_size\x18\x02 \x01(\rR\x08pageSize\x12"
+        b'\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken"d\n\x11ListBooksResponse\x12'
+        b"'\n\x05books\x18\x01 \x03(\x0b2\x11.bookshop.v1.BookR\x05books\x12&\n\x0fne"
+        b'xt_page_token\x18\x02 \x01(\tR\rnextPageToken"\\\n\x11CreateBookRequest\x12'
         b"\x1a\n\x05shelf\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05shelf\x12+\n\x04book\x18"
         b'\x02 \x01(\x0b2\x11.bookshop.v1.BookB\x04\xe2A\x01\x02R\x04book"0\n\x12Stre'
         b"amBooksRequest\x12\x1a\n\x05shelf\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05she"

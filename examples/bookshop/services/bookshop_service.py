@@ -34,12 +34,8 @@ class BookshopServiceServicer(BookshopService):
         return self.catalog.get(request.id)
 
     async def list_books(self, request: ListBooksRequest, ctx: CallContext) -> ListBooksResponse:
-        size = request.page_size or 20
-        if not 0 < size <= self.max_page_size:
-            raise InvalidArgument(
-                f"page_size must be between 1 and {self.max_page_size}",
-                violations=[FieldViolation("page_size", f"must be in [1, {self.max_page_size}]", "range")],
-            )
+        # As the contract says (AIP-158): 0 is the default, a larger size is coerced down.
+        size = min(request.page_size or 20, self.max_page_size)
         start = _offset(request.page_token)
         books = self.catalog.shelf(request.shelf)
         page = books[start : start + size]

@@ -9,6 +9,14 @@ from __future__ import annotations
 from alembic import context
 
 _config = context.config
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # microlib's own tables (microlib_outbox) come from its branches, not from the models:
+    # autogenerate must not drop them.
+    return not (type_ == "table" and name is not None and name.startswith("microlib_"))
+
+
 _connection = _config.attributes["connection"]
 context.configure(
     connection=_connection,
@@ -20,6 +28,7 @@ context.configure(
     # microlib makes SQLite begin real transactions, so its DDL rolls back too.
     transactional_ddl=True,
     compare_type=True,
+    include_name=_include_name,
     on_version_apply=_config.attributes.get("on_version_apply"),
 )
 with context.begin_transaction():

@@ -1,5 +1,5 @@
 # Generated from examples/bookshop/contracts/orders.yaml by microlib-codegen 0.1.0. DO NOT EDIT.
-# source sha256: bdee3aec05eaf98e1d3b948e96a0a99e5e98c28b35ec001cc2dcf9dbd2f3e491
+# source sha256: 9df5a8a2d906057d857c0ed7cbbb489dd607b36c155cae90803648afba3ae4a6
 """Typed handler interfaces of Bookshop orders 1.0.0, one Protocol per tag.
 
 Implement them in your own package (``microlib codegen`` writes a stub per
@@ -9,11 +9,12 @@ tag once); a method's keyword arguments are the validated parameters and
 
 from __future__ import annotations
 
-from typing import Protocol
+from types import ModuleType
+from typing import ClassVar, Protocol, cast
 
 from microlib.http.openapi import Reply
 
-from . import models
+from . import models, operations
 
 __all__ = ['OrdersApi']
 
@@ -21,6 +22,10 @@ __all__ = ['OrdersApi']
 
 class OrdersApi(Protocol):
     """Operations tagged ``orders``."""
+
+    # What service.include(...) reads: the document's operations (set below) and this tag.
+    __microlib_openapi__: ClassVar[ModuleType] = cast("ModuleType", None)
+    __microlib_openapi_tag__: ClassVar[str] = 'orders'
 
     async def list_orders(
         self,
@@ -47,3 +52,4 @@ class OrdersApi(Protocol):
         """Read one order"""
         ...
 
+OrdersApi.__microlib_openapi__ = operations

@@ -1,5 +1,5 @@
 # Generated from examples/bookshop/contracts/orders.yaml by microlib-codegen 0.1.0. DO NOT EDIT.
-# source sha256: bdee3aec05eaf98e1d3b948e96a0a99e5e98c28b35ec001cc2dcf9dbd2f3e491
+# source sha256: 9df5a8a2d906057d857c0ed7cbbb489dd607b36c155cae90803648afba3ae4a6
 """The operations of Bookshop orders 1.0.0, for ``microlib.http.OpenAPIApp``."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from . import models
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 TITLE = 'Bookshop orders'
 VERSION = '1.0.0'
+PREFIX = '/api'
+"""Where ``service.include(...)`` serves these operations: the path of the document's first server."""
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -48,6 +50,7 @@ OPERATIONS: tuple[Operation, ...] = (
         query_model=models.ListOrdersQueryParams,
         responses=(
             Response('200', 'application/json', models.ListOrdersResponse200),
+            Response('400', 'application/problem+json', models.Problem),
         ),
         security=None,
     ),
@@ -68,6 +71,7 @@ OPERATIONS: tuple[Operation, ...] = (
         responses=(
             Response('201', 'application/json', models.Order),
             Response('400', 'application/problem+json', models.Problem),
+            Response('404', 'application/problem+json', models.Problem),
         ),
         security=None,
     ),
@@ -93,6 +97,7 @@ OPERATIONS: tuple[Operation, ...] = (
         path_model=models.GetOrderPathParams,
         responses=(
             Response('200', 'application/json', models.Order),
+            Response('400', 'application/problem+json', models.Problem),
             Response('404', 'application/problem+json', models.Problem),
         ),
         security=None,

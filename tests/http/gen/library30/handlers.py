@@ -10,11 +10,12 @@ tag once); a method's keyword arguments are the validated parameters and
 from __future__ import annotations
 
 import uuid
-from typing import Literal, Protocol
+from types import ModuleType
+from typing import ClassVar, Literal, Protocol, cast
 
 from microlib.http.openapi import Reply
 
-from . import models
+from . import models, operations
 
 __all__ = ['BooksApi', 'LoansApi']
 
@@ -22,6 +23,10 @@ __all__ = ['BooksApi', 'LoansApi']
 
 class BooksApi(Protocol):
     """Operations tagged ``books``."""
+
+    # What service.include(...) reads: the document's operations (set below) and this tag.
+    __microlib_openapi__: ClassVar[ModuleType] = cast("ModuleType", None)
+    __microlib_openapi_tag__: ClassVar[str] = 'books'
 
     async def search_books(
         self,
@@ -56,6 +61,10 @@ class BooksApi(Protocol):
 class LoansApi(Protocol):
     """Operations tagged ``loans``."""
 
+    # What service.include(...) reads: the document's operations (set below) and this tag.
+    __microlib_openapi__: ClassVar[ModuleType] = cast("ModuleType", None)
+    __microlib_openapi_tag__: ClassVar[str] = 'loans'
+
     async def renew_loan(
         self,
         *,
@@ -67,3 +76,5 @@ class LoansApi(Protocol):
         """PUT /loans/{loanId}{matrix}"""
         ...
 
+BooksApi.__microlib_openapi__ = operations
+LoansApi.__microlib_openapi__ = operations

@@ -13,6 +13,8 @@ from . import models
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 TITLE = 'Library'
 VERSION = '2.0.0'
+PREFIX = ''
+"""Where ``service.include(...)`` serves these operations: the path of the document's first server."""
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(

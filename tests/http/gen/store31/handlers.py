@@ -9,11 +9,12 @@ tag once); a method's keyword arguments are the validated parameters and
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from types import ModuleType
+from typing import ClassVar, Literal, Protocol, cast
 
 from microlib.http.openapi import Reply
 
-from . import models
+from . import models, operations
 
 __all__ = ['PetsApi', 'StoreApi']
 
@@ -21,6 +22,10 @@ __all__ = ['PetsApi', 'StoreApi']
 
 class PetsApi(Protocol):
     """Operations tagged ``pets``."""
+
+    # What service.include(...) reads: the document's operations (set below) and this tag.
+    __microlib_openapi__: ClassVar[ModuleType] = cast("ModuleType", None)
+    __microlib_openapi_tag__: ClassVar[str] = 'pets'
 
     async def list_pets(
         self,
@@ -74,6 +79,10 @@ class PetsApi(Protocol):
 class StoreApi(Protocol):
     """Operations tagged ``store``."""
 
+    # What service.include(...) reads: the document's operations (set below) and this tag.
+    __microlib_openapi__: ClassVar[ModuleType] = cast("ModuleType", None)
+    __microlib_openapi_tag__: ClassVar[str] = 'store'
+
     async def place_order(
         self,
         *,
@@ -90,3 +99,5 @@ class StoreApi(Protocol):
         """GET /store/inventory"""
         ...
 
+PetsApi.__microlib_openapi__ = operations
+StoreApi.__microlib_openapi__ = operations

@@ -13,6 +13,8 @@ from . import models
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 TITLE = 'Pet Store'
 VERSION = '1.2.0'
+PREFIX = ''
+"""Where ``service.include(...)`` serves these operations: the path of the document's first server."""
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -97,7 +99,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
-        security_schemes={'apiKey': 'apiKey'},
+        security_schemes={'apiKey': {'type': 'apiKey', 'in': 'header', 'name': 'X-API-Key'}},
     ),
     Operation(
         operation_id='createPet',
@@ -118,7 +120,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
-        security_schemes={'apiKey': 'apiKey'},
+        security_schemes={'apiKey': {'type': 'apiKey', 'in': 'header', 'name': 'X-API-Key'}},
     ),
     Operation(
         operation_id='getPet',
@@ -145,7 +147,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
-        security_schemes={'apiKey': 'apiKey'},
+        security_schemes={'apiKey': {'type': 'apiKey', 'in': 'header', 'name': 'X-API-Key'}},
     ),
     Operation(
         operation_id='deletePet',
@@ -184,7 +186,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
-        security_schemes={'apiKey': 'apiKey'},
+        security_schemes={'apiKey': {'type': 'apiKey', 'in': 'header', 'name': 'X-API-Key'}},
     ),
     Operation(
         operation_id='getPetPhoto',
@@ -234,7 +236,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
-        security_schemes={'apiKey': 'apiKey'},
+        security_schemes={'apiKey': {'type': 'apiKey', 'in': 'header', 'name': 'X-API-Key'}},
     ),
     Operation(
         operation_id='placeOrder',
@@ -255,7 +257,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Response('default', 'application/problem+json', models.Problem),
         ),
         security=[{'apiKey': []}],
-        security_schemes={'apiKey': 'apiKey'},
+        security_schemes={'apiKey': {'type': 'apiKey', 'in': 'header', 'name': 'X-API-Key'}},
     ),
     Operation(
         operation_id='getInventory',

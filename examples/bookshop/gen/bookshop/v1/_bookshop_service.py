@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import ClassVar, Protocol, cast
 
 from microlib.core.context import CallContext
@@ -175,6 +176,7 @@ DEFINITION = ServiceDefinition(
     },
     servicer_protocol=BookshopService,
     file_descriptor_set=_descriptors.file_descriptor_set("bookshop/v1/bookshop.proto"),
+    openapi_document=Path(_descriptors.__file__).with_name("openapi.json"),
 )
 BookshopService.__microlib_service__ = DEFINITION
 BookshopServiceClient.__microlib_service__ = DEFINITION

@@ -113,9 +113,10 @@ class ListBooksRequest(betterproto2.Message):
     The shelf to list.
     """
 
-    page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    page_size: "int" = betterproto2.field(2, betterproto2.TYPE_UINT32)
     """
-    At most this many books (default 20).
+    At most this many books: 0 is the default (20), more than the server's
+    maximum (50) is that maximum (AIP-158).
     """
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)

@@ -1,0 +1,97 @@
+"""Instructions per message through microlib's publisher and consumer, on the in-memory broker.
+
+``run.py`` measures throughput against RabbitMQ and Redis, at the mercy of the
+machine's other load and of the brokers. This harness keeps what microlib
+itself does per message, deterministically: a started ``Service`` (the
+default chain: request id, recovery, tracing at ratio 1.0 with spans
+dropped, metrics, the access line at info to ``/dev/null``, deadline,
+validation) publishes ``--messages`` orders of ``run.py``'s contract in
+windows of 50 to its own consumer on ``memory://``, under callgrind, once with
+N and once with 2N messages after the same warm-up; the difference over N is
+the cost of one message published, delivered, decoded, run through the chain
+and acknowledged.
+
+    PYTHONPATH=. .venv/bin/python bench/messaging/inproc.py --messages 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import callgrind
+from run import Order, Sink, contract, order
+
+from microlib import Service
+from microlib.messaging import MessageContext
+
+WINDOW = 50
+
+
+async def one(messages: int) -> None:
+    """Warm up, then publish and consume ``messages`` orders: what callgrind counts."""
+    sink = Sink()
+    consumer, send = contract(f"bench.{uuid.uuid4().hex[:8]}")
+
+    class Orders(consumer):  # type: ignore[misc,valid-type]
+        async def on_order(self, payload: Order, ctx: MessageContext) -> None:
+            sink.got(payload)
+
+    service = Service("bench-inproc")
+    service.include(Orders())
+    service.configure(
+        overrides=[
+            "http.enabled=false",
+            "grpc.enabled=false",
+            f"messaging.url=memory://bench-{uuid.uuid4().hex[:8]}",
+            "tracing.enabled=true",
+            "tracing.sample_ratio=1.0",
+            "tracing.exporter=none",
+        ],
+        environ={},
+    )
+    await service.start()
+    publisher = service.publisher
+
+    async def publish(payload: Order) -> Any:
+        return await publisher.publish(send, payload)
+
+    for count in (200, messages):
+        sink.expect(count)
+        for first in range(0, count, WINDOW):
+            await asyncio.gather(*(publish(order(n)) for n in range(first, min(count, first + WINDOW))))
+        await asyncio.wait_for(sink.done.wait(), 600)
+    await service.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=1000, help="N (the runs send N and 2N)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        # The access lines go where a service's would go to its collector: away.
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            asyncio.run(one(args.one))
+        return
+    if not callgrind.available():
+        parser.error("needs valgrind (apt-get install valgrind)")
+    script = str(Path(__file__).resolve())
+    per = callgrind.per_call(lambda calls: [sys.executable, script, "--one", str(calls)], args.messages)
+    print(f"microlib on memory://: {per / 1000:,.1f}k instructions per message published and consumed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""Outbox throughput, PostgreSQL → RabbitMQ: microlib's outbox against a hand-written relay, in one run.
+
+Each side commits ``--messages`` messages, one transaction per message (fsync
+on, the server's default), from ``--producers`` concurrent tasks, and a
+consumer on RabbitMQ receives them; the figure is committed→consumed messages
+per second (first commit to last receipt), with p50/p99 of the time from a
+message's commit to its receipt.
+
+- microlib: ``service.publisher`` inside ``service.database.transaction()``
+  writes the outbox row; the service's own relay (``FOR UPDATE SKIP LOCKED`` on
+  each key's head, LISTEN/NOTIFY wake-up) publishes with confirms. Every
+  message has its own key, as independent events do.
+- hand-written: asyncpg ``INSERT`` into a plain table, and the classic relay
+  loop: ``SELECT ... ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED``, publish
+  each with aio-pika (publisher confirms, gathered), ``UPDATE ... SET sent``,
+  commit; when idle, it polls every 10 ms.
+- faststream-outbox (the peer named in issue 16): ``OutboxBroker.publish`` in
+  a SQLAlchemy session's transaction, and its relay subscriber (16 workers,
+  batches of 100, LISTEN/NOTIFY wake-up) publishing through FastStream's
+  RabbitBroker (publisher confirms).
+
+Rounds are interleaved, in a shuffled order each round; each figure is the
+median over rounds; ratio = microlib / hand-written (floor 1.0, target 1.2),
+and faststream-outbox / hand-written for the peer.
+
+    .venv/bin/python bench/outbox/run.py --rounds 5 --messages 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import asyncpg
+import orjson
+import sqlalchemy as sa
+from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
+from faststream_outbox import OutboxBroker, make_outbox_table
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pydantic import BaseModel
+
+from microlib import Service
+from microlib.data import Database, Migrations
+from microlib.messaging import Action, MessageDefinition, OperationDefinition, json_decoder, json_encoder
+from microlib.messaging.outbox import MIGRATIONS
+from microlib.testing import TestService
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+RABBIT = "amqp://guest:guest@127.0.0.1:5672/"
+FLOOR, TARGET = 1.0, 1.2
+
+
+class Event(BaseModel):
+    id: str
+    seq: int
+
+
+def _operation(prefix: str) -> OperationDefinition:
+    return OperationDefinition(
+        name="eventHappened",
+        python_name="event_happened",
+        action=Action.SEND,
+        channel="events",
+        address=f"{prefix}.events",
+        messages=(MessageDefinition("Event", Event, json_decoder(Event), json_encoder(Event)),),
+        key="$message.payload#/id",
+    )
+
+
+class Receipts:
+    """Receipt times by sequence number, from one RabbitMQ queue."""
+
+    def __init__(self) -> None:
+        self.at: dict[int, float] = {}
+        self.done = asyncio.Event()
+        self.expected = 0
+
+    def reset(self, expected: int) -> None:
+        self.at.clear()
+        self.done.clear()
+        self.expected = expected
+
+    async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        seq = int(orjson.loads(message.body)["seq"])
+        self.at.setdefault(seq, time.perf_counter())
+        await message.ack()
+        if len(self.at) >= self.expected:
+            self.done.set()
+
+
+@contextlib.asynccontextmanager
+async def consumer(routing_key: str) -> AsyncIterator[Receipts]:
+    receipts = Receipts()
+    connection = await aio_pika.connect(RABBIT)
+    try:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=500)
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(await channel.get_exchange("amq.topic", ensure=False), routing_key=routing_key)
+        await queue.consume(receipts.on_message)
+        yield receipts
+    finally:
+        await connection.close()
+
+
+async def produce(count: int, producers: int, commit: Callable[[int], Awaitable[None]]) -> dict[int, float]:
+    """Commit messages 0..count-1 from ``producers`` tasks; returns each one's commit time."""
+    committed: dict[int, float] = {}
+    numbers = iter(range(count))
+
+    async def worker() -> None:
+        for seq in numbers:
+            await commit(seq)
+            committed[seq] = time.perf_counter()
+
+    await asyncio.gather(*(worker() for _ in range(producers)))
+    return committed
+
+
+def figures(started: float, committed: dict[int, float], receipts: Receipts) -> tuple[float, float, float]:
+    """Messages per second (first commit start to last receipt), p50 and p99 latency in ms."""
+    last = max(receipts.at.values())
+    latencies = sorted((receipts.at[s] - committed[s]) * 1000 for s in committed)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return len(committed) / (last - started), statistics.median(latencies), p99
+
+
+@contextlib.asynccontextmanager
+async def microlib_side(url: str, prefix: str) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    service = Service("bench", database=True)
+    service.publisher  # noqa: B018 - messaging, for the outbox
+    operation = _operation(prefix)
+    overrides = [
+        f"database.url={url}",
+        "database.pool_size=20",
+        f"messaging.url={RABBIT}",
+        "messaging.outbox.enabled=true",
+        "messaging.outbox.batch_size=200",
+        "logging.level=WARNING",
+    ]
+    async with TestService(service, overrides=overrides, with_real=True):
+        db, publisher = service.database, service.publisher
+
+        async def commit(seq: int) -> None:
+            async with db.transaction():
+                await publisher.publish(operation, Event(id=f"m{seq}-{uuid.uuid4().hex[:6]}", seq=seq))
+
+        yield commit
+
+
+@contextlib.asynccontextmanager
+async def hand_written_side(dsn: str, prefix: str) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    pool = await asyncpg.create_pool(dsn, min_size=20, max_size=20)
+    connection = await aio_pika.connect(RABBIT)
+    channel = await connection.channel(publisher_confirms=True)
+    exchange = await channel.get_exchange("amq.topic", ensure=False)
+    stop = asyncio.Event()
+
+    async def relay() -> None:
+        async with pool.acquire() as conn:
+            while not stop.is_set():
+                async with conn.transaction():
+                    rows = await conn.fetch(
+                        "SELECT id, body FROM hand_outbox WHERE NOT sent "
+                        "ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED"
+                    )
+                    if rows:
+                        await asyncio.gather(
+                            *(
+                                exchange.publish(
+                                    aio_pika.Message(
+                                        r["body"], delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                                    ),
+                                    routing_key=f"{prefix}.events",
+                                )
+                                for r in rows
+                            )
+                        )
+                        await conn.execute(
+                            "UPDATE hand_outbox SET sent = true WHERE id = ANY($1)", [r["id"] for r in rows]
+                        )
+                if not rows:
+                    await asyncio.sleep(0.01)
+
+    async def commit(seq: int) -> None:
+        body = orjson.dumps({"id": f"m{seq}", "seq": seq})
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO hand_outbox (body) VALUES ($1)", body)
+
+    task = asyncio.create_task(relay())
+    try:
+        yield commit
+    finally:
+        stop.set()
+        await task
+        await connection.close()
+        await pool.close()
+
+
+FASTSTREAM_METADATA = sa.MetaData()
+FASTSTREAM_TABLE = make_outbox_table(FASTSTREAM_METADATA, table_name="faststream_outbox")
+
+
+@contextlib.asynccontextmanager
+async def faststream_side(url: str, prefix: str) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    engine = create_async_engine(url, pool_size=20)
+    # No log line per message, as on the other sides (microlib logs at WARNING).
+    outbox = OutboxBroker(engine, outbox_table=FASTSTREAM_TABLE, logger=None)
+    rabbit = RabbitBroker(RABBIT, logger=None)
+    exchange = RabbitExchange("amq.topic", type=ExchangeType.TOPIC, declare=False)
+    forward = rabbit.publisher(routing_key=f"{prefix}.events", exchange=exchange, persist=True)
+
+    @forward
+    @outbox.subscriber("events", max_workers=16, fetch_batch_size=100, min_fetch_interval=0.01)
+    async def relay(body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def commit(seq: int) -> None:
+        async with sessions() as session, session.begin():
+            await outbox.publish({"id": f"m{seq}", "seq": seq}, queue="events", session=session)
+
+    await rabbit.start()
+    await outbox.start()
+    try:
+        yield commit
+    finally:
+        await outbox.stop()
+        await rabbit.stop()
+        await engine.dispose()
+
+
+async def main(rounds: int, messages: int, producers: int) -> None:
+    name = f"bench_outbox_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(f"{PG}/test")
+    await admin.execute(f"CREATE DATABASE {name}")
+    url, dsn = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", f"{PG}/{name}"
+    try:
+        db = Database(url)
+        await db.start()
+        await Migrations(Path("/nonexistent"), branches=[MIGRATIONS], progress=lambda _: None).upgrade(
+            db.engine
+        )
+        await db.stop()
+        setup = await asyncpg.connect(dsn)
+        await setup.execute(
+            "CREATE TABLE hand_outbox "
+            "(id bigserial PRIMARY KEY, body bytea NOT NULL, sent bool NOT NULL DEFAULT false)"
+        )
+        await setup.close()
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(FASTSTREAM_METADATA.create_all)
+        await engine.dispose()
+        prefix = f"bench{uuid.uuid4().hex[:6]}"
+        sides: dict[str, Any] = {
+            "microlib": lambda: microlib_side(url, f"{prefix}m"),
+            "hand-written": lambda: hand_written_side(dsn, f"{prefix}h"),
+            "faststream-outbox": lambda: faststream_side(url, f"{prefix}f"),
+        }
+        results: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
+        for number in range(rounds):
+            order = list(sides)
+            random.shuffle(order)
+            for side in order:
+                key = f"{prefix}{side[0]}.events"
+                async with consumer(key) as receipts, sides[side]() as commit:
+                    receipts.reset(messages)
+                    started = time.perf_counter()
+                    committed = await produce(messages, producers, commit)
+                    try:
+                        await asyncio.wait_for(receipts.done.wait(), timeout=120)
+                    except TimeoutError:
+                        raise SystemExit(
+                            f"{side}: {len(receipts.at)} of {messages} received in 120 s"
+                        ) from None
+                results[side].append(figures(started, committed, receipts))
+                rate, p50, p99 = results[side][-1]
+                print(
+                    f"round {number + 1} {side:>17}: {rate:8.0f} msg/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms",
+                    flush=True,
+                )
+        print()
+        medians = {
+            side: tuple(statistics.median(r[i] for r in rs) for i in range(3)) for side, rs in results.items()
+        }
+        for side, (rate, p50, p99) in medians.items():
+            print(
+                f"{side:>17}: {rate:8.0f} msg/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  (median of {rounds})"
+            )
+        ratio = medians["microlib"][0] / medians["hand-written"][0]
+        print(f"ratio microlib / hand-written: {ratio:.2f}x  (floor {FLOOR:.1f}x, target {TARGET:.1f}x)")
+        peer = medians["faststream-outbox"][0] / medians["hand-written"][0]
+        print(f"ratio faststream-outbox / hand-written: {peer:.2f}x")
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--producers", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.messages, args.producers))

@@ -1,0 +1,55 @@
+"""Keep the ``google.api.http`` bindings microlib can serve; explain the others.
+
+A binding that names a field the request (or response) does not have, binds
+a path variable to a repeated field, or sits on a client-streaming RPC
+cannot be transcoded. It is left out of the generated definition and
+document with the reason; the rest of the contract is generated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from microlib_codegen.model import Field, FieldKind, HttpBinding, MessageType, Method
+
+__all__ = ["binding_problem", "field_path"]
+
+_VARIABLE = re.compile(r"\{([^}=]+)(?:=[^}]*)?\}")
+
+
+def field_path(messages: dict[str, MessageType], message: MessageType, dotted: str) -> list[Field] | None:
+    """The fields a dotted path (proto or JSON names) walks through, or None
+    when a name is missing or the walk passes through a repeated, map or
+    non-message field."""
+    chain: list[Field] = []
+    current: MessageType | None = message
+    for part in dotted.split("."):
+        if current is None:
+            return None
+        found = next((f for f in current.fields if part in (f.name, f.json_name)), None)
+        if found is None:
+            return None
+        chain.append(found)
+        singular = not found.repeated and found.map_key is None
+        is_message = found.kind is FieldKind.MESSAGE and found.type is not None
+        current = messages.get(found.type.full_name) if singular and is_message and found.type else None
+    return chain
+
+
+def binding_problem(messages: dict[str, MessageType], method: Method, binding: HttpBinding) -> str | None:
+    """Why ``binding`` of ``method`` cannot be served, or None when it can."""
+    if method.client_streaming:
+        return "a client-streaming RPC cannot be transcoded"
+    request = messages[method.input.full_name]
+    for variable in _VARIABLE.findall(binding.path):
+        chain = field_path(messages, request, variable)
+        if chain is None or any(f.repeated or f.map_key is not None for f in chain):
+            return f"path variable {variable!r} is not a singular field of {request.ref.full_name}"
+    if binding.body not in ("", "*") and field_path(messages, request, binding.body) is None:
+        return f"body {binding.body!r} is not a field of {request.ref.full_name}"
+    response = messages[method.output.full_name]
+    if binding.response_body not in ("", "*") and not any(
+        f.name == binding.response_body for f in response.fields
+    ):
+        return f"response_body {binding.response_body!r} is not a field of {response.ref.full_name}"
+    return None

@@ -1,0 +1,399 @@
+"""A jobs contract (``jobs.yaml``, docs/jobs.md) -> payload models, handler Protocol, enqueuer.
+
+``render`` returns the DO-NOT-EDIT package of one contract (``models.py``
+from datamodel-code-generator, as for OpenAPI; ``jobs.py`` with the
+``JobsDefinition``, the handler Protocol and the typed enqueuer);
+``render_stub`` the user's handler module, written once; ``stub_drift``
+how an existing handler module no longer matches. The same contract always
+gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from microlib_codegen import __version__
+from microlib_codegen._openapi_ops import pascal, snake
+from microlib_codegen._pyfmt import docstring, ruff_format
+from microlib_codegen.errors import CodegenError
+
+__all__ = ["JobSpec", "JobsContract", "load", "render", "render_stub", "stub_drift"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_RETRY_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter"}
+_JOB_KEYS = {"description", "payload", "result", "queue", "priority", "retry", "timeout", "schedule"}
+_SCHEDULE_KEYS = {"cron", "timezone", "interval", "payload"}
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One job as the contract declares it, with where."""
+
+    name: str
+    description: str
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    queue: str
+    priority: int
+    retry: dict[str, float]
+    timeout: float | None
+    schedule: dict[str, Any] | None
+    line: int
+    schedule_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobsContract:
+    """A jobs contract: its name, version and jobs in order."""
+
+    name: str
+    version: str
+    jobs: tuple[JobSpec, ...]
+    source: str
+
+    @property
+    def stem(self) -> str:
+        """The protocol's name stem: ``bookshop.jobs`` -> ``BookshopJobs``."""
+        return pascal(self.name.replace(".", "_")) or "Jobs"
+
+
+def _fail(source: str, line: int, message: str) -> CodegenError:
+    return CodegenError(f"{source}:{line}: {message}")
+
+
+def _lines(node: yaml.Node) -> dict[str, tuple[int, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): (k.start_mark.line + 1, v) for k, v in node.value}
+
+
+def load(path: Path, source: str) -> JobsContract:
+    """Read and check a jobs contract.
+
+    Raises:
+        CodegenError: naming the file, line and key of every mistake found first.
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CodegenError(f"{source}: {exc}") from None
+    if not isinstance(data, dict) or node is None:
+        raise CodegenError(f"{source}: a jobs contract is a mapping")
+    top = _lines(node)
+    unknown = sorted(set(data) - {"microlib-jobs", "name", "version", "defaults", "jobs"})
+    if unknown:
+        raise _fail(source, top[unknown[0]][0], f"unknown key(s) {', '.join(unknown)}")
+    name, version = data.get("name"), str(data.get("version", "0.0.0"))
+    if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_.-]*$", name):
+        raise _fail(source, top.get("name", (1, None))[0], "name: required, lower case (e.g. bookshop.jobs)")
+    defaults = data.get("defaults") or {}
+    jobs_data = data.get("jobs")
+    if not isinstance(jobs_data, dict) or not jobs_data:
+        raise _fail(source, top.get("jobs", (1, None))[0], "jobs: required, a mapping of job names")
+    job_nodes = _lines(top["jobs"][1])
+    specs = [
+        _job(source, job, spec, defaults, job_nodes[job][0], _lines(job_nodes[job][1]))
+        for job, spec in jobs_data.items()
+    ]
+    return JobsContract(name, version, tuple(specs), source)
+
+
+def _job(
+    source: str, name: str, spec: Any, defaults: dict[str, Any], line: int, keys: dict[str, tuple[int, Any]]
+) -> JobSpec:
+    if not _NAME.match(name):
+        raise _fail(source, line, f"job name {name!r}: lower case letters, digits and underscores")
+    if not isinstance(spec, dict):
+        raise _fail(source, line, f"job {name}: expected a mapping")
+    unknown = sorted(set(spec) - _JOB_KEYS)
+    if unknown:
+        raise _fail(source, keys[unknown[0]][0], f"job {name}: unknown key(s) {', '.join(unknown)}")
+    payload = spec.get("payload", {"type": "object"})
+    if not isinstance(payload, dict) or payload.get("type", "object") != "object":
+        raise _fail(
+            source, keys.get("payload", (line, None))[0], f"job {name}: payload must be an object schema"
+        )
+    retry = {**(defaults.get("retry") or {}), **(spec.get("retry") or {})}
+    if set(retry) - _RETRY_KEYS:
+        where = keys.get("retry", (line, None))[0]
+        raise _fail(source, where, f"job {name}: retry keys are {', '.join(sorted(_RETRY_KEYS))}")
+    schedule = spec.get("schedule")
+    schedule_line = keys.get("schedule", (line, None))[0]
+    if schedule is not None:
+        if not isinstance(schedule, dict) or set(schedule) - _SCHEDULE_KEYS:
+            raise _fail(
+                source, schedule_line, f"job {name}: schedule keys are cron, timezone, interval, payload"
+            )
+        if ("cron" in schedule) == ("interval" in schedule):
+            raise _fail(source, schedule_line, f"job {name}: schedule needs exactly one of cron and interval")
+        cron = schedule.get("cron")
+        if cron is not None and len(str(cron).split()) not in (5, 6):
+            raise _fail(source, schedule_line, f"job {name}: cron {cron!r} needs 5 fields (6 with seconds)")
+    timeout = spec.get("timeout", defaults.get("timeout"))
+    return JobSpec(
+        name=name,
+        description=str(spec.get("description", "")).strip(),
+        payload=payload,
+        result=spec.get("result"),
+        queue=str(spec.get("queue", defaults.get("queue", "default"))),
+        priority=int(spec.get("priority", defaults.get("priority", 0))),
+        retry={k: float(v) if k != "max_attempts" else int(v) for k, v in sorted(retry.items())},
+        timeout=None if timeout is None else float(timeout),
+        schedule=schedule,
+        line=line,
+        schedule_line=schedule_line,
+    )
+
+
+def _handler_def(job: JobSpec) -> str:
+    payload = f"models.{pascal(job.name)}Payload"
+    return (
+        f"    async def {snake(job.name)}(self, payload: {payload}, ctx: JobContext) -> {_result_type(job)}:"
+    )
+
+
+def _schemas(contract: JobsContract) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for job in contract.jobs:
+        schemas[f"{pascal(job.name)}Payload"] = job.payload
+        if job.result is not None:
+            schemas[f"{pascal(job.name)}Result"] = job.result
+    return schemas
+
+
+def _result_type(job: JobSpec) -> str:
+    return f"models.{pascal(job.name)}Result" if job.result is not None else "None"
+
+
+def render(path: Path, *, source_name: str) -> dict[str, str]:
+    """The generated package of the contract at ``path``: file name -> text.
+
+    Raises:
+        CodegenError: the contract is invalid, naming file and line.
+    """
+    from microlib_codegen.openapi import _models
+
+    contract = load(path, source_name)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    header = (
+        f"# Generated from {source_name} by microlib-codegen {__version__}. DO NOT EDIT.\n"
+        f"# source sha256: {digest}"
+    )
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": contract.name, "version": contract.version},
+        "paths": {},
+        "components": {"schemas": _schemas(contract)},
+    }
+    models = f"{header}\n{_models(json.loads(json.dumps(document)), source_name)}"
+    files = {
+        "__init__.py": f'{header}\n"""Generated code of {source_name}."""\n',
+        "models.py": models,
+        "jobs.py": _jobs_module(contract, header),
+    }
+    return ruff_format(files)
+
+
+def _jobs_module(contract: JobsContract, header: str) -> str:
+    protocol, enqueuer = f"{contract.stem}Handlers", f"{contract.stem}Enqueuer"
+    out = [
+        header,
+        docstring(
+            f"The jobs of {contract.name} {contract.version}: definition, handler Protocol, enqueuer.\n\n"
+            f"Implement ``{protocol}`` (``microlib codegen`` writes a stub once) and pass it to "
+            f"``service.include``; enqueue through ``{enqueuer}(service.jobs)``.",
+            0,
+        ),
+        "",
+        "from __future__ import annotations",
+        "",
+        "import datetime",
+        "from dataclasses import replace",
+        "from typing import Any, Protocol",
+        "",
+        "from microlib.core.errors import Unimplemented",
+        "from microlib.jobs import (",
+        "    JOB_RETRY, JobContext, JobDefinition, JobHandle, JobsDefinition, Schedule,",
+        ")",
+        "",
+        "from . import models",
+        "",
+        f'__all__ = ["DEFINITION", {enqueuer!r}, {protocol!r}]'.replace("'", '"'),
+        "",
+        "",
+        f"class {protocol}(Protocol):",
+        f'    """Handlers of {contract.name}: one method per job."""',
+    ]
+    for job in contract.jobs:
+        out += [
+            "",
+            _handler_def(job),
+            f"        {docstring(job.description or f'Run job {job.name}.', 8)}",
+            f'        raise Unimplemented("job {job.name} is not implemented")',
+        ]
+    out += [
+        "",
+        "",
+        "DEFINITION = JobsDefinition(",
+        f"    name={contract.name!r},",
+        f"    version={contract.version!r},",
+    ]
+    out += [f"    handler_protocol={protocol},", f"    source={contract.source!r},", "    jobs={"]
+    for job in contract.jobs:
+        where = f"{contract.source}:{job.line}"
+        out += [
+            f"        {job.name!r}: JobDefinition(",
+            f"            name={job.name!r},",
+            f"            python_name={snake(job.name)!r},",
+            f"            payload_type=models.{pascal(job.name)}Payload,",
+            f"            result_type={_result_type(job)},",
+            f"            queue={job.queue!r},",
+            f"            retry={_retry(job.retry)},",
+            f"            timeout={job.timeout!r},",
+            f"            priority={job.priority!r},",
+            f"            schedule={_schedule(contract, job)},",
+            f"            source={where!r},",
+            f"            contract={contract.name!r},",
+            "        ),",
+        ]
+    out += ["    },", ")", f"{protocol}.__microlib_jobs__ = DEFINITION  # type: ignore[attr-defined]", "", ""]
+    out += [
+        f"class {enqueuer}:",
+        f'    """Typed enqueues of {contract.name}\'s jobs.',
+        "",
+        "    Args:",
+        "        jobs: The service's jobs (``service.jobs``).",
+        '    """',
+        "",
+        "    def __init__(self, jobs: Any) -> None:",
+        "        self._jobs = jobs",
+    ]
+    for job in contract.jobs:
+        result = f"models.{pascal(job.name)}Result" if job.result is not None else "None"
+        out += [
+            "",
+            f"    async def {snake(job.name)}(",
+            "        self,",
+            f"        payload: models.{pascal(job.name)}Payload,",
+            "        *,",
+            "        delay: float | datetime.timedelta | None = None,",
+            "        eta: datetime.datetime | None = None,",
+            "        idempotency_key: str | None = None,",
+            f"    ) -> JobHandle[{result}]:",
+            f'        """Queue job ``{job.name}`` (queue ``{job.queue}``)."""',
+            "        handle: JobHandle[" + result + "] = await self._jobs.enqueue(",
+            f"            DEFINITION.jobs[{job.name!r}],",
+            "            payload,",
+            "            delay=delay,",
+            "            eta=eta,",
+            "            idempotency_key=idempotency_key,",
+            "        )",
+            "        return handle",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def _schedule(contract: JobsContract, job: JobSpec) -> str:
+    if job.schedule is None:
+        return "None"
+    s = job.schedule
+    where = f"{contract.source}:{job.schedule_line}"
+    parts = [f"cron={s['cron']!r}" if "cron" in s else f"interval={float(s['interval'])!r}"]
+    parts.append(f"timezone={str(s.get('timezone', 'UTC'))!r}")
+    parts.append(f"payload={dict(s.get('payload') or {})!r}")
+    parts.append(f"source={where!r}")
+    return f"Schedule({', '.join(parts)})"
+
+
+def stub_name(contract: JobsContract) -> str:
+    """The user's module for ``contract``: ``bookshop_jobs.py``."""
+    return f"{snake(contract.name.replace('.', '_'))}.py"
+
+
+def render_stub(path: Path, *, source_name: str, gen_package: str) -> tuple[str, str]:
+    """The user's handler module (name, text), written once."""
+    contract = load(path, source_name)
+    protocol = f"{contract.stem}Handlers"
+    lines = [
+        docstring(
+            f"Handlers of the {contract.name} jobs.\n\n"
+            "Written once by ``microlib codegen``; this file is yours, it is never overwritten.",
+            0,
+        ),
+        "",
+        "from __future__ import annotations",
+        "",
+        "from microlib.core.errors import Unimplemented",
+        "from microlib.jobs import JobContext",
+        "",
+        f"from {gen_package} import models",
+        f"from {gen_package}.jobs import {protocol}",
+        "",
+        "",
+        f"class {contract.stem}({protocol}):",
+        f'    """Runs the {contract.name} jobs."""',
+    ]
+    for job in contract.jobs:
+        lines += [
+            "",
+            _handler_def(job),
+            f'        raise Unimplemented("job {job.name} is not implemented yet")',
+        ]
+    text = "\n".join(lines) + "\n"
+    return stub_name(contract), ruff_format({"stub.py": text})["stub.py"]
+
+
+def stub_drift(path: Path, *, source_name: str, stub: Path) -> list[str]:
+    """How the handler module ``stub`` differs from the contract: missing, extra or misshapen methods."""
+    contract = load(path, source_name)
+    protocol = f"{contract.stem}Handlers"
+    try:
+        tree = ast.parse(stub.read_text(encoding="utf-8"), filename=str(stub))
+    except SyntaxError as exc:
+        return [f"{stub}:{exc.lineno}: cannot check the stub: {exc.msg}"]
+    cls = next(
+        (
+            n
+            for n in tree.body
+            if isinstance(n, ast.ClassDef)
+            and any(getattr(b, "id", getattr(b, "attr", "")) == protocol for b in n.bases)
+        ),
+        None,
+    )
+    if cls is None:
+        return [f"{stub}: no class subclasses {protocol}"]
+    defs = {n.name: n for n in cls.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef)}
+    report = []
+    expected = {snake(job.name): job for job in contract.jobs}
+    for method, job in expected.items():
+        fn = defs.get(method)
+        where = f"{contract.source}:{job.line}"
+        if fn is None:
+            report.append(f"{stub}:{cls.lineno}: {cls.name}.{method}: missing (job {job.name}, {where})")
+            continue
+        params = [a.arg for a in fn.args.args]
+        if not isinstance(fn, ast.AsyncFunctionDef) or len(params) != 3:
+            report.append(
+                f"{stub}:{fn.lineno}: {cls.name}.{method}: must be `async def {method}(self, payload, ctx)`"
+            )
+    for name, fn in defs.items():
+        if name not in expected and [a.arg for a in fn.args.args][1:] == ["payload", "ctx"]:
+            report.append(f"{stub}:{fn.lineno}: {cls.name}.{name}: not a job of {contract.name} any more")
+    return report
+
+
+def _retry(given: dict[str, float]) -> str:
+    """The job's policy: the contract's keys over ``JOB_RETRY``'s."""
+    if not given:
+        return "JOB_RETRY"
+    return f"replace(JOB_RETRY, {', '.join(f'{k}={v!r}' for k, v in given.items())})"

@@ -1,0 +1,1 @@
+"""Generated code. DO NOT EDIT."""

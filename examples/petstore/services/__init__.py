@@ -1,0 +1,1 @@
+"""Service implementations (yours; microlib codegen never overwrites them)."""

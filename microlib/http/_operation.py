@@ -1,0 +1,278 @@
+"""One OpenAPI operation: parse, validate, run the chain, write the response."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from pydantic import MISSING, BaseModel, RootModel, ValidationError
+
+from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
+from microlib.core.chain import CallNext
+from microlib.core.context import CallContext, Rejected
+from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
+from microlib.http._encoder import ResponseEncoder
+from microlib.http._error_shapes import ErrorShapes
+from microlib.http._formats import FormatPlan, format_plan
+from microlib.http._json import validate_json
+from microlib.http._params import parse_location, parse_query, split_cookies
+from microlib.http._responder import Send, response_headers, send_bytes
+from microlib.http._violations import body_violations, param_violations
+from microlib.http.context import context_from_scope
+from microlib.http.errors import send_error
+
+if TYPE_CHECKING:
+    from microlib.http.openapi import Operation, Parameter
+    from microlib.security.requirements import SecurityRequirement
+
+__all__ = ["OperationEndpoint", "unwrap"]
+
+log = structlog.get_logger("microlib.http")
+
+_LOCATIONS = ("path", "query", "header", "cookie")
+# microlib.security.credentials.HTTP_QUERY_ATTRIBUTE, without importing microlib.security.
+_QUERY_ATTRIBUTE = "http.query"
+
+
+def unwrap(value: Any) -> Any:
+    """Plain values for handler arguments: root models become their root.
+
+    Args:
+        value: A validated field value.
+
+    Returns:
+        The value without ``RootModel`` wrappers (in lists too).
+    """
+    if isinstance(value, RootModel):
+        return value.root
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+class OperationEndpoint:
+    """Serves one operation; built once, at app construction.
+
+    Args:
+        op: The operation.
+        method: The bound handler method.
+        title: The API name for the CallContext.
+        strict: Reject undeclared query parameters.
+        validate_responses: Check responses against their models.
+        max_json_depth: The deepest JSON body accepted (400 beyond).
+    """
+
+    def __init__(
+        self,
+        op: Operation,
+        method: Callable[..., Any],
+        *,
+        title: str,
+        strict: bool,
+        validate_responses: bool,
+        max_json_depth: int = MAX_JSON_DEPTH,
+    ) -> None:
+        self.op = op
+        self.max_json_depth = max_json_depth
+        self.method = method
+        self.title = title
+        self.strict = strict
+        self.call: CallNext = self.terminal
+        # The operation's route as seen from the app's mount point, without
+        # and with a Mount above it; set by the app that serves it.
+        self.routes: tuple[Any, Any] = (None, None)
+        self.params: dict[str, list[Parameter]] = {loc: [] for loc in _LOCATIONS}
+        for p in op.parameters:
+            self.params[p.location].append(p)
+        # Per location: the model, model key -> (field name, handler arg), key -> declared name.
+        self.models: list[tuple[str, type[BaseModel], dict[str, tuple[str, str]], dict[str, str]]] = []
+        for loc in _LOCATIONS:
+            model = getattr(op, f"{loc}_model")
+            if model is None:
+                continue
+            by_key = {(p.name.lower() if loc == "header" else p.name): p for p in self.params[loc]}
+            fields = {}
+            for fname, info in model.model_fields.items():
+                key = info.alias or fname
+                if key in by_key:
+                    fields[key] = (fname, by_key[key].arg)
+            self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
+        # Formats pydantic converts too leniently ("86400" as a date), checked as received.
+        inputs = [m[1] for m in self.models] + [m for m in (op.body.media if op.body else {}).values() if m]
+        self.formats: dict[type[BaseModel], FormatPlan | None] = {m: format_plan(m) for m in inputs}
+        self.encoder = ResponseEncoder(op, validate=validate_responses)
+        # The error responses the document declares in its own schema, decided once.
+        self.errors = ErrorShapes(op.responses)
+        self.attributes: dict[str, Any] = {}
+        self.requirement: SecurityRequirement | None = None
+        # API keys sent in the query: read by the authn interceptor, not undeclared parameters.
+        self.query_credentials: frozenset[str] = frozenset()
+        if op.security is not None:
+            # Imported here: an API without security never loads microlib.security.
+            from microlib.security.requirements import SECURITY_ATTRIBUTE, from_openapi_security
+
+            self.requirement = from_openapi_security(
+                op.security, op.security_schemes, where=f"{op.method} {op.path} ({op.operation_id})"
+            )
+            self.attributes[SECURITY_ATTRIBUTE] = self.requirement
+            self.query_credentials = frozenset(
+                scheme.parameter
+                for option in (self.requirement.options if self.requirement else ())
+                for scheme in option.schemes
+                if scheme.type == "apiKey" and scheme.location == "query"
+            )
+
+    async def terminal(self, ctx: CallContext) -> Any:
+        """The innermost step of the chain: call the handler with the request's arguments."""
+        return await self.method(**ctx.request)
+
+    async def handle(
+        self, scope: MutableMapping[str, Any], receive: Any, send: Send, path_values: dict[str, str]
+    ) -> None:
+        """Serve one request.
+
+        Args:
+            scope: The ASGI scope.
+            receive: The ASGI receive callable.
+            send: The ASGI send callable.
+            path_values: Decoded path template values.
+        """
+        ctx = context_from_scope(
+            scope,
+            service=self.title,
+            method=self.op.operation_id,
+            route=self.op.path,
+            path_params=path_values,
+            attributes=self.attributes,
+        )
+        if self.query_credentials:
+            ctx.attributes[_QUERY_ATTRIBUTE] = scope["query_string"].decode("latin-1")
+        try:
+            arguments = await self._arguments(scope, receive, ctx.metadata, path_values)
+        except Error as exc:
+            # Raised by the chain once access is decided: 401 before 400.
+            ctx.request = Rejected(exc)
+        else:
+            if not isinstance(ctx.request, Rejected):  # a bad deadline header
+                ctx.request = arguments
+        try:
+            result = await self.call(ctx)
+        except Error as exc:
+            await send_error(send, exc, ctx, self.errors)
+            return
+        except Exception:
+            log.exception("unhandled error", method=ctx.full_method)
+            await send_error(send, Internal("internal error"), ctx, self.errors)
+            return
+        try:
+            status, body, media, extra = self.encoder.encode(result)
+        except Error as exc:
+            await send_error(send, exc, ctx, self.errors)
+            return
+        ctx.attributes["http.status_code"] = status
+        await send_bytes(send, status, body, media, [*extra, *response_headers(ctx)])
+
+    async def _arguments(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Any,
+        headers: Mapping[str, str],
+        path_values: dict[str, str],
+    ) -> dict[str, Any]:
+        violations: list[FieldViolation] = []
+        kwargs: dict[str, Any] = {}
+        query = parse_query(scope["query_string"]) if scope["query_string"] else {}
+        used = set(self.query_credentials)
+        for loc, model, fields, names in self.models:
+            raw: Any = path_values
+            if loc == "query":
+                raw = query
+            elif loc == "header":
+                raw = headers
+            elif loc == "cookie":
+                raw = split_cookies(headers.get("cookie", ""))
+            before = len(violations)
+            data = parse_location(loc, self.params[loc], raw, violations, used)
+            try:
+                instance = model.model_validate(data)
+            except ValidationError as exc:
+                # A value that could not even be cast is reported once, not again as missing.
+                cast_failed = {v.field for v in violations[before:]}
+                violations.extend(v for v in param_violations(exc, loc, names) if v.field not in cast_failed)
+                continue
+            plan = self.formats.get(model)
+            if plan is not None:
+                violations.extend(plan.violations(data, loc, names))
+            for fname, arg in fields.values():
+                value = getattr(instance, fname)
+                kwargs[arg] = None if value is MISSING else unwrap(value)
+        if self.strict and query:
+            violations.extend(
+                FieldViolation(f"query.{k}", "Unknown query parameter", "extra_forbidden")
+                for k in query
+                if k not in used
+            )
+        if self.op.body is not None:
+            await self._body(scope, receive, headers, kwargs, violations)
+        if violations:
+            raise InvalidArgument(f"invalid request to {self.op.operation_id}", violations=violations)
+        return kwargs
+
+    async def _body(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Any,
+        headers: Mapping[str, str],
+        kwargs: dict[str, Any],
+        violations: list[FieldViolation],
+    ) -> None:
+        assert self.op.body is not None
+        message = await receive()
+        raw = message.get("body", b"")
+        if message.get("more_body", False):
+            chunks = [raw]
+            while message.get("more_body", False):
+                message = await receive()
+                chunks.append(message.get("body", b""))
+            raw = b"".join(chunks)
+        if not raw:
+            if self.op.body.required:
+                violations.append(FieldViolation("body", "A request body is required", "required"))
+            else:
+                kwargs["body"] = None
+            return
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        model, found = _media(self.op.body.media, content_type)
+        if not found:
+            accepted = ", ".join(self.op.body.media)
+            raise InvalidArgument(
+                f"unsupported content type {content_type or '(none)'!r}; expected {accepted}",
+                reason="UNSUPPORTED_MEDIA_TYPE",
+                violations=[
+                    FieldViolation("header.Content-Type", f"Expected one of {accepted}", "media_type")
+                ],
+            )
+        if model is None:
+            kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
+            return
+        check_json_depth(raw, self.max_json_depth)
+        try:
+            kwargs["body"] = validate_json(model, raw)
+        except ValidationError as exc:
+            violations.extend(body_violations(exc, raw))
+            return
+        plan = self.formats.get(model)
+        if plan is not None:
+            violations.extend(plan.violations(json.loads(raw), "body"))
+
+
+def _media(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:
+    if content_type in media:
+        return media[content_type], True
+    for declared, model in media.items():
+        major, _, minor = declared.partition("/")
+        if declared == "*/*" or (minor == "*" and content_type.startswith(major + "/")):
+            return model, True
+    return None, False

@@ -1,0 +1,142 @@
+"""An OpenAPI path template as a route of the one router.
+
+Values are captured from the raw, still percent-encoded path and decoded by
+the parameter parser, so ``%2F`` stays inside one parameter and ``%2C``
+inside one array item. A document's templates are added most specific first
+(the OpenAPI rule: ``/pets/mine`` wins over ``/pets/{petId}``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
+
+from microlib.core.errors import Unimplemented
+from microlib.http._error_shapes import shared_shape
+from microlib.http.errors import send_problem
+
+if TYPE_CHECKING:
+    from microlib.http._operation import OperationEndpoint
+
+__all__ = ["OperationRoute", "operation_routes", "path_below"]
+
+_VAR = re.compile(r"\{([^{}]+)\}")
+_VALUES = "microlib.openapi.values"
+
+
+class OperationRoute(BaseRoute):
+    """The operations of one path template, by HTTP method.
+
+    Args:
+        template: The path template as the router sees it (the document's,
+            after the prefix it is mounted at).
+        endpoints: Upper-case method -> the operation's endpoint.
+        styles: Path parameter name -> style (``simple``, ``label``,
+            ``matrix``); it decides what a value may contain.
+        strip: A prefix taken off the raw path before matching, when the
+            scope's ``root_path`` does not say it.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        endpoints: Mapping[str, OperationEndpoint],
+        styles: Mapping[str, str],
+        *,
+        strip: str = "",
+    ) -> None:
+        self.path = template
+        self.endpoints = dict(endpoints)
+        self.methods = set(self.endpoints)
+        # A 405 takes the shape every operation of the path declares for it.
+        self._not_allowed = shared_shape([e.errors for e in self.endpoints.values()], 405)
+        self._strip = strip
+        self._regex, self._names = _compile(template, styles)
+        # The raw path a template without variables answers: the router finds it by lookup.
+        self.raw_literal: str | None = strip + template if not self._names else None
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Match the raw path against the template, then the method."""
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        found = self._regex.match(path_below(scope, self._strip))
+        if found is None:
+            return Match.NONE, {}
+        child = {_VALUES: dict(zip(self._names, found.groups(), strict=True))}
+        return (Match.FULL if scope["method"] in self.endpoints else Match.PARTIAL), child
+
+    def literal_match(self, scope: Scope) -> tuple[Match, Scope]:
+        """The match of a request the router found by :attr:`raw_literal`."""
+        return (Match.FULL if scope["method"] in self.endpoints else Match.PARTIAL), {_VALUES: {}}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        """Operations are not reversed by name."""
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the operation, or answer 405 with the template's methods in ``Allow``."""
+        endpoint = self.endpoints.get(scope["method"])
+        if endpoint is None:
+            allowed = ", ".join(sorted(self.endpoints))
+            error = Unimplemented(f"method {scope['method']} is not allowed on {scope['path']}")
+            await send_problem(
+                send, error, 405, headers=[(b"allow", allowed.encode())], shape=self._not_allowed
+            )
+            return
+        await endpoint.handle(scope, receive, send, scope[_VALUES])
+
+
+def operation_routes(
+    endpoints: Sequence[OperationEndpoint], *, prefix: str, strip: str
+) -> list[OperationRoute]:
+    """One route per path template of ``endpoints``, literal paths first, then the most specific.
+
+    Args:
+        endpoints: The operations served.
+        prefix: Put before each template (the path the app is mounted at).
+        strip: Taken off the raw path before matching (see :class:`OperationRoute`).
+    """
+    by_template: dict[str, dict[str, OperationEndpoint]] = {}
+    styles: dict[str, dict[str, str]] = {}
+    for endpoint in endpoints:
+        op = endpoint.op
+        by_template.setdefault(op.path, {})[op.method] = endpoint
+        styles[op.path] = {p.name: p.style for p in op.parameters if p.location == "path"}
+    # Fewer variables and more literal characters first.
+    ordered = sorted(by_template, key=lambda t: (len(_VAR.findall(t)), -len(_VAR.sub("", t))))
+    return [OperationRoute(prefix + t, by_template[t], styles[t], strip=strip) for t in ordered]
+
+
+def _compile(template: str, styles: Mapping[str, str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    pattern = ["^"]
+    names: list[str] = []
+    pos = 0
+    for m in _VAR.finditer(template):
+        pattern.append(re.escape(template[pos : m.start()]))
+        name = m.group(1)
+        names.append(name)
+        style = styles.get(name, "simple")
+        if style == "label":
+            pattern.append(r"(\.[^/]*)")
+        elif style == "matrix":
+            pattern.append(r"(;[^/]*)")
+        else:
+            pattern.append(r"([^/]+?)")
+        pos = m.end()
+    pattern.append(re.escape(template[pos:]) + "$")
+    return re.compile("".join(pattern)), tuple(names)
+
+
+def path_below(scope: Scope, prefix: str) -> str:
+    """The request's raw path below where it is served: the scope's ``root_path``, else ``prefix``."""
+    raw = scope.get("raw_path")
+    # Some servers and test transports include the query string in raw_path.
+    path: str = raw.partition(b"?")[0].decode("latin-1") if raw else scope["path"]
+    root = scope.get("root_path") or prefix
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path

@@ -1,0 +1,171 @@
+"""The one router of a service's HTTP app: plain routes, OpenAPI operations and transcoded RPCs.
+
+Every kind of route sits in one ordered table, Starlette's rule deciding
+(the first route that matches path and method wins; else the first that
+matches the path answers 405; else 404). Literal paths, the usual case, are
+found by one dict lookup instead of asking every route in turn; routes with
+templates are asked in order, and only those registered before the literal
+match. Errors the router answers itself (404, 405) go through the one
+problem+json renderer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import Router as StarletteRouter
+from starlette.types import Receive, Scope, Send
+
+from microlib.core.errors import NotFound, Unimplemented
+from microlib.http.edge import record_route
+from microlib.http.errors import problem_response
+
+__all__ = ["Router"]
+
+StatusHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+class Router(StarletteRouter):
+    """Routes each request to the first route of ``routes`` that matches it.
+
+    A route answering requests by their raw (still percent-encoded) path
+    declares the literal path it answers as ``raw_literal`` (None when its
+    path has variables) and answers ``literal_match(scope)`` when the router
+    found it by that path; Starlette's literal ``Route`` is found by its path.
+
+    Args:
+        routes: Every route and mount, in order.
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        super().__init__(routes=list(routes))
+        self._decoded: dict[str, list[tuple[int, BaseRoute]]] = {}
+        self._raw: dict[str, list[tuple[int, BaseRoute]]] = {}
+        self._scanned: list[tuple[int, BaseRoute]] = []
+        for position, route in enumerate(self.routes):
+            raw = getattr(route, "raw_literal", None)
+            if isinstance(raw, str):
+                self._raw.setdefault(raw, []).append((position, route))
+            elif type(route) is Route and "{" not in route.path:
+                self._decoded.setdefault(route.path, []).append((position, route))
+            else:
+                self._scanned.append((position, route))
+        # A literal route found before every route with a template wins at once.
+        self._first_scanned = self._scanned[0][0] if self._scanned else len(self.routes)
+        # What Starlette's exception middleware gives a plain route's
+        # ``Request`` handling: HTTPException 404 and 405 as problem+json.
+        status: dict[Any, StatusHandler] = {404: _not_found, 405: _not_allowed}
+        self._handlers: tuple[dict[Any, Any], dict[Any, StatusHandler]] = ({}, status)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        if "router" not in scope:
+            scope["router"] = self
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        found, child = self.match_route(scope)
+        if found is None:
+            await self._unmatched(scope, receive, send)
+            return
+        scope["route"] = found
+        scope.update(child)
+        scope = record_route(scope, found)
+        if getattr(found, "raw_literal", False) is not False:
+            # A generated route: it reads no Request and renders its own errors.
+            await found.handle(scope, receive, send)
+            return
+        scope["starlette.exception_handlers"] = self._handlers
+        try:
+            await found.handle(scope, receive, send)
+        except HTTPException as exc:
+            # What Starlette's exception middleware answered (a mount's 404, a 405).
+            handler = self._handlers[1].get(exc.status_code, _http_exception)
+            response = await handler(Request(scope), exc)
+            await response(scope, receive, send)
+
+    # Starlette's router calls ``app`` through ``__call__``: one frame here.
+    app = __call__
+
+    def match_route(self, scope: Scope) -> tuple[BaseRoute | None, Scope]:
+        """The first route matching path and method, else the first matching the path."""
+        first: tuple[int, BaseRoute, Scope] | None = None
+        partial: tuple[int, BaseRoute, Scope] | None = None
+        scanned = self._scanned
+        raw = scope.get("raw_path")
+        if raw is not None and not scope.get("root_path"):
+            literal = self._raw.get(raw.partition(b"?")[0].decode("latin-1"))
+            if literal is not None and len(literal) == 1 and literal[0][0] < self._first_scanned:
+                # The usual case: one generated route has the path, before any template.
+                position, route = literal[0]
+                if scope["path"] not in self._decoded:
+                    match, child = route.literal_match(scope)  # type: ignore[attr-defined]
+                    if match is Match.FULL:
+                        return route, child
+            decoded = self._decoded.get(scope["path"])
+            hits = literal or decoded or ()
+            if literal and decoded:
+                hits = sorted([*literal, *decoded], key=lambda hit: hit[0])
+            for position, route in hits:
+                # Found by its literal path: only the method is left to check.
+                literal_match = getattr(route, "literal_match", None)
+                match, child = literal_match(scope) if literal_match else route.matches(scope)
+                if match is Match.FULL:
+                    first = (position, route, child)
+                    break
+                if match is Match.PARTIAL and partial is None:
+                    partial = (position, route, child)
+        else:
+            # A mount point above (``root_path``) or no raw path: every route is asked.
+            scanned = list(enumerate(self.routes))
+        for position, route in scanned:
+            if first is not None and position > first[0]:
+                break
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                first = (position, route, child)
+                break
+            if match is Match.PARTIAL and (partial is None or position < partial[0]):
+                partial = (position, route, child)
+        chosen = first or partial
+        return (chosen[1], chosen[2]) if chosen is not None else (None, {})
+
+    async def _unmatched(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Redirect to the path with (or without) its trailing slash when that matches; else 404."""
+        route_path = scope["path"]
+        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
+            # Starlette's own rule, on the rare path: nothing matched.
+            redirect = dict(scope)
+            redirect["path"] = route_path.rstrip("/") if route_path.endswith("/") else route_path + "/"
+            redirect.pop("raw_path", None)
+            if self.match_route(redirect)[0] is not None:
+                await super().app(scope, receive, send)
+                return
+        if scope["type"] != "http":
+            await super().app(scope, receive, send)
+            return
+        response = await _not_found(Request(scope), HTTPException(404))
+        await response(scope, receive, send)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return problem_response(NotFound(f"no route matches {request.method} {request.url.path}"))
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    error = Unimplemented(f"method {request.method} is not allowed on {request.url.path}")
+    return problem_response(error, status=405)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    # Starlette's default answer to an HTTPException.
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in {204, 304}:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,264 @@
+"""The HTTP edge: the first thing every request meets, and the last.
+
+Only the edge sees every request on the wire, the ones that never reach the
+chain included (404s, raw routes, the body limit's 413), with its route
+template, status line and body sizes. So it reads the request id and the
+caller's trace context, has :class:`~microlib.observability.http_server.HttpServerTelemetry`
+record the request (server span, ``http_server_*`` metrics, access line) in
+one step at each end, stamps ``X-Request-ID`` on the response, and answers
+the last-resort 500; the chain's tracing, metrics and logging interceptors
+see that the edge is active and only enrich what it records.
+
+In a service's app the edge also runs the built-in steps that follow it
+(the starting gate, security headers, body limit, timeout, gzip) inline,
+each through its own ``fuse``: one layer instead of six, the same answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from microlib.core.errors import Error, Internal
+from microlib.core.lifecycle import RETRY_AFTER_SECONDS, shutting_down
+from microlib.http.errors import send_problem
+from microlib.http.middleware import with_headers
+from microlib.observability._exchange import _Exchange
+from microlib.observability.http_server import HttpServerTelemetry
+from microlib.observability.requestid import new_request_id, valid_request_id
+
+if TYPE_CHECKING:
+    from microlib.observability.stack import Observability
+
+__all__ = ["HttpEdge", "edge_middleware", "record_route"]
+
+_PROPAGATION_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
+# Where the edge leaves the request's record for the router to name its route.
+EXCHANGE = "microlib.exchange"
+
+log = structlog.get_logger("microlib.http")
+
+
+class HttpEdge:
+    """Request id, telemetry and last-resort 500 for every HTTP request of ``app``.
+
+    Args:
+        app: The ASGI app to serve (the service's middleware and router).
+        observability: The service's observability.
+        untraced_paths: Paths that are counted but neither traced nor
+            access-logged (probes, ``/metrics``).
+        routed: ``app`` is microlib's router, which names the route it
+            matched itself; any other app's routers are watched for it.
+        fused: Middleware to run inline, in this order (each has ``fuse``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        observability: Observability,
+        untraced_paths: Iterable[str] = (),
+        routed: bool = False,
+        fused: Sequence[Any] = (),
+    ) -> None:
+        self.app = app
+        untraced = (*untraced_paths, observability.settings.metrics.path)
+        untraced += (observability.settings.logging.admin.path,)
+        self._telemetry = HttpServerTelemetry(observability, untraced_paths=untraced)
+        self._routed = routed
+        # Set by the fused middleware: the starting gate, the security
+        # headers, the body limit and the timeout.
+        self.gate: Any = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.limit: Any = None
+        self.timeout: Any = None
+        self.gzip: Any = None
+        for middleware in fused:
+            middleware.fuse(self)
+        self._refusal: type[Error] = self.limit.refusal if self.limit else _Never
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope; non-HTTP scopes pass through."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier: dict[str, str] = {}
+        request_id = ""
+        user_agent = ""
+        app = self.app
+        for name, value in scope["headers"]:
+            if name in _PROPAGATION_HEADERS:
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")
+            elif name == b"user-agent":
+                user_agent = value.decode("latin-1")
+            elif name == b"accept-encoding" and self.gzip is not None and b"gzip" in value.lower():
+                app = self.gzip
+        if not valid_request_id(request_id):
+            headers = scope["headers"]
+            if request_id:
+                headers = [h for h in headers if h[0] != b"x-request-id"]
+            request_id = new_request_id()
+            # The chain reads the request id from the request headers.
+            scope["headers"] = [*headers, (b"x-request-id", request_id.encode())]
+        exchange = self._telemetry.begin(scope, request_id, carrier, user_agent)
+        if self._routed:
+            scope[EXCHANGE] = exchange
+        else:
+            scope = _RouteRecorder(scope, exchange)
+        failure: BaseException | None = None
+        receive = _counting_receive(receive, exchange)
+        if self.limit is not None:
+            receive = self.limit.watch(scope, receive)
+        timeout, task, cancelling = self.timeout, None, 0
+        if timeout is not None:
+            task = asyncio.current_task()
+            if task is not None:
+                cancelling = timeout.watch(task)
+        try:
+            refused = self.gate.closed(scope) if self.gate is not None else None
+            if refused is not None:
+                await self.gate.refuse(_stamping_send(send, exchange), refused)
+            else:
+                await app(scope, receive, _stamping_send(send, exchange, self.headers))
+        except self._refusal as exc:
+            # The body limit's refusal, from an app that does not render errors itself.
+            if not exchange.status:
+                await send_problem(_stamping_send(send, exchange, self.headers), exc)
+        except Exception as exc:
+            failure = exc
+            await _recover(exc, exchange, send)
+        except asyncio.CancelledError as exc:
+            if task is not None and timeout.expired(task, cancelling):
+                timeout.release(task)
+                if not exchange.status:
+                    await timeout.answer(scope, _stamping_send(send, exchange, self.headers))
+            else:
+                # The server gave up on the request (its drain's budget ended).
+                failure = exc
+                await _abandon(scope, exchange, send)
+                raise
+        finally:
+            if task is not None:
+                timeout.release(task)
+            self._telemetry.end(exchange, failure)
+
+
+def edge_middleware(observability: Observability, *, untraced_paths: Iterable[str] = ()) -> Middleware:
+    """The edge as Starlette middleware, to put first in a Starlette app of your own.
+
+    A :class:`~microlib.Service` puts its edge in front of its HTTP app
+    itself; this is for a bare Starlette app served with a service's
+    :class:`~microlib.observability.Observability`.
+
+    Args:
+        observability: The observability that records the requests.
+        untraced_paths: Paths counted in metrics but neither traced nor
+            access-logged; ``metrics.path`` is always one of them.
+    """
+    return Middleware(HttpEdge, observability=observability, untraced_paths=tuple(untraced_paths))
+
+
+def record_route(scope: Scope, route: Any) -> Scope:
+    """Tell the edge that ``route`` (a route or a mount) matched; the scope to pass on.
+
+    Under a mount, the scope passed on also records the routes the mounted
+    app's own routers match, so the label is the whole template.
+    """
+    exchange: _Exchange | None = scope.get(EXCHANGE)
+    if exchange is None:
+        return scope
+    _record(exchange, route)
+    if isinstance(route, Mount):
+        return _RouteRecorder(scope, exchange)
+    return scope
+
+
+def _record(exchange: _Exchange, route: Any) -> None:
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        exchange.routes.append(path)
+    # A Mount matched last hands the rest of the path to an opaque app.
+    exchange.opaque = isinstance(route, Mount)
+
+
+class _RouteRecorder(dict[str, Any]):
+    """The request scope, recording every route a Starlette router matches on the way down.
+
+    Routers assign ``scope["route"]`` at each level (a Mount, then the route
+    inside it), so the full template is the recorded paths joined.
+    """
+
+    __slots__ = ("exchange",)
+
+    def __init__(self, scope: Scope, exchange: _Exchange) -> None:
+        super().__init__(scope)
+        self.exchange = exchange
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == "route":
+            _record(self.exchange, value)
+        super().__setitem__(key, value)
+
+
+async def _recover(exc: Exception, exchange: _Exchange, send: Send) -> None:
+    correlation = exchange.correlation_id()
+    log.error("unhandled exception", correlation_id=correlation, exc_info=exc)
+    if exchange.status:
+        # Part of the response is on the wire: only the server can abort it.
+        raise exc
+    await send_problem(_stamping_send(send, exchange), Internal("internal error"), correlation_id=correlation)
+
+
+async def _abandon(scope: Scope, exchange: _Exchange, send: Send) -> None:
+    # One line, no traceback: the cancellation is the server's decision, not a fault here.
+    correlation = exchange.correlation_id()
+    log.error(
+        "request cancelled by shutdown",
+        method=scope["method"],
+        path=scope["path"],
+        correlation_id=correlation,
+    )
+    if exchange.status:
+        return  # part of the response is on the wire: the connection's end tells the client
+    retry = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+    await send_problem(
+        _stamping_send(send, exchange), shutting_down(), headers=[retry], correlation_id=correlation
+    )
+
+
+def _counting_receive(receive: Receive, exchange: _Exchange) -> Receive:
+    async def counting() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            exchange.received += len(message.get("body", b""))
+        return message
+
+    return counting
+
+
+class _Never(Error):
+    """Raised by nothing: what the edge catches as the body limit's refusal when it has none."""
+
+
+def _stamping_send(send: Send, exchange: _Exchange, added: list[tuple[bytes, bytes]] | None = None) -> Send:
+    """``send``, recording the status and sizes, with ``added`` (the security headers), then
+    ``X-Request-ID``, on the response where it does not set them itself."""
+
+    async def stamping(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            exchange.status = message["status"]
+            stamped = [(b"x-request-id", exchange.request_id.encode())]
+            message = with_headers(message, [*added, *stamped] if added else stamped)
+        elif message["type"] == "http.response.body":
+            exchange.sent += len(message.get("body", b""))
+        await send(message)
+
+    return stamping

@@ -1,0 +1,96 @@
+"""The user's job handlers: finding their contract, checking them, calling them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from microlib.core.context import CallContext
+from microlib.core.errors import ContractMismatch, FieldViolation, InvalidArgument
+from microlib.jobs.definition import JobDefinition, JobsDefinition
+
+__all__ = ["JobContext", "check_handlers", "definition_of", "validate_payload"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """One run of a job, as its handler sees it (the payload is the first argument).
+
+    Args:
+        job: The job's definition.
+        id: The job's id: the same across retries and replays.
+        attempt: 1 for the first run.
+        enqueued_at: Unix time of the first enqueue.
+        tick: For a scheduled run, the Unix time of its tick.
+        call: The chain's context of this run.
+    """
+
+    job: JobDefinition
+    id: str
+    attempt: int
+    enqueued_at: float
+    tick: float | None
+    call: CallContext
+
+
+def definition_of(handlers: object) -> JobsDefinition | None:
+    """The jobs contract ``handlers`` implements, if it implements one."""
+    found = getattr(type(handlers), "__microlib_jobs__", None)
+    return found if isinstance(found, JobsDefinition) else None
+
+
+def check_handlers(definition: JobsDefinition, handlers: object) -> None:
+    """Refuse a handler class that lacks a job of its contract.
+
+    Raises:
+        ContractMismatch: naming the class, each missing method, its job and
+            where the contract declares it.
+    """
+    protocol = definition.handler_protocol
+    missing = [
+        f"{job.python_name} (job {job.name}, {job.source or definition.source})"
+        for job in definition.jobs.values()
+        if not callable(getattr(handlers, job.python_name, None))
+        # The Protocol's own method only raises Unimplemented: inheriting it
+        # means the implementation forgot the job.
+        or getattr(type(handlers), job.python_name, None) is getattr(protocol, job.python_name, None)
+    ]
+    if missing:
+        raise ContractMismatch(
+            f"job handlers {type(handlers).__qualname__} for {definition.name} "
+            f"lack method(s): {', '.join(missing)}"
+        )
+
+
+def validate_payload(job: JobDefinition, payload: Any) -> Any:
+    """``payload`` as an instance of the job's payload model.
+
+    Raises:
+        InvalidArgument: naming every bad field (``payload.lines[0].qty``).
+    """
+    model = job.payload_type
+    if isinstance(payload, model):
+        return payload
+    try:
+        if issubclass(model, BaseModel):
+            return model.model_validate(payload)
+        return model(**payload)
+    except ValidationError as exc:
+        violations = [
+            FieldViolation(_path(error["loc"]), error["msg"], error["type"]) for error in exc.errors()
+        ]
+        fields = ", ".join(v.field for v in violations)
+        raise InvalidArgument(
+            f"invalid payload for job {job.name}: {fields}", violations=violations
+        ) from None
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    return "payload" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+
+
+Handler = Callable[[Any, JobContext], Awaitable[Any]]
+"""A bound handler method: ``await handler(payload, ctx)``."""

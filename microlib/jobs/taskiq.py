@@ -1,0 +1,399 @@
+"""The production ``JobQueue``: taskiq's brokers carry the jobs.
+
+``jobs.url`` picks the broker: ``redis://`` taskiq-redis's
+``RedisStreamBroker`` (a stream per queue, a consumer group per service,
+acknowledged deliveries; its listener replaced, see
+:mod:`microlib.jobs._taskiq_redis`), ``amqp://`` taskiq-aio-pika's ``AioPikaBroker``
+(a classic queue per job queue, priorities 0-9), ``postgresql://``
+taskiq-postgres's ``AsyncpgBroker`` (a table and LISTEN/NOTIFY, a channel
+per queue). Only the brokers' public API is used: ``startup``, ``kick``,
+``listen`` and ``shutdown``, with taskiq's own message shape
+(:mod:`microlib.jobs.envelope`). Delays and retry backoffs, dead letters,
+outcomes and idempotency keys live in the store (``jobs.store``: Redis or
+PostgreSQL, :mod:`microlib.jobs._store`), which every broker shares.
+
+A job is acknowledged only once it is settled (done, queued for its retry,
+or dead-lettered), so a worker that dies mid-job leaves it to be delivered
+again (Redis: after ``jobs.redelivery_timeout``; RabbitMQ: when the
+connection drops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from dataclasses import asdict, replace
+from typing import Any
+
+import orjson
+import structlog
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage
+
+from microlib.config.model import JobsSettings
+from microlib.jobs._store import Store, open_store
+from microlib.jobs._tasks import cancel_and_wait
+from microlib.jobs.envelope import JobEnvelope
+from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome
+
+__all__ = ["TaskiqQueue"]
+
+log = structlog.get_logger("microlib.jobs")
+
+_HOLD = 30.0  # seconds a claimed delayed job is hidden from other replicas
+_BATCH = 100
+
+
+class _TaskiqDelivery:
+    __slots__ = ("_message", "_owner", "_settled", "envelope")
+
+    def __init__(self, owner: TaskiqQueue, envelope: JobEnvelope, message: AckableMessage | bytes) -> None:
+        self._owner = owner
+        self.envelope = envelope
+        self._message = message
+        self._settled = False
+
+    async def ack(self) -> None:
+        """Acknowledge the delivery to the broker."""
+        if self._settled:
+            return
+        self._settled = True
+        if isinstance(self._message, AckableMessage):
+            result = self._message.ack()
+            if result is not None:
+                await result
+
+    async def requeue(self) -> None:
+        """Send the job again, then acknowledge this delivery."""
+        if self._settled:
+            return
+        await self._owner._kick(self.envelope)
+        await self.ack()
+
+
+class TaskiqQueue:
+    """Jobs on a taskiq broker, with a store for what brokers do not keep.
+
+    Args:
+        settings: The ``jobs`` section.
+        namespace: Prefix of queue names, keys and rows.
+    """
+
+    name = "jobs-queue"
+
+    def __init__(self, settings: JobsSettings, namespace: str) -> None:
+        self._settings = settings
+        self._ns = namespace
+        store_url = settings.store_url
+        assert store_url is not None  # JobsSettings requires one for amqp://
+        self._store: Store = open_store(store_url, namespace)
+        self._writers: dict[str, AsyncBroker] = {}
+        self._readers: list[AsyncBroker] = []
+        self._promoter: asyncio.Task[None] | None = None
+        self._startup = asyncio.Lock()
+        self._table = _identifier(f"microlib_job_messages_{namespace}")
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect the store; start moving due delayed jobs to their queues."""
+        await self._store.start()
+        self._started = True
+        self._promoter = asyncio.create_task(self._promote(), name="microlib-jobs-promoter")
+
+    async def stop(self) -> None:
+        """Stop promoting; close the brokers and the store."""
+        if self._promoter is not None:
+            await cancel_and_wait(self._promoter)
+            self._promoter = None
+        brokers = [*self._readers, *self._writers.values()]
+        self._readers, self._writers = [], {}
+        for broker in brokers:
+            with contextlib.suppress(Exception):
+                await broker.shutdown()
+        await self._store.stop()
+        self._started = False
+
+    async def check(self) -> Mapping[str, Any] | None:
+        """The store answers."""
+        await self._store.ping()
+        return {"broker": self._settings.backend}
+
+    # -- brokers ---------------------------------------------------------
+
+    def _physical(self, queue: str) -> str:
+        if self._settings.backend == "postgresql":
+            # A NOTIFY channel is an identifier.
+            return _identifier(f"{self._ns}_jobs_{queue}")
+        separator = ":" if self._settings.backend == "redis" else "."
+        return f"{self._ns}{separator}jobs{separator}{queue}"
+
+    def _broker(self, queue: str, *, reader: bool) -> AsyncBroker:
+        backend, url = self._settings.backend, self._settings.url
+        name = self._physical(queue)
+        broker: AsyncBroker
+        if backend == "redis":
+            from microlib.jobs._taskiq_redis import StreamBroker
+
+            broker = StreamBroker(
+                url,
+                queue_name=name,
+                consumer_group_name=f"{self._ns}-jobs",
+                idle_timeout=int(self._settings.redelivery_timeout * 1000),
+            )
+        elif backend == "amqp":
+            from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
+            from taskiq_aio_pika.queue import QueueType
+
+            broker = AioPikaBroker(
+                url,
+                qos=self._settings.concurrency,
+                exchange=Exchange(name=f"{self._ns}.jobs"),
+                task_queues=[Queue(name=name, type=QueueType.CLASSIC, max_priority=9)],
+                dead_letter_queue=Queue(name=f"{self._ns}.jobs.dead", type=QueueType.CLASSIC),
+            )
+        else:
+            from taskiq_pg.asyncpg import AsyncpgBroker
+
+            broker = AsyncpgBroker(
+                url.replace("postgresql+asyncpg://", "postgresql://", 1),
+                channel_name=name,
+                table_name=self._table,
+            )
+        broker.is_worker_process = reader
+        return broker
+
+    async def _writer(self, queue: str) -> AsyncBroker:
+        broker = self._writers.get(queue)
+        if broker is None:
+            async with self._startup:
+                broker = self._writers.get(queue)
+                if broker is None:
+                    broker = self._broker(queue, reader=False)
+                    await self._start_broker(broker)
+                    self._writers[queue] = broker
+        return broker
+
+    async def _start_broker(self, broker: AsyncBroker) -> None:
+        """Start a broker, again if a replica starting at the same moment raced it.
+
+        taskiq-postgres creates its table with ``CREATE TABLE IF NOT EXISTS``,
+        which PostgreSQL lets two sessions race into a unique violation.
+        """
+        for attempt in range(3):
+            try:
+                await broker.startup()
+                return
+            except Exception as exc:
+                if attempt == 2:
+                    raise
+                log.info("job broker startup raced, retrying", error=str(exc))
+                with contextlib.suppress(Exception):
+                    await broker.shutdown()
+                await asyncio.sleep(0.1 * (attempt + 1))
+
+    async def _kick(self, envelope: JobEnvelope) -> None:
+        broker = await self._writer(envelope.queue)
+        await broker.kick(
+            BrokerMessage(
+                task_id=envelope.id,
+                task_name=envelope.job,
+                message=envelope.encode(),
+                labels={"queue_name": self._physical(envelope.queue), "priority": envelope.priority},
+            )
+        )
+
+    # -- JobQueue ----------------------------------------------------------
+
+    async def enqueue(self, envelope: JobEnvelope, *, not_before: float | None = None) -> str:
+        """Kick now, or keep in the store until ``not_before``."""
+        key = envelope.idempotency_key
+        if key is not None:
+            held = await self._store.remember_key(key, envelope.id, self._settings.idempotency_ttl)
+            if held is not None:
+                return held
+        if not_before is not None and not_before > time.time():
+            # One entry per delay, not per job: a retry delayed while the promoter
+            # settles the previous entry of the same job must not be settled with it.
+            entry = f"{envelope.id}:{envelope.attempt}:{uuid.uuid4().hex[:8]}"
+            await self._store.delay(entry, envelope.encode(), not_before)
+        else:
+            await self._kick(envelope)
+        return envelope.id
+
+    async def _promote(self) -> None:
+        while True:
+            try:
+                moved = await self._promote_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("delayed jobs not promoted", error=str(exc))
+                moved = 0
+            if moved < _BATCH:
+                await asyncio.sleep(self._settings.poll_interval)
+
+    async def _promote_due(self) -> int:
+        due = await self._store.due(time.time(), _BATCH, _HOLD)
+        for entry, message in due:
+            await self._kick(JobEnvelope.decode(message))
+            await self._store.settle(entry)
+        return len(due)
+
+    async def deliveries(self, queues: Sequence[str]) -> AsyncIterator[Delivery]:
+        """Listen on each queue's broker; merge them when there are several.
+
+        The brokers stay open until :meth:`stop`: jobs handed out are
+        acknowledged through them after the listening ends (drain).
+        """
+        brokers = [self._broker(queue, reader=True) for queue in queues]
+        sweeper: asyncio.Task[None] | None = None
+        try:
+            for broker in brokers:
+                async with self._startup:
+                    await self._start_broker(broker)
+                self._readers.append(broker)
+            if self._settings.backend == "postgresql":
+                sweeper = asyncio.create_task(self._sweep([self._physical(q) for q in queues]))
+            streams = [self._listen(broker) for broker in brokers]
+            merged = streams[0] if len(streams) == 1 else _merge(streams)
+            # Closed explicitly: a listener left to the garbage collector keeps
+            # reading (and holding) messages after the worker stopped.
+            async with contextlib.aclosing(merged):
+                async for delivery in merged:
+                    yield delivery
+        finally:
+            if sweeper is not None:
+                await asyncio.shield(cancel_and_wait(sweeper))
+
+    async def _sweep(self, channels: list[str]) -> None:
+        """PostgreSQL: announce again what no listener heard (see :mod:`._taskiq_pg`)."""
+        from microlib.jobs._taskiq_pg import renotify
+
+        url = self._settings.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        timeout = self._settings.redelivery_timeout
+        while True:
+            try:
+                await renotify(url, self._table, channels, stale_after=timeout)
+            except Exception as exc:
+                log.warning("pending jobs not announced again", error=str(exc))
+            await asyncio.sleep(min(timeout / 2, 30.0))
+
+    async def _listen(self, broker: AsyncBroker) -> AsyncGenerator[Delivery, None]:
+        if self._settings.backend == "postgresql":
+            from taskiq_pg.asyncpg import AsyncpgBroker
+
+            from microlib.jobs._taskiq_pg import listen
+
+            assert isinstance(broker, AsyncpgBroker)
+            source: AsyncGenerator[AckableMessage | bytes, None] = listen(broker)
+        else:
+            source = broker.listen()
+        async with contextlib.aclosing(source) as messages:
+            async for message in messages:
+                data = message.data if isinstance(message, AckableMessage) else message
+                try:
+                    envelope = JobEnvelope.decode(data)
+                except ValueError as exc:
+                    log.error("undecodable job message dropped", error=str(exc), size=len(data))
+                    await _TaskiqDelivery(self, JobEnvelope("", {}), message).ack()
+                    continue
+                yield _TaskiqDelivery(self, envelope, message)
+
+    async def bury(self, letter: DeadLetter) -> None:
+        """Into the store."""
+        await self._store.bury(letter.envelope.id, orjson.dumps(letter.to_json()).decode(), letter.failed_at)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """From the store, oldest first."""
+        return [DeadLetter.from_json(orjson.loads(text)) for text in await self._store.dead_letters(limit)]
+
+    async def dead_letter(self, job_id: str) -> DeadLetter | None:
+        """From the store."""
+        text = await self._store.dead_letter(job_id)
+        return None if text is None else DeadLetter.from_json(orjson.loads(text))
+
+    async def replay(self, job_id: str) -> bool:
+        """Take the letter out of the store and kick it as attempt 1."""
+        text = await self._store.exhume(job_id)
+        if text is None:
+            return False
+        letter = DeadLetter.from_json(orjson.loads(text))
+        try:
+            await self._kick(replace(letter.envelope, attempt=1))
+        except BaseException:
+            await self._store.bury(job_id, text, letter.failed_at)
+            raise
+        return True
+
+    async def purge(self) -> int:
+        """Empty the dead-letter queue."""
+        return await self._store.purge()
+
+    async def dead_letter_count(self) -> int:
+        """From the store."""
+        return await self._store.dead_count()
+
+    async def set_outcome(self, job_id: str, outcome: JobOutcome, ttl: float) -> None:
+        """Into the store, with an expiry."""
+        await self._store.set_outcome(job_id, orjson.dumps(asdict(outcome)).decode(), ttl)
+
+    async def outcome(self, job_id: str, timeout: float) -> JobOutcome:
+        """Polled from the store, from 10 ms up to 250 ms apart."""
+        pause = 0.01
+        async with asyncio.timeout(timeout):
+            while True:
+                text = await self._store.outcome(job_id)
+                if text is not None:
+                    return JobOutcome(**orjson.loads(text))
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.25)
+
+
+def _identifier(text: str) -> str:
+    """A PostgreSQL identifier (NOTIFY channels and tables are not quoted by the broker)."""
+    return re.sub(r"\W", "_", text).lower()
+
+
+async def _merge(streams: Sequence[AsyncIterator[Delivery]]) -> AsyncGenerator[Delivery, None]:
+    """One stream of several; a delivery taken but not handed over is requeued."""
+    handoff: asyncio.Queue[Delivery | BaseException] = asyncio.Queue(maxsize=1)
+
+    async def pump(stream: AsyncIterator[Delivery]) -> None:
+        try:
+            async for delivery in stream:
+                try:
+                    await handoff.put(delivery)
+                except asyncio.CancelledError:
+                    await asyncio.shield(delivery.requeue())
+                    raise
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            await handoff.put(exc)
+
+    pumps = [asyncio.create_task(pump(stream)) for stream in streams]
+    try:
+        while True:
+            item = await handoff.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        # Shielded: the worker may cancel again (see _tasks.cancel_and_wait)
+        # while this still hands messages back.
+        await asyncio.shield(_close(pumps, handoff))
+
+
+async def _close(pumps: list[asyncio.Task[None]], handoff: asyncio.Queue[Delivery | BaseException]) -> None:
+    for task in pumps:
+        await cancel_and_wait(task)
+    # Taken from a broker but never handed to the worker: back it goes.
+    while not handoff.empty():
+        left = handoff.get_nowait()
+        if not isinstance(left, BaseException):
+            await left.requeue()

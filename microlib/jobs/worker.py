@@ -1,0 +1,280 @@
+"""The worker: takes jobs from the queue and runs each through the service's chain.
+
+Every run is a :class:`~microlib.core.context.CallContext` of kind ``job``
+(``service`` the contract's name, ``method`` the job's), so recovery, logs,
+metrics and traces (continued from the enqueuer's ``traceparent``) are the
+same as for any call. A failed run is queued again after its backoff, or
+dead-lettered when the contract's attempts are spent or the failure is
+permanent (:data:`~microlib.jobs.retry.PERMANENT_CODES`).
+
+On shutdown (``drain``) the worker takes no more jobs; running ones get the
+budget to finish, and those still running then are cancelled and requeued,
+unchanged, for another replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pydantic import TypeAdapter
+
+from microlib.core.chain import CallNext, Chain
+from microlib.core.context import CallContext
+from microlib.core.errors import Code, Error, Internal
+from microlib.jobs._tasks import cancel_and_wait
+from microlib.jobs.clock import Clock, SystemClock
+from microlib.jobs.definition import JobDefinition, JobsDefinition
+from microlib.jobs.envelope import JobEnvelope
+from microlib.jobs.handlers import Handler, JobContext, validate_payload
+from microlib.jobs.metrics import JobMetrics
+from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome, JobQueue
+from microlib.jobs.retry import retries
+from microlib.observability.outcome import outcome_code
+
+__all__ = ["JobWorker", "RegisteredJob"]
+
+log = structlog.get_logger("microlib.jobs")
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredJob:
+    """A job this service runs: its contract, definition and handler.
+
+    Args:
+        contract: The contract it belongs to.
+        job: Its definition.
+        handler: The user's bound method.
+    """
+
+    contract: JobsDefinition
+    job: JobDefinition
+    handler: Handler
+
+
+class JobWorker:
+    """The ``jobs-worker`` component: at most ``concurrency`` jobs at a time.
+
+    Args:
+        queue: Where jobs come from and go back to.
+        jobs: The jobs it runs, by name.
+        chain: The service's chain.
+        metrics: The jobs' metrics.
+        queues: The queues it consumes.
+        concurrency: Jobs run at once at most.
+        result_ttl: Seconds an outcome is kept.
+        clock: The clock backoffs are counted on.
+    """
+
+    name = "jobs-worker"
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        jobs: Mapping[str, RegisteredJob],
+        chain: Chain,
+        metrics: JobMetrics,
+        *,
+        queues: Sequence[str],
+        concurrency: int = 10,
+        result_ttl: float = 86400.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self._queue = queue
+        self._jobs = dict(jobs)
+        self._metrics = metrics
+        self._queues = tuple(queues)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._result_ttl = result_ttl
+        self._clock = clock or SystemClock()
+        self._calls: dict[str, CallNext] = {
+            name: chain.wrap(self._handler(entry)) for name, entry in self._jobs.items()
+        }
+        self._results = {
+            name: TypeAdapter(entry.job.result_type)
+            for name, entry in self._jobs.items()
+            if entry.job.result_type is not None
+        }
+        self._consumer: asyncio.Task[None] | None = None
+        self._running: dict[asyncio.Task[None], Delivery] = {}
+        self._draining = False
+
+    @property
+    def running(self) -> int:
+        """Jobs running now."""
+        return len(self._running)
+
+    async def start(self) -> None:
+        """Start taking jobs."""
+        self._draining = False
+        self._consumer = asyncio.create_task(self._consume(), name="microlib-jobs-worker")
+
+    async def drain(self, timeout: float) -> None:
+        """Take no more jobs; let running ones finish within ``timeout``, requeue the rest."""
+        self._draining = True
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            consumer.cancel()
+        running = list(self._running)
+        if running:
+            log.info("jobs draining", running=len(running), timeout=timeout)
+            _, late = await asyncio.wait(running, timeout=timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("jobs requeued at shutdown", jobs=len(late))
+                await asyncio.gather(*late, return_exceptions=True)
+        if consumer is not None and not await cancel_and_wait(consumer):
+            log.error("the job listener did not stop")
+
+    async def stop(self) -> None:
+        """Drain at once if the service did not drain first."""
+        await self.drain(0)
+
+    async def check(self) -> Mapping[str, Any] | None:
+        """Report the load; unhealthy when the consumer loop died."""
+        consumer = self._consumer
+        if consumer is not None and consumer.done() and not consumer.cancelled():
+            error = consumer.exception()
+            raise RuntimeError(f"the job consumer stopped: {error!r}")
+        return {"running": self.running, "concurrency": self._concurrency, "queues": list(self._queues)}
+
+    async def _consume(self) -> None:
+        deliveries: AsyncIterator[Delivery] = self._queue.deliveries(self._queues)
+        try:
+            while True:
+                await self._slots.acquire()
+                try:
+                    delivery = await anext(deliveries)
+                except BaseException:
+                    self._slots.release()
+                    raise
+                if self._draining:
+                    # A listener that missed its cancellation (see _tasks.cancel_and_wait).
+                    self._slots.release()
+                    await delivery.requeue()
+                    return
+                task = asyncio.create_task(self._run(delivery))
+                self._running[task] = delivery
+                task.add_done_callback(self._finished)
+        finally:
+            await _close(deliveries)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+        self._slots.release()
+
+    async def _run(self, delivery: Delivery) -> None:
+        envelope = delivery.envelope
+        entry = self._jobs.get(envelope.job)
+        try:
+            if entry is None:
+                await self._bury(delivery, None, Code.UNIMPLEMENTED, f"no handler for job {envelope.job!r}")
+                return
+            job = entry.job
+            ctx = CallContext(
+                kind="job",
+                service=entry.contract.name,
+                method=job.name,
+                metadata=envelope.headers,
+                deadline=None if job.timeout is None else time.monotonic() + job.timeout,
+                request=envelope.payload,
+                attributes={"job_id": envelope.id, "attempt": envelope.attempt, "job_envelope": envelope},
+            )
+            try:
+                value = await self._calls[envelope.job](ctx)
+            except Exception as exc:
+                await self._failed(delivery, job, exc)
+                return
+            adapter = self._results.get(envelope.job)
+            if adapter is not None:
+                outcome = JobOutcome(ok=True, value=adapter.dump_python(value, mode="json"))
+                await self._queue.set_outcome(envelope.id, outcome, self._result_ttl)
+            await delivery.ack()
+        except asyncio.CancelledError:
+            # Shutdown ran out of budget: the job goes back unchanged.
+            await asyncio.shield(delivery.requeue())
+            raise
+
+    async def _failed(self, delivery: Delivery, job: JobDefinition, exc: Exception) -> None:
+        envelope = delivery.envelope
+        code = Code[outcome_code(exc)]
+        if retries(job.retry, envelope.attempt, code):
+            delay = job.retry.backoff(envelope.attempt)
+            await self._queue.enqueue(envelope.retried(), not_before=self._clock.time() + delay)
+            self._metrics.retries.labels(self._service(envelope.job), job.name).inc()
+            log.info(
+                "job retry scheduled",
+                job=job.name,
+                job_id=envelope.id,
+                attempt=envelope.attempt,
+                code=code.name,
+                backoff_s=round(delay, 3),
+            )
+            await delivery.ack()
+            return
+        await self._bury(delivery, job, code, _describe(exc))
+
+    async def _bury(self, delivery: Delivery, job: JobDefinition | None, code: Code, error: str) -> None:
+        envelope = delivery.envelope
+        await self._queue.bury(DeadLetter(envelope, code.name, error, self._clock.time()))
+        self._metrics.dead_lettered.labels(self._service(envelope.job), envelope.job, code.name).inc()
+        log.warning(
+            "job dead-lettered",
+            job=envelope.job,
+            job_id=envelope.id,
+            attempt=envelope.attempt,
+            code=code.name,
+            error=error,
+        )
+        if job is not None and job.result_type is not None:
+            outcome = JobOutcome(ok=False, code=code.name, message=error)
+            await self._queue.set_outcome(envelope.id, outcome, self._result_ttl)
+        await delivery.ack()
+
+    def _service(self, job: str) -> str:
+        entry = self._jobs.get(job)
+        return entry.contract.name if entry is not None else ""
+
+    @staticmethod
+    def _handler(entry: RegisteredJob) -> CallNext:
+        job = entry.job
+        handler = entry.handler
+
+        async def run(ctx: CallContext) -> Any:
+            payload = validate_payload(job, ctx.request)
+            envelope: JobEnvelope = ctx.attributes["job_envelope"]
+            context = JobContext(
+                job=job,
+                id=envelope.id,
+                attempt=envelope.attempt,
+                enqueued_at=envelope.enqueued_at,
+                tick=envelope.tick,
+                call=ctx,
+            )
+            return await handler(payload, context)
+
+        return run
+
+
+def _describe(exc: Exception) -> str:
+    """What the dead letter says: the crash itself, not recovery's generic Internal."""
+    cause = exc.__cause__ if isinstance(exc, Internal) and exc.__cause__ is not None else exc
+    if isinstance(cause, Error):
+        reason = f" ({cause.reason})" if cause.reason else ""
+        return f"{cause.code.name}{reason}: {cause.message}"
+    return f"{type(cause).__name__}: {cause}"
+
+
+async def _close(deliveries: AsyncIterator[Delivery]) -> None:
+    aclose = getattr(deliveries, "aclose", None)
+    if aclose is not None:
+        # RuntimeError: the generator is still running (cancelled mid-step); it closes with its task.
+        with contextlib.suppress(RuntimeError):
+            await aclose()

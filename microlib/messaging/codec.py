@@ -1,0 +1,210 @@
+"""Typed payloads to wire bytes and back, and what travels beside them.
+
+Generated code builds each :class:`MessageDefinition`'s ``decode`` and
+``encode``; for JSON payloads described by pydantic models (or any type
+pydantic validates) :func:`json_decoder` and :func:`json_encoder` are those
+functions. A decoder reports every invalid field of the payload as one
+``InvalidArgument`` whose violations are named by path under ``payload``
+(``payload.lines[0].qty``, as the HTTP edge names a body's
+``body.lines[0].qty``), which dead-lettering keeps in the headers.
+:func:`header_values` turns a typed headers model into the string headers a
+broker carries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
+from microlib.core._violations import document_violations
+from microlib.core.errors import Error, InvalidArgument
+from microlib.messaging.definition import MessageDefinition, OperationDefinition
+
+__all__ = [
+    "MESSAGE_HEADER",
+    "decode_payload",
+    "header_at",
+    "header_name",
+    "header_values",
+    "json_decoder",
+    "json_encoder",
+    "message_for_headers",
+    "message_for_payload",
+    "message_key",
+]
+
+MESSAGE_HEADER = "x-microlib-message"
+"""The header naming which of an operation's messages a payload is (``oneOf``)."""
+
+
+def json_decoder(
+    payload_type: type[Any], message: str | None = None, *, max_depth: int = MAX_JSON_DEPTH
+) -> Callable[[bytes], Any]:
+    """A ``decode`` for JSON payloads of ``payload_type``, validated by pydantic.
+
+    Args:
+        payload_type: The payload's model (or any type pydantic validates).
+        message: The message's name in the contract, for errors (default:
+            the type's name).
+        max_depth: The deepest nesting of a payload accepted.
+
+    Raises (from the returned function):
+        InvalidArgument: naming each invalid field (``payload.lines[0].qty``),
+            or ``payload`` with rule ``json`` for bytes that are not JSON, or
+            with reason ``JSON_TOO_DEEP`` naming ``max_depth``.
+    """
+    adapter: TypeAdapter[Any] = TypeAdapter(payload_type)
+    name = message or getattr(payload_type, "__name__", str(payload_type))
+
+    def decode(raw: bytes) -> Any:
+        check_json_depth(raw, max_depth, where="payload")
+        try:
+            return adapter.validate_json(raw)
+        except ValidationError as exc:
+            violations = document_violations(exc, raw, "payload")
+            first = violations[0]
+            more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+            raise InvalidArgument(
+                f"invalid payload of message {name}: {first.field}: {first.description}{more}",
+                reason="INVALID_PAYLOAD",
+                domain="microlib",
+                violations=violations,
+            ) from None
+
+    return decode
+
+
+def json_encoder(payload_type: type[Any]) -> Callable[[Any], bytes]:
+    """An ``encode`` writing ``payload_type`` values as JSON (by field alias)."""
+    adapter: TypeAdapter[Any] = TypeAdapter(payload_type)
+
+    def encode(payload: Any) -> bytes:
+        return adapter.dump_json(payload, by_alias=True)
+
+    return encode
+
+
+def header_values(headers: BaseModel | None) -> dict[str, str] | None:
+    """A typed headers model as broker headers: names as the contract writes
+    them, strings as they are, other values as compact JSON (``5``, ``true``).
+
+    Returns:
+        None for None; fields left unset or None are not sent.
+    """
+    if headers is None:
+        return None
+    values = headers.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {
+        name: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        for name, value in values.items()
+    }
+
+
+def message_for_payload(operation: OperationDefinition, payload: Any) -> MessageDefinition:
+    """The operation's message whose payload type ``payload`` is.
+
+    Raises:
+        TypeError: ``payload`` is none of the operation's payload types,
+            naming them.
+    """
+    for message in operation.messages:
+        if isinstance(payload, message.payload_type):
+            return message
+    expected = ", ".join(m.payload_type.__name__ for m in operation.messages)
+    raise TypeError(f"operation {operation.name} sends {expected}, not {type(payload).__name__}")
+
+
+def message_for_headers(operation: OperationDefinition, headers: Mapping[str, str]) -> MessageDefinition:
+    """The operation's message a delivery carries: named by its header, else the first.
+
+    Raises:
+        InvalidArgument: the header names a message the operation does not carry.
+    """
+    messages = operation.messages
+    name = headers.get(MESSAGE_HEADER)
+    if name is None or (len(messages) == 1 and messages[0].name == name):
+        return messages[0]
+    for message in messages:
+        if message.name == name:
+            return message
+    raise InvalidArgument(
+        f"operation {operation.name} carries no message {name!r} (header {MESSAGE_HEADER})",
+        reason="UNKNOWN_MESSAGE",
+        domain="microlib",
+    )
+
+
+def decode_payload(message: MessageDefinition, body: bytes) -> Any:
+    """``message.decode(body)``, any failure reported as ``InvalidArgument``.
+
+    Raises:
+        InvalidArgument: the body is not a valid payload of ``message``.
+    """
+    try:
+        return message.decode(body)
+    except Error:
+        raise  # a decoder that reports bad input itself knows best
+    except Exception as exc:
+        raise InvalidArgument(
+            f"payload is not a valid {message.name}: {type(exc).__name__}: {exc}",
+            reason="INVALID_PAYLOAD",
+            domain="microlib",
+        ) from None
+
+
+def message_key(operation: OperationDefinition, payload: Any, headers: Mapping[str, str]) -> str | None:
+    """The message key the contract locates (``$message.payload#/orderId``), as text.
+
+    Returns:
+        None when the operation declares no key or the value is absent.
+    """
+    location = operation.key
+    if location is None:
+        return None
+    source, _, pointer = location.partition("#")
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/") if p]
+    value: Any = headers if source.endswith("header") else payload
+    for part in parts:
+        value = _member(value, part)
+        if value is None:
+            return None
+    return str(value)
+
+
+def header_name(location: str | None) -> str | None:
+    """The header a runtime expression locates (``$message.header#/replyTo`` gives
+    ``replyTo``); None for a payload location, or none."""
+    prefix = "$message.header#/"
+    if location is None or not location.startswith(prefix) or "/" in location[len(prefix) :]:
+        return None
+    return location[len(prefix) :].replace("~1", "/").replace("~0", "~") or None
+
+
+def header_at(headers: Mapping[str, str], location: str | None) -> str | None:
+    """The value of the header ``location`` names, its name matched in any case."""
+    name = header_name(location)
+    if name is None:
+        return None
+    found = headers.get(name)
+    if found is None:
+        lowered = name.lower()
+        found = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return found
+
+
+def _member(value: Any, name: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(name)
+    if isinstance(value, list | tuple):
+        return value[int(name)] if name.isdigit() and int(name) < len(value) else None
+    fields = getattr(type(value), "model_fields", None)
+    if fields is not None and name not in fields:
+        # A JSON name that differs from the attribute (a pydantic alias).
+        for attribute, info in fields.items():
+            if info.alias == name:
+                return getattr(value, attribute, None)
+    return getattr(value, name, None)

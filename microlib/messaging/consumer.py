@@ -1,0 +1,397 @@
+"""One receive operation's consumer: deliveries through the chain, then settled.
+
+Each delivery runs through the service's one chain as a ``CallContext`` of
+kind ``message`` (service: the document's title; method: the operation's
+name), so recovery, tracing (a consumer span, child of the producer's),
+metrics, logging and authentication apply as for any call. Innermost, the
+payload is decoded and validated (``InvalidArgument`` names each bad field)
+and the handler called with it and a :class:`MessageContext`.
+
+Settlement: the message is acknowledged only after the handler returned
+(and its reply, if any, was confirmed). A failed attempt is tried again
+after a backoff, in this process and holding the message; a poison failure
+or the last attempt's moves it to the dead letters with the error and the
+attempt count in its headers. Deliveries the broker repeats count as
+attempts, so a message that crashes the process does not loop for ever
+where the broker counts deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from microlib.core.context import CallContext
+from microlib.core.errors import Error, Internal, InvalidArgument
+from microlib.messaging._names import queue_name
+from microlib.messaging.acks import Reject
+from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Subscription
+from microlib.messaging.codec import decode_payload, header_at, message_for_headers
+from microlib.messaging.context import MessageContext
+from microlib.messaging.definition import ApplicationDefinition, OperationDefinition, RetryPolicy
+from microlib.messaging.retry import is_poison
+from microlib.observability.outcome import outcome_code
+
+if TYPE_CHECKING:
+    from microlib.core.chain import Chain
+    from microlib.messaging.publishing import BrokerPublisher
+    from microlib.observability.metrics import Metrics
+
+__all__ = ["ConsumerOptions", "OperationConsumer"]
+
+log = structlog.get_logger("microlib.messaging")
+
+Handler = Callable[[Any, MessageContext], Awaitable[Any]]
+Settled = Callable[[OperationDefinition, Delivery, str], None]
+"""Told of each settled delivery: the operation, the delivery, ``ack`` or ``dead_letter``."""
+
+DELIVERY_ATTRIBUTE = "microlib.messaging.delivery"
+OPERATION_ATTRIBUTE = "microlib.method"
+_MAX_HEADER = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerOptions:
+    """How one operation is consumed, settings and contract merged.
+
+    Args:
+        group: The consumer group.
+        address: The address consumed, ``{parameters}`` left as wildcards.
+        prefetch: Messages handled at once.
+        policy: The retry policy.
+        handler_timeout: Seconds an attempt may take, or None.
+        reconnect_backoff: Seconds before subscribing again after the
+            subscription failed.
+        reconnect_backoff_max: Cap of that backoff.
+    """
+
+    group: str
+    address: str
+    prefetch: int
+    policy: RetryPolicy
+    handler_timeout: float | None = None
+    reconnect_backoff: float = 0.5
+    reconnect_backoff_max: float = 10.0
+
+
+class OperationConsumer:
+    """Consumes one receive operation for one implementation.
+
+    Args:
+        application: The document the operation belongs to.
+        operation: The receive operation.
+        handler: The implementation's method for it.
+        options: Group, address, prefetch, retries.
+        chain: The service's interceptor chain.
+        broker: Where the messages come from.
+        publisher: Sends the handler's reply, for operations with one.
+        metrics: Where retries and dead letters are counted.
+        on_settled: Told of each delivery acknowledged or dead-lettered
+            (``microlib.testing`` waits on it).
+    """
+
+    def __init__(
+        self,
+        application: ApplicationDefinition,
+        operation: OperationDefinition,
+        handler: Handler,
+        options: ConsumerOptions,
+        *,
+        chain: Chain,
+        broker: Broker,
+        publisher: BrokerPublisher,
+        metrics: Metrics,
+        on_settled: Settled | None = None,
+    ) -> None:
+        self.application = application
+        self.operation = operation
+        self.options = options
+        self._handler = handler
+        self._service = application.title
+        self._queue = queue_name(operation, options.group)
+        self._broker = broker
+        self._publisher = publisher
+        self._on_settled = on_settled
+        self._call = chain.wrap(self._innermost)
+        self._subscription: Subscription | None = None
+        self._fetching: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        labels = (self._service, operation.name)
+        self._retries = metrics.counter(
+            "messaging_consumer_retries_total",
+            "Failed attempts that will be tried again.",
+            ("service", "method"),
+        ).labels(*labels)
+        dead = metrics.counter(
+            "messaging_consumer_dead_lettered_total",
+            "Messages moved to the dead letters, by reason (poison, exhausted).",
+            ("service", "method", "reason"),
+        )
+        self._dead = {reason: dead.labels(*labels, reason) for reason in ("poison", "exhausted")}
+
+    async def start(self) -> None:
+        """Subscribe (declaring what the operation needs) and start fetching."""
+        self._subscription = await self._subscribe()
+        self._fetching = asyncio.get_running_loop().create_task(
+            self._fetch(self._subscription), name=f"microlib-consume-{self.operation.name}"
+        )
+
+    @property
+    def queue(self) -> str:
+        """The consumer's queue name (``<group>.<operation>``), which names its dead letters."""
+        return self._queue
+
+    async def lag(self) -> int | None:
+        """The group's messages not handled yet, as the broker counts them; None
+        before the consumer subscribed or where the broker cannot tell."""
+        return None if self._subscription is None else await self._subscription.lag()
+
+    async def drain(self, timeout: float) -> None:
+        """Stop fetching, finish in-flight messages within ``timeout``, give back the rest.
+
+        A message waiting for its next attempt is given back at once; a
+        handler still running at the deadline is cancelled and its message
+        given back, to be delivered again.
+        """
+        self._stopping.set()
+        if self._subscription is not None:
+            await self._subscription.stop()
+        pending = {*self._tasks, *([self._fetching] if self._fetching is not None else [])}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._fetching = None
+
+    async def _subscribe(self) -> Subscription:
+        o = self.options
+        return await self._broker.subscribe(
+            self.operation, group=o.group, address=o.address, prefetch=o.prefetch
+        )
+
+    async def _fetch(self, subscription: Subscription) -> None:
+        slots = asyncio.Semaphore(self.options.prefetch)
+        delay = self.options.reconnect_backoff
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            try:
+                async for delivery in subscription:
+                    await slots.acquire()
+                    if self._stopping.is_set():
+                        # Fetched as the consumer began to drain: not started here.
+                        slots.release()
+                        await _settle_quietly(delivery.requeue(), delivery, "requeue")
+                        continue
+                    task = loop.create_task(self._handle(delivery))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(lambda _: slots.release())
+                    delay = self.options.reconnect_backoff
+                return
+            except Exception as exc:
+                # The broker adapters reconnect by themselves; a subscription
+                # that still fails is made anew, with backoff.
+                log.warning(
+                    "subscription failed; subscribing again",
+                    operation=self.operation.name,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=delay,
+                )
+                if await self._wait(delay):
+                    return
+                delay = min(delay * 2, self.options.reconnect_backoff_max)
+                try:
+                    subscription = self._subscription = await self._subscribe()
+                except Exception as again:
+                    log.warning("subscribing failed", operation=self.operation.name, error=str(again))
+
+    async def _handle(self, delivery: Delivery) -> None:
+        policy = self.options.policy
+        attempt = max(1, delivery.delivery_count)
+        try:
+            replayed_for = delivery.headers.get(REPLAY_HEADER)
+            if replayed_for is not None and replayed_for != self._queue:
+                # A dead letter replayed on a shared stream or topic for another group.
+                await delivery.ack()
+                return
+            if attempt > policy.max_attempts:
+                failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
+                await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
+                return
+            while True:
+                try:
+                    await self._call(self._context(delivery, attempt))
+                except (Exception, Reject) as exc:
+                    if is_poison(exc):
+                        await self._dead_letter(delivery, exc, attempt, "poison")
+                        return
+                    if attempt >= policy.max_attempts:
+                        await self._dead_letter(delivery, exc, attempt, "exhausted")
+                        return
+                    self._retries.inc()
+                    if await self._wait(policy.backoff(attempt)):
+                        await delivery.requeue()  # shutting down: not started again here
+                        return
+                    attempt += 1
+                else:
+                    await delivery.ack()
+                    self._settled(delivery, "ack")
+                    return
+        except asyncio.CancelledError:
+            if not delivery.settled:
+                await _settle_quietly(delivery.requeue(), delivery, "requeue")
+            raise
+        except Exception as exc:
+            # Settling failed (a lost connection): the broker delivers the
+            # message again, which at-least-once allows.
+            log.warning(
+                "settling a message failed; the broker will deliver it again",
+                operation=self.operation.name,
+                message_id=delivery.message_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+    def _settled(self, delivery: Delivery, outcome: str) -> None:
+        if self._on_settled is not None:
+            self._on_settled(self.operation, delivery, outcome)
+
+    async def _wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``; True at once when the consumer is stopping."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def _context(self, delivery: Delivery, attempt: int) -> CallContext:
+        timeout = self.options.handler_timeout
+        headers = {k.lower(): v for k, v in delivery.headers.items()}
+        return CallContext(
+            "message",
+            self._service,
+            self.operation.name,
+            headers,
+            None if timeout is None else time.monotonic() + timeout,
+            request=delivery.body,
+            attributes={
+                OPERATION_ATTRIBUTE: self.operation,
+                DELIVERY_ATTRIBUTE: (delivery, attempt),
+            },
+        )
+
+    async def _innermost(self, ctx: CallContext) -> Any:
+        delivery, attempt = ctx.attributes[DELIVERY_ATTRIBUTE]
+        operation = self.operation
+        message = message_for_headers(operation, ctx.metadata)
+        payload = ctx.request = decode_payload(message, delivery.body)
+        parameters = operation.match(delivery.address) or {}
+        correlation_id = delivery.correlation_id or header_at(ctx.metadata, message.correlation_id)
+        context = MessageContext(
+            operation=operation,
+            address=delivery.address,
+            parameters=parameters,
+            headers=ctx.metadata,
+            key=delivery.key,
+            message_id=delivery.message_id,
+            correlation_id=correlation_id,
+            delivery_count=delivery.delivery_count,
+            redelivered=delivery.redelivered,
+            broker_id=delivery.broker_id,
+            call=ctx,
+            attempt=attempt,
+        )
+        reply = await self._handler(payload, context)
+        if operation.reply is not None and reply is not None:
+            # Confirmed before the request is acknowledged: a lost reply
+            # means the request is handled again.
+            await self._publisher.send(
+                operation.reply,
+                reply,
+                address=_reply_address(operation.reply, delivery, ctx.metadata, parameters),
+                correlation_id=correlation_id or delivery.message_id,
+            )
+        return reply
+
+    async def _dead_letter(self, delivery: Delivery, failure: BaseException, attempts: int, why: str) -> None:
+        headers = dead_letter_headers(failure, attempts, why, delivery.address)
+        await delivery.dead_letter(headers)
+        self._dead[why].inc()
+        self._settled(delivery, "dead_letter")
+        log.warning(
+            "message dead-lettered",
+            operation=self.operation.name,
+            message_id=delivery.message_id,
+            reason=why,
+            attempts=attempts,
+            code=headers["x-microlib-error-code"],
+            error=headers["x-microlib-error"],
+            error_reason=headers.get("x-microlib-error-reason"),
+        )
+
+
+def _reply_address(
+    reply: OperationDefinition, delivery: Delivery, headers: Mapping[str, str], parameters: Mapping[str, str]
+) -> str:
+    """Where a reply goes: the request's ``reply_to``, else the header the
+    reply's address locates, else the reply channel's own address."""
+    found = delivery.reply_to or header_at(headers, reply.address)
+    if found:
+        return found
+    if reply.address.startswith("$message"):
+        raise InvalidArgument(
+            f"the request names no reply address ({reply.address}, or the broker's reply_to)",
+            reason="NO_REPLY_ADDRESS",
+            domain="microlib",
+        )
+    return reply.resolve(parameters, partial=True)
+
+
+def dead_letter_headers(failure: BaseException, attempts: int, why: str, address: str) -> dict[str, str]:
+    """The headers a dead letter carries: what failed, how often, and why it stopped.
+
+    The error is the handler's own (not recovery's generic ``INTERNAL``):
+    dead letters are read by operators, not by the message's sender.
+    """
+    cause = failure.__cause__ if isinstance(failure, Internal) and failure.__cause__ else failure
+    if isinstance(cause, Reject):
+        text = cause.reason
+    elif isinstance(cause, Error):
+        text = cause.message
+    else:
+        text = f"{type(cause).__name__}: {cause}"
+    headers = {
+        "x-microlib-dead-letter-reason": why,
+        "x-microlib-attempts": str(attempts),
+        "x-microlib-error": text[:_MAX_HEADER],
+        "x-microlib-error-code": outcome_code(failure),
+        "x-microlib-original-address": address,
+        "x-microlib-dead-lettered-at": f"{time.time():.3f}",
+    }
+    if isinstance(failure, Error) and failure.reason:
+        # A refusal's cause (MISSING_CREDENTIALS, NO_ACCESS_RULE...), for whoever replays it.
+        headers["x-microlib-error-reason"] = failure.reason
+    if isinstance(failure, Error) and failure.violations:
+        headers["x-microlib-violations"] = json.dumps(
+            [{"field": v.field, "description": v.description, "rule": v.rule} for v in failure.violations]
+        )[: _MAX_HEADER * 8]
+    return headers
+
+
+async def _settle_quietly(action: Awaitable[None], delivery: Delivery, what: str) -> None:
+    try:
+        await action
+    except Exception as exc:
+        log.warning(
+            f"{what} failed; the broker will deliver the message again",
+            message_id=delivery.message_id,
+            error=f"{type(exc).__name__}: {exc}",
+        )

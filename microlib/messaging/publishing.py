@@ -1,0 +1,354 @@
+"""The service's :class:`~microlib.messaging.Publisher`: encode, trace, send, count.
+
+Every publish gets a producer span whose W3C context (``traceparent``,
+``tracestate``, ``baggage``) travels in the message's headers, so the
+consumer's span is its child; the current call's request id travels as
+``x-request-id``. Publishing returns once the broker confirmed the
+message (RabbitMQ publisher confirms, Kafka acks, Redis's reply). A
+request (an operation with a ``reply``) then waits for the reply in this
+instance's inbox (:mod:`microlib.messaging.replies`).
+
+Metrics (labels ``channel``, ``operation``, ``code``):
+``messaging_publisher_messages_total`` and
+``messaging_publisher_message_duration_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from opentelemetry import trace
+
+from microlib.core.context import current_context
+from microlib.core.errors import DeadlineExceeded, InvalidArgument, Unavailable
+from microlib.core.propagation import Propagation
+from microlib.messaging.broker import Broker, OutgoingMessage
+from microlib.messaging.codec import (
+    MESSAGE_HEADER,
+    decode_payload,
+    header_name,
+    message_for_headers,
+    message_for_payload,
+    message_key,
+)
+from microlib.messaging.definition import ApplicationDefinition, OperationDefinition
+from microlib.messaging.replies import Replies
+from microlib.observability._lean_span import FrameworkAttributes
+from microlib.observability.outcome import outcome_code
+from microlib.observability.requestid import REQUEST_ID_HEADER
+
+if TYPE_CHECKING:
+    from microlib.observability.metrics import Metrics
+    from microlib.observability.tracing import Tracing
+
+__all__ = ["BrokerPublisher", "OutboxWriter"]
+
+Committed = Callable[[], None]
+"""Called once the transaction holding an outbox row committed."""
+
+
+class OutboxWriter(Protocol):
+    """Where the publisher diverts messages when the outbox is on (microlib.messaging.outbox)."""
+
+    async def write(
+        self, operation: OperationDefinition, message: OutgoingMessage, committed: Committed
+    ) -> bool:
+        """Store ``message`` in the caller's open transaction.
+
+        Args:
+            operation: The send operation.
+            message: The encoded message, trace context in its headers.
+            committed: To call once the transaction committed.
+
+        Returns:
+            False when the message is to go straight to the broker instead
+            (no transaction open, and the outbox allows direct publishing).
+        """
+        ...
+
+
+class BrokerPublisher:
+    """Publishes typed payloads through the service's broker.
+
+    It exists before the service starts (generated publishers can wrap it
+    at import time) and sends once the messaging component attached it to
+    the broker.
+
+    Args:
+        propagation: Adds the sending call's headers (the signed principal)
+            to every message.
+    """
+
+    def __init__(self, propagation: Propagation | None = None) -> None:
+        self._propagation = propagation or Propagation()
+        self._broker: Broker | None = None
+        self._tracing: Tracing | None = None
+        self._timeout = 0.0
+        self._request_timeout = 30.0
+        self._inbox_prefix = "replies"
+        self._replies: dict[str, Replies] = {}
+        self._opening = asyncio.Lock()
+        self._count: Any = None
+        self._duration: Any = None
+        self.documents: dict[str, ApplicationDefinition] = {}
+        """The documents generated publishers send for, by title (served over HTTP)."""
+        self.observers: list[Callable[[OperationDefinition, Any, OutgoingMessage], None]] = []
+        """Told of each message the broker confirmed (or the outbox committed):
+        operation, payload, message."""
+        self.outbox: OutboxWriter | None = None
+        """When set, each message goes to the transactional outbox first."""
+
+    def attach(
+        self,
+        broker: Broker,
+        *,
+        tracing: Tracing,
+        metrics: Metrics,
+        timeout: float,
+        request_timeout: float = 30.0,
+        inbox_prefix: str = "replies",
+    ) -> None:
+        """Send through ``broker`` from now on.
+
+        Args:
+            broker: The started broker.
+            tracing: The service's tracing (producer spans, header injection).
+            metrics: The service's metrics.
+            timeout: Seconds a publish waits for the broker's confirmation.
+            request_timeout: Seconds a request waits for its reply by default.
+            inbox_prefix: Starts the names of this instance's reply inboxes
+                (``<group>.replies``).
+        """
+        self._tracing = tracing
+        self._timeout = timeout
+        self._request_timeout = request_timeout
+        self._inbox_prefix = inbox_prefix
+        labels = ("channel", "operation", "code")
+        self._count = metrics.counter(
+            "messaging_publisher_messages_total", "Messages published, by outcome.", labels
+        )
+        self._duration = metrics.histogram(
+            "messaging_publisher_message_duration_seconds",
+            "Time from publish to the broker's confirmation.",
+            labels,
+        )
+        self._broker = broker
+
+    def detach(self) -> None:
+        """Refuse to publish from now on (the broker is closing)."""
+        self._broker = None
+
+    async def publish(
+        self,
+        operation: OperationDefinition,
+        payload: Any,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Send ``payload`` on ``operation``'s channel; returns once the broker confirmed it.
+
+        Raises:
+            TypeError: ``payload`` is none of the operation's payload types.
+            InvalidArgument: a parameter of the address has no value.
+            Unavailable: the broker is not connected or did not confirm in
+                time (``messaging.publish_timeout``).
+        """
+        await self.send(
+            operation,
+            payload,
+            address=_address(operation, parameters or {}),
+            key=key,
+            headers=headers,
+            message_id=message_id,
+            correlation_id=correlation_id,
+        )
+
+    async def request(
+        self,
+        operation: OperationDefinition,
+        payload: Any,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send a request on an operation with a ``reply`` and return the reply's payload.
+
+        The request carries a new correlation id and, as ``reply_to`` (and
+        in the header the contract's reply address locates, if any), the
+        address of this instance's inbox for the reply.
+
+        Args:
+            timeout: Seconds to wait for the reply; ``messaging.request_timeout``
+                when None, and never past the current call's deadline.
+
+        Raises:
+            TypeError: the operation has no reply, or ``payload`` is none of
+                its payload types.
+            DeadlineExceeded: no reply within the timeout.
+            InvalidArgument: the reply is not a valid payload of the reply.
+            Unavailable: see :meth:`publish`; or messaging stopped meanwhile.
+        """
+        reply = operation.reply
+        if reply is None:
+            raise TypeError(f"operation {operation.name} has no reply: publish() it instead")
+        replies = await self._replies_of(reply)
+        correlation_id = uuid.uuid4().hex
+        out = dict(headers or {})
+        if (name := header_name(reply.address)) is not None:
+            out[name] = replies.address
+        limit = self._request_timeout if timeout is None else timeout
+        call = current_context()
+        if call is not None and call.deadline is not None:
+            limit = min(limit, max(0.0, call.deadline - time.monotonic()))
+        with replies.expect(correlation_id) as answer:
+            await self.send(
+                operation,
+                payload,
+                address=_address(operation, parameters or {}),
+                key=key,
+                headers=out,
+                correlation_id=correlation_id,
+                reply_to=replies.address,
+            )
+            try:
+                async with asyncio.timeout(limit):
+                    delivery = await answer
+            except TimeoutError:
+                raise DeadlineExceeded(
+                    f"no reply to {operation.name} within {limit:g}s (messaging.request_timeout)",
+                    reason="REPLY_TIMEOUT",
+                ) from None
+        message = message_for_headers(reply, {k.lower(): v for k, v in delivery.headers.items()})
+        return decode_payload(message, delivery.body)
+
+    async def _replies_of(self, reply: OperationDefinition) -> Replies:
+        broker = self._broker
+        if broker is None:
+            raise Unavailable("messaging is not started: send requests once the service has started")
+        async with self._opening:
+            replies = self._replies.get(reply.name)
+            if replies is None or not replies.open:
+                name = f"{self._inbox_prefix}.{uuid.uuid4().hex[:12]}"
+                replies = self._replies[reply.name] = Replies(reply, await broker.inbox(reply, name))
+            return replies
+
+    async def close(self) -> None:
+        """Stop reading replies (waiting requests fail) and refuse to publish."""
+        self.detach()
+        replies, self._replies = self._replies, {}
+        for one in replies.values():
+            await one.close()
+
+    async def send(
+        self,
+        operation: OperationDefinition,
+        payload: Any,
+        *,
+        address: str,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> None:
+        """Send ``payload`` to a concrete ``address`` (a reply's, or a resolved one).
+
+        The correlation id also travels in the header the message's
+        ``correlationId`` locates, if the contract says so.
+
+        Raises:
+            TypeError: ``payload`` is none of the operation's payload types.
+            Unavailable: see :meth:`publish`.
+        """
+        broker, tracing = self._broker, self._tracing
+        if broker is None or tracing is None:
+            raise Unavailable("messaging is not started: publish once the service has started")
+        outbox = self.outbox
+        message = message_for_payload(operation, payload)
+        body = message.encode(payload)
+        out: dict[str, str] = {**(headers or {}), MESSAGE_HEADER: message.name}
+        if correlation_id is not None and (name := header_name(message.correlation_id)) is not None:
+            out[name] = correlation_id
+        self._propagation.inject(out, body)
+        call = current_context()
+        if call is not None and "request_id" in call.attributes:
+            out.setdefault(REQUEST_ID_HEADER, str(call.attributes["request_id"]))
+        if key is None:
+            key = message_key(operation, payload, out)
+        message_id = message_id or uuid.uuid4().hex
+        span = tracing.tracer.start_span(
+            f"publish {operation.channel}",
+            kind=trace.SpanKind.PRODUCER,
+            attributes=FrameworkAttributes(
+                {
+                    "messaging.operation.type": "send",
+                    "messaging.destination.name": address,
+                    "messaging.message.id": message_id,
+                    "microlib.method": operation.name,
+                }
+            ),
+        )
+        tracing.inject(out, trace.set_span_in_context(span))
+        outgoing = OutgoingMessage(
+            address=address,
+            body=body,
+            headers=out,
+            key=key,
+            message_id=message_id,
+            correlation_id=correlation_id,
+            content_type=message.content_type,
+            reply_to=reply_to,
+        )
+        start = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            if outbox is not None and await outbox.write(
+                operation, outgoing, lambda: self._tell(operation, payload, outgoing)
+            ):
+                return
+            async with asyncio.timeout(self._timeout):
+                await broker.publish(operation, outgoing)
+            self._tell(operation, payload, outgoing)
+        except TimeoutError:
+            failure = Unavailable(
+                f"the broker did not confirm a message to {address!r} within "
+                f"{self._timeout}s (messaging.publish_timeout)",
+                reason="PUBLISH_TIMEOUT",
+            )
+            span.record_exception(failure)
+            span.set_status(trace.StatusCode.ERROR, failure.message)
+            raise failure from None
+        except BaseException as exc:
+            failure = exc
+            span.record_exception(exc)
+            span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            span.end()
+            labels = (operation.channel, operation.name, outcome_code(failure))
+            self._count.labels(*labels).inc()
+            self._duration.labels(*labels).observe(time.perf_counter() - start)
+
+    def _tell(self, operation: OperationDefinition, payload: Any, message: OutgoingMessage) -> None:
+        for observer in self.observers:
+            observer(operation, payload, message)
+
+
+def _address(operation: OperationDefinition, parameters: Mapping[str, str]) -> str:
+    try:
+        return operation.resolve(parameters)
+    except KeyError as exc:
+        raise InvalidArgument(
+            f"operation {operation.name}: address {operation.address!r} needs parameter {exc.args[0]!r}",
+            reason="MISSING_PARAMETER",
+        ) from None

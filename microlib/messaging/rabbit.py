@@ -1,0 +1,405 @@
+"""The RabbitMQ broker (``messaging.url: amqp://user:pass@host:5672/vhost``), on aio-pika.
+
+Topology comes from the contract's ``amqp`` bindings, with these defaults
+where a binding is silent:
+
+- ``is: routingKey`` (the default): messages are published to the binding's
+  exchange (default ``amq.topic``, which every broker has) with the concrete
+  address as routing key. Each consumer group gets a durable queue
+  (``<group>.<operation>``, or the binding's ``queue.name``) bound with the
+  address, a ``{parameter}`` matching one word (``*``).
+- ``is: queue``: messages go through the default exchange straight to the
+  queue named by the binding's ``queue.name`` (default: the address).
+
+Every queue dead-letters into ``<queue>.dlq`` (``x-dead-letter-exchange``),
+where microlib also puts the messages it dead-letters itself, with the
+error and attempt headers. Messages are persistent; publishing waits for
+the broker's confirm. The connection is robust: it reconnects by itself,
+redeclares the topology and resumes consuming. A message delivered on a
+connection that died is delivered again by RabbitMQ (``redelivered``), and
+is never handed to a handler from the dead channel. A quorum queue's
+``x-delivery-count`` gives the delivery count; a classic queue says only
+whether the message was delivered before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from microlib.core.errors import Unavailable
+from microlib.messaging._names import dead_letter_name, queue_name
+from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
+from microlib.messaging.definition import _PARAMETER, OperationDefinition
+
+try:
+    import aio_pika
+    from aio_pika.abc import (
+        AbstractChannel,
+        AbstractExchange,
+        AbstractIncomingMessage,
+        AbstractQueue,
+        AbstractRobustConnection,
+    )
+    from aio_pika.exceptions import ChannelInvalidStateError
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError("the RabbitMQ broker needs aio-pika: pip install 'microlib[rabbitmq]'") from exc
+
+if TYPE_CHECKING:
+    from microlib.config.model import MessagingSettings
+
+__all__ = ["RabbitBroker"]
+
+KEY_HEADER = "x-microlib-key"
+"""The contract's message key travels in this header (AMQP has no key of its own)."""
+
+_DEFAULT_EXCHANGE = "amq.topic"
+
+
+def _amqp(operation: OperationDefinition) -> Mapping[str, Any]:
+    binding = operation.bindings.get("amqp", {})
+    return binding if isinstance(binding, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RabbitBroker:
+    """RabbitMQ over AMQP 0-9-1, robust connection and publisher confirms.
+
+    Args:
+        settings: The ``messaging`` section.
+        client_name: Shown as the connection's name in RabbitMQ's tools.
+    """
+
+    name = "messaging"
+
+    def __init__(self, settings: MessagingSettings, *, client_name: str) -> None:
+        self.settings = settings
+        self._client_name = client_name
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._subscriptions: list[_RabbitSubscription] = []
+
+    async def start(self) -> None:
+        """Connect and open the publishing channel (with publisher confirms).
+
+        Raises:
+            Unavailable: RabbitMQ is unreachable or refused the login.
+        """
+        try:
+            self._connection = await aio_pika.connect_robust(
+                self.settings.url,
+                timeout=self.settings.connect_timeout,
+                reconnect_interval=self.settings.reconnect_backoff,
+                client_properties={"connection_name": self._client_name},
+            )
+            self._channel = await self._connection.channel(publisher_confirms=True)
+        except (OSError, aio_pika.exceptions.AMQPError) as exc:
+            raise Unavailable(f"RabbitMQ (messaging.url): {type(exc).__name__}: {exc}") from exc
+
+    async def stop(self) -> None:
+        """Stop the consumers and close the connection."""
+        for subscription in self._subscriptions:
+            await subscription.stop()
+        self._subscriptions.clear()
+        self._exchanges.clear()
+        connection, self._connection = self._connection, None
+        self._channel = None
+        if connection is not None:
+            await connection.close()
+
+    async def check(self) -> Mapping[str, Any] | None:
+        """Healthy while connected.
+
+        Raises:
+            Unavailable: the connection is down (it is being re-established).
+        """
+        connection = self._connection
+        if connection is None or connection.is_closed or not connection.connected.is_set():
+            raise Unavailable("RabbitMQ connection is down; reconnecting")
+        return {"broker": "rabbitmq", "consumers": len(self._subscriptions)}
+
+    async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:
+        """Publish persistently and wait for the broker's confirm.
+
+        Raises:
+            Unavailable: the broker refused or is unreachable.
+        """
+        binding = _amqp(operation)
+        try:
+            if operation.address.startswith("$message"):
+                # A reply to the queue the request named in reply_to, as AMQP has it.
+                exchange = self._publishing().default_exchange
+                routing_key = message.address
+            elif binding.get("is") == "queue":
+                exchange = self._publishing().default_exchange
+                routing_key = str(binding.get("queue", {}).get("name") or message.address)
+            else:
+                exchange = await self._exchange(operation)
+                routing_key = message.address
+            await exchange.publish(_amqp_message(message), routing_key=routing_key)
+        except (OSError, aio_pika.exceptions.AMQPError, ChannelInvalidStateError) as exc:
+            raise Unavailable(f"RabbitMQ did not take the message: {type(exc).__name__}: {exc}") from exc
+
+    async def subscribe(
+        self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
+    ) -> _RabbitSubscription:
+        """Declare the group's queue (and its dead letters), bind it, and consume it."""
+        binding = _amqp(operation)
+        declared = binding.get("queue", {})
+        name = str(declared.get("name") or (address if binding.get("is") == "queue" else ""))
+        name = name or queue_name(operation, group)
+        dead = dead_letter_name(name, self.settings.dead_letter_suffix)
+        channel = await self._open().channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        await channel.declare_queue(dead, durable=True)
+        queue = await channel.declare_queue(
+            name,
+            durable=bool(declared.get("durable", True)),
+            exclusive=bool(declared.get("exclusive", False)),
+            auto_delete=bool(declared.get("autoDelete", False)),
+            arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead},
+        )
+        if binding.get("is") != "queue":
+            exchange = await self._exchange(operation, channel)
+            # An unresolved {parameter} matches one word of the routing key.
+            await queue.bind(exchange, routing_key=_PARAMETER.sub("*", address))
+        subscription = _RabbitSubscription(self, channel, queue, dead)
+        await subscription.consume()
+        self._subscriptions.append(subscription)
+        return subscription
+
+    async def inbox(self, operation: OperationDefinition, name: str) -> Inbox:
+        """An exclusive, auto-deleted queue ``name``.
+
+        A reply reaches it through the default exchange (a ``reply_to``
+        address, AMQP's convention) or, for a reply channel with a fixed
+        address, through the reply's exchange, where it is bound by its name.
+        """
+        channel = await self._open().channel()
+        queue = await channel.declare_queue(name, exclusive=True, auto_delete=True)
+        if not operation.address.startswith("$message") and _amqp(operation).get("is") != "queue":
+            await queue.bind(await self._exchange(operation, channel), routing_key=name)
+        subscription = _RabbitSubscription(self, channel, queue, "")
+        await subscription.consume()
+        self._subscriptions.append(subscription)
+        return Inbox(name, subscription)
+
+    async def dead_letters(self, queue: str, *, limit: int = 100) -> list[OutgoingMessage]:
+        """Peek at ``<queue>.dlq``: the messages are fetched unacknowledged and given back."""
+        found: list[OutgoingMessage] = []
+        async with self._dead_queue(queue) as dead:
+            while dead is not None and len(found) < limit:
+                incoming = await dead.get(no_ack=False, fail=False)
+                if incoming is None:
+                    break
+                found.append(_letter(incoming))
+        return found
+
+    async def replay_dead_letter(self, queue: str, message_id: str) -> bool:
+        """Publish the dead letter to ``queue`` (through the default exchange), then
+        acknowledge it in ``<queue>.dlq``; the letters before it keep their place."""
+        async with self._dead_queue(queue) as dead:
+            while dead is not None:
+                incoming = await dead.get(no_ack=False, fail=False)
+                if incoming is None:
+                    break
+                if (incoming.message_id or "") == message_id:
+                    again = _amqp_message(for_replay(_letter(incoming), queue))
+                    await self._publishing().default_exchange.publish(again, routing_key=queue)
+                    await incoming.ack()
+                    return True
+        return False
+
+    async def dead_letter_count(self, queue: str) -> int | None:
+        """The messages ready in ``<queue>.dlq``."""
+        async with self._dead_queue(queue) as dead:
+            return 0 if dead is None else int(dead.declaration_result.message_count or 0)
+
+    async def purge_dead_letters(self, queue: str) -> int:
+        """Purge ``<queue>.dlq``."""
+        async with self._dead_queue(queue) as dead:
+            if dead is None:
+                return 0
+            purged = await dead.purge()
+            return int(purged.message_count or 0)
+
+    @contextlib.asynccontextmanager
+    async def _dead_queue(self, queue: str) -> AsyncIterator[AbstractQueue | None]:
+        """``<queue>.dlq`` on a channel of its own (None: never declared); closing
+        the channel gives back every message fetched and not acknowledged, in order."""
+        channel = await self._open().channel()
+        try:
+            dead: AbstractQueue | None
+            try:
+                dead = await channel.declare_queue(
+                    dead_letter_name(queue, self.settings.dead_letter_suffix), passive=True
+                )
+            except aio_pika.exceptions.ChannelNotFoundEntity:
+                dead = None  # no consumer declared it yet: no dead letters
+            yield dead
+        finally:
+            await channel.close()
+
+    def _open(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise Unavailable("the RabbitMQ broker is not started", reason="BROKER_STOPPED")
+        return self._connection
+
+    def _publishing(self) -> AbstractChannel:
+        if self._channel is None:
+            raise Unavailable("the RabbitMQ broker is not started", reason="BROKER_STOPPED")
+        return self._channel
+
+    async def _exchange(
+        self, operation: OperationDefinition, channel: AbstractChannel | None = None
+    ) -> AbstractExchange:
+        declared = _amqp(operation).get("exchange", {})
+        name = str(declared.get("name") or _DEFAULT_EXCHANGE)
+        if channel is None and name in self._exchanges:
+            return self._exchanges[name]
+        channel = channel or self._publishing()
+        if name.startswith("amq."):
+            # The predefined exchanges exist on every broker and may not be declared.
+            exchange = await channel.get_exchange(name, ensure=False)
+        else:
+            exchange = await channel.declare_exchange(
+                name,
+                type=str(declared.get("type", "topic")),
+                durable=bool(declared.get("durable", True)),
+                auto_delete=bool(declared.get("autoDelete", False)),
+            )
+        if channel is self._channel:
+            self._exchanges[name] = exchange
+        return exchange
+
+
+def _amqp_message(message: OutgoingMessage, extra: Mapping[str, str] | None = None) -> aio_pika.Message:
+    headers: dict[str, Any] = {**message.headers, **(extra or {})}
+    if message.key is not None:
+        headers[KEY_HEADER] = message.key
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        content_type=message.content_type,
+        message_id=message.message_id or None,
+        correlation_id=message.correlation_id,
+        reply_to=message.reply_to,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
+def _headers(incoming: AbstractIncomingMessage) -> dict[str, str]:
+    return {k: _text(v) for k, v in (incoming.headers or {}).items()}
+
+
+def _letter(incoming: AbstractIncomingMessage) -> OutgoingMessage:
+    headers = _headers(incoming)
+    return _outgoing(incoming, headers, headers.get("x-microlib-original-address", ""))
+
+
+def _outgoing(incoming: AbstractIncomingMessage, headers: dict[str, str], address: str) -> OutgoingMessage:
+    key = headers.pop(KEY_HEADER, None)
+    return OutgoingMessage(
+        address=address,
+        body=incoming.body,
+        headers=headers,
+        key=key,
+        message_id=incoming.message_id or "",
+        correlation_id=incoming.correlation_id,
+        content_type=incoming.content_type or "application/json",
+        reply_to=incoming.reply_to,
+    )
+
+
+class _RabbitSubscription:
+    """One consumer of one queue, on a channel of its own (its QoS is the prefetch)."""
+
+    def __init__(
+        self, broker: RabbitBroker, channel: AbstractChannel, queue: AbstractQueue, dead: str
+    ) -> None:
+        self._broker = broker
+        self._channel = channel
+        self._queue = queue
+        self._dead = dead
+        self._buffer: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+        self._tag: str | None = None
+        self._stopped = False
+
+    async def consume(self) -> None:
+        self._tag = await self._queue.consume(self._buffer.put)
+
+    def __aiter__(self) -> AsyncIterator[Delivery]:
+        return self._deliveries()
+
+    async def lag(self) -> int | None:
+        """Messages ready in the queue, not yet delivered (RabbitMQ does not count
+        the unacknowledged ones in a declare)."""
+        declared = await self._queue.declare()
+        return int(declared.message_count or 0)
+
+    async def stop(self) -> None:
+        """Cancel the consumer and give back what was received but not handed out."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._tag is not None:
+            with contextlib.suppress(Exception):
+                await self._queue.cancel(self._tag)
+        while not self._buffer.empty():
+            incoming = self._buffer.get_nowait()
+            if incoming is not None:
+                with contextlib.suppress(Exception):
+                    await incoming.nack(requeue=True)
+        self._buffer.put_nowait(None)
+
+    async def _deliveries(self) -> AsyncIterator[Delivery]:
+        while not self._stopped:
+            incoming = await self._buffer.get()
+            if incoming is None:
+                return
+            try:
+                incoming.channel  # noqa: B018 - raises once the channel it came on is closed
+            except ChannelInvalidStateError:
+                # Its connection died: RabbitMQ delivers it again on the new one.
+                continue
+            yield self._deliver(incoming)
+
+    def _deliver(self, incoming: AbstractIncomingMessage) -> Delivery:
+        headers = _headers(incoming)
+        previous = headers.get("x-delivery-count")
+        count = (
+            int(previous) + 1
+            if previous is not None and previous.isdigit()
+            else 2
+            if incoming.redelivered
+            else 1
+        )
+        message = _outgoing(incoming, headers, incoming.routing_key or "")
+        broker = self._broker
+
+        async def ack() -> None:
+            await incoming.ack()
+
+        async def requeue() -> None:
+            await incoming.nack(requeue=True)
+
+        async def dead_letter(extra: Mapping[str, str]) -> None:
+            channel = broker._publishing()
+            await channel.default_exchange.publish(_amqp_message(message, extra), routing_key=self._dead)
+            await incoming.ack()
+
+        return Delivery.of(
+            message,
+            on_ack=ack,
+            on_requeue=requeue,
+            on_dead_letter=dead_letter,
+            delivery_count=count,
+            redelivered=bool(incoming.redelivered),
+            broker_id=str(incoming.delivery_tag),
+        )

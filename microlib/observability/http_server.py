@@ -1,0 +1,240 @@
+"""What the service records of each HTTP request it serves, in one step at each end.
+
+The HTTP edge (``microlib.http.edge``) sees the request on the wire and calls
+:meth:`HttpServerTelemetry.begin` once the headers are read and
+:meth:`HttpServerTelemetry.end` once the response is sent; between them the
+chain's interceptors find the request's record in a context variable and
+only enrich it. So one request costs one span, one set of metric updates
+and at most one access line, however many layers answer it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from microlib.observability._exchange import UNMATCHED, _edge, _Exchange
+from microlib.observability._lean_span import FrameworkAttributes
+from microlib.observability._structlog_private import field_var
+from microlib.observability.identity import _bind_identity, _unbind_identity
+from microlib.observability.tracing import _bind_tracer, _unbind_tracer
+
+if TYPE_CHECKING:
+    from microlib.observability.stack import Observability
+
+__all__ = ["UNMATCHED", "HttpServerTelemetry", "current_correlation_id"]
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+
+_LOGGER = "microlib.http"
+log = structlog.get_logger(_LOGGER)
+
+
+class HttpServerTelemetry:
+    """The server span, ``http_server_*`` metrics and access line of HTTP requests.
+
+    Metrics (labels bounded: method, route template, status):
+    ``http_server_requests_total``, ``http_server_request_duration_seconds``,
+    ``http_server_requests_in_flight`` (method only),
+    ``http_server_request_size_bytes``, ``http_server_response_size_bytes``.
+
+    Args:
+        observability: The service's observability.
+        untraced_paths: Paths that are counted but neither traced nor
+            access-logged (probes, ``/metrics``).
+    """
+
+    def __init__(self, observability: Observability, *, untraced_paths: Iterable[str] = ()) -> None:
+        self._obs = observability
+        self._untraced = frozenset(untraced_paths)
+        self._tracer = observability.tracing.tracer
+        self._tracing = observability.tracing.enabled
+        metrics = observability.metrics
+        labels = ("method", "route", "status")
+        self._count = metrics.counter("http_server_requests_total", "HTTP requests completed.", labels)
+        self._duration = metrics.histogram(
+            "http_server_request_duration_seconds",
+            "HTTP request duration, from the first byte received to the last byte sent.",
+            labels,
+            buckets=observability.settings.metrics.duration_buckets,
+        )
+        self._in_flight = metrics.gauge(
+            "http_server_requests_in_flight", "HTTP requests in progress.", ["method"]
+        )
+        self._req_size = metrics.size_histogram(
+            "http_server_request_size_bytes", "HTTP request body size.", ("method", "route")
+        )
+        self._resp_size = metrics.size_histogram(
+            "http_server_response_size_bytes", "HTTP response body size.", ("method", "route")
+        )
+        # The label sets here are bounded, so their children are cached: one
+        # lookup finds all four (and multi-process mode's prometheus-client
+        # metrics validate and lock in every labels() call).
+        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any, Any]] = {}
+        self._gauges: dict[str, Any] = {}
+        # Bound once: the module's lazy proxy would build a logger per line.
+        self._log = log.bind()
+        # Asked before the line's fields are gathered: at WARNING and above
+        # (the usual production level) the access line costs one level check.
+        self._access_enabled = logging.getLogger(_LOGGER).isEnabledFor
+        self._request_id_var = field_var("request_id")
+
+    def begin(
+        self, scope: Mapping[str, Any], request_id: str, carrier: Mapping[str, str], user_agent: str
+    ) -> _Exchange:
+        """Open the request's record: its span (with the caller's trace context), the in-flight gauge,
+        and the request id, identity and tracer bound for every log line and span inside it.
+
+        Args:
+            scope: The request's ASGI scope (method, path, addresses).
+            request_id: The request id the edge accepted or minted.
+            carrier: The caller's ``traceparent``, ``tracestate`` and ``baggage``.
+            user_agent: The ``User-Agent`` header, or ``""``.
+
+        Returns:
+            The record to pass to :meth:`end`, whatever happens in between.
+        """
+        start = time.perf_counter()
+        method = scope["method"] if scope["method"] in _METHODS else "_OTHER"
+        path = scope["path"]
+        observed = path not in self._untraced
+        traced = self._tracing and observed
+        parent = None
+        if traced:
+            parent = self._obs.tracing.extract(carrier) if carrier else None
+            span = self._tracer.start_span(
+                method,
+                context=parent,
+                kind=trace.SpanKind.SERVER,
+                attributes=_request_attributes(scope, method, user_agent),
+            )
+        else:
+            span = trace.INVALID_SPAN
+        exchange = _Exchange(span, request_id, verb=method, path=path, start=start, observed=observed)
+        gauge = self._gauges.get(method)
+        if gauge is None:
+            gauge = self._gauges[method] = self._in_flight.labels(method)
+        gauge.inc()
+        exchange.tokens = (
+            # The caller's baggage stays in the context, for outgoing calls to carry on.
+            otel_context.attach(trace.set_span_in_context(span, parent)) if traced else None,
+            _edge.set(exchange),
+            _bind_identity(self._obs.identity),
+            _bind_tracer(self._tracer),
+            self._request_id_var.set(request_id),
+        )
+        return exchange
+
+    def end(self, exchange: _Exchange, failure: BaseException | None) -> None:
+        """Close the record: metrics, the span's route, status and end, the access line; unbind.
+
+        Args:
+            exchange: What :meth:`begin` returned, its status, sizes and routes filled in.
+            failure: What the request raised, if anything.
+        """
+        method = exchange.verb
+        route = exchange.template()
+        status = exchange.status or 500
+        elapsed = time.perf_counter() - exchange.start
+        key = (method, route, str(status))
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self._count.labels(*key),
+                self._duration.labels(*key),
+                self._req_size.labels(method, route),
+                self._resp_size.labels(method, route),
+            )
+        count, duration, req_size, resp_size = children
+        count.inc()
+        duration.observe(elapsed)
+        req_size.observe(exchange.received)
+        resp_size.observe(exchange.sent)
+        self._gauges[method].dec()
+        tokens = exchange.tokens
+        if tokens[0] is not None:
+            _finish_span(exchange.span, method, route, status, failure, exchange.method)
+        # A 5xx is a server fault whoever answered it (a handler, the timeout, the drain).
+        fault = status >= 500
+        if (
+            exchange.observed
+            and self._obs.settings.logging.access_log
+            and (fault or self._access_enabled(logging.INFO))
+        ):
+            (self._log.error if fault else self._log.info)(
+                "http request",
+                method=method,
+                path=exchange.path,
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 3),
+                request_size=exchange.received,
+                response_size=exchange.sent,
+            )
+        self._request_id_var.reset(tokens[4])
+        _unbind_tracer(tokens[3])
+        _unbind_identity(tokens[2])
+        _edge.reset(tokens[1])
+        if tokens[0] is not None:
+            otel_context.detach(tokens[0])
+
+
+def current_correlation_id() -> str:
+    """The correlation id of the HTTP request being served ("" outside the edge).
+
+    For the layers that answer a request themselves (the timeout's 504), so
+    their problem carries the id the edge's own answers carry.
+    """
+    exchange = _edge.get()
+    return exchange.correlation_id() if exchange is not None else ""
+
+
+def _request_attributes(scope: Mapping[str, Any], method: str, user_agent: str) -> FrameworkAttributes:
+    attributes = FrameworkAttributes(
+        {
+            "http.request.method": method,
+            "url.path": scope["path"],
+            "url.scheme": scope.get("scheme", "http"),
+            "network.protocol.version": scope.get("http_version", "1.1"),
+        }
+    )
+    server = scope.get("server")
+    if server:
+        attributes["server.address"] = server[0]
+        if server[1] is not None:
+            attributes["server.port"] = server[1]
+    client = scope.get("client")
+    if client:
+        attributes["client.address"] = client[0]
+    if user_agent:
+        attributes["user_agent.original"] = user_agent
+    return attributes
+
+
+def _finish_span(
+    span: trace.Span,
+    method: str,
+    route: str,
+    status: int,
+    failure: BaseException | None,
+    chain_method: str,
+) -> None:
+    attributes = FrameworkAttributes({"microlib.method": chain_method} if chain_method else {})
+    if route != UNMATCHED:
+        span.update_name(f"{method} {route}")
+        attributes["http.route"] = route
+    attributes["http.response.status_code"] = status
+    span.set_attributes(attributes)
+    if failure is not None:
+        span.record_exception(failure)
+    if status >= 500:
+        span.set_status(
+            trace.StatusCode.ERROR, f"HTTP {status}" if failure is None else type(failure).__name__
+        )
+    span.end()

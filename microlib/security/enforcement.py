@@ -1,0 +1,148 @@
+"""Refuse to start a service whose served contracts declare security that nothing enforces.
+
+A served contract's security is a promise. When the service starts, before
+any component, every security scheme an OpenAPI operation mounted in the
+service requires must have something to enforce it: ``security.issuers`` for
+bearer, ``oauth2`` and ``openIdConnect`` schemes, a registered verifier of the
+right kind for the others. Otherwise the start fails, naming each scheme and
+the operations that use it; it never serves them open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from microlib.core.lifecycle import StartupError
+from microlib.security.credentials import ApiKeyVerifier, BasicVerifier, RequestVerifier
+from microlib.security.requirements import SecurityRequirement
+from microlib.security.schemes import SecurityScheme
+
+__all__ = ["SecurityNotEnforced", "check_served", "served_requirements", "unenforced"]
+
+
+class SecurityNotEnforced(Exception):
+    """A served operation requires security that nothing in the service enforces."""
+
+
+@runtime_checkable
+class _Enforcer(Protocol):
+    """A component enforcing contract security (the installed ``SecurityFeature``)."""
+
+    name: str
+
+    def unenforced(self, declared: Mapping[str, SecurityRequirement]) -> list[str]: ...
+
+
+_VERIFIERS: dict[str, tuple[type, str]] = {
+    "basic": (BasicVerifier, "a BasicVerifier (async def verify_basic(username, password))"),
+    "apiKey": (ApiKeyVerifier, "an ApiKeyVerifier (async def verify_api_key(key))"),
+    "custom": (RequestVerifier, "a RequestVerifier (async def verify_request(ctx))"),
+}
+
+
+def check_served(routes: Iterable[Any], components: Iterable[object]) -> None:
+    """Refuse to start when a served operation's security is not enforced.
+
+    Args:
+        routes: The service's HTTP routes (``service.http.routes``).
+        components: The service's components.
+
+    Raises:
+        StartupError: Naming the schemes and operations: security is not
+            installed while an operation declares some, or a scheme has no
+            issuer or verifier to enforce it.
+    """
+    declared = served_requirements(routes)
+    enforcers = [c for c in components if isinstance(c, _Enforcer)]
+    if declared and not enforcers:
+        raise StartupError(
+            "security",
+            SecurityNotEnforced(
+                "the served operations declare security, but none is installed: call "
+                f"microlib.security.install(service) before starting; operations: {', '.join(declared)}"
+            ),
+        )
+    for enforcer in enforcers:
+        problems = enforcer.unenforced(declared)
+        if problems:
+            raise StartupError(enforcer.name, SecurityNotEnforced("; ".join(problems)))
+
+
+def served_requirements(routes: Iterable[Any], prefix: str = "") -> dict[str, SecurityRequirement]:
+    """The requirement of every non-public OpenAPI operation mounted among ``routes``.
+
+    Mounts and routers are followed; an ``OpenAPIApp`` hidden inside another
+    ASGI app (middleware) is not seen, so mount it directly.
+
+    Args:
+        routes: Starlette routes.
+        prefix: The path they are mounted under.
+
+    Returns:
+        Requirements by ``METHOD /mounted/path (operationId)``.
+    """
+    from microlib.http.openapi import OpenAPIApp
+
+    found: dict[str, SecurityRequirement] = {}
+    for route in routes:
+        app = getattr(route, "app", None)
+        path = prefix + getattr(route, "path", "")
+        if isinstance(app, OpenAPIApp):
+            for op, requirement in app.requirements:
+                found[f"{op.method} {path}{op.path} ({op.operation_id})"] = requirement
+        else:
+            found.update(served_requirements(getattr(route, "routes", ()), path))
+    return found
+
+
+def unenforced(
+    declared: Mapping[str, SecurityRequirement], verifiers: Mapping[str, object], *, issuers: bool
+) -> list[str]:
+    """The schemes of ``declared`` that nothing enforces, and verifiers nothing uses.
+
+    Args:
+        declared: Requirements by where the operation is.
+        verifiers: The registered verifiers, by scheme name.
+        issuers: Whether ``security.issuers`` holds any issuer.
+
+    Returns:
+        One problem per scheme (naming it and its operations), and one for
+        verifiers registered under names no served operation requires.
+    """
+    users: dict[SecurityScheme, dict[str, None]] = {}  # the operations in order, once each
+    for where, requirement in declared.items():
+        for option in requirement.options:
+            for scheme in option.schemes:
+                users.setdefault(scheme, {})[where] = None
+    problems = []
+    for scheme, wheres in users.items():
+        problem = _problem(scheme, verifiers.get(scheme.name), issuers=issuers)
+        if problem:
+            problems.append(
+                f"security scheme {scheme.name!r} ({scheme.describe()}) {problem}; "
+                f"required by {', '.join(wheres)}"
+            )
+    used = {scheme.name for scheme in users}
+    unknown = sorted(set(verifiers) - used)
+    if unknown:
+        problems.append(
+            f"verifiers are registered for {', '.join(map(repr, unknown))}, which no served operation "
+            f"requires (schemes required: {', '.join(map(repr, sorted(used))) or 'none'})"
+        )
+    return problems
+
+
+def _problem(scheme: SecurityScheme, verifier: object, *, issuers: bool) -> str:
+    kind = scheme.kind
+    if kind == "bearer":
+        if verifier is not None:
+            return "is a bearer token checked against security.issuers; it takes no verifier"
+        return "" if issuers else "needs a JWT issuer, but security.issuers is empty"
+    expected, description = _VERIFIERS[kind]
+    if verifier is None:
+        missing = "has no built-in enforcement" if kind == "custom" else "has no verifier"
+        return f"{missing}: register {description} with install(service, verifiers={{{scheme.name!r}: ...}})"
+    if not isinstance(verifier, expected):
+        return f"has a verifier of type {type(verifier).__name__}, which is not {description}"
+    return ""

@@ -1,0 +1,248 @@
+"""Every user mistake the CLI meets is one line naming what and where, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ROOT, microlib
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single line a failed command printed, after checking it is one and the exit is not 0."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output, output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, output
+    return lines[0]
+
+
+class TestRun:
+    def test_a_module_outside_the_working_directory_is_named_by_its_path(self, tmp_path: Path) -> None:
+        """The file:line is absolute when the module is not below the working directory."""
+        elsewhere, here = tmp_path / "lib", tmp_path / "here"
+        elsewhere.mkdir()
+        here.mkdir()
+        (elsewhere / "far.py").write_text(
+            "from examples.bookshop.gen.bookshop.v1 import BookshopService\n"
+            "from microlib import Service\n"
+            "service = Service('far')\n"
+            "service.include(type('Empty', (BookshopService,), {})())\n"
+        )
+        path = f"{elsewhere}:{ROOT}:{ROOT / 'codegen'}"
+        line = one_line_error(microlib("run", "far:service", cwd=here, env={"PYTHONPATH": path}))
+        assert line.startswith(f"microlib run: {elsewhere / 'far.py'}:4: servicer Empty for ")
+
+    def test_a_servicer_missing_methods_names_them_and_the_line_that_included_it(
+        self, tmp_path: Path
+    ) -> None:
+        """The servicer check runs while the module is imported: no import traceback around it."""
+        (tmp_path / "broken.py").write_text(
+            "from examples.bookshop.gen.bookshop.v1 import BookshopService\n"
+            "from microlib import Service\n"
+            "\n"
+            "class Empty(BookshopService):\n"
+            "    pass\n"
+            "\n"
+            "service = Service('broken')\n"
+            "service.include(Empty())\n"
+        )
+        line = one_line_error(microlib("run", "broken:service", cwd=tmp_path))
+        assert line.startswith("microlib run: broken.py:8: servicer Empty for bookshop.v1.BookshopService ")
+        assert "lacks method(s): get_book (rpc GetBook)" in line
+
+    @pytest.mark.parametrize(
+        ("schedule", "reason"),
+        [
+            ("cron='61 3 * * *'", "invalid cron expression '61 3 * * *'"),
+            ("cron='0 3 * * *', timezone='Mars/Olympus'", "unknown time zone 'Mars/Olympus'"),
+        ],
+    )
+    def test_an_invalid_schedule_in_a_jobs_contract_is_one_line(
+        self, tmp_path: Path, schedule: str, reason: str
+    ) -> None:
+        """A cron expression or time zone croniter refuses names the contract line and the job."""
+        (tmp_path / "cron.py").write_text(
+            "from microlib.jobs import Schedule\n"
+            "from tests.jobs.test_scheduler import _service, _with_schedule\n"
+            f"service, _ = _service(_with_schedule(Schedule({schedule}, source='contracts/jobs.yaml:35')))\n"
+        )
+        line = one_line_error(microlib("run", "cron:service", cwd=tmp_path))
+        assert line == f"microlib run: contracts/jobs.yaml:35: job heartbeat: {reason}"
+
+    def test_an_openapi_handler_inherited_from_the_protocol_fails_the_start(self, tmp_path: Path) -> None:
+        """The Protocol's `...` body is not an implementation: the start fails naming the operation."""
+        (tmp_path / "broken.py").write_text(
+            "from examples.bookshop.gen.orders import operations\n"
+            "from examples.bookshop.gen.orders.handlers import OrdersApi\n"
+            "from microlib import Service\n"
+            "from microlib.http import OpenAPIApp\n"
+            "\n"
+            "class Orders(OrdersApi):\n"
+            "    async def list_orders(self, **kwargs: object) -> None: ...\n"
+            "    async def create_order(self, **kwargs: object) -> None: ...\n"
+            "\n"
+            "service = Service('broken')\n"
+            "api = OpenAPIApp(operations.OPERATIONS, Orders(), title=operations.TITLE)\n"
+        )
+        line = one_line_error(microlib("run", "broken:service", cwd=tmp_path))
+        assert line == (
+            "microlib run: broken.py:11: Bookshop orders: handlers missing for 1 operation(s): "
+            "orders.get_order (getOrder); implement them (`microlib codegen --check` lists each with its "
+            "signature)"
+        )
+
+    def test_a_rule_that_does_not_fit_its_message_is_one_line(self, tmp_path: Path) -> None:
+        """Generated code older than codegen's rule check: the start fails naming the RPC and the field."""
+        (tmp_path / "stale.py").write_text(
+            "import dataclasses\n"
+            "from examples.bookshop.catalog import Catalog\n"
+            "from examples.bookshop.services.bookshop_service import BookshopServiceServicer\n"
+            "from microlib import Service\n"
+            "\n"
+            "contract = BookshopServiceServicer.__microlib_service__\n"
+            "get_book = contract.methods['GetBook']\n"
+            "rule = dataclasses.replace(get_book.http_rules[0], path='/v1/books/{isbn}')\n"
+            "methods = {**contract.methods, 'GetBook': dataclasses.replace(get_book, http_rules=(rule,))}\n"
+            "\n"
+            "class Stale(BookshopServiceServicer):\n"
+            "    __microlib_service__ = dataclasses.replace(contract, methods=methods)\n"
+            "\n"
+            "service = Service('stale')\n"
+            "service.include(Stale(Catalog()))\n"
+        )
+        result = microlib(
+            "run", "stale:service", "--set", "http.port=0", "--set", "grpc.port=0", cwd=tmp_path
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+        assert result.stderr.strip() == (
+            "microlib run: bookshop.v1.BookshopService: GetBook: path '/v1/books/{isbn}' binds 'isbn', not a "
+            "singular field of bookshop.v1.GetBookRequest; regenerate with `microlib codegen`, which checks "
+            "each rule"
+        )
+
+
+PETS = """\
+openapi: 3.1.0
+info: {title: Pets, version: "1.0"}
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {n: {type: integer}}}
+"""
+
+
+class TestCodegen:
+    def test_a_ref_to_nowhere_names_file_line_and_json_path(self, tmp_path: Path) -> None:
+        """Not a traceback ending in a dump of the whole document."""
+        (tmp_path / "pets.yaml").write_text(
+            PETS.replace(
+                "{type: object, properties: {n: {type: integer}}}", "{$ref: '#/components/schemas/Pet'}"
+            )
+        )
+        line = one_line_error(microlib("codegen", "pets.yaml", "--out", "gen", cwd=tmp_path))
+        assert line == (
+            "microlib codegen: pets.yaml:12: $ref '#/components/schemas/Pet' does not resolve: "
+            "no 'components' in pets.yaml "
+            "(at paths./pets.get.responses.200.content.application/json.schema.$ref)"
+        )
+
+    def test_an_unknown_schema_type_names_its_line_and_the_types_there_are(self, tmp_path: Path) -> None:
+        """`type: bool` is reported where it is written, with the JSON path from the root."""
+        (tmp_path / "pets.yaml").write_text(PETS.replace("{n: {type: integer}}", "{n: {type: bool}}"))
+        line = one_line_error(microlib("codegen", "pets.yaml", "--out", "gen", cwd=tmp_path))
+        assert line == (
+            "microlib codegen: pets.yaml:12: invalid OpenAPI document at "
+            "paths./pets.get.responses.200.content.application/json.schema.properties.n.type: 'bool' is not "
+            "one of ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']"
+        )
+
+
+SERVICE = "from microlib import Service\n\nservice = Service('shop', database=True)\n"
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+
+
+class TestDb:
+    """`microlib db` names database.url and where it came from, never a driver's traceback."""
+
+    def _project(self, tmp_path: Path) -> Path:
+        (tmp_path / "shop.py").write_text(SERVICE)
+        return tmp_path
+
+    def test_an_unparsable_url_names_the_setting_and_its_source(self, tmp_path: Path) -> None:
+        """The URL is not repeated (it may hold a password); --set is named as its source."""
+        result = microlib(
+            "db", "current", "shop:service", "--set", "database.url=not a url:pw", cwd=self._project(tmp_path)
+        )
+        assert one_line_error(result) == (
+            "microlib db: database.url (from --set database.url=...): not a database URL "
+            "(e.g. postgresql+asyncpg://user@host/db or sqlite+aiosqlite:///file.db)"
+        )
+
+    def test_an_unknown_scheme_from_the_environment(self, tmp_path: Path) -> None:
+        """No service: the URL comes from the environment, which the line names."""
+        result = microlib("db", "current", cwd=tmp_path, env={"MICROLIB__DATABASE__URL": "mysqlx://a@b/c"})
+        assert one_line_error(result) == (
+            "microlib db: database.url (from env MICROLIB__DATABASE__URL): unknown scheme 'mysqlx' in "
+            "mysqlx://a@b/c: use postgresql+asyncpg://... or sqlite+aiosqlite:///..."
+        )
+
+    @pytest.mark.connected
+    def test_a_database_that_does_not_exist(self, tmp_path: Path) -> None:
+        """The server's own words, after the masked URL."""
+        result = microlib("db", "upgrade", "--url", f"{POSTGRES}/microlib_no_such_db", cwd=tmp_path)
+        assert one_line_error(result) == (
+            f"microlib db: database.url (from --url): {POSTGRES}/microlib_no_such_db: "
+            'database "microlib_no_such_db" does not exist'
+        )
+
+    @pytest.mark.connected
+    def test_a_role_that_does_not_exist_with_its_password_masked(self, tmp_path: Path) -> None:
+        """The password never reaches the terminal."""
+        url = "postgresql+asyncpg://microlib_no_such_role:s3cret@127.0.0.1:5432/test"
+        line = one_line_error(microlib("db", "current", "--url", url, cwd=tmp_path))
+        assert line == (
+            "microlib db: database.url (from --url): postgresql+asyncpg://microlib_no_such_role:***@"
+            '127.0.0.1:5432/test: role "microlib_no_such_role" does not exist'
+        )
+
+    def test_an_unreachable_server_names_the_setting_after_the_retries(self, tmp_path: Path) -> None:
+        """Nothing listens on port 1: the last attempt's cause, after the URL's source."""
+        result = microlib(
+            "db", "current", "shop:service", "--set", "database.url=postgresql+asyncpg://u@127.0.0.1:1/x",
+            "--set", "database.connect_retries=1", cwd=self._project(tmp_path),
+        )  # fmt: skip
+        line = one_line_error(result)
+        assert line.startswith(
+            "microlib db: database.url (from --set database.url=...): database at "
+            "postgresql+asyncpg://u@127.0.0.1:1/x unreachable after 1 attempt(s): connect: "
+        )
+
+    def test_downgrade_with_a_target_and_no_revision_asks_for_the_revision(self, tmp_path: Path) -> None:
+        """The target is not taken for the revision (which then reported no database URL)."""
+        url = f"database.url=sqlite+aiosqlite:///{tmp_path}/app.db"
+        result = microlib("db", "downgrade", "shop:service", "--set", url, cwd=self._project(tmp_path))
+        assert one_line_error(result) == (
+            "microlib db: downgrade needs REV, the revision to go to ('base': all, '-1': one step)"
+        )
+
+    def test_target_and_revision_are_read_in_either_order(self, tmp_path: Path) -> None:
+        """`downgrade base shop:service` and `upgrade shop:service head` act on the service's database."""
+        project = self._project(tmp_path)
+        (project / "migrations").mkdir()
+        url = f"database.url=sqlite+aiosqlite:///{tmp_path}/app.db"
+        for args in (("downgrade", "base", "shop:service"), ("upgrade", "shop:service", "head")):
+            result = microlib("db", *args, "--set", url, "--migrations", "migrations", cwd=project)
+            assert result.returncode == 0, result.stderr
+        result = microlib("db", "upgrade", "a:b", "c:d", cwd=project)
+        assert one_line_error(result) == "microlib db: expected [TARGET] REV, got 'a:b c:d'"

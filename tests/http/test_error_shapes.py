@@ -1,0 +1,123 @@
+"""The mapping from microlib's errors to a document's own error schema, decided per schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel
+
+from microlib.core.errors import FieldViolation, InvalidArgument, NotFound
+from microlib.http._error_shapes import ErrorShape, ErrorShapes, shared_shape
+from microlib.http.openapi import Response
+
+
+class Detail(BaseModel):
+    pointer: str
+    detail: str
+    reason: str | None = None
+
+
+class Google(BaseModel):
+    status: str
+    error_code: int
+    errorMessage: str
+    title: str | None = None
+    type: str | None = None
+    request_id: str | None = None
+    details: list[Detail] | None = None
+
+
+class Unfillable(BaseModel):
+    errorId: str
+    message: str
+
+
+class StrictItems(BaseModel):
+    class Item(BaseModel):
+        field: str
+        severity: str
+
+    message: str
+    items: list[Item] | None = None
+
+
+class Listed(BaseModel):
+    message: str
+    errors: list[Detail]
+
+
+class OnlyNotFound(BaseModel):
+    message: str
+    status: Literal["NOT_FOUND"]
+
+
+BAD = InvalidArgument(
+    "bad request", violations=[FieldViolation("body.name", "too short", "string_too_short")]
+)
+
+
+def _render(model: type[BaseModel], error: InvalidArgument | NotFound, status: int) -> object:
+    shape = ErrorShape.of(model, "application/json")
+    assert shape is not None
+    body = shape.render(error, status, error.message, "c-1")
+    return None if body is None else json.loads(body)
+
+
+def test_every_property_is_filled_by_name_and_type() -> None:
+    """Names match whatever their case or separators; a string `status` is the code, an integer
+    `error_code` the HTTP status; the violation items by their own names."""
+    assert _render(Google, BAD, 400) == {
+        "status": "INVALID_ARGUMENT",
+        "error_code": 400,
+        "errorMessage": "bad request",
+        "title": "Bad Request",
+        "type": "urn:microlib:problem:invalid-argument",
+        "request_id": "c-1",
+        "details": [{"pointer": "body.name", "detail": "too short", "reason": "string_too_short"}],
+    }
+
+
+def test_a_required_property_nothing_fills_keeps_problem_json() -> None:
+    """`errorId` has no source: the schema is not used, whatever the media type."""
+    assert ErrorShape.of(Unfillable, "application/json") is None
+    assert ErrorShape.of(Google, "application/problem+json") is None
+
+
+def test_an_array_whose_items_cannot_be_filled_is_left_out() -> None:
+    """Items require `severity`: the optional array is left out, the rest is filled."""
+    assert _render(StrictItems, BAD, 400) == {"message": "bad request"}
+
+
+def test_a_required_list_of_violations_is_sent_empty() -> None:
+    """`errors` is required: an error without violations sends it empty, one with them fills it."""
+    assert _render(Listed, NotFound("gone"), 404) == {"message": "gone", "errors": []}
+    assert _render(Listed, BAD, 400) == {
+        "message": "bad request",
+        "errors": [{"pointer": "body.name", "detail": "too short", "reason": "string_too_short"}],
+    }
+
+
+def test_a_body_the_schema_refuses_keeps_problem_json() -> None:
+    """The enum lists NOT_FOUND only: an INVALID_ARGUMENT cannot be written in it."""
+    assert _render(OnlyNotFound, NotFound("gone"), 404) == {"message": "gone", "status": "NOT_FOUND"}
+    assert _render(OnlyNotFound, BAD, 400) is None
+
+
+def test_status_lookup_and_agreement() -> None:
+    """Exact status, then its class, then `default`; a shared shape only where all agree."""
+    exact = ErrorShapes(
+        [Response("404", "application/json", Google), Response("4XX", "application/json", Unfillable)]
+    )
+    ranged = ErrorShapes([Response("4xx", "application/json", Google), Response("default", "text/plain")])
+    fallback = ErrorShapes(
+        [Response("200", "application/json", Google), Response("default", "application/json", Google)]
+    )
+    assert exact.shape(404) is not None
+    assert exact.shape(409) is None
+    assert ranged.shape(409) is not None
+    assert ranged.shape(500) is None
+    assert fallback.shape(503) is not None
+    assert shared_shape([exact, fallback], 404) == exact.shape(404)
+    assert shared_shape([exact, fallback], 409) is None
+    assert not ErrorShapes([Response("200", "application/json", Google)])

@@ -1,0 +1,86 @@
+"""``service.include(...)`` wires an OpenAPI-first implementation as it wires a servicer."""
+
+from __future__ import annotations
+
+import pytest
+
+from examples.bookshop.gen.orders import models
+from examples.bookshop.gen.orders.handlers import OrdersApi
+from examples.petstore.gen.petstore.handlers import PetsApi
+from microlib import Service
+from microlib.core.errors import ContractMismatch, NotFound
+from microlib.http.openapi import Reply
+from microlib.testing import TestService
+
+
+class Orders(OrdersApi):
+    async def list_orders(
+        self, *, status: models.OrderStatus | None = None, limit: int = 20
+    ) -> models.ListOrdersResponse200 | Reply:
+        return models.ListOrdersResponse200(orders=[])
+
+    async def create_order(self, *, body: models.NewOrder) -> models.Order | Reply:
+        raise NotFound("no books today")
+
+    async def get_order(self, *, order_id: str) -> models.Order | Reply:
+        raise NotFound(f"no order {order_id}")
+
+
+class Incomplete(OrdersApi):
+    async def list_orders(
+        self, *, status: models.OrderStatus | None = None, limit: int = 20
+    ) -> models.ListOrdersResponse200 | Reply:
+        return models.ListOrdersResponse200(orders=[])
+
+
+async def test_served_at_the_documents_server_path_with_its_docs() -> None:
+    """One call: the operations under /api (the document's server), through the chain, with the docs."""
+    service = Service("included")
+    service.include(Orders())
+    async with TestService(service) as t:
+        assert (await t.http.get("/api/orders")).json() == {"orders": []}
+        missing = await t.http.get("/api/orders/o-9")
+        assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
+        assert (await t.http.get("/api/openapi.json")).json()["info"]["title"] == "Bookshop orders"
+        assert (await t.http.get("/api/docs")).status_code == 200
+    # Through the service's chain: the call is traced and logged as any other.
+    assert t.spans.one("GET /api/orders/{orderId}")
+    assert t.logged("http request", path="/api/orders/o-9", status=404)
+
+
+async def test_a_prefix_given_to_include_wins() -> None:
+    service = Service("included")
+    service.include(Orders(), prefix="/shop/")
+    async with TestService(service) as t:
+        assert (await t.http.get("/shop/orders")).status_code == 200
+        assert (await t.http.get("/api/orders")).status_code == 404
+
+
+def test_a_missing_method_is_refused_where_it_is_included() -> None:
+    """Not at the first request (it used to answer 200 with an empty body): at include, naming it."""
+    service = Service("included")
+    with pytest.raises(ContractMismatch, match=r"orders\.create_order \(createOrder\), orders\.get_order"):
+        service.include(Incomplete())
+
+
+def test_without_a_prefix_or_with_two_the_include_says_what_to_do() -> None:
+    service = Service("included")
+    with pytest.raises(ContractMismatch, match="no prefix to serve it under"):
+        service.include(Orders(), prefix="")
+    service.include(Orders(), prefix="/a")
+    with pytest.raises(ContractMismatch, match="included under '/a' and '/b'"):
+        service.include(Orders(), prefix="/b")
+    with pytest.raises(ContractMismatch, match=r"tag\(s\) \['orders'\] are already implemented"):
+        service.include(Orders(), prefix="/a")
+    with pytest.raises(TypeError, match="prefix= is for OpenAPI handlers"):
+        service.include(object(), prefix="/a")
+
+
+def test_one_object_for_two_documents_is_refused() -> None:
+    """Each document is mounted at its own prefix: an object implementing two is ambiguous."""
+
+    class Both(Orders, PetsApi):
+        pass
+
+    with pytest.raises(ContractMismatch, match="handler interfaces of several OpenAPI documents"):
+        Service("included").include(Both())

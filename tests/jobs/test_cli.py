@@ -1,0 +1,100 @@
+"""`microlib jobs dlq list|show|replay|purge` as a real process against Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from microlib import Service
+from microlib.jobs import DeadLetter, JobEnvelope, JobsSettings, open_queue
+from microlib.testing import TestService
+from tests.jobs._contract import Handlers
+from tests.jobs.conftest import REDIS_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "tests.jobs._dlq_app:service"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m microlib.cli jobs dlq ARGS`."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "codegen")])}
+    return subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "jobs", "dlq", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+async def namespace() -> AsyncIterator[str]:
+    """A fresh Redis namespace, emptied afterwards."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    redis = Redis.from_url(REDIS_URL)
+    keys = [k async for k in redis.scan_iter(match=f"{name}:*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+@pytest.mark.connected
+async def test_list_show_replay_and_purge(namespace: str) -> None:
+    """The letters are listed and shown; a replay runs the job again; purge empties the queue."""
+    settings = JobsSettings(url=REDIS_URL, namespace=namespace)
+    queue = open_queue(settings, namespace)
+    await queue.start()
+    first = JobEnvelope("send_receipt", {"order_id": "d1"}, queue="mail", attempt=3)
+    second = JobEnvelope("send_receipt", {"order_id": "d2"}, queue="mail", attempt=3)
+    for envelope in (first, second):
+        await queue.bury(DeadLetter(envelope, "INTERNAL", "RuntimeError: boom", time.time()))
+    await queue.stop()
+    common = [TARGET, "--set", f"jobs.url={REDIS_URL}", "--set", f"jobs.namespace={namespace}"]
+
+    listed = await asyncio.to_thread(cli, "list", *common)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{first.id}  send_receipt  attempt=3  INTERNAL" in listed.stdout
+    assert "2 dead letter(s)" in listed.stderr
+
+    shown = await asyncio.to_thread(cli, "show", first.id, *common)
+    document = json.loads(shown.stdout)
+    assert (document["payload"], document["error"]) == ({"order_id": "d1"}, "RuntimeError: boom")
+
+    replayed = await asyncio.to_thread(cli, "replay", first.id, *common)
+    assert replayed.stdout.strip() == f"replayed {first.id}"
+    service = Service("shop")
+    handlers = Handlers()
+    service.include(handlers)
+    async with TestService(service, overrides=[f"jobs.url={REDIS_URL}", f"jobs.namespace={namespace}"]):
+        async with asyncio.timeout(10):
+            await handlers.started.wait()
+    assert [(order, attempt) for order, attempt, _ in handlers.runs] == [("d1", 1)]
+
+    refused = await asyncio.to_thread(cli, "purge", *common)
+    assert (refused.returncode, "pass --yes" in refused.stderr) == (2, True)
+    purged = await asyncio.to_thread(cli, "purge", "--yes", *common)
+    assert purged.stdout.strip() == "purged 1 dead letter(s)"
+    missing = await asyncio.to_thread(cli, "replay", second.id, *common)
+    assert missing.returncode == 2
+    assert f"no dead letter for job {second.id}" in missing.stderr
+
+
+def test_the_embedded_queue_has_nothing_to_inspect() -> None:
+    """With memory:// the command says why it cannot reach the letters."""
+    result = cli("list", TARGET, "--set", "jobs.url=memory://")
+    assert result.returncode == 2
+    assert "jobs.url is memory://" in result.stderr
+    assert "Traceback" not in result.stderr

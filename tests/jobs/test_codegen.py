@@ -1,0 +1,187 @@
+"""`microlib codegen` on a jobs contract: typed models, handler Protocol, enqueuer, stub, drift."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from microlib import Service
+from microlib.testing import TestService
+from tests.codegen.conftest import ROOT, codegen, tree
+
+CONTRACT = Path(__file__).parent / "contracts" / "shop-jobs.yaml"
+
+USER = '''
+"""The user's handlers and a caller of the enqueuer."""
+
+from __future__ import annotations
+
+from microlib.jobs import JobContext, JobHandle
+
+from app.gen.shop_jobs import models
+from app.gen.shop_jobs.jobs import ShopJobsEnqueuer, ShopJobsHandlers
+
+
+class Handlers(ShopJobsHandlers):
+    def __init__(self) -> None:
+        self.reports: list[tuple[int, float | None]] = []
+
+    async def send_receipt(
+        self, payload: models.SendReceiptPayload, ctx: JobContext
+    ) -> models.SendReceiptResult:
+        lines = payload.lines if isinstance(payload.lines, list) else []
+        return models.SendReceiptResult(order_id=payload.order_id, items=sum(line.qty for line in lines))
+
+    async def restock_report(self, payload: models.RestockReportPayload, ctx: JobContext) -> None:
+        self.reports.append((payload.threshold, ctx.tick))
+
+
+async def order_paid(enqueuer: ShopJobsEnqueuer, order_id: str) -> models.SendReceiptResult:
+    line = models.Line(sku="b1", qty=2)
+    handle: JobHandle[models.SendReceiptResult] = await enqueuer.send_receipt(
+        models.SendReceiptPayload(order_id=order_id, lines=[line]), idempotency_key=f"receipt-{order_id}"
+    )
+    return await handle.result(timeout=5)
+'''
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A project with the contract generated into app/gen and stubs in app/handlers."""
+    root = tmp_path_factory.mktemp("jobsproject")
+    (root / "contracts").mkdir()
+    shutil.copy(CONTRACT, root / "contracts" / "shop-jobs.yaml")
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("", encoding="utf-8")
+    result = codegen(
+        "contracts", "--out", "app/gen", "--package", "app.gen", "--stubs", "app/handlers", cwd=root
+    )
+    assert result.returncode == 0, result.stderr
+    (root / "app" / "user.py").write_text(USER, encoding="utf-8")
+    sys.path.insert(0, str(root))
+    yield root
+    sys.path.remove(str(root))
+    for name in [m for m in sys.modules if m == "app" or m.startswith("app.")]:
+        del sys.modules[name]
+
+
+def test_the_package_has_models_jobs_and_a_manifest(project: Path) -> None:
+    """models.py, jobs.py (Protocol, DEFINITION, enqueuer), with the source and line of each job."""
+    files = tree(project / "app" / "gen")
+    assert {"shop_jobs/models.py", "shop_jobs/jobs.py", "shop_jobs/__init__.py", "_manifest.json"} <= set(
+        files
+    )
+    jobs = files["shop_jobs/jobs.py"].decode()
+    assert jobs.startswith("# Generated from contracts/shop-jobs.yaml by microlib-codegen")
+    assert "class ShopJobsHandlers(Protocol):" in jobs
+    assert 'source="contracts/shop-jobs.yaml:8"' in jobs
+    assert 'cron="0 3 * * *"' in jobs
+    assert 'source="contracts/shop-jobs.yaml:39"' in jobs
+    assert (project / "app" / "handlers" / "shop_jobs.py").is_file()
+
+
+def test_a_second_run_is_identical_and_check_finds_no_drift(project: Path) -> None:
+    """Same contract, same bytes; --check passes; the stub is not rewritten."""
+    before = tree(project / "app")
+    check = codegen(
+        "contracts",
+        "--out",
+        "app/gen",
+        "--package",
+        "app.gen",
+        "--stubs",
+        "app/handlers",
+        "--check",
+        cwd=project,
+    )
+    assert check.returncode == 0, check.stderr
+    assert tree(project / "app") == before
+
+
+async def test_generated_code_runs_in_a_service(project: Path) -> None:
+    """The generated enqueuer and the user's handler run a job and a cron tick in memory."""
+    from app.gen.shop_jobs.jobs import ShopJobsEnqueuer  # type: ignore[import-not-found]
+    from app.user import Handlers, order_paid  # type: ignore[import-not-found]
+
+    service = Service("shop")
+    handlers = Handlers()
+    service.include(handlers)
+    # 2026-12-05 01:00 UTC: 03:00 in Paris (UTC+1 in winter) is an hour away.
+    async with TestService(service, frozen_time=1_796_432_400.0) as t:
+        result = await order_paid(ShopJobsEnqueuer(service.jobs), "o1")
+        assert (result.order_id, result.items) == ("o1", 2)
+        await t.jobs.run_until_idle()
+        await t.jobs.advance(3 * 3600)
+        assert handlers.reports == [(5, 1_796_432_400.0 + 3600)]
+
+
+def test_user_code_type_checks_under_mypy_strict(project: Path) -> None:
+    """The generated package, the stub and a user module calling them pass mypy --strict."""
+    mypy = shutil.which("mypy", path=str(Path(sys.executable).parent))
+    assert mypy is not None
+    result = subprocess.run(
+        [mypy, "--strict", "--no-incremental", "--follow-imports=silent", "app"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}", "PATH": str(Path(sys.executable).parent)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_drift_names_a_job_the_handlers_lack(project: Path, tmp_path: Path) -> None:
+    """A job added to the contract is reported missing from the handlers, with its line."""
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    contract = copy / "contracts" / "shop-jobs.yaml"
+    contract.write_text(
+        contract.read_text(encoding="utf-8") + "  purge_carts:\n    payload: {type: object}\n",
+        encoding="utf-8",
+    )
+    check = codegen(
+        "contracts",
+        "--out",
+        "app/gen",
+        "--package",
+        "app.gen",
+        "--stubs",
+        "app/handlers",
+        "--check",
+        cwd=copy,
+    )
+    assert check.returncode == 1
+    assert "stale: app/gen/shop_jobs/jobs.py" in check.stderr
+    assert "ShopJobs.purge_carts: missing (job purge_carts, contracts/shop-jobs.yaml:43)" in check.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("jobs:\n  x: {}\n", "name: required"),
+        ("name: a.jobs\njobs:\n  Bad-Name: {}\n", "bad-jobs.yaml:4: job name 'Bad-Name'"),
+        ("name: a.jobs\njobs:\n  x:\n    scheduel: {}\n", "yaml:5: job x: unknown key(s) scheduel"),
+        (
+            "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '* *'}\n",
+            "bad-jobs.yaml:5: job x: cron '* *' needs 5 fields",
+        ),
+        (
+            "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '* * * * *', interval: 5}\n",
+            "exactly one of cron",
+        ),
+    ],
+)
+def test_a_contract_mistake_names_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    """Each mistake is one line: file:line: what is wrong."""
+    contract = tmp_path / "bad-jobs.yaml"
+    contract.write_text('microlib-jobs: "1.0"\n' + text, encoding="utf-8")
+    result = codegen(contract, "--out", tmp_path / "gen", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

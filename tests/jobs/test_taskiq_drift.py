@@ -1,0 +1,141 @@
+"""What microlib.jobs relies on in taskiq and taskiq-postgres, checked against the installed versions."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from taskiq import BrokerMessage
+from taskiq.message import TaskiqMessage
+from taskiq_pg.asyncpg import AsyncpgBroker, queries
+
+from microlib.jobs import JobEnvelope
+from microlib.jobs._taskiq_pg import listen
+from microlib.jobs._tasks import cancel_and_wait
+
+
+def test_the_envelope_is_a_taskiq_message() -> None:
+    """taskiq's own model reads microlib's wire form: task id and name, labels, the payload kwarg."""
+    envelope = JobEnvelope(
+        "send_receipt",
+        {"order_id": "o1"},
+        queue="mail",
+        attempt=2,
+        fence=7,
+        tick=60.0,
+        headers={"traceparent": "00-ab-cd-01"},
+    )
+    message = TaskiqMessage.model_validate_json(envelope.encode())
+    assert (message.task_id, message.task_name) == (envelope.id, "send_receipt")
+    assert message.kwargs == {"payload": {"order_id": "o1"}}
+    assert message.labels["queue_name"] == "mail"
+    assert message.labels["traceparent"] == "00-ab-cd-01"
+    assert JobEnvelope.decode(message.model_dump_json().encode()) == envelope
+
+
+def test_an_undecodable_message_names_the_problem() -> None:
+    """A message that is not a job says so, without a traceback."""
+    with pytest.raises(ValueError, match="not a job message"):
+        JobEnvelope.decode(b'{"task_id": "x"}')
+    with pytest.raises(ValueError, match=r"kwargs\.payload is not an object"):
+        JobEnvelope.decode(b'{"task_id": "x", "task_name": "j", "labels": {}, "kwargs": {"payload": [1]}}')
+
+
+def test_taskiq_postgres_keeps_the_table_layout_renotify_reads() -> None:
+    """microlib.jobs._taskiq_pg reads id, status, labels and created_at, and relies on the
+    claim moving a row from pending to processing only once."""
+    table = queries.CREATE_MESSAGE_TABLE_QUERY
+    for column in (
+        "id SERIAL PRIMARY KEY",
+        "labels JSONB",
+        "status TEXT NOT NULL DEFAULT 'pending'",
+        "created_at",
+    ):
+        assert column in table
+    assert "SET status = 'processing' WHERE id = $1 AND status = 'pending'" in queries.CLAIM_MESSAGE_QUERY
+
+
+@pytest.mark.connected
+async def test_a_listener_cancelled_mid_claim_gives_the_message_back(jobs_pg_url: str) -> None:
+    """The claim of a listener cancelled while it runs (a worker shutting down)
+    still commits; the message goes back to pending and is announced again
+    instead of staying `processing` until the redelivery timeout. Also checks
+    the broker attributes microlib.jobs._taskiq_pg reads."""
+    broker = AsyncpgBroker(jobs_pg_url, channel_name="drift_claim", table_name="drift_claim_messages")
+    broker.is_worker_process = True
+    await broker.startup()
+    assert isinstance(broker._queue, asyncio.Queue)
+    assert isinstance(broker._write_pool, asyncpg.Pool)
+    blocker = await asyncpg.connect(jobs_pg_url)
+    try:
+        await broker.kick(BrokerMessage(task_id="t1", task_name="job", message=b"{}", labels={}))
+        # Hold the row so that the claim waits on it, and cancel the listener then.
+        lock = blocker.transaction()
+        await lock.start()
+        message_id = await blocker.fetchval("SELECT id FROM drift_claim_messages FOR UPDATE")
+        messages = listen(broker)
+        taking = asyncio.ensure_future(anext(messages))
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE%'"
+        )
+        async with asyncio.timeout(10):
+            # Polled: the lock table has no event to wait on.
+            while not await blocker.fetchval(waiting):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        taking.cancel()
+        await lock.commit()
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+        status = "SELECT status FROM drift_claim_messages WHERE id = $1"
+        assert await blocker.fetchval(status, message_id) == "pending"
+        async with asyncio.timeout(10):
+            assert await broker._queue.get() == str(message_id)
+        # A listener that is not cancelled takes it and deletes it on ack.
+        broker._queue.put_nowait(str(message_id))
+        async with asyncio.timeout(10):
+            message = await anext(listen(broker))
+        assert await blocker.fetchval(status, message_id) == "processing"
+        await message.ack()  # type: ignore[misc]
+        assert await blocker.fetchval(status, message_id) is None
+    finally:
+        await blocker.close()
+        await broker.shutdown()
+
+
+async def test_a_task_that_swallows_a_cancellation_is_cancelled_again() -> None:
+    """The stand-in for Python 3.11's wait_for losing a cancel: the first one is
+    swallowed, the next one ends the task."""
+    swallowed = []
+
+    async def listener() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            swallowed.append(True)
+        await asyncio.sleep(30)
+
+    task = asyncio.create_task(listener())
+    await asyncio.sleep(0)
+    assert await cancel_and_wait(task, pause=0.01)
+    assert swallowed == [True]
+    assert task.cancelled()
+
+
+async def test_a_task_that_ignores_every_cancellation_is_reported() -> None:
+    """After its attempts, cancel_and_wait says the task did not end."""
+    gate = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not gate.is_set():
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                continue
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    assert not await cancel_and_wait(task, pause=0.001, attempts=3)
+    gate.set()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

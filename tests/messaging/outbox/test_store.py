@@ -1,0 +1,110 @@
+"""The relay's claims: one row per key in flight, across replicas; the SQLite single-writer lock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from microlib.data import Database, Migrations
+from microlib.messaging.outbox import MIGRATIONS, OutboxStore, outbox
+
+
+@pytest.fixture
+async def db(db_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A started database with the outbox's table, emptied."""
+    database = Database(db_url)
+    await database.start()
+    await Migrations(tmp_path / "none", branches=[MIGRATIONS], progress=lambda _: None).upgrade(
+        database.engine
+    )
+    async with database.engine.begin() as conn:
+        await conn.execute(outbox.delete())
+    yield database
+    await database.stop()
+
+
+async def backlog(db: Database, lanes: dict[str, int]) -> None:
+    """Commit ``count`` rows in each lane, interleaved."""
+    rows = []
+    for i in range(max(lanes.values())):
+        for lane, count in lanes.items():
+            if i < count:
+                rows.append(
+                    {
+                        "message_id": f"{lane}-{i}",
+                        "lane": lane,
+                        "key": lane,
+                        "operation": "op",
+                        "channel": "ch",
+                        "address": "a",
+                        "bindings": "{}",
+                        "headers": "{}",
+                        "body": b"",
+                        "content_type": "application/json",
+                        "created_at": time.time(),
+                    }
+                )
+    async with db.engine.begin() as conn:
+        await conn.execute(outbox.insert(), rows)
+
+
+async def test_a_batch_holds_the_head_of_each_key_only(db: Database) -> None:
+    """A claim returns the oldest unsent row of each key, never two of one key; once
+    they are marked sent, the next claim returns the rows behind them."""
+    await backlog(db, {"a": 3, "b": 2, "c": 1})
+    store = OutboxStore(db.engine)
+    async with store.claim(10) as batch:
+        assert [r.message_id for r in batch.rows] == ["a-0", "b-0", "c-0"]
+        batch.sent.extend(r.id for r in batch.rows[:2])
+        batch.failed[batch.rows[2].id] = "Unavailable: broker down"
+    async with store.claim(10) as batch:
+        assert [r.message_id for r in batch.rows] == ["c-0", "a-1", "b-1"]
+        assert batch.rows[0].attempts == 1
+        assert batch.rows[0].last_error == "Unavailable: broker down"
+    count, oldest = await store.stats()
+    assert count == 4
+    assert oldest == batch.rows[0].created_at
+
+
+@pytest.mark.connected
+async def test_a_second_relay_skips_the_keys_a_first_one_holds(pg_url: str, tmp_path: Path) -> None:
+    """While one relay holds its batch (PostgreSQL, FOR UPDATE SKIP LOCKED on each
+    key's head), another relay's claim gets the other keys' heads and nothing of the
+    held keys: not even the row behind a held head, which would overtake it."""
+    db = Database(pg_url)
+    await db.start()
+    try:
+        await Migrations(tmp_path / "none", branches=[MIGRATIONS], progress=lambda _: None).upgrade(db.engine)
+        async with db.engine.begin() as conn:
+            await conn.execute(outbox.delete())
+        await backlog(db, {"a": 3, "b": 3, "c": 3})
+        first, second = OutboxStore(db.engine), OutboxStore(db.engine)
+        async with first.claim(2) as held:
+            assert [r.message_id for r in held.rows] == ["a-0", "b-0"]
+            async with second.claim(10) as other:
+                assert [r.message_id for r in other.rows] == ["c-0"]
+                other.sent.append(other.rows[0].id)
+            held.sent.extend(r.id for r in held.rows)
+        async with second.claim(10) as after:
+            assert [r.message_id for r in after.rows] == ["a-1", "b-1", "c-1"]
+    finally:
+        await db.stop()
+
+
+async def test_one_relay_at_a_time_works_a_sqlite_file(tmp_path: Path) -> None:
+    """On SQLite the relay holding the lock file works; another waits until it is released."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/app.db")
+    await db.start()
+    try:
+        first, second = OutboxStore(db.engine), OutboxStore(db.engine)
+        assert first.acquire()
+        assert first.acquire()  # already held
+        assert not second.acquire()
+        first.release()
+        assert second.acquire()
+        second.release()
+    finally:
+        await db.stop()

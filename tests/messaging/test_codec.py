@@ -1,0 +1,162 @@
+"""Payload codecs, message keys, retry arithmetic and the contract model's addresses."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+from microlib.config.model import MessagingSettings
+from microlib.core.errors import FieldViolation, Internal, InvalidArgument
+from microlib.messaging import Delivery, MessageDefinition, OutgoingMessage, RetryPolicy, open_broker
+from microlib.messaging.codec import (
+    MESSAGE_HEADER,
+    decode_payload,
+    json_decoder,
+    message_for_headers,
+    message_key,
+)
+from microlib.messaging.consumer import dead_letter_headers
+from tests.messaging.contract import OrderCancelled, OrderPlaced, orders, placed
+
+
+class Aliased(BaseModel):
+    """A payload whose JSON names differ from its attributes."""
+
+    order_id: str = Field(alias="orderId")
+    tags: list[str] = []
+
+
+def test_decoder_names_every_invalid_field_by_path() -> None:
+    """A payload breaking the model fails with one violation per field, paths under payload."""
+    decode = json_decoder(OrderPlaced)
+    with pytest.raises(InvalidArgument) as caught:
+        decode(b'{"lines": [{"sku": "a", "qty": 0}]}')
+    fields = [v.field for v in caught.value.violations]
+    assert fields == ["payload.order_id", "payload.lines[0].qty"]
+    assert caught.value.message.startswith(
+        "invalid payload of message OrderPlaced: payload.order_id: Field required (and 1 more)"
+    )
+    with pytest.raises(InvalidArgument, match="Malformed JSON"):
+        decode(b"{not json")
+
+
+def test_a_decoder_crash_is_reported_as_an_invalid_payload() -> None:
+    """A decoder raising something else than an Error still yields InvalidArgument."""
+
+    def explode(raw: bytes) -> Any:
+        raise ValueError("truncated varint")
+
+    broken = MessageDefinition("Proto", bytes, explode, bytes)
+    with pytest.raises(InvalidArgument, match="payload is not a valid Proto: ValueError: truncated varint"):
+        decode_payload(broken, b"\x08")
+
+
+def test_the_message_header_picks_one_of_the_channel_messages() -> None:
+    """The x-microlib-message header selects the message; an unknown name is refused."""
+    operation = orders("t").on_order
+    assert message_for_headers(operation, {}).payload_type is OrderPlaced
+    assert message_for_headers(operation, {MESSAGE_HEADER: "OrderCancelled"}).payload_type is OrderCancelled
+    with pytest.raises(InvalidArgument, match="carries no message 'Refund'"):
+        message_for_headers(operation, {MESSAGE_HEADER: "Refund"})
+
+
+def test_message_keys_come_from_the_payload_or_the_headers() -> None:
+    """A key location reads payload fields (by JSON name, list index) or headers; absent is None."""
+    operation = orders("t").place_order
+    assert message_key(operation, placed("o-7"), {}) == "o-7"
+    assert message_key(dataclasses.replace(operation, key=None), placed(), {}) is None
+    by_alias = dataclasses.replace(operation, key="$message.payload#/orderId")
+    assert message_key(by_alias, Aliased(orderId="o-9"), {}) == "o-9"
+    first_tag = dataclasses.replace(operation, key="$message.payload#/tags/0")
+    assert message_key(first_tag, Aliased(orderId="x", tags=["red"]), {}) == "red"
+    assert message_key(first_tag, Aliased(orderId="x"), {}) is None
+    from_dict = dataclasses.replace(operation, key="$message.payload#/a~1b")
+    assert message_key(from_dict, {"a/b": 3}, {}) == "3"
+    header = dataclasses.replace(operation, key="$message.header#/tenant")
+    assert message_key(header, placed(), {"tenant": "acme"}) == "acme"
+
+
+def test_addresses_resolve_and_match_parameters() -> None:
+    """An address takes parameter values, partially for consumers, and gives them back."""
+    operation = orders("shop").on_order
+    assert operation.parameters == ("region",)
+    assert operation.resolve({"region": "eu"}) == "shop.orders.eu"
+    assert operation.resolve({}, partial=True) == "shop.orders.{region}"
+    assert operation.match("shop.orders.eu") == {"region": "eu"}
+    assert operation.match("shop.orders.eu.x") is None
+    with pytest.raises(KeyError):
+        operation.resolve({})
+
+
+def test_backoff_grows_exponentially_up_to_its_cap_with_jitter_below() -> None:
+    """Backoff is initial * multiplier**(attempt-1), capped; jitter only shortens it."""
+    steady = RetryPolicy(initial_backoff=0.5, multiplier=2, max_backoff=3, jitter=0)
+    assert [steady.backoff(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
+    jittery = RetryPolicy(initial_backoff=1, multiplier=2, max_backoff=60, jitter=0.5)
+    assert all(1.0 <= jittery.backoff(2) <= 2.0 for _ in range(50))
+
+
+def test_dead_letter_headers_keep_the_handler_error_and_violations() -> None:
+    """Recovery's generic INTERNAL is unwrapped to the handler's own error; violations travel as JSON."""
+    try:
+        try:
+            raise KeyError("sku")
+        except KeyError as exc:
+            raise Internal("internal error; correlation id x") from exc
+    except Internal as wrapped:
+        headers = dead_letter_headers(wrapped, 5, "exhausted", "shop.orders.eu")
+    assert headers["x-microlib-error"] == "KeyError: 'sku'"
+    assert headers["x-microlib-error-code"] == "INTERNAL"
+    invalid = InvalidArgument("bad", violations=[FieldViolation("payload.qty", "too small", "gt")])
+    violations = json.loads(dead_letter_headers(invalid, 1, "poison", "a")["x-microlib-violations"])
+    assert violations == [{"field": "payload.qty", "description": "too small", "rule": "gt"}]
+
+
+async def test_a_delivery_is_settled_once() -> None:
+    """Settling a delivery twice is refused."""
+    seen: list[str] = []
+
+    async def ack() -> None:
+        seen.append("ack")
+
+    async def dead(headers: Any) -> None:
+        seen.append("dead")
+
+    delivery = Delivery("a", b"", {}, on_ack=ack, on_requeue=ack, on_dead_letter=dead, message_id="m")
+    await delivery.ack()
+    with pytest.raises(RuntimeError, match="delivery m is already settled"):
+        await delivery.dead_letter({})
+    assert seen == ["ack"]
+
+
+def test_open_broker_refuses_an_unknown_scheme() -> None:
+    """A URL that slipped past validation (built without it) is still refused by name."""
+    settings = MessagingSettings.model_construct(url="nats://localhost:4222", dead_letter_suffix=".dlq")
+    with pytest.raises(ValueError, match=r"messaging\.url 'nats://localhost:4222'"):
+        open_broker(settings, client_name="x")
+
+
+async def test_memory_dead_letters_honour_the_limit() -> None:
+    """The in-memory broker hands out at most ``limit`` dead letters, oldest first."""
+    from microlib.messaging import MemoryBroker
+
+    broker = MemoryBroker("memory://limit-test")
+    await broker.start()
+    operation = orders("lim").on_order
+    subscription = await broker.subscribe(operation, group="g", address=operation.address, prefetch=5)
+    for i in range(3):
+        await broker.publish(
+            operation, OutgoingMessage(address="lim.orders.eu", body=b"{}", message_id=str(i))
+        )
+    iterator = aiter(subscription)
+    for _ in range(3):
+        delivery = await anext(iterator)
+        await delivery.dead_letter({"x-why": "test"})
+    letters = await broker.dead_letters("g.onOrder", limit=2)
+    assert [m.message_id for m in letters] == ["0", "1"]
+    assert letters[0].headers == {"x-why": "test"}
+    await broker.stop()

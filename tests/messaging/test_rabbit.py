@@ -1,0 +1,112 @@
+"""The shared broker cases on RabbitMQ (the server on 127.0.0.1:5672, guest/guest)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+
+from microlib import Service
+from microlib.messaging import MessageContext
+from microlib.testing import TestService
+from tests.messaging.cases import BrokerCases
+from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed
+
+RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+async def delete_queues(*names: str) -> None:
+    """Delete the queues a test declared (RabbitMQ keeps durable queues for ever)."""
+    connection = await aio_pika.connect(RABBIT_URL)
+    try:
+        channel = await connection.channel()
+        for name in names:
+            await channel.queue_delete(name)
+    finally:
+        await connection.close()
+
+
+@pytest.mark.connected
+class TestRabbitBroker(BrokerCases):
+    """Every case, on RabbitMQ: queues of the test's own group, bound to amq.topic."""
+
+    @pytest.fixture
+    def broker_url(self) -> str:
+        """The shared RabbitMQ server."""
+        return RABBIT_URL
+
+    @pytest.fixture(autouse=True)
+    async def _cleanup(self, group: str) -> AsyncIterator[None]:
+        """Delete the test's queues afterwards."""
+        yield
+        names = [f"{g}.{op}" for g in (group, group + "x") for op in ("onOrder", "onStockQuery")]
+        await delete_queues(*names, *(f"{n}.dlq" for n in names))
+
+
+def rabbitmqctl(command: str) -> None:
+    """Run ``rabbitmqctl <command>`` and wait for it."""
+    subprocess.run(["rabbitmqctl", "-q", command], check=True, capture_output=True, timeout=120)
+
+
+@pytest.mark.connected
+async def test_broker_restart_during_consumption_loses_nothing() -> None:
+    """RabbitMQ stopping and starting again (rabbitmqctl stop_app, start_app) while
+    messages are being handled loses none: readiness goes down meanwhile, the robust
+    connection comes back and resumes consuming, and the messages whose
+    acknowledgement was lost are delivered again."""
+    group = f"g{uuid.uuid4().hex[:10]}"
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    handled: list[str] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            await asyncio.sleep(0.02)
+            handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [
+        f"messaging.url={RABBIT_URL}",
+        f"messaging.group={group}",
+        "messaging.reconnect_backoff=0.5",
+        "messaging.prefetch=4",
+        "health.cache_ttl=0",
+    ]
+    ids = [f"o-{i}" for i in range(60)]
+    try:
+        async with TestService(service, overrides=settings):
+            for order_id in ids:
+                await service.publisher.publish(
+                    contract.place_order, placed(order_id), parameters={"region": "eu"}
+                )
+            await eventually(lambda: len(handled) >= 10, what="consumption under way")
+            try:
+                await asyncio.to_thread(rabbitmqctl, "stop_app")
+                assert not (await service.health.report("readiness")).up
+            finally:
+                await asyncio.to_thread(rabbitmqctl, "start_app")
+            await eventually(lambda: set(handled) == set(ids), within=60, what="every message handled")
+
+            async def ready() -> bool:
+                return (await service.health.report("readiness")).up
+
+            await eventually(ready, within=30, what="ready again")
+            connection = await aio_pika.connect(RABBIT_URL)
+            async with connection:
+                queue = await (await connection.channel()).declare_queue(f"{group}.onOrder", passive=True)
+                assert queue.declaration_result.message_count == 0
+    finally:
+        await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")
+
+
+@pytest.mark.connected
+async def test_dead_letters_of_a_queue_never_declared_are_none() -> None:
+    """Reading the dead letters of a consumer that never ran finds none, without error."""
+    service = Service("orders")
+    service.publisher  # noqa: B018
+    async with TestService(service, overrides=[f"messaging.url={RABBIT_URL}"], with_real=True):
+        assert await service.messaging.broker.dead_letters(f"g{uuid.uuid4().hex}.onOrder") == []

@@ -1,0 +1,192 @@
+"""The shared broker cases on Redis Streams (the server on 127.0.0.1:6379)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from microlib import Service
+from microlib.core.errors import Unavailable
+from microlib.messaging import MessageContext
+from microlib.testing import TestService
+from tests.data._redis import RedisServer
+from tests.messaging.cases import BrokerCases
+from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.mark.connected
+class TestRedisBroker(BrokerCases):
+    """Every case, on Redis Streams; stuck entries are reclaimed after two seconds.
+
+    A stream is one concrete address: consumers name the region they read.
+    """
+
+    settings = ("messaging.reclaim_idle=2",)
+    consumer_settings = ("messaging.consumers.onOrder.parameters.region=eu",)
+
+    @pytest.fixture
+    def broker_url(self) -> str:
+        """The shared Redis server; streams and groups are the test's own."""
+        return REDIS_URL
+
+
+@pytest.mark.connected
+async def test_server_restart_during_consumption_loses_nothing(tmp_path: Path) -> None:
+    """Redis restarting mid-stream (its append-only file on disk) costs no message:
+    readiness goes down while it is away, the consumer reconnects, and entries whose
+    acknowledgement was lost are reclaimed and handled again."""
+    server = RedisServer(persist_to=tmp_path)
+    server.start()
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    handled: list[str] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            await asyncio.sleep(0.01)
+            handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [
+        f"messaging.url={server.url}",
+        "messaging.reclaim_idle=0.5",
+        "messaging.reconnect_backoff=0.05",
+        "messaging.prefetch=4",
+        "messaging.consumers.onOrder.parameters.region=eu",
+        "health.cache_ttl=0",
+    ]
+    ids = [f"o-{i}" for i in range(60)]
+    try:
+        async with TestService(service, overrides=settings):
+            for order_id in ids:
+                await service.publisher.publish(
+                    contract.place_order, placed(order_id), parameters={"region": "eu"}
+                )
+            await eventually(lambda: len(handled) >= 10, what="consumption under way")
+            server.stop()
+            assert not (await service.health.report("readiness")).up
+            server.start()
+            await eventually(lambda: set(handled) == set(ids), within=30, what="every message handled")
+
+            async def ready() -> bool:
+                # The probe's own pooled connection may still be the one the restart
+                # closed; the next probe (as Kubernetes sends them) finds Redis back.
+                return (await service.health.report("readiness")).up
+
+            await eventually(ready, within=10, what="readiness back")
+            # The entries whose acknowledgement was lost are reclaimed, handled
+            # again and acknowledged: nothing stays pending.
+            client = Redis.from_url(server.url)
+            stream = contract.place_order.resolve({"region": "eu"})
+
+            async def settled() -> bool:
+                return (await client.xpending(stream, "stock"))["pending"] == 0
+
+            await eventually(settled, what="no entry left pending")
+            await client.aclose()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own (the test disturbs it)."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.connected
+async def test_a_publish_the_broker_does_not_confirm_in_time_is_unavailable(
+    redis_server: RedisServer,
+) -> None:
+    """A broker that holds writes (CLIENT PAUSE) fails the publish after
+    messaging.publish_timeout with Unavailable naming the setting, and counts it."""
+    contract = orders("t")
+    service = Service("orders")
+    service.publisher  # noqa: B018
+    settings = [f"messaging.url={redis_server.url}", "messaging.publish_timeout=0.2"]
+    async with TestService(service, overrides=settings, with_real=True):
+        admin = Redis.from_url(redis_server.url)
+        await admin.execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+        with pytest.raises(Unavailable, match=r"within 0\.2s \(messaging\.publish_timeout\)"):
+            await service.publisher.publish(contract.place_order, placed(), parameters={"region": "eu"})
+        await admin.aclose()
+        registry = service.observability.metrics.registry
+        labels = {"channel": "orders", "operation": "placeOrder", "code": "UNAVAILABLE"}
+        assert registry.get_sample_value("messaging_publisher_messages_total", labels) == 1
+
+
+@pytest.mark.connected
+async def test_a_consumer_whose_stream_is_clobbered_subscribes_again(redis_server: RedisServer) -> None:
+    """When the stream's key is replaced by another type the subscription fails; the
+    consumer keeps subscribing again, with backoff, and resumes once the key is a stream."""
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    stream = contract.place_order.resolve({"region": "eu"})
+    handled: list[str] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [
+        f"messaging.url={redis_server.url}",
+        "messaging.consumers.onOrder.parameters.region=eu",
+        "messaging.reconnect_backoff=0.05",
+        "messaging.reconnect_backoff_max=0.2",
+    ]
+    admin = Redis.from_url(redis_server.url)
+    async with TestService(service, overrides=settings, with_real=True) as t:
+        await admin.delete(stream)
+        await admin.set(stream, "not a stream")
+        await eventually(
+            lambda: any(e.get("event") == "subscription failed; subscribing again" for e in t.logs),
+            what="the failure noticed",
+        )
+        await admin.delete(stream)
+        await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+        await eventually(lambda: handled == ["o-1"], what="consumption resumed")
+    await admin.aclose()
+
+
+@pytest.mark.connected
+async def test_the_reply_inbox_stays_empty_and_goes_away_with_the_requester() -> None:
+    """Each reply is deleted from the requester's inbox stream once read, so the stream
+    does not grow; the stream is deleted when the requester stops."""
+    from tests.messaging.contract import StockLevel, StockQuery, stock
+
+    contract = stock(f"t{uuid.uuid4().hex[:8]}")
+    group = f"g{uuid.uuid4().hex[:8]}"
+
+    async def on_stock_query(self: Any, payload: StockQuery, ctx: MessageContext) -> StockLevel:
+        return StockLevel(sku=payload.sku, available=1)
+
+    responder = Service("stock")
+    responder.include(type("Stock", (contract.consumer,), {"on_stock_query": on_stock_query})())
+    requester = Service("shop")
+    requester.publisher  # noqa: B018
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        async with (
+            TestService(responder, overrides=[f"messaging.url={REDIS_URL}", f"messaging.group={group}"]),
+            TestService(requester, overrides=[f"messaging.url={REDIS_URL}", f"messaging.group={group}r"]),
+        ):
+            for sku in ("a", "b", "c"):
+                assert await requester.publisher.request(contract.query, StockQuery(sku=sku), timeout=20)
+            (inbox,) = [key async for key in redis.scan_iter(match=f"{group}r.replies.*")]
+            assert await redis.xlen(inbox) == 0
+        assert await redis.exists(inbox) == 0
+    finally:
+        await redis.delete(contract.on_query.address)
+        await redis.aclose()

@@ -1,0 +1,69 @@
+"""Request/reply edges, on the in-memory broker (every broker runs the shared cases)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from microlib import Service
+from microlib.core.errors import Unavailable
+from microlib.messaging import MessageContext
+from microlib.messaging.codec import header_at, header_name
+from microlib.testing import TestService
+from tests.messaging.contract import StockLevel, StockQuery, eventually, stock
+
+
+def _memory() -> str:
+    return f"memory://{uuid.uuid4().hex[:8]}"
+
+
+async def test_a_request_without_a_reply_address_is_dead_lettered_as_poison() -> None:
+    """A request published with no reply_to, whose reply address is dynamic, cannot be
+    answered: it is dead-lettered at once, naming what is missing."""
+    contract = stock(f"t{uuid.uuid4().hex[:8]}")
+    answered: list[str] = []
+
+    async def on_stock_query(self: Any, payload: StockQuery, ctx: MessageContext) -> StockLevel:
+        answered.append(payload.sku)
+        return StockLevel(sku=payload.sku, available=1)
+
+    service = Service("stock")
+    service.include(type("Stock", (contract.consumer,), {"on_stock_query": on_stock_query})())
+    async with TestService(service, overrides=[f"messaging.url={_memory()}"]):
+        await service.publisher.publish(contract.query, StockQuery(sku="b"))
+
+        async def letters() -> Any:
+            return await service.messaging.dead_letters(contract.on_query)
+
+        (letter,) = await eventually(letters, what="a dead letter")
+    assert answered == ["b"]
+    assert letter.headers["x-microlib-dead-letter-reason"] == "poison"
+    assert letter.headers["x-microlib-error"].startswith("the request names no reply address")
+
+
+async def test_requests_waiting_when_the_service_stops_fail_with_unavailable() -> None:
+    """Stopping the service while a request waits for its reply fails it at once."""
+    contract = stock(f"t{uuid.uuid4().hex[:8]}")
+    service = Service("shop")
+    service.publisher  # noqa: B018
+    async with TestService(service, overrides=[f"messaging.url={_memory()}"]) as t:
+        waiting = asyncio.create_task(service.publisher.request(contract.query, StockQuery(sku="b")))
+        await eventually(lambda: t.messages.published, what="the request to be sent")
+    with pytest.raises(Unavailable, match="messaging stopped before the reply arrived"):
+        await waiting
+
+
+def test_header_locations() -> None:
+    """Only a plain ``$message.header#/name`` locates a header; its name is matched in any case."""
+    assert header_name("$message.header#/replyTo") == "replyTo"
+    assert header_name("$message.header#/a~1b") == "a/b"
+    assert header_name("$message.header#/a/b") is None
+    assert header_name("$message.payload#/id") is None
+    assert header_name(None) is None
+    assert header_at({"ReplyTo": "inbox"}, "$message.header#/replyTo") == "inbox"
+    assert header_at({"replyTo": "inbox"}, "$message.header#/replyTo") == "inbox"
+    assert header_at({}, "$message.header#/replyTo") is None
+    assert header_at({"replyTo": "x"}, None) is None

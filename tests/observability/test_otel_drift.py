@@ -1,0 +1,117 @@
+"""What microlib.observability._otel_private relies on in OpenTelemetry, checked on the installed release."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Iterator
+
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc.exporter import OTLPExporterMixin
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
+
+from microlib.observability._lean_span import LeanSpan
+from microlib.observability._lean_tracer import lean_tracing
+from microlib.observability._otel_private import agnosticcontextmanager, clean_attribute_value, ending_hook
+from microlib.observability._otlp_grpc_private import EncodedGrpcExporter
+from microlib.observability._otlp_wire import encode_request
+
+# The fields ReadableSpan's properties and to_json() read, which LeanSpan sets itself.
+_READABLE_SPAN_STATE = {
+    "_name",
+    "_context",
+    "_kind",
+    "_instrumentation_info",
+    "_instrumentation_scope",
+    "_parent",
+    "_start_time",
+    "_end_time",
+    "_attributes",
+    "_events",
+    "_links",
+    "_resource",
+    "_status",
+}
+
+
+def test_readable_span_keeps_its_state_where_the_lean_span_sets_it() -> None:
+    """ReadableSpan's state is exactly these fields, and a lean span has each of them."""
+    assert set(vars(ReadableSpan(name="x"))) == _READABLE_SPAN_STATE
+    _, tracer = lean_tracing(Resource.create({}), 1.0, "1.0", None)
+    span = tracer.start_span("x")
+    assert isinstance(span, LeanSpan)
+    assert set(vars(span)) | set(vars(LeanSpan)) >= _READABLE_SPAN_STATE
+
+
+def test_the_attribute_cleaner_is_the_one_bounded_attributes_uses() -> None:
+    """Cleaning a mapping gives what BoundedAttributes keeps: keys checked, sequences made tuples, cut."""
+    raw = {"s": "abcdefgh", "n": 3, "seq": ["ab", "abcdefgh"], "": 1, 7: "seven", "obj": object()}
+    bounded = BoundedAttributes(attributes=raw, immutable=False, max_value_len=4)  # type: ignore[arg-type]
+    cleaned = clean_attribute_value(raw, 4)  # type: ignore[arg-type]
+    assert dict(cleaned) == dict(bounded)
+    assert cleaned["seq"] == ("ab", "abcd")
+    assert clean_attribute_value([1, 2], None) == (1, 2)
+
+
+def test_the_context_manager_decorator_serves_with_and_coroutines() -> None:
+    """The API's decorator makes one generator a context manager and a decorator of coroutines."""
+    events: list[str] = []
+
+    @agnosticcontextmanager
+    def around(name: str) -> Iterator[str]:
+        events.append(f"enter {name}")
+        yield name
+        events.append(f"exit {name}")
+
+    with around("block") as value:
+        assert value == "block"
+
+    @around("decorated")
+    async def work() -> int:
+        events.append("work")
+        return 1
+
+    assert asyncio.run(work()) == 1
+    assert events == ["enter block", "exit block", "enter decorated", "work", "exit decorated"]
+
+
+class _Ending(SpanProcessor):
+    def __init__(self) -> None:
+        self.ended: list[tuple[str, bool]] = []
+
+    def _on_ending(self, span: ReadableSpan) -> None:
+        self.ended.append((span.name, span.end_time is not None))
+
+
+def test_the_sdk_span_calls_the_ending_hook_the_lean_span_calls() -> None:
+    """The SDK's span calls ``_on_ending`` once it has its end time; the multi-processor passes it on."""
+    provider = TracerProvider(shutdown_on_exit=False)
+    hooks = _Ending()
+    provider.add_span_processor(hooks)
+    provider.get_tracer("drift").start_span("sdk").end()
+    assert hooks.ended == [("sdk", True)]
+    multi = SynchronousMultiSpanProcessor()
+    multi.add_span_processor(hooks)
+    ending_hook(multi)(ReadableSpan(name="direct", end_time=1))
+    assert hooks.ended[-1] == ("direct", True)
+
+
+def test_the_grpc_exporter_translates_spans_in_the_step_microlib_replaces() -> None:
+    """``_translate_data`` makes the request ``_export`` sends; the encoded one equals the SDK's."""
+    assert "self._translate_data(" in inspect.getsource(OTLPExporterMixin._export)
+    provider, tracer = lean_tracing(Resource.create({"service.name": "drift"}), 1.0, "1.0", None)
+    spans = [tracer.start_span("a", attributes={"k": "v"}), tracer.start_span("b")]
+    for span in spans:
+        span.end()
+    ended = [span for span in spans if isinstance(span, ReadableSpan)]
+    exporter = EncodedGrpcExporter(
+        encode_request, endpoint="localhost:1", insecure=True, headers={}, timeout=1
+    )
+    try:
+        assert len(ended) == 2
+        assert exporter._translate_data(ended) == encode_spans(ended)
+    finally:
+        exporter.shutdown()
+        provider.shutdown()

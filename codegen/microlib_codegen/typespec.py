@@ -35,6 +35,9 @@ _DIAGNOSTIC = re.compile(
     r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+) - (?P<level>error|warning) (?P<rest>.*)$"
 )
 _SERVICE = re.compile(r"^\s*@service\b", re.MULTILINE)
+# The compiler colours its output when the environment asks (FORCE_COLOR, as CI runners set):
+# diagnostics are read with the colour codes removed.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def is_service(path: Path) -> bool:
@@ -69,7 +72,7 @@ def compiled(source: Path) -> Iterator[Path]:
         config = Path(tmp, "tspconfig.yaml")
         config.write_text(_CONFIG.format(out=out.as_posix()), encoding="utf-8")
         proc = subprocess.run(
-            [str(tsp), "compile", source.name, "--config", str(config)],
+            [str(tsp), "compile", source.name, "--config", str(config), "--pretty", "false"],
             cwd=source.parent,
             capture_output=True,
             text=True,
@@ -84,6 +87,7 @@ def compiled(source: Path) -> Iterator[Path]:
 
 def _report(output: str, folder: Path) -> str:
     lines = []
+    output = _ANSI.sub("", output)
     for line in output.splitlines():
         found = _DIAGNOSTIC.match(line.strip())
         if found and found["level"] == "error":

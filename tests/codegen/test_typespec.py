@@ -95,8 +95,16 @@ async def test_requests_are_validated_against_the_typespec_rules(generated: Path
         assert (await client.get("/openapi.json")).json()["info"]["title"] == "Widgets"
 
 
-def test_compiler_errors_name_the_tsp_file_and_line(project: Path, tmp_path: Path) -> None:
-    """A TypeSpec error is one line with its .tsp file, line and column: no traceback, nothing written."""
+@pytest.mark.parametrize("force_color", ["0", "1"], ids=["plain", "coloured"])
+def test_compiler_errors_name_the_tsp_file_and_line(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, force_color: str
+) -> None:
+    """A TypeSpec error is one line with its .tsp file, line and column: no traceback, nothing written.
+
+    CI runners set FORCE_COLOR, which makes the compiler colour its diagnostics: the report is the
+    same line either way.
+    """
+    monkeypatch.setenv("FORCE_COLOR", force_color)
     broken = project / "broken.tsp"
     broken.write_text(
         'import "@typespec/http";\n@service(#{ title: "B" })\nnamespace B;\nmodel X { a: strin; }\n'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,11 @@ import structlog
 # plugin (running_service, http_client...) is registered by its entry point once microlib is
 # installed; named here too for a checkout on PYTHONPATH (the same name: never registered twice).
 pytest_plugins = ("tests.scale.replica", "microlib.testing.pytest_plugin")
+
+# Tests read what the tools they run print (mypy, pytest, the TypeSpec compiler): a colour switch
+# in the environment would wrap that output in escape codes. Tests about colour set it themselves.
+for _switch in ("FORCE_COLOR", "PY_COLORS", "MYPY_FORCE_COLOR", "CLICOLOR_FORCE"):
+    os.environ.pop(_switch, None)
 
 
 @pytest.fixture(autouse=True)

@@ -95,16 +95,19 @@ async def test_requests_are_validated_against_the_typespec_rules(generated: Path
         assert (await client.get("/openapi.json")).json()["info"]["title"] == "Widgets"
 
 
-@pytest.mark.parametrize("force_color", ["0", "1"], ids=["plain", "coloured"])
+@pytest.mark.parametrize("colour", [None, "CI", "FORCE_COLOR"], ids=["plain", "ci", "force-color"])
 def test_compiler_errors_name_the_tsp_file_and_line(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, force_color: str
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colour: str | None
 ) -> None:
     """A TypeSpec error is one line with its .tsp file, line and column: no traceback, nothing written.
 
-    CI runners set FORCE_COLOR, which makes the compiler colour its diagnostics: the report is the
-    same line either way.
+    The compiler colours its diagnostics when `CI` (as CI runners set) or `FORCE_COLOR` is in the
+    environment, whatever its value: the report is the same line either way.
     """
-    monkeypatch.setenv("FORCE_COLOR", force_color)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    if colour is not None:
+        monkeypatch.setenv(colour, "1")
     broken = project / "broken.tsp"
     broken.write_text(
         'import "@typespec/http";\n@service(#{ title: "B" })\nnamespace B;\nmodel X { a: strin; }\n'

@@ -28,13 +28,22 @@ class Batch(Generic[Item, Result]):
         send: Sends a batch; returns one outcome per item, in order (a
             result, or the exception that item failed with). Raising fails
             every item of the batch with that exception.
+        ordered: Send one batch at a time, in the order they were gathered
+            (a batch gathered while one is being sent waits for it).
     """
 
-    def __init__(self, send: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]]) -> None:
+    def __init__(
+        self,
+        send: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]],
+        *,
+        ordered: bool = False,
+    ) -> None:
         self._send = send
         self._items: list[Item] = []
         self._waiters: list[asyncio.Future[Result]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        # asyncio.Lock hands itself over first come, first served.
+        self._turn = asyncio.Lock() if ordered else None
 
     def submit(self, item: Item) -> asyncio.Future[Result]:
         """Queue ``item`` for this turn's batch; the future gets its outcome."""
@@ -56,7 +65,11 @@ class Batch(Generic[Item, Result]):
 
     async def _run(self, items: list[Item], waiters: list[asyncio.Future[Result]]) -> None:
         try:
-            outcomes = await self._send(items)
+            if self._turn is None:
+                outcomes = await self._send(items)
+            else:
+                async with self._turn:
+                    outcomes = await self._send(items)
         except BaseException as exc:  # every item failed with it, cancellation included
             for waiter in waiters:
                 if waiter.done():

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from microlib.core.errors import Unavailable
@@ -329,12 +329,36 @@ class _RabbitSubscription:
         self._queue = queue
         self._dead = dead
         self._buffer: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+        self._receive: Callable[[Delivery], None] | None = None
         self._tag: str | None = None
         self._stopped = False
         self._settling = _Settlements()
 
     async def consume(self) -> None:
-        self._tag = await self._queue.consume(self._buffer.put)
+        self._tag = await self._queue.consume(self._received)
+
+    async def _received(self, incoming: AbstractIncomingMessage) -> None:
+        # aio-pika calls this in a task of its own per message; a consumer's
+        # handler runs in a task of the consumer's (the client cancels its
+        # tasks when the channel closes, and a handler is not to be cut short).
+        receive = self._receive
+        if receive is None:
+            self._buffer.put_nowait(incoming)
+        elif self._stopped:
+            with contextlib.suppress(Exception):
+                await incoming.nack(requeue=True)
+        elif _channel_of(incoming) is not None:
+            receive(self._deliver(incoming))
+        # else: its connection died, and RabbitMQ delivers it again on the new one.
+
+    def dispatch(self, receive: Callable[[Delivery], None]) -> None:
+        """Hand each delivery to ``receive`` as aio-pika delivers it, those
+        buffered so far first (see :class:`~microlib.messaging.broker.Dispatching`)."""
+        self._receive = receive
+        while not self._buffer.empty():
+            incoming = self._buffer.get_nowait()
+            if incoming is not None and _channel_of(incoming) is not None:
+                receive(self._deliver(incoming))
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return self._deliveries()

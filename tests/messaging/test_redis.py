@@ -126,6 +126,18 @@ async def test_a_publish_the_broker_does_not_confirm_in_time_is_unavailable(
         assert registry.get_sample_value("messaging_publisher_messages_total", labels) == 1
 
 
+def recording(contract: Any, handled: list[str]) -> Service:
+    """A service whose consumer of ``contract`` notes each order id it handles in ``handled``."""
+
+    class Stock(contract.consumer):  # type: ignore[misc,name-defined]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(Stock())
+    return service
+
+
 @pytest.mark.connected
 async def test_a_consumer_whose_stream_is_clobbered_subscribes_again(redis_server: RedisServer) -> None:
     """When the stream's key is replaced by another type the subscription fails; the
@@ -133,13 +145,7 @@ async def test_a_consumer_whose_stream_is_clobbered_subscribes_again(redis_serve
     contract = orders(f"t{uuid.uuid4().hex[:8]}")
     stream = contract.place_order.resolve({"region": "eu"})
     handled: list[str] = []
-
-    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
-        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
-            handled.append(payload.order_id)
-
-    service = Service("stock")
-    service.include(Stock())
+    service = recording(contract, handled)
     settings = [
         f"messaging.url={redis_server.url}",
         "messaging.consumers.onOrder.parameters.region=eu",
@@ -202,13 +208,7 @@ async def test_a_burst_is_sent_and_acknowledged_in_batches_each_message_answered
     acknowledged, with far fewer XACK commands than messages."""
     contract = orders(f"t{uuid.uuid4().hex[:8]}")
     handled: list[str] = []
-
-    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
-        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
-            handled.append(payload.order_id)
-
-    service = Service("stock")
-    service.include(Stock())
+    service = recording(contract, handled)
     settings = [
         f"messaging.url={redis_server.url}",
         "messaging.group=stock",

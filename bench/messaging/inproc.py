@@ -12,6 +12,8 @@ the cost of one message published, delivered, decoded, run through the chain
 and acknowledged.
 
     PYTHONPATH=. .venv/bin/python bench/messaging/inproc.py --messages 1000
+
+637.6k instructions per message before issue 15's pass, 617.7k after (2026-12-05).
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ a timestamp in the payload. Logs go to a file (``--log``), as a service's
 would go to its collector.
 
     .venv/bin/python bench/messaging/run.py --rounds 5 --messages 2000
+
+Figures, and what bounds the ratio on RabbitMQ: docs/messaging.md, "Throughput".
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ __all__ = [
     "REPLAY_HEADER",
     "Broker",
     "Delivery",
+    "Dispatching",
     "Inbox",
     "OutgoingMessage",
     "Subscription",
@@ -208,6 +209,22 @@ class Subscription(Protocol):
     async def lag(self) -> int | None:
         """Messages of the group not handled yet, as the broker counts them
         (docs/messaging.md says how each does); None when it cannot tell."""
+        ...
+
+
+@runtime_checkable
+class Dispatching(Protocol):
+    """A subscription that can hand each delivery over as its client receives it.
+
+    Where the client already calls back per message (aio-pika), passing the
+    delivery on directly spares the buffer, the iteration and the wake-ups
+    between them. The broker still limits the deliveries unsettled at once
+    to the prefetch.
+    """
+
+    def dispatch(self, receive: Callable[[Delivery], None]) -> None:
+        """Call ``receive`` with each delivery from now on (those buffered first),
+        instead of yielding them; ``receive`` must not block."""
         ...
 
 

@@ -31,7 +31,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Error, Internal, InvalidArgument
 from microlib.messaging._names import queue_name
 from microlib.messaging.acks import Reject
-from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Subscription
+from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Dispatching, Subscription
 from microlib.messaging.codec import decode_payload, header_at, message_for_headers
 from microlib.messaging.context import MessageContext
 from microlib.messaging.definition import ApplicationDefinition, OperationDefinition, RetryPolicy
@@ -138,9 +138,12 @@ class OperationConsumer:
 
     async def start(self) -> None:
         """Subscribe (declaring what the operation needs) and start fetching."""
-        self._subscription = await self._subscribe()
+        subscription = self._subscription = await self._subscribe()
+        if isinstance(subscription, Dispatching):
+            subscription.dispatch(self._received)
+            return
         self._fetching = asyncio.get_running_loop().create_task(
-            self._fetch(self._subscription), name=f"microlib-consume-{self.operation.name}"
+            self._fetch(subscription), name=f"microlib-consume-{self.operation.name}"
         )
 
     @property
@@ -212,6 +215,18 @@ class OperationConsumer:
                     subscription = self._subscription = await self._subscribe()
                 except Exception as again:
                     log.warning("subscribing failed", operation=self.operation.name, error=str(again))
+
+    def _received(self, delivery: Delivery) -> None:
+        """A delivery handed over by a dispatching subscription (its broker keeps
+        the prefetch): handled in a task of the consumer's own, as fetched ones are."""
+        if self._stopping.is_set():
+            # Received as the consumer began to drain: not started here.
+            handling = _settle_quietly(delivery.requeue(), delivery, "requeue")
+        else:
+            handling = self._handle(delivery)
+        task = asyncio.get_running_loop().create_task(handling)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, delivery: Delivery) -> None:
         policy = self.options.policy

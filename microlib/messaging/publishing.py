@@ -16,6 +16,7 @@ Metrics (labels ``channel``, ``operation``, ``code``):
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -94,6 +95,7 @@ class BrokerPublisher:
         self._opening = asyncio.Lock()
         self._count: Any = None
         self._duration: Any = None
+        self._series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.documents: dict[str, ApplicationDefinition] = {}
         """The documents generated publishers send for, by title (served over HTTP)."""
         self.observers: list[Callable[[OperationDefinition, Any, OutgoingMessage], None]] = []
@@ -128,6 +130,7 @@ class BrokerPublisher:
         self._request_timeout = request_timeout
         self._inbox_prefix = inbox_prefix
         labels = ("channel", "operation", "code")
+        self._series = {}
         self._count = metrics.counter(
             "messaging_publisher_messages_total", "Messages published, by outcome.", labels
         )
@@ -285,7 +288,7 @@ class BrokerPublisher:
             out.setdefault(REQUEST_ID_HEADER, str(call.attributes["request_id"]))
         if key is None:
             key = message_key(operation, payload, out)
-        message_id = message_id or uuid.uuid4().hex
+        message_id = message_id or new_message_id()
         span = tracing.tracer.start_span(
             f"publish {operation.channel}",
             kind=trace.SpanKind.PRODUCER,
@@ -298,7 +301,7 @@ class BrokerPublisher:
                 }
             ),
         )
-        tracing.inject(out, trace.set_span_in_context(span))
+        tracing.inject_span(out, span)
         outgoing = OutgoingMessage(
             address=address,
             body=body,
@@ -335,13 +338,34 @@ class BrokerPublisher:
             raise
         finally:
             span.end()
-            labels = (operation.channel, operation.name, outcome_code(failure))
-            self._count.labels(*labels).inc()
-            self._duration.labels(*labels).observe(time.perf_counter() - start)
+            count, duration = self._children(operation, outcome_code(failure))
+            count.inc()
+            duration.observe(time.perf_counter() - start)
+
+    def _children(self, operation: OperationDefinition, code: str) -> tuple[Any, Any]:
+        """The count and duration series of ``operation`` and ``code``."""
+        # Operations and codes are few: their series are looked up once
+        # (prometheus-client's labels() locks and validates on every call).
+        key = (operation.channel, operation.name, code)
+        children = self._series.get(key)
+        if children is None:
+            children = self._series[key] = (self._count.labels(*key), self._duration.labels(*key))
+        return children
 
     def _tell(self, operation: OperationDefinition, payload: Any, message: OutgoingMessage) -> None:
         for observer in self.observers:
             observer(operation, payload, message)
+
+
+def new_message_id() -> str:
+    """A random (version 4) UUID in hex, as ``uuid.uuid4().hex`` writes it.
+
+    From ``random`` (reseeded in forked children), as request ids are: a
+    message id names a message, it protects nothing, and building a
+    ``uuid.UUID`` per message costs more than the rest of the headers.
+    """
+    bits = random.getrandbits(128) & ~(0xC000 << 48 | 0xF000 << 64)
+    return f"{bits | 0x8000 << 48 | 0x4000 << 64:032x}"
 
 
 def _address(operation: OperationDefinition, parameters: Mapping[str, str]) -> str:

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from microlib.core.errors import Unavailable
+from microlib.messaging._batch import Batch
 from microlib.messaging._names import dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
@@ -328,11 +329,36 @@ class _RabbitSubscription:
         self._queue = queue
         self._dead = dead
         self._buffer: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+        self._receive: Callable[[Delivery], None] | None = None
         self._tag: str | None = None
         self._stopped = False
+        self._settling = _Settlements()
 
     async def consume(self) -> None:
-        self._tag = await self._queue.consume(self._buffer.put)
+        self._tag = await self._queue.consume(self._received)
+
+    async def _received(self, incoming: AbstractIncomingMessage) -> None:
+        # aio-pika calls this in a task of its own per message; a consumer's
+        # handler runs in a task of the consumer's (the client cancels its
+        # tasks when the channel closes, and a handler is not to be cut short).
+        receive = self._receive
+        if receive is None:
+            self._buffer.put_nowait(incoming)
+        elif self._stopped:
+            with contextlib.suppress(Exception):
+                await incoming.nack(requeue=True)
+        elif _channel_of(incoming) is not None:
+            receive(self._deliver(incoming))
+        # else: its connection died, and RabbitMQ delivers it again on the new one.
+
+    def dispatch(self, receive: Callable[[Delivery], None]) -> None:
+        """Hand each delivery to ``receive`` as aio-pika delivers it, those
+        buffered so far first (see :class:`~microlib.messaging.broker.Dispatching`)."""
+        self._receive = receive
+        while not self._buffer.empty():
+            incoming = self._buffer.get_nowait()
+            if incoming is not None and _channel_of(incoming) is not None:
+                receive(self._deliver(incoming))
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return self._deliveries()
@@ -382,17 +408,19 @@ class _RabbitSubscription:
         )
         message = _outgoing(incoming, headers, incoming.routing_key or "")
         broker = self._broker
+        settling = self._settling
+        settling.handed_out(incoming)
 
         async def ack() -> None:
-            await incoming.ack()
+            await settling.ack(incoming)
 
         async def requeue() -> None:
-            await incoming.nack(requeue=True)
+            await settling.requeue(incoming)
 
         async def dead_letter(extra: Mapping[str, str]) -> None:
             channel = broker._publishing()
             await channel.default_exchange.publish(_amqp_message(message, extra), routing_key=self._dead)
-            await incoming.ack()
+            await settling.ack(incoming)
 
         return Delivery.of(
             message,
@@ -403,3 +431,112 @@ class _RabbitSubscription:
             redelivered=bool(incoming.redelivered),
             broker_id=str(incoming.delivery_tag),
         )
+
+
+class _Settlements:
+    """The settlements of one consumer's channel, sent once per turn of the loop.
+
+    Delivery tags grow with each delivery on a channel, and one ``basic.ack``
+    with ``multiple`` acknowledges every unsettled delivery up to its tag.
+    So the handlers that returned in one turn, when every message delivered
+    before theirs is settled too, are acknowledged with a single frame (one
+    write, one drain) instead of one each; a message whose elders are still
+    being handled is acknowledged alone. Each settlement returns once its
+    frame is written, as ``IncomingMessage.ack`` does.
+
+    Every settlement of a handed-out message goes through here, one batch
+    at a time and in order, given-back messages first: a ``multiple`` never
+    covers a message that is still being handled, nor reaches the broker
+    before the frame of a message settled alone below its tag.
+    """
+
+    def __init__(self) -> None:
+        self._channel: object | None = None
+        # Delivery order (tags ascending): True once its handler returned,
+        # False while it is being handled.
+        self._unsettled: dict[int, bool] = {}
+        self._batch: Batch[tuple[AbstractIncomingMessage, bool], None] = Batch(self._send, ordered=True)
+
+    def handed_out(self, incoming: AbstractIncomingMessage) -> None:
+        """Track ``incoming``, about to be handled (called in delivery order)."""
+        channel = _channel_of(incoming)
+        if channel is not self._channel:
+            # A new channel after a reconnection numbers its deliveries anew;
+            # what the old one delivered cannot be settled any more.
+            self._channel = channel
+            self._unsettled = {}
+        self._unsettled[_tag(incoming)] = False
+
+    def ack(self, incoming: AbstractIncomingMessage) -> asyncio.Future[None]:
+        """Acknowledge ``incoming`` with this turn's others."""
+        return self._batch.submit((incoming, True))
+
+    def requeue(self, incoming: AbstractIncomingMessage) -> asyncio.Future[None]:
+        """Give ``incoming`` back to the queue."""
+        return self._batch.submit((incoming, False))
+
+    async def _send(self, batch: list[tuple[AbstractIncomingMessage, bool]]) -> list[BaseException | None]:
+        # The bookkeeping is done before the first frame is sent (no await
+        # in between), so no batch ever sees another's handled entries.
+        unsettled, current = self._unsettled, self._channel
+        requeued: list[int] = []
+        acked: list[int] = []
+        alone: list[int] = []
+        for i, (message, ack) in enumerate(batch):
+            tag = _tag(message)
+            tracked = tag in unsettled and _channel_of(message) is current
+            if not ack:
+                if tracked:
+                    del unsettled[tag]
+                requeued.append(i)
+            elif tracked:
+                unsettled[tag] = True
+                acked.append(i)
+            else:
+                alone.append(i)  # delivered on a channel since replaced
+        covered: list[int] = []
+        for tag, handled in unsettled.items():
+            if not handled:
+                break
+            covered.append(tag)
+        for tag in covered:
+            del unsettled[tag]
+        within = set(covered)
+        together = [i for i in acked if _tag(batch[i][0]) in within]
+        for i in acked:
+            if _tag(batch[i][0]) not in within:
+                # Handled while an elder still is: acknowledged alone.
+                del unsettled[_tag(batch[i][0])]
+                alone.append(i)
+        outcomes: list[BaseException | None] = [None] * len(batch)
+        for i in requeued:
+            outcomes[i] = await _settle(batch[i][0].nack(requeue=True))
+        if together:
+            newest = max(together, key=lambda i: _tag(batch[i][0]))
+            failure = await _settle(batch[newest][0].ack(multiple=len(covered) > 1))
+            for i in together:
+                outcomes[i] = failure
+        for i in alone:
+            outcomes[i] = await _settle(batch[i][0].ack())
+        return outcomes
+
+
+def _tag(incoming: AbstractIncomingMessage) -> int:
+    # Set on every delivery of a consumer that acknowledges (no_ack is never used).
+    return incoming.delivery_tag or 0
+
+
+def _channel_of(incoming: AbstractIncomingMessage) -> object | None:
+    """The channel ``incoming`` came on; None once it is closed."""
+    try:
+        return incoming.channel
+    except ChannelInvalidStateError:
+        return None
+
+
+async def _settle(frame: Awaitable[None]) -> BaseException | None:
+    try:
+        await frame
+    except Exception as exc:
+        return exc
+    return None

@@ -4,6 +4,10 @@ An address is a stream; a message is one entry (fields ``body``,
 ``headers`` as JSON, ``message_id``, ``key``, ``correlation_id``,
 ``content_type``, ``reply_to``). A consumer group reads it with
 XREADGROUP; a message is acknowledged (XACK) after its handler returned.
+The acknowledgements of handlers that return in the same turn of the event
+loop go in one XACK, and the messages published in one turn in one
+pipeline (``microlib.messaging._batch``): each still waits for Redis's
+reply before it counts as acknowledged or published.
 An entry delivered to a consumer that died, or lost its connection, stays
 pending in the group: once it has been idle for ``messaging.reclaim_idle``
 seconds another consumer of the group claims it (XAUTOCLAIM) and handles
@@ -27,6 +31,7 @@ import orjson
 import structlog
 
 from microlib.core.errors import Unavailable
+from microlib.messaging._batch import Batch
 from microlib.messaging._names import dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import OperationDefinition
@@ -101,6 +106,7 @@ class RedisBroker:
         self._client: Redis | None = None
         self._subscriptions: list[_RedisSubscription] = []
         self._inboxes: list[str] = []
+        self._adds: Batch[tuple[str, dict[Any, Any]], Any] = Batch(self._add_all)
 
     @property
     def client(self) -> Redis:
@@ -155,9 +161,21 @@ class RedisBroker:
             Unavailable: Redis did not take it.
         """
         try:
-            await self.client.xadd(message.address, _fields(message))
+            await self._adds.submit((message.address, _fields(message)))
         except redis_errors.RedisError as exc:
             raise self._unavailable(exc) from exc
+
+    async def _add_all(self, entries: list[tuple[str, dict[Any, Any]]]) -> list[Any]:
+        """XADD the entries published in one turn of the loop, pipelined: one
+        write and one read for all, each entry's reply (or error) its own."""
+        client = self.client
+        if len(entries) == 1:
+            stream, fields = entries[0]
+            return [await client.xadd(stream, fields)]
+        async with client.pipeline(transaction=False) as pipe:
+            for stream, fields in entries:
+                pipe.xadd(stream, fields)
+            return await pipe.execute(raise_on_error=False)
 
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
@@ -279,6 +297,7 @@ class _RedisSubscription:
         self._room.set()
         self._stopped = False
         self._next_reclaim = 0.0
+        self._acks: Batch[bytes, None] = Batch(self._ack_all)
 
     async def create_group(self) -> None:
         try:
@@ -380,15 +399,7 @@ class _RedisSubscription:
 
         async def ack() -> None:
             self._settled()
-            # The broker's client, not one captured now: after the broker
-            # stopped, settling fails instead of opening a new connection.
-            if self._delete:
-                async with broker.client.pipeline(transaction=True) as pipe:
-                    pipe.xack(self._stream, self._group, entry_id)
-                    pipe.xdel(self._stream, entry_id)
-                    await pipe.execute()
-            else:
-                await broker.client.xack(self._stream, self._group, entry_id)
+            await self._acks.submit(entry_id)
 
         async def requeue() -> None:
             # Redis has no "give back": the entry stays pending and is
@@ -411,6 +422,20 @@ class _RedisSubscription:
             redelivered=count > 1,
             broker_id=entry_id.decode(),
         )
+
+    async def _ack_all(self, entry_ids: list[bytes]) -> list[None]:
+        """XACK the entries whose handlers returned in one turn of the loop, in one command."""
+        # The broker's client, not one captured earlier: after the broker
+        # stopped, settling fails instead of opening a new connection.
+        client = self._broker.client
+        if self._delete:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.xack(self._stream, self._group, *entry_ids)
+                pipe.xdel(self._stream, *entry_ids)
+                await pipe.execute()
+        else:
+            await client.xack(self._stream, self._group, *entry_ids)
+        return [None] * len(entry_ids)
 
     def _settled(self) -> None:
         self._unsettled -= 1

@@ -14,7 +14,7 @@ import contextvars
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 
-from opentelemetry import trace
+from opentelemetry import baggage, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.propagators.composite import CompositePropagator
@@ -30,7 +30,8 @@ from microlib.observability.identity import ServiceIdentity
 
 __all__ = ["Tracing", "start_span"]
 
-_PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+_BAGGAGE = W3CBaggagePropagator()
+_PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), _BAGGAGE])
 
 
 class Tracing:
@@ -90,6 +91,19 @@ class Tracing:
     def inject(carrier: MutableMapping[str, str], context: Context | None = None) -> None:
         """Write ``traceparent``, ``tracestate`` and ``baggage`` for ``context`` into ``carrier``."""
         _PROPAGATOR.inject(carrier, context)
+
+    @staticmethod
+    def inject_span(carrier: MutableMapping[str, str], span: trace.Span) -> None:
+        """What :meth:`inject` writes for ``span`` in the current context, without
+        building that context: ``traceparent`` (and ``tracestate``) as the W3C
+        propagator formats them, then the current baggage, if any."""
+        found = span.get_span_context()
+        if found.is_valid:
+            carrier["traceparent"] = f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"
+            if found.trace_state:
+                carrier["tracestate"] = found.trace_state.to_header()
+        if baggage.get_all():
+            _BAGGAGE.inject(carrier)
 
     async def shutdown(self, timeout: float) -> None:
         """Export pending spans and stop the exporter, within ``timeout`` seconds."""

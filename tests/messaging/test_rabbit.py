@@ -11,7 +11,8 @@ import aio_pika
 import pytest
 
 from microlib import Service
-from microlib.messaging import MessageContext
+from microlib.core.errors import InvalidArgument
+from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.testing import TestService
 from tests.messaging.cases import BrokerCases
 from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed
@@ -45,6 +46,14 @@ class TestRabbitBroker(BrokerCases):
         yield
         names = [f"{g}.{op}" for g in (group, group + "x") for op in ("onOrder", "onStockQuery")]
         await delete_queues(*names, *(f"{n}.dlq" for n in names))
+
+
+async def messages_left(queue: str) -> int:
+    """The messages ready in ``queue`` (unacknowledged ones come back there when their consumer leaves)."""
+    connection = await aio_pika.connect(RABBIT_URL)
+    async with connection:
+        declared = await (await connection.channel()).declare_queue(queue, passive=True)
+        return int(declared.declaration_result.message_count or 0)
 
 
 def rabbitmqctl(command: str) -> None:
@@ -95,10 +104,7 @@ async def test_broker_restart_during_consumption_loses_nothing() -> None:
                 return (await service.health.report("readiness")).up
 
             await eventually(ready, within=30, what="ready again")
-            connection = await aio_pika.connect(RABBIT_URL)
-            async with connection:
-                queue = await (await connection.channel()).declare_queue(f"{group}.onOrder", passive=True)
-                assert queue.declaration_result.message_count == 0
+            assert await messages_left(f"{group}.onOrder") == 0
     finally:
         await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")
 
@@ -110,3 +116,60 @@ async def test_dead_letters_of_a_queue_never_declared_are_none() -> None:
     service.publisher  # noqa: B018
     async with TestService(service, overrides=[f"messaging.url={RABBIT_URL}"], with_real=True):
         assert await service.messaging.broker.dead_letters(f"g{uuid.uuid4().hex}.onOrder") == []
+
+
+@pytest.mark.connected
+async def test_a_burst_settles_each_message_once_whatever_order_its_handlers_end_in() -> None:
+    """Handlers that return together are acknowledged together (one ``multiple`` ack
+    up to the newest), never covering an elder still being handled, retried or
+    dead-lettered: each message is handled once, never redelivered, the poison ones
+    reach the dead letters, and nothing is left in the queue."""
+    group = f"g{uuid.uuid4().hex[:10]}"
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    done: dict[str, int] = {}
+    redelivered: list[str] = []
+    failed_once: set[str] = set()
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            n = int(payload.order_id.removeprefix("o-"))
+            if ctx.redelivered:
+                redelivered.append(payload.order_id)
+            if n % 7 == 3:
+                await asyncio.sleep(0.05)  # an elder still handled while younger ones return
+            if n % 11 == 5:
+                raise InvalidArgument("poison")  # straight to the dead letters
+            if n % 13 == 4 and payload.order_id not in failed_once:
+                failed_once.add(payload.order_id)
+                raise RuntimeError("try again")  # retried in place, after a backoff
+            done[payload.order_id] = done.get(payload.order_id, 0) + 1
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [f"messaging.url={RABBIT_URL}", f"messaging.group={group}", "messaging.prefetch=16"]
+    ids = [f"o-{i}" for i in range(120)]
+    poison = [i for i in ids if int(i[2:]) % 11 == 5]
+    try:
+        async with TestService(service, overrides=settings, with_real=True) as t:
+            await asyncio.gather(
+                *(
+                    service.publisher.publish(contract.place_order, placed(i), parameters={"region": "eu"})
+                    for i in ids
+                )
+            )
+            await eventually(lambda: len(done) == len(ids) - len(poison), what="every good message handled")
+            broker = service.messaging.broker
+
+            async def dead_lettered() -> list[OutgoingMessage] | None:
+                found = await broker.dead_letters(f"{group}.onOrder", limit=len(ids))
+                return found if len(found) >= len(poison) else None
+
+            letters = await eventually(dead_lettered, what="the poison messages dead-lettered")
+            assert sorted(m.message_id for m in letters) == sorted(
+                p.message.message_id for p in t.messages.published if p.payload.order_id in poison
+            )
+        assert set(done.values()) == {1}
+        assert redelivered == []
+        assert await messages_left(f"{group}.onOrder") == 0
+    finally:
+        await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")

@@ -126,6 +126,18 @@ async def test_a_publish_the_broker_does_not_confirm_in_time_is_unavailable(
         assert registry.get_sample_value("messaging_publisher_messages_total", labels) == 1
 
 
+def recording(contract: Any, handled: list[str]) -> Service:
+    """A service whose consumer of ``contract`` notes each order id it handles in ``handled``."""
+
+    class Stock(contract.consumer):  # type: ignore[misc,name-defined]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(Stock())
+    return service
+
+
 @pytest.mark.connected
 async def test_a_consumer_whose_stream_is_clobbered_subscribes_again(redis_server: RedisServer) -> None:
     """When the stream's key is replaced by another type the subscription fails; the
@@ -133,13 +145,7 @@ async def test_a_consumer_whose_stream_is_clobbered_subscribes_again(redis_serve
     contract = orders(f"t{uuid.uuid4().hex[:8]}")
     stream = contract.place_order.resolve({"region": "eu"})
     handled: list[str] = []
-
-    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
-        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
-            handled.append(payload.order_id)
-
-    service = Service("stock")
-    service.include(Stock())
+    service = recording(contract, handled)
     settings = [
         f"messaging.url={redis_server.url}",
         "messaging.consumers.onOrder.parameters.region=eu",
@@ -190,3 +196,53 @@ async def test_the_reply_inbox_stays_empty_and_goes_away_with_the_requester() ->
     finally:
         await redis.delete(contract.on_query.address)
         await redis.aclose()
+
+
+@pytest.mark.connected
+async def test_a_burst_is_sent_and_acknowledged_in_batches_each_message_answered_alone(
+    redis_server: RedisServer,
+) -> None:
+    """Publishes made at once share one pipeline and acknowledgements made at once one
+    XACK, yet each message keeps its own outcome: the one publish Redis refuses (its
+    stream's key holds a string) fails alone, and every other message is handled and
+    acknowledged, with far fewer XACK commands than messages."""
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    handled: list[str] = []
+    service = recording(contract, handled)
+    settings = [
+        f"messaging.url={redis_server.url}",
+        "messaging.group=stock",
+        "messaging.prefetch=16",
+        "messaging.consumers.onOrder.parameters.region=eu",
+    ]
+    admin = Redis.from_url(redis_server.url)
+    await admin.set(contract.place_order.resolve({"region": "xx"}), "not a stream")
+    ids = [f"o-{i}" for i in range(40)]
+    async with TestService(service, overrides=settings, with_real=True):
+        await admin.config_resetstat()
+        outcomes = await asyncio.gather(
+            *(
+                service.publisher.publish(contract.place_order, placed(order_id), parameters={"region": "eu"})
+                for order_id in ids[:20]
+            ),
+            service.publisher.publish(contract.place_order, placed("refused"), parameters={"region": "xx"}),
+            *(
+                service.publisher.publish(contract.place_order, placed(order_id), parameters={"region": "eu"})
+                for order_id in ids[20:]
+            ),
+            return_exceptions=True,
+        )
+        failed = [o for o in outcomes if o is not None]
+        assert len(failed) == 1
+        assert isinstance(failed[0], Unavailable)
+        assert "WRONGTYPE" in str(failed[0])
+        await eventually(lambda: sorted(handled) == sorted(ids), what="every message handled")
+        stream = contract.place_order.resolve({"region": "eu"})
+
+        async def acknowledged() -> bool:
+            return int((await admin.xpending(stream, "stock"))["pending"]) == 0
+
+        await eventually(acknowledged, what="every message acknowledged")
+        xack = (await admin.info("commandstats")).get("cmdstat_xack", {"calls": 0})
+        assert 0 < int(xack["calls"]) < len(ids) // 2
+    await admin.aclose()

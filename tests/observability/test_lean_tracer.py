@@ -355,6 +355,31 @@ def test_an_unsampled_span_still_carries_the_trace() -> None:
     assert [s.name for s in exporter.get_finished_spans()] == ["remote"]
 
 
+@pytest.mark.parametrize("ratio", [1.0, 0.0])
+def test_inject_span_writes_what_the_propagators_write(ratio: float) -> None:
+    """The publisher's shortcut writes the same headers as the W3C propagators for
+    the span in the current context: traceparent, tracestate, and the baggage."""
+    tracer, _ = _lean(ratio)
+    parent = Tracing.extract(
+        {"traceparent": f"00-{'ab' * 16}-{'cd' * 8}-01", "tracestate": "vendor=x", "baggage": "tenant=t1"}
+    )
+    token = otel_context.attach(parent)
+    try:
+        for span in (tracer.start_span("child"), trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)):
+            expected: dict[str, str] = {}
+            Tracing.inject(expected, trace.set_span_in_context(span))
+            written: dict[str, str] = {}
+            Tracing.inject_span(written, span)
+            assert written == expected
+            assert written["baggage"] == "tenant=t1"
+    finally:
+        otel_context.detach(token)
+    alone = tracer.start_span("root")
+    written = {}
+    Tracing.inject_span(written, alone)
+    assert set(written) == {"traceparent"}
+
+
 def test_a_second_end_warns_and_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
     """The first end time stays, the processors see the span once, later changes are refused."""
     tracer, provider = _lean()

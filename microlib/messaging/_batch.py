@@ -1,0 +1,90 @@
+"""Broker commands issued in the same turn of the event loop, sent as one batch.
+
+Concurrent handlers finish, and concurrent publishers send, within the same
+turn of the loop; a broker client pays a round trip (and a pooled
+connection, a frame, a parse) per command. A :class:`Batch` gathers the
+items submitted during one turn and hands them to one ``send`` call at the
+start of the next, while each submitter still awaits its own outcome: a
+publish returns once the broker answered for its message, an
+acknowledgement once the broker has it, exactly as when sent alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+__all__ = ["Batch"]
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Batch(Generic[Item, Result]):
+    """Gathers items for one turn of the loop, then sends them together.
+
+    Args:
+        send: Sends a batch; returns one outcome per item, in order (a
+            result, or the exception that item failed with). Raising fails
+            every item of the batch with that exception.
+        ordered: Send one batch at a time, in the order they were gathered
+            (a batch gathered while one is being sent waits for it).
+    """
+
+    def __init__(
+        self,
+        send: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]],
+        *,
+        ordered: bool = False,
+    ) -> None:
+        self._send = send
+        self._items: list[Item] = []
+        self._waiters: list[asyncio.Future[Result]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+        # asyncio.Lock hands itself over first come, first served.
+        self._turn = asyncio.Lock() if ordered else None
+
+    def submit(self, item: Item) -> asyncio.Future[Result]:
+        """Queue ``item`` for this turn's batch; the future gets its outcome."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Result] = loop.create_future()
+        if not self._items:
+            loop.call_soon(self._flush, loop)
+        self._items.append(item)
+        self._waiters.append(waiter)
+        return waiter
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        items, waiters = self._items, self._waiters
+        self._items, self._waiters = [], []
+        task = loop.create_task(self._run(items, waiters))
+        # Held until done: the loop keeps only weak references to tasks.
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _run(self, items: list[Item], waiters: list[asyncio.Future[Result]]) -> None:
+        try:
+            if self._turn is None:
+                outcomes = await self._send(items)
+            else:
+                async with self._turn:
+                    outcomes = await self._send(items)
+        except BaseException as exc:  # every item failed with it, cancellation included
+            for waiter in waiters:
+                if waiter.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    waiter.cancel()
+                else:
+                    waiter.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for waiter, outcome in zip(waiters, outcomes, strict=True):
+            if waiter.done():  # its submitter gave up waiting (a timeout)
+                continue
+            if isinstance(outcome, BaseException):
+                waiter.set_exception(outcome)
+            else:
+                waiter.set_result(outcome)

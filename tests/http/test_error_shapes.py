@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+import pytest
 from pydantic import BaseModel
 
 from microlib.core.errors import FieldViolation, InvalidArgument, NotFound
-from microlib.http._error_shapes import ErrorShape, ErrorShapes, shared_shape
+from microlib.http._error_shapes import ErrorShape, ErrorShapeError, ErrorShapes, shared_shape
 from microlib.http.openapi import Response
 
 
@@ -78,9 +79,15 @@ def test_every_property_is_filled_by_name_and_type() -> None:
     }
 
 
-def test_a_required_property_nothing_fills_keeps_problem_json() -> None:
-    """`errorId` has no source: the schema is not used, whatever the media type."""
-    assert ErrorShape.of(Unfillable, "application/json") is None
+def test_a_required_property_nothing_fills_is_refused_naming_its_path() -> None:
+    """`errorId` has no source: the schema is refused when the app is built, naming the property
+    and the response; declared as problem+json, a schema is microlib's own format."""
+    with pytest.raises(ErrorShapeError, match=r"^errorId: required, and nothing microlib"):
+        ErrorShape.of(Unfillable, "application/json")
+    with pytest.raises(
+        ErrorShapeError, match=r"^GET /x: responses.4XX.content.application/json.schema.errorId: "
+    ):
+        ErrorShapes([Response("4XX", "application/json", Unfillable)], "GET /x")
     assert ErrorShape.of(Google, "application/problem+json") is None
 
 
@@ -107,7 +114,7 @@ def test_a_body_the_schema_refuses_keeps_problem_json() -> None:
 def test_status_lookup_and_agreement() -> None:
     """Exact status, then its class, then `default`; a shared shape only where all agree."""
     exact = ErrorShapes(
-        [Response("404", "application/json", Google), Response("4XX", "application/json", Unfillable)]
+        [Response("404", "application/json", Google), Response("4XX", "application/problem+json", Google)]
     )
     ranged = ErrorShapes([Response("4xx", "application/json", Google), Response("default", "text/plain")])
     fallback = ErrorShapes(

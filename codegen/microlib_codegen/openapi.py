@@ -24,6 +24,7 @@ import jinja2
 
 from microlib_codegen import __version__
 from microlib_codegen._bundle import Bundled, BundleError, bundle
+from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
 from microlib_codegen._openapi_ops import OperationSpec, ParamSpec, collect_operations, pascal, resolve, snake
 from microlib_codegen._visibility import split_views
@@ -133,50 +134,13 @@ def _load_document(spec: Path) -> _Loaded:
         ops, notes = collect_operations(work)
     except ValueError as exc:
         raise OpenAPIError(f"{spec}: {exc}") from exc
-    _check_error_shapes(bundled)
+    problem = error_response_problem(bundled)
+    if problem is not None:
+        raise OpenAPIError(problem)
     loaded = _Loaded(bundled, ops, work, [])
     for path, reason in notes:
         loaded.warn(path, reason)
     return loaded
-
-
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-def _check_error_shapes(bundled: Bundled) -> None:
-    """Refuse an error response whose JSON schema microlib could not write its errors in: the
-    app would refuse it at start (microlib.http.check_error_schema)."""
-    from microlib.http import ErrorShapeError, check_error_schema
-
-    doc = bundled.document
-    for route, item in (doc.get("paths") or {}).items():
-        for method in _METHODS:
-            responses = ((item or {}).get(method) or {}).get("responses") or {}
-            for status, response in responses.items():
-                if not (str(status) == "default" or str(status)[:1] in "45"):
-                    continue
-                content = (_local(doc, response) or {}).get("content") or {}
-                for media, body in content.items():
-                    if "json" not in media or "problem+json" in media or "schema" not in body:
-                        continue
-                    where = ("paths", route, method, "responses", str(status), "content", media, "schema")
-                    try:
-                        check_error_schema(body["schema"], doc)
-                    except ErrorShapeError as exc:
-                        raise OpenAPIError(
-                            f"{bundled.at(where)}: {'.'.join(where)}.{exc.path}: {exc.reason}: microlib "
-                            "could not write its errors in this schema"
-                        ) from None
-
-
-def _local(doc: dict[str, Any], node: Any) -> Any:
-    """``node`` with its local ``$ref`` (``#/components/responses/X``) followed."""
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-        target: Any = doc
-        for part in node["$ref"][2:].split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
 
 
 def _models(work: dict[str, Any], source: str) -> str:

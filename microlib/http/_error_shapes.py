@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from microlib.core.errors import Error, FieldViolation
+from microlib.core.errors import Error, FieldViolation, InvalidContract
 
 if TYPE_CHECKING:
     from microlib.http.openapi import Response
@@ -80,8 +80,11 @@ class _Source:
 Fill = Callable[[_Source], Any]
 
 
-class ErrorShapeError(ValueError):
+class ErrorShapeError(InvalidContract):
     """A declared error schema requires a property microlib cannot fill.
+
+    Raised when an ``OpenAPIApp`` is built (``microlib run`` prints it as one line naming where
+    the app was built) and by ``microlib codegen``.
 
     Args:
         path: The schema path of the property (``error.details[].severity``).

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +35,7 @@ from microlib.testing import TestService
 from microlib_codegen.openapi import OpenAPIError, generate
 from tests.security.conftest import OidcIssuer, oidc  # noqa: F401 (the fixture)
 
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = Path(__file__).resolve().parent / "specs" / "nested_errors"
 STYLES: dict[str, Any] = yaml.safe_load((SPECS / "styles.yaml").read_text())
 
@@ -232,3 +235,49 @@ def test_an_extension_naming_nothing_microlib_has_is_refused() -> None:
         ErrorShapeError, match=r"^id: x-microlib-error: 'uuid' is none of code, correlation-id"
     ):
         check_error_schema(schema, schema)
+
+
+SERVICE_MODULE = """
+from pydantic import BaseModel
+
+from microlib.http import OpenAPIApp
+from microlib.http.openapi import Operation, Response
+from microlib.service import Service
+
+
+class Audited(BaseModel):
+    message: str
+    auditId: str
+
+
+class Handlers:
+    async def get_thing(self) -> None:
+        return None
+
+
+service = Service("audited")
+audited = (Response("default", "application/json", Audited),)
+get = Operation("getThing", "GET", "/thing", "things", "get_thing", responses=audited)
+app = OpenAPIApp([get], Handlers())
+"""
+
+
+def test_microlib_run_refuses_the_app_in_one_line(tmp_path: Path) -> None:
+    """An app built on such a schema stops `microlib run` with one line: where the app is built,
+    the operation, the response and the schema path; no traceback."""
+    (tmp_path / "audited.py").write_text(SERVICE_MODULE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "run", "audited:service"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "microlib run: audited.py:22: GET /thing: responses.default.content.application/json.schema.auditId: "
+        "required, and nothing microlib knows of an error fills it"
+    ]

@@ -21,6 +21,7 @@ title                                                    string    the status ph
 type                                                     string    the problem type URN
 reason                                                   string    the reason, else the code
 correlationId, requestId, traceId                         string    the correlation id
+a ``const`` or a one-value ``enum``                      any       that value
 an object                                                 object    filled the same way, inside
 the first array of objects                                array     one item per violation
 ========================================================  ========  ==========================
@@ -131,6 +132,16 @@ def _status_text(s: _Source) -> str:
 
 def _phrase(status: int) -> str:
     return "Client Closed Request" if status == 499 else HTTPStatus(status).phrase
+
+
+@dataclass(frozen=True, slots=True)
+class _Const:
+    """The one value a property allows (compared by value: equal schemas give equal shapes)."""
+
+    value: Any
+
+    def __call__(self, _: _Source) -> Any:
+        return self.value
 
 
 _EXTENSIONS: Mapping[str, Fill] = {
@@ -274,6 +285,10 @@ class _Planner:
         named = prop.get(EXTENSION)
         if named is not None:
             return self.extension(str(named), kinds, prop, where, in_item=in_item, listed=listed)
+        allowed = [prop["const"]] if "const" in prop else prop.get("enum")
+        if isinstance(allowed, list) and len(allowed) == 1:
+            # One value allowed (`"@type": {const: ...}`, `kind: {enum: [error]}`): that value.
+            return _Node(fill=_Const(allowed[0]))
         fill = (
             ((_ITEM.get(key) if in_item else None) or _STRING.get(key)) if "string" in kinds else None
         ) or (_INTEGER.get(key) if kinds & {"integer", "number"} else None)

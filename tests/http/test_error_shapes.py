@@ -6,7 +6,7 @@ import json
 from typing import Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from microlib.core.errors import FieldViolation, InvalidArgument, NotFound
 from microlib.http._error_shapes import ErrorShape, ErrorShapeError, ErrorShapes, shared_shape
@@ -50,7 +50,7 @@ class Listed(BaseModel):
 
 class OnlyNotFound(BaseModel):
     message: str
-    status: Literal["NOT_FOUND"]
+    status: Literal["NOT_FOUND", "ALREADY_EXISTS"]
 
 
 BAD = InvalidArgument(
@@ -106,7 +106,7 @@ def test_a_required_list_of_violations_is_sent_empty() -> None:
 
 
 def test_a_body_the_schema_refuses_keeps_problem_json() -> None:
-    """The enum lists NOT_FOUND only: an INVALID_ARGUMENT cannot be written in it."""
+    """The enum lists NOT_FOUND and ALREADY_EXISTS: an INVALID_ARGUMENT cannot be written in it."""
     assert _render(OnlyNotFound, NotFound("gone"), 404) == {"message": "gone", "status": "NOT_FOUND"}
     assert _render(OnlyNotFound, BAD, 400) is None
 
@@ -128,3 +128,23 @@ def test_status_lookup_and_agreement() -> None:
     assert shared_shape([exact, fallback], 404) == exact.shape(404)
     assert shared_shape([exact, fallback], 409) is None
     assert not ErrorShapes([Response("200", "application/json", Google)])
+
+
+class Typed(BaseModel):
+    class Detail(BaseModel):
+        kind: Literal["type.example.com/FieldViolation"]
+        field: str
+
+    type_: Literal["error"] = Field(alias="type")
+    message: str
+    details: list[Detail]
+
+
+def test_a_property_allowing_one_value_is_that_value() -> None:
+    """A `const` (pydantic's one-value Literal) is filled with its value, in items too, whatever its
+    name says: `type` is "error", not the problem URN."""
+    assert _render(Typed, BAD, 400) == {
+        "type": "error",
+        "message": "bad request",
+        "details": [{"kind": "type.example.com/FieldViolation", "field": "body.name"}],
+    }

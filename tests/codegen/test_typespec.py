@@ -210,14 +210,18 @@ def test_a_bad_project_is_reported_at_its_file_and_line(
     assert not (tmp_path / "gen").exists()
 
 
-def test_a_project_without_its_entry_point_or_with_several_services_is_refused(
-    shop: Path, tmp_path: Path
-) -> None:
-    """No main.tsp: one line naming the project. Two @service namespaces emit two documents: one
-    line naming them, as microlib generates one package per contract."""
+def test_a_project_s_entry_point_and_several_services(shop: Path, tmp_path: Path) -> None:
+    """No main.tsp (and no package.json `tspMain` naming another): one line naming the project.
+    Two @service namespaces emit two documents: one line naming them, as microlib generates one
+    package per contract."""
     (shop / "main.tsp").rename(shop / "shop.tsp")
     result = codegen(shop, "--out", tmp_path / "gen", cwd=shop.parent)
     assert f"shop/tspconfig.yaml: file-not-found: File {shop / 'main.tsp'} not found." in result.stderr
+    (shop / "package.json").write_text('{"name": "shop", "tspMain": "shop.tsp"}')
+    named = codegen(shop, "--out", tmp_path / "named", cwd=shop.parent)
+    assert named.returncode == 0, named.stderr
+    assert "shop.tsp" in (tmp_path / "named" / "shop" / "__init__.py").read_text()
+    (shop / "package.json").unlink()
     (shop / "shop.tsp").rename(shop / "main.tsp")
     with (shop / "orders.tsp").open("a") as tsp:
         tsp.write('@service(#{ title: "Admin" })\nnamespace Admin { @route("/admin") op ping(): void; }\n')

@@ -17,6 +17,7 @@ from microlib_codegen.proto import read_descriptor_set
 from microlib_codegen.render import render
 from microlib_codegen.sources import discover
 from microlib_codegen.stubs import plan_stubs
+from microlib_codegen.typespec import CONFIG
 
 __all__ = ["Outcome", "build", "run"]
 
@@ -104,8 +105,10 @@ def build(config: CodegenConfig) -> Outcome:
 
 def api_package(document: Path) -> str:
     """The sub-package an OpenAPI or AsyncAPI document generates into: its
-    file name as an identifier (``orders-api.yaml`` → ``orders_api``)."""
-    name = re.sub(r"\W", "_", document.stem.lower())
+    file name as an identifier (``orders-api.yaml`` → ``orders_api``); a
+    TypeSpec project's is its folder's (``shop/tspconfig.yaml`` → ``shop``)."""
+    stem = document.parent.name if document.name == CONFIG else document.stem
+    name = re.sub(r"\W", "_", stem.lower())
     return f"api_{name}" if name[:1].isdigit() else name
 
 

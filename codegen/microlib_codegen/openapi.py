@@ -24,11 +24,12 @@ import jinja2
 
 from microlib_codegen import __version__
 from microlib_codegen._bundle import Bundled, BundleError, bundle
+from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
 from microlib_codegen._openapi_ops import OperationSpec, ParamSpec, collect_operations, pascal, resolve, snake
 from microlib_codegen._visibility import split_views
 from microlib_codegen.errors import CodegenError
-from microlib_codegen.typespec import compiled
+from microlib_codegen.typespec import CONFIG, compile_typespec
 
 __all__ = [
     "GenerateResult",
@@ -82,6 +83,9 @@ class _Loaded:
     ops: list[OperationSpec]
     work: dict[str, Any]
     warnings: list[str]
+    # A TypeSpec contract's sources (name, sha256): the package records them, so that editing
+    # any of them shows as drift.
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def doc(self) -> dict[str, Any]:
@@ -92,10 +96,15 @@ class _Loaded:
 
 
 def _load(spec: Path) -> _Loaded:
-    if spec.suffix == ".tsp":
+    if spec.suffix == ".tsp" or spec.name == CONFIG:
         # TypeSpec: the OpenAPI 3.1 document the compiler emits is the contract from here on.
-        with compiled(spec) as document:
-            return _load_document(document)
+        compiled = compile_typespec(spec)
+        with tempfile.TemporaryDirectory(prefix="microlib-tsp-") as tmp:
+            document = Path(tmp, "openapi.json")
+            document.write_text(compiled.document, encoding="utf-8")
+            loaded = _load_document(document)
+        loaded.sources = compiled.sources
+        return loaded
     return _load_document(spec)
 
 
@@ -125,6 +134,9 @@ def _load_document(spec: Path) -> _Loaded:
         ops, notes = collect_operations(work)
     except ValueError as exc:
         raise OpenAPIError(f"{spec}: {exc}") from exc
+    problem = error_response_problem(bundled)
+    if problem is not None:
+        raise OpenAPIError(problem)
     loaded = _Loaded(bundled, ops, work, [])
     for path, reason in notes:
         loaded.warn(path, reason)
@@ -194,6 +206,8 @@ def _generate_models(src: Path, out: Path, metadata: Path | None = None) -> None
         # `pet.Pet` is one schema's name, not a module `pet` holding `Pet`.
         treat_dot_as_module=False,
         emit_model_metadata=metadata,
+        # The runtime reads how an error schema's property is filled from the model's JSON schema.
+        field_extra_keys={"x-microlib-error"},
     )
 
 
@@ -337,6 +351,14 @@ def _header(source: str, digest: str) -> str:
     )
 
 
+def _compiled_from(sources: tuple[tuple[str, str], ...]) -> str:
+    """The TypeSpec sources a package was compiled from, for its docstring: a source edited
+    since makes ``--check`` report the package stale even where the document comes out the same."""
+    if not sources:
+        return ""
+    return "\n\nCompiled from (sha256):\n\n" + "".join(f"    {name} {digest}\n" for name, digest in sources)
+
+
 def render(
     spec: Path, *, source_name: str | None = None, warnings: list[str] | None = None
 ) -> dict[str, str]:
@@ -373,7 +395,8 @@ def render(
     tags = _tags(ops)
     texts = [", ".join(o["signature"]) + o["returns"] for t in tags for o in t["operations"]]
     files = {
-        "__init__.py": f'{header}\n"""Generated code of {source}."""\n\nfrom __future__ import annotations\n',
+        "__init__.py": f'{header}\n"""Generated code of {source}.{_compiled_from(loaded.sources)}"""\n\n'
+        "from __future__ import annotations\n",
         "models.py": models_py,
         "openapi.json": served,
         "operations.py": env.get_template("openapi_operations.py.j2").render(
@@ -402,6 +425,7 @@ def render(
         "generator": f"microlib-codegen {__version__}",
         "source": source,
         "source_sha256": digest,
+        **({"sources": dict(loaded.sources)} if loaded.sources else {}),
         "files": {name: hashlib.sha256(text.encode()).hexdigest() for name, text in sorted(files.items())},
     }
     files["_manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"

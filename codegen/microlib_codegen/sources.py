@@ -6,7 +6,9 @@ implies (``contracts/shop/v1/x.proto`` with ``package shop.v1`` →
 ``contracts``), else to the given folder (or a single file's own folder).
 The kind of a file is detected from its content: OpenAPI and AsyncAPI
 documents are generated too (files they ``$ref`` declare no ``openapi:`` or
-``asyncapi:`` and are not).
+``asyncapi:`` and are not), so are TypeSpec contracts: a ``.tsp`` declaring a
+``@service``, or a project (a ``tspconfig.yaml``, whose ``.tsp`` files are
+compiled together and not on their own). ``node_modules`` is never searched.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from microlib_codegen.errors import CodegenError
-from microlib_codegen.typespec import is_service
+from microlib_codegen.typespec import CONFIG, is_project, is_service
 
 __all__ = ["ContractSet", "contract_kind", "discover"]
 
@@ -47,7 +49,7 @@ def contract_kind(path: Path) -> str:
     """``proto``, ``openapi``, ``asyncapi``, ``jobs`` or ``unknown``, from the content."""
     if path.suffix == ".proto":
         return "proto"
-    if path.suffix == ".tsp":
+    if path.suffix == ".tsp" or path.name == CONFIG:
         # Compiled to an OpenAPI document (microlib_codegen.typespec).
         return "openapi"
     if path.suffix not in (".yaml", ".yml", ".json"):
@@ -96,8 +98,19 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
 
     for given in paths:
         path = given.resolve()
+        if path.is_dir() and is_project(path):
+            # A TypeSpec project: one contract, its .tsp files compiled together.
+            documents.append(path / CONFIG)
+            continue
         if path.is_dir():
+            projects = [c.parent for c in path.rglob(CONFIG) if "node_modules" not in c.parts]
             for file in sorted(path.rglob("*")):
+                if "node_modules" in file.relative_to(path).parts:
+                    continue
+                if any(file.is_relative_to(p) for p in projects) and (
+                    file.suffix == ".tsp" or _is_output(file, projects)
+                ):
+                    continue  # compiled as part of its project, or what `tsp compile` emitted
                 kind = contract_kind(file) if file.is_file() else "unknown"
                 if kind == "proto":
                     add(file, path)
@@ -122,7 +135,8 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
             continue
         if kind != "proto":
             raise CodegenError(
-                f"{given}: not a contract this generator knows (.proto, OpenAPI, AsyncAPI, TypeSpec .tsp)"
+                f"{given}: not a contract this generator knows "
+                "(.proto, OpenAPI, AsyncAPI, TypeSpec .tsp or tspconfig.yaml)"
             )
         add(path, path.parent)
     if not named and not documents and not asyncapi and not jobs:
@@ -140,11 +154,18 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
 def _is_entry(path: Path) -> bool:
     """Whether an OpenAPI-looking file is a whole document, not a fragment
     another document ``$ref``s (fragments have no ``paths`` or ``webhooks``);
-    a ``.tsp`` file is one when it declares a ``@service``."""
+    a ``.tsp`` file is one when it declares a ``@service``, a ``tspconfig.yaml`` always."""
+    if path.name == CONFIG:
+        return True
     if path.suffix == ".tsp":
         return is_service(path)
     text = path.read_text(encoding="utf-8", errors="replace")
     return re.search(r"""^\s{0,2}["']?(paths|webhooks)["']?\s*:""", text, re.MULTILINE) is not None
+
+
+def _is_output(file: Path, projects: list[Path]) -> bool:
+    """Whether ``file`` is below a TypeSpec project's default output folder (``tsp-output``)."""
+    return any(file.is_relative_to(p / "tsp-output") for p in projects)
 
 
 def _add(named: dict[str, Path], name: str, path: Path) -> None:

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from microlib.cli.errors import CommandError
-from microlib.core.errors import ContractMismatch
+from microlib.core.errors import ContractMismatch, InvalidContract
 from microlib.core.extras import extra_missing
 from microlib.service import Service
 
@@ -25,8 +25,8 @@ def load_service(target: str | None) -> Service:
 
     Raises:
         CommandError: naming what could not be found, or an implementation
-            the module wires that does not match its contract (with the
-            file:line that wired it).
+            the module wires that does not match its contract, or a contract
+            it cannot serve (with the file:line that wired it).
     """
     target = target or _default_target()
     module_name, _, attribute = target.partition(":")
@@ -43,7 +43,7 @@ def load_service(target: str | None) -> Service:
         if missing is not None:
             raise missing from None
         raise
-    except ContractMismatch as exc:
+    except (ContractMismatch, InvalidContract) as exc:
         raise CommandError(f"{_wired_at(exc)}: {exc}") from None
     try:
         service = getattr(module, attribute)

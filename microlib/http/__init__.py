@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from microlib.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from microlib.http._error_shapes import ErrorShapeError, check_error_schema
     from microlib.http._plain import Handler
     from microlib.http.app import HttpApp
     from microlib.http.client import TracedTransport, traced_client
@@ -29,6 +30,7 @@ __all__ = [
     "PROBLEM_CONTENT_TYPE",
     "AsyncAPIDocsApp",
     "DocsApp",
+    "ErrorShapeError",
     "Handler",
     "HttpApp",
     "HttpEdge",
@@ -38,6 +40,7 @@ __all__ = [
     "Reply",
     "TracedTransport",
     "build_middleware",
+    "check_error_schema",
     "context_from_scope",
     "edge_middleware",
     "problem_body",
@@ -52,6 +55,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "AsyncAPIDocsApp": "microlib.http.docs",
         "DocsApp": "microlib.http.docs",
+        "ErrorShapeError": "microlib.http._error_shapes",
         "HTTP_STATUS": "microlib.http.errors",
         "Handler": "microlib.http._plain",
         "HttpApp": "microlib.http.app",
@@ -63,6 +67,7 @@ __getattr__, __dir__ = lazy_exports(
         "Reply": "microlib.http.openapi",
         "TracedTransport": "microlib.http.client",
         "build_middleware": "microlib.http.middleware",
+        "check_error_schema": "microlib.http._error_shapes",
         "context_from_scope": "microlib.http.context",
         "edge_middleware": "microlib.http.edge",
         "problem_body": "microlib.http.errors",

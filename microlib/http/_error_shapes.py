@@ -1,11 +1,15 @@
 """Errors in the shape an OpenAPI document declares for them.
 
 A document may declare its error responses as ``application/json`` with a
-schema of its own (``{"code": 404, "message": "..."}``), where microlib
-answers ``application/problem+json``. When the response an operation
-declares for an error's status (exact, ``4XX``, then ``default``) has such a
-schema, the error is written in it, filled property by property, by name
-(case, ``_`` and ``-`` ignored) and JSON type:
+schema of its own, where microlib answers ``application/problem+json``: flat
+(``{"code": 404, "message": "..."}``) or nested, as the common API guidelines
+write them (Google's ``{"error": {"code", "message", "status", "details"}}``,
+Microsoft's ``{"error": {"code", "message", "target", "details": [...]}}``,
+JSON:API's ``{"errors": [{"status", "title", "detail", "source": {"pointer"}}]}``).
+When the response an operation declares for an error's status (exact, ``4XX``,
+then ``default``) has such a schema, the error is written in it, filled
+property by property, at any depth, by name (case, ``_`` and ``-`` ignored)
+and JSON type:
 
 ========================================================  ========  ==========================
 property                                                  type      value
@@ -17,39 +21,51 @@ title                                                    string    the status ph
 type                                                     string    the problem type URN
 reason                                                   string    the reason, else the code
 correlationId, requestId, traceId                         string    the correlation id
+a ``const`` or a one-value ``enum``                      any       that value
+an object                                                 object    filled the same way, inside
 the first array of objects                                array     one item per violation
 ========================================================  ========  ==========================
 
-and in each violation item: field, name, path, pointer, location, param,
-parameter (string) the field; message, description, detail, msg, error
-(string) the description; rule, code, type, reason (string) the rule.
+In an item of that array, the violation comes first: field, name, path,
+pointer, location, loc, param, parameter, target (string) the field; message,
+description, detail, msg, error (string) the description; rule, code, reason
+(string) the rule; the other names as above. When the object holding the array
+has no property for the message (JSON:API's ``errors``), an error without
+violations is one item of its own, filled from the error.
 
-The mapping is decided once, when the app is built. A declared schema with a
-required property the mapping cannot fill, one that is not an object, a
-response declared as ``application/problem+json`` (already microlib's own
-format), or a body the model then refuses (an ``enum`` it does not list)
-leave the error as problem+json.
+A property's ``x-microlib-error`` names its value where the name does not say
+it (``status: {type: string, x-microlib-error: http-status}`` for JSON:API's
+``"400"``): ``message``, ``http-status`` (integer, or its digits as a string),
+``code``, ``title``, ``type``, ``reason``, ``correlation-id``, ``field``,
+``description``, ``rule``, ``violations`` (the array), or ``none`` (left out).
+
+The mapping is decided once, when the app is built. A required property
+nothing fills is an :class:`ErrorShapeError` naming its schema path, raised
+there (and by ``microlib codegen``): never a body the document does not allow.
+A schema that is not an object, or a response declared as
+``application/problem+json`` (already microlib's own format), leaves the error
+as problem+json; so does a body the model then refuses (an ``enum`` that does
+not list the code).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from microlib.core.errors import Error, FieldViolation
+from microlib.core.errors import Error, FieldViolation, InvalidContract
 
 if TYPE_CHECKING:
     from microlib.http.openapi import Response
 
-__all__ = ["ErrorShape", "ErrorShapes", "shared_shape"]
+__all__ = ["EXTENSION", "ErrorShape", "ErrorShapeError", "ErrorShapes", "check_error_schema", "shared_shape"]
 
-# What fills one declared property, from the error being written.
-Fill = Callable[["_Source"], Any]
+EXTENSION = "x-microlib-error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,64 +74,295 @@ class _Source:
     status: int
     message: str
     correlation_id: str
+    violation: FieldViolation | None = None
+
+
+# What fills one declared scalar, from the error being written; None leaves it out.
+Fill = Callable[[_Source], Any]
+
+
+class ErrorShapeError(InvalidContract):
+    """A declared error schema requires a property microlib cannot fill.
+
+    Raised when an ``OpenAPIApp`` is built (``microlib run`` prints it as one line naming where
+    the app was built) and by ``microlib codegen``.
+
+    Args:
+        path: The schema path of the property (``error.details[].severity``).
+        reason: Why it cannot be filled.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 def _canonical(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 
 
-_STRING: Mapping[str, Fill] = {
-    **dict.fromkeys(
-        ("message", "detail", "error", "msg", "description", "errormessage", "errordescription"),
-        lambda s: s.message,
-    ),
-    **dict.fromkeys(("code", "status", "errorcode"), lambda s: s.error.code.name),
-    "title": lambda s: _phrase(s.status),
-    "type": lambda s: f"urn:microlib:problem:{s.error.code.name.lower().replace('_', '-')}",
-    "reason": lambda s: s.error.reason or s.error.code.name,
-    **dict.fromkeys(("correlationid", "requestid", "traceid"), lambda s: s.correlation_id),
-}
-_INTEGER: Mapping[str, Fill] = dict.fromkeys(
-    ("code", "status", "statuscode", "errorcode", "httpstatus"), lambda s: s.status
-)
-_ITEM: Mapping[str, Callable[[FieldViolation], str]] = {
-    **dict.fromkeys(
-        ("field", "name", "path", "pointer", "location", "loc", "param", "parameter"), lambda v: v.field
-    ),
-    **dict.fromkeys(("message", "description", "detail", "msg", "error"), lambda v: v.description),
-    **dict.fromkeys(("rule", "code", "type", "reason"), lambda v: v.rule),
-}
+def _message(s: _Source) -> str:
+    return s.message
+
+
+def _code(s: _Source) -> str:
+    return s.error.code.name
+
+
+def _field(s: _Source) -> str | None:
+    return s.violation.field if s.violation else None
+
+
+def _description(s: _Source) -> str:
+    return s.violation.description if s.violation else s.message
+
+
+def _rule(s: _Source) -> str:
+    return s.violation.rule if s.violation else s.error.code.name
+
+
+def _status(s: _Source) -> int:
+    return s.status
+
+
+def _status_text(s: _Source) -> str:
+    return str(s.status)
 
 
 def _phrase(status: int) -> str:
     return "Client Closed Request" if status == 499 else HTTPStatus(status).phrase
 
 
-def _types(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> set[str]:
-    """The JSON types a property schema allows (through ``$ref`` and ``anyOf``)."""
-    schema = _deref(schema, defs)
-    kinds = schema.get("type")
-    found = {kinds} if isinstance(kinds, str) else set(kinds or ())
-    for member in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]:
-        found |= _types(member, defs)
-    return found
+@dataclass(frozen=True, slots=True)
+class _Const:
+    """The one value a property allows (compared by value: equal schemas give equal shapes)."""
+
+    value: Any
+
+    def __call__(self, _: _Source) -> Any:
+        return self.value
 
 
-def _deref(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        return _deref(defs[ref[len("#/$defs/") :]], defs)
-    return schema
+_EXTENSIONS: Mapping[str, Fill] = {
+    "message": _message,
+    "code": _code,
+    "title": lambda s: _phrase(s.status),
+    "type": lambda s: f"urn:microlib:problem:{s.error.code.name.lower().replace('_', '-')}",
+    "reason": lambda s: s.error.reason or s.error.code.name,
+    "correlation-id": lambda s: s.correlation_id,
+    "field": _field,
+    "description": _description,
+    "rule": _rule,
+}
+_STRING: Mapping[str, Fill] = {
+    **dict.fromkeys(
+        ("message", "detail", "error", "msg", "description", "errormessage", "errordescription"), _message
+    ),
+    **dict.fromkeys(("code", "status", "errorcode"), _code),
+    **{name: _EXTENSIONS[name] for name in ("title", "type", "reason")},
+    **dict.fromkeys(("correlationid", "requestid", "traceid"), _EXTENSIONS["correlation-id"]),
+}
+# Functions, never lambdas made per schema: operations declaring the same schema get equal
+# shapes, which a 405 or an unknown path's 404 needs (shared_shape).
+_INTEGER: Mapping[str, Fill] = dict.fromkeys(
+    ("code", "status", "statuscode", "errorcode", "httpstatus"), _status
+)
+# In an item of the violations array, the violation's own values come first.
+_ITEM: Mapping[str, Fill] = {
+    **dict.fromkeys(
+        ("field", "name", "path", "pointer", "location", "loc", "param", "parameter", "target"), _field
+    ),
+    **dict.fromkeys(("message", "description", "detail", "msg", "error"), _description),
+    **dict.fromkeys(("rule", "code", "reason"), _rule),
+}
 
 
-def _object(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """``schema`` if it is an object with properties (``X | null`` included)."""
-    schema = _deref(schema, defs)
-    if isinstance(schema.get("properties"), dict):
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """How one JSON value is written: a scalar, an object, or the violations array."""
+
+    fill: Fill | None = None
+    properties: tuple[tuple[str, _Node], ...] = ()
+    item: _Node | None = None
+    # The array: sent empty when required; one item of the error's own when the object holding
+    # it has no property for the message.
+    required: bool = False
+    per_error: bool = False
+
+    def render(self, source: _Source) -> Any:
+        if self.fill is not None:
+            return self.fill(source)
+        if self.item is not None:
+            if source.error.violations and source.violation is None:
+                return [self.item.render(replace(source, violation=v)) for v in source.error.violations]
+            if self.per_error:
+                return [self.item.render(source)]
+            return [] if self.required else None
+        body = {}
+        for name, node in self.properties:
+            value = node.render(source)
+            if value is not None and value != {}:
+                body[name] = value
+        return body
+
+
+class _Planner:
+    """Walks a JSON schema (``$ref`` to ``#/$defs/`` or ``#/components/schemas/``) into a _Node."""
+
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+
+    def deref(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = self.root
+            for part in ref[2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            return self.deref(target)
         return schema
-    members = [_object(m, defs) for m in schema.get("anyOf", ())]
-    found = [m for m in members if m is not None]
-    return found[0] if len(found) == 1 else None
+
+    def types(self, schema: Mapping[str, Any]) -> set[str]:
+        """The JSON types a property schema allows (through ``$ref``, ``anyOf`` and ``oneOf``)."""
+        schema = self.deref(schema)
+        kinds = schema.get("type")
+        found = {kinds} if isinstance(kinds, str) else set(kinds or ())
+        if "properties" in schema:
+            found.add("object")
+        for member in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]:
+            found |= self.types(member)
+        return found
+
+    def object(self, schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """``schema`` if it is an object with properties (``X | null`` included)."""
+        schema = self.deref(schema)
+        if isinstance(schema.get("properties"), dict):
+            return schema
+        found = [m for m in map(self.object, schema.get("anyOf", ())) if m is not None]
+        return found[0] if len(found) == 1 else None
+
+    def items(self, schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        schema = self.deref(schema)
+        for member in (schema, *schema.get("anyOf", ())):
+            member = self.deref(member)
+            if isinstance(member.get("items"), dict):
+                return self.object(member["items"])
+        return None
+
+    def plan(self, schema: Mapping[str, Any], path: str, *, in_item: bool, listed: list[bool]) -> _Node:
+        """The node of an object schema; ``listed`` holds whether a violations array was placed
+        (only the first array of objects lists them)."""
+        properties: list[tuple[str, _Node]] = []
+        required = set(schema.get("required", ()))
+        for name, prop in schema["properties"].items():
+            where = f"{path}.{name}" if path else name
+            node = self.property(name, prop, where, in_item=in_item, listed=listed, required=name in required)
+            if node is not None:
+                properties.append((name, node))
+            elif name in required:
+                raise ErrorShapeError(where, "required, and nothing microlib knows of an error fills it")
+        has_message = any(node.fill in (_message, _description) for _, node in properties)
+        done = []
+        for name, node in properties:
+            if node.item is not None:
+                node = replace(node, required=name in required, per_error=not has_message)
+            done.append((name, node))
+        return _Node(properties=tuple(done))
+
+    def property(
+        self,
+        name: str,
+        prop: Mapping[str, Any],
+        where: str,
+        *,
+        in_item: bool,
+        listed: list[bool],
+        required: bool,
+    ) -> _Node | None:
+        prop = self.deref(prop)
+        kinds = self.types(prop)
+        key = _canonical(name)
+        named = prop.get(EXTENSION)
+        if named is not None:
+            return self.extension(str(named), kinds, prop, where, in_item=in_item, listed=listed)
+        allowed = [prop["const"]] if "const" in prop else prop.get("enum")
+        if isinstance(allowed, list) and len(allowed) == 1:
+            # One value allowed (`"@type": {const: ...}`, `kind: {enum: [error]}`): that value.
+            return _Node(fill=_Const(allowed[0]))
+        fill = (
+            ((_ITEM.get(key) if in_item else None) or _STRING.get(key)) if "string" in kinds else None
+        ) or (_INTEGER.get(key) if kinds & {"integer", "number"} else None)
+        if fill is not None:
+            return _Node(fill=fill)
+        if "array" in kinds and not in_item and not listed[0]:
+            items = self.items(prop)
+            if items is not None:
+                try:
+                    item = self.plan(items, f"{where}[]", in_item=True, listed=listed)
+                except ErrorShapeError:
+                    if required:
+                        raise
+                    # An optional array whose items cannot be written is left out.
+                    item = None
+                if item is not None:
+                    listed[0] = True
+                    return _Node(item=item)
+            return None
+        nested = self.object(prop) if "object" in kinds else None
+        if nested is not None:
+            node = self.plan(nested, where, in_item=in_item, listed=listed)
+            return node if node.properties else None
+        return None
+
+    def extension(
+        self,
+        named: str,
+        kinds: set[str],
+        prop: Mapping[str, Any],
+        where: str,
+        *,
+        in_item: bool,
+        listed: list[bool],
+    ) -> _Node | None:
+        if named == "none":
+            return None
+        if named == "http-status":
+            return _Node(fill=_status_text if "string" in kinds else _status)
+        if named == "violations":
+            items = self.items(prop)
+            if items is None or in_item or listed[0]:
+                raise ErrorShapeError(where, f"{EXTENSION}: violations needs the first array of objects")
+            listed[0] = True
+            return _Node(item=self.plan(items, f"{where}[]", in_item=True, listed=listed))
+        if named not in _EXTENSIONS:
+            known = ", ".join(sorted([*_EXTENSIONS, "http-status", "violations", "none"]))
+            raise ErrorShapeError(where, f"{EXTENSION}: {named!r} is none of {known}")
+        return _Node(fill=_EXTENSIONS[named])
+
+
+def _plan(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> _Node | None:
+    """How errors are written in ``schema`` (refs resolved in ``root``, default ``schema``);
+    None when it is not an object."""
+    planner = _Planner(root if root is not None else schema)
+    top = planner.object(schema)
+    return None if top is None else planner.plan(top, "", in_item=False, listed=[False])
+
+
+def check_error_schema(schema: Mapping[str, Any], document: Mapping[str, Any]) -> None:
+    """Check that microlib can write its errors in ``schema``, an error response's JSON schema.
+
+    ``microlib codegen`` runs it on each error response a document declares, so that a schema
+    the app would refuse at start is refused when generating already.
+
+    Args:
+        schema: The response's schema, as the document writes it.
+        document: The whole document, which its ``$ref``s point into.
+
+    Raises:
+        ErrorShapeError: A required property nothing fills (or an ``x-microlib-error`` naming
+            no value microlib has), with its schema path.
+    """
+    _plan(schema, document)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,54 +372,28 @@ class ErrorShape:
     Args:
         model: The declared schema's model, which checks each body written.
         media: The declared media type.
-        fields: Property -> what fills it.
-        violations: The array property that lists the violations, and item
-            property -> what fills it; None when there is none.
-        listed: Whether that array is required (sent empty when there are
-            no violations, else left out).
+        node: What fills each property, at every depth.
     """
 
     model: type[BaseModel]
     media: str
-    fields: tuple[tuple[str, Fill], ...]
-    violations: tuple[str, tuple[tuple[str, Callable[[FieldViolation], str]], ...]] | None
-    listed: bool = False
+    node: _Node
 
     @classmethod
     def of(cls, model: type[BaseModel], media: str) -> ErrorShape | None:
-        """The shape of ``model``, or None when errors cannot be written in it."""
+        """The shape of ``model``, or None when errors are not written in it.
+
+        Raises:
+            ErrorShapeError: The schema requires a property nothing fills.
+        """
         if media.split(";", 1)[0].strip().lower() == "application/problem+json":
             return None
-        schema = model.model_json_schema()
-        defs = schema.get("$defs", {})
-        top = _object(schema, defs)
-        if top is None:
-            return None
-        fields: list[tuple[str, Fill]] = []
-        violations = None
-        for name, prop in top["properties"].items():
-            kinds = _types(prop, defs)
-            key = _canonical(name)
-            fill = (_STRING.get(key) if "string" in kinds else None) or (
-                _INTEGER.get(key) if kinds & {"integer", "number"} else None
-            )
-            if fill is not None:
-                fields.append((name, fill))
-            elif violations is None and "array" in kinds:
-                violations = _items(name, _deref(prop, defs), defs)
-        required = set(top.get("required", ()))
-        filled = {name for name, _f in fields} | ({violations[0]} if violations else set())
-        if required - filled:
-            return None
-        return cls(model, media, tuple(fields), violations, bool(violations and violations[0] in required))
+        node = _plan(model.model_json_schema())
+        return None if node is None else cls(model, media, node)
 
     def render(self, error: Error, status: int, message: str, correlation_id: str) -> bytes | None:
         """The body for ``error``, or None when the declared schema refuses it."""
-        source = _Source(error, status, message, correlation_id)
-        body: dict[str, Any] = {name: fill(source) for name, fill in self.fields}
-        if self.violations is not None and (error.violations or self.listed):
-            name, item = self.violations
-            body[name] = [{prop: fill(v) for prop, fill in item} for v in error.violations]
+        body = self.node.render(_Source(error, status, message, correlation_id))
         try:
             self.model.model_validate(body)
         except ValidationError:
@@ -180,37 +401,31 @@ class ErrorShape:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _items(
-    name: str, prop: Mapping[str, Any], defs: Mapping[str, Any]
-) -> tuple[str, tuple[tuple[str, Callable[[FieldViolation], str]], ...]] | None:
-    arrays = [m for m in (prop, *prop.get("anyOf", ())) if "items" in _deref(m, defs)]
-    items = _object(_deref(arrays[0], defs)["items"], defs) if arrays else None
-    if items is None:
-        return None
-    fill = {
-        prop_name: _ITEM[_canonical(prop_name)]
-        for prop_name, schema in items["properties"].items()
-        if _canonical(prop_name) in _ITEM and "string" in _types(schema, defs)
-    }
-    if set(items.get("required", ())) - set(fill):
-        return None
-    return name, tuple(fill.items())
-
-
 class ErrorShapes:
     """The shapes one operation declares for its errors, by status.
 
     Args:
         responses: The operation's documented responses.
+        operation: Names the operation in an :class:`ErrorShapeError`.
+
+    Raises:
+        ErrorShapeError: A declared error schema requires a property nothing fills.
     """
 
-    def __init__(self, responses: Sequence[Response]) -> None:
+    def __init__(self, responses: Sequence[Response], operation: str = "") -> None:
         self._declared: dict[str, ErrorShape | None] = {}
         for response in responses:
             if response.status == "default" or response.status[0] in "45":
                 shape = None
                 if response.model is not None and response.media is not None:
-                    shape = ErrorShape.of(response.model, response.media)
+                    try:
+                        shape = ErrorShape.of(response.model, response.media)
+                    except ErrorShapeError as exc:
+                        where = f"{operation}: " if operation else ""
+                        raise ErrorShapeError(
+                            f"{where}responses.{response.status}.content.{response.media}.schema.{exc.path}",
+                            exc.reason,
+                        ) from None
                 self._declared[response.status.upper()] = shape
 
     def __bool__(self) -> bool:

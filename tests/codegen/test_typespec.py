@@ -120,3 +120,124 @@ def test_compiler_errors_name_the_tsp_file_and_line(
     assert "broken.tsp:4:14: invalid-ref: Unknown identifier strin" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "gen").exists()
+
+
+SHOP = Path(__file__).resolve().parent / "typespec" / "shop"
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """A copy of the TypeSpec project `shop` (tspconfig.yaml, main.tsp importing a file and a
+    folder, a file only the config's `imports` names) below a `contracts` folder, with the
+    node_modules `npm install` gives."""
+    (tmp_path / "node_modules").symlink_to(_node_modules(), target_is_directory=True)
+    shutil.copytree(SHOP, tmp_path / "contracts" / "shop")
+    return tmp_path / "contracts" / "shop"
+
+
+def _check(project: Path, out: Path) -> list[str]:
+    result = codegen(project, "--out", out, "--check", cwd=project.parent.parent)
+    return [line for line in (result.stdout + result.stderr).splitlines() if "stale" in line]
+
+
+def test_a_project_is_compiled_with_its_own_configuration(shop: Path, tmp_path: Path) -> None:
+    """The folder (or its tspconfig.yaml) is one contract named after the folder: its main.tsp,
+    the files it imports and those the config's `imports` adds are compiled together; the
+    project's `omit-unreachable-types` holds, while its 3.0/YAML settings and its second emitter
+    give way to the OpenAPI 3.1 JSON microlib generates from. The package names every source."""
+    result = codegen(shop.parent, "--out", tmp_path / "gen")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "gen").iterdir() if p.is_dir()) == ["shop"]
+    document = json.loads((tmp_path / "gen" / "shop" / "openapi.json").read_text())
+    assert document["openapi"] == "3.1.0"
+    assert set(document["paths"]) == {"/items", "/items/{id}", "/orders"}
+    assert set(document["components"]["schemas"]) == {"Item", "Order"}
+    assert not (shop / "api.yaml").exists()
+    init = (tmp_path / "gen" / "shop" / "__init__.py").read_text()
+    sources = ["main.tsp", "models.tsp", "orders.tsp", "routes/main.tsp", "tspconfig.yaml"]
+    assert [line.split()[0] for line in init.split("(sha256):\n\n")[1].splitlines()[:5]] == sources
+    again = codegen(shop / "tspconfig.yaml", "--out", tmp_path / "again")
+    assert again.returncode == 0, again.stderr
+    assert tree(tmp_path / "again") == tree(tmp_path / "gen")
+
+
+@pytest.mark.parametrize("edited", ["routes/main.tsp", "orders.tsp", "tspconfig.yaml"])
+def test_check_covers_every_source_of_the_project(shop: Path, tmp_path: Path, edited: str) -> None:
+    """An edit to any .tsp the project compiles (imported by a file, or by the config) or to its
+    tspconfig.yaml, even one that leaves the document as it was, is drift for `--check`."""
+    out = tmp_path / "gen"
+    assert codegen(shop, "--out", out, cwd=shop.parent.parent).returncode == 0
+    assert _check(shop, out) == []
+    path = shop / edited
+    path.write_text(path.read_text() + ("# edited\n" if path.suffix == ".yaml" else "// edited\n"))
+    assert _check(shop, out) == [f"stale: {out / '_manifest.json'}", f"stale: {out / 'shop' / '__init__.py'}"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda text: text.replace("omit-unreachable-types", "omit-unreachable-type"),
+            "shop/tspconfig.yaml:16:5: invalid-schema: Schema violation: must NOT have additional "
+            "properties (/) (additionalProperty: omit-unreachable-type)",
+        ),
+        (
+            lambda text: text.replace("imports:", "imports: ["),
+            "shop/tspconfig.yaml:7:3: yaml-block-in-flow: Block collections are not allowed within "
+            "flow collections",
+        ),
+        (
+            lambda text: text + "warn-as-error: true\n",
+            "shop/models.tsp:2:1: @typespec/compiler/unused-using: 'using TypeSpec.Http' is declared "
+            "but never used.",
+        ),
+    ],
+    ids=["unknown-emitter-option", "yaml", "project-linter"],
+)
+def test_a_bad_project_is_reported_at_its_file_and_line(
+    shop: Path, tmp_path: Path, edit: Any, expected: str
+) -> None:
+    """A YAML error or an option the emitter does not know is named at its line of tspconfig.yaml;
+    the project's linter (unused `using`, an error with its `warn-as-error`) holds. No traceback,
+    nothing written."""
+    config = shop / "tspconfig.yaml"
+    config.write_text(edit(config.read_text()))
+    models = shop / "models.tsp"
+    models.write_text(
+        models.read_text().replace("namespace Shop;\n", "namespace Shop;\nusing TypeSpec.Http;\n")
+    )
+    result = codegen(shop, "--out", tmp_path / "gen", cwd=shop.parent)
+    assert result.returncode != 0
+    assert expected in result.stderr.splitlines(), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "gen").exists()
+
+
+def test_a_project_s_entry_point_and_several_services(shop: Path, tmp_path: Path) -> None:
+    """No main.tsp (and no package.json `tspMain` naming another): one line naming the project.
+    Two @service namespaces emit two documents: one line naming them, as microlib generates one
+    package per contract."""
+    (shop / "main.tsp").rename(shop / "shop.tsp")
+    result = codegen(shop, "--out", tmp_path / "gen", cwd=shop.parent)
+    assert f"shop/tspconfig.yaml: file-not-found: File {shop / 'main.tsp'} not found." in result.stderr
+    (shop / "package.json").write_text('{"name": "shop", "tspMain": "shop.tsp"}')
+    named = codegen(shop, "--out", tmp_path / "named", cwd=shop.parent)
+    assert named.returncode == 0, named.stderr
+    assert "shop.tsp" in (tmp_path / "named" / "shop" / "__init__.py").read_text()
+    (shop / "package.json").unlink()
+    (shop / "shop.tsp").rename(shop / "main.tsp")
+    with (shop / "orders.tsp").open("a") as tsp:
+        tsp.write('@service(#{ title: "Admin" })\nnamespace Admin { @route("/admin") op ping(): void; }\n')
+    result = codegen(shop, "--out", tmp_path / "gen", cwd=shop.parent)
+    assert result.returncode != 0
+    assert (
+        "shop/tspconfig.yaml: the TypeSpec contract emits 2 OpenAPI documents (services, versions: "
+        "Shop.Admin, Shop): microlib generates one package per contract" in result.stderr
+    )
+    assert not (tmp_path / "gen").exists()
+
+
+def test_the_documented_project_is_the_tested_one() -> None:
+    """docs/codegen.md shows the tspconfig.yaml these tests compile, byte for byte."""
+    doc = (ROOT / "docs" / "codegen.md").read_text()
+    assert f"```yaml\n{(SHOP / 'tspconfig.yaml').read_text()}```" in doc

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import BaseModel
+import pytest
+from pydantic import BaseModel, Field
 
 from microlib.core.errors import FieldViolation, InvalidArgument, NotFound
-from microlib.http._error_shapes import ErrorShape, ErrorShapes, shared_shape
+from microlib.http._error_shapes import ErrorShape, ErrorShapeError, ErrorShapes, shared_shape
 from microlib.http.openapi import Response
 
 
@@ -49,7 +50,7 @@ class Listed(BaseModel):
 
 class OnlyNotFound(BaseModel):
     message: str
-    status: Literal["NOT_FOUND"]
+    status: Literal["NOT_FOUND", "ALREADY_EXISTS"]
 
 
 BAD = InvalidArgument(
@@ -78,9 +79,15 @@ def test_every_property_is_filled_by_name_and_type() -> None:
     }
 
 
-def test_a_required_property_nothing_fills_keeps_problem_json() -> None:
-    """`errorId` has no source: the schema is not used, whatever the media type."""
-    assert ErrorShape.of(Unfillable, "application/json") is None
+def test_a_required_property_nothing_fills_is_refused_naming_its_path() -> None:
+    """`errorId` has no source: the schema is refused when the app is built, naming the property
+    and the response; declared as problem+json, a schema is microlib's own format."""
+    with pytest.raises(ErrorShapeError, match=r"^errorId: required, and nothing microlib"):
+        ErrorShape.of(Unfillable, "application/json")
+    with pytest.raises(
+        ErrorShapeError, match=r"^GET /x: responses.4XX.content.application/json.schema.errorId: "
+    ):
+        ErrorShapes([Response("4XX", "application/json", Unfillable)], "GET /x")
     assert ErrorShape.of(Google, "application/problem+json") is None
 
 
@@ -99,7 +106,7 @@ def test_a_required_list_of_violations_is_sent_empty() -> None:
 
 
 def test_a_body_the_schema_refuses_keeps_problem_json() -> None:
-    """The enum lists NOT_FOUND only: an INVALID_ARGUMENT cannot be written in it."""
+    """The enum lists NOT_FOUND and ALREADY_EXISTS: an INVALID_ARGUMENT cannot be written in it."""
     assert _render(OnlyNotFound, NotFound("gone"), 404) == {"message": "gone", "status": "NOT_FOUND"}
     assert _render(OnlyNotFound, BAD, 400) is None
 
@@ -107,7 +114,7 @@ def test_a_body_the_schema_refuses_keeps_problem_json() -> None:
 def test_status_lookup_and_agreement() -> None:
     """Exact status, then its class, then `default`; a shared shape only where all agree."""
     exact = ErrorShapes(
-        [Response("404", "application/json", Google), Response("4XX", "application/json", Unfillable)]
+        [Response("404", "application/json", Google), Response("4XX", "application/problem+json", Google)]
     )
     ranged = ErrorShapes([Response("4xx", "application/json", Google), Response("default", "text/plain")])
     fallback = ErrorShapes(
@@ -121,3 +128,23 @@ def test_status_lookup_and_agreement() -> None:
     assert shared_shape([exact, fallback], 404) == exact.shape(404)
     assert shared_shape([exact, fallback], 409) is None
     assert not ErrorShapes([Response("200", "application/json", Google)])
+
+
+class Typed(BaseModel):
+    class Detail(BaseModel):
+        kind: Literal["type.example.com/FieldViolation"]
+        field: str
+
+    type_: Literal["error"] = Field(alias="type")
+    message: str
+    details: list[Detail]
+
+
+def test_a_property_allowing_one_value_is_that_value() -> None:
+    """A `const` (pydantic's one-value Literal) is filled with its value, in items too, whatever its
+    name says: `type` is "error", not the problem URN."""
+    assert _render(Typed, BAD, 400) == {
+        "type": "error",
+        "message": "bad request",
+        "details": [{"kind": "type.example.com/FieldViolation", "field": "body.name"}],
+    }

@@ -33,6 +33,7 @@ leave the error as problem+json.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -210,7 +211,7 @@ class ErrorShapes:
             if response.status == "default" or response.status[0] in "45":
                 shape = None
                 if response.model is not None and response.media is not None:
-                    shape = ErrorShape.of(response.model, response.media)
+                    shape = _shape_of(response.model, response.media)
                 self._declared[response.status.upper()] = shape
 
     def __bool__(self) -> bool:
@@ -222,6 +223,13 @@ class ErrorShapes:
             if key in self._declared:
                 return self._declared[key]
         return None
+
+
+@functools.cache
+def _shape_of(model: type[BaseModel], media: str) -> ErrorShape | None:
+    """:meth:`ErrorShape.of`, once per model: operations mostly share their error models,
+    and writing a model's JSON Schema is the costly part of reading its shape."""
+    return ErrorShape.of(model, media)
 
 
 def shared_shape(shapes: Sequence[ErrorShapes], status: int) -> ErrorShape | None:

@@ -108,6 +108,42 @@ class ServiceSettings(Section):
     instance_id: str | None = None
 
 
+class TlsSettings(Section):
+    """Server TLS, and mutual TLS when ``client_ca_file`` is set (``http.tls``, ``grpc.tls``).
+
+    The files are read while the settings are validated: one that cannot be
+    read, holds no PEM certificate or key, or a key that does not belong to
+    the certificate is a configuration problem naming the key and the file.
+
+    Args:
+        cert_file: PEM certificate chain the server presents.
+        key_file: Unencrypted PEM private key of that certificate.
+        client_ca_file: PEM CA bundle client certificates must chain to;
+            setting it turns on mutual TLS.
+        require_client_cert: With ``client_ca_file``, whether a client
+            without a certificate is refused (True) or let through (False).
+            A client that presents a certificate is verified either way.
+    """
+
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None
+    require_client_cert: bool = True
+
+    @field_validator("cert_file", "client_ca_file")
+    @classmethod
+    def _holds_certificates(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            check_certificates(path)
+        return path
+
+    @field_validator("key_file")
+    @classmethod
+    def _holds_the_key(cls, path: Path, info: ValidationInfo) -> Path:
+        check_key(path, info.data.get("cert_file"))
+        return path
+
+
 class HttpSettings(Section):
     """The HTTP server (uvicorn in the service's own event loop); ``tls`` turns on HTTPS."""
 
@@ -741,42 +777,6 @@ class SecretsSettings(Section):
     file_root: str = "/"
     vault: VaultSettings | None = None
     aws: AwsSecretsSettings | None = None
-
-
-class TlsSettings(Section):
-    """Server TLS, and mutual TLS when ``client_ca_file`` is set (``http.tls``, ``grpc.tls``).
-
-    The files are read while the settings are validated: one that cannot be
-    read, holds no PEM certificate or key, or a key that does not belong to
-    the certificate is a configuration problem naming the key and the file.
-
-    Args:
-        cert_file: PEM certificate chain the server presents.
-        key_file: Unencrypted PEM private key of that certificate.
-        client_ca_file: PEM CA bundle client certificates must chain to;
-            setting it turns on mutual TLS.
-        require_client_cert: With ``client_ca_file``, whether a client
-            without a certificate is refused (True) or let through (False).
-            A client that presents a certificate is verified either way.
-    """
-
-    cert_file: Path
-    key_file: Path
-    client_ca_file: Path | None = None
-    require_client_cert: bool = True
-
-    @field_validator("cert_file", "client_ca_file")
-    @classmethod
-    def _holds_certificates(cls, path: Path | None) -> Path | None:
-        if path is not None:
-            check_certificates(path)
-        return path
-
-    @field_validator("key_file")
-    @classmethod
-    def _holds_the_key(cls, path: Path, info: ValidationInfo) -> Path:
-        check_key(path, info.data.get("cert_file"))
-        return path
 
 
 class GrpcTlsSettings(TlsSettings):

@@ -122,3 +122,14 @@ def test_each_section_default_is_the_validated_empty_section() -> None:
     assert len(defaults) > 20
     for path, default in defaults:
         assert default == type(default).model_validate({}), path
+
+
+def test_every_section_knows_its_field_types_without_being_built() -> None:
+    """Sections build their validators on first use; their field types must still be
+    resolved at import (a section named before it is defined would stay a string), since
+    unknown-key hints and the reloadable and secret checks read them."""
+    import microlib.config.model as model
+
+    sections = [v for v in vars(model).values() if isinstance(v, type) and issubclass(v, Section)]
+    assert len(sections) > 30
+    assert [s.__name__ for s in sections if not s.__pydantic_fields_complete__] == []

@@ -276,10 +276,18 @@ def _layer_merge(side: str) -> Operation:
         def boxed(tree: dict[str, Any]) -> dict[str, Any]:
             return {key: boxed(node) if isinstance(node, dict) else Box(node) for key, node in tree.items()}
 
-        def merge(layers: list[Layer]) -> object:
+        def merge(layers: list[Layer]) -> Any:
             configs = [OmegaConf.create(boxed(layer.tree), flags={"allow_objects": True}) for layer in layers]
             return OmegaConf.to_container(OmegaConf.merge(*configs), resolve=False)
 
+        def unboxed(tree: dict[str, Any]) -> dict[str, Any]:
+            return {k: unboxed(v) if isinstance(v, dict) else v.leaf for k, v in tree.items()}
+
+        theirs = unboxed(merge(layers))
+        ours = _merge(layers)
+        # The same tree, keys in the same order at every level.
+        if theirs != ours or repr(theirs) != repr(ours):
+            raise AssertionError("omegaconf and config.loader merge the layers differently")
         return lambda: merge(layers)
     return lambda: _merge(layers)
 

@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 __all__ = ["available", "instructions", "per_call"]
@@ -31,8 +31,11 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def instructions(argv: list[str]) -> int:
+def instructions(argv: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> int:
     """The instructions ``argv`` executes from start to exit, under callgrind.
+
+    ``env`` (default: this process's) is the child's environment, ``cwd``
+    its working directory.
 
     Raises:
         RuntimeError: the command failed, with its last lines of output.
@@ -40,7 +43,7 @@ def instructions(argv: list[str]) -> int:
     # A fixed hash seed: with a random one each process hashes (and collides)
     # differently, and the start-up of the N and 2N runs, billions of
     # instructions, differs by millions, which does not cancel out.
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**(os.environ if env is None else env), "PYTHONHASHSEED": "0"}
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'out'}", *argv],
@@ -48,6 +51,7 @@ def instructions(argv: list[str]) -> int:
             text=True,
             check=False,
             env=env,
+            cwd=cwd,
         )
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:

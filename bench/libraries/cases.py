@@ -241,6 +241,57 @@ def _interpolation(side: str) -> Operation:
     return lambda: interpolate(plain, _ENVIRON)
 
 
+def _layer_merge(side: str) -> Operation:
+    """The layers of a service configured by code defaults, one file, the environment and
+    two ``--set``s, merged as ``config.loader`` merges them on every load."""
+    from microlib.config.loader import _merge
+    from microlib.config.sources import EnvSource, Layer, MappingSource, OverrideSource
+
+    code = {"security": {"enabled": False}, "transcoding": {"docs_prefix": "/rest"}}
+    file = {
+        "service": {"environment": "production"},
+        "http": {"port": 8080, "host": "0.0.0.0"},
+        "database": {"url": "postgresql://orders@db/orders", "pool_size": 10},
+        "logging": {"level": "INFO", "format": "json", "levels": {"sqlalchemy.engine": "WARNING"}},
+        "tracing": {"exporter": "otlp-grpc", "endpoint": "http://collector:4317", "sample_ratio": 0.1},
+        "security": {"enabled": True, "public_paths": ["/healthz", "/readyz", "/metrics"]},
+    }
+    environ = {"MICROLIB__HTTP__PORT": "8081", "MICROLIB__LOGGING__LEVEL": "WARNING"}
+    layers = [
+        MappingSource(code).load(),
+        MappingSource(file).load(),
+        EnvSource(environ, "MICROLIB").load(),
+        OverrideSource(["grpc.port=0", "logging.level=DEBUG"]).load(),
+    ]
+    if side == "omegaconf":
+        from omegaconf import OmegaConf
+
+        # config.loader's merge before ADR 0012 replaced it: leaves boxed so omegaconf keeps them whole.
+        class Box:
+            __slots__ = ("leaf",)
+
+            def __init__(self, leaf: Any) -> None:
+                self.leaf = leaf
+
+        def boxed(tree: dict[str, Any]) -> dict[str, Any]:
+            return {key: boxed(node) if isinstance(node, dict) else Box(node) for key, node in tree.items()}
+
+        def merge(layers: list[Layer]) -> Any:
+            configs = [OmegaConf.create(boxed(layer.tree), flags={"allow_objects": True}) for layer in layers]
+            return OmegaConf.to_container(OmegaConf.merge(*configs), resolve=False)
+
+        def unboxed(tree: dict[str, Any]) -> dict[str, Any]:
+            return {k: unboxed(v) if isinstance(v, dict) else v.leaf for k, v in tree.items()}
+
+        theirs = unboxed(merge(layers))
+        ours = _merge(layers)
+        # The same tree, keys in the same order at every level.
+        if theirs != ours or repr(theirs) != repr(ours):
+            raise AssertionError("omegaconf and config.loader merge the layers differently")
+        return lambda: merge(layers)
+    return lambda: _merge(layers)
+
+
 CASES: dict[str, Callable[[], Operation]] = {
     "loop": lambda: lambda: None,
     "metrics.counter.prometheus_client": lambda: _counter("prometheus_client"),
@@ -269,6 +320,8 @@ CASES: dict[str, Callable[[], Operation]] = {
     "toml.parse.microlib": lambda: _toml("microlib"),
     "interpolation.resolve.omegaconf": lambda: _interpolation("omegaconf"),
     "interpolation.resolve.microlib": lambda: _interpolation("microlib"),
+    "config.merge.omegaconf": lambda: _layer_merge("omegaconf"),
+    "config.merge.microlib": lambda: _layer_merge("microlib"),
 }
 
 

@@ -35,14 +35,22 @@ _COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand, or only ``command``'s.
+
+    Args:
+        command: The subcommand the arguments name: only its module is
+            imported (``microlib run`` starts a service without loading what
+            ``new``, ``db`` or ``messages`` need). None, or a name no module
+            has, registers them all, for ``--help`` and argparse's errors.
+    """
     parser = argparse.ArgumentParser(
         prog="microlib", description="Run, configure and generate code for microlib services."
     )
     parser.add_argument("--version", action=VersionFlag)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _COMMANDS:
+    chosen = f"microlib.cli.{command}"
+    for name in _COMMANDS if chosen not in _COMMANDS else (chosen,):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -63,8 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        given = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(given[0] if given else None)
+        args = parser.parse_args(given)
         try:
             code: int = args.handler(args)
         except (CommandError, ConfigError, MissingExtra) as exc:

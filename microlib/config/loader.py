@@ -2,8 +2,8 @@
 
 Precedence, lowest first: the model's defaults, values given in code,
 config files in the order given, environment variables, ``--set``
-overrides. Layers are deep-merged with omegaconf: a mapping merges key by
-key, any other value (a list included) replaces what was below it.
+overrides. Layers are deep-merged: a mapping merges key by key, any other
+value (a list included) replaces what was below it.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
-from omegaconf import OmegaConf
 from pydantic import BaseModel, ValidationError
 
 from microlib.config._paths import Path, dotted, parse_dotted
@@ -36,9 +35,6 @@ from microlib.config.sources import (
 __all__ = ["LoadedConfig", "load_config", "load_sources", "standard_sources"]
 
 M = TypeVar("M", bound=BaseModel)
-
-# Boxed leaves are opaque objects to omegaconf, so it never parses "${...}" in values.
-_FLAGS = {"allow_objects": True}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -174,26 +170,30 @@ def _key_origin(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str, ...]) -
     return "default" if leaf is None else leaf.origin
 
 
-class _Box:
-    """Hides a leaf from omegaconf, which would turn a dataclass into a config node."""
-
-    __slots__ = ("leaf",)
-
-    def __init__(self, leaf: Leaf) -> None:
-        self.leaf = leaf
-
-
-def _boxed(tree: dict[str, Any]) -> dict[str, Any]:
-    return {key: _boxed(node) if isinstance(node, dict) else _Box(node) for key, node in tree.items()}
-
-
 def _merge(layers: Sequence[Layer]) -> dict[str, Any]:
-    configs = [OmegaConf.create(_boxed(layer.tree), flags=_FLAGS) for layer in layers]
-    if not configs:
-        return {}
-    merged = OmegaConf.to_container(OmegaConf.merge(*configs), resolve=False)
-    assert isinstance(merged, dict)
-    return cast(dict[str, Any], merged)
+    """The layers' trees merged, later ones winning: a mapping merges key by key, a
+    leaf replaces whatever was below it (a mapping too), and a mapping replaces a leaf.
+
+    omegaconf's ``OmegaConf.merge`` did this until its import (its grammar
+    parser) cost a service's start more than the rest of the configuration
+    together (docs/adr/0012-hand-written-replacements.md).
+    """
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = _merged(merged, layer.tree)
+    return merged
+
+
+def _merged(lower: dict[str, Any], upper: dict[str, Any]) -> dict[str, Any]:
+    """A new mapping: neither input is changed, so each layer can be merged again on reload."""
+    result = dict(lower)
+    for key, node in upper.items():
+        if isinstance(node, dict):
+            below = result.get(key)
+            result[key] = _merged(below if isinstance(below, dict) else {}, node)
+        else:
+            result[key] = node
+    return result
 
 
 def _unwrap(
@@ -202,9 +202,9 @@ def _unwrap(
     data: dict[str, Any] = {}
     for key, node in tree.items():
         here = (*path, str(key))
-        if isinstance(node, _Box):
-            leaves[here] = node.leaf
-            data[str(key)] = node.leaf.value
+        if isinstance(node, Leaf):
+            leaves[here] = node
+            data[str(key)] = node.value
         elif isinstance(node, dict):
             data[str(key)] = _unwrap(node, here, leaves)
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -78,9 +78,25 @@ class NotSecret:
 
 
 class Section(BaseModel):
-    """Base of every settings section: unknown keys are errors, values frozen."""
+    """Base of every settings section: unknown keys are errors, values frozen.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Each section's validator is built when first needed (``defer_build``):
+    a service validates its whole settings tree through one model, so
+    compiling every section's own validator at import as well would cost
+    each process start about as much again.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+S = TypeVar("S", bound=Section)
+
+
+def _defaults(section: type[S]) -> S:
+    """``section()``: every field at its default, built without compiling the section's
+    validator (:class:`Section`'s ``defer_build``). The defaults are valid values
+    (``tests/config`` checks each against the validated ``section()``)."""
+    return cast(S, section.model_construct())
 
 
 class ServiceSettings(Section):
@@ -90,6 +106,42 @@ class ServiceSettings(Section):
     version: str | None = None
     environment: str = "development"
     instance_id: str | None = None
+
+
+class TlsSettings(Section):
+    """Server TLS, and mutual TLS when ``client_ca_file`` is set (``http.tls``, ``grpc.tls``).
+
+    The files are read while the settings are validated: one that cannot be
+    read, holds no PEM certificate or key, or a key that does not belong to
+    the certificate is a configuration problem naming the key and the file.
+
+    Args:
+        cert_file: PEM certificate chain the server presents.
+        key_file: Unencrypted PEM private key of that certificate.
+        client_ca_file: PEM CA bundle client certificates must chain to;
+            setting it turns on mutual TLS.
+        require_client_cert: With ``client_ca_file``, whether a client
+            without a certificate is refused (True) or let through (False).
+            A client that presents a certificate is verified either way.
+    """
+
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None
+    require_client_cert: bool = True
+
+    @field_validator("cert_file", "client_ca_file")
+    @classmethod
+    def _holds_certificates(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            check_certificates(path)
+        return path
+
+    @field_validator("key_file")
+    @classmethod
+    def _holds_the_key(cls, path: Path, info: ValidationInfo) -> Path:
+        check_key(path, info.data.get("cert_file"))
+        return path
 
 
 class HttpSettings(Section):
@@ -140,8 +192,8 @@ class HttpMiddlewareSettings(Section):
     """The ``http_middleware`` config section."""
 
     order: list[MiddlewareName] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
-    cors: CorsSettings = CorsSettings()
-    security_headers: SecurityHeadersSettings = SecurityHeadersSettings()
+    cors: CorsSettings = _defaults(CorsSettings)
+    security_headers: SecurityHeadersSettings = _defaults(SecurityHeadersSettings)
     max_body_bytes: int = Field(default=1024 * 1024, ge=0, description="0 disables the limit")
     request_timeout: float = Field(default=30.0, ge=0, description="seconds; 0 disables the timeout")
     gzip_minimum_size: int = Field(default=1024, ge=0)
@@ -224,7 +276,7 @@ class LoggingSettings(Section):
     format: Literal["auto", "json", "console"] = "auto"
     access_log: Annotated[bool, Reloadable()] = True
     redact_keys: Annotated[list[str], NotSecret()] = Field(default_factory=list)
-    admin: LogAdminSettings = LogAdminSettings()
+    admin: LogAdminSettings = _defaults(LogAdminSettings)
 
 
 class MetricsSettings(Section):
@@ -487,8 +539,8 @@ class MessagingSettings(Section):
     lag_interval: float | None = Field(default=15.0, gt=0)
     reclaim_idle: float = Field(default=60.0, gt=0)
     dead_letter_suffix: str = Field(default=".dlq", min_length=1)
-    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
-    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
+    outbox: OutboxSettings = Field(default_factory=lambda: _defaults(OutboxSettings))
+    idempotency: IdempotencySettings = Field(default_factory=lambda: _defaults(IdempotencySettings))
     docs: bool = True
     docs_prefix: str = Field(default="", pattern=r"^(/[^/]+)*$")
 
@@ -668,7 +720,7 @@ class PropagationSettings(Section):
     signing_key_file: Path | None = None
     key_id: str = "microlib"
     ttl: float | None = Field(default=None, gt=0)
-    identity: IdentitySettings = IdentitySettings()
+    identity: IdentitySettings = _defaults(IdentitySettings)
     trusted: list[TrustedSigner] = Field(default_factory=list)
 
     @field_validator("signing_key_file")
@@ -696,7 +748,7 @@ class SecuritySettings(Section):
     verify_cache_ttl: float = Field(default=60.0, ge=0)
     realm: str = ""
     opa: OpaSettings | None = None
-    propagation: PropagationSettings = PropagationSettings()
+    propagation: PropagationSettings = _defaults(PropagationSettings)
 
 
 class VaultSettings(Section):
@@ -725,42 +777,6 @@ class SecretsSettings(Section):
     file_root: str = "/"
     vault: VaultSettings | None = None
     aws: AwsSecretsSettings | None = None
-
-
-class TlsSettings(Section):
-    """Server TLS, and mutual TLS when ``client_ca_file`` is set (``http.tls``, ``grpc.tls``).
-
-    The files are read while the settings are validated: one that cannot be
-    read, holds no PEM certificate or key, or a key that does not belong to
-    the certificate is a configuration problem naming the key and the file.
-
-    Args:
-        cert_file: PEM certificate chain the server presents.
-        key_file: Unencrypted PEM private key of that certificate.
-        client_ca_file: PEM CA bundle client certificates must chain to;
-            setting it turns on mutual TLS.
-        require_client_cert: With ``client_ca_file``, whether a client
-            without a certificate is refused (True) or let through (False).
-            A client that presents a certificate is verified either way.
-    """
-
-    cert_file: Path
-    key_file: Path
-    client_ca_file: Path | None = None
-    require_client_cert: bool = True
-
-    @field_validator("cert_file", "client_ca_file")
-    @classmethod
-    def _holds_certificates(cls, path: Path | None) -> Path | None:
-        if path is not None:
-            check_certificates(path)
-        return path
-
-    @field_validator("key_file")
-    @classmethod
-    def _holds_the_key(cls, path: Path, info: ValidationInfo) -> Path:
-        check_key(path, info.data.get("cert_file"))
-        return path
 
 
 class GrpcTlsSettings(TlsSettings):
@@ -847,7 +863,7 @@ class GrpcSettings(Section):
     max_receive_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
     max_send_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
     max_metadata_bytes: int = Field(default=16 * 1024, ge=1024)
-    keepalive: GrpcKeepaliveSettings = GrpcKeepaliveSettings()
+    keepalive: GrpcKeepaliveSettings = _defaults(GrpcKeepaliveSettings)
     max_concurrent_rpcs: int | None = Field(default=None, ge=1)
     handshake_timeout: float = Field(
         default=10.0,
@@ -974,7 +990,7 @@ class JobsSettings(Section):
     result_ttl: float = Field(default=86400.0, gt=0)
     dead_letter_interval: float = Field(default=30.0, gt=0)
     idempotency_ttl: float = Field(default=86400.0, gt=0)
-    scheduler: SchedulerSettings = SchedulerSettings()
+    scheduler: SchedulerSettings = _defaults(SchedulerSettings)
 
     @property
     def backend(self) -> str:
@@ -1010,21 +1026,21 @@ def _jobs_scheme(url: str) -> str:
 class Settings(Section):
     """The whole configuration; user sections are added as extra fields."""
 
-    service: ServiceSettings = ServiceSettings()
-    http: HttpSettings = HttpSettings()
-    grpc: GrpcSettings = GrpcSettings()
-    lifecycle: LifecycleSettings = LifecycleSettings()
-    shutdown: ShutdownSettings = ShutdownSettings()
-    health: HealthSettings = HealthSettings()
-    logging: LoggingSettings = LoggingSettings()
-    metrics: MetricsSettings = MetricsSettings()
-    tracing: TracingSettings = TracingSettings()
+    service: ServiceSettings = _defaults(ServiceSettings)
+    http: HttpSettings = _defaults(HttpSettings)
+    grpc: GrpcSettings = _defaults(GrpcSettings)
+    lifecycle: LifecycleSettings = _defaults(LifecycleSettings)
+    shutdown: ShutdownSettings = _defaults(ShutdownSettings)
+    health: HealthSettings = _defaults(HealthSettings)
+    logging: LoggingSettings = _defaults(LoggingSettings)
+    metrics: MetricsSettings = _defaults(MetricsSettings)
+    tracing: TracingSettings = _defaults(TracingSettings)
     features: Annotated[dict[str, bool], Reloadable()] = Field(default_factory=dict)
-    database: DatabaseSettings = DatabaseSettings()
-    cache: CacheSettings = CacheSettings()
-    messaging: MessagingSettings = MessagingSettings()
-    security: SecuritySettings = SecuritySettings()
-    secrets: SecretsSettings = SecretsSettings()
-    http_middleware: HttpMiddlewareSettings = HttpMiddlewareSettings()
-    transcoding: TranscodingSettings = TranscodingSettings()
-    jobs: JobsSettings = JobsSettings()
+    database: DatabaseSettings = _defaults(DatabaseSettings)
+    cache: CacheSettings = _defaults(CacheSettings)
+    messaging: MessagingSettings = _defaults(MessagingSettings)
+    security: SecuritySettings = _defaults(SecuritySettings)
+    secrets: SecretsSettings = _defaults(SecretsSettings)
+    http_middleware: HttpMiddlewareSettings = _defaults(HttpMiddlewareSettings)
+    transcoding: TranscodingSettings = _defaults(TranscodingSettings)
+    jobs: JobsSettings = _defaults(JobsSettings)

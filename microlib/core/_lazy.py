@@ -5,6 +5,12 @@ A package ``__init__`` that imported every module it exports would make
 service uses it or not. Instead it lists where each name lives, and a name is
 imported the first time it is read; type checkers see the plain imports
 under ``TYPE_CHECKING``.
+
+A lazy export is written in three places of the package ``__init__``: the
+``TYPE_CHECKING`` import, ``__all__`` and the ``where`` mapping. None can
+drift unnoticed: ruff (F822) fails a name of ``__all__`` that nothing
+imports, and :func:`lazy_exports` fails the package's import when
+``where`` and ``__all__`` differ.
 """
 
 from __future__ import annotations
@@ -28,8 +34,17 @@ def lazy_exports(
 
     Returns:
         ``(__getattr__, __dir__)``, to assign at the package's top level.
+
+    Raises:
+        ImportError: ``where`` and the package's ``__all__`` name different sets.
     """
     namespace = sys.modules[package].__dict__
+    exported, lazy = set(namespace.get("__all__", where)), set(where)
+    if exported != lazy:
+        raise ImportError(
+            f"{package}: __all__ and the lazy exports differ: only in __all__ "
+            f"{sorted(exported - lazy)}, only in the exports {sorted(lazy - exported)}"
+        )
 
     def __getattr__(name: str) -> Any:
         module = where.get(name)

@@ -11,9 +11,8 @@ of one ``InvalidArgument``, which the gRPC edge renders as a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import protovalidate
 from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -23,6 +22,9 @@ from microlib.core.chain import Stage
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import FieldViolation, Internal, InvalidArgument
 from microlib.grpc.definition import METHOD_ATTRIBUTE
+
+if TYPE_CHECKING:
+    import protovalidate
 
 __all__ = ["ValidationInterceptor", "make_validator"]
 
@@ -44,24 +46,25 @@ def make_validator(message_class: type[Message], to_upb: Callable[[Any], Message
         (field path such as ``items[2].sku``, rule id such as
         ``string.min_len`` or ``required``, message).
 
-    Raises:
-        ValueError: the message's ``buf.validate`` rules do not compile.
+    The rules are compiled at the first validation, not here: protovalidate
+    (its CEL runtime and descriptors) is the largest import of a gRPC
+    service, and building every generated package's validators would make
+    each process start pay for it before it is ready. Rules that do not
+    compile then fail that first call with ``Internal``, naming the message.
     """
-    validator = _shared_validator()
     name = message_class.DESCRIPTOR.full_name
-    try:
-        validator.collect_violations(message_class())
-    except protovalidate.CompilationError as exc:
-        raise ValueError(f"buf.validate rules of {name} do not compile: {exc}") from exc
     required = _RequiredRules()
 
     def validate(message: Any) -> None:
         upb = to_upb(message)
         violations = required.check(upb, "")
         try:
-            found = validator.collect_violations(upb)
-        except protovalidate.EvaluationError as exc:
-            raise Internal(f"a validation rule of {name} failed to evaluate") from exc
+            found = _shared_validator().collect_violations(upb)
+        except Exception as exc:
+            failure = _rule_failure(name, exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         seen = {(v.field, v.rule) for v in violations}
         for violation in found:
             proto = violation.proto
@@ -106,10 +109,23 @@ async def _validated(requests: AsyncIterator[Any], validate: Callable[[Any], Non
         yield request
 
 
+def _rule_failure(name: str, exc: Exception) -> Exception:
+    """``Internal`` for rules that do not compile or evaluate; any other error as it is."""
+    import protovalidate
+
+    if isinstance(exc, protovalidate.CompilationError):
+        return Internal(f"buf.validate rules of {name} do not compile: {exc}")
+    if isinstance(exc, protovalidate.EvaluationError):
+        return Internal(f"a validation rule of {name} failed to evaluate")
+    return exc
+
+
 def _shared_validator() -> protovalidate.Validator:
     # One validator caches the compiled rules of every message it has seen.
     global _validator
     if _validator is None:
+        import protovalidate
+
         _validator = protovalidate.Validator()
     return _validator
 

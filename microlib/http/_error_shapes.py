@@ -50,6 +50,7 @@ not list the code).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -419,7 +420,7 @@ class ErrorShapes:
                 shape = None
                 if response.model is not None and response.media is not None:
                     try:
-                        shape = ErrorShape.of(response.model, response.media)
+                        shape = _shape_of(response.model, response.media)
                     except ErrorShapeError as exc:
                         where = f"{operation}: " if operation else ""
                         raise ErrorShapeError(
@@ -437,6 +438,13 @@ class ErrorShapes:
             if key in self._declared:
                 return self._declared[key]
         return None
+
+
+@functools.cache
+def _shape_of(model: type[BaseModel], media: str) -> ErrorShape | None:
+    """:meth:`ErrorShape.of`, once per model: operations mostly share their error models,
+    and writing a model's JSON Schema is the costly part of reading its shape."""
+    return ErrorShape.of(model, media)
 
 
 def shared_shape(shapes: Sequence[ErrorShapes], status: int) -> ErrorShape | None:

@@ -14,22 +14,18 @@ checked as written, identically for every parameter location and the body.
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import email_validator
 from pydantic import BaseModel
 
 from microlib.core.errors import FieldViolation
 
 __all__ = ["FormatPlan", "format_plan"]
-
-# JSON Schema's `email` is RFC 5321's mailbox: `a@b.test` is one. email-validator (behind
-# pydantic's EmailStr) also refuses special-use domains unless this list is emptied, as its
-# documentation says to.
-email_validator.SPECIAL_USE_DOMAIN_NAMES = []
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME = r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -163,13 +159,21 @@ class FormatPlan:
                 yield from self._walk(node[1], item, (*path, index), depth + 1)
 
 
+@functools.cache
 def format_plan(model: type[BaseModel]) -> FormatPlan | None:
     """The plan of ``model``'s input, or None when it has no format microlib checks.
+
+    Made at the first request that needs it, then remembered: a model's
+    JSON Schema costs pydantic more to write than the rest of an
+    operation's set-up, which every process start would otherwise pay for
+    every operation. Ask for it before the model first validates: it also
+    lets email-validator accept special-use domains.
 
     Args:
         model: A generated model (a body, or a parameter location's).
     """
-    schema = model.model_json_schema()
+    schema = model.model_json_schema()  # builds a deferred model: its EmailStr imports email-validator
+    _allow_special_use_domains()
     defs = {name: _compile(sub) for name, sub in schema.get("$defs", {}).items()}
     root = _compile(schema)
     # The definitions that hold a formatted string, however deep (a fixed point: schemas recurse).
@@ -182,6 +186,21 @@ def format_plan(model: type[BaseModel]) -> FormatPlan | None:
     if not _holds(root, live):
         return None
     return FormatPlan(root, {name: defs[name] for name in live})
+
+
+def _allow_special_use_domains() -> None:
+    """JSON Schema's ``email`` is RFC 5321's mailbox: ``a@b.test`` is one. email-validator
+    (behind pydantic's EmailStr) also refuses special-use domains unless this list is
+    emptied, as its documentation says to.
+
+    Done when a model that declares an email has loaded email-validator (pydantic imports
+    it where a model uses EmailStr), before that model validates anything (the plan is
+    made first); importing it otherwise would cost every service's start its regular
+    expressions, about half a bare Starlette app's start.
+    """
+    loaded = sys.modules.get("email_validator")
+    if loaded is not None:
+        loaded.SPECIAL_USE_DOMAIN_NAMES = []  # type: ignore[attr-defined]
 
 
 def _holds(node: _Node, live: set[str]) -> bool:

@@ -15,7 +15,7 @@ from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
 from microlib.http._encoder import ResponseEncoder
 from microlib.http._error_shapes import ErrorShapes
-from microlib.http._formats import FormatPlan, format_plan
+from microlib.http._formats import format_plan
 from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
 from microlib.http._responder import Send, response_headers, send_bytes
@@ -99,9 +99,6 @@ class OperationEndpoint:
                 if key in by_key:
                     fields[key] = (fname, by_key[key].arg)
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
-        # Formats pydantic converts too leniently ("86400" as a date), checked as received.
-        inputs = [m[1] for m in self.models] + [m for m in (op.body.media if op.body else {}).values() if m]
-        self.formats: dict[type[BaseModel], FormatPlan | None] = {m: format_plan(m) for m in inputs}
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         # The error responses the document declares in its own schema, decided once.
         self.errors = ErrorShapes(op.responses, f"{op.method} {op.path}")
@@ -195,6 +192,9 @@ class OperationEndpoint:
                 raw = split_cookies(headers.get("cookie", ""))
             before = len(violations)
             data = parse_location(loc, self.params[loc], raw, violations, used)
+            # Formats pydantic converts too leniently ("86400" as a date), checked as received;
+            # planned before the model's first validation (format_plan says why).
+            plan = format_plan(model)
             try:
                 instance = model.model_validate(data)
             except ValidationError as exc:
@@ -202,7 +202,6 @@ class OperationEndpoint:
                 cast_failed = {v.field for v in violations[before:]}
                 violations.extend(v for v in param_violations(exc, loc, names) if v.field not in cast_failed)
                 continue
-            plan = self.formats.get(model)
             if plan is not None:
                 violations.extend(plan.violations(data, loc, names))
             for fname, arg in fields.values():
@@ -258,12 +257,12 @@ class OperationEndpoint:
             kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
             return
         check_json_depth(raw, self.max_json_depth)
+        plan = format_plan(model)
         try:
             kwargs["body"] = validate_json(model, raw)
         except ValidationError as exc:
             violations.extend(body_violations(exc, raw))
             return
-        plan = self.formats.get(model)
         if plan is not None:
             violations.extend(plan.violations(json.loads(raw), "body"))
 

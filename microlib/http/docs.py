@@ -12,14 +12,14 @@ package data. No CDN: the pages work offline.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -117,10 +117,23 @@ def asyncapi_ui_dir() -> Path:
     return Path(__file__).with_name("_static") / "asyncapi-react"
 
 
-class _Documents:
-    """One document in JSON and YAML, a page, and the page's assets, under ``prefix``."""
+def _once(render: Callable[[], bytes]) -> Callable[[], bytes]:
+    """``render``, run at the first request that needs it and remembered.
 
-    _paths: dict[str, tuple[bytes, str]]
+    Dumping a document to YAML (and re-indenting its JSON) is pure Python and
+    costs more than the rest of a service's assembly: at start every
+    process would pay it for pages few ever read.
+    """
+    return functools.cache(render)
+
+
+class _Documents:
+    """One document in JSON and YAML, a page, and the page's assets, under ``prefix``.
+
+    Each body is rendered at the first request for it (:func:`_once`).
+    """
+
+    _paths: dict[str, tuple[Callable[[], bytes], str]]
     _static: str
     _assets: frozenset[str]
     _static_dir: Path
@@ -160,7 +173,8 @@ class _Documents:
             return None
         found = self._paths.get(path)
         if found is not None:
-            return (*found, [])
+            render, media = found
+            return render(), media, []
         name = path.removeprefix(self._static)
         if path.startswith(self._static) and name in self._assets:
             media = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -186,13 +200,19 @@ class DocsApp(_Documents):
     def __init__(
         self, spec_path: Path, *, title: str = "API", prefix: str = "", server_url: str | None = None
     ) -> None:
-        raw = spec_path.read_bytes()
-        document = json.loads(raw)
+        # Read and parsed now, so a missing or broken document stops the start.
+        written = spec_path.read_bytes()
+        document = json.loads(written)
         if server_url is not None:
             # A path with no host: right behind any host name and port.
             document = {**document, "servers": [{"url": server_url}]}
-            raw = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-        as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+
+        @_once
+        def raw() -> bytes:
+            if server_url is None:
+                return written
+            return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
         self._prefix = prefix.rstrip("/")
         self._static_dir = swagger_ui_dir()
         self._static = "/docs/static/"
@@ -202,10 +222,10 @@ class DocsApp(_Documents):
             static=html.escape(f"{self._prefix}/docs/static"),
             spec=json.dumps(f"{self._prefix}/openapi.json"),
         )
-        html_page = (page.encode(), "text/html; charset=utf-8")
+        html_page = (_once(page.encode), "text/html; charset=utf-8")
         self._paths = {
             "/openapi.json": (raw, "application/json"),
-            "/openapi.yaml": (as_yaml, "application/yaml"),
+            "/openapi.yaml": (_once(lambda: _yaml(document)), "application/yaml"),
             "/docs": html_page,
             "/docs/": html_page,
         }
@@ -227,9 +247,6 @@ class AsyncAPIDocsApp(_Documents):
     """
 
     def __init__(self, document: Mapping[str, Any], *, title: str = "Events", prefix: str = "") -> None:
-        # The generator writes the document with these very settings.
-        raw = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-        as_yaml = yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True).encode()
         self._prefix = prefix.rstrip("/")
         self._static_dir = asyncapi_ui_dir()
         self._static = "/asyncapi/static/"
@@ -239,13 +256,23 @@ class AsyncAPIDocsApp(_Documents):
             static=html.escape(f"{self._prefix}/asyncapi/static"),
             spec=json.dumps(f"{self._prefix}/asyncapi.json"),
         )
-        html_page = (page.encode(), "text/html; charset=utf-8")
+        html_page = (_once(page.encode), "text/html; charset=utf-8")
         self._paths = {
-            "/asyncapi.json": (raw, "application/json"),
-            "/asyncapi.yaml": (as_yaml, "application/yaml"),
+            # The generator writes the document with these very settings.
+            "/asyncapi.json": (
+                _once(lambda: (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()),
+                "application/json",
+            ),
+            "/asyncapi.yaml": (_once(lambda: _yaml(document)), "application/yaml"),
             "/asyncapi": html_page,
             "/asyncapi/": html_page,
         }
+
+
+def _yaml(document: Mapping[str, Any]) -> bytes:
+    import yaml  # only when a YAML rendering is first asked for
+
+    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True).encode()
 
 
 def asyncapi_routes(

@@ -12,8 +12,9 @@ rules, and that must not pull in PyJWT, cryptography or httpx.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from microlib.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from microlib.config.model import PropagationSettings, SecretsSettings, SecuritySettings
@@ -96,63 +97,54 @@ __all__ = [
     "resolve_reference",
 ]
 
-_LAZY = {
-    "ApiKeyVerifier": "microlib.security.credentials",
-    "AuthOption": "microlib.security.auth_option",
-    "auth_rules": "microlib.security.auth_option",
-    "effective_auth": "microlib.security.auth_option",
-    "AuthenticationInterceptor": "microlib.security.authn",
-    "AuthorizationInterceptor": "microlib.security.authz",
-    "Authorizer": "microlib.security.authz",
-    "BasicVerifier": "microlib.security.credentials",
-    "CredentialVerifier": "microlib.security.credentials",
-    "Decision": "microlib.security.authz",
-    "EnvSecretStore": "microlib.security.secrets",
-    "FileSecretStore": "microlib.security.secrets",
-    "Issuer": "microlib.security.jwt",
-    "JwksKeySource": "microlib.security.jwks",
-    "KeySource": "microlib.security.keys",
-    "OpaAuthorizer": "microlib.security.opa",
-    "OpaHttpPolicy": "microlib.security.opa",
-    "PolicyEngine": "microlib.security.opa",
-    "PRINCIPAL_HEADER": "microlib.security.principals",
-    "PrincipalSigner": "microlib.security.principals",
-    "PropagationSettings": "microlib.config.model",
-    "RegoPolicy": "microlib.security.opa",
-    "RequestVerifier": "microlib.security.credentials",
-    "RequirementAuthorizer": "microlib.security.authz",
-    "RequirementResolver": "microlib.security.requirements",
-    "SECURITY_ATTRIBUTE": "microlib.security.requirements",
-    "SecretStore": "microlib.security.secrets",
-    "Secrets": "microlib.security.secrets",
-    "SecretsSettings": "microlib.config.model",
-    "Security": "microlib.security.setup",
-    "SecurityFeature": "microlib.security.feature",
-    "SecurityNotEnforced": "microlib.security.enforcement",
-    "SecurityRequirement": "microlib.security.requirements",
-    "SecurityScheme": "microlib.security.schemes",
-    "SecuritySettings": "microlib.config.model",
-    "StaticKeys": "microlib.security.keys",
-    "TokenVerifier": "microlib.security.jwt",
-    "VerificationKey": "microlib.security.keys",
-    "from_descriptor_set": "microlib.security.requirements",
-    "from_method_options": "microlib.security.requirements",
-    "from_openapi_document": "microlib.security.requirements",
-    "from_openapi_operation": "microlib.security.requirements",
-    "from_openapi_security": "microlib.security.requirements",
-    "install": "microlib.security.feature",
-    "resolve_reference": "microlib.security.references",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# Each name is imported on first use: importing the package loads none of its modules.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ApiKeyVerifier": "microlib.security.credentials",
+        "AuthOption": "microlib.security.auth_option",
+        "auth_rules": "microlib.security.auth_option",
+        "effective_auth": "microlib.security.auth_option",
+        "AuthenticationInterceptor": "microlib.security.authn",
+        "AuthorizationInterceptor": "microlib.security.authz",
+        "Authorizer": "microlib.security.authz",
+        "BasicVerifier": "microlib.security.credentials",
+        "CredentialVerifier": "microlib.security.credentials",
+        "Decision": "microlib.security.authz",
+        "EnvSecretStore": "microlib.security.secrets",
+        "FileSecretStore": "microlib.security.secrets",
+        "Issuer": "microlib.security.jwt",
+        "JwksKeySource": "microlib.security.jwks",
+        "KeySource": "microlib.security.keys",
+        "OpaAuthorizer": "microlib.security.opa",
+        "OpaHttpPolicy": "microlib.security.opa",
+        "PolicyEngine": "microlib.security.opa",
+        "PRINCIPAL_HEADER": "microlib.security.principals",
+        "PrincipalSigner": "microlib.security.principals",
+        "PropagationSettings": "microlib.config.model",
+        "RegoPolicy": "microlib.security.opa",
+        "RequestVerifier": "microlib.security.credentials",
+        "RequirementAuthorizer": "microlib.security.authz",
+        "RequirementResolver": "microlib.security.requirements",
+        "SECURITY_ATTRIBUTE": "microlib.security.requirements",
+        "SecretStore": "microlib.security.secrets",
+        "Secrets": "microlib.security.secrets",
+        "SecretsSettings": "microlib.config.model",
+        "Security": "microlib.security.setup",
+        "SecurityFeature": "microlib.security.feature",
+        "SecurityNotEnforced": "microlib.security.enforcement",
+        "SecurityRequirement": "microlib.security.requirements",
+        "SecurityScheme": "microlib.security.schemes",
+        "SecuritySettings": "microlib.config.model",
+        "StaticKeys": "microlib.security.keys",
+        "TokenVerifier": "microlib.security.jwt",
+        "VerificationKey": "microlib.security.keys",
+        "from_descriptor_set": "microlib.security.requirements",
+        "from_method_options": "microlib.security.requirements",
+        "from_openapi_document": "microlib.security.requirements",
+        "from_openapi_operation": "microlib.security.requirements",
+        "from_openapi_security": "microlib.security.requirements",
+        "install": "microlib.security.feature",
+        "resolve_reference": "microlib.security.references",
+    },
+)

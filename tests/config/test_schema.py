@@ -101,3 +101,35 @@ def test_secret_names(key: str, secret: bool) -> None:
 def test_dotted_paths_round_trip(path: tuple[str | int, ...]) -> None:
     """`parse_dotted(dotted(p)) == p`, quoting keys with dots or quotes."""
     assert parse_dotted(dotted(path)) == path
+
+
+def _section_defaults(model: type[BaseModel]) -> list[tuple[str, BaseModel]]:
+    """Every default that is itself a section, at any depth, with its dotted path."""
+    found: list[tuple[str, BaseModel]] = []
+    for name, field in model.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, Section):
+            found.append((name, default))
+            found += [(f"{name}.{path}", nested) for path, nested in _section_defaults(type(default))]
+    return found
+
+
+def test_each_section_default_is_the_validated_empty_section() -> None:
+    """The framework's section defaults skip validation at import (so starting a
+    service compiles no validator it does not use); each must still be exactly
+    what validating an empty section gives, after-validators included."""
+    defaults = _section_defaults(Settings)
+    assert len(defaults) > 20
+    for path, default in defaults:
+        assert default == type(default).model_validate({}), path
+
+
+def test_every_section_knows_its_field_types_without_being_built() -> None:
+    """Sections build their validators on first use; their field types must still be
+    resolved at import (a section named before it is defined would stay a string), since
+    unknown-key hints and the reloadable and secret checks read them."""
+    import microlib.config.model as model
+
+    sections = [v for v in vars(model).values() if isinstance(v, type) and issubclass(v, Section)]
+    assert len(sections) > 30
+    assert [s.__name__ for s in sections if not s.__pydantic_fields_complete__] == []

@@ -22,6 +22,15 @@ from tests.messaging.contract import eventually
 # [tool.microlib] service, built by its module's create_service() for this test.
 
 
+async def test_an_order_from_a_special_use_domain_is_accepted(running_service: TestService) -> None:
+    """JSON Schema's ``email`` is RFC 5321's mailbox: ``reader@shop.test`` is one, from the
+    service's first request on (email-validator alone refuses special-use domains)."""
+    order = await running_service.http.post(
+        "/api/orders", json={"customer": "reader@shop.test", "lines": [{"book_id": "1", "quantity": 1}]}
+    )
+    assert order.status_code == 201, order.text
+
+
 async def test_bookshop_serves_grpc_and_the_orders_api(running_service: TestService) -> None:
     """One service answers its proto contract over gRPC and its OpenAPI contract over HTTP."""
     t = running_service

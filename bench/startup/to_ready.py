@@ -1,0 +1,53 @@
+"""One of ``run.py``'s processes, in this process, exiting the moment it is ready.
+
+For counting rather than timing: ``instructions.py`` runs this under
+callgrind, where polling ``/health/ready`` from outside would count the
+server's idle loop too. ``bare`` exits once uvicorn listens; ``microlib``
+and ``microlib-http`` once ``Service.start`` returns (``/health/ready``
+answers 200 from then on).
+
+    .venv/bin/python bench/startup/to_ready.py microlib
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {"microlib": "examples.bookshop.main:service", "microlib-http": "bench.startup.http_app:service"}
+
+
+def exit_after(owner: Any, method: str) -> None:
+    original = getattr(owner, method)
+
+    async def then_exit(self: Any, *args: Any, **kwargs: Any) -> None:
+        await original(self, *args, **kwargs)
+        sys.stdout.flush()
+        os._exit(0)
+
+    setattr(owner, method, then_exit)
+
+
+def main() -> None:
+    name = sys.argv[1]
+    if name == "bare":
+        import uvicorn
+
+        exit_after(uvicorn.Server, "startup")
+        sys.argv = [str(HERE / "bare_app.py"), "0"]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        return
+    from microlib.cli.main import main as cli
+    from microlib.service import Service
+
+    exit_after(Service, "start")
+    settings = ["http.host=127.0.0.1", "http.port=0", "grpc.port=0", "logging.level=WARNING"]
+    sys.exit(cli(["run", TARGETS[name], *(a for s in settings for a in ("--set", s))]))
+
+
+if __name__ == "__main__":
+    main()

@@ -187,24 +187,14 @@ def _layer(side: str) -> tuple[Any, Callable[[], bytes], Callable[[bytes], objec
     return native, native.to_binary, ten.from_binary, native.to_json, ten.from_json
 
 
-def _layer_encode(side: str) -> Operation:
-    return _layer(side)[1]
-
-
-def _layer_decode(side: str) -> Operation:
-    _, encode, decode, _, _ = _layer(side)
-    data = encode()
-    return lambda: decode(data)
-
-
-def _layer_to_json(side: str) -> Operation:
-    return _layer(side)[3]
-
-
-def _layer_from_json(side: str) -> Operation:
-    _, _, _, dump, load = _layer(side)
-    text = dump()
-    return lambda: load(text)
+def _layer_operation(side: str, what: str) -> Operation:
+    """``encode``, ``to_json``, or the way back (``decode``, ``from_json``) of what they give."""
+    _, encode, decode, to_json, from_json = _layer(side)
+    out, back = (encode, decode) if what in ("encode", "decode") else (to_json, from_json)
+    if what in ("encode", "to_json"):
+        return out
+    produced = out()
+    return lambda: back(produced)
 
 
 def _json_to_text(side: str) -> Operation:
@@ -322,13 +312,8 @@ CASES: dict[str, Callable[[], Operation]] = {
     "json.from_text.protobuf_py_via_wire": lambda: _json_from_text("protobuf_py_via_wire"),
     "json.from_text.protobuf_py_native": lambda: _json_from_text("protobuf_py_native"),
     **{
-        f"layer.{what}.{side}": (lambda op=op, side=side: op(side))
-        for what, op in (
-            ("encode", _layer_encode),
-            ("decode", _layer_decode),
-            ("to_json", _layer_to_json),
-            ("from_json", _layer_from_json),
-        )
+        f"layer.{what}.{side}": (lambda what=what, side=side: _layer_operation(side, what))
+        for what in ("encode", "decode", "to_json", "from_json")
         for side in ("upb", "protobuf_py", "betterproto2")
     },
     "toml.parse.tomllib": lambda: _toml("tomllib"),

@@ -1,8 +1,10 @@
 """Code generation for the gRPC benchmark and the sample message.
 
 Everything generated goes to ``bench/grpc/_gen/`` (ignored by git, ruff and
-mypy): ``microlib codegen`` output (``benchgen``), protobuf (upb) modules with
-grpcio stubs, and betterproto2 messages with betterproto2's own grpclib server.
+mypy): ``microlib codegen`` output (``benchgen``, and ``benchgen_upb`` with
+``messages = "upb"``), protobuf (upb) modules with grpcio stubs, betterproto2
+messages with betterproto2's own grpclib server, and protobuf-py (Buf's
+idiomatic protobuf, ``pp``) messages.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def generate() -> None:
     for kind, out_args in (
         ("upb", ["--python_out={out}", "--grpc_python_out={out}"]),
         ("bp", ["--python_betterproto2_out=client_generation=async,server_generation=async:{out}"]),
+        # protoc runs protoc-gen-py (protobuf-py's plugin) for --py_out.
+        ("pp", ["--py_out={out}"]),
     ):
         out = GEN / kind
         out.mkdir(parents=True, exist_ok=True)
@@ -53,14 +57,20 @@ def generate() -> None:
         subprocess.run([*protoc, *args, PROTO], check=True, capture_output=True, env=env)
     (GEN / "__init__.py").touch()
     codegen = [sys.executable, "-m", "microlib.cli", "codegen", str(PROTOS / PROTO), "-I", str(PROTOS)]
-    subprocess.run(
-        [*codegen, "--out", str(GEN / "benchgen")], check=True, capture_output=True, cwd=root, env=env
-    )
+    for package, layer in (("benchgen", "betterproto2"), ("benchgen_upb", "upb")):
+        subprocess.run(
+            [*codegen, "--messages", layer, "--out", str(GEN / package)],
+            check=True,
+            capture_output=True,
+            cwd=root,
+            env=env,
+        )
 
 
 def import_path() -> None:
-    """Make ``_gen`` importable: ``benchgen.benchpb.v1`` (microlib codegen),
-    ``benchpb.v1.bench_pb2`` (grpcio-tools) and ``bp.benchpb.v1`` (betterproto2)."""
+    """Make ``_gen`` importable: ``benchgen.benchpb.v1`` and ``benchgen_upb.benchpb.v1``
+    (microlib codegen), ``benchpb.v1.bench_pb2`` (grpcio-tools), ``bp.benchpb.v1``
+    (betterproto2) and ``pp.benchpb.v1.bench_pb`` (protobuf-py)."""
     for path in (str(GEN / "upb"), str(GEN)):
         if path not in sys.path:
             sys.path.insert(0, path)

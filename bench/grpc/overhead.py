@@ -8,8 +8,8 @@ difference is what the runtime adds: the CallContext, the default chain
 of a started Service (request id, recovery, tracing at ratio 1.0 with
 spans dropped, metrics, logging at warning, deadline, validation), the
 contextvar binding; with betterproto2 messages (``microlib``, the default
-message layer) and with upb messages handed to the servicer
-(``microlib-upb``, the runtime alone).
+message layer) and with the package generated with ``messages = "upb"``
+(``microlib-upb``, the opt-in layer: upb messages handed to the servicer).
 
 ``--callgrind`` counts instructions instead (valgrind, deterministic under
 any load): per unary call and per streamed message, each contender run with
@@ -27,7 +27,6 @@ import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import _common
 import callgrind
-import servers
 
 _common.generate()
 _common.import_path()
@@ -88,16 +86,14 @@ async def handlers(upb: bool) -> tuple[Callable[..., Awaitable[Any]], Callable[.
     """The Echo and Stream handlers microlib builds, over a started Service's chain.
 
     Args:
-        upb: The servicer sees upb messages (the runtime alone); otherwise the
-            betterproto2 dataclasses of ``microlib codegen``, converted by the
-            generated codec (the default message layer).
+        upb: The package generated with ``messages = "upb"``: the servicer
+            sees upb messages; otherwise the betterproto2 dataclasses of
+            ``microlib codegen``, converted by the generated codec (the default).
     """
-    from benchgen.benchpb import v1 as gen
+    import importlib
 
+    gen: Any = importlib.import_module("benchgen_upb.benchpb.v1" if upb else "benchgen.benchpb.v1")
     definition = gen.BenchService.__microlib_service__
-    if upb:
-        methods = {name: servers.upb_method(method, pb) for name, method in definition.methods.items()}
-        definition = replace(definition, methods=methods)
     # A started Service installs its default chain (as run.py's servers
     # have it); no server is needed to call the handlers directly.
     service = Service("bench-overhead")
@@ -149,7 +145,8 @@ def raw_requests() -> dict[str, bytes]:
 
 CONTENDERS = ("bare", "microlib-upb", "microlib")
 """``bare``: grpc.aio's work alone on upb; ``microlib-upb``: the runtime and
-its chain on upb; ``microlib``: the same with betterproto2 messages."""
+its chain on the ``messages = "upb"`` layer; ``microlib``: the same with
+betterproto2 messages (the default layer)."""
 
 
 async def contender(name: str) -> tuple[dict[str, Callable[..., Awaitable[Any]]], Service | None]:

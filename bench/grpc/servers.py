@@ -6,8 +6,8 @@ Kinds:
   recovery, tracing (every call sampled, spans dropped), metrics, logging
   at warning, deadline, validation; betterproto2 messages for the
   servicer, the generated codec on the wire.
-- ``microlib-upb``: the same server with the servicer on upb messages
-  (no conversion): the runtime's own cost, without the message layer's.
+- ``microlib-upb``: the same server generated with ``messages = "upb"``
+  (the opt-in message layer): the servicer on upb messages, no conversion.
 - ``aio``: a bare grpc.aio server, grpcio-tools servicer, upb messages.
 - ``grpclib``: grpclib with betterproto2's own generated server.
 - ``floor``: the ``aio`` server doing, in its methods, only what the
@@ -25,7 +25,6 @@ import asyncio
 import signal
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +60,12 @@ async def _serve_grpcio(servicer: Any, port: int) -> None:
 
 
 async def serve_microlib(port: int, *, upb: bool = False) -> None:
-    from benchgen.benchpb import v1 as gen
-    from benchpb.v1 import bench_pb2 as pb
+    import importlib
 
     from microlib.service import Service
+
+    # `upb`: the package generated with `messages = "upb"` (the opt-in layer).
+    gen: Any = importlib.import_module("benchgen_upb.benchpb.v1" if upb else "benchgen.benchpb.v1")
 
     class Servicer(gen.BenchService):  # type: ignore[misc]
         async def echo(self, request: Any, ctx: Any) -> Any:
@@ -75,12 +76,6 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
                 yield request.item
 
     servicer: type[Any] = Servicer
-    if upb:
-        definition = gen.BenchService.__microlib_service__
-        methods = {name: upb_method(method, pb) for name, method in definition.methods.items()}
-        servicer = type(
-            "UpbServicer", (Servicer,), {"__microlib_service__": replace(definition, methods=methods)}
-        )
     # The service's default chain, as issue #5 states it: metrics and tracing
     # on (every call sampled, spans ended and dropped), logging at warning.
     service = Service("bench-grpc")
@@ -102,22 +97,6 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
         await _until_signalled()
     finally:
         await service.stop()
-
-
-def upb_method(method: Any, pb: Any) -> Any:
-    # The generated method with protobuf classes in place of the codec.
-    request = getattr(pb, method.request_type.__name__)
-    response = getattr(pb, method.response_type.__name__)
-    return replace(
-        method,
-        request_type=request,
-        response_type=response,
-        decode_request=request.FromString,
-        encode_response=response.SerializeToString,
-        encode_request=request.SerializeToString,
-        decode_response=response.FromString,
-        validate_request=None,
-    )
 
 
 async def serve_microlib_upb(port: int) -> None:

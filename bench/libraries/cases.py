@@ -151,6 +151,52 @@ def _json_text(side: str) -> tuple[Callable[[], str], Callable[[str], object], s
     )
 
 
+# ---------------------------------------------------------------- message layers (issue 19's opt-in)
+
+
+def _layer(side: str) -> tuple[Any, Callable[[], bytes], Callable[[bytes], object], Callable[[], str], Any]:
+    """(message, encode, decode, to JSON text, from JSON text) of the 10-field message on one layer.
+
+    ``upb``: protobuf's upb class (the generated package's own pool) with
+    ``json_format``; ``protobuf_py``: protoc-gen-py's class; ``betterproto2``:
+    the default dataclass through microlib's generated codec and converters.
+    """
+    message, _, _ = _json_sides("microlib")
+    codec = importlib.import_module("benchgen._codec").CODECS[type(message)]
+    if side == "betterproto2":
+        dump, load, _ = _json_text("microlib")
+        return message, lambda: codec.encode(message), codec.decode, dump, load
+    if side == "upb":
+        from google.protobuf import json_format
+
+        upb = codec.to_upb(message)
+        cls = type(upb)
+
+        def from_json(text: str) -> object:
+            return json_format.Parse(text, cls())
+
+        return (
+            upb,
+            upb.SerializeToString,
+            cls.FromString,
+            lambda: json_format.MessageToJson(upb, indent=None),
+            from_json,
+        )
+    ten = _protobuf_py_ten()
+    native = ten.from_binary(codec.encode(message))
+    return native, native.to_binary, ten.from_binary, native.to_json, ten.from_json
+
+
+def _layer_operation(side: str, what: str) -> Operation:
+    """``encode``, ``to_json``, or the way back (``decode``, ``from_json``) of what they give."""
+    _, encode, decode, to_json, from_json = _layer(side)
+    out, back = (encode, decode) if what in ("encode", "decode") else (to_json, from_json)
+    if what in ("encode", "to_json"):
+        return out
+    produced = out()
+    return lambda: back(produced)
+
+
 def _json_to_text(side: str) -> Operation:
     return _json_text(side)[0]
 
@@ -316,6 +362,11 @@ CASES: dict[str, Callable[[], Operation]] = {
     "json.from_text.microlib": lambda: _json_from_text("microlib"),
     "json.from_text.protobuf_py_via_wire": lambda: _json_from_text("protobuf_py_via_wire"),
     "json.from_text.protobuf_py_native": lambda: _json_from_text("protobuf_py_native"),
+    **{
+        f"layer.{what}.{side}": (lambda what=what, side=side: _layer_operation(side, what))
+        for what in ("encode", "decode", "to_json", "from_json")
+        for side in ("upb", "protobuf_py", "betterproto2")
+    },
     "toml.parse.tomllib": lambda: _toml("tomllib"),
     "toml.parse.microlib": lambda: _toml("microlib"),
     "interpolation.resolve.omegaconf": lambda: _interpolation("omegaconf"),

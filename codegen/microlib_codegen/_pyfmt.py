@@ -54,7 +54,7 @@ def _literal(data: bytes) -> str:
 
 
 def ruff_format(files: dict[str, str], line_length: int = 100) -> dict[str, str]:
-    """``files`` with every ``.py`` formatted by ruff in isolated mode.
+    """``files`` with every ``.py`` and ``.pyi`` formatted by ruff in isolated mode.
 
     Isolated mode ignores any ruff configuration around, so the output is
     the same on every machine (ruff is pinned through betterproto2-compiler).
@@ -66,7 +66,7 @@ def ruff_format(files: dict[str, str], line_length: int = 100) -> dict[str, str]
     command = str(ruff) if ruff.is_file() else shutil.which("ruff")
     if command is None:
         raise CodegenError("ruff not found: install microlib[codegen] (betterproto2-compiler brings ruff)")
-    python = {path: text for path, text in files.items() if path.endswith(".py")}
+    python = {path: text for path, text in files.items() if path.endswith((".py", ".pyi"))}
     with tempfile.TemporaryDirectory(prefix="microlib-codegen-fmt-") as scratch:
         root = Path(scratch)
         for path, text in python.items():

@@ -9,6 +9,7 @@ Keys (paths are relative to the pyproject.toml folder)::
     package = "bookshop.gen"         # its import name (default: from `out`)
     stubs = "bookshop/services"      # user stubs (written once), optional
     strict = false                   # a construct left out (a warning) fails the run
+    messages = "betterproto2"        # or "upb": the message classes users see
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from typing import Any
 
 from microlib_codegen.errors import CodegenError
 
-__all__ = ["CodegenConfig", "load_pyproject"]
+__all__ = ["MESSAGE_LAYERS", "CodegenConfig", "load_pyproject"]
 
 _SECTION = "[tool.microlib.codegen]"
+MESSAGE_LAYERS = ("betterproto2", "upb")
+"""The message layers a proto package can be generated with (``messages``):
+betterproto2 dataclasses (the default) or protobuf's upb classes, typed by
+generated ``.pyi`` stubs (``docs/adr/0013-opt-in-message-layer.md``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,9 @@ class CodegenConfig:
         stubs: The folder of user stubs, or None to write none.
         strict: Fail, writing nothing, when a construct of a contract would be
             left out (what is otherwise a warning).
+        messages: The message layer of the proto packages, one of
+            :data:`MESSAGE_LAYERS`: the classes servicers, clients and
+            handlers take and return.
     """
 
     contracts: tuple[Path, ...]
@@ -46,6 +54,13 @@ class CodegenConfig:
     stubs: Path | None = None
     base: Path = field(default_factory=Path.cwd)
     strict: bool = False
+    messages: str = "betterproto2"
+
+    def __post_init__(self) -> None:
+        if self.messages not in MESSAGE_LAYERS:
+            raise CodegenError(
+                f"messages: expected one of {', '.join(MESSAGE_LAYERS)}, got {self.messages!r}"
+            )
 
     @property
     def import_name(self) -> str:
@@ -87,7 +102,7 @@ def load_pyproject(path: Path) -> CodegenConfig:
     table = data.get("tool", {}).get("microlib", {}).get("codegen")
     if not isinstance(table, dict):
         raise CodegenError(f"{path} has no {_SECTION} section; add one or pass CONTRACT... --out DIR")
-    unknown = sorted(set(table) - {"contracts", "include", "out", "package", "stubs", "strict"})
+    unknown = sorted(set(table) - {"contracts", "include", "out", "package", "stubs", "strict", "messages"})
     if unknown:
         raise CodegenError(f"{path} {_SECTION}: unknown key(s) {', '.join(unknown)}")
     base = path.parent
@@ -103,6 +118,10 @@ def load_pyproject(path: Path) -> CodegenConfig:
     strict = table.get("strict", False)
     if not isinstance(strict, bool):
         raise CodegenError(f"{path} {_SECTION} strict: expected true or false, got {strict!r}")
+    messages = table.get("messages", "betterproto2")
+    if messages not in MESSAGE_LAYERS:
+        choices = " or ".join(f'"{layer}"' for layer in MESSAGE_LAYERS)
+        raise CodegenError(f"{path} {_SECTION} messages: expected {choices}, got {messages!r}")
     return CodegenConfig(
         contracts=_paths(table, "contracts", base, path) or (base / "contracts",),
         out=base / out,
@@ -111,4 +130,5 @@ def load_pyproject(path: Path) -> CodegenConfig:
         stubs=base / stubs if stubs else None,
         base=base,
         strict=strict,
+        messages=messages,
     )

@@ -64,7 +64,7 @@ def build(config: CodegenConfig) -> Outcome:
     if found.files:
         output = run_protoc(list(found.files), [*found.includes, *builtin_includes()])
         contract = read_descriptor_set(output.descriptor_set, list(found.files))
-        files = render(contract, output.message_files)
+        files = render(contract, output.message_files, config.messages)
         warnings.extend(
             f"{_on_disk(w.file, found.includes)}:{w.line}: {w.message}" for w in contract.warnings
         )

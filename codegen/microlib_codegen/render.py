@@ -7,7 +7,8 @@ Layout under the output package (``gen/`` below) for a contract package
     gen/_manifest.json             every generated file and its SHA-256
     gen/_descriptors.py            descriptors, private upb pool
     gen/_codec.py                  dataclass ⇄ upb converters, CODECS
-    gen/_messages/...              betterproto2's messages and enums
+    gen/_messages/...              betterproto2's messages and enums (with
+                                   ``messages = "upb"``: upb classes and .pyi)
     gen/shop/v1/__init__.py        public: messages, enums, Bookshop, BookshopClient
     gen/shop/v1/_bookshop.py       Bookshop (Protocol), BookshopClient, DEFINITION
 
@@ -27,6 +28,7 @@ from microlib_codegen._converters import converter, ident, module_alias
 from microlib_codegen._json_converters import enum_parser, json_converter
 from microlib_codegen._pyfmt import bytes_chunks, docstring, ruff_format
 from microlib_codegen._signatures import client_parts, kind_name, server_signature
+from microlib_codegen._upb_messages import upb_message_modules
 from microlib_codegen._version import __version__
 from microlib_codegen.model import Contract, Method, Service, TypeRef
 from microlib_codegen.openapi_from_proto import openapi_document
@@ -118,12 +120,17 @@ class TypeNames:
         return self.names[ref.full_name]
 
 
-def render(contract: Contract, message_files: dict[str, str]) -> dict[str, str]:
+def render(
+    contract: Contract, message_files: dict[str, str], messages: str = "betterproto2"
+) -> dict[str, str]:
     """All files of the generated package, by path relative to its root.
 
     Args:
         contract: The IR.
         message_files: betterproto2's output, by path relative to its root.
+        messages: The message layer: ``betterproto2`` (``message_files``
+            and the converters to upb) or ``upb`` (upb classes, typed by
+            generated stubs, and no conversion).
 
     Returns:
         ``{relative path: text}``, sorted by path (the manifest is added by
@@ -131,8 +138,14 @@ def render(contract: Contract, message_files: dict[str, str]) -> dict[str, str]:
     """
     asked = [f.name for f in contract.files if f.generate]
     files: dict[str, str] = {"__init__.py": _root_init(asked)}
-    files["_descriptors.py"] = template("descriptors.py.j2", header=header(asked), files=contract.files)
-    files["_codec.py"] = _codec(contract, asked)
+    upb = messages == "upb"
+    files["_descriptors.py"] = template(
+        "descriptors.py.j2", header=header(asked), files=contract.files, upb=upb
+    )
+    files["_codec.py"] = _codec(contract, asked, upb)
+    if upb:
+        files.update(upb_message_modules(contract, MESSAGES, header(asked)))
+        message_files = {}
     for package in _public_packages(contract):
         files.update(_package(contract, package))
     for pkg_dir in sorted({str(PurePosixPath(p).parent) for p in files}):
@@ -171,9 +184,7 @@ def _public_packages(contract: Contract) -> list[str]:
     return sorted(packages)
 
 
-def _codec(contract: Contract, asked: list[str]) -> str:
-    converters = [converter(m) for m in contract.messages.values()]
-    upb = sorted(set().union(*(c.upb_classes for c in converters))) if converters else []
+def _codec(contract: Contract, asked: list[str], upb_layer: bool) -> str:
     requests = {m.input.full_name for s in contract.services for m in s.methods}
     validators = [m for name, m in contract.messages.items() if name in requests and m.has_rules]
     packages = sorted(
@@ -183,6 +194,16 @@ def _codec(contract: Contract, asked: list[str]) -> str:
     for package in packages:
         parent, _, last = f"{MESSAGES}.{package}".rpartition(".")
         imports.append((f".{parent}", f"{last} as {module_alias(package)}"))
+    if upb_layer:
+        return template(
+            "codec_upb.py.j2",
+            header=header(asked),
+            module_imports=imports,
+            messages=list(contract.messages.values()),
+            validators=validators,
+        )
+    converters = [converter(m) for m in contract.messages.values()]
+    upb = sorted(set().union(*(c.upb_classes for c in converters))) if converters else []
     return template(
         "codec.py.j2",
         header=header(asked),

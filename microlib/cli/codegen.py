@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="fail, writing nothing, where a construct would be skipped"
     )
+    parser.add_argument(
+        "--messages",
+        choices=("betterproto2", "upb"),
+        help="the message classes of proto packages (default: the config's, else betterproto2)",
+    )
     parser.add_argument("--lint", action="store_true", help="also run `buf lint`")
     parser.add_argument("--breaking-against", metavar="REF", help="also run `buf breaking --against REF`")
     parser.set_defaults(handler=_run)
@@ -90,6 +95,8 @@ def _run(args: argparse.Namespace) -> int:
         config = _config(gen, args)
         if args.strict:
             config = dataclasses.replace(config, strict=True)
+        if args.messages:
+            config = dataclasses.replace(config, messages=args.messages)
         outcome = gen.run(config, check=args.check)
     except gen.CodegenError as exc:
         raise CommandError(str(exc)) from None

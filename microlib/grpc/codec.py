@@ -27,6 +27,7 @@ __all__ = [
     "duration_to_pb",
     "enum_from_pb",
     "parse",
+    "same_message",
     "timestamp_from_pb",
     "timestamp_to_pb",
     "unknown_fields",
@@ -133,6 +134,12 @@ def _varint(value: int, out: bytearray) -> None:
         out.append(value & 0x7F | 0x80)
         value >>= 7
     out.append(value)
+
+
+def same_message(message: T) -> T:
+    """The message itself: the converter each way of the upb message layer,
+    whose users already hold protobuf messages."""
+    return message
 
 
 def parse(cls: Any, data: bytes) -> Any:

@@ -77,9 +77,36 @@ class Shop(BookshopService):
 """
 
 
-def _project(tmp_path: Path) -> Path:
+# The same user code on the upb message layer: protobuf's classes, typed by
+# the generated stubs (enum members keep their proto names there).
+USER_MODULE_UPB = (
+    USER_MODULE.replace("Format.EBOOK", "Format.FORMAT_EBOOK")
+    + """
+
+def upb_surface(book: Book) -> tuple[str, int, bytes]:
+    book.authors.append("Ann")
+    book.labels["genre"] = "sf"
+    book.price.units = 3
+    stamp: datetime.datetime = book.published_at.ToDatetime()
+    data: bytes = book.SerializeToString()
+    return stamp.isoformat(), book.format, data
+"""
+)
+
+BROKEN_UPB = """
+from __future__ import annotations
+
+from gen.shop.v1 import Book
+
+
+def wrong() -> Book:
+    return Book(title=3, labels=["x"])
+"""
+
+
+def _project(tmp_path: Path, layer: str = "betterproto2") -> Path:
     project = tmp_path / "project"
-    assert codegen(TESTDATA, "--out", project / "gen").returncode == 0
+    assert codegen(TESTDATA, "--messages", layer, "--out", project / "gen").returncode == 0
     shutil.copytree(ROOT / "microlib", project / "microlib", ignore=shutil.ignore_patterns("__pycache__"))
     # As for an installed microlib: its own imports are checked by its own CI,
     # the user's project sees only its typed surface.
@@ -103,3 +130,15 @@ def test_user_code_passes_mypy_strict_and_drift_is_caught(tmp_path: Path) -> Non
     broken = _mypy(project, BROKEN)
     assert broken.returncode == 1
     assert 'Argument 1 of "get_book" is incompatible with supertype' in broken.stdout
+
+
+def test_upb_layer_user_code_passes_mypy_strict_and_wrong_fields_are_caught(tmp_path: Path) -> None:
+    """On `messages = "upb"` the same servicer and client pass `mypy --strict` with protobuf's
+    own methods typed; a wrong field type is an error."""
+    project = _project(tmp_path, "upb")
+    ok = _mypy(project, USER_MODULE_UPB)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    broken = _mypy(project, BROKEN_UPB)
+    assert broken.returncode == 1
+    assert 'Argument "title" to "Book" has incompatible type "int"' in broken.stdout
+    assert 'Argument "labels" to "Book" has incompatible type "list[str]"' in broken.stdout

@@ -1,8 +1,9 @@
 """The runtime with code from ``microlib codegen``: typed client, codec, validation, reflection.
 
-The echo contract is generated in a fixture; the servicer and client see
-betterproto2 messages while upb does the wire work. grpcio-tools code for the
-same contract is the peer on the other side of the wire, both ways.
+The echo contract is generated in a fixture with each message layer: the
+servicer and client see betterproto2 messages while upb does the wire work
+(the default), or upb messages themselves (``--messages upb``). grpcio-tools
+code for the same contract is the peer on the other side of the wire, both ways.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from tests.grpc.support import PROTOS, EchoServicer, Generated, Record
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """``microlib codegen`` output for the echo contract, imported."""
+@pytest.fixture(scope="module", params=["betterproto2", "upb"])
+def gen(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> ModuleType:
+    """``microlib codegen`` output for the echo contract with one message layer, imported."""
+    layer = str(request.param)
     out = tmp_path_factory.mktemp("codegen")
     subprocess.run(
         [
@@ -42,9 +44,11 @@ def gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
             "codegen",
             str(PROTOS / "echotest/v1/echo.proto"),
             "--out",
-            str(out / "echogen"),
+            str(out / f"echogen_{layer}"),
             "-I",
             str(PROTOS),
+            "--messages",
+            layer,
         ],
         check=True,
         capture_output=True,
@@ -56,7 +60,7 @@ def gen(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
         },
     )
     sys.path.insert(0, str(out))
-    return importlib.import_module("echogen.echotest.v1")
+    return importlib.import_module(f"echogen_{layer}.echotest.v1")
 
 
 @pytest.fixture
@@ -81,7 +85,7 @@ async def _requests(gen: ModuleType, *messages: str) -> AsyncIterator[Any]:
 
 
 async def test_typed_client_all_four_shapes(gen: ModuleType, served: Any, record: Record) -> None:
-    """The generated client and interface carry betterproto2 messages through every RPC shape."""
+    """The generated client and interface carry the layer's messages through every RPC shape."""
     client = gen.EchoServiceClient(served[1])
     reply = await client.echo(gen.EchoRequest(message="hi", count=2, tags=[gen.Tag(key="k")]))
     assert isinstance(reply, gen.EchoResponse)
@@ -108,7 +112,7 @@ async def test_generated_validation_and_errors(gen: ModuleType, served: Any) -> 
 
 
 async def test_grpcio_stub_calls_the_generated_service(echo: Generated, served: Any) -> None:
-    """A grpcio-tools stub with protobuf messages talks to the servicer on betterproto2 messages."""
+    """A grpcio-tools stub with protobuf messages talks to the servicer on the layer's messages."""
     stub = echo.pb2_grpc.EchoServiceStub(served[1])
     reply = await stub.Echo(echo.pb2.EchoRequest(message="upb", payload=b"\x01"))
     assert (reply.message, reply.payload) == ("upb", b"\x01")

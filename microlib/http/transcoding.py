@@ -181,23 +181,21 @@ class _Call:
                     ctx.request = Rejected(exc)
             if self.streaming:
                 await self._stream(ctx, send, render)
-            else:
-                await self._unary(ctx, send, render)
+                return
+            # Unary, in this frame rather than a coroutine of its own.
+            try:
+                body = render(await self.wrapped(ctx))
+            except Error as exc:
+                await send_error(send, self._as_sent(exc), ctx)
+                return
+            except Exception:
+                log.exception("unhandled error", method=ctx.full_method)
+                await send_error(send, Internal("internal error"), ctx)
+                return
+            ctx.attributes["http.status_code"] = 200
+            await send_bytes(send, 200, body, _JSON, response_headers(ctx))
 
         return serve
-
-    async def _unary(self, ctx: CallContext, send: Send, render: Callable[[Any], bytes]) -> None:
-        try:
-            body = render(await self.wrapped(ctx))
-        except Error as exc:
-            await send_error(send, self._as_sent(exc), ctx)
-            return
-        except Exception:
-            log.exception("unhandled error", method=ctx.full_method)
-            await send_error(send, Internal("internal error"), ctx)
-            return
-        ctx.attributes["http.status_code"] = 200
-        await send_bytes(send, 200, body, _JSON, response_headers(ctx))
 
     async def _stream(self, ctx: CallContext, send: Send, render: Callable[[Any], bytes]) -> None:
         accept = ctx.metadata.get("accept", "")

@@ -282,13 +282,8 @@ class LeanSpan(trace.Span, ReadableSpan):
             if not ended:
                 if name is not None:
                     self._name = name
-                own = self._attributes
-                fits = limit is None or len(own) + len(attributes) <= limit
-                if fits and own.keys().isdisjoint(attributes):
-                    own.update(attributes)
-                else:
-                    evicted = _store_bounded(own, attributes, limit)
-                    self._dropped += evicted
+                evicted = _merge(self._attributes, attributes, limit)
+                self._dropped += evicted
                 self._end_time = now
         if ended:
             # Another thread ended it in between: what the three calls would have said.
@@ -362,12 +357,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         with _LOCK:
             ended = self._end_time is not None
             if not ended:
-                attributes = self._attributes
-                fits = limit is None or len(attributes) + len(new) <= limit
-                if fits and attributes.keys().isdisjoint(new):
-                    attributes.update(new)
-                else:
-                    evicted = _store_bounded(attributes, new, limit)
+                evicted = _merge(self._attributes, new, limit)
                 if invalid or evicted:
                     self._dropped += invalid + evicted
         if ended:
@@ -378,6 +368,16 @@ class LeanSpan(trace.Span, ReadableSpan):
     def _add_dropped(self, count: int) -> None:
         with _LOCK:
             self._dropped += count
+
+
+def _merge(
+    attributes: dict[str, types.AttributeValue], new: Mapping[str, types.AttributeValue], limit: int | None
+) -> int:
+    # New keys that fit are added in one update; else one by one. Returns the evicted count.
+    if (limit is None or len(attributes) + len(new) <= limit) and attributes.keys().isdisjoint(new):
+        attributes.update(new)
+        return 0
+    return _store_bounded(attributes, new, limit)
 
 
 def _store_bounded(

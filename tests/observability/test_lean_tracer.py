@@ -241,16 +241,22 @@ def test_no_attributes_at_all_with_a_zero_limit() -> None:
     assert lean.dropped_attributes == 4
 
 
+def _edge_span(
+    tracer: trace.Tracer, attributes: Callable[[dict[str, AttributeValue]], Mapping[str, AttributeValue]]
+) -> trace.Span:
+    return tracer.start_span(
+        "GET",
+        kind=SpanKind.SERVER,
+        attributes=attributes(
+            {"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80}
+        ),
+        start_time=10,
+    )
+
+
 def _edge_life(attributes: Callable[[dict[str, AttributeValue]], Mapping[str, AttributeValue]]) -> Any:
     def exercise(tracer: trace.Tracer) -> None:
-        span = tracer.start_span(
-            "GET",
-            kind=SpanKind.SERVER,
-            attributes=attributes(
-                {"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80}
-            ),
-            start_time=10,
-        )
+        span = _edge_span(tracer, attributes)
         span.update_name("GET /p/{id}")
         span.set_attributes(
             attributes({"http.route": "/p/{id}", "url.path": "moved", "http.response.status_code": 200})
@@ -282,29 +288,12 @@ def test_finish_ends_a_span_as_rename_set_and_end_do(limits: SpanLimits | None) 
     """The edge's one-step ending gives the processors what the three SDK calls give them."""
 
     def finishing(tracer: trace.Tracer) -> None:
-        span = tracer.start_span(
-            "GET",
-            kind=SpanKind.SERVER,
-            attributes=FrameworkAttributes(
-                {"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80}
-            ),
-            start_time=10,
-        )
+        span = _edge_span(tracer, FrameworkAttributes)
         assert isinstance(span, LeanSpan)
-        span.finish("GET /p/{id}", FrameworkAttributes({"http.route": "/p/{id}", "url.path": "moved"}))
+        ended = {"http.route": "/p/{id}", "url.path": "moved", "http.response.status_code": 200}
+        span.finish("GET /p/{id}", FrameworkAttributes(ended))
 
-    def three_calls(tracer: trace.Tracer) -> None:
-        span = tracer.start_span(
-            "GET",
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80},
-            start_time=10,
-        )
-        span.update_name("GET /p/{id}")
-        span.set_attributes({"http.route": "/p/{id}", "url.path": "moved"})
-        span.end()
-
-    [sdk] = _exported(_sdk, three_calls, limits=limits)
+    [sdk] = _exported(_sdk, _edge_life(dict), limits=limits)
     [lean] = _exported(_lean, finishing, limits=limits)
     assert _fields(lean, times=False) == _fields(sdk, times=False)
     assert lean.end_time is not None

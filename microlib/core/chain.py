@@ -118,22 +118,31 @@ def compose(interceptors: Sequence[Interceptor], handler: CallNext) -> CallNext:
 def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
     """One coroutine running ``stages`` around ``call_next``, as nested interceptors would."""
     everyone = len(stages)
-    backwards = stages[::-1]
+    # Bound once: the call looks up no method. A stage that keeps Stage's own
+    # ``exit`` (which does nothing) is passed over on the way out.
+    enters = tuple(stage.enter for stage in stages)
+    exits = tuple(None if type(stage).exit is Stage.exit else stage.exit for stage in reversed(stages))
 
     async def step(ctx: CallContext) -> Any:
         states: list[Any] = []
         failure: BaseException | None = None
         result: Any = None
         try:
-            for stage in stages:
-                states.append(stage.enter(ctx))
+            for enter in enters:
+                states.append(enter(ctx))
             result = await call_next(ctx)
         except BaseException as exc:
             failure = exc
         # Exited innermost first; a stage whose enter raised is not exited.
-        for stage, state in zip(backwards[everyone - len(states) :], reversed(states), strict=True):
+        entered = len(states)
+        states.reverse()
+        for exit_, state in zip(
+            exits if entered == everyone else exits[everyone - entered :], states, strict=True
+        ):
+            if exit_ is None:
+                continue
             try:
-                replacement = stage.exit(ctx, state, failure)
+                replacement = exit_(ctx, state, failure)
             except BaseException as exc:
                 replacement = exc
             if replacement is not None:

@@ -58,7 +58,8 @@ class ResponseEncoder:
             reply = result
             status = reply.status or status
             media = reply.media_type or self._media_for(status) or media
-            extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+            if reply.headers:
+                extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
             result = reply.body
         if result is None:
             body = b""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -99,6 +99,8 @@ class OperationEndpoint:
                 if key in by_key:
                     fields[key] = (fname, by_key[key].arg)
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
+        # Declared media types a Content-Type header can name as they are (no parameters, lower case).
+        self.bare_media = frozenset(m for m in (op.body.media if op.body else ()) if m == _bare(m))
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         # The error responses the document declares in its own schema, decided once.
         self.errors = ErrorShapes(op.responses, f"{op.method} {op.path}")
@@ -121,9 +123,12 @@ class OperationEndpoint:
                 if scheme.type == "apiKey" and scheme.location == "query"
             )
 
-    async def terminal(self, ctx: CallContext) -> Any:
-        """The innermost step of the chain: call the handler with the request's arguments."""
-        return await self.method(**ctx.request)
+    def terminal(self, ctx: CallContext) -> Awaitable[Any]:
+        """The innermost step of the chain: call the handler with the request's arguments.
+
+        The handler's own coroutine, awaited by the chain: no frame of its own.
+        """
+        return self.method(**ctx.request)  # type: ignore[no-any-return]
 
     async def handle(
         self, scope: MutableMapping[str, Any], receive: Any, send: Send, path_values: dict[str, str]
@@ -147,7 +152,16 @@ class OperationEndpoint:
         if self.query_credentials:
             ctx.attributes[_QUERY_ATTRIBUTE] = scope["query_string"].decode("latin-1")
         try:
-            arguments = await self._arguments(scope, receive, ctx.metadata, path_values)
+            arguments, violations = self._parameters(scope, ctx.metadata, path_values)
+            if self.op.body is not None:
+                # Read here, checked by a plain method: no coroutine of their own per request.
+                message = await receive()
+                raw = message.get("body", b"")
+                if message.get("more_body", False):
+                    raw = await _rest(receive, raw)
+                self._body(raw, ctx.metadata, arguments, violations)
+            if violations:
+                raise InvalidArgument(f"invalid request to {self.op.operation_id}", violations=violations)
         except Error as exc:
             # Raised by the chain once access is decided: 401 before 400.
             ctx.request = Rejected(exc)
@@ -171,13 +185,13 @@ class OperationEndpoint:
         ctx.attributes["http.status_code"] = status
         await send_bytes(send, status, body, media, [*extra, *response_headers(ctx)])
 
-    async def _arguments(
+    def _parameters(
         self,
         scope: MutableMapping[str, Any],
-        receive: Any,
         headers: Mapping[str, str],
         path_values: dict[str, str],
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], list[FieldViolation]]:
+        """The handler's parameter arguments, and what is wrong with the parameters sent."""
         violations: list[FieldViolation] = []
         kwargs: dict[str, Any] = {}
         query = parse_query(scope["query_string"]) if scope["query_string"] else {}
@@ -213,36 +227,26 @@ class OperationEndpoint:
                 for k in query
                 if k not in used
             )
-        if self.op.body is not None:
-            await self._body(scope, receive, headers, kwargs, violations)
-        if violations:
-            raise InvalidArgument(f"invalid request to {self.op.operation_id}", violations=violations)
-        return kwargs
+        return kwargs, violations
 
-    async def _body(
+    def _body(
         self,
-        scope: MutableMapping[str, Any],
-        receive: Any,
+        raw: bytes,
         headers: Mapping[str, str],
         kwargs: dict[str, Any],
         violations: list[FieldViolation],
     ) -> None:
         assert self.op.body is not None
-        message = await receive()
-        raw = message.get("body", b"")
-        if message.get("more_body", False):
-            chunks = [raw]
-            while message.get("more_body", False):
-                message = await receive()
-                chunks.append(message.get("body", b""))
-            raw = b"".join(chunks)
         if not raw:
             if self.op.body.required:
                 violations.append(FieldViolation("body", "A request body is required", "required"))
             else:
                 kwargs["body"] = None
             return
-        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        content_type = headers.get("content-type", "")
+        if content_type not in self.bare_media:
+            # Parameters, spaces or capitals: the bare media type.
+            content_type = _bare(content_type)
         model, found = _media(self.op.body.media, content_type)
         if not found:
             accepted = ", ".join(self.op.body.media)
@@ -265,6 +269,21 @@ class OperationEndpoint:
             return
         if plan is not None:
             violations.extend(plan.violations(json.loads(raw), "body"))
+
+
+async def _rest(receive: Any, first: bytes) -> bytes:
+    """The whole body of a request whose first message, ``first``, said more follows."""
+    chunks = [first]
+    more = True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _bare(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _media(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:

@@ -39,11 +39,10 @@ def response_headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:
     A value beyond Latin-1 goes out as its UTF-8 octets (HTTP's opaque
     ``obs-text``) rather than failing the response.
     """
-    return [
-        (k.encode("latin-1"), _octets(v))
-        for metadata in (ctx.response_metadata, ctx.response_trailers)
-        for k, v in metadata.items()
-    ]
+    headers = [(k.encode("latin-1"), _octets(v)) for k, v in ctx.response_metadata.items()]
+    if ctx.response_trailers:
+        headers += [(k.encode("latin-1"), _octets(v)) for k, v in ctx.response_trailers.items()]
+    return headers
 
 
 def _octets(value: str) -> bytes:

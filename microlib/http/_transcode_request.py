@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from google.protobuf.descriptor import FieldDescriptor
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
 from microlib.core.errors import Cancelled, FieldViolation, InvalidArgument
@@ -88,7 +88,11 @@ class RequestBuilder:
         """
         document: dict[str, Any] = {}
         if self.has_body:
-            body = await _read(receive)
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body = message.get("body", b"")  # the usual body: one message, read here
+            else:
+                body = await _read(receive, message)
             if body.strip():
                 _check_media_type(scope)
                 check_json_depth(body, self._max_json_depth)
@@ -131,15 +135,16 @@ def _repeated(fd: FieldDescriptor) -> bool:
     return bool(fd.is_repeated)
 
 
-async def _read(receive: Receive) -> bytes:
+async def _read(receive: Receive, message: Message) -> bytes:
+    """The whole body, ``message`` being the first message received."""
     chunks: list[bytes] = []
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             raise Cancelled("the client disconnected before sending the body")
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+        message = await receive()
 
 
 def _parse(body: bytes) -> Any:

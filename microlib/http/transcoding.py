@@ -12,7 +12,7 @@ frame. Errors are problem+json (``microlib.http.errors``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -137,8 +137,9 @@ class _Call:
         target = getattr(servicer, method.python_name)
         self.streaming = method.kind is MethodKind.UNARY_STREAM
 
-        async def unary(ctx: CallContext) -> Any:
-            return await target(ctx.request, ctx)
+        def unary(ctx: CallContext) -> Awaitable[Any]:
+            # The servicer's own coroutine, awaited by the chain: no frame of its own.
+            return target(ctx.request, ctx)  # type: ignore[no-any-return]
 
         async def stream(ctx: CallContext) -> None:
             assert ctx.send is not None
@@ -149,7 +150,7 @@ class _Call:
 
     def endpoint(
         self, rule: HttpRule, template: PathTemplate
-    ) -> Callable[[Scope, Receive, Send, dict[tuple[str, ...], str]], Awaitable[None]]:
+    ) -> Callable[[Scope, Receive, Send, dict[tuple[str, ...], str]], Coroutine[Any, Any, None]]:
         """The ASGI endpoint serving ``rule``."""
         builder = RequestBuilder(
             self.method,
@@ -180,23 +181,21 @@ class _Call:
                     ctx.request = Rejected(exc)
             if self.streaming:
                 await self._stream(ctx, send, render)
-            else:
-                await self._unary(ctx, send, render)
+                return
+            # Unary, in this frame rather than a coroutine of its own.
+            try:
+                body = render(await self.wrapped(ctx))
+            except Error as exc:
+                await send_error(send, self._as_sent(exc), ctx)
+                return
+            except Exception:
+                log.exception("unhandled error", method=ctx.full_method)
+                await send_error(send, Internal("internal error"), ctx)
+                return
+            ctx.attributes["http.status_code"] = 200
+            await send_bytes(send, 200, body, _JSON, response_headers(ctx))
 
         return serve
-
-    async def _unary(self, ctx: CallContext, send: Send, render: Callable[[Any], bytes]) -> None:
-        try:
-            body = render(await self.wrapped(ctx))
-        except Error as exc:
-            await send_error(send, self._as_sent(exc), ctx)
-            return
-        except Exception:
-            log.exception("unhandled error", method=ctx.full_method)
-            await send_error(send, Internal("internal error"), ctx)
-            return
-        ctx.attributes["http.status_code"] = 200
-        await send_bytes(send, 200, body, _JSON, response_headers(ctx))
 
     async def _stream(self, ctx: CallContext, send: Send, render: Callable[[Any], bytes]) -> None:
         accept = ctx.metadata.get("accept", "")

@@ -41,7 +41,7 @@ class _Exchange:
     def correlation_id(self) -> str:
         """The id a caller can quote: the trace id, or the request id when untraced."""
         context = self.span.get_span_context()
-        return format(context.trace_id, "032x") if context.is_valid else self.request_id
+        return context.trace_id.to_bytes(16).hex() if context.is_valid else self.request_id
 
     def template(self) -> str:
         """The route label: the matched templates joined, or ``unmatched``."""

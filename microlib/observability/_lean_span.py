@@ -260,6 +260,43 @@ class LeanSpan(trace.Span, ReadableSpan):
         origin.ending(self)
         origin.processor.on_end(self)
 
+    def finish(self, name: str | None, attributes: FrameworkAttributes) -> None:
+        """``update_name(name)`` (unless None), ``set_attributes(attributes)`` and ``end()``, as one step.
+
+        The same outcome as the three calls, with one lock taken instead of three.
+        """
+        origin = self._origin
+        limit = origin.limits.max_span_attributes
+        trusted = attributes.__class__ is FrameworkAttributes and origin.trusts_framework
+        if not trusted or limit == 0 or self._end_time is not None:
+            # Values to validate, attributes to drop, or warnings to give: the calls themselves.
+            if name is not None:
+                self.update_name(name)
+            self.set_attributes(attributes)
+            self.end()
+            return
+        now = time_ns()
+        evicted = 0
+        with _LOCK:
+            ended = self._end_time is not None
+            if not ended:
+                if name is not None:
+                    self._name = name
+                evicted = _merge(self._attributes, attributes, limit)
+                self._dropped += evicted
+                self._end_time = now
+        if ended:
+            # Another thread ended it in between: what the three calls would have said.
+            if name is not None:
+                _warn_ended("update_name")
+            logger.warning("Setting attribute on ended span.")
+            logger.warning("Calling end() on an ended span.")
+            return
+        if evicted:
+            logger.warning("Attributes dict is full. Dropped the oldest attributes on %s.", "set_attributes")
+        origin.ending(self)
+        origin.processor.on_end(self)
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -320,12 +357,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         with _LOCK:
             ended = self._end_time is not None
             if not ended:
-                attributes = self._attributes
-                fits = limit is None or len(attributes) + len(new) <= limit
-                if fits and attributes.keys().isdisjoint(new):
-                    attributes.update(new)
-                else:
-                    evicted = _store_bounded(attributes, new, limit)
+                evicted = _merge(self._attributes, new, limit)
                 if invalid or evicted:
                     self._dropped += invalid + evicted
         if ended:
@@ -336,6 +368,16 @@ class LeanSpan(trace.Span, ReadableSpan):
     def _add_dropped(self, count: int) -> None:
         with _LOCK:
             self._dropped += count
+
+
+def _merge(
+    attributes: dict[str, types.AttributeValue], new: Mapping[str, types.AttributeValue], limit: int | None
+) -> int:
+    # New keys that fit are added in one update; else one by one. Returns the evicted count.
+    if (limit is None or len(attributes) + len(new) <= limit) and attributes.keys().isdisjoint(new):
+        attributes.update(new)
+        return 0
+    return _store_bounded(attributes, new, limit)
 
 
 def _store_bounded(

@@ -20,10 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange
-from microlib.observability._lean_span import FrameworkAttributes
+from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._structlog_private import field_var
-from microlib.observability.identity import _bind_identity, _unbind_identity
-from microlib.observability.tracing import _bind_tracer, _unbind_tracer
+from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
 
 if TYPE_CHECKING:
     from microlib.observability.stack import Observability
@@ -55,6 +54,7 @@ class HttpServerTelemetry:
         self._untraced = frozenset(untraced_paths)
         self._tracer = observability.tracing.tracer
         self._tracing = observability.tracing.enabled
+        self._serving = _Serving(observability.identity, self._tracer)
         metrics = observability.metrics
         labels = ("method", "route", "status")
         self._count = metrics.counter("http_server_requests_total", "HTTP requests completed.", labels)
@@ -74,9 +74,9 @@ class HttpServerTelemetry:
             "http_server_response_size_bytes", "HTTP response body size.", ("method", "route")
         )
         # The label sets here are bounded, so their children are cached: one
-        # lookup finds all four (and multi-process mode's prometheus-client
+        # lookup finds all four and the span name (and multi-process mode's prometheus-client
         # metrics validate and lock in every labels() call).
-        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any, Any]] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any, str | None]] = {}
         self._gauges: dict[str, Any] = {}
         # Bound once: the module's lazy proxy would build a logger per line.
         self._log = log.bind()
@@ -125,8 +125,7 @@ class HttpServerTelemetry:
             # The caller's baggage stays in the context, for outgoing calls to carry on.
             otel_context.attach(trace.set_span_in_context(span, parent)) if traced else None,
             _edge.set(exchange),
-            _bind_identity(self._obs.identity),
-            _bind_tracer(self._tracer),
+            _bind_serving(self._serving),
             self._request_id_var.set(request_id),
         )
         return exchange
@@ -142,16 +141,19 @@ class HttpServerTelemetry:
         route = exchange.template()
         status = exchange.status or 500
         elapsed = time.perf_counter() - exchange.start
-        key = (method, route, str(status))
+        key = (method, route, status)
         children = self._children.get(key)
         if children is None:
+            label = str(status)
             children = self._children[key] = (
-                self._count.labels(*key),
-                self._duration.labels(*key),
+                self._count.labels(method, route, label),
+                self._duration.labels(method, route, label),
                 self._req_size.labels(method, route),
                 self._resp_size.labels(method, route),
+                # The span's name for the route, made once.
+                f"{method} {route}" if route != UNMATCHED else None,
             )
-        count, duration, req_size, resp_size = children
+        count, duration, req_size, resp_size, name = children
         count.inc()
         duration.observe(elapsed)
         req_size.observe(exchange.received)
@@ -159,7 +161,7 @@ class HttpServerTelemetry:
         self._gauges[method].dec()
         tokens = exchange.tokens
         if tokens[0] is not None:
-            _finish_span(exchange.span, method, route, status, failure, exchange.method)
+            _finish_span(exchange.span, name, route, status, failure, exchange.method)
         # A 5xx is a server fault whoever answered it (a handler, the timeout, the drain).
         fault = status >= 500
         if (
@@ -177,9 +179,8 @@ class HttpServerTelemetry:
                 request_size=exchange.received,
                 response_size=exchange.sent,
             )
-        self._request_id_var.reset(tokens[4])
-        _unbind_tracer(tokens[3])
-        _unbind_identity(tokens[2])
+        self._request_id_var.reset(tokens[3])
+        _unbind_serving(tokens[2])
         _edge.reset(tokens[1])
         if tokens[0] is not None:
             otel_context.detach(tokens[0])
@@ -196,6 +197,22 @@ def current_correlation_id() -> str:
 
 
 def _request_attributes(scope: Mapping[str, Any], method: str, user_agent: str) -> FrameworkAttributes:
+    server = scope.get("server")
+    client = scope.get("client")
+    if server and server[1] is not None and client and user_agent:
+        # What a server behind a socket always gives: one literal, not eight insertions.
+        return FrameworkAttributes(
+            {
+                "http.request.method": method,
+                "url.path": scope["path"],
+                "url.scheme": scope.get("scheme", "http"),
+                "network.protocol.version": scope.get("http_version", "1.1"),
+                "server.address": server[0],
+                "server.port": server[1],
+                "client.address": client[0],
+                "user_agent.original": user_agent,
+            }
+        )
     attributes = FrameworkAttributes(
         {
             "http.request.method": method,
@@ -204,12 +221,10 @@ def _request_attributes(scope: Mapping[str, Any], method: str, user_agent: str) 
             "network.protocol.version": scope.get("http_version", "1.1"),
         }
     )
-    server = scope.get("server")
     if server:
         attributes["server.address"] = server[0]
         if server[1] is not None:
             attributes["server.port"] = server[1]
-    client = scope.get("client")
     if client:
         attributes["client.address"] = client[0]
     if user_agent:
@@ -219,17 +234,22 @@ def _request_attributes(scope: Mapping[str, Any], method: str, user_agent: str) 
 
 def _finish_span(
     span: trace.Span,
-    method: str,
+    name: str | None,
     route: str,
     status: int,
     failure: BaseException | None,
     chain_method: str,
 ) -> None:
     attributes = FrameworkAttributes({"microlib.method": chain_method} if chain_method else {})
-    if route != UNMATCHED:
-        span.update_name(f"{method} {route}")
+    if name is not None:
         attributes["http.route"] = route
     attributes["http.response.status_code"] = status
+    if failure is None and status < 500 and type(span) is LeanSpan:
+        # The usual ending: rename, set and end under one lock.
+        span.finish(name, attributes)
+        return
+    if name is not None:
+        span.update_name(name)
     span.set_attributes(attributes)
     if failure is not None:
         span.record_exception(failure)

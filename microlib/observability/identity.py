@@ -7,6 +7,10 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 __all__ = ["ServiceIdentity"]
 
@@ -42,19 +46,26 @@ class ServiceIdentity:
         }
 
 
-# Several services may share one process (tests, sidecars): the identity of the
-# service handling the current call wins over the process default.
-_current: contextvars.ContextVar[ServiceIdentity | None] = contextvars.ContextVar(
-    "microlib_service_identity", default=None
-)
+@dataclass(frozen=True, slots=True)
+class _Serving:
+    """The service handling the current call: its identity, and the tracer its spans start from."""
+
+    identity: ServiceIdentity
+    tracer: Tracer
+
+
+# Several services may share one process (tests, sidecars): the service
+# handling the current call wins over the process default. Identity and
+# tracer are bound together, one context variable per call instead of two.
+_current: contextvars.ContextVar[_Serving | None] = contextvars.ContextVar("microlib_serving", default=None)
 _default: list[ServiceIdentity] = []
 
 
-def _bind_identity(identity: ServiceIdentity) -> contextvars.Token[ServiceIdentity | None]:
-    return _current.set(identity)
+def _bind_serving(serving: _Serving) -> contextvars.Token[_Serving | None]:
+    return _current.set(serving)
 
 
-def _unbind_identity(token: contextvars.Token[ServiceIdentity | None]) -> None:
+def _unbind_serving(token: contextvars.Token[_Serving | None]) -> None:
     _current.reset(token)
 
 
@@ -63,7 +74,13 @@ def _set_default_identity(identity: ServiceIdentity) -> None:
 
 
 def _active_identity() -> ServiceIdentity | None:
-    identity = _current.get()
-    if identity is not None:
-        return identity
+    serving = _current.get()
+    if serving is not None:
+        return serving.identity
     return _default[0] if _default else None
+
+
+def _serving_tracer() -> Tracer | None:
+    """The tracer of the service handling the current call, if any."""
+    serving = _current.get()
+    return serving.tracer if serving is not None else None

@@ -23,10 +23,9 @@ from microlib.core.errors import Code
 from microlib.observability._exchange import _edge
 from microlib.observability._lean_span import FrameworkAttributes
 from microlib.observability._structlog_private import field_var
-from microlib.observability.identity import _bind_identity, _unbind_identity
+from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.processors import _hex_ids
-from microlib.observability.tracing import _bind_tracer, _unbind_tracer
 
 if TYPE_CHECKING:
     from microlib.observability.stack import Observability
@@ -48,7 +47,7 @@ _SPAN_KINDS = {"http": trace.SpanKind.SERVER, "grpc": trace.SpanKind.SERVER}
 _NO_PARENT = otel_context.Context()
 
 # The span, and what entering bound (None when the HTTP edge owns the span).
-_Traced: TypeAlias = tuple[trace.Span, tuple[Any, Any, Any] | None]
+_Traced: TypeAlias = tuple[trace.Span, tuple[Any, Any] | None]
 # The in-flight gauge, the labels and the start time.
 _Counted: TypeAlias = tuple[Any, tuple[str, str, str], float]
 # The kind and method field tokens, and the start time when an access line is due.
@@ -71,6 +70,7 @@ class TracingInterceptor(Stage):
     def __init__(self, observability: Observability) -> None:
         self._obs = observability
         self._tracer = observability.tracing.tracer
+        self._serving = _Serving(observability.identity, self._tracer)
 
     def enter(self, ctx: CallContext) -> _Traced | None:
         """Start the call's span (or name the HTTP edge's) and make it current."""
@@ -90,13 +90,12 @@ class TracingInterceptor(Stage):
         else:
             parent = _NO_PARENT
         kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
-        identity = _bind_identity(self._obs.identity)
-        tracer = _bind_tracer(self._tracer)
+        serving = _bind_serving(self._serving)
         span = self._tracer.start_span(
             ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
         )
         # The caller's baggage stays in the context, for outgoing calls to carry on.
-        bound = (otel_context.attach(trace.set_span_in_context(span, parent)), tracer, identity)
+        bound = (otel_context.attach(trace.set_span_in_context(span, parent)), serving)
         _remember(ctx, span)
         return (span, bound)
 
@@ -114,8 +113,7 @@ class TracingInterceptor(Stage):
             if bound is not None:
                 span.end()
                 otel_context.detach(bound[0])
-                _unbind_tracer(bound[1])
-                _unbind_identity(bound[2])
+                _unbind_serving(bound[1])
 
 
 def _failed(ctx: CallContext, span: trace.Span, exc: BaseException) -> None:
@@ -161,6 +159,8 @@ class MetricsInterceptor(Stage):
 
     def enter(self, ctx: CallContext) -> _Counted | None:
         """Count the call in flight and start its clock."""
+        if ctx.kind == "http":
+            return None  # the HTTP edge counts requests
         key = (ctx.kind, ctx.service, ctx.method)
         gauge = self._gauges.get(key)
         if gauge is None:

@@ -66,7 +66,8 @@ def _hex_ids(context: trace.SpanContext) -> tuple[str, str]:
     last = _last_ids
     if last[0] is context:
         return last[1]
-    ids = (format(context.trace_id, "032x"), format(context.span_id, "016x"))
+    # The same digits as format(id, "032x"), for half the work of parsing a format spec.
+    ids = (context.trace_id.to_bytes(16).hex(), context.span_id.to_bytes(8).hex())
     # Replaced as one tuple, so a thread never pairs one span's ids with another's.
     _last_ids = (context, ids)
     return ids

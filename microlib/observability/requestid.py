@@ -28,7 +28,8 @@ def new_request_id() -> str:
     an id names a request, it protects nothing, and a syscall per request
     costs more than the rest of the bookkeeping.
     """
-    return f"{random.getrandbits(128):032x}"
+    # The digits of format(n, "032x"), for half the work of parsing a format spec.
+    return random.getrandbits(128).to_bytes(16).hex()
 
 
 def valid_request_id(value: str) -> bool:

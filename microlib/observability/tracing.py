@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 
@@ -26,7 +25,7 @@ from opentelemetry.util.types import AttributeValue
 
 from microlib.config.model import TracingSettings
 from microlib.observability._lean_tracer import lean_tracing
-from microlib.observability.identity import ServiceIdentity
+from microlib.observability.identity import ServiceIdentity, _serving_tracer
 
 __all__ = ["Tracing", "start_span"]
 
@@ -136,12 +135,6 @@ class Tracing:
                 await done
 
 
-# The tracer of the service handling the current call, for ``start_span``.
-_current_tracer: contextvars.ContextVar[trace.Tracer | None] = contextvars.ContextVar(
-    "microlib_tracer", default=None
-)
-
-
 @contextlib.contextmanager
 def start_span(
     name: str,
@@ -161,9 +154,7 @@ def start_span(
         kind: The OpenTelemetry span kind.
         attributes: Initial attributes.
     """
-    tracer = _current_tracer.get() or (
-        _default_tracer[0] if _default_tracer else trace.get_tracer("microlib")
-    )
+    tracer = _serving_tracer() or (_default_tracer[0] if _default_tracer else trace.get_tracer("microlib"))
     with tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
         yield span
 
@@ -178,14 +169,6 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 def _set_default_tracer(tracer: trace.Tracer) -> None:
     _default_tracer[:] = [tracer]
-
-
-def _bind_tracer(tracer: trace.Tracer) -> contextvars.Token[trace.Tracer | None]:
-    return _current_tracer.set(tracer)
-
-
-def _unbind_tracer(token: contextvars.Token[trace.Tracer | None]) -> None:
-    _current_tracer.reset(token)
 
 
 def _exporter(settings: TracingSettings) -> SpanExporter | None:

@@ -241,16 +241,22 @@ def test_no_attributes_at_all_with_a_zero_limit() -> None:
     assert lean.dropped_attributes == 4
 
 
+def _edge_span(
+    tracer: trace.Tracer, attributes: Callable[[dict[str, AttributeValue]], Mapping[str, AttributeValue]]
+) -> trace.Span:
+    return tracer.start_span(
+        "GET",
+        kind=SpanKind.SERVER,
+        attributes=attributes(
+            {"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80}
+        ),
+        start_time=10,
+    )
+
+
 def _edge_life(attributes: Callable[[dict[str, AttributeValue]], Mapping[str, AttributeValue]]) -> Any:
     def exercise(tracer: trace.Tracer) -> None:
-        span = tracer.start_span(
-            "GET",
-            kind=SpanKind.SERVER,
-            attributes=attributes(
-                {"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80}
-            ),
-            start_time=10,
-        )
+        span = _edge_span(tracer, attributes)
         span.update_name("GET /p/{id}")
         span.set_attributes(
             attributes({"http.route": "/p/{id}", "url.path": "moved", "http.response.status_code": 200})
@@ -272,6 +278,43 @@ def test_framework_attributes_end_up_as_validated_ones(limits: SpanLimits | None
     assert lean.attributes is not None
     # Set again, url.path moved behind http.route.
     assert list(lean.attributes)[-3:] == ["http.route", "url.path", "http.response.status_code"]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [None, SpanLimits(max_span_attributes=4), SpanLimits(max_span_attributes=3, max_span_attribute_length=6)],
+)
+def test_finish_ends_a_span_as_rename_set_and_end_do(limits: SpanLimits | None) -> None:
+    """The edge's one-step ending gives the processors what the three SDK calls give them."""
+
+    def finishing(tracer: trace.Tracer) -> None:
+        span = _edge_span(tracer, FrameworkAttributes)
+        assert isinstance(span, LeanSpan)
+        ended = {"http.route": "/p/{id}", "url.path": "moved", "http.response.status_code": 200}
+        span.finish("GET /p/{id}", FrameworkAttributes(ended))
+
+    [sdk] = _exported(_sdk, _edge_life(dict), limits=limits)
+    [lean] = _exported(_lean, finishing, limits=limits)
+    assert _fields(lean, times=False) == _fields(sdk, times=False)
+    assert lean.end_time is not None
+    assert lean.end_time >= lean.start_time
+
+
+def test_finish_on_an_ended_span_warns_as_the_three_calls_do(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing changes, and each of rename, set and end says so."""
+    tracer, _ = _lean()
+    span = tracer.start_span("once", start_time=1)
+    assert isinstance(span, LeanSpan)
+    span.end(end_time=2)
+    with caplog.at_level(logging.WARNING):
+        span.finish("renamed", FrameworkAttributes({"c": 3}))
+    assert (span.name, span.end_time, span.attributes) == ("once", 2, {})
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("microlib")]
+    assert sorted(warnings) == [
+        "Calling end() on an ended span.",
+        "Setting attribute on ended span.",
+        "Tried calling update_name on an ended span.",
+    ]
 
 
 def _parent_from(is_remote: bool, flags: int) -> Callable[[random.Random], Context | None]:

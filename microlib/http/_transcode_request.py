@@ -57,6 +57,7 @@ class RequestBuilder:
         self._ignore_unknown = ignore_unknown
         self._star = rule.body == "*"
         self._body_chain: list[FieldDescriptor] = []
+        self._body_takes_null = False  # only a body bound to a singular google.protobuf.Value
         if rule.body and not self._star:
             chain = field_chain(descriptor, rule.body.split("."))
             if chain is None or any(_repeated(fd) for fd in chain[:-1]):
@@ -64,6 +65,12 @@ class RequestBuilder:
                     f"{method.name}: body {rule.body!r} is not a field of {descriptor.full_name}"
                 )
             self._body_chain = chain
+            last = chain[-1]
+            self._body_takes_null = (
+                not _repeated(last)
+                and last.message_type is not None
+                and last.message_type.full_name == "google.protobuf.Value"
+            )
         self._path: dict[tuple[str, ...], list[FieldDescriptor]] = {}
         for var in template.variables:
             chain = field_chain(descriptor, var.field_path)
@@ -102,6 +109,10 @@ class RequestBuilder:
                         raise _invalid("", "the body must be a JSON object", "type")
                     document = value
                 else:
+                    if value is None and not self._body_takes_null:
+                        # proto3 JSON reads null as "unset", but the document describes the body
+                        # as its field's type, which null is not: refused, as any other wrong type.
+                        raise _invalid("", "the body must not be null", "type")
                     target = document
                     for fd in self._body_chain[:-1]:
                         target = target.setdefault(fd.json_name, {})

@@ -173,6 +173,10 @@ def test_servicer_error_is_problem_json(client: httpx.Client) -> None:
     [
         ("POST", "/v1/shelves/s/books", b"{not json", "body"),
         ("POST", "/v1/shelves/s/books", b"[1]", "body"),
+        ("POST", "/v1/shelves/s/books", b"null", "body"),
+        # A body bound to one field: null is not that field's type (found by a random schemathesis run).
+        ("PATCH", "/v1/shelves/s/books/b", b"null", "body"),
+        ("POST", "/v1/echo", b"null", "body"),
         ("POST", "/v1/shelves/s/books", b'{"title": 5}', "title"),
         ("POST", "/v1/shelves/s/books", b'{"priceCents": "ten"}', "priceCents"),
         ("POST", "/v1/shelves/s/books", b'{"nope": 1}', "nope"),

@@ -12,7 +12,7 @@ from microlib import Service
 from microlib.core.errors import FailedPrecondition
 from microlib.core.lifecycle import StartupError
 from microlib.messaging import MessageContext
-from microlib.messaging.outbox import outbox, writer
+from microlib.messaging.outbox import outbox
 from microlib.testing import TestService
 from tests.messaging.contract import Orders, eventually, placed
 
@@ -83,27 +83,6 @@ async def test_commit_relays_exactly_the_committed_messages(
         )
         assert len(written) == 3
         assert sorted(received) == ["a-1", "a-2", "a-3"]
-
-
-async def test_a_driver_with_another_parameter_style_writes_through_sqlalchemy(
-    contract: Orders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The writer has its INSERT written out for asyncpg's and aiosqlite's parameter styles;
-    any other driver (psycopg's pyformat) gets SQLAlchemy's construct: the same row, relayed."""
-    monkeypatch.setattr(writer, "_INSERTS", {})
-    received: list[str] = []
-    service = shop(contract, received)
-    prefix = contract.place_order.address.split(".")[0]
-    async with TestService(service, overrides=settings(f"sqlite+aiosqlite:///{tmp_path}/app.db", tmp_path)):
-        async with service.database.transaction():
-            await service.publisher.publish(contract.place_order, placed("a-1"), parameters={"region": "eu"})
-        await eventually(lambda: received == ["a-1"], what="the message consumed")
-        assert [
-            sent
-            for _, sent in await eventually(
-                lambda: _all_sent(rows(service, prefix)), what="the row marked sent"
-            )
-        ] == [True]
 
 
 async def _all_sent(found: Any) -> list[tuple[str, bool]] | None:

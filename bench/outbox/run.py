@@ -42,7 +42,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +146,9 @@ def figures(started: float, committed: dict[int, float], receipts: Receipts) -> 
 
 @contextlib.asynccontextmanager
 async def microlib_side(
-    url: str, prefix: str, *, relay: bool = True
+    url: str, prefix: str, *, relay: bool = True, extra: Sequence[str] = ()
 ) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
-    async with microlib_service(url, relay=relay) as service:
+    async with microlib_service(url, relay=relay, extra=extra) as service:
         yield microlib_commit(service, prefix)
 
 
@@ -164,7 +164,9 @@ def microlib_commit(service: Service, prefix: str) -> Callable[[int], Awaitable[
 
 
 @contextlib.asynccontextmanager
-async def microlib_service(url: str, *, relay: bool = True) -> AsyncIterator[Service]:
+async def microlib_service(
+    url: str, *, relay: bool = True, extra: Sequence[str] = ()
+) -> AsyncIterator[Service]:
     """The started service of the microlib side: its outbox on, its relay running if ``relay``."""
     service = Service("bench", database=True)
     service.publisher  # noqa: B018 - messaging, for the outbox
@@ -176,6 +178,7 @@ async def microlib_service(url: str, *, relay: bool = True) -> AsyncIterator[Ser
         "messaging.outbox.batch_size=200",
         f"messaging.outbox.relay={str(relay).lower()}",
         "logging.level=WARNING",
+        *extra,
     ]
     async with TestService(service, overrides=overrides, with_real=True):
         yield service

@@ -24,6 +24,12 @@ median over rounds; ratio = microlib / hand-written (floor 1.0, target 1.2),
 and faststream-outbox / hand-written for the peer.
 
     .venv/bin/python bench/outbox/run.py --rounds 5 --messages 2000
+
+Everything here shares two cores (producers, relay and consumer in this
+process's one event loop, PostgreSQL, RabbitMQ), so the figures move with
+the machine's other load. ``inproc.py`` counts instead, with callgrind, the
+instructions this process executes per message on each side: a one-message
+transaction committed, and a message relayed.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,37 +145,56 @@ def figures(started: float, committed: dict[int, float], receipts: Receipts) -> 
 
 
 @contextlib.asynccontextmanager
-async def microlib_side(url: str, prefix: str) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+async def microlib_side(
+    url: str, prefix: str, *, relay: bool = True, extra: Sequence[str] = ()
+) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    async with microlib_service(url, relay=relay, extra=extra) as service:
+        yield microlib_commit(service, prefix)
+
+
+def microlib_commit(service: Service, prefix: str) -> Callable[[int], Awaitable[None]]:
+    """One message published in a transaction of its own, as a handler would."""
+    db, publisher, operation = service.database, service.publisher, _operation(prefix)
+
+    async def commit(seq: int) -> None:
+        async with db.transaction():
+            await publisher.publish(operation, Event(id=f"m{seq}-{uuid.uuid4().hex[:6]}", seq=seq))
+
+    return commit
+
+
+@contextlib.asynccontextmanager
+async def microlib_service(
+    url: str, *, relay: bool = True, extra: Sequence[str] = ()
+) -> AsyncIterator[Service]:
+    """The started service of the microlib side: its outbox on, its relay running if ``relay``."""
     service = Service("bench", database=True)
     service.publisher  # noqa: B018 - messaging, for the outbox
-    operation = _operation(prefix)
     overrides = [
         f"database.url={url}",
         "database.pool_size=20",
         f"messaging.url={RABBIT}",
         "messaging.outbox.enabled=true",
         "messaging.outbox.batch_size=200",
+        f"messaging.outbox.relay={str(relay).lower()}",
         "logging.level=WARNING",
+        *extra,
     ]
     async with TestService(service, overrides=overrides, with_real=True):
-        db, publisher = service.database, service.publisher
-
-        async def commit(seq: int) -> None:
-            async with db.transaction():
-                await publisher.publish(operation, Event(id=f"m{seq}-{uuid.uuid4().hex[:6]}", seq=seq))
-
-        yield commit
+        yield service
 
 
 @contextlib.asynccontextmanager
-async def hand_written_side(dsn: str, prefix: str) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+async def hand_written_side(
+    dsn: str, prefix: str, *, relay: bool = True, relayed: Callable[[int], None] = lambda _: None
+) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
     pool = await asyncpg.create_pool(dsn, min_size=20, max_size=20)
     connection = await aio_pika.connect(RABBIT)
     channel = await connection.channel(publisher_confirms=True)
     exchange = await channel.get_exchange("amq.topic", ensure=False)
     stop = asyncio.Event()
 
-    async def relay() -> None:
+    async def relay_loop() -> None:
         async with pool.acquire() as conn:
             while not stop.is_set():
                 async with conn.transaction():
@@ -192,6 +217,7 @@ async def hand_written_side(dsn: str, prefix: str) -> AsyncIterator[Callable[[in
                         await conn.execute(
                             "UPDATE hand_outbox SET sent = true WHERE id = ANY($1)", [r["id"] for r in rows]
                         )
+                relayed(len(rows))
                 if not rows:
                     await asyncio.sleep(0.01)
 
@@ -200,12 +226,13 @@ async def hand_written_side(dsn: str, prefix: str) -> AsyncIterator[Callable[[in
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("INSERT INTO hand_outbox (body) VALUES ($1)", body)
 
-    task = asyncio.create_task(relay())
+    task = asyncio.create_task(relay_loop()) if relay else None
     try:
         yield commit
     finally:
         stop.set()
-        await task
+        if task is not None:
+            await task
         await connection.close()
         await pool.close()
 

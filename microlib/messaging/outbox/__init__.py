@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from microlib.messaging.outbox.feature import Outbox
 from microlib.messaging.outbox.relay import Relay
-from microlib.messaging.outbox.store import Batch, OutboxStore
+from microlib.messaging.outbox.store import Batch, OutboxRow, OutboxStore
 from microlib.messaging.outbox.table import MIGRATIONS, NOTIFY_CHANNEL, outbox
 from microlib.messaging.outbox.writer import TransactionalOutbox
 
@@ -19,6 +19,7 @@ __all__ = [
     "NOTIFY_CHANNEL",
     "Batch",
     "Outbox",
+    "OutboxRow",
     "OutboxStore",
     "Relay",
     "TransactionalOutbox",

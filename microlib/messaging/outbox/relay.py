@@ -29,12 +29,10 @@ import structlog
 
 from microlib.messaging.broker import Broker, OutgoingMessage
 from microlib.messaging.definition import Action, OperationDefinition
-from microlib.messaging.outbox.store import OutboxStore
+from microlib.messaging.outbox.store import Batch, OutboxRow, OutboxStore
 from microlib.messaging.outbox.table import NOTIFY_CHANNEL
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Row
-
     from microlib.config.model import OutboxSettings
     from microlib.data import Database
     from microlib.observability.metrics import Metrics
@@ -157,39 +155,46 @@ class Relay:
         assert store is not None, "start the relay first"
         broker = self._broker()
         async with store.claim(self.settings.batch_size) as batch:
-            results = await asyncio.gather(*(self._send(broker, row) for row in batch.rows))
-            for row, error in zip(batch.rows, results, strict=True):
-                if error is None:
-                    batch.sent.append(row.id)
-                else:
-                    batch.failed[row.id] = error
+            if batch.rows:
+                await self._publish(broker, batch)
+        counts: dict[tuple[bool, str], int] = {}
         for row in batch.rows:
-            (self._failures if row.id in batch.failed else self._relayed).labels(row.operation).inc()
+            outcome = (row.id in batch.failed, row.operation)
+            counts[outcome] = counts.get(outcome, 0) + 1
+        for (failed, operation), count in counts.items():
+            (self._failures if failed else self._relayed).labels(operation).inc(count)
         if batch.failed:
             first = next(iter(batch.failed.values()))
             raise _RoundFailed(f"{len(batch.failed)} of {len(batch.rows)} message(s) not taken: {first}")
         return len(batch.sent)
 
-    async def _send(self, broker: Broker, row: Row[Any]) -> str | None:
-        message = OutgoingMessage(
-            address=row.address,
-            body=row.body,
-            headers=orjson.loads(row.headers),
-            key=row.key,
-            message_id=row.message_id,
-            correlation_id=row.correlation_id,
-            content_type=row.content_type,
-        )
-        try:
-            async with asyncio.timeout(self._timeout):
-                await broker.publish(self._operation(row), message)
-        except TimeoutError:
-            return f"no confirmation within {self._timeout}s (messaging.publish_timeout)"
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return None
+    async def _publish(self, broker: Broker, batch: Batch) -> None:
+        """Publish the batch's rows at once (one per key) and sort them into sent and failed.
 
-    def _operation(self, row: Row[Any]) -> OperationDefinition:
+        One deadline for the whole batch: a row not confirmed when it passes failed.
+        """
+        loop = asyncio.get_running_loop()
+        sending = {
+            loop.create_task(broker.publish(self._operation(row), _message(row))): row.id
+            for row in batch.rows
+        }
+        try:
+            _, late = await asyncio.wait(sending, timeout=self._timeout)
+        finally:
+            for task in sending:
+                task.cancel()  # the late ones; and all of them if this round is cancelled
+        if late:
+            await asyncio.wait(late)
+        for task, row_id in sending.items():
+            error = None if task.cancelled() else task.exception()
+            if task in late or task.cancelled():
+                batch.failed[row_id] = f"no confirmation within {self._timeout}s (messaging.publish_timeout)"
+            elif error is not None:
+                batch.failed[row_id] = f"{type(error).__name__}: {error}"
+            else:
+                batch.sent.append(row_id)
+
+    def _operation(self, row: OutboxRow) -> OperationDefinition:
         # The adapters read only the bindings (exchange, topic) from the operation.
         cache_key = (row.operation, row.channel, row.bindings)
         found = self._operations.get(cache_key)
@@ -315,6 +320,18 @@ class Relay:
 
     def _lost_listener(self) -> None:
         self._listener = None
+
+
+def _message(row: OutboxRow) -> OutgoingMessage:
+    return OutgoingMessage(
+        address=row.address,
+        body=row.body,
+        headers=orjson.loads(row.headers),
+        key=row.key,
+        message_id=row.message_id,
+        correlation_id=row.correlation_id,
+        content_type=row.content_type,
+    )
 
 
 class _RoundFailed(Exception):

@@ -10,6 +10,14 @@ relay that dies mid-batch releases its locks with its connection and the
 next one sends the batch again (the bounded duplicates of at least once).
 ADR 0011 gives the reasoning.
 
+On PostgreSQL the relay's own statements (claim, mark sent) run on the
+pooled connection's asyncpg driver, reached through SQLAlchemy's public
+``get_raw_connection()``: they are the relay's hot path, and SQLAlchemy's
+statement and row layers cost more than the relay's own work there
+(docs/outbox.md, Performance). The rows are marked with ``id = ANY($2)``,
+one prepared statement whatever the batch's size (an expanded ``IN`` is a
+new statement, prepared anew, for each size).
+
 SQLite has one writer at a time: the relay holding an exclusive lock on a
 file next to the database (``<db>.outbox-lock``) is the only one working;
 others wait as standbys. It reads the heads, publishes, then marks them
@@ -24,17 +32,74 @@ import fcntl
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from microlib.messaging.outbox.table import outbox
 
-__all__ = ["Batch", "OutboxStore"]
+__all__ = ["Batch", "OutboxRow", "OutboxStore"]
 
 _CANDIDATES = 4
+
+
+class OutboxRow(NamedTuple):
+    """One outbox row as a claim returns it: the table's columns, in the table's order."""
+
+    id: int
+    message_id: str
+    lane: str
+    key: str | None
+    operation: str
+    channel: str
+    address: str
+    bindings: str
+    headers: str
+    body: bytes
+    content_type: str
+    correlation_id: str | None
+    created_at: float
+    attempts: int
+    last_error: str | None
+    sent_at: float | None
+
+
+def _claim_query(limit: int) -> Select[Any]:
+    """The heads of up to ``limit`` lanes, oldest first (ADR 0011)."""
+    # The heads: each lane's oldest unsent row, oldest lanes first. A grouped scan of the
+    # (lane, id) index, linear in the backlog: an anti-join ("no older unsent row in the
+    # lane") was planned as a hash join, quadratic in one hot key's backlog (12.8 s for
+    # 20,000 rows of one key). Candidates are a few times the batch, so that heads another
+    # relay holds (skipped, locked) leave this one enough.
+    heads = (
+        select(func.min(outbox.c.id))
+        .where(outbox.c.sent_at.is_(None))
+        .group_by(outbox.c.lane)
+        .order_by(func.min(outbox.c.id))
+        .limit(limit * _CANDIDATES)
+    )
+    # sent_at is checked again on each row as it is locked (PostgreSQL): a head another
+    # relay marked sent since this statement's snapshot is dropped, and the row behind it
+    # was not a candidate in this snapshot.
+    return (
+        select(outbox)
+        .where(outbox.c.id.in_(heads.scalar_subquery()), outbox.c.sent_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+
+
+_TABLE = outbox.name
+_COLUMNS = ", ".join(f'"{name}"' for name in OutboxRow._fields)
+# _claim_query's statement with FOR UPDATE SKIP LOCKED, as the PostgreSQL driver takes it.
+_CLAIM = (
+    f"SELECT {_COLUMNS} FROM {_TABLE} WHERE id IN ("
+    f"SELECT min(id) FROM {_TABLE} WHERE sent_at IS NULL GROUP BY lane ORDER BY min(id) LIMIT $1"
+    ") AND sent_at IS NULL ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+_MARK_SENT = f"UPDATE {_TABLE} SET sent_at = $1 WHERE id = ANY($2::bigint[])"
+_MARK_FAILED = f"UPDATE {_TABLE} SET attempts = attempts + 1, last_error = $1 WHERE id = ANY($2::bigint[])"
 
 
 @dataclass(slots=True)
@@ -47,7 +112,7 @@ class Batch:
         failed: Why each other row failed, by id.
     """
 
-    rows: Sequence[Row[Any]]
+    rows: Sequence[OutboxRow]
     sent: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
 
@@ -95,38 +160,20 @@ class OutboxStore:
 
         Fill :attr:`Batch.sent` and :attr:`Batch.failed` inside the block.
         """
-        # The heads: each lane's oldest unsent row, oldest lanes first. A grouped scan of the
-        # (lane, id) index, linear in the backlog: an anti-join ("no older unsent row in the
-        # lane") was planned as a hash join, quadratic in one hot key's backlog (12.8 s for
-        # 20,000 rows of one key). Candidates are a few times the batch, so that heads another
-        # relay holds (skipped, locked) leave this one enough.
-        heads = (
-            select(func.min(outbox.c.id))
-            .where(outbox.c.sent_at.is_(None))
-            .group_by(outbox.c.lane)
-            .order_by(func.min(outbox.c.id))
-            .limit(limit * _CANDIDATES)
-        )
-        # sent_at is checked again on each row as it is locked: a head another relay marked
-        # sent since this statement's snapshot is dropped, and the row behind it was not a
-        # candidate in this snapshot.
-        query = (
-            select(outbox)
-            .where(outbox.c.id.in_(heads.scalar_subquery()), outbox.c.sent_at.is_(None))
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
         async with self.engine.connect() as conn:
             if self.postgres:
-                async with conn.begin():
-                    rows = (await conn.execute(query.with_for_update(skip_locked=True))).all()
-                    batch = Batch(rows)
+                async with _driver_transaction(conn) as driver:
+                    records = await driver.fetch(_CLAIM, limit * _CANDIDATES, limit)
+                    batch = Batch([OutboxRow(*record) for record in records])
                     yield batch
-                    await _settle(conn, batch)
+                    if batch.sent:
+                        await driver.execute(_MARK_SENT, time.time(), batch.sent)
+                    for error, ids in _by_error(batch).items():
+                        await driver.execute(_MARK_FAILED, error[:1000], ids)
             else:
-                rows = (await conn.execute(query)).all()
+                rows = (await conn.execute(_claim_query(limit))).all()
                 await conn.commit()
-                batch = Batch(rows)
+                batch = Batch([OutboxRow(*row) for row in rows])
                 yield batch
                 async with conn.begin():
                     await _settle(conn, batch)
@@ -146,13 +193,35 @@ class OutboxStore:
         return int(result.rowcount)
 
 
-async def _settle(conn: AsyncConnection, batch: Batch) -> None:
-    if batch.sent:
-        await conn.execute(update(outbox).where(outbox.c.id.in_(batch.sent)).values(sent_at=time.time()))
+@contextlib.asynccontextmanager
+async def _driver_transaction(conn: AsyncConnection) -> AsyncIterator[Any]:
+    """A transaction on ``conn``'s asyncpg connection, which SQLAlchemy does not see.
+
+    The pool's reset on return rolls back only what SQLAlchemy began, so a
+    connection this transaction could not end cleanly (its ROLLBACK
+    interrupted, the connection lost) is discarded rather than given back.
+    """
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    try:
+        async with driver.transaction():
+            yield driver
+    finally:
+        if driver.is_closed() or driver.is_in_transaction():
+            await conn.invalidate()
+
+
+def _by_error(batch: Batch) -> dict[str, list[int]]:
     by_error: dict[str, list[int]] = {}
     for row_id, error in batch.failed.items():
         by_error.setdefault(error, []).append(row_id)
-    for error, ids in by_error.items():
+    return by_error
+
+
+async def _settle(conn: AsyncConnection, batch: Batch) -> None:
+    if batch.sent:
+        await conn.execute(update(outbox).where(outbox.c.id.in_(batch.sent)).values(sent_at=time.time()))
+    for error, ids in _by_error(batch).items():
         await conn.execute(
             update(outbox)
             .where(outbox.c.id.in_(ids))

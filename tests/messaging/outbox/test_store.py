@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from microlib.data import Database, Migrations
-from microlib.messaging.outbox import MIGRATIONS, OutboxStore, outbox
+from microlib.messaging.outbox import MIGRATIONS, OutboxRow, OutboxStore, outbox
 
 
 @pytest.fixture
@@ -67,6 +67,33 @@ async def test_a_batch_holds_the_head_of_each_key_only(db: Database) -> None:
     count, oldest = await store.stats()
     assert count == 4
     assert oldest == batch.rows[0].created_at
+
+
+async def test_a_round_that_fails_marks_nothing_and_leaves_the_pool_clean(db: Database) -> None:
+    """An error inside a claim (the relay cancelled, a bug) rolls the round back: its rows
+    stay unsent and claimable, and no pooled connection is left inside that transaction
+    (on PostgreSQL the relay runs it on the driver, where SQLAlchemy's reset does not see it)."""
+    await backlog(db, {"a": 2, "b": 1})
+    store = OutboxStore(db.engine)
+
+    async def failing_round() -> None:
+        async with store.claim(10) as batch:
+            batch.sent.extend(r.id for r in batch.rows)
+            raise RuntimeError("mid-round")
+
+    with pytest.raises(RuntimeError, match="mid-round"):
+        await failing_round()
+    async with store.claim(10) as batch:
+        assert [r.message_id for r in batch.rows] == ["a-0", "b-0"]
+    for _ in range(db.settings.pool_size):
+        async with db.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert not getattr(driver, "is_in_transaction", lambda: False)()
+
+
+def test_the_rows_a_claim_returns_have_the_tables_columns() -> None:
+    """The PostgreSQL claim names its columns by hand, for the driver: they follow the table."""
+    assert OutboxRow._fields == tuple(column.name for column in outbox.columns)
 
 
 @pytest.mark.connected

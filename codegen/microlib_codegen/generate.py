@@ -64,6 +64,16 @@ def build(config: CodegenConfig) -> Outcome:
     if found.files:
         output = run_protoc(list(found.files), [*found.includes, *builtin_includes()])
         contract = read_descriptor_set(output.descriptor_set, list(found.files))
+        # protovalidate is imported only for proto contracts.
+        from microlib_codegen._rule_check import uncompilable_rules
+
+        broken = uncompilable_rules(
+            output.descriptor_set, (name for name, message in contract.messages.items() if message.has_rules)
+        )
+        if broken:
+            raise CodegenError(
+                "\n".join(f"{_on_disk(e.file, found.includes)}:{e.line}:{e.column}: {e.text}" for e in broken)
+            )
         files = render(contract, output.message_files, config.messages)
         warnings.extend(
             f"{_on_disk(w.file, found.includes)}:{w.line}: {w.message}" for w in contract.warnings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from tests.codegen.conftest import ROOT, TESTDATA, codegen, tree
@@ -242,6 +243,56 @@ class TestValidationRules:
         assert "validate_val__v1__CreateUserRequest = make_validator(" in codec
         assert "validate_val__v1__PingRequest" not in codec
 
+    def test_message_rule_that_does_not_compile_is_a_contract_error(self, tmp_path: Path) -> None:
+        """A broken message-level CEL rule stops codegen at its line, not the first call after deploy."""
+        result = _generate_val(
+            tmp_path,
+            '  option (buf.validate.message).cel = {id: "fine", expression: "true"};\n'
+            '  option (buf.validate.message).cel = {id: "name_set", expression: "this.name =="};\n'
+            "  string name = 1 [(buf.validate.field).string.min_len = 1];\n}\n",
+        )
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(
+            "microlib codegen: contracts/val/v1/val.proto:6:3: message val.v1.Req: "
+            "rule id 'name_set' does not compile: failed to compile expression name_set: "
+        )
+        assert "Syntax error" in lines[0]
+        assert not (tmp_path / "gen").exists()
+
+    def test_field_rules_that_do_not_compile_are_each_reported(self, tmp_path: Path) -> None:
+        """Every broken field rule is one line naming message, field and rule id; nothing is written."""
+        result = _generate_val(
+            tmp_path,
+            "  string title = 1 [\n"
+            '    (buf.validate.field).cel = {id: "short", expression: "size(this) < 80"},\n'
+            '    (buf.validate.field).cel = {id: "title_ok", expression: "no_such_function(this)"}];\n'
+            "  Inner inner = 2;\n"
+            "  message Inner {\n"
+            '    string code = 1 [(buf.validate.field).string.pattern = "([a-z]"];\n  }\n}\n',
+        )
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            "microlib codegen: contracts/val/v1/val.proto:7:5: message val.v1.Req field title: rule id "
+            "'title_ok' does not compile: failed to compile expression title_ok: "
+            "No overloads provided for FunctionStep creation",
+            "contracts/val/v1/val.proto:10:22: message val.v1.Req.Inner field code: rule id 'string.pattern' "
+            "does not compile: failed to compile program string.pattern: missing ): ([a-z]",
+        ]
+        assert not (tmp_path / "gen").exists()
+
+    def test_rules_that_compile_generate_whatever_an_empty_message_does(self, tmp_path: Path) -> None:
+        """Violations of the empty message, and rules failing only as they evaluate, are left to run time."""
+        result = _generate_val(
+            tmp_path,
+            '  option (buf.validate.message).cel = {id: "per_item", expression: "100 / this.count > 1"};\n'
+            '  option (buf.validate.message).cel = {id: "typo", expression: "this.nme != \'\'"};\n'
+            "  string name = 1 [(buf.validate.field).string.min_len = 1];\n  int32 count = 2;\n}\n",
+        )
+        assert result.returncode == 0, result.stderr
+        assert "validate_val__v1__Req = make_validator(" in (tmp_path / "gen" / "_codec.py").read_text()
+
 
 class TestIntermediateRepresentation:
     def test_ir_carries_docs_names_and_http_for_other_renderers(self) -> None:
@@ -279,3 +330,14 @@ class TestIntermediateRepresentation:
             ("GET", "/v1/{name=shelves/*/books/*}"),
             ("GET", "/v1/books/{name}"),
         ]
+
+
+def _generate_val(tmp_path: Path, message: str) -> subprocess.CompletedProcess[str]:
+    """Run codegen on contracts/val/v1/val.proto: ``message Req {`` + ``message`` and a service calling it."""
+    proto = tmp_path / "contracts" / "val" / "v1" / "val.proto"
+    proto.parent.mkdir(parents=True)
+    proto.write_text(
+        'syntax = "proto3";\npackage val.v1;\nimport "buf/validate/validate.proto";\n'
+        f"message Req {{\n{message}service S {{ rpc Call(Req) returns (Req); }}\n"
+    )
+    return codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)

@@ -64,7 +64,16 @@ from microlib.core.errors import Error, FieldViolation, InvalidContract
 if TYPE_CHECKING:
     from microlib.http.openapi import Response
 
-__all__ = ["EXTENSION", "ErrorShape", "ErrorShapeError", "ErrorShapes", "check_error_schema", "shared_shape"]
+__all__ = [
+    "EXTENSION",
+    "SCOPE_KEY",
+    "ErrorShape",
+    "ErrorShapeError",
+    "ErrorShapes",
+    "check_error_schema",
+    "scope_shape",
+    "shared_shape",
+]
 
 EXTENSION = "x-microlib-error"
 
@@ -445,6 +454,17 @@ def _shape_of(model: type[BaseModel], media: str) -> ErrorShape | None:
     """:meth:`ErrorShape.of`, once per model: operations mostly share their error models,
     and writing a model's JSON Schema is the costly part of reading its shape."""
     return ErrorShape.of(model, media)
+
+
+SCOPE_KEY = "microlib.error_shapes"
+"""Where an operation that declares error shapes leaves them in its request's ASGI scope: for the
+answers made outside its endpoint (the request timeout's 504)."""
+
+
+def scope_shape(scope: Mapping[str, Any], status: int) -> ErrorShape | None:
+    """The shape the operation serving ``scope`` declares for ``status``, if any."""
+    shapes: ErrorShapes | None = scope.get(SCOPE_KEY)
+    return shapes.shape(status) if shapes is not None else None
 
 
 def shared_shape(shapes: Sequence[ErrorShapes], status: int) -> ErrorShape | None:

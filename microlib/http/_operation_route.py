@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from microlib.core.errors import Unimplemented
-from microlib.http._error_shapes import shared_shape
+from microlib.http._error_shapes import SCOPE_KEY, shared_shape
 from microlib.http.errors import send_problem
 
 if TYPE_CHECKING:
@@ -85,6 +85,8 @@ class OperationRoute(BaseRoute):
         endpoint = self.endpoints.get(scope["method"])
         if endpoint is None:
             return self._refuse(scope, send)
+        if endpoint.errors:
+            scope[SCOPE_KEY] = endpoint.errors
         return endpoint.handle(scope, receive, send, scope[_VALUES])
 
     async def _refuse(self, scope: Scope, send: Send) -> None:

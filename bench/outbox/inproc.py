@@ -9,7 +9,8 @@ path:
 - ``commit``: one transaction of one message, from 16 concurrent tasks as in
   ``run.py`` (microlib: ``db.transaction()`` + ``service.publisher``, its relay
   stopped; hand-written: asyncpg ``INSERT`` in a pooled connection's
-  transaction).
+  transaction; ``--sides sqlalchemy-floor``: the same ``INSERT`` through a
+  SQLAlchemy ``AsyncSession``, ``run.py``'s floor).
 - ``relay``: one message of a backlog claimed, published to RabbitMQ with
   confirms and marked sent (the backlog is written by an uninstrumented
   process before each run; microlib's relay with ``run.py``'s batch size, the
@@ -67,10 +68,10 @@ async def _empty(dsn: str) -> None:
         await connection.close()
 
 
-async def commit_case(side: str, url: str, dsn: str, messages: int) -> None:
+async def commit_case(side: str, url: str, dsn: str, messages: int, settings: list[str]) -> None:
     """Warm up, then commit ``messages`` one-message transactions; no relay runs."""
     if side == "microlib":
-        async with microlib_service(url) as service:
+        async with microlib_service(url, extra=settings) as service:
             # run.py's service, its relay stopped (not turned off: an instance without a relay
             # notifies at each commit, which run.py's does not).
             await service.component("outbox-relay").stop()
@@ -78,12 +79,13 @@ async def commit_case(side: str, url: str, dsn: str, messages: int) -> None:
             await _commits(commit, 0, WARM_UP)
             await _commits(commit, WARM_UP, messages)
     else:
-        async with hand_written_side(dsn, PREFIX, relay=False) as commit:
+        floor = url if side == "sqlalchemy-floor" else None
+        async with hand_written_side(dsn, PREFIX, relay=False, sqlalchemy_url=floor) as commit:
             await _commits(commit, 0, WARM_UP)
             await _commits(commit, WARM_UP, messages)
 
 
-async def relay_case(side: str, url: str, dsn: str, messages: int) -> None:
+async def relay_case(side: str, url: str, dsn: str, messages: int, settings: list[str]) -> None:
     """Drain a backlog of ``WARM_UP + messages`` rows to RabbitMQ."""
     drained, left = asyncio.Event(), [WARM_UP + messages]
 
@@ -104,7 +106,7 @@ async def relay_case(side: str, url: str, dsn: str, messages: int) -> None:
 
         Relay.run_once = counted  # type: ignore[method-assign]
         # Under valgrind a batch of 200 takes longer to confirm than the default 10 s.
-        opened = microlib_side(url, PREFIX, extra=["messaging.publish_timeout=300"])
+        opened = microlib_side(url, PREFIX, extra=["messaging.publish_timeout=300", *settings])
     else:
         opened = hand_written_side(dsn, PREFIX, relayed=relayed)
     async with opened:
@@ -163,6 +165,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=500, help="N (the runs use N and 2N)")
     parser.add_argument("--cases", default="commit,relay", help="commit, relay or both")
     parser.add_argument("--sides", default="microlib,hand-written")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a setting of microlib's side"
+    )
     parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)  # case side url dsn N
     parser.add_argument("--fill", nargs=4, help=argparse.SUPPRESS)  # side url dsn N
     args = parser.parse_args()
@@ -173,7 +178,7 @@ def main() -> None:
     if args.one:
         case, side, url, dsn, count = args.one
         run = commit_case if case == "commit" else relay_case
-        asyncio.run(run(side, url, dsn, int(count)))
+        asyncio.run(run(side, url, dsn, int(count), args.set))
         return
     if not callgrind.available():
         parser.error("needs valgrind (apt-get install valgrind)")
@@ -191,7 +196,8 @@ def main() -> None:
                             [sys.executable, script, "--fill", side, url, dsn, str(WARM_UP + calls)],
                             check=True,
                         )
-                    return [sys.executable, script, "--one", case, side, url, dsn, str(calls)]
+                    settings = [f"--set={setting}" for setting in args.set]
+                    return [sys.executable, script, "--one", case, side, url, dsn, str(calls), *settings]
 
                 per = callgrind.per_call(command, args.messages)
             what = "one-message transaction committed" if case == "commit" else "message relayed"

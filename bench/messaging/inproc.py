@@ -14,6 +14,14 @@ and acknowledged.
     PYTHONPATH=. .venv/bin/python bench/messaging/inproc.py --messages 1000
 
 637.6k instructions per message before issue 15's pass, 617.7k after (2026-12-05).
+
+``--rabbitmq raw,floor,microlib,faststream`` counts instead the whole process
+per message for ``run.py``'s contenders on RabbitMQ (the broker's own work is
+another process's): the client library's publishing, delivery and
+acknowledgement included, so the ratios of these counts are what bounds
+``run.py``'s throughput ratios when the process's CPU is the limit.
+
+    PYTHONPATH=. .venv/bin/python bench/messaging/inproc.py --rabbitmq raw,floor,microlib --messages 500
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import contextlib
 import os
 import sys
 import uuid
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +41,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import callgrind
-from run import Order, Sink, contract, order
+from run import (
+    RABBIT,
+    Contender,
+    FastStream,
+    FloorRabbit,
+    Microlib,
+    Order,
+    RawRabbit,
+    Sink,
+    contract,
+    order,
+)
 
 from microlib import Service
 from microlib.messaging import MessageContext
 
 WINDOW = 50
+PREFETCH = 16  # run.py's default
 
 
 async def one(messages: int) -> None:
@@ -76,21 +97,60 @@ async def one(messages: int) -> None:
     await service.stop()
 
 
+async def one_on_rabbitmq(name: str, messages: int) -> None:
+    """Warm up, then publish and consume ``messages`` orders through ``run.py``'s contender ``name``."""
+    async with AsyncExitStack() as stack:
+        sink = Sink()
+        contender: Contender
+        if name == "raw":
+            contender = RawRabbit(stack, sink, PREFETCH)
+        elif name == "floor":
+            contender = FloorRabbit(stack, sink, PREFETCH)
+        elif name == "microlib":
+            contender = Microlib(stack, sink, RABBIT, PREFETCH)
+        else:
+            contender = FastStream(stack, sink, RABBIT, PREFETCH)
+        publish = await contender.start()
+        for count in (200, messages):
+            await contender.run(publish, count, WINDOW)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=1000, help="N (the runs send N and 2N)")
+    parser.add_argument(
+        "--rabbitmq", metavar="NAMES", help="contenders of run.py on RabbitMQ: raw,floor,microlib,faststream"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--contender", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         # The access lines go where a service's would go to its collector: away.
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            asyncio.run(one(args.one))
+            if args.contender is None:
+                asyncio.run(one(args.one))
+            else:
+                asyncio.run(one_on_rabbitmq(args.contender, args.one))
         return
     if not callgrind.available():
         parser.error("needs valgrind (apt-get install valgrind)")
     script = str(Path(__file__).resolve())
+    if args.rabbitmq:
+        counts = {}
+        for name in args.rabbitmq.split(","):
+            if name not in ("raw", "floor", "microlib", "faststream"):
+                parser.error(f"--rabbitmq: unknown contender {name!r} (raw, floor, microlib, faststream)")
+            counts[name] = callgrind.per_call(
+                lambda calls, name=name: [sys.executable, script, "--one", str(calls), "--contender", name],
+                args.messages,
+            )
+            print(f"{name} on RabbitMQ: {counts[name] / 1000:,.1f}k instructions per message", flush=True)
+        if "raw" in counts:
+            for name, count in counts.items():
+                print(f"{name} / raw: {count / counts['raw']:.2f}x the instructions")
+        return
     per = callgrind.per_call(lambda calls: [sys.executable, script, "--one", str(calls)], args.messages)
     print(f"microlib on memory://: {per / 1000:,.1f}k instructions per message published and consumed")
 

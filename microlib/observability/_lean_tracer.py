@@ -28,7 +28,7 @@ from opentelemetry.util import types
 from microlib.observability._lean_span import LeanSpan, SpanOrigin
 from microlib.observability._otel_private import agnosticcontextmanager
 
-__all__ = ["LeanTracer", "lean_tracing"]
+__all__ = ["LeanTracer", "LeanTracerProvider", "lean_tracing"]
 
 # TraceIdRatioBased looks at the trace id's low 64 bits only.
 _LOW_64 = (1 << 64) - 1
@@ -143,15 +143,66 @@ class LeanTracer(trace.Tracer):
             yield current
 
 
+class LeanTracerProvider(TracerProvider):
+    """The SDK's provider, whose tracers are lean.
+
+    Instrumentation that asks the provider for a tracer (the database's
+    statement spans, a library's instrumentor given this provider) gets a
+    :class:`LeanTracer` of its own scope, whose spans go to the same
+    processors: the SDK's tracer would make the same spans at several times
+    the cost (docs/adr/0006-lean-spans.md).
+
+    Args:
+        ratio: The root sampling ratio, as ``ParentBased(TraceIdRatioBased(ratio))``.
+        resource: The resource of every span.
+        limits: The span limits.
+    """
+
+    def __init__(self, ratio: float, resource: Resource, limits: SpanLimits) -> None:
+        self._processor = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
+        # shutdown_on_exit=False: a service flushes within its own stop budget;
+        # the SDK's atexit hook could block interpreter exit on a collector that
+        # does not answer.
+        super().__init__(
+            resource=resource,
+            sampler=ParentBased(TraceIdRatioBased(ratio)),
+            shutdown_on_exit=False,
+            active_span_processor=self._processor,
+            span_limits=limits,
+        )
+        self._ratio = ratio
+        self._limits = limits
+        self._off = os.environ.get(OTEL_SDK_DISABLED, "").strip().lower() == "true"
+        self._lean: dict[InstrumentationScope, LeanTracer] = {}
+
+    def get_tracer(
+        self,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
+        schema_url: str | None = None,
+        attributes: types.Attributes = None,
+    ) -> trace.Tracer:
+        """A lean tracer of this scope; a no-op one when ``OTEL_SDK_DISABLED`` is true, as the SDK's."""
+        if self._off:
+            return trace.NoOpTracer()
+        scope = InstrumentationScope(
+            instrumenting_module_name or "", instrumenting_library_version or "", schema_url, attributes
+        )
+        tracer = self._lean.get(scope)
+        if tracer is None:
+            origin = SpanOrigin(self, scope, self._limits, self._processor)
+            tracer = self._lean.setdefault(scope, LeanTracer(self._ratio, origin))
+        return tracer
+
+
 def lean_tracing(
     resource: Resource, ratio: float, version: str, limits: SpanLimits | None = None
 ) -> tuple[TracerProvider, trace.Tracer]:
-    """An SDK provider sampling as ``ParentBased(TraceIdRatioBased(ratio))``, and the lean tracer beside it.
+    """A provider whose tracers are lean, and microlib's own tracer from it.
 
-    Span processors added to the provider receive the lean tracer's spans
-    too, and flushing or shutting down the provider covers them. Like the
-    provider's own tracers, the tracer is a no-op when ``OTEL_SDK_DISABLED``
-    is true.
+    Span processors added to the provider receive every tracer's spans, and
+    flushing or shutting down the provider covers them. Like the SDK's
+    tracers, they are no-ops when ``OTEL_SDK_DISABLED`` is true.
 
     Args:
         resource: The resource of every span.
@@ -159,22 +210,8 @@ def lean_tracing(
         version: The version of the ``microlib`` instrumentation scope.
         limits: Span limits; by default the SDK's (environment variables included).
     """
-    processor = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
-    limits = limits if limits is not None else SpanLimits()
-    # shutdown_on_exit=False: a service flushes within its own stop budget;
-    # the SDK's atexit hook could block interpreter exit on a collector that
-    # does not answer.
-    provider = TracerProvider(
-        resource=resource,
-        sampler=ParentBased(TraceIdRatioBased(ratio)),
-        shutdown_on_exit=False,
-        active_span_processor=processor,
-        span_limits=limits,
-    )
-    if os.environ.get(OTEL_SDK_DISABLED, "").strip().lower() == "true":
-        return provider, trace.NoOpTracer()
-    origin = SpanOrigin(provider, InstrumentationScope("microlib", version), limits, processor)
-    return provider, LeanTracer(ratio, origin)
+    provider = LeanTracerProvider(ratio, resource, limits if limits is not None else SpanLimits())
+    return provider, provider.get_tracer("microlib", version)
 
 
 def _span_id() -> int:

@@ -207,6 +207,32 @@ def test_a_span_has_every_field_the_sdk_gives_it(parent: str) -> None:
     assert lean.status.status_code is StatusCode.ERROR
 
 
+def test_tracers_other_instrumentation_gets_from_the_provider_are_lean_and_alike() -> None:
+    """The database's tracer (or a library's given the provider) has its own scope, the SDK's spans, lean."""
+
+    def scoped(
+        origin: Callable[..., tuple[trace.Tracer, TracerProvider]],
+    ) -> tuple[trace.Tracer, TracerProvider]:
+        _, provider = origin()
+        scope: dict[str, Any] = {
+            "instrumenting_module_name": "microlib.data",
+            "instrumenting_library_version": "2.0",
+            "schema_url": "https://opentelemetry.io/schemas/1.26.0",
+            "attributes": {"db": "orders"},
+        }
+        tracer = trace.get_tracer(**scope, tracer_provider=provider)
+        assert trace.get_tracer(**scope, tracer_provider=provider) is tracer
+        return tracer, provider
+
+    [sdk] = _exported(scoped, lambda tracer: _full_life(tracer, None), origin=_sdk)
+    [lean] = _exported(scoped, lambda tracer: _full_life(tracer, None), origin=_lean)
+    assert isinstance(lean, LeanSpan)
+    assert _fields(lean) == _fields(sdk)
+    assert lean.instrumentation_scope is not None
+    assert lean.instrumentation_scope.name == "microlib.data"
+    assert lean.instrumentation_scope.attributes == {"db": "orders"}
+
+
 def test_limits_apply_as_in_the_sdk() -> None:
     """Attribute count and length, event and link counts, event and link attribute counts."""
     limits = SpanLimits(

@@ -221,19 +221,11 @@ class TaskiqQueue:
         """Start a broker, again if a replica starting at the same moment raced it.
 
         taskiq-postgres creates its table with ``CREATE TABLE IF NOT EXISTS``,
-        which PostgreSQL lets two sessions race into a unique violation. On
-        PostgreSQL the table gets microlib's ``claimed_at`` column too.
+        which PostgreSQL lets two sessions race into a unique violation.
         """
         for attempt in range(3):
             try:
                 await broker.startup()
-                if self._settings.backend == "postgresql":
-                    from taskiq_pg.asyncpg import AsyncpgBroker
-
-                    from microlib.jobs._taskiq_pg import prepare
-
-                    assert isinstance(broker, AsyncpgBroker)
-                    await prepare(broker)
                 return
             except Exception as exc:
                 if attempt == 2:
@@ -305,6 +297,7 @@ class TaskiqQueue:
                     await self._start_broker(broker)
                 self._readers.append(broker)
             if self._settings.backend == "postgresql":
+                await _prepare(brokers[0])  # one table for every queue
                 sweeper = asyncio.create_task(self._sweep([self._physical(q) for q in queues]))
             streams = [self._listen(broker) for broker in brokers]
             merged = streams[0] if len(streams) == 1 else _merge(streams)
@@ -399,6 +392,16 @@ class TaskiqQueue:
                     return JobOutcome(**orjson.loads(text))
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.25)
+
+
+async def _prepare(broker: AsyncBroker) -> None:
+    """PostgreSQL: the column the claims are kept in, before any claim or sweep (see :mod:`._taskiq_pg`)."""
+    from taskiq_pg.asyncpg import AsyncpgBroker
+
+    from microlib.jobs._taskiq_pg import prepare
+
+    assert isinstance(broker, AsyncpgBroker)
+    await prepare(broker)
 
 
 def _identifier(text: str) -> str:

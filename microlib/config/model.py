@@ -971,7 +971,8 @@ class JobsSettings(Section):
         concurrency: Jobs run at once per replica.
         poll_interval: Seconds between looks for delayed jobs that came due.
         redelivery_timeout: Seconds after which a job taken by a replica
-            that died is handed to another (Redis).
+            that died is handed to another (Redis, PostgreSQL); a live
+            replica renews its claim every third of it.
         result_ttl: Seconds a job's outcome is kept.
         dead_letter_interval: Seconds between reads of how many dead letters
             wait (the ``job_dead_letters`` gauge), on replicas that run a worker.

@@ -10,38 +10,45 @@ claims the row when it hears the NOTIFY. Three cases are never delivered:
   its connection and only then yields, and a cancellation in between
   leaves the row ``processing`` with nobody to run it.
 
-:func:`renotify` repairs the first two: rows still ``pending`` are NOTIFYed
-again, and rows ``processing`` for longer than the redelivery timeout go
-back to ``pending`` first. :func:`listen` replaces the broker's loop for the
-third: its claim runs shielded, and a claim it can no longer hand over goes
-back to ``pending`` (and is NOTIFYed) before the cancellation goes on.
-Claims stay exclusive (``UPDATE ... WHERE status = 'pending'``, as the
-broker's own). This depends on the table's layout (``id``, ``status``,
-``labels``, ``created_at``, ``message``) and on the broker's NOTIFY queue
-and write pool (``_queue``, ``_write_pool``), which are taskiq-postgres's,
-not a public API: the version is pinned (``taskiq-postgres<0.10``) and
-``tests/jobs/test_taskiq_drift.py`` checks the layout, the attributes and
-the claim.
+:func:`prepare` adds microlib's own column to the table, ``claimed_at``:
+when the worker holding the row last renewed its claim. :func:`listen`
+replaces the broker's loop: its claim sets ``claimed_at`` and runs
+shielded, a claim it can no longer hand over goes back to ``pending`` (and
+is NOTIFYed) before the cancellation goes on (the third case), and each
+message it yields renews its claim (:class:`~microlib.jobs._held.HeldMessage`)
+while its job runs. :func:`renotify` repairs the first two: rows still
+``pending`` are NOTIFYed again, and rows whose claim was not renewed for
+the redelivery timeout go back to ``pending`` first (a pending row has no
+``claimed_at``; a row claimed by a worker that does not set it, an older
+microlib, counts from its ``created_at``). Claims stay exclusive
+(``UPDATE ... WHERE status = 'pending'``, as the broker's own). This
+depends on the table's layout (``id``, ``status``, ``labels``,
+``created_at``, ``message``) and on the broker's NOTIFY queue and write
+pool (``_queue``, ``_write_pool``), which are taskiq-postgres's, not a
+public API: the version is pinned (``taskiq-postgres<0.10``) and
+``tests/jobs/test_taskiq_drift.py`` checks the layout, the attributes, the
+claim and its renewal.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from functools import partial
 
 import asyncpg
 import structlog
-from taskiq import AckableMessage
 from taskiq_pg.asyncpg import AsyncpgBroker
 
-__all__ = ["listen", "renotify"]
+from microlib.jobs._held import HeldMessage
+
+__all__ = ["listen", "prepare", "renotify"]
 
 log = structlog.get_logger("microlib.jobs")
 
 _RESET = """
-UPDATE {table} SET status = 'pending'
-WHERE status = 'processing' AND created_at < now() - make_interval(secs => $1)
+UPDATE {table} SET status = 'pending', claimed_at = NULL
+WHERE status = 'processing' AND coalesce(claimed_at, created_at) < now() - make_interval(secs => $1)
   AND labels->>'queue_name' = ANY($2::text[])
 """
 
@@ -50,12 +57,36 @@ SELECT count(pg_notify(labels->>'queue_name', id::text)) FROM {table}
 WHERE status = 'pending' AND labels->>'queue_name' = ANY($1::text[])
 """
 
-_CLAIM = "UPDATE {table} SET status = 'processing' WHERE id = $1 AND status = 'pending' RETURNING message"
-_GIVE_BACK = "UPDATE {table} SET status = 'pending' WHERE id = $1 AND status = 'processing'"
+_HAS_CLAIMED_AT = (
+    "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'claimed_at')"
+)
+_ADD_CLAIMED_AT = "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS claimed_at timestamptz"
+_CLAIM = (
+    "UPDATE {table} SET status = 'processing', claimed_at = now() WHERE id = $1 AND status = 'pending' "
+    "RETURNING message, claimed_at"
+)
+# Renews only the claim this worker made: a row taken over since is another worker's.
+_RENEW = """
+UPDATE {table} SET claimed_at = now() WHERE id = $1 AND status = 'processing' AND claimed_at = $2
+RETURNING claimed_at
+"""
+_GIVE_BACK = (
+    "UPDATE {table} SET status = 'pending', claimed_at = NULL WHERE id = $1 AND status = 'processing'"
+)
 _DELETE = "DELETE FROM {table} WHERE id = $1"
 
 
-async def listen(broker: AsyncpgBroker) -> AsyncGenerator[AckableMessage, None]:
+async def prepare(broker: AsyncpgBroker) -> None:
+    """Add ``claimed_at`` to the started broker's table (checked first: ``ALTER TABLE`` locks it)."""
+    pool = broker._write_pool
+    if pool is None:
+        raise RuntimeError("the job broker is not started")
+    async with pool.acquire() as conn:
+        if not await conn.fetchval(_HAS_CLAIMED_AT, broker.table_name):
+            await conn.execute(_ADD_CLAIMED_AT.format(table=broker.table_name))
+
+
+async def listen(broker: AsyncpgBroker) -> AsyncGenerator[HeldMessage, None]:
     """The broker's messages as its own ``listen`` yields them, with a claim no cancellation loses.
 
     Args:
@@ -74,23 +105,42 @@ async def listen(broker: AsyncpgBroker) -> AsyncGenerator[AckableMessage, None]:
             continue
         claim = asyncio.ensure_future(_fetch(pool, _CLAIM.format(table=table), message_id))
         try:
-            message = await asyncio.shield(claim)
+            claimed = await asyncio.shield(claim)
         except asyncio.CancelledError:
             # The claim may commit after all: finish it, and give back what it took.
             if await _settled(claim) is not None:
                 await _give_back(pool, table, broker.channel_name, message_id)
             raise
-        if message is None:  # another worker claimed it first
+        if claimed is None:  # another worker claimed it first
             continue
-        yield AckableMessage(data=str(message).encode(), ack=partial(_delete, pool, table, message_id))
+        yield HeldMessage(
+            data=str(claimed["message"]).encode(),
+            ack=partial(_delete, pool, table, message_id),
+            touch=_renewer(pool, table, message_id, claimed["claimed_at"]),
+        )
 
 
-async def _fetch(pool: asyncpg.Pool, query: str, message_id: int) -> object:
+async def _fetch(pool: asyncpg.Pool, query: str, message_id: int) -> asyncpg.Record | None:
     async with pool.acquire() as conn:
-        return await conn.fetchval(query, message_id)
+        return await conn.fetchrow(query, message_id)
 
 
-async def _settled(claim: asyncio.Future[object]) -> object:
+def _renewer(
+    pool: asyncpg.Pool, table: str, message_id: int, claimed_at: object
+) -> Callable[[], Awaitable[bool]]:
+    async def renew() -> bool:
+        nonlocal claimed_at
+        async with pool.acquire() as conn:
+            renewed = await conn.fetchval(_RENEW.format(table=table), message_id, claimed_at)
+        if renewed is None:
+            return False
+        claimed_at = renewed
+        return True
+
+    return renew
+
+
+async def _settled(claim: asyncio.Future[asyncpg.Record | None]) -> asyncpg.Record | None:
     try:
         return await asyncio.shield(claim)
     except asyncio.CancelledError:

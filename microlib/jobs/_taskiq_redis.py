@@ -7,7 +7,10 @@ timeout, leaves the lock held, so no consumer of the stream ever reclaims
 again. This broker keeps ``kick`` (``XADD`` of field ``data`` to the stream
 named by the ``queue_name`` label) and replaces ``listen``: ``XREADGROUP``
 one message at a time, and a lock-free ``XAUTOCLAIM`` (atomic on the
-server) every half ``idle_timeout``. It relies on taskiq-redis's stream
+server) every half ``idle_timeout``. Each message it yields can renew its
+claim (:class:`~microlib.jobs._held.HeldMessage`): ``XCLAIM`` to the same
+consumer with ``JUSTID`` resets the entry's idle time, so no ``XAUTOCLAIM``
+takes over a job whose worker is alive. It relies on taskiq-redis's stream
 layout and consumer-group attributes, which the pin (``<1.3``) and
 ``tests/jobs/test_taskiq_drift.py`` hold.
 """
@@ -15,27 +18,42 @@ layout and consumer-group attributes, which the pin (``<1.3``) and
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable
 from typing import Any
 
 from redis.asyncio import Redis
-from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
 
+from microlib.jobs._held import HeldMessage
+
 __all__ = ["StreamBroker"]
+
+# Renew only a claim still this consumer's: a job another worker took over stays theirs.
+_RENEW = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2]) == 0 then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+"""
 
 
 class StreamBroker(RedisStreamBroker):
     """A ``RedisStreamBroker`` whose listener holds nothing between awaits."""
 
-    def _acker(self, stream: Any, entry: Any) -> Callable[[], Awaitable[None]]:
+    def _held(self, stream: Any, entry: Any, data: bytes) -> HeldMessage:
+        group, consumer = self.consumer_group_name, self.consumer_name
+
         async def ack() -> None:
             async with Redis(connection_pool=self.connection_pool) as conn:
-                await conn.xack(stream, self.consumer_group_name, entry)
+                await conn.xack(stream, group, entry)
 
-        return ack
+        async def touch() -> bool:
+            async with Redis(connection_pool=self.connection_pool) as conn:
+                renew: Awaitable[Any] = conn.eval(_RENEW, 1, stream, group, consumer, entry)
+                return bool(await renew)
 
-    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        return HeldMessage(data=data, ack=ack, touch=touch)
+
+    async def listen(self) -> AsyncGenerator[HeldMessage, None]:
         """Read new entries; now and then take over entries idle past ``idle_timeout``."""
         reclaim_every = self.idle_timeout / 2000
         next_reclaim = time.monotonic() + reclaim_every
@@ -50,7 +68,7 @@ class StreamBroker(RedisStreamBroker):
                 )
                 for stream, entries in fetched or ():
                     for entry, fields in entries:
-                        yield AckableMessage(data=fields[b"data"], ack=self._acker(stream, entry))
+                        yield self._held(stream, entry, fields[b"data"])
                 if time.monotonic() < next_reclaim:
                     continue
                 next_reclaim = time.monotonic() + reclaim_every
@@ -63,4 +81,4 @@ class StreamBroker(RedisStreamBroker):
                 )
                 for entry, fields in reclaimed[1]:
                     if fields and b"data" in fields:
-                        yield AckableMessage(data=fields[b"data"], ack=self._acker(self.queue_name, entry))
+                        yield self._held(self.queue_name, entry, fields[b"data"])

@@ -35,6 +35,9 @@ class _MemoryDelivery:
         """Put the job back at the head of its queue."""
         self._queue._push(self.envelope, first=True)
 
+    def abandon(self) -> None:
+        """Nothing is held: the job left the queue when it was handed out."""
+
 
 class MemoryQueue:
     """Jobs queued in memory, by priority then order, with delays on a clock.

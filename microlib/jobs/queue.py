@@ -30,6 +30,14 @@ class Delivery(Protocol):
         """Give the job back unrun, same attempt, for any worker to take."""
         ...
 
+    def abandon(self) -> None:
+        """Stop holding the job, settled or not (its run ended).
+
+        A job not settled is handed out again as if its worker had died
+        (Redis, PostgreSQL: after ``jobs.redelivery_timeout``).
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:

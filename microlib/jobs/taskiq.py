@@ -14,8 +14,10 @@ PostgreSQL, :mod:`microlib.jobs._store`), which every broker shares.
 
 A job is acknowledged only once it is settled (done, queued for its retry,
 or dead-lettered), so a worker that dies mid-job leaves it to be delivered
-again (Redis: after ``jobs.redelivery_timeout``; RabbitMQ: when the
-connection drops).
+again (Redis and PostgreSQL: once its claim has not been renewed for
+``jobs.redelivery_timeout``; RabbitMQ: when the connection drops). Until
+then the worker renews the claim every third of that timeout
+(:mod:`microlib.jobs._held`), however long the job waited or runs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -34,6 +36,7 @@ import structlog
 from taskiq import AckableMessage, AsyncBroker, BrokerMessage
 
 from microlib.config.model import JobsSettings
+from microlib.jobs._held import HeldMessage
 from microlib.jobs._store import Store, open_store
 from microlib.jobs._tasks import cancel_and_wait
 from microlib.jobs.envelope import JobEnvelope
@@ -48,19 +51,46 @@ _BATCH = 100
 
 
 class _TaskiqDelivery:
-    __slots__ = ("_message", "_owner", "_settled", "envelope")
+    __slots__ = ("_held", "_message", "_owner", "_renewal", "_settled", "envelope")
 
     def __init__(self, owner: TaskiqQueue, envelope: JobEnvelope, message: AckableMessage | bytes) -> None:
         self._owner = owner
         self.envelope = envelope
         self._message = message
         self._settled = False
+        self._held = isinstance(message, HeldMessage)
+        self._renewal: asyncio.Task[None] | None = None
+        if isinstance(message, HeldMessage):
+            self._renewal = owner._renewing(self._renew(message))
+
+    async def _renew(self, message: HeldMessage) -> None:
+        """Keep the claim alive until the job is settled or abandoned."""
+        every = self._owner._settings.redelivery_timeout / 3
+        while True:
+            await asyncio.sleep(every)
+            if not self._held:  # its cancellation was lost (see _tasks.cancel_and_wait)
+                return
+            try:
+                renewed = await message.touch()
+            except Exception as exc:  # tried again in a third of the timeout
+                log.warning("job claim not renewed", job_id=self.envelope.id, error=str(exc))
+                continue
+            if not renewed:
+                log.warning("job claim lost: another worker may run it too", job_id=self.envelope.id)
+                return
+
+    def abandon(self) -> None:
+        """Stop renewing the claim."""
+        self._held = False
+        if self._renewal is not None:
+            self._renewal.cancel()
 
     async def ack(self) -> None:
         """Acknowledge the delivery to the broker."""
         if self._settled:
             return
         self._settled = True
+        self.abandon()
         if isinstance(self._message, AckableMessage):
             result = self._message.ack()
             if result is not None:
@@ -95,6 +125,7 @@ class TaskiqQueue:
         self._promoter: asyncio.Task[None] | None = None
         self._startup = asyncio.Lock()
         self._table = _identifier(f"microlib_job_messages_{namespace}")
+        self._renewals: set[asyncio.Task[None]] = set()
         self._started = False
 
     # -- lifecycle -------------------------------------------------------
@@ -110,6 +141,8 @@ class TaskiqQueue:
         if self._promoter is not None:
             await cancel_and_wait(self._promoter)
             self._promoter = None
+        for renewal in list(self._renewals):  # jobs never settled: no claim outlives the brokers
+            await cancel_and_wait(renewal)
         brokers = [*self._readers, *self._writers.values()]
         self._readers, self._writers = [], {}
         for broker in brokers:
@@ -122,6 +155,12 @@ class TaskiqQueue:
         """The store answers."""
         await self._store.ping()
         return {"broker": self._settings.backend}
+
+    def _renewing(self, renewal: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(renewal, name="microlib-jobs-claim")
+        self._renewals.add(task)
+        task.add_done_callback(self._renewals.discard)
+        return task
 
     # -- brokers ---------------------------------------------------------
 
@@ -258,6 +297,7 @@ class TaskiqQueue:
                     await self._start_broker(broker)
                 self._readers.append(broker)
             if self._settings.backend == "postgresql":
+                await _prepare(brokers[0])  # one table for every queue
                 sweeper = asyncio.create_task(self._sweep([self._physical(q) for q in queues]))
             streams = [self._listen(broker) for broker in brokers]
             merged = streams[0] if len(streams) == 1 else _merge(streams)
@@ -352,6 +392,16 @@ class TaskiqQueue:
                     return JobOutcome(**orjson.loads(text))
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.25)
+
+
+async def _prepare(broker: AsyncBroker) -> None:
+    """PostgreSQL: the column the claims are kept in, before any claim or sweep (see :mod:`._taskiq_pg`)."""
+    from taskiq_pg.asyncpg import AsyncpgBroker
+
+    from microlib.jobs._taskiq_pg import prepare
+
+    assert isinstance(broker, AsyncpgBroker)
+    await prepare(broker)
 
 
 def _identifier(text: str) -> str:

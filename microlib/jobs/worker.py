@@ -167,7 +167,15 @@ class JobWorker:
             await _close(deliveries)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.pop(task, None)
+        delivery = self._running.pop(task, None)
+        if delivery is not None:
+            # Settled, or the settling failed: then the job goes to another worker.
+            delivery.abandon()
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                log.error(
+                    "job not settled, left for redelivery", job_id=delivery.envelope.id, error=repr(error)
+                )
         self._slots.release()
 
     async def _run(self, delivery: Delivery) -> None:

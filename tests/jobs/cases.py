@@ -7,6 +7,8 @@ PostgreSQL (the ``backend`` fixture).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import time
 
 from prometheus_client import generate_latest
@@ -14,13 +16,27 @@ from prometheus_client import generate_latest
 from microlib import Service
 from microlib.jobs import MemoryQueue
 from microlib.testing import TestService
-from tests.jobs._contract import Handlers, Line, Receipt, ShopJobsEnqueuer, Total
+from tests.jobs._contract import DEFINITION, Handlers, Line, Receipt, ShopJobs, ShopJobsEnqueuer, Total
 from tests.jobs.conftest import Backend
 
+_receipt = DEFINITION.jobs["send_receipt"]
+UNTIMED = dataclasses.replace(
+    DEFINITION,
+    jobs={**DEFINITION.jobs, "send_receipt": dataclasses.replace(_receipt, timeout=None)},
+    handler_protocol=ShopJobs,
+)
 
-def _service() -> tuple[Service, Handlers]:
+
+class UntimedHandlers(Handlers):
+    """send_receipt without its 0.5 s timeout: it may run as long as its payload says."""
+
+
+UntimedHandlers.__microlib_jobs__ = UNTIMED  # type: ignore[attr-defined]
+
+
+def _service(handlers: Handlers | None = None) -> tuple[Service, Handlers]:
     service = Service("shop")
-    handlers = Handlers()
+    handlers = handlers or Handlers()
     service.include(handlers)
     return service, handlers
 
@@ -170,3 +186,18 @@ class JobQueueCases:
         async with TestService(replica, overrides=backend.overrides):
             await _until(lambda: other.runs)
         assert [(o, a) for o, a, _ in other.runs] == [("cut", 1)]
+
+    async def test_a_job_running_past_the_redelivery_timeout_runs_once(self, backend: Backend) -> None:
+        """A job running three times ``jobs.redelivery_timeout``, two workers: its worker keeps
+        its claim alive, so the other one never takes it over while it runs."""
+        overrides = [*backend.overrides, "jobs.redelivery_timeout=1"]
+        service, handlers = _service(UntimedHandlers())
+        replica, other = _service(UntimedHandlers())
+        async with TestService(service, overrides=overrides), contextlib.AsyncExitStack() as replicas:
+            if backend.shared:
+                await replicas.enter_async_context(TestService(replica, overrides=overrides))
+            handle = await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="long", sleep=3))
+            assert await handle.result(timeout=10) == Total(order_id="long", items=0)
+            await asyncio.sleep(1.5)  # a late takeover would show by now
+        runs = [o for o, _, _ in handlers.runs + other.runs]
+        assert runs == ["long"], runs

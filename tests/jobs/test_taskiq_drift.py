@@ -11,7 +11,8 @@ from taskiq.message import TaskiqMessage
 from taskiq_pg.asyncpg import AsyncpgBroker, queries
 
 from microlib.jobs import JobEnvelope
-from microlib.jobs._taskiq_pg import listen
+from microlib.jobs._held import HeldMessage
+from microlib.jobs._taskiq_pg import listen, prepare, renotify
 from microlib.jobs._tasks import cancel_and_wait
 
 
@@ -43,8 +44,9 @@ def test_an_undecodable_message_names_the_problem() -> None:
 
 
 def test_taskiq_postgres_keeps_the_table_layout_renotify_reads() -> None:
-    """microlib.jobs._taskiq_pg reads id, status, labels and created_at, and relies on the
-    claim moving a row from pending to processing only once."""
+    """microlib.jobs._taskiq_pg reads id, status, labels and created_at, adds claimed_at
+    (which the broker's table must not have of its own), and relies on the claim moving a
+    row from pending to processing only once."""
     table = queries.CREATE_MESSAGE_TABLE_QUERY
     for column in (
         "id SERIAL PRIMARY KEY",
@@ -53,6 +55,7 @@ def test_taskiq_postgres_keeps_the_table_layout_renotify_reads() -> None:
         "created_at",
     ):
         assert column in table
+    assert "claimed_at" not in table
     assert "SET status = 'processing' WHERE id = $1 AND status = 'pending'" in queries.CLAIM_MESSAGE_QUERY
 
 
@@ -65,6 +68,7 @@ async def test_a_listener_cancelled_mid_claim_gives_the_message_back(jobs_pg_url
     broker = AsyncpgBroker(jobs_pg_url, channel_name="drift_claim", table_name="drift_claim_messages")
     broker.is_worker_process = True
     await broker.startup()
+    await prepare(broker)
     assert isinstance(broker._queue, asyncio.Queue)
     assert isinstance(broker._write_pool, asyncpg.Pool)
     blocker = await asyncpg.connect(jobs_pg_url)
@@ -100,6 +104,48 @@ async def test_a_listener_cancelled_mid_claim_gives_the_message_back(jobs_pg_url
         assert await blocker.fetchval(status, message_id) is None
     finally:
         await blocker.close()
+        await broker.shutdown()
+
+
+@pytest.mark.connected
+async def test_a_claim_is_renewed_by_its_worker_only_and_reset_when_it_is_not(jobs_pg_url: str) -> None:
+    """The claim records claimed_at; touch renews it while the row is this claim's; a claim not
+    renewed for the timeout goes back to pending even if the row is new, and the worker that
+    lost it renews nothing after another worker claimed it."""
+    broker = AsyncpgBroker(jobs_pg_url, channel_name="drift_renew", table_name="drift_renew_messages")
+    broker.is_worker_process = True
+    await broker.startup()
+    await prepare(broker)
+    await prepare(broker)  # a second replica starting: nothing to add
+    conn = await asyncpg.connect(jobs_pg_url)
+    try:
+        labels = {"queue_name": "drift_renew"}
+        await broker.kick(BrokerMessage(task_id="t1", task_name="job", message=b"{}", labels=labels))
+        # Waited an hour in the queue before a worker took it.
+        await conn.execute("UPDATE drift_renew_messages SET created_at = now() - interval '1 hour'")
+        async with asyncio.timeout(10):
+            first = await anext(listen(broker))
+        assert isinstance(first, HeldMessage)
+        claimed = "SELECT status, claimed_at FROM drift_renew_messages"
+        status, claimed_at = await conn.fetchrow(claimed)
+        assert status == "processing"
+        await renotify(jobs_pg_url, "drift_renew_messages", ["drift_renew"], stale_after=60)
+        assert (await conn.fetchrow(claimed))["status"] == "processing"
+        assert await first.touch()
+        assert (await conn.fetchrow(claimed))["claimed_at"] > claimed_at
+        # Its worker stopped renewing: an hour later the sweeper hands it on.
+        await conn.execute("UPDATE drift_renew_messages SET claimed_at = now() - interval '1 hour'")
+        await renotify(jobs_pg_url, "drift_renew_messages", ["drift_renew"], stale_after=60)
+        assert tuple(await conn.fetchrow(claimed)) == ("pending", None)
+        async with asyncio.timeout(10):
+            second = await anext(listen(broker))
+        assert isinstance(second, HeldMessage)
+        assert not await first.touch()
+        assert await second.touch()
+        await second.ack()  # type: ignore[misc]
+        assert not await second.touch()
+    finally:
+        await conn.close()
         await broker.shutdown()
 
 

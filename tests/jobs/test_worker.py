@@ -14,6 +14,7 @@ from prometheus_client import generate_latest
 from microlib import Service
 from microlib.core.errors import InvalidArgument
 from microlib.jobs import JobEnvelope, MemoryQueue
+from microlib.jobs.memory import _MemoryDelivery
 from microlib.testing import TestService
 from tests.jobs._contract import Handlers, Line, Receipt, ShopJobsEnqueuer, Total
 
@@ -316,3 +317,27 @@ async def test_enqueue_mistakes_are_named() -> None:
         await t.jobs.run_until_idle()
         with pytest.raises(TypeError, match="declares no result"):
             await beat.result()
+
+
+async def test_a_run_that_cannot_settle_its_job_lets_go_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The result cannot be stored (the store is down): the run ends with the job unsettled,
+    logged, and the delivery abandoned, so that the broker hands the job out again (after
+    ``jobs.redelivery_timeout``) instead of the worker holding it for as long as it lives."""
+    abandoned: list[str] = []
+    monkeypatch.setattr(_MemoryDelivery, "abandon", lambda self: abandoned.append(self.envelope.id))
+    service, handlers = _service()
+    async with TestService(service, overrides=NO_SCHEDULER) as t:
+
+        async def store_down(*args: object) -> None:
+            raise ConnectionError("store down")
+
+        monkeypatch.setattr(service.jobs.queue, "set_outcome", store_down)
+        handle = await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o9"))
+        async with asyncio.timeout(5):
+            while not abandoned:  # noqa: ASYNC110  # polled: the run ends in the worker's task
+                await asyncio.sleep(0.01)
+        assert abandoned == [handle.id]
+        [line] = [e for e in t.logs if e.get("event") == "job not settled, left for redelivery"]
+        assert line["job_id"] == handle.id
+        assert line["error"] == "ConnectionError('store down')"
+    assert [order for order, _, _ in handlers.runs] == ["o9"]

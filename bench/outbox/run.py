@@ -255,7 +255,7 @@ async def hand_written_side(
 def sqlalchemy_commit(engine: AsyncEngine) -> Callable[[int], Awaitable[None]]:
     """The row committed as any application on SQLAlchemy's asyncio layer commits it.
 
-    microlib's data layer is SQLAlchemy (ADR 0008): an application's own rows go
+    microlib's data layer is SQLAlchemy (ADR 0003): an application's own rows go
     through an ``AsyncSession``, and the outbox row shares that transaction. This
     side pays that session for the outbox row and nothing else (no tracing, no
     metrics, no typed publisher), with the hand-written relay behind it: the

@@ -404,3 +404,34 @@ async def test_served_documents_are_refused_when_not_public(
         ):
             answer = await t.http.get(path)
             assert answer.status_code == 401, (path, answer.text)
+
+
+async def test_metrics_on_the_service_port_follow_the_access_rules(
+    oidc: OidcIssuer, doors_gen: ModuleType, open_ops: ModuleType
+) -> None:
+    """/metrics on the service's own port (no metrics.port) is a management route like the log-level
+    endpoint: taken out of public_paths, deny_by_default refuses it, and a rule on it decides."""
+    service = everything_service(doors_gen, open_ops)
+    rule = json.dumps({"http//metrics": {"roles": ["monitoring"]}})
+    overrides = [*issuer_config(oidc, "everything"), "security.public_paths=[/health/*]"]
+    async with TestService(service, overrides=overrides) as t:
+        anonymous = await t.http.get("/metrics")
+        unruled = await t.http.get(
+            "/metrics", headers={"authorization": f"Bearer {oidc.mint(roles=['admin'])}"}
+        )
+    async with TestService(
+        everything_service(doors_gen, open_ops), overrides=[*overrides, f"security.methods={rule}"]
+    ) as t:
+        refused = await t.http.get(
+            "/metrics", headers={"authorization": f"Bearer {oidc.mint(roles=['ops'])}"}
+        )
+        allowed = await t.http.get(
+            "/metrics", headers={"authorization": f"Bearer {oidc.mint(roles=['monitoring'])}"}
+        )
+    assert (anonymous.status_code, unruled.status_code, unruled.json()["reason"]) == (
+        401,
+        403,
+        "NO_ACCESS_RULE",
+    )
+    assert (refused.status_code, allowed.status_code) == (403, 200)
+    assert "microlib_" in allowed.text

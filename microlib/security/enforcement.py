@@ -72,8 +72,8 @@ def check_served(routes: Iterable[Any], components: Iterable[object]) -> None:
 def served_requirements(routes: Iterable[Any], prefix: str = "") -> dict[str, SecurityRequirement]:
     """The requirement of every non-public OpenAPI operation mounted among ``routes``.
 
-    Mounts and routers are followed; an ``OpenAPIApp`` hidden inside another
-    ASGI app (middleware) is not seen, so mount it directly.
+    Mounts, routers and middleware (which keeps the app it wraps as ``.app``,
+    as Starlette's and most ASGI middleware do) are followed.
 
     Args:
         routes: Starlette routes.
@@ -86,14 +86,26 @@ def served_requirements(routes: Iterable[Any], prefix: str = "") -> dict[str, Se
 
     found: dict[str, SecurityRequirement] = {}
     for route in routes:
-        app = getattr(route, "app", None)
+        app = _unwrapped(getattr(route, "app", None))
         path = prefix + getattr(route, "path", "")
         if isinstance(app, OpenAPIApp):
             for op, requirement in app.requirements:
                 found[f"{op.method} {path}{op.path} ({op.operation_id})"] = requirement
         else:
-            found.update(served_requirements(getattr(route, "routes", ()), path))
+            inner = getattr(route, "routes", None) or getattr(app, "routes", None) or ()
+            found.update(served_requirements(inner, path))
     return found
+
+
+def _unwrapped(app: Any) -> Any:
+    """``app`` without the middleware around it: each layer keeps the app it wraps as ``.app``."""
+    from microlib.http.openapi import OpenAPIApp
+
+    seen = set()
+    while not isinstance(app, OpenAPIApp) and hasattr(app, "app") and id(app) not in seen:
+        seen.add(id(app))
+        app = app.app
+    return app
 
 
 def unenforced(

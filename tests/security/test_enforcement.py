@@ -17,6 +17,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount
 
 from microlib.core.chain import compose
@@ -147,6 +149,17 @@ async def test_mounts_are_followed_and_named_by_their_full_path(ops: ModuleType)
     message = await refusal(built)
     assert "none is installed" in message
     assert "DELETE /outer/api/basic/{id} (deleteBasic)" in message
+
+
+async def test_middleware_around_an_app_is_looked_through(ops: ModuleType) -> None:
+    """An OpenAPIApp wrapped in ASGI middleware (which keeps the app it wraps as ``.app``, as
+    Starlette's do) is found too: the service does not start serving its operations open."""
+    built = Service("vault")
+    api = OpenAPIApp(ops.OPERATIONS, Vault(), chain=built.chain, docs=False)
+    built.http.mount("/api", GZipMiddleware(CORSMiddleware(api, allow_origins=["*"])))
+    message = await refusal(built)
+    assert "none is installed" in message
+    assert "DELETE /api/basic/{id} (deleteBasic)" in message
 
 
 async def test_everything_enforced_starts(ops: ModuleType, key: SigningKey) -> None:

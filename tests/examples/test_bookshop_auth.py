@@ -115,6 +115,20 @@ async def test_every_attack_token_is_refused_on_both_doors(shop: TestService, at
     assert response.json()["reason"] not in ("", None)
 
 
+async def test_the_documents_are_public_and_nothing_else_unlisted(shop: TestService) -> None:
+    """auth.yaml lists both APIs' documents and pages in public_paths: they answer without a token
+    (they run the chain like any route); the orders API itself does not."""
+    for path in (
+        "/rest/openapi.json",
+        "/rest/openapi.yaml",
+        "/api/openapi.json",
+        "/api/openapi.yaml",
+        "/api/docs",
+    ):
+        assert (await shop.http.get(path)).status_code == 200, path
+    assert (await shop.http.get("/api/orders")).status_code == 401
+
+
 async def test_orders_api_needs_the_customer_role(shop: TestService) -> None:
     """The OpenAPI-first orders API takes its rule from config (service "Bookshop orders")."""
     assert (await shop.http.get("/api/orders")).status_code == 401

@@ -737,7 +737,7 @@ class Service:
         # Before any component starts: contract security that nothing enforces refuses the start.
         from microlib.security.enforcement import check_served
 
-        check_served(self.http.routes, [r.component for r in registrations])
+        check_served(self.http.routes, [r.component for r in registrations], self.chain)
         self.health.phase = Phase.STARTING
         self._overran = False
 

@@ -170,6 +170,9 @@ class OpenAPIApp:
 
     Attributes:
         operations: The operations it serves, as given.
+        chain: The chain (or interceptors) its operations and documents run,
+            as given: a ``Service`` refuses to start, with security
+            installed, an app that does not run its own chain.
 
     Raises:
         ContractMismatch: A handler method is missing, or only inherited
@@ -195,6 +198,7 @@ class OpenAPIApp:
     ) -> None:
         self.prefix = prefix.rstrip("/")
         self.operations: tuple[Operation, ...] = tuple(operations)
+        self.chain = chain
         self._endpoints: list[OperationEndpoint] = []
         self._requirements: list[tuple[Operation, SecurityRequirement]] = []
         missing = []

@@ -162,6 +162,20 @@ async def test_middleware_around_an_app_is_looked_through(ops: ModuleType) -> No
     assert "DELETE /api/basic/{id} (deleteBasic)" in message
 
 
+async def test_an_app_outside_the_service_chain_is_refused(ops: ModuleType, key: SigningKey) -> None:
+    """An OpenAPIApp built without chain=service.chain runs none of the service's access rules: with
+    every scheme enforceable it would still answer a DELETE requiring HTTP basic with 204 to anyone.
+    The start is refused, naming where it is mounted and its operations, even those declaring none
+    (deny_by_default would not reach them either)."""
+    built = Service("vault")
+    install(built, verifiers=VERIFIERS)
+    built.http.mount("/api", OpenAPIApp(ops.OPERATIONS, Vault(), docs=False))
+    message = await refusal(built, issuer(key))
+    assert "chain=service.chain" in message
+    assert "DELETE /api/basic/{id} (deleteBasic)" in message
+    assert "GET /api/status (status)" in message
+
+
 async def test_everything_enforced_starts(ops: ModuleType, key: SigningKey) -> None:
     """With an issuer and a verifier of the right kind for every other scheme, the service starts."""
     async with TestService(service(ops, VERIFIERS), overrides=[issuer(key)]) as t:

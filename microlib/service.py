@@ -478,14 +478,13 @@ class Service:
         self.http.add_middleware(Middleware(StartingGate, health=self.health, probes=probes))
         for middleware in build_middleware(self.config.http_middleware):
             self.http.add_middleware(middleware)
-        for route in observability.routes():
-            assert isinstance(route, Route)
-            self.http.add_route(route.path, route.endpoint, methods=sorted(route.methods or ()))
         admin = observability.admin_routes()
         if admin and not self.chain.installed("authz"):
             raise _unguarded_admin(self.live_config)
-        for route in admin:
-            # Through the chain, as any route: authn and authz decide who changes the service.
+        for route in [*observability.routes(), *admin]:
+            # Management routes on the service's own port run the chain, as any route: authn and
+            # authz decide who reads the metrics (public_paths lists them) and who changes levels.
+            assert isinstance(route, Route)
             self.http.route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
         self.on_config_change(lambda old, new, changed: observability.apply(new))
         return observability
@@ -738,7 +737,7 @@ class Service:
         # Before any component starts: contract security that nothing enforces refuses the start.
         from microlib.security.enforcement import check_served
 
-        check_served(self.http.routes, [r.component for r in registrations])
+        check_served(self.http.routes, [r.component for r in registrations], self.chain)
         self.health.phase = Phase.STARTING
         self._overran = False
 

@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mint.add_argument("--attack", choices=sorted(ATTACKS), help="a token the service must refuse")
     args = parser.parse_args(argv)
     if args.command == "init":
-        print(f"wrote {init()} and {DIRECTORY / 'key.pem'}")
+        print(f"wrote {init()}, {DIRECTORY / 'key.pem'} and {DIRECTORY / 'principal.pem'}")
         return 0
     try:
         print(token(subject=args.sub, roles=args.roles, scopes=args.scopes, ttl=args.ttl, attack=args.attack))

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from microlib.config._paths import Path, dotted, parse_dotted
 from microlib.config._render import display, render
 from microlib.config._schema import build_model, suggest, unknown_keys
-from microlib.config._secrets import MASK, mask_secrets
+from microlib.config._secrets import MASK, mask_secrets, mask_url_passwords
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.model import Settings
 from microlib.config.sources import (
@@ -236,7 +236,7 @@ def _problems(
     for error in exc.errors(include_url=False):
         path = _data_path(error["loc"], data, missing=error["type"] == "missing")
         name = dotted(path)
-        message = error["msg"]
+        message = mask_url_passwords(error["msg"])  # a validator's message may quote a URL
         if error["loc"][-1:] == ("[key]",):
             message = f"invalid key: {message}"
         if name in by_path:

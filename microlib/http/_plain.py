@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from microlib.core.chain import CallNext, Chain
+from microlib.core.chain import CallNext
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, Internal
 from microlib.http._responder import response_headers
 from microlib.http.context import context_from_scope
 from microlib.http.errors import correlation_of, problem_response
 
-__all__ = ["Handler", "endpoint"]
+__all__ = ["Handler", "Wrapping", "endpoint"]
 
 Handler = Callable[[Request], Awaitable[Any]]
 """A plain HTTP handler: takes the request, returns a Response or a value."""
+
+
+@runtime_checkable
+class Wrapping(Protocol):
+    """What wraps a handler in interceptors: the service's ``Chain``, or a composed list."""
+
+    def wrap(self, handler: CallNext) -> CallNext: ...
+
 
 log = structlog.get_logger("microlib.http")
 
 
 def endpoint(
-    chain: Chain, handler: Handler, *, service: str, method: str
+    chain: Wrapping, handler: Handler, *, service: str, method: str
 ) -> Callable[[Request], Awaitable[Response]]:
     """Build the Starlette endpoint that runs ``handler`` through ``chain``.
 

@@ -23,14 +23,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope
+from starlette.types import Send as StarletteSend
 
 from microlib.core.chain import Chain
 from microlib.core.errors import NotFound
-from microlib.http._plain import endpoint
+from microlib.http._operation_route import path_below
+from microlib.http._plain import Handler, Wrapping, endpoint
 from microlib.http._responder import Send, send_bytes
 
 __all__ = [
     "AsyncAPIDocsApp",
+    "ChainedDocs",
     "DocsApp",
     "asyncapi_routes",
     "asyncapi_ui_dir",
@@ -297,9 +301,16 @@ def _routes(documents: _Documents, root: str, paths: list[str], chain: Chain | N
     service's access rules decide who reads them, as for any route (``security.public_paths``)."""
     if chain is None:
         return [Route(root + path, documents, methods=["GET", "HEAD"]) for path in paths]
+    serve = _reader(documents, root)
+    served = [(root + path, endpoint(chain, serve, service="http", method=root + path)) for path in paths]
+    return [Route(template, run, methods=["GET", "HEAD"]) for template, run in served]
+
+
+def _reader(documents: _Documents, root: str) -> Handler:
+    """The handler serving ``documents`` below ``root``: a path they do not hold is a 404."""
 
     async def serve(request: Request) -> Response:
-        found = documents.find(request.method, request.scope["path"].removeprefix(root))
+        found = documents.find(request.method, path_below(request.scope, root))
         if found is None:
             raise NotFound(f"no document at {request.scope['path']}")
         body, media, headers = found
@@ -307,8 +318,51 @@ def _routes(documents: _Documents, root: str, paths: list[str], chain: Chain | N
         response.raw_headers.extend(headers)
         return response
 
-    served = [(root + path, endpoint(chain, serve, service="http", method=root + path)) for path in paths]
-    return [Route(template, run, methods=["GET", "HEAD"]) for template, run in served]
+    return serve
+
+
+_OPENAPI_PATHS = ["/openapi.json", "/openapi.yaml", "/docs", "/docs/", "/docs/static/{name:path}"]
+
+
+class ChainedDocs:
+    """An OpenAPI document, its YAML and its Swagger UI page, each request through ``chain``.
+
+    For an app that routes these paths itself (``OpenAPIApp``): each path is a
+    method of service ``http`` named by its template under ``prefix``
+    (``/api/openapi.json``), as :func:`openapi_routes` names them, so the
+    service's access rules decide who reads them (``security.public_paths``).
+
+    Args:
+        spec_path: The bundled JSON document.
+        title: The page title.
+        prefix: Where the app is served (``""``, ``/api``); the served
+            document's ``servers`` names it.
+        chain: What runs each request: the service's chain.
+    """
+
+    paths = ("/openapi.json", "/openapi.yaml", "/docs")
+    """The documents and the page, below ``prefix`` (the page's assets are under ``/docs/static/``)."""
+
+    def __init__(self, spec_path: Path, *, title: str, prefix: str, chain: Wrapping) -> None:
+        root = prefix.rstrip("/")
+        serve = _reader(DocsApp(spec_path, title=title, prefix=root, server_url=root or "/"), root)
+        self._endpoints = {
+            path: endpoint(chain, serve, service="http", method=root + path) for path in _OPENAPI_PATHS
+        }
+
+    async def serve(self, scope: Scope, receive: Receive, send: StarletteSend, path: str) -> bool:
+        """Serve the request if ``path`` (below where the app is served) is one of the documents' paths.
+
+        Returns:
+            Whether the path is theirs (answered, even if refused or a 404 of an unknown asset).
+        """
+        template = "/docs/static/{name:path}" if path.startswith("/docs/static/") else path
+        run = self._endpoints.get(template)
+        if run is None or scope["method"] not in ("GET", "HEAD"):
+            return False
+        response = await run(Request(scope, receive))
+        await response(scope, receive, send)
+        return True
 
 
 def openapi_routes(
@@ -331,5 +385,4 @@ def openapi_routes(
         chain: The service's chain: its access rules decide who reads the document.
     """
     app = DocsApp(spec_path, title=title, prefix=prefix, server_url=server_url)
-    paths = ["/openapi.json", "/openapi.yaml", "/docs", "/docs/", "/docs/static/{name:path}"]
-    return _routes(app, prefix.rstrip("/"), paths, chain)
+    return _routes(app, prefix.rstrip("/"), _OPENAPI_PATHS, chain)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
@@ -25,11 +25,13 @@ from microlib.core.errors import ContractMismatch, Error, NotFound
 from microlib.http._error_shapes import shared_shape
 from microlib.http._operation import OperationEndpoint
 from microlib.http._operation_route import OperationRoute, operation_routes, path_below
+from microlib.http._plain import Wrapping
 from microlib.http._reply import Reply
 from microlib.http._router import Router
 from microlib.http.errors import send_problem
 
 if TYPE_CHECKING:
+    from microlib.http.docs import ChainedDocs
     from microlib.security.requirements import SecurityRequirement
 
 __all__ = ["Body", "OpenAPIApp", "Operation", "Parameter", "Reply", "Response"]
@@ -133,8 +135,14 @@ class Operation:
     security_schemes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-class _Wrapping(Protocol):
-    def wrap(self, handler: CallNext) -> CallNext: ...
+class _Composed:
+    """A list of interceptors, wrapped around each handler as the service's chain would."""
+
+    def __init__(self, interceptors: Sequence[Interceptor]) -> None:
+        self._interceptors = list(interceptors)
+
+    def wrap(self, handler: CallNext) -> CallNext:
+        return compose(self._interceptors, handler)
 
 
 class OpenAPIApp:
@@ -162,6 +170,9 @@ class OpenAPIApp:
 
     Attributes:
         operations: The operations it serves, as given.
+        chain: The chain (or interceptors) its operations and documents run,
+            as given: a ``Service`` refuses to start, with security
+            installed, an app that does not run its own chain.
 
     Raises:
         ContractMismatch: A handler method is missing, or only inherited
@@ -176,7 +187,7 @@ class OpenAPIApp:
         operations: Sequence[Operation],
         handlers: Mapping[str, object] | object,
         *,
-        chain: _Wrapping | Sequence[Interceptor] = (),
+        chain: Wrapping | Sequence[Interceptor] = (),
         title: str = "api",
         strict: bool = True,
         validate_responses: bool = False,
@@ -187,9 +198,11 @@ class OpenAPIApp:
     ) -> None:
         self.prefix = prefix.rstrip("/")
         self.operations: tuple[Operation, ...] = tuple(operations)
+        self.chain = chain
         self._endpoints: list[OperationEndpoint] = []
         self._requirements: list[tuple[Operation, SecurityRequirement]] = []
         missing = []
+        wrapping = chain if isinstance(chain, Wrapping) else _Composed(chain)
         for op in operations:
             target = handlers.get(op.tag) if isinstance(handlers, Mapping) else handlers
             method = getattr(target, op.handler, None)
@@ -206,8 +219,7 @@ class OpenAPIApp:
             )
             if endpoint.requirement is not None and not endpoint.requirement.public:
                 self._requirements.append((op, endpoint.requirement))
-            terminal = endpoint.terminal
-            endpoint.call = chain.wrap(terminal) if hasattr(chain, "wrap") else compose(list(chain), terminal)
+            endpoint.call = wrapping.wrap(endpoint.terminal)
             self._endpoints.append(endpoint)
         if missing:
             raise ContractMismatch(
@@ -219,16 +231,14 @@ class OpenAPIApp:
         routes = operation_routes(self._endpoints, prefix="", strip=self.prefix)
         self._router = Router(routes)
         self._labels: dict[BaseRoute, _Label] = {route: _Label(self.prefix + route.path) for route in routes}
-        self._fallback: Any = None
+        self._fallback: ChainedDocs | None = None
         # A path no operation has: the shape every operation declares for a 404, if they agree.
         self._unknown_path = shared_shape([e.errors for e in self._endpoints], 404)
         if docs and spec_path is not None:
-            from microlib.http.docs import DocsApp
+            from microlib.http.docs import ChainedDocs
 
-            # Its paths are served under the prefix: the served document's servers says so.
-            self._fallback = DocsApp(
-                spec_path, title=title, prefix=self.prefix, server_url=self.prefix or "/"
-            )
+            # Through the chain like the operations: the access rules decide who reads them.
+            self._fallback = ChainedDocs(spec_path, title=title, prefix=self.prefix, chain=wrapping)
 
     @property
     def requirements(self) -> tuple[tuple[Operation, SecurityRequirement], ...]:
@@ -238,6 +248,11 @@ class OpenAPIApp:
         something to enforce it (:mod:`microlib.security.enforcement`).
         """
         return tuple(self._requirements)
+
+    @property
+    def document_paths(self) -> tuple[str, ...]:
+        """The paths of the document and its page, below where the app is served (none without ``docs``)."""
+        return self._fallback.paths if self._fallback is not None else ()
 
     def routes(self, prefix: str) -> list[OperationRoute]:
         """The operations as routes of a service's one router, mounted at ``prefix``."""

@@ -90,7 +90,7 @@ class Observability:
         }
 
     def routes(self) -> list[BaseRoute]:
-        """Read-only routes to mount on the service's own HTTP app, outside the chain.
+        """Read-only routes to mount on the service's own HTTP app (the Service runs them through its chain).
 
         ``/metrics``, unless ``metrics.port`` moves it to the management server.
         """

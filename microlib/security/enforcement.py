@@ -11,14 +11,17 @@ the operations that use it; it never serves them open.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from microlib.core.lifecycle import StartupError
 from microlib.security.credentials import ApiKeyVerifier, BasicVerifier, RequestVerifier
 from microlib.security.requirements import SecurityRequirement
 from microlib.security.schemes import SecurityScheme
 
-__all__ = ["SecurityNotEnforced", "check_served", "served_requirements", "unenforced"]
+if TYPE_CHECKING:
+    from microlib.http.openapi import OpenAPIApp, Operation
+
+__all__ = ["SecurityNotEnforced", "check_served", "served_apps", "served_requirements", "unenforced"]
 
 
 class SecurityNotEnforced(Exception):
@@ -41,19 +44,23 @@ _VERIFIERS: dict[str, tuple[type, str]] = {
 }
 
 
-def check_served(routes: Iterable[Any], components: Iterable[object]) -> None:
+def check_served(routes: Iterable[Any], components: Iterable[object], chain: object = None) -> None:
     """Refuse to start when a served operation's security is not enforced.
 
     Args:
         routes: The service's HTTP routes (``service.http.routes``).
         components: The service's components.
+        chain: The service's chain: with security installed, every served
+            ``OpenAPIApp`` must run it, or no access rule reaches its operations.
 
     Raises:
         StartupError: Naming the schemes and operations: security is not
-            installed while an operation declares some, or a scheme has no
-            issuer or verifier to enforce it.
+            installed while an operation declares some, a scheme has no
+            issuer or verifier to enforce it, or an app runs interceptors of
+            its own instead of the service's chain.
     """
-    declared = served_requirements(routes)
+    apps = served_apps(routes)
+    declared = {_where(path, op): requirement for path, app in apps for op, requirement in app.requirements}
     enforcers = [c for c in components if isinstance(c, _Enforcer)]
     if declared and not enforcers:
         raise StartupError(
@@ -61,6 +68,16 @@ def check_served(routes: Iterable[Any], components: Iterable[object]) -> None:
             SecurityNotEnforced(
                 "the served operations declare security, but none is installed: call "
                 f"microlib.security.install(service) before starting; operations: {', '.join(declared)}"
+            ),
+        )
+    apart = [_where(path, op) for path, app in apps if app.chain is not chain for op in app.operations]
+    if enforcers and chain is not None and apart:
+        raise StartupError(
+            "security",
+            SecurityNotEnforced(
+                "these operations run interceptors of their own, not the service's chain, so no access "
+                "rule (authentication, security.methods, deny_by_default) applies to them: build their "
+                f"OpenAPIApp with chain=service.chain; operations: {', '.join(apart)}"
             ),
         )
     for enforcer in enforcers:
@@ -72,9 +89,6 @@ def check_served(routes: Iterable[Any], components: Iterable[object]) -> None:
 def served_requirements(routes: Iterable[Any], prefix: str = "") -> dict[str, SecurityRequirement]:
     """The requirement of every non-public OpenAPI operation mounted among ``routes``.
 
-    Mounts and routers are followed; an ``OpenAPIApp`` hidden inside another
-    ASGI app (middleware) is not seen, so mount it directly.
-
     Args:
         routes: Starlette routes.
         prefix: The path they are mounted under.
@@ -82,18 +96,48 @@ def served_requirements(routes: Iterable[Any], prefix: str = "") -> dict[str, Se
     Returns:
         Requirements by ``METHOD /mounted/path (operationId)``.
     """
+    apps = served_apps(routes, prefix)
+    return {_where(path, op): requirement for path, app in apps for op, requirement in app.requirements}
+
+
+def served_apps(routes: Iterable[Any], prefix: str = "") -> list[tuple[str, OpenAPIApp]]:
+    """Every ``OpenAPIApp`` mounted among ``routes``, with the path it is served under.
+
+    Mounts, routers and middleware (which keeps the app it wraps as ``.app``,
+    as Starlette's and most ASGI middleware do) are followed.
+
+    Args:
+        routes: Starlette routes.
+        prefix: The path they are mounted under.
+    """
     from microlib.http.openapi import OpenAPIApp
 
-    found: dict[str, SecurityRequirement] = {}
+    found: list[tuple[str, OpenAPIApp]] = []
     for route in routes:
-        app = getattr(route, "app", None)
+        app = _unwrapped(getattr(route, "app", None))
         path = prefix + getattr(route, "path", "")
         if isinstance(app, OpenAPIApp):
-            for op, requirement in app.requirements:
-                found[f"{op.method} {path}{op.path} ({op.operation_id})"] = requirement
+            found.append((path, app))
         else:
-            found.update(served_requirements(getattr(route, "routes", ()), path))
+            inner = getattr(route, "routes", None) or getattr(app, "routes", None) or ()
+            found += served_apps(inner, path)
     return found
+
+
+def _where(path: str, op: Operation) -> str:
+    """Where an operation is served: ``DELETE /api/books/{id} (deleteBook)``."""
+    return f"{op.method} {path}{op.path} ({op.operation_id})"
+
+
+def _unwrapped(app: Any) -> Any:
+    """``app`` without the middleware around it: each layer keeps the app it wraps as ``.app``."""
+    from microlib.http.openapi import OpenAPIApp
+
+    seen = set()
+    while not isinstance(app, OpenAPIApp) and hasattr(app, "app") and id(app) not in seen:
+        seen.add(id(app))
+        app = app.app
+    return app
 
 
 def unenforced(

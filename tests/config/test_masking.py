@@ -179,3 +179,29 @@ def test_invalid_list_is_reported_with_its_secrets_masked(tmp_path: Path) -> Non
     assert "hunter2-first" not in str(caught.value)
     found = {p.path: p.value for p in caught.value.problems}
     assert found == {"cluster.backends": "{host: db1, password: '**********'}"}
+
+
+def test_a_password_inside_a_url_is_masked(tmp_path: Path) -> None:
+    """A connection URL's password (`postgresql://app:PW@db/shop`) is masked wherever the URL is shown,
+    in the rendered configuration and in a problem's report, the rest of the URL left readable."""
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "database:\n"
+        "  url: postgresql+asyncpg://app:pg-s3cret@db:5432/shop\n"
+        "cache:\n"
+        "  url: redis://:redis-s3cret@cache:6379/0\n"
+        "messaging:\n"
+        "  url: amqp://guest:amqp-s3cret@rabbit:5672/\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(Settings, files=[config], environ={})
+    shown = yaml.safe_load(loaded.render())
+    assert shown["database"]["url"] == "postgresql+asyncpg://app:**********@db:5432/shop"
+    assert shown["cache"]["url"] == "redis://:**********@cache:6379/0"
+    assert shown["messaging"]["url"] == "amqp://guest:**********@rabbit:5672/"
+    assert yaml.safe_load(loaded.render(masked=False))["database"]["url"].endswith(":pg-s3cret@db:5432/shop")
+    config.write_text("messaging:\n  url: amqps2://guest:amqp-s3cret@rabbit/\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(Settings, files=[config], environ={})
+    assert "amqp-s3cret" not in str(caught.value)
+    assert "amqps2://guest:**********@rabbit/" in str(caught.value)

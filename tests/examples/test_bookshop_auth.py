@@ -7,8 +7,17 @@ OpenAPI-first orders API and the log-level endpoint over HTTP.
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from examples.bookshop import devauth
@@ -17,8 +26,9 @@ from examples.bookshop.main import create_service
 from microlib.core.errors import Error
 from microlib.service import Service
 from microlib.testing import TestService
+from tests.docs._blocks import ROOT, Block, blocks
 
-AUTH_YAML = Path(__file__).parents[2] / "examples" / "bookshop" / "auth.yaml"
+AUTH_YAML = ROOT / "examples" / "bookshop" / "auth.yaml"
 
 
 @pytest.fixture
@@ -105,6 +115,20 @@ async def test_every_attack_token_is_refused_on_both_doors(shop: TestService, at
     assert response.json()["reason"] not in ("", None)
 
 
+async def test_the_documents_are_public_and_nothing_else_unlisted(shop: TestService) -> None:
+    """auth.yaml lists both APIs' documents and pages in public_paths: they answer without a token
+    (they run the chain like any route); the orders API itself does not."""
+    for path in (
+        "/rest/openapi.json",
+        "/rest/openapi.yaml",
+        "/api/openapi.json",
+        "/api/openapi.yaml",
+        "/api/docs",
+    ):
+        assert (await shop.http.get(path)).status_code == 200, path
+    assert (await shop.http.get("/api/orders")).status_code == 401
+
+
 async def test_orders_api_needs_the_customer_role(shop: TestService) -> None:
     """The OpenAPI-first orders API takes its rule from config (service "Bookshop orders")."""
     assert (await shop.http.get("/api/orders")).status_code == 401
@@ -162,3 +186,95 @@ async def test_an_order_is_confirmed_as_the_customer_who_placed_it(shop: TestSer
     confirmed = [e for e in shop.logs if e["event"] == "order confirmed"]
     assert [(e["order_id"], e["placed_by"]) for e in confirmed] == [(order.json()["id"], "ann")]
     assert len(shop.logged("restock report")) == 1
+
+
+def documented(doc: Path) -> tuple[Block, Block]:
+    """The page's two shell blocks this test checks: starting the example, and the calls to it."""
+    name = test_the_documented_attack_cases_answer_as_documented.__name__
+    start, calls = [b for b in blocks(doc, "sh") if b.directive == "checked by" and b.reason.endswith(name)]
+    return start, calls
+
+
+def statuses(calls: Block) -> list[str]:
+    """The status each call is documented to answer, in order (`# 401 each` once per loop turn)."""
+    body = calls.body.replace("\\\n", " ")
+    turns = re.search(r"^\s*for \w+ in (.*?); do", body, re.MULTILINE)
+    found = []
+    for status, each in re.findall(r"#\s*(\d{3})\b(\s+each)?", body):
+        found += [status] * (len(turns[1].split()) if each and turns else 1)
+    return found
+
+
+def free_port() -> int:
+    """A port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def here(command: str, port: int) -> str:
+    """A documented command as it runs here: this interpreter, the example on ``port``."""
+    return (
+        command.replace(".venv/bin/python", shlex.quote(sys.executable))
+        .replace(".venv/bin/microlib", f"{shlex.quote(sys.executable)} -m microlib.cli")
+        .replace("localhost:8080", f"127.0.0.1:{port}")
+    )
+
+
+# Each call prints its status alone, whatever output options the page gives it.
+STATUS_ONLY = "curl() { command curl \"$@\" -s -o /dev/null -w '%{http_code}\\n'; }\n"
+
+
+@pytest.mark.parametrize("doc", ["docs/security.md", "README.md"])
+def test_the_documented_attack_cases_answer_as_documented(doc: str, tmp_path: Path) -> None:
+    """The page's commands, run as a reader runs them (from a checkout, the example started with
+    auth.yaml, the calls from another shell): every call answers the status its comment gives, and
+    no level changed for the calls refused."""
+    start, calls = documented(ROOT / doc)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # the checkout's relative paths
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    http, grpc = free_port(), free_port()
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below, after the process)
+    server: subprocess.Popen[str] | None = None
+    try:
+        for command in start.commands:
+            if "microlib run" not in command:
+                subprocess.run(here(command, http), shell=True, cwd=tmp_path, env=env, check=True)
+                continue
+            ports = [
+                "--set",
+                "http.host=127.0.0.1",
+                "--set",
+                f"http.port={http}",
+                "--set",
+                f"grpc.port={grpc}",
+            ]
+            argv = [*shlex.split(here(command.split(" #")[0], http)), *ports]
+            server = subprocess.Popen(
+                argv, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+            )
+        assert server is not None, f"{doc}: the first block starts no service"
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "the example stopped"
+            assert time.monotonic() < deadline, "the example did not become ready"
+            try:
+                if httpx.get(f"http://127.0.0.1:{http}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        ran = subprocess.run(
+            ["bash", "-eu", "-c", STATUS_ONLY + here(calls.body, http)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == statuses(calls), f"{calls.where}: {ran.stderr}"
+    assert "log levels changed" not in output

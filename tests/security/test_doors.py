@@ -265,10 +265,10 @@ def everything_service(gen: ModuleType, ops: ModuleType) -> Service:
     async def plain_post(request: Request) -> None:
         return None
 
-    service.http.mount(
-        "/api",
-        OpenAPIApp(ops.OPERATIONS, Notes(), chain=service.chain, title=ops.TITLE, docs=False, prefix="/api"),
+    api = OpenAPIApp(
+        ops.OPERATIONS, Notes(), chain=service.chain, title=ops.TITLE, spec_path=ops.SPEC_PATH, prefix="/api"
     )
+    service.http.mount("/api", api)
     return service
 
 
@@ -296,6 +296,8 @@ def http_doors(app: Any) -> list[Door]:
             continue  # a mounted OpenAPIApp's operations in the app's router: listed with the mount below
         elif isinstance(route, Mount) and isinstance(route.app, OpenAPIApp):
             doors += [Door("openapi", op.method, route.path + op.path) for op in route.app.operations]
+            # The document and its page, which the app serves itself.
+            doors += [Door("openapi", "GET", route.path + path) for path in route.app.document_paths]
         elif isinstance(route, Route):
             doors += [Door("plain", verb, route.path) for verb in sorted((route.methods or set()) - {"HEAD"})]
         else:
@@ -386,11 +388,50 @@ async def test_deny_by_default_refuses_every_route_without_a_rule(
 async def test_served_documents_are_refused_when_not_public(
     oidc: OidcIssuer, doors_gen: ModuleType, open_ops: ModuleType
 ) -> None:
-    """The documents a service serves (the OpenAPI of its servicers, the AsyncAPI of its messages) go
-    through the access decision like any route: not listed in public_paths, deny_by_default refuses them."""
+    """The documents a service serves (the OpenAPI of its servicers, the AsyncAPI of its messages, an
+    OpenAPI-first API's own document and page) go through the access decision like any route: not
+    listed in public_paths, deny_by_default refuses them."""
     service = everything_service(doors_gen, open_ops)
     overrides = [*issuer_config(oidc, "everything"), "security.public_paths=[/health/*]"]
     async with TestService(service, overrides=overrides) as t:
-        for path in ("/openapi.json", "/openapi.yaml", "/docs"):
+        for path in (
+            "/openapi.json",
+            "/openapi.yaml",
+            "/docs",
+            "/api/openapi.json",
+            "/api/openapi.yaml",
+            "/api/docs",
+        ):
             answer = await t.http.get(path)
             assert answer.status_code == 401, (path, answer.text)
+
+
+async def test_metrics_on_the_service_port_follow_the_access_rules(
+    oidc: OidcIssuer, doors_gen: ModuleType, open_ops: ModuleType
+) -> None:
+    """/metrics on the service's own port (no metrics.port) is a management route like the log-level
+    endpoint: taken out of public_paths, deny_by_default refuses it, and a rule on it decides."""
+    service = everything_service(doors_gen, open_ops)
+    rule = json.dumps({"http//metrics": {"roles": ["monitoring"]}})
+    overrides = [*issuer_config(oidc, "everything"), "security.public_paths=[/health/*]"]
+    async with TestService(service, overrides=overrides) as t:
+        anonymous = await t.http.get("/metrics")
+        unruled = await t.http.get(
+            "/metrics", headers={"authorization": f"Bearer {oidc.mint(roles=['admin'])}"}
+        )
+    async with TestService(
+        everything_service(doors_gen, open_ops), overrides=[*overrides, f"security.methods={rule}"]
+    ) as t:
+        refused = await t.http.get(
+            "/metrics", headers={"authorization": f"Bearer {oidc.mint(roles=['ops'])}"}
+        )
+        allowed = await t.http.get(
+            "/metrics", headers={"authorization": f"Bearer {oidc.mint(roles=['monitoring'])}"}
+        )
+    assert (anonymous.status_code, unruled.status_code, unruled.json()["reason"]) == (
+        401,
+        403,
+        "NO_ACCESS_RULE",
+    )
+    assert (refused.status_code, allowed.status_code) == (403, 200)
+    assert "microlib_" in allowed.text

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount
 
 from microlib.core.chain import compose
@@ -147,6 +149,31 @@ async def test_mounts_are_followed_and_named_by_their_full_path(ops: ModuleType)
     message = await refusal(built)
     assert "none is installed" in message
     assert "DELETE /outer/api/basic/{id} (deleteBasic)" in message
+
+
+async def test_middleware_around_an_app_is_looked_through(ops: ModuleType) -> None:
+    """An OpenAPIApp wrapped in ASGI middleware (which keeps the app it wraps as ``.app``, as
+    Starlette's do) is found too: the service does not start serving its operations open."""
+    built = Service("vault")
+    api = OpenAPIApp(ops.OPERATIONS, Vault(), chain=built.chain, docs=False)
+    built.http.mount("/api", GZipMiddleware(CORSMiddleware(api, allow_origins=["*"])))
+    message = await refusal(built)
+    assert "none is installed" in message
+    assert "DELETE /api/basic/{id} (deleteBasic)" in message
+
+
+async def test_an_app_outside_the_service_chain_is_refused(ops: ModuleType, key: SigningKey) -> None:
+    """An OpenAPIApp built without chain=service.chain runs none of the service's access rules: with
+    every scheme enforceable it would still answer a DELETE requiring HTTP basic with 204 to anyone.
+    The start is refused, naming where it is mounted and its operations, even those declaring none
+    (deny_by_default would not reach them either)."""
+    built = Service("vault")
+    install(built, verifiers=VERIFIERS)
+    built.http.mount("/api", OpenAPIApp(ops.OPERATIONS, Vault(), docs=False))
+    message = await refusal(built, issuer(key))
+    assert "chain=service.chain" in message
+    assert "DELETE /api/basic/{id} (deleteBasic)" in message
+    assert "GET /api/status (status)" in message
 
 
 async def test_everything_enforced_starts(ops: ModuleType, key: SigningKey) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from microlib import Service
 from microlib.core.errors import InvalidArgument
 from microlib.jobs import JobEnvelope, MemoryQueue
 from microlib.testing import TestService
-from tests.jobs._contract import Handlers, Line, Receipt, ShopJobsEnqueuer, Total
+from tests.jobs._contract import DEFINITION, FAST, Handlers, Line, Receipt, ShopJobsEnqueuer, Total
 
 NO_SCHEDULER = ["jobs.scheduler.enabled=false"]
 
@@ -97,6 +98,33 @@ async def test_a_crashing_job_is_retried_after_its_backoff_then_succeeds() -> No
         assert (await handle.result(1)).order_id == "o2"
         assert {ctx.id for _, _, ctx in handlers.runs} == {handle.id}
         assert 'job_retries_total{job="send_receipt",service="shop.jobs"} 2.0' in _scrape(service)
+
+
+async def test_retry_backoffs_are_jittered_as_the_contract_says() -> None:
+    """A contract's jitter of 0.5 on a 0.2 s backoff: each retry waits between 0.1 and 0.2 s,
+    drawn apart, so that jobs that failed together do not all come back together."""
+    job = dataclasses.replace(DEFINITION.jobs["send_receipt"], retry=dataclasses.replace(FAST, jitter=0.5))
+
+    class Jittery(Handlers):
+        pass
+
+    Jittery.__microlib_jobs__ = dataclasses.replace(  # type: ignore[attr-defined]
+        DEFINITION, jobs={**DEFINITION.jobs, "send_receipt": job}
+    )
+    service, handlers = Service("shop"), Jittery()
+    service.include(handlers)
+    async with TestService(service, overrides=NO_SCHEDULER, frozen_time=True) as t:
+        for i in range(20):
+            await service.jobs.enqueue(job, Receipt(order_id=f"j{i}", crash_times=1))
+        await t.jobs.run_until_idle()
+        backoffs = [e["backoff_s"] for e in t.logs if e.get("event") == "job retry scheduled"]
+        assert len(backoffs) == 20
+        assert all(0.1 <= backoff <= 0.2 for backoff in backoffs)
+        assert len(set(backoffs)) > 10
+        await t.jobs.advance(0.15)
+        assert 0 < len(handlers.runs) - 20 < 20  # the shorter backoffs have come due
+        await t.jobs.advance(0.05)
+        assert len(handlers.runs) == 40
 
 
 async def test_a_job_crashing_on_every_attempt_is_dead_lettered_and_replay_runs_it_again() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from opentelemetry import context as otel_context
@@ -14,9 +15,9 @@ from prometheus_client import generate_latest
 
 from microlib import Service
 from microlib.core.errors import InvalidArgument
-from microlib.jobs import JobEnvelope, MemoryQueue
+from microlib.jobs import JobContext, JobEnvelope, MemoryQueue
 from microlib.testing import TestService
-from tests.jobs._contract import DEFINITION, FAST, Handlers, Line, Receipt, ShopJobsEnqueuer, Total
+from tests.jobs._contract import DEFINITION, FAST, Handlers, Line, Receipt, ShopJobsEnqueuer, Tick, Total
 
 NO_SCHEDULER = ["jobs.scheduler.enabled=false"]
 
@@ -265,6 +266,34 @@ def test_handlers_missing_a_job_are_refused_naming_it() -> None:
 
     with pytest.raises(TypeError, match=r"send_receipt \(job send_receipt, tests/jobs/jobs.yaml:4\)"):
         Service("shop").include(Partial())
+
+
+def test_handlers_drifted_from_the_contract_are_refused_at_startup() -> None:
+    """A handler whose payload is annotated with another model (the contract changed it), or a
+    handler of a job the contract no longer has, is refused naming each: not found at run time."""
+
+    class Drifted(Handlers):
+        async def send_receipt(self, payload: Tick, ctx: JobContext) -> Total:  # type: ignore[override]
+            raise AssertionError("never run")
+
+        async def purge_carts(self, payload: Tick, ctx: JobContext) -> None:
+            return None
+
+    with pytest.raises(TypeError) as refused:
+        Service("shop").include(Drifted())
+    message = str(refused.value)
+    assert "send_receipt (job send_receipt, tests/jobs/jobs.yaml:4): payload is annotated Tick" in message
+    assert "the contract carries Receipt" in message
+    assert "purge_carts runs no job of shop.jobs any more (removed or renamed in the contract)" in message
+
+    class Loose(Handlers):
+        async def send_receipt(self, payload: Any, ctx: JobContext) -> Total:
+            return Total(order_id="x", items=0)
+
+        async def heartbeat(self, payload, ctx):  # type: ignore[no-untyped-def]
+            return None
+
+    Service("shop").include(Loose())  # Any and no annotation: nothing to compare
 
 
 def test_a_service_without_jobs_imports_neither_taskiq_nor_croniter() -> None:

@@ -401,9 +401,18 @@ async def _merge(streams: Sequence[AsyncIterator[Delivery]]) -> AsyncGenerator[D
                 raise item
             yield item
     finally:
-        # Shielded: the worker may cancel again (see _tasks.cancel_and_wait)
-        # while this still hands messages back.
-        await asyncio.shield(_close(pumps, handoff))
+        # Finished even when the worker cancels again (see _tasks.cancel_and_wait):
+        # abandoned, the hand-back would race the queue closing its brokers, and a
+        # delivery it lost would wait for the redelivery timeout.
+        closing = asyncio.ensure_future(_close(pumps, handoff))
+        cancelled = False
+        while not closing.done():
+            try:
+                await asyncio.shield(closing)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
 
 
 async def _close(pumps: list[asyncio.Task[None]], handoff: asyncio.Queue[Delivery | BaseException]) -> None:

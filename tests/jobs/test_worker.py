@@ -257,6 +257,23 @@ async def test_shutdown_requeues_a_job_still_running_when_the_budget_ends() -> N
     assert envelope.attempt == 1
 
 
+async def test_the_worker_takes_no_job_once_shutdown_starts() -> None:
+    """From the moment shutdown starts (before the drain delay, which is for load balancers)
+    the worker takes no more jobs: one enqueued then stays queued for another replica."""
+    service, handlers = _service()
+    async with TestService(service, overrides=[*NO_SCHEDULER, "shutdown.drain_delay=0.5"]):
+        queue = service.jobs.queue
+        assert isinstance(queue, MemoryQueue)
+        stopping = asyncio.create_task(service.stop())
+        await asyncio.sleep(0.1)
+        await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="late"))
+        await asyncio.sleep(0.1)
+        assert not stopping.done()  # still in the drain delay
+        assert handlers.runs == []
+        await stopping
+    assert queue.ready() == 1
+
+
 def test_handlers_missing_a_job_are_refused_naming_it() -> None:
     """include() names the missing method, its job and the contract line."""
 

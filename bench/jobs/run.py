@@ -11,7 +11,10 @@ handler's start (latency, p50 and p99 over every round).
   ``InMemoryBroker`` (which runs each task as it is kicked);
 * ``redis``: microlib's ``redis://`` queue (taskiq-redis's stream broker,
   microlib's listener, a Redis store) against taskiq-redis's
-  ``RedisStreamBroker`` with taskiq's own ``Receiver``, on the same server.
+  ``RedisStreamBroker`` with taskiq's own ``Receiver``, on the same server;
+* ``amqp``: microlib's ``amqp://`` queue (taskiq-aio-pika's ``AioPikaBroker``,
+  a Redis store) against ``AioPikaBroker`` with taskiq's ``Receiver``, on the
+  same RabbitMQ, both on a classic queue with priorities 0-9.
 
 microlib's side is a started ``Service`` with its defaults (every job through
 the chain: recovery, tracing, metrics; payload validated into its model;
@@ -22,7 +25,7 @@ goes first), on fresh streams each time; the ratio printed is the median of
 the rounds' microlib/taskiq ratios, against a target of 0.9x.
 
     .venv/bin/python bench/jobs/run.py --rounds 5 --jobs 2000
-    .venv/bin/python bench/jobs/run.py --backends redis --redis redis://127.0.0.1:6379/0
+    .venv/bin/python bench/jobs/run.py --backends redis amqp --redis redis://127.0.0.1:6379/0
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple, Protocol
 
+import aio_pika
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
@@ -113,8 +117,13 @@ async def _one_at_a_time(
     return latencies
 
 
+class Servers(NamedTuple):
+    redis: str
+    amqp: str
+
+
 async def microlib_run(
-    backend: str, redis_url: str, jobs: int, concurrency: int, access_log: bool, latency_jobs: int
+    backend: str, servers: Servers, jobs: int, concurrency: int, access_log: bool, latency_jobs: int
 ) -> Measured:
     """Jobs per second and latencies through a started microlib service."""
     counter = Counter(jobs)
@@ -126,18 +135,20 @@ async def microlib_run(
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     service = Service("benchjobs")
     service.include(Handlers())
-    url = "memory://" if backend == "memory" else redis_url
-    service.configure(
-        overrides=[
-            "http.enabled=false",
-            f"jobs.url={url}",
-            f"jobs.namespace={namespace}",
-            f"jobs.concurrency={concurrency}",
-            "jobs.scheduler.enabled=false",
-            f"logging.access_log={str(access_log).lower()}",
-        ],
-        environ={},
-    )
+    url = {"memory": "memory://", "redis": servers.redis, "amqp": servers.amqp}[backend]
+    overrides = [
+        "http.enabled=false",
+        f"jobs.url={url}",
+        f"jobs.namespace={namespace}",
+        f"jobs.concurrency={concurrency}",
+        "jobs.scheduler.enabled=false",
+        f"logging.access_log={str(access_log).lower()}",
+        # The service's own lifecycle lines would drown the figures (the access log is above).
+        f"logging.level={'INFO' if access_log else 'WARNING'}",
+    ]
+    if backend == "amqp":
+        overrides.append(f"jobs.store={servers.redis}")
+    service.configure(overrides=overrides, environ={})
     await service.start()
     try:
         job = CONTRACT.jobs["ping"]
@@ -152,17 +163,23 @@ async def microlib_run(
         )
     finally:
         await service.stop()
-        if backend == "redis":
-            await _clean(redis_url, namespace)
+        if backend != "memory":
+            await _clean(servers.redis, namespace)
+        if backend == "amqp":
+            await _clean_amqp(
+                servers.amqp, f"{namespace}.jobs", [f"{namespace}.jobs.bench", f"{namespace}.jobs.dead"]
+            )
     return Measured(jobs / elapsed, latencies)
 
 
 async def taskiq_run(
-    backend: str, redis_url: str, jobs: int, concurrency: int, access_log: bool, latency_jobs: int
+    backend: str, servers: Servers, jobs: int, concurrency: int, access_log: bool, latency_jobs: int
 ) -> Measured:
     """Jobs per second and latencies through plain taskiq."""
     from taskiq import InMemoryBroker
     from taskiq.receiver import Receiver
+    from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
+    from taskiq_aio_pika.queue import QueueType
     from taskiq_redis import RedisStreamBroker
 
     counter = Counter(jobs)
@@ -173,8 +190,17 @@ async def taskiq_run(
     broker: Any
     if backend == "memory":
         broker = InMemoryBroker(max_async_tasks=concurrency)
+    elif backend == "redis":
+        broker = RedisStreamBroker(servers.redis, queue_name=stream, consumer_group_name=f"{stream}-jobs")
     else:
-        broker = RedisStreamBroker(redis_url, queue_name=stream, consumer_group_name=f"{stream}-jobs")
+        broker = AioPikaBroker(
+            servers.amqp,
+            qos=concurrency,
+            exchange=Exchange(name=f"{stream}.x"),
+            task_queues=[Queue(name=stream, type=QueueType.CLASSIC, max_priority=9)],
+            dead_letter_queue=Queue(name=f"{stream}.dead", type=QueueType.CLASSIC),
+            delay_queue=Queue(name=f"{stream}.delay", type=QueueType.CLASSIC),
+        )
 
     @broker.task(task_name="ping")  # type: ignore[untyped-decorator]
     async def ping(payload: dict[str, Any]) -> None:
@@ -182,7 +208,7 @@ async def taskiq_run(
 
     finish = asyncio.Event()
     listening: asyncio.Task[None] | None = None
-    if backend == "redis":
+    if backend != "memory":
         broker.is_worker_process = True
         await broker.startup()
         receiver = Receiver(broker, max_async_tasks=concurrency, run_startup=False)
@@ -208,7 +234,9 @@ async def taskiq_run(
             await asyncio.gather(listening, return_exceptions=True)
         await broker.shutdown()
         if backend == "redis":
-            await _clean(redis_url, stream)
+            await _clean(servers.redis, stream)
+        if backend == "amqp":
+            await _clean_amqp(servers.amqp, f"{stream}.x", [stream, f"{stream}.dead", f"{stream}.delay"])
     return Measured(jobs / elapsed, latencies)
 
 
@@ -222,7 +250,16 @@ async def _clean(redis_url: str, prefix: str) -> None:
         await redis.aclose()
 
 
-Run = Callable[[str, str, int, int, bool, int], Coroutine[Any, Any, Measured]]
+async def _clean_amqp(url: str, exchange: str, queues: list[str]) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.queue_delete(queue)
+        await channel.exchange_delete(exchange)
+
+
+Run = Callable[[str, Servers, int, int, bool, int], Coroutine[Any, Any, Measured]]
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -231,21 +268,25 @@ def _percentile(values: list[float], q: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", nargs="+", default=["memory", "redis"], choices=["memory", "redis"])
+    parser.add_argument(
+        "--backends", nargs="+", default=["memory", "redis", "amqp"], choices=["memory", "redis", "amqp"]
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2000, help="jobs per measurement")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--warmup", type=int, default=200, help="jobs run once per side before the rounds")
     parser.add_argument(
         "--latency-jobs", type=int, default=200, help="jobs sent one at a time per measurement"
     )
     parser.add_argument("--access-log", action="store_true", help="microlib logs each job (access log)")
     args = parser.parse_args()
+    servers = Servers(args.redis, args.amqp)
     sides: dict[str, Run] = {"microlib": microlib_run, "taskiq": taskiq_run}
     for backend in args.backends:
         for run in sides.values():
-            asyncio.run(run(backend, args.redis, args.warmup, args.concurrency, args.access_log, 10))
+            asyncio.run(run(backend, servers, args.warmup, args.concurrency, args.access_log, 10))
         rates: dict[str, list[float]] = {name: [] for name in sides}
         latencies: dict[str, list[float]] = {name: [] for name in sides}
         ratios: list[float] = []
@@ -254,7 +295,7 @@ def main() -> None:
             measured = {
                 name: asyncio.run(
                     sides[name](
-                        backend, args.redis, args.jobs, args.concurrency, args.access_log, args.latency_jobs
+                        backend, servers, args.jobs, args.concurrency, args.access_log, args.latency_jobs
                     )
                 )
                 for name in order

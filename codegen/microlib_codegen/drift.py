@@ -1,4 +1,4 @@
-"""Contract drift: how a user stub no longer matches its service, OpenAPI or AsyncAPI document.
+"""Contract drift: how a user stub no longer matches its service, OpenAPI, AsyncAPI or jobs contract.
 
 The stub module is parsed with :mod:`ast`, never imported, so a broken or
 slow-to-import module still gets a report.
@@ -10,12 +10,15 @@ import ast
 import re
 from pathlib import Path
 
+from microlib_codegen import jobs
+from microlib_codegen._openapi_ops import snake
 from microlib_codegen._signatures import ServerSignature, server_signature
 from microlib_codegen.asyncapi import Application, Handler, stub_names
+from microlib_codegen.jobs import JobsContract
 from microlib_codegen.openapi import HandlerStub
 from microlib_codegen.stubs import Stub, stub_class
 
-__all__ = ["consumer_drift", "handlers_drift", "stub_drift"]
+__all__ = ["consumer_drift", "handlers_drift", "jobs_drift", "stub_drift"]
 
 _QUALIFIED = re.compile(r"\b(?:\w+\.)+(\w+)")
 
@@ -138,6 +141,44 @@ def _handler_problems(fn: ast.FunctionDef | ast.AsyncFunctionDef, expected: Hand
     return found
 
 
+def _interface_drift(
+    path: Path, protocol: str, impl: str, expected: list[Handler], kind: str, gone: str
+) -> list[str]:
+    """Every way the ``impl(protocol)`` class at ``path`` differs from ``expected``.
+
+    Args:
+        path: The user's stub module.
+        protocol: The generated interface its class subclasses.
+        impl: The class name the stub was written with.
+        expected: The interface's handlers.
+        kind: What one handler serves (``operation``, ``job``), for the lines.
+        gone: What a method the contract no longer has is not any more
+            (``a receive operation of Orders``).
+    """
+    where = str(path)
+    found = _stub_class(where, path.read_text(encoding="utf-8"), protocol, impl)
+    if isinstance(found, str):
+        return [found]
+    cls, defs = found
+    report: list[str] = []
+    for handler in expected:
+        fn = defs.get(handler.python_name)
+        if fn is None:
+            what = f"{kind} {handler.operation}"
+            report.append(_missing(where, cls, handler.python_name, what, handler.text))
+            continue
+        for problem in _handler_problems(fn, handler):
+            report.append(f"{where}:{fn.lineno}: {cls.name}.{fn.name}: {problem}; expected: {handler.text}")
+    names = {h.python_name for h in expected}
+    for name, fn in defs.items():
+        if name not in names and [a.arg for a in fn.args.args][1:] == ["payload", "ctx"]:
+            report.append(
+                f"{where}:{fn.lineno}: {cls.name}.{name}: not {gone} any more "
+                "(removed or renamed in the contract)"
+            )
+    return report
+
+
 def consumer_drift(app: Application, path: Path, import_name: str) -> list[str]:
     """Every way the consumer stub at ``path`` differs from ``app``'s receive operations.
 
@@ -150,30 +191,30 @@ def consumer_drift(app: Application, path: Path, import_name: str) -> list[str]:
         Lines ``file:line: Class.method: problem; expected: signature``; empty
         when the stub matches.
     """
-    where = str(path)
-    found = _stub_class(where, path.read_text(encoding="utf-8"), app.consumer, app.stub_class)
-    if isinstance(found, str):
-        return [found]
-    cls, defs = found
-    report: list[str] = []
     expected = app.handlers(stub_names(app, import_name))
-    for handler in expected:
-        fn = defs.get(handler.python_name)
-        if fn is None:
-            report.append(
-                _missing(where, cls, handler.python_name, f"operation {handler.operation}", handler.text)
-            )
-            continue
-        for problem in _handler_problems(fn, handler):
-            report.append(f"{where}:{fn.lineno}: {cls.name}.{fn.name}: {problem}; expected: {handler.text}")
-    names = {h.python_name for h in expected}
-    for name, fn in defs.items():
-        if name not in names and [a.arg for a in fn.args.args][1:] == ["payload", "ctx"]:
-            report.append(
-                f"{where}:{fn.lineno}: {cls.name}.{name}: not a receive operation of "
-                f"{app.spec.title or app.package} any more (removed or renamed in the contract)"
-            )
-    return report
+    gone = f"a receive operation of {app.spec.title or app.package}"
+    return _interface_drift(path, app.consumer, app.stub_class, expected, "operation", gone)
+
+
+def jobs_drift(contract: JobsContract, path: Path) -> list[str]:
+    """Every way the job handler module at ``path`` differs from ``contract``'s jobs.
+
+    Returns:
+        Lines ``file:line: Class.method: problem; expected: signature``; empty
+        when the module matches.
+    """
+    expected = [
+        Handler(
+            snake(job.name),
+            f"{job.name} ({contract.source}:{job.line})",
+            jobs.payload_type(job),
+            jobs.result_type(job),
+            jobs.handler_signature(job),
+        )
+        for job in contract.jobs
+    ]
+    protocol = f"{contract.stem}Handlers"
+    return _interface_drift(path, protocol, contract.stem, expected, "job", f"a job of {contract.name}")
 
 
 def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:

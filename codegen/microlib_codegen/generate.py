@@ -10,7 +10,7 @@ from microlib_codegen import asyncapi, jobs, openapi
 from microlib_codegen._protoc import builtin_includes, run_protoc
 from microlib_codegen.check import Drift, compare, with_manifest, write
 from microlib_codegen.config import CodegenConfig
-from microlib_codegen.drift import consumer_drift, handlers_drift, stub_drift
+from microlib_codegen.drift import consumer_drift, handlers_drift, jobs_drift, stub_drift
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import Contract
 from microlib_codegen.proto import read_descriptor_set
@@ -180,7 +180,7 @@ def run(config: CodegenConfig, *, check: bool = False) -> Outcome:
         name, text = jobs.render_stub(contract_file, source_name=shown, gen_package=gen_package)
         path = config.stubs / name
         if path.is_file():
-            outcome.stub_drift.extend(jobs.stub_drift(contract_file, source_name=shown, stub=path))
+            outcome.stub_drift.extend(jobs_drift(jobs.load(contract_file, shown), path))
         else:
             _write_stub(outcome, path, text, check=check, what=f"{contract_file.name} jobs")
     for stub in plan_stubs(outcome.contract.services, config.stubs, config.import_name):

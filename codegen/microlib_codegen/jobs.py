@@ -3,14 +3,13 @@
 ``render`` returns the DO-NOT-EDIT package of one contract (``models.py``
 from datamodel-code-generator, as for OpenAPI; ``jobs.py`` with the
 ``JobsDefinition``, the handler Protocol and the typed enqueuer);
-``render_stub`` the user's handler module, written once; ``stub_drift``
-how an existing handler module no longer matches. The same contract always
+``render_stub`` the user's handler module, written once (``drift.jobs_drift``
+says how an existing one no longer matches). The same contract always
 gives the same bytes.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
@@ -25,7 +24,16 @@ from microlib_codegen._openapi_ops import pascal, snake
 from microlib_codegen._pyfmt import docstring, ruff_format
 from microlib_codegen.errors import CodegenError
 
-__all__ = ["JobSpec", "JobsContract", "load", "render", "render_stub", "stub_drift"]
+__all__ = [
+    "JobSpec",
+    "JobsContract",
+    "handler_signature",
+    "load",
+    "payload_type",
+    "render",
+    "render_stub",
+    "result_type",
+]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RETRY_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter"}
@@ -155,11 +163,15 @@ def _job(
     )
 
 
-def _handler_def(job: JobSpec) -> str:
-    payload = f"models.{pascal(job.name)}Payload"
-    return (
-        f"    async def {snake(job.name)}(self, payload: {payload}, ctx: JobContext) -> {_result_type(job)}:"
-    )
+def handler_signature(job: JobSpec) -> str:
+    """The ``async def`` line of ``job``'s handler, as the stub has it."""
+    payload = payload_type(job)
+    return f"async def {snake(job.name)}(self, payload: {payload}, ctx: JobContext) -> {result_type(job)}:"
+
+
+def payload_type(job: JobSpec) -> str:
+    """The annotation of ``job``'s payload in the stub."""
+    return f"models.{pascal(job.name)}Payload"
 
 
 def _schemas(contract: JobsContract) -> dict[str, Any]:
@@ -171,7 +183,8 @@ def _schemas(contract: JobsContract) -> dict[str, Any]:
     return schemas
 
 
-def _result_type(job: JobSpec) -> str:
+def result_type(job: JobSpec) -> str:
+    """The return annotation of ``job``'s handler in the stub."""
     return f"models.{pascal(job.name)}Result" if job.result is not None else "None"
 
 
@@ -237,7 +250,7 @@ def _jobs_module(contract: JobsContract, header: str) -> str:
     for job in contract.jobs:
         out += [
             "",
-            _handler_def(job),
+            f"    {handler_signature(job)}",
             f"        {docstring(job.description or f'Run job {job.name}.', 8)}",
             f'        raise Unimplemented("job {job.name} is not implemented")',
         ]
@@ -256,7 +269,7 @@ def _jobs_module(contract: JobsContract, header: str) -> str:
             f"            name={job.name!r},",
             f"            python_name={snake(job.name)!r},",
             f"            payload_type=models.{pascal(job.name)}Payload,",
-            f"            result_type={_result_type(job)},",
+            f"            result_type={result_type(job)},",
             f"            queue={job.queue!r},",
             f"            retry={_retry(job.retry)},",
             f"            timeout={job.timeout!r},",
@@ -346,50 +359,11 @@ def render_stub(path: Path, *, source_name: str, gen_package: str) -> tuple[str,
     for job in contract.jobs:
         lines += [
             "",
-            _handler_def(job),
+            f"    {handler_signature(job)}",
             f'        raise Unimplemented("job {job.name} is not implemented yet")',
         ]
     text = "\n".join(lines) + "\n"
     return stub_name(contract), ruff_format({"stub.py": text})["stub.py"]
-
-
-def stub_drift(path: Path, *, source_name: str, stub: Path) -> list[str]:
-    """How the handler module ``stub`` differs from the contract: missing, extra or misshapen methods."""
-    contract = load(path, source_name)
-    protocol = f"{contract.stem}Handlers"
-    try:
-        tree = ast.parse(stub.read_text(encoding="utf-8"), filename=str(stub))
-    except SyntaxError as exc:
-        return [f"{stub}:{exc.lineno}: cannot check the stub: {exc.msg}"]
-    cls = next(
-        (
-            n
-            for n in tree.body
-            if isinstance(n, ast.ClassDef)
-            and any(getattr(b, "id", getattr(b, "attr", "")) == protocol for b in n.bases)
-        ),
-        None,
-    )
-    if cls is None:
-        return [f"{stub}: no class subclasses {protocol}"]
-    defs = {n.name: n for n in cls.body if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef)}
-    report = []
-    expected = {snake(job.name): job for job in contract.jobs}
-    for method, job in expected.items():
-        fn = defs.get(method)
-        where = f"{contract.source}:{job.line}"
-        if fn is None:
-            report.append(f"{stub}:{cls.lineno}: {cls.name}.{method}: missing (job {job.name}, {where})")
-            continue
-        params = [a.arg for a in fn.args.args]
-        if not isinstance(fn, ast.AsyncFunctionDef) or len(params) != 3:
-            report.append(
-                f"{stub}:{fn.lineno}: {cls.name}.{method}: must be `async def {method}(self, payload, ctx)`"
-            )
-    for name, fn in defs.items():
-        if name not in expected and [a.arg for a in fn.args.args][1:] == ["payload", "ctx"]:
-            report.append(f"{stub}:{fn.lineno}: {cls.name}.{name}: not a job of {contract.name} any more")
-    return report
 
 
 def _retry(given: dict[str, float]) -> str:

@@ -3,12 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from collections.abc import Callable
 from typing import Any
+
+import structlog
 
 from microlib.cli.run import add_config_arguments
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def quiet_logs() -> None:
+    """Keep the command's output to its result or its one error line: the clients'
+    own warnings (a refused connection, logged before it is raised) say the same
+    thing again, in many lines."""
+    logging.basicConfig(level=logging.CRITICAL, stream=sys.stderr)
+    if not structlog.is_configured():
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL),
+            logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+        )
+
+
+def redacted(url: str) -> str:
+    """``url`` with its credentials hidden, for error lines."""
+    scheme, _, rest = url.partition("://")
+    _, at, host = rest.rpartition("@")
+    return f"{scheme}://{'***@' if at else ''}{host}"
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_dlq(
@@ -40,7 +73,7 @@ def add_dlq(
     listing = actions.add_parser("list", help="the dead letters, oldest first")
     add_config_arguments(listing)
     options(listing)
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    listing.add_argument("--limit", type=_at_least_one, default=100, help="at most this many (default 100)")
     listing.set_defaults(handler=list_)
 
     # The id before the optional TARGET: `show ID [TARGET]`.

@@ -15,9 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import structlog
-
-from microlib.cli._dlq import add_dlq
+from microlib.cli._dlq import add_dlq, quiet_logs, redacted
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
 from microlib.cli.run import config_files
@@ -102,16 +100,23 @@ def _run(args: argparse.Namespace, action: Callable[[JobQueue], Awaitable[T]]) -
             "jobs.url is memory://: dead letters live in the service's process; "
             "configure a broker (redis://, amqp://, postgresql://) to inspect them"
         )
-    if not structlog.is_configured():
-        structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr))
+    quiet_logs()
     namespace = settings.namespace or service.info.name
 
     async def main() -> T:
         queue = open_queue(settings, namespace)
-        await queue.start()
         try:
+            await queue.start()
             return await action(queue)
         finally:
             await queue.stop()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except Exception as exc:
+        # The store or the broker refused or did not answer: an operator's
+        # problem to fix, said in one line with where it was looked for.
+        where = f"jobs.url {redacted(settings.url)}"
+        if settings.store is not None:
+            where += f", jobs.store {redacted(settings.store)}"
+        raise CommandError(f"cannot reach the jobs backend: {type(exc).__name__}: {exc} ({where})") from None

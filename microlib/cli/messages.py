@@ -19,9 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import structlog
-
-from microlib.cli._dlq import add_dlq
+from microlib.cli._dlq import add_dlq, quiet_logs, redacted
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
 from microlib.cli.run import config_files
@@ -188,8 +186,7 @@ def _run(args: argparse.Namespace, action: Callable[[Broker, list[_Consumer]], A
             "configure a broker (amqp://, kafka://, redis://) to inspect them"
         )
     consumers = _consumers(args, settings, service.info.name, list(service.consumers))
-    if not structlog.is_configured():
-        structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr))
+    quiet_logs()
 
     from microlib.messaging import open_broker
 
@@ -204,12 +201,6 @@ def _run(args: argparse.Namespace, action: Callable[[Broker, list[_Consumer]], A
     try:
         return asyncio.run(main())
     except Error as exc:
-        raise CommandError(f"{exc.message} (messaging.url {_redacted(settings.url)})") from None
+        raise CommandError(f"{exc.message} (messaging.url {redacted(settings.url)})") from None
     except ImportError as exc:
         raise CommandError(str(exc)) from None
-
-
-def _redacted(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    _, at, host = rest.rpartition("@")
-    return f"{scheme}://{'***@' if at else ''}{host}"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from microlib.core.context import CallContext
 from microlib.core.errors import ContractMismatch, FieldViolation, InvalidArgument
+from microlib.core.handler_shape import handler_methods, payload_problem
 from microlib.jobs.definition import JobDefinition, JobsDefinition
 
 __all__ = ["JobContext", "check_handlers", "definition_of", "validate_payload"]
@@ -43,25 +44,39 @@ def definition_of(handlers: object) -> JobsDefinition | None:
 
 
 def check_handlers(definition: JobsDefinition, handlers: object) -> None:
-    """Refuse a handler class that lacks a job of its contract.
+    """Refuse a handler class that drifted from its contract, at start rather than at the first run.
 
     Raises:
-        ContractMismatch: naming the class, each missing method, its job and
-            where the contract declares it.
+        ContractMismatch: naming the class and each problem: a job it lacks
+            (with where the contract declares it), a handler whose payload
+            is annotated with other types than the job's model, a handler of
+            a job the contract no longer has.
     """
+    cls = type(handlers)
     protocol = definition.handler_protocol
-    missing = [
-        f"{job.python_name} (job {job.name}, {job.source or definition.source})"
-        for job in definition.jobs.values()
-        if not callable(getattr(handlers, job.python_name, None))
+    missing, problems = [], []
+    for job in definition.jobs.values():
+        method = getattr(handlers, job.python_name, None)
+        named = f"{job.python_name} (job {job.name}, {job.source or definition.source})"
         # The Protocol's own method only raises Unimplemented: inheriting it
         # means the implementation forgot the job.
-        or getattr(type(handlers), job.python_name, None) is getattr(protocol, job.python_name, None)
-    ]
+        inherited = getattr(cls, job.python_name, None) is getattr(protocol, job.python_name, None)
+        if not callable(method) or inherited:
+            missing.append(named)
+            continue
+        wrong = payload_problem(method, {job.payload_type})
+        if wrong:
+            problems.append(f"{named}: {wrong}")
     if missing:
+        problems.insert(0, f"lack method(s): {', '.join(missing)}")
+    expected = {job.python_name for job in definition.jobs.values()}
+    for name in sorted(handler_methods(cls, protocol) - expected):
+        problems.append(
+            f"{name} runs no job of {definition.name} any more (removed or renamed in the contract)"
+        )
+    if problems:
         raise ContractMismatch(
-            f"job handlers {type(handlers).__qualname__} for {definition.name} "
-            f"lack method(s): {', '.join(missing)}"
+            f"job handlers {cls.__qualname__} for {definition.name}: {'; '.join(problems)}"
         )
 
 

@@ -5,8 +5,9 @@ Every replica runs the loop; the one holding the lease
 lease's fencing token (refused for a stale leader or a tick already
 claimed) and then enqueuing the job with the token and the tick in its
 labels. Leadership is given up the moment a renewal fails or the lease's
-time runs out locally, and released at the start of shutdown, so another
-replica takes over at its next attempt instead of after the TTL.
+time runs out locally, and released as shutdown starts (``leaving``, before
+the drain delay), so another replica takes over at its next attempt instead
+of after the TTL.
 
 Missed ticks (no leader for a while, a long pause): under ``skip`` only the
 latest tick still within ``misfire_grace`` fires; under ``catch_up`` the new
@@ -101,6 +102,7 @@ class Scheduler:
         self._valid_until = 0.0
         self._last: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stepping_down: asyncio.Task[None] | None = None
 
     @staticmethod
     def plan(jobs: Sequence[JobDefinition]) -> list[Plan]:
@@ -125,10 +127,22 @@ class Scheduler:
     async def start(self) -> None:
         """Connect the lease and start the loop."""
         await self._lease.start()
+        self._stepping_down = None
         self._task = asyncio.create_task(self._loop(), name="microlib-jobs-scheduler")
 
+    def leaving(self) -> None:
+        """Shutdown started: stop firing and release the lease now, before the drain
+        delay, so another replica leads while this one still serves."""
+        if self._stepping_down is None:
+            self._stepping_down = asyncio.create_task(self._step_down(), name="microlib-jobs-step-down")
+
     async def drain(self, timeout: float) -> None:
-        """Stop firing and release the lease, first thing in the shutdown."""
+        """Stop firing and release the lease (done already if shutdown called :meth:`leaving`)."""
+        self.leaving()
+        assert self._stepping_down is not None
+        await self._stepping_down
+
+    async def _step_down(self) -> None:
         if self._task is not None:
             await cancel_and_wait(self._task)
             self._task = None

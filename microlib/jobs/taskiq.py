@@ -212,28 +212,44 @@ class TaskiqQueue:
             async with self._startup:
                 broker = self._writers.get(queue)
                 if broker is None:
-                    broker = self._broker(queue, reader=False)
-                    await self._start_broker(broker)
+                    broker = await self._open_broker(queue, reader=False)
                     self._writers[queue] = broker
         return broker
 
-    async def _start_broker(self, broker: AsyncBroker) -> None:
-        """Start a broker, again if a replica starting at the same moment raced it.
+    async def _open_broker(self, queue: str, *, reader: bool) -> AsyncBroker:
+        """A started broker for ``queue``; a new one if a replica starting at the same
+        moment raced it.
 
         taskiq-postgres creates its table with ``CREATE TABLE IF NOT EXISTS``,
-        which PostgreSQL lets two sessions race into a unique violation.
+        which PostgreSQL lets two sessions race into a unique violation or a
+        duplicate type or sequence. The failed broker is not started again: its
+        shutdown closes its pool without forgetting it.
         """
         for attempt in range(3):
+            broker = self._broker(queue, reader=reader)
             try:
                 await broker.startup()
-                return
+                return broker
             except Exception as exc:
-                if attempt == 2:
-                    raise
-                log.info("job broker startup raced, retrying", error=str(exc))
                 with contextlib.suppress(Exception):
                     await broker.shutdown()
+                if attempt == 2 or not self._raced(exc):
+                    raise
+                log.info("job broker startup raced, retrying", error=str(exc))
                 await asyncio.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _raced(self, exc: Exception) -> bool:
+        """Whether ``exc`` is what PostgreSQL answers a table created twice at once (a unique
+        violation in its catalog, its row type or id sequence already there); anything
+        else, a refused connection first, is not worth a second try."""
+        if self._settings.backend != "postgresql":
+            return False
+        import asyncpg
+
+        return isinstance(
+            exc, asyncpg.UniqueViolationError | asyncpg.DuplicateTableError | asyncpg.DuplicateObjectError
+        )
 
     async def _kick(self, envelope: JobEnvelope) -> None:
         broker = await self._writer(envelope.queue)
@@ -289,13 +305,14 @@ class TaskiqQueue:
         The brokers stay open until :meth:`stop`: jobs handed out are
         acknowledged through them after the listening ends (drain).
         """
-        brokers = [self._broker(queue, reader=True) for queue in queues]
+        brokers: list[AsyncBroker] = []
         sweeper: asyncio.Task[None] | None = None
         try:
-            for broker in brokers:
+            for queue in queues:
                 async with self._startup:
-                    await self._start_broker(broker)
+                    broker = await self._open_broker(queue, reader=True)
                 self._readers.append(broker)
+                brokers.append(broker)
             if self._settings.backend == "postgresql":
                 await _prepare(brokers[0])  # one table for every queue
                 sweeper = asyncio.create_task(self._sweep([self._physical(q) for q in queues]))
@@ -434,9 +451,18 @@ async def _merge(streams: Sequence[AsyncIterator[Delivery]]) -> AsyncGenerator[D
                 raise item
             yield item
     finally:
-        # Shielded: the worker may cancel again (see _tasks.cancel_and_wait)
-        # while this still hands messages back.
-        await asyncio.shield(_close(pumps, handoff))
+        # Finished even when the worker cancels again (see _tasks.cancel_and_wait):
+        # abandoned, the hand-back would race the queue closing its brokers, and a
+        # delivery it lost would wait for the redelivery timeout.
+        closing = asyncio.ensure_future(_close(pumps, handoff))
+        cancelled = False
+        while not closing.done():
+            try:
+                await asyncio.shield(closing)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
 
 
 async def _close(pumps: list[asyncio.Task[None]], handoff: asyncio.Queue[Delivery | BaseException]) -> None:

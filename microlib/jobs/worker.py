@@ -7,8 +7,8 @@ same as for any call. A failed run is queued again after its backoff, or
 dead-lettered when the contract's attempts are spent or the failure is
 permanent (:data:`~microlib.jobs.retry.PERMANENT_CODES`).
 
-On shutdown (``drain``) the worker takes no more jobs; running ones get the
-budget to finish, and those still running then are cancelled and requeued,
+As shutdown starts (``leaving``) the worker takes no more jobs; running ones
+get the drain's budget to finish, and those still running then are cancelled and requeued,
 unchanged, for another replica.
 """
 
@@ -115,12 +115,17 @@ class JobWorker:
         self._draining = False
         self._consumer = asyncio.create_task(self._consume(), name="microlib-jobs-worker")
 
+    def leaving(self) -> None:
+        """Shutdown started: take no more jobs, from now rather than after the drain delay
+        (which is for load balancers); running ones go on."""
+        self._draining = True
+        if self._consumer is not None:
+            self._consumer.cancel()
+
     async def drain(self, timeout: float) -> None:
         """Take no more jobs; let running ones finish within ``timeout``, requeue the rest."""
-        self._draining = True
+        self.leaving()
         consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            consumer.cancel()
         running = list(self._running)
         if running:
             log.info("jobs draining", running=len(running), timeout=timeout)

@@ -11,13 +11,9 @@ reports the same against the stub's source before anything runs.
 
 from __future__ import annotations
 
-import inspect
-import types
-import typing
-from typing import Any
-
 from microlib.core.errors import ContractMismatch
-from microlib.messaging.definition import ApplicationDefinition, OperationDefinition
+from microlib.core.handler_shape import handler_methods, payload_problem
+from microlib.messaging.definition import ApplicationDefinition
 
 __all__ = ["check_consumer"]
 
@@ -45,54 +41,12 @@ def check_consumer(definition: ApplicationDefinition, consumer: object) -> None:
         if not callable(method) or getattr(cls, name, None) is getattr(interface, name, None):
             problems.append(f"{name} is missing (operation {op.name})")
             continue
-        wrong = _payload_problem(method, op)
+        wrong = payload_problem(method, {m.payload_type for m in op.messages})
         if wrong:
             problems.append(f"{name} (operation {op.name}): {wrong}")
-    for name in sorted(_handlers(cls, interface) - expected.keys()):
+    for name in sorted(handler_methods(cls, interface) - expected.keys()):
         problems.append(f"{name} handles no receive operation any more (removed or renamed in the contract)")
     if problems:
         raise ContractMismatch(
             f"consumer {cls.__qualname__} of {definition.title} {definition.version}: " + "; ".join(problems)
         )
-
-
-def _payload_problem(method: Any, op: OperationDefinition) -> str:
-    signature = inspect.signature(method)
-    try:
-        signature.bind(None, None)
-    except TypeError:
-        return f"cannot be called with (payload, ctx): its parameters are {signature}"
-    try:
-        hints = typing.get_type_hints(method)
-    except (NameError, TypeError):
-        return ""  # annotations that do not resolve at run time: mypy checks those
-    annotation = hints.get(next(iter(signature.parameters)))
-    if annotation is None or annotation is Any:
-        return ""  # unannotated, or deliberately untyped: nothing to compare
-    is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
-    got = set(typing.get_args(annotation)) if is_union else {annotation}
-    carried = {m.payload_type for m in op.messages}
-    if got == carried:
-        return ""
-    names = " | ".join(sorted(t.__name__ for t in carried))
-    return f"payload is annotated {_shown(annotation)}, the contract carries {names}"
-
-
-def _shown(annotation: Any) -> str:
-    return annotation.__name__ if isinstance(annotation, type) else str(annotation)
-
-
-def _handlers(cls: type, interface: type | None) -> set[str]:
-    """Methods of the user's classes shaped like handlers: ``async def x(self, payload, ctx)``."""
-    skip = set(interface.__mro__) if interface is not None else {object}
-    found = set()
-    for klass in cls.__mro__:
-        if klass in skip or klass is object:
-            continue
-        for name, value in vars(klass).items():
-            if inspect.iscoroutinefunction(value) and list(inspect.signature(value).parameters)[1:] == [
-                "payload",
-                "ctx",
-            ]:
-                found.add(name)
-    return found

@@ -110,3 +110,21 @@ async def test_bookshop_serves_grpc_and_the_orders_api(running_service: TestServ
     # The OpenAPI-first API is mounted at /api: its requests carry the operation's template.
     assert '{method="GET",route="/api/orders/{orderId}",status="200"}' in metrics
     assert 'http_server_requests_total{method="POST",route="/api/orders",status="400"}' in metrics
+
+
+async def test_the_nightly_restock_report_runs_at_three_in_paris() -> None:
+    """The contract's cron (03:00 Europe/Paris) fires on the embedded defaults: at 02:00 UTC
+    in winter the report runs, once, with the scheduled payload, and names the low shelves."""
+    from examples.bookshop.main import create_service
+
+    before = 1_796_435_990.0  # 2026-12-05 01:59:50 UTC: 02:59:50 in Paris
+    async with TestService(create_service(), frozen_time=before) as t:
+        await t.jobs.run_until_idle()
+        assert t.logged("restock report") == []
+        await t.jobs.advance(5)
+        assert t.logged("restock report") == []
+        await t.jobs.advance(3600)
+        [report] = t.logged("restock report")
+        assert report["tick"] == before + 10
+        assert report["low_shelves"] == {}  # two books on each seeded shelf: none below 2
+        assert t.logged("call completed")[-1]["method"] == "bookshop.jobs/restock_report"

@@ -1,8 +1,8 @@
 """One scheduler replica, run as a process by tests/jobs/scheduler_run.py.
 
-It schedules ``beat`` every second; each run records ``tick fence pid`` in a
-Redis list, so the orchestrator sees every tick that fired, by whom and
-under which fencing token.
+It schedules ``beat`` every second; each run records ``tick fence pid
+fired_at`` in a Redis list, so the orchestrator sees every tick that fired,
+when, which worker ran it and under which fencing token.
 
 Usage: python -m tests.jobs._replica URL NAMESPACE
 """
@@ -58,7 +58,9 @@ class Recorder(BeatJobs):
 
     async def beat(self, payload: Beat, ctx: JobContext) -> None:
         fence = ctx.call.attributes["job_envelope"].fence
-        await self._redis.rpush(self._key, f"{ctx.tick} {fence} {os.getpid()}")  # type: ignore[misc]
+        # enqueued_at: when the leader fired the tick (a tick of a gap fires late).
+        line = f"{ctx.tick} {fence} {os.getpid()} {ctx.enqueued_at}"
+        await self._redis.rpush(self._key, line)  # type: ignore[misc]
 
 
 class LeaderFlag:

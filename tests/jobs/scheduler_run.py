@@ -31,9 +31,10 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 @dataclass
 class Run:
-    """What a run saw: each fired tick with its fencing token and process."""
+    """What a run saw: each fired tick with its fencing token, the process that ran it
+    and when it was fired."""
 
-    ticks: list[tuple[float, int, int]] = field(default_factory=list)
+    ticks: list[tuple[float, int, int, float]] = field(default_factory=list)
     killed: int = 0
     killed_at: float = 0.0
     started_at: float = 0.0
@@ -111,15 +112,21 @@ async def run(seconds: float, store: str, *, kill_after: float | None = None) ->
     finally:
         await redis.aclose()
     for entry in entries:
-        tick, fence, pid = entry.decode().split()
-        result.ticks.append((float(tick), int(fence), int(pid)))
+        tick, fence, pid, fired = entry.decode().split()
+        result.ticks.append((float(tick), int(fence), int(pid), float(fired)))
     return result
+
+
+def takeover(result: Run) -> float:
+    """Seconds from the kill to the first tick fired under a later token than the killed leader's."""
+    before = max(fence for _, fence, _, fired in result.ticks if fired < result.killed_at)
+    return min(fired for _, fence, _, fired in result.ticks if fence > before) - result.killed_at
 
 
 def check(result: Run) -> list[str]:
     """What is wrong with a run: duplicates, gaps, tokens going back."""
     problems = []
-    ticks = sorted(t for t, _, _ in result.ticks)
+    ticks = sorted(t for t, _, _, _ in result.ticks)
     duplicates = sorted({t for t in ticks if ticks.count(t) > 1})
     if duplicates:
         problems.append(f"ticks fired more than once: {duplicates}")
@@ -129,7 +136,7 @@ def check(result: Run) -> list[str]:
         if missing:
             problems.append(f"ticks never fired: {missing}")
     by_tick = sorted(result.ticks)
-    for (t1, f1, _), (t2, f2, _) in itertools.pairwise(by_tick):
+    for (t1, f1, _, _), (t2, f2, _, _) in itertools.pairwise(by_tick):
         if f2 < f1:
             problems.append(f"tick {t2} fired under token {f2} after tick {t1} under {f1}")
     return problems
@@ -141,11 +148,12 @@ def main() -> None:
     parser.add_argument("--store", choices=["redis", "postgresql"], default="redis")
     args = parser.parse_args()
     result = asyncio.run(run(args.seconds, args.store))
-    for tick, fence, pid in sorted(result.ticks):
-        print(f"{tick:.0f} token={fence} pid={pid}")
+    for tick, fence, pid, fired in sorted(result.ticks):
+        print(f"{tick:.0f} token={fence} pid={pid} fired {fired - tick:+.2f}s")
     problems = check(result)
     print(
         f"killed leader pid {result.killed}; {len(result.ticks)} ticks;",
+        f"another replica fired {takeover(result):.2f}s after the kill (lease_ttl 2, renew_interval 0.5);",
         "; ".join(problems) or "every tick once",
     )
     sys.exit(1 if problems else 0)

@@ -98,3 +98,60 @@ def test_the_embedded_queue_has_nothing_to_inspect() -> None:
     assert result.returncode == 2
     assert "jobs.url is memory://" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.connected
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        (["jobs.url=redis://127.0.0.1:1/0"], "jobs.url redis://127.0.0.1:1/0"),
+        (
+            ["jobs.url=postgresql://postgres:secret@127.0.0.1:1/test"],
+            "jobs.url postgresql://***@127.0.0.1:1/test",
+        ),
+        (["jobs.url=postgresql://postgres@127.0.0.1:5432/no_such_db"], "does not exist"),
+        (
+            ["jobs.url=amqp://guest:guest@127.0.0.1:5672/", "jobs.store=redis://127.0.0.1:1/0"],
+            "jobs.store redis://127.0.0.1:1/0",
+        ),
+    ],
+)
+def test_an_unreachable_backend_is_one_line(settings: list[str], named: str) -> None:
+    """A store or broker that does not answer is named in one line, without a traceback."""
+    result = cli("list", TARGET, *(arg for s in settings for arg in ("--set", s)))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("microlib jobs: cannot reach the jobs backend: ")
+    assert named in line
+    assert "secret" not in line
+
+
+@pytest.mark.connected
+async def test_a_replay_the_broker_refuses_keeps_the_letter(namespace: str) -> None:
+    """RabbitMQ down, the store up: the replay fails in one line and the letter stays."""
+    settings = JobsSettings(url="amqp://guest:guest@127.0.0.1:1/", store=REDIS_URL, namespace=namespace)
+    queue = open_queue(settings, namespace)
+    await queue.start()
+    try:
+        envelope = JobEnvelope("send_receipt", {"order_id": "d1"}, queue="mail")
+        await queue.bury(DeadLetter(envelope, "INTERNAL", "RuntimeError: boom", time.time()))
+        common = [TARGET, "--set", f"jobs.url={settings.url}", "--set", f"jobs.store={REDIS_URL}"]
+        replayed = await asyncio.to_thread(
+            cli, "replay", envelope.id, *common, "--set", f"jobs.namespace={namespace}"
+        )
+        assert replayed.returncode == 2
+        [line] = replayed.stderr.strip().splitlines()
+        assert "cannot reach the jobs backend" in line
+        assert "jobs.url amqp://***@127.0.0.1:1/" in line
+        assert await queue.dead_letter(envelope.id) is not None
+    finally:
+        await queue.stop()
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_a_limit_below_one_is_refused(limit: str) -> None:
+    """--limit counts letters: 0 or a negative number is a usage error, before anything connects."""
+    result = cli("list", TARGET, "--limit", limit, "--set", "jobs.url=redis://127.0.0.1:1/0")
+    assert result.returncode == 2
+    assert f"argument --limit: must be at least 1, got {limit}" in result.stderr
+    assert "Traceback" not in result.stderr

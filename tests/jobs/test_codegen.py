@@ -158,7 +158,54 @@ def test_drift_names_a_job_the_handlers_lack(project: Path, tmp_path: Path) -> N
     )
     assert check.returncode == 1
     assert "stale: app/gen/shop_jobs/jobs.py" in check.stderr
-    assert "ShopJobs.purge_carts: missing (job purge_carts, contracts/shop-jobs.yaml:43)" in check.stderr
+    assert (
+        "ShopJobs.purge_carts: missing, job purge_carts (contracts/shop-jobs.yaml:43) has no method here "
+        "(the service refuses to start until it is written); expected: async def purge_carts(self, "
+        "payload: models.PurgeCartsPayload, ctx: JobContext) -> None:"
+    ) in check.stderr
+
+
+def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_path: Path) -> None:
+    """The stub's payload or result annotated with another model, a method of a job the
+    contract dropped: each one line with the signature the contract expects, as for the
+    other contracts' stubs."""
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    stub = copy / "app" / "handlers" / "shop_jobs.py"
+    text = stub.read_text(encoding="utf-8")
+    text = text.replace(
+        "payload: models.SendReceiptPayload, ctx: JobContext",
+        "payload: models.RestockReportPayload, ctx: JobContext",
+    ).replace(") -> models.SendReceiptResult:", ") -> None:")
+    text += (
+        "\n    async def purge_carts(self, payload: models.RestockReportPayload, ctx: JobContext) -> None:\n"
+        "        return None\n"
+    )
+    stub.write_text(text, encoding="utf-8")
+    result = codegen(
+        "contracts",
+        "--out",
+        "app/gen",
+        "--package",
+        "app.gen",
+        "--stubs",
+        "app/handlers",
+        "--check",
+        cwd=copy,
+    )
+    expected = (
+        "expected: async def send_receipt(self, payload: models.SendReceiptPayload, ctx: JobContext) "
+        "-> models.SendReceiptResult:"
+    )
+    payload, returns = [line for line in result.stderr.splitlines() if "ShopJobs.send_receipt" in line]
+    assert "ShopJobs.send_receipt: payload is annotated models.RestockReportPayload; " in payload
+    assert "ShopJobs.send_receipt: returns None; " in returns
+    assert payload.endswith(expected)
+    assert returns.endswith(expected)
+    assert (
+        "ShopJobs.purge_carts: not a job of shop.jobs any more (removed or renamed in the contract)"
+        in result.stderr
+    )
 
 
 @pytest.mark.parametrize(

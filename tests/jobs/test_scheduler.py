@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 
@@ -47,26 +48,32 @@ async def test_each_interval_tick_fires_once_with_its_time_and_fencing_token() -
         assert 'job_scheduler_leader{service="shop"} 1.0' in text
 
 
+SKIP = ["jobs.scheduler.missed_ticks=skip", "jobs.scheduler.misfire_grace=0.5"]
+
+
 @pytest.mark.parametrize(
-    ("policy", "fired", "missed"),
+    ("policy", "stall", "fired", "missed"),
     [
-        (["jobs.scheduler.missed_ticks=skip", "jobs.scheduler.misfire_grace=0.5"], [T0 + 10], 9),
+        (SKIP, 10, [T0 + 10], 9),
+        # The latest tick is 0.7 s late, past the 0.5 s grace: nothing fires.
+        (SKIP, 10.7, [], 10),
         (
             ["jobs.scheduler.missed_ticks=catch_up", "jobs.scheduler.max_catch_up=3"],
+            10,
             [T0 + 8, T0 + 9, T0 + 10],
             7,
         ),
     ],
 )
 async def test_after_a_pause_missed_ticks_follow_the_policy(
-    policy: list[str], fired: list[float], missed: int
+    policy: list[str], stall: float, fired: list[float], missed: int
 ) -> None:
-    """A 10 s stall: ``skip`` fires only the tick still within the grace, ``catch_up`` the
-    latest ``max_catch_up``; the rest are counted as missed."""
+    """A 10 s stall: ``skip`` fires only the latest tick, and only within the grace,
+    ``catch_up`` the latest ``max_catch_up``; the rest are counted as missed."""
     service, handlers = _service()
     async with TestService(service, frozen_time=T0, overrides=policy) as t:
         await t.jobs.run_until_idle()
-        await t.jobs.jump(10)
+        await t.jobs.jump(stall)
         await t.jobs.run_until_idle()
         assert handlers.ticks == fired
         text = generate_latest(service.metrics.registry).decode()  # type: ignore[attr-defined]
@@ -96,6 +103,82 @@ async def test_a_stale_token_is_refused_and_the_leader_stops_firing() -> None:
         assert handlers.ticks[-1] == T0 + 6
 
 
+class FailingLease(MemoryLease):
+    """The one-process lease, told to refuse renewals (another replica took over) or
+    to be unreachable; counts the claims it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusing = False
+        self.unreachable = False
+        self.claims = 0
+
+    async def acquire(self) -> int | None:
+        if self.unreachable:
+            raise ConnectionError("lease store unreachable")
+        return None if self.refusing else await super().acquire()
+
+    async def renew(self) -> bool:
+        if self.unreachable:
+            raise ConnectionError("lease store unreachable")
+        return not self.refusing and await super().renew()
+
+    async def claim(self, job: str, tick: float, token: int) -> Claim:
+        self.claims += 1
+        return await super().claim(job, tick, token)
+
+
+@pytest.fixture
+def failing_lease(monkeypatch: pytest.MonkeyPatch) -> FailingLease:
+    """The lease the service's scheduler gets."""
+    lease = FailingLease()
+    monkeypatch.setattr("microlib.jobs.scheduler.open_lease", lambda settings, namespace: lease)
+    return lease
+
+
+def _leader_gauge(service: Service) -> str:
+    text = generate_latest(service.metrics.registry).decode()  # type: ignore[attr-defined]
+    return next(line for line in text.splitlines() if line.startswith("job_scheduler_leader{"))
+
+
+async def test_a_refused_renewal_stops_firing_at_once(failing_lease: FailingLease) -> None:
+    """Renewal refused (the lease passed to another replica): not one more claim, though
+    the lease's time (10 s) has not run out locally."""
+    service, handlers = _service()
+    async with TestService(service, frozen_time=T0) as t:
+        await t.jobs.run_until_idle()
+        await t.jobs.advance(3)
+        assert handlers.ticks == [T0 + 1, T0 + 2, T0 + 3]
+        failing_lease.refusing = True
+        claims = failing_lease.claims
+        await t.jobs.advance(0.5)  # the renewal at T0 + 3.33 is refused
+        assert not service.component("jobs-scheduler").leader  # type: ignore[attr-defined]
+        assert _leader_gauge(service).endswith(" 0.0")
+        await t.jobs.advance(10)
+        assert failing_lease.claims == claims
+        assert handlers.ticks == [T0 + 1, T0 + 2, T0 + 3]
+        [lost] = [e for e in t.logs if e.get("event") == "scheduler leadership lost"]
+        assert lost["reason"] == "renewal refused"
+
+
+async def test_a_leader_cut_off_from_its_lease_stops_when_the_lease_runs_out(
+    failing_lease: FailingLease,
+) -> None:
+    """The lease's store unreachable: the leader fires on while its lease (10 s from the
+    last successful acquisition or renewal) lasts, and not a tick after, though nothing
+    refused it: by then another replica may hold the lease."""
+    service, handlers = _service()
+    async with TestService(service, frozen_time=T0) as t:
+        await t.jobs.run_until_idle()  # acquired at T0: the lease lasts until T0 + 10
+        failing_lease.unreachable = True
+        await t.jobs.advance(20)
+        assert handlers.ticks == [T0 + k for k in range(1, 10)]
+        assert not service.component("jobs-scheduler").leader  # type: ignore[attr-defined]
+        assert _leader_gauge(service).endswith(" 0.0")
+        [lost] = [e for e in t.logs if e.get("event") == "scheduler leadership lost"]
+        assert lost["reason"] == "lease expired"
+
+
 async def test_the_lease_refuses_stale_tokens_and_repeated_ticks() -> None:
     """A claim needs the current token and a tick later than the last one."""
     lease = MemoryLease()
@@ -120,6 +203,24 @@ async def test_shutdown_releases_leadership() -> None:
     assert not await lease.renew()
     text = generate_latest(service.metrics.registry).decode()  # type: ignore[attr-defined]
     assert 'job_scheduler_leader{service="shop"} 0.0' in text
+
+
+async def test_the_lease_is_released_as_shutdown_starts_not_after_the_drain_delay() -> None:
+    """Shutdown gives the lease up first thing: during the drain delay (readiness
+    failing, servers still serving) another replica can already lead."""
+    service, _ = _service()
+    async with TestService(service, frozen_time=T0, overrides=["shutdown.drain_delay=1"]) as t:
+        await t.jobs.run_until_idle()
+        scheduler = service.component("jobs-scheduler")
+        lease = scheduler._lease  # type: ignore[attr-defined]
+        assert scheduler.leader  # type: ignore[attr-defined]
+        stopping = asyncio.create_task(service.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done()  # still in the drain delay
+        assert not scheduler.leader  # type: ignore[attr-defined]
+        assert not await lease.renew()
+        assert _leader_gauge(service).endswith(" 0.0")
+        await stopping
 
 
 def _with_schedule(schedule: Schedule) -> JobsDefinition:

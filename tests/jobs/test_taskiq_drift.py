@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import pytest
@@ -185,3 +186,26 @@ async def test_a_task_that_ignores_every_cancellation_is_reported() -> None:
     gate.set()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.connected
+async def test_replicas_starting_together_on_postgresql_all_start(jobs_pg_url: str) -> None:
+    """taskiq-postgres creates its table with CREATE TABLE IF NOT EXISTS, which sessions racing
+    each other fail (a unique violation, or the id sequence already there): four replicas
+    sending their first job at once, on a namespace never used, all send it."""
+    from microlib.jobs import JobsSettings, open_queue
+
+    for _ in range(3):
+        namespace = f"race{uuid.uuid4().hex[:8]}"
+        settings = JobsSettings(url=jobs_pg_url, namespace=namespace)
+        queues = [open_queue(settings, namespace) for _ in range(4)]
+        for queue in queues:
+            await queue.start()
+        try:
+            sent = await asyncio.gather(
+                *(queue.enqueue(JobEnvelope("send_receipt", {"order_id": "r"})) for queue in queues)
+            )
+            assert len(set(sent)) == 4
+        finally:
+            for queue in queues:
+                await queue.stop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from opentelemetry import context as otel_context
@@ -13,10 +15,10 @@ from prometheus_client import generate_latest
 
 from microlib import Service
 from microlib.core.errors import InvalidArgument
-from microlib.jobs import JobEnvelope, MemoryQueue
+from microlib.jobs import JobContext, JobEnvelope, MemoryQueue
 from microlib.jobs.memory import _MemoryDelivery
 from microlib.testing import TestService
-from tests.jobs._contract import Handlers, Line, Receipt, ShopJobsEnqueuer, Total
+from tests.jobs._contract import DEFINITION, FAST, Handlers, Line, Receipt, ShopJobsEnqueuer, Tick, Total
 
 NO_SCHEDULER = ["jobs.scheduler.enabled=false"]
 
@@ -98,6 +100,33 @@ async def test_a_crashing_job_is_retried_after_its_backoff_then_succeeds() -> No
         assert (await handle.result(1)).order_id == "o2"
         assert {ctx.id for _, _, ctx in handlers.runs} == {handle.id}
         assert 'job_retries_total{job="send_receipt",service="shop.jobs"} 2.0' in _scrape(service)
+
+
+async def test_retry_backoffs_are_jittered_as_the_contract_says() -> None:
+    """A contract's jitter of 0.5 on a 0.2 s backoff: each retry waits between 0.1 and 0.2 s,
+    drawn apart, so that jobs that failed together do not all come back together."""
+    job = dataclasses.replace(DEFINITION.jobs["send_receipt"], retry=dataclasses.replace(FAST, jitter=0.5))
+
+    class Jittery(Handlers):
+        pass
+
+    Jittery.__microlib_jobs__ = dataclasses.replace(  # type: ignore[attr-defined]
+        DEFINITION, jobs={**DEFINITION.jobs, "send_receipt": job}
+    )
+    service, handlers = Service("shop"), Jittery()
+    service.include(handlers)
+    async with TestService(service, overrides=NO_SCHEDULER, frozen_time=True) as t:
+        for i in range(20):
+            await service.jobs.enqueue(job, Receipt(order_id=f"j{i}", crash_times=1))
+        await t.jobs.run_until_idle()
+        backoffs = [e["backoff_s"] for e in t.logs if e.get("event") == "job retry scheduled"]
+        assert len(backoffs) == 20
+        assert all(0.1 <= backoff <= 0.2 for backoff in backoffs)
+        assert len(set(backoffs)) > 10
+        await t.jobs.advance(0.15)
+        assert 0 < len(handlers.runs) - 20 < 20  # the shorter backoffs have come due
+        await t.jobs.advance(0.05)
+        assert len(handlers.runs) == 40
 
 
 async def test_a_job_crashing_on_every_attempt_is_dead_lettered_and_replay_runs_it_again() -> None:
@@ -229,6 +258,23 @@ async def test_shutdown_requeues_a_job_still_running_when_the_budget_ends() -> N
     assert envelope.attempt == 1
 
 
+async def test_the_worker_takes_no_job_once_shutdown_starts() -> None:
+    """From the moment shutdown starts (before the drain delay, which is for load balancers)
+    the worker takes no more jobs: one enqueued then stays queued for another replica."""
+    service, handlers = _service()
+    async with TestService(service, overrides=[*NO_SCHEDULER, "shutdown.drain_delay=0.5"]):
+        queue = service.jobs.queue
+        assert isinstance(queue, MemoryQueue)
+        stopping = asyncio.create_task(service.stop())
+        await asyncio.sleep(0.1)
+        await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="late"))
+        await asyncio.sleep(0.1)
+        assert not stopping.done()  # still in the drain delay
+        assert handlers.runs == []
+        await stopping
+    assert queue.ready() == 1
+
+
 def test_handlers_missing_a_job_are_refused_naming_it() -> None:
     """include() names the missing method, its job and the contract line."""
 
@@ -238,6 +284,34 @@ def test_handlers_missing_a_job_are_refused_naming_it() -> None:
 
     with pytest.raises(TypeError, match=r"send_receipt \(job send_receipt, tests/jobs/jobs.yaml:4\)"):
         Service("shop").include(Partial())
+
+
+def test_handlers_drifted_from_the_contract_are_refused_at_startup() -> None:
+    """A handler whose payload is annotated with another model (the contract changed it), or a
+    handler of a job the contract no longer has, is refused naming each: not found at run time."""
+
+    class Drifted(Handlers):
+        async def send_receipt(self, payload: Tick, ctx: JobContext) -> Total:  # type: ignore[override]
+            raise AssertionError("never run")
+
+        async def purge_carts(self, payload: Tick, ctx: JobContext) -> None:
+            return None
+
+    with pytest.raises(TypeError) as refused:
+        Service("shop").include(Drifted())
+    message = str(refused.value)
+    assert "send_receipt (job send_receipt, tests/jobs/jobs.yaml:4): payload is annotated Tick" in message
+    assert "the contract carries Receipt" in message
+    assert "purge_carts runs no job of shop.jobs any more (removed or renamed in the contract)" in message
+
+    class Loose(Handlers):
+        async def send_receipt(self, payload: Any, ctx: JobContext) -> Total:
+            return Total(order_id="x", items=0)
+
+        async def heartbeat(self, payload, ctx):  # type: ignore[no-untyped-def]
+            return None
+
+    Service("shop").include(Loose())  # Any and no annotation: nothing to compare
 
 
 def test_a_service_without_jobs_imports_neither_taskiq_nor_croniter() -> None:

@@ -69,6 +69,26 @@ def _kafka(operation: OperationDefinition) -> Mapping[str, Any]:
     return binding if isinstance(binding, Mapping) else {}
 
 
+# Kafka's own rule (kafka.common.internals.Topic); a {parameter} stands for one word.
+_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+
+
+def _topic(operation: OperationDefinition, address: str) -> str:
+    """The topic of ``operation`` at ``address``: the binding's ``topic``, else the address.
+
+    Raises:
+        ValueError: it is no Kafka topic name (``user/deleted``, the AsyncAPI 2
+            examples' style): Kafka would only answer by timing out.
+    """
+    topic = str(_kafka(operation).get("topic") or address)
+    if not _TOPIC_NAME.fullmatch(_PARAMETER.sub("x", topic)):
+        raise ValueError(
+            f"operation {operation.name}: the address {topic!r} is no Kafka topic name (1 to 249 letters, "
+            "digits, '.', '_', '-'): give the channel's kafka binding a topic"
+        )
+    return topic
+
+
 def _record_headers(
     message: OutgoingMessage, extra: Mapping[str, str] | None = None
 ) -> list[tuple[str, bytes]]:
@@ -182,9 +202,10 @@ class KafkaBroker:
 
         Raises:
             Unavailable: the cluster did not take it.
+            ValueError: the address is no Kafka topic name.
         """
         binding = _kafka(operation)
-        topic = str(binding.get("topic") or message.address)
+        topic = _topic(operation, message.address)
         await self._declare(topic, binding)
         await self._send(topic, message)
 
@@ -204,9 +225,14 @@ class KafkaBroker:
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> _KafkaSubscription:
-        """Join ``group`` on the operation's topic (or topic pattern)."""
+        """Join ``group`` on the operation's topic (or topic pattern).
+
+        Raises:
+            Unavailable: Kafka did not answer.
+            ValueError: the address is no Kafka topic name.
+        """
         binding = _kafka(operation)
-        topic = str(binding.get("topic") or address)
+        topic = _topic(operation, address)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id=self._client_name,

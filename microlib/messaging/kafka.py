@@ -33,7 +33,7 @@ import structlog
 
 from microlib.core.errors import Unavailable
 from microlib.messaging._aiokafka_private import close_connections
-from microlib.messaging._names import dead_letter_name, queue_name
+from microlib.messaging._names import binding_group, dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
 
@@ -233,10 +233,14 @@ class KafkaBroker:
         """
         binding = _kafka(operation)
         topic = _topic(operation, address)
+        queue = queue_name(operation, group)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id=self._client_name,
-            group_id=group,
+            # A Kafka group spans topics: one per receive operation, like a RabbitMQ
+            # queue, so two operations on one topic each get every record and one
+            # rebalancing never stops the other. A contract's groupId is as written.
+            group_id=group if group == binding_group(operation) else queue,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=prefetch,
@@ -244,7 +248,7 @@ class KafkaBroker:
             # A pattern finds new topics at each metadata refresh.
             metadata_max_age_ms=_PATTERN_METADATA_MS if "{" in topic else 5 * 60 * 1000,
         )
-        dead = dead_letter_name(queue_name(operation, group), self.settings.dead_letter_suffix)
+        dead = dead_letter_name(queue, self.settings.dead_letter_suffix)
         subscription = _KafkaSubscription(self, consumer, dead, prefetch)
         if "{" in topic:
             pattern = "".join(

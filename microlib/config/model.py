@@ -544,15 +544,18 @@ class MessagingSettings(Section):
     docs: bool = True
     docs_prefix: str = Field(default="", pattern=r"^(/[^/]+)*$")
 
-    @model_validator(mode="after")
-    def _known_scheme(self) -> MessagingSettings:
-        scheme, separator, _ = self.url.partition("://")
+    # A field validator, so the problem names messaging.url and where its value came from.
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        scheme, separator, _ = url.partition("://")
         if not separator or scheme not in _BROKER_SCHEMES:
-            raise ValueError(
-                f"messaging.url {self.url!r}: the scheme must be one of "
-                + ", ".join(f"{s}://" for s in _BROKER_SCHEMES)
+            raise PydanticCustomError(
+                "broker_url",
+                "the scheme must be one of {schemes}",
+                {"schemes": ", ".join(f"{s}://" for s in _BROKER_SCHEMES)},
             )
-        return self
+        return url
 
 
 PRINCIPAL_AUDIENCE = "microlib:principal"

@@ -34,18 +34,24 @@ def payload_problem(method: Any, carried: Set[type]) -> str:
         signature.bind(None, None)
     except TypeError:
         return f"cannot be called with (payload, ctx): its parameters are {signature}"
+    names = " | ".join(sorted(t.__name__ for t in carried))
+    payload = next(iter(signature.parameters))
     try:
         hints = typing.get_type_hints(method)
+    except AttributeError as exc:
+        # ``models.OrderPlaced`` after regeneration renamed or removed the
+        # message: the module is there, the type is not. That is drift.
+        written = inspect.get_annotations(method).get(payload, "?")
+        return f"payload is annotated {written}, which no longer exists ({exc}), the contract carries {names}"
     except (NameError, TypeError):
-        return ""
-    annotation = hints.get(next(iter(signature.parameters)))
+        return ""  # names imported only for type checking: mypy checks those
+    annotation = hints.get(payload)
     if annotation is None or annotation is Any:
         return ""
     is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
     got = set(typing.get_args(annotation)) if is_union else {annotation}
     if got == set(carried):
         return ""
-    names = " | ".join(sorted(t.__name__ for t in carried))
     shown = annotation.__name__ if isinstance(annotation, type) else str(annotation)
     return f"payload is annotated {shown}, the contract carries {names}"
 

@@ -33,7 +33,7 @@ import structlog
 
 from microlib.core.errors import Unavailable
 from microlib.messaging._aiokafka_private import close_connections
-from microlib.messaging._names import dead_letter_name, queue_name
+from microlib.messaging._names import binding_group, dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
 
@@ -67,6 +67,26 @@ _CLOSE_TIMEOUT = 3.0
 def _kafka(operation: OperationDefinition) -> Mapping[str, Any]:
     binding = operation.bindings.get("kafka", {})
     return binding if isinstance(binding, Mapping) else {}
+
+
+# Kafka's own rule (kafka.common.internals.Topic); a {parameter} stands for one word.
+_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+
+
+def _topic(operation: OperationDefinition, address: str) -> str:
+    """The topic of ``operation`` at ``address``: the binding's ``topic``, else the address.
+
+    Raises:
+        ValueError: it is no Kafka topic name (``user/deleted``, the AsyncAPI 2
+            examples' style): Kafka would only answer by timing out.
+    """
+    topic = str(_kafka(operation).get("topic") or address)
+    if not _TOPIC_NAME.fullmatch(_PARAMETER.sub("x", topic)):
+        raise ValueError(
+            f"operation {operation.name}: the address {topic!r} is no Kafka topic name (1 to 249 letters, "
+            "digits, '.', '_', '-'): give the channel's kafka binding a topic"
+        )
+    return topic
 
 
 def _record_headers(
@@ -182,9 +202,10 @@ class KafkaBroker:
 
         Raises:
             Unavailable: the cluster did not take it.
+            ValueError: the address is no Kafka topic name.
         """
         binding = _kafka(operation)
-        topic = str(binding.get("topic") or message.address)
+        topic = _topic(operation, message.address)
         await self._declare(topic, binding)
         await self._send(topic, message)
 
@@ -204,13 +225,22 @@ class KafkaBroker:
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> _KafkaSubscription:
-        """Join ``group`` on the operation's topic (or topic pattern)."""
+        """Join ``group`` on the operation's topic (or topic pattern).
+
+        Raises:
+            Unavailable: Kafka did not answer.
+            ValueError: the address is no Kafka topic name.
+        """
         binding = _kafka(operation)
-        topic = str(binding.get("topic") or address)
+        topic = _topic(operation, address)
+        queue = queue_name(operation, group)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id=self._client_name,
-            group_id=group,
+            # A Kafka group spans topics: one per receive operation, like a RabbitMQ
+            # queue, so two operations on one topic each get every record and one
+            # rebalancing never stops the other. A contract's groupId is as written.
+            group_id=group if group == binding_group(operation) else queue,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=prefetch,
@@ -218,7 +248,7 @@ class KafkaBroker:
             # A pattern finds new topics at each metadata refresh.
             metadata_max_age_ms=_PATTERN_METADATA_MS if "{" in topic else 5 * 60 * 1000,
         )
-        dead = dead_letter_name(queue_name(operation, group), self.settings.dead_letter_suffix)
+        dead = dead_letter_name(queue, self.settings.dead_letter_suffix)
         subscription = _KafkaSubscription(self, consumer, dead, prefetch)
         if "{" in topic:
             pattern = "".join(

@@ -2,8 +2,9 @@
 
 An address is a stream; a message is one entry (fields ``body``,
 ``headers`` as JSON, ``message_id``, ``key``, ``correlation_id``,
-``content_type``, ``reply_to``). A consumer group reads it with
-XREADGROUP; a message is acknowledged (XACK) after its handler returned.
+``content_type``, ``reply_to``). A consumer group, named
+``<group>.<operation>`` like a RabbitMQ queue, reads it with XREADGROUP;
+a message is acknowledged (XACK) after its handler returned.
 The acknowledgements of handlers that return in the same turn of the event
 loop go in one XACK, and the messages published in one turn in one
 pipeline (``microlib.messaging._batch``): each still waits for Redis's
@@ -195,7 +196,9 @@ class RedisBroker:
         subscription = _RedisSubscription(
             self,
             stream=address,
-            group=group,
+            # The stream's consumer group is the queue's name: two operations of
+            # one group reading one stream each get every entry, as on RabbitMQ.
+            group=queue,
             consumer=self._consumer,
             dead_letters=dead_letter_name(queue, self.settings.dead_letter_suffix),
             prefetch=prefetch,

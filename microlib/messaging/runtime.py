@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from microlib.core.errors import Unavailable
-from microlib.messaging._names import queue_name
+from microlib.messaging._names import binding_group, queue_name
 from microlib.messaging.backlog import Backlog
 from microlib.messaging.broker import Broker, Delivery, OutgoingMessage, open_broker
 from microlib.messaging.consumer import ConsumerOptions, OperationConsumer, Settled
@@ -262,16 +262,7 @@ def consumer_group(settings: MessagingSettings, operation: OperationDefinition, 
     on_kafka = settings.url.startswith("kafka://")
     return (
         (own.group if own is not None and own.group else None)
-        or (_binding_group(operation) if on_kafka else None)
+        or (binding_group(operation) if on_kafka else None)
         or settings.group
         or default
     )
-
-
-def _binding_group(operation: OperationDefinition) -> str | None:
-    # AsyncAPI's kafka binding gives groupId as a schema: {type: string, enum: [name]}.
-    group = operation.bindings.get("kafka", {}).get("groupId")
-    if isinstance(group, Mapping):
-        values = group.get("enum") or [group.get("const")]
-        group = values[0] if values else None
-    return group if isinstance(group, str) and group else None

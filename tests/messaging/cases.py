@@ -8,6 +8,7 @@ A subclass provides the ``broker_url`` fixture (and marks itself
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -303,6 +304,47 @@ class BrokerCases:
             await asyncio.sleep(0.2)
         assert sorted(handled["a"] + handled["b"]) == sorted(ids)
         assert sorted(handled["other"]) == sorted(ids)
+
+    async def test_two_receive_operations_on_one_channel_each_get_every_message(
+        self, broker_url: str, group: str, contract: Orders
+    ) -> None:
+        """Two receive operations of one service on the same channel (a reservation
+        and an audit of the same orders) are two consumers, as their two queues are
+        on RabbitMQ: each handles every message, neither takes the other's share."""
+        audit = dataclasses.replace(contract.on_order, name="onAudit", python_name="on_audit")
+        application = dataclasses.replace(
+            contract.application, operations={**contract.application.operations, "onAudit": audit}
+        )
+        handled: dict[str, list[str]] = {"onOrder": [], "onAudit": []}
+
+        class Both:
+            __microlib_asyncapi__ = application
+
+            async def on_order(self, payload: Any, ctx: MessageContext) -> None:
+                handled["onOrder"].append(payload.order_id)
+
+            async def on_audit(self, payload: Any, ctx: MessageContext) -> None:
+                handled["onAudit"].append(payload.order_id)
+
+        service = Service("stock")
+        service.include(Both())
+        settings = [f"messaging.url={broker_url}", f"messaging.group={group}", *self.settings]
+        settings += [
+            *self.consumer_settings,
+            *(s.replace(".onOrder.", ".onAudit.") for s in self.consumer_settings),
+        ]
+        ids = [f"o-{i}" for i in range(10)]
+        async with TestService(service, overrides=settings):
+            for order_id in ids:
+                await service.publisher.publish(
+                    contract.place_order, placed(order_id), parameters={"region": "eu"}
+                )
+            await eventually(
+                lambda: len(handled["onOrder"]) + len(handled["onAudit"]) >= 20, what="both handle all"
+            )
+            await asyncio.sleep(0.2)
+        assert sorted(handled["onOrder"]) == ids
+        assert sorted(handled["onAudit"]) == ids
 
     async def test_unacknowledged_message_is_redelivered_after_a_consumer_crash(
         self, broker_url: str, group: str, contract: Orders

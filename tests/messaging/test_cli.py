@@ -152,7 +152,8 @@ async def _count(service: Service, operation: Any, count: int) -> bool:
         (["purge", TARGET, "--set", f"messaging.url={REDIS_URL}"], "purge drops every dead letter for good"),
         (
             ["list", TARGET, "--set", "messaging.url=nats://x"],
-            "messaging.url 'nats://x': the scheme must be one of",
+            # The key and the source the value came from, not the whole section and "(default)".
+            "messaging.url = nats://x (--set messaging.url=...): the scheme must be one of memory://,",
         ),
         (
             ["list", TARGET, "--set", "messaging.url=redis://user:secret@127.0.0.1:1/0"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from typing import ClassVar, Protocol, cast
 
 import pytest
@@ -120,6 +121,26 @@ def test_annotations_that_do_not_resolve_are_left_to_mypy() -> None:
             return None
 
     check_consumer(DEFINITION, Unresolved())
+
+
+models = types.ModuleType("models")
+"""A generated models module after the contract renamed a message: ``models.OrderPlaced`` is gone."""
+
+
+def test_an_annotation_naming_a_type_the_models_no_longer_have_is_drift() -> None:
+    """A handler annotated with a generated type that regeneration removed is drift, named in one
+    line like the others, not an AttributeError out of the annotations."""
+
+    class Stale(Complete):
+        async def on_audit(self, payload: models.OrderPlaced, ctx: MessageContext) -> None:  # type: ignore[name-defined]
+            return None
+
+    with pytest.raises(TypeError) as caught:
+        check_consumer(DEFINITION, Stale())
+    assert str(caught.value).endswith(
+        "on_audit (operation onAudit): payload is annotated models.OrderPlaced, which no longer exists "
+        "(module 'models' has no attribute 'OrderPlaced'), the contract carries OrderPlaced"
+    )
 
 
 def test_a_handler_that_cannot_take_payload_and_context_is_refused() -> None:

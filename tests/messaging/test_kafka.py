@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 import pytest
 
 from microlib import Service
+from microlib.core import StartupError
 from microlib.messaging import MessageContext
 from microlib.testing import TestService
 from tests.messaging.cases import BrokerCases
@@ -94,3 +95,34 @@ async def test_three_consumers_share_partitions_and_survive_a_rebalance(kafka_bo
         await publish_until("abc")
         await eventually(lambda: everything() == set(ids), within=60, what="every message handled")
     assert everything() == set(ids)
+
+
+@pytest.mark.connected
+async def test_an_address_that_is_no_kafka_topic_name_fails_at_once_naming_it(kafka_bootstrap: str) -> None:
+    """An AsyncAPI address such as ``user/deleted`` (the 2.x examples' style) is no
+    Kafka topic name: consuming it fails the start at once, and publishing to it
+    fails the publish, each naming the operation, the address and the way out
+    (the binding's ``topic``); neither waits for Kafka to time out."""
+    contract = orders(f"t{uuid.uuid4().hex[:8]}/v1")
+    url = f"messaging.url=kafka://{kafka_bootstrap}"
+    expected = (
+        r"operation (onOrder|placeOrder): the address 't[0-9a-f]{8}/v1\.orders\.(\{region\}|eu)' is no Kafka "
+        r"topic name \(1 to 249 letters, digits, '\.', '_', '-'\): give the channel's kafka binding a topic"
+    )
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            return None
+
+    consuming = Service("stock")
+    consuming.include(Stock())
+    async with asyncio.timeout(5):
+        with pytest.raises(StartupError, match=expected):
+            async with TestService(consuming, overrides=[url]):
+                pass
+
+    publishing = Service("shop")
+    publisher = publishing.publisher
+    async with asyncio.timeout(5), TestService(publishing, overrides=[url]):
+        with pytest.raises(ValueError, match=expected):
+            await publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})

@@ -88,7 +88,7 @@ async def test_server_restart_during_consumption_loses_nothing(tmp_path: Path) -
             stream = contract.place_order.resolve({"region": "eu"})
 
             async def settled() -> bool:
-                return (await client.xpending(stream, "stock"))["pending"] == 0
+                return (await client.xpending(stream, "stock.onOrder"))["pending"] == 0  # <group>.<operation>
 
             await eventually(settled, what="no entry left pending")
             await client.aclose()
@@ -240,7 +240,7 @@ async def test_a_burst_is_sent_and_acknowledged_in_batches_each_message_answered
         stream = contract.place_order.resolve({"region": "eu"})
 
         async def acknowledged() -> bool:
-            return int((await admin.xpending(stream, "stock"))["pending"]) == 0
+            return int((await admin.xpending(stream, "stock.onOrder"))["pending"]) == 0
 
         await eventually(acknowledged, what="every message acknowledged")
         xack = (await admin.info("commandstats")).get("cmdstat_xack", {"calls": 0})

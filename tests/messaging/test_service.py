@@ -76,7 +76,9 @@ def test_a_marker_that_is_not_a_definition_is_refused() -> None:
 def test_a_bad_broker_url_is_a_config_error() -> None:
     """messaging.url with an unknown scheme fails the configuration, naming the key."""
     service = Service("stock")
-    with pytest.raises(ConfigError, match=r"messaging\.url 'nats://x'"):
+    with pytest.raises(
+        ConfigError, match=r"messaging\.url = nats://x \(--set messaging\.url=\.\.\.\): the scheme"
+    ):
         service.configure(overrides=["messaging.url=nats://x"], environ={})
 
 

@@ -24,6 +24,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError as AlembicError
 from sqlalchemy import text
 
 from microlib.core.errors import Internal, Unavailable
@@ -150,11 +151,22 @@ class Migrations:
 
         def write(conn: Connection) -> Any:
             cfg.attributes["connection"] = conn
-            return command.revision(cfg, message=message, autogenerate=autogenerate, head=head)
+            # The application's directory, named: beside a feature's branch there are several
+            # locations, and a first revision (head "base") has no head to tell which.
+            return command.revision(
+                cfg,
+                message=message,
+                autogenerate=autogenerate,
+                head=head,
+                version_path=str(self.directory.resolve()),
+            )
 
         with map_db_errors("autogenerate"):
             async with engine.connect() as conn:
-                script = await conn.run_sync(write)
+                try:
+                    script = await conn.run_sync(write)
+                except AlembicError as exc:
+                    raise MigrationError(_revision_refused(exc)) from None
         path = Path(script.path)
         self._progress(f"created revision {script.revision} ({message}): {path}")
         return path
@@ -229,10 +241,17 @@ class Migrations:
         if target == "head" and len(scripts.get_heads()) > 1:
             target = "heads"
         try:
+            # Planned as Alembic plans the steps it then applies. implicit_base: a branch the
+            # database has none of (the outbox's, turned on after the application's revisions;
+            # the application's first, after the outbox's) is upgraded from the base.
             if upgrade:
-                plan = list(reversed(list(scripts.iterate_revisions(target, heads))))
+                plan = list(reversed(list(scripts.iterate_revisions(target, heads, implicit_base=True))))
             else:
-                plan = [s for s in scripts.iterate_revisions(heads, target) if s.revision != target]
+                plan = [
+                    s
+                    for s in scripts.iterate_revisions(heads, target, select_for_downgrade=True)
+                    if s.revision != target
+                ]
         except Exception as exc:
             raise MigrationError(f"cannot plan the migration to {target!r}: {exc}") from exc
         at = ",".join(heads) or "<base>"
@@ -274,6 +293,15 @@ class Migrations:
 
     def _scripts(self) -> ScriptDirectory:
         return ScriptDirectory.from_config(self.config())
+
+
+def _revision_refused(exc: AlembicError) -> str:
+    """Why Alembic would not write a revision, saying what to do when it is the usual case."""
+    if "not up to date" in str(exc):
+        # Autogenerate compares the models with a database at every head: one that is behind
+        # (a fresh one, beside the outbox's branch included) would yield its missing revisions again.
+        return "autogenerate: the database is not at the latest revision; run `microlib db upgrade` first"
+    return f"revision: {exc}"
 
 
 def _heads(conn: Connection) -> tuple[str, ...]:

@@ -102,3 +102,54 @@ def test_without_the_outbox_only_the_application_revisions_apply(
     )
     assert "mlo0001" not in capsys.readouterr().out
     assert "microlib_outbox" not in _tables(project / "app.db")
+
+
+def test_a_new_project_writes_its_first_revision_beside_the_outbox_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A project with no revision of its own yet, the outbox on: ``db revision
+    --autogenerate`` before ``db upgrade`` says in one line to upgrade first; after it,
+    the project's first revision is written in its own directory as a root, and
+    ``db upgrade`` applies it beside the outbox's."""
+    (tmp_path / "outbox_new_service.py").write_text(textwrap.dedent(SERVICE))
+    (tmp_path / "outbox_new_models.py").write_text(textwrap.dedent(MODELS))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("MICROLIB__DATABASE__URL", raising=False)
+    target = [
+        "outbox_new_service:service",
+        "--set",
+        f"database.url=sqlite+aiosqlite:///{tmp_path}/app.db",
+        "--set",
+        "messaging.outbox.enabled=true",
+        "--metadata",
+        "outbox_new_models:metadata",
+    ]
+    revision = ["db", "revision", "--autogenerate", "-m", "create items", *target]
+
+    assert main(revision) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    [error] = [line for line in err.splitlines() if line.startswith("microlib db: ")]
+    assert "run `microlib db upgrade` first" in error
+
+    assert main(["db", "upgrade", *target[:-2]]) == 0
+    assert main(revision) == 0
+    [script] = (tmp_path / "migrations").glob("*create_items.py")
+    assert "Revises: \n" in script.read_text()
+    assert main(["db", "upgrade", *target[:-2]]) == 0
+    assert {"items", "tags", "microlib_outbox"} <= _tables(tmp_path / "app.db")
+
+
+def test_turning_the_outbox_on_later_applies_its_branch(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An application already at its head that turns the outbox on: the next ``db upgrade``
+    applies the outbox's branch, which starts from the base, not from the database's revision."""
+    target = ["outbox_shop_service:service", "--set", f"database.url=sqlite+aiosqlite:///{project}/app.db"]
+    assert main(["db", "upgrade", *target]) == 0
+    assert main(["db", "upgrade", *target, "--set", "messaging.outbox.enabled=true"]) == 0
+    out = capsys.readouterr().out
+    assert "applied mlo0001: microlib outbox: the table and its indexes" in out
+    assert "applied 0001" not in out.split("database is at 0001\n", 1)[1]
+    assert {"items", "microlib_outbox", "microlib_processed"} <= _tables(project / "app.db")

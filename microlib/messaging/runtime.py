@@ -142,16 +142,23 @@ class Messaging:
         """Connect, then subscribe every consumer.
 
         Raises:
-            ValueError: ``messaging.consumers`` names an operation no
+            ValueError: ``messaging.consumers`` or
+                ``messaging.idempotency.operations`` names an operation no
                 included consumer receives.
         """
         receives = {op.name for application, _ in self._consumers for op in application.receives()}
-        unknown = sorted(set(self.settings.consumers) - receives)
-        if unknown:
-            raise ValueError(
-                f"messaging.consumers names operation(s) {unknown} that no included consumer receives; "
-                f"known: {sorted(receives)}"
-            )
+        named = {
+            "messaging.consumers": set(self.settings.consumers),
+            # A typo there would silently deduplicate nothing.
+            "messaging.idempotency.operations": set(self.settings.idempotency.operations),
+        }
+        for key, names in named.items():
+            unknown = sorted(names - receives)
+            if unknown:
+                raise ValueError(
+                    f"{key} names operation(s) {unknown} that no included consumer receives; "
+                    f"known: {sorted(receives)}"
+                )
         broker = self._broker = open_broker(self.settings, client_name=self._client_name)
         try:
             await broker.start()

@@ -126,3 +126,13 @@ async def test_the_cache_store_remembers_for_its_ttl() -> None:
     await store.remember("g.op", "m")
     assert await store.seen("g.op", "m")
     assert await cache.get("processed:g.op:m") == b"1"
+
+
+async def test_an_operation_no_consumer_receives_is_named(contract: Orders) -> None:
+    """A name in messaging.idempotency.operations that no included consumer receives (a typo,
+    a send operation) fails the start, naming it and the known ones: it would deduplicate nothing."""
+    service = stock(contract, [])
+    unknown = r"messaging.idempotency.operations names operation\(s\) \['onOrders'\]"
+    with pytest.raises(Exception, match=unknown):
+        async with TestService(service, overrides=["messaging.idempotency.operations=[onOrder, onOrders]"]):
+            pass

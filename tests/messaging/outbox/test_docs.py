@@ -35,3 +35,37 @@ def test_the_alerts_name_the_relay_metrics() -> None:
     for rule in rules:
         for metric in re.findall(r"messaging_outbox_\w+", rule["expr"]):
             assert f'"{metric}"' in source, metric
+
+
+def _configuration_table() -> dict[str, str]:
+    """The Configuration section's table: each key (a cell may name two) with its default."""
+    section = DOC.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    found: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        keys = re.findall(r"`([\w.]+)`", cells[0])
+        defaults = [d.strip().strip("`") for d in cells[1].split(",")]
+        assert len(defaults) == len(keys), line
+        # A second key in a cell is named by its last part: it shares the first one's section.
+        section_of = keys[0].rsplit(".", 1)[0]
+        for key, default in zip(keys, defaults, strict=True):
+            found[key if "." in key else f"{section_of}.{key}"] = default
+    return found
+
+
+def test_the_configuration_table_is_the_settings_model() -> None:
+    """Every key of docs/outbox.md's Configuration table exists with the default it states,
+    and every setting of messaging.outbox and messaging.idempotency is in the table."""
+    table = _configuration_table()
+    defaults = MessagingSettings().model_dump()
+    for key, stated in table.items():
+        value = defaults
+        for part in key.split(".")[1:]:
+            assert part in value, f"{key}: no such setting"
+            value = value[part]
+        assert yaml.safe_load(stated) == value, f"{key}: the table says {stated}, the model {value!r}"
+    for section in ("outbox", "idempotency"):
+        for name in defaults[section]:
+            assert f"messaging.{section}.{name}" in table, f"messaging.{section}.{name} is not in the table"

@@ -333,6 +333,7 @@ class OperationConsumer:
                 reply,
                 address=_reply_address(operation.reply, delivery, ctx.metadata, parameters),
                 correlation_id=correlation_id or delivery.message_id,
+                reply=True,
             )
         return reply
 

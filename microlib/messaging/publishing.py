@@ -263,11 +263,15 @@ class BrokerPublisher:
         message_id: str | None = None,
         correlation_id: str | None = None,
         reply_to: str | None = None,
+        reply: bool = False,
     ) -> None:
         """Send ``payload`` to a concrete ``address`` (a reply's, or a resolved one).
 
         The correlation id also travels in the header the message's
-        ``correlationId`` locates, if the contract says so.
+        ``correlationId`` locates, if the contract says so. A request (with
+        ``reply_to``) and a ``reply`` go straight to the broker even with the
+        outbox on: a request waits for its reply, which a row not committed
+        yet never gets, and a reply answers a caller waiting now.
 
         Raises:
             TypeError: ``payload`` is none of the operation's payload types.
@@ -276,7 +280,7 @@ class BrokerPublisher:
         broker, tracing = self._broker, self._tracing
         if broker is None or tracing is None:
             raise Unavailable("messaging is not started: publish once the service has started")
-        outbox = self.outbox
+        outbox = None if reply or reply_to is not None else self.outbox
         message = message_for_payload(operation, payload)
         body = message.encode(payload)
         out: dict[str, str] = {**(headers or {}), MESSAGE_HEADER: message.name}

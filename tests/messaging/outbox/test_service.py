@@ -14,7 +14,7 @@ from microlib.core.lifecycle import StartupError
 from microlib.messaging import MessageContext
 from microlib.messaging.outbox import outbox
 from microlib.testing import TestService
-from tests.messaging.contract import Orders, eventually, placed
+from tests.messaging.contract import Orders, StockLevel, StockQuery, eventually, placed, stock
 
 
 def shop(contract: Orders, received: list[str]) -> Service:
@@ -161,3 +161,27 @@ async def test_an_in_memory_sqlite_database_is_refused(contract: Orders, tmp_pat
     with pytest.raises(StartupError, match=r"in-memory SQLite database.*use a file"):
         async with TestService(service, overrides=settings("sqlite+aiosqlite://", tmp_path)):
             pass
+
+
+async def test_requests_and_their_replies_go_straight_to_the_broker(tmp_path: Path) -> None:
+    """With the outbox on (refusing publishes outside a transaction), a request is still
+    answered, from inside a transaction or outside one: a request waits for its reply, which a
+    row not committed yet could never get, and a consumer's reply answers a caller waiting now.
+    Neither writes an outbox row."""
+    contract = stock(f"ob{tmp_path.name[-8:]}")
+
+    async def on_stock_query(self: Any, payload: StockQuery, ctx: MessageContext) -> StockLevel:
+        return StockLevel(sku=payload.sku, available=len(payload.sku))
+
+    service = Service("shop", database=True)
+    service.include(type("Stock", (contract.consumer,), {"on_stock_query": on_stock_query})())
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    overrides = [*settings(url, tmp_path), "messaging.request_timeout=5"]
+    async with TestService(service, overrides=overrides):
+        level = await service.publisher.request(contract.query, StockQuery(sku="abc"))
+        assert level == StockLevel(sku="abc", available=3)
+        async with service.database.transaction():
+            level = await service.publisher.request(contract.query, StockQuery(sku="ab"))
+        assert level == StockLevel(sku="ab", available=2)
+        async with service.database.engine.connect() as conn:
+            assert (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar() == 0

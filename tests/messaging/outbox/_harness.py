@@ -80,8 +80,9 @@ async def relay(
 ) -> AsyncIterator[Relay]:
     """A started relay of its own (database, broker, metrics), as a replica runs one.
 
-    ``linger`` seconds pass between the broker's confirmation and the batch's commit
-    (a slow network), widening the window in which a killed relay leaves duplicates.
+    ``linger`` seconds pass before the broker gets a claimed message, and again between
+    its confirmation and the batch's commit (a slow network): the windows in which a
+    killed relay must lose nothing, and leaves duplicates.
     """
     db = Database(url)
     broker: Broker = open_broker(
@@ -91,6 +92,7 @@ async def relay(
         publish = broker.publish
 
         async def slow_publish(operation: OperationDefinition, message: OutgoingMessage) -> None:
+            await asyncio.sleep(linger)
             await publish(operation, message)
             await asyncio.sleep(linger)
 

@@ -155,3 +155,37 @@ async def test_a_lost_listen_connection_is_opened_again(tmp_path: Path) -> None:
 async def _other_listener(admin: asyncpg.Connection, old: int) -> bool:
     pids = [r["pid"] for r in await admin.fetch(LISTENERS)]
     return bool(pids) and old not in pids
+
+
+class Refusing(Recording):
+    """A broker that takes nothing, counting the attempts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:
+        self.attempts += 1
+        raise ConnectionError("broker down")
+
+
+async def test_a_failing_broker_is_retried_with_a_doubling_backoff(sqlite_db: Database) -> None:
+    """Rounds that fail wait backoff, doubling up to backoff_max (0.05, 0.1, 0.2, 0.4, 0.4...:
+    about seven rounds in 2 s, where a fixed pause would make forty), and wake-ups (local
+    commits) do not cut a pause short; the row stays unsent, its attempts counted."""
+    broker = Refusing()
+    await broker.start()
+    relay = relay_of(sqlite_db, broker, backoff=0.05, backoff_max=0.4)
+    await insert(sqlite_db, "m-1")
+    await relay.start()
+    try:
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            relay.wake()
+    finally:
+        await relay.stop()
+        await broker.stop()
+    assert 4 <= broker.attempts <= 12, f"{broker.attempts} rounds in 2 s"
+    async with sqlite_db.engine.connect() as conn:
+        row = (await conn.execute(sa.select(outbox.c.attempts, outbox.c.sent_at))).one()
+    assert (row.attempts, row.sent_at) == (broker.attempts, None)

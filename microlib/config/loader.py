@@ -234,7 +234,9 @@ def _problems(
 ) -> list[Problem]:
     by_path: dict[str, Problem] = {}
     for error in exc.errors(include_url=False):
-        path = _data_path(error["loc"], data, missing=error["type"] == "missing")
+        # A missing field, or a default a validator refused (a backoff cap below its start),
+        # is named itself rather than the section holding it.
+        path = _data_path(error["loc"], data, missing=error["type"] in ("missing", "value_error"))
         name = dotted(path)
         message = mask_url_passwords(error["msg"])  # a validator's message may quote a URL
         if error["loc"][-1:] == ("[key]",):

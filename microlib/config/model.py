@@ -77,6 +77,20 @@ class NotSecret:
     """
 
 
+def _not_below(start: str) -> Any:
+    """A validator of a backoff's cap: not below the pause it starts from, ``start``
+    (declared before it), which it would otherwise silently overrule."""
+
+    def check(cls: type[BaseModel], value: float, info: ValidationInfo) -> float:
+        first = info.data.get(start)
+        if first is not None and value < first:
+            # Both named: when the cap is left at its default, the report points at the section.
+            raise ValueError(f"{info.field_name} ({value:g}) must not be below {start} ({first:g})")
+        return value
+
+    return classmethod(check)
+
+
 class Section(BaseModel):
     """Base of every settings section: unknown keys are errors, values frozen.
 
@@ -353,7 +367,8 @@ class DatabaseSettings(Section):
     connect_timeout: float = Field(default=5.0, gt=0)
     connect_retries: int = Field(default=5, ge=1)
     connect_backoff: float = Field(default=0.5, gt=0)
-    connect_backoff_max: float = Field(default=8.0, gt=0)
+    connect_backoff_max: float = Field(default=8.0, gt=0, validate_default=True)
+    _capped = field_validator("connect_backoff_max")(_not_below("connect_backoff"))
     check_timeout: float = Field(default=2.0, gt=0)
     migrate_on_start: bool = False
     migrations: str = "migrations"
@@ -413,7 +428,8 @@ class MessagingRetrySettings(Section):
 
     max_attempts: int = Field(default=5, ge=1)
     initial_backoff: float = Field(default=0.2, ge=0)
-    max_backoff: float = Field(default=30.0, ge=0)
+    max_backoff: float = Field(default=30.0, ge=0, validate_default=True)
+    _capped = field_validator("max_backoff")(_not_below("initial_backoff"))
     multiplier: float = Field(default=2.0, ge=1)
     jitter: float = Field(default=0.2, ge=0, le=1)
 
@@ -465,7 +481,8 @@ class OutboxSettings(Section):
     batch_size: int = Field(default=100, ge=1, le=10000)
     poll_interval: float = Field(default=1.0, gt=0)
     backoff: float = Field(default=0.2, gt=0)
-    backoff_max: float = Field(default=30.0, gt=0)
+    backoff_max: float = Field(default=30.0, gt=0, validate_default=True)
+    _capped = field_validator("backoff_max")(_not_below("backoff"))
     stalled_after: float = Field(default=10.0, ge=0)
     retention: float = Field(default=86400.0, ge=0)
     cleanup_interval: float = Field(default=300.0, gt=0)
@@ -533,7 +550,8 @@ class MessagingSettings(Section):
     consumers: dict[str, MessagingConsumerSettings] = Field(default_factory=dict)
     connect_timeout: float = Field(default=10.0, gt=0)
     reconnect_backoff: float = Field(default=0.5, gt=0)
-    reconnect_backoff_max: float = Field(default=10.0, gt=0)
+    reconnect_backoff_max: float = Field(default=10.0, gt=0, validate_default=True)
+    _capped = field_validator("reconnect_backoff_max")(_not_below("reconnect_backoff"))
     publish_timeout: float = Field(default=10.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
     lag_interval: float | None = Field(default=15.0, gt=0)

@@ -189,3 +189,19 @@ async def test_a_failing_broker_is_retried_with_a_doubling_backoff(sqlite_db: Da
     async with sqlite_db.engine.connect() as conn:
         row = (await conn.execute(sa.select(outbox.c.attempts, outbox.c.sent_at))).one()
     assert (row.attempts, row.sent_at) == (broker.attempts, None)
+
+
+async def test_a_row_nobody_announced_is_found_by_polling(sqlite_db: Database) -> None:
+    """A row committed where no wake-up reaches the relay (another process on SQLite, which has
+    no NOTIFY; a lost notification on PostgreSQL) is sent at the next poll."""
+    broker = Recording()
+    await broker.start()
+    relay = relay_of(sqlite_db, broker, poll_interval=0.1)
+    await relay.start()
+    try:
+        await asyncio.sleep(0.3)  # the first rounds found nothing; the relay now waits
+        await insert(sqlite_db, "m-1")  # no relay.wake()
+        await eventually(lambda: broker.sent == ["m-1"], within=3, what="the row found by polling")
+    finally:
+        await relay.stop()
+        await broker.stop()

@@ -154,11 +154,15 @@ class KafkaBroker:
         try:
             async with asyncio.timeout(self.settings.connect_timeout):
                 await producer.start()
-        except (KafkaError, OSError, TimeoutError) as exc:
+        except BaseException as exc:
+            # Cancelled too (a service stopped while it starts): a started
+            # client's connections are closed only by stop().
             await producer.stop()
-            raise Unavailable(
-                f"Kafka at {self.bootstrap} (messaging.url): {type(exc).__name__}: {exc}"
-            ) from exc
+            if isinstance(exc, KafkaError | OSError | TimeoutError):
+                raise Unavailable(
+                    f"Kafka at {self.bootstrap} (messaging.url): {type(exc).__name__}: {exc}"
+                ) from exc
+            raise
         self._producer = producer
 
     async def stop(self) -> None:
@@ -278,7 +282,11 @@ class KafkaBroker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
         consumer.assign([TopicPartition(name, 0)])
         inbox = _KafkaInbox(name, consumer, self.settings.reconnect_backoff)
         self._inboxes.append(inbox)
@@ -373,8 +381,8 @@ class KafkaBroker:
         if topic in self._topics or not isinstance(partitions, int):
             return
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self._client_name)
-        await admin.start()
         try:
+            await admin.start()
             replicas = binding.get("replicas")
             response = await admin.create_topics(
                 [NewTopic(topic, partitions, replicas if isinstance(replicas, int) else 1)]

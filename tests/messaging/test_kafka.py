@@ -126,3 +126,34 @@ async def test_an_address_that_is_no_kafka_topic_name_fails_at_once_naming_it(ka
     async with asyncio.timeout(5), TestService(publishing, overrides=[url]):
         with pytest.raises(ValueError, match=expected):
             await publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+
+
+async def test_a_start_cancelled_while_kafka_does_not_answer_leaves_no_connection_open() -> None:
+    """A service stopped while its Kafka producer is still bootstrapping (the
+    broker took the connection and answers nothing): the start is cancelled, and
+    the producer's connection is closed, not left to the garbage collector."""
+    from microlib.config.model import MessagingSettings
+    from microlib.messaging.kafka import KafkaBroker
+
+    accepted: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append((reader, writer))
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = MessagingSettings(url=f"kafka://127.0.0.1:{port}", connect_timeout=30)
+    try:
+        starting = asyncio.create_task(KafkaBroker(settings, client_name="cancelled").start())
+        await eventually(lambda: bool(accepted), what="the producer's connection")
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        async with asyncio.timeout(5):
+            for reader, _ in accepted:
+                await reader.read()  # returns at the client's close; hangs while it stays open
+    finally:
+        for _, writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -85,20 +85,24 @@ def test_the_package_has_models_jobs_and_a_manifest(project: Path) -> None:
     assert (project / "app" / "handlers" / "shop_jobs.py").is_file()
 
 
+def _check(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``microlib codegen --check`` of the project in ``cwd``."""
+    return codegen(
+        "contracts", "--out", "app/gen", "--package", "app.gen", "--stubs", "app/handlers", "--check", cwd=cwd
+    )
+
+
+def _copy(project: Path, tmp_path: Path) -> Path:
+    """A copy of the generated project, to change without touching the shared one."""
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    return copy
+
+
 def test_a_second_run_is_identical_and_check_finds_no_drift(project: Path) -> None:
     """Same contract, same bytes; --check passes; the stub is not rewritten."""
     before = tree(project / "app")
-    check = codegen(
-        "contracts",
-        "--out",
-        "app/gen",
-        "--package",
-        "app.gen",
-        "--stubs",
-        "app/handlers",
-        "--check",
-        cwd=project,
-    )
+    check = _check(project)
     assert check.returncode == 0, check.stderr
     assert tree(project / "app") == before
 
@@ -138,24 +142,13 @@ def test_user_code_type_checks_under_mypy_strict(project: Path) -> None:
 
 def test_drift_names_a_job_the_handlers_lack(project: Path, tmp_path: Path) -> None:
     """A job added to the contract is reported missing from the handlers, with its line."""
-    copy = tmp_path / "p"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    copy = _copy(project, tmp_path)
     contract = copy / "contracts" / "shop-jobs.yaml"
     contract.write_text(
         contract.read_text(encoding="utf-8") + "  purge_carts:\n    payload: {type: object}\n",
         encoding="utf-8",
     )
-    check = codegen(
-        "contracts",
-        "--out",
-        "app/gen",
-        "--package",
-        "app.gen",
-        "--stubs",
-        "app/handlers",
-        "--check",
-        cwd=copy,
-    )
+    check = _check(copy)
     assert check.returncode == 1
     assert "stale: app/gen/shop_jobs/jobs.py" in check.stderr
     assert (
@@ -169,8 +162,7 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
     """The stub's payload or result annotated with another model, a method of a job the
     contract dropped: each one line with the signature the contract expects, as for the
     other contracts' stubs."""
-    copy = tmp_path / "p"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    copy = _copy(project, tmp_path)
     stub = copy / "app" / "handlers" / "shop_jobs.py"
     text = stub.read_text(encoding="utf-8")
     text = text.replace(
@@ -182,17 +174,7 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
         "        return None\n"
     )
     stub.write_text(text, encoding="utf-8")
-    result = codegen(
-        "contracts",
-        "--out",
-        "app/gen",
-        "--package",
-        "app.gen",
-        "--stubs",
-        "app/handlers",
-        "--check",
-        cwd=copy,
-    )
+    result = _check(copy)
     expected = (
         "expected: async def send_receipt(self, payload: models.SendReceiptPayload, ctx: JobContext) "
         "-> models.SendReceiptResult:"

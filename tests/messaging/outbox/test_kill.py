@@ -25,7 +25,7 @@ pytestmark = pytest.mark.connected
 
 ROOT = Path(__file__).resolve().parents[3]
 KEYS = [f"k{i}" for i in range(4)]
-KILLS = 8
+KILLS = 6
 BATCH = 20  # relay_process.py's batch size
 
 

@@ -3,7 +3,7 @@
 A lifecycle component. It wakes when a local transaction that wrote rows
 commits, when PostgreSQL notifies (``LISTEN microlib_outbox``: a commit in
 an instance that runs no relay), and every ``poll_interval`` seconds
-otherwise. A row is
+otherwise; while rounds send rows it does not wait at all. A row is
 marked sent only after the broker confirmed it. When the broker (or the
 database) fails, the relay backs off exponentially, keeps the backlog, and
 drains it in order once it is back; after ``stalled_after`` seconds of
@@ -229,7 +229,9 @@ class Relay:
                 continue
             delay = s.backoff
             self._recovered()
-            if sent < s.batch_size:
+            # A round takes one row per key: a full batch is no sign of the backlog, since
+            # a key's next row waits for the round after. Only an empty round is.
+            if not sent:
                 await self._sleep(s.poll_interval)
 
     async def _sleep(self, seconds: float, *, interruptible: bool = True) -> None:

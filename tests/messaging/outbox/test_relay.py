@@ -51,6 +51,25 @@ async def test_two_relays_at_once_keep_per_key_order_and_lose_nothing(
     assert {key: len(s) for key, s in delivered.first_order().items()} == dict.fromkeys(KEYS, 40)
 
 
+async def test_a_backlog_on_one_key_drains_without_waiting_for_the_poll_interval(
+    contract: Orders, tmp_path: Path
+) -> None:
+    """A round sends one row per key, so a backlog on one key (left by a broker outage, or
+    committed before the relay started) takes one round per message: the relay starts the
+    next round at once while the last one sent something, and waits for ``poll_interval``
+    (an hour here) only once a round finds nothing to send."""
+    async with (
+        fresh_database(tmp_path) as url,
+        producer(url, tmp_path) as service,
+        collector(contract) as delivered,
+    ):
+        for seq in range(1, 31):
+            await commit(service, contract, "k0", seq)
+        async with relay(url, poll_interval=3600):
+            await eventually(lambda: len(delivered.distinct()) == 30, what="30 messages on one key delivered")
+    assert delivered.first_order() == {"k0": list(range(1, 31))}
+
+
 async def test_a_broker_outage_keeps_the_backlog_and_drains_it_in_order(
     contract: Orders, tmp_path: Path
 ) -> None:

@@ -73,6 +73,7 @@ async def test_a_listener_cancelled_mid_claim_gives_the_message_back(jobs_pg_url
     assert isinstance(broker._queue, asyncio.Queue)
     assert isinstance(broker._write_pool, asyncpg.Pool)
     blocker = await asyncpg.connect(jobs_pg_url)
+    watcher = await asyncpg.connect(jobs_pg_url)
     try:
         await broker.kick(BrokerMessage(task_id="t1", task_name="job", message=b"{}", labels={}))
         # Hold the row so that the claim waits on it, and cancel the listener then.
@@ -82,11 +83,13 @@ async def test_a_listener_cancelled_mid_claim_gives_the_message_back(jobs_pg_url
         messages = listen(broker)
         taking = asyncio.ensure_future(anext(messages))
         waiting = (
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE%'"
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database() AND query LIKE 'UPDATE drift_claim_messages %'"
         )
         async with asyncio.timeout(10):
-            # Polled: the lock table has no event to wait on.
-            while not await blocker.fetchval(waiting):  # noqa: ASYNC110
+            # Polled: the lock table has no event to wait on. From outside the blocker's
+            # transaction, which would see pg_stat_activity as at its first look.
+            while not await watcher.fetchval(waiting):  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
         taking.cancel()
         await lock.commit()
@@ -104,6 +107,7 @@ async def test_a_listener_cancelled_mid_claim_gives_the_message_back(jobs_pg_url
         await message.ack()  # type: ignore[misc]
         assert await blocker.fetchval(status, message_id) is None
     finally:
+        await watcher.close()
         await blocker.close()
         await broker.shutdown()
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE.parent))
 from callgrind import instructions  # noqa: E402
 from run import ROOT, child_env  # noqa: E402
 
-NAMES = ("bare", "microlib-http", "microlib")
+NAMES = ("bare", "floor", "microlib-http", "microlib")
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
         subprocess.run(command, cwd=ROOT, env=child_env(), check=True)  # writes the bytecode cache
         counts[name] = instructions(command, cwd=ROOT, env=child_env())
         print(f"{name:13} {counts[name] / 1e6:8.1f} M instructions to ready", flush=True)
-    for name in ("microlib-http", "microlib"):
+    for name in ("floor", "microlib-http", "microlib"):
         if name in counts and "bare" in counts:
             print(f"ratio {name}/bare: {counts[name] / counts['bare']:.2f}x instructions")
 

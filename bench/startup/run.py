@@ -1,9 +1,10 @@
 """Time from process start to ``/health/ready`` = 200, and peak RSS.
 
-The bookshop example (``microlib run``) and an HTTP-only service
-(``http_app.py``) against a bare Starlette app on uvicorn, each started the
-same way (a fresh Python process), in interleaved rounds; prints medians and
-the microlib/bare ratios.
+The bookshop example (``microlib run``), an HTTP-only service
+(``http_app.py``) and the floor (``floor_app.py``: the least that serves the
+example's contracts on the same libraries) against a bare Starlette app on
+uvicorn, each started the same way (a fresh Python process), in interleaved
+rounds; prints medians and the ratios to bare.
 
     .venv/bin/python bench/startup/run.py --rounds 15
 """
@@ -56,6 +57,7 @@ def commands(port: int) -> dict[str, list[str]]:
     return {
         "microlib": microlib_run("examples.bookshop.main:service"),
         "microlib-http": microlib_run("bench.startup.http_app:service"),
+        "floor": [sys.executable, str(ROOT / "bench/startup/floor_app.py"), str(port)],
         "bare": [sys.executable, str(ROOT / "bench/startup/bare_app.py"), str(port)],
     }
 
@@ -105,7 +107,9 @@ def main() -> None:
     parser.add_argument("--cpu", default="1", help="core to pin the servers to ('' for none)")
     args = parser.parse_args()
     cpu = args.cpu or None
-    results: dict[str, list[tuple[float, int]]] = {"microlib": [], "microlib-http": [], "bare": []}
+    results: dict[str, list[tuple[float, int]]] = {
+        name: [] for name in ("microlib", "microlib-http", "floor", "bare")
+    }
     for name in results:
         measure(name, cpu)  # warm the page cache
     for _ in range(args.rounds):
@@ -117,7 +121,7 @@ def main() -> None:
         rss = statistics.median(r[1] for r in runs)
         medians[name] = (t, rss)
         print(f"{name:9} ready in {t * 1000:7.1f} ms (median of {len(runs)}), peak RSS {rss / 1024:6.1f} MiB")
-    for name in ("microlib", "microlib-http"):
+    for name in ("microlib", "microlib-http", "floor"):
         ratios_t = [m[0] / b[0] for m, b in zip(results[name], results["bare"], strict=True)]
         print(
             f"ratio {name}/bare: time-to-ready {statistics.median(ratios_t):.2f}x (median of pairs), "

@@ -2,7 +2,7 @@
 
 For counting rather than timing: ``instructions.py`` runs this under
 callgrind, where polling ``/health/ready`` from outside would count the
-server's idle loop too. ``bare`` exits once uvicorn listens; ``microlib``
+server's idle loop too. ``bare`` and ``floor`` exit once uvicorn listens; ``microlib``
 and ``microlib-http`` once ``Service.start`` returns (``/health/ready``
 answers 200 from then on).
 
@@ -34,11 +34,11 @@ def exit_after(owner: Any, method: str) -> None:
 
 def main() -> None:
     name = sys.argv[1]
-    if name == "bare":
+    if name in ("bare", "floor"):
         import uvicorn
 
         exit_after(uvicorn.Server, "startup")
-        sys.argv = [str(HERE / "bare_app.py"), "0"]
+        sys.argv = [str(HERE / f"{name}_app.py"), "0"]
         runpy.run_path(sys.argv[0], run_name="__main__")
         return
     from microlib.cli.main import main as cli

@@ -29,21 +29,27 @@ KILLS = 6
 BATCH = 20  # relay_process.py's batch size
 
 
-async def start_relay(url: str, linger: float = 0.05) -> asyncio.subprocess.Process:
-    """A relay process, returned once it relays; ``linger`` slows each of its publishes."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.messaging.outbox.relay_process",
-        url,
-        str(linger),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+async def start_relay(url: str, log: Path, linger: float = 0.05) -> asyncio.subprocess.Process:
+    """A relay process, returned once it relays; ``linger`` slows each of its publishes.
+
+    Its stderr goes to ``log``, shown if it ends before it relays."""
+    with log.open("ab") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.messaging.outbox.relay_process",
+            url,
+            str(linger),
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+        )
     assert process.stdout is not None
-    assert await process.stdout.readline() == b"relaying\n"
+    if await process.stdout.readline() != b"relaying\n":
+        await process.wait()
+        output = await asyncio.to_thread(log.read_text)
+        raise AssertionError(f"the relay exited with {process.returncode}:\n{output[-4000:]}")
     return process
 
 
@@ -91,7 +97,7 @@ async def test_killed_relays_lose_nothing_and_duplicate_at_most_their_batches(
         producing = asyncio.create_task(produce())
         try:
             for kill in range(KILLS):
-                process = await start_relay(url)
+                process = await start_relay(url, tmp_path / "relay.log")
                 # Killed while it works: after it delivered something, at once (the batch's
                 # commit lingers: it is sent again) or at a random moment (a relay that marked
                 # rows sent before the broker got them would lose them there).
@@ -106,7 +112,7 @@ async def test_killed_relays_lose_nothing_and_duplicate_at_most_their_batches(
             await producing
         total = sum(seqs.values())
         # The survivor drains the backlog at full speed: no kill windows left to widen.
-        last = await start_relay(url, linger=0)
+        last = await start_relay(url, tmp_path / "relay.log", linger=0)
         try:
             await eventually(
                 lambda: len(delivered.distinct()) == total, within=120, what="every message delivered"

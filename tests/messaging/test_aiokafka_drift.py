@@ -6,8 +6,10 @@ import inspect
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.client import AIOKafkaClient
+from aiokafka.consumer.fetcher import Fetcher
+from aiokafka.consumer.group_coordinator import GroupCoordinator
 
-from microlib.messaging._aiokafka_private import close_connections
+from microlib.messaging._aiokafka_private import _COORDINATOR_TASKS, close_connections
 
 
 async def test_a_consumer_keeps_its_client_and_the_client_closes_its_connections() -> None:
@@ -19,4 +21,18 @@ async def test_a_consumer_keeps_its_client_and_the_client_closes_its_connections
     assert isinstance(consumer._client._conns, dict)
     await close_connections(consumer)
     assert not consumer._client._conns
+    await consumer.stop()
+
+
+async def test_a_consumer_keeps_its_fetcher_and_its_coordinator_keeps_its_tasks() -> None:
+    """A consumer holds its ``Fetcher`` (``_fetcher``, whose ``close()`` coroutine ends its
+    fetching tasks) and its coordinator (``_coordinator``), both None before ``start()``; a
+    ``GroupCoordinator`` keeps its long-running tasks in ``_COORDINATOR_TASKS``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:9")
+    assert consumer._fetcher is None
+    assert consumer._coordinator is None
+    assert inspect.iscoroutinefunction(Fetcher.close)
+    assigned = inspect.getsource(GroupCoordinator)
+    for name in _COORDINATOR_TASKS:
+        assert f"self.{name} = create_task(" in assigned
     await consumer.stop()

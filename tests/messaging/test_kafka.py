@@ -157,3 +157,45 @@ async def test_a_start_cancelled_while_kafka_does_not_answer_leaves_no_connectio
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.connected
+async def test_a_consumer_that_cannot_leave_its_group_in_time_leaves_nothing_running(
+    kafka_bootstrap: str,
+) -> None:
+    """Leaving the group waits for the coordinator (here Kafka holds the LeaveGroup
+    request unanswered): past the bounded wait the consumer's connections are
+    closed, and its fetcher and group tasks end with them, so none of them opens a
+    new connection after the broker stopped (one left to the garbage collector:
+    ``ResourceWarning: unclosed <socket>``)."""
+    from microlib.config.model import MessagingSettings
+    from microlib.messaging.broker import OutgoingMessage
+    from microlib.messaging.kafka import KafkaBroker
+    from tests.scale.kafka_proxy import LEAVE_GROUP, KafkaProxy
+
+    proxy = KafkaProxy(kafka_bootstrap, held=frozenset({LEAVE_GROUP})).start()
+    try:
+        contract = orders(f"t{uuid.uuid4().hex[:8]}", bindings={"kafka": {"partitions": 1}})
+        topic = contract.on_order.address.replace("{region}", "eu")
+        broker = KafkaBroker(MessagingSettings(url=f"kafka://{proxy.bootstrap}"), client_name="held")
+        await broker.start()
+        subscription = await broker.subscribe(
+            contract.on_order, group=f"g{uuid.uuid4().hex[:8]}", address=topic, prefetch=1
+        )
+        await broker.publish(
+            contract.place_order, OutgoingMessage(address=topic, body=b"{}", message_id="m-1")
+        )
+        deliveries = aiter(subscription)
+        async with asyncio.timeout(30):
+            delivery = await anext(deliveries)
+        await delivery.ack()
+        fetching = asyncio.create_task(anext(deliveries))  # the fetcher polls on (nothing left)
+        await asyncio.sleep(0)
+        await subscription.stop()
+        with pytest.raises(StopAsyncIteration):
+            await fetching
+        await broker.stop()
+        assert {task for task in asyncio.all_tasks() if task is not asyncio.current_task()} == set()
+        await eventually(lambda: proxy.clients == 0, what="every connection to Kafka closed")
+    finally:
+        proxy.stop()

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-METADATA, FIND_COORDINATOR, OFFSET_COMMIT, HEARTBEAT, SYNC_GROUP = 3, 10, 8, 12, 14
+METADATA, FIND_COORDINATOR, OFFSET_COMMIT, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 3, 10, 8, 12, 13, 14
 ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS = 22, 27
 GROUP_REQUESTS = {OFFSET_COMMIT: "commit", HEARTBEAT: "heartbeat", SYNC_GROUP: "sync"}
 FIRST_FLEXIBLE = {METADATA: 9, FIND_COORDINATOR: 3, OFFSET_COMMIT: 8, HEARTBEAT: 4, SYNC_GROUP: 4}
@@ -130,10 +130,14 @@ class KafkaProxy:
 
     Runs its own event loop on a thread, so subprocesses and the test's loop
     can both use it; ``rewritten`` counts the errors it turned, by request.
+    Requests whose API key is in ``held`` are neither relayed nor answered (a
+    broker stuck on them); ``clients`` counts the client connections open.
     """
 
     upstream: str
     port: int = 0
+    held: frozenset[int] = frozenset()
+    clients: int = 0
     rewritten: Counter[str] = field(default_factory=Counter)
     refused: list[str] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -176,6 +180,13 @@ class KafkaProxy:
         self._loop.close()
 
     async def _connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        self.clients += 1
+        try:
+            await self._relay_connection(client_r, client_w)
+        finally:
+            self.clients -= 1
+
+    async def _relay_connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         host, _, port = self.upstream.rpartition(":")
         upstream_r, upstream_w = await asyncio.open_connection(host, int(port))
         asked: dict[int, tuple[int, int]] = {}  # correlation id -> (api key, version)
@@ -195,25 +206,30 @@ class KafkaProxy:
 
     @staticmethod
     async def _relay(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, change: Callable[[bytearray], None]
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, change: Callable[[bytearray], bool]
     ) -> None:
         try:
             while True:
                 frame = await _frame(reader)
-                change(frame)
+                if not change(frame):
+                    continue
                 writer.write(struct.pack(">i", len(frame)) + frame)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, UnsupportedVersion):
             return
 
-    def _request(self, frame: bytearray, asked: dict[int, tuple[int, int]]) -> None:
+    def _request(self, frame: bytearray, asked: dict[int, tuple[int, int]]) -> bool:
+        """Note what is asked; False: hold the request."""
         api_key, version, correlation = struct.unpack_from(">hhi", frame)
+        if api_key in self.held:
+            return False
         if version >= FIRST_FLEXIBLE.get(api_key, 1 << 15):
             self.refused.append(f"api {api_key} v{version}")
             raise UnsupportedVersion(self.refused[-1])
         asked[correlation] = (api_key, version)
+        return True
 
-    def _response(self, frame: bytearray, asked: dict[int, tuple[int, int]]) -> None:
+    def _response(self, frame: bytearray, asked: dict[int, tuple[int, int]]) -> bool:
         (correlation,) = struct.unpack_from(">i", frame)
         api_key, version = asked.pop(correlation)
         if api_key in (METADATA, FIND_COORDINATOR):
@@ -227,3 +243,4 @@ class KafkaProxy:
             if turned:
                 frame[4:] = patched
                 self.rewritten[GROUP_REQUESTS[api_key]] += turned
+        return True

@@ -340,8 +340,8 @@ class KafkaBroker:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
-        await consumer.start()
         try:
+            await consumer.start()  # inside: a start cancelled or failed is stopped too
             partitions = consumer.partitions_for_topic(topic) or set()
             if not partitions:
                 return []

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
 
@@ -128,10 +130,20 @@ async def test_an_address_that_is_no_kafka_topic_name_fails_at_once_naming_it(ka
             await publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
 
 
-async def test_a_start_cancelled_while_kafka_does_not_answer_leaves_no_connection_open() -> None:
-    """A service stopped while its Kafka producer is still bootstrapping (the
-    broker took the connection and answers nothing): the start is cancelled, and
-    the producer's connection is closed, not left to the garbage collector."""
+@pytest.mark.parametrize(
+    "starting",
+    [
+        pytest.param(lambda broker: broker.start(), id="the producer"),
+        pytest.param(lambda broker: broker.dead_letters("orders"), id="a dead-letter reader"),
+    ],
+)
+async def test_a_start_cancelled_while_kafka_does_not_answer_leaves_no_connection_open(
+    starting: Callable[[Any], Awaitable[object]],
+) -> None:
+    """A client cancelled while it is still bootstrapping (the broker took the
+    connection and answers nothing): a service stopped while its producer starts,
+    or `microlib messages dlq` interrupted. Its connection is closed, not left to
+    the garbage collector."""
     from microlib.config.model import MessagingSettings
     from microlib.messaging.kafka import KafkaBroker
 
@@ -144,11 +156,11 @@ async def test_a_start_cancelled_while_kafka_does_not_answer_leaves_no_connectio
     port = server.sockets[0].getsockname()[1]
     settings = MessagingSettings(url=f"kafka://127.0.0.1:{port}", connect_timeout=30)
     try:
-        starting = asyncio.create_task(KafkaBroker(settings, client_name="cancelled").start())
-        await eventually(lambda: bool(accepted), what="the producer's connection")
-        starting.cancel()
+        task = asyncio.ensure_future(starting(KafkaBroker(settings, client_name="cancelled")))
+        await eventually(lambda: bool(accepted), what="the client's connection")
+        task.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await starting
+            await task
         async with asyncio.timeout(5):
             for reader, _ in accepted:
                 await reader.read()  # returns at the client's close; hangs while it stays open

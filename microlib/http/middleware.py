@@ -29,9 +29,9 @@ from microlib.config.model import (
     MiddlewareName,
     SecurityHeadersSettings,
 )
+from microlib.core._watchdog import Watchdog
 from microlib.core.errors import DeadlineExceeded, Error, ResourceExhausted
 from microlib.http._error_shapes import scope_shape
-from microlib.http._watchdog import Watchdog
 from microlib.http.errors import send_problem
 from microlib.observability.http_server import current_correlation_id
 

@@ -42,28 +42,50 @@ class Batch(Generic[Item, Result]):
         self._items: list[Item] = []
         self._waiters: list[asyncio.Future[Result]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        # The task that will take the batch being gathered.
+        self._gathering: asyncio.Task[None] | None = None
         # asyncio.Lock hands itself over first come, first served.
         self._turn = asyncio.Lock() if ordered else None
+
+    @property
+    def gathering(self) -> bool:
+        """Whether items submitted in this turn wait for their batch to be sent."""
+        return bool(self._items)
+
+    @property
+    def idle(self) -> bool:
+        """Whether no batch is being gathered or sent."""
+        return not self._items and not self._sending
 
     def submit(self, item: Item) -> asyncio.Future[Result]:
         """Queue ``item`` for this turn's batch; the future gets its outcome."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Result] = loop.create_future()
         if not self._items:
-            loop.call_soon(self._flush, loop)
+            # A task's first step runs at the next turn: it takes what this
+            # turn gathered (one scheduled callback, not a callback and a task).
+            task = self._gathering = loop.create_task(self._run())
+            # Held until done: the loop keeps only weak references to tasks.
+            self._sending.add(task)
+            task.add_done_callback(self._done)
         self._items.append(item)
         self._waiters.append(waiter)
         return waiter
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if self._gathering is task:
+            # Cancelled before its first step (the loop shutting down): its
+            # batch was never taken, and is cancelled with it.
+            self._gathering = None
+            waiters, self._items, self._waiters = self._waiters, [], []
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _run(self) -> None:
+        self._gathering = None
         items, waiters = self._items, self._waiters
         self._items, self._waiters = [], []
-        task = loop.create_task(self._run(items, waiters))
-        # Held until done: the loop keeps only weak references to tasks.
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _run(self, items: list[Item], waiters: list[asyncio.Future[Result]]) -> None:
         try:
             if self._turn is None:
                 outcomes = await self._send(items)

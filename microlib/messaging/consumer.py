@@ -119,6 +119,7 @@ class OperationConsumer:
         self._publisher = publisher
         self._on_settled = on_settled
         self._call = chain.wrap(self._innermost)
+        self._parameterized = bool(operation.parameters)
         self._subscription: Subscription | None = None
         self._fetching: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -193,10 +194,8 @@ class OperationConsumer:
                         slots.release()
                         await _settle_quietly(delivery.requeue(), delivery, "requeue")
                         continue
-                    task = loop.create_task(self._handle(delivery))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                    task.add_done_callback(lambda _: slots.release())
+                    # The task leaves the set and frees its slot as it ends.
+                    self._tasks.add(loop.create_task(self._handle(delivery, slots)))
                     delay = self.options.reconnect_backoff
                 return
             except Exception as exc:
@@ -219,60 +218,72 @@ class OperationConsumer:
     def _received(self, delivery: Delivery) -> None:
         """A delivery handed over by a dispatching subscription (its broker keeps
         the prefetch): handled in a task of the consumer's own, as fetched ones are."""
+        loop = asyncio.get_running_loop()
         if self._stopping.is_set():
             # Received as the consumer began to drain: not started here.
-            handling = _settle_quietly(delivery.requeue(), delivery, "requeue")
+            task = loop.create_task(_settle_quietly(delivery.requeue(), delivery, "requeue"))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         else:
-            handling = self._handle(delivery)
-        task = asyncio.get_running_loop().create_task(handling)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            # The task leaves the set as it ends.
+            self._tasks.add(loop.create_task(self._handle(delivery)))
 
-    async def _handle(self, delivery: Delivery) -> None:
-        policy = self.options.policy
-        attempt = max(1, delivery.delivery_count)
+    async def _handle(self, delivery: Delivery, slots: asyncio.Semaphore | None = None) -> None:
+        """Handle ``delivery`` in its own task, one of ``_tasks``; then release its slot, if any.
+
+        The task leaves ``_tasks`` as it ends, rather than by a done callback
+        (one scheduled call less per message); a task cancelled before it
+        started, which only draining does, stays there, done.
+        """
         try:
-            replayed_for = delivery.headers.get(REPLAY_HEADER)
-            if replayed_for is not None and replayed_for != self._queue:
-                # A dead letter replayed on a shared stream or topic for another group.
-                await delivery.ack()
-                return
-            if attempt > policy.max_attempts:
-                failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
-                await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
-                return
-            while True:
-                try:
-                    await self._call(self._context(delivery, attempt))
-                except (Exception, Reject) as exc:
-                    if is_poison(exc):
-                        await self._dead_letter(delivery, exc, attempt, "poison")
-                        return
-                    if attempt >= policy.max_attempts:
-                        await self._dead_letter(delivery, exc, attempt, "exhausted")
-                        return
-                    self._retries.inc()
-                    if await self._wait(policy.backoff(attempt)):
-                        await delivery.requeue()  # shutting down: not started again here
-                        return
-                    attempt += 1
-                else:
+            policy = self.options.policy
+            attempt = max(1, delivery.delivery_count)
+            try:
+                replayed_for = delivery.headers.get(REPLAY_HEADER)
+                if replayed_for is not None and replayed_for != self._queue:
+                    # A dead letter replayed on a shared stream or topic for another group.
                     await delivery.ack()
-                    self._settled(delivery, "ack")
                     return
-        except asyncio.CancelledError:
-            if not delivery.settled:
-                await _settle_quietly(delivery.requeue(), delivery, "requeue")
-            raise
-        except Exception as exc:
-            # Settling failed (a lost connection): the broker delivers the
-            # message again, which at-least-once allows.
-            log.warning(
-                "settling a message failed; the broker will deliver it again",
-                operation=self.operation.name,
-                message_id=delivery.message_id,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+                if attempt > policy.max_attempts:
+                    failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
+                    await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
+                    return
+                while True:
+                    try:
+                        await self._call(self._context(delivery, attempt))
+                    except (Exception, Reject) as exc:
+                        if is_poison(exc):
+                            await self._dead_letter(delivery, exc, attempt, "poison")
+                            return
+                        if attempt >= policy.max_attempts:
+                            await self._dead_letter(delivery, exc, attempt, "exhausted")
+                            return
+                        self._retries.inc()
+                        if await self._wait(policy.backoff(attempt)):
+                            await delivery.requeue()  # shutting down: not started again here
+                            return
+                        attempt += 1
+                    else:
+                        await delivery.ack()
+                        self._settled(delivery, "ack")
+                        return
+            except asyncio.CancelledError:
+                if not delivery.settled:
+                    await _settle_quietly(delivery.requeue(), delivery, "requeue")
+                raise
+            except Exception as exc:
+                # Settling failed (a lost connection): the broker delivers the
+                # message again, which at-least-once allows.
+                log.warning(
+                    "settling a message failed; the broker will deliver it again",
+                    operation=self.operation.name,
+                    message_id=delivery.message_id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+        finally:
+            self._tasks.discard(asyncio.current_task())
+            if slots is not None:
+                slots.release()
 
     def _settled(self, delivery: Delivery, outcome: str) -> None:
         if self._on_settled is not None:
@@ -308,7 +319,8 @@ class OperationConsumer:
         operation = self.operation
         message = message_for_headers(operation, ctx.metadata)
         payload = ctx.request = decode_payload(message, delivery.body)
-        parameters = operation.match(delivery.address) or {}
+        # An address without parameters has no values to find in it.
+        parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}
         correlation_id = delivery.correlation_id or header_at(ctx.metadata, message.correlation_id)
         context = MessageContext(
             operation=operation,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import trace
 
+from microlib.core._watchdog import Watchdog
 from microlib.core.context import current_context
 from microlib.core.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from microlib.core.propagation import Propagation
@@ -96,6 +97,8 @@ class BrokerPublisher:
         self._count: Any = None
         self._duration: Any = None
         self._series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._plans: dict[int, _Plan] = {}
+        self._watchdog: Watchdog | None = None
         self.documents: dict[str, ApplicationDefinition] = {}
         """The documents generated publishers send for, by title (served over HTTP)."""
         self.observers: list[Callable[[OperationDefinition, Any, OutgoingMessage], None]] = []
@@ -131,6 +134,8 @@ class BrokerPublisher:
         self._inbox_prefix = inbox_prefix
         labels = ("channel", "operation", "code")
         self._series = {}
+        self._plans = {}
+        self._watchdog = Watchdog(timeout)
         self._count = metrics.counter(
             "messaging_publisher_messages_total", "Messages published, by outcome.", labels
         )
@@ -281,20 +286,27 @@ class BrokerPublisher:
         if broker is None or tracing is None:
             raise Unavailable("messaging is not started: publish once the service has started")
         outbox = None if reply or reply_to is not None else self.outbox
-        message = message_for_payload(operation, payload)
+        plan = self._plans.get(id(operation))
+        if plan is None or plan.operation is not operation:
+            plan = self._plans[id(operation)] = _Plan(operation, self._count, self._duration)
+        message = (
+            plan.message if type(payload) is plan.payload_type else message_for_payload(operation, payload)
+        )
         body = message.encode(payload)
-        out: dict[str, str] = {**(headers or {}), MESSAGE_HEADER: message.name}
+        out: dict[str, str] = (
+            {**headers, MESSAGE_HEADER: message.name} if headers else {MESSAGE_HEADER: message.name}
+        )
         if correlation_id is not None and (name := header_name(message.correlation_id)) is not None:
             out[name] = correlation_id
         self._propagation.inject(out, body)
         call = current_context()
         if call is not None and "request_id" in call.attributes:
             out.setdefault(REQUEST_ID_HEADER, str(call.attributes["request_id"]))
-        if key is None:
+        if key is None and plan.keyed:
             key = message_key(operation, payload, out)
         message_id = message_id or new_message_id()
         span = tracing.tracer.start_span(
-            f"publish {operation.channel}",
+            plan.span_name,
             kind=trace.SpanKind.PRODUCER,
             attributes=FrameworkAttributes(
                 {
@@ -307,14 +319,7 @@ class BrokerPublisher:
         )
         tracing.inject_span(out, span)
         outgoing = OutgoingMessage(
-            address=address,
-            body=body,
-            headers=out,
-            key=key,
-            message_id=message_id,
-            correlation_id=correlation_id,
-            content_type=message.content_type,
-            reply_to=reply_to,
+            address, body, out, key, message_id, correlation_id, message.content_type, reply_to
         )
         start = time.perf_counter()
         failure: BaseException | None = None
@@ -323,28 +328,65 @@ class BrokerPublisher:
                 operation, outgoing, lambda: self._tell(operation, payload, outgoing)
             ):
                 return
-            async with asyncio.timeout(self._timeout):
-                await broker.publish(operation, outgoing)
-            self._tell(operation, payload, outgoing)
-        except TimeoutError:
-            failure = Unavailable(
-                f"the broker did not confirm a message to {address!r} within "
-                f"{self._timeout}s (messaging.publish_timeout)",
-                reason="PUBLISH_TIMEOUT",
-            )
-            span.record_exception(failure)
-            span.set_status(trace.StatusCode.ERROR, failure.message)
-            raise failure from None
+            await self._confirmed(broker, operation, outgoing)
+            if self.observers:
+                self._tell(operation, payload, outgoing)
         except BaseException as exc:
             failure = exc
             span.record_exception(exc)
-            span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, Unavailable) and exc.reason == "PUBLISH_TIMEOUT":
+                span.set_status(trace.StatusCode.ERROR, exc.message)
+            else:
+                span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
             raise
         finally:
             span.end()
-            count, duration = self._children(operation, outcome_code(failure))
-            count.inc()
-            duration.observe(time.perf_counter() - start)
+            if failure is None:
+                plan.ok_count.inc()
+                plan.ok_duration.observe(time.perf_counter() - start)
+            else:
+                count, duration = self._children(operation, outcome_code(failure))
+                count.inc()
+                duration.observe(time.perf_counter() - start)
+
+    async def _confirmed(
+        self, broker: Broker, operation: OperationDefinition, outgoing: OutgoingMessage
+    ) -> None:
+        """Publish ``outgoing``; returns once the broker confirmed it within ``messaging.publish_timeout``.
+
+        Raises:
+            Unavailable: the broker did not confirm in time (or refused).
+        """
+        task = asyncio.current_task()
+        watchdog = self._watchdog
+        if task is None or watchdog is None:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await broker.publish(operation, outgoing)
+            except TimeoutError:
+                raise self._timed_out(outgoing.address) from None
+            return
+        # One timer for every publish's budget (they all have the same), as
+        # asyncio.timeout would keep it, with its rules: a cancellation the
+        # budget did not cause alone stays a cancellation.
+        cancelling = task.cancelling()
+        watchdog.watch(task)
+        try:
+            await broker.publish(operation, outgoing)
+        except asyncio.CancelledError:
+            if watchdog.expired(task) and task.cancelling() <= cancelling + 1:
+                watchdog.release(task)
+                raise self._timed_out(outgoing.address) from None
+            raise
+        finally:
+            watchdog.release(task)
+
+    def _timed_out(self, address: str) -> Unavailable:
+        return Unavailable(
+            f"the broker did not confirm a message to {address!r} within "
+            f"{self._timeout}s (messaging.publish_timeout)",
+            reason="PUBLISH_TIMEOUT",
+        )
 
     def _children(self, operation: OperationDefinition, code: str) -> tuple[Any, Any]:
         """The count and duration series of ``operation`` and ``code``."""
@@ -372,7 +414,28 @@ def new_message_id() -> str:
     return f"{bits | 0x8000 << 48 | 0x4000 << 64:032x}"
 
 
+class _Plan:
+    """What every publish on one operation shares, worked out on the first."""
+
+    __slots__ = ("keyed", "message", "ok_count", "ok_duration", "operation", "payload_type", "span_name")
+
+    def __init__(self, operation: OperationDefinition, count: Any, duration: Any) -> None:
+        self.operation = operation
+        # The usual case: one message, whose payload's exact type skips the search.
+        self.message = operation.messages[0]
+        self.payload_type: type[Any] | None = (
+            self.message.payload_type if len(operation.messages) == 1 else None
+        )
+        self.keyed = operation.key is not None
+        self.span_name = f"publish {operation.channel}"
+        ok = (operation.channel, operation.name, "OK")
+        self.ok_count = count.labels(*ok)
+        self.ok_duration = duration.labels(*ok)
+
+
 def _address(operation: OperationDefinition, parameters: Mapping[str, str]) -> str:
+    if "{" not in operation.address:
+        return operation.address  # no parameters: nothing to resolve
     try:
         return operation.resolve(parameters)
     except KeyError as exc:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -411,12 +412,6 @@ class _RabbitSubscription:
         settling = self._settling
         settling.handed_out(incoming)
 
-        async def ack() -> None:
-            await settling.ack(incoming)
-
-        async def requeue() -> None:
-            await settling.requeue(incoming)
-
         async def dead_letter(extra: Mapping[str, str]) -> None:
             channel = broker._publishing()
             await channel.default_exchange.publish(_amqp_message(message, extra), routing_key=self._dead)
@@ -424,8 +419,9 @@ class _RabbitSubscription:
 
         return Delivery.of(
             message,
-            on_ack=ack,
-            on_requeue=requeue,
+            # The settlements' futures, awaited as they are: no coroutine of their own.
+            on_ack=functools.partial(settling.ack, incoming),
+            on_requeue=functools.partial(settling.requeue, incoming),
             on_dead_letter=dead_letter,
             delivery_count=count,
             redelivered=bool(incoming.redelivered),
@@ -434,20 +430,27 @@ class _RabbitSubscription:
 
 
 class _Settlements:
-    """The settlements of one consumer's channel, sent once per turn of the loop.
+    """The settlements of one consumer's channel: one at once, those meanwhile together.
 
     Delivery tags grow with each delivery on a channel, and one ``basic.ack``
     with ``multiple`` acknowledges every unsettled delivery up to its tag.
-    So the handlers that returned in one turn, when every message delivered
-    before theirs is settled too, are acknowledged with a single frame (one
-    write, one drain) instead of one each; a message whose elders are still
-    being handled is acknowledged alone. Each settlement returns once its
-    frame is written, as ``IncomingMessage.ack`` does.
+    A handler that returns while no other settlement is being gathered or
+    written is acknowledged at once, in its own task, as the client alone
+    would (no task, no turn of delay). The handlers that return meanwhile
+    are gathered and, when every message delivered before theirs is
+    settled too, acknowledged with a single frame (one write, one drain)
+    instead of one each; a message whose elders are still being handled is
+    acknowledged alone. Each settlement returns once its frame is written,
+    as ``IncomingMessage.ack`` does.
 
-    Every settlement of a handed-out message goes through here, one batch
-    at a time and in order, given-back messages first: a ``multiple`` never
-    covers a message that is still being handled, nor reaches the broker
-    before the frame of a message settled alone below its tag.
+    Every settlement of a handed-out message goes through here. Gathered
+    ones are sent one batch at a time and in order, given-back messages
+    first, and only once the immediate acknowledgement is written (a full
+    frame buffer could let a ``multiple`` overtake it); an immediate one is
+    a single ``basic.ack`` whose tag leaves the bookkeeping as it is made.
+    So a ``multiple`` never covers a message that is still being handled,
+    nor reaches the broker before the frame of a message settled alone
+    below its tag.
     """
 
     def __init__(self) -> None:
@@ -456,6 +459,10 @@ class _Settlements:
         # False while it is being handled.
         self._unsettled: dict[int, bool] = {}
         self._batch: Batch[tuple[AbstractIncomingMessage, bool], None] = Batch(self._send, ordered=True)
+        # Immediate acknowledgements being written, and set when there is none.
+        self._immediate = 0
+        self._written = asyncio.Event()
+        self._written.set()
 
     def handed_out(self, incoming: AbstractIncomingMessage) -> None:
         """Track ``incoming``, about to be handled (called in delivery order)."""
@@ -467,18 +474,46 @@ class _Settlements:
             self._unsettled = {}
         self._unsettled[_tag(incoming)] = False
 
-    def ack(self, incoming: AbstractIncomingMessage) -> asyncio.Future[None]:
-        """Acknowledge ``incoming`` with this turn's others."""
-        return self._batch.submit((incoming, True))
+    def ack(self, incoming: AbstractIncomingMessage) -> Awaitable[None]:
+        """Acknowledge ``incoming``: at once when nothing else is, else with the others gathered meanwhile."""
+        if self._immediate or not self._batch.idle:
+            return self._batch.submit((incoming, True))
+        tag = _tag(incoming)
+        if tag in self._unsettled and _channel_of(incoming) is self._channel:
+            del self._unsettled[tag]
+        self._immediate += 1
+        self._written.clear()
+        return self._acknowledge(incoming)
+
+    async def _acknowledge(self, incoming: AbstractIncomingMessage) -> None:
+        try:
+            await incoming.ack()
+        finally:
+            self._immediate -= 1
+            if not self._immediate:
+                self._written.set()
 
     def requeue(self, incoming: AbstractIncomingMessage) -> asyncio.Future[None]:
         """Give ``incoming`` back to the queue."""
         return self._batch.submit((incoming, False))
 
     async def _send(self, batch: list[tuple[AbstractIncomingMessage, bool]]) -> list[BaseException | None]:
+        # An immediate acknowledgement is written first: a full frame buffer
+        # could let a ``multiple`` covering its tag overtake it.
+        while self._immediate:
+            await self._written.wait()
         # The bookkeeping is done before the first frame is sent (no await
         # in between), so no batch ever sees another's handled entries.
         unsettled, current = self._unsettled, self._channel
+        if len(batch) == 1 and batch[0][1]:
+            # One acknowledgement (the usual turn): between batches every
+            # tracked message is still being handled, so whether it is the
+            # oldest or not, it is acknowledged alone.
+            message = batch[0][0]
+            tag = _tag(message)
+            if tag in unsettled and _channel_of(message) is current:
+                del unsettled[tag]
+            return [await _settle(message.ack())]
         requeued: list[int] = []
         acked: list[int] = []
         alone: list[int] = []

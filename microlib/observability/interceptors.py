@@ -21,7 +21,7 @@ from microlib.core.chain import Stage
 from microlib.core.context import CallContext
 from microlib.core.errors import Code
 from microlib.observability._exchange import _edge
-from microlib.observability._lean_span import FrameworkAttributes
+from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._structlog_private import field_var
 from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
 from microlib.observability.outcome import outcome_code, server_fault
@@ -84,9 +84,12 @@ class TracingInterceptor(Stage):
             return (edge.span, None)
         metadata = ctx.metadata
         # Without either header the propagators find an empty context: not
-        # asking them spares every call from an untraced caller their work.
-        if metadata.get("traceparent") or metadata.get("baggage"):
+        # asking them spares every call from an untraced caller their work;
+        # without baggage, the baggage propagator would find nothing either.
+        if metadata.get("baggage"):
             parent = self._obs.tracing.extract(metadata)
+        elif metadata.get("traceparent"):
+            parent = self._obs.tracing.extract_trace(metadata)
         else:
             parent = _NO_PARENT
         kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
@@ -104,16 +107,28 @@ class TracingInterceptor(Stage):
         if state is None:
             return
         span, bound = state
-        try:
+        if bound is None:
+            # The HTTP edge's span: it ends it.
             if failure is not None:
                 _failed(ctx, span, failure)
             else:
-                _succeeded(ctx, span, under_edge=bound is None)
+                _succeeded(ctx, span, under_edge=True)
+            return
+        finished = False
+        try:
+            if failure is not None:
+                _failed(ctx, span, failure)
+            elif type(span) is LeanSpan:
+                # The outcome set and the span ended in one step.
+                finished = True
+                span.finish(None, _GRPC_OK if ctx.kind == "grpc" else _OK)
+            else:
+                _succeeded(ctx, span, under_edge=False)
         finally:
-            if bound is not None:
+            if not finished:
                 span.end()
-                otel_context.detach(bound[0])
-                _unbind_serving(bound[1])
+            otel_context.detach(bound[0])
+            _unbind_serving(bound[1])
 
 
 def _failed(ctx: CallContext, span: trace.Span, exc: BaseException) -> None:
@@ -129,10 +144,15 @@ def _failed(ctx: CallContext, span: trace.Span, exc: BaseException) -> None:
 
 def _succeeded(ctx: CallContext, span: trace.Span, *, under_edge: bool) -> None:
     if ctx.kind == "grpc":
-        span.set_attributes(FrameworkAttributes({"microlib.code": "OK", "rpc.grpc.status_code": 0}))
+        span.set_attributes(_GRPC_OK)
     elif not under_edge:
         # Under the HTTP edge the status code says as much.
-        span.set_attribute("microlib.code", "OK")
+        span.set_attributes(_OK)
+
+
+# The outcome attributes of a success, made once (spans copy what they are given).
+_OK = FrameworkAttributes({"microlib.code": "OK"})
+_GRPC_OK = FrameworkAttributes({"microlib.code": "OK", "rpc.grpc.status_code": 0})
 
 
 class MetricsInterceptor(Stage):

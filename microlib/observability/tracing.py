@@ -30,7 +30,8 @@ from microlib.observability.identity import ServiceIdentity, _serving_tracer
 __all__ = ["Tracing", "start_span"]
 
 _BAGGAGE = W3CBaggagePropagator()
-_PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), _BAGGAGE])
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
+_PROPAGATOR = CompositePropagator([_TRACE_CONTEXT, _BAGGAGE])
 
 
 class Tracing:
@@ -85,6 +86,11 @@ class Tracing:
     def extract(carrier: Mapping[str, str]) -> Context:
         """The context (parent span, baggage) carried by W3C headers in ``carrier``."""
         return _PROPAGATOR.extract(carrier)
+
+    @staticmethod
+    def extract_trace(carrier: Mapping[str, str]) -> Context:
+        """What :meth:`extract` gives for a ``carrier`` without ``baggage``: the parent span only."""
+        return _TRACE_CONTEXT.extract(carrier)
 
     @staticmethod
     def inject(carrier: MutableMapping[str, str], context: Context | None = None) -> None:

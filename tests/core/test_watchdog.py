@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from microlib.http._watchdog import Watchdog
+from microlib.core._watchdog import Watchdog
 
 
 async def _sleeper(watchdog: Watchdog, seconds: float) -> str:

@@ -1,10 +1,11 @@
-"""One timer for every request's time budget, instead of one timer per request.
+"""One timer for every call's time budget, instead of one timer per call.
 
-``asyncio.timeout`` schedules a timer per request and cancels it when the
-request ends: a heap push, a context copy and a cancelled handle for the
-loop to purge, on every request. Every request of a middleware has the same
-budget, so deadlines come in the order requests arrive: a periodic check
-reads them from the oldest and stops at the first that is not due.
+``asyncio.timeout`` schedules a timer per call and cancels it when the call
+ends: a heap push, a context copy and a cancelled handle for the loop to
+purge, on every call. Every call one watchdog keeps (the requests of the
+HTTP timeout, the publishes of a messaging publisher) has the same budget,
+so deadlines come in the order calls start: a periodic check reads them
+from the oldest and stops at the first that is not due.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ its headers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -182,11 +183,17 @@ class KafkaBroker:
         if inboxes:
             await self._delete([inbox.topic for inbox in inboxes])
         subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
+        for closing, subscription in enumerate(subscriptions):
             try:
                 await subscription.close()
             except (KafkaError, OSError) as exc:
                 log.warning("leaving the Kafka group failed", error=f"{type(exc).__name__}: {exc}")
+            except asyncio.CancelledError:
+                # Cut short by the service's stop timeout: the groups not left yet
+                # notice at their session timeout, their connections close now.
+                for rest in subscriptions[closing + 1 :]:
+                    await rest.abandon()
+                raise
 
     async def check(self) -> Mapping[str, Any] | None:
         """Ask the cluster for its metadata.
@@ -473,6 +480,18 @@ class _KafkaSubscription:
         except TimeoutError:
             log.warning("leaving the Kafka group timed out; closing the connections", timeout=_CLOSE_TIMEOUT)
             await close_connections(self._consumer)
+        except asyncio.CancelledError:
+            # The service's stop timeout ran out first: the connections still close.
+            await close_connections(self._consumer)
+            raise
+
+    async def abandon(self) -> None:
+        """Close the connections without committing or waiting to leave the group."""
+        await self.stop()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0):  # marks the consumer closed, waits for nothing
+                await self._consumer.stop()
+        await close_connections(self._consumer)
 
     async def _commit_once(self, timeout: float | None = None) -> None:
         """Commit, per assigned partition, up to the first record not settled yet."""

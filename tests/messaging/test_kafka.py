@@ -172,13 +172,15 @@ async def test_a_start_cancelled_while_kafka_does_not_answer_leaves_no_connectio
 
 
 @pytest.mark.connected
+@pytest.mark.parametrize("cut_short", [False, True], ids=["waited out", "cancelled"])
 async def test_a_consumer_that_cannot_leave_its_group_in_time_leaves_nothing_running(
-    kafka_bootstrap: str,
+    kafka_bootstrap: str, cut_short: bool
 ) -> None:
     """Leaving the group waits for the coordinator (here Kafka holds the LeaveGroup
-    request unanswered): past the bounded wait the consumer's connections are
-    closed, and its fetcher and group tasks end with them, so none of them opens a
-    new connection after the broker stopped (one left to the garbage collector:
+    request unanswered): past the bounded wait, or when the service's stop timeout
+    cancels the broker's stop first, the consumer's connections are closed, and its
+    fetcher and group tasks end with them, so none of them opens a new connection
+    after the broker stopped (one left to the garbage collector:
     ``ResourceWarning: unclosed <socket>``)."""
     from microlib.config.model import MessagingSettings
     from microlib.messaging.broker import OutgoingMessage
@@ -191,9 +193,12 @@ async def test_a_consumer_that_cannot_leave_its_group_in_time_leaves_nothing_run
         topic = contract.on_order.address.replace("{region}", "eu")
         broker = KafkaBroker(MessagingSettings(url=f"kafka://{proxy.bootstrap}"), client_name="held")
         await broker.start()
-        subscription = await broker.subscribe(
-            contract.on_order, group=f"g{uuid.uuid4().hex[:8]}", address=topic, prefetch=1
-        )
+        subscription, _ = [
+            await broker.subscribe(
+                contract.on_order, group=f"g{uuid.uuid4().hex[:8]}", address=topic, prefetch=1
+            )
+            for _ in range(2)  # the second left, or given up, after the first
+        ]
         await broker.publish(
             contract.place_order, OutgoingMessage(address=topic, body=b"{}", message_id="m-1")
         )
@@ -206,7 +211,14 @@ async def test_a_consumer_that_cannot_leave_its_group_in_time_leaves_nothing_run
         await subscription.stop()
         with pytest.raises(StopAsyncIteration):
             await fetching
-        await broker.stop()
+        if cut_short:
+            stopping = asyncio.create_task(broker.stop())
+            await eventually(lambda: proxy.held_requests > 0, what="the LeaveGroup request held")
+            stopping.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await stopping
+        else:
+            await broker.stop()
         assert {task for task in asyncio.all_tasks() if task is not asyncio.current_task()} == set()
         await eventually(lambda: proxy.clients == 0, what="every connection to Kafka closed")
     finally:

@@ -131,12 +131,14 @@ class KafkaProxy:
     Runs its own event loop on a thread, so subprocesses and the test's loop
     can both use it; ``rewritten`` counts the errors it turned, by request.
     Requests whose API key is in ``held`` are neither relayed nor answered (a
-    broker stuck on them); ``clients`` counts the client connections open.
+    broker stuck on them; ``held_requests`` counts them); ``clients`` counts the
+    client connections open.
     """
 
     upstream: str
     port: int = 0
     held: frozenset[int] = frozenset()
+    held_requests: int = 0
     clients: int = 0
     rewritten: Counter[str] = field(default_factory=Counter)
     refused: list[str] = field(default_factory=list)
@@ -222,6 +224,7 @@ class KafkaProxy:
         """Note what is asked; False: hold the request."""
         api_key, version, correlation = struct.unpack_from(">hhi", frame)
         if api_key in self.held:
+            self.held_requests += 1
             return False
         if version >= FIRST_FLEXIBLE.get(api_key, 1 << 15):
             self.refused.append(f"api {api_key} v{version}")

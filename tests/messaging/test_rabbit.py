@@ -93,16 +93,20 @@ async def test_broker_restart_during_consumption_loses_nothing() -> None:
                     contract.place_order, placed(order_id), parameters={"region": "eu"}
                 )
             await eventually(lambda: len(handled) >= 10, what="consumption under way")
-            try:
-                await asyncio.to_thread(rabbitmqctl, "stop_app")
-                assert not (await service.health.report("readiness")).up
-            finally:
-                await asyncio.to_thread(rabbitmqctl, "start_app")
-            await eventually(lambda: set(handled) == set(ids), within=60, what="every message handled")
 
             async def ready() -> bool:
                 return (await service.health.report("readiness")).up
 
+            async def not_ready() -> bool:
+                return not await ready()
+
+            try:
+                await asyncio.to_thread(rabbitmqctl, "stop_app")
+                # The client learns of the closed connection when its loop reads the close.
+                await eventually(not_ready, what="readiness down while RabbitMQ is stopped")
+            finally:
+                await asyncio.to_thread(rabbitmqctl, "start_app")
+            await eventually(lambda: set(handled) == set(ids), within=60, what="every message handled")
             await eventually(ready, within=30, what="ready again")
             assert await messages_left(f"{group}.onOrder") == 0
     finally:

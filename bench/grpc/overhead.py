@@ -10,6 +10,8 @@ spans dropped, metrics, logging at warning, deadline, validation), the
 contextvar binding; with betterproto2 messages (``microlib``, the default
 message layer) and with the package generated with ``messages = "upb"``
 (``microlib-upb``, the opt-in layer: upb messages handed to the servicer).
+``floor`` is the yardstick ``run.py`` also serves (``_floor.py``): bare plus
+the least the default chain's duties and the betterproto2 layer cost.
 
 ``--callgrind`` counts instructions instead (valgrind, deterministic under
 any load): per unary call and per streamed message, each contender run with
@@ -124,6 +126,23 @@ async def bare_stream(raw: bytes, context: Context) -> None:
         await context.write(item.SerializeToString())
 
 
+def floor_handlers() -> dict[str, Callable[..., Awaitable[Any]]]:
+    """The floor servicer (``_floor.py``) behind the parse and serialize of ``bare``."""
+    import _floor
+
+    floor = _floor.servicer()
+
+    async def echo(raw: bytes, context: Context) -> bytes:
+        response = await floor.Echo(pb.Item.FromString(raw), context)
+        return bytes(response.SerializeToString())
+
+    async def stream(raw: bytes, context: Context) -> None:
+        async for item in floor.Stream(pb.StreamRequest.FromString(raw), context):
+            await context.write(item.SerializeToString())
+
+    return {"unary": echo, "stream": stream}
+
+
 async def timed(call: Callable[..., Awaitable[Any]], raw: bytes, n: int) -> float:
     context = Context()
     start = time.perf_counter()
@@ -143,16 +162,20 @@ def raw_requests() -> dict[str, bytes]:
     }
 
 
-CONTENDERS = ("bare", "microlib-upb", "microlib")
-"""``bare``: grpc.aio's work alone on upb; ``microlib-upb``: the runtime and
-its chain on the ``messages = "upb"`` layer; ``microlib``: the same with
-betterproto2 messages (the default layer)."""
+CONTENDERS = ("bare", "floor", "microlib-upb", "microlib")
+"""``bare``: grpc.aio's work alone on upb; ``floor``: the same with the least
+the default chain's duties and the betterproto2 layer cost (``_floor.py``, as
+``run.py`` serves it); ``microlib-upb``: the runtime and its chain on the
+``messages = "upb"`` layer; ``microlib``: the same with betterproto2 messages
+(the default layer)."""
 
 
 async def contender(name: str) -> tuple[dict[str, Callable[..., Awaitable[Any]]], Service | None]:
     """The handlers of one contender by case, and the service to stop after."""
     if name == "bare":
         return {"unary": bare_echo, "stream": bare_stream}, None
+    if name == "floor":
+        return floor_handlers(), None
     echo, stream, service = await handlers(upb=name == "microlib-upb")
     return {"unary": echo, "stream": stream}, service
 
@@ -174,11 +197,11 @@ async def wall_clock(rounds: int, n: int, cases: list[str]) -> None:
             bare_med, ours_med = statistics.median(b), statistics.median(m)
             unit = "µs/call" if per == 1 else "µs/msg"
             print(
-                f"{name} {case} {unit}: bare {bare_med:.2f}, microlib {ours_med:.2f}, "
-                f"runtime adds {ours_med - bare_med:.2f} (median of {rounds} rounds)"
+                f"{name} {case} {unit}: bare {bare_med:.2f}, {name} {ours_med:.2f}, "
+                f"adds {ours_med - bare_med:.2f} (median of {rounds} rounds)"
             )
-        assert service is not None
-        await service.stop()
+        if service is not None:
+            await service.stop()
 
 
 async def one(name: str, case: str, calls: int) -> None:
@@ -204,7 +227,9 @@ def instruction_counts(n: int, cases: list[str], contenders: list[str]) -> None:
                 max(n // per, 10),
             )
             / per
+            # bare is the unit of the ratios: always counted.
             for name in CONTENDERS
+            if name == "bare" or name in contenders
         }
         bare = figures["bare"]
         print(

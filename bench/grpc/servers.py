@@ -11,12 +11,9 @@ Kinds:
 - ``aio``: a bare grpc.aio server, grpcio-tools servicer, upb messages.
 - ``grpclib``: grpclib with betterproto2's own generated server.
 - ``floor``: the ``aio`` server doing, in its methods, only what the
-  default chain's duties and the betterproto2 message layer cannot avoid:
-  the generated converters between upb and the dataclasses, the traceparent
-  and deadline looked up, two random ids and two clock reads (a sampled span,
-  dropped), the in-flight gauge and one histogram observation (microlib's
-  lock-free families). A yardstick, not microlib: a target it misses is out
-  of reach of any implementation of those duties on grpc.aio we know of.
+  default chain's duties and the betterproto2 message layer cannot avoid
+  (``_floor.py``). A yardstick, not microlib: a target it misses is out of
+  reach of any implementation of those duties on grpc.aio we know of.
 """
 
 from __future__ import annotations
@@ -118,55 +115,9 @@ async def serve_aio(port: int) -> None:
 
 
 async def serve_floor(port: int) -> None:
-    import random
-    import time
+    import _floor
 
-    import prometheus_client
-    from benchgen import _codec as codec
-    from benchpb.v1 import bench_pb2_grpc as pb_grpc
-
-    from microlib.observability._families import GaugeFamily, HistogramFamily
-
-    duration = HistogramFamily(
-        "rpc_server_duration_seconds",
-        "Duration.",
-        ["service", "method", "code"],
-        prometheus_client.Histogram.DEFAULT_BUCKETS,
-    )
-    in_flight = GaugeFamily("rpc_server_active_rpcs", "In flight.", ["service", "method"])
-    service = "benchpb.v1.BenchService"
-
-    def begin(context: Any, method: str) -> tuple[Any, int]:
-        for key, _ in context.invocation_metadata():
-            if key == "traceparent":
-                break
-        context.time_remaining()
-        gauge = in_flight.labels(service, method)
-        gauge.inc()
-        return gauge, time.time_ns()
-
-    def end(gauge: Any, method: str, start: int) -> None:
-        stop = time.time_ns()
-        gauge.dec()
-        random.getrandbits(128)
-        random.getrandbits(64)
-        duration.labels(service, method, "OK").observe((stop - start) / 1e9)
-
-    class Servicer(pb_grpc.BenchServiceServicer):  # type: ignore[misc]
-        async def Echo(self, request: Any, context: Any) -> Any:
-            gauge, start = begin(context, "Echo")
-            response = codec.to_pb_benchpb__v1__Item(codec.from_pb_benchpb__v1__Item(request))
-            end(gauge, "Echo", start)
-            return response
-
-        async def Stream(self, request: Any, context: Any) -> AsyncIterator[Any]:
-            gauge, start = begin(context, "Stream")
-            message = codec.from_pb_benchpb__v1__StreamRequest(request)
-            for _ in range(message.count):
-                yield codec.to_pb_benchpb__v1__Item(message.item)
-            end(gauge, "Stream", start)
-
-    await _serve_grpcio(Servicer(), port)
+    await _serve_grpcio(_floor.servicer(), port)
 
 
 async def serve_grpclib(port: int) -> None:

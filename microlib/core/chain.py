@@ -116,33 +116,24 @@ def compose(interceptors: Sequence[Interceptor], handler: CallNext) -> CallNext:
 
 
 def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
-    """One coroutine running ``stages`` around ``call_next``, as nested interceptors would."""
-    everyone = len(stages)
-    # Bound once: the call looks up no method. A stage that keeps Stage's own
-    # ``exit`` (which does nothing) is passed over on the way out.
-    enters = tuple(stage.enter for stage in stages)
-    exits = tuple(None if type(stage).exit is Stage.exit else stage.exit for stage in reversed(stages))
+    """One coroutine running ``stages`` around ``call_next``, as nested interceptors would.
 
-    async def step(ctx: CallContext) -> Any:
-        states: list[Any] = []
-        failure: BaseException | None = None
-        result: Any = None
+    Its body is written for this run of stages when the chain is composed,
+    as ``dataclasses`` writes ``__init__``: each half is a call on a local
+    name, in order, with no loop, list of states or lookup per call; a
+    stage that keeps Stage's own ``enter`` or ``exit`` (which do nothing)
+    costs nothing on that side. What it does is exactly the loop::
+
+        states = []
         try:
-            for enter in enters:
-                states.append(enter(ctx))
+            for stage in stages:
+                states.append(stage.enter(ctx))
             result = await call_next(ctx)
         except BaseException as exc:
             failure = exc
-        # Exited innermost first; a stage whose enter raised is not exited.
-        entered = len(states)
-        states.reverse()
-        for exit_, state in zip(
-            exits if entered == everyone else exits[everyone - entered :], states, strict=True
-        ):
-            if exit_ is None:
-                continue
+        for stage, state in reversed(list(zip(stages, states))):  # the entered ones
             try:
-                replacement = exit_(ctx, state, failure)
+                replacement = stage.exit(ctx, state, failure)
             except BaseException as exc:
                 replacement = exc
             if replacement is not None:
@@ -150,7 +141,58 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
         if failure is not None:
             raise failure
         return result
-
+    """
+    noop_enter = [getattr(stage.enter, "__func__", None) is Stage.enter for stage in stages]
+    noop_exit = [getattr(stage.exit, "__func__", None) is Stage.exit for stage in stages]
+    scope: dict[str, Any] = {"call_next": call_next}
+    # ``entered`` counts the stages entered, for the exits after an enter
+    # raised; a stage without an enter is entered along with the one before.
+    entering = [index for index, noop in enumerate(noop_enter) if not noop]
+    enters = []
+    for index in entering:
+        scope[f"enter{index}"] = stages[index].enter
+        following = next((i for i in entering if i > index), len(stages))
+        enters += [f"s{index} = enter{index}(ctx)", f"entered = {following}"]
+    every: list[str] = []  # the exits when every stage was entered (the usual case)
+    some: list[str] = []  # the exits of the stages entered before one raised
+    for index in reversed(range(len(stages))):
+        if noop_exit[index]:
+            continue
+        scope[f"exit{index}"] = stages[index].exit
+        state = "None" if noop_enter[index] else f"s{index}"
+        lines = [
+            "try:",
+            f"    replacement = exit{index}(ctx, {state}, failure)",
+            "except BaseException as exc:",
+            "    replacement = exc",
+            "if replacement is not None:",
+            "    failure = replacement",
+        ]
+        every += lines
+        some += [f"if entered > {index}:", *(f"    {line}" for line in lines)]
+    body = [
+        "failure = None",
+        "result = None",
+        f"entered = {entering[0] if entering else len(stages)}",
+        "try:",
+        *(f"    {line}" for line in enters),
+        "    result = await call_next(ctx)",
+        "except BaseException as exc:",
+        "    failure = exc",
+        *(
+            [f"if entered == {len(stages)}:", *(f"    {line}" for line in every), "else:"]
+            + [f"    {line}" for line in some]
+            if every
+            else []
+        ),
+        "if failure is not None:",
+        "    raise failure",
+        "return result",
+    ]
+    names = ", ".join(type(stage).__name__ for stage in stages)
+    source = "async def step(ctx):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(source, f"<fused stages: {names}>", "exec"), scope)
+    step: CallNext = scope["step"]
     return step
 
 

@@ -19,8 +19,9 @@ class InFlight:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        # Made by a drain that waits for the calls to end, set by the last one:
+        # the calls themselves only add and remove their task.
+        self._idle: asyncio.Event | None = None
         self.expired = False
         """Whether the drain's budget ended: a cancelled call was cancelled by it."""
 
@@ -33,13 +34,13 @@ class InFlight:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        self._idle.clear()
         return task
 
     def end(self, task: asyncio.Task[object]) -> None:
         """The call of ``task`` has ended."""
-        self._tasks.discard(task)
-        if not self._tasks:
+        tasks = self._tasks
+        tasks.discard(task)
+        if not tasks and self._idle is not None:
             self._idle.set()
 
     async def expire(self, timeout: float) -> int:
@@ -49,9 +50,12 @@ class InFlight:
             How many calls were cancelled; they have ended (or had a second
             to) when this returns.
         """
+        if not self._tasks:
+            return 0
+        idle = self._idle = asyncio.Event()
         try:
             async with asyncio.timeout(timeout):
-                await self._idle.wait()
+                await idle.wait()
             return 0
         except TimeoutError:
             pass

@@ -262,8 +262,14 @@ class _Method:
 
 
 def _metadata(items: Sequence[tuple[str, str | bytes]] | None) -> Mapping[str, str]:
+    if not items:
+        return {}
+    fast: dict[str, Any] = dict(items)
+    # Text values under distinct keys (the usual metadata) are taken as they are.
+    if len(fast) == len(items) and bytes not in set(map(type, fast.values())):
+        return fast
     metadata: dict[str, str] = {}
-    for key, value in items or ():
+    for key, value in items:
         text = value if isinstance(value, str) else base64.b64encode(value).decode()
         # Repeated keys are joined as HTTP joins repeated headers.
         metadata[key] = f"{metadata[key]},{text}" if key in metadata else text
@@ -298,10 +304,15 @@ def _sender(
     encode = m.encode
     write = grpc_context.write
 
-    async def send(item: Any) -> None:
-        if pending:
-            await _flush_headers(grpc_context, pending)
+    async def first(item: Any) -> None:
+        await _flush_headers(grpc_context, pending)
         await write(encode(item))
+
+    # A plain function handing back grpc.aio's own write: a coroutine of ours
+    # around it would cost one more per streamed message. Only the message
+    # that still has the headers to send before it gets one.
+    def send(item: Any) -> Awaitable[None]:
+        return first(item) if pending else write(encode(item))
 
     return send
 

@@ -71,9 +71,14 @@ class LeanTracer(trace.Tracer):
         Unsampled spans are non-recording but carry a valid context, so
         their children and outgoing calls stay in the trace.
         """
-        parent: SpanContext | None = trace.get_current_span(context).get_span_context()
-        if parent is not None and not isinstance(parent, SpanContext):
-            raise TypeError("parent_span_context must be a SpanContext or None.")
+        parent: SpanContext | None
+        if context is not None and not context:
+            # An empty context (a caller without trace headers) holds no parent.
+            parent = None
+        else:
+            parent = trace.get_current_span(context).get_span_context()
+            if parent is not None and not isinstance(parent, SpanContext):
+                raise TypeError("parent_span_context must be a SpanContext or None.")
         if parent is None or not parent.is_valid:
             parent = None
             trace_id = getrandbits(128)

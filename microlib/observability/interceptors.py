@@ -48,8 +48,21 @@ _NO_PARENT = otel_context.Context()
 
 # The span, and what entering bound (None when the HTTP edge owns the span).
 _Traced: TypeAlias = tuple[trace.Span, tuple[Any, Any] | None]
-# The in-flight gauge, the labels and the start time.
-_Counted: TypeAlias = tuple[Any, tuple[str, str, str], float]
+
+
+class _MethodMetrics:
+    """The metric children of one method: its in-flight gauge, and count and duration by code."""
+
+    __slots__ = ("gauge", "key", "outcomes")
+
+    def __init__(self, key: tuple[str, str, str], gauge: Any) -> None:
+        self.key = key
+        self.gauge = gauge
+        self.outcomes: dict[str, tuple[Any, Any]] = {}
+
+
+# The method's metrics and the start time.
+_Counted: TypeAlias = tuple[_MethodMetrics, float]
 # The kind and method field tokens, and the start time when an access line is due.
 _Logged: TypeAlias = tuple[Token[Any], Token[Any], float | None]
 
@@ -71,6 +84,8 @@ class TracingInterceptor(Stage):
         self._obs = observability
         self._tracer = observability.tracing.tracer
         self._serving = _Serving(observability.identity, self._tracer)
+        # The name, kind and attributes each method's spans start with, made at its first call.
+        self._methods: dict[tuple[str, str, str], tuple[str, trace.SpanKind, FrameworkAttributes]] = {}
 
     def enter(self, ctx: CallContext) -> _Traced | None:
         """Start the call's span (or name the HTTP edge's) and make it current."""
@@ -92,11 +107,15 @@ class TracingInterceptor(Stage):
             parent = self._obs.tracing.extract_trace(metadata)
         else:
             parent = _NO_PARENT
-        kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
+        key = (ctx.kind, ctx.service, ctx.method)
+        method = self._methods.get(key)
+        if method is None:
+            # Bounded like the metrics' label sets; a span copies the attributes it is given.
+            kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
+            method = self._methods[key] = (ctx.full_method, kind, _call_attributes(ctx))
+        name, kind, attributes = method
         serving = _bind_serving(self._serving)
-        span = self._tracer.start_span(
-            ctx.full_method, context=parent, kind=kind, attributes=_call_attributes(ctx)
-        )
+        span = self._tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
         # The caller's baggage stays in the context, for outgoing calls to carry on.
         bound = (otel_context.attach(trace.set_span_in_context(span, parent)), serving)
         _remember(ctx, span)
@@ -172,23 +191,24 @@ class MetricsInterceptor(Stage):
         self._obs = observability
         self._families: dict[str, tuple[Any, Any, Any]] = {}
         # The label sets (methods, codes) are bounded, so their children are
-        # cached: one lookup finds both (and multi-process mode's
-        # prometheus-client metrics validate and lock in every labels() call).
-        self._gauges: dict[tuple[str, str, str], Any] = {}
-        self._outcomes: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        # cached per method, made at its first call (and first outcome of
+        # each code): multi-process mode's prometheus-client metrics
+        # validate and lock in every labels() call.
+        self._methods: dict[tuple[str, str, str], _MethodMetrics] = {}
 
     def enter(self, ctx: CallContext) -> _Counted | None:
         """Count the call in flight and start its clock."""
         if ctx.kind == "http":
             return None  # the HTTP edge counts requests
         key = (ctx.kind, ctx.service, ctx.method)
-        gauge = self._gauges.get(key)
-        if gauge is None:
+        method = self._methods.get(key)
+        if method is None:
             if ctx.kind not in _METRIC_NAMES:
                 return None
-            gauge = self._gauges[key] = self._family(ctx.kind)[2].labels(ctx.service, ctx.method)
-        gauge.inc()
-        return (gauge, key, time.perf_counter())
+            gauge = self._family(ctx.kind)[2].labels(ctx.service, ctx.method)
+            method = self._methods[key] = _MethodMetrics(key, gauge)
+        method.gauge.inc()
+        return (method, time.perf_counter())
 
     def exit(
         self,
@@ -199,24 +219,21 @@ class MetricsInterceptor(Stage):
         """Count the call by its outcome and observe its duration."""
         if state is None:
             return
-        gauge, key, start = state
+        method, start = state
         try:
-            count, duration = self._outcome(*key, outcome_code(failure))
+            code = "OK" if failure is None else outcome_code(failure)
+            children = method.outcomes.get(code)
+            if children is None:
+                children = method.outcomes[code] = self._outcome(*method.key, code)
+            count, duration = children
             count.inc()
             duration.observe(time.perf_counter() - start)
         finally:
-            gauge.dec()
+            method.gauge.dec()
 
     def _outcome(self, kind: str, service: str, method: str, code: str) -> tuple[Any, Any]:
-        key = (kind, service, method, code)
-        children = self._outcomes.get(key)
-        if children is None:
-            count, duration, _ = self._family(kind)
-            children = self._outcomes[key] = (
-                count.labels(service, method, code),
-                duration.labels(service, method, code),
-            )
-        return children
+        count, duration, _ = self._family(kind)
+        return (count.labels(service, method, code), duration.labels(service, method, code))
 
     def _family(self, kind: str) -> tuple[Any, Any, Any]:
         family = self._families.get(kind)

@@ -54,11 +54,16 @@ class RequestIdInterceptor(Stage):
     def enter(self, ctx: CallContext) -> Token[str] | None:
         """Settle the call's request id, echo it, and bind it to log lines."""
         request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
-        edge = _edge.get()
-        # The HTTP edge has validated (or minted) this id and bound it for
-        # the whole request already.
-        bound_by_edge = edge is not None and edge.request_id == request_id
-        if not bound_by_edge and not valid_request_id(request_id):
+        if request_id:
+            edge = _edge.get()
+            # The HTTP edge has validated (or minted) this id and bound it
+            # for the whole request already.
+            bound_by_edge = edge is not None and edge.request_id == request_id
+            if not bound_by_edge and not valid_request_id(request_id):
+                request_id = new_request_id()
+        else:
+            # The edge always passes its id on: a call without one is not under it.
+            bound_by_edge = False
             request_id = new_request_id()
         ctx.attributes["request_id"] = request_id
         # gRPC: in the trailers, which go out with the status in the same

@@ -22,7 +22,14 @@ from types import TracebackType
 
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import (
+    Event,
+    ReadableSpan,
+    SpanLimits,
+    SpanProcessor,
+    SynchronousMultiSpanProcessor,
+    TracerProvider,
+)
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
@@ -30,7 +37,7 @@ from opentelemetry.util import types
 
 from microlib.observability._otel_private import clean_attribute_value, ending_hook
 
-__all__ = ["FrameworkAttributes", "LeanSpan", "SpanOrigin"]
+__all__ = ["FrameworkAttributes", "LeanSpan", "SpanOrigin", "SpanProcessors"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +55,22 @@ class FrameworkAttributes(dict[str, types.AttributeValue]):
     attribute length limit is set, which needs every string looked at); any
     other tracer sees a plain dict.
     """
+
+
+class SpanProcessors(SynchronousMultiSpanProcessor):
+    """The SDK's multi-processor, knowing whether it holds any processor yet.
+
+    While it holds none (exporter ``none``, nothing else added), a lean span
+    skips the three calls that would each loop over no processor.
+    """
+
+    idle = True
+    """No processor was added: starting and ending a span need not tell anyone."""
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        """Add ``span_processor``, after those added before."""
+        super().add_span_processor(span_processor)
+        self.idle = False
 
 
 class SpanOrigin:
@@ -69,7 +92,7 @@ class SpanOrigin:
         provider: TracerProvider,
         scope: InstrumentationScope,
         limits: SpanLimits,
-        processor: SpanProcessor,
+        processor: SpanProcessors,
     ) -> None:
         self.provider = provider
         self.scope = scope
@@ -257,22 +280,32 @@ class LeanSpan(trace.Span, ReadableSpan):
             logger.warning("Calling end() on an ended span.")
             return
         origin = self._origin
-        origin.ending(self)
-        origin.processor.on_end(self)
+        if not origin.processor.idle:
+            origin.ending(self)
+            origin.processor.on_end(self)
 
-    def finish(self, name: str | None, attributes: FrameworkAttributes) -> None:
+    def finish(
+        self, name: str | None, attributes: Mapping[str, types.AttributeValue], *, framework: bool = False
+    ) -> None:
         """``update_name(name)`` (unless None), ``set_attributes(attributes)`` and ``end()``, as one step.
 
         The same outcome as the three calls, with one lock taken instead of three.
+
+        Args:
+            name: The span's new name, or None to keep it.
+            attributes: Attributes to set; stored as they are when they are
+                :class:`FrameworkAttributes`, or ``framework`` is true.
+            framework: ``attributes`` hold only values microlib produced
+                itself, as a :class:`FrameworkAttributes` would.
         """
         origin = self._origin
         limit = origin.limits.max_span_attributes
-        trusted = attributes.__class__ is FrameworkAttributes and origin.trusts_framework
+        trusted = (framework or attributes.__class__ is FrameworkAttributes) and origin.trusts_framework
         if not trusted or limit == 0 or self._end_time is not None:
             # Values to validate, attributes to drop, or warnings to give: the calls themselves.
             if name is not None:
                 self.update_name(name)
-            self.set_attributes(attributes)
+            self.set_attributes(FrameworkAttributes(attributes) if framework else attributes)
             self.end()
             return
         now = time_ns()
@@ -283,7 +316,8 @@ class LeanSpan(trace.Span, ReadableSpan):
                 if name is not None:
                     self._name = name
                 evicted = _merge(self._attributes, attributes, limit)
-                self._dropped += evicted
+                if evicted:
+                    self._dropped += evicted
                 self._end_time = now
         if ended:
             # Another thread ended it in between: what the three calls would have said.
@@ -294,8 +328,9 @@ class LeanSpan(trace.Span, ReadableSpan):
             return
         if evicted:
             logger.warning("Attributes dict is full. Dropped the oldest attributes on %s.", "set_attributes")
-        origin.ending(self)
-        origin.processor.on_end(self)
+        if not origin.processor.idle:
+            origin.ending(self)
+            origin.processor.on_end(self)
 
     def __exit__(
         self,
@@ -374,8 +409,13 @@ def _merge(
     attributes: dict[str, types.AttributeValue], new: Mapping[str, types.AttributeValue], limit: int | None
 ) -> int:
     # New keys that fit are added in one update; else one by one. Returns the evicted count.
-    if (limit is None or len(attributes) + len(new) <= limit) and attributes.keys().isdisjoint(new):
+    if limit is None or len(attributes) + len(new) <= limit:
+        before = len(attributes)
         attributes.update(new)
+        if len(attributes) != before + len(new):
+            # Some keys were set again: as with BoundedAttributes, they move to the end.
+            for key in new:
+                attributes[key] = attributes.pop(key)
         return 0
     return _store_bounded(attributes, new, limit)
 

@@ -15,18 +15,25 @@ from collections.abc import Iterator, Sequence
 from random import getrandbits
 from time import time_ns
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanLimits, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util import types
 
-from microlib.observability._lean_span import LeanSpan, SpanOrigin
-from microlib.observability._otel_private import agnosticcontextmanager
+from microlib.observability._lean_span import FrameworkAttributes, LeanSpan, SpanOrigin, SpanProcessors
+from microlib.observability._otel_private import (
+    CURRENT_CONTEXT,
+    SPAN_KEY,
+    agnosticcontextmanager,
+    new_span_context,
+)
 
 __all__ = ["LeanTracer", "LeanTracerProvider", "lean_tracing"]
 
@@ -112,9 +119,63 @@ class LeanTracer(trace.Tracer):
             span._record_exception = False
         if not set_status_on_exception:
             span._set_status_on_exception = False
-        # Typed for the SDK's Span; processors read a ReadableSpan and use the Span API.
-        origin.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+        if not origin.processor.idle:
+            # Typed for the SDK's Span; processors read a ReadableSpan and use the Span API.
+            origin.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
         return span
+
+    def start_server_span(
+        self, name: str, context: Context | None, attributes: dict[str, types.AttributeValue]
+    ) -> tuple[trace.Span, Context]:
+        """``start_span(name, context, SpanKind.SERVER, FrameworkAttributes(attributes))``, and the
+        context ``trace.set_span_in_context(span, context)`` makes current: the HTTP edge's span.
+
+        The same span and context, without the context API's calls: ``attributes``
+        hold only values microlib produced itself, and the span keeps the dict.
+
+        Args:
+            name: The span's name.
+            context: The caller's context (parent span, baggage), or None for the current one.
+            attributes: The span's first attributes; the caller gives the dict up.
+
+        Returns:
+            The span, and the context to attach while it is current.
+        """
+        base = context
+        if base is None:
+            base = CURRENT_CONTEXT.get() if CURRENT_CONTEXT is not None else otel_context.get_current()
+        parent_span = base.get(SPAN_KEY)
+        if parent_span is None or not isinstance(parent_span, trace.Span):
+            parent = None
+        else:
+            found = parent_span.get_span_context()
+            if found is not None and not isinstance(found, SpanContext):
+                raise TypeError("parent_span_context must be a SpanContext or None.")
+            parent = found if found is not None and found.is_valid else None
+        if parent is None:
+            trace_id = getrandbits(128)
+            while not trace_id:
+                trace_id = getrandbits(128)
+            sampled = trace_id & _LOW_64 < self._bound
+            span_context = new_span_context(trace_id, _span_id(), _FLAGS[sampled, True], DEFAULT_TRACE_STATE)
+        else:
+            parent_flags = parent.trace_flags
+            sampled = parent_flags.sampled
+            flags = _FLAGS[sampled, parent_flags.random_trace_id]
+            span_context = new_span_context(parent.trace_id, _span_id(), flags, parent.trace_state)
+        if not sampled:
+            span: trace.Span = trace.NonRecordingSpan(span_context)
+        else:
+            origin = self._origin
+            span = lean = LeanSpan(name, span_context, parent, SpanKind.SERVER, origin, time_ns())
+            limit = origin.limits.max_span_attributes
+            if origin.trusts_framework and (limit is None or len(attributes) <= limit):
+                lean._attributes = attributes
+            else:
+                lean._begin(FrameworkAttributes(attributes))
+            if not origin.processor.idle:
+                origin.processor.on_start(lean, parent_context=context)  # type: ignore[arg-type]
+        return span, Context({**base, SPAN_KEY: span})
 
     @agnosticcontextmanager
     def start_as_current_span(
@@ -164,7 +225,7 @@ class LeanTracerProvider(TracerProvider):
     """
 
     def __init__(self, ratio: float, resource: Resource, limits: SpanLimits) -> None:
-        self._processor = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
+        self._processor = SpanProcessors()  # type: ignore[no-untyped-call]
         # shutdown_on_exit=False: a service flushes within its own stop budget;
         # the SDK's atexit hook could block interpreter exit on a collector that
         # does not answer.

@@ -11,6 +11,15 @@ docs/adr/0006-lean-spans.md says why each is needed:
   async functions, as the SDK's tracer is.
 - :func:`ending_hook` is a span processor's ``_on_ending``, which the SDK's
   span calls between setting its end time and ``on_end``.
+- :data:`CURRENT_CONTEXT` is the ``ContextVar`` behind the API's
+  ``get_current``, ``attach`` and ``detach`` (the default runtime context's
+  ``_current_context``), and :data:`SPAN_KEY` the context key
+  ``set_span_in_context`` stores the span under
+  (``opentelemetry.trace.propagation._SPAN_KEY``): the HTTP edge makes its
+  span current with one variable set instead of the API's three calls deep.
+- :func:`new_span_context` builds a ``SpanContext`` (a tuple of trace id,
+  span id, remote flag, trace flags, trace state and validity) for ids the
+  lean tracer drew itself, without the constructor's range checks.
 - ``ReadableSpan``'s state: ``LeanSpan`` is a ``ReadableSpan`` that sets the
   fields ``ReadableSpan``'s properties read (``_name``, ``_context``,
   ``_kind``, ``_parent``, ``_start_time``, ``_end_time``, ``_attributes``,
@@ -27,15 +36,60 @@ release changes any of these. The OTLP/gRPC exporter's internal, in the
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 
+from opentelemetry import context as _context_api
 from opentelemetry.attributes import _clean_attribute_value
+from opentelemetry.context import Context
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.trace import SpanContext, TraceFlags, TraceState
+from opentelemetry.trace import propagation as _propagation
 from opentelemetry.util._decorator import _agnosticcontextmanager
 
-__all__ = ["agnosticcontextmanager", "clean_attribute_value", "ending_hook"]
+__all__ = [
+    "CURRENT_CONTEXT",
+    "SPAN_KEY",
+    "agnosticcontextmanager",
+    "clean_attribute_value",
+    "ending_hook",
+    "new_span_context",
+]
 
 clean_attribute_value = _clean_attribute_value
 agnosticcontextmanager = _agnosticcontextmanager
+
+SPAN_KEY: str = _propagation._SPAN_KEY
+"""The key of the current span in an OpenTelemetry ``Context``."""
+
+
+def _current_context_var() -> ContextVar[Context] | None:
+    runtime = _context_api._RUNTIME_CONTEXT
+    if type(runtime) is ContextVarsRuntimeContext:
+        var: ContextVar[Context] = runtime._current_context
+        return var
+    return None
+
+
+CURRENT_CONTEXT: ContextVar[Context] | None = _current_context_var()
+"""The variable holding OpenTelemetry's current context; None when ``OTEL_PYTHON_CONTEXT``
+chose another runtime context (then the API's ``attach`` and ``detach`` are the way)."""
+
+_NEW_TUPLE = tuple.__new__
+
+
+def new_span_context(
+    trace_id: int, span_id: int, trace_flags: TraceFlags, trace_state: TraceState
+) -> SpanContext:
+    """``SpanContext(trace_id, span_id, is_remote=False, trace_flags, trace_state)`` for valid ids.
+
+    Args:
+        trace_id: A trace id in 1 to 2**128 - 1.
+        span_id: A span id in 1 to 2**64 - 1.
+        trace_flags: The span's flags.
+        trace_state: The trace state it carries on.
+    """
+    return _NEW_TUPLE(SpanContext, (trace_id, span_id, False, trace_flags, trace_state, True))
 
 
 def ending_hook(processor: SpanProcessor) -> Callable[[ReadableSpan], None]:

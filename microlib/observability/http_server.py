@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.util import types
 
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
+from microlib.observability._lean_tracer import LeanTracer
+from microlib.observability._otel_private import CURRENT_CONTEXT
 from microlib.observability._structlog_private import field_var
 from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
 
@@ -53,6 +58,7 @@ class HttpServerTelemetry:
         self._obs = observability
         self._untraced = frozenset(untraced_paths)
         self._tracer = observability.tracing.tracer
+        self._lean = self._tracer if isinstance(self._tracer, LeanTracer) else None
         self._tracing = observability.tracing.enabled
         self._serving = _Serving(observability.identity, self._tracer)
         metrics = observability.metrics
@@ -106,14 +112,21 @@ class HttpServerTelemetry:
         observed = path not in self._untraced
         traced = self._tracing and observed
         parent = None
+        context = None
         if traced:
             parent = self._obs.tracing.extract(carrier) if carrier else None
-            span = self._tracer.start_span(
-                method,
-                context=parent,
-                kind=trace.SpanKind.SERVER,
-                attributes=_request_attributes(scope, method, user_agent),
-            )
+            attributes = _request_attributes(scope, method, user_agent)
+            if self._lean is not None:
+                span, context = self._lean.start_server_span(method, parent, attributes)
+            else:
+                span = self._tracer.start_span(
+                    method,
+                    context=parent,
+                    kind=trace.SpanKind.SERVER,
+                    attributes=FrameworkAttributes(attributes),
+                )
+                # The caller's baggage stays in the context, for outgoing calls to carry on.
+                context = trace.set_span_in_context(span, parent)
         else:
             span = trace.INVALID_SPAN
         exchange = _Exchange(span, request_id, verb=method, path=path, start=start, observed=observed)
@@ -122,8 +135,7 @@ class HttpServerTelemetry:
             gauge = self._gauges[method] = self._in_flight.labels(method)
         gauge.inc()
         exchange.tokens = (
-            # The caller's baggage stays in the context, for outgoing calls to carry on.
-            otel_context.attach(trace.set_span_in_context(span, parent)) if traced else None,
+            _attach(context) if context is not None else None,
             _edge.set(exchange),
             _bind_serving(self._serving),
             self._request_id_var.set(request_id),
@@ -183,7 +195,7 @@ class HttpServerTelemetry:
         _unbind_serving(tokens[2])
         _edge.reset(tokens[1])
         if tokens[0] is not None:
-            otel_context.detach(tokens[0])
+            _detach(tokens[0])
 
 
 def current_correlation_id() -> str:
@@ -196,31 +208,30 @@ def current_correlation_id() -> str:
     return exchange.correlation_id() if exchange is not None else ""
 
 
-def _request_attributes(scope: Mapping[str, Any], method: str, user_agent: str) -> FrameworkAttributes:
+def _request_attributes(
+    scope: Mapping[str, Any], method: str, user_agent: str
+) -> dict[str, types.AttributeValue]:
+    # Values of the framework's own making (FrameworkAttributes): stored as they are.
     server = scope.get("server")
     client = scope.get("client")
     if server and server[1] is not None and client and user_agent:
         # What a server behind a socket always gives: one literal, not eight insertions.
-        return FrameworkAttributes(
-            {
-                "http.request.method": method,
-                "url.path": scope["path"],
-                "url.scheme": scope.get("scheme", "http"),
-                "network.protocol.version": scope.get("http_version", "1.1"),
-                "server.address": server[0],
-                "server.port": server[1],
-                "client.address": client[0],
-                "user_agent.original": user_agent,
-            }
-        )
-    attributes = FrameworkAttributes(
-        {
+        return {
             "http.request.method": method,
             "url.path": scope["path"],
             "url.scheme": scope.get("scheme", "http"),
             "network.protocol.version": scope.get("http_version", "1.1"),
+            "server.address": server[0],
+            "server.port": server[1],
+            "client.address": client[0],
+            "user_agent.original": user_agent,
         }
-    )
+    attributes: dict[str, types.AttributeValue] = {
+        "http.request.method": method,
+        "url.path": scope["path"],
+        "url.scheme": scope.get("scheme", "http"),
+        "network.protocol.version": scope.get("http_version", "1.1"),
+    }
     if server:
         attributes["server.address"] = server[0]
         if server[1] is not None:
@@ -240,12 +251,19 @@ def _finish_span(
     failure: BaseException | None,
     chain_method: str,
 ) -> None:
+    if chain_method and name is not None and failure is None and status < 500 and type(span) is LeanSpan:
+        # The usual ending: rename, set and end under one lock.
+        span.finish(
+            name,
+            {"microlib.method": chain_method, "http.route": route, "http.response.status_code": status},
+            framework=True,
+        )
+        return
     attributes = FrameworkAttributes({"microlib.method": chain_method} if chain_method else {})
     if name is not None:
         attributes["http.route"] = route
     attributes["http.response.status_code"] = status
     if failure is None and status < 500 and type(span) is LeanSpan:
-        # The usual ending: rename, set and end under one lock.
         span.finish(name, attributes)
         return
     if name is not None:
@@ -258,3 +276,18 @@ def _finish_span(
             trace.StatusCode.ERROR, f"HTTP {status}" if failure is None else type(failure).__name__
         )
     span.end()
+
+
+if CURRENT_CONTEXT is not None:
+    _attach: Callable[[Context], Token[Context]] = CURRENT_CONTEXT.set
+
+    def _detach(token: Token[Context]) -> None:
+        try:
+            CURRENT_CONTEXT.reset(token)  # type: ignore[union-attr]
+        except ValueError:
+            # Made in another context: the API's detach logs it, as it would have.
+            otel_context.detach(token)
+
+else:
+    _attach = otel_context.attach
+    _detach = otel_context.detach

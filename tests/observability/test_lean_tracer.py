@@ -39,7 +39,7 @@ from opentelemetry.util.types import AttributeValue
 
 from microlib.observability import Tracing
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
-from microlib.observability._lean_tracer import lean_tracing
+from microlib.observability._lean_tracer import LeanTracer, lean_tracing
 from microlib.observability._otlp_wire import encode_request
 
 _RESOURCE = Resource.create({"service.name": "parity", "service.version": "1.0"})
@@ -326,6 +326,85 @@ def test_finish_ends_a_span_as_rename_set_and_end_do(limits: SpanLimits | None) 
     assert lean.end_time >= lean.start_time
 
 
+@pytest.mark.parametrize("parent", list(_parents()))
+@pytest.mark.parametrize(
+    "limits",
+    [None, SpanLimits(max_span_attributes=4), SpanLimits(max_span_attributes=3, max_span_attribute_length=6)],
+)
+def test_a_server_span_is_the_one_start_span_and_set_span_in_context_make(
+    parent: str, limits: SpanLimits | None
+) -> None:
+    """The edge's one-step start (and framework ending) gives the processors what the SDK's calls give
+    them, and the context it returns is the one ``set_span_in_context`` makes, the caller's baggage kept."""
+    context = _parents()[parent]
+    if context is not None:
+        context = otel_context.set_value("baggage-like", "kept", context)
+    made: list[Context] = []
+
+    def server(tracer: trace.Tracer) -> None:
+        lean = tracer
+        assert isinstance(lean, LeanTracer)
+        attributes: dict[str, AttributeValue] = {
+            "http.request.method": "GET",
+            "url.path": "/p/" + "a" * 20,
+            "server.port": 80,
+        }
+        span, current = lean.start_server_span("GET", context, attributes)
+        made.append(current)
+        assert dict(current) == dict(trace.set_span_in_context(span, context))
+        ended = {"http.route": "/p/{id}", "url.path": "moved", "http.response.status_code": 200}
+        if isinstance(span, LeanSpan):
+            span.finish("GET /p/{id}", ended, framework=True)
+        else:
+            span.end()
+
+    def sdk_server(tracer: trace.Tracer) -> None:
+        span = tracer.start_span(
+            "GET",
+            context=context,
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80},
+        )
+        span.update_name("GET /p/{id}")
+        span.set_attributes({"http.route": "/p/{id}", "url.path": "moved", "http.response.status_code": 200})
+        span.end()
+
+    sdk = _exported(_sdk, sdk_server, limits=limits)
+    lean = _exported(_lean, server, limits=limits)
+    assert [_fields(span, times=False) for span in lean] == [_fields(span, times=False) for span in sdk]
+    assert made[0].get("baggage-like") == ("kept" if context is not None else None)
+
+
+def test_a_server_span_without_a_caller_context_is_a_child_of_the_current_span() -> None:
+    """As ``start_span(context=None)``: the current span is the parent, and stays in the new context."""
+    lean, _ = _lean()
+    assert isinstance(lean, LeanTracer)
+    outer = lean.start_span("outer")
+    token = otel_context.attach(otel_context.set_value("kept", 1, trace.set_span_in_context(outer)))
+    try:
+        span, current = lean.start_server_span("GET", None, {})
+    finally:
+        otel_context.detach(token)
+    assert isinstance(span, LeanSpan)
+    assert span.parent == outer.get_span_context()
+    assert span.get_span_context().trace_id == outer.get_span_context().trace_id
+    assert current.get("kept") == 1
+    assert trace.get_current_span(current) is span
+
+
+def test_processors_added_after_the_tracer_still_see_its_spans() -> None:
+    """A provider with no processor skips the hooks; one added later gets every later span."""
+    lean, provider = _lean()
+    assert isinstance(lean, LeanTracer)
+    lean.start_span("unseen").end()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    lean.start_span("seen").end()
+    span, _ = lean.start_server_span("server", None, {})
+    span.end()
+    assert [span.name for span in exporter.get_finished_spans()] == ["seen", "server"]
+
+
 def test_finish_on_an_ended_span_warns_as_the_three_calls_do(caplog: pytest.LogCaptureFixture) -> None:
     """Nothing changes, and each of rename, set and end says so."""
     tracer, _ = _lean()
@@ -385,6 +464,12 @@ def test_sampling_decisions_are_the_sdks(ratio: float, kind: str) -> None:
         span = lean.start_span("s", context=parent)
         context = span.get_span_context()
         assert context == expected.get_span_context()
+        random.seed(seed)
+        assert isinstance(lean, LeanTracer)
+        server, _ = lean.start_server_span("s", parent, {})
+        assert server.get_span_context() == context
+        assert server.is_recording() is span.is_recording()
+        server.end()
         assert dict(context.trace_state) == dict(expected.get_span_context().trace_state)
         assert span.is_recording() is expected.is_recording() is context.trace_flags.sampled
         assert context.is_valid

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import Iterator
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.exporter import OTLPExporterMixin
@@ -14,7 +17,14 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMult
 
 from microlib.observability._lean_span import LeanSpan
 from microlib.observability._lean_tracer import lean_tracing
-from microlib.observability._otel_private import agnosticcontextmanager, clean_attribute_value, ending_hook
+from microlib.observability._otel_private import (
+    CURRENT_CONTEXT,
+    SPAN_KEY,
+    agnosticcontextmanager,
+    clean_attribute_value,
+    ending_hook,
+    new_span_context,
+)
 from microlib.observability._otlp_grpc_private import EncodedGrpcExporter
 from microlib.observability._otlp_wire import encode_request
 
@@ -115,3 +125,57 @@ def test_the_grpc_exporter_translates_spans_in_the_step_microlib_replaces() -> N
     finally:
         exporter.shutdown()
         provider.shutdown()
+
+
+def test_the_current_context_lives_in_the_variable_the_edge_sets() -> None:
+    """The API's attach sets, get_current reads and detach resets ``CURRENT_CONTEXT``."""
+    assert CURRENT_CONTEXT is not None
+
+    def check() -> None:
+        context = otel_context.set_value("drift", 1)
+        token = otel_context.attach(context)
+        assert CURRENT_CONTEXT.get() is context
+        otel_context.detach(token)
+        assert CURRENT_CONTEXT.get() is not context
+        mine = otel_context.set_value("drift", 2)
+        own = CURRENT_CONTEXT.set(mine)
+        assert otel_context.get_current() is mine
+        CURRENT_CONTEXT.reset(own)
+        assert otel_context.get_value("drift") is None
+
+    contextvars.copy_context().run(check)
+
+
+def test_the_span_key_is_the_one_set_span_in_context_uses() -> None:
+    """``set_span_in_context`` stores the span under ``SPAN_KEY``; ``get_current_span`` reads it there."""
+    span = trace.NonRecordingSpan(trace.SpanContext(1, 2, False))
+    context = trace.set_span_in_context(span)
+    assert context[SPAN_KEY] is span
+    assert trace.get_current_span(otel_context.Context({SPAN_KEY: span})) is span
+
+
+def test_a_span_context_is_the_tuple_new_span_context_makes() -> None:
+    """Same fields, same properties, same equality and pickling as the validating constructor's."""
+    state = trace.TraceState([("vendor", "v")])
+    flags = trace.TraceFlags(3)
+    theirs = trace.SpanContext(2**128 - 1, 2**64 - 1, is_remote=False, trace_flags=flags, trace_state=state)
+    ours = new_span_context(2**128 - 1, 2**64 - 1, flags, state)
+    assert type(ours) is trace.SpanContext
+    assert tuple(ours) == tuple(theirs)
+    assert ours == theirs
+    assert (
+        ours.trace_id,
+        ours.span_id,
+        ours.is_remote,
+        ours.trace_flags,
+        ours.trace_state,
+        ours.is_valid,
+    ) == (
+        theirs.trace_id,
+        theirs.span_id,
+        theirs.is_remote,
+        theirs.trace_flags,
+        theirs.trace_state,
+        theirs.is_valid,
+    )
+    assert ours.__getnewargs__() == theirs.__getnewargs__()

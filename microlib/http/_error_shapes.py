@@ -437,9 +437,11 @@ class ErrorShapes:
                             exc.reason,
                         ) from None
                 self._declared[response.status.upper()] = shape
+        # Asked for every request the operation serves: decided once.
+        self._any = any(self._declared.values())
 
     def __bool__(self) -> bool:
-        return any(self._declared.values())
+        return self._any
 
     def shape(self, status: int) -> ErrorShape | None:
         """The shape declared for ``status`` (exact, then its class, then ``default``)."""

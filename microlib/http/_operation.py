@@ -104,6 +104,7 @@ class OperationEndpoint:
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         # The error responses the document declares in its own schema, decided once.
         self.errors = ErrorShapes(op.responses, f"{op.method} {op.path}")
+        self.shaped = bool(self.errors)
         self.attributes: dict[str, Any] = {}
         self.requirement: SecurityRequirement | None = None
         # API keys sent in the query: read by the authn interceptor, not undeclared parameters.

@@ -85,7 +85,7 @@ class OperationRoute(BaseRoute):
         endpoint = self.endpoints.get(scope["method"])
         if endpoint is None:
             return self._refuse(scope, send)
-        if endpoint.errors:
+        if endpoint.shaped:
             scope[SCOPE_KEY] = endpoint.errors
         return endpoint.handle(scope, receive, send, scope[_VALUES])
 

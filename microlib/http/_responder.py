@@ -39,13 +39,20 @@ def response_headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:
     A value beyond Latin-1 goes out as its UTF-8 octets (HTTP's opaque
     ``obs-text``) rather than failing the response.
     """
-    headers = [(k.encode("latin-1"), _octets(v)) for k, v in ctx.response_metadata.items()]
+    headers = []
+    for k, v in ctx.response_metadata.items():
+        headers.append((k.encode("latin-1"), _octets(v)))
     if ctx.response_trailers:
-        headers += [(k.encode("latin-1"), _octets(v)) for k, v in ctx.response_trailers.items()]
+        for k, v in ctx.response_trailers.items():
+            headers.append((k.encode("latin-1"), _octets(v)))
     return headers
 
 
 def _octets(value: str) -> bytes:
+    return value.encode("latin-1") if value.isascii() else _beyond_ascii(value)
+
+
+def _beyond_ascii(value: str) -> bytes:
     try:
         return value.encode("latin-1")
     except UnicodeEncodeError:

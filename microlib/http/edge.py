@@ -75,9 +75,11 @@ class HttpEdge:
         # Set by the fused middleware: the starting gate, the security
         # headers, the body limit and the timeout.
         self.gate: Any = None
+        self.gate_health: Any = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.limit: Any = None
         self.timeout: Any = None
+        self.watchdog: Any = None
         self.gzip: Any = None
         for middleware in fused:
             middleware.fuse(self)
@@ -91,6 +93,8 @@ class HttpEdge:
         carrier: dict[str, str] = {}
         request_id = ""
         user_agent = ""
+        declared: bytes | None = None
+        chunked = False
         app = self.app
         for name, value in scope["headers"]:
             if name in _PROPAGATION_HEADERS:
@@ -99,9 +103,13 @@ class HttpEdge:
                 request_id = value.decode("latin-1")
             elif name == b"user-agent":
                 user_agent = value.decode("latin-1")
+            elif name == b"content-length" and value.isdigit():
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
             elif name == b"accept-encoding" and self.gzip is not None and b"gzip" in value.lower():
                 app = self.gzip
-        if not valid_request_id(request_id):
+        if not request_id or not valid_request_id(request_id):
             headers = scope["headers"]
             if request_id:
                 headers = [h for h in headers if h[0] != b"x-request-id"]
@@ -115,15 +123,23 @@ class HttpEdge:
             scope = _RouteRecorder(scope, exchange)
         failure: BaseException | None = None
         receive = _counting_receive(receive, exchange)
-        if self.limit is not None:
-            receive = self.limit.watch(scope, receive)
+        limit = self.limit
+        if limit is not None:
+            length = int(declared) if declared is not None else None
+            if chunked or length is None or length > limit.limit:
+                # Only a chunked body, one declared too large, or none declared may need watching.
+                receive = limit.watching(length, chunked, scope, receive)
         timeout, task, cancelling = self.timeout, None, 0
         if timeout is not None:
             task = asyncio.current_task()
             if task is not None:
-                cancelling = timeout.watch(task)
+                # TimeoutMiddleware.watch, without its frame.
+                cancelling = task.cancelling()
+                self.watchdog.watch(task)
         try:
-            refused = self.gate.closed(scope) if self.gate is not None else None
+            refused = None
+            if self.gate is not None and self.gate_health.waiting_for is not None:
+                refused = self.gate.closed(scope)
             if refused is not None:
                 await self.gate.refuse(_stamping_send(send, exchange), refused)
             else:
@@ -147,7 +163,7 @@ class HttpEdge:
                 raise
         finally:
             if task is not None:
-                timeout.release(task)
+                self.watchdog.release(task)
             self._telemetry.end(exchange, failure)
 
 
@@ -253,12 +269,13 @@ def _stamping_send(send: Send, exchange: _Exchange, added: list[tuple[bytes, byt
     ``X-Request-ID``, on the response where it does not set them itself."""
 
     async def stamping(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            exchange.status = message["status"]
-            stamped = [(b"x-request-id", exchange.request_id.encode())]
-            message = with_headers(message, [*added, *stamped] if added else stamped)
-        elif message["type"] == "http.response.body":
+        kind = message["type"]
+        if kind == "http.response.body":
             exchange.sent += len(message.get("body", b""))
+        elif kind == "http.response.start":
+            exchange.status = message["status"]
+            stamped = (b"x-request-id", exchange.request_id.encode())
+            message = with_headers(message, [*added, stamped] if added else [stamped])
         await send(message)
 
     return stamping

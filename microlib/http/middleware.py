@@ -94,9 +94,14 @@ class SecurityHeadersMiddleware:
 
 def with_headers(start: Mapping[str, Any], headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     """The ``http.response.start`` message with those of ``headers`` it does not set already."""
-    present = {k.lower() for k, _v in start.get("headers", [])}
-    extra = [(k, v) for k, v in headers if k not in present]
-    return {**start, "headers": [*start.get("headers", []), *extra]}
+    own = list(start.get("headers", []))
+    present = set()
+    for name, _value in own:
+        present.add(name.lower())
+    for header in headers:
+        if header[0] not in present:
+            own.append(header)
+    return {**start, "headers": own}
 
 
 class BodyLimitMiddleware:
@@ -154,6 +159,17 @@ class BodyLimitMiddleware:
                 declared = int(value)
             elif name == b"transfer-encoding":
                 chunked = True
+        return self.watching(declared, chunked, scope, receive)
+
+    def watching(self, declared: int | None, chunked: bool, scope: Any, receive: Any) -> Any:
+        """:meth:`watch` for a request whose headers were read already.
+
+        Args:
+            declared: Its ``Content-Length`` (the last one, if digits), or None.
+            chunked: It has a ``Transfer-Encoding`` header.
+            scope: The request's scope.
+            receive: Its ASGI receive.
+        """
         if not chunked and declared is not None and declared <= self.limit:
             # An HTTP/1 server reads Content-Length bytes: only a chunked body,
             # or one declared too large, needs watching.
@@ -207,6 +223,7 @@ class TimeoutMiddleware:
     def fuse(self, edge: Any) -> None:
         """Have ``edge`` keep the time budget of each request."""
         edge.timeout = self
+        edge.watchdog = self._watchdog
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection."""

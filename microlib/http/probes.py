@@ -77,6 +77,8 @@ class StartingGate:
     def fuse(self, edge: Any) -> None:
         """Have ``edge`` refuse requests while the service starts."""
         edge.gate = self
+        # What the edge looks at first: while nothing is awaited, the gate is open.
+        edge.gate_health = self._health
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or refuse it while the service starts."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import contextvars
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
+
+from microlib.observability.identity import ServiceIdentity, _current
 
 UNMATCHED = "unmatched"
 """The route label of a request no route matched."""
@@ -14,10 +15,17 @@ UNMATCHED = "unmatched"
 
 @dataclass(slots=True)
 class _Exchange:
-    """What the edge knows about the request in flight, shared with the chain."""
+    """What the edge knows about the request in flight, shared with the chain.
+
+    Bound for the request as the service handling it (its identity and
+    tracer, as a ``_Serving``): the one context variable the edge sets for
+    itself. :func:`_edge` finds it.
+    """
 
     span: trace.Span
     request_id: str
+    identity: ServiceIdentity
+    tracer: trace.Tracer
     # The chain's ``service/method``, set on the span with the edge's own
     # attributes when it ends (one attribute update instead of two).
     method: str = ""
@@ -52,4 +60,7 @@ class _Exchange:
         return joined + "/{path}" if self.opaque else joined
 
 
-_edge: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar("microlib_http_edge", default=None)
+def _edge() -> _Exchange | None:
+    """The HTTP edge's record of the request being served, if any."""
+    bound = _current.get()
+    return bound if isinstance(bound, _Exchange) else None

@@ -129,15 +129,25 @@ class HttpServerTelemetry:
                 context = trace.set_span_in_context(span, parent)
         else:
             span = trace.INVALID_SPAN
-        exchange = _Exchange(span, request_id, verb=method, path=path, start=start, observed=observed)
+        serving = self._serving
+        exchange = _Exchange(
+            span,
+            request_id,
+            serving.identity,
+            serving.tracer,
+            verb=method,
+            path=path,
+            start=start,
+            observed=observed,
+        )
         gauge = self._gauges.get(method)
         if gauge is None:
             gauge = self._gauges[method] = self._in_flight.labels(method)
         gauge.inc()
         exchange.tokens = (
             _attach(context) if context is not None else None,
-            _edge.set(exchange),
-            _bind_serving(self._serving),
+            # The record is the service handling the request: identity and tracer, one variable.
+            _bind_serving(exchange),
             self._request_id_var.set(request_id),
         )
         return exchange
@@ -191,9 +201,8 @@ class HttpServerTelemetry:
                 request_size=exchange.received,
                 response_size=exchange.sent,
             )
-        self._request_id_var.reset(tokens[3])
-        _unbind_serving(tokens[2])
-        _edge.reset(tokens[1])
+        self._request_id_var.reset(tokens[2])
+        _unbind_serving(tokens[1])
         if tokens[0] is not None:
             _detach(tokens[0])
 
@@ -204,7 +213,7 @@ def current_correlation_id() -> str:
     For the layers that answer a request themselves (the timeout's 504), so
     their problem carries the id the edge's own answers carry.
     """
-    exchange = _edge.get()
+    exchange = _edge()
     return exchange.correlation_id() if exchange is not None else ""
 
 

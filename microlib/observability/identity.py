@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -54,18 +54,31 @@ class _Serving:
     tracer: Tracer
 
 
+class _Bound(Protocol):
+    """What a call binds: a :class:`_Serving`, or the HTTP edge's request record, which carries both."""
+
+    @property
+    def identity(self) -> ServiceIdentity:
+        """The service's identity."""
+
+    @property
+    def tracer(self) -> Tracer:
+        """The tracer its spans start from."""
+
+
 # Several services may share one process (tests, sidecars): the service
 # handling the current call wins over the process default. Identity and
-# tracer are bound together, one context variable per call instead of two.
-_current: contextvars.ContextVar[_Serving | None] = contextvars.ContextVar("microlib_serving", default=None)
+# tracer are bound together (with the HTTP edge's record of the request, when
+# it binds them), one context variable per call instead of two or three.
+_current: contextvars.ContextVar[_Bound | None] = contextvars.ContextVar("microlib_serving", default=None)
 _default: list[ServiceIdentity] = []
 
 
-def _bind_serving(serving: _Serving) -> contextvars.Token[_Serving | None]:
+def _bind_serving(serving: _Bound) -> contextvars.Token[_Bound | None]:
     return _current.set(serving)
 
 
-def _unbind_serving(token: contextvars.Token[_Serving | None]) -> None:
+def _unbind_serving(token: contextvars.Token[_Bound | None]) -> None:
     _current.reset(token)
 
 

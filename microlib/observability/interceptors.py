@@ -20,10 +20,10 @@ from opentelemetry import trace
 from microlib.core.chain import Stage
 from microlib.core.context import CallContext
 from microlib.core.errors import Code
-from microlib.observability._exchange import _edge
+from microlib.observability._exchange import _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._structlog_private import field_var
-from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
+from microlib.observability.identity import _bind_serving, _current, _Serving, _unbind_serving
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.processors import _hex_ids
 
@@ -91,8 +91,8 @@ class TracingInterceptor(Stage):
         """Start the call's span (or name the HTTP edge's) and make it current."""
         if not self._obs.tracing.enabled:
             return None
-        edge = _edge.get() if ctx.kind == "http" else None
-        if edge is not None:
+        edge = _current.get() if ctx.kind == "http" else None
+        if isinstance(edge, _Exchange):
             # The HTTP edge's span is the call's: name it after the method.
             edge.method = ctx.full_method
             _remember(ctx, edge.span)
@@ -282,7 +282,9 @@ class LoggingInterceptor(Stage):
         """Bind the call's fields; start the clock when an access line is due."""
         kind = self._kind.set(ctx.kind)
         method = self._method.set(ctx.full_method)
-        if (ctx.kind == "http" and _edge.get() is not None) or not self._obs.settings.logging.access_log:
+        if (
+            ctx.kind == "http" and isinstance(_current.get(), _Exchange)
+        ) or not self._obs.settings.logging.access_log:
             return (kind, method, None)
         return (kind, method, time.perf_counter())
 

@@ -8,8 +8,9 @@ from contextvars import Token
 
 from microlib.core.chain import Stage
 from microlib.core.context import CallContext
-from microlib.observability._exchange import _edge
+from microlib.observability._exchange import _Exchange
 from microlib.observability._structlog_private import field_var
+from microlib.observability.identity import _current
 
 __all__ = ["REQUEST_ID_HEADER", "RequestIdInterceptor", "new_request_id", "valid_request_id"]
 
@@ -55,10 +56,10 @@ class RequestIdInterceptor(Stage):
         """Settle the call's request id, echo it, and bind it to log lines."""
         request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
         if request_id:
-            edge = _edge.get()
+            edge = _current.get()
             # The HTTP edge has validated (or minted) this id and bound it
             # for the whole request already.
-            bound_by_edge = edge is not None and edge.request_id == request_id
+            bound_by_edge = isinstance(edge, _Exchange) and edge.request_id == request_id
             if not bound_by_edge and not valid_request_id(request_id):
                 request_id = new_request_id()
         else:

@@ -157,7 +157,8 @@ class LeanTracer(trace.Tracer):
             while not trace_id:
                 trace_id = getrandbits(128)
             sampled = trace_id & _LOW_64 < self._bound
-            span_context = new_span_context(trace_id, _span_id(), _FLAGS[sampled, True], DEFAULT_TRACE_STATE)
+            span_id = getrandbits(64) or _span_id()
+            span_context = new_span_context(trace_id, span_id, _FLAGS[sampled, True], DEFAULT_TRACE_STATE)
         else:
             parent_flags = parent.trace_flags
             sampled = parent_flags.sampled

@@ -25,9 +25,10 @@ from opentelemetry.util import types
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer
-from microlib.observability._otel_private import CURRENT_CONTEXT
+from microlib.observability._otel_private import CURRENT_CONTEXT as _CURRENT
 from microlib.observability._structlog_private import field_var
-from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
+from microlib.observability.identity import _current as _serving_var
+from microlib.observability.identity import _Serving
 
 if TYPE_CHECKING:
     from microlib.observability.stack import Observability
@@ -147,7 +148,7 @@ class HttpServerTelemetry:
         exchange.tokens = (
             _attach(context) if context is not None else None,
             # The record is the service handling the request: identity and tracer, one variable.
-            _bind_serving(exchange),
+            _serving_var.set(exchange),
             self._request_id_var.set(request_id),
         )
         return exchange
@@ -160,7 +161,8 @@ class HttpServerTelemetry:
             failure: What the request raised, if anything.
         """
         method = exchange.verb
-        route = exchange.template()
+        routes = exchange.routes
+        route = routes[0] if len(routes) == 1 and not exchange.opaque else exchange.template()
         status = exchange.status or 500
         elapsed = time.perf_counter() - exchange.start
         key = (method, route, status)
@@ -202,9 +204,16 @@ class HttpServerTelemetry:
                 response_size=exchange.sent,
             )
         self._request_id_var.reset(tokens[2])
-        _unbind_serving(tokens[1])
+        _serving_var.reset(tokens[1])
         if tokens[0] is not None:
-            _detach(tokens[0])
+            if _CURRENT is not None:
+                try:
+                    _CURRENT.reset(tokens[0])
+                except ValueError:
+                    # Made in another context: the API's detach logs it, as it would have.
+                    otel_context.detach(tokens[0])
+            else:
+                otel_context.detach(tokens[0])
 
 
 def current_correlation_id() -> str:
@@ -287,16 +296,5 @@ def _finish_span(
     span.end()
 
 
-if CURRENT_CONTEXT is not None:
-    _attach: Callable[[Context], Token[Context]] = CURRENT_CONTEXT.set
-
-    def _detach(token: Token[Context]) -> None:
-        try:
-            CURRENT_CONTEXT.reset(token)  # type: ignore[union-attr]
-        except ValueError:
-            # Made in another context: the API's detach logs it, as it would have.
-            otel_context.detach(token)
-
-else:
-    _attach = otel_context.attach
-    _detach = otel_context.detach
+# Makes the edge's span current: the variable itself, unless another runtime context is configured.
+_attach: Callable[[Context], Token[Context]] = _CURRENT.set if _CURRENT is not None else otel_context.attach

@@ -95,7 +95,9 @@ class TracingInterceptor(Stage):
         if isinstance(edge, _Exchange):
             # The HTTP edge's span is the call's: name it after the method.
             edge.method = ctx.full_method
-            _remember(ctx, edge.span)
+            context = edge.span.get_span_context()
+            if context.is_valid:
+                ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(context)
             return (edge.span, None)
         metadata = ctx.metadata
         # Without either header the propagators find an empty context: not

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from microlib.config.model import Settings
 from microlib.core.chain import Interceptor, compose
 from microlib.core.context import CallContext
+from microlib.http import edge_middleware
 from microlib.observability import Observability, ServiceIdentity
 
 
@@ -45,7 +46,7 @@ def build(mode: str, endpoint: str) -> Starlette:
         )
         obs = Observability(settings, ServiceIdentity("bench", version="1.0", environment="bench"))
         interceptors = list(obs.interceptors().values())
-        middleware = [obs.middleware()]
+        middleware = [edge_middleware(obs)]
         extra_routes = obs.routes()
 
     async def hello(ctx: CallContext) -> Any:

@@ -18,7 +18,7 @@ from microlib.http._error_shapes import ErrorShapes
 from microlib.http._formats import format_plan
 from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
-from microlib.http._responder import EXCHANGE, Send, response_headers, send_bytes
+from microlib.http._responder import Send, response_headers, send_bytes
 from microlib.http._violations import body_violations, param_violations
 from microlib.http.context import context_from_scope
 from microlib.http.errors import send_error
@@ -153,11 +153,7 @@ class OperationEndpoint:
         if self.query_credentials:
             ctx.attributes[_QUERY_ATTRIBUTE] = scope["query_string"].decode("latin-1")
         try:
-            if self.models or scope["query_string"]:
-                arguments, violations = self._parameters(scope, ctx.metadata, path_values)
-            else:
-                # No parameters declared, none sent: what _parameters finds.
-                arguments, violations = {}, []
+            arguments, violations = self._parameters(scope, ctx.metadata, path_values)
             if self.op.body is not None:
                 # Read here, checked by a plain method: no coroutine of their own per request.
                 message = await receive()
@@ -188,10 +184,7 @@ class OperationEndpoint:
             await send_error(send, exc, ctx, self.errors)
             return
         ctx.attributes["http.status_code"] = status
-        headers = response_headers(ctx)
-        await send_bytes(
-            send, status, body, media, [*extra, *headers] if extra else headers, exchange=scope.get(EXCHANGE)
-        )
+        await send_bytes(send, status, body, media, [*extra, *response_headers(ctx)])
 
     def _parameters(
         self,
@@ -271,14 +264,10 @@ class OperationEndpoint:
         check_json_depth(raw, self.max_json_depth)
         plan = format_plan(model)
         try:
-            # The usual valid body, strictly as validate_json tries it first; any error, through it.
-            kwargs["body"] = model.__pydantic_validator__.validate_json(raw, strict=True)
-        except ValidationError:
-            try:
-                kwargs["body"] = validate_json(model, raw)
-            except ValidationError as exc:
-                violations.extend(body_violations(exc, raw))
-                return
+            kwargs["body"] = validate_json(model, raw)
+        except ValidationError as exc:
+            violations.extend(body_violations(exc, raw))
+            return
         if plan is not None:
             violations.extend(plan.violations(json.loads(raw), "body"))
 

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from microlib.core.context import CallContext
 
-__all__ = ["EXCHANGE", "Headers", "Send", "merge_headers", "response_headers", "send_bytes"]
+__all__ = ["Headers", "Send", "response_headers", "send_bytes"]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Headers = Sequence[tuple[bytes, bytes]]
 
-EXCHANGE = "microlib.exchange"
-"""The scope key where the HTTP edge leaves the request's record (``_Exchange``)."""
-
 
 async def send_bytes(
-    send: Send,
-    status: int,
-    body: bytes,
-    media_type: str | None,
-    headers: Headers = (),
-    *,
-    exchange: Any = None,
+    send: Send, status: int, body: bytes, media_type: str | None, headers: Headers = ()
 ) -> None:
     """Send a complete response.
 
@@ -33,35 +24,12 @@ async def send_bytes(
         body: The payload.
         media_type: Its content type, if there is a body.
         headers: Extra headers (lower-case names).
-        exchange: The edge's record of the request (``scope[EXCHANGE]``), if any: when
-            ``send`` is the edge's own, the response is recorded and stamped here, as
-            the edge would, and sent straight to the server.
     """
     raw = [(b"content-length", str(len(body)).encode()), *headers]
     if media_type is not None and body:
         raw.append((b"content-type", media_type.encode()))
-    if exchange is not None and send is exchange.stamping:
-        exchange.status = status
-        stamped = (b"x-request-id", exchange.request_id.encode())
-        added = exchange.added
-        raw = merge_headers(raw, [*added, stamped] if added else [stamped])
-        await exchange.send({"type": "http.response.start", "status": status, "headers": raw})
-        exchange.sent += len(body)
-        await exchange.send({"type": "http.response.body", "body": body})
-        return
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-def merge_headers(own: list[Any], headers: Iterable[tuple[bytes, bytes]]) -> list[Any]:
-    """``own`` (a response's headers, extended in place), then those of ``headers`` it does not set."""
-    present = set()
-    for name, _value in own:
-        present.add(name.lower())
-    for header in headers:
-        if header[0] not in present:
-            own.append(header)
-    return own
 
 
 def response_headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:

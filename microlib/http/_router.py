@@ -22,8 +22,7 @@ from starlette.routing import Router as StarletteRouter
 from starlette.types import Receive, Scope, Send
 
 from microlib.core.errors import NotFound, Unimplemented
-from microlib.http._responder import EXCHANGE
-from microlib.http.edge import record_route
+from microlib.http.edge import EXCHANGE, record_route
 from microlib.http.errors import problem_response
 
 __all__ = ["Router"]

@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microlib.core.errors import Error, Internal
 from microlib.core.lifecycle import RETRY_AFTER_SECONDS, shutting_down
-from microlib.http._responder import EXCHANGE
 from microlib.http.errors import send_problem
 from microlib.http.middleware import with_headers
 from microlib.observability._exchange import _Exchange
@@ -40,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["HttpEdge", "edge_middleware", "record_route"]
 
 _PROPAGATION_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
+# Where the edge leaves the request's record for the router to name its route.
+EXCHANGE = "microlib.exchange"
 
 log = structlog.get_logger("microlib.http")
 
@@ -142,11 +143,7 @@ class HttpEdge:
             if refused is not None:
                 await self.gate.refuse(_stamping_send(send, exchange), refused)
             else:
-                stamping = _stamping_send(send, exchange, self.headers)
-                if self._routed:
-                    # A generated route handed this send records and stamps its response itself.
-                    exchange.stamping, exchange.send, exchange.added = stamping, send, self.headers
-                await app(scope, receive, stamping)
+                await app(scope, receive, _stamping_send(send, exchange, self.headers))
         except self._refusal as exc:
             # The body limit's refusal, from an app that does not render errors itself.
             if not exchange.status:

@@ -32,7 +32,6 @@ from microlib.config.model import (
 from microlib.core._watchdog import Watchdog
 from microlib.core.errors import DeadlineExceeded, Error, ResourceExhausted
 from microlib.http._error_shapes import scope_shape
-from microlib.http._responder import merge_headers
 from microlib.http.errors import send_problem
 from microlib.observability.http_server import current_correlation_id
 
@@ -95,7 +94,14 @@ class SecurityHeadersMiddleware:
 
 def with_headers(start: Mapping[str, Any], headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     """The ``http.response.start`` message with those of ``headers`` it does not set already."""
-    return {**start, "headers": merge_headers(list(start.get("headers", [])), headers)}
+    own = list(start.get("headers", []))
+    present = set()
+    for name, _value in own:
+        present.add(name.lower())
+    for header in headers:
+        if header[0] not in present:
+            own.append(header)
+    return {**start, "headers": own}
 
 
 class BodyLimitMiddleware:

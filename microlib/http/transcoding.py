@@ -33,7 +33,7 @@ from microlib.grpc.definition import (
     ServiceDefinition,
     call_attributes,
 )
-from microlib.http._responder import EXCHANGE, response_headers, send_bytes
+from microlib.http._responder import response_headers, send_bytes
 from microlib.http._transcode_fields import client_path
 from microlib.http._transcode_json import MessageJson, message_json
 from microlib.http._transcode_path import PathTemplate
@@ -193,7 +193,7 @@ class _Call:
                 await send_error(send, Internal("internal error"), ctx)
                 return
             ctx.attributes["http.status_code"] = 200
-            await send_bytes(send, 200, body, _JSON, response_headers(ctx), exchange=scope.get(EXCHANGE))
+            await send_bytes(send, 200, body, _JSON, response_headers(ctx))
 
         return serve
 

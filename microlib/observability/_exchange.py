@@ -45,12 +45,6 @@ class _Exchange:
     opaque: bool = False
     # The context variables bound for the request, reset when it ends.
     tokens: tuple[Any, ...] = ()
-    # The send the edge gave the app (it records and stamps the response), the
-    # server's own send behind it, and the headers it adds: a generated route
-    # handed that send does the edge's part itself and sends straight on.
-    stamping: Any = None
-    send: Any = None
-    added: list[tuple[bytes, bytes]] = field(default_factory=list)
 
     def correlation_id(self) -> str:
         """The id a caller can quote: the trace id, or the request id when untraced."""

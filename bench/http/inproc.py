@@ -21,9 +21,9 @@ bytecode cached.
 
     .venv/bin/python bench/http/inproc.py --instructions --requests 1000
 
-Measured 2026-12-05 (docs/http.md has the rounds): bare Starlette 175.0k,
-FastAPI 439.4k, microlib OpenAPI-first 265.1k (1.51x Starlette; 303.5k
-before that round), transcoded 322.3k (1.84x; 357.9k before).
+Measured 2026-12-05 (docs/http.md has the rounds): bare Starlette 174.4k,
+FastAPI 442.3k, microlib OpenAPI-first 269.3k-274.9k (1.54x-1.58x Starlette;
+303.5k before that round), transcoded 323.0k (1.85x; 357.9k before).
 """
 
 from __future__ import annotations

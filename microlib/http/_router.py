@@ -22,7 +22,7 @@ from starlette.routing import Router as StarletteRouter
 from starlette.types import Receive, Scope, Send
 
 from microlib.core.errors import NotFound, Unimplemented
-from microlib.http.edge import EXCHANGE, record_route
+from microlib.http.edge import record_leaf, record_route
 from microlib.http.errors import problem_response
 
 __all__ = ["Router"]
@@ -78,11 +78,7 @@ class Router(StarletteRouter):
         scope.update(child)
         if getattr(found, "raw_literal", False) is not False:
             # A generated route: it reads no Request and renders its own errors.
-            exchange = scope.get(EXCHANGE)
-            if exchange is not None:
-                # What record_route records for a route that is no mount.
-                exchange.routes.append(found.path)  # type: ignore[attr-defined]
-                exchange.opaque = False
+            record_leaf(scope, found.path)  # type: ignore[attr-defined]
             await found.handle(scope, receive, send)
             return
         scope = record_route(scope, found)

@@ -197,6 +197,15 @@ def record_route(scope: Scope, route: Any) -> Scope:
     return scope
 
 
+def record_leaf(scope: Scope, path: str) -> None:
+    """:func:`record_route` for a route that is no mount, by its path template: nothing to
+    wrap, so a generated route's request skips the lookups a mount needs."""
+    exchange: _Exchange | None = scope.get(EXCHANGE)
+    if exchange is not None:
+        exchange.routes.append(path)
+        exchange.opaque = False
+
+
 def _record(exchange: _Exchange, route: Any) -> None:
     path = getattr(route, "path", None)
     if isinstance(path, str):

@@ -46,6 +46,8 @@ class Batch(Generic[Item, Result]):
         self._gathering: asyncio.Task[None] | None = None
         # asyncio.Lock hands itself over first come, first served.
         self._turn = asyncio.Lock() if ordered else None
+        # Items being sent at once, in their submitters' tasks (see send_at_once).
+        self._at_once = 0
 
     @property
     def gathering(self) -> bool:
@@ -56,6 +58,33 @@ class Batch(Generic[Item, Result]):
     def idle(self) -> bool:
         """Whether no batch is being gathered or sent."""
         return not self._items and not self._sending
+
+    def send_at_once(self, item: Item) -> Awaitable[Result]:
+        """Send ``item`` alone, in the caller's task, when nothing would go with it; else submit it.
+
+        Nothing goes with it when no batch is being gathered, no other item is
+        being sent at once and, for an ordered batch, no batch is being sent:
+        the usual case of one handler returning at a time then costs no task
+        and no turn of the loop. Items arriving meanwhile are gathered as by
+        :meth:`submit`, and an ordered batch is sent after the item.
+        """
+        if self._items or self._at_once or (self._turn is not None and self._sending):
+            return self.submit(item)
+        self._at_once += 1
+        return self._alone(item)
+
+    async def _alone(self, item: Item) -> Result:
+        try:
+            if self._turn is None:
+                [outcome] = await self._send([item])
+            else:
+                async with self._turn:
+                    [outcome] = await self._send([item])
+        finally:
+            self._at_once -= 1
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     def submit(self, item: Item) -> asyncio.Future[Result]:
         """Queue ``item`` for this turn's batch; the future gets its outcome."""

@@ -443,12 +443,11 @@ class _Settlements:
     acknowledged alone. Each settlement returns once its frame is written,
     as ``IncomingMessage.ack`` does.
 
-    Every settlement of a handed-out message goes through here. Gathered
-    ones are sent one batch at a time and in order, given-back messages
-    first, and only once the immediate acknowledgement is written (a full
-    frame buffer could let a ``multiple`` overtake it); an immediate one is
-    a single ``basic.ack`` whose tag leaves the bookkeeping as it is made.
-    So a ``multiple`` never covers a message that is still being handled,
+    Every settlement of a handed-out message goes through here, one batch
+    at a time and in order (an immediate acknowledgement is a batch of one,
+    sent in the handler's task), given-back messages first: a full frame
+    buffer can never let a ``multiple`` overtake an earlier frame. So a
+    ``multiple`` never covers a message that is still being handled,
     nor reaches the broker before the frame of a message settled alone
     below its tag.
     """
@@ -459,10 +458,6 @@ class _Settlements:
         # False while it is being handled.
         self._unsettled: dict[int, bool] = {}
         self._batch: Batch[tuple[AbstractIncomingMessage, bool], None] = Batch(self._send, ordered=True)
-        # Immediate acknowledgements being written, and set when there is none.
-        self._immediate = 0
-        self._written = asyncio.Event()
-        self._written.set()
 
     def handed_out(self, incoming: AbstractIncomingMessage) -> None:
         """Track ``incoming``, about to be handled (called in delivery order)."""
@@ -476,32 +471,13 @@ class _Settlements:
 
     def ack(self, incoming: AbstractIncomingMessage) -> Awaitable[None]:
         """Acknowledge ``incoming``: at once when nothing else is, else with the others gathered meanwhile."""
-        if self._immediate or not self._batch.idle:
-            return self._batch.submit((incoming, True))
-        tag = _tag(incoming)
-        if tag in self._unsettled and _channel_of(incoming) is self._channel:
-            del self._unsettled[tag]
-        self._immediate += 1
-        self._written.clear()
-        return self._acknowledge(incoming)
-
-    async def _acknowledge(self, incoming: AbstractIncomingMessage) -> None:
-        try:
-            await incoming.ack()
-        finally:
-            self._immediate -= 1
-            if not self._immediate:
-                self._written.set()
+        return self._batch.send_at_once((incoming, True))
 
     def requeue(self, incoming: AbstractIncomingMessage) -> asyncio.Future[None]:
         """Give ``incoming`` back to the queue."""
         return self._batch.submit((incoming, False))
 
     async def _send(self, batch: list[tuple[AbstractIncomingMessage, bool]]) -> list[BaseException | None]:
-        # An immediate acknowledgement is written first: a full frame buffer
-        # could let a ``multiple`` covering its tag overtake it.
-        while self._immediate:
-            await self._written.wait()
         # The bookkeeping is done before the first frame is sent (no await
         # in between), so no batch ever sees another's handled entries.
         unsettled, current = self._unsettled, self._channel

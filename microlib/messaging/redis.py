@@ -301,7 +301,6 @@ class _RedisSubscription:
         self._stopped = False
         self._next_reclaim = 0.0
         self._acks: Batch[bytes, None] = Batch(self._ack_all)
-        self._acking = False  # an acknowledgement is being sent at once
 
     async def create_group(self) -> None:
         try:
@@ -403,16 +402,7 @@ class _RedisSubscription:
 
         async def ack() -> None:
             self._settled()
-            if self._acking or self._acks.gathering:
-                # With the others gathered while one is being acknowledged.
-                await self._acks.submit(entry_id)
-                return
-            # None is: at once, in this task (no task, no turn of delay).
-            self._acking = True
-            try:
-                await self._ack_all([entry_id])
-            finally:
-                self._acking = False
+            await self._acks.send_at_once(entry_id)
 
         async def requeue() -> None:
             # Redis has no "give back": the entry stays pending and is

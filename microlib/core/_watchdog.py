@@ -54,6 +54,13 @@ class Watchdog:
         """Whether ``task`` was cancelled because its budget ran out."""
         return task in self._expired
 
+    def expired_alone(self, task: asyncio.Task[Any], cancelling: int) -> bool:
+        """Whether ``task``'s cancellation is the budget's, and only the budget's
+        (``asyncio.timeout``'s rule), ``cancelling`` being ``task.cancelling()``
+        when it was watched: someone else cancelling too (shutdown, a client
+        gone) wins."""
+        return task in self._expired and task.cancelling() <= cancelling + 1
+
     def release(self, task: asyncio.Task[Any]) -> None:
         """Stop watching ``task``; withdraw its cancellation if the budget ran out."""
         self._deadlines.pop(task, None)

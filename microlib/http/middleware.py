@@ -260,8 +260,7 @@ class TimeoutMiddleware:
 
     def expired(self, task: asyncio.Task[Any], cancelling: int) -> bool:
         """Whether the cancellation ``task`` got is the budget's, and only the budget's."""
-        # Someone else cancelled too (shutdown, a client gone): theirs wins.
-        return self._watchdog.expired(task) and task.cancelling() <= cancelling + 1
+        return self._watchdog.expired_alone(task, cancelling)
 
     def release(self, task: asyncio.Task[Any]) -> None:
         """Stop the budget of ``task``, withdrawing its cancellation if it ran out."""

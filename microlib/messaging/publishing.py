@@ -374,9 +374,8 @@ class BrokerPublisher:
         try:
             await broker.publish(operation, outgoing)
         except asyncio.CancelledError:
-            if watchdog.expired(task) and task.cancelling() <= cancelling + 1:
-                watchdog.release(task)
-                raise self._timed_out(outgoing.address) from None
+            if watchdog.expired_alone(task, cancelling):
+                raise self._timed_out(outgoing.address) from None  # uncancelled by the release below
             raise
         finally:
             watchdog.release(task)

@@ -30,7 +30,7 @@ run: install
 	$(BIN)/microlib run $(EXAMPLE) $(ARGS)
 
 ## Install what is missing and start what is down: PostgreSQL, Redis, RabbitMQ, NATS,
-## promtool, Chromium (Debian packages; root or sudo).
+## promtool, Chromium, wrk (Debian packages; root or sudo).
 servers:
 	scripts/test-servers
 

@@ -188,7 +188,7 @@ async def wall_clock(rounds: int, n: int, cases: list[str]) -> None:
         for case, per in (("unary", 1), ("stream", STREAM)):
             if case not in cases:
                 continue
-            count = n // per
+            count = max(1, n // per)
             b: list[float] = []
             m: list[float] = []
             for _ in range(rounds):

@@ -11,14 +11,14 @@ from typing import Any
 
 from starlette.requests import Request
 
-from microlib.security import SecuritySettings, install
+from microlib.security import install
 from microlib.service import Service
 
 
 def main() -> None:
     port, mode, jwks_url, issuer, audience = sys.argv[1:6]
     cache_size = sys.argv[6] if len(sys.argv) > 6 else "4096"
-    service = Service("bench", sections={"security": SecuritySettings})
+    service = Service("bench")
     if mode == "on":
         install(service)
 

@@ -64,6 +64,12 @@ PATH = "/v1/orders"
 SERVICES = {
     "microlib-openapi": "bench.http.apps.openapi_app:service",
     "microlib-transcoded": "bench.http.apps.transcoded_app:service",
+    "microlib-openapi-unfrozen": "bench.http.apps.openapi_app:service",
+}
+# Settings over microlib.yaml; a server named here runs only when --only names it.
+VARIANTS = {
+    # ADR 0014: the same server with its start-up heap left in the collector's reach.
+    "microlib-openapi-unfrozen": ["lifecycle.freeze_heap=false"],
 }
 APPS = {
     "fastapi": "bench.http.apps.fastapi_app:app",
@@ -103,7 +109,8 @@ def command(name: str, port: int) -> list[str]:
     """The command that serves ``name`` on ``port``."""
     if name in SERVICES:
         cmd = [sys.executable, "-m", "microlib.cli", "run", SERVICES[name], "--config", str(CONFIG)]
-        return [*cmd, "--set", f"http.port={port}"]
+        settings = [f"http.port={port}", *VARIANTS.get(name, ())]
+        return [*cmd, *(arg for setting in settings for arg in ("--set", setting))]
     cmd = [sys.executable, "-m", "uvicorn", APPS[name], "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
     return [*cmd, "--log-level", "warning", "--lifespan", "auto"]
@@ -209,7 +216,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
-    parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=list(SERVERS))
+    default = [name for name in SERVERS if name not in VARIANTS]
+    parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=default)
     args = parser.parse_args()
     for tool, package in (("wrk", "wrk"), ("taskset", "util-linux")):
         if shutil.which(tool) is None:

@@ -50,6 +50,7 @@ from run import (
     Contender,
     FastStream,
     FloorRabbit,
+    FrozenMicrolib,
     Microlib,
     Order,
     RawRabbit,
@@ -62,6 +63,7 @@ from microlib import Service
 from microlib.messaging import MessageContext
 
 WINDOW = 50
+CONTENDERS = ("raw", "floor", "microlib", "microlib-frozen", "faststream")
 PREFETCH = 16  # run.py's default
 
 
@@ -112,6 +114,8 @@ async def one_on_rabbitmq(name: str, messages: int) -> None:
             contender = FloorRabbit(stack, sink, PREFETCH)
         elif name == "microlib":
             contender = Microlib(stack, sink, RABBIT, PREFETCH)
+        elif name == "microlib-frozen":
+            contender = FrozenMicrolib(stack, sink, RABBIT, PREFETCH)
         else:
             contender = FastStream(stack, sink, RABBIT, PREFETCH)
         publish = await contender.start()
@@ -125,7 +129,7 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=1000, help="N (the runs send N and 2N)")
     parser.add_argument(
-        "--rabbitmq", metavar="NAMES", help="contenders of run.py on RabbitMQ: raw,floor,microlib,faststream"
+        "--rabbitmq", metavar="NAMES", help=f"contenders of run.py on RabbitMQ: {','.join(CONTENDERS)}"
     )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--contender", help=argparse.SUPPRESS)
@@ -144,8 +148,8 @@ def main() -> None:
     if args.rabbitmq:
         counts = {}
         for name in args.rabbitmq.split(","):
-            if name not in ("raw", "floor", "microlib", "faststream"):
-                parser.error(f"--rabbitmq: unknown contender {name!r} (raw, floor, microlib, faststream)")
+            if name not in CONTENDERS:
+                parser.error(f"--rabbitmq: unknown contender {name!r} ({', '.join(CONTENDERS)})")
             counts[name] = callgrind.per_call(
                 lambda calls, name=name: [sys.executable, script, "--one", str(calls), "--contender", name],
                 args.messages,

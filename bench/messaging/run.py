@@ -11,6 +11,9 @@ and validates each into a pydantic model, then acknowledges it:
   on ``amqp://`` or ``redis://`` (the full chain: recovery, tracing,
   metrics, the access log, validation);
 - faststream: FastStream's broker, a typed subscriber, ``broker.publish``;
+- microlib-frozen: the same, with the process's start-up heap out of the
+  cyclic collector's reach during its rounds, as ``microlib run`` serves
+  (``lifecycle.freeze_heap``, ADR 0014); the headline ratio is ``microlib``'s;
 - floor (RabbitMQ): a yardstick, not a peer: raw aio-pika plus the least
   code doing microlib's per-message duties (``FloorRabbit``).
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import statistics
@@ -188,6 +192,23 @@ class Microlib(Contender):
             self.stack.push_async_callback(_delete_keys, address)
         publisher = service.publisher
         return lambda payload: publisher.publish(send, payload)
+
+
+class FrozenMicrolib(Microlib):
+    """``microlib`` as ``microlib run`` serves it: the start-up heap frozen once ready (ADR 0014).
+
+    The contenders share this process, so the heap is frozen for this
+    contender's rounds only and given back to the collector after each.
+    """
+
+    name = "microlib-frozen"
+
+    async def run(self, publish: Publish, messages: int, window: int) -> tuple[float, list[float]]:
+        gc.freeze()
+        try:
+            return await super().run(publish, messages, window)
+        finally:
+            gc.unfreeze()
 
 
 class RawRabbit(Contender):
@@ -426,12 +447,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def bench(broker: str, args: argparse.Namespace) -> dict[str, Any]:
     url = RABBIT if broker == "rabbitmq" else REDIS
-    sinks = {name: Sink() for name in ("raw", "microlib", "faststream", "floor")}
+    sinks = {name: Sink() for name in ("raw", "microlib", "microlib-frozen", "faststream", "floor")}
     async with AsyncExitStack() as stack:
         raw_cls = RawRabbit if broker == "rabbitmq" else RawRedis
         contenders: list[Contender] = [
             raw_cls(stack, sinks["raw"], args.prefetch),
             Microlib(stack, sinks["microlib"], url, args.prefetch),
+            FrozenMicrolib(stack, sinks["microlib-frozen"], url, args.prefetch),
             FastStream(stack, sinks["faststream"], url, args.prefetch),
         ]
         if broker == "rabbitmq":
@@ -462,6 +484,9 @@ async def bench(broker: str, args: argparse.Namespace) -> dict[str, Any]:
         "ratio_vs_raw": statistics.median(
             m / r for m, r in zip(rates["microlib"], rates["raw"], strict=True)
         ),
+        "ratio_frozen_vs_raw": statistics.median(
+            m / r for m, r in zip(rates["microlib-frozen"], rates["raw"], strict=True)
+        ),
         "ratio_vs_faststream": statistics.median(
             m / f for m, f in zip(rates["microlib"], rates["faststream"], strict=True)
         ),
@@ -486,6 +511,11 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"  microlib/raw = {r['ratio_vs_raw']:.2f}x (target {TARGET}x: {verdict}); "
             f"microlib/faststream = {r['ratio_vs_faststream']:.2f}x",
+            file=sys.stderr,
+        )
+        print(
+            f"  microlib-frozen/raw = {r['ratio_frozen_vs_raw']:.2f}x (the start-up heap frozen, "
+            "as `microlib run` does once ready: ADR 0014)",
             file=sys.stderr,
         )
         if r["ratio_floor_vs_raw"] is not None:

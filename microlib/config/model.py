@@ -243,10 +243,11 @@ class TranscodingSettings(Section):
 
 
 class LifecycleSettings(Section):
-    """Bounds on each component's start and stop."""
+    """Bounds on each component's start and stop; the start-up heap's place in the collector."""
 
     start_timeout: float = Field(default=30.0, gt=0)
     stop_timeout: float = Field(default=10.0, gt=0)
+    freeze_heap: bool = True
 
 
 class ShutdownSettings(Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -323,3 +324,32 @@ def test_the_service_defaults_sit_below_files_environment_and_overrides(tmp_path
     assert settings.grpc.host == "127.0.0.2"
     assert service.live_config.current.origin("http.port") == "code"
     assert str(config) in service.live_config.current.origin("grpc.port")
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_serve_freezes_the_start_up_heap_once_started_unless_told_not_to(freeze: bool) -> None:
+    """``serve()`` moves what start-up built out of the cyclic collector's reach (ADR 0014)."""
+    gc.unfreeze()  # whatever an earlier test froze
+    service = Service("frozen")
+    started = asyncio.Event()
+
+    class Marker(Dependency):
+        async def start(self) -> None:
+            await super().start()
+            started.set()
+
+    service.add(Marker("marker"))
+    service.configure(
+        overrides=["http.enabled=false", "grpc.enabled=false", f"lifecycle.freeze_heap={freeze}"],
+        environ={},
+    )
+    serving = asyncio.create_task(service.serve())
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+        for _ in range(10):  # the freeze follows the last start in the same task
+            await asyncio.sleep(0)
+        assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        service.request_stop()
+        await asyncio.wait_for(serving, 10)
+        gc.unfreeze()

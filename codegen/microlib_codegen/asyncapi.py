@@ -27,10 +27,10 @@ from microlib_codegen._asyncapi_schema import VERSIONS, find_schema, problems
 from microlib_codegen._bundle import Bundled, BundleError, bundle
 from microlib_codegen._converters import ident
 from microlib_codegen._openapi_ops import pascal, snake
+from microlib_codegen._pydantic_models import class_names, generated_header, schema_models
 from microlib_codegen._pyfmt import ruff_format
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import TypeRef
-from microlib_codegen.openapi import _class_names, _header, _models
 from microlib_codegen.render import TypeNames, template
 
 __all__ = ["Application", "AsyncAPIError", "Handler", "load", "render", "render_stub", "stub_names"]
@@ -302,15 +302,10 @@ def render(app: Application, *, source_name: str) -> dict[str, str]:
     """
     spec = app.spec
     served = json.dumps(app.bundled.document, indent=2, ensure_ascii=False) + "\n"
-    header = _header(source_name, hashlib.sha256(served.encode()).hexdigest())
-    synthetic = {
-        "openapi": "3.1.0",
-        "info": {"title": spec.title, "version": spec.version},
-        "paths": {},
-        "components": {"schemas": spec.schemas},
-    }
-    models_py = f"{header}\n{_models(synthetic, source_name)}"
-    known = _class_names(models_py)
+    header = generated_header(source_name, hashlib.sha256(served.encode()).hexdigest())
+    models = schema_models(spec.schemas, title=spec.title, version=spec.version, source=source_name)
+    models_py = f"{header}\n{models}"
+    known = class_names(models_py)
     module = _Module(app)
     wanted = {m.payload for m in module.message_list if not m.proto}
     wanted |= {m.headers for m in module.message_list if m.headers}

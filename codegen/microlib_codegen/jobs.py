@@ -11,7 +11,6 @@ gives the same bytes.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from microlib_codegen import __version__
 from microlib_codegen._openapi_ops import pascal, snake
+from microlib_codegen._pydantic_models import generated_header, schema_models
 from microlib_codegen._pyfmt import docstring, ruff_format
 from microlib_codegen.errors import CodegenError
 
@@ -194,21 +193,12 @@ def render(path: Path, *, source_name: str) -> dict[str, str]:
     Raises:
         CodegenError: the contract is invalid, naming file and line.
     """
-    from microlib_codegen.openapi import _models
-
     contract = load(path, source_name)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    header = (
-        f"# Generated from {source_name} by microlib-codegen {__version__}. DO NOT EDIT.\n"
-        f"# source sha256: {digest}"
+    header = generated_header(source_name, hashlib.sha256(path.read_bytes()).hexdigest())
+    models = schema_models(
+        _schemas(contract), title=contract.name, version=contract.version, source=source_name
     )
-    document = {
-        "openapi": "3.1.0",
-        "info": {"title": contract.name, "version": contract.version},
-        "paths": {},
-        "components": {"schemas": _schemas(contract)},
-    }
-    models = f"{header}\n{_models(json.loads(json.dumps(document)), source_name)}"
+    models = f"{header}\n{models}"
     files = {
         "__init__.py": f'{header}\n"""Generated code of {source_name}."""\n',
         "models.py": models,

@@ -10,7 +10,6 @@ always gives the same bytes.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
@@ -27,6 +26,7 @@ from microlib_codegen._bundle import Bundled, BundleError, bundle
 from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
 from microlib_codegen._openapi_ops import OperationSpec, ParamSpec, collect_operations, pascal, resolve, snake
+from microlib_codegen._pydantic_models import ModelsError, document_models, generated_header
 from microlib_codegen._visibility import split_views
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.typespec import CONFIG, compile_typespec
@@ -143,72 +143,11 @@ def _load_document(spec: Path) -> _Loaded:
     return loaded
 
 
-def _models(work: dict[str, Any], source: str) -> str:
-    return _named_models(work, source)[0]
-
-
-def _named_models(work: dict[str, Any], source: str) -> tuple[str, dict[str, str]]:
-    """``models.py`` of ``work``, and the class the generator gave each ``components.schemas`` key.
-
-    The names come from the generator's own model map (``--emit-model-metadata``),
-    never from guessing its naming rules.
-    """
-    from datamodel_code_generator import Error
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp, "openapi.json")
-        src.write_text(json.dumps(work), encoding="utf-8")
-        out = Path(tmp, "models.py")
-        metadata = Path(tmp, "models.json")
-        try:
-            _generate_models(src, out, metadata)
-        except Error as exc:
-            if "Models not found" not in str(exc):
-                raise OpenAPIError(f"{source}: {exc}") from exc
-            # A document with no schemas and no parameters has no models.
-            return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n', {}
-        text = out.read_text(encoding="utf-8")
-        models = json.loads(metadata.read_text(encoding="utf-8"))["models"]
-    names = {
-        m["source_path"][2]: m["class_name"]
-        for m in models
-        if m["source_path"]
-        and len(m["source_path"]) == 3
-        and m["source_path"][:2] == ["components", "schemas"]
-    }
-    body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
-    return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}', names
-
-
-def _generate_models(src: Path, out: Path, metadata: Path | None = None) -> None:
-    from datamodel_code_generator import PythonVersion, generate
-    from datamodel_code_generator.enums import DataModelType, InputFileType, TargetPydanticVersion
-
-    generate(
-        src,
-        input_file_type=InputFileType.OpenAPI,
-        output=out,
-        output_model_type=DataModelType.PydanticV2BaseModel,
-        target_python_version=PythonVersion.PY_311,
-        target_pydantic_version=TargetPydanticVersion("2.14"),
-        disable_timestamp=True,
-        use_annotated=True,
-        field_constraints=True,
-        use_missing_sentinel=True,
-        strict_nullable=True,
-        use_standard_collections=True,
-        use_union_operator=True,
-        use_schema_description=True,
-        use_field_description=True,
-        capitalise_enum_members=True,
-        use_double_quotes=True,
-        formatters=[],
-        # `pet.Pet` is one schema's name, not a module `pet` holding `Pet`.
-        treat_dot_as_module=False,
-        emit_model_metadata=metadata,
-        # The runtime reads how an error schema's property is filled from the model's JSON schema.
-        field_extra_keys={"x-microlib-error"},
-    )
+def _models(loaded: _Loaded, source: str) -> tuple[str, dict[str, str]]:
+    try:
+        return document_models(loaded.work, source)
+    except ModelsError as exc:
+        raise OpenAPIError(str(exc)) from exc
 
 
 def _resolved(loaded: _Loaded, names: dict[str, str]) -> list[OperationSpec]:
@@ -222,10 +161,6 @@ def _resolved(loaded: _Loaded, names: dict[str, str]) -> list[OperationSpec]:
         else:
             ops.append(found)
     return ops
-
-
-def _class_names(models_py: str) -> set[str]:
-    return {n.name for n in ast.parse(models_py).body if isinstance(n, ast.ClassDef)}
 
 
 def _signature(op: OperationSpec) -> list[str]:
@@ -344,13 +279,6 @@ def _senders(env: Any, header: str, info: dict[str, Any], ops: list[OperationSpe
     )
 
 
-def _header(source: str, digest: str) -> str:
-    return (
-        f"# Generated from {source} by microlib-codegen {__version__}. DO NOT EDIT.\n"
-        f"# source sha256: {digest}"
-    )
-
-
 def _compiled_from(sources: tuple[tuple[str, str], ...]) -> str:
     """The TypeSpec sources a package was compiled from, for its docstring: a source edited
     since makes ``--check`` report the package stale even where the document comes out the same."""
@@ -382,8 +310,8 @@ def render(
     doc = loaded.doc
     served = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     digest = hashlib.sha256(served.encode()).hexdigest()
-    header = _header(source, digest)
-    models, names = _named_models(loaded.work, source)
+    header = generated_header(source, digest)
+    models, names = _models(loaded, source)
     models_py = f"{header}\n{models}"
     resolved = _resolved(loaded, names)
     ops = [op for op in resolved if not op.outgoing]
@@ -447,7 +375,7 @@ def render_stubs(spec: Path, *, gen_package: str) -> dict[str, str]:
     """
     loaded = _load(spec)
     title = (loaded.doc.get("info") or {}).get("title", "")
-    ops = [op for op in _resolved(loaded, _named_models(loaded.work, spec.name)[1]) if not op.outgoing]
+    ops = [op for op in _resolved(loaded, _models(loaded, spec.name)[1]) if not op.outgoing]
     env = _env()
     out: dict[str, str] = {}
     for tag in _tags(ops):
@@ -493,7 +421,7 @@ def handler_stubs(spec: Path) -> list[HandlerStub]:
         OpenAPIError: The document is invalid.
     """
     loaded = _load(spec)
-    ops = [op for op in _resolved(loaded, _named_models(loaded.work, spec.name)[1]) if not op.outgoing]
+    ops = [op for op in _resolved(loaded, _models(loaded, spec.name)[1]) if not op.outgoing]
     title = (loaded.doc.get("info") or {}).get("title") or spec.name
     return [
         HandlerStub(

@@ -23,6 +23,7 @@ from microlib.observability._otel_private import (
     SPAN_KEY,
     agnosticcontextmanager,
     clean_attribute_value,
+    context_ids,
     ending_hook,
     new_span_context,
 )
@@ -185,3 +186,12 @@ def test_a_span_context_is_the_tuple_new_span_context_makes() -> None:
         theirs.is_valid,
     )
     assert ours.__getnewargs__() == theirs.__getnewargs__()
+
+
+def test_context_ids_reads_what_the_properties_read() -> None:
+    """``context_ids`` gives the trace id, span id, remoteness and trace state of any span context."""
+    state = trace.TraceState([("vendor", "v")])
+    remote = trace.SpanContext(7, 9, is_remote=True, trace_flags=trace.TraceFlags(1), trace_state=state)
+    assert context_ids(remote) == (7, 9, True, state)
+    local = new_span_context(5, 6, trace.TraceFlags(1), state)
+    assert context_ids(local) == (local.trace_id, local.span_id, local.is_remote, local.trace_state)

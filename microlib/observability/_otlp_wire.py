@@ -93,12 +93,13 @@ def _lean(span: LeanSpan) -> bytes:
     context = span._context
     trace_id, span_id, _, trace_state = context_ids(context)
     start, end = span._start_time, span._end_time
+    # The class's own values are no events, no links and the unset status;
+    # a span given any holds a list of its own, if only to count the dropped.
     if (
-        span._events
-        or span._links
-        or span._dropped
-        # The class's own status is the unset one.
+        span._events is not LeanSpan._events
+        or span._links is not LeanSpan._links
         or span._status is not LeanSpan._status
+        or span._dropped
         or not (start and end)
         or (trace_state is not DEFAULT_TRACE_STATE and trace_state)
     ):

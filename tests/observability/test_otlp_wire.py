@@ -98,3 +98,18 @@ def test_empty_batch() -> None:
     """No spans, an empty request."""
     assert encode_request([]) == b""
     assert ExportTraceServiceRequest.FromString(b"") == encode_spans([])
+
+
+def test_lean_span_reports_events_and_links_its_limits_drop() -> None:
+    """A lean span whose limits keep no event or link still counts those it dropped, as the SDK does."""
+    provider = LeanTracerProvider(1.0, Resource.create({}), SpanLimits(max_events=0, max_links=0))
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("limits")
+    linked = SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, is_remote=True)
+    with tracer.start_as_current_span("no events", attributes={"k": "v"}) as span:
+        span.add_event("dropped")
+    tracer.start_span("no links", links=[Link(linked)]).end()
+    spans = list(exporter.get_finished_spans())
+    assert [(s.dropped_events, s.dropped_links) for s in spans] == [(1, 0), (0, 1)]
+    assert ExportTraceServiceRequest.FromString(encode_request(spans)) == encode_spans(spans)

@@ -7,6 +7,17 @@ wall-clock throughput does not. Modes as in ``server.py`` up to ``spans``
 Usage::
 
     PYTHONPATH=$PWD python bench/observability/bench_layers.py --requests 5000
+
+``--instructions`` counts instructions per request with callgrind instead
+(``bench/callgrind.py``: a warm-up, then N and 2N requests, the difference
+over N), for ``off``, ``on`` and ``floor`` (``--modes`` picks others), the
+export included: spans go over OTLP/gRPC to ``receiver.py``, run outside
+valgrind, and each run ends by exporting what it still holds, as a stopping
+service does. Each request is followed by one turn of the event loop, as
+under a server, so work deferred to the loop (log writes, export tasks) is
+counted::
+
+    PYTHONPATH=$PWD python bench/observability/bench_layers.py --instructions --requests 1024
 """
 
 from __future__ import annotations
@@ -17,15 +28,20 @@ import builtins
 import contextlib
 import functools
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from server import build
+import callgrind  # noqa: E402
+from bench_http import _free_port, _spawn, _wait_for  # noqa: E402
+from server import build  # noqa: E402
 
 _SCOPE: dict[str, Any] = {
     "type": "http",
@@ -79,6 +95,56 @@ async def _measure(apps: dict[str, Any], modes: list[str], requests: int, rounds
         print(f"{mode:>8} {cpu:8.1f} us   +{cpu - off:6.1f} us over off")
 
 
+# Requests before the counted ones; a whole export batch, as N should be.
+_WARM_UP = 512
+
+
+async def _count_once(mode: str, requests: int, endpoint: str) -> None:
+    """The run callgrind counts: warm up, serve ``requests`` requests, export what is left."""
+    app = build(mode, endpoint)
+    for _ in range(_WARM_UP + requests):
+        await app({**_SCOPE, "headers": list(_SCOPE["headers"])}, _receive, _send)
+        await asyncio.sleep(0)
+    if mode == "floor":
+        await app.flush()
+    elif app.state.observability is not None:
+        await app.state.observability.stop()
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(message: dict[str, Any]) -> None:
+    if message["type"] == "http.response.start" and message["status"] != 200:
+        raise RuntimeError(f"status {message['status']}")
+
+
+def _count(modes: list[str], requests: int) -> None:
+    port = _free_port()
+    receiver = _spawn("0-1", str(HERE / "receiver.py"), str(port))
+    try:
+        _wait_for(port)
+        endpoint = f"http://127.0.0.1:{port}"
+        figures = {}
+        for mode in modes:
+
+            def command(calls: int, mode: str = mode) -> list[str]:
+                return [sys.executable, __file__, "--count-run", mode, "--requests", str(calls), endpoint]
+
+            # Once outside valgrind: bytecode compiled and cached before the counted runs.
+            subprocess.run(command(1), capture_output=True, check=True)
+            figures[mode] = callgrind.per_call(command, requests)
+            print(f"{mode:>8} {figures[mode] / 1000:8.1f}k instructions/request", flush=True)
+    finally:
+        receiver.send_signal(signal.SIGTERM)
+        receiver.wait(timeout=10)
+    if "off" in figures:
+        off = figures["off"]
+        for mode, count in figures.items():
+            print(f"{mode:>8} +{(count - off) / 1000:7.1f}k over off, {off / count:.3f} of off")
+
+
 def main() -> None:
     """Parse arguments and run the rounds."""
     parser = argparse.ArgumentParser(
@@ -86,7 +152,19 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per request with callgrind"
+    )
+    parser.add_argument("--modes", nargs="+", default=["off", "on", "floor"], help="with --instructions")
+    parser.add_argument("--count-run", help=argparse.SUPPRESS)
+    parser.add_argument("endpoint", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count_run:
+        asyncio.run(_count_once(args.count_run, args.requests, args.endpoint))
+        return
+    if args.instructions:
+        _count(args.modes, args.requests)
+        return
     with open(os.devnull, "w") as devnull:
         asyncio.run(_main(args.requests, args.rounds, devnull))
 

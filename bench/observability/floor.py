@@ -132,6 +132,13 @@ class FloorTelemetry:
             self.pending.add(task)
             task.add_done_callback(self.pending.discard)
 
+    async def flush(self) -> None:
+        """Export the spans kept and wait for every export sent."""
+        if self.spans:
+            spans, self.spans = self.spans, []
+            await self._export(spans)
+        await asyncio.gather(*self.pending)
+
     async def _export(self, spans: list[tuple[Any, ...]]) -> None:
         if self.channel is None:
             assert self.endpoint is not None

@@ -16,12 +16,20 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanContext, SpanKind
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
+
+from microlib.observability._lean_span import LeanSpan
+from microlib.observability._otel_private import context_ids
 
 __all__ = ["encode_request"]
 
 _FIXED64 = struct.Struct("<Q").pack
 _DOUBLE = struct.Struct("<d").pack
 _FIXED32 = struct.Struct("<I").pack
+# A lean span's ids (tags 1 and 2, lengths 16 and 8) and times (tags 7 and 8, fixed64).
+_IDS = struct.Struct(">HQQHQ").pack
+_TIMES = struct.Struct("<BQBQ").pack
+_LOW_64 = (1 << 64) - 1
 _KINDS = {
     SpanKind.INTERNAL: 1,
     SpanKind.SERVER: 2,
@@ -31,6 +39,11 @@ _KINDS = {
 }
 # SpanFlags: the parent's remoteness is known (0x100) and, if so, remote (0x200).
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200
+# The last fields of a span whose status is unset: an empty status (15), then flags (16).
+_UNSET_TAIL = {
+    remote: b"\x7a\x00\x85\x01" + _FIXED32(_HAS_IS_REMOTE | (_IS_REMOTE if remote else 0))
+    for remote in (False, True)
+}
 
 
 def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
@@ -40,18 +53,25 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
     order they first appear, as the SDK's encoder does.
     """
     grouped: dict[Any, dict[Any, list[bytes]]] = {}
-    # Resources hash by serialising their attributes to JSON: the spans of a
-    # provider share one object, so each object is hashed once per request.
-    by_identity: dict[int, dict[Any, list[bytes]]] = {}
+    # Resources hash by serialising their attributes to JSON, scopes in
+    # Python: the spans of a tracer share both objects, so each pair is
+    # hashed once per request.
+    by_identity: dict[tuple[int, int], list[bytes]] = {}
     for span in spans:
-        context = span.get_span_context()
-        if context is None:
-            continue
-        resource = span.resource
-        scopes = by_identity.get(id(resource))
-        if scopes is None:
-            scopes = by_identity[id(resource)] = grouped.setdefault(resource, {})
-        scopes.setdefault(span.instrumentation_scope or None, []).append(_span(span, context))
+        if span.__class__ is LeanSpan:
+            written = _lean(span)
+            resource, scope = span._resource, span._instrumentation_scope
+        else:
+            context = span.get_span_context()
+            if context is None:
+                continue
+            written = _span(span, context)
+            resource, scope = span.resource, span.instrumentation_scope
+        same = by_identity.get((id(resource), id(scope)))
+        if same is None:
+            scopes = grouped.setdefault(resource, {})
+            same = by_identity[id(resource), id(scope)] = scopes.setdefault(scope or None, [])
+        same.append(written)
     out = []
     for resource, scopes in grouped.items():
         body = [_field(1, _attributes(1, resource.attributes))]
@@ -64,6 +84,58 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
             body.append(_field(3, resource.schema_url.encode()))
         out.append(_field(1, b"".join(body)))
     return b"".join(out)
+
+
+def _lean(span: LeanSpan) -> bytes:
+    # Most spans have no events, links, trace state or status, and dropped
+    # nothing: their fields are read and written without the span's
+    # properties, a few of them at a time.
+    context = span._context
+    trace_id, span_id, _, trace_state = context_ids(context)
+    start, end = span._start_time, span._end_time
+    # The class's own values are no events, no links and the unset status;
+    # a span given any holds a list of its own, if only to count the dropped.
+    if (
+        span._events is not LeanSpan._events
+        or span._links is not LeanSpan._links
+        or span._status is not LeanSpan._status
+        or span._dropped
+        or not (start and end)
+        or (trace_state is not DEFAULT_TRACE_STATE and trace_state)
+    ):
+        return _span(span, context)
+    parent = span._parent
+    if parent is None:
+        lineage, remote = b"", False
+    else:
+        _, parent_id, remote, _ = context_ids(parent)
+        lineage = b"\x22\x08" + parent_id.to_bytes(8, "big")
+    name, kind = span._name, span._kind
+    # Enum members hash in Python; their values are plain ints.
+    named = _NAMED.get((name, kind._value_))
+    if named is None:
+        named = _remember_named(name, kind)
+    return b"".join(
+        (
+            _IDS(0x0A10, trace_id >> 64, trace_id & _LOW_64, 0x1208, span_id),
+            lineage,
+            named,
+            _TIMES(0x39, start, 0x41, end),
+            _attributes(9, span._attributes),
+            _UNSET_TAIL[remote],
+        )
+    )
+
+
+# A span's name and kind (fields 5 and 6), by name and kind value: names are few.
+_NAMED: dict[tuple[str, int], bytes] = {}
+
+
+def _remember_named(name: str, kind: SpanKind) -> bytes:
+    encoded = (_field(5, name.encode()) if name else b"") + b"\x30" + _varint(_KINDS[kind])
+    if len(_NAMED) < _CACHE_LIMIT and len(name) <= 256:
+        _NAMED[name, kind._value_] = encoded
+    return encoded
 
 
 def _span(span: ReadableSpan, context: SpanContext) -> bytes:

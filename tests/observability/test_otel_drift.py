@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.exporter import OTLPExporterMixin
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 
@@ -22,10 +23,11 @@ from microlib.observability._otel_private import (
     SPAN_KEY,
     agnosticcontextmanager,
     clean_attribute_value,
+    context_ids,
     ending_hook,
     new_span_context,
 )
-from microlib.observability._otlp_grpc_private import EncodedGrpcExporter
+from microlib.observability._otlp_grpc_private import EncodedGrpcExporter, _EncodedStub
 from microlib.observability._otlp_wire import encode_request
 
 # The fields ReadableSpan's properties and to_json() read, which LeanSpan sets itself.
@@ -109,8 +111,12 @@ def test_the_sdk_span_calls_the_ending_hook_the_lean_span_calls() -> None:
 
 
 def test_the_grpc_exporter_translates_spans_in_the_step_microlib_replaces() -> None:
-    """``_translate_data`` makes the request ``_export`` sends; the encoded one equals the SDK's."""
+    """``_translate_data`` makes the request ``_export`` sends through ``_client``, the ``_stub``
+    made on each channel; the encoded request is the SDK's, and the client sends it as bytes."""
     assert "self._translate_data(" in inspect.getsource(OTLPExporterMixin._export)
+    assert "self._client = self._stub(self._channel)" in inspect.getsource(
+        OTLPExporterMixin._initialize_channel_and_stub
+    )
     provider, tracer = lean_tracing(Resource.create({"service.name": "drift"}), 1.0, "1.0", None)
     spans = [tracer.start_span("a", attributes={"k": "v"}), tracer.start_span("b")]
     for span in spans:
@@ -121,7 +127,8 @@ def test_the_grpc_exporter_translates_spans_in_the_step_microlib_replaces() -> N
     )
     try:
         assert len(ended) == 2
-        assert exporter._translate_data(ended) == encode_spans(ended)
+        assert ExportTraceServiceRequest.FromString(exporter._translate_data(ended)) == encode_spans(ended)
+        assert isinstance(exporter._client, _EncodedStub)
     finally:
         exporter.shutdown()
         provider.shutdown()
@@ -179,3 +186,12 @@ def test_a_span_context_is_the_tuple_new_span_context_makes() -> None:
         theirs.is_valid,
     )
     assert ours.__getnewargs__() == theirs.__getnewargs__()
+
+
+def test_context_ids_reads_what_the_properties_read() -> None:
+    """``context_ids`` gives the trace id, span id, remoteness and trace state of any span context."""
+    state = trace.TraceState([("vendor", "v")])
+    remote = trace.SpanContext(7, 9, is_remote=True, trace_flags=trace.TraceFlags(1), trace_state=state)
+    assert context_ids(remote) == (7, 9, True, state)
+    local = new_span_context(5, 6, trace.TraceFlags(1), state)
+    assert context_ids(local) == (local.trace_id, local.span_id, local.is_remote, local.trace_state)

@@ -297,7 +297,8 @@ def _amqp_message(message: OutgoingMessage, extra: Mapping[str, str] | None = No
 
 
 def _headers(incoming: AbstractIncomingMessage) -> dict[str, str]:
-    return {k: _text(v) for k, v in (incoming.headers or {}).items()}
+    # pamqp decodes a table's text values to str already: the usual header costs no call.
+    return {k: v if type(v) is str else _text(v) for k, v in (incoming.headers or {}).items()}
 
 
 def _letter(incoming: AbstractIncomingMessage) -> OutgoingMessage:
@@ -407,22 +408,32 @@ class _RabbitSubscription:
             if incoming.redelivered
             else 1
         )
-        message = _outgoing(incoming, headers, incoming.routing_key or "")
+        address = incoming.routing_key or ""
         broker = self._broker
         settling = self._settling
         settling.handed_out(incoming)
 
         async def dead_letter(extra: Mapping[str, str]) -> None:
+            # The message as it came (its key back in the headers), made only for this rare path.
+            message = _outgoing(incoming, _headers(incoming), address)
             channel = broker._publishing()
             await channel.default_exchange.publish(_amqp_message(message, extra), routing_key=self._dead)
             await settling.ack(incoming)
 
-        return Delivery.of(
-            message,
+        # Built directly, not through Delivery.of an OutgoingMessage: one
+        # frozen dataclass less per delivery.
+        return Delivery(
+            address=address,
+            body=incoming.body,
+            headers=headers,
             # The settlements' futures, awaited as they are: no coroutine of their own.
             on_ack=functools.partial(settling.ack, incoming),
             on_requeue=functools.partial(settling.requeue, incoming),
             on_dead_letter=dead_letter,
+            key=headers.pop(KEY_HEADER, None),
+            message_id=incoming.message_id or "",
+            correlation_id=incoming.correlation_id,
+            reply_to=incoming.reply_to,
             delivery_count=count,
             redelivered=bool(incoming.redelivered),
             broker_id=str(incoming.delivery_tag),

@@ -19,9 +19,9 @@ docs/adr/0006-lean-spans.md says why each is needed:
   span current with one variable set instead of the API's three calls deep.
 - :func:`new_span_context` builds a ``SpanContext`` (a tuple of trace id,
   span id, remote flag, trace flags, trace state and validity) for ids the
-  lean tracer drew itself, without the constructor's range checks, and
-  :func:`context_ids` reads the fields the OTLP encoder needs from it in one
-  call instead of a property each.
+  lean tracer drew itself, or read from a canonical ``traceparent``, without
+  the constructor's range checks, and :func:`context_ids` reads the fields
+  the OTLP encoder needs from it in one call instead of a property each.
 - ``ReadableSpan``'s state: ``LeanSpan`` is a ``ReadableSpan`` that sets the
   fields ``ReadableSpan``'s properties read (``_name``, ``_context``,
   ``_kind``, ``_parent``, ``_start_time``, ``_end_time``, ``_attributes``,
@@ -83,17 +83,18 @@ _NEW_TUPLE = tuple.__new__
 
 
 def new_span_context(
-    trace_id: int, span_id: int, trace_flags: TraceFlags, trace_state: TraceState
+    trace_id: int, span_id: int, trace_flags: TraceFlags, trace_state: TraceState, *, remote: bool = False
 ) -> SpanContext:
-    """``SpanContext(trace_id, span_id, is_remote=False, trace_flags, trace_state)`` for valid ids.
+    """``SpanContext(trace_id, span_id, is_remote=remote, trace_flags, trace_state)`` for valid ids.
 
     Args:
         trace_id: A trace id in 1 to 2**128 - 1.
         span_id: A span id in 1 to 2**64 - 1.
         trace_flags: The span's flags.
         trace_state: The trace state it carries on.
+        remote: Read from a caller's headers, not made in this process.
     """
-    return _NEW_TUPLE(SpanContext, (trace_id, span_id, False, trace_flags, trace_state, True))
+    return _NEW_TUPLE(SpanContext, (trace_id, span_id, remote, trace_flags, trace_state, True))
 
 
 context_ids: Callable[[SpanContext], tuple[int, int, bool, TraceState]] = itemgetter(0, 1, 2, 4)

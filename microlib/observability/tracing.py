@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 
@@ -21,10 +22,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import AttributeValue
 
 from microlib.config.model import TracingSettings
 from microlib.observability._lean_tracer import lean_tracing
+from microlib.observability._otel_private import SPAN_KEY, new_span_context
 from microlib.observability.identity import ServiceIdentity, _serving_tracer
 
 __all__ = ["Tracing", "start_span"]
@@ -32,6 +35,9 @@ __all__ = ["Tracing", "start_span"]
 _BAGGAGE = W3CBaggagePropagator()
 _TRACE_CONTEXT = TraceContextTextMapPropagator()
 _PROPAGATOR = CompositePropagator([_TRACE_CONTEXT, _BAGGAGE])
+# A traceparent as microlib (and most tracers) write it; others take the propagator's path.
+_TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_TRACE_FLAGS = {"00": trace.TraceFlags(0), "01": trace.TraceFlags(1)}
 
 
 class Tracing:
@@ -89,7 +95,22 @@ class Tracing:
 
     @staticmethod
     def extract_trace(carrier: Mapping[str, str]) -> Context:
-        """What :meth:`extract` gives for a ``carrier`` without ``baggage``: the parent span only."""
+        """What :meth:`extract` gives for a ``carrier`` without ``baggage``: the parent span only.
+
+        The usual header, a canonical version-00 ``traceparent`` alone, is
+        read here, to the same context the W3C propagator would make, without
+        its getter, its pattern search and the context API's copies; any other
+        goes to the propagator.
+        """
+        header = carrier.get("traceparent")
+        if type(header) is str and "tracestate" not in carrier:
+            found = _TRACEPARENT_00.fullmatch(header)
+            if found is not None:
+                trace_id, span_id = int(found[1], 16), int(found[2], 16)
+                if trace_id and span_id:
+                    flags = _TRACE_FLAGS.get(found[3]) or trace.TraceFlags(int(found[3], 16))
+                    parent = new_span_context(trace_id, span_id, flags, DEFAULT_TRACE_STATE, remote=True)
+                    return Context({SPAN_KEY: trace.NonRecordingSpan(parent)})
         return _TRACE_CONTEXT.extract(carrier)
 
     @staticmethod

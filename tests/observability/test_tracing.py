@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 import structlog
+from opentelemetry import trace
 from opentelemetry.proto.trace.v1 import trace_pb2
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.requests import Request
 
 from microlib.core.context import CallContext
 from microlib.http import traced_client
 from microlib.observability import start_span
+from microlib.observability.tracing import Tracing
 from tests.observability.helpers import (
     OtlpReceiver,
     attributes,
@@ -222,3 +226,34 @@ async def test_stop_keeps_to_the_budget_when_the_collector_is_down() -> None:
     # A guard against hanging, far above the budget: stop() itself must return.
     async with asyncio.timeout(30):
         await obs.stop()
+
+
+@pytest.mark.parametrize(
+    "carrier",
+    [
+        {"traceparent": f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01"},
+        {"traceparent": f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-00"},
+        {"traceparent": f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-03"},
+        {"traceparent": f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01", "tracestate": "vendor=v"},
+        {"traceparent": f" 00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01\t"},
+        {"traceparent": f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01\n"},
+        {"traceparent": f"00-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01-extra"},
+        {"traceparent": f"01-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01-extra"},
+        {"traceparent": f"ff-{EXTERNAL_TRACE}-{EXTERNAL_PARENT}-01"},
+        {"traceparent": f"00-{EXTERNAL_TRACE.upper()}-{EXTERNAL_PARENT}-01"},
+        {"traceparent": f"00-{'0' * 32}-{EXTERNAL_PARENT}-01"},
+        {"traceparent": f"00-{EXTERNAL_TRACE}-{'0' * 16}-01"},
+        {"traceparent": ""},
+        {},
+    ],
+)
+def test_extract_trace_reads_what_the_w3c_propagator_reads(carrier: dict[str, str]) -> None:
+    """The fast path for a canonical traceparent makes the propagator's context, and any other header
+    gets the propagator's answer."""
+    ours = Tracing.extract_trace(carrier)
+    theirs = TraceContextTextMapPropagator().extract(carrier)
+    assert ours.keys() == theirs.keys()
+    found, expected = trace.get_current_span(ours), trace.get_current_span(theirs)
+    assert type(found) is type(expected)
+    assert tuple(found.get_span_context()) == tuple(expected.get_span_context())
+    assert found.get_span_context() == expected.get_span_context()

@@ -85,6 +85,9 @@ class RabbitBroker:
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
+        # Each send operation's route, worked out at its first publish (the
+        # publishing channel's exchanges are restored in place on reconnection).
+        self._routes: dict[int, tuple[OperationDefinition, AbstractExchange, str | None]] = {}
         self._subscriptions: list[_RabbitSubscription] = []
 
     async def start(self) -> None:
@@ -110,6 +113,7 @@ class RabbitBroker:
             await subscription.stop()
         self._subscriptions.clear()
         self._exchanges.clear()
+        self._routes.clear()
         connection, self._connection = self._connection, None
         self._channel = None
         if connection is not None:
@@ -132,21 +136,26 @@ class RabbitBroker:
         Raises:
             Unavailable: the broker refused or is unreachable.
         """
-        binding = _amqp(operation)
         try:
-            if operation.address.startswith("$message"):
-                # A reply to the queue the request named in reply_to, as AMQP has it.
-                exchange = self._publishing().default_exchange
-                routing_key = message.address
-            elif binding.get("is") == "queue":
-                exchange = self._publishing().default_exchange
-                routing_key = str(binding.get("queue", {}).get("name") or message.address)
-            else:
-                exchange = await self._exchange(operation)
-                routing_key = message.address
-            await exchange.publish(_amqp_message(message), routing_key=routing_key)
+            route = self._routes.get(id(operation))
+            if route is None or route[0] is not operation:
+                route = self._routes[id(operation)] = (operation, *await self._route(operation))
+            _, exchange, routing_key = route
+            await exchange.publish(_amqp_message(message), routing_key=routing_key or message.address)
         except (OSError, aio_pika.exceptions.AMQPError, ChannelInvalidStateError) as exc:
             raise Unavailable(f"RabbitMQ did not take the message: {type(exc).__name__}: {exc}") from exc
+
+    async def _route(self, operation: OperationDefinition) -> tuple[AbstractExchange, str | None]:
+        """Where ``operation``'s messages go: the exchange, and the routing key
+        (None: the message's address)."""
+        binding = _amqp(operation)
+        if operation.address.startswith("$message"):
+            # A reply to the queue the request named in reply_to, as AMQP has it.
+            return self._publishing().default_exchange, None
+        if binding.get("is") == "queue":
+            name = binding.get("queue", {}).get("name")
+            return self._publishing().default_exchange, str(name) if name else None
+        return await self._exchange(operation), None
 
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextvars import Token
 from random import getrandbits
 from time import time_ns
 
@@ -35,7 +36,7 @@ from microlib.observability._otel_private import (
     new_span_context,
 )
 
-__all__ = ["LeanTracer", "LeanTracerProvider", "lean_tracing"]
+__all__ = ["LeanTracer", "LeanTracerProvider", "attach", "detach", "lean_tracing"]
 
 # TraceIdRatioBased looks at the trace id's low 64 bits only.
 _LOW_64 = (1 << 64) - 1
@@ -78,33 +79,19 @@ class LeanTracer(trace.Tracer):
         Unsampled spans are non-recording but carry a valid context, so
         their children and outgoing calls stay in the trace.
         """
-        parent: SpanContext | None
-        if context is not None and not context:
-            # An empty context (a caller without trace headers) holds no parent.
-            parent = None
-        else:
-            parent = trace.get_current_span(context).get_span_context()
-            if parent is not None and not isinstance(parent, SpanContext):
-                raise TypeError("parent_span_context must be a SpanContext or None.")
-        if parent is None or not parent.is_valid:
-            parent = None
+        parent = _parent(context)
+        if parent is None:
             trace_id = getrandbits(128)
             while not trace_id:
                 trace_id = getrandbits(128)
             sampled = trace_id & _LOW_64 < self._bound
             flags = _FLAGS[sampled, True]
-            span_context = SpanContext(trace_id, _span_id(), is_remote=False, trace_flags=flags)
+            span_context = new_span_context(trace_id, _span_id(), flags, DEFAULT_TRACE_STATE)
         else:
             parent_flags = parent.trace_flags
             sampled = parent_flags.sampled
             flags = _FLAGS[sampled, parent_flags.random_trace_id]
-            span_context = SpanContext(
-                parent.trace_id,
-                _span_id(),
-                is_remote=False,
-                trace_flags=flags,
-                trace_state=parent.trace_state,
-            )
+            span_context = new_span_context(parent.trace_id, _span_id(), flags, parent.trace_state)
         if not sampled:
             return trace.NonRecordingSpan(span_context)
         origin = self._origin
@@ -125,10 +112,16 @@ class LeanTracer(trace.Tracer):
         return span
 
     def start_server_span(
-        self, name: str, context: Context | None, attributes: dict[str, types.AttributeValue]
+        self,
+        name: str,
+        context: Context | None,
+        attributes: dict[str, types.AttributeValue],
+        *,
+        kind: SpanKind = SpanKind.SERVER,
     ) -> tuple[trace.Span, Context]:
-        """``start_span(name, context, SpanKind.SERVER, FrameworkAttributes(attributes))``, and the
-        context ``trace.set_span_in_context(span, context)`` makes current: the HTTP edge's span.
+        """``start_span(name, context, kind, FrameworkAttributes(attributes))``, and the context
+        ``trace.set_span_in_context(span, context)`` makes current: the span of a call served
+        (the HTTP edge's, a consumer's).
 
         The same span and context, without the context API's calls: ``attributes``
         hold only values microlib produced itself, and the span keeps the dict.
@@ -137,21 +130,13 @@ class LeanTracer(trace.Tracer):
             name: The span's name.
             context: The caller's context (parent span, baggage), or None for the current one.
             attributes: The span's first attributes; the caller gives the dict up.
+            kind: The span's kind.
 
         Returns:
             The span, and the context to attach while it is current.
         """
-        base = context
-        if base is None:
-            base = CURRENT_CONTEXT.get() if CURRENT_CONTEXT is not None else otel_context.get_current()
-        parent_span = base.get(SPAN_KEY)
-        if parent_span is None or not isinstance(parent_span, trace.Span):
-            parent = None
-        else:
-            found = parent_span.get_span_context()
-            if found is not None and not isinstance(found, SpanContext):
-                raise TypeError("parent_span_context must be a SpanContext or None.")
-            parent = found if found is not None and found.is_valid else None
+        base = _context(context)
+        parent = _parent(base)
         if parent is None:
             trace_id = getrandbits(128)
             while not trace_id:
@@ -168,7 +153,7 @@ class LeanTracer(trace.Tracer):
             span: trace.Span = trace.NonRecordingSpan(span_context)
         else:
             origin = self._origin
-            span = lean = LeanSpan(name, span_context, parent, SpanKind.SERVER, origin, time_ns())
+            span = lean = LeanSpan(name, span_context, parent, kind, origin, time_ns())
             limit = origin.limits.max_span_attributes
             if origin.trusts_framework and (limit is None or len(attributes) <= limit):
                 lean._attributes = attributes
@@ -279,6 +264,47 @@ def lean_tracing(
     """
     provider = LeanTracerProvider(ratio, resource, limits if limits is not None else SpanLimits())
     return provider, provider.get_tracer("microlib", version)
+
+
+def attach(context: Context) -> Token[Context]:
+    """``opentelemetry.context.attach(context)``: the variable set directly, unless
+    ``OTEL_PYTHON_CONTEXT`` chose another runtime context."""
+    if CURRENT_CONTEXT is not None:
+        return CURRENT_CONTEXT.set(context)
+    return otel_context.attach(context)
+
+
+def detach(token: Token[Context]) -> None:
+    """``opentelemetry.context.detach(token)``, for a token :func:`attach` gave."""
+    if CURRENT_CONTEXT is not None:
+        try:
+            CURRENT_CONTEXT.reset(token)
+            return
+        except Exception:
+            pass  # made in another context, or used: the API's detach logs it, as it would have
+    otel_context.detach(token)
+
+
+def _context(context: Context | None) -> Context:
+    """``context``, or the current one when None (as the context API reads it)."""
+    if context is not None:
+        return context
+    return CURRENT_CONTEXT.get() if CURRENT_CONTEXT is not None else otel_context.get_current()
+
+
+def _parent(context: Context | None) -> SpanContext | None:
+    """The valid span context ``trace.get_current_span(context)`` has, else None: a root follows.
+
+    Raises:
+        TypeError: the span there gives no ``SpanContext``, as the SDK's tracer raises.
+    """
+    span = _context(context).get(SPAN_KEY)
+    if span is None or not isinstance(span, trace.Span):
+        return None
+    found = span.get_span_context()
+    if found is not None and not isinstance(found, SpanContext):
+        raise TypeError("parent_span_context must be a SpanContext or None.")
+    return found if found is not None and found.is_valid else None
 
 
 def _span_id() -> int:

@@ -22,6 +22,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Code
 from microlib.observability._exchange import _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
+from microlib.observability._lean_tracer import LeanTracer, attach, detach
 from microlib.observability._structlog_private import field_var
 from microlib.observability.identity import _bind_serving, _current, _Serving, _unbind_serving
 from microlib.observability.outcome import outcome_code, server_fault
@@ -117,9 +118,15 @@ class TracingInterceptor(Stage):
             method = self._methods[key] = (ctx.full_method, kind, _call_attributes(ctx))
         name, kind, attributes = method
         serving = _bind_serving(self._serving)
-        span = self._tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
         # The caller's baggage stays in the context, for outgoing calls to carry on.
-        bound = (otel_context.attach(trace.set_span_in_context(span, parent)), serving)
+        tracer = self._tracer
+        if type(tracer) is LeanTracer:
+            # The same span and context as below, without the context API's calls.
+            span, current = tracer.start_server_span(name, parent, dict(attributes), kind=kind)
+        else:
+            span = tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
+            current = trace.set_span_in_context(span, parent)
+        bound = (attach(current), serving)
         _remember(ctx, span)
         return (span, bound)
 
@@ -148,7 +155,7 @@ class TracingInterceptor(Stage):
         finally:
             if not finished:
                 span.end()
-            otel_context.detach(bound[0])
+            detach(bound[0])
             _unbind_serving(bound[1])
 
 

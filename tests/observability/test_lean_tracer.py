@@ -331,11 +331,13 @@ def test_finish_ends_a_span_as_rename_set_and_end_do(limits: SpanLimits | None) 
     "limits",
     [None, SpanLimits(max_span_attributes=4), SpanLimits(max_span_attributes=3, max_span_attribute_length=6)],
 )
+@pytest.mark.parametrize("kind", [SpanKind.SERVER, SpanKind.CONSUMER])
 def test_a_server_span_is_the_one_start_span_and_set_span_in_context_make(
-    parent: str, limits: SpanLimits | None
+    parent: str, limits: SpanLimits | None, kind: SpanKind
 ) -> None:
-    """The edge's one-step start (and framework ending) gives the processors what the SDK's calls give
-    them, and the context it returns is the one ``set_span_in_context`` makes, the caller's baggage kept."""
+    """The edge's (or a consumer's) one-step start, and framework ending, gives the processors what
+    the SDK's calls give them, and the context it returns is the one ``set_span_in_context`` makes,
+    the caller's baggage kept."""
     context = _parents()[parent]
     if context is not None:
         context = otel_context.set_value("baggage-like", "kept", context)
@@ -349,7 +351,7 @@ def test_a_server_span_is_the_one_start_span_and_set_span_in_context_make(
             "url.path": "/p/" + "a" * 20,
             "server.port": 80,
         }
-        span, current = lean.start_server_span("GET", context, attributes)
+        span, current = lean.start_server_span("GET", context, attributes, kind=kind)
         made.append(current)
         assert dict(current) == dict(trace.set_span_in_context(span, context))
         ended = {"http.route": "/p/{id}", "url.path": "moved", "http.response.status_code": 200}
@@ -362,7 +364,7 @@ def test_a_server_span_is_the_one_start_span_and_set_span_in_context_make(
         span = tracer.start_span(
             "GET",
             context=context,
-            kind=SpanKind.SERVER,
+            kind=kind,
             attributes={"http.request.method": "GET", "url.path": "/p/" + "a" * 20, "server.port": 80},
         )
         span.update_name("GET /p/{id}")

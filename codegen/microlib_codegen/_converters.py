@@ -1,9 +1,12 @@
 """Python source for the per-message converters (betterproto2 ⇄ upb).
 
-Each message gets ``to_pb_X`` and ``from_pb_X``: one constructor call with a
-keyword per field, specialised at generation time for the field's shape
-(scalar, enum, message, well-known value; singular, optional, repeated, map)
-so that no reflection runs per call. upb then does the wire work.
+Each message gets ``to_pb_X`` and ``from_pb_X``, specialised at generation
+time for each field's shape (scalar, enum, message, well-known value; singular,
+optional, repeated, map) so that no reflection runs per call. ``to_pb_X``
+writes the fields into the upb message one statement each, nested messages,
+Timestamps and maps in place (upb's constructor takes keywords several times
+slower, and a nested message built apart is copied in); ``from_pb_X`` is one
+constructor call with a keyword per field. upb then does the wire work.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ class Converter:
     """The source of one message's two converter functions.
 
     Args:
-        to_pb: ``def to_pb_X(m: Book) -> Any`` source.
+        to_pb: ``def to_pb_X(m: Book, p: Any = None) -> Any`` source: writes
+            ``m`` into ``p`` (a new upb message when None) and returns it.
         from_pb: ``def from_pb_X(p: Any) -> Book`` source.
         upb_classes: Full names of upb classes the source refers to.
     """
@@ -55,18 +59,16 @@ def _read(var: str, name: str) -> str:
     return f"{var}.{name}"
 
 
-def _value_to_pb(ref: TypeRef | None, kind: FieldKind, expr: str, used: set[str]) -> str:
-    """Expression converting one (non-None) Python value to its upb form."""
-    if kind is not FieldKind.MESSAGE or ref is None:
-        return expr
-    used.add(ref.full_name)
+def _write_message(ref: TypeRef | None, expr: str, target: str) -> str:
+    """Statement writing one (non-None) message value into the upb message ``target``."""
+    assert ref is not None, "a message field names its type"
     if ref.well_known is WellKnown.TIMESTAMP:
-        return f"_c.timestamp_to_pb({_pb(ref.full_name)}, {expr})"
+        return f"_c.write_timestamp({target}, {expr})"
     if ref.well_known is WellKnown.DURATION:
-        return f"_c.duration_to_pb({_pb(ref.full_name)}, {expr})"
+        return f"_c.write_duration({target}, {expr})"
     if ref.well_known is WellKnown.WRAPPER:
-        return f"{_pb(ref.full_name)}(value={expr})"
-    return f"to_pb_{ident(ref.full_name)}({expr})"
+        return f"{target}.value = {expr}"
+    return f"to_pb_{ident(ref.full_name)}({expr}, {target})"
 
 
 def _value_from_pb(ref: TypeRef | None, kind: FieldKind, expr: str) -> str:
@@ -84,34 +86,45 @@ def _value_from_pb(ref: TypeRef | None, kind: FieldKind, expr: str) -> str:
     return f"from_pb_{ident(ref.full_name)}({expr})"
 
 
-def _converts(f: Field) -> bool:
-    return f.kind is FieldKind.MESSAGE
-
-
-def _to_pb_field(f: Field, used: set[str]) -> str:
+def _to_pb_field(f: Field) -> tuple[list[str], bool]:
+    """Statements writing field ``f`` of ``m`` into ``p``, and whether they always assign."""
     src = f"m.{f.python_name}"
+    target = _read("p", f.name)
+    # Names per field: mypy types a local by its first assignment.
+    k, v = f"k{f.number}", f"v{f.number}"
     if f.map_key is not None:
-        if not _converts(f):
-            return src
-        return f"{{k: {_value_to_pb(f.type, f.kind, 'v', used)} for k, v in {src}.items()}}"
+        put = _write_message(f.type, v, f"d[{k}]") if f.kind is FieldKind.MESSAGE else f"d[{k}] = {v}"
+        return ["d = " + target, f"for {k}, {v} in {src}.items():", f"    {put}"], False
     if f.repeated:
-        if not _converts(f):
-            return src
-        return f"[{_value_to_pb(f.type, f.kind, 'v', used)} for v in {src}]"
+        if f.kind is not FieldKind.MESSAGE:
+            return [f"{target}.extend({src})"], False
+        put = _write_message(f.type, v, "add()")
+        return [f"add = {target}.add", f"for {v} in {src}:", f"    {put}"], False
     if f.kind is FieldKind.MESSAGE:
-        return f"None if {src} is None else {_value_to_pb(f.type, f.kind, src, used)}"
-    return src
+        return [f"if ({v} := {src}) is not None:", f"    {_write_message(f.type, v, target)}"], False
+    if f.presence:
+        return [f"if ({v} := {src}) is not None:", f"    {_assign(f.name, v)}"], False
+    return [_assign(f.name, src)], True
 
 
-def _from_pb_field(f: Field) -> str:
+def _assign(name: str, value: str) -> str:
+    if keyword.iskeyword(name) or not name.isidentifier():
+        return f"setattr(p, {name!r}, {value})"
+    return f"p.{name} = {value}"
+
+
+def _from_pb_field(f: Field, prelude: list[str]) -> str:
+    """Expression for field ``f`` of ``p``; statements it needs first go to ``prelude``."""
     src = _read("p", f.name)
     if f.map_key is not None:
-        if f.kind is FieldKind.SCALAR:
-            return f"dict({src})"
-        return f"{{k: {_value_from_pb(f.type, f.kind, 'v')} for k, v in {src}.items()}}"
+        # Keys and lookups on the upb map: its items() and keys() are
+        # collections.abc's Python generators, a frame per entry.
+        d = f"d{f.number}"
+        prelude.append(f"{d} = {src}")
+        return f"{{k: {_value_from_pb(f.type, f.kind, f'{d}[k]')} for k in {d}}}"
     if f.repeated:
         if f.kind is FieldKind.SCALAR:
-            return f"list({src})"
+            return f"{src}[:]"  # a list, made by upb in one step
         return f"[{_value_from_pb(f.type, f.kind, 'v')} for v in {src}]"
     value = _value_from_pb(f.type, f.kind, src)
     if f.presence:
@@ -123,35 +136,33 @@ def converter(message: MessageType) -> Converter:
     """The converter source for ``message`` (module-level functions)."""
     name = ident(message.ref.full_name)
     cls = _cls(message.ref)
-    used: set[str] = {message.ref.full_name}
-    plain: list[str] = []
-    special: list[str] = []
+    writes: list[str] = []
+    assigns = False
     for f in message.fields:
-        value = _to_pb_field(f, used)
-        if keyword.iskeyword(f.name) or not f.name.isidentifier():
-            special.append(f"{f.name!r}: {value}")
-        else:
-            plain.append(f"{f.name}={value}")
-    if special:
-        plain.append("**{" + ", ".join(special) + "}")
-    to_args = "".join(f"        {arg},\n" for arg in plain)
-    construct = (
-        f"{_pb(message.ref.full_name)}(\n{to_args}    )" if plain else f"{_pb(message.ref.full_name)}()"
-    )
+        lines, always = _to_pb_field(f)
+        writes += lines
+        assigns |= always
+    # Writing into a parent's field marks that field set once anything is
+    # assigned; a message whose fields may all be skipped marks it itself.
+    created = ["if p is None:", f"    p = {_pb(message.ref.full_name)}()"]
+    if not assigns:
+        created += ["else:", "    p.SetInParent()"]
     to_pb = (
-        f"def to_pb_{name}(m: {cls}) -> Any:\n"
-        f"    p = {construct}\n"
-        "    if m._unknown_fields:\n"
+        f"def to_pb_{name}(m: {cls}, p: Any = None) -> Any:\n"
+        + "".join(f"    {line}\n" for line in [*created, *writes])
+        + "    if m._unknown_fields:\n"
         "        p.MergeFromString(m._unknown_fields)\n"
         "    return p\n"
     )
-    from_args = "".join(f"        {f.python_name}={_from_pb_field(f)},\n" for f in message.fields)
+    prelude: list[str] = []
+    from_args = "".join(f"        {f.python_name}={_from_pb_field(f, prelude)},\n" for f in message.fields)
     body = f"{cls}(\n{from_args}    )" if from_args else f"{cls}()"
     from_pb = (
         f"def from_pb_{name}(p: Any) -> {cls}:\n"
-        f"    m = {body}\n"
+        + "".join(f"    {line}\n" for line in prelude)
+        + f"    m = {body}\n"
         "    if unknown := _c.unknown_fields(p):\n"
         "        m._unknown_fields = unknown\n"
         "    return m\n"
     )
-    return Converter(to_pb=to_pb, from_pb=from_pb, upb_classes=frozenset(used))
+    return Converter(to_pb=to_pb, from_pb=from_pb, upb_classes=frozenset({message.ref.full_name}))

@@ -24,13 +24,13 @@ from microlib.core.errors import FieldViolation, InvalidArgument
 __all__ = [
     "MessageCodec",
     "duration_from_pb",
-    "duration_to_pb",
     "enum_from_pb",
     "parse",
     "same_message",
     "timestamp_from_pb",
-    "timestamp_to_pb",
     "unknown_fields",
+    "write_duration",
+    "write_timestamp",
 ]
 
 T = TypeVar("T")
@@ -40,15 +40,13 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _US = 1_000_000
 
 
-def timestamp_to_pb(cls: Callable[..., Any], value: datetime.datetime) -> Any:
-    """A ``google.protobuf.Timestamp`` of class ``cls`` for an aware datetime.
+def write_timestamp(target: Any, value: datetime.datetime) -> None:
+    """Write an aware datetime into the upb ``google.protobuf.Timestamp`` ``target``.
 
     Args:
-        cls: The upb ``Timestamp`` class of the generated package's pool.
+        target: The Timestamp to fill (a field of the message being built,
+            which the write marks set).
         value: A timezone-aware datetime (betterproto2's representation).
-
-    Returns:
-        The upb message, exact to the microsecond.
 
     Raises:
         ValueError: ``value`` is naive (as betterproto2 itself refuses).
@@ -57,23 +55,26 @@ def timestamp_to_pb(cls: Callable[..., Any], value: datetime.datetime) -> Any:
         raise ValueError("datetime must be timezone aware")
     offset = value - _EPOCH
     seconds, micros = divmod((offset.days * 86_400 + offset.seconds) * _US + offset.microseconds, _US)
-    return cls(seconds=seconds, nanos=micros * 1000)
+    target.seconds = seconds
+    target.nanos = micros * 1000
 
 
 def timestamp_from_pb(message: Any) -> datetime.datetime:
     """The UTC datetime of a upb ``Timestamp`` (nanoseconds truncated to µs)."""
-    return _EPOCH + datetime.timedelta(seconds=message.seconds, microseconds=message.nanos // 1000)
+    # Positional (days, seconds, microseconds): keywords cost timedelta a parse.
+    return _EPOCH + datetime.timedelta(0, message.seconds, message.nanos // 1000)
 
 
-def duration_to_pb(cls: Callable[..., Any], value: datetime.timedelta) -> Any:
-    """A ``google.protobuf.Duration`` of class ``cls`` for a timedelta.
+def write_duration(target: Any, value: datetime.timedelta) -> None:
+    """Write a timedelta into the upb ``google.protobuf.Duration`` ``target``.
 
     Seconds and nanos carry the same sign, as the Duration spec requires.
     """
     micros = (value.days * 86_400 + value.seconds) * _US + value.microseconds
     seconds, rest = divmod(abs(micros), _US)
     sign = -1 if micros < 0 else 1
-    return cls(seconds=sign * seconds, nanos=sign * rest * 1000)
+    target.seconds = sign * seconds
+    target.nanos = sign * rest * 1000
 
 
 def duration_from_pb(message: Any) -> datetime.timedelta:

@@ -30,18 +30,17 @@ _pb_bookshop__v1__StreamBooksRequest = _descriptors.message_class("bookshop.v1.S
 _pb_google__protobuf__Timestamp = _descriptors.message_class("google.protobuf.Timestamp")
 
 
-def to_pb_bookshop__v1__Book(m: _m_bookshop__v1.Book) -> Any:
-    p = _pb_bookshop__v1__Book(
-        id=m.id,
-        shelf=m.shelf,
-        title=m.title,
-        author=m.author,
-        price_cents=m.price_cents,
-        tags=m.tags,
-        created_at=None
-        if m.created_at is None
-        else _c.timestamp_to_pb(_pb_google__protobuf__Timestamp, m.created_at),
-    )
+def to_pb_bookshop__v1__Book(m: _m_bookshop__v1.Book, p: Any = None) -> Any:
+    if p is None:
+        p = _pb_bookshop__v1__Book()
+    p.id = m.id
+    p.shelf = m.shelf
+    p.title = m.title
+    p.author = m.author
+    p.price_cents = m.price_cents
+    p.tags.extend(m.tags)
+    if (v7 := m.created_at) is not None:
+        _c.write_timestamp(p.created_at, v7)
     if m._unknown_fields:
         p.MergeFromString(m._unknown_fields)
     return p
@@ -54,7 +53,7 @@ def from_pb_bookshop__v1__Book(p: Any) -> _m_bookshop__v1.Book:
         title=p.title,
         author=p.author,
         price_cents=p.price_cents,
-        tags=list(p.tags),
+        tags=p.tags[:],
         created_at=_c.timestamp_from_pb(p.created_at) if p.HasField("created_at") else None,
     )
     if unknown := _c.unknown_fields(p):
@@ -62,11 +61,14 @@ def from_pb_bookshop__v1__Book(p: Any) -> _m_bookshop__v1.Book:
     return m
 
 
-def to_pb_bookshop__v1__CreateBookRequest(m: _m_bookshop__v1.CreateBookRequest) -> Any:
-    p = _pb_bookshop__v1__CreateBookRequest(
-        shelf=m.shelf,
-        book=None if m.book is None else to_pb_bookshop__v1__Book(m.book),
-    )
+def to_pb_bookshop__v1__CreateBookRequest(
+    m: _m_bookshop__v1.CreateBookRequest, p: Any = None
+) -> Any:
+    if p is None:
+        p = _pb_bookshop__v1__CreateBookRequest()
+    p.shelf = m.shelf
+    if (v2 := m.book) is not None:
+        to_pb_bookshop__v1__Book(v2, p.book)
     if m._unknown_fields:
         p.MergeFromString(m._unknown_fields)
     return p
@@ -82,10 +84,10 @@ def from_pb_bookshop__v1__CreateBookRequest(p: Any) -> _m_bookshop__v1.CreateBoo
     return m
 
 
-def to_pb_bookshop__v1__GetBookRequest(m: _m_bookshop__v1.GetBookRequest) -> Any:
-    p = _pb_bookshop__v1__GetBookRequest(
-        id=m.id,
-    )
+def to_pb_bookshop__v1__GetBookRequest(m: _m_bookshop__v1.GetBookRequest, p: Any = None) -> Any:
+    if p is None:
+        p = _pb_bookshop__v1__GetBookRequest()
+    p.id = m.id
     if m._unknown_fields:
         p.MergeFromString(m._unknown_fields)
     return p
@@ -100,12 +102,12 @@ def from_pb_bookshop__v1__GetBookRequest(p: Any) -> _m_bookshop__v1.GetBookReque
     return m
 
 
-def to_pb_bookshop__v1__ListBooksRequest(m: _m_bookshop__v1.ListBooksRequest) -> Any:
-    p = _pb_bookshop__v1__ListBooksRequest(
-        shelf=m.shelf,
-        page_size=m.page_size,
-        page_token=m.page_token,
-    )
+def to_pb_bookshop__v1__ListBooksRequest(m: _m_bookshop__v1.ListBooksRequest, p: Any = None) -> Any:
+    if p is None:
+        p = _pb_bookshop__v1__ListBooksRequest()
+    p.shelf = m.shelf
+    p.page_size = m.page_size
+    p.page_token = m.page_token
     if m._unknown_fields:
         p.MergeFromString(m._unknown_fields)
     return p
@@ -122,11 +124,15 @@ def from_pb_bookshop__v1__ListBooksRequest(p: Any) -> _m_bookshop__v1.ListBooksR
     return m
 
 
-def to_pb_bookshop__v1__ListBooksResponse(m: _m_bookshop__v1.ListBooksResponse) -> Any:
-    p = _pb_bookshop__v1__ListBooksResponse(
-        books=[to_pb_bookshop__v1__Book(v) for v in m.books],
-        next_page_token=m.next_page_token,
-    )
+def to_pb_bookshop__v1__ListBooksResponse(
+    m: _m_bookshop__v1.ListBooksResponse, p: Any = None
+) -> Any:
+    if p is None:
+        p = _pb_bookshop__v1__ListBooksResponse()
+    add = p.books.add
+    for v1 in m.books:
+        to_pb_bookshop__v1__Book(v1, add())
+    p.next_page_token = m.next_page_token
     if m._unknown_fields:
         p.MergeFromString(m._unknown_fields)
     return p
@@ -142,10 +148,12 @@ def from_pb_bookshop__v1__ListBooksResponse(p: Any) -> _m_bookshop__v1.ListBooks
     return m
 
 
-def to_pb_bookshop__v1__StreamBooksRequest(m: _m_bookshop__v1.StreamBooksRequest) -> Any:
-    p = _pb_bookshop__v1__StreamBooksRequest(
-        shelf=m.shelf,
-    )
+def to_pb_bookshop__v1__StreamBooksRequest(
+    m: _m_bookshop__v1.StreamBooksRequest, p: Any = None
+) -> Any:
+    if p is None:
+        p = _pb_bookshop__v1__StreamBooksRequest()
+    p.shelf = m.shelf
     if m._unknown_fields:
         p.MergeFromString(m._unknown_fields)
     return p
@@ -160,11 +168,11 @@ def from_pb_bookshop__v1__StreamBooksRequest(p: Any) -> _m_bookshop__v1.StreamBo
     return m
 
 
-def to_pb_google__protobuf__Timestamp(m: _m_google__protobuf.Timestamp) -> Any:
-    p = _pb_google__protobuf__Timestamp(
-        seconds=m.seconds,
-        nanos=m.nanos,
-    )
+def to_pb_google__protobuf__Timestamp(m: _m_google__protobuf.Timestamp, p: Any = None) -> Any:
+    if p is None:
+        p = _pb_google__protobuf__Timestamp()
+    p.seconds = m.seconds
+    p.nanos = m.nanos
     if m._unknown_fields:
         p.MergeFromString(m._unknown_fields)
     return p

@@ -27,7 +27,8 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from microlib.config.model import LoggingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.observability._structlog_private import merge_contextvars
-from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
+from microlib.observability.identity import _active_identity
+from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids, current_trace_ids
 
 __all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "LogPipeline"]
 
@@ -100,7 +101,7 @@ class LogPipeline:
         self._flush_loop: asyncio.AbstractEventLoop | None = None
         self._redactor = Redactor(settings.redact_keys)
         self._console = structlog.dev.ConsoleRenderer(colors=_colours(self._stream))
-        self._chain = _shared_chain()
+        self._stamp = _IsoTimestamper()
         self.handler = logging.StreamHandler(self._stream)
         self.handler.set_name("microlib")
         self.handler.setFormatter(
@@ -119,7 +120,7 @@ class LogPipeline:
         """
         structlog.configure(
             processors=[
-                *self._chain,
+                *_shared_chain(),
                 structlog.stdlib.PositionalArgumentsFormatter(),
                 structlog.processors.StackInfoRenderer(),
                 _write_to_installed,
@@ -174,8 +175,25 @@ class LogPipeline:
         return rendered if isinstance(rendered, str) else str(rendered)
 
     def _emit(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
-        for processor in self._chain:
-            event_dict = processor(logger, method_name, event_dict)
+        # The shared chain (_shared_chain) as one step, same keys in the same order:
+        # context variables, level, logger, timestamp, trace ids, service fields.
+        # A line pays one call instead of six processor calls and their lookups.
+        merge_contextvars(logger, method_name, event_dict)
+        event_dict["level"] = _LEVEL_NAMES.get(method_name, method_name)
+        event_dict["logger"] = logger.name
+        event_dict["timestamp"] = self._stamp.now()
+        ids = current_trace_ids()
+        if ids is not None:
+            setdefault = event_dict.setdefault
+            setdefault("trace_id", ids[0])
+            setdefault("span_id", ids[1])
+        identity = _active_identity()
+        if identity is not None:
+            setdefault = event_dict.setdefault
+            setdefault("service", identity.name)
+            setdefault("version", identity.version)
+            setdefault("env", identity.environment)
+            setdefault("instance", identity.instance_id)
         self._write(logger, method_name, event_dict)
 
     def _write(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
@@ -322,6 +340,11 @@ class _IsoTimestamper:
         self._second: tuple[int, str] = (-1, "")
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        event_dict["timestamp"] = self.now()
+        return event_dict
+
+    def now(self) -> str:
+        """The current time, as the processor writes it."""
         second, nanos = divmod(time.time_ns(), 1_000_000_000)
         cached = self._second
         if cached[0] != second:
@@ -329,8 +352,7 @@ class _IsoTimestamper:
             # One tuple, replaced whole: threads never see half of an update.
             cached = self._second = (second, stamp)
         micros = nanos // 1000
-        event_dict["timestamp"] = f"{cached[1]}.{micros:06d}Z" if micros else f"{cached[1]}Z"
-        return event_dict
+        return f"{cached[1]}.{micros:06d}Z" if micros else f"{cached[1]}Z"
 
 
 class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
@@ -367,6 +389,9 @@ class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
             return None
         return getattr(logger, method_name)(*out_args, **out_kw)
 
+
+# structlog's add_log_level: "warn" is the stdlib's old alias, exception() logs at error.
+_LEVEL_NAMES = {"warn": "warning", "exception": "error"}
 
 _LEVEL_NUMBERS = {
     "debug": logging.DEBUG,

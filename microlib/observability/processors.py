@@ -10,9 +10,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.trace import INVALID_SPAN
 from pydantic import SecretBytes, SecretStr
 from structlog.typing import EventDict, WrappedLogger
 
+from microlib.observability._otel_private import CURRENT_CONTEXT, SPAN_KEY
 from microlib.observability.identity import _active_identity
 
 __all__ = ["REDACTED", "Redactor", "add_service_fields", "add_trace_ids"]
@@ -48,12 +50,23 @@ def add_service_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> Even
 
 def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Add ``trace_id`` and ``span_id`` (hex, W3C form) of the active OpenTelemetry span."""
-    context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        trace_id, span_id = _hex_ids(context)
-        event_dict.setdefault("trace_id", trace_id)
-        event_dict.setdefault("span_id", span_id)
+    ids = current_trace_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
     return event_dict
+
+
+def current_trace_ids() -> tuple[str, str] | None:
+    """``(trace_id, span_id)`` of the active OpenTelemetry span in W3C hex form; None without one."""
+    if CURRENT_CONTEXT is None:
+        span = trace.get_current_span()
+    else:
+        # The API's get_current_span, read straight from its context variable.
+        found = CURRENT_CONTEXT.get().get(SPAN_KEY)
+        span = found if isinstance(found, trace.Span) else INVALID_SPAN
+    context = span.get_span_context()
+    return _hex_ids(context) if context.is_valid else None
 
 
 # The lines of one call (and its chain) share its span: its ids are formatted once.

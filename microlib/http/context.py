@@ -69,6 +69,9 @@ def context_from_scope(
         metadata=metadata,
         peer=f"{client[0]}:{client[1]}" if client else "",
         attributes={**attributes, **values} if attributes else values,
+        # Literals rather than the dataclass's default factories: a type call less each.
+        response_metadata={},
+        response_trailers={},
     )
     if "extensions" in scope:
         _add_client_certificate(scope["extensions"], ctx.attributes)

@@ -21,9 +21,9 @@ bytecode cached.
 
     .venv/bin/python bench/http/inproc.py --instructions --requests 1000
 
-Measured 2026-12-05 (docs/http.md has the rounds): bare Starlette 174.4k,
-FastAPI 442.3k, microlib OpenAPI-first 269.3k-274.9k (1.54x-1.58x Starlette;
-303.5k before that round), transcoded 323.0k (1.85x; 357.9k before).
+Measured 2026-12-06 (docs/http.md has the rounds): bare Starlette 173.0k,
+FastAPI 438.9k, microlib OpenAPI-first 257.0k (1.49x Starlette; 269.5k before
+that round), transcoded 302.8k (1.75x; 320.0k before).
 """
 
 from __future__ import annotations

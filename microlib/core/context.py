@@ -115,11 +115,3 @@ _current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
 def current_context() -> CallContext | None:
     """The context of the call running in this task, if any."""
     return _current.get()
-
-
-def _bind(ctx: CallContext) -> contextvars.Token[CallContext | None]:
-    return _current.set(ctx)
-
-
-def _unbind(token: contextvars.Token[CallContext | None]) -> None:
-    _current.reset(token)

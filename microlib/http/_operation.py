@@ -153,7 +153,10 @@ class OperationEndpoint:
         if self.query_credentials:
             ctx.attributes[_QUERY_ATTRIBUTE] = scope["query_string"].decode("latin-1")
         try:
-            arguments, violations = self._parameters(scope, ctx.metadata, path_values)
+            if self.models or scope["query_string"]:
+                arguments, violations = self._parameters(scope, ctx.metadata, path_values)
+            else:
+                arguments, violations = {}, []  # nothing to parse (a body-only operation)
             if self.op.body is not None:
                 # Read here, checked by a plain method: no coroutine of their own per request.
                 message = await receive()

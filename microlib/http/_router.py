@@ -57,6 +57,14 @@ class Router(StarletteRouter):
                 self._scanned.append((position, route))
         # A literal route found before every route with a template wins at once.
         self._first_scanned = self._scanned[0][0] if self._scanned else len(self.routes)
+        # Such a route, alone on its path, by the raw path (as the server sends it, no query)
+        # and each method it answers: the usual request's route in one lookup.
+        self._direct: dict[tuple[Any, Any], BaseRoute] = {}
+        for raw, hits in self._raw.items():
+            position, route = hits[0]
+            if len(hits) == 1 and position < self._first_scanned and raw.isascii():
+                for method in getattr(route, "methods", ()):
+                    self._direct[raw.encode("latin-1"), method] = route
         # What Starlette's exception middleware gives a plain route's
         # ``Request`` handling: HTTPException 404 and 405 as problem+json.
         status: dict[Any, StatusHandler] = {404: _not_found, 405: _not_allowed}
@@ -69,6 +77,14 @@ class Router(StarletteRouter):
         kind = scope["type"]
         if kind == "lifespan":
             await self.lifespan(scope, receive, send)
+            return
+        direct = self._direct.get((scope.get("raw_path"), scope.get("method")))
+        if direct is not None and not scope.get("root_path") and scope["path"] not in self._decoded:
+            # What match_route would find, found at once: a generated route (see below).
+            scope["route"] = direct
+            scope.update(direct.literal_match(scope)[1])  # type: ignore[attr-defined]
+            record_leaf(scope, direct.path)  # type: ignore[attr-defined]
+            await direct.handle(scope, receive, send)
             return
         found, child = self.match_route(scope)
         if found is None:

@@ -164,9 +164,16 @@ async def _read(receive: Receive, message: Message) -> bytes:
 
 def _parse(body: bytes) -> Any:
     try:
+        if body[:1] == b"{" and body[1:2] != b"\0":
+            # What json.loads finds for such a body, without asking: UTF-8 (no BOM, no UTF-16/32).
+            return _DECODER.decode(body.decode("utf-8", "surrogatepass"))
         return json.loads(body)
     except ValueError as exc:
         raise _invalid("", f"malformed JSON: {exc}", "json") from None
+
+
+# json.loads's own decoder, as it uses it for a text document.
+_DECODER = json.JSONDecoder()
 
 
 def _check_media_type(scope: Scope) -> None:

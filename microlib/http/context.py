@@ -52,7 +52,9 @@ def context_from_scope(
     """
     raw_headers = scope["headers"]
     # ASGI servers send lower-case names; repeated headers are rare, so join them only then.
-    metadata = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+    metadata: dict[str, str] = {}
+    for k, v in raw_headers:  # a loop, not a comprehension: no frame of its own
+        metadata[k.decode("latin-1")] = v.decode("latin-1")
     if len(metadata) != len(raw_headers):
         metadata = {}
         for k, v in raw_headers:
@@ -67,6 +69,9 @@ def context_from_scope(
         metadata=metadata,
         peer=f"{client[0]}:{client[1]}" if client else "",
         attributes={**attributes, **values} if attributes else values,
+        # Literals rather than the dataclass's default factories: a type call less each.
+        response_metadata={},
+        response_trailers={},
     )
     if "extensions" in scope:
         _add_client_certificate(scope["extensions"], ctx.attributes)

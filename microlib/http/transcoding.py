@@ -170,7 +170,7 @@ class _Call:
                 service=self.service,
                 method=self.method.name,
                 route=rule.path,
-                path_params={".".join(path): text for path, text in values.items()},
+                path_params={".".join(path): text for path, text in values.items()} if values else {},
                 attributes=self.attributes,
             )
             if not isinstance(ctx.request, Rejected):  # a bad deadline header

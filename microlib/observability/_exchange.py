@@ -26,18 +26,19 @@ class _Exchange:
     request_id: str
     identity: ServiceIdentity
     tracer: trace.Tracer
+    # The HTTP method label, the request path and when it arrived; given
+    # with the fields above, in order (a positional call costs less).
+    verb: str = ""
+    path: str = ""
+    start: float = 0.0
+    # Counted only, or also traced and access-logged.
+    observed: bool = True
     # The chain's ``service/method``, set on the span with the edge's own
     # attributes when it ends (one attribute update instead of two).
     method: str = ""
     status: int = 0
     sent: int = 0
     received: int = 0
-    # The HTTP method label, the request path and when it arrived.
-    verb: str = ""
-    path: str = ""
-    start: float = 0.0
-    # Counted only, or also traced and access-logged.
-    observed: bool = True
     # The path template of each route matched on the way down (a mount, then
     # the route inside it), and whether the last one hands the rest of the
     # path to an opaque app.

@@ -131,16 +131,8 @@ class HttpServerTelemetry:
         else:
             span = trace.INVALID_SPAN
         serving = self._serving
-        exchange = _Exchange(
-            span,
-            request_id,
-            serving.identity,
-            serving.tracer,
-            verb=method,
-            path=path,
-            start=start,
-            observed=observed,
-        )
+        identity, tracer = serving.identity, serving.tracer
+        exchange = _Exchange(span, request_id, identity, tracer, method, path, start, observed)
         gauge = self._gauges.get(method)
         if gauge is None:
             gauge = self._gauges[method] = self._in_flight.labels(method)
@@ -188,10 +180,11 @@ class HttpServerTelemetry:
             _finish_span(exchange.span, name, route, status, failure, exchange.method)
         # A 5xx is a server fault whoever answered it (a handler, the timeout, the drain).
         fault = status >= 500
+        # The level first: at WARNING a success is decided there, the settings left unread.
         if (
             exchange.observed
-            and self._obs.settings.logging.access_log
             and (fault or self._access_enabled(logging.INFO))
+            and self._obs.settings.logging.access_log
         ):
             (self._log.error if fault else self._log.info)(
                 "http request",

@@ -14,7 +14,7 @@ from opentelemetry.trace import INVALID_SPAN
 from pydantic import SecretBytes, SecretStr
 from structlog.typing import EventDict, WrappedLogger
 
-from microlib.observability._otel_private import CURRENT_CONTEXT, SPAN_KEY
+from microlib.observability._otel_private import CURRENT_CONTEXT, SPAN_KEY, context_ids
 from microlib.observability.identity import _active_identity
 
 __all__ = ["REDACTED", "Redactor", "add_service_fields", "add_trace_ids"]
@@ -79,8 +79,10 @@ def _hex_ids(context: trace.SpanContext) -> tuple[str, str]:
     last = _last_ids
     if last[0] is context:
         return last[1]
-    # The same digits as format(id, "032x"), for half the work of parsing a format spec.
-    ids = (context.trace_id.to_bytes(16).hex(), context.span_id.to_bytes(8).hex())
+    # Both ids in one call, not a property each; then the same digits as format(id, "032x"),
+    # for half the work of parsing a format spec.
+    trace_id, span_id, _, _ = context_ids(context)
+    ids = (trace_id.to_bytes(16).hex(), span_id.to_bytes(8).hex())
     # Replaced as one tuple, so a thread never pairs one span's ids with another's.
     _last_ids = (context, ids)
     return ids

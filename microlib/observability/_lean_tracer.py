@@ -80,18 +80,7 @@ class LeanTracer(trace.Tracer):
         their children and outgoing calls stay in the trace.
         """
         parent = _parent(context)
-        if parent is None:
-            trace_id = getrandbits(128)
-            while not trace_id:
-                trace_id = getrandbits(128)
-            sampled = trace_id & _LOW_64 < self._bound
-            flags = _FLAGS[sampled, True]
-            span_context = new_span_context(trace_id, _span_id(), flags, DEFAULT_TRACE_STATE)
-        else:
-            parent_flags = parent.trace_flags
-            sampled = parent_flags.sampled
-            flags = _FLAGS[sampled, parent_flags.random_trace_id]
-            span_context = new_span_context(parent.trace_id, _span_id(), flags, parent.trace_state)
+        span_context, sampled = self._new_span_context(parent)
         if not sampled:
             return trace.NonRecordingSpan(span_context)
         origin = self._origin
@@ -137,18 +126,7 @@ class LeanTracer(trace.Tracer):
         """
         base = _context(context)
         parent = _parent(base)
-        if parent is None:
-            trace_id = getrandbits(128)
-            while not trace_id:
-                trace_id = getrandbits(128)
-            sampled = trace_id & _LOW_64 < self._bound
-            span_id = getrandbits(64) or _span_id()
-            span_context = new_span_context(trace_id, span_id, _FLAGS[sampled, True], DEFAULT_TRACE_STATE)
-        else:
-            parent_flags = parent.trace_flags
-            sampled = parent_flags.sampled
-            flags = _FLAGS[sampled, parent_flags.random_trace_id]
-            span_context = new_span_context(parent.trace_id, _span_id(), flags, parent.trace_state)
+        span_context, sampled = self._new_span_context(parent)
         if not sampled:
             span: trace.Span = trace.NonRecordingSpan(span_context)
         else:
@@ -162,6 +140,20 @@ class LeanTracer(trace.Tracer):
             if not origin.processor.idle:
                 origin.processor.on_start(lean, parent_context=context)  # type: ignore[arg-type]
         return span, Context({**base, SPAN_KEY: span})
+
+    def _new_span_context(self, parent: SpanContext | None) -> tuple[SpanContext, bool]:
+        """A new span's context, child of ``parent`` (its sampling decision), or the root of a new
+        trace sampled at the tracer's ratio; and whether the span is sampled."""
+        if parent is None:
+            trace_id = getrandbits(128)
+            while not trace_id:
+                trace_id = getrandbits(128)
+            sampled = trace_id & _LOW_64 < self._bound
+            return new_span_context(trace_id, _span_id(), _FLAGS[sampled, True], DEFAULT_TRACE_STATE), sampled
+        parent_flags = parent.trace_flags
+        sampled = parent_flags.sampled
+        flags = _FLAGS[sampled, parent_flags.random_trace_id]
+        return new_span_context(parent.trace_id, _span_id(), flags, parent.trace_state), sampled
 
     @agnosticcontextmanager
     def start_as_current_span(

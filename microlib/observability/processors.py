@@ -50,15 +50,6 @@ def add_service_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> Even
 
 def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Add ``trace_id`` and ``span_id`` (hex, W3C form) of the active OpenTelemetry span."""
-    ids = current_trace_ids()
-    if ids is not None:
-        event_dict.setdefault("trace_id", ids[0])
-        event_dict.setdefault("span_id", ids[1])
-    return event_dict
-
-
-def current_trace_ids() -> tuple[str, str] | None:
-    """``(trace_id, span_id)`` of the active OpenTelemetry span in W3C hex form; None without one."""
     if CURRENT_CONTEXT is None:
         span = trace.get_current_span()
     else:
@@ -66,7 +57,11 @@ def current_trace_ids() -> tuple[str, str] | None:
         found = CURRENT_CONTEXT.get().get(SPAN_KEY)
         span = found if isinstance(found, trace.Span) else INVALID_SPAN
     context = span.get_span_context()
-    return _hex_ids(context) if context.is_valid else None
+    if context.is_valid:
+        trace_id, span_id = _hex_ids(context)
+        event_dict.setdefault("trace_id", trace_id)
+        event_dict.setdefault("span_id", span_id)
+    return event_dict
 
 
 # The lines of one call (and its chain) share its span: its ids are formatted once.

@@ -11,10 +11,15 @@ answers 200 from then on).
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import runpy
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +37,29 @@ def exit_after(owner: Any, method: str) -> None:
     setattr(owner, method, then_exit)
 
 
+class _PatchOnLoad(importlib.abc.MetaPathFinder):
+    """Calls ``patch(module)`` once ``name`` has loaded, whoever imports it."""
+
+    def __init__(self, name: str, patch: Callable[[ModuleType], None]) -> None:
+        self.name, self.patch = name, patch
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if name != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.loader is not None
+        load, patch = spec.loader.exec_module, self.patch
+
+        def exec_module(module: ModuleType) -> None:
+            load(module)
+            patch(module)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
 def main() -> None:
     name = sys.argv[1]
     if name in ("bare", "floor"):
@@ -42,9 +70,13 @@ def main() -> None:
         runpy.run_path(sys.argv[0], run_name="__main__")
         return
     from microlib.cli.main import main as cli
-    from microlib.service import Service
 
-    exit_after(Service, "start")
+    # Patched as it loads, not imported here: `microlib run` imports it itself,
+    # with the collector paused (``microlib/cli/run.py``).
+    def patch(service: ModuleType) -> None:
+        exit_after(service.Service, "start")
+
+    sys.meta_path.insert(0, _PatchOnLoad("microlib.service", patch))
     settings = ["http.host=127.0.0.1", "http.port=0", "grpc.port=0", "logging.level=WARNING"]
     sys.exit(cli(["run", TARGETS[name], *(a for s in settings for a in ("--set", s))]))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tomllib
 import traceback
 from pathlib import Path
 
@@ -57,6 +56,8 @@ def load_service(target: str | None) -> Service:
 def _default_target() -> str:
     pyproject = Path("pyproject.toml")
     if pyproject.is_file():
+        import tomllib  # here: a command given its TARGET never reads TOML
+
         with pyproject.open("rb") as f:
             target = tomllib.load(f).get("tool", {}).get("microlib", {}).get("service")
         if isinstance(target, str):

@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from microlib.cli._target import load_service
 from microlib.core.errors import ContractMismatch, InvalidContract
-from microlib.core.lifecycle import ShutdownError, StartupError
 
 __all__ = ["DEFAULT_CONFIG", "add_config_arguments", "config_files", "register"]
 
@@ -76,8 +74,22 @@ def _run(args: argparse.Namespace) -> int:
         from microlib.cli.reload import serve_with_reload
 
         return serve_with_reload(_child_arguments(args))
-    service = load_service(args.target)
-    service.configure(files=config_files(args.config), overrides=args.overrides)
+    # The collector is paused while the service's modules import and its
+    # configuration loads: they allocate hundreds of thousands of objects and
+    # free almost none, so each collection then walks a growing heap for
+    # nothing (4% of the instructions to ready). What they built lives as long
+    # as the process: frozen, as `lifecycle.freeze_heap` has it once started.
+    gc.disable()
+    try:
+        from microlib.cli._target import load_service
+        from microlib.core.lifecycle import ShutdownError, StartupError
+
+        service = load_service(args.target)
+        service.configure(files=config_files(args.config), overrides=args.overrides)
+        if service.config.lifecycle.freeze_heap:
+            gc.freeze()
+    finally:
+        gc.enable()
     try:
         service.run()
     except (StartupError, ShutdownError) as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
@@ -68,5 +67,7 @@ def _reveal(value: Any) -> Any:
 
 
 def _flow(value: Any) -> str:
+    import yaml  # here: only a config error or `microlib config` shows values, and PyYAML is slow to import
+
     text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30, allow_unicode=True, sort_keys=False)
     return text.removesuffix("\n").removesuffix("\n...").strip()

@@ -11,18 +11,15 @@ TOML, one per file), :class:`EnvSource` (``MICROLIB__HTTP__PORT``) and
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import yaml
-
 from microlib.config._interpolation import InterpolationError, interpolate
 from microlib.config._parsed import ParsedFile, ParseError
 from microlib.config._paths import dotted, parse_dotted
-from microlib.config._toml import parse_toml
-from microlib.config._yaml import Loader, parse_yaml
 from microlib.config.errors import Problem
 
 __all__ = [
@@ -35,7 +32,14 @@ __all__ = [
     "OverrideSource",
 ]
 
-_PARSERS = {".yaml": parse_yaml, ".yml": parse_yaml, ".toml": parse_toml}
+_SUFFIXES = (".toml", ".yaml", ".yml")
+
+# Environment and --set values that read the same whatever YAML makes of them, so
+# PyYAML (slow to import) loads only for the others: a decimal integer, and a
+# word, host name or dotted number that no YAML resolver of the Loader claims.
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*|[0-9]+(?:\.[0-9]+){2,}")
+_YAML_WORDS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +161,9 @@ class FileSource:
     def load(self) -> Layer:
         """Read and parse the file and resolve its references."""
         name = str(self.path)
-        parser = _PARSERS.get(self.path.suffix.lower())
+        parser = _parser(self.path.suffix.lower())
         if parser is None:
-            supported = ", ".join(sorted(_PARSERS))
+            supported = ", ".join(_SUFFIXES)
             return _failed(name, "file_format", f"unsupported config file type (use {supported})")
         try:
             text = self._absolute.read_text(encoding="utf-8")
@@ -276,6 +280,19 @@ def _find_leaf(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str | int, ..
     return None
 
 
+def _parser(suffix: str) -> Callable[[str], ParsedFile] | None:
+    """The parser of a config file type, imported with the first file of that type."""
+    if suffix in (".yaml", ".yml"):
+        from microlib.config._yaml import parse_yaml
+
+        return parse_yaml
+    if suffix == ".toml":
+        from microlib.config._toml import parse_toml
+
+        return parse_toml
+    return None
+
+
 def _parse_scalar(raw: str) -> Any:
     """Read an environment or ``--set`` value.
 
@@ -284,6 +301,19 @@ def _parse_scalar(raw: str) -> Any:
     string; anything else is the text unchanged (a ``#`` or ``: `` in it is
     not YAML syntax).
     """
+    if _DECIMAL.fullmatch(raw):
+        return int(raw)
+    if _TEXT.fullmatch(raw) and raw not in _YAML_WORDS:
+        return raw
+    return _parse_yaml_scalar(raw)
+
+
+def _parse_yaml_scalar(raw: str) -> Any:
+    """:func:`_parse_scalar` for any value, by PyYAML."""
+    import yaml
+
+    from microlib.config._yaml import Loader
+
     try:
         value = yaml.load(raw, Loader=Loader)
     except yaml.YAMLError:

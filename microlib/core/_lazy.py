@@ -36,10 +36,12 @@ def lazy_exports(
         ``(__getattr__, __dir__)``, to assign at the package's top level.
 
     Raises:
-        ImportError: ``where`` and the package's ``__all__`` name different sets.
+        ImportError: ``where`` and the package's ``__all__`` (less the names it
+            defines itself) name different sets.
     """
     namespace = sys.modules[package].__dict__
-    exported, lazy = set(namespace.get("__all__", where)), set(where)
+    # A name the package defines itself (``__version__``) is exported without a module.
+    exported, lazy = set(namespace.get("__all__", where)) - set(namespace), set(where)
     if exported != lazy:
         raise ImportError(
             f"{package}: __all__ and the lazy exports differ: only in __all__ "

@@ -10,6 +10,7 @@ the router: no other layer between them.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,9 +92,9 @@ class HttpApp:
         An ``OpenAPIApp``'s operations join the app's router, ahead of the mount.
         """
         self._check_open()
-        from microlib.http.openapi import OpenAPIApp
-
-        if isinstance(app, OpenAPIApp) and "{" not in path:
+        # No OpenAPIApp exists before its module loads: a service without one never loads it.
+        openapi = sys.modules.get("microlib.http.openapi")
+        if openapi is not None and isinstance(app, openapi.OpenAPIApp) and "{" not in path:
             self._routes.extend(app.routes(path.rstrip("/")))
         self._routes.append(Mount(path, app=app, name=name))
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from microlib.core.chain import Chain
 from microlib.core.errors import ContractMismatch
-from microlib.http.app import HttpApp
-from microlib.http.openapi import OpenAPIApp
+
+if TYPE_CHECKING:
+    from microlib.core.chain import Chain
+    from microlib.http.app import HttpApp
 
 __all__ = ["IncludedDocuments", "implements_openapi"]
 
@@ -78,6 +80,9 @@ class IncludedDocuments:
         twice = sorted(set(tags) & set(document.handlers))
         if twice:
             raise ContractMismatch(f"{title}: tag(s) {twice} are already implemented by an included object")
+        # Imported here: a service that includes no OpenAPI document never loads it.
+        from microlib.http.openapi import OpenAPIApp
+
         mine = [op for op in operations.OPERATIONS if op.tag in tags]
         # Built here only to check the methods; the served app is built once all tags are in.
         OpenAPIApp(mine, implementation, title=title, docs=False)
@@ -89,6 +94,10 @@ class IncludedDocuments:
         Raises:
             ContractMismatch: a tag of a document has no implementation included.
         """
+        if not self._documents:
+            return
+        from microlib.http.openapi import OpenAPIApp
+
         for document in self._documents.values():
             operations = document.operations
             http.mount(

@@ -17,7 +17,6 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from microlib.config.model import HttpSettings, TlsSettings
@@ -111,9 +110,9 @@ class HttpServer:
             return
         closing = _CloseConnections(server.config.loaded_app)
         server.config.loaded_app = closing  # connections accepted from now on
-        # ... and the HTTP connections open now (a WebSocket's app already runs).
+        # ... and the HTTP connections open now, all httptools (_tls_options); a WebSocket's app already runs.
         open_now = server.server_state.connections
-        for connection in [c for c in open_now if isinstance(c, H11Protocol | HttpToolsProtocol)]:
+        for connection in [c for c in open_now if isinstance(c, HttpToolsProtocol)]:
             connection.app = closing
 
     async def drain(self, timeout: float) -> None:

@@ -10,6 +10,7 @@ the operations that use it; it never serves them open.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -110,6 +111,8 @@ def served_apps(routes: Iterable[Any], prefix: str = "") -> list[tuple[str, Open
         routes: Starlette routes.
         prefix: The path they are mounted under.
     """
+    if "microlib.http.openapi" not in sys.modules:
+        return []  # no OpenAPIApp exists before its module loads: a service without one never loads it
     from microlib.http.openapi import OpenAPIApp
 
     found: list[tuple[str, OpenAPIApp]] = []

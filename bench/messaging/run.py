@@ -39,7 +39,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -162,10 +162,13 @@ def contract(address: str) -> tuple[type[Any], OperationDefinition]:
 class Microlib(Contender):
     name = "microlib"
 
-    def __init__(self, stack: AsyncExitStack, sink: Sink, url: str, prefetch: int) -> None:
+    def __init__(
+        self, stack: AsyncExitStack, sink: Sink, url: str, prefetch: int, overrides: Sequence[str] = ()
+    ) -> None:
         super().__init__(stack, sink)
         self.url = url
         self.prefetch = prefetch
+        self.overrides = overrides
 
     async def start(self) -> Publish:
         address = f"bench.{uuid.uuid4().hex[:8]}"
@@ -188,6 +191,7 @@ class Microlib(Contender):
                 f"messaging.url={self.url}",
                 f"messaging.group={group}",
                 f"messaging.prefetch={self.prefetch}",
+                *self.overrides,
             ],
             environ={},
         )

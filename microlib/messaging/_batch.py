@@ -28,15 +28,11 @@ class Batch(Generic[Item, Result]):
         send: Sends a batch; returns one outcome per item, in order (a
             result, or the exception that item failed with). Raising fails
             every item of the batch with that exception.
-        ordered: Send one batch at a time, in the order they were gathered
-            (a batch gathered while one is being sent waits for it).
     """
 
     def __init__(
         self,
         send: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]],
-        *,
-        ordered: bool = False,
     ) -> None:
         self._send = send
         self._items: list[Item] = []
@@ -44,8 +40,6 @@ class Batch(Generic[Item, Result]):
         self._sending: set[asyncio.Task[None]] = set()
         # The task that will take the batch being gathered.
         self._gathering: asyncio.Task[None] | None = None
-        # asyncio.Lock hands itself over first come, first served.
-        self._turn = asyncio.Lock() if ordered else None
         # Items being sent at once, in their submitters' tasks (see send_at_once).
         self._at_once = 0
 
@@ -62,24 +56,19 @@ class Batch(Generic[Item, Result]):
     def send_at_once(self, item: Item) -> Awaitable[Result]:
         """Send ``item`` alone, in the caller's task, when nothing would go with it; else submit it.
 
-        Nothing goes with it when no batch is being gathered, no other item is
-        being sent at once and, for an ordered batch, no batch is being sent:
-        the usual case of one handler returning at a time then costs no task
-        and no turn of the loop. Items arriving meanwhile are gathered as by
-        :meth:`submit`, and an ordered batch is sent after the item.
+        Nothing goes with it when no batch is being gathered and no other item
+        is being sent at once: the usual case of one handler returning at a
+        time then costs no task and no turn of the loop. Items arriving
+        meanwhile are gathered as by :meth:`submit`.
         """
-        if self._items or self._at_once or (self._turn is not None and self._sending):
+        if self._items or self._at_once:
             return self.submit(item)
         self._at_once += 1
         return self._alone(item)
 
     async def _alone(self, item: Item) -> Result:
         try:
-            if self._turn is None:
-                [outcome] = await self._send([item])
-            else:
-                async with self._turn:
-                    [outcome] = await self._send([item])
+            [outcome] = await self._send([item])
         finally:
             self._at_once -= 1
         if isinstance(outcome, BaseException):
@@ -116,11 +105,7 @@ class Batch(Generic[Item, Result]):
         items, waiters = self._items, self._waiters
         self._items, self._waiters = [], []
         try:
-            if self._turn is None:
-                outcomes = await self._send(items)
-            else:
-                async with self._turn:
-                    outcomes = await self._send(items)
+            outcomes = await self._send(items)
         except BaseException as exc:  # every item failed with it, cancellation included
             for waiter in waiters:
                 if waiter.done():

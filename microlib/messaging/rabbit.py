@@ -19,7 +19,9 @@ redeclares the topology and resumes consuming. A message delivered on a
 connection that died is delivered again by RabbitMQ (``redelivered``), and
 is never handed to a handler from the dead channel. A quorum queue's
 ``x-delivery-count`` gives the delivery count; a classic queue says only
-whether the message was delivered before.
+whether the message was delivered before. Each delivery is settled by a
+frame of its own (``basic.ack``, or ``basic.nack`` to give it back), never a
+``multiple`` one that would cover others.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from microlib.core.errors import Unavailable
-from microlib.messaging._batch import Batch
 from microlib.messaging._names import dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
@@ -343,7 +344,6 @@ class _RabbitSubscription:
         self._receive: Callable[[Delivery], None] | None = None
         self._tag: str | None = None
         self._stopped = False
-        self._settling = _Settlements()
 
     async def consume(self) -> None:
         self._tag = await self._queue.consume(self._received)
@@ -419,15 +419,13 @@ class _RabbitSubscription:
         )
         address = incoming.routing_key or ""
         broker = self._broker
-        settling = self._settling
-        settling.handed_out(incoming)
 
         async def dead_letter(extra: Mapping[str, str]) -> None:
             # The message as it came (its key back in the headers), made only for this rare path.
             message = _outgoing(incoming, _headers(incoming), address)
             channel = broker._publishing()
             await channel.default_exchange.publish(_amqp_message(message, extra), routing_key=self._dead)
-            await settling.ack(incoming)
+            await incoming.ack()
 
         # Built directly, not through Delivery.of an OutgoingMessage: one
         # frozen dataclass less per delivery.
@@ -435,9 +433,11 @@ class _RabbitSubscription:
             address=address,
             body=incoming.body,
             headers=headers,
-            # The settlements' futures, awaited as they are: no coroutine of their own.
-            on_ack=functools.partial(settling.ack, incoming),
-            on_requeue=functools.partial(settling.requeue, incoming),
+            # Each delivery is settled by a frame of its own, never a ``multiple``
+            # covering others: frames for different messages commute, so no
+            # settlement waits for another's, whatever order handlers end in.
+            on_ack=incoming.ack,
+            on_requeue=functools.partial(incoming.nack, requeue=True),
             on_dead_letter=dead_letter,
             key=headers.pop(KEY_HEADER, None),
             message_id=incoming.message_id or "",
@@ -449,125 +449,9 @@ class _RabbitSubscription:
         )
 
 
-class _Settlements:
-    """The settlements of one consumer's channel: one at once, those meanwhile together.
-
-    Delivery tags grow with each delivery on a channel, and one ``basic.ack``
-    with ``multiple`` acknowledges every unsettled delivery up to its tag.
-    A handler that returns while no other settlement is being gathered or
-    written is acknowledged at once, in its own task, as the client alone
-    would (no task, no turn of delay). The handlers that return meanwhile
-    are gathered and, when every message delivered before theirs is
-    settled too, acknowledged with a single frame (one write, one drain)
-    instead of one each; a message whose elders are still being handled is
-    acknowledged alone. Each settlement returns once its frame is written,
-    as ``IncomingMessage.ack`` does.
-
-    Every settlement of a handed-out message goes through here, one batch
-    at a time and in order (an immediate acknowledgement is a batch of one,
-    sent in the handler's task), given-back messages first: a full frame
-    buffer can never let a ``multiple`` overtake an earlier frame. So a
-    ``multiple`` never covers a message that is still being handled,
-    nor reaches the broker before the frame of a message settled alone
-    below its tag.
-    """
-
-    def __init__(self) -> None:
-        self._channel: object | None = None
-        # Delivery order (tags ascending): True once its handler returned,
-        # False while it is being handled.
-        self._unsettled: dict[int, bool] = {}
-        self._batch: Batch[tuple[AbstractIncomingMessage, bool], None] = Batch(self._send, ordered=True)
-
-    def handed_out(self, incoming: AbstractIncomingMessage) -> None:
-        """Track ``incoming``, about to be handled (called in delivery order)."""
-        channel = _channel_of(incoming)
-        if channel is not self._channel:
-            # A new channel after a reconnection numbers its deliveries anew;
-            # what the old one delivered cannot be settled any more.
-            self._channel = channel
-            self._unsettled = {}
-        self._unsettled[_tag(incoming)] = False
-
-    def ack(self, incoming: AbstractIncomingMessage) -> Awaitable[None]:
-        """Acknowledge ``incoming``: at once when nothing else is, else with the others gathered meanwhile."""
-        return self._batch.send_at_once((incoming, True))
-
-    def requeue(self, incoming: AbstractIncomingMessage) -> asyncio.Future[None]:
-        """Give ``incoming`` back to the queue."""
-        return self._batch.submit((incoming, False))
-
-    async def _send(self, batch: list[tuple[AbstractIncomingMessage, bool]]) -> list[BaseException | None]:
-        # The bookkeeping is done before the first frame is sent (no await
-        # in between), so no batch ever sees another's handled entries.
-        unsettled, current = self._unsettled, self._channel
-        if len(batch) == 1 and batch[0][1]:
-            # One acknowledgement (the usual turn): between batches every
-            # tracked message is still being handled, so whether it is the
-            # oldest or not, it is acknowledged alone.
-            message = batch[0][0]
-            tag = _tag(message)
-            if tag in unsettled and _channel_of(message) is current:
-                del unsettled[tag]
-            return [await _settle(message.ack())]
-        requeued: list[int] = []
-        acked: list[int] = []
-        alone: list[int] = []
-        for i, (message, ack) in enumerate(batch):
-            tag = _tag(message)
-            tracked = tag in unsettled and _channel_of(message) is current
-            if not ack:
-                if tracked:
-                    del unsettled[tag]
-                requeued.append(i)
-            elif tracked:
-                unsettled[tag] = True
-                acked.append(i)
-            else:
-                alone.append(i)  # delivered on a channel since replaced
-        covered: list[int] = []
-        for tag, handled in unsettled.items():
-            if not handled:
-                break
-            covered.append(tag)
-        for tag in covered:
-            del unsettled[tag]
-        within = set(covered)
-        together = [i for i in acked if _tag(batch[i][0]) in within]
-        for i in acked:
-            if _tag(batch[i][0]) not in within:
-                # Handled while an elder still is: acknowledged alone.
-                del unsettled[_tag(batch[i][0])]
-                alone.append(i)
-        outcomes: list[BaseException | None] = [None] * len(batch)
-        for i in requeued:
-            outcomes[i] = await _settle(batch[i][0].nack(requeue=True))
-        if together:
-            newest = max(together, key=lambda i: _tag(batch[i][0]))
-            failure = await _settle(batch[newest][0].ack(multiple=len(covered) > 1))
-            for i in together:
-                outcomes[i] = failure
-        for i in alone:
-            outcomes[i] = await _settle(batch[i][0].ack())
-        return outcomes
-
-
-def _tag(incoming: AbstractIncomingMessage) -> int:
-    # Set on every delivery of a consumer that acknowledges (no_ack is never used).
-    return incoming.delivery_tag or 0
-
-
 def _channel_of(incoming: AbstractIncomingMessage) -> object | None:
     """The channel ``incoming`` came on; None once it is closed."""
     try:
         return incoming.channel
     except ChannelInvalidStateError:
         return None
-
-
-async def _settle(frame: Awaitable[None]) -> BaseException | None:
-    try:
-        await frame
-    except Exception as exc:
-        return exc
-    return None

@@ -123,11 +123,22 @@ async def test_dead_letters_of_a_queue_never_declared_are_none() -> None:
 
 
 @pytest.mark.connected
-async def test_a_burst_settles_each_message_once_whatever_order_its_handlers_end_in() -> None:
-    """Handlers that return together are acknowledged together (one ``multiple`` ack
-    up to the newest), never covering an elder still being handled, retried or
-    dead-lettered: each message is handled once, never redelivered, the poison ones
-    reach the dead letters, and nothing is left in the queue."""
+async def test_a_burst_settles_each_message_once_whatever_order_its_handlers_end_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Handlers that return together, in any order, with elders still being handled,
+    retried or dead-lettered: each message is handled once, never redelivered, the
+    poison ones reach the dead letters, and nothing is left in the queue; each
+    acknowledgement is a frame of its own, never a ``multiple`` covering others."""
+    multiples: list[int | None] = []
+    ack = aio_pika.IncomingMessage.ack
+
+    async def recorded(self: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        if multiple:
+            multiples.append(self.delivery_tag)
+        await ack(self, multiple)
+
+    monkeypatch.setattr(aio_pika.IncomingMessage, "ack", recorded)
     group = f"g{uuid.uuid4().hex[:10]}"
     contract = orders(f"t{uuid.uuid4().hex[:8]}")
     done: dict[str, int] = {}
@@ -174,6 +185,7 @@ async def test_a_burst_settles_each_message_once_whatever_order_its_handlers_end
             )
         assert set(done.values()) == {1}
         assert redelivered == []
+        assert multiples == []
         assert await messages_left(f"{group}.onOrder") == 0
     finally:
         await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")

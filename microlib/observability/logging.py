@@ -17,19 +17,19 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, NoReturn
 
 import orjson
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, WrappedLogger
 
 from microlib.config.model import LoggingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.observability._structlog_private import merge_contextvars
 from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
 
-__all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "LogPipeline"]
+__all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "AccessLog", "LogPipeline"]
 
 _EventProcessor = Callable[[WrappedLogger, str, EventDict], EventDict]
 
@@ -362,7 +362,7 @@ class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
             return None
         if args:
             kw["positional_args"] = args
-        elif _installed and _ends_in_pipeline(self._processors) and "stack_info" not in kw:
+        elif _installed and self.ends_in_pipeline() and "stack_info" not in kw:
             # microlib's own chain, for a line without %-style arguments or a
             # stack to render: run it directly, without structlog's generic
             # event plumbing and the DropEvent that ends it.
@@ -376,6 +376,48 @@ class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
         except structlog.DropEvent:
             return None
         return getattr(logger, method_name)(*out_args, **out_kw)
+
+    def ends_in_pipeline(self) -> bool:
+        """Whether this logger's chain is microlib's, ending in the installed pipeline."""
+        # structlog keeps the configured list itself on every bound logger.
+        processors = self._processors
+        return isinstance(processors, list) and processors[-1] is _write_to_installed
+
+
+class AccessLog:
+    """The access line of one logger: one per HTTP request, gRPC call or message.
+
+    ``write("info", event, fields)`` writes the line
+    ``structlog.get_logger(name).info(event, **fields)`` writes, byte for
+    byte, handing the event straight to microlib's pipeline when the
+    logger's chain ends there: without structlog's call layers, a second
+    level check or a copy of the fields.
+
+    Args:
+        name: The logger's name (``microlib.access``, ``microlib.http``).
+    """
+
+    __slots__ = ("_direct", "_log", "_logger", "enabled")
+
+    def __init__(self, name: str) -> None:
+        # Bound once: the module's lazy proxy would build a logger per line;
+        # a bound logger keeps the chain configured when it was bound.
+        self._log = structlog.get_logger(name).bind()
+        self._direct = isinstance(self._log, _LevelFilteringLogger) and self._log.ends_in_pipeline()
+        self._logger = logging.getLogger(name)
+        self.enabled = self._logger.isEnabledFor
+        """Whether a level (``logging.INFO``...) is written: ask before gathering the fields."""
+
+    def write(self, method_name: str, event: str, fields: dict[str, Any]) -> None:
+        """Write ``fields`` as the line ``event`` at ``method_name`` (``info``, ``error``).
+
+        The caller has asked :attr:`enabled` for that level; ``fields`` becomes the line's event dict.
+        """
+        if self._direct and _installed:
+            fields["event"] = event
+            _installed[0]._emit(self._logger, method_name, fields)
+        else:
+            getattr(self._log, method_name)(event, **fields)
 
 
 # structlog's add_log_level: "warn" is the stdlib's old alias, exception() logs at error.
@@ -397,11 +439,6 @@ _LEVEL_NUMBERS = {
 # looks the pipeline up at each event: installing another one takes effect
 # for loggers already in use.
 _installed: list[LogPipeline] = []
-
-
-def _ends_in_pipeline(processors: Iterable[Processor]) -> bool:
-    # structlog keeps the configured list itself on every bound logger.
-    return isinstance(processors, list) and processors[-1] is _write_to_installed
 
 
 def _write_to_installed(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> NoReturn:

@@ -301,15 +301,21 @@ def _fallback(value: Any) -> str:
 # text for what JSON has no type for); orjson renders the common line the
 # same way about ten times faster, and hands anything else back to it.
 _JSON = json.JSONEncoder(default=_fallback)
-_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_TEXT_KEYS_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | _TEXT_KEYS_OPTIONS
 
 
 def _dumps(event: Any, **_: Any) -> str:
     try:
-        line = orjson.dumps(event, default=_fallback, option=_ORJSON_OPTIONS)
+        # Keys are all text on the usual line, and written the same way
+        # without OPT_NON_STR_KEYS, which costs a third of the encoding.
+        line = orjson.dumps(event, default=_fallback, option=_TEXT_KEYS_OPTIONS)
     except TypeError:
-        # Integers beyond 64 bits, lone surrogates, keys orjson rejects.
-        return _JSON.encode(event)
+        try:
+            line = orjson.dumps(event, default=_fallback, option=_ORJSON_OPTIONS)
+        except TypeError:
+            # Integers beyond 64 bits, lone surrogates, keys orjson rejects.
+            return _JSON.encode(event)
     if line.isascii():
         return line.decode()
     return _JSON.encode(event)

@@ -74,9 +74,8 @@ def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict
     else:
         # The API's get_current_span, read straight from its context variable
         # (microlib's own span known by its type, before the abstract class's check).
-        span = CURRENT_CONTEXT.get().get(SPAN_KEY, INVALID_SPAN)
-        if type(span) is not LeanSpan and not isinstance(span, trace.Span):
-            span = INVALID_SPAN
+        found = CURRENT_CONTEXT.get().get(SPAN_KEY)
+        span = found if type(found) is LeanSpan or isinstance(found, trace.Span) else INVALID_SPAN
     context = span.get_span_context()
     last = _last_ids
     if last[0] is context:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import io
 import logging
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 import structlog
 from opentelemetry import trace
@@ -17,7 +20,7 @@ from pydantic import SecretStr
 from microlib.observability import ServiceIdentity
 from microlib.observability._lean_tracer import attach, detach
 from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
-from microlib.observability.logging import AccessLog
+from microlib.observability.logging import _JSON, AccessLog, _dumps, _fallback
 from microlib.observability.processors import REDACTED, add_service_fields, add_trace_ids
 from tests.observability.helpers import make_observability
 
@@ -117,7 +120,8 @@ def test_direct_lines_equal_the_general_paths(
     try:
         for method_name, event, fields in _FIELDS:
             general = _written(lines, _general, method_name, event, fields)
-            assert general.count("\n") == 1 and general.isascii()
+            assert general.count("\n") == 1
+            assert general.isascii()
             assert _written(lines, _shortcut, method_name, event, fields) == general
             assert _written(lines, _direct, method_name, event, fields) == general
     finally:
@@ -196,3 +200,41 @@ def test_trace_ids_are_those_of_the_current_span(given: dict[str, Any]) -> None:
             detach(token)
             span.end()
     assert add_trace_ids(None, "info", dict(given)) == given
+
+
+_EVERY_OPTION = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _reference_dumps(event: Any) -> str:
+    # One encoding with every option, the standard library's for what orjson rejects or escapes.
+    try:
+        line = orjson.dumps(event, default=_fallback, option=_EVERY_OPTION)
+    except TypeError:
+        return _JSON.encode(event)
+    return line.decode() if line.isascii() else _JSON.encode(event)
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"event": "plain", "status": 200, "ok": True, "none": None, "ratio": 0.5},
+        {"event": "nested", "fields": {"a": [1, {"b": 2}]}},
+        {"event": "int keys", "nested": {1: "one", 2.5: "x", None: "n"}},
+        {1: "top-level int key"},
+        {
+            "event": "when",
+            "at": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
+            "day": datetime.date(2026, 1, 2),
+        },
+        {"event": "odd", "raw": b"\xff", "point": _Point(1), "set": {1}, "big": 2**70},
+        {"event": "Zürich ✓", "surrogate": "\ud800"},
+    ],
+)
+def test_json_rendering_equals_one_encoding_with_every_option(event: dict[Any, Any]) -> None:
+    """Text keys encoded without OPT_NON_STR_KEYS give the bytes the encoding with it gives."""
+    assert _dumps(event) == _reference_dumps(event)

@@ -54,7 +54,7 @@ def test_merging_from_the_registry_equals_structlogs_merge() -> None:
 
 
 def test_the_registry_only_grows() -> None:
-    """Unbinding and clearing keep a key's variable: the merge reads the registry again only when its size changes."""
+    """Unbinding and clearing keep a key's variable: a merge reads the registry again as it grows."""
 
     def check() -> None:
         registry = structlog.contextvars._CONTEXT_VARS

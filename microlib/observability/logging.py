@@ -99,6 +99,9 @@ class LogPipeline:
         # it cannot hold back the lines of later loops.
         self._flush_loop: asyncio.AbstractEventLoop | None = None
         self._redactor = Redactor(settings.redact_keys)
+        # Unless redact_keys names one of them, the fields the pipeline adds
+        # itself (text) never need redaction: a line is checked without them.
+        self._own_fields_harmless = self._redactor.harmless(_OWN_FIELDS)
         self._console = structlog.dev.ConsoleRenderer(colors=_colours(self._stream))
         self._stamp = _IsoTimestamper()
         self.handler = logging.StreamHandler(self._stream)
@@ -160,10 +163,13 @@ class LogPipeline:
         finally:
             self._taps.remove(entries.append)
 
-    def _finish(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+    def _finish(
+        self, logger: WrappedLogger, method_name: str, event_dict: EventDict, clean: bool = False
+    ) -> str:
         # uvicorn passes an ANSI-coloured twin of its message as an extra.
         event_dict.pop("color_message", None)
-        event_dict = self._redactor(logger, method_name, event_dict)
+        if not clean:
+            event_dict = self._redactor(logger, method_name, event_dict)
         if self._json and "exc_info" in event_dict:
             event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
         for tap in self._taps:
@@ -177,15 +183,20 @@ class LogPipeline:
         # The shared chain (_shared_chain), same keys in the same order, without the
         # loop: context variables, level, logger, timestamp, trace ids, service fields.
         merge_contextvars(logger, method_name, event_dict)
+        # The caller's fields and the bound context, checked for secrets
+        # before the pipeline's own fields (the service's text) join them.
+        clean = self._own_fields_harmless and self._redactor.clean(event_dict)
         event_dict["level"] = _LEVEL_NAMES.get(method_name, method_name)
         event_dict["logger"] = logger.name
         event_dict["timestamp"] = self._stamp.now()
         add_trace_ids(logger, method_name, event_dict)
         add_service_fields(logger, method_name, event_dict)
-        self._write(logger, method_name, event_dict)
+        self._write(logger, method_name, event_dict, clean)
 
-    def _write(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
-        line = self._finish(logger, method_name, event_dict)
+    def _write(
+        self, logger: WrappedLogger, method_name: str, event_dict: EventDict, clean: bool = False
+    ) -> None:
+        line = self._finish(logger, method_name, event_dict, clean)
         with self.handler.lock:  # type: ignore[union-attr]
             self._stream.write(line + "\n")
             try:
@@ -425,6 +436,9 @@ class AccessLog:
         else:
             getattr(self._log, method_name)(event, **fields)
 
+
+# The fields _emit adds after the caller's and the bound context's: text, or kept when given.
+_OWN_FIELDS = ("level", "logger", "timestamp", "trace_id", "span_id", "service", "version", "env", "instance")
 
 # structlog's add_log_level: "warn" is the stdlib's old alias, exception() logs at error.
 _LEVEL_NAMES = {"warn": "warning", "exception": "error"}

@@ -130,9 +130,7 @@ class Redactor:
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         """Redact ``event_dict`` in place and return it."""
-        # Most lines are only plain values under field names seen before:
-        # two set checks, run in C, clear them without a per-field loop.
-        if self._harmless.issuperset(event_dict) and _PLAIN.issuperset(map(type, event_dict.values())):
+        if self.clean(event_dict):
             return event_dict
         for key, value in event_dict.items():
             if self._secret(key):
@@ -140,6 +138,15 @@ class Redactor:
             elif value.__class__ not in _PLAIN:
                 event_dict[key] = self._value(key, value)
         return event_dict
+
+    def clean(self, event_dict: EventDict) -> bool:
+        """Whether ``event_dict`` is known to need no redaction: plain values under names seen harmless."""
+        # Most lines are: two set checks, run in C, clear them without a per-field loop.
+        return self._harmless.issuperset(event_dict) and _PLAIN.issuperset(map(type, event_dict.values()))
+
+    def harmless(self, keys: Iterable[str]) -> bool:
+        """Whether a plain value under any of ``keys`` is written as it is."""
+        return not any(self._secret(key) for key in keys)
 
     def _secret(self, key: str) -> bool:
         verdict = self._verdicts.get(key)

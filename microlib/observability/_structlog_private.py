@@ -33,11 +33,30 @@ _PREFIX_LENGTH = len(_PREFIX)
 
 def merge_contextvars(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog's ``merge_contextvars``, reading only the variables structlog created."""
-    for key, var in tuple(_REGISTRY.items()):
+    fields = _fields
+    if fields[0] != len(_REGISTRY):
+        fields = _read_registry()
+    for name, var in fields[1]:
         value = var.get(Ellipsis)
         if value is not Ellipsis:
-            event_dict.setdefault(key[_PREFIX_LENGTH:], value)
+            event_dict.setdefault(name, value)
     return event_dict
+
+
+# The registry's (field name, variable) pairs as of its size: structlog only
+# ever adds to it (unbinding sets Ellipsis), so a size seen before is the
+# same registry, and a line reads it without copying it or cutting prefixes.
+_fields: tuple[int, tuple[tuple[str, contextvars.ContextVar[Any]], ...]] = (-1, ())
+
+
+def _read_registry() -> tuple[int, tuple[tuple[str, contextvars.ContextVar[Any]], ...]]:
+    global _fields
+    # Copied first: another thread may bind a new key meanwhile (its size
+    # then differs from the copy's, and the next line reads again).
+    items = tuple(_REGISTRY.items())
+    # One tuple, replaced whole: threads never see a size with another registry's pairs.
+    _fields = (len(items), tuple((key[_PREFIX_LENGTH:], var) for key, var in items))
+    return _fields
 
 
 def field_var(name: str) -> contextvars.ContextVar[Any]:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -29,6 +28,7 @@ from microlib.observability._otel_private import CURRENT_CONTEXT as _CURRENT
 from microlib.observability._structlog_private import field_var
 from microlib.observability.identity import _current as _serving_var
 from microlib.observability.identity import _Serving
+from microlib.observability.logging import AccessLog
 
 if TYPE_CHECKING:
     from microlib.observability.stack import Observability
@@ -38,7 +38,6 @@ __all__ = ["UNMATCHED", "HttpServerTelemetry", "current_correlation_id"]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 _LOGGER = "microlib.http"
-log = structlog.get_logger(_LOGGER)
 
 
 class HttpServerTelemetry:
@@ -85,11 +84,9 @@ class HttpServerTelemetry:
         # metrics validate and lock in every labels() call).
         self._children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any, str | None]] = {}
         self._gauges: dict[str, Any] = {}
-        # Bound once: the module's lazy proxy would build a logger per line.
-        self._log = log.bind()
-        # Asked before the line's fields are gathered: at WARNING and above
-        # (the usual production level) the access line costs one level check.
-        self._access_enabled = logging.getLogger(_LOGGER).isEnabledFor
+        # Its level asked before the line's fields are gathered: at WARNING and
+        # above (the usual production level) the access line costs one level check.
+        self._access = AccessLog(_LOGGER)
         self._request_id_var = field_var("request_id")
 
     def begin(
@@ -183,19 +180,19 @@ class HttpServerTelemetry:
         # The level first: at WARNING a success is decided there, the settings left unread.
         if (
             exchange.observed
-            and (fault or self._access_enabled(logging.INFO))
+            and self._access.enabled(logging.ERROR if fault else logging.INFO)
             and self._obs.settings.logging.access_log
         ):
-            (self._log.error if fault else self._log.info)(
-                "http request",
-                method=method,
-                path=exchange.path,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 3),
-                request_size=exchange.received,
-                response_size=exchange.sent,
-            )
+            fields = {
+                "method": method,
+                "path": exchange.path,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
+                "request_size": exchange.received,
+                "response_size": exchange.sent,
+            }
+            self._access.write("error" if fault else "info", "http request", fields)
         self._request_id_var.reset(tokens[2])
         _serving_var.reset(tokens[1])
         if tokens[0] is not None:

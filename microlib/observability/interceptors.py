@@ -13,7 +13,6 @@ import time
 from contextvars import Token
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
@@ -25,6 +24,7 @@ from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer, attach, detach
 from microlib.observability._structlog_private import field_var
 from microlib.observability.identity import _bind_serving, _current, _Serving, _unbind_serving
+from microlib.observability.logging import AccessLog
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.processors import _hex_ids
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["LoggingInterceptor", "MetricsInterceptor", "TracingInterceptor"]
 
 _ACCESS_LOGGER = "microlib.access"
-log = structlog.get_logger(_ACCESS_LOGGER)
 
 # (metric prefix, noun) per kind: rpc_server_requests_total, job_runs_total...
 _METRIC_NAMES = {
@@ -281,9 +280,7 @@ class LoggingInterceptor(Stage):
 
     def __init__(self, observability: Observability) -> None:
         self._obs = observability
-        # Bound once: the module's lazy proxy would build a logger per call.
-        self._log = log.bind()
-        self._info_enabled = logging.getLogger(_ACCESS_LOGGER).isEnabledFor
+        self._access = AccessLog(_ACCESS_LOGGER)
         self._kind = field_var("kind")
         self._method = field_var("method")
 
@@ -303,19 +300,20 @@ class LoggingInterceptor(Stage):
         try:
             # Asked before the line's fields are gathered: at WARNING and
             # above (the usual production level) a success costs one check.
-            if start is not None and (failure is not None or self._info_enabled(logging.INFO)):
-                self._completed(failure, start)
+            if start is not None:
+                fault = failure is not None and server_fault(failure)
+                if self._access.enabled(logging.ERROR if fault else logging.INFO):
+                    self._completed(failure, start, fault)
         finally:
             self._method.reset(method)
             self._kind.reset(kind)
 
-    def _completed(self, failure: BaseException | None, start: float) -> None:
-        emit = self._log.error if server_fault(failure) else self._log.info
-        emit(
-            "call completed",
-            code=outcome_code(failure),
-            duration_ms=round((time.perf_counter() - start) * 1000, 3),
-        )
+    def _completed(self, failure: BaseException | None, start: float, fault: bool) -> None:
+        fields = {
+            "code": outcome_code(failure),
+            "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+        }
+        self._access.write("error" if fault else "info", "call completed", fields)
 
 
 def _remember(ctx: CallContext, span: trace.Span) -> None:

@@ -17,19 +17,19 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, NoReturn
 
 import orjson
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, WrappedLogger
 
 from microlib.config.model import LoggingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.observability._structlog_private import merge_contextvars
 from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
 
-__all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "LogPipeline"]
+__all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "AccessLog", "LogPipeline"]
 
 _EventProcessor = Callable[[WrappedLogger, str, EventDict], EventDict]
 
@@ -99,6 +99,9 @@ class LogPipeline:
         # it cannot hold back the lines of later loops.
         self._flush_loop: asyncio.AbstractEventLoop | None = None
         self._redactor = Redactor(settings.redact_keys)
+        # Unless redact_keys names one of them, the fields the pipeline adds
+        # itself (text) never need redaction: a line is checked without them.
+        self._own_fields_harmless = self._redactor.harmless(_OWN_FIELDS)
         self._console = structlog.dev.ConsoleRenderer(colors=_colours(self._stream))
         self._stamp = _IsoTimestamper()
         self.handler = logging.StreamHandler(self._stream)
@@ -160,10 +163,13 @@ class LogPipeline:
         finally:
             self._taps.remove(entries.append)
 
-    def _finish(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+    def _finish(
+        self, logger: WrappedLogger, method_name: str, event_dict: EventDict, clean: bool = False
+    ) -> str:
         # uvicorn passes an ANSI-coloured twin of its message as an extra.
         event_dict.pop("color_message", None)
-        event_dict = self._redactor(logger, method_name, event_dict)
+        if not clean:
+            event_dict = self._redactor(logger, method_name, event_dict)
         if self._json and "exc_info" in event_dict:
             event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
         for tap in self._taps:
@@ -177,15 +183,20 @@ class LogPipeline:
         # The shared chain (_shared_chain), same keys in the same order, without the
         # loop: context variables, level, logger, timestamp, trace ids, service fields.
         merge_contextvars(logger, method_name, event_dict)
+        # The caller's fields and the bound context, checked for secrets
+        # before the pipeline's own fields (the service's text) join them.
+        clean = self._own_fields_harmless and self._redactor.clean(event_dict)
         event_dict["level"] = _LEVEL_NAMES.get(method_name, method_name)
         event_dict["logger"] = logger.name
         event_dict["timestamp"] = self._stamp.now()
         add_trace_ids(logger, method_name, event_dict)
         add_service_fields(logger, method_name, event_dict)
-        self._write(logger, method_name, event_dict)
+        self._write(logger, method_name, event_dict, clean)
 
-    def _write(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> None:
-        line = self._finish(logger, method_name, event_dict)
+    def _write(
+        self, logger: WrappedLogger, method_name: str, event_dict: EventDict, clean: bool = False
+    ) -> None:
+        line = self._finish(logger, method_name, event_dict, clean)
         with self.handler.lock:  # type: ignore[union-attr]
             self._stream.write(line + "\n")
             try:
@@ -301,15 +312,21 @@ def _fallback(value: Any) -> str:
 # text for what JSON has no type for); orjson renders the common line the
 # same way about ten times faster, and hands anything else back to it.
 _JSON = json.JSONEncoder(default=_fallback)
-_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_TEXT_KEYS_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | _TEXT_KEYS_OPTIONS
 
 
 def _dumps(event: Any, **_: Any) -> str:
     try:
-        line = orjson.dumps(event, default=_fallback, option=_ORJSON_OPTIONS)
+        # Keys are all text on the usual line, and written the same way
+        # without OPT_NON_STR_KEYS, which costs a third of the encoding.
+        line = orjson.dumps(event, default=_fallback, option=_TEXT_KEYS_OPTIONS)
     except TypeError:
-        # Integers beyond 64 bits, lone surrogates, keys orjson rejects.
-        return _JSON.encode(event)
+        try:
+            line = orjson.dumps(event, default=_fallback, option=_ORJSON_OPTIONS)
+        except TypeError:
+            # Integers beyond 64 bits, lone surrogates, keys orjson rejects.
+            return _JSON.encode(event)
     if line.isascii():
         return line.decode()
     return _JSON.encode(event)
@@ -362,7 +379,7 @@ class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
             return None
         if args:
             kw["positional_args"] = args
-        elif _installed and _ends_in_pipeline(self._processors) and "stack_info" not in kw:
+        elif _installed and self.ends_in_pipeline() and "stack_info" not in kw:
             # microlib's own chain, for a line without %-style arguments or a
             # stack to render: run it directly, without structlog's generic
             # event plumbing and the DropEvent that ends it.
@@ -377,6 +394,51 @@ class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
             return None
         return getattr(logger, method_name)(*out_args, **out_kw)
 
+    def ends_in_pipeline(self) -> bool:
+        """Whether this logger's chain is microlib's, ending in the installed pipeline."""
+        # structlog keeps the configured list itself on every bound logger.
+        processors = self._processors
+        return isinstance(processors, list) and processors[-1] is _write_to_installed
+
+
+class AccessLog:
+    """The access line of one logger: one per HTTP request, gRPC call or message.
+
+    ``write("info", event, fields)`` writes the line
+    ``structlog.get_logger(name).info(event, **fields)`` writes, byte for
+    byte, handing the event straight to microlib's pipeline when the
+    logger's chain ends there: without structlog's call layers, a second
+    level check or a copy of the fields.
+
+    Args:
+        name: The logger's name (``microlib.access``, ``microlib.http``).
+    """
+
+    __slots__ = ("_direct", "_log", "_logger", "enabled")
+
+    def __init__(self, name: str) -> None:
+        # Bound once: the module's lazy proxy would build a logger per line;
+        # a bound logger keeps the chain configured when it was bound.
+        self._log = structlog.get_logger(name).bind()
+        self._direct = isinstance(self._log, _LevelFilteringLogger) and self._log.ends_in_pipeline()
+        self._logger = logging.getLogger(name)
+        self.enabled = self._logger.isEnabledFor
+        """Whether a level (``logging.INFO``...) is written: ask before gathering the fields."""
+
+    def write(self, method_name: str, event: str, fields: dict[str, Any]) -> None:
+        """Write ``fields`` as the line ``event`` at ``method_name`` (``info``, ``error``).
+
+        The caller has asked :attr:`enabled` for that level; ``fields`` becomes the line's event dict.
+        """
+        if self._direct and _installed:
+            fields["event"] = event
+            _installed[0]._emit(self._logger, method_name, fields)
+        else:
+            getattr(self._log, method_name)(event, **fields)
+
+
+# The fields _emit adds after the caller's and the bound context's: text, or kept when given.
+_OWN_FIELDS = ("level", "logger", "timestamp", "trace_id", "span_id", "service", "version", "env", "instance")
 
 # structlog's add_log_level: "warn" is the stdlib's old alias, exception() logs at error.
 _LEVEL_NAMES = {"warn": "warning", "exception": "error"}
@@ -397,11 +459,6 @@ _LEVEL_NUMBERS = {
 # looks the pipeline up at each event: installing another one takes effect
 # for loggers already in use.
 _installed: list[LogPipeline] = []
-
-
-def _ends_in_pipeline(processors: Iterable[Processor]) -> bool:
-    # structlog keeps the configured list itself on every bound logger.
-    return isinstance(processors, list) and processors[-1] is _write_to_installed
 
 
 def _write_to_installed(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> NoReturn:

@@ -14,8 +14,9 @@ from opentelemetry.trace import INVALID_SPAN
 from pydantic import SecretBytes, SecretStr
 from structlog.typing import EventDict, WrappedLogger
 
+from microlib.observability._lean_span import LeanSpan
 from microlib.observability._otel_private import CURRENT_CONTEXT, SPAN_KEY, context_ids
-from microlib.observability.identity import _active_identity
+from microlib.observability.identity import ServiceIdentity, _active_identity
 
 __all__ = ["REDACTED", "Redactor", "add_service_fields", "add_trace_ids"]
 
@@ -40,12 +41,30 @@ _ALWAYS_REDACTED = frozenset(
 def add_service_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Add ``service``, ``version``, ``env`` and ``instance`` of the current service."""
     identity = _active_identity()
-    if identity is not None:
-        event_dict.setdefault("service", identity.name)
-        event_dict.setdefault("version", identity.version)
-        event_dict.setdefault("env", identity.environment)
-        event_dict.setdefault("instance", identity.instance_id)
+    if identity is None:
+        return event_dict
+    last = _last_fields
+    if last[0] is not identity:
+        last = _service_fields(identity)
+    fields = last[1]
+    if fields.keys().isdisjoint(event_dict):
+        # The usual line names none of them: added in one step, in the same order.
+        event_dict.update(fields)
+    else:
+        for key, value in fields.items():
+            event_dict.setdefault(key, value)
     return event_dict
+
+
+# The lines of one service share its identity: its fields are gathered once.
+_last_fields: tuple[object, dict[str, str]] = (None, {})
+
+
+def _service_fields(identity: ServiceIdentity) -> tuple[object, dict[str, str]]:
+    global _last_fields
+    # Replaced as one tuple, so a thread never pairs one identity with another's fields.
+    _last_fields = (identity, identity.as_fields())
+    return _last_fields
 
 
 def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -53,14 +72,21 @@ def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict
     if CURRENT_CONTEXT is None:
         span = trace.get_current_span()
     else:
-        # The API's get_current_span, read straight from its context variable.
+        # The API's get_current_span, read straight from its context variable
+        # (microlib's own span known by its type, before the abstract class's check).
         found = CURRENT_CONTEXT.get().get(SPAN_KEY)
-        span = found if isinstance(found, trace.Span) else INVALID_SPAN
+        span = found if type(found) is LeanSpan or isinstance(found, trace.Span) else INVALID_SPAN
     context = span.get_span_context()
-    if context.is_valid:
-        trace_id, span_id = _hex_ids(context)
-        event_dict.setdefault("trace_id", trace_id)
-        event_dict.setdefault("span_id", span_id)
+    last = _last_ids
+    if last[0] is context:
+        # Valid: only a valid context's ids are kept.
+        ids = last[1]
+    elif context.is_valid:
+        ids = _hex_ids(context)
+    else:
+        return event_dict
+    event_dict.setdefault("trace_id", ids[0])
+    event_dict.setdefault("span_id", ids[1])
     return event_dict
 
 
@@ -104,9 +130,7 @@ class Redactor:
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         """Redact ``event_dict`` in place and return it."""
-        # Most lines are only plain values under field names seen before:
-        # two set checks, run in C, clear them without a per-field loop.
-        if self._harmless.issuperset(event_dict) and _PLAIN.issuperset(map(type, event_dict.values())):
+        if self.clean(event_dict):
             return event_dict
         for key, value in event_dict.items():
             if self._secret(key):
@@ -114,6 +138,15 @@ class Redactor:
             elif value.__class__ not in _PLAIN:
                 event_dict[key] = self._value(key, value)
         return event_dict
+
+    def clean(self, event_dict: EventDict) -> bool:
+        """Whether ``event_dict`` is known to need no redaction: plain values under names seen harmless."""
+        # Most lines are: two set checks, run in C, clear them without a per-field loop.
+        return self._harmless.issuperset(event_dict) and _PLAIN.issuperset(map(type, event_dict.values()))
+
+    def harmless(self, keys: Iterable[str]) -> bool:
+        """Whether a plain value under any of ``keys`` is written as it is."""
+        return not any(self._secret(key) for key in keys)
 
     def _secret(self, key: str) -> bool:
         verdict = self._verdicts.get(key)

@@ -53,6 +53,25 @@ def test_merging_from_the_registry_equals_structlogs_merge() -> None:
     contextvars.copy_context().run(check)
 
 
+def test_the_registry_only_grows() -> None:
+    """Unbinding and clearing keep a key's variable: a merge reads the registry again as it grows."""
+
+    def check() -> None:
+        registry = structlog.contextvars._CONTEXT_VARS
+        structlog.contextvars.bind_contextvars(drift_kept=1)
+        merge_contextvars(None, "info", {})
+        variables = dict(registry)
+        structlog.contextvars.unbind_contextvars("drift_kept")
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.reset_contextvars(**structlog.contextvars.bind_contextvars(drift_kept=2))
+        assert registry == variables
+        # A key bound after a merge is merged by the next one.
+        structlog.contextvars.bind_contextvars(drift_new=3)
+        assert merge_contextvars(None, "info", {}) == {"drift_new": 3}
+
+    contextvars.copy_context().run(check)
+
+
 def test_setting_a_field_variable_binds_the_field() -> None:
     """The variable ``field_var`` returns is the one structlog reads for that key."""
 

@@ -39,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +91,21 @@ async def _run(app: Any, n: int) -> float:
 @contextlib.asynccontextmanager
 async def _served(name: str) -> AsyncIterator[Any]:
     """The ASGI app of server ``name``; a Service is started around it."""
-    from bench.http.run import CONFIG, SERVERS, SERVICES
+    from bench.http.run import CONFIG, SERVERS, SERVICES, VARIANTS
 
     module, _, attribute = SERVERS[name].partition(":")
-    served = getattr(importlib.import_module(module), attribute)
+    if name in SERVICES and module in sys.modules:
+        # A variant of a service already served in this run: a Service of its own to configure.
+        served = getattr(importlib.reload(sys.modules[module]), attribute)
+    else:
+        served = getattr(importlib.import_module(module), attribute)
     if name not in SERVICES:
         yield served
         return
     # The configuration file's settings, given as overrides: with a file to watch the service
     # would run a file watcher whose wake-ups count with the run's wall time, not its requests.
-    served.configure(overrides=[*_overrides(yaml.safe_load(CONFIG.read_text())), "http.enabled=false"])
+    overrides = [*_overrides(yaml.safe_load(CONFIG.read_text())), *VARIANTS.get(name, ())]
+    served.configure(overrides=[*overrides, "http.enabled=false"])
     await served.start()
     try:
         yield served.app
@@ -123,10 +128,27 @@ def _overrides(section: dict[str, Any], prefix: str = "") -> list[str]:
 _WARM_UP = 200
 
 
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """Standard output goes to ``/dev/null`` in the block: access lines (at INFO) are written, not shown."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 async def _count_once(name: str, requests: int) -> None:
     """The run callgrind counts: start ``name``, warm it up, serve ``requests`` requests."""
-    async with _served(name) as app:
-        await _run(app, _WARM_UP + requests)
+    with _stdout_to_devnull():
+        async with _served(name) as app:
+            await _run(app, _WARM_UP + requests)
 
 
 def _instructions(name: str, requests: int) -> int:
@@ -162,19 +184,24 @@ def _count(names: list[str], requests: int) -> None:
 
 
 async def _main(rounds: int, requests: int, names: list[str]) -> None:
-    async with contextlib.AsyncExitStack() as stack:
-        apps = {name: await stack.enter_async_context(_served(name)) for name in names}
-        await _measure(apps, rounds, requests)
+    with _stdout_to_devnull():
+        async with contextlib.AsyncExitStack() as stack:
+            apps = {name: await stack.enter_async_context(_served(name)) for name in names}
+            results = await _measure(apps, rounds, requests)
+    _report({name: statistics.median(values) for name, values in results.items()})
 
 
-async def _measure(apps: dict[str, Any], rounds: int, requests: int) -> None:
+async def _measure(apps: dict[str, Any], rounds: int, requests: int) -> dict[str, list[float]]:
     for app in apps.values():
         await _run(app, 500)
     results: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(rounds):
         for name, app in apps.items():
             results[name].append(await _run(app, requests))
-    medians = {name: statistics.median(values) for name, values in results.items()}
+    return results
+
+
+def _report(medians: dict[str, float]) -> None:
     for name, us in medians.items():
         print(f"{name:20} {us:8.2f} µs/request")
     mine = [name for name in medians if name.startswith("microlib")]

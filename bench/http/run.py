@@ -23,7 +23,11 @@ Both microlib servers are a ``microlib.Service`` run by ``microlib run`` with
 default chain (request id, recovery, tracing, metrics, logging, deadline,
 validation), logging at WARNING, metrics on, tracing on with every request
 sampled (``sample_ratio: 1.0``) and exporter ``none`` (spans recorded, not
-exported); gRPC is off, only REST is measured. The peers run under
+exported); gRPC is off, only REST is measured. ``microlib-openapi-info`` and
+``floor-info`` (run only when ``--only`` names them) are the same servers at
+the default level, INFO: one access line per request, written to the
+server's standard output (``/dev/null`` here), which is what issue #19's
+targets state. The peers run under
 ``uvicorn`` with access log off and log level warning. All run on uvloop and
 httptools, one process, pinned to one core; wrk runs pinned to another.
 
@@ -65,11 +69,14 @@ SERVICES = {
     "microlib-openapi": "bench.http.apps.openapi_app:service",
     "microlib-transcoded": "bench.http.apps.transcoded_app:service",
     "microlib-openapi-unfrozen": "bench.http.apps.openapi_app:service",
+    "microlib-openapi-info": "bench.http.apps.openapi_app:service",
 }
 # Settings over microlib.yaml; a server named here runs only when --only names it.
 VARIANTS = {
     # ADR 0014: the same server with its start-up heap left in the collector's reach.
     "microlib-openapi-unfrozen": ["lifecycle.freeze_heap=false"],
+    # Issue #19: the default level, so the access line is written.
+    "microlib-openapi-info": ["logging.level=INFO"],
 }
 APPS = {
     "fastapi": "bench.http.apps.fastapi_app:app",
@@ -77,7 +84,10 @@ APPS = {
     "starlette": "bench.http.apps.starlette_app:app",
     # A yardstick, not a peer: bare Starlette + validation + the least telemetry.
     "floor": "bench.http.apps.floor_app:app",
+    "floor-info": "bench.http.apps.floor_app:app_with_access_log",
 }
+# Servers that run only when --only names them.
+ON_REQUEST = {*VARIANTS, "floor-info"}
 SERVERS = {**SERVICES, **APPS}
 # Issue #6: req/s of each microlib server over each peer's, at least.
 TARGETS = {"fastapi": 1.5, "connexion": 4.0, "starlette": 1.0}
@@ -137,7 +147,10 @@ def start(name: str, port: int, core: str) -> subprocess.Popen[bytes]:
             30 s, or did not refuse the invalid one (4xx: FastAPI's is 422)
             though it validates.
     """
-    proc = subprocess.Popen(["taskset", "-c", core, *command(name, port)], cwd=ROOT, env=_env())
+    # Access lines (at INFO) go to /dev/null: written and paid for, not read.
+    proc = subprocess.Popen(
+        ["taskset", "-c", core, *command(name, port)], cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -194,13 +207,13 @@ def report(results: dict[str, list[tuple[float, float, float]]], args: argparse.
                 f"{mine + ' / ' + peer:34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
                 f"per-round ratios (target {target:.1f}x: {verdict})"
             )
-    if "floor" in results and "starlette" in results:
-        pooled = medians["floor"][0] / medians["starlette"][0]
+    for floor in (name for name in ("floor", "floor-info") if name in results and "starlette" in results):
+        pooled = medians[floor][0] / medians["starlette"][0]
         paired = statistics.median(
-            a[0] / b[0] for a, b in zip(results["floor"], results["starlette"], strict=True)
+            a[0] / b[0] for a, b in zip(results[floor], results["starlette"], strict=True)
         )
         print(
-            f"{'floor / starlette':34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
+            f"{floor + ' / starlette':34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
             "per-round ratios (the least code doing these duties we could write)"
         )
 
@@ -216,7 +229,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
-    default = [name for name in SERVERS if name not in VARIANTS]
+    default = [name for name in SERVERS if name not in ON_REQUEST]
     parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=default)
     args = parser.parse_args()
     for tool, package in (("wrk", "wrk"), ("taskset", "util-linux")):

@@ -54,6 +54,12 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "grpc-overhead": ("bench/grpc/overhead.py --rounds 1 --calls 20", "adds"),
     "grpc-k6": ("bench/grpc/run.py --rounds 1 --duration 1s --warmup 1s", "of medians"),
     "http-inproc": ("bench/http/inproc.py --rounds 1 --requests 20", "faster"),
+    # Two variants of one Service in one process, the access line written to /dev/null.
+    "http-inproc-info": (
+        "bench/http/inproc.py --rounds 1 --requests 20"
+        " --only microlib-openapi microlib-openapi-info floor-info",
+        "microlib-openapi-info / floor-info",
+    ),
     "http-wrk": ("bench/http/run.py --rounds 1 --duration 1 --warmup 1", "of medians"),
     "jobs": ("bench/jobs/run.py --rounds 1 --jobs 20 --warmup 5 --latency-jobs 5", "enqueue->handler"),
     "messaging": ("bench/messaging/run.py --rounds 1 --messages 50", "microlib/raw ="),

@@ -4,6 +4,8 @@ A yardstick, not microlib: the ``starlette`` app with the FastAPI app's
 pydantic model checking the body and, around it, ``FloorTelemetry``
 configured as ``microlib.yaml`` configures microlib (metrics; a sampled span
 per request, dropped by exporter ``none``; no access line at level warning).
+``app_with_access_log`` is the same at level info: the access line written
+to standard output, one write per loop turn.
 A ratio to bare Starlette it cannot reach is out of reach of any
 implementation of those duties on Starlette we know of.
 """
@@ -31,4 +33,7 @@ async def create_order(request: Request) -> JSONResponse:
 
 app = FloorTelemetry(
     Starlette(routes=[Route("/v1/orders", create_order, methods=["POST"])]), None, access_log=False
+)
+app_with_access_log = FloorTelemetry(
+    Starlette(routes=[Route("/v1/orders", create_order, methods=["POST"])]), None, access_log=True
 )

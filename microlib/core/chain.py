@@ -77,12 +77,22 @@ class Stage:
         """
         return None
 
+    def for_kind(self, kind: str) -> Stage | None:
+        """The stage to run for calls of ``kind``, or None when it does nothing for them.
+
+        The chain asks once per method and kind, when it composes the
+        chain: a stage that only counts gRPC, messages and jobs leaves HTTP
+        calls without a step of its own. The stage returned must behave
+        exactly as this one would for calls of that kind.
+        """
+        return self
+
     async def intercept(self, ctx: CallContext, call_next: CallNext) -> Any:
         """Run the stage alone around ``call_next``."""
         return await _fuse((self,), call_next)(ctx)
 
 
-def compose(interceptors: Sequence[Interceptor], handler: CallNext) -> CallNext:
+def compose(interceptors: Sequence[Interceptor], handler: CallNext, kind: str | None = None) -> CallNext:
     """Wrap ``handler`` in ``interceptors``, the first one outermost.
 
     The returned callable binds the context to the current task, so
@@ -92,11 +102,17 @@ def compose(interceptors: Sequence[Interceptor], handler: CallNext) -> CallNext:
     first) has had its say. Runs of neighbouring :class:`Stage` interceptors
     become one step each (see :class:`Stage`); the binding and the rejection
     are stages too, so a chain of framework interceptors only is one step
-    around the handler.
+    around the handler. With ``kind``, the chain serves calls of that kind
+    only, and each stage is asked for its step for them (:meth:`Stage.for_kind`).
     """
     layers: list[Interceptor | list[Stage]] = [[_BINDING]]
     for interceptor in interceptors:
         if isinstance(interceptor, Stage):
+            if kind is not None:
+                specialized = interceptor.for_kind(kind)
+                if specialized is None:
+                    continue
+                interceptor = specialized
             run = layers[-1]
             if isinstance(run, list):
                 run.append(interceptor)
@@ -144,30 +160,42 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
     """
     noop_enter = [getattr(stage.enter, "__func__", None) is Stage.enter for stage in stages]
     noop_exit = [getattr(stage.exit, "__func__", None) is Stage.exit for stage in stages]
-    scope: dict[str, Any] = {"call_next": call_next}
+    # The chain's own stages are written in as statements: a call less at each end.
+    scope: dict[str, Any] = {"call_next": call_next, "bind": _current.set, "unbind": _current.reset}
+    scope["Rejected"] = Rejected
     # ``entered`` counts the stages entered, for the exits after an enter
     # raised; a stage without an enter is entered along with the one before.
     entering = [index for index, noop in enumerate(noop_enter) if not noop]
     enters = []
     for index in entering:
-        scope[f"enter{index}"] = stages[index].enter
         following = next((i for i in entering if i > index), len(stages))
-        enters += [f"s{index} = enter{index}(ctx)", f"entered = {following}"]
+        if stages[index] is _BINDING:
+            enters.append(f"s{index} = bind(ctx)")
+        elif stages[index] is _ACCEPTING:
+            enters += ["if type(ctx.request) is Rejected:", "    raise ctx.request.error"]
+        else:
+            scope[f"enter{index}"] = stages[index].enter
+            enters.append(f"s{index} = enter{index}(ctx)")
+        enters.append(f"entered = {following}")
     every: list[str] = []  # the exits when every stage was entered (the usual case)
     some: list[str] = []  # the exits of the stages entered before one raised
     for index in reversed(range(len(stages))):
         if noop_exit[index]:
             continue
-        scope[f"exit{index}"] = stages[index].exit
-        state = "None" if noop_enter[index] else f"s{index}"
-        lines = [
-            "try:",
-            f"    replacement = exit{index}(ctx, {state}, failure)",
-            "except BaseException as exc:",
-            "    replacement = exc",
-            "if replacement is not None:",
-            "    failure = replacement",
-        ]
+        if stages[index] is _BINDING:
+            # _Binding.exit returns None: only what it raises replaces the outcome.
+            lines = ["try:", f"    unbind(s{index})", "except BaseException as exc:", "    failure = exc"]
+        else:
+            scope[f"exit{index}"] = stages[index].exit
+            state = "None" if noop_enter[index] else f"s{index}"
+            lines = [
+                "try:",
+                f"    replacement = exit{index}(ctx, {state}, failure)",
+                "except BaseException as exc:",
+                "    replacement = exc",
+                "if replacement is not None:",
+                "    failure = replacement",
+            ]
         every += lines
         some += [f"if entered > {index}:", *(f"    {line}" for line in lines)]
     body = [
@@ -300,16 +328,17 @@ class Chain:
         """Compose the active interceptors around ``handler``.
 
         Routes are declared before the service installs its interceptors,
-        so the composition happens on the first call; from then on the
-        chain is frozen and :meth:`install` refuses.
+        so the composition happens on the first call (of each call kind:
+        see :meth:`Stage.for_kind`); from then on the chain is frozen and
+        :meth:`install` refuses.
         """
-        composed: CallNext | None = None
+        composed: dict[str, CallNext] = {}
 
         def call(ctx: CallContext) -> Awaitable[Any]:
-            nonlocal composed
-            if composed is None:
+            step = composed.get(ctx.kind)
+            if step is None:
                 self._frozen = True
-                composed = compose(self.interceptors, handler)
-            return composed(ctx)
+                step = composed[ctx.kind] = compose(self.interceptors, handler, ctx.kind)
+            return step(ctx)
 
         return call

@@ -142,14 +142,8 @@ class OperationEndpoint:
             send: The ASGI send callable.
             path_values: Decoded path template values.
         """
-        ctx = context_from_scope(
-            scope,
-            service=self.title,
-            method=self.op.operation_id,
-            route=self.op.path,
-            path_params=path_values,
-            attributes=self.attributes,
-        )
+        op = self.op
+        ctx = context_from_scope(scope, self.title, op.operation_id, op.path, path_values, self.attributes)
         if self.query_credentials:
             ctx.attributes[_QUERY_ATTRIBUTE] = scope["query_string"].decode("latin-1")
         try:
@@ -251,7 +245,11 @@ class OperationEndpoint:
         if content_type not in self.bare_media:
             # Parameters, spaces or capitals: the bare media type.
             content_type = _bare(content_type)
-        model, found = _media(self.op.body.media, content_type)
+        media = self.op.body.media
+        # A declared media type, as it usually is, found without a call.
+        model, found = (
+            (media[content_type], True) if content_type in media else _wildcard(media, content_type)
+        )
         if not found:
             accepted = ", ".join(self.op.body.media)
             raise InvalidArgument(
@@ -290,9 +288,8 @@ def _bare(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def _media(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:
-    if content_type in media:
-        return media[content_type], True
+def _wildcard(media: Any, content_type: str) -> tuple[type[BaseModel] | None, bool]:
+    """The model of the range (``*/*``, ``text/*``) that covers ``content_type``, and whether one does."""
     for declared, model in media.items():
         major, _, minor = declared.partition("/")
         if declared == "*/*" or (minor == "*" and content_type.startswith(major + "/")):

@@ -181,6 +181,8 @@ def _check_media_type(scope: Scope) -> None:
     # without a CORS preflight.
     for name, value in scope["headers"]:
         if name == b"content-type":
+            if value == b"application/json":
+                return  # the usual header, as it is: nothing to take off or lower
             media = value.split(b";", 1)[0].strip().lower()
             if media == b"application/json":
                 return

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import structlog
 from starlette.middleware import Middleware
@@ -28,7 +29,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from microlib.core.errors import Error, Internal
 from microlib.core.lifecycle import RETRY_AFTER_SECONDS, shutting_down
 from microlib.http.errors import send_problem
-from microlib.http.middleware import with_headers
 from microlib.observability._exchange import _Exchange
 from microlib.observability.http_server import HttpServerTelemetry
 from microlib.observability.requestid import new_request_id, valid_request_id
@@ -83,6 +83,7 @@ class HttpEdge:
         self.gzip: Any = None
         for middleware in fused:
             middleware.fuse(self)
+        self._stamps = _Stamps(self.headers, frozenset(name for name, _ in self.headers))
         self._refusal: type[Error] = self.limit.refusal if self.limit else _Never
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -143,11 +144,11 @@ class HttpEdge:
             if refused is not None:
                 await self.gate.refuse(_stamping_send(send, exchange), refused)
             else:
-                await app(scope, receive, _stamping_send(send, exchange, self.headers))
+                await app(scope, receive, _stamping_send(send, exchange, self._stamps))
         except self._refusal as exc:
             # The body limit's refusal, from an app that does not render errors itself.
             if not exchange.status:
-                await send_problem(_stamping_send(send, exchange, self.headers), exc)
+                await send_problem(_stamping_send(send, exchange, self._stamps), exc)
         except Exception as exc:
             failure = exc
             await _recover(exc, exchange, send)
@@ -155,7 +156,7 @@ class HttpEdge:
             if task is not None and timeout.expired(task, cancelling):
                 timeout.release(task)
                 if not exchange.status:
-                    await timeout.answer(scope, _stamping_send(send, exchange, self.headers))
+                    await timeout.answer(scope, _stamping_send(send, exchange, self._stamps))
             else:
                 # The server gave up on the request (its drain's budget ended).
                 failure = exc
@@ -273,9 +274,11 @@ class _Never(Error):
     """Raised by nothing: what the edge catches as the body limit's refusal when it has none."""
 
 
-def _stamping_send(send: Send, exchange: _Exchange, added: list[tuple[bytes, bytes]] | None = None) -> Send:
-    """``send``, recording the status and sizes, with ``added`` (the security headers), then
-    ``X-Request-ID``, on the response where it does not set them itself."""
+def _stamping_send(send: Send, exchange: _Exchange, stamps: _Stamps | None = None) -> Send:
+    """``send``, recording the status and sizes, with ``stamps`` (the security headers), then
+    ``X-Request-ID``, on the response where it does not set them itself: what
+    ``with_headers(message, [*stamps.headers, (b"x-request-id", id)])`` answers."""
+    added, names = stamps or _NO_STAMPS
 
     async def stamping(message: Message) -> None:
         kind = message["type"]
@@ -283,8 +286,28 @@ def _stamping_send(send: Send, exchange: _Exchange, added: list[tuple[bytes, byt
             exchange.sent += len(message.get("body", b""))
         elif kind == "http.response.start":
             exchange.status = message["status"]
-            stamped = (b"x-request-id", exchange.request_id.encode())
-            message = with_headers(message, [*added, stamped] if added else [stamped])
+            own = message.get("headers", ())
+            # The names the response sets, found without a loop of Python steps.
+            present = set(map(bytes.lower, map(_name, own)))
+            if present.isdisjoint(names):
+                headers = [*own, *added]
+            else:
+                headers = [*own, *[header for header in added if header[0] not in present]]
+            if _REQUEST_ID not in present:
+                headers.append((_REQUEST_ID, exchange.request_id.encode()))
+            message = {**message, "headers": headers}
         await send(message)
 
     return stamping
+
+
+class _Stamps(NamedTuple):
+    """The headers the edge adds to responses, and their names."""
+
+    headers: list[tuple[bytes, bytes]]
+    names: frozenset[bytes]
+
+
+_NO_STAMPS = _Stamps([], frozenset())
+_REQUEST_ID = b"x-request-id"
+_name = itemgetter(0)

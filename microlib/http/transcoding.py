@@ -167,11 +167,11 @@ class _Call:
         ) -> None:
             ctx = context_from_scope(
                 scope,
-                service=self.service,
-                method=self.method.name,
-                route=rule.path,
-                path_params={".".join(path): text for path, text in values.items()} if values else {},
-                attributes=self.attributes,
+                self.service,
+                self.method.name,
+                rule.path,
+                {".".join(path): text for path, text in values.items()} if values else {},
+                self.attributes,
             )
             if not isinstance(ctx.request, Rejected):  # a bad deadline header
                 try:

@@ -135,11 +135,9 @@ class TracingInterceptor(Stage):
             return
         span, bound = state
         if bound is None:
-            # The HTTP edge's span: it ends it.
+            # The HTTP edge's span: it ends it, and its status code tells a success.
             if failure is not None:
                 _failed(ctx, span, failure)
-            else:
-                _succeeded(ctx, span, under_edge=True)
             return
         finished = False
         try:
@@ -150,7 +148,7 @@ class TracingInterceptor(Stage):
                 finished = True
                 span.finish(None, _GRPC_OK if ctx.kind == "grpc" else _OK)
             else:
-                _succeeded(ctx, span, under_edge=False)
+                span.set_attributes(_GRPC_OK if ctx.kind == "grpc" else _OK)
         finally:
             if not finished:
                 span.end()
@@ -167,14 +165,6 @@ def _failed(ctx: CallContext, span: trace.Span, exc: BaseException) -> None:
     span.record_exception(exc)
     if server_fault(exc):
         span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
-
-
-def _succeeded(ctx: CallContext, span: trace.Span, *, under_edge: bool) -> None:
-    if ctx.kind == "grpc":
-        span.set_attributes(_GRPC_OK)
-    elif not under_edge:
-        # Under the HTTP edge the status code says as much.
-        span.set_attributes(_OK)
 
 
 # The outcome attributes of a success, made once (spans copy what they are given).
@@ -203,6 +193,10 @@ class MetricsInterceptor(Stage):
         # each code): multi-process mode's prometheus-client metrics
         # validate and lock in every labels() call.
         self._methods: dict[tuple[str, str, str], _MethodMetrics] = {}
+
+    def for_kind(self, kind: str) -> MetricsInterceptor | None:
+        """No step for HTTP calls, which the edge counts: :meth:`enter` would do nothing."""
+        return None if kind == "http" else self
 
     def enter(self, ctx: CallContext) -> _Counted | None:
         """Count the call in flight and start its clock."""

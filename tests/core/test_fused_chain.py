@@ -170,3 +170,115 @@ async def test_a_stage_runs_alone_through_intercept() -> None:
 
     assert await Step("alone", journal).intercept(_ctx(), handler) == "done"
     assert journal == [">alone", "handler", "<alone:ok"]
+
+
+async def test_the_chains_own_stages_written_in_behave_as_their_methods() -> None:
+    """The binding and the rejection check, written into the step as statements,
+    against the same stages called through their methods: the same journal,
+    outcome, current context and exception, whichever stage fails where."""
+    from microlib.core.chain import _ACCEPTING, _BINDING, _Accepting, _Binding, _fuse
+    from microlib.core.context import Rejected, current_context
+    from microlib.core.errors import InvalidArgument
+
+    outcomes = ("ok", "raises", "rejected", "enter fails", "exit fails")
+
+    async def run(outcome: str, binding: Stage, accepting: Stage) -> tuple[list[str], str]:
+        journal: list[str] = []
+
+        class Broken(Stage):
+            def exit(self, ctx: CallContext, state: Any, failure: BaseException | None) -> None:
+                journal.append(f"broken saw {type(failure).__name__}")
+                raise RuntimeError("exit failed")
+
+        async def handler(ctx: CallContext) -> str:
+            journal.append(f"handler bound={current_context() is ctx}")
+            if outcome == "raises":
+                raise ValueError("boom")
+            return "done"
+
+        inner: list[Stage] = [Step("a", journal, enter_fails=outcome == "enter fails")]
+        if outcome == "exit fails":
+            inner.insert(0, Broken())
+        ctx = _ctx()
+        if outcome == "rejected":
+            ctx.request = Rejected(InvalidArgument("bad"))
+        step = _fuse((binding, Step("outer", journal), *inner, accepting), handler)
+        try:
+            result = await step(ctx)
+        except BaseException as exc:
+            result = f"{type(exc).__name__}: {exc}"
+        journal.append(f"after bound={current_context() is not None}")
+        return journal, result
+
+    for outcome in outcomes:
+        written_in = await run(outcome, _BINDING, _ACCEPTING)
+        called = await run(outcome, _Binding(), _Accepting())
+        assert written_in == called, outcome
+
+
+async def test_a_stage_with_no_step_for_a_kind_is_left_out_of_that_kinds_chain() -> None:
+    """The metrics stage has no step for HTTP: the HTTP chain runs without it, and
+    every other stage, in order, as the chain composed without kinds does."""
+    journal: list[str] = []
+
+    class GrpcOnly(Step):
+        def for_kind(self, kind: str) -> Stage | None:
+            return self if kind == "grpc" else None
+
+    chain = Chain()
+    chain.install("request_id", Step("request_id", journal))
+    chain.install("metrics", GrpcOnly("metrics", journal))
+    chain.install("deadline", Step("deadline", journal))
+
+    async def handler(ctx: CallContext) -> str:
+        journal.append(ctx.kind)
+        return "done"
+
+    call = chain.wrap(handler)
+    await call(CallContext(kind="http", service="s", method="m"))
+    await call(_ctx())
+    await call(CallContext(kind="http", service="s", method="m"))
+    http = [">request_id", ">deadline", "http", "<deadline:ok", "<request_id:ok"]
+    grpc = [">request_id", ">metrics", ">deadline", "grpc", "<deadline:ok", "<metrics:ok", "<request_id:ok"]
+    assert journal == [*http, *grpc, *http]
+
+
+@pytest.mark.parametrize("kind", ["http", "grpc", "message", "job"])
+async def test_the_metrics_stage_for_a_kind_records_as_the_full_stage(kind: str) -> None:
+    """The metrics interceptor's step for each kind (none for HTTP) against the
+    interceptor run alone: the same samples once a call has run."""
+    import io
+
+    from microlib.config.model import Settings
+    from microlib.observability import Observability, ServiceIdentity
+    from microlib.observability.interceptors import MetricsInterceptor
+
+    def samples(obs: Observability) -> list[tuple[str, dict[str, str], float]]:
+        found = []
+        for family in obs.metrics.registry.collect():
+            for sample in family.samples:
+                if sample.name.startswith(
+                    ("rpc_", "messaging_", "job_", "http_")
+                ) and not sample.name.endswith("_created"):
+                    value = (
+                        0.0
+                        if "duration" in sample.name and not sample.name.endswith("_count")
+                        else sample.value
+                    )
+                    found.append((sample.name, dict(sample.labels), value))
+        return found
+
+    async def handler(ctx: CallContext) -> str:
+        return "done"
+
+    recorded = []
+    for specialized in (True, False):
+        obs = Observability(Settings(), ServiceIdentity("svc"), log_stream=io.StringIO())
+        stage = MetricsInterceptor(obs)
+        ctx = CallContext(kind=kind, service="s", method="m")  # type: ignore[arg-type]
+        if specialized:
+            await compose([stage], handler, kind)(ctx)
+        else:
+            await stage.intercept(ctx, handler)
+        recorded.append(samples(obs))
+    assert recorded[0] == recorded[1]

@@ -9,6 +9,10 @@ transport-neutral: any call whose context carries a deadline is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import itertools
+import math
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from microlib.core.chain import Stage
@@ -17,9 +21,19 @@ from microlib.core.errors import DeadlineExceeded
 
 __all__ = ["DeadlineInterceptor"]
 
+# Disarmed timers a loop's queue keeps before it sweeps them out (when they
+# are also half of it), as asyncio does with its cancelled timer handles.
+_SWEEP_AFTER = 64
+# The loop timer runs in a context of its own, not holding on to the call's that armed it.
+_NO_CONTEXT = contextvars.Context()
+
 
 class DeadlineInterceptor(Stage):
     """Cancels the rest of the chain when ``ctx.deadline`` passes."""
+
+    def __init__(self) -> None:
+        # The queue of the loop that ran the last call: a service has one.
+        self._queue: _Queue | None = None
 
     def enter(self, ctx: CallContext) -> _Timer | None:
         """Arm a timer that cancels the call's task at ``ctx.deadline``."""
@@ -29,7 +43,11 @@ class DeadlineInterceptor(Stage):
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("a deadline needs the call to run in an asyncio task")
-        return _Timer(task, deadline)
+        queue = self._queue
+        loop = task.get_loop()
+        if queue is None or queue.loop is not loop:
+            queue = self._queue = _Queue(loop)
+        return queue.arm(task, deadline)
 
     def exit(
         self, ctx: CallContext, state: _Timer | None, failure: BaseException | None
@@ -43,30 +61,96 @@ class DeadlineInterceptor(Stage):
 
 
 class _Timer:
-    """``asyncio.timeout_at`` without its two coroutines per call, same rules.
+    """One call's deadline, with ``asyncio.timeout_at``'s rules.
 
     The timer cancels the task; on the way out the cancellation it asked for
     is withdrawn (``uncancel``), and only when no one else cancelled the task
     too does the call end as timed out rather than cancelled.
     """
 
-    __slots__ = ("cancelling", "expired", "handle", "task")
+    __slots__ = ("cancelling", "expired", "queue", "task")
 
-    def __init__(self, task: asyncio.Task[Any], deadline: float) -> None:
-        self.task = task
+    def __init__(self, task: asyncio.Task[Any], queue: _Queue) -> None:
+        self.task: asyncio.Task[Any] | None = task
+        self.queue = queue
         self.cancelling = task.cancelling()
         self.expired = False
-        # CallContext deadlines are time.monotonic() values, the clock of
-        # asyncio's loops (uvloop's too): no conversion, one clock read less.
-        self.handle = asyncio.get_running_loop().call_at(deadline, self._expire)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         self.expired = True
+        assert self.task is not None
         self.task.cancel()
 
     def disarm(self, failure: BaseException | None) -> bool:
         """Stop the timer; whether the call ended because it expired."""
-        self.handle.cancel()
+        task = self.task
+        assert task is not None
         if not self.expired:
+            # It stays queued until swept, without the task (done by now).
+            self.task = None
+            self.queue.disarmed()
             return False
-        return self.task.uncancel() <= self.cancelling and isinstance(failure, asyncio.CancelledError)
+        return task.uncancel() <= self.cancelling and isinstance(failure, asyncio.CancelledError)
+
+
+class _Queue:
+    """One loop's call deadlines behind a single loop timer.
+
+    A loop timer per call costs its handle, a push onto the loop's heap and a
+    cancellation nearly every time (calls end before their deadline); here a
+    call pushes a tuple onto a heap of its own, and the loop timer, armed for
+    the earliest deadline, is moved only when an earlier one comes. When it
+    fires, the calls due by then are cancelled, in deadline order, as their
+    own timers would have been.
+    """
+
+    __slots__ = ("dead", "handle", "heap", "loop", "order", "when")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.heap: list[tuple[float, int, _Timer]] = []
+        self.order = itertools.count()  # ties in arming order, never comparing timers
+        self.handle: asyncio.TimerHandle | None = None
+        self.when = math.inf  # when the handle fires
+        self.dead = 0  # disarmed timers still in the heap
+
+    def arm(self, task: asyncio.Task[Any], deadline: float) -> _Timer:
+        timer = _Timer(task, self)
+        heappush(self.heap, (deadline, next(self.order), timer))
+        if deadline < self.when:
+            self._schedule(deadline)
+        return timer
+
+    def disarmed(self) -> None:
+        self.dead += 1
+        if self.dead > _SWEEP_AFTER and self.dead * 2 > len(self.heap):
+            heap = self.heap
+            heap[:] = [entry for entry in heap if entry[2].task is not None]
+            heapify(heap)
+            self.dead = 0
+
+    def _schedule(self, when: float) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.when = when
+        # CallContext deadlines are time.monotonic() values, the clock of
+        # asyncio's loops (uvloop's too): no conversion, one clock read less.
+        self.handle = self.loop.call_at(when, self._fire, context=_NO_CONTEXT)
+
+    def _fire(self) -> None:
+        # Due: whatever the loop ran this handle for, and anything since.
+        due = max(self.when, self.loop.time())
+        self.handle = None
+        self.when = math.inf
+        heap = self.heap
+        while heap:
+            deadline, _, timer = heap[0]
+            if timer.task is None:
+                heappop(heap)
+                self.dead -= 1
+            elif deadline <= due:
+                heappop(heap)
+                timer.expire()
+            else:
+                self._schedule(deadline)
+                break

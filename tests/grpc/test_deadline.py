@@ -74,3 +74,154 @@ async def test_deadline_interceptor_passes_results_and_own_timeouts() -> None:
     assert await compose([DeadlineInterceptor()], ok)(ctx) == "done"
     with pytest.raises(TimeoutError, match="upstream"):
         await compose([DeadlineInterceptor()], times_out)(ctx)
+
+
+class _FakeHandle:
+    def __init__(self, when: float, callback: Any) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _FakeLoop:
+    """A loop clock moved by hand: its timers run, in order, when the test advances it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.handles: list[_FakeHandle] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Any, *, context: Any = None) -> _FakeHandle:
+        handle = _FakeHandle(when, callback)
+        self.handles.append(handle)
+        return handle
+
+    def advance(self, to: float) -> None:
+        while due := sorted(
+            (h for h in self.handles if not h.cancelled and h.when <= to), key=lambda h: h.when
+        ):
+            handle = due[0]
+            self.handles.remove(handle)
+            self.now = max(self.now, handle.when)
+            handle.callback()
+        self.now = to
+
+
+class _FakeTask:
+    def __init__(self) -> None:
+        self.cancels = 0
+
+    def cancelling(self) -> int:
+        return self.cancels
+
+    def cancel(self) -> None:
+        self.cancels += 1
+
+    def uncancel(self) -> int:
+        self.cancels -= 1
+        return self.cancels
+
+
+def test_shared_deadline_queue_cancels_as_a_timer_per_call_would() -> None:
+    """One loop timer for every call's deadline cancels exactly the calls a timer each would.
+
+    The general path is a timer per call: a call is cancelled when the loop
+    runs its timers at or past the call's deadline while the call runs, and
+    not after it ended. Random deadlines (past, out of order, tied), ends and
+    clock moves, enough for the queue to sweep its disarmed timers many times.
+    """
+    import random
+
+    from microlib.grpc.deadline import _Queue
+
+    rng = random.Random(7)
+    loop = _FakeLoop()
+    queue = _Queue(loop)  # type: ignore[arg-type]
+    running: dict[int, tuple[_FakeTask, Any, float]] = {}
+    fired: set[int] = set()  # the calls whose own timer would have fired
+    expired = 0
+    for call in range(5000):
+        deadline = loop.now + rng.choice([-1.0, 0.0, 0.5, 1.0, 1.0, rng.uniform(0, 20), 60.0])
+        task = _FakeTask()
+        running[call] = (task, queue.arm(task, deadline), deadline)  # type: ignore[arg-type]
+        for ending in rng.sample(sorted(running), k=min(len(running), rng.choice([0, 1, 1, 2]))):
+            task, timer, deadline = running.pop(ending)
+            assert task.cancels == (ending in fired), (ending, deadline, loop.now)
+            expired += timer.disarm(asyncio.CancelledError() if task.cancels else None)
+            assert task.cancels == 0
+        if rng.random() < 0.02:
+            to = loop.now + rng.choice([0.0, 0.25, 0.5, 1.0, 3.0])
+            fired |= {c for c, (_, _, deadline) in running.items() if deadline <= to}
+            loop.advance(to)
+    for call, (task, _, _) in running.items():
+        assert task.cancels == (call in fired)
+    assert expired == len(fired) - sum(call in fired for call in running)
+    assert len(queue.heap) < 2 * len(running) + 200  # swept, not grown with every call
+
+
+async def test_deadline_interceptor_ends_calls_as_a_timer_per_call_would() -> None:
+    """Many concurrent calls end the same under the interceptor as with a loop timer each.
+
+    The general path is ``asyncio.timeout_at``'s rule on a loop timer of the
+    call's own (``call_at``, so a deadline already past fires after the
+    call's next step, not before it).
+    """
+    loop = asyncio.get_running_loop()
+
+    async def work(how: str) -> str:
+        if how == "yield":
+            await asyncio.sleep(0)
+        elif how == "short":
+            await asyncio.sleep(0.01)
+        elif how == "hang":
+            await asyncio.Event().wait()
+        return "ok"
+
+    async def handler(ctx: CallContext) -> str:
+        return await work(ctx.method)
+
+    call = compose([DeadlineInterceptor()], handler)
+
+    async def ours(how: str, deadline: float) -> str:
+        try:
+            return str(await call(CallContext("grpc", "s", how, deadline=deadline)))
+        except DeadlineExceeded:
+            return "expired"
+        except asyncio.CancelledError:
+            return "cancelled"
+
+    async def general(how: str, deadline: float) -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        handle = loop.call_at(deadline, task.cancel)
+        try:
+            return await work(how)
+        except asyncio.CancelledError:
+            if handle.when() <= loop.time() and task.uncancel() <= cancelling:
+                return "expired"
+            return "cancelled"
+        finally:
+            handle.cancel()
+
+    cases = [
+        (how, offset)
+        for how in ("instant", "yield", "short", "hang")
+        for offset in (-1.0, 0.0, 0.3, 0.2, 60.0)
+        for _ in range(3)
+    ]
+    now = loop.time()
+    tasks = [
+        (loop.create_task(ours(how, now + offset)), loop.create_task(general(how, now + offset)))
+        for how, offset in cases
+    ]
+    await asyncio.sleep(0.5)
+    for pair in tasks:
+        for task in pair:
+            task.cancel()  # the calls past every deadline: cancelled by someone else
+    outcomes = [(await a, await b) for a, b in tasks]
+    assert [a for a, _ in outcomes] == [b for _, b in outcomes]
+    assert {a for a, _ in outcomes} == {"ok", "expired", "cancelled"}

@@ -13,10 +13,11 @@ are named in ``_otel_private`` only (docs/adr/0006-lean-spans.md says why).
 
 from __future__ import annotations
 
+import dis
 import logging
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from time import time_ns
 from types import TracebackType
 
@@ -58,19 +59,56 @@ class FrameworkAttributes(dict[str, types.AttributeValue]):
 
 
 class SpanProcessors(SynchronousMultiSpanProcessor):
-    """The SDK's multi-processor, knowing whether it holds any processor yet.
+    """The SDK's multi-processor, knowing which of its processors' hooks do anything.
 
-    While it holds none (exporter ``none``, nothing else added), a lean span
-    skips the three calls that would each loop over no processor.
+    While it holds no processor (exporter ``none``, nothing else added), a
+    lean span skips the calls that would each loop over none; a hook whose
+    body is empty (the SDK's batch and simple processors' ``on_start`` and
+    ``_on_ending``) is not called; a lone processor's ``on_end`` is called
+    directly, not through the loop.
     """
 
     idle = True
     """No processor was added: starting and ending a span need not tell anyone."""
 
+    starts = False
+    """Some processor's ``on_start`` does something: starting a span must call them."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        # Tells the processors a span ended: _on_ending, then on_end, to each, as the SDK's span does.
+        self.ended: Callable[[ReadableSpan], None] = self._end_each
+
     def add_span_processor(self, span_processor: SpanProcessor) -> None:
         """Add ``span_processor``, after those added before."""
         super().add_span_processor(span_processor)
-        self.idle = False
+        with self._lock:
+            processors = self._span_processors
+            self.starts = not all(_empty(processor.on_start) for processor in processors)
+            endings = [processor for processor in processors if not _empty(ending_hook(processor))]
+            self.ended = processors[0].on_end if len(processors) == 1 and not endings else self._end_each
+            self.idle = False
+
+    def _end_each(self, span: ReadableSpan) -> None:
+        self._on_ending(span)  # type: ignore[arg-type]
+        self.on_end(span)
+
+
+def _empty(hook: Callable[..., None]) -> bool:
+    # A method whose body is ``pass`` (or a docstring): its code returns None
+    # and does nothing else. Anything else, or not a plain method, is called.
+    function = getattr(hook, "__func__", None)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    steps = [(step.opname, step.argval) for step in dis.get_instructions(code)]
+    return steps in _EMPTY_BODIES
+
+
+_EMPTY_BODIES = [
+    [("RESUME", 0), ("LOAD_CONST", None), ("RETURN_VALUE", None)],
+    [("RESUME", 0), ("RETURN_CONST", None)],
+]
 
 
 class SpanOrigin:
@@ -82,10 +120,10 @@ class SpanOrigin:
         scope: The tracer's instrumentation scope.
         limits: The provider's span limits (environment variables included).
         processor: The provider's span processor: every sampled span goes
-            to it at start, ending and end.
+            to it at start (if a processor acts on it), ending and end.
     """
 
-    __slots__ = ("ending", "limits", "processor", "provider", "scope", "trusts_framework")
+    __slots__ = ("limits", "processor", "provider", "scope", "trusts_framework")
 
     def __init__(
         self,
@@ -98,7 +136,6 @@ class SpanOrigin:
         self.scope = scope
         self.limits = limits
         self.processor = processor
-        self.ending = ending_hook(processor)
         self.trusts_framework = limits.max_span_attribute_length is None
 
     def __deepcopy__(self, memo: dict[int, object]) -> SpanOrigin:
@@ -281,8 +318,7 @@ class LeanSpan(trace.Span, ReadableSpan):
             return
         origin = self._origin
         if not origin.processor.idle:
-            origin.ending(self)
-            origin.processor.on_end(self)
+            origin.processor.ended(self)
 
     def finish(
         self, name: str | None, attributes: Mapping[str, types.AttributeValue], *, framework: bool = False
@@ -329,8 +365,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         if evicted:
             logger.warning("Attributes dict is full. Dropped the oldest attributes on %s.", "set_attributes")
         if not origin.processor.idle:
-            origin.ending(self)
-            origin.processor.on_end(self)
+            origin.processor.ended(self)
 
     def __exit__(
         self,

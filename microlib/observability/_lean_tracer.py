@@ -95,7 +95,7 @@ class LeanTracer(trace.Tracer):
             span._record_exception = False
         if not set_status_on_exception:
             span._set_status_on_exception = False
-        if not origin.processor.idle:
+        if origin.processor.starts:
             # Typed for the SDK's Span; processors read a ReadableSpan and use the Span API.
             origin.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
         return span
@@ -137,7 +137,7 @@ class LeanTracer(trace.Tracer):
                 lean._attributes = attributes
             else:
                 lean._begin(FrameworkAttributes(attributes))
-            if not origin.processor.idle:
+            if origin.processor.starts:
                 origin.processor.on_start(lean, parent_context=context)  # type: ignore[arg-type]
         return span, Context({**base, SPAN_KEY: span})
 
@@ -203,7 +203,7 @@ class LeanTracerProvider(TracerProvider):
     """
 
     def __init__(self, ratio: float, resource: Resource, limits: SpanLimits) -> None:
-        self._processor = SpanProcessors()  # type: ignore[no-untyped-call]
+        self._processor = SpanProcessors()
         # shutdown_on_exit=False: a service flushes within its own stop budget;
         # the SDK's atexit hook could block interpreter exit on a collector that
         # does not answer.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -55,8 +56,10 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
     grouped: dict[Any, dict[Any, list[bytes]]] = {}
     # Resources hash by serialising their attributes to JSON, scopes in
     # Python: the spans of a tracer share both objects, so each pair is
-    # hashed once per request.
+    # hashed once per request, and a span of the same pair as the one before
+    # (most are) is not looked up at all.
     by_identity: dict[tuple[int, int], list[bytes]] = {}
+    last_resource = last_scope = same = None
     for span in spans:
         if span.__class__ is LeanSpan:
             written = _lean(span)
@@ -67,16 +70,24 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
                 continue
             written = _span(span, context)
             resource, scope = span.resource, span.instrumentation_scope
-        same = by_identity.get((id(resource), id(scope)))
-        if same is None:
-            scopes = grouped.setdefault(resource, {})
-            same = by_identity[id(resource), id(scope)] = scopes.setdefault(scope or None, [])
+        if same is None or resource is not last_resource or scope is not last_scope:
+            last_resource, last_scope = resource, scope
+            same = by_identity.get((id(resource), id(scope)))
+            if same is None:
+                scopes = grouped.setdefault(resource, {})
+                same = by_identity[id(resource), id(scope)] = scopes.setdefault(scope or None, [])
+        # The span as a ScopeSpans.spans field: its tag and length, then its bytes.
+        size = len(written)
+        head = _SPAN_HEADS.get(size)
+        if head is None:
+            head = _remember_head(size)
+        same.append(head)
         same.append(written)
     out = []
     for resource, scopes in grouped.items():
         body = [_field(1, _attributes(1, resource.attributes))]
         for scope, encoded in scopes.items():
-            scope_body = [_field(1, _scope(scope)), *(_field(2, s) for s in encoded)]
+            scope_body = [_field(1, _scope(scope)), *encoded]
             if scope is not None and scope.schema_url:
                 scope_body.append(_field(3, scope.schema_url.encode()))
             body.append(_field(2, b"".join(scope_body)))
@@ -84,6 +95,17 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
             body.append(_field(3, resource.schema_url.encode()))
         out.append(_field(1, b"".join(body)))
     return b"".join(out)
+
+
+# The tag and length of a span of each size met (field 2 of ScopeSpans): sizes are few.
+_SPAN_HEADS: dict[int, bytes] = {}
+
+
+def _remember_head(size: int) -> bytes:
+    head = b"\x12" + _varint(size)
+    if len(_SPAN_HEADS) < _CACHE_LIMIT:
+        _SPAN_HEADS[size] = head
+    return head
 
 
 def _lean(span: LeanSpan) -> bytes:
@@ -115,16 +137,22 @@ def _lean(span: LeanSpan) -> bytes:
     named = _NAMED.get((name, kind._value_))
     if named is None:
         named = _remember_named(name, kind)
-    return b"".join(
-        (
-            _IDS(0x0A10, trace_id >> 64, trace_id & _LOW_64, 0x1208, span_id),
-            lineage,
-            named,
-            _TIMES(0x39, start, 0x41, end),
-            _attributes(9, span._attributes),
-            _UNSET_TAIL[remote],
-        )
-    )
+    parts = [_IDS(0x0A10, trace_id >> 64, trace_id & _LOW_64, 0x1208, span_id), lineage, named]
+    parts.append(_TIMES(0x39, start, 0x41, end))
+    attributes = span._attributes
+    if attributes:
+        # Every pair's entry looked up without a Python step per pair; when
+        # one is not cached yet (or cannot be), they are written one by one.
+        values = attributes.values()
+        pairs = zip(_SPAN_TAG, attributes, map(type, values), values, strict=False)
+        written = len(parts)
+        try:
+            parts += map(_PAIRS.__getitem__, pairs)
+        except (KeyError, TypeError):
+            del parts[written:]
+            parts += [_entry(b"\x4a", key, value) for key, value in attributes.items()]
+    parts.append(_UNSET_TAIL[remote])
+    return b"".join(parts)
 
 
 # A span's name and kind (fields 5 and 6), by name and kind value: names are few.
@@ -210,37 +238,41 @@ def _attributes(number: int, attributes: Mapping[str, Any] | None) -> bytes:
     if not attributes:
         return b""
     tag = _varint(number << 3 | 2)
-    out = []
-    for key, value in attributes.items():
+    return b"".join([_entry(tag, key, value) for key, value in attributes.items()])
+
+
+def _entry(tag: bytes, key: str, value: Any) -> bytes:
+    # One key/value entry of an attribute list, b"" for a value the SDK's
+    # encoder skips (it cannot encode it), and so do we.
+    kind = value.__class__
+    if kind in _CACHED:
         # Most pairs (method, route, host, status...) recur span after span.
-        kind = value.__class__
-        if kind in _SCALARS:
-            pair_key = (tag, key, kind, value)
-            entry = _PAIRS.get(pair_key)
-            if entry is None:
-                entry = _remember_pair(pair_key, tag, key, value)
-            out.append(entry)
-            continue
-        try:
-            encoded = _field(2, _value(value))
-        except TypeError:
-            # The SDK's encoder skips what it cannot encode, and so do we.
-            continue
-        name = _KEYS.get(key)
-        if name is None:
-            name = _remember(_KEYS, key, _field(1, key.encode()) if key else b"")
-        pair = name + encoded
-        out.append(tag + _varint(len(pair)) + pair)
-    return b"".join(out)
+        pair_key = (tag, key, kind, value)
+        entry = _PAIRS.get(pair_key)
+        if entry is None:
+            entry = _remember_pair(pair_key, tag, key, value)
+        return entry
+    try:
+        encoded = _field(2, _value(value))
+    except TypeError:
+        return b""
+    name = _KEYS.get(key)
+    if name is None:
+        name = _remember(_KEYS, key, _field(1, key.encode()) if key else b"")
+    pair = name + encoded
+    return tag + _varint(len(pair)) + pair
 
 
 # Attribute keys and whole key/value entries repeat from span to span: their
 # encodings are kept, up to a bound. Entries are keyed by (tag, key, type,
-# value): the type is part of it because True == 1 == 1.0.
+# value): the type is part of it because True == 1. Floats are not kept:
+# 0.0 == -0.0, with one hash, but not one encoding (and they rarely recur).
 _KEYS: dict[str, bytes] = {}
 _CACHE_LIMIT = 4096
-_SCALARS = frozenset({str, int, bool, float})
+_CACHED = frozenset({str, int, bool})
 _PAIRS: dict[tuple[bytes, str, type, Any], bytes] = {}
+# The tag of a span's attributes (field 9, length-delimited: 9 << 3 | 2), for each pair.
+_SPAN_TAG = repeat(b"\x4a")
 
 
 def _remember_pair(pair_key: tuple[bytes, str, type, Any], tag: bytes, key: str, value: Any) -> bytes:

@@ -38,7 +38,7 @@ from opentelemetry.trace import (
 from opentelemetry.util.types import AttributeValue
 
 from microlib.observability import Tracing
-from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
+from microlib.observability._lean_span import FrameworkAttributes, LeanSpan, SpanProcessors
 from microlib.observability._lean_tracer import LeanTracer, lean_tracing
 from microlib.observability._otlp_wire import encode_request
 
@@ -684,3 +684,64 @@ def test_otel_sdk_disabled_turns_the_tracer_into_a_no_op(monkeypatch: pytest.Mon
     span = tracer.start_span("x", attributes={"a": 1})
     assert not span.get_span_context().is_valid
     assert not span.is_recording()
+
+
+class _OnlyEnds(SpanProcessor):
+    """Empty start and ending hooks, one with a docstring: the lean span skips them."""
+
+    def __init__(self) -> None:
+        self.ended: list[str] = []
+
+    def on_start(self, span: Any, parent_context: Context | None = None) -> None:
+        """Nothing to do."""
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.ended.append(span.name)
+
+
+def test_skipped_empty_hooks_leave_what_each_processor_sees_unchanged() -> None:
+    """Every mix of processors with empty and busy hooks sees, in order, what the SDK's spans give them."""
+    mixes: list[list[Callable[[], SpanProcessor]]] = [
+        [_OnlyEnds],
+        [_Hooks],
+        [_OnlyEnds, _Hooks],
+        [_Hooks, _OnlyEnds],
+        [_OnlyEnds, _OnlyEnds],
+        [lambda: SimpleSpanProcessor(InMemorySpanExporter())],
+        [lambda: SimpleSpanProcessor(InMemorySpanExporter()), _Hooks],
+    ]
+    for mix in mixes:
+        seen = []
+        for make in (_sdk, _lean):
+            tracer, provider = make()
+            processors = [factory() for factory in mix]
+            for processor in processors:
+                provider.add_span_processor(processor)
+                tracer.start_span(f"after {len(processors)}").end()
+            with tracer.start_as_current_span("outer"):
+                tracer.start_span("inner").end()
+            seen.append([_what_saw(processor) for processor in processors])
+        assert seen[0] == seen[1], mix
+
+
+def _what_saw(processor: SpanProcessor) -> object:
+    if isinstance(processor, _Hooks):
+        return [call[:3] for call in processor.calls]
+    if isinstance(processor, _OnlyEnds):
+        return processor.ended
+    exporter = processor.span_exporter  # type: ignore[attr-defined]
+    return [span.name for span in exporter.get_finished_spans()]
+
+
+def test_a_hook_is_skipped_only_when_its_body_is_empty() -> None:
+    """The SDK's batch and simple processors' empty hooks are skipped; a busy one is called."""
+    provider = lean_tracing(Resource.create({}), 1.0, "1")[0]
+    processors = provider._active_span_processor
+    assert isinstance(processors, SpanProcessors)
+    assert processors.idle
+    assert not processors.starts
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    assert not processors.idle
+    assert not processors.starts
+    provider.add_span_processor(_Hooks())
+    assert processors.starts

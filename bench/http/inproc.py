@@ -23,7 +23,10 @@ bytecode cached.
 
 Measured 2026-12-06 (docs/http.md has the rounds): bare Starlette 173.0k,
 FastAPI 438.9k, microlib OpenAPI-first 257.0k (1.49x Starlette; 269.5k before
-that round), transcoded 302.8k (1.75x; 320.0k before).
+that round), transcoded 302.8k (1.75x; 320.0k before). After the second pass
+of that day: Starlette 173.5k, OpenAPI-first 251.8k (1.45x), at INFO
+(``--only microlib-openapi-info``, its access line written) 313.3k (1.81x;
+``floor-info`` 209.1k), transcoded 294.7k (1.70x).
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -149,7 +148,7 @@ def start_server(
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1):
                 break
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # URLError, a refused connection, or a reply slower than the timeout
             time.sleep(0.05)
     return proc, f"http://127.0.0.1:{port}/books/1"
 

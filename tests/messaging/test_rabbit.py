@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aio_pika
+import aiormq
 import pytest
 
 from microlib import Service
@@ -189,3 +192,88 @@ async def test_a_burst_settles_each_message_once_whatever_order_its_handlers_end
         assert await messages_left(f"{group}.onOrder") == 0
     finally:
         await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")
+
+
+class _Recorder:
+    """A channel that records what is published on it instead of sending it."""
+
+    is_closed = False
+
+    def __init__(self) -> None:
+        self.published: list[tuple[bytes, dict[str, Any]]] = []
+
+    async def get_underlay_channel(self) -> _Recorder:
+        return self
+
+    async def basic_publish(self, body: bytes, **kwargs: Any) -> None:
+        self.published.append((body, kwargs))
+
+
+def _as_sent(published: tuple[bytes, dict[str, Any]]) -> dict[str, Any]:
+    """A publish's arguments to aiormq, defaults included, its properties as the
+    bytes pamqp puts on the wire."""
+    body, kwargs = published
+    call = inspect.signature(aiormq.Channel.basic_publish).bind(None, body, **kwargs)
+    call.apply_defaults()
+    return {**call.arguments, "self": None, "properties": kwargs["properties"].marshal()}
+
+
+def _outgoing_messages() -> list[tuple[OutgoingMessage, dict[str, str] | None]]:
+    bodies = [b"{}", b'{"order_id":"o-1"}']
+    headers: list[dict[str, str]] = [
+        {},
+        {"x-microlib-message": "OrderPlaced", "traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"},
+    ]
+    found = []
+    for body in bodies:
+        for header in headers:
+            for key in (None, "", "k-1"):
+                for message_id in ("", "m-1"):
+                    for correlation_id in (None, "", "c-1"):
+                        for reply_to in (None, "", "replies.x"):
+                            for content_type in ("application/json", "", "text/plain"):
+                                message = OutgoingMessage(
+                                    address="orders.eu",
+                                    body=body,
+                                    headers=header,
+                                    key=key,
+                                    message_id=message_id,
+                                    correlation_id=correlation_id,
+                                    content_type=content_type,
+                                    reply_to=reply_to,
+                                )
+                                for extra in (None, {}, {"x-microlib-error": "bad", "traceparent": "over"}):
+                                    found.append((message, extra))
+    return found
+
+
+async def test_a_publish_sends_what_aio_pika_s_exchange_would_send() -> None:
+    """Publishing on the underlying channel with the properties built directly sends,
+    frame for frame, what ``Exchange.publish(aio_pika.Message(...))`` sends for the
+    same message (and fails alike on a closed channel)."""
+    from microlib.messaging.rabbit import KEY_HEADER, _publish
+
+    for message, extra in _outgoing_messages():
+        fast, general = _Recorder(), _Recorder()
+        await _publish(fast, "amq.topic", message.address, message, extra)  # type: ignore[arg-type]
+        headers: dict[str, Any] = {**message.headers, **(extra or {})}
+        if message.key is not None:
+            headers[KEY_HEADER] = message.key
+        reference = aio_pika.Message(
+            message.body,
+            headers=headers,
+            content_type=message.content_type,
+            message_id=message.message_id or None,
+            correlation_id=message.correlation_id,
+            reply_to=message.reply_to,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        exchange = aio_pika.Exchange(general, "amq.topic", aio_pika.ExchangeType.TOPIC)  # type: ignore[arg-type]
+        await exchange.publish(reference, routing_key=message.address)
+        assert [_as_sent(p) for p in fast.published] == [_as_sent(p) for p in general.published]
+        assert fast.published[0][1]["properties"] == general.published[0][1]["properties"]
+
+    closed = _Recorder()
+    closed.is_closed = True
+    with pytest.raises(aio_pika.exceptions.ChannelInvalidStateError):
+        await _publish(closed, "", "q", OutgoingMessage(address="q", body=b"{}"))  # type: ignore[arg-type]

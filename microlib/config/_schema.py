@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import functools
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, create_model
@@ -15,6 +17,7 @@ from microlib.config.model import NotSecret, Reloadable
 
 __all__ = [
     "build_model",
+    "given_sections_validator",
     "is_declared_not_secret",
     "is_reloadable",
     "is_secret_type",
@@ -53,6 +56,57 @@ def build_model(model: type[M], sections: Mapping[str, type[BaseModel]] | None) 
         fields[key] = (frozen, ... if required else Field(default_factory=frozen))
     combined: type[M] = create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
     return combined
+
+
+def given_sections_validator(model: type[M], given: frozenset[str]) -> Callable[[Any], M]:
+    """``model.model_validate`` for data whose top-level keys are ``given``, compiling only their schemas.
+
+    A model's validator compiles the schema of every section (about 2.5% of a
+    service's start) though a start sets a handful; the others take their
+    defaults, which validation leaves unchecked. So the data is validated by
+    a model of the same fields in which those others are typed ``Any`` with the
+    same default: the given, required and validated-by-default fields keep
+    their types, so the same values and errors come out (in the same order),
+    and its values move into a ``model`` as they are (``model_construct`` given
+    every field adds nothing). A model this cannot mirror exactly (validators
+    or serializers of its own, ``model_post_init``, aliases, extra fields kept,
+    defaults validated) is validated whole.
+    """
+    if not _mirrorable(model):
+        return model.model_validate
+    partial = _given_sections_model(model, given)
+
+    def validate(data: Any) -> M:
+        validated = partial.model_validate(data)
+        return model.model_construct(validated.model_fields_set, **validated.__dict__)
+
+    return validate
+
+
+def _mirrorable(model: type[BaseModel]) -> bool:
+    decorators = model.__pydantic_decorators__
+    config = model.model_config
+    return (
+        not any(getattr(decorators, kind.name) for kind in dataclasses.fields(decorators))
+        and model.__pydantic_post_init__ is None
+        and config.get("extra") != "allow"
+        and not config.get("validate_default")
+        and not config.get("populate_by_name")
+        and all(f.alias is None and f.validation_alias is None for f in model.model_fields.values())
+    )
+
+
+@functools.lru_cache(maxsize=32)  # one per model and set of given sections: a reload reuses it
+def _given_sections_model(model: type[BaseModel], given: frozenset[str]) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name in given or field.is_required() or field.validate_default:
+            fields[name] = (field.annotation, field)
+        elif field.default_factory is not None:
+            fields[name] = (Any, Field(default_factory=field.default_factory))
+        else:
+            fields[name] = (Any, Field(default=field.default))
+    return create_model(model.__name__, __config__=model.model_config, __module__=model.__module__, **fields)
 
 
 def _frozen(section: type[BaseModel]) -> type[BaseModel]:

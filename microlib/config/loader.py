@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from microlib.config._paths import Path, dotted, parse_dotted
 from microlib.config._render import display, render
-from microlib.config._schema import build_model, suggest, unknown_keys
+from microlib.config._schema import build_model, given_sections_validator, suggest, unknown_keys
 from microlib.config._secrets import MASK, mask_secrets, mask_url_passwords
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.model import Settings
@@ -214,8 +214,9 @@ def _unwrap(
 
 def _validate(model: type[M], data: dict[str, Any], leaves: Mapping[tuple[str, ...], Leaf]) -> M:
     """Validate; a value typed from env or ``--set`` text is retried as text where a string is wanted."""
+    validate = given_sections_validator(model, frozenset(data))
     try:
-        return model.model_validate(data)
+        return validate(data)
     except ValidationError as exc:
         retried = False
         for error in exc.errors():
@@ -226,7 +227,7 @@ def _validate(model: type[M], data: dict[str, Any], leaves: Mapping[tuple[str, .
                 retried = True
         if not retried:
             raise
-    return model.model_validate(data)
+    return validate(data)
 
 
 def _problems(

@@ -10,6 +10,11 @@ head larger than ``max_header_bytes``.
 With mutual TLS, :class:`ClientCertificateProtocol` adds the ASGI TLS
 extension (the verified client certificate) to each request's scope.
 
+:func:`websocket_protocol` is uvicorn's ``ws="auto"`` protocol, imported at
+the first WebSocket upgrade rather than at start: importing it (and the
+``websockets`` library) was 40M instructions of every service's start, most
+of which never upgrade a connection.
+
 This is the one module that subclasses uvicorn's protocol: it overrides
 uvicorn's httptools parser callbacks (``on_message_begin``, ``on_url``,
 ``on_header``, ``on_headers_complete``) and ``connection_made``, which are
@@ -22,14 +27,16 @@ off) and ``tests/http/test_tls.py`` if the TLS extension stops arriving.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ssl
+from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from microlib.core.tls import subject_of
 
-__all__ = ["ClientCertificateProtocol", "GuardedProtocol", "guarded"]
+__all__ = ["ClientCertificateProtocol", "GuardedProtocol", "guarded", "websocket_protocol"]
 
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -130,3 +137,26 @@ class ClientCertificateProtocol(GuardedProtocol):
         super().on_message_begin()
         if self._tls is not None:
             self.scope["extensions"] = {"tls": self._tls}
+
+
+def websocket_protocol() -> type[asyncio.Protocol] | str:
+    """uvicorn's ``ws`` option: its ``"auto"`` protocol, imported at the first upgrade.
+
+    ``"none"`` when neither WebSocket library is installed, as ``"auto"``
+    then finds no protocol either (uvicorn answers an upgrade request as
+    plain HTTP and warns).
+    """
+    if importlib.util.find_spec("websockets") is None and importlib.util.find_spec("wsproto") is None:
+        return "none"
+    return _FirstUpgrade
+
+
+class _FirstUpgrade(asyncio.Protocol):
+    """Builds uvicorn's ``"auto"`` WebSocket protocol; uvicorn makes one per
+    upgraded connection, with keyword arguments."""
+
+    def __new__(cls, **options: Any) -> asyncio.Protocol:  # type: ignore[misc]
+        from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+        assert AutoWebSocketsProtocol is not None, "websocket_protocol() found a WebSocket library"
+        return AutoWebSocketsProtocol(**options)

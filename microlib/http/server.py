@@ -21,7 +21,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from microlib.config.model import HttpSettings, TlsSettings
 from microlib.core.lifecycle import RETRY_AFTER_SECONDS, DrainExpired, shutting_down
-from microlib.http._protocol import ClientCertificateProtocol, GuardedProtocol, guarded
+from microlib.http._protocol import ClientCertificateProtocol, GuardedProtocol, guarded, websocket_protocol
 from microlib.http.errors import send_problem
 
 __all__ = ["HttpServer"]
@@ -74,6 +74,7 @@ class HttpServer:
             timeout_keep_alive=int(s.keepalive_timeout),
             limit_concurrency=s.limit_concurrency,
             server_header=False,
+            ws=websocket_protocol(),
             **_tls_options(s),
         )
         try:

@@ -58,7 +58,8 @@ class RequestBuilder:
         descriptor = request_json.upb_type.DESCRIPTOR
         self._max_json_depth = max_json_depth
         self._descriptor = descriptor
-        self._json = request_json
+        # The generated converter and its options, called without MessageJson.load's frame.
+        self._from_json, self._options = request_json.from_json, request_json.options
         self._ignore_unknown = ignore_unknown
         self._star = rule.body == "*"
         self._body_chain: list[FieldDescriptor] = []
@@ -127,7 +128,7 @@ class RequestBuilder:
         query = scope["query_string"]
         if query and not self._star:
             self._query(document, query.decode("latin-1"))
-        return self._json.load(document)
+        return self._from_json(document, "", self._options)
 
     def _query(self, document: dict[str, Any], query: str) -> None:
         grouped: dict[str, list[str]] = defaultdict(list)

@@ -193,6 +193,27 @@ def test_integer_parsers_equal_the_general_rule(parse: protojson.Parse) -> None:
         assert fast == outcome(lambda v: protojson._integer(v, "n", low, high), value), value
 
 
+def test_values_taken_as_they_are_are_what_their_parser_returns() -> None:
+    """A converter takes a value of its field's exact type (a string for a string field) without
+    calling the field's parser: only where the parser returns every such value as it is."""
+    samples: dict[type, list[Any]] = {
+        str: ["", "x", "é\ud800", "1"],
+        bool: [True, False],
+        int: [0, -1, 2**31, 2**64, -(2**70)],
+        float: [0.5, 1e300, math.nan],
+    }
+    taken: set[type] = set()
+    for name, table in vars(_codec).items():
+        if not name.startswith("_FJ_"):
+            continue
+        for key, (_, _, parse, _, as_is) in table.items():
+            if as_is is not None:
+                taken.add(as_is)
+                for value in samples[as_is]:
+                    assert parse(value, key, JsonOptions()) is value, (name, key, value)
+    assert taken == {str, bool}
+
+
 def test_unknown_fields_can_be_ignored() -> None:
     """With ignore_unknown, unknown keys are skipped at every depth."""
     message = FROM_JSON(

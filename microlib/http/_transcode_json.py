@@ -29,16 +29,31 @@ _FIELD = re.compile(r"Failed to parse (\w+) field")
 class MessageJson:
     """Both directions of the JSON mapping of one message type.
 
+    The converters take the options as an argument (the generated
+    ``to_json_X``/``from_json_X`` signatures): a request's hot path calls
+    them directly, with no function of its own in between.
+
     Args:
-        dump: Message → JSON value (dicts, lists, strings, numbers).
-        load: JSON value → message; raises ``InvalidArgument`` naming the
-            field path (JSON names) of the first bad value.
+        to_json: ``(message, options)`` → JSON value (dicts, lists, strings, numbers).
+        from_json: ``(value, path, options)`` → message; raises
+            ``InvalidArgument`` naming the field path (JSON names, under
+            ``path``) of the first bad value.
+        options: The options both directions take.
         upb_type: The upb class (descriptors for field lookups).
     """
 
-    dump: Callable[[Any], Any]
-    load: Callable[[Any], Any]
+    to_json: Callable[[Any, JsonOptions], Any]
+    from_json: Callable[[Any, str, JsonOptions], Any]
+    options: JsonOptions
     upb_type: Any
+
+    def dump(self, message: Any) -> Any:
+        """Message → JSON value."""
+        return self.to_json(message, self.options)
+
+    def load(self, value: Any) -> Any:
+        """JSON value (the whole document) → message."""
+        return self.from_json(value, "", self.options)
 
 
 def message_json(codec_of: Callable[..., Any], message_type: type[Any], options: JsonOptions) -> MessageJson:
@@ -58,18 +73,14 @@ def message_json(codec_of: Callable[..., Any], message_type: type[Any], options:
     fast = getattr(module, "JSON", {}).get(message_type)
     if fast is not None:
         to_json, from_json = fast
-        return MessageJson(
-            dump=lambda m: to_json(m, options),
-            load=lambda v: from_json(v, "", options),
-            upb_type=codec.upb_type,
-        )
+        return MessageJson(to_json, from_json, options, codec.upb_type)
     return _slow(codec, options)
 
 
 def _slow(codec: MessageCodec[Any], options: JsonOptions) -> MessageJson:
     pool: Any = codec.upb_type.DESCRIPTOR.file.pool
 
-    def dump(message: Any) -> Any:
+    def to_json(message: Any, options: JsonOptions) -> Any:
         return json_format.MessageToDict(
             codec.to_upb(message),
             preserving_proto_field_name=options.original_names,
@@ -77,18 +88,18 @@ def _slow(codec: MessageCodec[Any], options: JsonOptions) -> MessageJson:
             descriptor_pool=pool,
         )
 
-    def load(value: Any) -> Any:
+    def from_json(value: Any, path: str, options: JsonOptions) -> Any:
         pb = codec.upb_type()
         try:
             json_format.ParseDict(
                 value, pb, ignore_unknown_fields=options.ignore_unknown, descriptor_pool=pool
             )
         except json_format.ParseError as exc:
-            path = ".".join(_FIELD.findall(str(exc)))
+            found = ".".join(_FIELD.findall(str(exc)))
             raise InvalidArgument(
                 f"invalid JSON for {pb.DESCRIPTOR.full_name}: {exc}",
-                violations=[FieldViolation(path or "body", str(exc), "json")],
+                violations=[FieldViolation(found or "body", str(exc), "json")],
             ) from None
         return codec.from_upb(pb)
 
-    return MessageJson(dump=dump, load=load, upb_type=codec.upb_type)
+    return MessageJson(to_json, from_json, options, codec.upb_type)

@@ -205,21 +205,29 @@ def _integer(value: Any, path: str, low: int, high: int) -> int:
 
 def int32(value: Any, path: str, options: JsonOptions) -> int:
     """``int32``, ``sint32``, ``sfixed32``: a number or a numeric string."""
+    if type(value) is int and -(2**31) <= value <= 2**31 - 1:
+        return value  # the usual case, as _integer would return it, without its frame
     return _integer(value, path, -(2**31), 2**31 - 1)
 
 
 def uint32(value: Any, path: str, options: JsonOptions) -> int:
     """``uint32``, ``fixed32``."""
+    if type(value) is int and 0 <= value <= 2**32 - 1:
+        return value  # the usual case, as _integer would return it, without its frame
     return _integer(value, path, 0, 2**32 - 1)
 
 
 def int64(value: Any, path: str, options: JsonOptions) -> int:
     """``int64``, ``sint64``, ``sfixed64``: usually a string."""
+    if type(value) is int and -(2**63) <= value <= 2**63 - 1:
+        return value  # the usual case, as _integer would return it, without its frame
     return _integer(value, path, -(2**63), 2**63 - 1)
 
 
 def uint64(value: Any, path: str, options: JsonOptions) -> int:
     """``uint64``, ``fixed64``."""
+    if type(value) is int and 0 <= value <= 2**64 - 1:
+        return value  # the usual case, as _integer would return it, without its frame
     return _integer(value, path, 0, 2**64 - 1)
 
 

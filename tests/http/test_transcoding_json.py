@@ -11,6 +11,7 @@ import pytest
 from google.protobuf import json_format
 
 from microlib.core.errors import InvalidArgument
+from microlib.http import protojson
 from microlib.http.protojson import JsonOptions
 from tests.http.rpc import servicer as _servicer  # noqa: F401  (generates gen_transcode)
 from tests.http.rpc.harness import library_app, serve
@@ -162,6 +163,55 @@ def test_bad_input_names_the_path(document: dict[str, Any], path: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         FROM_JSON(document, "", JsonOptions())
     assert caught.value.violations[0].field == path
+
+
+_INTEGER_RANGES = {
+    protojson.int32: (-(2**31), 2**31 - 1),
+    protojson.uint32: (0, 2**32 - 1),
+    protojson.int64: (-(2**63), 2**63 - 1),
+    protojson.uint64: (0, 2**64 - 1),
+}
+
+
+@pytest.mark.parametrize("parse", list(_INTEGER_RANGES), ids=lambda parse: parse.__name__)
+def test_integer_parsers_equal_the_general_rule(parse: protojson.Parse) -> None:
+    """Each integer parser's shortcut for in-range ints gives what ``_integer`` gives, errors alike."""
+    low, high = _INTEGER_RANGES[parse]
+    edges = [low, high, low - 1, high + 1, 0, 1, -1, 2**100, -(2**100)]
+    values: list[Any] = [v + d for v in edges for d in (-1, 0, 1)]
+    values += [True, False, None, 3.0, -2.5, "12", " 7 ", "1_000", "1e3", "x", [], {}, float(high)]
+
+    def outcome(call: Any, value: Any) -> tuple[str, Any]:
+        try:
+            result = call(value)
+        except InvalidArgument as exc:
+            return "error", (exc.message, exc.violations)
+        return type(result).__name__, result
+
+    for value in values:
+        fast = outcome(lambda v: parse(v, "n", JsonOptions()), value)
+        assert fast == outcome(lambda v: protojson._integer(v, "n", low, high), value), value
+
+
+def test_values_taken_as_they_are_are_what_their_parser_returns() -> None:
+    """A converter takes a value of its field's exact type (a string for a string field) without
+    calling the field's parser: only where the parser returns every such value as it is."""
+    samples: dict[type, list[Any]] = {
+        str: ["", "x", "é\ud800", "1"],
+        bool: [True, False],
+        int: [0, -1, 2**31, 2**64, -(2**70)],
+        float: [0.5, 1e300, math.nan],
+    }
+    taken: set[type] = set()
+    for name, table in vars(_codec).items():
+        if not name.startswith("_FJ_"):
+            continue
+        for key, (_, _, parse, _, as_is) in table.items():
+            if as_is is not None:
+                taken.add(as_is)
+                for value in samples[as_is]:
+                    assert parse(value, key, JsonOptions()) is value, (name, key, value)
+    assert taken == {str, bool}
 
 
 def test_unknown_fields_can_be_ignored() -> None:

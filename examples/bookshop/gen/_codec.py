@@ -213,7 +213,7 @@ def to_json_bookshop__v1__Book(m: _m_bookshop__v1.Book, o: _j.JsonOptions) -> di
     return d
 
 
-_FJ_bookshop__v1__Book: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+_FJ_bookshop__v1__Book: dict[str, tuple[str, str, _j.Parse, bool, type | None]] = {}
 
 
 def from_json_bookshop__v1__Book(d: Any, p: str, o: _j.JsonOptions) -> _m_bookshop__v1.Book:
@@ -229,7 +229,10 @@ def from_json_bookshop__v1__Book(d: Any, p: str, o: _j.JsonOptions) -> _m_booksh
             raise _j.unknown(p, k)
         if v is None and f[3]:
             continue
-        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+        if type(v) is f[4]:
+            kw[f[0]] = v
+        else:
+            kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
     return _m_bookshop__v1.Book(**kw)
 
 
@@ -247,7 +250,7 @@ def to_json_bookshop__v1__CreateBookRequest(
     return d
 
 
-_FJ_bookshop__v1__CreateBookRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+_FJ_bookshop__v1__CreateBookRequest: dict[str, tuple[str, str, _j.Parse, bool, type | None]] = {}
 
 
 def from_json_bookshop__v1__CreateBookRequest(
@@ -265,7 +268,10 @@ def from_json_bookshop__v1__CreateBookRequest(
             raise _j.unknown(p, k)
         if v is None and f[3]:
             continue
-        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+        if type(v) is f[4]:
+            kw[f[0]] = v
+        else:
+            kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
     return _m_bookshop__v1.CreateBookRequest(**kw)
 
 
@@ -280,7 +286,7 @@ def to_json_bookshop__v1__GetBookRequest(
     return d
 
 
-_FJ_bookshop__v1__GetBookRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+_FJ_bookshop__v1__GetBookRequest: dict[str, tuple[str, str, _j.Parse, bool, type | None]] = {}
 
 
 def from_json_bookshop__v1__GetBookRequest(
@@ -298,7 +304,10 @@ def from_json_bookshop__v1__GetBookRequest(
             raise _j.unknown(p, k)
         if v is None and f[3]:
             continue
-        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+        if type(v) is f[4]:
+            kw[f[0]] = v
+        else:
+            kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
     return _m_bookshop__v1.GetBookRequest(**kw)
 
 
@@ -319,7 +328,7 @@ def to_json_bookshop__v1__ListBooksRequest(
     return d
 
 
-_FJ_bookshop__v1__ListBooksRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+_FJ_bookshop__v1__ListBooksRequest: dict[str, tuple[str, str, _j.Parse, bool, type | None]] = {}
 
 
 def from_json_bookshop__v1__ListBooksRequest(
@@ -337,7 +346,10 @@ def from_json_bookshop__v1__ListBooksRequest(
             raise _j.unknown(p, k)
         if v is None and f[3]:
             continue
-        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+        if type(v) is f[4]:
+            kw[f[0]] = v
+        else:
+            kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
     return _m_bookshop__v1.ListBooksRequest(**kw)
 
 
@@ -357,7 +369,7 @@ def to_json_bookshop__v1__ListBooksResponse(
     return d
 
 
-_FJ_bookshop__v1__ListBooksResponse: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+_FJ_bookshop__v1__ListBooksResponse: dict[str, tuple[str, str, _j.Parse, bool, type | None]] = {}
 
 
 def from_json_bookshop__v1__ListBooksResponse(
@@ -375,7 +387,10 @@ def from_json_bookshop__v1__ListBooksResponse(
             raise _j.unknown(p, k)
         if v is None and f[3]:
             continue
-        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+        if type(v) is f[4]:
+            kw[f[0]] = v
+        else:
+            kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
     return _m_bookshop__v1.ListBooksResponse(**kw)
 
 
@@ -390,7 +405,7 @@ def to_json_bookshop__v1__StreamBooksRequest(
     return d
 
 
-_FJ_bookshop__v1__StreamBooksRequest: dict[str, tuple[str, str, _j.Parse, bool]] = {}
+_FJ_bookshop__v1__StreamBooksRequest: dict[str, tuple[str, str, _j.Parse, bool, type | None]] = {}
 
 
 def from_json_bookshop__v1__StreamBooksRequest(
@@ -408,7 +423,10 @@ def from_json_bookshop__v1__StreamBooksRequest(
             raise _j.unknown(p, k)
         if v is None and f[3]:
             continue
-        kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
+        if type(v) is f[4]:
+            kw[f[0]] = v
+        else:
+            kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)
     return _m_bookshop__v1.StreamBooksRequest(**kw)
 
 
@@ -425,57 +443,57 @@ def from_json_google__protobuf__Timestamp(
 
 _FJ_bookshop__v1__Book.update(
     {
-        "id": ("id", "id", _j.string, True),
-        "shelf": ("shelf", "shelf", _j.string, True),
-        "title": ("title", "title", _j.string, True),
-        "author": ("author", "author", _j.string, True),
-        "priceCents": ("price_cents", "priceCents", _j.int64, True),
-        "price_cents": ("price_cents", "priceCents", _j.int64, True),
-        "tags": ("tags", "tags", _j.repeated_in(_j.string), True),
-        "createdAt": ("created_at", "createdAt", _j.timestamp_in, True),
-        "created_at": ("created_at", "createdAt", _j.timestamp_in, True),
+        "id": ("id", "id", _j.string, True, str),
+        "shelf": ("shelf", "shelf", _j.string, True, str),
+        "title": ("title", "title", _j.string, True, str),
+        "author": ("author", "author", _j.string, True, str),
+        "priceCents": ("price_cents", "priceCents", _j.int64, True, None),
+        "price_cents": ("price_cents", "priceCents", _j.int64, True, None),
+        "tags": ("tags", "tags", _j.repeated_in(_j.string), True, None),
+        "createdAt": ("created_at", "createdAt", _j.timestamp_in, True, None),
+        "created_at": ("created_at", "createdAt", _j.timestamp_in, True, None),
     }
 )
 
 
 _FJ_bookshop__v1__CreateBookRequest.update(
     {
-        "shelf": ("shelf", "shelf", _j.string, True),
-        "book": ("book", "book", from_json_bookshop__v1__Book, True),
+        "shelf": ("shelf", "shelf", _j.string, True, str),
+        "book": ("book", "book", from_json_bookshop__v1__Book, True, None),
     }
 )
 
 
 _FJ_bookshop__v1__GetBookRequest.update(
     {
-        "id": ("id", "id", _j.string, True),
+        "id": ("id", "id", _j.string, True, str),
     }
 )
 
 
 _FJ_bookshop__v1__ListBooksRequest.update(
     {
-        "shelf": ("shelf", "shelf", _j.string, True),
-        "pageSize": ("page_size", "pageSize", _j.uint32, True),
-        "page_size": ("page_size", "pageSize", _j.uint32, True),
-        "pageToken": ("page_token", "pageToken", _j.string, True),
-        "page_token": ("page_token", "pageToken", _j.string, True),
+        "shelf": ("shelf", "shelf", _j.string, True, str),
+        "pageSize": ("page_size", "pageSize", _j.uint32, True, None),
+        "page_size": ("page_size", "pageSize", _j.uint32, True, None),
+        "pageToken": ("page_token", "pageToken", _j.string, True, str),
+        "page_token": ("page_token", "pageToken", _j.string, True, str),
     }
 )
 
 
 _FJ_bookshop__v1__ListBooksResponse.update(
     {
-        "books": ("books", "books", _j.repeated_in(from_json_bookshop__v1__Book), True),
-        "nextPageToken": ("next_page_token", "nextPageToken", _j.string, True),
-        "next_page_token": ("next_page_token", "nextPageToken", _j.string, True),
+        "books": ("books", "books", _j.repeated_in(from_json_bookshop__v1__Book), True, None),
+        "nextPageToken": ("next_page_token", "nextPageToken", _j.string, True, str),
+        "next_page_token": ("next_page_token", "nextPageToken", _j.string, True, str),
     }
 )
 
 
 _FJ_bookshop__v1__StreamBooksRequest.update(
     {
-        "shelf": ("shelf", "shelf", _j.string, True),
+        "shelf": ("shelf", "shelf", _j.string, True, str),
     }
 )
 

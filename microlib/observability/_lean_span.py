@@ -36,7 +36,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util import types
 
-from microlib.observability._otel_private import clean_attribute_value, ending_hook
+from microlib.observability._otel_private import clean_attribute_value, ending_hook, sampled_span_sink
 
 __all__ = ["FrameworkAttributes", "LeanSpan", "SpanOrigin", "SpanProcessors"]
 
@@ -65,7 +65,9 @@ class SpanProcessors(SynchronousMultiSpanProcessor):
     lean span skips the calls that would each loop over none; a hook whose
     body is empty (the SDK's batch and simple processors' ``on_start`` and
     ``_on_ending``) is not called; a lone processor's ``on_end`` is called
-    directly, not through the loop.
+    directly, not through the loop, and a lone ``BatchSpanProcessor``'s batch
+    takes the span without ``on_end`` asking whether it is sampled (a lean
+    span always is).
     """
 
     idle = True
@@ -86,7 +88,12 @@ class SpanProcessors(SynchronousMultiSpanProcessor):
             processors = self._span_processors
             self.starts = not all(_empty(processor.on_start) for processor in processors)
             endings = [processor for processor in processors if not _empty(ending_hook(processor))]
-            self.ended = processors[0].on_end if len(processors) == 1 and not endings else self._end_each
+            if len(processors) == 1 and not endings:
+                # A lean span is sampled: a batch processor's on_end would put it in the batch.
+                only = processors[0]
+                self.ended = sampled_span_sink(only) or only.on_end
+            else:
+                self.ended = self._end_each
             self.idle = False
 
     def _end_each(self, span: ReadableSpan) -> None:

@@ -11,7 +11,7 @@ the measurements and the guarantees.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import Token
 from random import getrandbits
 from time import time_ns
@@ -33,7 +33,7 @@ from microlib.observability._otel_private import (
     CURRENT_CONTEXT,
     SPAN_KEY,
     agnosticcontextmanager,
-    new_span_context,
+    span_context_of,
 )
 
 __all__ = ["LeanTracer", "LeanTracerProvider", "attach", "detach", "lean_tracing"]
@@ -49,6 +49,8 @@ _FLAGS = {
     for sampled in (False, True)
     for random_id in (False, True)
 }
+# A root's flags, indexed by whether it is sampled (False is 0, True is 1).
+_ROOT_FLAGS = (_FLAGS[False, True], _FLAGS[True, True])
 
 
 class LeanTracer(trace.Tracer):
@@ -124,8 +126,10 @@ class LeanTracer(trace.Tracer):
         Returns:
             The span, and the context to attach while it is current.
         """
-        base = _context(context)
-        parent = _parent(base)
+        base = context if context is not None else _current_context()
+        # Most served calls have no span around them: the parent lookup only when one is there.
+        found = base.get(SPAN_KEY)
+        parent = None if found is None else _parent_of(found)
         span_context, sampled = self._new_span_context(parent)
         if not sampled:
             span: trace.Span = trace.NonRecordingSpan(span_context)
@@ -144,16 +148,18 @@ class LeanTracer(trace.Tracer):
     def _new_span_context(self, parent: SpanContext | None) -> tuple[SpanContext, bool]:
         """A new span's context, child of ``parent`` (its sampling decision), or the root of a new
         trace sampled at the tracer's ratio; and whether the span is sampled."""
+        # Ids drawn in the SDK's order (trace id, then span id); zero, once in 2**64 draws, is drawn again.
         if parent is None:
-            trace_id = getrandbits(128)
-            while not trace_id:
-                trace_id = getrandbits(128)
+            trace_id = getrandbits(128) or _nonzero_bits(128)
             sampled = trace_id & _LOW_64 < self._bound
-            return new_span_context(trace_id, _span_id(), _FLAGS[sampled, True], DEFAULT_TRACE_STATE), sampled
+            span_id = getrandbits(64) or _nonzero_bits(64)
+            flags = _ROOT_FLAGS[sampled]
+            return span_context_of((trace_id, span_id, False, flags, DEFAULT_TRACE_STATE, True)), sampled
         parent_flags = parent.trace_flags
         sampled = parent_flags.sampled
         flags = _FLAGS[sampled, parent_flags.random_trace_id]
-        return new_span_context(parent.trace_id, _span_id(), flags, parent.trace_state), sampled
+        span_id = getrandbits(64) or _nonzero_bits(64)
+        return span_context_of((parent.trace_id, span_id, False, flags, parent.trace_state, True)), sampled
 
     @agnosticcontextmanager
     def start_as_current_span(
@@ -277,11 +283,15 @@ def detach(token: Token[Context]) -> None:
     otel_context.detach(token)
 
 
+# The current context, as the context API reads it: the variable itself when it is the runtime's.
+_current_context: Callable[[], Context] = (
+    CURRENT_CONTEXT.get if CURRENT_CONTEXT is not None else otel_context.get_current
+)
+
+
 def _context(context: Context | None) -> Context:
     """``context``, or the current one when None (as the context API reads it)."""
-    if context is not None:
-        return context
-    return CURRENT_CONTEXT.get() if CURRENT_CONTEXT is not None else otel_context.get_current()
+    return context if context is not None else _current_context()
 
 
 def _parent(context: Context | None) -> SpanContext | None:
@@ -290,7 +300,11 @@ def _parent(context: Context | None) -> SpanContext | None:
     Raises:
         TypeError: the span there gives no ``SpanContext``, as the SDK's tracer raises.
     """
-    span = _context(context).get(SPAN_KEY)
+    return _parent_of(_context(context).get(SPAN_KEY))
+
+
+def _parent_of(span: object) -> SpanContext | None:
+    """:func:`_parent` of a context holding ``span`` under the span key."""
     if span is None or not isinstance(span, trace.Span):
         return None
     found = span.get_span_context()
@@ -299,8 +313,9 @@ def _parent(context: Context | None) -> SpanContext | None:
     return found if found is not None and found.is_valid else None
 
 
-def _span_id() -> int:
-    span_id = getrandbits(64)
-    while not span_id:
-        span_id = getrandbits(64)
-    return span_id
+def _nonzero_bits(bits: int) -> int:
+    # What drawing until the id is not zero gives, after a zero.
+    drawn = getrandbits(bits)
+    while not drawn:
+        drawn = getrandbits(bits)
+    return drawn

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
-from itertools import repeat
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -144,10 +143,10 @@ def _lean(span: LeanSpan) -> bytes:
         # Every pair's entry looked up without a Python step per pair; when
         # one is not cached yet (or cannot be), they are written one by one.
         values = attributes.values()
-        pairs = zip(_SPAN_TAG, attributes, map(type, values), values, strict=False)
         written = len(parts)
         try:
-            parts += map(_PAIRS.__getitem__, pairs)
+            pairs = zip(attributes, map(type, values), values, strict=False)
+            parts += map(_SPAN_PAIRS.__getitem__, pairs)
         except (KeyError, TypeError):
             del parts[written:]
             parts += [_entry(b"\x4a", key, value) for key, value in attributes.items()]
@@ -247,10 +246,13 @@ def _entry(tag: bytes, key: str, value: Any) -> bytes:
     kind = value.__class__
     if kind in _CACHED:
         # Most pairs (method, route, host, status...) recur span after span.
-        pair_key = (tag, key, kind, value)
-        entry = _PAIRS.get(pair_key)
+        pairs = _PAIRS.get(tag)
+        if pairs is None:
+            pairs = _PAIRS[tag] = {}
+        pair_key = (key, kind, value)
+        entry = pairs.get(pair_key)
         if entry is None:
-            entry = _remember_pair(pair_key, tag, key, value)
+            entry = _remember_pair(pairs, pair_key, tag, value)
         return entry
     try:
         encoded = _field(2, _value(value))
@@ -264,23 +266,27 @@ def _entry(tag: bytes, key: str, value: Any) -> bytes:
 
 
 # Attribute keys and whole key/value entries repeat from span to span: their
-# encodings are kept, up to a bound. Entries are keyed by (tag, key, type,
-# value): the type is part of it because True == 1. Floats are not kept:
-# 0.0 == -0.0, with one hash, but not one encoding (and they rarely recur).
+# encodings are kept, up to a bound. Entries are kept by tag (the field of
+# the list they are in), then keyed by (key, type, value): the type is part
+# of it because True == 1. Floats are not kept: 0.0 == -0.0, with one hash,
+# but not one encoding (and they rarely recur).
 _KEYS: dict[str, bytes] = {}
 _CACHE_LIMIT = 4096
 _CACHED = frozenset({str, int, bool})
-_PAIRS: dict[tuple[bytes, str, type, Any], bytes] = {}
-# The tag of a span's attributes (field 9, length-delimited: 9 << 3 | 2), for each pair.
-_SPAN_TAG = repeat(b"\x4a")
+_PAIRS: dict[bytes, dict[tuple[str, type, Any], bytes]] = {}
+# The entries of a span's attributes (field 9, length-delimited: 9 << 3 | 2).
+_SPAN_PAIRS = _PAIRS[b"\x4a"] = {}
 
 
-def _remember_pair(pair_key: tuple[bytes, str, type, Any], tag: bytes, key: str, value: Any) -> bytes:
+def _remember_pair(
+    pairs: dict[tuple[str, type, Any], bytes], pair_key: tuple[str, type, Any], tag: bytes, value: Any
+) -> bytes:
+    key = pair_key[0]
     name = _field(1, key.encode()) if key else b""
     pair = name + _field(2, _value(value))
     entry = tag + _varint(len(pair)) + pair
-    if len(_PAIRS) < _CACHE_LIMIT and (value.__class__ is not str or len(value) <= 256):
-        _PAIRS[pair_key] = entry
+    if len(pairs) < _CACHE_LIMIT and (value.__class__ is not str or len(value) <= 256):
+        pairs[pair_key] = entry
     return entry
 
 

@@ -22,7 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import (
@@ -485,6 +485,30 @@ def test_sampling_decisions_are_the_sdks(ratio: float, kind: str) -> None:
         assert decisions == {True, False}
 
 
+@pytest.mark.parametrize("kind", ["root", "local parent, flags 1"])
+def test_a_zero_id_is_drawn_again_as_the_sdk_draws_it(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """Ids drawn as zero (once in 2**64 draws) are drawn again, in the SDK's order."""
+    parent = _PARENT_KINDS[kind](random.Random(kind))
+
+    def scripted() -> Callable[[int], int]:
+        draws = iter([0, 0, 0x5A, 0, 0x9B, 0, 0, 0x7C, 0x11, 0])
+        return lambda bits: next(draws, 0x33)
+
+    made = []
+    for make in (_sdk, _lean):
+        tracer, _ = make()
+        monkeypatch.setattr(random, "getrandbits", scripted())
+        monkeypatch.setattr("microlib.observability._lean_tracer.getrandbits", random.getrandbits)
+        spans = [tracer.start_span("s", context=parent)]
+        if isinstance(tracer, LeanTracer):
+            spans.append(tracer.start_server_span("s", parent, {})[0])
+        else:
+            spans.append(tracer.start_span("s", context=parent))
+        made.append([span.get_span_context() for span in spans])
+    assert made[0] == made[1]
+    assert all(context.is_valid for context in made[1])
+
+
 def test_an_unsampled_span_still_carries_the_trace() -> None:
     """Non-recording, but its context is valid, propagates, and its children stay unsampled in the trace."""
     tracer, provider = _lean(0.0)
@@ -722,6 +746,36 @@ def test_skipped_empty_hooks_leave_what_each_processor_sees_unchanged() -> None:
                 tracer.start_span("inner").end()
             seen.append([_what_saw(processor) for processor in processors])
         assert seen[0] == seen[1], mix
+
+
+class _OwnBatch(BatchSpanProcessor):
+    """A batch processor of the user's own: its ``on_end`` may do more than the SDK's."""
+
+    def on_end(self, span: ReadableSpan) -> None:
+        super().on_end(span)
+
+
+@pytest.mark.parametrize("processor", [BatchSpanProcessor, _OwnBatch])
+def test_a_lone_batch_processor_exports_what_the_sdks_spans_give_it(
+    processor: type[BatchSpanProcessor],
+) -> None:
+    """Lean spans go straight to a lone ``BatchSpanProcessor``'s batch (a subclass's ``on_end``
+    is called): the exporter gets the spans, in order, the SDK's tracer gives it."""
+    exported = []
+    for make in (_sdk, _lean):
+        tracer, provider = make()
+        exporter = InMemorySpanExporter()
+        batch = processor(exporter, max_export_batch_size=4, schedule_delay_millis=60_000)
+        provider.add_span_processor(batch)
+        random.seed(11)
+        for index in range(10):
+            with tracer.start_as_current_span(f"outer {index}", attributes={"i": index}):
+                tracer.start_span("inner").end()
+        provider.force_flush()
+        exported.append([_fields(span, times=False) for span in exporter.get_finished_spans()])
+        provider.shutdown()
+    assert len(exported[1]) == 20
+    assert exported[1] == exported[0]
 
 
 def _what_saw(processor: SpanProcessor) -> object:

@@ -15,6 +15,8 @@ from opentelemetry.exporter.otlp.proto.grpc.exporter import OTLPExporterMixin
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from microlib.observability._lean_span import LeanSpan
 from microlib.observability._lean_tracer import lean_tracing
@@ -26,6 +28,7 @@ from microlib.observability._otel_private import (
     context_ids,
     ending_hook,
     new_span_context,
+    sampled_span_sink,
 )
 from microlib.observability._otlp_grpc_private import EncodedGrpcExporter, _EncodedStub
 from microlib.observability._otlp_wire import encode_request
@@ -195,3 +198,28 @@ def test_context_ids_reads_what_the_properties_read() -> None:
     assert context_ids(remote) == (7, 9, True, state)
     local = new_span_context(5, 6, trace.TraceFlags(1), state)
     assert context_ids(local) == (local.trace_id, local.span_id, local.is_remote, local.trace_state)
+
+
+def test_a_batch_processor_emits_a_sampled_span_to_its_batch_and_nothing_more() -> None:
+    """``BatchSpanProcessor.on_end`` skips an unsampled span and gives any other to its batch's
+    ``emit``, which is what ``sampled_span_sink`` hands the lean spans (always sampled)."""
+    source = inspect.getsource(BatchSpanProcessor.on_end)
+    body = [line.strip() for line in source.splitlines()[1:] if line.strip()]
+    assert body == [
+        "if not (span.context and span.context.trace_flags.sampled):",
+        "return",
+        "self._batch_processor.emit(span)",
+    ]
+    exporter = InMemorySpanExporter()
+    processor = BatchSpanProcessor(exporter)
+    try:
+        sink = sampled_span_sink(processor)
+        assert sink is not None
+        assert sink == processor._batch_processor.emit
+        span = ReadableSpan(name="sampled", context=trace.SpanContext(1, 2, False, trace.TraceFlags(1)))
+        sink(span)
+        processor.force_flush()
+        assert list(exporter.get_finished_spans()) == [span]
+    finally:
+        processor.shutdown()
+    assert sampled_span_sink(SimpleSpanProcessor(exporter)) is None

@@ -15,13 +15,15 @@ Every queue dead-letters into ``<queue>.dlq`` (``x-dead-letter-exchange``),
 where microlib also puts the messages it dead-letters itself, with the
 error and attempt headers. Messages are persistent; publishing waits for
 the broker's confirm. The connection is robust: it reconnects by itself,
-redeclares the topology and resumes consuming. A message delivered on a
-connection that died is delivered again by RabbitMQ (``redelivered``), and
-is never handed to a handler from the dead channel. A quorum queue's
-``x-delivery-count`` gives the delivery count; a classic queue says only
-whether the message was delivered before. Each delivery is settled by a
-frame of its own (``basic.ack``, or ``basic.nack`` to give it back), never a
-``multiple`` one that would cover others.
+redeclares the topology and resumes consuming (each consumer with its own
+tag and prefetch again). A consumer RabbitMQ cancels (its queue deleted)
+declares its queue again and resumes, as aio-pika's robust queue does. A
+message delivered on a connection that died is delivered again by RabbitMQ
+(``redelivered``), and is never handed to a handler from the dead channel.
+A quorum queue's ``x-delivery-count`` gives the delivery count; a classic
+queue says only whether the message was delivered before. Each delivery is
+settled by a frame of its own (``basic.ack``, or ``basic.nack`` to give it
+back), never a ``multiple`` one that would cover others.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from microlib.core.errors import Unavailable
 from microlib.messaging._names import dead_letter_name, queue_name
@@ -45,9 +48,11 @@ try:
         AbstractExchange,
         AbstractIncomingMessage,
         AbstractQueue,
+        AbstractRobustChannel,
         AbstractRobustConnection,
     )
     from aio_pika.exceptions import ChannelInvalidStateError
+    from aiormq.abc import DeliveredMessage
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the RabbitMQ broker needs aio-pika: pip install 'microlib[rabbitmq]'") from exc
 
@@ -55,6 +60,8 @@ if TYPE_CHECKING:
     from microlib.config.model import MessagingSettings
 
 __all__ = ["RabbitBroker"]
+
+logger = logging.getLogger(__name__)
 
 KEY_HEADER = "x-microlib-key"
 """The contract's message key travels in this header (AMQP has no key of its own)."""
@@ -181,11 +188,13 @@ class RabbitBroker:
             auto_delete=bool(declared.get("autoDelete", False)),
             arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead},
         )
+        bindings: tuple[tuple[str, str], ...] = ()
         if binding.get("is") != "queue":
             exchange = await self._exchange(operation, channel)
             # An unresolved {parameter} matches one word of the routing key.
-            await queue.bind(exchange, routing_key=_PARAMETER.sub("*", address))
-        subscription = _RabbitSubscription(self, channel, queue, dead)
+            bindings = ((exchange.name, _PARAMETER.sub("*", address)),)
+            await queue.bind(exchange, routing_key=bindings[0][1])
+        subscription = _RabbitSubscription(self, channel, queue, dead, bindings)
         await subscription.consume()
         self._subscriptions.append(subscription)
         return subscription
@@ -199,9 +208,12 @@ class RabbitBroker:
         """
         channel = await self._open().channel()
         queue = await channel.declare_queue(name, exclusive=True, auto_delete=True)
+        bindings: tuple[tuple[str, str], ...] = ()
         if not operation.address.startswith("$message") and _amqp(operation).get("is") != "queue":
-            await queue.bind(await self._exchange(operation, channel), routing_key=name)
-        subscription = _RabbitSubscription(self, channel, queue, "")
+            exchange = await self._exchange(operation, channel)
+            bindings = ((exchange.name, name),)
+            await queue.bind(exchange, routing_key=name)
+        subscription = _RabbitSubscription(self, channel, queue, "", bindings)
         await subscription.consume()
         self._subscriptions.append(subscription)
         return Inbox(name, subscription)
@@ -348,70 +360,161 @@ def _properties(
     )
 
 
-def _headers(incoming: AbstractIncomingMessage) -> dict[str, str]:
+def _headers(table: Mapping[str, Any] | None) -> dict[str, str]:
     # pamqp decodes a table's text values to str already: the usual header costs no call.
-    return {k: v if type(v) is str else _text(v) for k, v in (incoming.headers or {}).items()}
+    return {k: v if type(v) is str else _text(v) for k, v in (table or {}).items()}
+
+
+class _Properties(Protocol):
+    """The AMQP properties an :class:`OutgoingMessage` keeps: those of an aiormq
+    ``Basic.Properties`` or an aio-pika message, under the same names."""
+
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def correlation_id(self) -> str | None: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def reply_to(self) -> str | None: ...
 
 
 def _letter(incoming: AbstractIncomingMessage) -> OutgoingMessage:
-    headers = _headers(incoming)
-    return _outgoing(incoming, headers, headers.get("x-microlib-original-address", ""))
+    headers = _headers(incoming.headers)
+    return _outgoing(incoming.body, incoming, headers, headers.get("x-microlib-original-address", ""))
 
 
-def _outgoing(incoming: AbstractIncomingMessage, headers: dict[str, str], address: str) -> OutgoingMessage:
+def _outgoing(body: bytes, properties: _Properties, headers: dict[str, str], address: str) -> OutgoingMessage:
     key = headers.pop(KEY_HEADER, None)
     return OutgoingMessage(
         address=address,
-        body=incoming.body,
+        body=body,
         headers=headers,
         key=key,
-        message_id=incoming.message_id or "",
-        correlation_id=incoming.correlation_id,
-        content_type=incoming.content_type or "application/json",
-        reply_to=incoming.reply_to,
+        message_id=properties.message_id or "",
+        # aio-pika reads an empty one as None.
+        correlation_id=properties.correlation_id or None,
+        content_type=properties.content_type or "application/json",
+        reply_to=properties.reply_to or None,
     )
 
 
 class _RabbitSubscription:
-    """One consumer of one queue, on a channel of its own (its QoS is the prefetch)."""
+    """One consumer of one queue, on a channel of its own (its QoS is the prefetch).
+
+    It consumes on the robust channel's underlying aiormq channel: each delivery
+    is aiormq's message, settled by a frame on the channel it came on, without an
+    aio-pika ``IncomingMessage`` and aio-pika's task per delivery. aio-pika
+    restores only the consumers it started itself, so this one restores its
+    own, with the same consumer tag (the channel's prefetch is restored with
+    the channel):
+
+    - after a reconnection, from the robust channel's reopen callback, called
+      once the channel has declared the queue and its bindings again;
+    - after RabbitMQ cancelled it (its queue deleted, say), as aio-pika's robust
+      channel does for its consumers: the queue and its bindings declared again
+      on a channel of their own, then consumed, retried every reconnect backoff.
+    """
 
     def __init__(
-        self, broker: RabbitBroker, channel: AbstractChannel, queue: AbstractQueue, dead: str
+        self,
+        broker: RabbitBroker,
+        channel: AbstractRobustChannel,
+        queue: AbstractQueue,
+        dead: str,
+        bindings: tuple[tuple[str, str], ...],
     ) -> None:
         self._broker = broker
         self._channel = channel
         self._queue = queue
         self._dead = dead
-        self._buffer: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+        self._bindings = bindings
+        """The queue's (exchange, routing key) bindings, to declare it again."""
+        self._buffer: asyncio.Queue[DeliveredMessage | None] = asyncio.Queue()
         self._receive: Callable[[Delivery], None] | None = None
         self._tag: str | None = None
         self._stopped = False
+        self._recovery: asyncio.Task[None] | None = None
 
     async def consume(self) -> None:
-        self._tag = await self._queue.consume(self._received)
+        await self._resume()
+        self._channel.reopen_callbacks.add(self._reopened)
 
-    async def _received(self, incoming: AbstractIncomingMessage) -> None:
-        # aio-pika calls this in a task of its own per message; a consumer's
+    async def _resume(self) -> None:
+        """Consume the queue on the robust channel's current underlying channel,
+        with the consumer's tag, unless stopped or consuming there already."""
+        underlay = await self._channel.get_underlay_channel()
+        if self._stopped or self._tag in cast(aiormq.Channel, underlay).consumers:
+            return
+        underlay.on_consumer_cancel_callbacks.add(self._cancelled)
+        ok = await underlay.basic_consume(self._queue.name, self._received, consumer_tag=self._tag)
+        self._tag = ok.consumer_tag
+
+    async def _reopened(self, channel: AbstractRobustChannel | None) -> None:
+        # A failure closes the channel or the connection, whose reopening calls this again.
+        try:
+            await self._resume()
+        except Exception:
+            logger.warning("RabbitMQ consumer %s not resumed", self._tag, exc_info=True)
+
+    def _cancelled(self, frame: aiormq.spec.Basic.Cancel) -> None:
+        """RabbitMQ cancelled a consumer of the channel (basic.cancel)."""
+        recovering = self._recovery is not None and not self._recovery.done()
+        if frame.consumer_tag == self._tag and not self._stopped and not recovering:
+            self._recovery = asyncio.create_task(self._recover())
+
+    async def _recover(self) -> None:
+        """What aio-pika's robust channel does for a consumer of its own that
+        RabbitMQ cancelled: declare the queue and its bindings again, on a
+        probe channel (a refusal closes that one, not the consumer's), and
+        consume again; retried after the reconnect backoff until it succeeds."""
+        while not self._stopped:
+            try:
+                probe = await self._broker._open().channel(publisher_confirms=False)
+                try:
+                    await self._declare(await probe.get_underlay_channel())
+                finally:
+                    await probe.close()
+                await self._resume()
+                return
+            except Exception:
+                logger.warning("RabbitMQ consumer %s not restored yet", self._tag, exc_info=True)
+            await asyncio.sleep(self._broker.settings.reconnect_backoff)
+
+    async def _declare(self, channel: aiormq.abc.AbstractChannel) -> None:
+        queue = self._queue
+        await channel.queue_declare(
+            queue.name,
+            durable=queue.durable,
+            exclusive=queue.exclusive,
+            auto_delete=queue.auto_delete,
+            arguments=queue.arguments,
+        )
+        for exchange, routing_key in self._bindings:
+            await channel.queue_bind(queue.name, exchange, routing_key=routing_key)
+
+    async def _received(self, message: DeliveredMessage) -> None:
+        # aiormq calls this in a task of its own per message; a consumer's
         # handler runs in a task of the consumer's (the client cancels its
         # tasks when the channel closes, and a handler is not to be cut short).
         receive = self._receive
         if receive is None:
-            self._buffer.put_nowait(incoming)
+            self._buffer.put_nowait(message)
         elif self._stopped:
             with contextlib.suppress(Exception):
-                await incoming.nack(requeue=True)
-        elif _channel_of(incoming) is not None:
-            receive(self._deliver(incoming))
+                await _requeue(message)
+        elif not message.channel.is_closed:
+            receive(self._deliver(message))
         # else: its connection died, and RabbitMQ delivers it again on the new one.
 
     def dispatch(self, receive: Callable[[Delivery], None]) -> None:
-        """Hand each delivery to ``receive`` as aio-pika delivers it, those
+        """Hand each delivery to ``receive`` as aiormq delivers it, those
         buffered so far first (see :class:`~microlib.messaging.broker.Dispatching`)."""
         self._receive = receive
         while not self._buffer.empty():
-            incoming = self._buffer.get_nowait()
-            if incoming is not None and _channel_of(incoming) is not None:
-                receive(self._deliver(incoming))
+            message = self._buffer.get_nowait()
+            if message is not None and not message.channel.is_closed:
+                receive(self._deliver(message))
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return self._deliveries()
@@ -427,72 +530,94 @@ class _RabbitSubscription:
         if self._stopped:
             return
         self._stopped = True
+        self._channel.reopen_callbacks.discard(self._reopened)
+        if self._recovery is not None:
+            self._recovery.cancel()
         if self._tag is not None:
             with contextlib.suppress(Exception):
                 await self._queue.cancel(self._tag)
         while not self._buffer.empty():
-            incoming = self._buffer.get_nowait()
-            if incoming is not None:
+            message = self._buffer.get_nowait()
+            if message is not None:
                 with contextlib.suppress(Exception):
-                    await incoming.nack(requeue=True)
+                    await _requeue(message)
         self._buffer.put_nowait(None)
 
     async def _deliveries(self) -> AsyncIterator[Delivery]:
         while not self._stopped:
-            incoming = await self._buffer.get()
-            if incoming is None:
+            message = await self._buffer.get()
+            if message is None:
                 return
-            try:
-                incoming.channel  # noqa: B018 - raises once the channel it came on is closed
-            except ChannelInvalidStateError:
+            if message.channel.is_closed:
                 # Its connection died: RabbitMQ delivers it again on the new one.
                 continue
-            yield self._deliver(incoming)
+            yield self._deliver(message)
 
-    def _deliver(self, incoming: AbstractIncomingMessage) -> Delivery:
-        headers = _headers(incoming)
+    def _deliver(self, message: DeliveredMessage) -> Delivery:
+        properties = message.header.properties
+        headers = _headers(properties.headers)
+        delivery: aiormq.spec.Basic.Deliver = message.delivery  # type: ignore[assignment]
         previous = headers.get("x-delivery-count")
         count = (
             int(previous) + 1
             if previous is not None and previous.isdigit()
             else 2
-            if incoming.redelivered
+            if delivery.redelivered
             else 1
         )
-        address = incoming.routing_key or ""
+        address = delivery.routing_key or ""
+        channel = message.channel
+        tag: int = delivery.delivery_tag  # type: ignore[assignment] # a Deliver's is always set
         broker = self._broker
 
         async def dead_letter(extra: Mapping[str, str]) -> None:
             # The message as it came (its key back in the headers), made only for this rare path.
-            message = _outgoing(incoming, _headers(incoming), address)
-            await _publish(broker._publishing(), _DEFAULT, self._dead, message, extra)
-            await incoming.ack()
+            letter = _outgoing(message.body, properties, _headers(properties.headers), address)
+            await _publish(broker._publishing(), _DEFAULT, self._dead, letter, extra)
+            await _settle(channel).basic_ack(tag)
 
         # Built directly, not through Delivery.of an OutgoingMessage: one
         # frozen dataclass less per delivery.
         return Delivery(
             address=address,
-            body=incoming.body,
+            body=message.body,
             headers=headers,
             # Each delivery is settled by a frame of its own, never a ``multiple``
             # covering others: frames for different messages commute, so no
             # settlement waits for another's, whatever order handlers end in.
-            on_ack=incoming.ack,
-            on_requeue=functools.partial(incoming.nack, requeue=True),
+            on_ack=functools.partial(_ack, channel, tag),
+            on_requeue=functools.partial(_nack, channel, tag),
             on_dead_letter=dead_letter,
             key=headers.pop(KEY_HEADER, None),
-            message_id=incoming.message_id or "",
-            correlation_id=incoming.correlation_id,
-            reply_to=incoming.reply_to,
+            message_id=properties.message_id or "",
+            # Empty ones are None, as aio-pika's IncomingMessage has them.
+            correlation_id=properties.correlation_id or None,
+            reply_to=properties.reply_to or None,
             delivery_count=count,
-            redelivered=bool(incoming.redelivered),
-            broker_id=str(incoming.delivery_tag),
+            redelivered=bool(delivery.redelivered),
+            broker_id=str(tag),
         )
 
 
-def _channel_of(incoming: AbstractIncomingMessage) -> object | None:
-    """The channel ``incoming`` came on; None once it is closed."""
-    try:
-        return incoming.channel
-    except ChannelInvalidStateError:
-        return None
+def _settle(channel: aiormq.abc.AbstractChannel) -> aiormq.abc.AbstractChannel:
+    """The channel a delivery came on, to settle it there.
+
+    Raises:
+        ChannelInvalidStateError: it is closed, so is the delivery (as
+            ``IncomingMessage.ack`` and ``nack`` raise).
+    """
+    if channel.is_closed:
+        raise ChannelInvalidStateError
+    return channel
+
+
+async def _ack(channel: aiormq.abc.AbstractChannel, tag: int) -> None:
+    await _settle(channel).basic_ack(tag)
+
+
+async def _nack(channel: aiormq.abc.AbstractChannel, tag: int) -> None:
+    await _settle(channel).basic_nack(tag, requeue=True)
+
+
+async def _requeue(message: DeliveredMessage) -> None:
+    await _nack(message.channel, message.delivery.delivery_tag)  # type: ignore[union-attr,arg-type]

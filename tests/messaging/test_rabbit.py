@@ -68,7 +68,8 @@ def rabbitmqctl(command: str) -> None:
 async def test_broker_restart_during_consumption_loses_nothing() -> None:
     """RabbitMQ stopping and starting again (rabbitmqctl stop_app, start_app) while
     messages are being handled loses none: readiness goes down meanwhile, the robust
-    connection comes back and resumes consuming, and the messages whose
+    connection comes back and resumes consuming (once: the messages published
+    afterwards are handled, by one consumer), and the messages whose
     acknowledgement was lost are delivered again."""
     group = f"g{uuid.uuid4().hex[:10]}"
     contract = orders(f"t{uuid.uuid4().hex[:8]}")
@@ -76,7 +77,7 @@ async def test_broker_restart_during_consumption_loses_nothing() -> None:
 
     class Stock(contract.consumer):  # type: ignore[name-defined,misc]
         async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
             handled.append(payload.order_id)
 
     service = Service("stock")
@@ -111,9 +112,64 @@ async def test_broker_restart_during_consumption_loses_nothing() -> None:
                 await asyncio.to_thread(rabbitmqctl, "start_app")
             await eventually(lambda: set(handled) == set(ids), within=60, what="every message handled")
             await eventually(ready, within=30, what="ready again")
+            later = [f"o-{i}" for i in range(60, 70)]
+            for order_id in later:
+                await service.publisher.publish(
+                    contract.place_order, placed(order_id), parameters={"region": "eu"}
+                )
+            await eventually(lambda: set(handled) == {*ids, *later}, what="consuming resumed")
             assert await messages_left(f"{group}.onOrder") == 0
+            assert await consumers_of(f"{group}.onOrder") == 1
     finally:
         await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")
+
+
+async def consumers_of(queue: str) -> int | None:
+    """The consumers of ``queue`` (None: there is no such queue)."""
+    connection = await aio_pika.connect(RABBIT_URL)
+    async with connection:
+        try:
+            declared = await (await connection.channel()).declare_queue(queue, passive=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            return None
+        return int(declared.declaration_result.consumer_count or 0)
+
+
+@pytest.mark.connected
+async def test_a_queue_deleted_under_its_consumer_is_declared_again_and_consumed() -> None:
+    """RabbitMQ cancelling the consumer (basic.cancel: its queue was deleted) does not
+    stop it silently: as aio-pika's robust queue does, the queue is declared again
+    with its binding and consumed again, once, and the messages published to it
+    afterwards are handled."""
+    group = f"g{uuid.uuid4().hex[:10]}"
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    handled: list[str] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [f"messaging.url={RABBIT_URL}", f"messaging.group={group}", "messaging.reconnect_backoff=0.5"]
+    queue = f"{group}.onOrder"
+    try:
+        async with TestService(service, overrides=settings):
+            publish = service.publisher.publish
+            await publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+            await eventually(lambda: handled == ["o-1"], what="the first message handled")
+            await delete_queues(queue)
+
+            async def consumed_again() -> bool:
+                return await consumers_of(queue) == 1
+
+            await eventually(consumed_again, within=30, what="the queue declared and consumed again")
+            await publish(contract.place_order, placed("o-2"), parameters={"region": "eu"})
+            await eventually(lambda: handled == ["o-1", "o-2"], what="a message published afterwards handled")
+            assert (await service.health.report("readiness")).up
+            assert await consumers_of(queue) == 1
+    finally:
+        await delete_queues(queue, f"{queue}.dlq")
 
 
 @pytest.mark.connected
@@ -133,15 +189,19 @@ async def test_a_burst_settles_each_message_once_whatever_order_its_handlers_end
     retried or dead-lettered: each message is handled once, never redelivered, the
     poison ones reach the dead letters, and nothing is left in the queue; each
     acknowledgement is a frame of its own, never a ``multiple`` covering others."""
-    multiples: list[int | None] = []
-    ack = aio_pika.IncomingMessage.ack
+    multiples: list[int] = []
+    acked: list[int] = []
+    ack = aiormq.Channel.basic_ack
 
-    async def recorded(self: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+    async def recorded(
+        self: aiormq.Channel, delivery_tag: int, multiple: bool = False, wait: bool = True
+    ) -> None:
+        acked.append(delivery_tag)
         if multiple:
-            multiples.append(self.delivery_tag)
-        await ack(self, multiple)
+            multiples.append(delivery_tag)
+        await ack(self, delivery_tag, multiple, wait)
 
-    monkeypatch.setattr(aio_pika.IncomingMessage, "ack", recorded)
+    monkeypatch.setattr(aiormq.Channel, "basic_ack", recorded)
     group = f"g{uuid.uuid4().hex[:10]}"
     contract = orders(f"t{uuid.uuid4().hex[:8]}")
     done: dict[str, int] = {}
@@ -189,6 +249,7 @@ async def test_a_burst_settles_each_message_once_whatever_order_its_handlers_end
         assert set(done.values()) == {1}
         assert redelivered == []
         assert multiples == []
+        assert len(acked) == len(ids)  # the poison ones acknowledged once dead-lettered
         assert await messages_left(f"{group}.onOrder") == 0
     finally:
         await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")
@@ -277,3 +338,173 @@ async def test_a_publish_sends_what_aio_pika_s_exchange_would_send() -> None:
     closed.is_closed = True
     with pytest.raises(aio_pika.exceptions.ChannelInvalidStateError):
         await _publish(closed, "", "q", OutgoingMessage(address="q", body=b"{}"))  # type: ignore[arg-type]
+
+
+class _Settling:
+    """An aiormq channel that records the settlements sent on it."""
+
+    def __init__(self, *, closed: bool = False) -> None:
+        self.is_closed = closed
+        self.connection = self  # IncomingMessage.nack asks the connection for basic.nack
+        self.basic_nack_supported = True
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def basic_nack(self) -> Any:
+        """aiormq's connection flag (basic.nack supported) and channel method, at once."""
+        return self._nack
+
+    async def basic_ack(self, *args: Any, **kwargs: Any) -> None:
+        self.sent.append(("ack", _bound(aiormq.Channel.basic_ack, args, kwargs)))
+
+    async def _nack(self, *args: Any, **kwargs: Any) -> None:
+        self.sent.append(("nack", _bound(aiormq.Channel.basic_nack, args, kwargs)))
+
+
+def _bound(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    call = inspect.signature(method).bind(None, *args, **kwargs)
+    call.apply_defaults()
+    return {**call.arguments, "self": None}
+
+
+class _Broker:
+    """What a subscription asks of its broker to dead-letter: the publishing channel."""
+
+    def __init__(self) -> None:
+        self.channel = _Recorder()
+
+    def _publishing(self) -> _Recorder:
+        return self.channel
+
+
+def _delivered(case: int, channel: _Settling) -> Any:
+    """One of many deliveries as aiormq hands them over, told apart by ``case``."""
+    from pamqp.header import ContentHeader
+
+    headers: list[dict[str, Any] | None] = [
+        None,
+        {},
+        {"x-microlib-key": "k-1", "traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"},
+        {"x-delivery-count": 3, "x-microlib-message": "OrderPlaced"},
+        {"x-delivery-count": "x", "raw": b"bytes", "n": 7, "x-microlib-original-address": "a.b"},
+    ]
+    picks, rest = [], case
+    for n in (len(headers), 2, 3, 2, 3, 2, 3):
+        picks.append(rest % n)
+        rest //= n
+    header, redelivered, message_id, key, correlation_id, routing_key, content_type = picks
+    properties = aiormq.spec.Basic.Properties(
+        headers=headers[header],
+        message_id=(None, "", "m-1")[message_id],
+        correlation_id=(None, "c-1", "")[correlation_id],
+        reply_to=(None, "replies.x")[key],
+        content_type=(None, "application/json", "text/plain")[content_type],
+        delivery_mode=2,
+    )
+    body = b'{"order_id":"o-%d"}' % case
+    return aiormq.abc.DeliveredMessage(
+        delivery=aiormq.spec.Basic.Deliver(
+            consumer_tag="ctag",
+            delivery_tag=1 + case,
+            redelivered=bool(redelivered),
+            exchange="amq.topic",
+            routing_key=("orders.eu", "")[routing_key],
+        ),
+        header=ContentHeader(body_size=len(body), properties=properties),
+        body=body,
+        channel=channel,
+    )
+
+
+def _as_aio_pika_had_it(incoming: aio_pika.IncomingMessage) -> dict[str, Any]:
+    """The delivery the consumer made of aio-pika's ``IncomingMessage`` before it
+    consumed on the underlying channel."""
+    from microlib.messaging.rabbit import KEY_HEADER, _text
+
+    headers = {k: v if type(v) is str else _text(v) for k, v in (incoming.headers or {}).items()}
+    previous = headers.get("x-delivery-count")
+    count = (
+        int(previous) + 1 if previous is not None and previous.isdigit() else 2 if incoming.redelivered else 1
+    )
+    return {
+        "address": incoming.routing_key or "",
+        "body": incoming.body,
+        "key": headers.pop(KEY_HEADER, None),
+        "headers": headers,
+        "message_id": incoming.message_id or "",
+        "correlation_id": incoming.correlation_id,
+        "reply_to": incoming.reply_to,
+        "delivery_count": count,
+        "redelivered": bool(incoming.redelivered),
+        "broker_id": str(incoming.delivery_tag),
+    }
+
+
+async def test_a_delivery_is_what_aio_pika_s_incoming_message_made() -> None:
+    """A delivery made straight from aiormq's message has, field for field, what the
+    one made from aio-pika's ``IncomingMessage`` had; it is acknowledged, given back
+    and dead-lettered with the frames ``IncomingMessage`` sends (the letter as the
+    dead letters read it back), and, its channel closed, fails alike."""
+    from microlib.messaging.rabbit import _DEFAULT, _headers, _outgoing, _publish, _RabbitSubscription
+
+    broker = _Broker()
+    subscription = _RabbitSubscription(broker, None, None, "q.dlq", ())  # type: ignore[arg-type]
+    for case in range(5 * 2 * 3 * 2 * 3 * 2 * 3):
+        for settle in ("ack", "nack", "dead_letter", "closed"):
+            fast_channel, general_channel = _Settling(), _Settling()
+            delivery = subscription._deliver(_delivered(case, fast_channel))
+            incoming = aio_pika.IncomingMessage(_delivered(case, general_channel))
+            fields = {name: getattr(delivery, name) for name in _as_aio_pika_had_it(incoming)}
+            assert fields == _as_aio_pika_had_it(incoming)
+            if settle == "ack":
+                await delivery.on_ack()
+                await incoming.ack()
+            elif settle == "nack":
+                await delivery.on_requeue()
+                await incoming.nack(requeue=True)
+            elif settle == "dead_letter":
+                extra = {"x-microlib-error": "bad", "traceparent": "over"}
+                await delivery.on_dead_letter(extra)
+                letter = _outgoing(incoming.body, incoming, _headers(incoming.headers), delivery.address)
+                general = _Recorder()
+                await _publish(general, _DEFAULT, "q.dlq", letter, extra)  # type: ignore[arg-type]
+                await incoming.ack()
+                assert [_as_sent(p) for p in broker.channel.published] == [
+                    _as_sent(p) for p in general.published
+                ]
+                broker.channel.published.clear()
+            else:
+                fast_channel.is_closed = general_channel.is_closed = True
+                for fast, reference in (
+                    (delivery.on_ack, incoming.ack),
+                    (delivery.on_requeue, incoming.nack),
+                ):
+                    with pytest.raises(aio_pika.exceptions.ChannelInvalidStateError):
+                        await reference()
+                    with pytest.raises(aio_pika.exceptions.ChannelInvalidStateError):
+                        await fast()
+            assert fast_channel.sent == general_channel.sent
+
+
+async def test_a_delivery_on_a_closed_channel_is_never_handed_out() -> None:
+    """A message whose channel closed (its connection died) before it was handed to
+    a handler is dropped, not handled nor settled: RabbitMQ delivers it again."""
+    from microlib.messaging.rabbit import _RabbitSubscription
+
+    subscription = _RabbitSubscription(_Broker(), None, None, "q.dlq", ())  # type: ignore[arg-type]
+    open_channel, closed_channel = _Settling(), _Settling(closed=True)
+    # Buffered before dispatching starts: only the open channel's are handed out.
+    await subscription._received(_delivered(1, open_channel))
+    await subscription._received(_delivered(2, closed_channel))
+    handed: list[str] = []
+    subscription.dispatch(lambda delivery: handed.append(delivery.broker_id))
+    await subscription._received(_delivered(3, closed_channel))
+    await subscription._received(_delivered(4, open_channel))
+    assert handed == ["2", "5"]
+    assert open_channel.sent == closed_channel.sent == []
+
+    iterated = _RabbitSubscription(_Broker(), None, None, "q.dlq", ())  # type: ignore[arg-type]
+    await iterated._received(_delivered(1, closed_channel))
+    await iterated._received(_delivered(2, open_channel))
+    deliveries = aiter(iterated)
+    assert (await anext(deliveries)).broker_id == "3"

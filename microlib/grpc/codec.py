@@ -54,9 +54,11 @@ def write_timestamp(target: Any, value: datetime.datetime) -> None:
     if value.tzinfo is None:
         raise ValueError("datetime must be timezone aware")
     offset = value - _EPOCH
-    seconds, micros = divmod((offset.days * 86_400 + offset.seconds) * _US + offset.microseconds, _US)
-    target.seconds = seconds
-    target.nanos = micros * 1000
+    # A timedelta keeps 0 <= seconds < 86400 and 0 <= microseconds < 10**6
+    # (days carry the sign): the whole seconds rounded down and a
+    # non-negative fraction, as a Timestamp wants them, without a divmod.
+    target.seconds = offset.days * 86_400 + offset.seconds
+    target.nanos = offset.microseconds * 1000
 
 
 def timestamp_from_pb(message: Any) -> datetime.datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import random
 
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -57,6 +58,24 @@ class TestTimestamp:
         reference.FromDatetime(value)
         assert message == reference
         assert codec.timestamp_from_pb(message) == value
+
+    def test_random_instants_match_protobuf(self) -> None:
+        """Over datetime's whole range and in any zone, the same seconds and nanos
+        as protobuf's FromDatetime, and back to the same instant."""
+        rng = random.Random(19)
+        low, high = dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC)
+        span = int((high - low).total_seconds())
+        for _ in range(2000):
+            seconds, micros = rng.randint(0, span - 1), rng.randint(0, 999_999)
+            instant = low + dt.timedelta(seconds=seconds, microseconds=micros)
+            zone = dt.timezone(dt.timedelta(minutes=rng.randint(-23 * 60, 23 * 60)))
+            # Years 1 and 9999 stay in UTC: another zone could leave datetime's range.
+            inside = dt.datetime.min.year < instant.year < dt.datetime.max.year
+            value = instant.astimezone(zone) if inside else instant
+            reference = timestamp_pb2.Timestamp()
+            reference.FromDatetime(value)
+            assert _timestamp(value) == reference, value
+            assert codec.timestamp_from_pb(reference) == value
 
     def test_other_timezones_are_normalised_to_utc(self) -> None:
         """An aware datetime in any zone is the same instant in UTC."""

@@ -48,13 +48,13 @@ def to_pb_bookshop__v1__Book(m: _m_bookshop__v1.Book, p: Any = None) -> Any:
 
 def from_pb_bookshop__v1__Book(p: Any) -> _m_bookshop__v1.Book:
     m = _m_bookshop__v1.Book(
-        id=p.id,
-        shelf=p.shelf,
-        title=p.title,
-        author=p.author,
-        price_cents=p.price_cents,
-        tags=p.tags[:],
-        created_at=_c.timestamp_from_pb(p.created_at) if p.HasField("created_at") else None,
+        p.id,  # id
+        p.shelf,  # shelf
+        p.title,  # title
+        p.author,  # author
+        p.price_cents,  # price_cents
+        p.tags[:],  # tags
+        _c.timestamp_from_pb(p.created_at) if p.HasField("created_at") else None,  # created_at
     )
     if unknown := _c.unknown_fields(p):
         m._unknown_fields = unknown
@@ -76,8 +76,8 @@ def to_pb_bookshop__v1__CreateBookRequest(
 
 def from_pb_bookshop__v1__CreateBookRequest(p: Any) -> _m_bookshop__v1.CreateBookRequest:
     m = _m_bookshop__v1.CreateBookRequest(
-        shelf=p.shelf,
-        book=from_pb_bookshop__v1__Book(p.book) if p.HasField("book") else None,
+        p.shelf,  # shelf
+        from_pb_bookshop__v1__Book(p.book) if p.HasField("book") else None,  # book
     )
     if unknown := _c.unknown_fields(p):
         m._unknown_fields = unknown
@@ -95,7 +95,7 @@ def to_pb_bookshop__v1__GetBookRequest(m: _m_bookshop__v1.GetBookRequest, p: Any
 
 def from_pb_bookshop__v1__GetBookRequest(p: Any) -> _m_bookshop__v1.GetBookRequest:
     m = _m_bookshop__v1.GetBookRequest(
-        id=p.id,
+        p.id,  # id
     )
     if unknown := _c.unknown_fields(p):
         m._unknown_fields = unknown
@@ -115,9 +115,9 @@ def to_pb_bookshop__v1__ListBooksRequest(m: _m_bookshop__v1.ListBooksRequest, p:
 
 def from_pb_bookshop__v1__ListBooksRequest(p: Any) -> _m_bookshop__v1.ListBooksRequest:
     m = _m_bookshop__v1.ListBooksRequest(
-        shelf=p.shelf,
-        page_size=p.page_size,
-        page_token=p.page_token,
+        p.shelf,  # shelf
+        p.page_size,  # page_size
+        p.page_token,  # page_token
     )
     if unknown := _c.unknown_fields(p):
         m._unknown_fields = unknown
@@ -140,8 +140,8 @@ def to_pb_bookshop__v1__ListBooksResponse(
 
 def from_pb_bookshop__v1__ListBooksResponse(p: Any) -> _m_bookshop__v1.ListBooksResponse:
     m = _m_bookshop__v1.ListBooksResponse(
-        books=[from_pb_bookshop__v1__Book(v) for v in p.books],
-        next_page_token=p.next_page_token,
+        [from_pb_bookshop__v1__Book(v) for v in p.books],  # books
+        p.next_page_token,  # next_page_token
     )
     if unknown := _c.unknown_fields(p):
         m._unknown_fields = unknown
@@ -161,7 +161,7 @@ def to_pb_bookshop__v1__StreamBooksRequest(
 
 def from_pb_bookshop__v1__StreamBooksRequest(p: Any) -> _m_bookshop__v1.StreamBooksRequest:
     m = _m_bookshop__v1.StreamBooksRequest(
-        shelf=p.shelf,
+        p.shelf,  # shelf
     )
     if unknown := _c.unknown_fields(p):
         m._unknown_fields = unknown
@@ -180,8 +180,8 @@ def to_pb_google__protobuf__Timestamp(m: _m_google__protobuf.Timestamp, p: Any =
 
 def from_pb_google__protobuf__Timestamp(p: Any) -> _m_google__protobuf.Timestamp:
     m = _m_google__protobuf.Timestamp(
-        seconds=p.seconds,
-        nanos=p.nanos,
+        p.seconds,  # seconds
+        p.nanos,  # nanos
     )
     if unknown := _c.unknown_fields(p):
         m._unknown_fields = unknown

@@ -1,0 +1,165 @@
+"""The gRPC handlers' shortcuts against the general way: the context built with
+its fields by position against the same fields by name; the metadata
+operations of a unary answer written out in the handler."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import time
+from typing import Any
+
+from microlib.core.context import CallContext
+from microlib.core.errors import InvalidArgument
+from microlib.grpc import ServiceDefinition
+from microlib.grpc._inflight import InFlight
+from microlib.grpc.definition import MethodKind, call_attributes
+from microlib.grpc.handlers import _metadata, _Method, method_handlers
+from tests.grpc.support import Generated
+
+
+class GrpcContext:
+    """What the handlers read of grpc.aio's ServicerContext."""
+
+    def __init__(self, metadata: tuple[tuple[str, str | bytes], ...], remaining: float | None) -> None:
+        self.metadata = metadata
+        self.remaining = remaining
+
+    def time_remaining(self) -> float | None:
+        return self.remaining
+
+    def invocation_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
+        return self.metadata
+
+    def peer(self) -> str:
+        return "ipv6:[::1]:5000"
+
+
+def test_every_field_lands_where_its_name_says(definition: ServiceDefinition) -> None:
+    method = definition.methods["Echo"]
+    m = _Method(definition.full_name, method, None, lambda handler: handler, InFlight())
+
+    async def send(item: Any) -> None:
+        return None
+
+    metadata = (("x-a", "1"), ("x-b-bin", b"\x00\xff"), ("x-a", "2"))
+    for items, remaining, request, sender in (
+        ((), None, None, None),
+        ((("user-agent", "grpc-go"),), 5.0, "request", send),
+        (metadata, 0.0, b"raw", None),
+    ):
+        before = time.monotonic()
+        ctx = m.context(GrpcContext(items, remaining), request, sender)
+        expected = CallContext(
+            kind="grpc",
+            service=definition.full_name,
+            method="Echo",
+            metadata=_metadata(items),
+            deadline=ctx.deadline,
+            peer="ipv6:[::1]:5000",
+            request=request,
+            send=sender,
+            attributes=call_attributes(method),
+        )
+        assert dataclasses.astuple(ctx) == dataclasses.astuple(expected)
+        for field in dataclasses.fields(CallContext):
+            assert getattr(ctx, field.name) == getattr(expected, field.name), field.name
+        assert (ctx.deadline is None) is (remaining is None)
+        if remaining is not None:
+            assert ctx.deadline is not None
+            assert before + remaining <= ctx.deadline <= time.monotonic() + remaining
+        # Each call has dictionaries of its own, which the chain may write.
+        again = m.context(GrpcContext(items, remaining), request, sender)
+        assert again.attributes is not ctx.attributes
+        assert again.response_metadata is not ctx.response_metadata
+        assert again.response_trailers is not ctx.response_trailers
+
+
+def test_metadata_text_binary_and_repeated() -> None:
+    """Distinct text keys as they are; binary values in base64; repeated keys joined."""
+    assert _metadata(None) == {}
+    assert _metadata((("a", "1"), ("b", "2"))) == {"a": "1", "b": "2"}
+    assert _metadata((("a", "1"), ("b-bin", b"\x00\xff"))) == {"a": "1", "b-bin": "AP8="}
+    assert _metadata((("a", "1"), ("a", "2"), ("b", "3"))) == {"a": "1,2", "b": "3"}
+    assert _metadata((("b-bin", b"\x01"), ("b-bin", b"\x02"))) == {"b-bin": "AQ==,Ag=="}
+
+
+class Recording(GrpcContext):
+    """A ServicerContext that records the metadata operations, in order."""
+
+    def __init__(self) -> None:
+        super().__init__((), None)
+        self.operations: list[tuple[str, Any]] = []
+
+    async def send_initial_metadata(self, metadata: Any) -> None:
+        self.operations.append(("headers", metadata))
+
+    def set_trailing_metadata(self, metadata: Any) -> None:
+        self.operations.append(("trailers", metadata))
+
+
+def test_unary_metadata_operations(echo: Generated, definition: ServiceDefinition) -> None:
+    """Whatever mix of response metadata and trailers the servicer sets (none
+    included), the unary handler sends the headers, when there are any, then
+    sets the trailers, when there are any."""
+    pairs = ((), (("x-a", "1"),), (("x-a", "1"), ("x-b", "2")))
+
+    class Servicer:
+        headers: tuple[tuple[str, str], ...] = ()
+        trailers: tuple[tuple[str, str], ...] = ()
+
+        async def echo(self, request: Any, ctx: CallContext) -> Any:
+            ctx.response_metadata.update(self.headers)
+            ctx.response_trailers.update(self.trailers)
+            return echo.pb2.EchoResponse(message=request.message)
+
+        expand = collect = chat = echo  # the contract's other methods, not called here
+
+    servicer = Servicer()
+    handler = method_handlers(definition, servicer, lambda handler: handler)["Echo"].unary_unary
+    raw = echo.pb2.EchoRequest(message="hi").SerializeToString()
+
+    async def run() -> None:
+        for servicer.headers, servicer.trailers in itertools.product(pairs, pairs):
+            ours = Recording()
+            answer = await handler(raw, ours)
+            assert echo.pb2.EchoResponse.FromString(answer).message == "hi"
+            expected = [("headers", servicer.headers)] if servicer.headers else []
+            expected += [("trailers", servicer.trailers)] if servicer.trailers else []
+            assert ours.operations == expected
+
+    asyncio.run(run())
+
+
+def test_innermost_unary_step_as_a_coroutine_around_the_servicer() -> None:
+    """The innermost step hands back the servicer's coroutine: awaited, it gives
+    what a coroutine of ours awaiting it would (answer, error, a servicer
+    method that is not async)."""
+
+    async def answers(request: Any, ctx: CallContext) -> Any:
+        return (request, ctx.method)
+
+    async def fails(request: Any, ctx: CallContext) -> Any:
+        raise InvalidArgument(f"bad {request}")
+
+    def not_async(request: Any, ctx: CallContext) -> Any:
+        return request
+
+    async def outcome(step: Any, ctx: CallContext) -> tuple[str, Any]:
+        try:
+            return ("ok", await step(ctx))
+        except Exception as exc:  # the outcome is what is compared
+            return (type(exc).__name__, str(exc))
+
+    async def run() -> None:
+        for impl in (answers, fails, not_async):
+
+            async def general(ctx: CallContext, impl: Any = impl) -> Any:
+                return await impl(ctx.request, ctx)
+
+            ctx = CallContext("grpc", "s", "Echo", request="req")
+            step = _Method._innermost(MethodKind.UNARY_UNARY, impl)
+            assert await outcome(step, ctx) == await outcome(general, ctx), impl.__name__
+
+    asyncio.run(run())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import structlog
@@ -28,3 +29,12 @@ def _fresh_logging() -> Iterator[None]:
     yield
     structlog.reset_defaults()
     logging.getLogger().setLevel(logging.WARNING)
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mypy cache for the session's type-checking tests: most of a cold run is the installed
+    libraries' analysis, the same for every test that runs with the same options. Each test
+    names a folder under it for its options (mypy revalidates every cached module against its
+    source, so a shared cache never hides an error)."""
+    return tmp_path_factory.mktemp("mypy-cache")

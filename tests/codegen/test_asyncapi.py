@@ -496,7 +496,7 @@ async def send(publisher: Publisher, order: models.Order) -> None:
 
 
 def test_user_code_passes_mypy_strict_and_a_changed_payload_type_is_an_error(
-    tmp_path: Path, events: Path
+    tmp_path: Path, events: Path, mypy_cache: Path
 ) -> None:
     """Consumers, publishers and the untouched stubs pass `mypy --strict`; wrong types are errors."""
     import subprocess
@@ -508,11 +508,12 @@ def test_user_code_passes_mypy_strict_and_a_changed_payload_type_is_an_error(
     assert codegen(TESTDATA, ASYNCAPI, "--out", project / "gen", "--stubs", project / "stubs").returncode == 0
     shutil.copytree(ROOT / "microlib", project / "microlib", ignore=shutil.ignore_patterns("__pycache__"))
     (project / "mypy.ini").write_text("[mypy]\n\n[mypy-microlib.*]\nfollow_imports = silent\n")
+    cache = mypy_cache / "user-project"  # test_typing.py's options too
 
     def mypy(module: str) -> subprocess.CompletedProcess[str]:
         (project / "user.py").write_text(module)
         return subprocess.run(
-            [sys.executable, "-m", "mypy", "--strict", "--cache-dir=.mypy_cache", "user.py", "stubs"],
+            [sys.executable, "-m", "mypy", "--strict", f"--cache-dir={cache}", "user.py", "stubs"],
             cwd=project, capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
 

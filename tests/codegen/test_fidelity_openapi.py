@@ -149,7 +149,7 @@ def test_strict_refuses_what_would_be_skipped(tmp_path: Path) -> None:
     assert not (tmp_path / "gen").exists()
 
 
-def test_the_generated_code_and_stubs_pass_mypy_strict(corpus: Corpus) -> None:
+def test_the_generated_code_and_stubs_pass_mypy_strict(corpus: Corpus, mypy_cache: Path) -> None:
     """Every generated package and its untouched stubs type-check with mypy --strict."""
     proc = subprocess.run(
         [
@@ -159,6 +159,7 @@ def test_the_generated_code_and_stubs_pass_mypy_strict(corpus: Corpus) -> None:
             "--strict",
             "--config-file",
             str(ROOT / "pyproject.toml"),
+            f"--cache-dir={mypy_cache / 'pyproject'}",
             *(f"corpus_{name}" for name in DOCUMENTS),
         ],
         cwd=corpus.root,

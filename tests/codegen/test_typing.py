@@ -114,31 +114,33 @@ def _project(tmp_path: Path, layer: str = "betterproto2") -> Path:
     return project
 
 
-def _mypy(project: Path, module: str) -> subprocess.CompletedProcess[str]:
+def _mypy(project: Path, module: str, cache: Path) -> subprocess.CompletedProcess[str]:
     (project / "user.py").write_text(module)
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir=.mypy_cache", "user.py"],
+        [sys.executable, "-m", "mypy", "--strict", f"--cache-dir={cache / 'user-project'}", "user.py"],
         cwd=project, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 
 
-def test_user_code_passes_mypy_strict_and_drift_is_caught(tmp_path: Path) -> None:
+def test_user_code_passes_mypy_strict_and_drift_is_caught(tmp_path: Path, mypy_cache: Path) -> None:
     """A servicer and client user passes `mypy --strict`; a wrong request type is an error."""
     project = _project(tmp_path)
-    ok = _mypy(project, USER_MODULE)
+    ok = _mypy(project, USER_MODULE, mypy_cache)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    broken = _mypy(project, BROKEN)
+    broken = _mypy(project, BROKEN, mypy_cache)
     assert broken.returncode == 1
     assert 'Argument 1 of "get_book" is incompatible with supertype' in broken.stdout
 
 
-def test_upb_layer_user_code_passes_mypy_strict_and_wrong_fields_are_caught(tmp_path: Path) -> None:
+def test_upb_layer_user_code_passes_mypy_strict_and_wrong_fields_are_caught(
+    tmp_path: Path, mypy_cache: Path
+) -> None:
     """On `messages = "upb"` the same servicer and client pass `mypy --strict` with protobuf's
     own methods typed; a wrong field type is an error."""
     project = _project(tmp_path, "upb")
-    ok = _mypy(project, USER_MODULE_UPB)
+    ok = _mypy(project, USER_MODULE_UPB, mypy_cache)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    broken = _mypy(project, BROKEN_UPB)
+    broken = _mypy(project, BROKEN_UPB, mypy_cache)
     assert broken.returncode == 1
     assert 'Argument "title" to "Book" has incompatible type "int"' in broken.stdout
     assert 'Argument "labels" to "Book" has incompatible type "list[str]"' in broken.stdout

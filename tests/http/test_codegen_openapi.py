@@ -158,13 +158,22 @@ def test_invalid_document_names_the_location(tmp_path: Path) -> None:
         render(spec)
 
 
-def test_user_code_on_the_generated_package_passes_mypy_strict(tmp_path: Path) -> None:
+def test_user_code_on_the_generated_package_passes_mypy_strict(tmp_path: Path, mypy_cache: Path) -> None:
     """The generated package and the untouched stubs type-check with mypy --strict."""
     spec = _copy_project(tmp_path)
     generate(spec, out_dir=tmp_path / "app/gen", gen_package="app.gen", stubs_dir=tmp_path / "app/handlers")
     (tmp_path / "app/__init__.py").write_text('"""app."""\n')
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--config-file", str(ROOT / "pyproject.toml"), "app"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            f"--cache-dir={mypy_cache / 'pyproject'}",
+            "app",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -349,8 +349,7 @@ def _single_response(m: _Method, decode: Callable[[Any], Any]) -> Callable[[Any,
             # out here, not a coroutine of ours: most calls send no headers.
             if ctx.response_metadata:
                 await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
-            if ctx.response_trailers:
-                grpc_context.set_trailing_metadata(tuple(ctx.response_trailers.items()))
+            _set_trailers(grpc_context, ctx)
             return encode(response)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)

@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from microlib.core.errors import Unavailable
@@ -493,19 +493,24 @@ class _RabbitSubscription:
         for exchange, routing_key in self._bindings:
             await channel.queue_bind(queue.name, exchange, routing_key=routing_key)
 
-    async def _received(self, message: DeliveredMessage) -> None:
-        # aiormq calls this in a task of its own per message; a consumer's
-        # handler runs in a task of the consumer's (the client cancels its
-        # tasks when the channel closes, and a handler is not to be cut short).
+    def _received(self, message: DeliveredMessage) -> Coroutine[Any, Any, None]:
+        """aiormq's consumer callback, called as the delivery's frames are read.
+
+        The delivery is handed to the consumer here, before aiormq's task for
+        it runs: the consumer's handler task starts on the loop's next turn,
+        not the one after. aiormq runs what this returns in a task of its own,
+        which it cancels when the channel closes; a handler is not to be cut
+        short, so it runs in the consumer's task, not in that one.
+        """
         receive = self._receive
         if receive is None:
             self._buffer.put_nowait(message)
         elif self._stopped:
-            with contextlib.suppress(Exception):
-                await _requeue(message)
+            return _requeue_quietly(message)
         elif not message.channel.is_closed:
             receive(self._deliver(message))
         # else: its connection died, and RabbitMQ delivers it again on the new one.
+        return _nothing()
 
     def dispatch(self, receive: Callable[[Delivery], None]) -> None:
         """Hand each delivery to ``receive`` as aiormq delivers it, those
@@ -539,8 +544,7 @@ class _RabbitSubscription:
         while not self._buffer.empty():
             message = self._buffer.get_nowait()
             if message is not None:
-                with contextlib.suppress(Exception):
-                    await _requeue(message)
+                await _requeue_quietly(message)
         self._buffer.put_nowait(None)
 
     async def _deliveries(self) -> AsyncIterator[Delivery]:
@@ -619,5 +623,11 @@ async def _nack(channel: aiormq.abc.AbstractChannel, tag: int) -> None:
     await _settle(channel).basic_nack(tag, requeue=True)
 
 
-async def _requeue(message: DeliveredMessage) -> None:
-    await _nack(message.channel, message.delivery.delivery_tag)  # type: ignore[union-attr,arg-type]
+async def _requeue_quietly(message: DeliveredMessage) -> None:
+    """Give ``message`` back; if its channel is gone, RabbitMQ does once it sees that."""
+    with contextlib.suppress(Exception):
+        await _nack(message.channel, message.delivery.delivery_tag)  # type: ignore[union-attr,arg-type]
+
+
+async def _nothing() -> None:
+    """What aiormq's task for a delivery runs once the delivery is handed over."""

@@ -486,6 +486,30 @@ async def test_a_delivery_is_what_aio_pika_s_incoming_message_made() -> None:
             assert fast_channel.sent == general_channel.sent
 
 
+async def test_a_delivery_reaches_its_consumer_as_its_frames_are_read() -> None:
+    """aiormq calls the consumer callback in its frame reader and runs what it returns
+    in a task of its own: the delivery is handed over in that call, so the handler's
+    task starts on the loop's next turn, and aiormq's task (cancelled with the
+    channel) never runs a handler. A stopped subscription's returned work gives the
+    delivery back."""
+    from microlib.messaging.rabbit import _RabbitSubscription
+
+    subscription = _RabbitSubscription(_Broker(), None, None, "q.dlq", ())  # type: ignore[arg-type]
+    handed: list[str] = []
+    subscription.dispatch(lambda delivery: handed.append(delivery.broker_id))
+    channel = _Settling()
+    returned = subscription._received(_delivered(1, channel))
+    assert handed == ["2"]
+    await returned
+    assert handed == ["2"]
+    assert channel.sent == []
+
+    subscription._stopped = True
+    await subscription._received(_delivered(2, channel))
+    assert handed == ["2"]
+    assert [(name, sent["requeue"]) for name, sent in channel.sent] == [("nack", True)]
+
+
 async def test_a_delivery_on_a_closed_channel_is_never_handed_out() -> None:
     """A message whose channel closed (its connection died) before it was handed to
     a handler is dropped, not handled nor settled: RabbitMQ delivers it again."""

@@ -50,11 +50,11 @@ from run import (
     Contender,
     FastStream,
     FloorRabbit,
-    FrozenMicrolib,
     Microlib,
     Order,
     RawRabbit,
     Sink,
+    UnfrozenMicrolib,
     contract,
     order,
 )
@@ -63,7 +63,7 @@ from microlib import Service
 from microlib.messaging import MessageContext
 
 WINDOW = 50
-CONTENDERS = ("raw", "floor", "microlib", "microlib-frozen", "faststream")
+CONTENDERS = ("raw", "floor", "microlib", "microlib-unfrozen", "faststream")
 PREFETCH = 16  # run.py's default
 # Under callgrind on a loaded machine a window of publishes can take longer
 # than the default 10 s to be confirmed; the count is the same either way.
@@ -117,8 +117,8 @@ async def one_on_rabbitmq(name: str, messages: int) -> None:
             contender = FloorRabbit(stack, sink, PREFETCH)
         elif name == "microlib":
             contender = Microlib(stack, sink, RABBIT, PREFETCH, SLOW)
-        elif name == "microlib-frozen":
-            contender = FrozenMicrolib(stack, sink, RABBIT, PREFETCH, SLOW)
+        elif name == "microlib-unfrozen":
+            contender = UnfrozenMicrolib(stack, sink, RABBIT, PREFETCH, SLOW)
         else:
             contender = FastStream(stack, sink, RABBIT, PREFETCH)
         publish = await contender.start()

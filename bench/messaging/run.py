@@ -514,7 +514,9 @@ async def _serve_rounds(pipe: Connection, broker: str, name: str, args: argparse
             messages = pipe.recv()
             if messages is None:
                 return
-            pipe.send(await contender.run(publish, messages, args.window))
+            cpu = time.process_time()
+            rate, latencies = await contender.run(publish, messages, args.window)
+            pipe.send((rate, latencies, (time.process_time() - cpu) / messages))
 
 
 def bench(broker: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -539,11 +541,13 @@ def bench(broker: str, args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError(f"{name} did not start")
         rates: dict[str, list[float]] = {name: [] for name in names}
         latencies: dict[str, list[float]] = {name: [] for name in names}
+        cpus: dict[str, list[float]] = {name: [] for name in names}
         for _ in range(args.rounds):
             random.shuffle(names)
             for name in names:
                 pipes[name].send(args.messages)
-                rate, lat = pipes[name].recv()
+                rate, lat, cpu = pipes[name].recv()
+                cpus[name].append(cpu)
                 rates[name].append(rate)
                 latencies[name].extend(lat)
         for pipe in pipes.values():
@@ -554,10 +558,15 @@ def bench(broker: str, args: argparse.Namespace) -> dict[str, Any]:
         for process in processes:
             if process.is_alive():
                 process.terminate()
-    return _summary(broker, rates, latencies)
+    return _summary(broker, rates, latencies, cpus)
 
 
-def _summary(broker: str, rates: dict[str, list[float]], latencies: dict[str, list[float]]) -> dict[str, Any]:
+def _summary(
+    broker: str,
+    rates: dict[str, list[float]],
+    latencies: dict[str, list[float]],
+    cpus: dict[str, list[float]],
+) -> dict[str, Any]:
     def ratio(name: str, peer: str) -> float:
         return statistics.median(m / r for m, r in zip(rates[name], rates[peer], strict=True))
 
@@ -567,6 +576,8 @@ def _summary(broker: str, rates: dict[str, list[float]], latencies: dict[str, li
         "msgs_per_s": {name: statistics.median(r) for name, r in rates.items()},
         "p50_ms": {n: 1000 * _percentile(v, 0.5) for n, v in latencies.items()},
         "p99_ms": {n: 1000 * _percentile(v, 0.99) for n, v in latencies.items()},
+        # The process's CPU time per message (user and system), publishing and consuming.
+        "cpu_us_per_message": {n: 1e6 * statistics.median(v) for n, v in cpus.items()},
         "ratio_vs_raw": ratio("microlib", "raw"),
         "ratio_unfrozen_vs_raw": ratio("microlib-unfrozen", "raw"),
         "ratio_vs_faststream": ratio("microlib", "faststream"),
@@ -585,6 +596,10 @@ def main(args: argparse.Namespace) -> None:
         print(
             "  p50/p99 ms "
             + ", ".join(f"{k}={r['p50_ms'][k]:.1f}/{r['p99_ms'][k]:.1f}" for k in r["p50_ms"]),
+            file=sys.stderr,
+        )
+        print(
+            "  CPU µs per message " + ", ".join(f"{k}={v:.0f}" for k, v in r["cpu_us_per_message"].items()),
             file=sys.stderr,
         )
         print(

@@ -23,7 +23,11 @@ span ended in one step), 522.5k after.
 per message for ``run.py``'s contenders on RabbitMQ (the broker's own work is
 another process's): the client library's publishing, delivery and
 acknowledgement included, so the ratios of these counts are what bounds
-``run.py``'s throughput ratios when the process's CPU is the limit.
+``run.py``'s throughput ratios when the process's CPU is the limit. As in
+``run.py`` (since 2026-12-06), ``microlib`` is the service as served, its
+start-up heap frozen once started (ADR 0014), and ``microlib-unfrozen`` the
+same with ``lifecycle.freeze_heap=false``; counts of ``microlib`` before that
+date are of the unfrozen service.
 
     PYTHONPATH=. .venv/bin/python bench/messaging/inproc.py --rabbitmq raw,floor,microlib --messages 500
 """

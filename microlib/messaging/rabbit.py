@@ -77,7 +77,10 @@ def _amqp(operation: OperationDefinition) -> Mapping[str, Any]:
 
 
 def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    # Bytes come from a long string that is not UTF-8 (pamqp then keeps its bytes) or a
+    # byte array: read as Kafka's adapter reads its headers, a producer's bad UTF-8
+    # never fails a delivery.
+    return value.decode(errors="replace") if isinstance(value, bytes | bytearray) else str(value)
 
 
 class RabbitBroker:
@@ -435,6 +438,7 @@ class _RabbitSubscription:
         self._tag: str | None = None
         self._stopped = False
         self._recovery: asyncio.Task[None] | None = None
+        self._rejecting: set[asyncio.Task[None]] = set()
 
     async def consume(self) -> None:
         await self._resume()
@@ -507,10 +511,29 @@ class _RabbitSubscription:
             self._buffer.put_nowait(message)
         elif self._stopped:
             return _requeue_quietly(message)
-        elif not message.channel.is_closed:
-            receive(self._deliver(message))
+        elif not message.channel.is_closed and (delivery := self._handed(message)) is not None:
+            receive(delivery)
         # else: its connection died, and RabbitMQ delivers it again on the new one.
         return _nothing()
+
+    def _handed(self, message: DeliveredMessage) -> Delivery | None:
+        """``message`` as a :class:`Delivery`; None if it cannot be read, in which case
+        it is rejected, so RabbitMQ moves it to the queue's dead letters
+        (``x-dead-letter-exchange``). Never raises: in aiormq's consumer callback,
+        an exception would end the channel's frame reader, and the channel."""
+        try:
+            return self._deliver(message)
+        except Exception:
+            logger.exception(
+                "RabbitMQ delivery on %s unreadable: rejected to %s",
+                self._queue.name,
+                self._dead or "no dead letters (a reply inbox)",
+            )
+        tag = message.delivery.delivery_tag  # type: ignore[union-attr]
+        rejecting = asyncio.get_running_loop().create_task(_reject_quietly(message.channel, tag))  # type: ignore[arg-type]
+        self._rejecting.add(rejecting)
+        rejecting.add_done_callback(self._rejecting.discard)
+        return None
 
     def dispatch(self, receive: Callable[[Delivery], None]) -> None:
         """Hand each delivery to ``receive`` as aiormq delivers it, those
@@ -518,8 +541,10 @@ class _RabbitSubscription:
         self._receive = receive
         while not self._buffer.empty():
             message = self._buffer.get_nowait()
-            if message is not None and not message.channel.is_closed:
-                receive(self._deliver(message))
+            if message is None or message.channel.is_closed:
+                continue
+            if (delivery := self._handed(message)) is not None:
+                receive(delivery)
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return self._deliveries()
@@ -555,7 +580,8 @@ class _RabbitSubscription:
             if message.channel.is_closed:
                 # Its connection died: RabbitMQ delivers it again on the new one.
                 continue
-            yield self._deliver(message)
+            if (delivery := self._handed(message)) is not None:
+                yield delivery
 
     def _deliver(self, message: DeliveredMessage) -> Delivery:
         properties = message.header.properties
@@ -564,7 +590,7 @@ class _RabbitSubscription:
         previous = headers.get("x-delivery-count")
         count = (
             int(previous) + 1
-            if previous is not None and previous.isdigit()
+            if previous is not None and previous.isdecimal()
             else 2
             if delivery.redelivered
             else 1
@@ -627,6 +653,11 @@ async def _requeue_quietly(message: DeliveredMessage) -> None:
     """Give ``message`` back; if its channel is gone, RabbitMQ does once it sees that."""
     with contextlib.suppress(Exception):
         await _nack(message.channel, message.delivery.delivery_tag)  # type: ignore[union-attr,arg-type]
+
+
+async def _reject_quietly(channel: aiormq.abc.AbstractChannel, tag: int) -> None:
+    with contextlib.suppress(Exception):
+        await _settle(channel).basic_reject(tag, requeue=False)
 
 
 async def _nothing() -> None:

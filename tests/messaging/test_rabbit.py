@@ -360,6 +360,9 @@ class _Settling:
     async def _nack(self, *args: Any, **kwargs: Any) -> None:
         self.sent.append(("nack", _bound(aiormq.Channel.basic_nack, args, kwargs)))
 
+    async def basic_reject(self, *args: Any, **kwargs: Any) -> None:
+        self.sent.append(("reject", _bound(aiormq.Channel.basic_reject, args, kwargs)))
+
 
 def _bound(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     call = inspect.signature(method).bind(None, *args, **kwargs)
@@ -508,6 +511,111 @@ async def test_a_delivery_reaches_its_consumer_as_its_frames_are_read() -> None:
     await subscription._received(_delivered(2, channel))
     assert handed == ["2"]
     assert [(name, sent["requeue"]) for name, sent in channel.sent] == [("nack", True)]
+
+
+async def test_a_delivery_that_cannot_be_read_is_rejected_to_the_dead_letters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A delivery microlib fails to read never raises into aiormq's frame reader (which
+    would close the channel): it is logged and rejected without requeue, so RabbitMQ
+    moves it to the queue's dead letters, and the next delivery is handed over, on
+    each of the three ways deliveries are handed over."""
+    from microlib.messaging.rabbit import _RabbitSubscription
+
+    class Unreadable(_RabbitSubscription):
+        def _deliver(self, message: Any) -> Any:
+            if message.delivery.delivery_tag == 1:
+                raise ValueError("unreadable")
+            return super()._deliver(message)
+
+    def subscription() -> Any:
+        queue = type("Queue", (), {"name": "q"})()
+        return Unreadable(_Broker(), None, queue, "q.dlq", ())  # type: ignore[arg-type]
+
+    async def rejected(channel: _Settling) -> list[tuple[str, int, bool]]:
+        await asyncio.sleep(0)  # the reject runs in a task of its own
+        return [(name, sent["delivery_tag"], sent["requeue"]) for name, sent in channel.sent]
+
+    handed: list[str] = []
+    dispatching, channel = subscription(), _Settling()
+    dispatching.dispatch(lambda delivery: handed.append(delivery.broker_id))
+    await dispatching._received(_delivered(0, channel))
+    await dispatching._received(_delivered(1, channel))
+    assert handed == ["2"]
+    assert await rejected(channel) == [("reject", 1, False)]
+    assert "unreadable: rejected to q.dlq" in caplog.text
+
+    buffered, channel = subscription(), _Settling()
+    await buffered._received(_delivered(0, channel))
+    await buffered._received(_delivered(1, channel))
+    handed.clear()
+    buffered.dispatch(lambda delivery: handed.append(delivery.broker_id))
+    assert handed == ["2"]
+    assert await rejected(channel) == [("reject", 1, False)]
+
+    iterated, channel = subscription(), _Settling()
+    await iterated._received(_delivered(0, channel))
+    await iterated._received(_delivered(1, channel))
+    assert (await anext(aiter(iterated))).broker_id == "2"
+    assert await rejected(channel) == [("reject", 1, False)]
+
+
+@pytest.mark.connected
+async def test_a_header_in_bad_utf8_is_read_with_replacement_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A producer's header value in bytes that are not UTF-8 (a long string, as a Java
+    client can send one, or a byte array), or a delivery count in digits ``int`` does
+    not read, fails no delivery: the value is read with replacement characters (as
+    the Kafka adapter reads its headers), the message is handled, and its consumer's
+    channel stays up for the next one."""
+    from pamqp import common, encode
+
+    def long_string_of_bytes(value: Any) -> bytes:
+        # pamqp writes only str as a long string; this producer writes bytes as one.
+        if isinstance(value, bytes):
+            return b"S" + common.Struct.integer.pack(len(value)) + value
+        return table_value(value)
+
+    table_value = encode.encode_table_value
+    monkeypatch.setattr(encode, "encode_table_value", long_string_of_bytes)
+    group = f"g{uuid.uuid4().hex[:10]}"
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    seen: list[tuple[str, str | None, str | None, int]] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            seen.append(
+                (payload.order_id, ctx.headers.get("x-origin"), ctx.headers.get("x-raw"), ctx.delivery_count)
+            )
+
+    service = Service("stock")
+    service.include(Stock())
+    queue = f"{group}.onOrder"
+    try:
+        async with TestService(
+            service, overrides=[f"messaging.url={RABBIT_URL}", f"messaging.group={group}"]
+        ):
+            connection = await aio_pika.connect(RABBIT_URL)
+            async with connection:
+                channel = await connection.channel()
+                await channel.default_exchange.publish(
+                    aio_pika.Message(
+                        placed("o-1").model_dump_json().encode(),
+                        headers={
+                            "x-origin": b"caf\xe9",
+                            "x-raw": bytearray(b"\xff"),
+                            "x-delivery-count": "\u00b2",
+                        },
+                    ),
+                    routing_key=queue,
+                )
+            await service.publisher.publish(contract.place_order, placed("o-2"), parameters={"region": "eu"})
+            await eventually(lambda: len(seen) == 2, what="both messages handled")
+            assert await consumers_of(queue) == 1
+        assert seen == [("o-1", "caf\ufffd", "\ufffd", 1), ("o-2", None, None, 1)]
+    finally:
+        await delete_queues(queue, f"{queue}.dlq")
 
 
 async def test_a_delivery_on_a_closed_channel_is_never_handed_out() -> None:

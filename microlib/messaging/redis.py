@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 import structlog
 
-from microlib.core.errors import Unavailable
+from microlib.core.errors import InvalidArgument, Unavailable
 from microlib.messaging._batch import Batch
 from microlib.messaging._names import dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
+from microlib.messaging.consumer import dead_letter_headers
 from microlib.messaging.definition import OperationDefinition
 
 try:
@@ -75,14 +76,30 @@ def _fields(message: OutgoingMessage, extra: Mapping[str, str] | None = None) ->
 
 def _text(fields: Mapping[bytes, bytes], name: bytes) -> str | None:
     value = fields.get(name)
-    return None if value is None else value.decode()
+    # As the other adapters read text: another producer's bad UTF-8 fails no entry.
+    return None if value is None else value.decode(errors="replace")
+
+
+def _headers(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+    """The entry's ``headers`` field, a JSON object as microlib writes it.
+
+    Raises:
+        ValueError: it is something else (another producer wrote the entry).
+    """
+    try:
+        headers = orjson.loads(fields.get(b"headers", b"{}"))
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"its headers field is not JSON: {exc}") from None
+    if not isinstance(headers, dict):
+        raise ValueError(f"its headers field is a JSON {type(headers).__name__}, not an object")
+    return headers
 
 
 def _message(address: str, fields: Mapping[bytes, bytes]) -> OutgoingMessage:
     return OutgoingMessage(
         address=address,
         body=fields.get(b"body", b""),
-        headers=orjson.loads(fields.get(b"headers", b"{}")),
+        headers=_headers(fields),
         key=_text(fields, b"key"),
         message_id=_text(fields, b"message_id") or "",
         correlation_id=_text(fields, b"correlation_id"),
@@ -357,7 +374,12 @@ class _RedisSubscription:
                 continue
             delay = settings.reconnect_backoff
             for entry_id, fields, count in batch:
-                yield self._deliver(entry_id, fields, count)
+                try:
+                    delivery = self._deliver(entry_id, fields, count)
+                except ValueError as exc:
+                    await self._dead_letter_unreadable(entry_id, fields, count, exc)
+                    continue
+                yield delivery
 
     async def _fetch(self, count: int) -> Sequence[tuple[bytes, dict[bytes, bytes], int]]:
         client = self._broker.client
@@ -392,6 +414,27 @@ class _RedisSubscription:
         if claimed:
             log.info("reclaimed stuck messages", stream=self._stream, count=len(claimed))
         return claimed
+
+    async def _dead_letter_unreadable(
+        self, entry_id: bytes, fields: dict[bytes, bytes], count: int, failure: ValueError
+    ) -> None:
+        """Move an entry whose envelope cannot be read to the dead letters, as it came
+        (its unreadable headers field kept as text), with the error; a handler never
+        sees it, and it is not read again."""
+        error = InvalidArgument(f"unreadable stream entry {entry_id.decode()}: {failure}")
+        headers = dead_letter_headers(error, count, "poison", self._stream)
+        headers["x-microlib-unreadable-headers"] = fields.get(b"headers", b"").decode(errors="replace")
+        letter: dict[Any, Any] = {**fields, b"headers": orjson.dumps(headers), b"address": self._stream}
+        async with self._broker.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._dead_letters, letter)
+            pipe.xack(self._stream, self._group, entry_id)
+            await pipe.execute()
+        log.warning(
+            "unreadable stream entry dead-lettered",
+            stream=self._stream,
+            entry_id=entry_id.decode(),
+            error=str(failure),
+        )
 
     def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes], count: int) -> Delivery:
         message = _message(self._stream, fields)

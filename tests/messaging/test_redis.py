@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from microlib import Service
 from microlib.core.errors import Unavailable
-from microlib.messaging import MessageContext
+from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.testing import TestService
 from tests.data._redis import RedisServer
 from tests.messaging.cases import BrokerCases
@@ -164,6 +164,61 @@ async def test_a_consumer_whose_stream_is_clobbered_subscribes_again(redis_serve
         await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
         await eventually(lambda: handled == ["o-1"], what="consumption resumed")
     await admin.aclose()
+
+
+@pytest.mark.connected
+async def test_an_entry_another_producer_wrote_badly_is_dead_lettered_and_the_rest_handled() -> None:
+    """Entries written by another producer: one whose ``headers`` field is not a JSON
+    object never reaches a handler nor stalls the consumer (it used to fail every read
+    of its batch, and again each time it was reclaimed): it is dead-lettered, as it
+    came, with the error; one whose text fields are not UTF-8 is read with
+    replacement characters and handled; the entries after them are handled."""
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    stream = contract.place_order.resolve({"region": "eu"})
+    group = f"g{uuid.uuid4().hex[:8]}"
+    seen: list[tuple[str, str]] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            seen.append((payload.order_id, ctx.message_id))
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [
+        f"messaging.url={REDIS_URL}",
+        f"messaging.group={group}",
+        "messaging.consumers.onOrder.parameters.region=eu",
+    ]
+    admin = Redis.from_url(REDIS_URL)
+    body = placed("o-1").model_dump_json().encode()
+    try:
+        async with TestService(service, overrides=settings, with_real=True) as t:
+            await admin.xadd(stream, {"body": body, "headers": b"[not, json", "message_id": b"m-1"})
+            await admin.xadd(stream, {"body": body, "headers": b'["a list"]', "message_id": b"m-2"})
+            await admin.xadd(stream, {"body": placed("o-3").model_dump_json(), "message_id": b"m-\xff"})
+            await service.publisher.publish(contract.place_order, placed("o-4"), parameters={"region": "eu"})
+            await eventually(lambda: len(seen) == 2, what="the readable entries handled")
+            broker = service.messaging.broker
+
+            async def two_letters() -> list[OutgoingMessage] | None:
+                found = await broker.dead_letters(f"{group}.onOrder")
+                return found if len(found) == 2 else None
+
+            letters = await eventually(two_letters, what="the unreadable entries dead-lettered")
+            assert not any(e.get("event") == "subscription failed; subscribing again" for e in t.logs)
+        assert seen[0] == ("o-3", "m-\ufffd")
+        assert seen[1][0] == "o-4"
+        assert [letter.message_id for letter in letters] == ["m-1", "m-2"]
+        for letter, raw in zip(letters, ("[not, json", '["a list"]'), strict=True):
+            assert letter.body == body
+            assert letter.address == stream
+            assert letter.headers["x-microlib-dead-letter-reason"] == "poison"
+            assert letter.headers["x-microlib-error-code"] == "INVALID_ARGUMENT"
+            assert "headers" in letter.headers["x-microlib-error"]
+            assert letter.headers["x-microlib-unreadable-headers"] == raw
+    finally:
+        await admin.delete(stream, f"{group}.onOrder.dlq")
+        await admin.aclose()
 
 
 @pytest.mark.connected

@@ -105,7 +105,8 @@ def _record_headers(
 
 
 def _message(record: ConsumerRecord[bytes, bytes]) -> OutgoingMessage:
-    headers = {k: v.decode(errors="replace") for k, v in record.headers}
+    # Kafka lets a header go without a value (null): read as empty.
+    headers = {k: "" if v is None else v.decode(errors="replace") for k, v in record.headers}
     properties = {name: headers.pop(name, None) for name in _PROPERTIES}
     return OutgoingMessage(
         address=record.topic,

@@ -130,6 +130,42 @@ async def test_an_address_that_is_no_kafka_topic_name_fails_at_once_naming_it(ka
             await publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
 
 
+@pytest.mark.connected
+async def test_a_header_without_a_value_fails_no_record(kafka_bootstrap: str) -> None:
+    """Kafka lets a producer send a header with no value (null); such a record is
+    handled, the header read as empty, and the records after it too. Reading it
+    used to fail the consumer's fetch at every try, on the same record."""
+    from aiokafka import AIOKafkaProducer
+
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    topic = contract.place_order.resolve({"region": "eu"})
+    seen: list[tuple[str, str | None]] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            seen.append((payload.order_id, ctx.headers.get("x-empty")))
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [
+        f"messaging.url=kafka://{kafka_bootstrap}",
+        f"messaging.group=g{uuid.uuid4().hex[:8]}",
+        "messaging.consumers.onOrder.parameters.region=eu",
+    ]
+    async with TestService(service, overrides=settings, with_real=True):
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                topic, placed("o-1").model_dump_json().encode(), headers=[("x-empty", None)]
+            )
+        finally:
+            await producer.stop()
+        await service.publisher.publish(contract.place_order, placed("o-2"), parameters={"region": "eu"})
+        await eventually(lambda: len(seen) == 2, within=30, what="both records handled")
+    assert seen == [("o-1", ""), ("o-2", None)]
+
+
 @pytest.mark.parametrize(
     "starting",
     [

@@ -212,7 +212,8 @@ def _key(key: Any) -> str:
 
 def _path(field_path: Any) -> str:
     parts: list[str] = []
-    for element in field_path.elements:
+    # A rule of the whole message (``buf.validate.message``) names no field.
+    for element in field_path.elements if field_path is not None else ():
         parts.append(("." if parts else "") + element.field_name)
         subscript = element.subscript
         if subscript is not None:

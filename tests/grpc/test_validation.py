@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -13,7 +14,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import InvalidArgument
 from microlib.grpc import ValidationInterceptor, make_validator
 from microlib.grpc.errors import DETAILS_KEY
-from tests.grpc.support import Generated
+from tests.grpc.support import Generated, generate
 
 
 def _violations(exc: InvalidArgument) -> list[tuple[str, str]]:
@@ -91,3 +92,15 @@ async def test_interceptor_passes_calls_without_a_method() -> None:
         return "done"
 
     assert await compose([ValidationInterceptor()], handler)(CallContext("http", "s", "m")) == "done"
+
+
+def test_a_rule_of_the_whole_message_is_reported_without_a_field(tmp_path: Path) -> None:
+    """A broken ``buf.validate.message`` rule names no field: its violation has an empty path."""
+    required = generate(tmp_path, "requiredtest/v1/required.proto").pb2
+    validate = make_validator(required.RulesOnMessage, lambda m: m)
+    validate(required.RulesOnMessage(lo=1, hi=2))
+    with pytest.raises(InvalidArgument) as caught:
+        validate(required.RulesOnMessage(lo=2, hi=1))
+    assert [(v.field, v.rule, v.description) for v in caught.value.violations] == [
+        ("", "lo.le.hi", "lo must not exceed hi")
+    ]

@@ -119,10 +119,18 @@ class ValidationInterceptor(Stage):
         request = ctx.request
         # A request that did not even decode is raised by the chain, right after.
         if validate is not None and type(request) is not Rejected:
-            if isinstance(request, AsyncIterator):
+            stream = _STREAMS.get(type(request))
+            if stream is None:
+                stream = _STREAMS[type(request)] = isinstance(request, AsyncIterator)
+            if stream:
                 ctx.request = _validated(request, validate)
             else:
                 validate(request)
+
+
+# Whether requests of a type are client streams: isinstance on an ABC is a Python-level
+# call, dearer than the validation of a small message, so it is asked once per type.
+_STREAMS: dict[type, bool] = {}
 
 
 async def _validated(requests: AsyncIterator[Any], validate: Callable[[Any], None]) -> AsyncIterator[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import InvalidArgument
 from microlib.grpc import ValidationInterceptor, make_validator
+from microlib.grpc.definition import METHOD_ATTRIBUTE
 from microlib.grpc.errors import DETAILS_KEY
 from tests.grpc.support import Generated, generate
 
@@ -104,3 +106,23 @@ def test_a_rule_of_the_whole_message_is_reported_without_a_field(tmp_path: Path)
     assert [(v.field, v.rule, v.description) for v in caught.value.violations] == [
         ("", "lo.le.hi", "lo must not exceed hi")
     ]
+
+
+async def test_streams_and_single_requests_are_told_apart_each_call(echo: Generated) -> None:
+    """A single request is validated at once and a client stream item by item, whichever came first."""
+    validate = make_validator(echo.pb2.EchoRequest, lambda m: m)
+    method = type("Method", (), {"validate_request": staticmethod(validate)})()
+
+    async def stream() -> AsyncIterator[Any]:
+        yield echo.pb2.EchoRequest(message="")
+
+    for _ in range(2):
+        streamed = CallContext("grpc", "s", "m", attributes={METHOD_ATTRIBUTE: method})
+        streamed.request = stream()
+        ValidationInterceptor().enter(streamed)  # nothing read yet
+        with pytest.raises(InvalidArgument):
+            await anext(streamed.request)
+        single = CallContext("grpc", "s", "m", attributes={METHOD_ATTRIBUTE: method})
+        single.request = echo.pb2.EchoRequest(message="")
+        with pytest.raises(InvalidArgument):
+            ValidationInterceptor().enter(single)

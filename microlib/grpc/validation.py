@@ -10,6 +10,7 @@ of one ``InvalidArgument``, which the gRPC edge renders as a
 
 from __future__ import annotations
 
+import operator
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,6 +18,7 @@ from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from microlib.core.chain import Stage
 from microlib.core.context import CallContext, Rejected
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["ValidationInterceptor", "make_validator"]
 
 _REQUIRED = field_behavior_pb2.FieldBehavior.REQUIRED
+_BUF_VALIDATE = 1159  # buf.validate's extension of FieldOptions, MessageOptions and OneofOptions
 _validator: protovalidate.Validator | None = None
 
 
@@ -51,30 +54,49 @@ def make_validator(message_class: type[Message], to_upb: Callable[[Any], Message
     service, and building every generated package's validators would make
     each process start pay for it before it is ready. Rules that do not
     compile then fail that first call with ``Internal``, naming the message.
+    A message type that declares no ``buf.validate`` rule, in itself or in
+    any message it may contain, is never handed to protovalidate, which
+    then is not even imported.
     """
-    name = message_class.DESCRIPTOR.full_name
-    required = _RequiredRules()
+    descriptor = cast(Descriptor, message_class.DESCRIPTOR)
+    name = descriptor.full_name
+    # (REQUIRED plan or None, protovalidate's validator or None): decided at the first call.
+    compiled: tuple[_Plan | None, protovalidate.Validator | None] | None = None
 
     def validate(message: Any) -> None:
+        nonlocal compiled
+        if compiled is None:
+            compiled = (_plan_of(descriptor), _shared_validator() if _declares_rules(descriptor) else None)
+        plan, validator = compiled
         upb = to_upb(message)
-        violations = required.check(upb, "")
-        try:
-            found = _shared_validator().collect_violations(upb)
-        except Exception as exc:
-            failure = _rule_failure(name, exc)
-            if failure is exc:
-                raise
-            raise failure from exc
-        seen = {(v.field, v.rule) for v in violations}
-        for violation in found:
-            proto = violation.proto
-            converted = FieldViolation(_path(proto.field), proto.message, proto.rule_id)
-            if (converted.field, converted.rule) not in seen:
-                violations.append(converted)
+        missing = _missing(upb, plan) if plan is not None else None
+        violations = (
+            [FieldViolation(path, "value is required", "required") for path in missing] if missing else []
+        )
+        if validator is not None:
+            try:
+                found = validator.collect_violations(upb)
+            except Exception as exc:
+                failure = _rule_failure(name, exc)
+                if failure is exc:
+                    raise
+                raise failure from exc
+            if found:
+                _merge(violations, found)
         if violations:
             raise InvalidArgument(_summary(name, violations), violations=violations)
 
     return validate
+
+
+def _merge(violations: list[FieldViolation], found: list[protovalidate.Violation]) -> None:
+    """Appends protovalidate's violations, but not one a REQUIRED check already reported."""
+    seen = {(v.field, v.rule) for v in violations}
+    for violation in found:
+        proto = violation.proto
+        converted = FieldViolation(_path(proto.field), proto.message, proto.rule_id)
+        if (converted.field, converted.rule) not in seen:
+            violations.append(converted)
 
 
 class ValidationInterceptor(Stage):
@@ -97,10 +119,18 @@ class ValidationInterceptor(Stage):
         request = ctx.request
         # A request that did not even decode is raised by the chain, right after.
         if validate is not None and type(request) is not Rejected:
-            if isinstance(request, AsyncIterator):
+            stream = _STREAMS.get(type(request))
+            if stream is None:
+                stream = _STREAMS[type(request)] = isinstance(request, AsyncIterator)
+            if stream:
                 ctx.request = _validated(request, validate)
             else:
                 validate(request)
+
+
+# Whether requests of a type are client streams: isinstance on an ABC is a Python-level
+# call, dearer than the validation of a small message, so it is asked once per type.
+_STREAMS: dict[type, bool] = {}
 
 
 async def _validated(requests: AsyncIterator[Any], validate: Callable[[Any], None]) -> AsyncIterator[Any]:
@@ -130,56 +160,128 @@ def _shared_validator() -> protovalidate.Validator:
     return _validator
 
 
-# The REQUIRED fields of a message type, and the fields worth descending into.
-_Plan = tuple[tuple[FieldDescriptor, ...], tuple[FieldDescriptor, ...]]
+# A message type's REQUIRED plan: ``(required, nested)``, compiled once per type so a
+# call reads no descriptor. ``required`` holds ``(name, present)`` per REQUIRED field in
+# field order, ``present(message)`` being falsy when the field is unset; ``nested`` holds
+# ``(name, shape, plan)`` per field whose messages may hold a REQUIRED field, in field
+# order. A plan is a list so that a message type that contains itself, directly or
+# through others, can refer to its own plan.
+_Present = Callable[[Message], Any]
+_Plan = list[Any]
+_SINGLE, _LIST, _MAP = range(3)
+_REQUIRED_PLANS: dict[Descriptor, _Plan | None] = {}
+_RULES: dict[Descriptor, bool] = {}
 
 
-class _RequiredRules:
-    """``field_behavior = REQUIRED`` checks, planned once per message type."""
+def _missing(message: Message, plan: _Plan) -> list[str]:
+    """Paths of the REQUIRED fields left unset in ``message``, then in the messages it holds.
 
-    def __init__(self) -> None:
-        self._plans: dict[str, _Plan] = {}
+    Paths are built only for fields found missing, so a valid message costs no string.
+    """
+    required, nested = plan
+    missing = []
+    for name, present in required:
+        if not present(message):
+            missing.append(name)
+    for name, shape, inner in nested:
+        if shape == _SINGLE:
+            if message.HasField(name) and (found := _missing(getattr(message, name), inner)):
+                missing += _under(f"{name}.", found)
+        elif shape == _LIST:
+            for index, item in enumerate(getattr(message, name)):
+                if found := _missing(item, inner):
+                    missing += _under(f"{name}[{index}].", found)
+        else:
+            for key, item in getattr(message, name).items():
+                if found := _missing(item, inner):
+                    missing += _under(f"{name}[{_key(key)}].", found)
+    return missing
 
-    def check(self, message: Message, prefix: str) -> list[FieldViolation]:
-        required, nested = self._plan(cast(Descriptor, message.DESCRIPTOR))
-        violations = [
-            FieldViolation(prefix + field.name, "value is required", "required")
-            for field in required
-            if not _is_set(message, field)
-        ]
-        for field in nested:
-            path = prefix + field.name
-            value = getattr(message, field.name)
-            if _is_map(field):
-                for key in value:
-                    violations += self.check(value[key], f"{path}[{_key(key)}].")
-            elif _is_repeated(field):
-                for index, item in enumerate(value):
-                    violations += self.check(item, f"{path}[{index}].")
-            elif message.HasField(field.name):
-                violations += self.check(value, path + ".")
-        return violations
 
-    def _plan(
-        self, descriptor: Descriptor
-    ) -> tuple[tuple[FieldDescriptor, ...], tuple[FieldDescriptor, ...]]:
-        plan = self._plans.get(descriptor.full_name)
-        if plan is None:
-            # Placeholder first, so a recursive message type terminates.
-            self._plans[descriptor.full_name] = ((), ())
-            required = tuple(f for f in descriptor.fields if _REQUIRED in _behaviors(f))
-            nested = tuple(f for f in descriptor.fields if self._worth_descending(f))
-            plan = self._plans[descriptor.full_name] = (required, nested)
-        return plan
+def _under(prefix: str, paths: list[str]) -> list[str]:
+    # Not a comprehension in _missing: one there would turn its loop variables into
+    # closure cells, which every call, even of a valid message, would pay for.
+    return [prefix + path for path in paths]
 
-    def _worth_descending(self, field: FieldDescriptor) -> bool:
-        target = field.message_type
-        if target is not None and _is_map(field):
-            target = target.fields_by_name["value"].message_type
-        if target is None or target.full_name.startswith("google.protobuf."):
-            return False
-        required, nested = self._plan(target)
-        return bool(required or nested)
+
+def _plan_of(descriptor: Descriptor) -> _Plan | None:
+    """The REQUIRED plan of a message type; None when none of its fields, nor of any
+    message it may contain, is REQUIRED."""
+    if descriptor not in _REQUIRED_PLANS:
+        _REQUIRED_PLANS.update(_compile(descriptor))
+    return _REQUIRED_PLANS[descriptor]
+
+
+def _compile(root: Descriptor) -> dict[Descriptor, _Plan | None]:
+    """Plans for ``root`` and every message type it may contain, which are only complete
+    once the whole graph is known: a type is worth descending into when a REQUIRED field
+    is reachable from it, cycles included."""
+    types = _reachable(root)
+    required = {d: [f for f in d.fields if _REQUIRED in _behaviors(f)] for d in types}
+    checked = {d for d in types if required[d]}
+    grown = True
+    while grown:
+        grown = False
+        for d in types:
+            if d not in checked and any(_held(f) in checked for f in d.fields):
+                checked.add(d)
+                grown = True
+    plans: dict[Descriptor, _Plan] = {d: [] for d in checked}
+    for d, plan in plans.items():
+        present = tuple((f.name, _presence(f)) for f in required[d])
+        nested = tuple(
+            (f.name, _MAP if _is_map(f) else _LIST if f.is_repeated else _SINGLE, plans[held])
+            for f in d.fields
+            if (held := _held(f)) in checked
+        )
+        plan += [present, nested]
+    return {d: plans.get(d) for d in types}
+
+
+def _reachable(root: Descriptor) -> list[Descriptor]:
+    found = [root]
+    for d in found:  # grows while it is read
+        for f in d.fields:
+            held = _held(f)
+            if held is not None and held not in found:
+                found.append(held)
+    return found
+
+
+def _held(field: FieldDescriptor) -> Descriptor | None:
+    """The message type a field holds (a map's value type); None for scalars."""
+    target = field.message_type
+    if target is not None and _is_map(field):
+        target = target.fields_by_name["value"].message_type
+    return target
+
+
+def _presence(field: FieldDescriptor) -> _Present:
+    if field.has_presence:
+        return operator.methodcaller("HasField", field.name)
+    # An empty list or map, or a scalar's zero value, is unset.
+    return operator.attrgetter(field.name)
+
+
+def _declares_rules(descriptor: Descriptor) -> bool:
+    """Whether protovalidate has anything to check: a ``buf.validate`` option on the
+    message type or on any message type it may contain, their fields or their oneofs."""
+    rules = _RULES.get(descriptor)
+    if rules is None:
+        rules = _RULES[descriptor] = any(
+            _has_extension(options, _BUF_VALIDATE)
+            for d in _reachable(descriptor)
+            for options in (d.GetOptions(), *(p.GetOptions() for p in (*d.fields, *d.oneofs)))
+        )
+    return rules
+
+
+def _has_extension(options: Message, number: int) -> bool:
+    # Known to the options' pool, or kept as an unknown field when its file was not loaded.
+    unknown = UnknownFieldSet(options)
+    return any(field.number == number for field, _ in options.ListFields()) or any(
+        unknown[index].field_number == number for index in range(len(unknown))
+    )
 
 
 def _behaviors(field: FieldDescriptor) -> list[int]:
@@ -188,22 +290,10 @@ def _behaviors(field: FieldDescriptor) -> list[int]:
     return list(options.Extensions[field_behavior_pb2.field_behavior])
 
 
-def _is_repeated(field: FieldDescriptor) -> bool:
-    return bool(field.is_repeated)
-
-
 def _is_map(field: FieldDescriptor) -> bool:
-    return (
-        _is_repeated(field) and field.message_type is not None and field.message_type.GetOptions().map_entry
+    return bool(
+        field.is_repeated and field.message_type is not None and field.message_type.GetOptions().map_entry
     )
-
-
-def _is_set(message: Message, field: FieldDescriptor) -> bool:
-    if _is_repeated(field):
-        return len(getattr(message, field.name)) > 0
-    if field.has_presence:
-        return bool(message.HasField(field.name))
-    return bool(getattr(message, field.name))
 
 
 def _key(key: Any) -> str:
@@ -212,7 +302,8 @@ def _key(key: Any) -> str:
 
 def _path(field_path: Any) -> str:
     parts: list[str] = []
-    for element in field_path.elements:
+    # A rule of the whole message (``buf.validate.message``) names no field.
+    for element in field_path.elements if field_path is not None else ():
         parts.append(("." if parts else "") + element.field_name)
         subscript = element.subscript
         if subscript is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -12,8 +14,9 @@ from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import InvalidArgument
 from microlib.grpc import ValidationInterceptor, make_validator
+from microlib.grpc.definition import METHOD_ATTRIBUTE
 from microlib.grpc.errors import DETAILS_KEY
-from tests.grpc.support import Generated
+from tests.grpc.support import Generated, generate
 
 
 def _violations(exc: InvalidArgument) -> list[tuple[str, str]]:
@@ -91,3 +94,35 @@ async def test_interceptor_passes_calls_without_a_method() -> None:
         return "done"
 
     assert await compose([ValidationInterceptor()], handler)(CallContext("http", "s", "m")) == "done"
+
+
+def test_a_rule_of_the_whole_message_is_reported_without_a_field(tmp_path: Path) -> None:
+    """A broken ``buf.validate.message`` rule names no field: its violation has an empty path."""
+    required = generate(tmp_path, "requiredtest/v1/required.proto").pb2
+    validate = make_validator(required.RulesOnMessage, lambda m: m)
+    validate(required.RulesOnMessage(lo=1, hi=2))
+    with pytest.raises(InvalidArgument) as caught:
+        validate(required.RulesOnMessage(lo=2, hi=1))
+    assert [(v.field, v.rule, v.description) for v in caught.value.violations] == [
+        ("", "lo.le.hi", "lo must not exceed hi")
+    ]
+
+
+async def test_streams_and_single_requests_are_told_apart_each_call(echo: Generated) -> None:
+    """A single request is validated at once and a client stream item by item, whichever came first."""
+    validate = make_validator(echo.pb2.EchoRequest, lambda m: m)
+    method = type("Method", (), {"validate_request": staticmethod(validate)})()
+
+    async def stream() -> AsyncIterator[Any]:
+        yield echo.pb2.EchoRequest(message="")
+
+    for _ in range(2):
+        streamed = CallContext("grpc", "s", "m", attributes={METHOD_ATTRIBUTE: method})
+        streamed.request = stream()
+        ValidationInterceptor().enter(streamed)  # nothing read yet
+        with pytest.raises(InvalidArgument):
+            await anext(streamed.request)
+        single = CallContext("grpc", "s", "m", attributes={METHOD_ATTRIBUTE: method})
+        single.request = echo.pb2.EchoRequest(message="")
+        with pytest.raises(InvalidArgument):
+            ValidationInterceptor().enter(single)

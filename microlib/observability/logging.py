@@ -27,7 +27,8 @@ from structlog.typing import EventDict, WrappedLogger
 from microlib.config.model import LoggingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.observability._structlog_private import merge_contextvars
-from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
+from microlib.observability.identity import ServiceIdentity, _active_identity
+from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids, trace_ids
 
 __all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "AccessLog", "LogPipeline"]
 
@@ -98,12 +99,18 @@ class LogPipeline:
         # The loop a flush is scheduled on: a loop that closes before running
         # it cannot hold back the lines of later loops.
         self._flush_loop: asyncio.AbstractEventLoop | None = None
-        self._redactor = Redactor(settings.redact_keys)
+        self._redactor = Redactor(settings.redact_keys, reserved=_PIPELINE_FIELDS)
         # Unless redact_keys names one of them, the fields the pipeline adds
         # itself (text) never need redaction: a line is checked without them.
         self._own_fields_harmless = self._redactor.harmless(_OWN_FIELDS)
         self._console = structlog.dev.ConsoleRenderer(colors=_colours(self._stream))
         self._stamp = _IsoTimestamper()
+        # Whether _render writes clean events: not while a tap must see them.
+        self._renders = self._json
+        # What _render writes after a clean event's own fields: the level and logger
+        # fields of each (logger, method), and the service fields of the last identity.
+        self._level_parts: dict[tuple[str, str], str | None] = {}
+        self._service_part: tuple[ServiceIdentity | None, str | None] = (None, "}\n")
         self.handler = logging.StreamHandler(self._stream)
         self.handler.set_name("microlib")
         self.handler.setFormatter(
@@ -158,10 +165,12 @@ class LogPipeline:
         """
         entries: list[dict[str, Any]] = []
         self._taps.append(entries.append)
+        self._renders = False
         try:
             yield entries
         finally:
             self._taps.remove(entries.append)
+            self._renders = self._json and not self._taps
 
     def _finish(
         self, logger: WrappedLogger, method_name: str, event_dict: EventDict, clean: bool = False
@@ -186,6 +195,11 @@ class LogPipeline:
         # The caller's fields and the bound context, checked for secrets
         # before the pipeline's own fields (the service's text) join them.
         clean = self._own_fields_harmless and self._redactor.clean(event_dict)
+        if clean and self._renders:
+            line = self._render(logger.name, method_name, event_dict)
+            if line is not None:
+                self._put(line)
+                return
         event_dict["level"] = _LEVEL_NAMES.get(method_name, method_name)
         event_dict["logger"] = logger.name
         event_dict["timestamp"] = self._stamp.now()
@@ -193,12 +207,59 @@ class LogPipeline:
         add_service_fields(logger, method_name, event_dict)
         self._write(logger, method_name, event_dict, clean)
 
+    def _render(self, name: str, method_name: str, event_dict: EventDict) -> str | None:
+        """The JSON line ``_emit`` writes for a clean event, or None when only the general path writes it.
+
+        The event is merged and clean (plain values under harmless names), so
+        it names none of :data:`_PIPELINE_FIELDS` (the redactor never counts
+        them harmless), and it is not tapped: its line is its own fields'
+        encoding followed by the pipeline's fields (level, logger, timestamp,
+        trace ids and service fields), text in ASCII rendered once (the level
+        and service parts) or known to need no escaping (the time, the hex ids).
+        A line orjson refuses (integers beyond 64 bits) or writes beyond ASCII
+        is the general path's: the standard library's encoder writes those.
+        """
+        try:
+            # The options _dumps tries first; every value is plain, so no default is asked.
+            own = orjson.dumps(event_dict, None, _TEXT_KEYS_OPTIONS)
+        except TypeError:
+            return None
+        if not own.isascii() or len(own) < 3:
+            return None
+        # "": not rendered yet; None: not ASCII.
+        level = self._level_parts.get((name, method_name), "")
+        if level == "":
+            level = self._level_part(name, method_name)
+        identity = _active_identity()
+        service = self._service_part
+        if service[0] is not identity:
+            service = self._service_part = (identity, _service_part(identity))
+        if level is None or service[1] is None:
+            return None
+        ids = trace_ids()
+        head = own[:-1].decode()
+        if ids is None:
+            return f'{head}{level}{self._stamp.now()}"{service[1]}'
+        return f'{head}{level}{self._stamp.now()}","trace_id":"{ids[0]}","span_id":"{ids[1]}"{service[1]}'
+
+    def _level_part(self, name: str, method_name: str) -> str | None:
+        """``,"level":…,"logger":…,"timestamp":"`` of ``name`` at ``method_name``; None beyond ASCII."""
+        fields = {"level": _LEVEL_NAMES.get(method_name, method_name), "logger": name, "timestamp": ""}
+        rendered = orjson.dumps(fields).decode()
+        # Cut at '"}': the timestamp's opening quote stays.
+        part = "," + rendered[1:-2] if rendered.isascii() else None
+        if len(self._level_parts) < 1024:
+            self._level_parts[(name, method_name)] = part
+        return part
+
     def _write(
         self, logger: WrappedLogger, method_name: str, event_dict: EventDict, clean: bool = False
     ) -> None:
-        line = self._finish(logger, method_name, event_dict, clean)
+        self._put(self._finish(logger, method_name, event_dict, clean) + "\n")
+
+    def _put(self, text: str) -> None:
         with self.handler.lock:  # type: ignore[union-attr]
-            self._stream.write(line + "\n")
+            self._stream.write(text)
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -277,6 +338,17 @@ class LogPipeline:
         self.handler.flush()
 
 
+def _service_part(identity: ServiceIdentity | None) -> str | None:
+    """``,"service":…,"instance":…}`` and the line's end for ``identity``; None beyond ASCII."""
+    if identity is None:
+        return "}\n"
+    try:
+        rendered = orjson.dumps(identity.as_fields(), default=_fallback, option=_TEXT_KEYS_OPTIONS)
+    except TypeError:
+        return None
+    return "," + rendered[1:].decode() + "\n" if rendered.isascii() else None
+
+
 def _shared_chain() -> list[_EventProcessor]:
     return [
         merge_contextvars,
@@ -350,14 +422,21 @@ class _IsoTimestamper:
 
     def now(self) -> str:
         """The current time, as the processor writes it."""
-        second, nanos = divmod(time.time_ns(), 1_000_000_000)
+        nanos = time.time_ns()
+        second = nanos // 1_000_000_000
         cached = self._second
         if cached[0] != second:
             stamp = datetime.datetime.fromtimestamp(second, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
             # One tuple, replaced whole: threads never see half of an update.
             cached = self._second = (second, stamp)
-        micros = nanos // 1000
-        return f"{cached[1]}.{micros:06d}Z" if micros else f"{cached[1]}Z"
+        micros = nanos // 1000 % 1_000_000
+        if not micros:
+            return f"{cached[1]}Z"
+        # Six digits as two looked-up triples: formatting them costs three times as much.
+        return f"{cached[1]}.{_TRIPLES[micros // 1000]}{_TRIPLES[micros % 1000]}Z"
+
+
+_TRIPLES = tuple(f"{number:03d}" for number in range(1000))
 
 
 class _LevelFilteringLogger(structlog.stdlib.BoundLogger):
@@ -439,6 +518,10 @@ class AccessLog:
 
 # The fields _emit adds after the caller's and the bound context's: text, or kept when given.
 _OWN_FIELDS = ("level", "logger", "timestamp", "trace_id", "span_id", "service", "version", "env", "instance")
+
+# What _emit adds or reads itself (_finish drops color_message, formats exc_info): an
+# event naming one is the general path's.
+_PIPELINE_FIELDS = frozenset((*_OWN_FIELDS, "exc_info", "color_message"))
 
 # structlog's add_log_level: "warn" is the stdlib's old alias, exception() logs at error.
 _LEVEL_NAMES = {"warn": "warning", "exception": "error"}

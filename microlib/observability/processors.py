@@ -18,7 +18,7 @@ from microlib.observability._lean_span import LeanSpan
 from microlib.observability._otel_private import CURRENT_CONTEXT, SPAN_KEY, context_ids
 from microlib.observability.identity import ServiceIdentity, _active_identity
 
-__all__ = ["REDACTED", "Redactor", "add_service_fields", "add_trace_ids"]
+__all__ = ["REDACTED", "Redactor", "add_service_fields", "add_trace_ids", "trace_ids"]
 
 REDACTED = "[REDACTED]"
 """What a redacted value is replaced with."""
@@ -69,6 +69,15 @@ def _service_fields(identity: ServiceIdentity) -> tuple[object, dict[str, str]]:
 
 def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Add ``trace_id`` and ``span_id`` (hex, W3C form) of the active OpenTelemetry span."""
+    ids = trace_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
+def trace_ids() -> tuple[str, str] | None:
+    """``(trace_id, span_id)`` of the active OpenTelemetry span in W3C hex form; None without a valid one."""
     if CURRENT_CONTEXT is None:
         span = trace.get_current_span()
     else:
@@ -80,14 +89,8 @@ def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict
     last = _last_ids
     if last[0] is context:
         # Valid: only a valid context's ids are kept.
-        ids = last[1]
-    elif context.is_valid:
-        ids = _hex_ids(context)
-    else:
-        return event_dict
-    event_dict.setdefault("trace_id", ids[0])
-    event_dict.setdefault("span_id", ids[1])
-    return event_dict
+        return last[1]
+    return _hex_ids(context) if context.is_valid else None
 
 
 # The lines of one call (and its chain) share its span: its ids are formatted once.
@@ -120,10 +123,14 @@ class Redactor:
 
     Args:
         keys: Extra field names to redact (``logging.redact_keys``).
+        reserved: Names never counted harmless: an event naming one is never
+            :meth:`clean` and is redacted field by field (a log pipeline's
+            own fields, which it handles itself).
     """
 
-    def __init__(self, keys: Iterable[str] = ()) -> None:
+    def __init__(self, keys: Iterable[str] = (), *, reserved: Iterable[str] = ()) -> None:
         self._keys = frozenset(_normalise(k) for k in (*_ALWAYS_REDACTED, *keys))
+        self._reserved = frozenset(reserved)
         # Field names repeat from line to line; remember each one's verdict.
         self._verdicts: dict[str, bool] = {}
         self._harmless: set[str] = set()
@@ -154,7 +161,7 @@ class Redactor:
             verdict = _normalise(key) in self._keys
             if len(self._verdicts) < 4096:
                 self._verdicts[key] = verdict
-                if not verdict:
+                if not verdict and key not in self._reserved:
                     self._harmless.add(key)
         return verdict
 

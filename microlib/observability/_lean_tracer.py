@@ -87,7 +87,7 @@ class LeanTracer(trace.Tracer):
             return trace.NonRecordingSpan(span_context)
         origin = self._origin
         span = LeanSpan(
-            name, span_context, parent, kind, origin, start_time if start_time is not None else time_ns()
+            name, span_context, parent, kind, origin, start_time if start_time is not None else time_ns(), {}
         )
         if attributes:
             span._begin(attributes)
@@ -135,15 +135,17 @@ class LeanTracer(trace.Tracer):
             span: trace.Span = trace.NonRecordingSpan(span_context)
         else:
             origin = self._origin
-            span = lean = LeanSpan(name, span_context, parent, kind, origin, time_ns())
             limit = origin.limits.max_span_attributes
-            if origin.trusts_framework and (limit is None or len(attributes) <= limit):
-                lean._attributes = attributes
-            else:
+            kept = origin.trusts_framework and (limit is None or len(attributes) <= limit)
+            span = lean = LeanSpan(
+                name, span_context, parent, kind, origin, time_ns(), attributes if kept else {}
+            )
+            if not kept:
                 lean._begin(FrameworkAttributes(attributes))
             if origin.processor.starts:
                 origin.processor.on_start(lean, parent_context=context)  # type: ignore[arg-type]
-        return span, Context({**base, SPAN_KEY: span})
+        # Most served calls come without a caller's context: nothing of it to copy.
+        return span, Context({**base, SPAN_KEY: span} if base else {SPAN_KEY: span})
 
     def _new_span_context(self, parent: SpanContext | None) -> tuple[SpanContext, bool]:
         """A new span's context, child of ``parent`` (its sampling decision), or the root of a new
@@ -264,12 +266,11 @@ def lean_tracing(
     return provider, provider.get_tracer("microlib", version)
 
 
-def attach(context: Context) -> Token[Context]:
-    """``opentelemetry.context.attach(context)``: the variable set directly, unless
-    ``OTEL_PYTHON_CONTEXT`` chose another runtime context."""
-    if CURRENT_CONTEXT is not None:
-        return CURRENT_CONTEXT.set(context)
-    return otel_context.attach(context)
+attach: Callable[[Context], Token[Context]] = (
+    CURRENT_CONTEXT.set if CURRENT_CONTEXT is not None else otel_context.attach
+)
+"""``opentelemetry.context.attach(context)``: the variable's own ``set``, no call of ours around
+it, unless ``OTEL_PYTHON_CONTEXT`` chose another runtime context."""
 
 
 def detach(token: Token[Context]) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan
 
 from microlib.core.chain import Stage
 from microlib.core.context import CallContext
@@ -23,7 +24,7 @@ from microlib.observability._exchange import _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer, attach, detach
 from microlib.observability._structlog_private import field_var
-from microlib.observability.identity import _bind_serving, _current, _Serving, _unbind_serving
+from microlib.observability.identity import _current, _Serving
 from microlib.observability.logging import AccessLog
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.processors import _hex_ids
@@ -116,16 +117,18 @@ class TracingInterceptor(Stage):
             kind = _SPAN_KINDS.get(ctx.kind, trace.SpanKind.CONSUMER)
             method = self._methods[key] = (ctx.full_method, kind, _call_attributes(ctx))
         name, kind, attributes = method
-        serving = _bind_serving(self._serving)
+        # The service handling the call, bound for its log lines and spans.
+        serving = _current.set(self._serving)
         # The caller's baggage stays in the context, for outgoing calls to carry on.
         tracer = self._tracer
         if type(tracer) is LeanTracer:
-            # The same span and context as below, without the context API's calls.
+            # The same span and context as below, without the context API's calls;
+            # the lean tracer's span contexts are always valid.
             span, current = tracer.start_server_span(name, parent, dict(attributes), kind=kind)
-        else:
-            span = tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
-            current = trace.set_span_in_context(span, parent)
-        bound = (attach(current), serving)
+            ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(span.get_span_context())
+            return (span, (attach(current), serving))
+        span = tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
+        bound = (attach(trace.set_span_in_context(span, parent)), serving)
         _remember(ctx, span)
         return (span, bound)
 
@@ -139,21 +142,23 @@ class TracingInterceptor(Stage):
             if failure is not None:
                 _failed(ctx, span, failure)
             return
-        finished = False
         try:
-            if failure is not None:
-                _failed(ctx, span, failure)
+            if type(span) is NonRecordingSpan:
+                pass  # unsampled: it records nothing, whatever is set on it
+            elif failure is not None:
+                try:
+                    _failed(ctx, span, failure)
+                finally:
+                    span.end()
             elif type(span) is LeanSpan:
                 # The outcome set and the span ended in one step.
-                finished = True
                 span.finish(None, _GRPC_OK if ctx.kind == "grpc" else _OK)
             else:
                 span.set_attributes(_GRPC_OK if ctx.kind == "grpc" else _OK)
-        finally:
-            if not finished:
                 span.end()
+        finally:
             detach(bound[0])
-            _unbind_serving(bound[1])
+            _current.reset(bound[1])
 
 
 def _failed(ctx: CallContext, span: trace.Span, exc: BaseException) -> None:

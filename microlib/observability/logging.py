@@ -28,7 +28,7 @@ from microlib.config.model import LoggingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.observability._structlog_private import merge_contextvars
 from microlib.observability.identity import ServiceIdentity, _active_identity
-from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids, trace_ids
+from microlib.observability.processors import Redactor, _current_trace_ids, add_service_fields, add_trace_ids
 
 __all__ = ["LEVELS", "LIBRARY_LOGGERS", "QUIET_LIBRARIES", "AccessLog", "LogPipeline"]
 
@@ -236,7 +236,7 @@ class LogPipeline:
             service = self._service_part = (identity, _service_part(identity))
         if level is None or service[1] is None:
             return None
-        ids = trace_ids()
+        ids = _current_trace_ids()
         head = own[:-1].decode()
         if ids is None:
             return f'{head}{level}{self._stamp.now()}"{service[1]}'

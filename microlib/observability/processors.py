@@ -18,7 +18,7 @@ from microlib.observability._lean_span import LeanSpan
 from microlib.observability._otel_private import CURRENT_CONTEXT, SPAN_KEY, context_ids
 from microlib.observability.identity import ServiceIdentity, _active_identity
 
-__all__ = ["REDACTED", "Redactor", "add_service_fields", "add_trace_ids", "trace_ids"]
+__all__ = ["REDACTED", "Redactor", "add_service_fields", "add_trace_ids"]
 
 REDACTED = "[REDACTED]"
 """What a redacted value is replaced with."""
@@ -69,14 +69,14 @@ def _service_fields(identity: ServiceIdentity) -> tuple[object, dict[str, str]]:
 
 def add_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Add ``trace_id`` and ``span_id`` (hex, W3C form) of the active OpenTelemetry span."""
-    ids = trace_ids()
+    ids = _current_trace_ids()
     if ids is not None:
         event_dict.setdefault("trace_id", ids[0])
         event_dict.setdefault("span_id", ids[1])
     return event_dict
 
 
-def trace_ids() -> tuple[str, str] | None:
+def _current_trace_ids() -> tuple[str, str] | None:
     """``(trace_id, span_id)`` of the active OpenTelemetry span in W3C hex form; None without a valid one."""
     if CURRENT_CONTEXT is None:
         span = trace.get_current_span()

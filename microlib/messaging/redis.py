@@ -424,11 +424,9 @@ class _RedisSubscription:
         error = InvalidArgument(f"unreadable stream entry {entry_id.decode()}: {failure}")
         headers = dead_letter_headers(error, count, "poison", self._stream)
         headers["x-microlib-unreadable-headers"] = fields.get(b"headers", b"").decode(errors="replace")
-        letter: dict[Any, Any] = {**fields, b"headers": orjson.dumps(headers), b"address": self._stream}
-        async with self._broker.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(self._dead_letters, letter)
-            pipe.xack(self._stream, self._group, entry_id)
-            await pipe.execute()
+        await self._move_to_dead_letters(
+            entry_id, {**fields, b"headers": orjson.dumps(headers), b"address": self._stream}
+        )
         log.warning(
             "unreadable stream entry dead-lettered",
             stream=self._stream,
@@ -436,9 +434,15 @@ class _RedisSubscription:
             error=str(failure),
         )
 
+    async def _move_to_dead_letters(self, entry_id: bytes, letter: dict[Any, Any]) -> None:
+        """Add ``letter`` to the dead letters and acknowledge ``entry_id``, in one transaction."""
+        async with self._broker.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._dead_letters, letter)
+            pipe.xack(self._stream, self._group, entry_id)
+            await pipe.execute()
+
     def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes], count: int) -> Delivery:
         message = _message(self._stream, fields)
-        broker = self._broker
         self._unsettled += 1
         if self._unsettled >= self._prefetch:
             self._room.clear()
@@ -454,10 +458,7 @@ class _RedisSubscription:
 
         async def dead_letter(headers: Mapping[str, str]) -> None:
             self._settled()
-            async with broker.client.pipeline(transaction=True) as pipe:
-                pipe.xadd(self._dead_letters, {**_fields(message, headers), "address": self._stream})
-                pipe.xack(self._stream, self._group, entry_id)
-                await pipe.execute()
+            await self._move_to_dead_letters(entry_id, {**_fields(message, headers), "address": self._stream})
 
         return Delivery.of(
             message,

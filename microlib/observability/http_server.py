@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from contextvars import Token
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.util import types
 
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer
+from microlib.observability._lean_tracer import attach as _attach
 from microlib.observability._otel_private import CURRENT_CONTEXT as _CURRENT
 from microlib.observability._structlog_private import field_var
 from microlib.observability.identity import _current as _serving_var
@@ -284,7 +283,3 @@ def _finish_span(
             trace.StatusCode.ERROR, f"HTTP {status}" if failure is None else type(failure).__name__
         )
     span.end()
-
-
-# Makes the edge's span current: the variable itself, unless another runtime context is configured.
-_attach: Callable[[Context], Token[Context]] = _CURRENT.set if _CURRENT is not None else otel_context.attach

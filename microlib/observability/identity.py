@@ -74,14 +74,6 @@ _current: contextvars.ContextVar[_Bound | None] = contextvars.ContextVar("microl
 _default: list[ServiceIdentity] = []
 
 
-def _bind_serving(serving: _Bound) -> contextvars.Token[_Bound | None]:
-    return _current.set(serving)
-
-
-def _unbind_serving(token: contextvars.Token[_Bound | None]) -> None:
-    _current.reset(token)
-
-
 def _set_default_identity(identity: ServiceIdentity) -> None:
     _default[:] = [identity]
 

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -26,9 +22,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from microlib.core.context import CallContext
 from microlib.core.errors import InvalidArgument, NotFound, Unimplemented
 from microlib.grpc import DeadlineInterceptor, GrpcServer, GrpcSettings, ValidationInterceptor
-from tests.grpc.support import PROTOS, EchoServicer, Generated, Record
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.grpc.support import EchoServicer, Generated, Record, generate_with_layer
 
 
 @pytest.fixture(scope="module", params=["betterproto2", "upb"])
@@ -36,30 +30,7 @@ def gen(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     """``microlib codegen`` output for the echo contract with one message layer, imported."""
     layer = str(request.param)
     out = tmp_path_factory.mktemp("codegen")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "microlib.cli",
-            "codegen",
-            str(PROTOS / "echotest/v1/echo.proto"),
-            "--out",
-            str(out / f"echogen_{layer}"),
-            "-I",
-            str(PROTOS),
-            "--messages",
-            layer,
-        ],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        },
-    )
-    sys.path.insert(0, str(out))
+    generate_with_layer("echotest/v1/echo.proto", out, f"echogen_{layer}", layer)
     return importlib.import_module(f"echogen_{layer}.echotest.v1")
 
 

@@ -36,7 +36,7 @@ from protovalidate._gen.buf.validate import validate_pb
 from microlib.core.errors import InvalidArgument
 from microlib.grpc import make_validator
 from microlib.grpc.validation import _declares_rules, _plan_of
-from tests.grpc.support import PROTOS
+from tests.grpc.support import PROTOS, generate_with_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every .proto file in the repository: (import root, its files), each root compiled on its own.
@@ -401,31 +401,7 @@ def layer(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     """``microlib codegen`` output for the REQUIRED test contract with one message layer."""
     layer = str(request.param)
     out = tmp_path_factory.mktemp("codegen")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "microlib.cli",
-            "codegen",
-            str(PROTOS / "requiredtest/v1/required.proto"),
-            "--out",
-            str(out / f"requiredgen_{layer}"),
-            "-I",
-            str(PROTOS),
-            "--messages",
-            layer,
-        ],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        },
-    )
-    sys.path.insert(0, str(out))
-    return importlib.import_module(f"requiredgen_{layer}")
+    return generate_with_layer("requiredtest/v1/required.proto", out, f"requiredgen_{layer}", layer)
 
 
 def test_generated_validators_of_each_message_layer(layer: ModuleType) -> None:

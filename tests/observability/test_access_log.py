@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from microlib.observability import ServiceIdentity
 from microlib.observability._lean_tracer import attach, detach
-from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
+from microlib.observability.identity import _current, _Serving
 from microlib.observability.logging import _JSON, AccessLog, _dumps, _fallback
 from microlib.observability.processors import REDACTED, add_service_fields, add_trace_ids
 from tests.observability.helpers import make_observability
@@ -114,9 +114,9 @@ def test_direct_lines_equal_the_general_paths(
         span = _TRACERS[traced].start_span("call")
         assert span.get_span_context().is_valid
         token = attach(trace.set_span_in_context(span))
-    other = _bind_serving(_Serving(ServiceIdentity("other", "9.9", "prod", "i-2"), trace.get_tracer("t")))
+    other = _current.set(_Serving(ServiceIdentity("other", "9.9", "prod", "i-2"), trace.get_tracer("t")))
     if not serving:
-        _unbind_serving(other)
+        _current.reset(other)
     try:
         for method_name, event, fields in _FIELDS:
             general = _written(lines, _general, method_name, event, fields)
@@ -126,7 +126,7 @@ def test_direct_lines_equal_the_general_paths(
             assert _written(lines, _direct, method_name, event, fields) == general
     finally:
         if serving:
-            _unbind_serving(other)
+            _current.reset(other)
         if token is not None:
             detach(token)
         span.end()
@@ -173,11 +173,11 @@ def _reference_service_fields(event_dict: dict[str, Any], identity: ServiceIdent
 def test_service_fields_are_added_as_setdefault_adds_them(given: dict[str, Any]) -> None:
     """Same keys, order and values as one ``setdefault`` per field, for each service in turn."""
     for identity in (ServiceIdentity("a", "1", "e", "i"), ServiceIdentity("b", "2", "f", "j")):
-        token = _bind_serving(_Serving(identity, trace.get_tracer("t")))
+        token = _current.set(_Serving(identity, trace.get_tracer("t")))
         try:
             ours = add_service_fields(None, "info", dict(given))
         finally:
-            _unbind_serving(token)
+            _current.reset(token)
         expected = _reference_service_fields(dict(given), identity)
         assert list(ours.items()) == list(expected.items())
 

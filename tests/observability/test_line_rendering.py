@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from microlib.observability import ServiceIdentity
 from microlib.observability._lean_tracer import attach, detach
 from microlib.observability._structlog_private import merge_contextvars
-from microlib.observability.identity import _bind_serving, _Serving, _unbind_serving
+from microlib.observability.identity import _current, _Serving
 from microlib.observability.logging import _PIPELINE_FIELDS, AccessLog, LogPipeline, _IsoTimestamper
 from tests.observability.helpers import make_observability
 
@@ -266,7 +266,7 @@ def test_drawn_lines_are_the_general_chains(
         if traced in _TRACERS:
             span = _TRACERS[traced].start_span("call")
         token = attach(trace.set_span_in_context(span)) if traced else None
-        serving = _bind_serving(_Serving(identity, trace.get_tracer("t"))) if identity else None
+        serving = _current.set(_Serving(identity, trace.get_tracer("t"))) if identity else None
         try:
             general = _written(stream, _general, name, method_name, event, fields)
             context = (
@@ -283,7 +283,7 @@ def test_drawn_lines_are_the_general_chains(
                 assert rendered == general, context
         finally:
             if serving is not None:
-                _unbind_serving(serving)
+                _current.reset(serving)
             if token is not None:
                 detach(token)
             span.end()

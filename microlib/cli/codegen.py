@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,10 +115,21 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"wrote {config.out}: {len(outcome.changed)} of {len(outcome.files)} files changed")
         for stub in outcome.stubs_written:
-            print(f"created stub {stub}")
+            print(f"created stub {stub}{_to_include(stub)}")
     for line in outcome.stub_drift:
         print(f"drift: {line}", file=sys.stderr)
     return max(code, _buf(gen, args, config))
+
+
+def _to_include(stub: Path) -> str:
+    """What a new stub asks of the user: the service serves its class only once it is included."""
+    classes = _TOP_LEVEL_CLASS.findall(stub.read_text(encoding="utf-8"))
+    if not classes:
+        return ""
+    return f": implement {', '.join(classes)} and pass an instance to service.include()"
+
+
+_TOP_LEVEL_CLASS = re.compile(r"^class (\w+)", re.MULTILINE)
 
 
 def _buf(gen: Any, args: argparse.Namespace, config: microlib_codegen.CodegenConfig) -> int:

@@ -10,6 +10,7 @@ the one ``include`` was given) once the service is assembled.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -100,6 +101,7 @@ class IncludedDocuments:
 
         for document in self._documents.values():
             operations = document.operations
+            _require_every_tag(document)
             http.mount(
                 document.prefix,
                 OpenAPIApp(
@@ -111,3 +113,32 @@ class IncludedDocuments:
                     prefix=document.prefix,
                 ),
             )
+
+
+def _require_every_tag(document: _Document) -> None:
+    """Refuse a document with a tag no included object implements, naming the class to include.
+
+    Each tag's operations are a generated Protocol (``DefaultApi`` for
+    ``default``), and ``microlib codegen`` writes a stub implementing it
+    once; the usual slip is a new tag whose stub is never included.
+    """
+    operations = document.operations
+    missing = sorted({op.tag for op in operations.OPERATIONS} - set(document.handlers))
+    if not missing:
+        return
+    # The Protocols live beside ``operations``; the included ones imported it already.
+    handlers = sys.modules.get(operations.__name__.rpartition(".")[0] + ".handlers")
+    protocols = {
+        cls.__dict__["__microlib_openapi_tag__"]: cls
+        for cls in vars(handlers or object()).values()
+        if isinstance(cls, type) and "__microlib_openapi_tag__" in cls.__dict__
+    }
+    named = [
+        f"{tag!r} ({cls.__module__}.{cls.__qualname__})" if (cls := protocols.get(tag)) else repr(tag)
+        for tag in missing
+    ]
+    raise ContractMismatch(
+        f"{operations.TITLE}: no included object implements tag(s) {', '.join(named)}; "
+        "include an implementation of each with service.include() (`microlib codegen` wrote a stub "
+        "class for each tag in your stubs folder)"
+    )

@@ -18,7 +18,11 @@ class TestStubs:
         out, _, code = _generate(contracts, tmp_path)
         assert code == 0
         stub = tmp_path / "services" / "greeter_service.py"
-        assert f"created stub {stub}" in out
+        # The stub serves nothing until the service includes it: the line says so, naming the class.
+        assert (
+            f"created stub {stub}: implement GreeterServiceServicer and pass an instance to service.include()"
+            in out.splitlines()
+        )
         text = stub.read_text()
         assert "class GreeterServiceServicer(GreeterService):" in text
         assert 'raise Unimplemented("demo.v1.GreeterService/SayHello is not implemented yet")' in text

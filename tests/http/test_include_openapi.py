@@ -84,3 +84,21 @@ def test_one_object_for_two_documents_is_refused() -> None:
 
     with pytest.raises(ContractMismatch, match="handler interfaces of several OpenAPI documents"):
         Service("included").include(Both())
+
+
+async def test_a_tag_left_out_fails_the_start_naming_the_class_to_include() -> None:
+    """A tag whose stub was never included (a new tag in the document) is no silent 404: the start
+    fails naming the tag and its generated Protocol."""
+    from examples.petstore.services.pets import Pets
+    from examples.petstore.services.shelter import Shelter
+
+    service = Service("included")
+    service.include(Pets(Shelter()))
+    with pytest.raises(ContractMismatch) as refused:
+        async with TestService(service):
+            pass
+    assert str(refused.value) == (
+        "Pet store: no included object implements tag(s) 'store' "
+        "(examples.petstore.gen.petstore.handlers.StoreApi); include an implementation of each with "
+        "service.include() (`microlib codegen` wrote a stub class for each tag in your stubs folder)"
+    )

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,10 @@ class ModelsError(CodegenError, ValueError):
     """The model generator refused the schemas."""
 
 
+# Where in the schemas (keys and indices), and what the models leave out there.
+Note = tuple[tuple[str, ...], str]
+
+
 def generated_header(source: str, digest: str) -> str:
     """The first lines of every generated file: its source, the generator, DO NOT EDIT."""
     return (
@@ -30,11 +37,15 @@ def generated_header(source: str, digest: str) -> str:
     )
 
 
-def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[str, str]]:
-    """``models.py`` of an OpenAPI document, and the class the generator gave each ``components.schemas`` key.
+def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[str, str], list[Note]]:
+    """``models.py`` of an OpenAPI document, the class the generator gave each
+    ``components.schemas`` key, and what the models leave out, by path in ``document``.
 
     The names come from the generator's own model map (``--emit-model-metadata``),
-    never from guessing its naming rules.
+    never from guessing its naming rules. What the generator warns of (a
+    ``format`` it does not know, typed as its plain type) becomes notes, so
+    the caller reports it as a contract warning naming the schema, not as a
+    Python warning from the generator's own source.
 
     Raises:
         ModelsError: the generator refused a schema, prefixed with ``source``.
@@ -47,12 +58,14 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
         out = Path(tmp, "models.py")
         metadata = Path(tmp, "models.json")
         try:
-            _generate(src, out, metadata)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                _generate(src, out, metadata)
         except Error as exc:
             if "Models not found" not in str(exc):
                 raise ModelsError(f"{source}: {exc}") from exc
             # A document with no schemas and no parameters has no models.
-            return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n', {}
+            return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n', {}, []
         text = out.read_text(encoding="utf-8")
         models = json.loads(metadata.read_text(encoding="utf-8"))["models"]
     names = {
@@ -63,11 +76,15 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
         and m["source_path"][:2] == ["components", "schemas"]
     }
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
-    return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}', names
+    notes = _notes([str(warning.message) for warning in caught], document)
+    return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}', names, notes
 
 
-def schema_models(schemas: dict[str, Any], *, title: str, version: str, source: str) -> str:
-    """``models.py`` of named schemas that come from no OpenAPI document.
+def schema_models(
+    schemas: dict[str, Any], *, title: str, version: str, source: str
+) -> tuple[str, list[Note]]:
+    """``models.py`` of named schemas that come from no OpenAPI document, and
+    what the models leave out, by path below ``schemas``.
 
     Raises:
         ModelsError: the generator refused a schema, prefixed with ``source``.
@@ -78,12 +95,48 @@ def schema_models(schemas: dict[str, Any], *, title: str, version: str, source: 
         "paths": {},
         "components": {"schemas": schemas},
     }
-    return document_models(document, source)[0]
+    text, _, notes = document_models(document, source)
+    return text, [(path[2:], reason) for path, reason in notes]
+
+
+def note_lines(notes: list[Note], source: str) -> list[str]:
+    """``notes`` as warning lines, ``source: schema path: what``, for a contract without line numbers."""
+    return [f"{source}: {'.'.join(path) or '(schemas)'}: {reason}" for path, reason in notes]
 
 
 def class_names(models_py: str) -> set[str]:
     """The classes a ``models.py`` defines."""
     return {n.name for n in ast.parse(models_py).body if isinstance(n, ast.ClassDef)}
+
+
+_UNKNOWN_FORMAT = re.compile(r"format of '(?P<format>.*)' not understood for '(?P<type>.*)' - using default")
+
+
+def _notes(warned: list[str], document: dict[str, Any]) -> list[Note]:
+    notes: list[Note] = []
+    for text in dict.fromkeys(warned):
+        unknown = _UNKNOWN_FORMAT.fullmatch(text)
+        if unknown is None:
+            notes.append(((), f"the model generator warns: {text}"))
+            continue
+        known, kind = unknown["format"], unknown["type"]
+        reason = f"format {known!r} is not one the models know: checked as any {kind}"
+        notes.extend((path, reason) for path in _with_format(document, known, kind, ()))
+    return notes
+
+
+def _with_format(node: Any, known: str, kind: str, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The paths of the schemas in ``node`` of type ``kind`` (alone or among others) and format ``known``."""
+    if isinstance(node, dict):
+        declared = node.get("type")
+        typed = declared == kind or (isinstance(declared, list) and kind in declared)
+        if typed and node.get("format") == known:
+            yield path
+        for key, value in node.items():
+            yield from _with_format(value, known, kind, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _with_format(value, known, kind, (*path, str(index)))
 
 
 def _generate(src: Path, out: Path, metadata: Path) -> None:

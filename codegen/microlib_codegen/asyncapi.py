@@ -27,7 +27,7 @@ from microlib_codegen._asyncapi_schema import VERSIONS, find_schema, problems
 from microlib_codegen._bundle import Bundled, BundleError, bundle
 from microlib_codegen._converters import ident
 from microlib_codegen._openapi_ops import pascal, snake
-from microlib_codegen._pydantic_models import class_names, generated_header, schema_models
+from microlib_codegen._pydantic_models import class_names, generated_header, note_lines, schema_models
 from microlib_codegen._pyfmt import ruff_format
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import TypeRef
@@ -303,7 +303,8 @@ def render(app: Application, *, source_name: str) -> dict[str, str]:
     spec = app.spec
     served = json.dumps(app.bundled.document, indent=2, ensure_ascii=False) + "\n"
     header = generated_header(source_name, hashlib.sha256(served.encode()).hexdigest())
-    models = schema_models(spec.schemas, title=spec.title, version=spec.version, source=source_name)
+    models, notes = schema_models(spec.schemas, title=spec.title, version=spec.version, source=source_name)
+    spec.warnings.extend(note_lines(notes, source_name))
     models_py = f"{header}\n{models}"
     known = class_names(models_py)
     module = _Module(app)

@@ -100,7 +100,8 @@ def build(config: CodegenConfig) -> Outcome:
         package = api_package(contract_file)
         if any(name.split("/")[0] == package for name in files):
             raise CodegenError(f"{contract_file}: its package name {package!r} is taken by another contract")
-        rendered = jobs.render(contract_file, source_name=_shown(contract_file, config.base))
+        shown = _shown(contract_file, config.base)
+        rendered = jobs.render(contract_file, source_name=shown, warnings=warnings)
         files.update({f"{package}/{name}": text for name, text in rendered.items()})
     files.setdefault("__init__.py", '"""Generated code. DO NOT EDIT."""\n')
     return Outcome(

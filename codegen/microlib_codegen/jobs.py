@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from microlib_codegen._openapi_ops import pascal, snake
-from microlib_codegen._pydantic_models import generated_header, schema_models
+from microlib_codegen._pydantic_models import generated_header, note_lines, schema_models
 from microlib_codegen._pyfmt import docstring, ruff_format
 from microlib_codegen.errors import CodegenError
 
@@ -187,17 +187,22 @@ def result_type(job: JobSpec) -> str:
     return f"models.{pascal(job.name)}Result" if job.result is not None else "None"
 
 
-def render(path: Path, *, source_name: str) -> dict[str, str]:
+def render(path: Path, *, source_name: str, warnings: list[str] | None = None) -> dict[str, str]:
     """The generated package of the contract at ``path``: file name -> text.
+
+    ``warnings`` receives ``source: schema path: what`` for what the
+    argument and result models leave out.
 
     Raises:
         CodegenError: the contract is invalid, naming file and line.
     """
     contract = load(path, source_name)
     header = generated_header(source_name, hashlib.sha256(path.read_bytes()).hexdigest())
-    models = schema_models(
+    models, notes = schema_models(
         _schemas(contract), title=contract.name, version=contract.version, source=source_name
     )
+    if warnings is not None:
+        warnings.extend(note_lines(notes, source_name))
     models = f"{header}\n{models}"
     files = {
         "__init__.py": f'{header}\n"""Generated code of {source_name}."""\n',

@@ -92,7 +92,7 @@ class _Loaded:
         return self.bundled.document
 
     def warn(self, path: tuple[str, ...], reason: str) -> None:
-        self.warnings.append(f"{self.bundled.at(path)}: {'.'.join(path)}: {reason}")
+        self.warnings.append(f"{self.bundled.at(path)}: {'.'.join(path) or '(document)'}: {reason}")
 
 
 def _load(spec: Path) -> _Loaded:
@@ -145,9 +145,12 @@ def _load_document(spec: Path) -> _Loaded:
 
 def _models(loaded: _Loaded, source: str) -> tuple[str, dict[str, str]]:
     try:
-        return document_models(loaded.work, source)
+        text, names, notes = document_models(loaded.work, source)
     except ModelsError as exc:
         raise OpenAPIError(str(exc)) from exc
+    for path, reason in notes:
+        loaded.warn(path, reason)
+    return text, names
 
 
 def _resolved(loaded: _Loaded, names: dict[str, str]) -> list[OperationSpec]:

@@ -206,6 +206,63 @@ class TestErrors:
         assert not (tmp_path / "stubs").exists()
         assert codegen(doc.parent, "--out", tmp_path / "gen", "--check").returncode == 0
 
+    def test_a_format_the_models_do_not_know_is_a_warning_naming_the_schema(self, tmp_path: Path) -> None:
+        """Real contracts use formats of their own (`uriref`): legal, checked as the plain type, and
+        reported as a contract warning at each schema (file and line where the contract has them),
+        not as a Python warning from the model generator's source."""
+        contracts = tmp_path / "contracts"
+        contracts.mkdir()
+        (contracts / "links.yaml").write_text(
+            "openapi: 3.0.3\n"
+            "info: {title: links, version: '1'}\n"
+            "paths: {}\n"
+            "components:\n"
+            "  schemas:\n"
+            "    Link:\n"
+            "      type: object\n"
+            "      properties:\n"
+            "        href: {type: string, format: uriref}\n"
+            "        docs: {type: array, items: {type: string, format: uriref}}\n"
+        )
+        (contracts / "events.yaml").write_text(
+            "asyncapi: 3.0.0\n"
+            "info: {title: events, version: '1'}\n"
+            "channels:\n"
+            "  linked:\n"
+            "    address: links.added\n"
+            "    messages:\n"
+            "      linkAdded:\n"
+            "        payload: {type: object, properties: {href: {type: string, format: uriref}}}\n"
+            "operations:\n"
+            "  onLinkAdded:\n"
+            "    action: receive\n"
+            "    channel: {$ref: '#/channels/linked'}\n"
+        )
+        (contracts / "jobs.yaml").write_text(
+            'microlib-jobs: "1.0"\n'
+            "name: links.jobs\n"
+            "version: 0.1.0\n"
+            "jobs:\n"
+            "  check_link:\n"
+            "    payload: {type: object, properties: {href: {type: string, format: uriref}}}\n"
+        )
+        result = codegen(contracts, "--out", tmp_path / "gen")
+        assert result.returncode == 0, result.stderr
+        unknown = "format 'uriref' is not one the models know: checked as any string"
+        links = contracts / "links.yaml"
+        warned = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+        assert sorted(warned) == sorted(
+            [
+                f"warning: {links}:9: components.schemas.Link.properties.href: {unknown}",
+                f"warning: {links}:10: components.schemas.Link.properties.docs.items: {unknown}",
+                # No line numbers: these schemas are gathered from the contracts, then modelled.
+                f"warning: events.yaml: LinkAdded.properties.href: {unknown}",
+                f"warning: jobs.yaml: CheckLinkPayload.properties.href: {unknown}",
+            ]
+        )
+        assert "UserWarning" not in result.stderr
+        assert len(result.stderr.splitlines()) == len(warned)
+
     def test_missing_generator_names_the_extra(self) -> None:
         """Without microlib-codegen installed the command says which extra to install."""
         import subprocess
@@ -341,3 +398,14 @@ def _generate_val(tmp_path: Path, message: str) -> subprocess.CompletedProcess[s
         f"message Req {{\n{message}service S {{ rpc Call(Req) returns (Req); }}\n"
     )
     return codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+
+
+def test_other_warnings_of_the_model_generator_are_passed_on_as_notes() -> None:
+    """A warning the generator gives that names no format is kept whole, on the schemas as a whole."""
+    from microlib_codegen._pydantic_models import _notes, note_lines
+
+    notes = _notes(["field x shadows a BaseModel attribute", "field x shadows a BaseModel attribute"], {})
+    assert notes == [((), "the model generator warns: field x shadows a BaseModel attribute")]
+    assert note_lines(notes, "jobs.yaml") == [
+        "jobs.yaml: (schemas): the model generator warns: field x shadows a BaseModel attribute"
+    ]

@@ -243,14 +243,28 @@ def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
 
 
 def _prefix(doc: dict[str, Any]) -> str:
-    """The path of the first server's URL (``/api`` of ``https://x.example/api``): where
-    ``Service.include`` mounts the document's operations; "" when it names none."""
+    """The path of the first server's URL (``/api`` of ``https://x.example/api``), its
+    variables at their defaults (``{scheme}://x.example/{base}``): where ``Service.include``
+    mounts the document's operations; "" when it names none."""
     servers = doc.get("servers")
     first = servers[0] if isinstance(servers, list) and servers else None
     url = first.get("url") if isinstance(first, dict) else None
-    if not isinstance(url, str) or "{" in url:
+    if not isinstance(url, str):
         return ""
+    variables = first.get("variables") if isinstance(first.get("variables"), dict) else {}
+    defaults = {
+        name: variable["default"]
+        for name, variable in variables.items()
+        if isinstance(variable, dict) and isinstance(variable.get("default"), str)
+    }
+    named = _SERVER_VARIABLE.findall(url)
+    if not set(named) <= set(defaults):
+        return ""
+    url = _SERVER_VARIABLE.sub(lambda found: defaults[found[1]], url)
     return urlsplit(url).path.rstrip("/")
+
+
+_SERVER_VARIABLE = re.compile(r"\{([^{}]*)\}")
 
 
 def _senders(env: Any, header: str, info: dict[str, Any], ops: list[OperationSpec]) -> str:

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.codegen.conftest import ROOT, TESTDATA, codegen, tree
 
 
@@ -409,3 +411,23 @@ def test_other_warnings_of_the_model_generator_are_passed_on_as_notes() -> None:
     assert note_lines(notes, "jobs.yaml") == [
         "jobs.yaml: (schemas): the model generator warns: field x shadows a BaseModel attribute"
     ]
+
+
+@pytest.mark.parametrize(
+    ("servers", "prefix"),
+    [
+        ([{"url": "/api/"}], "/api"),
+        ([{"url": "https://x.example/v2"}, {"url": "/other"}], "/v2"),
+        # Variables take their defaults, wherever they are in the URL.
+        ([{"url": "{scheme}://x.example/ds-api", "variables": {"scheme": {"default": "https"}}}], "/ds-api"),
+        ([{"url": "https://x.example/{base}/v1", "variables": {"base": {"default": "shop"}}}], "/shop/v1"),
+        # A variable without a default names no path: include(prefix=...) must give one.
+        ([{"url": "https://x.example/{base}"}], ""),
+        ([{"url": "https://x.example"}], ""),
+        ([], ""),
+    ],
+)
+def test_the_prefix_is_the_first_servers_path(servers: list[dict[str, object]], prefix: str) -> None:
+    from microlib_codegen.openapi import _prefix
+
+    assert _prefix({"servers": servers}) == prefix

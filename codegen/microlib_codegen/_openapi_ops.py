@@ -51,11 +51,13 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class BodySpec:
-    """The request body: required or not, and the model of each media type."""
+    """The request body: required or not, the model of each media type, and the fields of a
+    form (``application/x-www-form-urlencoded``) body: name, shape and JSON type."""
 
     required: bool
     media: tuple[tuple[str, str | None], ...]
     annotation: str
+    form: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -362,8 +364,11 @@ def _model_for(schemas: dict[str, Any], schema: Any, name: str) -> str:
 
 
 def _is_json(media: str) -> bool:
-    base = media.split(";", 1)[0].strip().lower()
+    base = _bare(media)
     return base == "application/json" or base.endswith("+json")
+
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: Any) -> None:
@@ -371,14 +376,34 @@ def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: 
         return
     body = _deref(doc, raw)
     media: list[tuple[str, str | None]] = []
+    form: tuple[tuple[str, str, str], ...] = ()
     for content_type, content in (body.get("content") or {}).items():
         schema = content.get("schema")
+        resolved = _deref(doc, schema) if schema is not None else None
         if _is_json(content_type) and schema is not None:
             media.append((content_type, _model_for(schemas, schema, pascal(op.operation_id) + "Body")))
+        elif _bare(content_type) == FORM and resolved is not None and _type_of(resolved) == "object":
+            media.append((content_type, _model_for(schemas, schema, pascal(op.operation_id) + "Form")))
+            fields = (resolved.get("properties") or {}).items()
+            form = tuple(_form_field(doc, name, field) for name, field in fields)
         else:
             media.append((content_type, None))
     # The annotation is written by `resolve`, once the models have their names.
-    op.body = BodySpec(required=bool(body.get("required")), media=tuple(media), annotation="")
+    op.body = BodySpec(required=bool(body.get("required")), media=tuple(media), annotation="", form=form)
+
+
+def _form_field(doc: dict[str, Any], name: str, schema: Any) -> tuple[str, str, str]:
+    """A form body's field as the runtime reads it: OpenAPI's default encoding of a form is a
+    query string, each field ``style: form`` and exploded (an array is the name repeated); an
+    object field is JSON (the default ``contentType`` of an object property)."""
+    resolved = _deref(doc, schema)
+    shape = {"array": "array", "object": "object"}.get(_type_of(resolved), "primitive")
+    items = _deref(doc, resolved.get("items") or {}) if shape == "array" else resolved
+    return name, shape, _type_of(items)
+
+
+def _bare(media: str) -> str:
+    return media.split(";", 1)[0].strip().lower()
 
 
 def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: dict[str, Any]) -> None:

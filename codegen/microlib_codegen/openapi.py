@@ -249,9 +249,11 @@ def _prefix(doc: dict[str, Any]) -> str:
     servers = doc.get("servers")
     first = servers[0] if isinstance(servers, list) and servers else None
     url = first.get("url") if isinstance(first, dict) else None
-    if not isinstance(url, str):
+    if not isinstance(first, dict) or not isinstance(url, str):
         return ""
-    variables = first.get("variables") if isinstance(first.get("variables"), dict) else {}
+    variables = first.get("variables")
+    if not isinstance(variables, dict):
+        variables = {}
     defaults = {
         name: variable["default"]
         for name, variable in variables.items()

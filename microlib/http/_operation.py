@@ -15,6 +15,7 @@ from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
 from microlib.http._encoder import ResponseEncoder
 from microlib.http._error_shapes import ErrorShapes
+from microlib.http._form import FORM, FormFields
 from microlib.http._formats import format_plan
 from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
@@ -101,6 +102,7 @@ class OperationEndpoint:
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
         # Declared media types a Content-Type header can name as they are (no parameters, lower case).
         self.bare_media = frozenset(m for m in (op.body.media if op.body else ()) if m == _bare(m))
+        self.form = FormFields(op.body.form) if op.body is not None and op.body.form else None
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         # The error responses the document declares in its own schema, decided once.
         self.errors = ErrorShapes(op.responses, f"{op.method} {op.path}")
@@ -262,15 +264,27 @@ class OperationEndpoint:
         if model is None:
             kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
             return
-        check_json_depth(raw, self.max_json_depth)
         plan = format_plan(model)
-        try:
-            kwargs["body"] = validate_json(model, raw)
-        except ValidationError as exc:
-            violations.extend(body_violations(exc, raw))
-            return
+        if self.form is not None and content_type == FORM:
+            before = len(violations)
+            data = self.form.read(raw, violations)
+            try:
+                kwargs["body"] = model.model_validate(data)
+            except ValidationError as exc:
+                # A value that could not even be cast is reported once.
+                cast_failed = {v.field for v in violations[before:]}
+                violations.extend(v for v in body_violations(exc, data) if v.field not in cast_failed)
+                return
+        else:
+            check_json_depth(raw, self.max_json_depth)
+            try:
+                kwargs["body"] = validate_json(model, raw)
+            except ValidationError as exc:
+                violations.extend(body_violations(exc, raw))
+                return
+            data = None
         if plan is not None:
-            violations.extend(plan.violations(json.loads(raw), "body"))
+            violations.extend(plan.violations(json.loads(raw) if data is None else data, "body"))
 
 
 async def _rest(receive: Any, first: bytes) -> bytes:

@@ -209,10 +209,11 @@ def parse_location(
     """Deserialize the parameters of one location into the model's input.
 
     Args:
-        location: ``path``, ``query``, ``header`` or ``cookie``.
+        location: ``path``, ``query``, ``header`` or ``cookie``; or ``body``
+            for a form body's fields, read as a query.
         params: That location's parameters.
-        raw: Path values, the query multi-dict (name -> values), lower-cased
-            headers, or cookies.
+        raw: Path values, the query (or form) multi-dict (name -> values),
+            lower-cased headers, or cookies.
         violations: Where cast errors are appended.
         used: For the query, collects the keys consumed (strict mode).
 
@@ -223,7 +224,7 @@ def parse_location(
     for p in params:
         field = f"{location}.{p.name}"
         try:
-            if location == "query":
+            if location == "query" or location == "body":
                 value = _query_value(raw, p, field, used if used is not None else set())
             else:
                 key = p.name.lower() if location == "header" else p.name

@@ -75,10 +75,14 @@ class Body:
     Args:
         required: Whether an empty body is an error.
         media: Accepted media types, each with its model.
+        form: The fields of an ``application/x-www-form-urlencoded`` body:
+            name -> (shape, JSON type), shape ``primitive``, ``array`` or
+            ``object``.
     """
 
     required: bool
     media: Mapping[str, type[BaseModel] | None]
+    form: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

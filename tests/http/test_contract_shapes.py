@@ -4,7 +4,6 @@ direction only, and the errors microlib produces take the shape the document dec
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +15,7 @@ from pydantic import MISSING
 
 from microlib.core.errors import NotFound
 from microlib.http import OpenAPIApp
-from microlib_codegen.openapi import generate
+from tests.http.generated import generated_package
 
 SPEC = Path(__file__).parent / "specs" / "visibility" / "openapi.yaml"
 
@@ -24,15 +23,8 @@ SPEC = Path(__file__).parent / "specs" / "visibility" / "openapi.yaml"
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     """The contract generated into an importable ``gen_visibility`` package."""
-    root = tmp_path_factory.mktemp("visibility")
-    generate(SPEC, out_dir=root / "gen_visibility", gen_package="gen_visibility")
-    sys.path.insert(0, str(root))
-    try:
-        yield importlib.import_module("gen_visibility")
-    finally:
-        sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m.startswith("gen_visibility")]:
-            del sys.modules[name]
+    with generated_package(SPEC, tmp_path_factory.mktemp("visibility"), "gen_visibility") as package:
+        yield package
 
 
 @pytest.fixture

@@ -43,8 +43,10 @@ def builtin_includes() -> list[Path]:
     """Include roots every generation gets after the user's own.
 
     microlib's vendored ``contracts/`` (``google/api``...) when running from
-    a checkout, else the ``.proto`` sources googleapis-common-protos ships;
-    then the well-known types from grpcio-tools. ``buf/validate/validate.proto``
+    a checkout; the ``.proto`` sources googleapis-common-protos ships (every
+    ``google/api``, ``google/rpc`` and ``google/type`` file an API may import:
+    ``client.proto``, ``resource.proto``, ``money.proto``...); then the
+    well-known types from grpcio-tools. ``buf/validate/validate.proto``
     comes from protovalidate's descriptor (see :func:`_validate_descriptor`).
     """
     import google.api
@@ -54,8 +56,7 @@ def builtin_includes() -> list[Path]:
     vendored = Path(__file__).resolve().parents[2] / "contracts"
     if (vendored / "google" / "api" / "annotations.proto").is_file():
         roots.append(vendored)
-    else:
-        roots.append(Path(next(iter(google.api.__path__))).parents[1])
+    roots.append(Path(next(iter(google.api.__path__))).parents[1])
     roots.append(Path(next(iter(grpc_tools.__path__))) / "_proto")
     return roots
 

@@ -182,6 +182,31 @@ class TestErrors:
         assert "nope/x.proto: File not found." in result.stderr
         assert 'contracts/demo/v1/greeter.proto:5:1: Import "nope/x.proto" was not found' in result.stderr
 
+    def test_the_googleapis_common_protos_resolve(self, tmp_path: Path) -> None:
+        """An AIP-style API imports `google/api/client.proto`, `resource.proto` and `google/type`
+        messages: they resolve without an include of the user's, and a message type is generated."""
+        proto = tmp_path / "contracts" / "lib" / "v1" / "lib.proto"
+        proto.parent.mkdir(parents=True)
+        proto.write_text(
+            'syntax = "proto3";\n'
+            "package lib.v1;\n"
+            'import "google/api/client.proto";\n'
+            'import "google/api/resource.proto";\n'
+            'import "google/type/money.proto";\n'
+            "service Shop {\n"
+            '  option (google.api.default_host) = "shop.example.com";\n'
+            "  rpc Price(Item) returns (google.type.Money);\n"
+            "}\n"
+            "message Item {\n"
+            '  option (google.api.resource) = {type: "shop.example.com/Item" pattern: "items/{item}"};\n'
+            "  string name = 1;\n"
+            "}\n"
+        )
+        result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        money = tmp_path / "gen" / "_messages" / "google" / "type" / "__init__.py"
+        assert "class Money(" in money.read_text()
+
     def test_openapi_next_to_protos_generates_into_its_own_package(self, tmp_path: Path) -> None:
         """An OpenAPI document is recognised by content and generated into a
         sub-package named after its file, under the same manifest."""

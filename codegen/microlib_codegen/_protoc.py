@@ -1,9 +1,12 @@
-"""Run protoc (from grpcio-tools) and the betterproto2 plugin in a subprocess.
+"""Run protoc (from grpcio-tools), then the betterproto2 plugin, each in a subprocess.
 
-protoc writes the descriptor set (with source info, for comments) and
-betterproto2's message modules into a scratch folder; its diagnostics become
-one :class:`~microlib_codegen.errors.CodegenError` with ``file:line:column:
-message`` lines, paths shown relative to the working directory.
+protoc writes the descriptor set (with source info, for comments) into a
+scratch folder; its diagnostics become one
+:class:`~microlib_codegen.errors.CodegenError` with ``file:line:column:
+message`` lines, paths shown relative to the working directory. The plugin
+is then given only the files whose types the contract reaches (see
+:func:`_files_reached`), as protoc would give it, and writes their message
+modules.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2
+from google.protobuf.compiler import plugin_pb2
 
 from microlib_codegen.errors import CodegenError
 
@@ -112,10 +117,9 @@ def run_protoc(files: list[str], includes: list[Path]) -> ProtocOutput:
     Raises:
         CodegenError: protoc reported errors (each as ``file:line:col: msg``).
     """
+    plugin = _plugin_path()
     with tempfile.TemporaryDirectory(prefix="microlib-codegen-") as scratch:
         work = Path(scratch)
-        out = work / "messages"
-        out.mkdir()
         fds = work / "set.binpb"
         argv = [
             sys.executable,
@@ -123,26 +127,102 @@ def run_protoc(files: list[str], includes: list[Path]) -> ProtocOutput:
             "grpc_tools.protoc",
             *(f"-I{root}" for root in includes),
             *_validate_descriptor(includes, work),
-            f"--plugin={_PLUGIN}={_plugin_path()}",
             "--include_imports",
             "--include_source_info",
             f"--descriptor_set_out={fds}",
-            f"--python_betterproto2_out=client_generation=none:{out}",
             *files,
         ]
-        # betterproto2 shells out to `ruff` and looks for config from its
-        # working directory: an empty one keeps its output machine-neutral.
-        env = dict(os.environ)
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(argv, cwd=work, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             detail = (
                 _relative((proc.stderr or proc.stdout).strip()) or f"protoc exited with {proc.returncode}"
             )
             raise CodegenError(detail)
-        messages = {
-            path.relative_to(out).as_posix(): path.read_text(encoding="utf-8")
-            for path in sorted(out.rglob("*"))
-            if path.is_file() and path.suffix == ".py"
-        }
-        return ProtocOutput(descriptor_set=fds.read_bytes(), message_files=messages)
+        descriptor_set = fds.read_bytes()
+        messages = _betterproto2(plugin, descriptor_set, files, work)
+        return ProtocOutput(descriptor_set=descriptor_set, message_files=messages)
+
+
+def _betterproto2(plugin: str, descriptor_set: bytes, files: list[str], work: Path) -> dict[str, str]:
+    """betterproto2's message modules of ``files`` and of the files whose types they reach.
+
+    betterproto2 renders every file of its request, and protoc's request
+    holds every import: ``google/api/annotations.proto`` alone brings the 55
+    classes of ``google/protobuf/descriptor.proto``, each a dataclass a
+    service's start would build. The request is protoc's less the files no
+    rendered type refers to.
+    """
+    fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
+    reached = _files_reached(fds, files)
+    request = plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=files,
+        parameter="client_generation=none",
+        proto_file=[file for file in fds.file if file.name in reached],
+    )
+    # betterproto2 shells out to `ruff` and looks for config from its
+    # working directory: an empty one keeps its output machine-neutral.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    proc = subprocess.run(
+        [plugin],
+        input=request.SerializeToString(),
+        cwd=work,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        raise CodegenError(f"{_PLUGIN}: {stderr or f'exited with {proc.returncode}'}")
+    response = plugin_pb2.CodeGeneratorResponse.FromString(proc.stdout)
+    if response.error:
+        raise CodegenError(f"{_PLUGIN}: {response.error}")
+    return {file.name: file.content for file in response.file if file.name.endswith(".py")}
+
+
+def _files_reached(fds: descriptor_pb2.FileDescriptorSet, files: Collection[str]) -> set[str]:
+    """``files`` and, transitively, the files declaring a type that a field or method of theirs names.
+
+    Every message of a file reached is rendered, so each type it names must be
+    in the request too; a file imported only for its options (``extend``) is not.
+    """
+    declaring = {
+        name: file.name
+        for file in fds.file
+        for name in _declared(file.package, file.message_type, file.enum_type)
+    }
+    by_name = {file.name: file for file in fds.file}
+    reached: set[str] = set()
+    pending = list(files)
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending.extend(declaring[t] for t in _named_types(by_name[name]) if t in declaring)
+    return reached
+
+
+def _declared(
+    scope: str,
+    messages: Collection[descriptor_pb2.DescriptorProto],
+    enums: Collection[descriptor_pb2.EnumDescriptorProto],
+) -> Iterator[str]:
+    for enum in enums:
+        yield f"{scope}.{enum.name}".lstrip(".")
+    for message in messages:
+        full = f"{scope}.{message.name}".lstrip(".")
+        yield full
+        yield from _declared(full, message.nested_type, message.enum_type)
+
+
+def _named_types(file: descriptor_pb2.FileDescriptorProto) -> Iterator[str]:
+    """The full names of the types a file's fields and methods refer to."""
+    messages = list(file.message_type)
+    while messages:
+        message = messages.pop()
+        messages.extend(message.nested_type)
+        yield from (field.type_name.lstrip(".") for field in message.field if field.type_name)
+    for service in file.service:
+        for method in service.method:
+            yield method.input_type.lstrip(".")
+            yield method.output_type.lstrip(".")

@@ -456,3 +456,69 @@ def test_the_prefix_is_the_first_servers_path(servers: list[dict[str, object]], 
     from microlib_codegen.openapi import _prefix
 
     assert _prefix({"servers": servers}) == prefix
+
+
+class TestMessageModules:
+    def test_betterproto2_gets_the_files_whose_types_are_reached(self) -> None:
+        """A file imported for its options only is left out; one whose type any message of a
+        file given names, reached or not, is in (betterproto2 renders them all)."""
+        from google.protobuf import descriptor_pb2
+
+        from microlib_codegen._protoc import _files_reached
+
+        def message(name: str, *types: str) -> descriptor_pb2.DescriptorProto:
+            fields = [
+                descriptor_pb2.FieldDescriptorProto(name=f"f{i}", number=i + 1, type_name=t)
+                for i, t in enumerate(types)
+            ]
+            return descriptor_pb2.DescriptorProto(name=name, field=fields)
+
+        def file(name: str, *messages: descriptor_pb2.DescriptorProto) -> descriptor_pb2.FileDescriptorProto:
+            return descriptor_pb2.FileDescriptorProto(name=name, package="p", message_type=messages)
+
+        nested = message("Outer", ".p.Deep")
+        nested.nested_type.append(message("Inner", ".p.Deeper"))
+        api = file("api.proto", message("Request", ".p.Used"), nested)
+        api.service.append(
+            descriptor_pb2.ServiceDescriptorProto(
+                name="S",
+                method=[
+                    descriptor_pb2.MethodDescriptorProto(
+                        name="M", input_type=".p.Request", output_type=".p.Out"
+                    )
+                ],
+            )
+        )
+        fds = descriptor_pb2.FileDescriptorSet(
+            file=[
+                file("options.proto", message("OnlyAnOption")),
+                file("used.proto", message("Used", ".p.Unused.Child")),
+                file("unused.proto", message("Unused"), message("Other")),
+                file("deep.proto", message("Deep")),
+                file("deeper.proto", message("Deeper")),
+                file("out.proto", message("Out")),
+                api,
+            ]
+        )
+        fds.file[2].message_type[0].nested_type.append(message("Child"))
+        assert _files_reached(fds, ["api.proto"]) == {
+            "api.proto",
+            "used.proto",
+            "unused.proto",
+            "deep.proto",
+            "deeper.proto",
+            "out.proto",
+        }
+
+    def test_an_options_import_brings_no_message_module(self) -> None:
+        """`google/api/annotations.proto` (imported for `google.api.http`) brings neither its own
+        messages nor `google/protobuf/descriptor.proto`'s beside the well-known types used."""
+        from microlib_codegen._protoc import builtin_includes, run_protoc
+        from microlib_codegen.sources import discover
+
+        found = discover([TESTDATA], [])
+        messages = run_protoc(list(found.files), [*found.includes, *builtin_includes()]).message_files
+        assert "google/api/__init__.py" not in messages
+        protobuf = messages["google/protobuf/__init__.py"]
+        assert "class Timestamp(" in protobuf
+        assert "class FileDescriptorProto(" not in protobuf

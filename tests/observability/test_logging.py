@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import decimal
 import io
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from microlib.config.model import LoggingSettings, Settings
 from microlib.core.context import CallContext
 from microlib.observability import Observability, ServiceIdentity
+from microlib.observability.http_server import HttpServerTelemetry
 from microlib.observability.processors import REDACTED
 from tests.observability.helpers import build_app, chain_route, json_lines, make_observability, serve
 
@@ -361,3 +364,32 @@ def _file_stream() -> tuple[io.TextIOWrapper, list[bytes]]:
             return len(data)
 
     return io.TextIOWrapper(io.BufferedWriter(Sink()), encoding="utf-8"), written
+
+
+class TestAccessLineDuration:
+    @pytest.mark.parametrize(
+        "nanoseconds",
+        [0, 499, 500, 1_500, 2_500, 999_999, 1_234_500, 1_235_500, 987_654_321, 123_456_789_012, 2**52],
+    )
+    def test_duration_is_milliseconds_rounded_to_three_places(
+        self, nanoseconds: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``duration_ms`` is the request's duration in milliseconds rounded half to even to three places,
+        as ``round(ms, 3)`` rounds the exact value, and the histogram observes it in seconds."""
+        obs, stream = make_observability("orders", tracing={"exporter": "none"})
+        telemetry = HttpServerTelemetry(obs)
+        clock = iter([10**15, 10**15 + nanoseconds])
+        monkeypatch.setattr(time, "perf_counter_ns", lambda: next(clock))
+        scope = {"type": "http", "method": "GET", "path": "/ping", "headers": []}
+        exchange = telemetry.begin(scope, "req-1", {}, "")
+        exchange.routes.append("/ping")
+        exchange.status = 200
+        telemetry.end(exchange, None)
+        monkeypatch.undo()
+        [line] = [e for e in json_lines(stream) if e["event"] == "http request"]
+        exact = decimal.Decimal(nanoseconds).scaleb(-6)
+        assert line["duration_ms"] == float(exact.quantize(decimal.Decimal("0.001"), decimal.ROUND_HALF_EVEN))
+        total = obs.metrics.registry.get_sample_value(
+            "http_server_request_duration_seconds_sum", {"method": "GET", "route": "/ping", "status": "200"}
+        )
+        assert total == nanoseconds / 1e9

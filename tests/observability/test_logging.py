@@ -111,6 +111,27 @@ class TestLogLines:
         log.info("now")
         assert [json.loads(chunk)["event"] for chunk in written] == ["now"]
 
+    async def test_lines_leave_the_handler_lock_free(self) -> None:
+        """Writing and flushing a line, in the loop or outside it, release the lock the handler shares."""
+        stream, written = _file_stream()
+        settings = Settings.model_validate({"logging": {"format": "json"}})
+        obs = Observability(settings, ServiceIdentity("orders"), log_stream=stream)
+        lock = obs.logs.handler.lock
+        assert lock is not None
+        for flushed in (False, True):
+            # The second line of a turn finds its flush already scheduled.
+            log.info("in the loop")
+            log.info("in the loop")
+            if flushed:
+                await asyncio.sleep(0)
+            # Another thread, as the handler's own records may come from: the lock is reentrant.
+            free = await asyncio.to_thread(lambda: lock.acquire(timeout=1) and (lock.release() or True))
+            assert free, f"lock held after the line (flushed: {flushed})"
+        await asyncio.to_thread(log.info, "outside the loop")
+        assert await asyncio.to_thread(lambda: lock.acquire(timeout=1) and (lock.release() or True))
+        events = [json.loads(line)["event"] for chunk in written for line in chunk.splitlines()]
+        assert events == ["in the loop"] * 4 + ["outside the loop"]
+
     def test_exception_traceback_is_a_field(self) -> None:
         """log.exception puts the formatted traceback in the JSON ``exception`` field."""
         _, stream = make_observability("orders")

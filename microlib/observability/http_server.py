@@ -103,7 +103,8 @@ class HttpServerTelemetry:
         Returns:
             The record to pass to :meth:`end`, whatever happens in between.
         """
-        start = time.perf_counter()
+        # In nanoseconds: the access line's milliseconds are then rounded in integers (see end).
+        start = time.perf_counter_ns()
         method = scope["method"] if scope["method"] in _METHODS else "_OTHER"
         path = scope["path"]
         observed = path not in self._untraced
@@ -152,7 +153,8 @@ class HttpServerTelemetry:
         routes = exchange.routes
         route = routes[0] if len(routes) == 1 and not exchange.opaque else exchange.template()
         status = exchange.status or 500
-        elapsed = time.perf_counter() - exchange.start
+        taken = time.perf_counter_ns() - exchange.start
+        elapsed = taken / 1e9
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:
@@ -187,7 +189,9 @@ class HttpServerTelemetry:
                 "path": exchange.path,
                 "route": route,
                 "status": status,
-                "duration_ms": round(elapsed * 1000, 3),
+                # round(ms, 3) of the same duration: whole microseconds rounded half to even, exactly,
+                # then the nearest float to their thousandth; a float's round(x, 3) costs four times it.
+                "duration_ms": round(taken, -3) / 1e6,
                 "request_size": exchange.received,
                 "response_size": exchange.sent,
             }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import decimal
 import io
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from starlette.requests import Request
 from microlib.config.model import LoggingSettings, Settings
 from microlib.core.context import CallContext
 from microlib.observability import Observability, ServiceIdentity
+from microlib.observability.http_server import HttpServerTelemetry
 from microlib.observability.processors import REDACTED
 from tests.observability.helpers import build_app, chain_route, json_lines, make_observability, serve
 
@@ -107,6 +110,27 @@ class TestLogLines:
         Observability(settings, ServiceIdentity("orders"), log_stream=stream)
         log.info("now")
         assert [json.loads(chunk)["event"] for chunk in written] == ["now"]
+
+    async def test_lines_leave_the_handler_lock_free(self) -> None:
+        """Writing and flushing a line, in the loop or outside it, release the lock the handler shares."""
+        stream, written = _file_stream()
+        settings = Settings.model_validate({"logging": {"format": "json"}})
+        obs = Observability(settings, ServiceIdentity("orders"), log_stream=stream)
+        lock = obs.logs.handler.lock
+        assert lock is not None
+        for flushed in (False, True):
+            # The second line of a turn finds its flush already scheduled.
+            log.info("in the loop")
+            log.info("in the loop")
+            if flushed:
+                await asyncio.sleep(0)
+            # Another thread, as the handler's own records may come from: the lock is reentrant.
+            free = await asyncio.to_thread(lambda: lock.acquire(timeout=1) and (lock.release() or True))
+            assert free, f"lock held after the line (flushed: {flushed})"
+        await asyncio.to_thread(log.info, "outside the loop")
+        assert await asyncio.to_thread(lambda: lock.acquire(timeout=1) and (lock.release() or True))
+        events = [json.loads(line)["event"] for chunk in written for line in chunk.splitlines()]
+        assert events == ["in the loop"] * 4 + ["outside the loop"]
 
     def test_exception_traceback_is_a_field(self) -> None:
         """log.exception puts the formatted traceback in the JSON ``exception`` field."""
@@ -361,3 +385,32 @@ def _file_stream() -> tuple[io.TextIOWrapper, list[bytes]]:
             return len(data)
 
     return io.TextIOWrapper(io.BufferedWriter(Sink()), encoding="utf-8"), written
+
+
+class TestAccessLineDuration:
+    @pytest.mark.parametrize(
+        "nanoseconds",
+        [0, 499, 500, 1_500, 2_500, 999_999, 1_234_500, 1_235_500, 987_654_321, 123_456_789_012, 2**52],
+    )
+    def test_duration_is_milliseconds_rounded_to_three_places(
+        self, nanoseconds: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``duration_ms`` is the request's duration in milliseconds rounded half to even to three places,
+        as ``round(ms, 3)`` rounds the exact value, and the histogram observes it in seconds."""
+        obs, stream = make_observability("orders", tracing={"exporter": "none"})
+        telemetry = HttpServerTelemetry(obs)
+        clock = iter([10**15, 10**15 + nanoseconds])
+        monkeypatch.setattr(time, "perf_counter_ns", lambda: next(clock))
+        scope = {"type": "http", "method": "GET", "path": "/ping", "headers": []}
+        exchange = telemetry.begin(scope, "req-1", {}, "")
+        exchange.routes.append("/ping")
+        exchange.status = 200
+        telemetry.end(exchange, None)
+        monkeypatch.undo()
+        [line] = [e for e in json_lines(stream) if e["event"] == "http request"]
+        exact = decimal.Decimal(nanoseconds).scaleb(-6)
+        assert line["duration_ms"] == float(exact.quantize(decimal.Decimal("0.001"), decimal.ROUND_HALF_EVEN))
+        total = obs.metrics.registry.get_sample_value(
+            "http_server_request_duration_seconds_sum", {"method": "GET", "route": "/ping", "status": "200"}
+        )
+        assert total == nanoseconds / 1e9

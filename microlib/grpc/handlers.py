@@ -185,12 +185,34 @@ class _Method:
         async def stream(ctx: CallContext) -> None:
             send = ctx.send
             assert send is not None
-            async for item in impl(ctx.request, ctx):
+            items = impl(ctx.request, ctx)
+            if type(send) is not _Sender:
+                # An interceptor replaced the handler's send: every message goes through it.
+                async for item in items:
+                    await send(item)
+                return
+            # The handler's own: the first message sends the headers before it;
+            # the others go to grpc.aio's write directly, without a call of
+            # ours per message.
+            async for item in items:
                 await send(item)
+                break
+            write, encode = send.write, send.encode
+            async for item in items:
+                await write(encode(item))
 
         return stream
 
-    def context(self, grpc_context: _Context, request: Any, send: Any = None) -> CallContext:
+    def context(
+        self, grpc_context: _Context, raw: Any, read: Callable[[Any], Any], send: Any = None
+    ) -> CallContext:
+        """The call's context, its request read from ``raw`` by ``read``."""
+        try:
+            request = read(raw)
+        except Exception as exc:
+            # A request that does not decode is carried through the chain, so
+            # access is decided before its shape is discussed.
+            request = Rejected(self._malformed(exc))
         remaining = grpc_context.time_remaining()
         # Every field by position (in CallContext's order): matching a
         # keyword, and the default factories, cost more than the fields.
@@ -214,14 +236,6 @@ class _Method:
             ctx.attributes[CLIENT_CERTIFICATE_ATTRIBUTE] = pem
             ctx.attributes[CLIENT_SUBJECT_ATTRIBUTE] = subject_of(pem)
         return ctx
-
-    def parse(self, raw: bytes) -> Any:
-        # A request that does not decode is carried through the chain, so
-        # access is decided before its shape is discussed.
-        try:
-            return self.decode(raw)
-        except Exception as exc:
-            return Rejected(self._malformed(exc))
 
     async def parse_stream(self, requests: AsyncIterator[bytes]) -> AsyncIterator[Any]:
         # Streamed requests are read by the handler, after the chain decided.
@@ -283,45 +297,48 @@ def _metadata(items: Sequence[tuple[str, str | bytes]] | None) -> Mapping[str, s
     return metadata
 
 
-async def _flush_headers(grpc_context: _Context, pending: list[CallContext]) -> None:
-    # Response metadata goes out as headers with the first message, or just
-    # before the status when a stream sends none.
-    if pending:
-        ctx = pending.pop()
-        if ctx.response_metadata:
-            await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
-
-
 def _set_trailers(grpc_context: _Context, ctx: CallContext) -> None:
     if ctx.response_trailers:
         grpc_context.set_trailing_metadata(tuple(ctx.response_trailers.items()))
 
 
-def _sender(
-    m: _Method, grpc_context: _Context, pending: list[CallContext]
-) -> Callable[[Any], Awaitable[None]]:
-    encode = m.encode
-    write = grpc_context.write
+class _Sender:
+    """``ctx.send`` of a streamed response: each message encoded and written.
 
-    async def first(item: Any) -> None:
-        await _flush_headers(grpc_context, pending)
-        await write(encode(item))
+    The response metadata goes out as headers with the first message, or
+    just before the status when the stream sends none (:meth:`flush`).
+    """
 
-    # A plain function handing back grpc.aio's own write: a coroutine of ours
-    # around it would cost one more per streamed message. Only the message
-    # that still has the headers to send before it gets one.
-    def send(item: Any) -> Awaitable[None]:
-        return first(item) if pending else write(encode(item))
+    __slots__ = ("ctx", "encode", "grpc_context", "write")
 
-    return send
+    def __init__(self, m: _Method, grpc_context: _Context) -> None:
+        self.encode = m.encode
+        self.grpc_context = grpc_context
+        self.write = grpc_context.write
+        self.ctx: CallContext | None = None  # the call's, until its headers are sent
+
+    def __call__(self, item: Any) -> Awaitable[None]:
+        # grpc.aio's own write handed back once the headers are out: a
+        # coroutine of ours around it would cost one more per message.
+        return self.write(self.encode(item)) if self.ctx is None else self._first(item)
+
+    async def _first(self, item: Any) -> None:
+        await self.flush()
+        await self.write(self.encode(item))
+
+    async def flush(self) -> None:
+        """Send the headers, unless they are out already."""
+        ctx, self.ctx = self.ctx, None
+        if ctx is not None and ctx.response_metadata:
+            await self.grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
 
 
 def _unary_unary(m: _Method) -> grpc.RpcMethodHandler:
-    return grpc.unary_unary_rpc_method_handler(_single_response(m, m.parse))
+    return grpc.unary_unary_rpc_method_handler(_single_response(m, m.decode))
 
 
 def _unary_stream(m: _Method) -> grpc.RpcMethodHandler:
-    return grpc.unary_stream_rpc_method_handler(_streamed_response(m, m.parse))
+    return grpc.unary_stream_rpc_method_handler(_streamed_response(m, m.decode))
 
 
 def _stream_unary(m: _Method) -> grpc.RpcMethodHandler:
@@ -332,8 +349,8 @@ def _stream_stream(m: _Method) -> grpc.RpcMethodHandler:
     return grpc.stream_stream_rpc_method_handler(_streamed_response(m, m.parse_stream))
 
 
-def _single_response(m: _Method, decode: Callable[[Any], Any]) -> Callable[[Any, _Context], Awaitable[bytes]]:
-    """The grpc.aio behaviour of a method answering with one message; ``decode`` reads the request(s)."""
+def _single_response(m: _Method, read: Callable[[Any], Any]) -> Callable[[Any, _Context], Awaitable[bytes]]:
+    """The grpc.aio behaviour of a method answering with one message; ``read`` reads the request(s)."""
     chain = m.chain
     encode = m.encode
     calls = m.calls
@@ -342,14 +359,15 @@ def _single_response(m: _Method, decode: Callable[[Any], Any]) -> Callable[[Any,
         ctx = None
         task = calls.begin()
         try:
-            ctx = m.context(grpc_context, decode(request))
+            ctx = m.context(grpc_context, request, read)
             response = await chain(ctx)
             # Before the single response: its headers, if any (an operation
             # of their own), and the trailers that go out with it. Written
-            # out here, not a coroutine of ours: most calls send no headers.
+            # out here, not calls of ours: most calls send no headers.
             if ctx.response_metadata:
                 await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
-            _set_trailers(grpc_context, ctx)
+            if ctx.response_trailers:
+                grpc_context.set_trailing_metadata(tuple(ctx.response_trailers.items()))
             return encode(response)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
@@ -361,22 +379,19 @@ def _single_response(m: _Method, decode: Callable[[Any], Any]) -> Callable[[Any,
     return rpc
 
 
-def _streamed_response(
-    m: _Method, decode: Callable[[Any], Any]
-) -> Callable[[Any, _Context], Awaitable[None]]:
-    """The grpc.aio behaviour of a method answering with a stream; ``decode`` reads the request(s)."""
+def _streamed_response(m: _Method, read: Callable[[Any], Any]) -> Callable[[Any, _Context], Awaitable[None]]:
+    """The grpc.aio behaviour of a method answering with a stream; ``read`` reads the request(s)."""
     chain = m.chain
     calls = m.calls
 
     async def rpc(request: Any, grpc_context: _Context) -> None:
         ctx = None
-        box: list[CallContext] = []
+        sender = _Sender(m, grpc_context)
         task = calls.begin()
         try:
-            ctx = m.context(grpc_context, decode(request), _sender(m, grpc_context, box))
-            box.append(ctx)
+            ctx = sender.ctx = m.context(grpc_context, request, read, sender)
             await chain(ctx)
-            await _flush_headers(grpc_context, box)
+            await sender.flush()
             _set_trailers(grpc_context, ctx)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)

@@ -282,11 +282,18 @@ class LoggingInterceptor(Stage):
         self._access = AccessLog(_ACCESS_LOGGER)
         self._kind = field_var("kind")
         self._method = field_var("method")
+        # Each method's ``full_method``, made at its first call: the property
+        # would build the same string on every call.
+        self._names: dict[tuple[str, str], str] = {}
 
     def enter(self, ctx: CallContext) -> _Logged:
         """Bind the call's fields; start the clock when an access line is due."""
+        key = (ctx.service, ctx.method)
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = ctx.full_method
         kind = self._kind.set(ctx.kind)
-        method = self._method.set(ctx.full_method)
+        method = self._method.set(name)
         if (
             ctx.kind == "http" and isinstance(_current.get(), _Exchange)
         ) or not self._obs.settings.logging.access_log:

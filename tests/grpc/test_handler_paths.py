@@ -1,16 +1,18 @@
 """The gRPC handlers' shortcuts against the general way: the context built with
-its fields by position against the same fields by name; the metadata
-operations of a unary answer written out in the handler."""
+its fields by position against the same fields by name, its request read in
+the same step; the metadata operations of a unary answer written out in the
+handler; a stream's messages written without the handler's send."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import time
 from typing import Any
 
-from microlib.core.context import CallContext
+from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import InvalidArgument
 from microlib.grpc import ServiceDefinition
 from microlib.grpc._inflight import InFlight
@@ -50,7 +52,7 @@ def test_every_field_lands_where_its_name_says(definition: ServiceDefinition) ->
         (metadata, 0.0, b"raw", None),
     ):
         before = time.monotonic()
-        ctx = m.context(GrpcContext(items, remaining), request, sender)
+        ctx = m.context(GrpcContext(items, remaining), request, _as_is, sender)
         expected = CallContext(
             kind="grpc",
             service=definition.full_name,
@@ -70,10 +72,26 @@ def test_every_field_lands_where_its_name_says(definition: ServiceDefinition) ->
             assert ctx.deadline is not None
             assert before + remaining <= ctx.deadline <= time.monotonic() + remaining
         # Each call has dictionaries of its own, which the chain may write.
-        again = m.context(GrpcContext(items, remaining), request, sender)
+        again = m.context(GrpcContext(items, remaining), request, _as_is, sender)
         assert again.attributes is not ctx.attributes
         assert again.response_metadata is not ctx.response_metadata
         assert again.response_trailers is not ctx.response_trailers
+
+
+def _as_is(raw: Any) -> Any:
+    return raw
+
+
+def test_the_context_reads_the_request(definition: ServiceDefinition) -> None:
+    """The request is read as the context is built: what the method's codec
+    decodes, or the error of bytes it cannot decode, carried to the chain."""
+    m = _Method(definition.full_name, definition.methods["Echo"], None, lambda handler: handler, InFlight())
+    raw = definition.methods["Echo"].request_type(message="hi").SerializeToString()
+    assert m.context(GrpcContext((), None), raw, m.decode).request == m.decode(raw)
+    rejected = m.context(GrpcContext((), None), b"\xff", m.decode).request
+    assert type(rejected) is Rejected
+    assert isinstance(rejected.error, InvalidArgument)
+    assert rejected.error.reason == "MALFORMED_REQUEST"
 
 
 def test_metadata_text_binary_and_repeated() -> None:
@@ -161,5 +179,80 @@ def test_innermost_unary_step_as_a_coroutine_around_the_servicer() -> None:
             ctx = CallContext("grpc", "s", "Echo", request="req")
             step = _Method._innermost(MethodKind.UNARY_UNARY, impl)
             assert await outcome(step, ctx) == await outcome(general, ctx), impl.__name__
+
+    asyncio.run(run())
+
+
+class Streaming(Recording):
+    """A ServicerContext that records the messages written too."""
+
+    async def write(self, message: bytes) -> None:
+        self.operations.append(("message", message))
+
+    async def abort(self, code: Any, message: str, trailers: Any) -> None:
+        self.operations.append(("abort", (code, message, trailers)))
+        raise Aborted
+
+
+class Aborted(Exception):
+    """What grpc.aio's abort raises, ending the handler."""
+
+
+def test_stream_messages_without_the_send(echo: Generated, definition: ServiceDefinition) -> None:
+    """A streamed answer writes what it would through ``ctx.send`` (the
+    general way, taken when an interceptor replaced it): the headers, when
+    there are any, before the first message or, with none, before the
+    trailers; every message, in order; and a failure after the messages sent."""
+    pairs = ((), (("x-a", "1"),))
+
+    class Servicer:
+        headers: tuple[tuple[str, str], ...] = ()
+        count = 0
+        fail = False
+
+        async def expand(self, request: Any, ctx: CallContext) -> Any:
+            ctx.response_metadata.update(self.headers)
+            ctx.response_trailers["x-t"] = "1"
+            for index in range(self.count):
+                yield echo.pb2.EchoResponse(message=f"{request.message}{index}")
+            if self.fail:
+                raise InvalidArgument("no more")
+
+        echo = collect = chat = expand  # the contract's other methods, not called here
+
+    def through_send(handler: Any) -> Any:
+        async def replaced(ctx: CallContext) -> Any:
+            send = ctx.send
+            assert send is not None
+
+            async def passed_on(item: Any) -> None:
+                await send(item)
+
+            ctx.send = passed_on
+            return await handler(ctx)
+
+        return replaced
+
+    servicer = Servicer()
+    direct = method_handlers(definition, servicer, lambda handler: handler)["Expand"].unary_stream
+    general = method_handlers(definition, servicer, through_send)["Expand"].unary_stream
+    raw = echo.pb2.EchoRequest(message="hi").SerializeToString()
+
+    async def operations(handler: Any) -> list[tuple[str, Any]]:
+        ours = Streaming()
+        with contextlib.suppress(Aborted):
+            await handler(raw, ours)
+        return ours.operations
+
+    async def run() -> None:
+        shapes = itertools.product(pairs, (0, 1, 3), (False, True))
+        for servicer.headers, servicer.count, servicer.fail in shapes:
+            expected = await operations(general)
+            assert await operations(direct) == expected
+            messages = [op for op in expected if op[0] == "message"]
+            assert len(messages) == servicer.count
+            # A stream that fails before its first message sends its headers with the status.
+            if servicer.headers and (servicer.count or not servicer.fail):
+                assert expected[0] == ("headers", servicer.headers)
 
     asyncio.run(run())

@@ -209,3 +209,22 @@ def test_bad_endpoint_names_the_key() -> None:
     with pytest.raises(InvalidArgument, match=r"tracing\.endpoint") as caught:
         Tracing(settings.tracing, ServiceIdentity("x"))
     assert caught.value.violations[0].field == "tracing.endpoint"
+
+
+async def test_each_method_logs_under_its_own_name(
+    setup: tuple[Observability, InMemorySpanExporter, io.StringIO],
+) -> None:
+    """The ``method`` field, made once per method, is each call's ``service/method``,
+    also for methods of the same name in two services, and for repeated calls."""
+    obs, _, stream = setup
+
+    async def handler(ctx: CallContext) -> str:
+        return "ok"
+
+    calls = [("shop.v1.Orders", "Get"), ("shop.v1.Carts", "Get"), ("shop.v1.Orders", "List")] * 2
+    interceptors = list(obs.interceptors().values())  # one chain's, as a service composes them
+    for service, method in calls:
+        await compose(interceptors, handler)(CallContext(kind="grpc", service=service, method=method))
+    await obs.stop()
+    lines = [entry for entry in json_lines(stream) if entry["event"] == "call completed"]
+    assert [line["method"] for line in lines] == [f"{service}/{method}" for service, method in calls]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import Token
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from microlib.core.context import CallContext, Rejected, _current
 
@@ -59,6 +59,11 @@ class Stage:
     :meth:`enter` and :meth:`exit` (the chain never calls its
     :meth:`intercept`, which runs it alone, outside a chain).
     """
+
+    # Promises that let a fused step skip a call to :meth:`exit` that would do nothing:
+    # it does nothing when :meth:`enter` returned None, or does nothing after a success.
+    exit_needs_state: ClassVar[bool] = False
+    exit_needs_failure: ClassVar[bool] = False
 
     def enter(self, ctx: CallContext) -> Any:
         """Work before the call; returns the state :meth:`exit` gets back.
@@ -138,7 +143,9 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
     as ``dataclasses`` writes ``__init__``: each half is a call on a local
     name, in order, with no loop, list of states or lookup per call; a
     stage that keeps Stage's own ``enter`` or ``exit`` (which do nothing)
-    costs nothing on that side. What it does is exactly the loop::
+    costs nothing on that side, nor an exit in the cases its stage promises
+    it does nothing (:attr:`Stage.exit_needs_state`, :attr:`Stage.exit_needs_failure`).
+    What it does is exactly the loop::
 
         states = []
         try:
@@ -186,7 +193,8 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
             # _Binding.exit returns None: only what it raises replaces the outcome.
             lines = ["try:", f"    unbind(s{index})", "except BaseException as exc:", "    failure = exc"]
         else:
-            scope[f"exit{index}"] = stages[index].exit
+            stage = stages[index]
+            scope[f"exit{index}"] = stage.exit
             state = "None" if noop_enter[index] else f"s{index}"
             lines = [
                 "try:",
@@ -196,6 +204,14 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
                 "if replacement is not None:",
                 "    failure = replacement",
             ]
+            # The calls the stage promises would do nothing are not made.
+            needs = []
+            if stage.exit_needs_state:
+                needs.append(f"{state} is not None")
+            if stage.exit_needs_failure:
+                needs.append("failure is not None")
+            if needs:
+                lines = [f"if {' and '.join(needs)}:", *(f"    {line}" for line in lines)]
         every += lines
         some += [f"if entered > {index}:", *(f"    {line}" for line in lines)]
     body = [

@@ -57,7 +57,8 @@ class ResponseEncoder:
         if isinstance(result, Reply):
             reply = result
             status = reply.status or status
-            media = reply.media_type or self._media_for(status) or media
+            # The cache asked first: a call only for a status not seen yet (or without a media type).
+            media = reply.media_type or self._media_cache.get(status) or self._media_for(status) or media
             if reply.headers:
                 extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
             result = reply.body

@@ -19,7 +19,7 @@ from microlib.http._form import FORM, FormFields
 from microlib.http._formats import format_plan
 from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
-from microlib.http._responder import Send, response_headers, send_bytes
+from microlib.http._responder import Send, response_headers, response_start
 from microlib.http._violations import body_violations, param_violations
 from microlib.http.context import context_from_scope
 from microlib.http.errors import send_error
@@ -183,7 +183,9 @@ class OperationEndpoint:
             await send_error(send, exc, ctx, self.errors)
             return
         ctx.attributes["http.status_code"] = status
-        await send_bytes(send, status, body, media, [*extra, *response_headers(ctx)])
+        # send_bytes, written out: a coroutine less per request.
+        await send(response_start(status, body, media, [*extra, *response_headers(ctx)]))
+        await send({"type": "http.response.body", "body": body})
 
     def _parameters(
         self,

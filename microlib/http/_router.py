@@ -36,7 +36,9 @@ class Router(StarletteRouter):
     A route answering requests by their raw (still percent-encoded) path
     declares the literal path it answers as ``raw_literal`` (None when its
     path has variables) and answers ``literal_match(scope)`` when the router
-    found it by that path; Starlette's literal ``Route`` is found by its path.
+    found it by that path, and ``literal_handle(scope, receive, send)`` (its
+    ``handle``, the match's scope set) when the router found it by that path
+    and one of its methods; Starlette's literal ``Route`` is found by its path.
 
     Args:
         routes: Every route and mount, in order.
@@ -82,9 +84,8 @@ class Router(StarletteRouter):
         if direct is not None and not scope.get("root_path") and scope["path"] not in self._decoded:
             # What match_route would find, found at once: a generated route (see below).
             scope["route"] = direct
-            scope.update(direct.literal_match(scope)[1])  # type: ignore[attr-defined]
             record_leaf(scope, direct.path)  # type: ignore[attr-defined]
-            await direct.handle(scope, receive, send)
+            await direct.literal_handle(scope, receive, send)  # type: ignore[attr-defined]
             return
         found, child = self.match_route(scope)
         if found is None:

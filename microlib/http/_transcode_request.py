@@ -24,7 +24,7 @@ from microlib.http._transcode_fields import field_chain, json_path, put
 from microlib.http._transcode_json import MessageJson
 from microlib.http._transcode_path import PathTemplate
 
-__all__ = ["RequestBuilder"]
+__all__ = ["RequestBuilder", "read_body"]
 
 # RFC 8259's whitespace: bytes.strip() also drops form feed and vertical tab, which
 # JSON does not allow, so a body of those alone would pass for an empty one.
@@ -92,37 +92,32 @@ class RequestBuilder:
         self._bound = frozenset((*self._whole_path, *body))
         self.has_body = bool(rule.body)
 
-    async def build(self, scope: Scope, receive: Receive, values: dict[tuple[str, ...], str]) -> Any:
-        """The request message.
+    def build(self, scope: Scope, body: bytes, values: dict[tuple[str, ...], str]) -> Any:
+        """The request message, of the request's whole ``body`` (read by the caller
+        when :attr:`has_body`: no coroutine of the builder's own per request).
 
         Raises:
             InvalidArgument: Malformed JSON, a wrong type, an unknown field
                 (unless ignored), each naming the field's JSON path.
         """
         document: dict[str, Any] = {}
-        if self.has_body:
-            message = await receive()
-            if message["type"] == "http.request" and not message.get("more_body", False):
-                body = message.get("body", b"")  # the usual body: one message, read here
+        if self.has_body and body.strip(_JSON_WHITESPACE):
+            _check_media_type(scope)
+            check_json_depth(body, self._max_json_depth)
+            value = _parse(body)
+            if self._star:
+                if not isinstance(value, dict):
+                    raise _invalid("", "the body must be a JSON object", "type")
+                document = value
             else:
-                body = await _read(receive, message)
-            if body.strip(_JSON_WHITESPACE):
-                _check_media_type(scope)
-                check_json_depth(body, self._max_json_depth)
-                value = _parse(body)
-                if self._star:
-                    if not isinstance(value, dict):
-                        raise _invalid("", "the body must be a JSON object", "type")
-                    document = value
-                else:
-                    if value is None and not self._body_takes_null:
-                        # proto3 JSON reads null as "unset", but the document describes the body
-                        # as its field's type, which null is not: refused, as any other wrong type.
-                        raise _invalid("", "the body must not be null", "type")
-                    target = document
-                    for fd in self._body_chain[:-1]:
-                        target = target.setdefault(fd.json_name, {})
-                    target[self._body_chain[-1].json_name] = value
+                if value is None and not self._body_takes_null:
+                    # proto3 JSON reads null as "unset", but the document describes the body
+                    # as its field's type, which null is not: refused, as any other wrong type.
+                    raise _invalid("", "the body must not be null", "type")
+                target = document
+                for fd in self._body_chain[:-1]:
+                    target = target.setdefault(fd.json_name, {})
+                target[self._body_chain[-1].json_name] = value
         for path, text in values.items():
             put(document, self._path[path], [text])
         query = scope["query_string"]
@@ -152,7 +147,7 @@ def _repeated(fd: FieldDescriptor) -> bool:
     return bool(fd.is_repeated)
 
 
-async def _read(receive: Receive, message: Message) -> bytes:
+async def read_body(receive: Receive, message: Message) -> bytes:
     """The whole body, ``message`` being the first message received."""
     chunks: list[bytes] = []
     while True:

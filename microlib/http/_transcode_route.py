@@ -63,6 +63,12 @@ class TemplateRoute(BaseRoute):
         """The match of a request the router found by :attr:`raw_literal`."""
         return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), {_VALUES: {}}
 
+    def literal_handle(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        """:meth:`handle` for a request the router found by :attr:`raw_literal` and one of
+        its methods, with the scope :meth:`literal_match` gives: no match to make first."""
+        values = scope[_VALUES] = {}
+        return self.endpoint(scope, receive, send, values)
+
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         """Transcoded routes are not reversed by name."""
         raise NoMatchFound(name, path_params)

@@ -54,8 +54,9 @@ def context_from_scope(
     raw_headers = scope["headers"]
     # ASGI servers send lower-case names; repeated headers are rare, so join them only then.
     metadata: dict[str, str] = {}
+    names = _NAMES
     for k, v in raw_headers:  # a loop, not a comprehension: no frame of its own
-        metadata[k.decode("latin-1")] = v.decode("latin-1")
+        metadata[names[k]] = v.decode("latin-1")
     if len(metadata) != len(raw_headers):
         metadata = {}
         for k, v in raw_headers:
@@ -90,6 +91,26 @@ def context_from_scope(
         except Error as exc:
             ctx.request = Rejected(exc)
     return ctx
+
+
+class _Names(dict[bytes, str]):
+    """Header names as text, each decoded once: a lookup per header instead of a decode.
+
+    The names servers see are few; once ``_NAMES_KEPT`` are kept (a client
+    sending made-up names), others are decoded each time, not kept.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, name: bytes) -> str:
+        text = name.decode("latin-1")
+        if len(self) < _NAMES_KEPT:
+            self[name] = text
+        return text
+
+
+_NAMES_KEPT = 256
+_NAMES = _Names()
 
 
 def _add_client_certificate(extensions: Mapping[str, Any] | None, attributes: dict[str, Any]) -> None:

@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.middleware import Middleware
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from microlib.core.errors import Error, Internal
 from microlib.core.lifecycle import RETRY_AFTER_SECONDS, shutting_down
 from microlib.http.errors import send_problem
-from microlib.observability._exchange import _Exchange
+from microlib.observability._exchange import _NO_STAMPS, _Exchange, _Stamps
 from microlib.observability.http_server import HttpServerTelemetry
 from microlib.observability.requestid import new_request_id, valid_request_id
 
@@ -39,6 +38,14 @@ if TYPE_CHECKING:
 __all__ = ["HttpEdge", "edge_middleware", "record_route"]
 
 _PROPAGATION_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
+# Every header the edge reads.
+_READ = _PROPAGATION_HEADERS | {
+    b"x-request-id",
+    b"user-agent",
+    b"content-length",
+    b"transfer-encoding",
+    b"accept-encoding",
+}
 # Where the edge leaves the request's record for the router to name its route.
 EXCHANGE = "microlib.exchange"
 
@@ -98,6 +105,8 @@ class HttpEdge:
         chunked = False
         app = self.app
         for name, value in scope["headers"]:
+            if name not in _READ:
+                continue  # most headers: one lookup rather than a comparison with each name below
             if name in _PROPAGATION_HEADERS:
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
             elif name == b"x-request-id":
@@ -123,7 +132,8 @@ class HttpEdge:
         else:
             scope = _RouteRecorder(scope, exchange)
         failure: BaseException | None = None
-        receive = _counting_receive(receive, exchange)
+        exchange.wire_receive, exchange.wire_send, exchange.stamps = receive, send, self._stamps
+        receive = exchange.receive
         limit = self.limit
         if limit is not None:
             length = int(declared) if declared is not None else None
@@ -142,25 +152,27 @@ class HttpEdge:
             if self.gate is not None and self.gate_health.waiting_for is not None:
                 refused = self.gate.closed(scope)
             if refused is not None:
-                await self.gate.refuse(_stamping_send(send, exchange), refused)
+                # The gate's refusal goes out before anything else, without the security headers.
+                exchange.stamps = _NO_STAMPS
+                await self.gate.refuse(exchange.send, refused)
             else:
-                await app(scope, receive, _stamping_send(send, exchange, self._stamps))
+                await app(scope, receive, exchange.send)
         except self._refusal as exc:
             # The body limit's refusal, from an app that does not render errors itself.
             if not exchange.status:
-                await send_problem(_stamping_send(send, exchange, self._stamps), exc)
+                await send_problem(exchange.send, exc)
         except Exception as exc:
             failure = exc
-            await _recover(exc, exchange, send)
+            await _recover(exc, exchange)
         except asyncio.CancelledError as exc:
             if task is not None and timeout.expired(task, cancelling):
                 timeout.release(task)
                 if not exchange.status:
-                    await timeout.answer(scope, _stamping_send(send, exchange, self._stamps))
+                    await timeout.answer(scope, exchange.send)
             else:
                 # The server gave up on the request (its drain's budget ended).
                 failure = exc
-                await _abandon(scope, exchange, send)
+                await _abandon(scope, exchange)
                 raise
         finally:
             if task is not None:
@@ -234,16 +246,18 @@ class _RouteRecorder(dict[str, Any]):
         super().__setitem__(key, value)
 
 
-async def _recover(exc: Exception, exchange: _Exchange, send: Send) -> None:
+async def _recover(exc: Exception, exchange: _Exchange) -> None:
     correlation = exchange.correlation_id()
     log.error("unhandled exception", correlation_id=correlation, exc_info=exc)
     if exchange.status:
         # Part of the response is on the wire: only the server can abort it.
         raise exc
-    await send_problem(_stamping_send(send, exchange), Internal("internal error"), correlation_id=correlation)
+    # The last resort's answer goes out without the security headers.
+    exchange.stamps = _NO_STAMPS
+    await send_problem(exchange.send, Internal("internal error"), correlation_id=correlation)
 
 
-async def _abandon(scope: Scope, exchange: _Exchange, send: Send) -> None:
+async def _abandon(scope: Scope, exchange: _Exchange) -> None:
     # One line, no traceback: the cancellation is the server's decision, not a fault here.
     correlation = exchange.correlation_id()
     log.error(
@@ -255,59 +269,9 @@ async def _abandon(scope: Scope, exchange: _Exchange, send: Send) -> None:
     if exchange.status:
         return  # part of the response is on the wire: the connection's end tells the client
     retry = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
-    await send_problem(
-        _stamping_send(send, exchange), shutting_down(), headers=[retry], correlation_id=correlation
-    )
-
-
-def _counting_receive(receive: Receive, exchange: _Exchange) -> Receive:
-    async def counting() -> Message:
-        message = await receive()
-        if message["type"] == "http.request":
-            exchange.received += len(message.get("body", b""))
-        return message
-
-    return counting
+    exchange.stamps = _NO_STAMPS
+    await send_problem(exchange.send, shutting_down(), headers=[retry], correlation_id=correlation)
 
 
 class _Never(Error):
     """Raised by nothing: what the edge catches as the body limit's refusal when it has none."""
-
-
-def _stamping_send(send: Send, exchange: _Exchange, stamps: _Stamps | None = None) -> Send:
-    """``send``, recording the status and sizes, with ``stamps`` (the security headers), then
-    ``X-Request-ID``, on the response where it does not set them itself: what
-    ``with_headers(message, [*stamps.headers, (b"x-request-id", id)])`` answers."""
-    added, names = stamps or _NO_STAMPS
-
-    async def stamping(message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.body":
-            exchange.sent += len(message.get("body", b""))
-        elif kind == "http.response.start":
-            exchange.status = message["status"]
-            own = message.get("headers", ())
-            # The names the response sets, found without a loop of Python steps.
-            present = set(map(bytes.lower, map(_name, own)))
-            if present.isdisjoint(names):
-                headers = [*own, *added]
-            else:
-                headers = [*own, *[header for header in added if header[0] not in present]]
-            if _REQUEST_ID not in present:
-                headers.append((_REQUEST_ID, exchange.request_id.encode()))
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return stamping
-
-
-class _Stamps(NamedTuple):
-    """The headers the edge adds to responses, and their names."""
-
-    headers: list[tuple[bytes, bytes]]
-    names: frozenset[bytes]
-
-
-_NO_STAMPS = _Stamps([], frozenset())
-_REQUEST_ID = b"x-request-id"
-_name = itemgetter(0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from opentelemetry import trace
 
@@ -11,6 +13,18 @@ from microlib.observability.identity import ServiceIdentity, _current
 
 UNMATCHED = "unmatched"
 """The route label of a request no route matched."""
+
+
+class _Stamps(NamedTuple):
+    """The headers the edge adds to responses, and their names."""
+
+    headers: list[tuple[bytes, bytes]]
+    names: frozenset[bytes]
+
+
+_NO_STAMPS = _Stamps([], frozenset())
+_REQUEST_ID = b"x-request-id"
+_name = itemgetter(0)
 
 
 @dataclass(slots=True)
@@ -46,6 +60,43 @@ class _Exchange:
     opaque: bool = False
     # The context variables bound for the request, reset when it ends.
     tokens: tuple[Any, ...] = ()
+    # The server's ASGI receive and send, which :meth:`receive` and :meth:`send`
+    # wrap, and the headers :meth:`send` stamps on the response; set by the
+    # edge. Methods of the record rather than closures made per request: the
+    # edge passes them on without building a function each.
+    wire_receive: Any = None
+    wire_send: Any = None
+    stamps: _Stamps = _NO_STAMPS
+
+    async def receive(self) -> MutableMapping[str, Any]:
+        """The server's receive, counting the request body's bytes."""
+        message: MutableMapping[str, Any] = await self.wire_receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+        return message
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        """The server's send, recording the status and sizes, with the stamps (the
+        security headers), then ``X-Request-ID``, on the response where it does not
+        set them itself: what ``with_headers(message, [*stamps.headers, (b"x-request-id", id)])``
+        answers."""
+        kind = message["type"]
+        if kind == "http.response.body":
+            self.sent += len(message.get("body", b""))
+        elif kind == "http.response.start":
+            self.status = message["status"]
+            added, names = self.stamps
+            own = message.get("headers", ())
+            # The names the response sets, found without a loop of Python steps.
+            present = set(map(bytes.lower, map(_name, own)))
+            if present.isdisjoint(names):
+                headers = [*own, *added]
+            else:
+                headers = [*own, *[header for header in added if header[0] not in present]]
+            if _REQUEST_ID not in present:
+                headers.append((_REQUEST_ID, self.request_id.encode()))
+            message = {**message, "headers": headers}
+        await self.wire_send(message)
 
     def correlation_id(self) -> str:
         """The id a caller can quote: the trace id, or the request id when untraced."""

@@ -39,6 +39,9 @@ class RecoveryInterceptor(Stage):
     ``Error`` subclasses and cancellation pass through unchanged.
     """
 
+    # A success has nothing to translate.
+    exit_needs_failure = True
+
     def exit(self, ctx: CallContext, state: None, failure: BaseException | None) -> BaseException | None:
         """Translate a non-``Error`` exception into ``Internal``, logging its traceback."""
         if failure is None or isinstance(failure, Error) or not isinstance(failure, Exception):

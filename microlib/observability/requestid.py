@@ -48,6 +48,9 @@ class RequestIdInterceptor(Stage):
     ``request_id`` field of every log line written during the call.
     """
 
+    # Under the HTTP edge, which binds the id itself, there is nothing to unbind.
+    exit_needs_state = True
+
     def __init__(self) -> None:
         # The variable bind_contextvars(request_id=...) would set, set directly.
         self._field = field_var("request_id")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from microlib.core.chain import Chain, Stage, compose
 from microlib.core.context import CallContext
+from microlib.observability.recovery import RecoveryInterceptor
+from microlib.observability.requestid import RequestIdInterceptor
 from tests.core.test_chain import Tag
 
 
@@ -282,3 +286,77 @@ async def test_the_metrics_stage_for_a_kind_records_as_the_full_stage(kind: str)
             await stage.intercept(ctx, handler)
         recorded.append(samples(obs))
     assert recorded[0] == recorded[1]
+
+
+class Promising(Stage):
+    """Records every exit; enters with None for the names in ``stateless``."""
+
+    def __init__(self, name: str, journal: list[str], *, stateless: bool) -> None:
+        self.name = name
+        self.journal = journal
+        self.stateless = stateless
+
+    def enter(self, ctx: CallContext) -> str | None:
+        return None if self.stateless else self.name
+
+    def exit(self, ctx: CallContext, state: Any, failure: BaseException | None) -> None:
+        self.journal.append(f"<{self.name}:{state}:{'ok' if failure is None else type(failure).__name__}")
+
+
+class NeedsState(Promising):
+    exit_needs_state = True
+
+
+class NeedsFailure(Promising):
+    exit_needs_failure = True
+
+
+class NeedsBoth(Promising):
+    exit_needs_state = True
+    exit_needs_failure = True
+
+
+@pytest.mark.parametrize("fails", [False, True])
+@pytest.mark.parametrize("stateless", [False, True])
+async def test_an_exit_is_skipped_only_where_its_stage_promises_it_does_nothing(
+    fails: bool, stateless: bool
+) -> None:
+    """A stage promising its exit needs a state (or a failure) is exited
+    exactly when it has one; a stage without promises always."""
+    journal: list[str] = []
+
+    async def handler(ctx: CallContext) -> None:
+        if fails:
+            raise ValueError("boom")
+
+    kinds = (Promising, NeedsState, NeedsFailure, NeedsBoth)
+    call = compose([kind(kind.__name__, journal, stateless=stateless) for kind in kinds], handler)
+    if fails:
+        with pytest.raises(ValueError):
+            await call(_ctx())
+    else:
+        await call(_ctx())
+    outcome = "ValueError" if fails else "ok"
+    exited = ["NeedsBoth", "NeedsFailure", "NeedsState", "Promising"]
+    if stateless:
+        exited = [name for name in exited if name not in ("NeedsBoth", "NeedsState")]
+    if not fails:
+        exited = [name for name in exited if name not in ("NeedsBoth", "NeedsFailure")]
+    state = (lambda name: None) if stateless else (lambda name: name)
+    assert journal == [f"<{name}:{state(name)}:{outcome}" for name in exited]
+
+
+async def test_the_framework_stages_exits_do_nothing_where_they_promise_it() -> None:
+    """Request id with no state, recovery after a success: no change to the
+    context, no log line, no replacement, whatever else they are given."""
+    cases: list[tuple[Stage, Any, BaseException | None]] = [
+        (RequestIdInterceptor(), None, None),
+        (RequestIdInterceptor(), None, ValueError("boom")),
+        (RecoveryInterceptor(), None, None),
+    ]
+    for stage, state, failure in cases:
+        ctx = _ctx()
+        before = dataclasses.astuple(ctx)
+        with capture_logs() as lines:
+            assert stage.exit(ctx, state, failure) is None
+        assert (dataclasses.astuple(ctx), lines) == (before, []), (stage, state, failure)

@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from microlib.config.model import Settings
@@ -127,3 +130,34 @@ def _without_ids(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, dict[s
     if b'"correlation_id"' in body:
         body = body.split(b',"correlation_id"')[0]
     return status, headers, body
+
+
+async def test_the_last_resort_answer_has_the_request_id_and_no_security_headers() -> None:
+    """A fault outside the chain is answered 500 with the request id, without the security
+    headers every other answer of the same edge carries (the next one too)."""
+
+    async def crash(request: Request) -> Response:
+        raise RuntimeError("disk on fire")
+
+    async def fine(request: Request) -> Response:
+        return PlainTextResponse("ok", headers={"x-request-id": "own"})
+
+    obs = Observability(Settings(), ServiceIdentity("store"), log_stream=io.StringIO())
+    app = HttpApp(Chain())
+    app.add_middleware(edge_middleware(obs))
+    for middleware in build_middleware(HttpMiddlewareSettings()):
+        app.add_middleware(middleware)
+    app.add_routes([Route("/crash", crash), Route("/fine", fine)])
+    transport = httpx.ASGITransport(app=app.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        before = await client.get("/fine")
+        crashed = await client.get("/crash", headers={"x-request-id": "r-9"})
+        after = await client.get("/fine")
+    await obs.stop()
+    assert crashed.status_code == 500
+    assert crashed.headers.get_list("x-request-id") == ["r-9"]
+    assert "x-frame-options" not in crashed.headers
+    for answer in (before, after):
+        assert answer.headers["x-frame-options"] == "DENY"
+        # The response's own request id stands; the edge adds none.
+        assert answer.headers.get_list("x-request-id") == ["own"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from microlib.http.edge import _stamping_send, _Stamps
 from microlib.http.middleware import with_headers
-from microlib.observability._exchange import _Exchange
+from microlib.observability._exchange import _Exchange, _Stamps
 
 _ADDED = [
     [],
@@ -34,8 +33,9 @@ async def test_stamped_headers_match_with_headers_for_every_combination() -> Non
                 start = {"type": "http.response.start", "status": 200, "headers": container(own)}
                 sent: list[dict[str, Any]] = []
                 exchange = _Exchange(None, "req-1", None, None)  # type: ignore[arg-type]
-                stamps = _Stamps(added, frozenset(name for name, _ in added))
-                await _stamping_send(_keeping(sent), exchange, stamps)(dict(start))
+                exchange.wire_send = _keeping(sent)
+                exchange.stamps = _Stamps(added, frozenset(name for name, _ in added))
+                await exchange.send(dict(start))
                 expected = with_headers(start, [*added, (b"x-request-id", b"req-1")])
                 assert sent == [expected], (added, own)
                 assert exchange.status == 200
@@ -44,7 +44,8 @@ async def test_stamped_headers_match_with_headers_for_every_combination() -> Non
 async def test_a_start_without_headers_gets_the_stamps() -> None:
     sent: list[dict[str, Any]] = []
     exchange = _Exchange(None, "req-2", None, None)  # type: ignore[arg-type]
-    await _stamping_send(_keeping(sent), exchange)({"type": "http.response.start", "status": 204})
+    exchange.wire_send = _keeping(sent)
+    await exchange.send({"type": "http.response.start", "status": 204})
     assert sent == [
         with_headers({"type": "http.response.start", "status": 204}, [(b"x-request-id", b"req-2")])
     ]

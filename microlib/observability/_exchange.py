@@ -40,11 +40,12 @@ class _Exchange:
     request_id: str
     identity: ServiceIdentity
     tracer: trace.Tracer
-    # The HTTP method label, the request path and when it arrived; given
-    # with the fields above, in order (a positional call costs less).
+    # The HTTP method label, the request path and when it arrived
+    # (``perf_counter_ns``); given with the fields above, in order (a
+    # positional call costs less).
     verb: str = ""
     path: str = ""
-    start: float = 0.0
+    start: int = 0
     # Counted only, or also traced and access-logged.
     observed: bool = True
     # The chain's ``service/method``, set on the span with the edge's own

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 from typing import Any
@@ -11,6 +12,7 @@ from structlog.testing import capture_logs
 
 from microlib.core.chain import Chain, Stage, compose
 from microlib.core.context import CallContext
+from microlib.grpc.deadline import DeadlineInterceptor
 from microlib.observability.recovery import RecoveryInterceptor
 from microlib.observability.requestid import RequestIdInterceptor
 from tests.core.test_chain import Tag
@@ -347,11 +349,13 @@ async def test_an_exit_is_skipped_only_where_its_stage_promises_it_does_nothing(
 
 
 async def test_the_framework_stages_exits_do_nothing_where_they_promise_it() -> None:
-    """Request id with no state, recovery after a success: no change to the
-    context, no log line, no replacement, whatever else they are given."""
+    """Request id and deadline with no state, recovery after a success: no
+    change to the context, no log line, no replacement, whatever else they are given."""
     cases: list[tuple[Stage, Any, BaseException | None]] = [
         (RequestIdInterceptor(), None, None),
         (RequestIdInterceptor(), None, ValueError("boom")),
+        (DeadlineInterceptor(), None, None),
+        (DeadlineInterceptor(), None, asyncio.CancelledError()),
         (RecoveryInterceptor(), None, None),
     ]
     for stage, state, failure in cases:

@@ -399,5 +399,7 @@ def _streamed_response(m: _Method, read: Callable[[Any], Any]) -> Callable[[Any,
             await m.cancelled(grpc_context, cancelled, ctx)
         finally:
             calls.end(task)
+            # A failed stream never sent its headers: the context and its send hold each other.
+            sender.ctx = None
 
     return rpc

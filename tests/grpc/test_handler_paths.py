@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import itertools
 import time
+import weakref
 from typing import Any
 
 from microlib.core.context import CallContext, Rejected
@@ -256,3 +258,38 @@ def test_stream_messages_without_the_send(echo: Generated, definition: ServiceDe
                 assert expected[0] == ("headers", servicer.headers)
 
     asyncio.run(run())
+
+
+def test_a_stream_leaves_no_cycle_behind(echo: Generated, definition: ServiceDefinition) -> None:
+    """The call's context and its send hold each other until the headers go out; a stream that
+    fails before its first message never sends them: the handler still lets go of both, so
+    the context is freed when the call ends, not at the cyclic collector's next pass."""
+    contexts: list[weakref.ref[Held]] = []
+
+    class Held:
+        """Held by the call's context only: freed with it."""
+
+    class Servicer:
+        async def expand(self, request: Any, ctx: CallContext) -> Any:
+            ctx.attributes["held"] = held = Held()
+            contexts.append(weakref.ref(held))
+            ctx.response_metadata["x-a"] = "1"
+            if request.message == "fail":
+                raise InvalidArgument("no")
+            yield echo.pb2.EchoResponse(message="one")
+
+        echo = collect = chat = expand  # the contract's other methods, not called here
+
+    handler = method_handlers(definition, Servicer(), lambda handler: handler)["Expand"].unary_stream
+
+    async def run() -> None:
+        for message in ("fail", "ok"):
+            with contextlib.suppress(Aborted):
+                await handler(echo.pb2.EchoRequest(message=message).SerializeToString(), Streaming())
+
+    gc.disable()
+    try:
+        asyncio.run(run())
+        assert [ref() for ref in contexts] == [None, None]
+    finally:
+        gc.enable()

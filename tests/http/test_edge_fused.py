@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
+import weakref
 from typing import Any
 
 import httpx
@@ -161,3 +163,41 @@ async def test_the_last_resort_answer_has_the_request_id_and_no_security_headers
         assert answer.headers["x-frame-options"] == "DENY"
         # The response's own request id stands; the edge adds none.
         assert answer.headers.get_list("x-request-id") == ["own"]
+
+
+class _Connection:
+    """What a server keeps per request (uvicorn's cycle): the scope, and the receive and send
+    bound to it."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.sent: list[Any] = []
+
+    async def receive(self) -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(self, message: Any) -> None:
+        self.sent.append(message["type"])
+
+
+async def test_a_served_request_leaves_no_cycle_behind() -> None:
+    """The scope holds the edge's record of the request, the record the server's receive and
+    send: once answered, the record lets go of them, so the server's connection objects are
+    freed when the request ends, not at the cyclic collector's next pass (a pause a request
+    would wait on)."""
+    obs = Observability(Settings(), ServiceIdentity("store"), log_stream=io.StringIO())
+    app = HttpApp(Chain())
+    app.add_middleware(edge_middleware(obs))
+    app.mount("/api", store_app(pets=Pets()))
+    scope = {"type": "http", "method": "GET", "path": "/api/pets/1", "raw_path": b"/api/pets/1"}
+    scope |= {"query_string": b"", "headers": [], "root_path": "", "scheme": "http"}
+    gc.disable()
+    try:
+        connection = _Connection(scope)
+        await app.app(connection.scope, connection.receive, connection.send)
+        assert connection.sent == ["http.response.start", "http.response.body"]
+        freed = weakref.ref(connection)
+        del connection, scope
+        assert freed() is None
+    finally:
+        gc.enable()

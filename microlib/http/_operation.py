@@ -266,27 +266,41 @@ class OperationEndpoint:
         if model is None:
             kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
             return
+        form = self.form
+        if form is not None and content_type == FORM:
+            _form_body(form, model, raw, kwargs, violations)
+            return
+        check_json_depth(raw, self.max_json_depth)
         plan = format_plan(model)
-        if self.form is not None and content_type == FORM:
-            before = len(violations)
-            data = self.form.read(raw, violations)
-            try:
-                kwargs["body"] = model.model_validate(data)
-            except ValidationError as exc:
-                # A value that could not even be cast is reported once.
-                cast_failed = {v.field for v in violations[before:]}
-                violations.extend(v for v in body_violations(exc, data) if v.field not in cast_failed)
-                return
-        else:
-            check_json_depth(raw, self.max_json_depth)
-            try:
-                kwargs["body"] = validate_json(model, raw)
-            except ValidationError as exc:
-                violations.extend(body_violations(exc, raw))
-                return
-            data = None
+        try:
+            kwargs["body"] = validate_json(model, raw)
+        except ValidationError as exc:
+            violations.extend(body_violations(exc, raw))
+            return
         if plan is not None:
-            violations.extend(plan.violations(json.loads(raw) if data is None else data, "body"))
+            violations.extend(plan.violations(json.loads(raw), "body"))
+
+
+def _form_body(
+    form: FormFields,
+    model: type[BaseModel],
+    raw: bytes,
+    kwargs: dict[str, Any],
+    violations: list[FieldViolation],
+) -> None:
+    """A form body: its fields read and cast as ``form`` says, then checked by ``model``."""
+    plan = format_plan(model)
+    before = len(violations)
+    data = form.read(raw, violations)
+    try:
+        kwargs["body"] = model.model_validate(data)
+    except ValidationError as exc:
+        # A value that could not even be cast is reported once.
+        cast_failed = {v.field for v in violations[before:]}
+        violations.extend(v for v in body_violations(exc, data) if v.field not in cast_failed)
+        return
+    if plan is not None:
+        violations.extend(plan.violations(data, "body"))
 
 
 async def _rest(receive: Any, first: bytes) -> bytes:

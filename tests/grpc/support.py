@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import re
 import subprocess
 import sys
@@ -26,37 +25,16 @@ from protovalidate._gen.buf.validate import validate_pb
 import microlib.core.errors as errors
 from microlib.core.context import CallContext, current_context
 from microlib.grpc import MethodDefinition, MethodKind, ServiceDefinition, make_validator
+from tests.codegen.conftest import codegen
 
 PROTOS = Path(__file__).parent / "protos"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def generate_with_layer(proto: str, out: Path, package: str, layer: str) -> ModuleType:
     """Run ``microlib codegen --messages <layer>`` on ``protos/<proto>`` into
     ``out/<package>``, put ``out`` on ``sys.path`` and import ``package``."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "microlib.cli",
-            "codegen",
-            str(PROTOS / proto),
-            "--out",
-            str(out / package),
-            "-I",
-            str(PROTOS),
-            "--messages",
-            layer,
-        ],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        },
-    )
+    result = codegen(PROTOS / proto, "--out", out / package, "-I", PROTOS, "--messages", layer)
+    assert result.returncode == 0, result.stderr
     sys.path.insert(0, str(out))
     return importlib.import_module(package)
 

@@ -8,8 +8,6 @@ import hashlib
 import hmac
 import importlib
 import json
-import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,12 +24,12 @@ from microlib.core.chain import compose
 from microlib.core.context import CallContext, CallKind, Principal
 from microlib.security.opa import RegoPolicy
 from microlib.security.setup import Security
+from tests.codegen.conftest import codegen
 
 from .conftest import serve, shutdown
 
 KINDS: tuple[CallKind, ...] = ("http", "grpc")
 
-ROOT = Path(__file__).resolve().parents[2]
 PROTOS = Path(__file__).resolve().parent / "protos"
 
 
@@ -46,27 +44,8 @@ def generate_proto(proto: str, out: Path, package: str) -> ModuleType:
     Returns:
         The generated module of the proto's package (``<package>.securetest.v1``).
     """
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "microlib.cli",
-            "codegen",
-            str(PROTOS / proto),
-            "--out",
-            str(out / package),
-            "-I",
-            str(PROTOS),
-        ],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'codegen'}",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        },
-    )
+    result = codegen(PROTOS / proto, "--out", out / package, "-I", PROTOS)
+    assert result.returncode == 0, result.stderr
     sys.path.insert(0, str(out))
     return importlib.import_module(f"{package}.{Path(proto).parent.as_posix().replace('/', '.')}")
 

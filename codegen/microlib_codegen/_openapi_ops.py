@@ -51,13 +51,15 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class BodySpec:
-    """The request body: required or not, the model of each media type, and the fields of a
-    form (``application/x-www-form-urlencoded``) body: name, shape and JSON type."""
+    """The request body: required or not, the model of each media type, the fields of a form
+    (url-encoded or multipart) body: name, shape and JSON type, and the media types a multipart
+    field's part may have."""
 
     required: bool
     media: tuple[tuple[str, str | None], ...]
     annotation: str
     form: tuple[tuple[str, str, str], ...] = ()
+    encoding: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
@@ -368,7 +370,8 @@ def _is_json(media: str) -> bool:
     return base == "application/json" or base.endswith("+json")
 
 
-FORM = "application/x-www-form-urlencoded"
+# Form media types, read field by field, and the suffix of their inline schema's model.
+_FORMS = {"application/x-www-form-urlencoded": "Form", "multipart/form-data": "Multipart"}
 
 
 def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: Any) -> None:
@@ -376,30 +379,84 @@ def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: 
         return
     body = _deref(doc, raw)
     media: list[tuple[str, str | None]] = []
-    form: tuple[tuple[str, str, str], ...] = ()
+    form: dict[str, tuple[str, str]] = {}
+    encoding: dict[str, tuple[str, ...]] = {}
     for content_type, content in (body.get("content") or {}).items():
         schema = content.get("schema")
         resolved = _deref(doc, schema) if schema is not None else None
+        kind = _FORMS.get(_bare(content_type))
         if _is_json(content_type) and schema is not None:
             media.append((content_type, _model_for(schemas, schema, pascal(op.operation_id) + "Body")))
-        elif _bare(content_type) == FORM and resolved is not None and _type_of(resolved) == "object":
-            media.append((content_type, _model_for(schemas, schema, pascal(op.operation_id) + "Form")))
-            fields = (resolved.get("properties") or {}).items()
-            form = tuple(_form_field(doc, name, field) for name, field in fields)
+        elif kind is not None and resolved is not None and _type_of(resolved) == "object":
+            fields = {
+                name: _form_field(doc, field) for name, field in (resolved.get("properties") or {}).items()
+            }
+            if kind == "Multipart":
+                schema = _files_as_binary(schema, fields)
+                encoding.update(_part_types(content.get("encoding") or {}))
+            media.append((content_type, _model_for(schemas, schema, pascal(op.operation_id) + kind)))
+            form.update(fields)
         else:
             media.append((content_type, None))
     # The annotation is written by `resolve`, once the models have their names.
-    op.body = BodySpec(required=bool(body.get("required")), media=tuple(media), annotation="", form=form)
+    op.body = BodySpec(
+        required=bool(body.get("required")),
+        media=tuple(media),
+        annotation="",
+        form=tuple((name, shape, scalar) for name, (shape, scalar) in form.items()),
+        encoding=tuple(encoding.items()),
+    )
 
 
-def _form_field(doc: dict[str, Any], name: str, schema: Any) -> tuple[str, str, str]:
-    """A form body's field as the runtime reads it: OpenAPI's default encoding of a form is a
-    query string, each field ``style: form`` and exploded (an array is the name repeated); an
-    object field is JSON (the default ``contentType`` of an object property)."""
+def _form_field(doc: dict[str, Any], schema: Any) -> tuple[str, str]:
+    """A form body's field as the runtime reads it: shape and JSON type.
+
+    OpenAPI's default encoding of a url-encoded form is a query string, each
+    field ``style: form`` and exploded (an array is the name repeated); of a
+    multipart form, a part per value. An object field is JSON (the default
+    ``contentType`` of an object property). A file (``format: binary``, or
+    in 3.1 a string with a ``contentMediaType`` and no ``contentEncoding``)
+    has the type ``binary``.
+    """
     resolved = _deref(doc, schema)
     shape = {"array": "array", "object": "object"}.get(_type_of(resolved), "primitive")
     items = _deref(doc, resolved.get("items") or {}) if shape == "array" else resolved
-    return name, shape, _type_of(items)
+    return shape, "binary" if _is_file(items) else _type_of(items)
+
+
+def _is_file(schema: Any) -> bool:
+    if not isinstance(schema, dict) or _type_of(schema) != "string":
+        return False
+    return schema.get("format") == "binary" or (
+        "contentMediaType" in schema and "contentEncoding" not in schema
+    )
+
+
+def _files_as_binary(schema: Any, fields: Mapping[str, tuple[str, str]]) -> Any:
+    """An inline multipart schema whose 3.1 file fields (``contentMediaType``) say ``format: binary``,
+    so their model fields are ``bytes`` (an :class:`UploadedFile`), not text."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return schema
+    changed = dict(properties)
+    for name, (shape, scalar) in fields.items():
+        field = properties.get(name)
+        if scalar != "binary" or not isinstance(field, dict):
+            continue
+        if shape == "array" and isinstance(field.get("items"), dict) and "format" not in field["items"]:
+            changed[name] = {**field, "items": {**field["items"], "format": "binary"}}
+        elif shape == "primitive" and "format" not in field:
+            changed[name] = {**field, "format": "binary"}
+    return schema if changed == properties else {**schema, "properties": changed}
+
+
+def _part_types(encoding: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Field name -> the media types (ranges) its multipart part may have, from ``encoding``."""
+    return {
+        name: tuple(t.strip() for t in spec["contentType"].split(",") if t.strip())
+        for name, spec in encoding.items()
+        if isinstance(spec, dict) and isinstance(spec.get("contentType"), str)
+    }
 
 
 def _bare(media: str) -> str:

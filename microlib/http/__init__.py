@@ -8,6 +8,7 @@ from microlib.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from microlib.http._error_shapes import ErrorShapeError, check_error_schema
+    from microlib.http._multipart import UploadedFile
     from microlib.http._plain import Handler
     from microlib.http.app import HttpApp
     from microlib.http.client import TracedTransport, traced_client
@@ -39,6 +40,7 @@ __all__ = [
     "OpenAPIApp",
     "Reply",
     "TracedTransport",
+    "UploadedFile",
     "build_middleware",
     "check_error_schema",
     "context_from_scope",
@@ -66,6 +68,7 @@ __getattr__, __dir__ = lazy_exports(
         "PROBLEM_CONTENT_TYPE": "microlib.http.errors",
         "Reply": "microlib.http.openapi",
         "TracedTransport": "microlib.http.client",
+        "UploadedFile": "microlib.http._multipart",
         "build_middleware": "microlib.http.middleware",
         "check_error_schema": "microlib.http._error_shapes",
         "context_from_scope": "microlib.http.context",

@@ -15,7 +15,7 @@ from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
 from microlib.http._encoder import ResponseEncoder
 from microlib.http._error_shapes import ErrorShapes
-from microlib.http._form import FORM, FormFields
+from microlib.http._form import FORMS, FormFields
 from microlib.http._formats import format_plan
 from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
@@ -102,7 +102,9 @@ class OperationEndpoint:
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
         # Declared media types a Content-Type header can name as they are (no parameters, lower case).
         self.bare_media = frozenset(m for m in (op.body.media if op.body else ()) if m == _bare(m))
-        self.form = FormFields(op.body.form) if op.body is not None and op.body.form else None
+        self.form = (
+            FormFields(op.body.form, op.body.encoding) if op.body is not None and op.body.form else None
+        )
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         # The error responses the document declares in its own schema, decided once.
         self.errors = ErrorShapes(op.responses, f"{op.method} {op.path}")
@@ -267,8 +269,8 @@ class OperationEndpoint:
             kwargs["body"] = raw.decode("utf-8", "replace") if content_type.startswith("text/") else raw
             return
         form = self.form
-        if form is not None and content_type == FORM:
-            _form_body(form, model, raw, kwargs, violations)
+        if form is not None and content_type in FORMS:
+            _form_body(form, model, raw, headers.get("content-type", ""), kwargs, violations)
             return
         check_json_depth(raw, self.max_json_depth)
         plan = format_plan(model)
@@ -285,13 +287,14 @@ def _form_body(
     form: FormFields,
     model: type[BaseModel],
     raw: bytes,
+    content_type: str,
     kwargs: dict[str, Any],
     violations: list[FieldViolation],
 ) -> None:
     """A form body: its fields read and cast as ``form`` says, then checked by ``model``."""
     plan = format_plan(model)
     before = len(violations)
-    data = form.read(raw, violations)
+    data = form.read(raw, content_type, violations)
     try:
         kwargs["body"] = model.model_validate(data)
     except ValidationError as exc:

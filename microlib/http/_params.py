@@ -18,7 +18,7 @@ from microlib.core.errors import FieldViolation
 if TYPE_CHECKING:
     from microlib.http.openapi import Parameter
 
-__all__ = ["cast", "parse_location", "parse_query", "split_cookies"]
+__all__ = ["CastError", "cast", "parse_location", "parse_query", "split_cookies"]
 
 _INT = re.compile(r"-?[0-9]+")
 _COMMA = re.compile(",")
@@ -30,10 +30,12 @@ _TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
 
 
-class _Bad(Exception):
-    def __init__(self, field: str, value: str, scalar: str, rule: str = "type") -> None:
+class CastError(Exception):
+    """A value that is not of its declared type; ``violation`` names it."""
+
+    def __init__(self, field: str, value: str, expected: str, rule: str = "type") -> None:
         super().__init__(field)
-        self.violation = FieldViolation(field, f"Input should be a valid {scalar} (received {value!r})", rule)
+        self.violation = FieldViolation(field, f"Input should be {expected} (received {value!r})", rule)
 
 
 def cast(value: str, scalar: str, field: str) -> Any:
@@ -48,7 +50,7 @@ def cast(value: str, scalar: str, field: str) -> Any:
         The cast value (the string itself for strings and unknown types).
 
     Raises:
-        _Bad: The text is not a value of that type.
+        CastError: The text is not a value of that type.
     """
     if scalar == "integer":
         if _INT.fullmatch(value):
@@ -67,12 +69,12 @@ def cast(value: str, scalar: str, field: str) -> Any:
             return lowered in _TRUE
     else:
         return value
-    raise _Bad(field, value, scalar)
+    raise CastError(field, value, f"a valid {scalar}")
 
 
 def _pairs(items: Sequence[str], p: Parameter, field: str, dec: Decode) -> dict[str, Any]:
     if len(items) % 2:
-        raise _Bad(field, dec(",".join(items)), "object")
+        raise CastError(field, dec(",".join(items)), "a valid object")
     out: dict[str, Any] = {}
     for k, v in zip(items[::2], items[1::2], strict=True):
         key = dec(k)
@@ -85,7 +87,7 @@ def _kv(items: Sequence[str], p: Parameter, field: str, dec: Decode) -> dict[str
     for item in items:
         k, sep, v = item.partition("=")
         if not sep:
-            raise _Bad(field, dec(item), "object")
+            raise CastError(field, dec(item), "a valid object")
         key = dec(k)
         out[key] = cast(dec(v), p.properties.get(key, ""), f"{field}.{key}")
     return out
@@ -124,7 +126,7 @@ def _path_value(raw: str, p: Parameter, field: str) -> Any:
             return _kv(chunks, p, field, dec)
         values = [c.partition("=")[2] for c in chunks if dec(c.partition("=")[0]) == p.name]
         if not values:
-            raise _Bad(field, dec(raw), p.shape if p.shape != "primitive" else p.scalar)
+            raise CastError(field, dec(raw), f"a valid {p.shape if p.shape != 'primitive' else p.scalar}")
         if p.shape == "array" and p.explode:
             return _items(values, p, field, dec)
         return _simple(values[0], p, field, dec)
@@ -175,7 +177,7 @@ def _query_value(query: Mapping[str, list[str]], p: Parameter, field: str, used:
         items = _SEPARATORS.get(p.style, _COMMA).split(values[-1]) if values[-1] else []
         return _items(items, p, field, dec)
     if not p.allow_empty and values[-1] == "":
-        raise _Bad(field, "", "non-empty value", rule="empty")
+        raise CastError(field, "", "a valid non-empty value", rule="empty")
     return _simple(values[-1], p, field, dec)
 
 
@@ -232,7 +234,7 @@ def parse_location(
                 if text is None:
                     continue
                 value = _path_value(text, p, field) if location == "path" else _simple(text, p, field, str)
-        except _Bad as exc:
+        except CastError as exc:
             violations.append(exc.violation)
             continue
         if value is not _MISSING:

@@ -75,14 +75,18 @@ class Body:
     Args:
         required: Whether an empty body is an error.
         media: Accepted media types, each with its model.
-        form: The fields of an ``application/x-www-form-urlencoded`` body:
-            name -> (shape, JSON type), shape ``primitive``, ``array`` or
-            ``object``.
+        form: The fields of an ``application/x-www-form-urlencoded`` or
+            ``multipart/form-data`` body: name -> (shape, JSON type), shape
+            ``primitive``, ``array`` or ``object``; the type ``binary`` is a
+            file.
+        encoding: The media types each multipart field's part may have, where
+            the document's ``encoding`` names them: name -> media ranges.
     """
 
     required: bool
     media: Mapping[str, type[BaseModel] | None]
     form: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    encoding: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

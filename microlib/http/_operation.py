@@ -102,9 +102,8 @@ class OperationEndpoint:
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
         # Declared media types a Content-Type header can name as they are (no parameters, lower case).
         self.bare_media = frozenset(m for m in (op.body.media if op.body else ()) if m == _bare(m))
-        self.form = (
-            FormFields(op.body.form, op.body.encoding) if op.body is not None and op.body.form else None
-        )
+        # Every body may be a form (a schema without properties has no fields to cast, still a form).
+        self.form = FormFields(op.body.form, op.body.encoding) if op.body is not None else None
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         # The error responses the document declares in its own schema, decided once.
         self.errors = ErrorShapes(op.responses, f"{op.method} {op.path}")

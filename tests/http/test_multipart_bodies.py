@@ -54,6 +54,9 @@ class Handlers:
             **({"meta": body.meta.model_dump()} if "meta" in fields else {}),
         }
 
+    async def add_labels(self, *, body: Any) -> dict[str, Any]:
+        return {"type": type(body).__name__, **body.model_dump(exclude_unset=True)}
+
     async def add_document(self, *, body: Any = None) -> dict[str, Any]:
         return {"type": type(body).__name__, **body.model_dump(exclude_unset=True)}
 
@@ -227,6 +230,11 @@ async def test_a_body_that_is_not_multipart_is_a_400(
 ) -> None:
     response = await client.post("/pets/1/photos", content=body, headers={"content-type": content_type})
     assert _violations(response) == [violation]
+
+
+async def test_a_schema_without_properties_still_reads_its_parts(client: httpx.AsyncClient) -> None:
+    response = await client.post("/labels", **_text_parts(color="red", size="L"))
+    assert response.json() == {"type": "AddLabelsMultipart", "color": "red", "size": "L"}
 
 
 async def test_one_schema_reads_as_multipart_and_as_url_encoded(client: httpx.AsyncClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -26,27 +27,38 @@ _REQUEST_ID = b"x-request-id"
 _name = itemgetter(0)
 
 
+@dataclass(slots=True)
 class _Exchange:
     """What the edge knows about the request in flight, shared with the chain.
 
     Bound for the request as the service handling it (its identity and
     tracer, as a ``_Serving``): the one context variable the edge sets for
     itself. :func:`_edge` finds it.
-
-    A plain class rather than a dataclass: a request sets the few fields it
-    is given, and reads the others' starting values from the class until it
-    changes them (a dataclass's generated ``__init__`` would assign every
-    field, on every request).
     """
 
+    span: trace.Span
+    request_id: str
+    identity: ServiceIdentity
+    tracer: trace.Tracer
+    # The HTTP method label, the request path and when it arrived
+    # (``perf_counter_ns``); given with the fields above, in order (a
+    # positional call costs less).
+    verb: str = ""
+    path: str = ""
+    start: int = 0
+    # Counted only, or also traced and access-logged.
+    observed: bool = True
     # The chain's ``service/method``, set on the span with the edge's own
     # attributes when it ends (one attribute update instead of two).
-    method = ""
-    status = 0
-    sent = 0
-    received = 0
-    # Whether the last route matched hands the rest of the path to an opaque app.
-    opaque = False
+    method: str = ""
+    status: int = 0
+    sent: int = 0
+    received: int = 0
+    # The path template of each route matched on the way down (a mount, then
+    # the route inside it), and whether the last one hands the rest of the
+    # path to an opaque app.
+    routes: list[str] = field(default_factory=list)
+    opaque: bool = False
     # The context variables bound for the request, reset when it ends.
     tokens: tuple[Any, ...] = ()
     # The server's ASGI receive and send, which :meth:`receive` and :meth:`send`
@@ -56,32 +68,6 @@ class _Exchange:
     wire_receive: Any = None
     wire_send: Any = None
     stamps: _Stamps = _NO_STAMPS
-
-    def __init__(
-        self,
-        span: trace.Span,
-        request_id: str,
-        identity: ServiceIdentity,
-        tracer: trace.Tracer,
-        verb: str = "",
-        path: str = "",
-        start: int = 0,
-        observed: bool = True,
-    ) -> None:
-        self.span = span
-        self.request_id = request_id
-        self.identity = identity
-        self.tracer = tracer
-        # The HTTP method label, the request path and when it arrived
-        # (``perf_counter_ns``); given in this order (a positional call costs less).
-        self.verb = verb
-        self.path = path
-        self.start = start
-        # Counted only, or also traced and access-logged.
-        self.observed = observed
-        # The path template of each route matched on the way down (a mount, then
-        # the route inside it).
-        self.routes: list[str] = []
 
     async def receive(self) -> MutableMapping[str, Any]:
         """The server's receive, counting the request body's bytes."""

@@ -32,9 +32,13 @@ outside valgrind; so does a first run of each server, to cache bytecode::
     PYTHONPATH=$PWD python bench/observability/bench_http.py --instructions --requests 1024
 
 The counts also hold what grows with the run's wall time rather than its
-requests (uvicorn's 0.1 s tick, the export thread's scheduled wake-ups),
-which under valgrind grows with N; two sessions of ``off`` gave 245.7k and
-245.3k per request, so it stays within the noise.
+requests (uvicorn's 0.1 s tick, the export thread's scheduled wake-ups and
+the partial batches they send), which under valgrind grows with N. ``off``
+and ``floor`` repeat within 0.2% (245.7k, 245.3k, 245.6k; 310.0k, 310.3k, 310.6k);
+``on`` within about 1% (459.1k and 463.9k on code that differs by a few bytecodes, 2026-12-06): when
+the collector runs and how the spans are batched depend on timing, so a
+change to ``on`` smaller than 5k per request does not show here (count it
+in-process with ``bench_layers.py --instructions``).
 """
 
 from __future__ import annotations

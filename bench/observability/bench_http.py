@@ -31,6 +31,11 @@ outside valgrind; so does a first run of each server, to cache bytecode::
 
     PYTHONPATH=$PWD python bench/observability/bench_http.py --instructions --requests 1024
 
+``--modes metrics logs spans`` counts the layers in between (each mode adds
+one duty to the one before: what each costs), ``--keep DIR`` keeps
+callgrind's profiles for ``callgrind_annotate`` (the difference of a mode's
+two profiles, over N, is one request's cost by C function).
+
 The counts also hold what grows with the run's wall time rather than its
 requests (uvicorn's 0.1 s tick, the export thread's scheduled wake-ups and
 the partial batches they send), which under valgrind grows with N. ``off``

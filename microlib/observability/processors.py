@@ -81,10 +81,14 @@ def _current_trace_ids() -> tuple[str, str] | None:
     if CURRENT_CONTEXT is None:
         span = trace.get_current_span()
     else:
-        # The API's get_current_span, read straight from its context variable
-        # (microlib's own span known by its type, before the abstract class's check).
+        # The API's get_current_span, read straight from its context variable.
         found = CURRENT_CONTEXT.get().get(SPAN_KEY)
-        span = found if type(found) is LeanSpan or isinstance(found, trace.Span) else INVALID_SPAN
+        if type(found) is LeanSpan:
+            # microlib's own span (the usual one): its context, always valid, read without a call.
+            context = found._context
+            last = _last_ids
+            return last[1] if last[0] is context else _hex_ids(context)
+        span = found if isinstance(found, trace.Span) else INVALID_SPAN
     context = span.get_span_context()
     last = _last_ids
     if last[0] is context:

@@ -14,11 +14,12 @@ import orjson
 import pytest
 import structlog
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 
 from microlib.observability import ServiceIdentity
-from microlib.observability._lean_tracer import attach, detach
+from microlib.observability._lean_tracer import attach, detach, lean_tracing
 from microlib.observability.identity import _current, _Serving
 from microlib.observability.logging import _JSON, AccessLog, _dumps, _fallback
 from microlib.observability.processors import REDACTED, add_service_fields, add_trace_ids
@@ -183,11 +184,17 @@ def test_service_fields_are_added_as_setdefault_adds_them(given: dict[str, Any])
 
 
 @pytest.mark.parametrize("given", [{}, {"trace_id": "mine"}, {"span_id": "mine", "event": "x"}])
-def test_trace_ids_are_those_of_the_current_span(given: dict[str, Any]) -> None:
-    """Same keys, order and values as the API's current span formatted in hex, and none without one."""
+@pytest.mark.parametrize("traced", ["sdk", "lean", "both"])
+def test_trace_ids_are_those_of_the_current_span(given: dict[str, Any], traced: str) -> None:
+    """Same keys, order and values as the API's current span formatted in hex, and none without one:
+    for the SDK's spans, microlib's own (read without the API) and the two in turn (the ids of
+    the span before are never reused for another)."""
+    tracers = {"sdk": [_TRACERS["sdk"]], "lean": [_lean_tracer()], "both": [_TRACERS["sdk"], _lean_tracer()]}[
+        traced
+    ]
     assert add_trace_ids(None, "info", dict(given)) == given
-    for _ in range(2):
-        span = _TRACERS["sdk"].start_span("call")
+    for tracer in [*tracers, *tracers]:
+        span = tracer.start_span("call")
         token = attach(trace.set_span_in_context(span))
         try:
             for _ in range(2):
@@ -201,6 +208,10 @@ def test_trace_ids_are_those_of_the_current_span(given: dict[str, Any]) -> None:
             detach(token)
             span.end()
     assert add_trace_ids(None, "info", dict(given)) == given
+
+
+def _lean_tracer() -> trace.Tracer:
+    return lean_tracing(Resource.create({}), 1.0, "1")[1]
 
 
 _EVERY_OPTION = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS

@@ -6,20 +6,27 @@ after each module executes; ``--dump-before=os_getppid`` cuts the count at
 each marker, so the parts between them add up to each module's own
 instructions (its body, and whatever it calls that is not an import) and its
 inclusive ones. Work done outside any import (configuring, starting) is
-listed as ``(not importing)``, with the interpreter's own start. Slower than ``instructions.py`` (a dump per
-marker), as deterministic.
+listed as ``(not importing)``, with the interpreter's own start; ``--call``
+counts the calls of a function apart from it (configuring, assembling, starting).
+Slower than ``instructions.py`` (a dump per marker), as deterministic.
 
     PYTHONPATH=$PWD .venv/bin/python bench/startup/by_module.py microlib --top 40
+    PYTHONPATH=$PWD .venv/bin/python bench/startup/by_module.py microlib \
+        --call microlib.service:Service.configure --call microlib.core.lifecycle:start_all
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -27,23 +34,67 @@ sys.path.insert(0, str(HERE))
 from run import ROOT, child_env  # noqa: E402
 
 
-def _marked(name: str, events: Path) -> None:
-    """In the measured process: mark each module's execution, then run ``to_ready.py name``."""
+def _wrap(owner: Any, attribute: str, label: str, order: list[str]) -> None:
+    """Mark each call of ``owner.attribute`` (a function or method, awaited or not) as ``label``."""
+    function = getattr(owner, attribute)
+
+    def enter() -> None:
+        order.append(f"+{label}")
+        os.getppid()
+
+    def leave() -> None:
+        order.append(f"-{label}")
+        os.getppid()
+
+    async def awaited(*args: Any, **kwargs: Any) -> Any:
+        enter()
+        try:
+            return await function(*args, **kwargs)
+        finally:
+            leave()
+
+    def called(*args: Any, **kwargs: Any) -> Any:
+        enter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            leave()
+
+    setattr(owner, attribute, awaited if inspect.iscoroutinefunction(function) else called)
+
+
+def _wrap_calls(module: str, qualnames: Iterable[str], order: list[str]) -> None:
+    """Mark the calls of ``qualnames`` in ``module``, which has just loaded."""
+    for qualname in qualnames:
+        *path, attribute = qualname.split(".")
+        owner = functools.reduce(getattr, path, sys.modules[module])
+        _wrap(owner, attribute, f"{module}:{qualname}()", order)
+
+
+def _marked(name: str, events: Path, calls: list[str]) -> None:
+    """In the measured process: mark each module's execution and each call of ``calls``
+    (``module:qualname``), then run ``to_ready.py name``."""
     import importlib._bootstrap as bootstrap
 
     import to_ready
 
     order: list[str] = []
     load = bootstrap._load_unlocked  # type: ignore[attr-defined]
+    wrapped: dict[str, list[str]] = {}
+    for call in calls:
+        module, _, qualname = call.partition(":")
+        wrapped.setdefault(module, []).append(qualname)
 
     def marked_load(spec: object) -> object:
         order.append(f"+{spec.name}")  # type: ignore[attr-defined]
         os.getppid()
         try:
-            return load(spec)
+            module = load(spec)
         finally:
             order.append(f"-{spec.name}")  # type: ignore[attr-defined]
             os.getppid()
+        _wrap_calls(spec.name, wrapped.get(spec.name, ()), order)  # type: ignore[attr-defined]
+        return module
 
     def write_then_exit(code: int, exit_now: object = os._exit) -> None:
         order.append("=ready")
@@ -93,14 +144,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="bare, floor, microlib-http or microlib")
     parser.add_argument("--top", type=int, default=30, help="modules listed (default 30)")
+    parser.add_argument(
+        "--call",
+        action="append",
+        default=[],
+        metavar="MODULE:QUALNAME",
+        help="also count the calls of this function or method apart, listed as MODULE:QUALNAME() "
+        "(one call at a time: calls running concurrently would interleave their marks)",
+    )
     parser.add_argument("--marked", action="store_true", help=argparse.SUPPRESS)  # the measured process
     parser.add_argument("--events", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.marked:
-        _marked(args.name, args.events)
+        _marked(args.name, args.events, args.call)
         return
     env = {**child_env(), "PYTHONHASHSEED": "0"}
-    command = [sys.executable, __file__, args.name, "--marked"]
+    command = [sys.executable, __file__, args.name, *(f"--call={call}" for call in args.call), "--marked"]
     with tempfile.TemporaryDirectory() as tmp:
         events = Path(tmp) / "events"
         subprocess.run([*command, "--events", str(events)], cwd=ROOT, env=env, check=True)  # bytecode

@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
 from microlib.core.context import CallContext
 from microlib.core.errors import Code, Error
-from microlib.http._error_shapes import ErrorShape, ErrorShapes
 from microlib.http._responder import Headers, Send, response_headers, send_bytes
+
+if TYPE_CHECKING:
+    from microlib.http._error_shapes import ErrorShape, ErrorShapes
 
 __all__ = [
     "HTTP_STATUS",

@@ -31,7 +31,6 @@ from microlib.config.model import (
 )
 from microlib.core._watchdog import Watchdog
 from microlib.core.errors import DeadlineExceeded, Error, ResourceExhausted
-from microlib.http._error_shapes import scope_shape
 from microlib.http.errors import send_problem
 from microlib.observability.http_server import current_correlation_id
 
@@ -268,6 +267,10 @@ class TimeoutMiddleware:
 
     async def answer(self, scope: Any, send: Any) -> None:
         """Answer a request whose budget ran out: 504, and one error line."""
+        # Only an OpenAPI operation declares error shapes, and it loads this module itself:
+        # a service without one does not import it to start.
+        from microlib.http._error_shapes import scope_shape
+
         message = f"request did not complete within {self.seconds:g}s"
         correlation = current_correlation_id()
         log.error("request timed out", method=scope["method"], path=scope["path"], correlation_id=correlation)

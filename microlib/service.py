@@ -736,9 +736,9 @@ class Service:
         info = self.info
         log.info("service starting", service=info.name, version=info.version, instance=info.instance_id)
         # Before any component starts: contract security that nothing enforces refuses the start.
-        # Only an OpenAPI app declares security, and only installed security enforces it: with
-        # neither module loaded there is nothing to check (and the check's imports are not paid).
-        if "microlib.http.openapi" in sys.modules or "microlib.security" in sys.modules:
+        # Only an OpenAPI app declares security, and only install() (security.feature) enforces it:
+        # with neither module loaded there is nothing to check, and the check's imports are not paid.
+        if "microlib.http.openapi" in sys.modules or "microlib.security.feature" in sys.modules:
             from microlib.security.enforcement import check_served
 
             check_served(self.http.routes, [r.component for r in registrations], self.chain)

@@ -140,6 +140,39 @@ async def test_verifiers_without_any_served_scheme() -> None:
     assert "(schemes required: none)" in message
 
 
+def test_verifiers_without_any_served_scheme_refuse_the_start_in_a_process_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """Without an OpenAPI app the start skips the check's imports, but not the check itself when
+    security is installed: a fresh process (where nothing else loaded microlib.http.openapi) with
+    an unused verifier still refuses to start."""
+    (tmp_path / "plain_app.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+
+            from microlib.security import install
+            from microlib.service import Service
+
+            service = Service("plain")
+            install(service, verifiers={"basicAuth": object()})
+            assert "microlib.http.openapi" not in sys.modules
+            """
+        )
+    )
+    pythonpath = os.pathsep.join([str(ROOT), str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "run", "plain_app:service", "--set", "http.port=0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": pythonpath},
+    )
+    assert result.returncode == 1, result.stderr
+    assert "verifiers are registered for 'basicAuth', which no served operation requires" in result.stderr
+
+
 async def test_mounts_are_followed_and_named_by_their_full_path(ops: ModuleType) -> None:
     """An OpenAPIApp inside a Mount of routes is found; its operations are named by their served path."""
     built = Service("vault")

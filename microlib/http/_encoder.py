@@ -8,8 +8,8 @@ import structlog
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
+from microlib.core._strict_json import validate_json
 from microlib.core.errors import Internal
-from microlib.http._json import validate_json
 from microlib.http._reply import Reply
 from microlib.http._violations import body_violations
 
@@ -101,7 +101,7 @@ class ResponseEncoder:
         if response.model is None or not body:
             return
         try:
-            validate_json(response.model, body)
+            validate_json(response.model.__pydantic_validator__, body)
         except ValidationError as exc:
             found = [f"{v.field}: {v.description}" for v in body_violations(exc, body)]
             log.error("response does not match the document", method=self.op.operation_id, violations=found)

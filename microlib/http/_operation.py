@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from pydantic import MISSING, BaseModel, RootModel, ValidationError
 
+from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
+from microlib.core._strict_json import validate_json
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
 from microlib.http._encoder import ResponseEncoder
 from microlib.http._error_shapes import ErrorShapes
 from microlib.http._form import FORMS, FormFields
-from microlib.http._formats import format_plan
-from microlib.http._json import validate_json
 from microlib.http._params import parse_location, parse_query, split_cookies
 from microlib.http._responder import Send, response_headers, response_start
 from microlib.http._violations import body_violations, param_violations
@@ -274,7 +274,7 @@ class OperationEndpoint:
         check_json_depth(raw, self.max_json_depth)
         plan = format_plan(model)
         try:
-            kwargs["body"] = validate_json(model, raw)
+            kwargs["body"] = validate_json(model.__pydantic_validator__, raw)
         except ValidationError as exc:
             violations.extend(body_violations(exc, raw))
             return

@@ -14,14 +14,16 @@ broker carries.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
+from microlib.core._strict_json import validate_json
 from microlib.core._violations import document_violations
-from microlib.core.errors import Error, InvalidArgument
+from microlib.core.errors import Error, FieldViolation, InvalidArgument
 from microlib.messaging.definition import MessageDefinition, OperationDefinition
 
 __all__ = [
@@ -44,7 +46,11 @@ MESSAGE_HEADER = "x-microlib-message"
 def json_decoder(
     payload_type: type[Any], message: str | None = None, *, max_depth: int = MAX_JSON_DEPTH
 ) -> Callable[[bytes], Any]:
-    """A ``decode`` for JSON payloads of ``payload_type``, validated by pydantic.
+    """A ``decode`` for JSON payloads of ``payload_type``, validated as the contract's JSON Schema says.
+
+    The rules are those of an HTTP body: strict JSON types (``"4"`` is not
+    an integer, ``4.0`` is), and string formats as written (``"86400"`` is
+    not a ``date``), so a contract means the same on every door.
 
     Args:
         payload_type: The payload's model (or any type pydantic validates).
@@ -57,25 +63,35 @@ def json_decoder(
             or ``payload`` with rule ``json`` for bytes that are not JSON, or
             with reason ``JSON_TOO_DEEP`` naming ``max_depth``.
     """
-    adapter: TypeAdapter[Any] = TypeAdapter(payload_type)
-    name = message or getattr(payload_type, "__name__", str(payload_type))
+    validator = TypeAdapter(payload_type).validator
+    name = message or str(getattr(payload_type, "__name__", payload_type))
 
     def decode(raw: bytes) -> Any:
         check_json_depth(raw, max_depth, where="payload")
+        # Planned before the first validation (format_plan says why), then remembered.
+        plan = format_plan(cast("Hashable", payload_type))
         try:
-            return adapter.validate_json(raw)
+            payload = validate_json(validator, raw)
         except ValidationError as exc:
-            violations = document_violations(exc, raw, "payload")
-            first = violations[0]
-            more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-            raise InvalidArgument(
-                f"invalid payload of message {name}: {first.field}: {first.description}{more}",
-                reason="INVALID_PAYLOAD",
-                domain="microlib",
-                violations=violations,
-            ) from None
+            raise _invalid(name, document_violations(exc, raw, "payload")) from None
+        if plan is not None:
+            violations = plan.violations(json.loads(raw), "payload")
+            if violations:
+                raise _invalid(name, violations)
+        return payload
 
     return decode
+
+
+def _invalid(message: str, violations: list[FieldViolation]) -> InvalidArgument:
+    first = violations[0]
+    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+    return InvalidArgument(
+        f"invalid payload of message {message}: {first.field}: {first.description}{more}",
+        reason="INVALID_PAYLOAD",
+        domain="microlib",
+        violations=violations,
+    )
 
 
 def json_encoder(payload_type: type[Any]) -> Callable[[Any], bytes]:

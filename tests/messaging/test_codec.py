@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from microlib.config.model import MessagingSettings
 from microlib.core.errors import FieldViolation, Internal, InvalidArgument
@@ -42,6 +43,44 @@ def test_decoder_names_every_invalid_field_by_path() -> None:
     )
     with pytest.raises(InvalidArgument, match="Malformed JSON"):
         decode(b"{not json")
+
+
+class Booking(BaseModel):
+    """A payload with the JSON types and string formats an HTTP body is held to."""
+
+    seats: int
+    day: datetime.date
+    contact: EmailStr
+    tags: list[str] = []
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        # Strict JSON types: no text for a number, no number for text.
+        ({"seats": "2"}, "payload.seats", "int_type"),
+        ({"tags": [1]}, "payload.tags[0]", "string_type"),
+        # String formats as written, not as pydantic would convert them.
+        ({"day": "86400"}, "payload.day", "format.date"),
+        ({"day": "2024-02-29T00:00:00Z"}, "payload.day", "date_parsing"),
+        ({"day": 86400}, "payload.day", "date_type"),
+        ({"contact": "Bob <bob@b.example>"}, "payload.contact", "format.email"),
+    ],
+)
+def test_a_payload_is_held_to_its_json_schema_as_an_http_body_is(
+    change: dict[str, Any], field: str, rule: str
+) -> None:
+    """The same contract means the same on every door: a message's payload is checked by the
+    rules of an HTTP body (tests/codegen/test_fidelity_openapi.py holds the HTTP side)."""
+    decode = json_decoder(Booking)
+    good = {"seats": 2, "day": "2024-02-29", "contact": "bob@b.test"}
+    with pytest.raises(InvalidArgument) as caught:
+        decode(json.dumps({**good, **change}).encode())
+    assert [(v.field, v.rule) for v in caught.value.violations] == [(field, rule)]
+    assert caught.value.reason == "INVALID_PAYLOAD"
+    # A whole number written 4.0 is an integer, as JSON Schema says; a special-use domain is a domain.
+    booking = decode(json.dumps({**good, "seats": 2.0}).encode())
+    assert (booking.seats, booking.day, booking.contact) == (2, datetime.date(2024, 2, 29), "bob@b.test")
 
 
 def test_a_decoder_crash_is_reported_as_an_invalid_payload() -> None:

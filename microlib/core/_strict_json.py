@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from pydantic_core import InitErrorDetails
@@ -12,8 +12,17 @@ if TYPE_CHECKING:
 __all__ = ["validate_json"]
 
 
-def validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:
+class Validator(Protocol):
+    """pydantic-core's validator: a model's ``__pydantic_validator__``, a ``TypeAdapter``'s ``validator``."""
+
+    def validate_json(self, input: bytes, *, strict: bool | None = None) -> Any: ...
+
+
+def validate_json(validator: Validator, raw: bytes) -> Any:
     """Validate JSON as JSON Schema would: strict types, but ``4.0`` is an integer.
+
+    One rule for every door a contract's JSON comes through: an HTTP body or
+    response, a message's payload.
 
     pydantic's strict mode rejects a float for an ``int`` where JSON Schema
     accepts any number with a zero fraction. When those are the only errors
@@ -21,19 +30,18 @@ def validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:
     them; strict mode keeps ``"4"`` from passing as a number.
 
     Args:
-        model: The model to validate with.
+        validator: The model's (or type's) validator: ``Model.__pydantic_validator__``
+            (calling it directly saves ``model_validate_json``'s frame and keywords).
         raw: The JSON document.
 
     Returns:
-        The validated model.
+        The validated value.
 
     Raises:
         ValidationError: The document does not match.
     """
-    # The model's validator itself: model_validate_json adds a frame and five keywords.
-    validator = model.__pydantic_validator__
     try:
-        return validator.validate_json(raw, strict=True)  # type: ignore[no-any-return]
+        return validator.validate_json(raw, strict=True)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         real = [e for e in errors if not _whole_float(e)]
@@ -42,7 +50,7 @@ def validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:
             raise _only(exc, real) from None
         if real:
             raise
-    return validator.validate_json(raw)  # type: ignore[no-any-return]
+    return validator.validate_json(raw)
 
 
 def _whole_float(error: Any) -> bool:

@@ -9,6 +9,7 @@ their schemas in one (``components.schemas``), the shape the generator reads.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import tempfile
@@ -52,22 +53,15 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
     """
     from datamodel_code_generator import Error
 
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp, "openapi.json")
-        src.write_text(json.dumps(document), encoding="utf-8")
-        out = Path(tmp, "models.py")
-        metadata = Path(tmp, "models.json")
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                _generate(src, out, metadata)
-        except Error as exc:
-            if "Models not found" not in str(exc):
-                raise ModelsError(f"{source}: {exc}") from exc
-            # A document with no schemas and no parameters has no models.
-            return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n', {}, []
-        text = out.read_text(encoding="utf-8")
-        models = json.loads(metadata.read_text(encoding="utf-8"))["models"]
+    try:
+        generated = _generated(json.dumps(document))
+    except Error as exc:
+        raise ModelsError(f"{source}: {exc}") from exc
+    if generated is None:
+        # A document with no schemas and no parameters has no models.
+        return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n', {}, []
+    text, model_map, warned = generated
+    models = json.loads(model_map)["models"]
     names = {
         m["source_path"][2]: m["class_name"]
         for m in models
@@ -76,8 +70,35 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
         and m["source_path"][:2] == ["components", "schemas"]
     }
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
-    notes = _notes([str(warning.message) for warning in caught], document)
+    notes = _notes(list(warned), document)
     return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}', names, notes
+
+
+@functools.lru_cache(maxsize=16)
+def _generated(document: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """What the generator makes of ``document`` (JSON text): ``models.py``, its model map
+    and the warnings it gave; None when the document has no models.
+
+    Cached: one run of codegen models an OpenAPI document three times (the package, the
+    stubs, the drift report), and the generator always gives the same text for the same input.
+    """
+    from datamodel_code_generator import Error
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "openapi.json")
+        src.write_text(document, encoding="utf-8")
+        out = Path(tmp, "models.py")
+        metadata = Path(tmp, "models.json")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                _generate(src, out, metadata)
+        except Error as exc:
+            if "Models not found" not in str(exc):
+                raise
+            return None
+        warned = tuple(str(warning.message) for warning in caught)
+        return out.read_text(encoding="utf-8"), metadata.read_text(encoding="utf-8"), warned
 
 
 def schema_models(

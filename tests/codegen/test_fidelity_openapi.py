@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,9 +69,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     """Every document generated into an importable ``corpus_<name>`` package, and again elsewhere."""
     found = Corpus(tmp_path_factory.mktemp("corpus"))
     again = tmp_path_factory.mktemp("again")
-    for name in DOCUMENTS:
-        found.stderr[name], found.first[name] = _generate(name, found.root)
-        found.second[name] = _generate(name, again)[1]
+    # Two codegen processes at a time, one a core: each is mostly an interpreter starting and the
+    # model generator running, and they share nothing but the corpus they read.
+    with ThreadPoolExecutor(2) as pool:
+        firsts = pool.map(_generate, DOCUMENTS, itertools.repeat(found.root))
+        seconds = pool.map(_generate, DOCUMENTS, itertools.repeat(again))
+        for name, (stderr, first), (_, second) in zip(DOCUMENTS, firsts, seconds, strict=True):
+            found.stderr[name], found.first[name], found.second[name] = stderr, first, second
     sys.path.insert(0, str(found.root))
     try:
         yield found

@@ -438,6 +438,68 @@ def test_other_warnings_of_the_model_generator_are_passed_on_as_notes() -> None:
     ]
 
 
+def test_a_document_is_modelled_once_per_run_and_again_once_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package, the stubs and the drift report each model the document: the generator runs
+    once for the three. What comes out is still each caller's own (its source name, the warnings
+    of each render), and an edited document is modelled again, not served from the first run."""
+    from microlib_codegen import _pydantic_models, openapi
+
+    modelled: list[str] = []
+    generate = _pydantic_models._generate
+
+    def counted(src: Path, out: Path, metadata: Path) -> None:
+        modelled.append(src.read_text(encoding="utf-8"))
+        generate(src, out, metadata)
+
+    monkeypatch.setattr(_pydantic_models, "_generate", counted)
+    _pydantic_models._generated.cache_clear()
+    spec = tmp_path / "pets.yaml"
+    document = (
+        "openapi: 3.1.0\n"
+        "info: {title: pets, version: '1'}\n"
+        "paths:\n"
+        "  /pets:\n"
+        "    get:\n"
+        "      operationId: listPets\n"
+        "      tags: [pets]\n"
+        "      responses:\n"
+        "        '200':\n"
+        "          description: the pets\n"
+        "          content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}\n"
+        "components:\n"
+        "  schemas:\n"
+        "    Pet:\n"
+        "      type: object\n"
+        "      properties:\n"
+        "        name: {type: string}\n"
+        "        home: {type: string, format: uriref}\n"
+    )
+    spec.write_text(document)
+    first: list[str] = []
+    package = openapi.render(spec, source_name="contracts/pets.yaml", warnings=first)
+    stubs = openapi.render_stubs(spec, gen_package="gen.pets")
+    handlers = openapi.handler_stubs(spec)
+    again: list[str] = []
+    renamed = openapi.render(spec, source_name="pets.yaml", warnings=again)
+    assert len(modelled) == 1
+    assert '"""Models of contracts/pets.yaml."""' in package["models.py"]
+    assert '"""Models of pets.yaml."""' in renamed["models.py"]
+    assert "class Pet(BaseModel)" in package["models.py"]
+    assert "models.Pet" in stubs["pets.py"]
+    assert handlers[0].handlers[0][2].endswith("-> models.Pet | Reply:")
+    unknown = "format 'uriref' is not one the models know: checked as any string"
+    assert first == again == [f"{spec}:18: components.schemas.Pet.properties.home: {unknown}"]
+
+    spec.write_text(
+        document.replace("name: {type: string}", "name: {type: string}\n        age: {type: integer}")
+    )
+    edited = openapi.render(spec)
+    assert len(modelled) == 2
+    assert "age: int | MISSING" in edited["models.py"]
+
+
 @pytest.mark.parametrize(
     ("servers", "prefix"),
     [

@@ -1,6 +1,6 @@
 """Three scheduler replicas, the leader killed with SIGKILL part-way: every tick once.
 
-The suite runs it for 20 seconds (tests/jobs/test_scheduler_replicas.py);
+The suite runs it for 12 seconds (tests/jobs/test_scheduler_replicas.py);
 for the issue's two minutes run it by hand::
 
     python -m tests.jobs.scheduler_run --seconds 120 --store redis

@@ -195,7 +195,8 @@ async def roll(consumers: Consumers, prefix: str, *, producer_url: str) -> Roll:
     a new one, wait until it is ready, SIGTERM an old one) while orders are published."""
     contract = orders(prefix)
     try:
-        old = [await consumers.start() for _ in range(3)]
+        # The first three start together, as a Deployment's first pods do; the roll is one by one.
+        old = list(await asyncio.gather(*(consumers.start() for _ in range(3))))
         producer_service = Service("scale-producer")
         producer_service.publisher  # noqa: B018  (messaging without a consumer)
         async with TestService(producer_service, overrides=[f"messaging.url={producer_url}"]):

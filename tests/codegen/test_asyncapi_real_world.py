@@ -1,0 +1,64 @@
+"""Shapes of the AsyncAPI specification's own examples (asyncapi/spec `examples/`) that
+microlib refused, reported unclearly or named badly: each fixture is a minimal document
+of that shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from microlib_codegen.asyncapi import AsyncAPIError, load
+from tests.codegen.conftest import ROOT
+
+# correlation-id.yml, simple.yml...: 2.0 to 2.5 documents, here 2.1 with a channel
+# parameter that is a $ref (which the 2.0 to 2.2 JSON Schemas refuse, wrongly).
+OLDER_2X = """\
+asyncapi: '2.1.0'
+info: {title: Lights, version: '1.0.0'}
+channels:
+  lights/{lightId}/dim:
+    parameters:
+      lightId:
+        $ref: '#/components/parameters/lightId'
+    subscribe:
+      operationId: dimLight
+      message:
+        payload:
+          type: object
+          properties:
+            percentage: {type: integer}
+components:
+  parameters:
+    lightId:
+      schema: {type: string}
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+class TestVersions:
+    def test_a_2x_document_before_2_6_is_read_as_2_6(self, tmp_path: Path) -> None:
+        """2.0 to 2.5 generate as 2.6 does; a $ref'd channel parameter, which the 2.1 schema
+        refuses, is checked against 2.6's."""
+        doc = _write(tmp_path, "lights.yaml", OLDER_2X)
+        app = load(doc, package="lights", proto={}, starts=[ROOT])
+        assert app.spec.asyncapi == "2.1.0"
+        [op] = app.spec.operations
+        assert (op.name, op.action, op.address) == ("dimLight", "send", "lights/{lightId}/dim")
+        assert [p.name for p in op.params] == ["lightId"]
+
+    def test_a_2x_document_that_breaks_the_schema_says_what_it_was_checked_as(self, tmp_path: Path) -> None:
+        """The refusal names the version written and the schema used, then each problem."""
+        doc = _write(tmp_path, "lights.yaml", OLDER_2X.replace("operationId: dimLight", "operationId: 7"))
+        with pytest.raises(AsyncAPIError) as caught:
+            load(doc, package="lights", proto={}, starts=[ROOT])
+        lines = str(caught.value).splitlines()
+        assert lines[0] == f"{doc}: not a valid AsyncAPI 2.1.0 document (1 problem(s), checked as 2.6.0):"
+        where = f"{doc}:9: channels.lights/{{lightId}}/dim.subscribe.operationId"
+        assert lines[1:] == [f"{where}: 7 is not of type 'string'"]

@@ -4,12 +4,14 @@ of that shape."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from microlib_codegen.asyncapi import AsyncAPIError, load
-from tests.codegen.conftest import ROOT
+from tests.codegen.conftest import ROOT, codegen
 
 # correlation-id.yml, simple.yml...: 2.0 to 2.5 documents, here 2.1 with a channel
 # parameter that is a $ref (which the 2.0 to 2.2 JSON Schemas refuse, wrongly).
@@ -32,6 +34,31 @@ components:
   parameters:
     lightId:
       schema: {type: string}
+"""
+
+
+# websocket-gemini.yml, mercure.yml, the streetlights-mqtt examples: servers of
+# protocols no microlib broker speaks, next to one it does.
+SERVERS = """\
+asyncapi: 3.0.0
+info: {title: Market, version: 1.0.0}
+servers:
+  public:
+    host: api.example.com
+    protocol: wss
+  internal:
+    host: rabbitmq.example.com
+    protocol: amqp
+channels:
+  market:
+    address: market
+    messages:
+      tick:
+        payload: {type: object, properties: {price: {type: number}}}
+operations:
+  sendTick:
+    action: send
+    channel: {$ref: '#/channels/market'}
 """
 
 
@@ -62,3 +89,16 @@ class TestVersions:
         assert lines[0] == f"{doc}: not a valid AsyncAPI 2.1.0 document (1 problem(s), checked as 2.6.0):"
         where = f"{doc}:9: channels.lights/{{lightId}}/dim.subscribe.operationId"
         assert lines[1:] == [f"{where}: 7 is not of type 'string'"]
+
+
+def test_a_document_named_like_a_python_keyword_generates_an_importable_package(tmp_path: Path) -> None:
+    """not.yaml generates the package `not_` (the ruff run on its stub failed on `from gen.not import`)."""
+    _write(tmp_path, "not.yaml", SERVERS.replace("wss", "amqp").replace("action: send", "action: receive"))
+    result = codegen(tmp_path / "not.yaml", "--out", tmp_path / "gen_kw", "--stubs", tmp_path / "stubs_kw")
+    assert result.returncode == 0, result.stderr
+    check = "import gen_kw.not_ as g, stubs_kw.not__handlers\nprint(sorted(g.DEFINITION.operations))\n"
+    run = subprocess.run(
+        [sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "['sendTick']\n"

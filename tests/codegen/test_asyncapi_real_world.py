@@ -91,6 +91,18 @@ class TestVersions:
         assert lines[1:] == [f"{where}: 7 is not of type 'string'"]
 
 
+def test_a_server_no_broker_speaks_is_reported_and_the_operations_are_generated(tmp_path: Path) -> None:
+    """One warning per server whose protocol microlib's brokers do not speak, at its line;
+    the operations are generated all the same."""
+    doc = _write(tmp_path, "market.yaml", SERVERS)
+    app = load(doc, package="market", proto={}, starts=[ROOT])
+    assert app.spec.warnings == [
+        f"{doc}:6: servers.public.protocol: no microlib broker speaks wss (they speak amqp, amqps, "
+        "kafka, kafka-secure, redis): the operations are generated and run on the broker messaging.url names"
+    ]
+    assert [op.name for op in app.spec.operations] == ["sendTick"]
+
+
 def test_a_document_named_like_a_python_keyword_generates_an_importable_package(tmp_path: Path) -> None:
     """not.yaml generates the package `not_` (the ruff run on its stub failed on `from gen.not import`)."""
     _write(tmp_path, "not.yaml", SERVERS.replace("wss", "amqp").replace("action: send", "action: receive"))

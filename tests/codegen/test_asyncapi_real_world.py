@@ -62,6 +62,24 @@ operations:
 """
 
 
+# adeo-kafka-request-reply.yml: a payload schema on the web.
+REMOTE_REF = """\
+asyncapi: 3.0.0
+info: {title: Costing, version: 1.0.0}
+channels:
+  costing:
+    address: costing
+    messages:
+      request:
+        payload:
+          $ref: 'https://example.com/schemas/CostingRequest.json'
+operations:
+  sendRequest:
+    action: send
+    channel: {$ref: '#/channels/costing'}
+"""
+
+
 def _write(folder: Path, name: str, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -101,6 +119,18 @@ def test_a_server_no_broker_speaks_is_reported_and_the_operations_are_generated(
         "kafka, kafka-secure, redis): the operations are generated and run on the broker messaging.url names"
     ]
     assert [op.name for op in app.spec.operations] == ["sendTick"]
+
+
+def test_a_remote_ref_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A $ref to a URL names the file and line of the $ref and says how to make it local,
+    instead of a path glued to the URL that cannot be read."""
+    doc = _write(tmp_path, "costing.yaml", REMOTE_REF)
+    with pytest.raises(AsyncAPIError) as caught:
+        load(doc, package="costing", proto={}, starts=[ROOT])
+    assert str(caught.value) == (
+        f"{doc}:9: $ref 'https://example.com/schemas/CostingRequest.json' is remote: codegen reads "
+        "local files only (save it next to the document and refer to it by its relative path)"
+    )
 
 
 def test_a_document_named_like_a_python_keyword_generates_an_importable_package(tmp_path: Path) -> None:

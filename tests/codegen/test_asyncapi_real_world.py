@@ -36,7 +36,6 @@ components:
       schema: {type: string}
 """
 
-
 # websocket-gemini.yml, mercure.yml, the streetlights-mqtt examples: servers of
 # protocols no microlib broker speaks, next to one it does.
 SERVERS = """\
@@ -61,7 +60,6 @@ operations:
     channel: {$ref: '#/channels/market'}
 """
 
-
 # adeo-kafka-request-reply.yml: a payload schema on the web.
 REMOTE_REF = """\
 asyncapi: 3.0.0
@@ -77,6 +75,39 @@ operations:
   sendRequest:
     action: send
     channel: {$ref: '#/channels/costing'}
+"""
+
+# social-media/comments-service/asyncapi.yaml: messages in a file of their own, by key.
+MESSAGES_FILE = """\
+commentLiked:
+  payload:
+    type: object
+    properties:
+      commentId: {type: string}
+"""
+COMMENTS_30 = """\
+asyncapi: 3.0.0
+info: {title: Comments, version: 1.0.0}
+channels:
+  commentLiked:
+    address: comment/liked
+    messages:
+      liked:
+        $ref: 'messages.yaml#/commentLiked'
+operations:
+  receiveCommentLiked:
+    action: receive
+    channel: {$ref: '#/channels/commentLiked'}
+"""
+COMMENTS_22 = """\
+asyncapi: 2.2.0
+info: {title: Comments, version: 1.0.0}
+channels:
+  comment/liked:
+    publish:
+      operationId: receiveCommentLiked
+      message:
+        $ref: 'messages.yaml#/commentLiked'
 """
 
 
@@ -131,6 +162,17 @@ def test_a_remote_ref_is_refused_at_its_line(tmp_path: Path) -> None:
         f"{doc}:9: $ref 'https://example.com/schemas/CostingRequest.json' is remote: codegen reads "
         "local files only (save it next to the document and refer to it by its relative path)"
     )
+
+
+@pytest.mark.parametrize("document", [COMMENTS_30, COMMENTS_22], ids=["3.0", "2.2"])
+def test_a_message_from_a_file_of_messages_is_named_by_its_key_there(tmp_path: Path, document: str) -> None:
+    """`messages.yaml#/commentLiked` is the message commentLiked, not one named after its operation."""
+    _write(tmp_path, "messages.yaml", MESSAGES_FILE)
+    doc = _write(tmp_path, "comments.yaml", document)
+    app = load(doc, package="comments", proto={}, starts=[ROOT])
+    [op] = app.spec.operations
+    assert [m.name for m in op.messages] == ["commentLiked"]
+    assert op.messages[0].payload == "CommentLiked"
 
 
 def test_a_document_named_like_a_python_keyword_generates_an_importable_package(tmp_path: Path) -> None:

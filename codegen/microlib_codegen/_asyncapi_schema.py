@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,19 @@ def _closest(error: Any) -> Any:
     return min(_leaves(error), key=rank)
 
 
+def _message(leaf: Any) -> str:
+    """The leaf's message; a field the object does not take is named as such,
+    with the fields it does take (jsonschema's ``'schema' does not match any of
+    the regexes: '^x-...'`` says neither)."""
+    known = leaf.schema.get("properties")
+    if leaf.validator != "additionalProperties" or leaf.validator_value is not False or not known:
+        return str(leaf.message)
+    patterns = [re.compile(p) for p in leaf.schema.get("patternProperties") or {}]
+    unknown = [k for k in leaf.instance if k not in known and not any(p.search(k) for p in patterns)]
+    extensions = " or x- extensions" if patterns else ""
+    return f"unknown field(s) {', '.join(map(repr, unknown))}: expected {', '.join(known)}{extensions}"
+
+
 def _dotted(path: Iterable[str | int]) -> str:
     out = ""
     for part in path:
@@ -103,6 +117,6 @@ def problems(bundled: Bundled, schema_file: Path, version: str) -> list[str]:
     for error in _validator(schema_file).iter_errors({**bundled.document, "asyncapi": version}):
         leaf = _closest(error)
         path = list(leaf.absolute_path)
-        line = f"{bundled.at(path)}: {_dotted(path)}: {leaf.message}"
+        line = f"{bundled.at(path)}: {_dotted(path)}: {_message(leaf)}"
         found.setdefault(line, (tuple(str(p) for p in path), line))
     return [line for _key, line in sorted(found.values())]

@@ -60,6 +60,19 @@ operations:
     channel: {$ref: '#/channels/market'}
 """
 
+# websocket-gemini.yml and rpc-server.yml as first written for 3.0: a 2.x parameter
+# (its `schema`) in a 3.0 document.
+PARAMETER_SCHEMA = """\
+asyncapi: 3.0.0
+info: {title: Market, version: 1.0.0}
+channels:
+  market:
+    address: market/{symbol}
+    parameters:
+      symbol:
+        schema: {type: string, enum: [btcusd]}
+"""
+
 # adeo-kafka-request-reply.yml: a payload schema on the web.
 REMOTE_REF = """\
 asyncapi: 3.0.0
@@ -138,6 +151,17 @@ class TestVersions:
         assert lines[0] == f"{doc}: not a valid AsyncAPI 2.1.0 document (1 problem(s), checked as 2.6.0):"
         where = f"{doc}:9: channels.lights/{{lightId}}/dim.subscribe.operationId"
         assert lines[1:] == [f"{where}: 7 is not of type 'string'"]
+
+
+def test_a_field_the_object_does_not_take_is_named_with_those_it_takes(tmp_path: Path) -> None:
+    """Not jsonschema's "'schema' does not match any of the regexes: '^x-...'"."""
+    doc = _write(tmp_path, "market.yaml", PARAMETER_SCHEMA)
+    with pytest.raises(AsyncAPIError) as caught:
+        load(doc, package="market", proto={}, starts=[ROOT])
+    assert str(caught.value).splitlines()[1] == (
+        f"{doc}:7: channels.market.parameters.symbol: unknown field(s) 'schema': "
+        "expected description, enum, default, examples, location or x- extensions"
+    )
 
 
 def test_a_server_no_broker_speaks_is_reported_and_the_operations_are_generated(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ traits are applied as message traits are (:mod:`._asyncapi_messages`);
 channel and operation bindings are merged per protocol, the channel's
 first; a 3.x ``reply`` becomes the operation's reply.
 
-A server whose protocol no microlib broker speaks (``ws``, ``mqtt``,
+Two receive operations of one address carrying different messages are
+reported: each gets every message, and dead-letters the other's. A server
+whose protocol no microlib broker speaks (``ws``, ``mqtt``,
 ``mercure``...) is reported: its operations are still generated, and run on
 the broker the configuration names. An operation none of whose messages can
 be generated is skipped with a warning; a mistake in microlib's own extensions (``x-microlib-retry``,
@@ -69,6 +71,7 @@ class _Reader(DocumentReader):
     def run(self) -> ApplicationSpec:
         self._servers()
         operations = self._v3_operations() if self.v3 else self._v2_operations()
+        self._shared_addresses(operations)
         if self.errors:
             raise CodegenError("\n".join(self.errors))
         info = self.doc.get("info") or {}
@@ -90,6 +93,22 @@ class _Reader(DocumentReader):
                     (*path, "protocol"),
                     f"no microlib broker speaks {protocol} (they speak {', '.join(_SERVED)}): "
                     "the operations are generated and run on the broker messaging.url names",
+                )
+
+    def _shared_addresses(self, operations: list[OperationSpec]) -> None:
+        # Each receive operation consumes every message of its address (a queue,
+        # group or stream of its own), and dead-letters those it does not carry.
+        first: dict[str, OperationSpec] = {}
+        for op in operations:
+            if op.action != "receive":
+                continue
+            other = first.setdefault(op.address, op)
+            if {m.name for m in other.messages} != {m.name for m in op.messages}:
+                self._warn(
+                    self.names[op.name],
+                    f"receives on {op.address!r} as {other.name} does, other messages: each gets every "
+                    "message sent there and dead-letters those it does not carry (receive them in one "
+                    "operation)",
                 )
 
     def _v2_operations(self) -> list[OperationSpec]:

@@ -73,6 +73,32 @@ channels:
         schema: {type: string, enum: [btcusd]}
 """
 
+# kraken-websocket-request-reply-multiple-channels.yml: channels of one address, each
+# with its own message, received by operations of their own.
+SHARED_ADDRESS = """\
+asyncapi: 3.0.0
+info: {title: Kraken, version: 1.0.0}
+channels:
+  heartbeat:
+    address: /
+    messages:
+      heartbeat: {payload: {type: object, properties: {event: {const: heartbeat}}}}
+  systemStatus:
+    address: /
+    messages:
+      systemStatus: {payload: {type: object, properties: {event: {const: systemStatus}}}}
+operations:
+  heartbeat:
+    action: receive
+    channel: {$ref: '#/channels/heartbeat'}
+  systemStatus:
+    action: receive
+    channel: {$ref: '#/channels/systemStatus'}
+  heartbeatAgain:
+    action: receive
+    channel: {$ref: '#/channels/heartbeat'}
+"""
+
 # adeo-kafka-request-reply.yml: a payload schema on the web.
 REMOTE_REF = """\
 asyncapi: 3.0.0
@@ -174,6 +200,17 @@ def test_a_server_no_broker_speaks_is_reported_and_the_operations_are_generated(
         "kafka, kafka-secure, redis): the operations are generated and run on the broker messaging.url names"
     ]
     assert [op.name for op in app.spec.operations] == ["sendTick"]
+
+
+def test_receive_operations_of_one_address_with_other_messages_are_reported(tmp_path: Path) -> None:
+    """Each consumes every message of the address and dead-letters the other's: reported at the
+    second operation; one carrying the same messages as the first is not."""
+    doc = _write(tmp_path, "kraken.yaml", SHARED_ADDRESS)
+    app = load(doc, package="kraken", proto={}, starts=[ROOT])
+    assert app.spec.warnings == [
+        f"{doc}:16: operations.systemStatus: receives on '/' as heartbeat does, other messages: each gets "
+        "every message sent there and dead-letters those it does not carry (receive them in one operation)"
+    ]
 
 
 def test_a_remote_ref_is_refused_at_its_line(tmp_path: Path) -> None:

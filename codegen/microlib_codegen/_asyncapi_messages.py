@@ -191,13 +191,17 @@ class DocumentReader:
     def _message_name(self, message: dict[str, Any], path: Where, operation: str) -> str:
         """Its id: ``messageId`` (2.x), else ``name``, else the key it is
         defined under (``components.messages.X``, 3.x ``channels.c.messages.X``,
-        in whichever file), else after its operation."""
+        in whichever file, or a file of messages' top-level ``X``), else after
+        its operation."""
         for key in ("messageId", "name"):
             if isinstance(message.get(key), str):
                 return str(message[key])
         defined = self.bundled.origin(path)[1]
         if len(defined) >= 2 and defined[-2] == "messages" and isinstance(defined[-1], str):
             return defined[-1]
+        # No document defines a message at its top: this one is in a file of messages.
+        if len(defined) == 1 and isinstance(defined[0], str):
+            return defined[0]
         # Anonymous: named after its operation (the n-th of a oneOf: MessageN).
         return f"{operation}Message{path[-1] + 1 if isinstance(path[-1], int) else ''}"
 

@@ -1,14 +1,18 @@
-"""Read the operations of a bundled AsyncAPI 2.6, 3.0 or 3.1 document into the IR.
+"""Read the operations of a bundled AsyncAPI 2.x, 3.0 or 3.1 document into the IR.
 
 Every version arrives as the application's *send* and *receive*
-operations: 3.x ``action`` as written; in 2.6 a channel's ``subscribe`` is
+operations: 3.x ``action`` as written; in 2.x a channel's ``subscribe`` is
 what the application sends and its ``publish`` what it receives. Operation
 traits are applied as message traits are (:mod:`._asyncapi_messages`);
 channel and operation bindings are merged per protocol, the channel's
 first; a 3.x ``reply`` becomes the operation's reply.
 
-An operation none of whose messages can be generated is skipped with a
-warning; a mistake in microlib's own extensions (``x-microlib-retry``,
+Two receive operations of one address carrying different messages are
+reported: each gets every message, and dead-letters the other's. A server
+whose protocol no microlib broker speaks (``ws``, ``mqtt``,
+``mercure``...) is reported: its operations are still generated, and run on
+the broker the configuration names. An operation none of whose messages can
+be generated is skipped with a warning; a mistake in microlib's own extensions (``x-microlib-retry``,
 ``x-microlib-key``) or two operations of one name is an error naming file
 and line.
 """
@@ -37,6 +41,8 @@ _RETRY = {
     "jitter": ("jitter", float, 0, 1),
 }
 _OWN = ("x-microlib-retry", "x-microlib-key")
+# The protocols of the brokers microlib.messaging runs on (RabbitMQ, Kafka, Redis).
+_SERVED = ("amqp", "amqps", "kafka", "kafka-secure", "redis")
 # Keyword arguments of the generated publisher methods besides parameters.
 _TAKEN_ARGS = frozenset({"self", "payload", "key", "headers", "message_id", "correlation_id", "timeout"})
 
@@ -63,7 +69,9 @@ class _Reader(DocumentReader):
         self.python_names: set[str] = set()
 
     def run(self) -> ApplicationSpec:
+        self._servers()
         operations = self._v3_operations() if self.v3 else self._v2_operations()
+        self._shared_addresses(operations)
         if self.errors:
             raise CodegenError("\n".join(self.errors))
         info = self.doc.get("info") or {}
@@ -75,6 +83,33 @@ class _Reader(DocumentReader):
             schemas=self.schemas,
             warnings=self.warnings,
         )
+
+    def _servers(self) -> None:
+        for name, raw in (self.doc.get("servers") or {}).items():
+            server, path = self._deref(raw, ("servers", name))
+            protocol = server.get("protocol") if isinstance(server, dict) else None
+            if isinstance(protocol, str) and protocol.lower() not in _SERVED:
+                self._warn(
+                    (*path, "protocol"),
+                    f"no microlib broker speaks {protocol} (they speak {', '.join(_SERVED)}): "
+                    "the operations are generated and run on the broker messaging.url names",
+                )
+
+    def _shared_addresses(self, operations: list[OperationSpec]) -> None:
+        # Each receive operation consumes every message of its address (a queue,
+        # group or stream of its own), and dead-letters those it does not carry.
+        first: dict[str, OperationSpec] = {}
+        for op in operations:
+            if op.action != "receive":
+                continue
+            other = first.setdefault(op.address, op)
+            if {m.name for m in other.messages} != {m.name for m in op.messages}:
+                self._warn(
+                    self.names[op.name],
+                    f"receives on {op.address!r} as {other.name} does, other messages: each gets every "
+                    "message sent there and dead-letters those it does not carry (receive them in one "
+                    "operation)",
+                )
 
     def _v2_operations(self) -> list[OperationSpec]:
         out = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,18 @@ from typing import Any
 from microlib_codegen._bundle import Bundled
 from microlib_codegen.errors import CodegenError
 
-__all__ = ["VERSIONS", "find_schema", "problems"]
+__all__ = ["VERSIONS", "checked_as", "find_schema", "problems"]
 
-VERSIONS = ("2.6.0", "3.0.0", "3.1.0")
+VERSIONS = ("2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0", "2.5.0", "2.6.0", "3.0.0", "3.1.0")
 _SPECS = Path("node_modules", "@asyncapi", "specs", "schemas")
+
+
+def checked_as(version: str) -> str:
+    """The version whose schema checks a document of ``version``, and as which it
+    is read: 2.6.0 for every 2.x. Minor 2.x versions only add to 2.0, and the
+    older schemas refuse valid documents (2.0 to 2.2: a channel parameter that
+    is a ``$ref`` matches two branches of a ``oneOf``)."""
+    return "2.6.0" if version.startswith("2.") else version
 
 
 def find_schema(version: str, starts: Iterable[Path]) -> Path:
@@ -77,6 +86,19 @@ def _closest(error: Any) -> Any:
     return min(_leaves(error), key=rank)
 
 
+def _message(leaf: Any) -> str:
+    """The leaf's message; a field the object does not take is named as such,
+    with the fields it does take (jsonschema's ``'schema' does not match any of
+    the regexes: '^x-...'`` says neither)."""
+    known = leaf.schema.get("properties")
+    if leaf.validator != "additionalProperties" or leaf.validator_value is not False or not known:
+        return str(leaf.message)
+    patterns = [re.compile(p) for p in leaf.schema.get("patternProperties") or {}]
+    unknown = [k for k in leaf.instance if k not in known and not any(p.search(k) for p in patterns)]
+    extensions = " or x- extensions" if patterns else ""
+    return f"unknown field(s) {', '.join(map(repr, unknown))}: expected {', '.join(known)}{extensions}"
+
+
 def _dotted(path: Iterable[str | int]) -> str:
     out = ""
     for part in path:
@@ -84,16 +106,17 @@ def _dotted(path: Iterable[str | int]) -> str:
     return out or "(root)"
 
 
-def problems(bundled: Bundled, schema_file: Path) -> list[str]:
-    """Every way the bundled document breaks the schema, one line each, sorted by JSON path.
+def problems(bundled: Bundled, schema_file: Path, version: str) -> list[str]:
+    """Every way the bundled document, taken as AsyncAPI ``version``, breaks the
+    schema, one line each, sorted by JSON path.
 
     Returns:
         ``file:line: json.path: message`` lines; empty when the document is valid.
     """
     found: dict[str, tuple[tuple[str, ...], str]] = {}
-    for error in _validator(schema_file).iter_errors(bundled.document):
+    for error in _validator(schema_file).iter_errors({**bundled.document, "asyncapi": version}):
         leaf = _closest(error)
         path = list(leaf.absolute_path)
-        line = f"{bundled.at(path)}: {_dotted(path)}: {leaf.message}"
+        line = f"{bundled.at(path)}: {_dotted(path)}: {_message(leaf)}"
         found.setdefault(line, (tuple(str(p) for p in path), line))
     return [line for _key, line in sorted(found.values())]

@@ -37,6 +37,8 @@ _SCHEMA_LIST_KEYS = frozenset({"oneOf", "anyOf", "allOf", "prefixItems"})
 _SCHEMA_MAP_KEYS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
 
 _BOOL = "tag:yaml.org,2002:bool"
+# A $ref naming a URL (https://..., file:...), not a path.
+_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 Path_ = tuple[str | int, ...]
 
@@ -316,6 +318,11 @@ class _Bundler:
 
     def _ref(self, node: dict[str, Any], ref: str, base: Path, source: Path_, *, schema: bool) -> Any:
         file_part, _, pointer = ref.partition("#")
+        if _REMOTE.match(file_part):
+            raise BundleError(
+                f"{self._ref_line(base, source)}: $ref {ref!r} is remote: codegen reads local files only "
+                "(save it next to the document and refer to it by its relative path)"
+            )
         target_file = (base.parent / unquote(file_part)).resolve() if file_part else base
         if target_file == self.root and not file_part and base == self.root:
             self._locate(target_file, pointer, ref, base, source)  # kept as is, but it must resolve
@@ -360,10 +367,13 @@ class _Bundler:
             elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node, parts = node[int(part)], (*parts, int(part))
             else:
-                line = self.result._lines[base].get((*source, "$ref"), 1)
                 at = ".".join(str(p) for p in (*source, "$ref"))
                 raise BundleError(
-                    f"{_relative(base)}:{line}: $ref {ref!r} does not resolve: no {part!r} in {file.name} "
-                    f"(at {at})"
+                    f"{self._ref_line(base, source)}: $ref {ref!r} does not resolve: no {part!r} in "
+                    f"{file.name} (at {at})"
                 )
         return node, parts
+
+    def _ref_line(self, base: Path, source: Path_) -> str:
+        """``file:line`` of the ``$ref`` at ``source`` in ``base``."""
+        return f"{_relative(base)}:{self.result._lines[base].get((*source, '$ref'), 1)}"

@@ -1,4 +1,4 @@
-"""AsyncAPI 2.6/3.0/3.1 document -> models, definition, consumer interface and publisher.
+"""AsyncAPI 2.x/3.0/3.1 document -> models, definition, consumer interface and publisher.
 
 For ``contracts/streetlights.yaml`` the generated package gets a folder
 ``streetlights/``::
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from microlib_codegen._asyncapi_ir import ApplicationSpec, MessageSpec, OperationSpec
 from microlib_codegen._asyncapi_read import read
-from microlib_codegen._asyncapi_schema import VERSIONS, find_schema, problems
+from microlib_codegen._asyncapi_schema import VERSIONS, checked_as, find_schema, problems
 from microlib_codegen._bundle import Bundled, BundleError, bundle
 from microlib_codegen._converters import ident
 from microlib_codegen._openapi_ops import pascal, snake
@@ -135,8 +135,8 @@ def load(
 
     Raises:
         AsyncAPIError: The document cannot be read, declares a version other
-            than 2.6.0, 3.0.0 or 3.1.0, or breaks its JSON Schema; one line
-            per problem, ``file:line: json.path: message``.
+            than 2.0.0 to 2.6.0, 3.0.0 or 3.1.0, or breaks its JSON Schema; one
+            line per problem, ``file:line: json.path: message``.
     """
     try:
         bundled = bundle(document, schema_keys=_SCHEMA_KEYS)
@@ -146,12 +146,14 @@ def load(
     if version not in VERSIONS:
         raise AsyncAPIError(
             f"{bundled.at(('asyncapi',))}: asyncapi: version {version!r} is not supported "
-            f"(microlib generates from {', '.join(VERSIONS)})"
+            "(microlib generates from 2.0.0 to 2.6.0, 3.0.0 and 3.1.0)"
         )
-    found = problems(bundled, find_schema(str(version), [document.parent, *starts]))
+    checked = checked_as(str(version))
+    found = problems(bundled, find_schema(checked, [document.parent, *starts]), checked)
     if found:
+        how = "" if checked == version else f", checked as {checked}"
         raise AsyncAPIError(
-            f"{document}: not a valid AsyncAPI {version} document ({len(found)} problem(s)):\n"
+            f"{document}: not a valid AsyncAPI {version} document ({len(found)} problem(s){how}):\n"
             + "\n".join(found)
         )
     spec = read(bundled, {name: ref.python_name for name, ref in proto.items()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,10 +117,12 @@ def build(config: CodegenConfig) -> Outcome:
 
 def api_package(document: Path) -> str:
     """The sub-package an OpenAPI or AsyncAPI document generates into: its
-    file name as an identifier (``orders-api.yaml`` → ``orders_api``); a
-    TypeSpec project's is its folder's (``shop/tspconfig.yaml`` → ``shop``)."""
+    file name as an identifier (``orders-api.yaml`` → ``orders_api``, ``not.yaml``
+    → ``not_``); a TypeSpec project's is its folder's (``shop/tspconfig.yaml`` → ``shop``)."""
     stem = document.parent.name if document.name == CONFIG else document.stem
     name = re.sub(r"\W", "_", stem.lower())
+    if keyword.iskeyword(name):
+        return f"{name}_"
     return f"api_{name}" if name[:1].isdigit() else name
 
 

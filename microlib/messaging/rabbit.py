@@ -175,9 +175,20 @@ class RabbitBroker:
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> _RabbitSubscription:
-        """Declare the group's queue (and its dead letters), bind it, and consume it."""
+        """Declare the group's queue (and its dead letters), bind it, and consume it.
+
+        Raises:
+            ValueError: ``is: queue`` names the queue after an address that still
+                has parameters: each needs a value in ``messaging.consumers``.
+        """
         binding = _amqp(operation)
         declared = binding.get("queue", {})
+        if binding.get("is") == "queue" and not declared.get("name") and "{" in address:
+            raise ValueError(
+                f"RabbitMQ cannot consume the pattern {address!r} as one queue (is: queue): set "
+                f"messaging.consumers.{operation.name}.parameters for {list(operation.parameters)}, "
+                "or the binding's queue.name"
+            )
         name = str(declared.get("name") or (address if binding.get("is") == "queue" else ""))
         name = name or queue_name(operation, group)
         dead = dead_letter_name(name, self.settings.dead_letter_suffix)

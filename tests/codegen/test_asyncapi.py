@@ -353,13 +353,13 @@ class TestErrors:
         assert "Traceback" not in result.stderr
 
     def test_unsupported_version_is_refused(self, tmp_path: Path) -> None:
-        """A version other than 2.6.0, 3.0.0 and 3.1.0 is refused naming the line."""
-        contracts = self._broken(tmp_path, "streetlights-kafka.yaml", "asyncapi: 3.0.0", "asyncapi: 2.0.0")
+        """A version other than 2.0.0 to 2.6.0, 3.0.0 and 3.1.0 is refused naming the line."""
+        contracts = self._broken(tmp_path, "streetlights-kafka.yaml", "asyncapi: 3.0.0", "asyncapi: 1.2.0")
         result = codegen(contracts / "streetlights-kafka.yaml", "--out", tmp_path / "gen")
         assert result.returncode == 2
         assert (
-            f"{contracts}/streetlights-kafka.yaml:1: asyncapi: version '2.0.0' is not supported "
-            "(microlib generates from 2.6.0, 3.0.0, 3.1.0)"
+            f"{contracts}/streetlights-kafka.yaml:1: asyncapi: version '1.2.0' is not supported "
+            "(microlib generates from 2.0.0 to 2.6.0, 3.0.0 and 3.1.0)"
         ) in result.stderr
 
     @pytest.mark.parametrize(

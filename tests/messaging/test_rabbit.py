@@ -14,6 +14,7 @@ import aiormq
 import pytest
 
 from microlib import Service
+from microlib.core import StartupError
 from microlib.core.errors import InvalidArgument
 from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.testing import TestService
@@ -170,6 +171,28 @@ async def test_a_queue_deleted_under_its_consumer_is_declared_again_and_consumed
             assert await consumers_of(queue) == 1
     finally:
         await delete_queues(queue, f"{queue}.dlq")
+
+
+@pytest.mark.connected
+async def test_a_queue_named_by_an_address_with_a_parameter_left_fails_the_start_naming_it() -> None:
+    """``is: queue`` consumes the one queue its address names (rpc-client.yml's ``{queue}``):
+    a parameter left in it fails the start naming the operation and the settings that
+    fix it, not aiormq's "Invalid value for queue"."""
+    contract = orders(f"q{uuid.uuid4().hex[:8]}", bindings={"amqp": {"is": "queue"}})
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            return None
+
+    service = Service("stock")
+    service.include(Stock())
+    expected = (
+        r"RabbitMQ cannot consume the pattern 'q[0-9a-f]{8}\.orders\.\{region\}' as one queue \(is: queue\): "
+        r"set messaging.consumers.onOrder.parameters for \['region'\], or the binding's queue.name"
+    )
+    with pytest.raises(StartupError, match=expected):
+        async with TestService(service, overrides=[f"messaging.url={RABBIT_URL}"], with_real=True):
+            pass
 
 
 @pytest.mark.connected

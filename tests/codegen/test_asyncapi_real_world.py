@@ -1,0 +1,249 @@
+"""Shapes of the AsyncAPI specification's own examples (asyncapi/spec `examples/`) that
+microlib refused, reported unclearly or named badly: each fixture is a minimal document
+of that shape."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from microlib_codegen.asyncapi import AsyncAPIError, load
+from tests.codegen.conftest import ROOT, codegen
+
+# correlation-id.yml, simple.yml...: 2.0 to 2.5 documents, here 2.1 with a channel
+# parameter that is a $ref (which the 2.0 to 2.2 JSON Schemas refuse, wrongly).
+OLDER_2X = """\
+asyncapi: '2.1.0'
+info: {title: Lights, version: '1.0.0'}
+channels:
+  lights/{lightId}/dim:
+    parameters:
+      lightId:
+        $ref: '#/components/parameters/lightId'
+    subscribe:
+      operationId: dimLight
+      message:
+        payload:
+          type: object
+          properties:
+            percentage: {type: integer}
+components:
+  parameters:
+    lightId:
+      schema: {type: string}
+"""
+
+# websocket-gemini.yml, mercure.yml, the streetlights-mqtt examples: servers of
+# protocols no microlib broker speaks, next to one it does.
+SERVERS = """\
+asyncapi: 3.0.0
+info: {title: Market, version: 1.0.0}
+servers:
+  public:
+    host: api.example.com
+    protocol: wss
+  internal:
+    host: rabbitmq.example.com
+    protocol: amqp
+channels:
+  market:
+    address: market
+    messages:
+      tick:
+        payload: {type: object, properties: {price: {type: number}}}
+operations:
+  sendTick:
+    action: send
+    channel: {$ref: '#/channels/market'}
+"""
+
+# websocket-gemini.yml and rpc-server.yml as first written for 3.0: a 2.x parameter
+# (its `schema`) in a 3.0 document.
+PARAMETER_SCHEMA = """\
+asyncapi: 3.0.0
+info: {title: Market, version: 1.0.0}
+channels:
+  market:
+    address: market/{symbol}
+    parameters:
+      symbol:
+        schema: {type: string, enum: [btcusd]}
+"""
+
+# kraken-websocket-request-reply-multiple-channels.yml: channels of one address, each
+# with its own message, received by operations of their own.
+SHARED_ADDRESS = """\
+asyncapi: 3.0.0
+info: {title: Kraken, version: 1.0.0}
+channels:
+  heartbeat:
+    address: /
+    messages:
+      heartbeat: {payload: {type: object, properties: {event: {const: heartbeat}}}}
+  systemStatus:
+    address: /
+    messages:
+      systemStatus: {payload: {type: object, properties: {event: {const: systemStatus}}}}
+operations:
+  heartbeat:
+    action: receive
+    channel: {$ref: '#/channels/heartbeat'}
+  systemStatus:
+    action: receive
+    channel: {$ref: '#/channels/systemStatus'}
+  heartbeatAgain:
+    action: receive
+    channel: {$ref: '#/channels/heartbeat'}
+"""
+
+# adeo-kafka-request-reply.yml: a payload schema on the web.
+REMOTE_REF = """\
+asyncapi: 3.0.0
+info: {title: Costing, version: 1.0.0}
+channels:
+  costing:
+    address: costing
+    messages:
+      request:
+        payload:
+          $ref: 'https://example.com/schemas/CostingRequest.json'
+operations:
+  sendRequest:
+    action: send
+    channel: {$ref: '#/channels/costing'}
+"""
+
+# social-media/comments-service/asyncapi.yaml: messages in a file of their own, by key.
+MESSAGES_FILE = """\
+commentLiked:
+  payload:
+    type: object
+    properties:
+      commentId: {type: string}
+"""
+COMMENTS_30 = """\
+asyncapi: 3.0.0
+info: {title: Comments, version: 1.0.0}
+channels:
+  commentLiked:
+    address: comment/liked
+    messages:
+      liked:
+        $ref: 'messages.yaml#/commentLiked'
+operations:
+  receiveCommentLiked:
+    action: receive
+    channel: {$ref: '#/channels/commentLiked'}
+"""
+COMMENTS_22 = """\
+asyncapi: 2.2.0
+info: {title: Comments, version: 1.0.0}
+channels:
+  comment/liked:
+    publish:
+      operationId: receiveCommentLiked
+      message:
+        $ref: 'messages.yaml#/commentLiked'
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+class TestVersions:
+    def test_a_2x_document_before_2_6_is_read_as_2_6(self, tmp_path: Path) -> None:
+        """2.0 to 2.5 generate as 2.6 does; a $ref'd channel parameter, which the 2.1 schema
+        refuses, is checked against 2.6's."""
+        doc = _write(tmp_path, "lights.yaml", OLDER_2X)
+        app = load(doc, package="lights", proto={}, starts=[ROOT])
+        assert app.spec.asyncapi == "2.1.0"
+        [op] = app.spec.operations
+        assert (op.name, op.action, op.address) == ("dimLight", "send", "lights/{lightId}/dim")
+        assert [p.name for p in op.params] == ["lightId"]
+
+    def test_a_2x_document_that_breaks_the_schema_says_what_it_was_checked_as(self, tmp_path: Path) -> None:
+        """The refusal names the version written and the schema used, then each problem."""
+        doc = _write(tmp_path, "lights.yaml", OLDER_2X.replace("operationId: dimLight", "operationId: 7"))
+        with pytest.raises(AsyncAPIError) as caught:
+            load(doc, package="lights", proto={}, starts=[ROOT])
+        lines = str(caught.value).splitlines()
+        assert lines[0] == f"{doc}: not a valid AsyncAPI 2.1.0 document (1 problem(s), checked as 2.6.0):"
+        where = f"{doc}:9: channels.lights/{{lightId}}/dim.subscribe.operationId"
+        assert lines[1:] == [f"{where}: 7 is not of type 'string'"]
+
+
+def test_a_field_the_object_does_not_take_is_named_with_those_it_takes(tmp_path: Path) -> None:
+    """Not jsonschema's "'schema' does not match any of the regexes: '^x-...'"."""
+    doc = _write(tmp_path, "market.yaml", PARAMETER_SCHEMA)
+    with pytest.raises(AsyncAPIError) as caught:
+        load(doc, package="market", proto={}, starts=[ROOT])
+    assert str(caught.value).splitlines()[1] == (
+        f"{doc}:7: channels.market.parameters.symbol: unknown field(s) 'schema': "
+        "expected description, enum, default, examples, location or x- extensions"
+    )
+
+
+def test_a_server_no_broker_speaks_is_reported_and_the_operations_are_generated(tmp_path: Path) -> None:
+    """One warning per server whose protocol microlib's brokers do not speak, at its line;
+    the operations are generated all the same."""
+    doc = _write(tmp_path, "market.yaml", SERVERS)
+    app = load(doc, package="market", proto={}, starts=[ROOT])
+    assert app.spec.warnings == [
+        f"{doc}:6: servers.public.protocol: no microlib broker speaks wss (they speak amqp, amqps, "
+        "kafka, kafka-secure, redis): the operations are generated and run on the broker messaging.url names"
+    ]
+    assert [op.name for op in app.spec.operations] == ["sendTick"]
+
+
+def test_receive_operations_of_one_address_with_other_messages_are_reported(tmp_path: Path) -> None:
+    """Each consumes every message of the address and dead-letters the other's: reported at the
+    second operation; one carrying the same messages as the first is not."""
+    doc = _write(tmp_path, "kraken.yaml", SHARED_ADDRESS)
+    app = load(doc, package="kraken", proto={}, starts=[ROOT])
+    assert app.spec.warnings == [
+        f"{doc}:16: operations.systemStatus: receives on '/' as heartbeat does, other messages: each gets "
+        "every message sent there and dead-letters those it does not carry (receive them in one operation)"
+    ]
+
+
+def test_a_remote_ref_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A $ref to a URL names the file and line of the $ref and says how to make it local,
+    instead of a path glued to the URL that cannot be read."""
+    doc = _write(tmp_path, "costing.yaml", REMOTE_REF)
+    with pytest.raises(AsyncAPIError) as caught:
+        load(doc, package="costing", proto={}, starts=[ROOT])
+    assert str(caught.value) == (
+        f"{doc}:9: $ref 'https://example.com/schemas/CostingRequest.json' is remote: codegen reads "
+        "local files only (save it next to the document and refer to it by its relative path)"
+    )
+
+
+@pytest.mark.parametrize("document", [COMMENTS_30, COMMENTS_22], ids=["3.0", "2.2"])
+def test_a_message_from_a_file_of_messages_is_named_by_its_key_there(tmp_path: Path, document: str) -> None:
+    """`messages.yaml#/commentLiked` is the message commentLiked, not one named after its operation."""
+    _write(tmp_path, "messages.yaml", MESSAGES_FILE)
+    doc = _write(tmp_path, "comments.yaml", document)
+    app = load(doc, package="comments", proto={}, starts=[ROOT])
+    [op] = app.spec.operations
+    assert [m.name for m in op.messages] == ["commentLiked"]
+    assert op.messages[0].payload == "CommentLiked"
+
+
+def test_a_document_named_like_a_python_keyword_generates_an_importable_package(tmp_path: Path) -> None:
+    """not.yaml generates the package `not_` (the ruff run on its stub failed on `from gen.not import`)."""
+    _write(tmp_path, "not.yaml", SERVERS.replace("wss", "amqp").replace("action: send", "action: receive"))
+    result = codegen(tmp_path / "not.yaml", "--out", tmp_path / "gen_kw", "--stubs", tmp_path / "stubs_kw")
+    assert result.returncode == 0, result.stderr
+    check = "import gen_kw.not_ as g, stubs_kw.not__handlers\nprint(sorted(g.DEFINITION.operations))\n"
+    run = subprocess.run(
+        [sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "['sendTick']\n"

@@ -162,7 +162,12 @@ def _with_format(node: Any, known: str, kind: str, path: tuple[str, ...]) -> Ite
 
 def _generate(src: Path, out: Path, metadata: Path) -> None:
     from datamodel_code_generator import PythonVersion, generate
-    from datamodel_code_generator.enums import DataModelType, InputFileType, TargetPydanticVersion
+    from datamodel_code_generator.enums import (
+        DataModelType,
+        DefaultValueType,
+        InputFileType,
+        TargetPydanticVersion,
+    )
 
     generate(
         src,
@@ -188,4 +193,7 @@ def _generate(src: Path, out: Path, metadata: Path) -> None:
         emit_model_metadata=metadata,
         # The runtime reads how an error schema's property is filled from the model's JSON schema.
         field_extra_keys={"x-microlib-error"},
+        # An enum field's default is its member (`Kind.A`), not the raw value: a model left at its
+        # default holds the type it declares and serializes without pydantic's warning.
+        deserialize_default_values=[DefaultValueType.Enum],
     )

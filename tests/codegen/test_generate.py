@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.codegen.conftest import ROOT, TESTDATA, codegen, tree
+from tests.http.generated import generated_package
 
 
 class TestGeneration:
@@ -584,3 +587,32 @@ class TestMessageModules:
         protobuf = messages["google/protobuf/__init__.py"]
         assert "class Timestamp(" in protobuf
         assert "class FileDescriptorProto(" not in protobuf
+
+
+def test_an_enum_default_is_its_member(tmp_path: Path) -> None:
+    """A model left at an enum field's default holds the member its type declares (not the raw
+    value), so it compares as the enum and serializes without pydantic's warning (an error here)."""
+    spec = tmp_path / "defaults.yaml"
+    spec.write_text(
+        textwrap.dedent(
+            """
+            openapi: 3.1.0
+            info: {title: defaults, version: "1"}
+            paths: {}
+            components:
+              schemas:
+                Depth: {type: integer, enum: [10, 25]}
+                Subscribe:
+                  type: object
+                  properties:
+                    depth: {$ref: "#/components/schemas/Depth", default: 10}
+                    kind: {type: string, enum: [book, trade], default: book}
+            """
+        )
+    )
+    with generated_package(spec, tmp_path, "enum_defaults_gen") as package:
+        models = importlib.import_module(f"{package.__name__}.models")
+        subscribe = models.Subscribe()
+        assert subscribe.depth is models.Depth.INTEGER_10
+        assert type(subscribe.kind).__name__ == "Kind"
+        assert subscribe.model_dump_json() == '{"depth":10,"kind":"book"}'

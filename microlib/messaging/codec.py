@@ -73,7 +73,10 @@ def json_decoder(
         try:
             payload = validate_json(validator, raw)
         except ValidationError as exc:
-            raise _invalid(name, document_violations(exc, raw, "payload")) from None
+            found = document_violations(exc, raw, "payload")
+            if plan is not None:
+                found += plan.refused_json_violations(raw, "payload", found)
+            raise _invalid(name, found) from None
         if plan is not None:
             violations = plan.violations(json.loads(raw), "payload")
             if violations:

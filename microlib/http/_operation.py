@@ -210,7 +210,7 @@ class OperationEndpoint:
             before = len(violations)
             data = parse_location(loc, self.params[loc], raw, violations, used)
             # Formats pydantic converts too leniently ("86400" as a date), checked as received;
-            # planned before the model's first validation (format_plan says why).
+            # reported beside what pydantic refuses.
             plan = format_plan(model)
             try:
                 instance = model.model_validate(data)

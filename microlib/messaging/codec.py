@@ -68,7 +68,7 @@ def json_decoder(
 
     def decode(raw: bytes) -> Any:
         check_json_depth(raw, max_depth, where="payload")
-        # Planned before the first validation (format_plan says why), then remembered.
+        # Formats as written, reported beside what pydantic refuses; planned once, then remembered.
         plan = format_plan(cast("Hashable", payload_type))
         try:
             payload = validate_json(validator, raw)

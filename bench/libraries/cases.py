@@ -338,6 +338,25 @@ def _layer_merge(side: str) -> Operation:
     return lambda: _merge(layers)
 
 
+# ---------------------------------------------------------------- email formats
+
+
+def _email(side: str, fmt: str) -> Operation:
+    """One address checked as JSON Schema's ``email`` or ``idn-email`` (RFC 5321, RFC 6531):
+    by email-validator as pydantic's ``EmailStr`` calls it, or by the format plan's check."""
+    address = "ann.reader@shop.example" if fmt == "email" else "jörg.müller@bücher.example"
+    if side == "email_validator":
+        from email_validator import validate_email
+
+        return lambda: validate_email(address, check_deliverability=False)
+    from microlib.core._formats import _CHECKS
+
+    check = _CHECKS[fmt]
+    if not check(address):
+        raise AssertionError(f"{address} is an {fmt}")
+    return lambda: check(address)
+
+
 CASES: dict[str, Callable[[], Operation]] = {
     "loop": lambda: lambda: None,
     "metrics.counter.prometheus_client": lambda: _counter("prometheus_client"),
@@ -373,6 +392,10 @@ CASES: dict[str, Callable[[], Operation]] = {
     "interpolation.resolve.microlib": lambda: _interpolation("microlib"),
     "config.merge.omegaconf": lambda: _layer_merge("omegaconf"),
     "config.merge.microlib": lambda: _layer_merge("microlib"),
+    "email.check.email_validator": lambda: _email("email_validator", "email"),
+    "email.check.microlib": lambda: _email("microlib", "email"),
+    "idn_email.check.email_validator": lambda: _email("email_validator", "idn-email"),
+    "idn_email.check.microlib": lambda: _email("microlib", "idn-email"),
 }
 
 

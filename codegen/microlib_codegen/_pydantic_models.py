@@ -70,6 +70,7 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
         and m["source_path"][:2] == ["components", "schemas"]
     }
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
+    body = _plain_email(body, "idn-email" if _declares(document, "idn-email") else "email")
     notes = _notes(list(warned), document)
     return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}', names, notes
 
@@ -158,6 +159,49 @@ def _with_format(node: Any, known: str, kind: str, path: tuple[str, ...]) -> Ite
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _with_format(value, known, kind, (*path, str(index)))
+
+
+# pydantic's EmailStr imports email-validator when its model builds (its regular expressions
+# cost about 240M instructions, 40% of a bare Starlette app's whole start), and email-validator
+# reads neither RFC 5321's Mailbox (quoted local parts, address literals, special-use and
+# one-label domains) nor RFC 6531's. microlib's format plan checks both formats on every door
+# (``microlib/core/_formats.py``), reading them from the model's JSON Schema: the plain ``str``
+# keeps its format there.
+def _plain_email(body: str, fmt: str) -> str:
+    """``body`` with each ``EmailStr`` a ``str`` whose JSON Schema says ``format: fmt``.
+
+    The generator types ``email`` and ``idn-email`` alike (``EmailStr``), so in a document
+    that declares ``idn-email`` every email is one: the wider format, which email-validator
+    checked for both before.
+    """
+    names = _imported(body, "pydantic")
+    if "EmailStr" not in names:
+        return body
+    body = _import(body, "pydantic", (names - {"EmailStr"}) | {"Field"})
+    body = _import(body, "typing", _imported(body, "typing") | {"Annotated"})
+    plain = f"Annotated[str, Field(json_schema_extra={{'format': '{fmt}'}})]"
+    return re.sub(r"\bEmailStr\b", plain, body)
+
+
+def _declares(node: Any, fmt: str) -> bool:
+    """Whether a schema in ``node`` has format ``fmt``."""
+    if isinstance(node, dict):
+        return node.get("format") == fmt or any(_declares(value, fmt) for value in node.values())
+    return isinstance(node, list) and any(_declares(value, fmt) for value in node)
+
+
+def _imported(body: str, module: str) -> set[str]:
+    found = re.search(rf"^from {module} import (.+)$", body, re.MULTILINE)
+    return set(found[1].split(", ")) if found else set()
+
+
+def _import(body: str, module: str, names: set[str]) -> str:
+    """``body`` (the module below ``from __future__``) importing ``names`` from ``module``."""
+    line = f"from {module} import {', '.join(sorted(names))}"
+    found = re.search(rf"^from {module} import .+$", body, re.MULTILINE)
+    if found is None:
+        return f"{line}\n{body}"
+    return body[: found.start()] + line + body[found.end() :]
 
 
 def _generate(src: Path, out: Path, metadata: Path) -> None:

@@ -210,7 +210,7 @@ class OperationEndpoint:
             before = len(violations)
             data = parse_location(loc, self.params[loc], raw, violations, used)
             # Formats pydantic converts too leniently ("86400" as a date), checked as received;
-            # planned before the model's first validation (format_plan says why).
+            # reported beside what pydantic refuses.
             plan = format_plan(model)
             try:
                 instance = model.model_validate(data)
@@ -218,6 +218,8 @@ class OperationEndpoint:
                 # A value that could not even be cast is reported once, not again as missing.
                 cast_failed = {v.field for v in violations[before:]}
                 violations.extend(v for v in param_violations(exc, loc, names) if v.field not in cast_failed)
+                if plan is not None:
+                    violations.extend(plan.violations(data, loc, names, besides=violations[before:]))
                 continue
             if plan is not None:
                 violations.extend(plan.violations(data, loc, names))
@@ -276,7 +278,10 @@ class OperationEndpoint:
         try:
             kwargs["body"] = validate_json(model.__pydantic_validator__, raw)
         except ValidationError as exc:
-            violations.extend(body_violations(exc, raw))
+            refused = body_violations(exc, raw)
+            violations.extend(refused)
+            if plan is not None:
+                violations.extend(plan.refused_json_violations(raw, "body", refused))
             return
         if plan is not None:
             violations.extend(plan.violations(json.loads(raw), "body"))
@@ -300,6 +305,8 @@ def _form_body(
         # A value that could not even be cast is reported once.
         cast_failed = {v.field for v in violations[before:]}
         violations.extend(v for v in body_violations(exc, data) if v.field not in cast_failed)
+        if plan is not None:
+            violations.extend(plan.violations(data, "body", besides=violations[before:]))
         return
     if plan is not None:
         violations.extend(plan.violations(data, "body"))

@@ -68,12 +68,15 @@ def json_decoder(
 
     def decode(raw: bytes) -> Any:
         check_json_depth(raw, max_depth, where="payload")
-        # Planned before the first validation (format_plan says why), then remembered.
+        # Formats as written, reported beside what pydantic refuses; planned once, then remembered.
         plan = format_plan(cast("Hashable", payload_type))
         try:
             payload = validate_json(validator, raw)
         except ValidationError as exc:
-            raise _invalid(name, document_violations(exc, raw, "payload")) from None
+            found = document_violations(exc, raw, "payload")
+            if plan is not None:
+                found += plan.refused_json_violations(raw, "payload", found)
+            raise _invalid(name, found) from None
         if plan is not None:
             violations = plan.violations(json.loads(raw), "payload")
             if violations:

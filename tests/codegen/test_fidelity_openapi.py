@@ -327,6 +327,11 @@ async def test_formats_are_enforced_in_every_location(client: httpx.AsyncClient,
         r = await client.get(url, headers=headers)
         assert r.status_code == 400, (url, headers, r.text)
         assert r.json()["violations"][0]["field"].startswith(where), r.text
+    # What pydantic refuses and a broken format, in one answer.
+    both = await client.post("/bookings", json={**_BOOKING, "seats": 0, "contact": "Bob <bob@b.example>"})
+    assert {v["field"] for v in both.json()["violations"]} == {"body.seats", "body.contact"}, both.text
+    both = await client.get(_SLOT + "?count=-112544437138&at=0")
+    assert {v["field"] for v in both.json()["violations"]} == {"query.count", "query.at"}, both.text
 
 
 async def test_webhooks_and_callbacks_are_sent_as_the_document_says(corpus: Corpus) -> None:

@@ -127,6 +127,12 @@ def test_example_configures_its_concerns_before_ready() -> None:
     assert _loaded("microlib", configured) == list(configured)
 
 
+def test_example_checks_emails_without_email_validator() -> None:
+    """The orders model's ``format: email`` is a ``str`` that the format plan checks: neither
+    email-validator (its regular expressions, 243M instructions) nor idna loads before ready."""
+    assert _loaded("microlib", ("email_validator", "idna")) == []
+
+
 def test_a_configured_broker_fails_the_start() -> None:
     """A broker the configuration selects is imported and connected at start: one that does not
     answer fails the start, it does not wait for the first publish."""

@@ -5,7 +5,7 @@
 from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, MISSING
+from pydantic import BaseModel, ConfigDict, Field, MISSING
 
 
 class OrderStatus(StrEnum):
@@ -26,7 +26,7 @@ class NewOrder(BaseModel):
     model_config = ConfigDict(
         extra='forbid',
     )
-    customer: EmailStr
+    customer: Annotated[str, Field(json_schema_extra={'format': 'email'})]
     lines: Annotated[list[OrderLine], Field(min_length=1)]
     note: Annotated[str | None | MISSING, Field(max_length=500)] = MISSING
 

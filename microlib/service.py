@@ -837,6 +837,9 @@ class Service:
         def on_signal(signum: int) -> None:
             if stop.is_set():
                 log.error("second signal, exiting now", signal=signal.Signals(signum).name)
+                # os._exit runs no atexit hook: the line, held for the loop turn's one write, goes now.
+                if self._observability is not None:
+                    self._observability.logs.flush()
                 sys.stderr.flush()
                 os._exit(1)
             log.info("signal received", signal=signal.Signals(signum).name)

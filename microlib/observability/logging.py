@@ -10,15 +10,18 @@ levels and their runtime changes work for both.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import datetime
+import functools
+import io
 import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TextIO
 
 import orjson
 import structlog
@@ -92,7 +95,7 @@ class LogPipeline:
 
     def __init__(self, settings: LoggingSettings, *, environment: str, stream: IO[str] | None = None) -> None:
         self._settings = settings
-        self._stream = stream if stream is not None else sys.stdout
+        self._stream = stream if stream is not None else _buffered(sys.stdout)
         self._json = _wants_json(settings.format, environment, self._stream)
         self._configured: set[str] = set()
         self._taps: list[Callable[[dict[str, Any]], None]] = []
@@ -373,6 +376,35 @@ def _colours(stream: IO[str]) -> bool:
     """Console lines are coloured on a terminal, unless ``NO_COLOR`` is set (no-color.org)."""
     isatty = getattr(stream, "isatty", None)
     return isatty is not None and bool(isatty()) and not os.environ.get("NO_COLOR")
+
+
+def _buffered(stream: TextIO) -> IO[str]:
+    """``stream``, buffered even where the process runs unbuffered.
+
+    The pipeline flushes once per turn of the event loop (``_put``), so the
+    lines of one turn leave in one write. ``PYTHONUNBUFFERED=1``, which
+    container images set (this project's Dockerfile too) so that ``print``
+    is not held back, makes standard output write through: a system call
+    per line, whatever the pipeline does. So the pipeline writes to the same
+    file descriptor through a buffer of its own, flushed at exit too. A
+    stream without a file descriptor (a test's capture) is used as it is.
+    """
+    if not getattr(stream, "write_through", False):
+        return stream
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return stream
+    return _buffer_of(fd, stream.encoding, stream.errors)
+
+
+@functools.cache
+def _buffer_of(fd: int, encoding: str, errors: str | None) -> IO[str]:
+    """One buffered writer per file descriptor, however many pipelines the process builds."""
+    raw = io.FileIO(fd, "w", closefd=False)
+    writer = io.TextIOWrapper(io.BufferedWriter(raw, 1 << 16), encoding=encoding, errors=errors)
+    atexit.register(writer.flush)
+    return writer
 
 
 def _wants_json(fmt: str, environment: str, stream: IO[str]) -> bool:

@@ -8,7 +8,12 @@ import decimal
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -102,6 +107,46 @@ class TestLogLines:
         await asyncio.sleep(0)
         [chunk] = written
         assert [json.loads(line)["event"] for line in chunk.splitlines()] == ["first", "second"]
+
+    def test_an_unbuffered_standard_output_still_gets_one_write_per_loop_turn(self, tmp_path: Path) -> None:
+        """PYTHONUNBUFFERED=1 (as container images set) makes sys.stdout write through; the pipeline
+        writes to its file descriptor through a buffer of its own, so a turn's lines still leave
+        together, and a line of the loop's last turn is flushed at exit."""
+        script = tmp_path / "turns.py"
+        script.write_text(
+            textwrap.dedent(
+                """
+                import asyncio, os, sys
+                import structlog
+                from microlib.config.model import Settings
+                from microlib.observability import Observability, ServiceIdentity
+
+                assert sys.stdout.write_through
+                Observability(Settings.model_validate({"logging": {"format": "json"}}), ServiceIdentity("o"))
+                log = structlog.get_logger("turns")
+
+                async def main() -> None:
+                    log.info("first")
+                    log.info("second")
+                    held = os.fstat(1).st_size
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
+                    log.info("flushed", held=held, then=os.fstat(1).st_size)
+                    log.info("last")
+
+                asyncio.run(main())
+                """
+            )
+        )
+        out = tmp_path / "out.jsonl"
+        with out.open("w") as stdout:
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+            subprocess.run([sys.executable, str(script)], stdout=stdout, env=env, check=True, timeout=60)
+        written = out.read_bytes().splitlines(keepends=True)
+        lines = [json.loads(line) for line in written]
+        assert [line["event"] for line in lines] == ["first", "second", "flushed", "last"]
+        # Nothing written during the turn; both lines once it ended.
+        assert (lines[2]["held"], lines[2]["then"]) == (0, len(written[0] + written[1]))
 
     def test_lines_outside_the_loop_are_flushed_at_once(self) -> None:
         """Without a running event loop (threads, start-up) every line is flushed when written."""

@@ -338,6 +338,31 @@ def _layer_merge(side: str) -> Operation:
     return lambda: _merge(layers)
 
 
+# ---------------------------------------------------------------- validation
+
+
+def _validation(side: str) -> Operation:
+    """A valid ``CreateOrderRequest`` of the transcoded HTTP bench (a pattern, a range, a
+    length, two REQUIRED fields), through the validator its codec builds, as the route
+    calls it. ``protovalidate`` is the general path (conversion to upb, the REQUIRED walk,
+    ``collect_violations``), ``microlib`` the compiled simple rules (ADR 0016)."""
+    if not (Path(__file__).parents[1] / "http" / "_gen").exists():
+        from bench.http.run import generate
+
+        generate()
+    from bench.http._gen import _codec
+    from bench.http._gen._messages.benchorders.v1 import CreateOrderRequest
+    from microlib.grpc import validation
+
+    if side == "protovalidate":
+        validation._fast_check = lambda *args: None  # every message then takes the general path
+    validate = validation.make_validator(
+        _codec._pb_benchorders__v1__CreateOrderRequest, _codec.to_pb_benchorders__v1__CreateOrderRequest
+    )
+    message = CreateOrderRequest(sku="ABC-1234", quantity=3, note="leave at the door")
+    return lambda: validate(message)
+
+
 CASES: dict[str, Callable[[], Operation]] = {
     "loop": lambda: lambda: None,
     "metrics.counter.prometheus_client": lambda: _counter("prometheus_client"),
@@ -373,6 +398,8 @@ CASES: dict[str, Callable[[], Operation]] = {
     "interpolation.resolve.microlib": lambda: _interpolation("microlib"),
     "config.merge.omegaconf": lambda: _layer_merge("omegaconf"),
     "config.merge.microlib": lambda: _layer_merge("microlib"),
+    "validate.order.protovalidate": lambda: _validation("protovalidate"),
+    "validate.order.microlib": lambda: _validation("microlib"),
 }
 
 

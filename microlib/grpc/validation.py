@@ -6,6 +6,11 @@ latter by the protovalidate library. Every violation becomes a
 :class:`~microlib.core.errors.FieldViolation` (field path, rule id, message)
 of one ``InvalidArgument``, which the gRPC edge renders as a
 ``google.rpc.BadRequest``.
+
+A message type whose rules are all simple comparisons is first checked by
+predicates compiled from them (:mod:`microlib.grpc._simple_rules`, ADR 0016)
+on the message as it was decoded; only a message they refuse is converted and
+checked as above, so the violations reported are the same either way.
 """
 
 from __future__ import annotations

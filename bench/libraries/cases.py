@@ -357,6 +357,36 @@ def _email(side: str, fmt: str) -> Operation:
     return lambda: check(address)
 
 
+# ---------------------------------------------------------------- validation
+
+
+def _validation(side: str) -> Operation:
+    """A valid ``CreateOrderRequest`` of the transcoded HTTP bench (a pattern, a range, a
+    length, two REQUIRED fields), through the validator its codec builds, as the route
+    calls it. ``protovalidate`` is the general path (conversion to upb, the REQUIRED walk,
+    ``collect_violations``), ``microlib`` the compiled simple rules (ADR 0016)."""
+    if not (Path(__file__).parents[1] / "http" / "_gen").exists():
+        from bench.http.run import generate
+
+        generate()
+    from bench.http._gen import _codec
+    from bench.http._gen._messages.benchorders.v1 import CreateOrderRequest
+    from microlib.grpc import validation
+
+    validate = validation.make_validator(
+        _codec._pb_benchorders__v1__CreateOrderRequest, _codec.to_pb_benchorders__v1__CreateOrderRequest
+    )
+    message = CreateOrderRequest(sku="ABC-1234", quantity=3, note="leave at the door")
+    fast_check = validation._fast_check
+    if side == "protovalidate":  # compiled without a fast check: every message takes the general path
+        validation._fast_check = lambda *args: None
+    try:
+        validate(message)  # the rules are compiled at the first call
+    finally:
+        validation._fast_check = fast_check
+    return lambda: validate(message)
+
+
 CASES: dict[str, Callable[[], Operation]] = {
     "loop": lambda: lambda: None,
     "metrics.counter.prometheus_client": lambda: _counter("prometheus_client"),
@@ -396,6 +426,8 @@ CASES: dict[str, Callable[[], Operation]] = {
     "email.check.microlib": lambda: _email("microlib", "email"),
     "idn_email.check.email_validator": lambda: _email("email_validator", "idn-email"),
     "idn_email.check.microlib": lambda: _email("microlib", "idn-email"),
+    "validate.order.protovalidate": lambda: _validation("protovalidate"),
+    "validate.order.microlib": lambda: _validation("microlib"),
 }
 
 

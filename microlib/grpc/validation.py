@@ -6,10 +6,16 @@ latter by the protovalidate library. Every violation becomes a
 :class:`~microlib.core.errors.FieldViolation` (field path, rule id, message)
 of one ``InvalidArgument``, which the gRPC edge renders as a
 ``google.rpc.BadRequest``.
+
+A message type whose rules are all simple comparisons is first checked by
+predicates compiled from them (:mod:`microlib.grpc._simple_rules`, ADR 0016)
+on the message as it was decoded; only a message they refuse is converted and
+checked as above, so the violations reported are the same either way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -23,6 +29,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from microlib.core.chain import Stage
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import FieldViolation, Internal, InvalidArgument
+from microlib.grpc._simple_rules import Check, compile_check
 from microlib.grpc.definition import METHOD_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -60,14 +67,22 @@ def make_validator(message_class: type[Message], to_upb: Callable[[Any], Message
     """
     descriptor = cast(Descriptor, message_class.DESCRIPTOR)
     name = descriptor.full_name
-    # (REQUIRED plan or None, protovalidate's validator or None): decided at the first call.
-    compiled: tuple[_Plan | None, protovalidate.Validator | None] | None = None
+    # (fast check or None, REQUIRED plan or None, protovalidate's validator or None):
+    # decided at the first call, when the type of the messages to check is known.
+    compiled: tuple[Check | None, _Plan | None, protovalidate.Validator | None] | None = None
 
     def validate(message: Any) -> None:
         nonlocal compiled
         if compiled is None:
-            compiled = (_plan_of(descriptor), _shared_validator() if _declares_rules(descriptor) else None)
-        plan, validator = compiled
+            plan = _plan_of(descriptor)
+            rules = _declares_rules(descriptor)
+            fast = _fast_check(descriptor, type(message), plan) if plan is not None or rules else None
+            compiled = (fast, plan, _shared_validator() if rules else None)
+        fast, plan, validator = compiled
+        # A message the fast check refuses is checked again below, so that its violations
+        # are protovalidate's own.
+        if fast is not None and fast(message):
+            return
         upb = to_upb(message)
         missing = _missing(upb, plan) if plan is not None else None
         violations = (
@@ -87,6 +102,19 @@ def make_validator(message_class: type[Message], to_upb: Callable[[Any], Message
             raise InvalidArgument(_summary(name, violations), violations=violations)
 
     return validate
+
+
+def _fast_check(descriptor: Descriptor, message_type: type, plan: _Plan | None) -> Check | None:
+    """The compiled predicate of :mod:`microlib.grpc._simple_rules` for a message type
+    whose contained messages have nothing to check, or None (protovalidate checks it)."""
+    if not (issubclass(message_type, Message) or dataclasses.is_dataclass(message_type)):
+        return None
+    for field in descriptor.fields:
+        held = _held(field)
+        if held is not None and (_declares_rules(held) or _plan_of(held) is not None):
+            return None
+    required = [name for name, _ in plan[0]] if plan is not None else []
+    return compile_check(descriptor, message_type, required)
 
 
 def _merge(violations: list[FieldViolation], found: list[protovalidate.Violation]) -> None:

@@ -94,6 +94,8 @@ async def test_http_lines_spans_and_context_inside_after_and_beside_the_handler(
         assert span.get_span_context().span_id == server.span_id
         assert isinstance(ctx, CallContext)
         assert (ctx.kind, ctx.full_method) == ("http", METHOD)
+        # What a message published or a job enqueued from the handler carries as its x-request-id.
+        assert ctx.attributes["request_id"] == request_id
         [inside] = [line for line in lines if line["event"] == "inside" and line["request_id"] == request_id]
         assert {key: inside[key] for key in ("kind", "method", "trace_id", "span_id")} == {
             "kind": "http",

@@ -9,6 +9,7 @@ binding gave, on every door, including around, after and beside the call.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import io
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -78,11 +79,15 @@ async def test_http_lines_spans_and_context_inside_after_and_beside_the_handler(
             tasks.append(asyncio.create_task(background()))
         return {"id": book}
 
-    async with serve(_app(obs, get_book).app) as url, httpx.AsyncClient(base_url=url) as client:
-        await client.get("/books/1", headers={"x-request-id": "r-1"})
-        await client.get("/books/2", headers={"x-request-id": "r-2"})
-        later.set()
-        await asyncio.gather(*tasks)
+    async def requests() -> None:
+        async with serve(_app(obs, get_book).app) as url, httpx.AsyncClient(base_url=url) as client:
+            await client.get("/books/1", headers={"x-request-id": "r-1"})
+            await client.get("/books/2", headers={"x-request-id": "r-2"})
+            later.set()
+            await asyncio.gather(*tasks)
+
+    # Served from a context of its own: nothing an earlier test bound is around the requests.
+    await asyncio.create_task(requests(), context=contextvars.Context())
     await obs.stop()
 
     spans = {span.attributes["url.path"]: span for span in exporter.get_finished_spans() if span.attributes}

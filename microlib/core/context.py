@@ -94,6 +94,10 @@ class CallContext:
     response_metadata: dict[str, str] = field(default_factory=dict)
     response_trailers: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
+    # ``service/method`` once the chain's logging stage has run for the call:
+    # its log lines then carry ``kind`` and ``method``, read from here rather
+    # than bound in two context variables each call.
+    _logged_as: str = field(default="", init=False, repr=False)
 
     @property
     def full_method(self) -> str:

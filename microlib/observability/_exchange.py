@@ -33,7 +33,8 @@ class _Exchange:
 
     Bound for the request as the service handling it (its identity and
     tracer, as a ``_Serving``): the one context variable the edge sets for
-    itself. :func:`_edge` finds it.
+    itself. :func:`_edge` finds it, and log lines read the request id from
+    it (``_structlog_private.call_fields``).
     """
 
     span: trace.Span

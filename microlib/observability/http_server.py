@@ -24,7 +24,7 @@ from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer
 from microlib.observability._lean_tracer import attach as _attach
 from microlib.observability._otel_private import CURRENT_CONTEXT as _CURRENT
-from microlib.observability._structlog_private import field_var
+from microlib.observability._structlog_private import ABSENT, field_var
 from microlib.observability.identity import _current as _serving_var
 from microlib.observability.identity import _Serving
 from microlib.observability.logging import AccessLog
@@ -92,7 +92,7 @@ class HttpServerTelemetry:
         self, scope: Mapping[str, Any], request_id: str, carrier: Mapping[str, str], user_agent: str
     ) -> _Exchange:
         """Open the request's record: its span (with the caller's trace context), the in-flight gauge,
-        and the request id, identity and tracer bound for every log line and span inside it.
+        and the record bound for every log line and span inside it (request id, identity, tracer).
 
         Args:
             scope: The request's ASGI scope (method, path, addresses).
@@ -136,9 +136,11 @@ class HttpServerTelemetry:
         gauge.inc()
         exchange.tokens = (
             _attach(context) if context is not None else None,
-            # The record is the service handling the request: identity and tracer, one variable.
+            # The record is the service handling the request: identity and tracer, one variable;
+            # log lines read the request id from it too (call_fields).
             _serving_var.set(exchange),
-            self._request_id_var.set(request_id),
+            # Unless a request id is bound around the request: bound over it, as it always was.
+            None if self._request_id_var.get(ABSENT) is ABSENT else self._request_id_var.set(request_id),
         )
         return exchange
 
@@ -196,7 +198,8 @@ class HttpServerTelemetry:
                 "response_size": exchange.sent,
             }
             self._access.write("error" if fault else "info", "http request", fields)
-        self._request_id_var.reset(tokens[2])
+        if tokens[2] is not None:
+            self._request_id_var.reset(tokens[2])
         _serving_var.reset(tokens[1])
         if tokens[0] is not None:
             if _CURRENT is not None:

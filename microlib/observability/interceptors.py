@@ -19,11 +19,12 @@ from opentelemetry.trace import NonRecordingSpan
 
 from microlib.core.chain import Stage
 from microlib.core.context import CallContext
+from microlib.core.context import _current as _call
 from microlib.core.errors import Code
 from microlib.observability._exchange import _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer, attach, detach
-from microlib.observability._structlog_private import field_var
+from microlib.observability._structlog_private import ABSENT, field_var
 from microlib.observability.identity import _current, _Serving
 from microlib.observability.logging import AccessLog
 from microlib.observability.outcome import outcome_code, server_fault
@@ -64,8 +65,8 @@ class _MethodMetrics:
 
 # The method's metrics and the start time.
 _Counted: TypeAlias = tuple[_MethodMetrics, float]
-# The kind and method field tokens, and the start time when an access line is due.
-_Logged: TypeAlias = tuple[Token[Any], Token[Any], float | None]
+# The kind and method field tokens when bound, and the start time when an access line is due.
+_Logged: TypeAlias = tuple[tuple[Token[Any], Token[Any]] | None, float | None]
 
 
 class TracingInterceptor(Stage):
@@ -266,7 +267,7 @@ class MetricsInterceptor(Stage):
 
 
 class LoggingInterceptor(Stage):
-    """Binds call fields to every log line of the call, and logs its completion.
+    """Gives every log line of the call its fields, and logs its completion.
 
     Lines written during the call carry ``kind`` and ``method``. Unless
     ``logging.access_log`` is off, one line per call says how it ended
@@ -287,22 +288,27 @@ class LoggingInterceptor(Stage):
         self._names: dict[tuple[str, str], str] = {}
 
     def enter(self, ctx: CallContext) -> _Logged:
-        """Bind the call's fields; start the clock when an access line is due."""
+        """Name the call's fields for its lines; start the clock when an access line is due."""
         key = (ctx.service, ctx.method)
         name = self._names.get(key)
         if name is None:
             name = self._names[key] = ctx.full_method
-        kind = self._kind.set(ctx.kind)
-        method = self._method.set(name)
+        ctx._logged_as = name
+        bound = None
+        kind, method = self._kind, self._method
+        if kind.get(ABSENT) is not ABSENT or method.get(ABSENT) is not ABSENT or _call.get() is not ctx:
+            # A field bound around the call, or a stage run outside a chain (no context bound
+            # for its lines to read): bound for the call, over what is there.
+            bound = (kind.set(ctx.kind), method.set(name))
         if (
             ctx.kind == "http" and isinstance(_current.get(), _Exchange)
         ) or not self._obs.settings.logging.access_log:
-            return (kind, method, None)
-        return (kind, method, time.perf_counter())
+            return (bound, None)
+        return (bound, time.perf_counter())
 
     def exit(self, ctx: CallContext, state: _Logged, failure: BaseException | None) -> None:
         """Log how the call ended (with its fields still bound), then unbind them."""
-        kind, method, start = state
+        bound, start = state
         try:
             # Asked before the line's fields are gathered: at WARNING and
             # above (the usual production level) a success costs one check.
@@ -311,8 +317,9 @@ class LoggingInterceptor(Stage):
                 if self._access.enabled(logging.ERROR if fault else logging.INFO):
                     self._completed(failure, start, fault)
         finally:
-            self._method.reset(method)
-            self._kind.reset(kind)
+            if bound is not None:
+                self._method.reset(bound[1])
+                self._kind.reset(bound[0])
 
     def _completed(self, failure: BaseException | None, start: float, fault: bool) -> None:
         fields = {

@@ -48,7 +48,7 @@ class RequestIdInterceptor(Stage):
     ``request_id`` field of every log line written during the call.
     """
 
-    # Under the HTTP edge, which binds the id itself, there is nothing to unbind.
+    # Under the HTTP edge, whose record gives log lines the id, there is nothing to unbind.
     exit_needs_state = True
 
     def __init__(self) -> None:
@@ -60,8 +60,8 @@ class RequestIdInterceptor(Stage):
         request_id = ctx.metadata.get(REQUEST_ID_HEADER, "")
         if request_id:
             edge = _current.get()
-            # The HTTP edge has validated (or minted) this id and bound it
-            # for the whole request already.
+            # The HTTP edge has validated (or minted) this id, and its record
+            # gives it to the log lines of the whole request already.
             bound_by_edge = isinstance(edge, _Exchange) and edge.request_id == request_id
             if not bound_by_edge and not valid_request_id(request_id):
                 request_id = new_request_id()

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import structlog
 
-from tests.observability.helpers import OtlpReceiver, otlp_receiver
+from tests.observability.helpers import MADE, OtlpReceiver, otlp_receiver
 
 
 @pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:
     """Each test installs its own pipeline; leave no handler or level behind."""
+    MADE.clear()
     yield
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -32,3 +33,5 @@ async def receiver() -> AsyncIterator[tuple[OtlpReceiver, str]]:
     """A real OTLP/gRPC trace receiver on loopback and its endpoint URL."""
     async with otlp_receiver() as running:
         yield running
+        while MADE:
+            await MADE.pop().tracing.shutdown(2.0)

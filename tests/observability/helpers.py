@@ -37,7 +37,15 @@ def make_observability(name: str, **sections: Any) -> tuple[Observability, io.St
     settings = Settings.model_validate({"logging": logging_section, **sections})
     stream = io.StringIO()
     identity = ServiceIdentity(name, version="1.2.3", environment="test", instance_id=f"{name}-1")
-    return Observability(settings, identity, log_stream=stream), stream
+    made = Observability(settings, identity, log_stream=stream)
+    MADE.append(made)
+    return made, stream
+
+
+# What make_observability built during the current test: the receiver fixture shuts their tracing
+# down while it still answers, so no exporter thread outlives the test retrying a closed port (its
+# jittered retries draw on the global `random`, which hypothesis then reports in a later test).
+MADE: list[Observability] = []
 
 
 def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -68,6 +68,19 @@ def service(ops: ModuleType, verifiers: dict[str, CredentialVerifier]) -> Servic
     return built
 
 
+def microlib_run(folder: Path, target: str) -> subprocess.CompletedProcess[str]:
+    """`microlib run TARGET` in a process of its own, importing from ``folder``, on any free port."""
+    pythonpath = os.pathsep.join([str(ROOT), str(folder), os.environ.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "microlib.cli", "run", target, "--set", "http.port=0"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": pythonpath},
+    )
+
+
 async def refusal(built: Service, *overrides: str) -> str:
     """The message of the StartupError the service's start raises."""
     with pytest.raises(StartupError) as caught:
@@ -160,15 +173,7 @@ def test_verifiers_without_any_served_scheme_refuse_the_start_in_a_process_of_th
             """
         )
     )
-    pythonpath = os.pathsep.join([str(ROOT), str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-m", "microlib.cli", "run", "plain_app:service", "--set", "http.port=0"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": pythonpath},
-    )
+    result = microlib_run(tmp_path, "plain_app:service")
     assert result.returncode == 1, result.stderr
     assert "verifiers are registered for 'basicAuth', which no served operation requires" in result.stderr
 
@@ -251,15 +256,7 @@ def test_microlib_run_reports_the_refusal_in_one_line(tmp_path: Path) -> None:
             """
         )
     )
-    pythonpath = os.pathsep.join([str(ROOT), str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-m", "microlib.cli", "run", "vault_app:service", "--set", "http.port=0"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": pythonpath},
-    )
+    result = microlib_run(tmp_path, "vault_app:service")
     assert result.returncode == 1, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("microlib run: ")]
     assert len(lines) == 1, result.stderr

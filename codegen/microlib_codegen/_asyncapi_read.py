@@ -71,7 +71,6 @@ class _Reader(DocumentReader):
     def run(self) -> ApplicationSpec:
         self._servers()
         operations = self._v3_operations() if self.v3 else self._v2_operations()
-        self._shared_addresses(operations)
         if self.errors:
             raise CodegenError("\n".join(self.errors))
         info = self.doc.get("info") or {}
@@ -93,22 +92,6 @@ class _Reader(DocumentReader):
                     (*path, "protocol"),
                     f"no microlib broker speaks {protocol} (they speak {', '.join(_SERVED)}): "
                     "the operations are generated and run on the broker messaging.url names",
-                )
-
-    def _shared_addresses(self, operations: list[OperationSpec]) -> None:
-        # Each receive operation consumes every message of its address (a queue,
-        # group or stream of its own), and dead-letters those it does not carry.
-        first: dict[str, OperationSpec] = {}
-        for op in operations:
-            if op.action != "receive":
-                continue
-            other = first.setdefault(op.address, op)
-            if {m.name for m in other.messages} != {m.name for m in op.messages}:
-                self._warn(
-                    self.names[op.name],
-                    f"receives on {op.address!r} as {other.name} does, other messages: each gets every "
-                    "message sent there and dead-letters those it does not carry (receive them in one "
-                    "operation)",
                 )
 
     def _v2_operations(self) -> list[OperationSpec]:

@@ -274,6 +274,15 @@ class Broker(Protocol):
         """
         ...
 
+    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """What a subscription of ``operation`` for ``group`` at ``address`` reads: a
+        queue, or a stream's or topic's group.
+
+        Two subscriptions of one source share its messages, each taking some;
+        of two sources, each gets every message sent to the address.
+        """
+        ...
+
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> Subscription:

@@ -34,9 +34,9 @@ __all__ = [
     "header_values",
     "json_decoder",
     "json_encoder",
-    "message_for_headers",
     "message_for_payload",
     "message_key",
+    "read_payload",
 ]
 
 MESSAGE_HEADER = "x-microlib-message"
@@ -137,17 +137,51 @@ def message_for_payload(operation: OperationDefinition, payload: Any) -> Message
     raise TypeError(f"operation {operation.name} sends {expected}, not {type(payload).__name__}")
 
 
-def message_for_headers(operation: OperationDefinition, headers: Mapping[str, str]) -> MessageDefinition:
-    """The operation's message a delivery carries: named by its header, else the first.
+def read_payload(
+    operation: OperationDefinition, headers: Mapping[str, str], body: bytes
+) -> tuple[MessageDefinition, Any]:
+    """Which of the operation's messages a delivery carries, and its payload.
+
+    The ``x-microlib-message`` header names the message. Without it (a
+    producer other than microlib), the body is the first of the operation's
+    messages, in the contract's order, whose payload it is.
+
+    Args:
+        operation: The receive (or reply) operation.
+        headers: The delivery's headers, names in lower case.
+        body: The delivery's body.
 
     Raises:
-        InvalidArgument: the header names a message the operation does not carry.
+        InvalidArgument: the header names a message the operation does not
+            carry, or the body is a valid payload of none of its messages
+            (with the first message's violations).
     """
     messages = operation.messages
     name = headers.get(MESSAGE_HEADER)
-    if name is None or (len(messages) == 1 and messages[0].name == name):
-        return messages[0]
+    if name is not None:
+        message = _named(operation, name)
+        return message, decode_payload(message, body)
+    if len(messages) == 1:
+        return messages[0], decode_payload(messages[0], body)
+    refusals: list[InvalidArgument] = []
     for message in messages:
+        try:
+            return message, decode_payload(message, body)
+        except InvalidArgument as exc:
+            refusals.append(exc)
+    first = refusals[0]
+    names = ", ".join(m.name for m in messages)
+    raise InvalidArgument(
+        f"payload is none of operation {operation.name}'s messages ({names}) and no {MESSAGE_HEADER} "
+        f"header names one; as {messages[0].name}: {first.message}",
+        reason=first.reason,
+        domain=first.domain,
+        violations=first.violations,
+    )
+
+
+def _named(operation: OperationDefinition, name: str) -> MessageDefinition:
+    for message in operation.messages:
         if message.name == name:
             return message
     raise InvalidArgument(

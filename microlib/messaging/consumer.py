@@ -32,7 +32,7 @@ from microlib.core.errors import Error, Internal, InvalidArgument
 from microlib.messaging._names import queue_name
 from microlib.messaging.acks import Reject
 from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Dispatching, Subscription
-from microlib.messaging.codec import decode_payload, header_at, message_for_headers
+from microlib.messaging.codec import MESSAGE_HEADER, header_at, read_payload
 from microlib.messaging.context import MessageContext
 from microlib.messaging.definition import ApplicationDefinition, OperationDefinition, RetryPolicy
 from microlib.messaging.retry import is_poison
@@ -120,6 +120,8 @@ class OperationConsumer:
         self._on_settled = on_settled
         self._call = chain.wrap(self._innermost)
         self._parameterized = bool(operation.parameters)
+        self._carries = frozenset(message.name for message in operation.messages)
+        self._siblings: list[tuple[OperationConsumer, bool]] = []
         self._subscription: Subscription | None = None
         self._fetching: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -146,6 +148,19 @@ class OperationConsumer:
         self._fetching = asyncio.get_running_loop().create_task(
             self._fetch(subscription), name=f"microlib-consume-{self.operation.name}"
         )
+
+    def share_address(self, siblings: list[tuple[OperationConsumer, bool]]) -> None:
+        """Tell the consumer of the other receive operations on its address.
+
+        Each gets the messages the others carry too: one of them is acknowledged
+        here (its own queue holds the other's copy) or, when the two read one
+        queue (``together``), handled here as the other operation.
+
+        Args:
+            siblings: Each consumer with ``together``: whether it reads this
+                consumer's queue.
+        """
+        self._siblings = siblings
 
     @property
     def queue(self) -> str:
@@ -236,54 +251,88 @@ class OperationConsumer:
         started, which only draining does, stays there, done.
         """
         try:
-            policy = self.options.policy
-            attempt = max(1, delivery.delivery_count)
-            try:
-                replayed_for = delivery.headers.get(REPLAY_HEADER)
-                if replayed_for is not None and replayed_for != self._queue:
-                    # A dead letter replayed on a shared stream or topic for another group.
-                    await delivery.ack()
-                    return
-                if attempt > policy.max_attempts:
-                    failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
-                    await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
-                    return
-                while True:
-                    try:
-                        await self._call(self._context(delivery, attempt))
-                    except (Exception, Reject) as exc:
-                        if is_poison(exc):
-                            await self._dead_letter(delivery, exc, attempt, "poison")
-                            return
-                        if attempt >= policy.max_attempts:
-                            await self._dead_letter(delivery, exc, attempt, "exhausted")
-                            return
-                        self._retries.inc()
-                        if await self._wait(policy.backoff(attempt)):
-                            await delivery.requeue()  # shutting down: not started again here
-                            return
-                        attempt += 1
-                    else:
-                        await delivery.ack()
-                        self._settled(delivery, "ack")
-                        return
-            except asyncio.CancelledError:
-                if not delivery.settled:
-                    await _settle_quietly(delivery.requeue(), delivery, "requeue")
-                raise
-            except Exception as exc:
-                # Settling failed (a lost connection): the broker delivers the
-                # message again, which at-least-once allows.
-                log.warning(
-                    "settling a message failed; the broker will deliver it again",
-                    operation=self.operation.name,
-                    message_id=delivery.message_id,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+            await self._settle(delivery)
         finally:
             self._tasks.discard(asyncio.current_task())
             if slots is not None:
                 slots.release()
+
+    async def _settle(self, delivery: Delivery) -> None:
+        """Handle ``delivery`` as the policy says, until it is settled."""
+        policy = self.options.policy
+        attempt = max(1, delivery.delivery_count)
+        try:
+            replayed_for = delivery.headers.get(REPLAY_HEADER)
+            if replayed_for is not None and replayed_for != self._queue:
+                # A dead letter replayed on a shared stream or topic for another group.
+                await delivery.ack()
+                return
+            sibling = self._sibling_for(delivery) if self._siblings else None
+            if sibling is not None:
+                consumer, together = sibling
+                if together:
+                    # The only copy: one queue feeds both operations.
+                    await consumer._settle(delivery)
+                else:
+                    await delivery.ack()  # the other operation's queue holds its own copy
+                return
+            if attempt > policy.max_attempts:
+                failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
+                await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
+                return
+            while True:
+                try:
+                    await self._call(self._context(delivery, attempt))
+                except (Exception, Reject) as exc:
+                    if is_poison(exc):
+                        await self._dead_letter(delivery, exc, attempt, "poison")
+                        return
+                    if attempt >= policy.max_attempts:
+                        await self._dead_letter(delivery, exc, attempt, "exhausted")
+                        return
+                    self._retries.inc()
+                    if await self._wait(policy.backoff(attempt)):
+                        await delivery.requeue()  # shutting down: not started again here
+                        return
+                    attempt += 1
+                else:
+                    await delivery.ack()
+                    self._settled(delivery, "ack")
+                    return
+        except asyncio.CancelledError:
+            if not delivery.settled:
+                await _settle_quietly(delivery.requeue(), delivery, "requeue")
+            raise
+        except Exception as exc:
+            # Settling failed (a lost connection): the broker delivers the
+            # message again, which at-least-once allows.
+            log.warning(
+                "settling a message failed; the broker will deliver it again",
+                operation=self.operation.name,
+                message_id=delivery.message_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+    def _sibling_for(self, delivery: Delivery) -> tuple[OperationConsumer, bool] | None:
+        """The sibling whose message ``delivery`` carries (and whether the two read
+        one queue); None when it is this operation's, or no operation's (then it is
+        refused here)."""
+        name = next((v for k, v in delivery.headers.items() if k.lower() == MESSAGE_HEADER), None)
+        if name is not None:
+            if name in self._carries:
+                return None
+            return next(((c, together) for c, together in self._siblings if name in c._carries), None)
+        # A producer other than microlib names no message: the payload tells.
+        if self._reads(delivery.body):
+            return None
+        return next(((c, together) for c, together in self._siblings if c._reads(delivery.body)), None)
+
+    def _reads(self, body: bytes) -> bool:
+        try:
+            read_payload(self.operation, {}, body)
+        except Error:
+            return False
+        return True
 
     def _settled(self, delivery: Delivery, outcome: str) -> None:
         if self._on_settled is not None:
@@ -317,8 +366,8 @@ class OperationConsumer:
     async def _innermost(self, ctx: CallContext) -> Any:
         delivery, attempt = ctx.attributes[DELIVERY_ATTRIBUTE]
         operation = self.operation
-        message = message_for_headers(operation, ctx.metadata)
-        payload = ctx.request = decode_payload(message, delivery.body)
+        message, payload = read_payload(operation, ctx.metadata, delivery.body)
+        ctx.request = payload
         # An address without parameters has no values to find in it.
         parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}
         correlation_id = delivery.correlation_id or header_at(ctx.metadata, message.correlation_id)

@@ -90,6 +90,13 @@ def _topic(operation: OperationDefinition, address: str) -> str:
     return topic
 
 
+def _group_id(operation: OperationDefinition, group: str) -> str:
+    # A Kafka group spans topics: one per receive operation, like a RabbitMQ
+    # queue, so two operations on one topic each get every record and one
+    # rebalancing never stops the other. A contract's groupId is as written.
+    return group if group == binding_group(operation) else queue_name(operation, group)
+
+
 def _record_headers(
     message: OutgoingMessage, extra: Mapping[str, str] | None = None
 ) -> list[tuple[str, bytes]]:
@@ -234,6 +241,14 @@ class KafkaBroker:
         except KafkaError as exc:
             raise Unavailable(f"Kafka did not take the record: {type(exc).__name__}: {exc}") from exc
 
+    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """The topic (or topic pattern) and, after a space, the Kafka group id.
+
+        Raises:
+            ValueError: the address is no Kafka topic name.
+        """
+        return f"{_topic(operation, address)} {_group_id(operation, group)}"
+
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> _KafkaSubscription:
@@ -249,10 +264,7 @@ class KafkaBroker:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id=self._client_name,
-            # A Kafka group spans topics: one per receive operation, like a RabbitMQ
-            # queue, so two operations on one topic each get every record and one
-            # rebalancing never stops the other. A contract's groupId is as written.
-            group_id=group if group == binding_group(operation) else queue,
+            group_id=_group_id(operation, group),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=prefetch,

@@ -31,11 +31,10 @@ from microlib.core.propagation import Propagation
 from microlib.messaging.broker import Broker, OutgoingMessage
 from microlib.messaging.codec import (
     MESSAGE_HEADER,
-    decode_payload,
     header_name,
-    message_for_headers,
     message_for_payload,
     message_key,
+    read_payload,
 )
 from microlib.messaging.definition import ApplicationDefinition, OperationDefinition
 from microlib.messaging.replies import Replies
@@ -236,8 +235,8 @@ class BrokerPublisher:
                     f"no reply to {operation.name} within {limit:g}s (messaging.request_timeout)",
                     reason="REPLY_TIMEOUT",
                 ) from None
-        message = message_for_headers(reply, {k.lower(): v for k, v in delivery.headers.items()})
-        return decode_payload(message, delivery.body)
+        _, payload = read_payload(reply, {k.lower(): v for k, v in delivery.headers.items()}, delivery.body)
+        return payload
 
     async def _replies_of(self, reply: OperationDefinition) -> Replies:
         broker = self._broker

@@ -172,10 +172,9 @@ class RabbitBroker:
             return _DEFAULT, str(name) if name else None
         return (await self._exchange(operation)).name, None
 
-    async def subscribe(
-        self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
-    ) -> _RabbitSubscription:
-        """Declare the group's queue (and its dead letters), bind it, and consume it.
+    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """The queue: the binding's ``queue.name``, the address itself for ``is: queue``,
+        else the group's own (``<group>.<operation>``).
 
         Raises:
             ValueError: ``is: queue`` names the queue after an address that still
@@ -190,7 +189,20 @@ class RabbitBroker:
                 "or the binding's queue.name"
             )
         name = str(declared.get("name") or (address if binding.get("is") == "queue" else ""))
-        name = name or queue_name(operation, group)
+        return name or queue_name(operation, group)
+
+    async def subscribe(
+        self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
+    ) -> _RabbitSubscription:
+        """Declare the group's queue (and its dead letters), bind it, and consume it.
+
+        Raises:
+            ValueError: ``is: queue`` names the queue after an address that still
+                has parameters: each needs a value in ``messaging.consumers``.
+        """
+        binding = _amqp(operation)
+        declared = binding.get("queue", {})
+        name = self.source(operation, group=group, address=address)
         dead = dead_letter_name(name, self.settings.dead_letter_suffix)
         channel = await self._open().channel()
         await channel.set_qos(prefetch_count=prefetch)

@@ -195,6 +195,10 @@ class RedisBroker:
                 pipe.xadd(stream, fields)
             return await pipe.execute(raise_on_error=False)
 
+    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """The stream and, after a space, its consumer group (the queue's name)."""
+        return f"{address} {queue_name(operation, group)}"
+
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> _RedisSubscription:

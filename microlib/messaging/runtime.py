@@ -185,21 +185,26 @@ class Messaging:
             raise
 
     async def _subscribe_all(self, broker: Broker) -> None:
-        for application, consumer in self._consumers:
-            for operation in application.receives():
-                running = OperationConsumer(
-                    application,
-                    operation,
-                    getattr(consumer, operation.python_name),
-                    self.options(operation),
-                    chain=self._chain,
-                    broker=broker,
-                    publisher=self.publisher,
-                    metrics=self._metrics,
-                    on_settled=self._settled,
-                )
-                await running.start()
-                self._running.append(running)
+        consumers = [
+            OperationConsumer(
+                application,
+                operation,
+                getattr(consumer, operation.python_name),
+                self.options(operation),
+                chain=self._chain,
+                broker=broker,
+                publisher=self.publisher,
+                metrics=self._metrics,
+                on_settled=self._settled,
+            )
+            for application, consumer in self._consumers
+            for operation in application.receives()
+        ]
+        # Told before the first delivery, which may carry another's message.
+        _share_addresses(consumers, broker)
+        for running in consumers:
+            await running.start()
+            self._running.append(running)
 
     def _settled(self, operation: OperationDefinition, delivery: Delivery, outcome: str) -> None:
         for observer in self.observers:
@@ -259,6 +264,23 @@ class Messaging:
         details = dict(await self._broker.check() or {})
         details["consumers"] = len(self._running)
         return details
+
+
+def _share_addresses(consumers: list[OperationConsumer], broker: Broker) -> None:
+    """Tell each consumer of the others receiving on its address, and which read its queue."""
+    by_address: dict[str, list[OperationConsumer]] = {}
+    for running in consumers:
+        by_address.setdefault(running.options.address, []).append(running)
+    for shared in by_address.values():
+        if len(shared) < 2:
+            continue
+        sources = {
+            c: broker.source(c.operation, group=c.options.group, address=c.options.address) for c in shared
+        }
+        for running in shared:
+            running.share_address(
+                [(other, sources[other] == sources[running]) for other in shared if other is not running]
+            )
 
 
 def consumer_group(settings: MessagingSettings, operation: OperationDefinition, default: str) -> str:

@@ -17,8 +17,8 @@ from microlib.messaging.codec import (
     MESSAGE_HEADER,
     decode_payload,
     json_decoder,
-    message_for_headers,
     message_key,
+    read_payload,
 )
 from microlib.messaging.consumer import dead_letter_headers
 from tests.messaging.contract import OrderCancelled, OrderPlaced, orders, placed
@@ -110,10 +110,31 @@ def test_a_decoder_crash_is_reported_as_an_invalid_payload() -> None:
 def test_the_message_header_picks_one_of_the_channel_messages() -> None:
     """The x-microlib-message header selects the message; an unknown name is refused."""
     operation = orders("t").on_order
-    assert message_for_headers(operation, {}).payload_type is OrderPlaced
-    assert message_for_headers(operation, {MESSAGE_HEADER: "OrderCancelled"}).payload_type is OrderCancelled
+    cancelled = b'{"order_id": "o-1", "reason": "late"}'
+    message, payload = read_payload(operation, {MESSAGE_HEADER: "OrderCancelled"}, cancelled)
+    assert (message.name, payload) == ("OrderCancelled", OrderCancelled(order_id="o-1", reason="late"))
     with pytest.raises(InvalidArgument, match="carries no message 'Refund'"):
-        message_for_headers(operation, {MESSAGE_HEADER: "Refund"})
+        read_payload(operation, {MESSAGE_HEADER: "Refund"}, cancelled)
+    with pytest.raises(InvalidArgument, match=r"invalid payload of message OrderPlaced: payload\.lines"):
+        read_payload(operation, {MESSAGE_HEADER: "OrderPlaced"}, cancelled)
+
+
+def test_without_the_header_the_payload_tells_the_message() -> None:
+    """A producer other than microlib names no message: the first of the operation's
+    messages whose payload the body is; none of them is refused with the first's violations."""
+    operation = orders("t").on_order
+    placed_body = placed("o-2").model_dump_json().encode()
+    assert read_payload(operation, {}, placed_body) == (operation.messages[0], placed("o-2"))
+    cancelled = read_payload(operation, {}, b'{"order_id": "o-1", "reason": "late"}')
+    assert cancelled[0].name == "OrderCancelled"
+    with pytest.raises(InvalidArgument) as refused:
+        read_payload(operation, {}, b'{"order_id": 7}')
+    assert refused.value.message.startswith(
+        "payload is none of operation onOrder's messages (OrderPlaced, OrderCancelled) and no "
+        "x-microlib-message header names one; as OrderPlaced: invalid payload of message OrderPlaced: "
+    )
+    assert refused.value.reason == "INVALID_PAYLOAD"
+    assert [v.field for v in refused.value.violations] == ["payload.order_id", "payload.lines"]
 
 
 def test_message_keys_come_from_the_payload_or_the_headers() -> None:

@@ -154,11 +154,14 @@ def _payload(letter: OutgoingMessage) -> Any:
 
 
 def _consumers(
-    args: argparse.Namespace, settings: MessagingSettings, default_group: str, found: list[object]
+    args: argparse.Namespace,
+    settings: MessagingSettings,
+    default_group: str,
+    found: list[object],
+    broker: Broker,
 ) -> list[_Consumer]:
     # Imported by the command that uses them: `microlib run` builds this parser too.
-    from microlib.messaging._names import queue_name
-    from microlib.messaging.runtime import application_of, consumer_group
+    from microlib.messaging.runtime import application_of, consumer_address, consumer_group
 
     operations = [op for c in found if (app := application_of(c)) is not None for op in app.receives()]
     if not operations:
@@ -171,9 +174,13 @@ def _consumers(
                 f"--operation {args.operation!r}: the service receives no such operation; known: {known}"
             )
         operations = chosen
-    return [
-        _Consumer(op.name, queue_name(op, consumer_group(settings, op, default_group))) for op in operations
-    ]
+    # Operations whose contract names one queue share its dead letters: listed once.
+    by_queue: dict[str, list[str]] = {}
+    for op in operations:
+        group = consumer_group(settings, op, default_group)
+        queue = broker.queue(op, group=group, address=consumer_address(settings, op))
+        by_queue.setdefault(queue, []).append(op.name)
+    return [_Consumer("|".join(names), queue) for queue, names in by_queue.items()]
 
 
 def _run(args: argparse.Namespace, action: Callable[[Broker, list[_Consumer]], Awaitable[T]]) -> T:
@@ -185,13 +192,20 @@ def _run(args: argparse.Namespace, action: Callable[[Broker, list[_Consumer]], A
             "messaging.url is memory://: dead letters live in the service's process; "
             "configure a broker (amqp://, kafka://, redis://) to inspect them"
         )
-    consumers = _consumers(args, settings, service.info.name, list(service.consumers))
     quiet_logs()
 
     from microlib.messaging import open_broker
 
-    async def main() -> T:
+    try:
         broker = open_broker(settings, client_name=f"{service.info.name}-cli")
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        consumers = _consumers(args, settings, service.info.name, list(service.consumers), broker)
+    except ValueError as exc:  # a queue the broker cannot name from the settings
+        raise CommandError(str(exc)) from None
+
+    async def main() -> T:
         try:
             await broker.start()
             return await action(broker, consumers)

@@ -274,6 +274,12 @@ class Broker(Protocol):
         """
         ...
 
+    def queue(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """The queue of ``group``'s consumer of ``operation`` at ``address``, which names
+        its dead letters (``<queue>.dlq``) and its replays: ``<group>.<operation>``,
+        unless the contract names the queue (RabbitMQ's ``queue.name``, ``is: queue``)."""
+        ...
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """What a subscription of ``operation`` for ``group`` at ``address`` reads: a
         queue, or a stream's or topic's group.

@@ -29,7 +29,6 @@ import structlog
 
 from microlib.core.context import CallContext
 from microlib.core.errors import Error, Internal, InvalidArgument
-from microlib.messaging._names import queue_name
 from microlib.messaging.acks import Reject
 from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Dispatching, Subscription
 from microlib.messaging.codec import MESSAGE_HEADER, header_at, read_payload
@@ -114,7 +113,7 @@ class OperationConsumer:
         self.options = options
         self._handler = handler
         self._service = application.title
-        self._queue = queue_name(operation, options.group)
+        self._queue = broker.queue(operation, group=options.group, address=options.address)
         self._broker = broker
         self._publisher = publisher
         self._on_settled = on_settled
@@ -164,7 +163,7 @@ class OperationConsumer:
 
     @property
     def queue(self) -> str:
-        """The consumer's queue name (``<group>.<operation>``), which names its dead letters."""
+        """The consumer's queue (:meth:`Broker.queue`), which names its dead letters."""
         return self._queue
 
     async def lag(self) -> int | None:
@@ -262,11 +261,8 @@ class OperationConsumer:
         policy = self.options.policy
         attempt = max(1, delivery.delivery_count)
         try:
-            replayed_for = delivery.headers.get(REPLAY_HEADER)
-            if replayed_for is not None and replayed_for != self._queue:
-                # A dead letter replayed on a shared stream or topic for another group.
-                await delivery.ack()
-                return
+            # Before the replay check: a dead letter of the other operation,
+            # replayed to the queue both read, is that one's to handle.
             sibling = self._sibling_for(delivery) if self._siblings else None
             if sibling is not None:
                 consumer, together = sibling
@@ -275,6 +271,11 @@ class OperationConsumer:
                     await consumer._settle(delivery)
                 else:
                     await delivery.ack()  # the other operation's queue holds its own copy
+                return
+            replayed_for = delivery.headers.get(REPLAY_HEADER)
+            if replayed_for is not None and replayed_for != self._queue:
+                # A dead letter replayed on a shared stream or topic for another group.
+                await delivery.ack()
                 return
             if attempt > policy.max_attempts:
                 failure = Internal(f"delivered {attempt - 1} times without being acknowledged")

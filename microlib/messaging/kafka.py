@@ -241,6 +241,10 @@ class KafkaBroker:
         except KafkaError as exc:
             raise Unavailable(f"Kafka did not take the record: {type(exc).__name__}: {exc}") from exc
 
+    def queue(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """``<group>.<operation>``, also the Kafka group id unless the binding's ``groupId`` names it."""
+        return queue_name(operation, group)
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The topic (or topic pattern) and, after a space, the Kafka group id.
 

@@ -152,16 +152,20 @@ class MemoryBroker:
         """Put ``message`` in every queue whose address matches it."""
         self._connected().publish(message)
 
-    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+    def queue(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The group's queue for ``operation`` (``<group>.<operation>``)."""
         return queue_name(operation, group)
+
+    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """The queue."""
+        return self.queue(operation, group=group, address=address)
 
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> _MemorySubscription:
         """The group's queue for ``operation`` (created on first use) and a consumer of it."""
         hub = self._connected()
-        name = self.source(operation, group=group, address=address)
+        name = queue_name(operation, group)
         queue = hub.queues.get(name)
         if queue is None:
             queue = hub.queues[name] = _Queue(name, address)

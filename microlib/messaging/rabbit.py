@@ -172,9 +172,9 @@ class RabbitBroker:
             return _DEFAULT, str(name) if name else None
         return (await self._exchange(operation)).name, None
 
-    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
-        """The queue: the binding's ``queue.name``, the address itself for ``is: queue``,
-        else the group's own (``<group>.<operation>``).
+    def queue(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """The binding's ``queue.name``, the address itself for ``is: queue``, else the
+        group's own (``<group>.<operation>``).
 
         Raises:
             ValueError: ``is: queue`` names the queue after an address that still
@@ -191,6 +191,14 @@ class RabbitBroker:
         name = str(declared.get("name") or (address if binding.get("is") == "queue" else ""))
         return name or queue_name(operation, group)
 
+    def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """The queue.
+
+        Raises:
+            ValueError: as :meth:`queue`.
+        """
+        return self.queue(operation, group=group, address=address)
+
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
     ) -> _RabbitSubscription:
@@ -202,7 +210,7 @@ class RabbitBroker:
         """
         binding = _amqp(operation)
         declared = binding.get("queue", {})
-        name = self.source(operation, group=group, address=address)
+        name = self.queue(operation, group=group, address=address)
         dead = dead_letter_name(name, self.settings.dead_letter_suffix)
         channel = await self._open().channel()
         await channel.set_qos(prefetch_count=prefetch)

@@ -195,6 +195,10 @@ class RedisBroker:
                 pipe.xadd(stream, fields)
             return await pipe.execute(raise_on_error=False)
 
+    def queue(self, operation: OperationDefinition, *, group: str, address: str) -> str:
+        """``<group>.<operation>``, also the stream's consumer group."""
+        return queue_name(operation, group)
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The stream and, after a space, its consumer group (the queue's name)."""
         return f"{address} {queue_name(operation, group)}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from microlib.core.errors import Unavailable
-from microlib.messaging._names import binding_group, queue_name
+from microlib.messaging._names import binding_group
 from microlib.messaging.backlog import Backlog
 from microlib.messaging.broker import Broker, Delivery, OutgoingMessage, open_broker
 from microlib.messaging.consumer import ConsumerOptions, OperationConsumer, Settled
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from microlib.observability.metrics import Metrics
     from microlib.observability.tracing import Tracing
 
-__all__ = ["Messaging", "application_of", "consumer_group"]
+__all__ = ["Messaging", "application_of", "consumer_address", "consumer_group"]
 
 log = structlog.get_logger("microlib.messaging")
 
@@ -127,10 +127,9 @@ class Messaging:
             policy = policy_from_settings(s.retry)
         else:
             policy = RetryPolicy()
-        parameters = own.parameters if own is not None else {}
         return ConsumerOptions(
             group=consumer_group(s, operation, self._group),
-            address=operation.resolve(parameters, partial=True),
+            address=consumer_address(s, operation),
             prefetch=(own.prefetch if own is not None and own.prefetch else None) or s.prefetch,
             policy=policy,
             handler_timeout=(own.handler_timeout if own is not None else None) or s.handler_timeout,
@@ -210,11 +209,15 @@ class Messaging:
         for observer in self.observers:
             observer(operation, delivery, outcome)
 
+    def _queue(self, operation: OperationDefinition) -> str:
+        options = self.options(operation)
+        return self.broker.queue(operation, group=options.group, address=options.address)
+
     async def dead_letters(
         self, operation: OperationDefinition, *, limit: int = 100
     ) -> list[OutgoingMessage]:
         """The oldest dead letters of this service's consumer of ``operation``, left in place."""
-        queue = queue_name(operation, self.options(operation).group)
+        queue = self._queue(operation)
         return await self.broker.dead_letters(queue, limit=limit)
 
     async def replay_dead_letter(self, operation: OperationDefinition, message_id: str) -> bool:
@@ -223,12 +226,12 @@ class Messaging:
         Returns:
             False when there is no dead letter ``message_id``.
         """
-        queue = queue_name(operation, self.options(operation).group)
+        queue = self._queue(operation)
         return await self.broker.replay_dead_letter(queue, message_id)
 
     async def purge_dead_letters(self, operation: OperationDefinition) -> int:
         """Drop every dead letter of this service's consumer of ``operation``; returns how many."""
-        queue = queue_name(operation, self.options(operation).group)
+        queue = self._queue(operation)
         return await self.broker.purge_dead_letters(queue)
 
     async def drain(self, timeout: float) -> None:
@@ -281,6 +284,13 @@ def _share_addresses(consumers: list[OperationConsumer], broker: Broker) -> None
             running.share_address(
                 [(other, sources[other] == sources[running]) for other in shared if other is not running]
             )
+
+
+def consumer_address(settings: MessagingSettings, operation: OperationDefinition) -> str:
+    """The address ``operation`` is consumed at: its ``messaging.consumers`` entry's
+    parameters filled in, the others left as ``{name}``."""
+    own = settings.consumers.get(operation.name)
+    return operation.resolve(own.parameters if own is not None else {}, partial=True)
 
 
 def consumer_group(settings: MessagingSettings, operation: OperationDefinition, default: str) -> str:

@@ -1,7 +1,8 @@
 """A service consuming the test orders contract, for `microlib messages dlq` run as a process.
 
 The contract's addresses start with ``$MICROLIB_TEST_PREFIX``, so each test has
-channels of its own.
+channels of its own; ``$MICROLIB_TEST_QUEUE`` names the consumer's RabbitMQ queue in
+its ``amqp`` binding.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from microlib import Service
 from microlib.messaging import MessageContext
 from tests.messaging.contract import orders
 
-contract = orders(os.environ.get("MICROLIB_TEST_PREFIX", "cli"))
+queue = os.environ.get("MICROLIB_TEST_QUEUE")
+contract = orders(
+    os.environ.get("MICROLIB_TEST_PREFIX", "cli"),
+    bindings={"amqp": {"queue": {"name": queue}}} if queue else None,
+)
 
 
 class Stock(contract.consumer):  # type: ignore[name-defined,misc]

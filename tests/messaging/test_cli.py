@@ -25,12 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = "tests.messaging._dlq_app:service"
 
 
-def cli(prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m microlib.cli messages dlq ARGS` for the contract under ``prefix``."""
+def cli(prefix: str, *args: str, queue: str = "") -> subprocess.CompletedProcess[str]:
+    """Run `python -m microlib.cli messages dlq ARGS` for the contract under ``prefix``
+    (its consumer's RabbitMQ queue named ``queue`` in the binding, if given)."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "codegen")]),
         "MICROLIB_TEST_PREFIX": prefix,
+        "MICROLIB_TEST_QUEUE": queue,
     }
     return subprocess.run(
         [sys.executable, "-m", "microlib.cli", "messages", "dlq", *args],
@@ -135,6 +137,46 @@ async def test_list_show_replay_and_purge(broker: tuple[str, str]) -> None:
     assert (empty.stdout, "0 dead letter(s)" in empty.stderr) == ("", True)
     missing = await asyncio.to_thread(cli, prefix, "replay", "m-d2", *common)
     assert (missing.returncode, missing.stderr.strip()) == (2, "microlib messages: no dead letter m-d2")
+
+
+@pytest.mark.connected
+async def test_the_dead_letters_of_a_queue_the_contract_names_are_found() -> None:
+    """A RabbitMQ binding's ``queue.name`` names the consumer's queue, so its dead
+    letters are in ``<name>.dlq``: the service's API and the command read them there
+    (they read ``<group>.<operation>.dlq``, empty), and a replay reaches the consumer."""
+    prefix, queue = f"t{uuid.uuid4().hex[:10]}", f"q{uuid.uuid4().hex[:10]}"
+    contract = orders(prefix, bindings={"amqp": {"queue": {"name": queue}}})
+    handled: list[str] = []
+    refuse = True
+
+    async def on_order(self: Any, payload: Any, ctx: MessageContext) -> None:
+        if refuse:
+            raise Reject(f"no stock for {payload.order_id}")
+        handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(type("Stock", (contract.consumer,), {"on_order": on_order})())
+    settings = [f"messaging.url={RABBIT_URL}", "messaging.consumers.onOrder.parameters.region=eu"]
+    try:
+        async with TestService(service, overrides=settings):
+            await service.publisher.publish(
+                contract.place_order, placed("d1"), parameters={"region": "eu"}, message_id="m-d1"
+            )
+            await eventually(lambda: _count(service, contract.on_order, 1), what="the dead letter")
+            listed = await asyncio.to_thread(cli, prefix, "list", TARGET, *_set(settings), queue=queue)
+            assert listed.returncode == 0, listed.stderr
+            assert [line.split("  ")[:3] for line in listed.stdout.splitlines()] == [
+                ["m-d1", "onOrder", "poison"]
+            ]
+            refuse = False
+            assert await service.messaging.replay_dead_letter(contract.on_order, "m-d1")
+            await eventually(lambda: handled == ["d1"], what="the replayed message handled")
+    finally:
+        await delete_queues(queue, f"{queue}.dlq")
+
+
+def _set(overrides: list[str]) -> list[str]:
+    return [part for override in overrides for part in ("--set", override)]
 
 
 async def _count(service: Service, operation: Any, count: int) -> bool:

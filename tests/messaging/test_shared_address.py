@@ -14,7 +14,8 @@ import pytest
 
 from microlib import Service
 from microlib.messaging import Action, ApplicationDefinition, MessageContext, OperationDefinition
-from microlib.messaging.broker import Delivery, OutgoingMessage
+from microlib.messaging.broker import REPLAY_HEADER, Delivery, OutgoingMessage
+from microlib.messaging.codec import MESSAGE_HEADER
 from microlib.testing import TestService
 from tests.messaging.contract import FAST, OrderCancelled, OrderPlaced, eventually, message, placed
 from tests.messaging.test_rabbit import RABBIT_URL
@@ -122,3 +123,44 @@ async def test_each_message_reaches_the_operation_carrying_it_once(
         await asyncio.sleep(0.5)  # time for a wrong dead letter or a second handling to show
     assert sorted(handled) == expected
     assert [outcome for *_, outcome in settled] == ["ack"] * 4, settled
+
+
+async def test_a_dead_letter_replayed_to_a_queue_both_read_is_handled_by_its_operation() -> None:
+    """A Kafka groupId both operations give: a replay of one operation's dead letter
+    names that operation's queue and may reach the other's consumer, which hands it
+    over (rather than dropping it as a replay for another group)."""
+    _, consumer = _shop(f"s{uuid.uuid4().hex[:8]}", {})
+    handled: list[str] = []
+
+    class Shop(consumer):  # type: ignore[valid-type,misc]
+        async def on_placed(self, payload: OrderPlaced, ctx: MessageContext) -> None:
+            handled.append(f"placed {payload.order_id}")
+
+        async def on_cancelled(self, payload: OrderCancelled, ctx: MessageContext) -> None:
+            handled.append(f"cancelled {payload.order_id}")
+
+    service = Service("shop")
+    service.include(Shop())
+    async with TestService(service, overrides=[f"messaging.url=memory://{uuid.uuid4().hex}"], with_real=True):
+        placed_consumer, cancelled_consumer = service.messaging._running  # type: ignore[attr-defined]
+        # As on Kafka with one groupId: the two read one source.
+        placed_consumer.share_address([(cancelled_consumer, True)])
+        acked: list[str] = []
+
+        async def ack() -> None:
+            acked.append("ack")
+
+        async def dead_letter(headers: Mapping[str, str]) -> None:
+            acked.append("dead letter")
+
+        delivery = Delivery(
+            placed_consumer.operation.address,
+            b'{"order_id": "c-9", "reason": "late"}',
+            {MESSAGE_HEADER: "OrderCancelled", REPLAY_HEADER: cancelled_consumer.queue},
+            on_ack=ack,
+            on_requeue=ack,
+            on_dead_letter=dead_letter,
+            message_id="m-9",
+        )
+        await placed_consumer._handle(delivery)
+    assert (handled, acked) == (["cancelled c-9"], ["ack"])

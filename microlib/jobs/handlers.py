@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from microlib.core._formats import FormatPlan, format_plan
+from microlib.core._strict_json import validate_json
+from microlib.core._violations import document_violations
 from microlib.core.context import CallContext
 from microlib.core.errors import ContractMismatch, FieldViolation, InvalidArgument
 from microlib.core.handler_shape import handler_methods, payload_problem
@@ -81,30 +85,52 @@ def check_handlers(definition: JobsDefinition, handlers: object) -> None:
 
 
 def validate_payload(job: JobDefinition, payload: Any) -> Any:
-    """``payload`` as an instance of the job's payload model.
+    """``payload`` as an instance of the job's payload model, held to the rules of a
+    contract's JSON on every door: strict JSON types (``"4"`` is not an integer) and
+    string formats as JSON Schema writes them (``format: email``, ``date``).
+
+    A mapping holding Python values JSON has no type for (a ``datetime``) is
+    validated as Python, with pydantic's conversions.
 
     Raises:
         InvalidArgument: naming every bad field (``payload.lines[0].qty``).
     """
     model = job.payload_type
+    if not issubclass(model, BaseModel):
+        return payload if isinstance(payload, model) else model(**payload)
+    plan = format_plan(model)
     if isinstance(payload, model):
-        return payload
+        value, document = payload, None
+    else:
+        value, document = _validated(job, model, payload, plan), payload
+    if plan is not None:
+        if document is None:
+            document = value.model_dump(mode="json", by_alias=True)
+        violations = plan.violations(document, "payload")
+        if violations:
+            raise _invalid(job, violations)
+    return value
+
+
+def _validated(job: JobDefinition, model: type[BaseModel], payload: Any, plan: FormatPlan | None) -> Any:
     try:
-        if issubclass(model, BaseModel):
+        raw = json.dumps(payload, allow_nan=False).encode()
+    except (TypeError, ValueError):
+        raw = None  # Python values: validated as Python
+    try:
+        if raw is None:
             return model.model_validate(payload)
-        return model(**payload)
+        return validate_json(model.__pydantic_validator__, raw)
     except ValidationError as exc:
-        violations = [
-            FieldViolation(_path(error["loc"]), error["msg"], error["type"]) for error in exc.errors()
-        ]
-        fields = ", ".join(v.field for v in violations)
-        raise InvalidArgument(
-            f"invalid payload for job {job.name}: {fields}", violations=violations
-        ) from None
+        violations = document_violations(exc, payload, "payload")
+        if plan is not None and raw is not None:
+            violations += plan.refused_json_violations(raw, "payload", violations)
+        raise _invalid(job, violations) from None
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    return "payload" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+def _invalid(job: JobDefinition, violations: list[FieldViolation]) -> InvalidArgument:
+    fields = ", ".join(v.field for v in violations)
+    return InvalidArgument(f"invalid payload for job {job.name}: {fields}", violations=violations)
 
 
 Handler = Callable[[Any, JobContext], Awaitable[Any]]

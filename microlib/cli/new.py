@@ -1,6 +1,6 @@
 """``microlib new``: write a contract-first project, then generate its code.
 
-``microlib new NAME --template proto|openapi|messaging|all`` writes the folder
+``microlib new NAME --template proto|openapi|messaging|jobs|all`` writes the folder
 NAME (its last part is the Python package's name): contracts, the user's
 implementations of what they generate, ``main.py`` wiring them into a Service,
 tests, ``microlib.yaml``, a Makefile, a Dockerfile and a CI workflow; then runs
@@ -32,7 +32,8 @@ TEMPLATES = {
     "proto": ("proto",),
     "openapi": ("openapi",),
     "messaging": ("messaging",),
-    "all": ("proto", "openapi", "messaging"),
+    "jobs": ("jobs",),
+    "all": ("proto", "openapi", "messaging", "jobs"),
 }
 
 # A package name that is also a valid service name once "_" becomes "-"
@@ -59,13 +60,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         choices=list(TEMPLATES),
         default="proto",
         help="proto: gRPC with REST transcoding; openapi: OpenAPI-first HTTP; "
-        "messaging: AsyncAPI consumers and publishers; all: the three together (default: proto)",
+        "messaging: AsyncAPI consumers and publishers; jobs: background and scheduled jobs; "
+        "all: the four together (default: proto)",
     )
     parser.add_argument(
         "--templates",
         type=Path,
         metavar="DIR",
-        help="a folder of template parts (project, proto, openapi, messaging) whose files "
+        help="a folder of template parts (project, proto, openapi, messaging, jobs) whose files "
         "replace or add to the built-in ones",
     )
     parser.set_defaults(handler=_run)

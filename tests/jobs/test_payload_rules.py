@@ -62,14 +62,18 @@ def test_a_model_instance_is_held_to_its_formats() -> None:
     assert validate_payload(JOB, good) is good
 
 
-def test_a_mapping_of_python_values_is_validated_as_python() -> None:
-    """A date object has no JSON type: such a mapping is validated with pydantic's
-    conversions, and its formats checked all the same."""
+def test_a_mapping_of_python_values_is_read_as_pydantic_writes_them() -> None:
+    """A date object has no JSON type: it is read as pydantic writes it (ISO 8601), and
+    the mapping's formats are checked all the same; an object pydantic cannot write is
+    validated as Python, and refused naming its field."""
     booking = validate_payload(JOB, {**GOOD, "day": datetime.date(2024, 3, 1)})
     assert booking.day == datetime.date(2024, 3, 1)
     with pytest.raises(InvalidArgument) as caught:
         validate_payload(JOB, {**GOOD, "day": datetime.date(2024, 3, 1), "contact": "x@"})
     assert [v.field for v in caught.value.violations] == ["payload.contact"]
+    with pytest.raises(InvalidArgument) as caught:
+        validate_payload(JOB, {**GOOD, "seats": object()})
+    assert [v.field for v in caught.value.violations] == ["payload.seats"]
 
 
 def test_pydantic_and_format_refusals_are_reported_together() -> None:

@@ -245,7 +245,8 @@ def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
 def _prefix(doc: dict[str, Any]) -> str:
     """The path of the first server's URL (``/api`` of ``https://x.example/api``), its
     variables at their defaults (``{scheme}://x.example/{base}``): where ``Service.include``
-    mounts the document's operations; "" when it names none."""
+    mounts the document's operations; "" (the root, OpenAPI's default server ``/``) when it
+    names none."""
     servers = doc.get("servers")
     first = servers[0] if isinstance(servers, list) and servers else None
     url = first.get("url") if isinstance(first, dict) else None

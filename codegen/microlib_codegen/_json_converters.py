@@ -175,6 +175,20 @@ def _parser(f: Field) -> str:
     return item
 
 
+def _one_per_oneof(message: MessageType) -> str:
+    """Keep the last member of each oneof the JSON object set, as the binary format does: the
+    dataclass would take them all, a message no protobuf library can hold."""
+    groups: dict[str, list[str]] = {}
+    for f in message.fields:
+        if f.oneof is not None:
+            groups.setdefault(f.oneof, []).append(repr(f.python_name))
+    checks = []
+    for members in groups.values():
+        names = f"{{{', '.join(members)}}}"
+        checks.append(f"    if len(kw.keys() & {names}) > 1:\n        _j.keep_last_member(kw, {names})\n")
+    return "".join(checks)
+
+
 def json_converter(message: MessageType) -> JsonConverter:
     """The JSON converter source for ``message`` (module-level functions)."""
     name = _ident(message.ref.full_name)
@@ -216,6 +230,7 @@ def json_converter(message: MessageType) -> JsonConverter:
         "            kw[f[0]] = v\n"
         "        else:\n"
         '            kw[f[0]] = f[2](v, f"{p}.{f[1]}" if p else f[1], o)\n'
+        f"{_one_per_oneof(message)}"
         f"    return {cls}(**kw)\n"
     )
     entries: list[str] = []

@@ -361,8 +361,20 @@ def _type_of(schema: Any) -> str:
 def _model_for(schemas: dict[str, Any], schema: Any, name: str) -> str:
     ref = schema.get("$ref") if isinstance(schema, dict) else None
     if isinstance(ref, str) and ref.startswith(_COMPONENT) and len(schema) == 1:
-        return _key(ref)
-    return _add_schema(schemas, name, schema)
+        if not _is_enum(schemas.get(_key(ref))):
+            return _key(ref)
+    elif _is_enum(schema):
+        ref = _COMPONENT + _add_schema(schemas, name + "Value", schema)
+    else:
+        return _add_schema(schemas, name, schema)
+    # An enum's class is no pydantic model, and bodies are validated and written through one: a
+    # RootModel of the enum (`PutSquareBody(RootModel[Mark])`).
+    return _add_schema(schemas, name, {"$ref": ref})
+
+
+def _is_enum(schema: Any) -> bool:
+    """Whether the model generator makes ``schema`` an Enum class."""
+    return isinstance(schema, dict) and "enum" in schema and _type_of(schema) != "object"
 
 
 def _is_json(media: str) -> bool:
@@ -476,6 +488,14 @@ def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, 
 
 
 _SCALARS = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}
+
+
+def _unwrapped(schema: dict[str, Any]) -> bool:
+    """Whether the model generator makes ``schema`` a RootModel of a scalar or a list: not an
+    object's model, not an enum (whose members a handler gets as they are)."""
+    return _type_of(schema) in (*_SCALARS, "array") and "enum" not in schema
+
+
 _FORMATS = {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID"}
 
 
@@ -494,7 +514,14 @@ def annotation(doc: dict[str, Any], schema: Any, names: Mapping[str, str]) -> st
         return "Any"
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        return "models." + names[_key(ref)] if ref.startswith(_COMPONENT) else "Any"
+        if not ref.startswith(_COMPONENT):
+            return "Any"
+        target = doc.get("components", {}).get("schemas", {}).get(_key(ref))
+        if isinstance(target, dict) and (set(target) == {"$ref"} or _unwrapped(target)):
+            # Its class is a RootModel, and the handler gets the root (`coordinate: {type: integer}`
+            # arrives as an int, not a models.Coordinate).
+            return annotation(doc, target, names)
+        return "models." + names[_key(ref)]
     kind = _type_of(schema)
     if kind == "array":
         return f"list[{annotation(doc, schema.get('items') or {}, names)}]"

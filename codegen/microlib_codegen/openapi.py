@@ -126,6 +126,9 @@ def _load_document(spec: Path) -> _Loaded:
         at = bundled.at(path)
         # "not valid under any of the given schemas" says less than the alternative that came closest.
         message = best_match(exc.context).message if exc.context else exc.message
+        # Some validators append the failing schema and the instance after a blank line: the
+        # first paragraph says it, at the line already given.
+        message = message.split("\n\n", 1)[0]
         raise OpenAPIError(f"{at}: invalid OpenAPI document at {where}: {message}") from exc
     work = json.loads(json.dumps(doc))
     bound_formats(work)
@@ -189,9 +192,10 @@ def _optional(p: ParamSpec) -> str:
 
 def _returns(op: OperationSpec) -> str:
     types: list[str] = []
-    for status, _media, model in op.responses:
+    for status, media, model in op.responses:
         if status.startswith("2"):
-            t = f"models.{model}" if model else ("None" if status == "204" else "bytes")
+            # A response without content (`201: {description: created}`) is answered by returning None.
+            t = f"models.{model}" if model else ("None" if media is None or status == "204" else "bytes")
             if t not in types:
                 types.append(t)
     # ruff wants None last in a union.
@@ -245,7 +249,8 @@ def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
 def _prefix(doc: dict[str, Any]) -> str:
     """The path of the first server's URL (``/api`` of ``https://x.example/api``), its
     variables at their defaults (``{scheme}://x.example/{base}``): where ``Service.include``
-    mounts the document's operations; "" when it names none."""
+    mounts the document's operations; "" (the root, OpenAPI's default server ``/``) when it
+    names none."""
     servers = doc.get("servers")
     first = servers[0] if isinstance(servers, list) and servers else None
     url = first.get("url") if isinstance(first, dict) else None

@@ -16,7 +16,7 @@ import grpc
 from opentelemetry import propagate
 
 from microlib.core.context import current_context
-from microlib.grpc.definition import MethodDefinition, ServiceDefinition
+from microlib.grpc.definition import MethodDefinition, MethodKind, ServiceDefinition
 from microlib.grpc.errors import error_from_rpc_error
 
 __all__ = ["Client", "Metadata"]
@@ -53,7 +53,9 @@ class Client:
             factory = getattr(self._channel, method.kind.value)
             found = factory(
                 f"/{self._service}/{method.name}",
-                request_serializer=method.encode_request,
+                # A single request is encoded by the helper before the call: grpcio logs a failing
+                # serializer's exception and sends an empty message in its place.
+                request_serializer=method.encode_request if method.kind in _STREAMED_REQUESTS else None,
                 response_deserializer=method.decode_response,
             )
             self._callables[method.name] = found
@@ -94,7 +96,9 @@ class Client:
             Error: the subclass matching the status the server sent.
         """
         try:
-            return await self._callable(method)(request, **self._options(timeout, metadata))
+            return await self._callable(method)(
+                method.encode_request(request), **self._options(timeout, metadata)
+            )
         except grpc.aio.AioRpcError as exc:
             raise error_from_rpc_error(exc) from exc
 
@@ -113,7 +117,7 @@ class Client:
         Raises:
             Error: while iterating, when the server ends the stream with one.
         """
-        call = self._callable(method)(request, **self._options(timeout, metadata))
+        call = self._callable(method)(method.encode_request(request), **self._options(timeout, metadata))
         async for item in _responses(call):
             yield item
 
@@ -153,6 +157,9 @@ class Client:
         call = self._callable(method)(requests, **self._options(timeout, metadata))
         async for item in _responses(call):
             yield item
+
+
+_STREAMED_REQUESTS = frozenset({MethodKind.STREAM_UNARY, MethodKind.STREAM_STREAM})
 
 
 async def _responses(call: Any) -> AsyncIterator[Any]:

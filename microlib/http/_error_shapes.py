@@ -31,7 +31,9 @@ pointer, location, loc, param, parameter, target (string) the field; message,
 description, detail, msg, error (string) the description; rule, code, reason
 (string) the rule; the other names as above. When the object holding the array
 has no property for the message (JSON:API's ``errors``), an error without
-violations is one item of its own, filled from the error.
+violations is one item of its own, filled from the error. A schema with no such
+array (``{"code", "message"}``) gets the violations in its message instead
+(``invalid request to listPets: query.limit: Input should be a valid integer``).
 
 A property's ``x-microlib-error`` names its value where the name does not say
 it (``status: {type: string, x-microlib-error: http-status}`` for JSON:API's
@@ -350,6 +352,11 @@ class _Planner:
         return _Node(fill=_EXTENSIONS[named])
 
 
+def _lists_violations(node: _Node) -> bool:
+    """Whether ``node`` writes the violations array somewhere, at any depth."""
+    return node.item is not None or any(_lists_violations(child) for _, child in node.properties)
+
+
 def _plan(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> _Node | None:
     """How errors are written in ``schema`` (refs resolved in ``root``, default ``schema``);
     None when it is not an object."""
@@ -388,6 +395,7 @@ class ErrorShape:
     model: type[BaseModel]
     media: str
     node: _Node
+    lists_violations: bool = False
 
     @classmethod
     def of(cls, model: type[BaseModel], media: str) -> ErrorShape | None:
@@ -399,10 +407,15 @@ class ErrorShape:
         if media.split(";", 1)[0].strip().lower() == "application/problem+json":
             return None
         node = _plan(model.model_json_schema())
-        return None if node is None else cls(model, media, node)
+        return None if node is None else cls(model, media, node, _lists_violations(node))
 
     def render(self, error: Error, status: int, message: str, correlation_id: str) -> bytes | None:
         """The body for ``error``, or None when the declared schema refuses it."""
+        if error.violations and not self.lists_violations:
+            # No array to list them in (`{code, message}`): the message names each field instead,
+            # or a refusal would not say what to fix.
+            named = "; ".join(f"{v.field}: {v.description}" for v in error.violations)
+            message = f"{message}: {named}"
         body = self.node.render(_Source(error, status, message, correlation_id))
         try:
             self.model.model_validate(body)

@@ -5,7 +5,8 @@ derives from generated handler Protocols, which name their document (the
 generated ``operations`` module) and their tag. Each document becomes one
 :class:`~microlib.http.OpenAPIApp`, with its operations, title, served
 document and Swagger UI, mounted at the prefix its first server gives (or
-the one ``include`` was given) once the service is assembled.
+the one ``include`` was given; the root when neither gives one, as OpenAPI
+reads a document without servers) once the service is assembled.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound
 
 from microlib.core.errors import ContractMismatch
 
 if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
     from microlib.core.chain import Chain
     from microlib.http.app import HttpApp
+    from microlib.http.openapi import OpenAPIApp
 
 __all__ = ["IncludedDocuments", "implements_openapi"]
 
@@ -51,8 +58,8 @@ class IncludedDocuments:
         Raises:
             ContractMismatch: a method of its tags is missing or only
                 inherited from the Protocol; a tag is implemented twice; the
-                document gives no prefix and none was passed; the same
-                document is given two prefixes.
+                prefix is a relative path; the same document is given two
+                prefixes.
         """
         cls = type(implementation)
         tags = {
@@ -69,11 +76,12 @@ class IncludedDocuments:
         operations = next(iter(modules))
         assert isinstance(operations, ModuleType)
         title: str = operations.TITLE
+        # "" is the root: a document without servers is served at `/`, as OpenAPI says.
         chosen = (prefix if prefix is not None else getattr(operations, "PREFIX", "")).rstrip("/")
-        if not chosen.startswith("/"):
+        if chosen and not chosen.startswith("/"):
             raise ContractMismatch(
-                f"{title}: no prefix to serve it under: give the document a server "
-                "(servers: [{url: /api}]) or pass service.include(..., prefix='/api')"
+                f"{title}: the server URL {chosen!r} is relative: give the document a server with an "
+                "absolute path (servers: [{url: /api}]) or pass service.include(..., prefix='/api')"
             )
         document = self._documents.setdefault(operations.__name__, _Document(operations, chosen))
         if document.prefix != chosen:
@@ -102,17 +110,43 @@ class IncludedDocuments:
         for document in self._documents.values():
             operations = document.operations
             _require_every_tag(document)
-            http.mount(
-                document.prefix,
-                OpenAPIApp(
-                    operations.OPERATIONS,
-                    document.handlers,
-                    chain=chain,
-                    title=operations.TITLE,
-                    spec_path=operations.SPEC_PATH,
-                    prefix=document.prefix,
-                ),
+            app = OpenAPIApp(
+                operations.OPERATIONS,
+                document.handlers,
+                chain=chain,
+                title=operations.TITLE,
+                spec_path=operations.SPEC_PATH,
+                prefix=document.prefix,
             )
+            if document.prefix:
+                http.mount(document.prefix, app)
+            else:
+                # A Mount at the root would answer every path, the probes' and /metrics included.
+                http.add_routes([*app.routes(""), _DocumentPages(app)])
+
+
+class _DocumentPages(BaseRoute):
+    """The served document and Swagger UI of an app at the root, and no other path.
+
+    Also how the security check finds the app's operations (as a Mount's ``app``).
+    """
+
+    def __init__(self, app: OpenAPIApp) -> None:
+        self.app = app
+        self.path = ""
+        self._pages = app.document_paths
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope["path"] if scope["type"] == "http" else None
+        if path is not None and any(path == page or path.startswith(page + "/") for page in self._pages):
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def _require_every_tag(document: _Document) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "float_out",
     "int32",
     "int64",
+    "keep_last_member",
     "map_in",
     "message_in",
     "repeated_in",
@@ -98,6 +99,18 @@ def bad(path: str, description: str, rule: str = "type") -> InvalidArgument:
 def unknown(path: str, key: str) -> InvalidArgument:
     """The error for a key the message does not declare."""
     return bad(f"{path}.{key}" if path else key, f"unknown field {key!r}", "unknown")
+
+
+def keep_last_member(values: dict[str, Any], members: set[str]) -> None:
+    """Keep only the last member of a oneof that an object set, as the binary format does.
+
+    Args:
+        values: The object's values read so far, by attribute name, in the object's order.
+        members: The attribute names of the oneof's members.
+    """
+    present = [name for name in values if name in members]
+    for name in present[:-1]:
+        del values[name]
 
 
 # ---------------------------------------------------------------- output

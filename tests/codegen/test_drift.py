@@ -140,7 +140,7 @@ class TestOpenAPIHandlers:
         assert err.splitlines() == [
             f"drift: {stub}:14: Pets.get_pet: missing, operation getPet has no method here (the service "
             "refuses to start until it is written); expected: async def get_pet(self, *, pet_id: str) -> "
-            "bytes | Reply:"
+            "Reply | None:"
         ]
 
     def test_a_removed_operation_and_a_sync_handler_are_named(self, tmp_path: Path) -> None:

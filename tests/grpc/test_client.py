@@ -61,6 +61,17 @@ async def test_all_four_shapes(echo: Generated, client: Any) -> None:
     assert [r.message async for r in client.chat(_requests(echo, "x", "y"))] == ["x", "y"]
 
 
+async def test_a_request_that_cannot_be_encoded_fails_here_and_sends_nothing(client: Any) -> None:
+    """grpcio logs a serializer's exception and sends an empty message instead: a request with a
+    wrongly typed field reached the server as the default request (a Timestamp message where
+    betterproto2 takes a datetime, in a_bit_of_everything's CreateBody)."""
+    wrong = object()
+    with pytest.raises(TypeError):
+        await client.echo(wrong)
+    with pytest.raises(TypeError):
+        [r async for r in client.expand(wrong)]
+
+
 async def test_client_metadata_is_sent(echo: Generated, client: Any) -> None:
     """Client-wide and per-call metadata both reach the server."""
     reply = await client.echo(echo.pb2.EchoRequest(message="m"), metadata=[("x-call", "1")])

@@ -92,8 +92,32 @@ def test_a_required_property_nothing_fills_is_refused_naming_its_path() -> None:
 
 
 def test_an_array_whose_items_cannot_be_filled_is_left_out() -> None:
-    """Items require `severity`: the optional array is left out, the rest is filled."""
-    assert _render(StrictItems, BAD, 400) == {"message": "bad request"}
+    """Items require `severity`: the optional array is left out, the rest is filled; the message
+    names the violations the array would have listed."""
+    assert _render(StrictItems, BAD, 400) == {"message": "bad request: body.name: too short"}
+
+
+class Flat(BaseModel):
+    code: int
+    message: str
+
+
+def test_a_shape_without_an_array_names_the_violations_in_its_message() -> None:
+    """The petstore's `Error {code, message}`: a refusal still says which field is wrong and why;
+    an error without violations keeps its message as it is."""
+    two = InvalidArgument(
+        "invalid request to listPets",
+        violations=[
+            FieldViolation("query.limit", "Input should be a valid integer", "type"),
+            FieldViolation("query.tag", "Field required", "missing"),
+        ],
+    )
+    assert _render(Flat, two, 400) == {
+        "code": 400,
+        "message": "invalid request to listPets: query.limit: Input should be a valid integer; "
+        "query.tag: Field required",
+    }
+    assert _render(Flat, NotFound("gone"), 404) == {"code": 404, "message": "gone"}
 
 
 def test_a_required_list_of_violations_is_sent_empty() -> None:

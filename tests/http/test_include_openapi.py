@@ -63,10 +63,24 @@ def test_a_missing_method_is_refused_where_it_is_included() -> None:
         service.include(Incomplete())
 
 
-def test_without_a_prefix_or_with_two_the_include_says_what_to_do() -> None:
+async def test_at_the_root_the_operations_and_pages_are_served_and_nothing_else_is_shadowed() -> None:
+    """prefix "" (a document without servers, which OpenAPI serves at `/`): its operations and
+    pages at the root, while the probes and unknown paths still answer as the service's own (a
+    Mount at the root would have taken every path)."""
     service = Service("included")
-    with pytest.raises(ContractMismatch, match="no prefix to serve it under"):
-        service.include(Orders(), prefix="")
+    service.include(Orders(), prefix="")
+    async with TestService(service) as t:
+        assert (await t.http.get("/orders")).json() == {"orders": []}
+        assert (await t.http.get("/openapi.json")).json()["servers"] == [{"url": "/"}]
+        assert (await t.http.get("/docs")).status_code == 200
+        assert (await t.http.get("/health/ready")).status_code == 200
+        assert (await t.http.get("/nowhere")).json()["detail"] == "no route matches GET /nowhere"
+
+
+def test_a_relative_prefix_or_two_prefixes_the_include_says_what_to_do() -> None:
+    service = Service("included")
+    with pytest.raises(ContractMismatch, match="the server URL 'api' is relative"):
+        service.include(Orders(), prefix="api")
     service.include(Orders(), prefix="/a")
     with pytest.raises(ContractMismatch, match="included under '/a' and '/b'"):
         service.include(Orders(), prefix="/b")

@@ -223,6 +223,26 @@ def test_unknown_fields_can_be_ignored() -> None:
     assert message.shelf == Shelf(name="n")
 
 
+def test_of_two_members_of_one_oneof_the_last_is_kept_as_on_the_wire() -> None:
+    """grpc-gateway's a_bit_of_everything sends `oneofString` and `oneofEmpty` together: the
+    dataclass took both, a message no protobuf library can hold (its gRPC twin keeps one). The
+    last member sent is kept, as protobuf's binary format keeps the last one it reads, and as the
+    served document allows both."""
+    document = {"choiceText": "t", "choiceShelf": {"name": "s"}}
+    wire = CODEC.upb_type.FromString(
+        CODEC.encode(Everything(choice_text="t")) + CODEC.encode(Everything(choice_shelf=Shelf(name="s")))
+    )
+    assert wire.WhichOneof("choice") == "choice_shelf"
+    message = FROM_JSON(document, "", JsonOptions())
+    assert (message.choice_text, message.choice_shelf) == (None, Shelf(name="s"))
+    assert FROM_JSON({"choiceShelf": {}, "choiceText": "t"}, "", JsonOptions()).choice_shelf is None
+    http, _ = library_app()
+    with serve(http.app) as url, httpx.Client(base_url=url) as client:
+        r = client.post("/v1/echo", json=document)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"choiceShelf": {"name": "s"}}
+
+
 def test_echo_over_http_round_trips_everything() -> None:
     """The full message sent as JSON through a transcoded route comes back as the same document."""
     http, _ = library_app()

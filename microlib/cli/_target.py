@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -41,7 +42,7 @@ def load_service(target: str | None) -> Service:
         missing = extra_missing(exc, module_name)
         if missing is not None:
             raise missing from None
-        raise
+        raise CommandError(f"{_wired_at(exc)}: {_unimportable(exc)}") from None
     except (ContractMismatch, InvalidContract) as exc:
         raise CommandError(f"{_wired_at(exc)}: {exc}") from None
     try:
@@ -65,6 +66,25 @@ def _default_target() -> str:
     raise CommandError(
         "no TARGET given and no [tool.microlib] service = 'module:attribute' in ./pyproject.toml"
     )
+
+
+def _unimportable(exc: ModuleNotFoundError) -> str:
+    """Why an import of the service's code failed, and for a generated module what to do."""
+    name = exc.name or ""
+    parts = name.split(".")
+    for size in range(len(parts) - 1, 0, -1):
+        package = ".".join(parts[:size])
+        try:
+            spec = importlib.util.find_spec(package)
+        except ImportError:
+            continue
+        locations = (spec.submodule_search_locations or []) if spec is not None else []
+        if any((Path(location) / "_manifest.json").is_file() for location in locations):
+            return (
+                f"{exc}: {package} is written by `microlib codegen`, which writes no {name} any more "
+                "(its contract was removed or renamed): update or remove the code that imports it"
+            )
+    return str(exc)
 
 
 def _wired_at(exc: BaseException) -> str:

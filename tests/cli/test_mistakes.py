@@ -54,6 +54,32 @@ class TestRun:
         assert line.startswith("microlib run: broken.py:8: servicer Empty for bookshop.v1.BookshopService ")
         assert "lacks method(s): get_book (rpc GetBook)" in line
 
+    def test_an_import_of_a_generated_module_no_longer_written_names_the_line_and_why(
+        self, tmp_path: Path
+    ) -> None:
+        """A stub whose contract was removed still imports its generated package: the line
+        that imports it, and what happened, instead of the import machinery's traceback."""
+        generated = tmp_path / "shop" / "gen"
+        generated.mkdir(parents=True)
+        (tmp_path / "shop" / "__init__.py").write_text("")
+        (generated / "__init__.py").write_text("")
+        (generated / "_manifest.json").write_text("{}")
+        (tmp_path / "shop" / "jobs.py").write_text('"""A stub."""\n\nfrom shop.gen.shop_jobs import models\n')
+        app = "import shop.jobs\nfrom microlib import Service\n\nservice = Service('x')\n"
+        (tmp_path / "app.py").write_text(app)
+        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        assert line == (
+            "microlib run: shop/jobs.py:3: No module named 'shop.gen.shop_jobs': shop.gen is written by "
+            "`microlib codegen`, which writes no shop.gen.shop_jobs any more (its contract was removed or "
+            "renamed): update or remove the code that imports it"
+        )
+
+    def test_a_module_the_service_imports_that_does_not_exist_names_the_line(self, tmp_path: Path) -> None:
+        """Not installed, or misspelt: the line and Python's words, no traceback."""
+        (tmp_path / "app.py").write_text("from microlib import Service\nimport pricing_rules\n")
+        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        assert line == "microlib run: app.py:2: No module named 'pricing_rules'"
+
     @pytest.mark.parametrize(
         ("schedule", "reason"),
         [

@@ -113,7 +113,11 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(f"{config.out} is up to date ({len(outcome.files)} files)")
     else:
-        print(f"wrote {config.out}: {len(outcome.changed)} of {len(outcome.files)} files changed")
+        # Paths written are of the new files; the rest of the changed paths were removed.
+        removed = sum(1 for path in outcome.changed if path not in outcome.files)
+        written = len(outcome.changed) - removed
+        gone = f", {removed} removed" if removed else ""
+        print(f"wrote {config.out}: {written} of {len(outcome.files)} files changed{gone}")
         for stub in outcome.stubs_written:
             print(f"created stub {stub}{_to_include(stub)}")
     for line in outcome.stub_drift:

@@ -69,6 +69,22 @@ class TestGeneration:
         assert f"0 of {len(first)} files changed" in again.stdout
         assert tree(out) == first
 
+    def test_files_of_a_removed_contract_are_counted_apart(self, tmp_path: Path, contracts: Path) -> None:
+        """A contract removed takes its generated files with it: counted as removed, not as
+        changed files of the (smaller) output."""
+        out = tmp_path / "gen"
+        assert codegen(contracts, "--out", out).returncode == 0
+        before_bytes = tree(out)
+        before = set(before_bytes)
+        shutil.rmtree(contracts / "demo")
+        again = codegen(contracts, "--out", out)
+        assert again.returncode == 0, again.stderr
+        after = set(tree(out))
+        gone = len(before - after)
+        assert gone > 0
+        changed = sum(1 for path in after if tree(out)[path] != before_bytes.get(path))
+        assert f"wrote {out}: {changed} of {len(after)} files changed, {gone} removed" in again.stdout
+
     def test_output_is_independent_of_absolute_path_and_file_order(
         self, tmp_path: Path, generated: Path
     ) -> None:

@@ -20,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.util import types
 
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange
+from microlib.observability._families import ServedRecorder, served_recorder
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer
 from microlib.observability._lean_tracer import attach as _attach
@@ -98,7 +99,7 @@ class HttpServerTelemetry:
         # The label sets here are bounded, so their children are cached: one
         # lookup finds all four and the span name (and multi-process mode's prometheus-client
         # metrics validate and lock in every labels() call).
-        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any, str | None]] = {}
+        self._children: dict[tuple[str, str, int], tuple[ServedRecorder, str | None]] = {}
         self._gauges: dict[str, Any] = {}
         # Its level asked before the line's fields are gathered: at WARNING and
         # above (the usual production level) the access line costs one level check.
@@ -207,20 +208,17 @@ class HttpServerTelemetry:
         children = self._children.get(key)
         if children is None:
             label = str(status)
-            children = self._children[key] = (
+            recorder = served_recorder(
                 self._count.labels(method, route, label),
                 self._duration.labels(method, route, label),
                 self._req_size.labels(method, route),
                 self._resp_size.labels(method, route),
-                # The span's name for the route, made once.
-                f"{method} {route}" if route != UNMATCHED else None,
+                self._gauges[method],
             )
-        count, duration, req_size, resp_size, name = children
-        count.inc()
-        duration.observe(elapsed)
-        req_size.observe(exchange.received)
-        resp_size.observe(exchange.sent)
-        self._gauges[method].dec()
+            # The span's name for the route, made once.
+            children = self._children[key] = (recorder, f"{method} {route}" if route != UNMATCHED else None)
+        recorder, name = children
+        recorder.record(elapsed, exchange.received, exchange.sent)
         tokens = exchange.tokens
         if tokens[0] is not None:
             span, chain_method = exchange.span, exchange.method

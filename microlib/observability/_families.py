@@ -35,14 +35,21 @@ import time
 from abc import ABC, abstractmethod
 from bisect import bisect_left
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, Protocol, Self, TypeVar
 
 import prometheus_client
 import prometheus_client.metrics
 from prometheus_client.core import Metric, Sample
 from prometheus_client.utils import floatToGoString
 
-__all__ = ["CounterFamily", "GaugeFamily", "HistogramFamily", "updates_need_locks"]
+__all__ = [
+    "CounterFamily",
+    "GaugeFamily",
+    "HistogramFamily",
+    "ServedRecorder",
+    "served_recorder",
+    "updates_need_locks",
+]
 
 
 def updates_need_locks() -> bool:
@@ -389,6 +396,77 @@ class HistogramFamily(_Family[_HistogramChild]):
             out.append(Sample(self.name + "_sum", labels, child._sum))
         if created:
             out.append(Sample(self.name + "_created", labels, child._created))
+
+
+class ServedRecorder(Protocol):
+    """What one served request records in the metrics of its label set, in one call."""
+
+    def record(self, seconds: float, received: int, sent: int) -> None:
+        """Count the request, observe its duration and body sizes, and take it off the in-flight gauge."""
+        ...
+
+
+def served_recorder(
+    count: Any, duration: Any, request_size: Any, response_size: Any, in_flight: Any
+) -> ServedRecorder:
+    """The recorder of these children: counter, duration, size histograms and in-flight gauge.
+
+    Lock-free children here are updated inline, with the statements of their
+    own methods (the module's thread-safety argument holds for each); any
+    other children (locked, or prometheus-client's in multi-process mode)
+    through their methods.
+    """
+    inline = (
+        type(count) is _CounterChild
+        and type(in_flight) is _GaugeChild
+        and all(type(child) is _HistogramChild for child in (duration, request_size, response_size))
+    )
+    recorder = _InlineRecorder if inline else _MethodRecorder
+    return recorder(count, duration, request_size, response_size, in_flight)
+
+
+class _MethodRecorder:
+    __slots__ = ("_count", "_duration", "_in_flight", "_request_size", "_response_size")
+
+    def __init__(
+        self, count: Any, duration: Any, request_size: Any, response_size: Any, in_flight: Any
+    ) -> None:
+        self._count = count
+        self._duration = duration
+        self._request_size = request_size
+        self._response_size = response_size
+        self._in_flight = in_flight
+
+    def record(self, seconds: float, received: int, sent: int) -> None:
+        self._count.inc()
+        self._duration.observe(seconds)
+        self._request_size.observe(received)
+        self._response_size.observe(sent)
+        self._in_flight.dec()
+
+
+class _InlineRecorder(_MethodRecorder):
+    _count: _CounterChild
+    _duration: _HistogramChild
+    _request_size: _HistogramChild
+    _response_size: _HistogramChild
+    _in_flight: _GaugeChild
+
+    def record(self, seconds: float, received: int, sent: int) -> None:
+        # _CounterChild.inc(1), _HistogramChild.observe (three times), _GaugeChild.dec(1), without the calls.
+        self._count._value += 1
+        duration = self._duration
+        duration._sum += seconds
+        if seconds == seconds:
+            duration._counts[bisect_left(duration._bounds, seconds)] += 1
+        # Sizes are ints, never NaN: in a bucket each.
+        size = self._request_size
+        size._sum += received
+        size._counts[bisect_left(size._bounds, received)] += 1
+        size = self._response_size
+        size._sum += sent
+        size._counts[bisect_left(size._bounds, sent)] += 1
+        self._in_flight._value -= 1
 
 
 # prometheus-client's ``_created`` switch (PROMETHEUS_DISABLE_CREATED_SERIES,

@@ -76,6 +76,10 @@ class SpanProcessors(SynchronousMultiSpanProcessor):
     starts = False
     """Some processor's ``on_start`` does something: starting a span must call them."""
 
+    wired = False
+    """The spans' attributes are exported in OTLP, encoded at their end: the framework gives
+    the encoding of its own with them (``wire``), so it is not made again from the values."""
+
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         # Tells the processors a span ended: _on_ending, then on_end, to each, as the SDK's span does.
@@ -88,10 +92,19 @@ class SpanProcessors(SynchronousMultiSpanProcessor):
             processors = self._span_processors
             self.starts = not all(_empty(processor.on_start) for processor in processors)
             endings = [processor for processor in processors if not _empty(ending_hook(processor))]
+            self.wired = False
             if len(processors) == 1 and not endings:
                 # A lean span is sampled: a batch processor's on_end would put it in the batch.
                 only = processors[0]
-                self.ended = sampled_span_sink(only) or only.on_end
+                batch = sampled_span_sink(only)
+                # An exporter that takes spans encoded (EncodedGrpcExporter) has them encoded as they
+                # end, not kept whole until the batch leaves.
+                encoded = getattr(getattr(only, "span_exporter", None), "lean_span_sink", None)
+                if encoded is not None:
+                    self.ended = encoded(batch)
+                    self.wired = True
+                else:
+                    self.ended = batch or only.on_end
             else:
                 self.ended = self._end_each
             self.idle = False
@@ -170,6 +183,9 @@ class LeanSpan(trace.Span, ReadableSpan):
     _dropped = 0
     _record_exception = True
     _set_status_on_exception = True
+    _wire: bytes | None = None
+    """The OTLP encoding of every attribute, in order, when the framework gave it with them
+    (``start_server_span``, ``finish``); None once anything else sets one."""
 
     def __init__(
         self,
@@ -335,7 +351,12 @@ class LeanSpan(trace.Span, ReadableSpan):
             origin.processor.ended(self)
 
     def finish(
-        self, name: str | None, attributes: Mapping[str, types.AttributeValue], *, framework: bool = False
+        self,
+        name: str | None,
+        attributes: Mapping[str, types.AttributeValue],
+        *,
+        framework: bool = False,
+        wire: bytes | None = None,
     ) -> None:
         """``update_name(name)`` (unless None), ``set_attributes(attributes)`` and ``end()``, as one step.
 
@@ -347,6 +368,8 @@ class LeanSpan(trace.Span, ReadableSpan):
                 :class:`FrameworkAttributes`, or ``framework`` is true.
             framework: ``attributes`` hold only values microlib produced
                 itself, as a :class:`FrameworkAttributes` would.
+            wire: The OTLP encoding of ``attributes`` (``_otlp_wire.span_attribute_entries``):
+                added to the span's own, if it has one, when they are simply appended.
         """
         origin = self._origin
         trusted = framework or attributes.__class__ is FrameworkAttributes
@@ -366,9 +389,17 @@ class LeanSpan(trace.Span, ReadableSpan):
             if not ended:
                 if name is not None:
                     self._name = name
-                evicted = _merge(self._attributes, attributes, origin.limits.max_span_attributes)
+                own = self._attributes
+                before = len(own)
+                evicted = _merge(own, attributes, origin.limits.max_span_attributes)
                 if evicted:
                     self._dropped += evicted
+                if self._wire is not None:
+                    # Still the encoding of every attribute, in order, if all were appended.
+                    if wire is not None and len(own) == before + len(attributes) and not evicted:
+                        self._wire += wire
+                    else:
+                        self._wire = None
                 self._end_time = now
         finally:
             _LOCK.release()
@@ -444,6 +475,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         with _LOCK:
             ended = self._end_time is not None
             if not ended:
+                # Attributes not of the framework's encoding: the exporter encodes them all.
+                self._wire = None
                 evicted = _merge(self._attributes, new, limit)
                 if invalid or evicted:
                     self._dropped += invalid + evicted

@@ -64,6 +64,9 @@ class LeanTracer(trace.Tracer):
     def __init__(self, ratio: float, origin: SpanOrigin) -> None:
         self._bound = TraceIdRatioBased(ratio).bound
         self._origin = origin
+        self.processors = origin.processor
+        """Where the spans go when they end; ``processors.wired`` says whether a span's
+        attribute encoding given with them is used (``start_server_span``'s ``wire``)."""
 
     def start_span(
         self,
@@ -109,6 +112,7 @@ class LeanTracer(trace.Tracer):
         attributes: dict[str, types.AttributeValue],
         *,
         kind: SpanKind = SpanKind.SERVER,
+        wire: bytes | None = None,
     ) -> tuple[trace.Span, Context]:
         """``start_span(name, context, kind, FrameworkAttributes(attributes))``, and the context
         ``trace.set_span_in_context(span, context)`` makes current: the span of a call served
@@ -122,6 +126,8 @@ class LeanTracer(trace.Tracer):
             context: The caller's context (parent span, baggage), or None for the current one.
             attributes: The span's first attributes; the caller gives the dict up.
             kind: The span's kind.
+            wire: The OTLP encoding of ``attributes`` (``_otlp_wire.span_attribute_entries``),
+                for the exporter to use rather than encode them again.
 
         Returns:
             The span, and the context to attach while it is current.
@@ -142,6 +148,8 @@ class LeanTracer(trace.Tracer):
             )
             if not kept:
                 lean._begin(FrameworkAttributes(attributes))
+            elif wire is not None:
+                lean._wire = wire
             if origin.processor.starts:
                 origin.processor.on_start(lean, parent_context=context)  # type: ignore[arg-type]
         # Most served calls come without a caller's context: nothing of it to copy.

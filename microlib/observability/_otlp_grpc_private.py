@@ -42,13 +42,17 @@ class EncodedGrpcExporter(OTLPSpanExporter):
     stub would parse them into a message and serialize it again.
 
     Args:
-        encode: Serializes an ``ExportTraceServiceRequest`` carrying the spans.
+        encode: Serializes an ``ExportTraceServiceRequest`` carrying the spans,
+            whole or as ``sink`` queued them.
+        sink: Given a batch's queue, what a lean span's end calls instead, to
+            queue the span already encoded (``SpanProcessors`` asks for it).
         endpoint, insecure, headers, timeout: The exporter's own.
     """
 
     def __init__(
         self,
-        encode: Callable[[Sequence[ReadableSpan]], bytes],
+        encode: Callable[[Sequence[Any]], bytes],
+        sink: Callable[[Callable[[Any], None]], Callable[[Any], None]],
         *,
         endpoint: str,
         insecure: bool,
@@ -57,6 +61,7 @@ class EncodedGrpcExporter(OTLPSpanExporter):
     ) -> None:
         super().__init__(endpoint=endpoint, insecure=insecure, headers=headers, timeout=timeout)
         self._encode = encode
+        self.lean_span_sink = sink
 
     def _initialize_channel_and_stub(self) -> None:
         # Each channel, the first and those remade after UNAVAILABLE, gets the stub sending bytes.

@@ -11,17 +11,19 @@ for this module). The output is the same message, field for field, as
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from microlib.observability._lean_span import LeanSpan
 from microlib.observability._otel_private import context_ids
 
-__all__ = ["encode_request"]
+__all__ = ["encode_request", "lean_span_sink", "span_attribute_entries", "span_attribute_entry"]
 
 _FIXED64 = struct.Struct("<Q").pack
 _DOUBLE = struct.Struct("<d").pack
@@ -46,11 +48,12 @@ _UNSET_TAIL = {
 }
 
 
-def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
+def encode_request(spans: Sequence[ReadableSpan | EncodedSpan]) -> bytes:
     """An ``ExportTraceServiceRequest`` carrying ``spans``, serialized.
 
     Spans are grouped by resource, then by instrumentation scope, in the
-    order they first appear, as the SDK's encoder does.
+    order they first appear, as the SDK's encoder does. A span may come
+    encoded already, as :func:`lean_span_sink` queues it.
     """
     grouped: dict[Any, dict[Any, list[bytes]]] = {}
     # Resources hash by serialising their attributes to JSON, scopes in
@@ -60,7 +63,9 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
     by_identity: dict[tuple[int, int], list[bytes]] = {}
     last_resource = last_scope = same = None
     for span in spans:
-        if span.__class__ is LeanSpan:
+        if isinstance(span, tuple):
+            resource, scope, written = span
+        elif span.__class__ is LeanSpan:
             written = _lean(span)
             resource, scope = span._resource, span._instrumentation_scope
         else:
@@ -94,6 +99,34 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
             body.append(_field(3, resource.schema_url.encode()))
         out.append(_field(1, b"".join(body)))
     return b"".join(out)
+
+
+EncodedSpan = tuple[Resource, InstrumentationScope | None, bytes]
+"""A span as :func:`lean_span_sink` queues it: its resource, its scope, and its ``Span`` message."""
+
+
+def lean_span_sink(emit: Callable[[EncodedSpan], None]) -> Callable[[LeanSpan], None]:
+    """What gives an ended lean span to ``emit`` (a batch's) encoded, for :func:`encode_request`.
+
+    The batch then holds bytes rather than spans (and their attributes) until
+    it is exported, and the span's encoding of its attributes given by the
+    framework (``LeanSpan._wire``) is read while the span is fresh.
+    """
+
+    def ended(span: LeanSpan) -> None:
+        emit((span._resource, span._instrumentation_scope, _lean(span)))
+
+    return ended
+
+
+def span_attribute_entries(attributes: Mapping[str, Any]) -> bytes:
+    """The ``Span.attributes`` entries of ``attributes``, in order, as :func:`encode_request` writes them."""
+    return b"".join([_entry(b"\x4a", key, value) for key, value in attributes.items()])
+
+
+def span_attribute_entry(key: str, value: Any) -> bytes:
+    """:func:`span_attribute_entries` of ``{key: value}``."""
+    return _entry(b"\x4a", key, value)
 
 
 # The tag and length of a span of each size met (field 2 of ScopeSpans): sizes are few.
@@ -139,7 +172,10 @@ def _lean(span: LeanSpan) -> bytes:
     parts = [_IDS(0x0A10, trace_id >> 64, trace_id & _LOW_64, 0x1208, span_id), lineage, named]
     parts.append(_TIMES(0x39, start, 0x41, end))
     attributes = span._attributes
-    if attributes:
+    wire = span._wire
+    if wire is not None:
+        parts.append(wire)
+    elif attributes:
         # Every pair's entry looked up without a Python step per pair; when
         # one is not cached yet (or cannot be), they are written one by one.
         values = attributes.values()

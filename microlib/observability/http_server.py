@@ -20,10 +20,12 @@ from opentelemetry import trace
 from opentelemetry.util import types
 
 from microlib.observability._exchange import UNMATCHED, _edge, _Exchange
+from microlib.observability._families import ServedRecorder, served_recorder
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer
 from microlib.observability._lean_tracer import attach as _attach
 from microlib.observability._otel_private import CURRENT_CONTEXT as _CURRENT
+from microlib.observability._otlp_wire import span_attribute_entries
 from microlib.observability._structlog_private import ABSENT, field_var
 from microlib.observability.identity import _current as _serving_var
 from microlib.observability.identity import _Serving
@@ -37,6 +39,22 @@ __all__ = ["UNMATCHED", "HttpServerTelemetry", "current_correlation_id"]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 _LOGGER = "microlib.http"
+
+# The span attributes of a request a server gives every detail of, in _request_attributes' order.
+_ALL_REQUEST_ATTRIBUTES = (
+    "http.request.method",
+    "url.path",
+    "url.scheme",
+    "network.protocol.version",
+    "server.address",
+    "server.port",
+    "client.address",
+    "user_agent.original",
+)
+_REQUEST_ATTRIBUTES = len(_ALL_REQUEST_ATTRIBUTES)
+_PORT = _ALL_REQUEST_ATTRIBUTES.index("server.port")
+# How many encodings of request attributes are kept (paths may be many).
+_WIRE_CACHE_LIMIT = 4096
 
 
 class HttpServerTelemetry:
@@ -81,12 +99,16 @@ class HttpServerTelemetry:
         # The label sets here are bounded, so their children are cached: one
         # lookup finds all four and the span name (and multi-process mode's prometheus-client
         # metrics validate and lock in every labels() call).
-        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any, str | None]] = {}
+        self._children: dict[tuple[str, str, int], tuple[ServedRecorder, str | None]] = {}
         self._gauges: dict[str, Any] = {}
         # Its level asked before the line's fields are gathered: at WARNING and
         # above (the usual production level) the access line costs one level check.
         self._access = AccessLog(_LOGGER)
         self._request_id_var = field_var("request_id")
+        # The OTLP encodings of the spans' attributes (when exported so): at the start by their
+        # values, at the end with the attributes themselves, by chain method, route and status.
+        self._request_wires: dict[tuple[types.AttributeValue, ...], bytes] = {}
+        self._endings: dict[tuple[str, str, int], tuple[FrameworkAttributes, bytes | None]] = {}
 
     def begin(
         self, scope: Mapping[str, Any], request_id: str, carrier: Mapping[str, str], user_agent: str
@@ -115,7 +137,8 @@ class HttpServerTelemetry:
             parent = self._obs.tracing.extract(carrier) if carrier else None
             attributes = _request_attributes(scope, method, user_agent)
             if self._lean is not None:
-                span, context = self._lean.start_server_span(method, parent, attributes)
+                wire = self._request_wire(attributes) if self._lean.processors.wired else None
+                span, context = self._lean.start_server_span(method, parent, attributes, wire=wire)
             else:
                 span = self._tracer.start_span(
                     method,
@@ -144,6 +167,30 @@ class HttpServerTelemetry:
         )
         return exchange
 
+    def _request_wire(self, attributes: dict[str, types.AttributeValue]) -> bytes:
+        # The span's first attributes, encoded for OTLP once per combination of values: a
+        # connection sends the same ones (only the path and method vary, over few values).
+        values = tuple(attributes.values())
+        # Kept by values for the common literal only, where the keys are the same; with an int
+        # port, as True == 1 (every other value is a string).
+        if len(values) != _REQUEST_ATTRIBUTES or values[_PORT].__class__ is not int:
+            return span_attribute_entries(attributes)
+        wire = self._request_wires.get(values)
+        if wire is None:
+            wire = span_attribute_entries(attributes)
+            if len(self._request_wires) < _WIRE_CACHE_LIMIT:
+                self._request_wires[values] = wire
+        return wire
+
+    def _ending(self, chain_method: str, route: str, status: int) -> tuple[FrameworkAttributes, bytes | None]:
+        # The attributes a span of this route gets at its end, and their encoding when it is used.
+        attributes = FrameworkAttributes(
+            {"microlib.method": chain_method, "http.route": route, "http.response.status_code": status}
+        )
+        wire = span_attribute_entries(attributes) if self._lean and self._lean.processors.wired else None
+        ending = self._endings[chain_method, route, status] = (attributes, wire)
+        return ending
+
     def end(self, exchange: _Exchange, failure: BaseException | None) -> None:
         """Close the record: metrics, the span's route, status and end, the access line; unbind.
 
@@ -161,23 +208,29 @@ class HttpServerTelemetry:
         children = self._children.get(key)
         if children is None:
             label = str(status)
-            children = self._children[key] = (
+            recorder = served_recorder(
                 self._count.labels(method, route, label),
                 self._duration.labels(method, route, label),
                 self._req_size.labels(method, route),
                 self._resp_size.labels(method, route),
-                # The span's name for the route, made once.
-                f"{method} {route}" if route != UNMATCHED else None,
+                self._gauges[method],
             )
-        count, duration, req_size, resp_size, name = children
-        count.inc()
-        duration.observe(elapsed)
-        req_size.observe(exchange.received)
-        resp_size.observe(exchange.sent)
-        self._gauges[method].dec()
+            # The span's name for the route, made once.
+            children = self._children[key] = (recorder, f"{method} {route}" if route != UNMATCHED else None)
+        recorder, name = children
+        recorder.record(elapsed, exchange.received, exchange.sent)
         tokens = exchange.tokens
         if tokens[0] is not None:
-            _finish_span(exchange.span, name, route, status, failure, exchange.method)
+            span, chain_method = exchange.span, exchange.method
+            usual = chain_method and name is not None and failure is None and status < 500
+            if usual and type(span) is LeanSpan:
+                # The usual ending: rename, set and end under one lock.
+                ending = self._endings.get((chain_method, route, status))
+                if ending is None:
+                    ending = self._ending(chain_method, route, status)
+                span.finish(name, ending[0], framework=True, wire=ending[1])
+            else:
+                _finish_span(span, name, route, status, failure, chain_method)
         # A 5xx is a server fault whoever answered it (a handler, the timeout, the drain).
         fault = status >= 500
         # The level first: at WARNING a success is decided there, the settings left unread.
@@ -265,14 +318,6 @@ def _finish_span(
     failure: BaseException | None,
     chain_method: str,
 ) -> None:
-    if chain_method and name is not None and failure is None and status < 500 and type(span) is LeanSpan:
-        # The usual ending: rename, set and end under one lock.
-        span.finish(
-            name,
-            {"microlib.method": chain_method, "http.route": route, "http.response.status_code": status},
-            framework=True,
-        )
-        return
     attributes = FrameworkAttributes({"microlib.method": chain_method} if chain_method else {})
     if name is not None:
         attributes["http.route"] = route

@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from microlib.config.model import TracingSettings
 from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.observability._otlp_grpc_private import EncodedGrpcExporter
-from microlib.observability._otlp_wire import encode_request
+from microlib.observability._otlp_wire import encode_request, lean_span_sink
 
 __all__ = ["build_exporter"]
 
@@ -44,6 +44,7 @@ def build_exporter(settings: TracingSettings) -> SpanExporter | None:
     if settings.exporter == "otlp-grpc":
         return EncodedGrpcExporter(
             encode_request,
+            lean_span_sink,
             endpoint=parts.netloc,
             insecure=parts.scheme == "http",
             headers=headers,

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from microlib.observability import PrometheusMetrics
-from microlib.observability._families import CounterFamily, GaugeFamily, HistogramFamily
+from microlib.observability._families import CounterFamily, GaugeFamily, HistogramFamily, served_recorder
 
 _OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 
@@ -244,3 +244,85 @@ def test_scrape_while_children_are_added() -> None:
         if sample.name == "jobs_total"
     ]
     assert len(counted) == children + 1
+
+
+def _serve(metrics: Any, recorder: Callable[..., Any]) -> None:
+    """Served requests' updates, through ``recorder`` made of the children of their labels."""
+    count = metrics.counter("served", "Served.", ["method", "route", "status"])
+    duration = metrics.histogram(
+        "served_seconds", "Duration.", ["method", "route", "status"], (0.005, 0.1, 1)
+    )
+    received = metrics.histogram("received_bytes", "In.", ["method", "route"], (64.0, 4096.0))
+    sent = metrics.histogram("sent_bytes", "Out.", ["method", "route"], (64.0, 4096.0))
+    in_flight = metrics.gauge("in_flight", "In flight.", ["method"])
+    requests = [
+        ("GET", "/a", "200", 0.001, 0, 17),
+        ("GET", "/a", "200", 0.005, 64, 4096),
+        ("GET", "/a", "200", float("nan"), 65, 5_000_000),
+        ("POST", "/a", "201", 0.3, 4096, 0),
+        ("GET", "/b", "404", 7.0, 1, 1),
+        ("GET", "/a", "200", float("inf"), 0, 0),
+    ]
+    for method, route, status, seconds, size_in, size_out in requests:
+        in_flight.labels(method).inc()
+        in_flight.labels(method).inc()  # another request of the method, still in flight
+        record = recorder(
+            count.labels(method, route, status),
+            duration.labels(method, route, status),
+            received.labels(method, route),
+            sent.labels(method, route),
+            in_flight.labels(method),
+        )
+        record.record(seconds, size_in, size_out)
+
+
+class _Methods:
+    """What a served recorder does, written as the children's own method calls."""
+
+    def __init__(self, count: Any, duration: Any, received: Any, sent: Any, in_flight: Any) -> None:
+        self.children = (count, duration, received, sent, in_flight)
+
+    def record(self, seconds: float, size_in: int, size_out: int) -> None:
+        count, duration, received, sent, in_flight = self.children
+        count.inc()
+        duration.observe(seconds)
+        received.observe(size_in)
+        sent.observe(size_out)
+        in_flight.dec()
+
+
+class _Families(_ClientMetrics):
+    """microlib's families, locked or not, in a registry of their own."""
+
+    def __init__(self, locked: bool) -> None:
+        super().__init__()
+        self.locked = locked
+
+    def counter(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> Any:
+        return self._registered(CounterFamily(name, documentation, labelnames, locked=self.locked))
+
+    def gauge(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> Any:
+        return self._registered(GaugeFamily(name, documentation, labelnames, locked=self.locked))
+
+    def histogram(
+        self, name: str, documentation: str, labelnames: Sequence[str] = (), buckets: Sequence[float] = ()
+    ) -> Any:
+        return self._registered(HistogramFamily(name, documentation, labelnames, buckets, locked=self.locked))
+
+    def _registered(self, family: Any) -> Any:
+        self.registry.register(family)
+        return family
+
+
+@pytest.mark.parametrize("locked", [False, True], ids=["inline", "locked"])
+def test_a_served_recorder_records_what_the_childrens_methods_record(locked: bool) -> None:
+    """One call per request (inline on lock-free children): prometheus-client's exposition for the same."""
+    ours, theirs = _Families(locked), _ClientMetrics()
+    _serve(ours, served_recorder)
+    _serve(theirs, _Methods)
+    assert _masked(ours.exposition()[0]) == _masked(theirs.exposition()[0])
+    children = [ours.counter("c", "C.", ["x"]).labels("x")] + [
+        ours.histogram("h", "H.", ["x"], (1,)).labels("x")
+    ] * 3
+    recorder = served_recorder(*children, ours.gauge("g", "G.", ["x"]).labels("x"))
+    assert type(recorder).__name__ == ("_MethodRecorder" if locked else "_InlineRecorder")

@@ -31,7 +31,7 @@ from microlib.observability._otel_private import (
     sampled_span_sink,
 )
 from microlib.observability._otlp_grpc_private import EncodedGrpcExporter, _EncodedStub
-from microlib.observability._otlp_wire import encode_request
+from microlib.observability._otlp_wire import encode_request, lean_span_sink
 
 # The fields ReadableSpan's properties and to_json() read, which LeanSpan sets itself.
 _READABLE_SPAN_STATE = {
@@ -126,7 +126,7 @@ def test_the_grpc_exporter_translates_spans_in_the_step_microlib_replaces() -> N
         span.end()
     ended = [span for span in spans if isinstance(span, ReadableSpan)]
     exporter = EncodedGrpcExporter(
-        encode_request, endpoint="localhost:1", insecure=True, headers={}, timeout=1
+        encode_request, lean_span_sink, endpoint="localhost:1", insecure=True, headers={}, timeout=1
     )
     try:
         assert len(ended) == 2

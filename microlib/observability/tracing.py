@@ -60,6 +60,7 @@ class Tracing:
     ) -> None:
         self.enabled = settings.enabled
         self.provider: TracerProvider | None = None
+        self._exporter: SpanExporter | None = None
         if not settings.enabled:
             self.tracer: trace.Tracer = trace.NoOpTracer()
             return
@@ -76,7 +77,7 @@ class Tracing:
         # other instrumentation (the database's); microlib's own spans come
         # from the lean tracer, which feeds the same processors.
         self.provider, self.tracer = lean_tracing(resource, settings.sample_ratio, identity.version)
-        chosen = exporter if exporter is not None else _exporter(settings)
+        chosen = self._exporter = exporter if exporter is not None else _exporter(settings)
         if chosen is not None:
             self.provider.add_span_processor(
                 BatchSpanProcessor(
@@ -157,9 +158,16 @@ class Tracing:
         # A daemon thread, not the loop's executor: when the collector hangs,
         # the thread is abandoned at the deadline and cannot hold up exit.
         threading.Thread(target=run, name="microlib-trace-shutdown", daemon=True).start()
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(timeout):
                 await done
+        except TimeoutError:
+            # The collector did not take the spans in time. Stopping the exporter ends
+            # its retries (up to tracing.timeout of backoff), which the abandoned thread
+            # would otherwise run on with: in a process that goes on (tests, a service
+            # started again in-process), for nothing.
+            if self._exporter is not None:
+                self._exporter.shutdown()
 
 
 @contextlib.contextmanager

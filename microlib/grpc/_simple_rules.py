@@ -5,15 +5,16 @@ conversion to upb and for protovalidate's walk of it (about 16k instructions per
 request on a transcoded route, ADR 0016). When every rule of a message type is a
 comparison of one scalar field (string lengths, prefixes, RE2-compatible patterns,
 numeric bounds, ``in``/``not_in``, enum ``defined_only``, repeated counts,
-``required``), :func:`compile_check` turns the rules into Python predicates on the
-message as it was decoded, compiled once.
+``required``; strings, bytes, integers, 32- and 64-bit floats, bools and enums),
+:func:`compile_check` turns the rules into Python predicates on the message as it
+was decoded, compiled once.
 
 The predicates only decide whether a message is valid. A message they refuse takes
 the general path (conversion and protovalidate), so every violation reported is
 still protovalidate's own: field paths, rule ids, messages and their order.
-Anything else (CEL, message and oneof rules, bytes, 32-bit floats, maps, nested
-messages with rules, a pattern whose meaning in Python's ``re`` might differ from
-RE2's) makes :func:`compile_check` return None and the message type keeps the
+Anything else (CEL, message and oneof rules, bytes patterns and address rules,
+maps, nested messages with rules, a pattern whose meaning in Python's ``re`` might
+differ from RE2's) makes :func:`compile_check` return None and the message type keeps the
 general path for every call. ``tests/grpc/test_simple_rules.py`` holds the
 predicates to protovalidate on generated valid and invalid messages.
 """
@@ -24,6 +25,7 @@ import dataclasses
 import math
 import operator
 import re
+import struct
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -58,6 +60,10 @@ _ALLOWED = {
     },
     **dict.fromkeys((*_INTEGERS, *_FIXED), _NUMBER_RULES),
     "double": _NUMBER_RULES | {"finite"},
+    "float": _NUMBER_RULES | {"finite"},
+    "bytes": {
+        "const", "len", "min_len", "max_len", "prefix", "suffix", "contains", "in", "not_in", "example",
+    },
     "bool": {"const", "example"},
     "enum": {"const", "defined_only", "in", "not_in", "example"},
     "repeated": {"min_items", "max_items"},
@@ -66,6 +72,8 @@ _ALLOWED = {
 _KIND = {
     FieldDescriptor.TYPE_STRING: "string",
     FieldDescriptor.TYPE_DOUBLE: "double",
+    FieldDescriptor.TYPE_FLOAT: "float",
+    FieldDescriptor.TYPE_BYTES: "bytes",
     FieldDescriptor.TYPE_BOOL: "bool",
     FieldDescriptor.TYPE_ENUM: "enum",
     FieldDescriptor.TYPE_INT32: "int32",
@@ -126,7 +134,7 @@ def _compile(descriptor: Descriptor, message_type: type, required: set[str]) -> 
         present = _presence(field, upb)
         if field.name in required:
             checks.append(present)
-        if rules is not None and (check := _field_check(field, rules, present)) is not None:
+        if rules is not None and (check := _field_check(field, rules, present, upb)) is not None:
             checks.append(check)
     return _all(checks) if checks else lambda message: True
 
@@ -146,8 +154,11 @@ def _all(tests: list[_Test]) -> _Test:
     return passes
 
 
-def _field_check(field: FieldDescriptor, rules: Any, present: Check) -> Check | None:
-    """The predicate of one field's rules; None when they can never refuse a message."""
+def _field_check(field: FieldDescriptor, rules: Any, present: Check, upb: bool) -> Check | None:
+    """The predicate of one field's rules; None when they can never refuse a message.
+
+    ``upb``: the messages checked are upb messages, whose values are as the wire holds them.
+    """
     if rules.cel or rules.cel_expression or len(UnknownFieldSet(rules)):
         raise _Unsupported
     if field.message_type is not None:
@@ -160,7 +171,7 @@ def _field_check(field: FieldDescriptor, rules: Any, present: Check) -> Check | 
     if rules.required and ignore != _IGNORE_UNSPECIFIED:
         raise _Unsupported
     kind = rules.WhichOneof("type")
-    tests = _tests(field, kind, getattr(rules, kind)) if kind is not None else []
+    tests = _tests(field, kind, getattr(rules, kind), upb) if kind is not None else []
     get = operator.attrgetter(field.name)
     test = _all(tests) if tests else None
     if rules.required:
@@ -175,7 +186,7 @@ def _field_check(field: FieldDescriptor, rules: Any, present: Check) -> Check | 
     return lambda message: test(get(message))
 
 
-def _tests(field: FieldDescriptor, kind: str, rules: Any) -> list[_Test]:
+def _tests(field: FieldDescriptor, kind: str, rules: Any, upb: bool) -> list[_Test]:
     expected = "repeated" if field.is_repeated else _KIND.get(field.type)
     set_rules = {descriptor.name: value for descriptor, value in rules.ListFields()}
     if kind != expected or len(UnknownFieldSet(rules)) or not set_rules.keys() <= _ALLOWED[kind]:
@@ -183,13 +194,22 @@ def _tests(field: FieldDescriptor, kind: str, rules: Any) -> list[_Test]:
     set_rules.pop("example", None)
     if kind == "string":
         return _string_tests(set_rules)
+    if kind == "bytes":
+        # Lengths in bytes, as Python's len of bytes.
+        tests = _length_tests(len, _LENGTHS, set_rules) + _affix_tests(set_rules)
+        return tests + _membership_tests(set_rules)
     if kind == "repeated":
         return _length_tests(len, _COUNTS, set_rules)
     if kind == "enum":
         return _enum_tests(field, set_rules)
-    if kind == "double" and any(math.isnan(v) for v in _values(set_rules)):
+    if kind in ("double", "float") and any(math.isnan(v) for v in _values(set_rules)):
         raise _Unsupported  # NaN in a rule: no comparison agrees with protovalidate's
-    tests = _range_tests(set_rules)
+    # A betterproto2 float holds any Python float; protovalidate sees it rounded to 32
+    # bits by the conversion to upb. One the rounding would change is refused here (the
+    # general path converts it and decides): the rest compare as protovalidate does, in
+    # doubles, with the rules' own 32-bit values widened.
+    tests = [_is_float32] if kind == "float" and not upb else []
+    tests += _range_tests(set_rules)
     if set_rules.pop("finite", False):
         tests.append(math.isfinite)
     return tests + _membership_tests(set_rules)
@@ -208,13 +228,32 @@ def _string_tests(rules: dict[str, Any]) -> list[_Test]:
     tests = [_pattern(rules.pop("pattern"))] if "pattern" in rules else []
     # Lengths in code points, as Python's len; bytes in UTF-8.
     tests += _length_tests(len, _LENGTHS, rules) + _length_tests(_utf8_length, _BYTE_LENGTHS, rules)
-    for name, holds in (("prefix", str.startswith), ("suffix", str.endswith), ("contains", str.__contains__)):
-        if name in rules:
-            tests.append(_bind(holds, rules.pop(name)))
+    tests += _affix_tests(rules)
     if "not_contains" in rules:
         text = rules.pop("not_contains")
         tests.append(lambda value: text not in value)
     return tests + _membership_tests(rules)
+
+
+def _affix_tests(rules: dict[str, Any]) -> list[_Test]:
+    """``prefix``, ``suffix`` and ``contains`` of a string or bytes field (the value and
+    the rule's argument are both ``str`` or both ``bytes``): a method call each, no frame."""
+    return [
+        operator.methodcaller(method, rules.pop(name))
+        for name, method in (("prefix", "startswith"), ("suffix", "endswith"), ("contains", "__contains__"))
+        if name in rules
+    ]
+
+
+_FLOAT32 = struct.Struct("<f")
+
+
+def _is_float32(value: float) -> bool:
+    """Whether a 32-bit float holds ``value`` exactly (NaN never compares equal: refused)."""
+    try:
+        return bool(_FLOAT32.unpack(_FLOAT32.pack(value))[0] == value)
+    except (OverflowError, struct.error):
+        return False
 
 
 def _utf8_length(value: str) -> int:

@@ -9,6 +9,7 @@ microlib :class:`~microlib.core.errors.Error` the callee sent.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Any, ClassVar
 
@@ -16,7 +17,8 @@ import grpc
 from opentelemetry import propagate
 
 from microlib.core.context import current_context
-from microlib.grpc.definition import MethodDefinition, MethodKind, ServiceDefinition
+from microlib.core.errors import Error
+from microlib.grpc.definition import MethodDefinition, ServiceDefinition
 from microlib.grpc.errors import error_from_rpc_error
 
 __all__ = ["Client", "Metadata"]
@@ -53,9 +55,9 @@ class Client:
             factory = getattr(self._channel, method.kind.value)
             found = factory(
                 f"/{self._service}/{method.name}",
-                # A single request is encoded by the helper before the call: grpcio logs a failing
-                # serializer's exception and sends an empty message in its place.
-                request_serializer=method.encode_request if method.kind in _STREAMED_REQUESTS else None,
+                # Requests are encoded by the helpers, before grpcio sees them: grpcio logs a
+                # failing serializer's exception and sends an empty message in its place.
+                request_serializer=None,
                 response_deserializer=method.decode_response,
             )
             self._callables[method.name] = found
@@ -134,9 +136,13 @@ class Client:
         Raises:
             Error: the subclass matching the status the server sent.
         """
+        encoded = _Encoded(method, requests)
         try:
-            return await self._callable(method)(requests, **self._options(timeout, metadata))
-        except grpc.aio.AioRpcError as exc:
+            return await self._callable(method)(encoded.items(), **self._options(timeout, metadata))
+        except (grpc.aio.AioRpcError, asyncio.CancelledError) as exc:
+            encoded.raise_failure()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             raise error_from_rpc_error(exc) from exc
 
     async def _stream_stream(
@@ -154,12 +160,41 @@ class Client:
         Raises:
             Error: while iterating, when the server ends the stream with one.
         """
-        call = self._callable(method)(requests, **self._options(timeout, metadata))
-        async for item in _responses(call):
-            yield item
+        encoded = _Encoded(method, requests)
+        call = self._callable(method)(encoded.items(), **self._options(timeout, metadata))
+        try:
+            async for item in _responses(call):
+                yield item
+        except (Error, asyncio.CancelledError):
+            encoded.raise_failure()
+            raise
 
 
-_STREAMED_REQUESTS = frozenset({MethodKind.STREAM_UNARY, MethodKind.STREAM_STREAM})
+class _Encoded:
+    """The requests of a client-streaming call, encoded before grpcio takes them.
+
+    grpcio reads a request iterator in a task of its own and answers its
+    exception by cancelling the call: the exception is kept here, and the
+    helper raises it in place of the cancellation.
+    """
+
+    def __init__(self, method: MethodDefinition, requests: AsyncIterable[Any]) -> None:
+        self._method = method
+        self._requests = requests
+        self._failure: Exception | None = None
+
+    async def items(self) -> AsyncIterator[bytes]:
+        async for request in self._requests:
+            try:
+                yield self._method.encode_request(request)
+            except Exception as exc:
+                self._failure = exc
+                raise
+
+    def raise_failure(self) -> None:
+        """Raise the exception a request's encoding raised, if any did."""
+        if self._failure is not None:
+            raise self._failure
 
 
 async def _responses(call: Any) -> AsyncIterator[Any]:

@@ -72,6 +72,24 @@ async def test_a_request_that_cannot_be_encoded_fails_here_and_sends_nothing(cli
         [r async for r in client.expand(wrong)]
 
 
+async def test_a_streamed_request_that_cannot_be_encoded_ends_the_call_with_its_error(
+    echo: Generated, client: Any
+) -> None:
+    """In a client stream too: the item's own error, raised where the call is awaited or
+    iterated, instead of an empty message the server would take (or grpcio's cancellation)."""
+
+    async def second_is_wrong() -> AsyncIterator[Any]:
+        yield echo.pb2.EchoRequest(message="a")
+        yield object()
+
+    with pytest.raises(TypeError):
+        await client.collect(second_is_wrong())
+    with pytest.raises(TypeError):
+        [r.message async for r in client.chat(second_is_wrong())]
+    # The channel still serves.
+    assert (await client.collect(_requests(echo, "a", "b"))).message == "a+b"
+
+
 async def test_client_metadata_is_sent(echo: Generated, client: Any) -> None:
     """Client-wide and per-call metadata both reach the server."""
     reply = await client.echo(echo.pb2.EchoRequest(message="m"), metadata=[("x-call", "1")])

@@ -121,8 +121,24 @@ class IncludedDocuments:
             if document.prefix:
                 http.mount(document.prefix, app)
             else:
+                _refuse_taken_pages(http, app, operations.TITLE)
                 # A Mount at the root would answer every path, the probes' and /metrics included.
                 http.add_routes([*app.routes(""), _DocumentPages(app)])
+
+
+def _refuse_taken_pages(http: HttpApp, app: OpenAPIApp, title: str) -> None:
+    """Refuse a document at the root whose pages another route serves already: the first
+    route added answers, so the document would be served as another's, silently."""
+    pages = set(app.document_paths)
+    taken = sorted(path for route in http.routes if (path := getattr(route, "path", None)) in pages)
+    if taken:
+        raise ContractMismatch(
+            f"the OpenAPI document {title!r} is served at the root (it declares no servers), and "
+            f"{', '.join(taken)} {'is' if len(taken) == 1 else 'are'} served already (the transcoded "
+            "services' document, by default): "
+            "include it with a prefix (service.include(..., prefix='/api')), or move the other "
+            "(transcoding.docs_prefix, e.g. /rest)"
+        )
 
 
 class _DocumentPages(BaseRoute):

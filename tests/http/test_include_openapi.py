@@ -116,3 +116,26 @@ async def test_a_tag_left_out_fails_the_start_naming_the_class_to_include() -> N
         "(examples.petstore.gen.petstore.handlers.StoreApi); include an implementation of each with "
         "service.include() (`microlib codegen` wrote a stub class for each tag in your stubs folder)"
     )
+
+
+async def test_a_document_at_the_root_whose_pages_are_taken_fails_the_start_saying_how_to_move_one() -> None:
+    """The transcoded services' document is at /openapi.json by default; a document without
+    servers would be served there too, and the first route added answers: one of the two
+    documents was silently the other. The start fails naming both ways out; moving one works."""
+    from tests.http.rpc.service import library_service
+
+    service = library_service()
+    service.include(Orders(), prefix="")
+    with pytest.raises(ContractMismatch) as refused:
+        async with TestService(service):
+            pass
+    assert str(refused.value).startswith(
+        "the OpenAPI document 'Bookshop orders' is served at the root (it declares no servers), and "
+        "/docs, /openapi.json, /openapi.yaml are served already"
+    )
+    assert "transcoding.docs_prefix" in str(refused.value)
+    moved = library_service()
+    moved.include(Orders(), prefix="")
+    async with TestService(moved, overrides=["transcoding.docs_prefix=/rest"]) as t:
+        assert (await t.http.get("/openapi.json")).json()["info"]["title"] == "Bookshop orders"
+        assert (await t.http.get("/rest/openapi.json")).status_code == 200

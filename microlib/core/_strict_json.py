@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pydantic import ValidationError
 
+from microlib.core._violations import document_violations
+
 if TYPE_CHECKING:
     from pydantic_core import InitErrorDetails
 
-__all__ = ["validate_json"]
+    from microlib.core._formats import FormatPlan
+    from microlib.core.errors import FieldViolation
+
+__all__ = ["contract_json", "validate_json"]
+
+_DECODED = object()
 
 
 class Validator(Protocol):
@@ -51,6 +59,35 @@ def validate_json(validator: Validator, raw: bytes) -> Any:
         if real:
             raise
     return validator.validate_json(raw)
+
+
+def contract_json(
+    validator: Validator, plan: FormatPlan | None, raw: bytes, root: str, document: Any = _DECODED
+) -> tuple[Any, list[FieldViolation]]:
+    """Validate a JSON document as its contract means it, on every door (an HTTP body or
+    response, a message's payload, a job's): :func:`validate_json`, then the string formats
+    of ``plan``, each bad field reported once, named under ``root``.
+
+    Args:
+        validator: The model's validator.
+        plan: The model's format plan (``format_plan(model)``), None when it has none.
+        raw: The JSON document.
+        root: The document's name in violations (``body``, ``payload``).
+        document: ``raw`` decoded, when the caller holds it (the formats walk it).
+
+    Returns:
+        The validated value and no violations; or the violations, the value then unusable.
+    """
+    try:
+        value = validate_json(validator, raw)
+    except ValidationError as exc:
+        found = document_violations(exc, raw if document is _DECODED else document, root)
+        if plan is not None:
+            found += plan.refused_json_violations(raw, root, found)
+        return None, found
+    if plan is None:
+        return value, []
+    return value, plan.violations(json.loads(raw) if document is _DECODED else document, root)
 
 
 def _whole_float(error: Any) -> bool:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pydantic_core import to_json
 
 from microlib.core._formats import format_plan
-from microlib.core._strict_json import validate_json
+from microlib.core._strict_json import contract_json
 from microlib.core.errors import Internal
 from microlib.http._reply import Reply
-from microlib.http._violations import body_violations
 
 if TYPE_CHECKING:
     from microlib.http.openapi import Operation, Response
@@ -102,14 +100,8 @@ class ResponseEncoder:
             raise Internal(f"{self.op.operation_id} answered with undocumented status {status}")
         if response.model is None or not body:
             return
-        plan = format_plan(response.model)
-        try:
-            validate_json(response.model.__pydantic_validator__, body)
-        except ValidationError as exc:
-            violations = body_violations(exc, body)
-        else:
-            # String formats as JSON Schema writes them, as a request's are held to.
-            violations = [] if plan is None else plan.violations(json.loads(body), "body")
+        model = response.model
+        _, violations = contract_json(model.__pydantic_validator__, format_plan(model), body, "body")
         if violations:
             found = [f"{v.field}: {v.description}" for v in violations]
             log.error("response does not match the document", method=self.op.operation_id, violations=found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,7 @@ from pydantic import MISSING, BaseModel, RootModel, ValidationError
 
 from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
-from microlib.core._strict_json import validate_json
+from microlib.core._strict_json import contract_json
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
@@ -274,17 +273,9 @@ class OperationEndpoint:
             _form_body(form, model, raw, headers.get("content-type", ""), kwargs, violations)
             return
         check_json_depth(raw, self.max_json_depth)
-        plan = format_plan(model)
-        try:
-            kwargs["body"] = validate_json(model.__pydantic_validator__, raw)
-        except ValidationError as exc:
-            refused = body_violations(exc, raw)
-            violations.extend(refused)
-            if plan is not None:
-                violations.extend(plan.refused_json_violations(raw, "body", refused))
-            return
-        if plan is not None:
-            violations.extend(plan.violations(json.loads(raw), "body"))
+        body, refused = contract_json(model.__pydantic_validator__, format_plan(model), raw, "body")
+        violations.extend(refused)
+        kwargs["body"] = body
 
 
 def _form_body(

@@ -17,12 +17,11 @@ import json
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, cast
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter
 
 from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
-from microlib.core._strict_json import validate_json
-from microlib.core._violations import document_violations
+from microlib.core._strict_json import contract_json
 from microlib.core.errors import Error, FieldViolation, InvalidArgument
 from microlib.messaging.definition import MessageDefinition, OperationDefinition
 
@@ -69,18 +68,9 @@ def json_decoder(
     def decode(raw: bytes) -> Any:
         check_json_depth(raw, max_depth, where="payload")
         # Formats as written, reported beside what pydantic refuses; planned once, then remembered.
-        plan = format_plan(cast("Hashable", payload_type))
-        try:
-            payload = validate_json(validator, raw)
-        except ValidationError as exc:
-            found = document_violations(exc, raw, "payload")
-            if plan is not None:
-                found += plan.refused_json_violations(raw, "payload", found)
-            raise _invalid(name, found) from None
-        if plan is not None:
-            violations = plan.violations(json.loads(raw), "payload")
-            if violations:
-                raise _invalid(name, violations)
+        payload, found = contract_json(validator, format_plan(cast("Hashable", payload_type)), raw, "payload")
+        if found:
+            raise _invalid(name, found)
         return payload
 
     return decode

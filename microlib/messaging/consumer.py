@@ -33,7 +33,12 @@ from microlib.messaging.acks import Reject
 from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Dispatching, Subscription
 from microlib.messaging.codec import MESSAGE_HEADER, header_at, read_payload
 from microlib.messaging.context import MessageContext
-from microlib.messaging.definition import ApplicationDefinition, OperationDefinition, RetryPolicy
+from microlib.messaging.definition import (
+    ApplicationDefinition,
+    MessageDefinition,
+    OperationDefinition,
+    RetryPolicy,
+)
 from microlib.messaging.retry import is_poison
 from microlib.observability.outcome import outcome_code
 
@@ -51,6 +56,9 @@ Settled = Callable[[OperationDefinition, Delivery, str], None]
 """Told of each settled delivery: the operation, the delivery, ``ack`` or ``dead_letter``."""
 
 DELIVERY_ATTRIBUTE = "microlib.messaging.delivery"
+_DECODED_ATTRIBUTE = "microlib.messaging.decoded"
+_Decoded = tuple[MessageDefinition, Any]
+"""A message and its payload, read from a delivery's body."""
 OPERATION_ATTRIBUTE = "microlib.method"
 _MAX_HEADER = 1024
 
@@ -257,49 +265,18 @@ class OperationConsumer:
                 slots.release()
 
     async def _settle(self, delivery: Delivery) -> None:
-        """Handle ``delivery`` as the policy says, until it is settled."""
-        policy = self.options.policy
-        attempt = max(1, delivery.delivery_count)
+        """Handle ``delivery`` (here, or as the operation whose message it carries) until it is settled."""
         try:
-            # Before the replay check: a dead letter of the other operation,
-            # replayed to the queue both read, is that one's to handle.
-            sibling = self._sibling_for(delivery) if self._siblings else None
-            if sibling is not None:
-                consumer, together = sibling
-                if together:
-                    # The only copy: one queue feeds both operations.
-                    await consumer._settle(delivery)
-                else:
-                    await delivery.ack()  # the other operation's queue holds its own copy
-                return
-            replayed_for = delivery.headers.get(REPLAY_HEADER)
-            if replayed_for is not None and replayed_for != self._queue:
-                # A dead letter replayed on a shared stream or topic for another group.
-                await delivery.ack()
-                return
-            if attempt > policy.max_attempts:
-                failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
-                await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
-                return
-            while True:
-                try:
-                    await self._call(self._context(delivery, attempt))
-                except (Exception, Reject) as exc:
-                    if is_poison(exc):
-                        await self._dead_letter(delivery, exc, attempt, "poison")
-                        return
-                    if attempt >= policy.max_attempts:
-                        await self._dead_letter(delivery, exc, attempt, "exhausted")
-                        return
-                    self._retries.inc()
-                    if await self._wait(policy.backoff(attempt)):
-                        await delivery.requeue()  # shutting down: not started again here
-                        return
-                    attempt += 1
-                else:
-                    await delivery.ack()
-                    self._settled(delivery, "ack")
+            decoded = None
+            if self._siblings:
+                owner, together, decoded = self._owner(delivery)
+                if owner is not self:
+                    if together:
+                        await owner._attempt(delivery, decoded)  # one queue feeds both: the only copy
+                    else:
+                        await delivery.ack()  # the other operation's queue holds its own copy
                     return
+            await self._attempt(delivery, decoded)
         except asyncio.CancelledError:
             if not delivery.settled:
                 await _settle_quietly(delivery.requeue(), delivery, "requeue")
@@ -314,26 +291,61 @@ class OperationConsumer:
                 error=f"{type(exc).__name__}: {exc}",
             )
 
-    def _sibling_for(self, delivery: Delivery) -> tuple[OperationConsumer, bool] | None:
-        """The sibling whose message ``delivery`` carries (and whether the two read
-        one queue); None when it is this operation's, or no operation's (then it is
-        refused here)."""
+    async def _attempt(self, delivery: Delivery, decoded: _Decoded | None) -> None:
+        """Run the handler as the policy says; ``decoded``, the payload already read, serves
+        the first attempt."""
+        # A dead letter of the other operation, replayed to the queue both read, was
+        # handed over above, before this check.
+        replayed_for = delivery.headers.get(REPLAY_HEADER)
+        if replayed_for is not None and replayed_for != self._queue:
+            # A dead letter replayed on a shared stream or topic for another group.
+            await delivery.ack()
+            return
+        policy = self.options.policy
+        attempt = max(1, delivery.delivery_count)
+        if attempt > policy.max_attempts:
+            failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
+            await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
+            return
+        while True:
+            try:
+                await self._call(self._context(delivery, attempt, decoded))
+            except (Exception, Reject) as exc:
+                if is_poison(exc):
+                    await self._dead_letter(delivery, exc, attempt, "poison")
+                    return
+                if attempt >= policy.max_attempts:
+                    await self._dead_letter(delivery, exc, attempt, "exhausted")
+                    return
+                self._retries.inc()
+                if await self._wait(policy.backoff(attempt)):
+                    await delivery.requeue()  # shutting down: not started again here
+                    return
+                attempt += 1
+                decoded = None  # a handler may have changed it: read again
+            else:
+                await delivery.ack()
+                self._settled(delivery, "ack")
+                return
+
+    def _owner(self, delivery: Delivery) -> tuple[OperationConsumer, bool, _Decoded | None]:
+        """The consumer whose operation carries ``delivery``'s message, whether it reads this
+        consumer's queue, and the payload when the body had to be read to tell. This
+        consumer when no operation carries it (then it is refused here)."""
         name = next((v for k, v in delivery.headers.items() if k.lower() == MESSAGE_HEADER), None)
         if name is not None:
-            if name in self._carries:
-                return None
-            return next(((c, together) for c, together in self._siblings if name in c._carries), None)
+            if name not in self._carries:
+                for consumer, together in self._siblings:
+                    if name in consumer._carries:
+                        return consumer, together, None
+            return self, True, None
         # A producer other than microlib names no message: the payload tells.
-        if self._reads(delivery.body):
-            return None
-        return next(((c, together) for c, together in self._siblings if c._reads(delivery.body)), None)
-
-    def _reads(self, body: bytes) -> bool:
-        try:
-            read_payload(self.operation, {}, body)
-        except Error:
-            return False
-        return True
+        for consumer, together in ((self, True), *self._siblings):
+            try:
+                return consumer, together, read_payload(consumer.operation, {}, delivery.body)
+            except Error:
+                continue
+        return self, True, None
 
     def _settled(self, delivery: Delivery, outcome: str) -> None:
         if self._on_settled is not None:
@@ -348,7 +360,7 @@ class OperationConsumer:
             return False
         return True
 
-    def _context(self, delivery: Delivery, attempt: int) -> CallContext:
+    def _context(self, delivery: Delivery, attempt: int, decoded: _Decoded | None = None) -> CallContext:
         timeout = self.options.handler_timeout
         headers = {k.lower(): v for k, v in delivery.headers.items()}
         return CallContext(
@@ -361,13 +373,15 @@ class OperationConsumer:
             attributes={
                 OPERATION_ATTRIBUTE: self.operation,
                 DELIVERY_ATTRIBUTE: (delivery, attempt),
+                _DECODED_ATTRIBUTE: decoded,
             },
         )
 
     async def _innermost(self, ctx: CallContext) -> Any:
         delivery, attempt = ctx.attributes[DELIVERY_ATTRIBUTE]
         operation = self.operation
-        message, payload = read_payload(operation, ctx.metadata, delivery.body)
+        decoded: _Decoded | None = ctx.attributes[_DECODED_ATTRIBUTE]
+        message, payload = decoded or read_payload(operation, ctx.metadata, delivery.body)
         ctx.request = payload
         # An address without parameters has no values to find in it.
         parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}

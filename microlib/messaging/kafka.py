@@ -264,7 +264,7 @@ class KafkaBroker:
         """
         binding = _kafka(operation)
         topic = _topic(operation, address)
-        queue = queue_name(operation, group)
+        queue = self.queue(operation, group=group, address=address)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id=self._client_name,

@@ -201,7 +201,7 @@ class RedisBroker:
 
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The stream and, after a space, its consumer group (the queue's name)."""
-        return f"{address} {queue_name(operation, group)}"
+        return f"{address} {self.queue(operation, group=group, address=address)}"
 
     async def subscribe(
         self, operation: OperationDefinition, *, group: str, address: str, prefetch: int
@@ -217,7 +217,7 @@ class RedisBroker:
                 f"Redis Streams cannot consume the pattern {address!r}: set "
                 f"messaging.consumers.{operation.name}.parameters for {list(operation.parameters)}"
             )
-        queue = queue_name(operation, group)
+        queue = self.queue(operation, group=group, address=address)
         subscription = _RedisSubscription(
             self,
             stream=address,

@@ -56,7 +56,6 @@ Settled = Callable[[OperationDefinition, Delivery, str], None]
 """Told of each settled delivery: the operation, the delivery, ``ack`` or ``dead_letter``."""
 
 DELIVERY_ATTRIBUTE = "microlib.messaging.delivery"
-_DECODED_ATTRIBUTE = "microlib.messaging.decoded"
 _Decoded = tuple[MessageDefinition, Any]
 """A message and its payload, read from a delivery's body."""
 OPERATION_ATTRIBUTE = "microlib.method"
@@ -258,25 +257,61 @@ class OperationConsumer:
         started, which only draining does, stays there, done.
         """
         try:
-            await self._settle(delivery)
+            if self._siblings:
+                await self._route(delivery)
+            else:
+                await self._attempt(delivery, None)
         finally:
             self._tasks.discard(asyncio.current_task())
             if slots is not None:
                 slots.release()
 
-    async def _settle(self, delivery: Delivery) -> None:
-        """Handle ``delivery`` (here, or as the operation whose message it carries) until it is settled."""
+    async def _route(self, delivery: Delivery) -> None:
+        """Hand ``delivery`` to the operation whose message it carries, on this address."""
+        owner, together, decoded = self._owner(delivery)
+        if owner is self or together:
+            # One queue feeds both: this is the only copy. A dead letter of the other
+            # operation replayed to that queue is handed over before its replay check.
+            await owner._attempt(delivery, decoded)
+        else:
+            # The other operation's own queue holds its own copy.
+            await _settle_quietly(delivery.ack(), delivery, "acknowledging")
+
+    async def _attempt(self, delivery: Delivery, decoded: _Decoded | None) -> None:
+        """Run the handler as the policy says until ``delivery`` is settled; ``decoded``, the
+        payload already read, serves the first attempt."""
+        policy = self.options.policy
+        attempt = max(1, delivery.delivery_count)
         try:
-            decoded = None
-            if self._siblings:
-                owner, together, decoded = self._owner(delivery)
-                if owner is not self:
-                    if together:
-                        await owner._attempt(delivery, decoded)  # one queue feeds both: the only copy
-                    else:
-                        await delivery.ack()  # the other operation's queue holds its own copy
+            replayed_for = delivery.headers.get(REPLAY_HEADER)
+            if replayed_for is not None and replayed_for != self._queue:
+                # A dead letter replayed on a shared stream or topic for another group.
+                await delivery.ack()
+                return
+            if attempt > policy.max_attempts:
+                failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
+                await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
+                return
+            while True:
+                try:
+                    await self._call(self._context(delivery, attempt, decoded))
+                except (Exception, Reject) as exc:
+                    if is_poison(exc):
+                        await self._dead_letter(delivery, exc, attempt, "poison")
+                        return
+                    if attempt >= policy.max_attempts:
+                        await self._dead_letter(delivery, exc, attempt, "exhausted")
+                        return
+                    self._retries.inc()
+                    if await self._wait(policy.backoff(attempt)):
+                        await delivery.requeue()  # shutting down: not started again here
+                        return
+                    attempt += 1
+                    decoded = None  # a handler may have changed it: read again
+                else:
+                    await delivery.ack()
+                    self._settled(delivery, "ack")
                     return
-            await self._attempt(delivery, decoded)
         except asyncio.CancelledError:
             if not delivery.settled:
                 await _settle_quietly(delivery.requeue(), delivery, "requeue")
@@ -290,43 +325,6 @@ class OperationConsumer:
                 message_id=delivery.message_id,
                 error=f"{type(exc).__name__}: {exc}",
             )
-
-    async def _attempt(self, delivery: Delivery, decoded: _Decoded | None) -> None:
-        """Run the handler as the policy says; ``decoded``, the payload already read, serves
-        the first attempt."""
-        # A dead letter of the other operation, replayed to the queue both read, was
-        # handed over above, before this check.
-        replayed_for = delivery.headers.get(REPLAY_HEADER)
-        if replayed_for is not None and replayed_for != self._queue:
-            # A dead letter replayed on a shared stream or topic for another group.
-            await delivery.ack()
-            return
-        policy = self.options.policy
-        attempt = max(1, delivery.delivery_count)
-        if attempt > policy.max_attempts:
-            failure = Internal(f"delivered {attempt - 1} times without being acknowledged")
-            await self._dead_letter(delivery, failure, attempt - 1, "exhausted")
-            return
-        while True:
-            try:
-                await self._call(self._context(delivery, attempt, decoded))
-            except (Exception, Reject) as exc:
-                if is_poison(exc):
-                    await self._dead_letter(delivery, exc, attempt, "poison")
-                    return
-                if attempt >= policy.max_attempts:
-                    await self._dead_letter(delivery, exc, attempt, "exhausted")
-                    return
-                self._retries.inc()
-                if await self._wait(policy.backoff(attempt)):
-                    await delivery.requeue()  # shutting down: not started again here
-                    return
-                attempt += 1
-                decoded = None  # a handler may have changed it: read again
-            else:
-                await delivery.ack()
-                self._settled(delivery, "ack")
-                return
 
     def _owner(self, delivery: Delivery) -> tuple[OperationConsumer, bool, _Decoded | None]:
         """The consumer whose operation carries ``delivery``'s message, whether it reads this
@@ -372,15 +370,14 @@ class OperationConsumer:
             request=delivery.body,
             attributes={
                 OPERATION_ATTRIBUTE: self.operation,
-                DELIVERY_ATTRIBUTE: (delivery, attempt),
-                _DECODED_ATTRIBUTE: decoded,
+                # The payload already read serves the first attempt (None: read it).
+                DELIVERY_ATTRIBUTE: (delivery, attempt, decoded),
             },
         )
 
     async def _innermost(self, ctx: CallContext) -> Any:
-        delivery, attempt = ctx.attributes[DELIVERY_ATTRIBUTE]
+        delivery, attempt, decoded = ctx.attributes[DELIVERY_ATTRIBUTE]
         operation = self.operation
-        decoded: _Decoded | None = ctx.attributes[_DECODED_ATTRIBUTE]
         message, payload = decoded or read_payload(operation, ctx.metadata, delivery.body)
         ctx.request = payload
         # An address without parameters has no values to find in it.

@@ -264,9 +264,13 @@ class _Builder:
         found: list[dict[str, Any]] = []
         for f in message.fields:
             names = (*(p for p, _ in prefix), f.name)
-            if names in skip or names in bound or f.map_key is not None or f.output_only:
+            if names in skip or names in bound or f.output_only:
                 continue
             ref = f.type
+            if f.map_key is not None:
+                if _text_value(f):
+                    found.append(self._map_parameter(f, prefix))
+                continue
             if (
                 f.kind is FieldKind.MESSAGE
                 and ref is not None
@@ -302,6 +306,27 @@ class _Builder:
                 parameter["description"] = description
             found.append(parameter)
         return found
+
+    def _map_parameter(self, f: Field, prefix: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+        """A map field as the query sets it: an entry per parameter, ``labels[genre]=novel``, which
+        is OpenAPI's deepObject style (grpc-gateway's reading of ``field[key]=value``)."""
+        parameter: dict[str, Any] = {
+            "name": ".".join((*(j for _, j in prefix), f.json_name)),
+            "in": "query",
+            "style": "deepObject",
+            "explode": True,
+            "schema": self._field_schema(f, request=True),
+        }
+        values = parameter["schema"]["additionalProperties"]
+        if isinstance(values.get("type"), list):
+            # A wrapper's null (unset in a JSON body) has no text in a query: `labels[k]=null` is text.
+            values["type"] = [t for t in values["type"] if t != "null"]
+            if len(values["type"]) == 1:
+                values["type"] = values["type"][0]
+        description = _joined(f.doc, parameter["schema"].pop("description", ""))
+        if description:
+            parameter["description"] = description
+        return parameter
 
     def _body_chain(self, request: MessageType, binding: HttpBinding) -> list[Field]:
         """The fields down to the one ``body`` binds (a dotted path to a nested field, as
@@ -435,6 +460,15 @@ class _Builder:
         else:
             value = self._ref(f.type, request=request)
         return _shaped(f, value)
+
+
+def _text_value(f: Field) -> bool:
+    """Whether a value of ``f`` can come from a query's text: a scalar, an enum, a wrapper, or a
+    message whose JSON form is a string (what the transcoder reads; other messages only in a body)."""
+    ref = f.type
+    if f.kind is not FieldKind.MESSAGE or ref is None:
+        return True
+    return ref.well_known is not None or ref.full_name in _TEXT
 
 
 def _shaped(f: Field, value: dict[str, Any]) -> dict[str, Any]:

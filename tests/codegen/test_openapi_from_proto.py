@@ -76,12 +76,29 @@ def test_path_fields_are_not_repeated_in_bodies(document: dict[str, Any]) -> Non
 
 
 def test_query_parameters_for_the_remaining_fields(document: dict[str, Any]) -> None:
-    """Unbound fields become query parameters: nested by dots, repeated exploded, WKTs as text."""
+    """Unbound fields become query parameters: nested by dots, repeated exploded, WKTs as text,
+    a map of values the query can carry as a deepObject (`labels[genre]=novel`, as the
+    transcoder reads it); a map of messages is left to the body."""
     params = {p["name"]: p for p in op(document, "/v1/books:search", "get")["parameters"]}
     assert list(params) == [
         "filter.author", "filter.signed", "tags", "format", "publishedAfter", "minPrice", "inStock",
-        "limit", "maxAge", "formats", "minRating",
+        "limit", "maxAge", "formats", "minRating", "labels", "formatByYear", "maxPriceByRegion",
     ]  # fmt: skip
+    assert params["labels"] == {
+        "name": "labels",
+        "in": "query",
+        "style": "deepObject",
+        "explode": True,
+        "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+        "description": "One entry per parameter, `labels[genre]=novel`, as grpc-gateway reads a map.",
+    }
+    assert params["formatByYear"]["schema"] == {
+        "type": "object",
+        "additionalProperties": {"$ref": "#/components/schemas/transcode.v1.Format"},
+        "propertyNames": {"pattern": "^-?[0-9]{1,9}$"},
+    }
+    # A wrapper's null has no text in a query.
+    assert params["maxPriceByRegion"]["schema"]["additionalProperties"]["type"] == "string"
     assert params["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
     assert params["tags"]["explode"] is True
     assert params["publishedAfter"]["schema"] == {"type": "string", "format": "date-time"}

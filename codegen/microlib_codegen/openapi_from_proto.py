@@ -15,6 +15,7 @@ The output is deterministic: same contract, same bytes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -441,12 +442,8 @@ class _Builder:
             for f in message.fields:
                 if f.json_name not in required and not _holds_null(f):
                     properties[f.json_name] = _nullable(properties[f.json_name])
-        if request and message.required_oneofs:
-            # At least one member (the transcoder keeps the last of several, as the wire does).
-            groups = [
-                {"anyOf": [{"required": [f.json_name]} for f in message.fields if f.oneof == oneof]}
-                for oneof in message.required_oneofs
-            ]
+        groups = _oneof_rules(message) if request else []
+        if groups:
             schema.update(groups[0] if len(groups) == 1 else {"allOf": groups})
         return schema
 
@@ -460,6 +457,30 @@ class _Builder:
         else:
             value = self._ref(f.type, request=request)
         return _shaped(f, value)
+
+
+def _oneof_rules(message: MessageType) -> list[dict[str, Any]]:
+    """What a request says of ``message``'s oneofs: at most one member of each (the transcoder
+    refuses two, as json_format does), and at least one of a oneof ``buf.validate`` requires."""
+    members: dict[str, list[str]] = {}
+    for f in message.fields:
+        if f.oneof is not None:
+            members.setdefault(f.oneof, []).append(f.json_name)
+    # A null member is unset (json_format does not count it either): two members both set and
+    # neither null are refused.
+    rules: list[dict[str, Any]] = [
+        {"not": {"anyOf": [_both_set(pair) for pair in itertools.combinations(names, 2)]}}
+        for names in members.values()
+        if len(names) > 1
+    ]
+    rules += [
+        {"anyOf": [{"required": [name]} for name in members[oneof]]} for oneof in message.required_oneofs
+    ]
+    return rules
+
+
+def _both_set(names: tuple[str, ...]) -> dict[str, Any]:
+    return {"required": list(names), "properties": {name: {"not": {"type": "null"}} for name in names}}
 
 
 def _text_value(f: Field) -> bool:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
@@ -147,3 +148,16 @@ def test_deterministic(document: dict[str, Any], tmp_path: Path) -> None:
     result = codegen(TESTDATA / "transcode" / "v1" / "transcode.proto", "--out", tmp_path / "gen")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "gen" / "openapi.json").read_text()) == document
+
+
+def test_a_request_sets_at_most_one_member_of_a_oneof(document: dict[str, Any]) -> None:
+    """The transcoder refuses two members of one oneof both set (null is unset), as json_format
+    does: the request schema says so, and the response schema does not need to."""
+    schemas = document["components"]["schemas"]
+    request = {**schemas["transcode.v1.Everything-Input"], "$defs": schemas}
+    request = json.loads(json.dumps(request).replace("#/components/schemas/", "#/$defs/"))
+    checker = jsonschema.Draft202012Validator(request)
+    assert checker.is_valid({"choiceText": "t"})
+    assert checker.is_valid({"choiceText": "t", "choiceShelf": None})
+    assert not checker.is_valid({"choiceText": "t", "choiceShelf": {"name": "s"}})
+    assert "not" not in schemas["transcode.v1.Everything"]

@@ -176,16 +176,21 @@ def _parser(f: Field) -> str:
 
 
 def _one_per_oneof(message: MessageType) -> str:
-    """Keep the last member of each oneof the JSON object set, as the binary format does: the
-    dataclass would take them all, a message no protobuf library can hold."""
-    groups: dict[str, list[str]] = {}
+    """Refuse an object setting several members of one oneof, as json_format and grpc-gateway do:
+    the dataclass would take them all, a message no protobuf library can hold. The set test runs
+    for every object; the call only for one that set several."""
+    groups: dict[str, dict[str, str]] = {}
     for f in message.fields:
         if f.oneof is not None:
-            groups.setdefault(f.oneof, []).append(repr(f.python_name))
+            groups.setdefault(f.oneof, {})[f.python_name] = f.json_name
     checks = []
-    for members in groups.values():
-        names = f"{{{', '.join(members)}}}"
-        checks.append(f"    if len(kw.keys() & {names}) > 1:\n        _j.keep_last_member(kw, {names})\n")
+    for oneof, members in groups.items():
+        if len(members) < 2:
+            continue  # a proto3 `optional` field's own oneof
+        names = f"{{{', '.join(map(repr, members))}}}"
+        checks.append(
+            f"    if len(kw.keys() & {names}) > 1:\n        _j.one_member(kw, {members!r}, {oneof!r}, p)\n"
+        )
     return "".join(checks)
 
 

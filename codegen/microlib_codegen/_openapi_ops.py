@@ -79,6 +79,9 @@ class OperationSpec:
     security_schemes: dict[str, dict[str, str]] = field(default_factory=dict)
     # A webhook or callback: the service sends it (senders.py), it does not serve it.
     outgoing: bool = False
+    # Body and response models of any JSON value (no schema, or `schema: {}`): the handler gets
+    # and returns the value itself, not the RootModel.
+    any_models: frozenset[str] = frozenset()
 
     @property
     def method_name(self) -> str:
@@ -219,10 +222,15 @@ def resolve(op: OperationSpec, doc: dict[str, Any], names: Mapping[str, str]) ->
     missing = sorted({key for key in wanted if key not in names})
     if missing:
         return missing
+    schemas = doc.get("components", {}).get("schemas", {})
+    plain = frozenset(names[key] for key in wanted if _is_any(_deref(doc, schemas.get(key))))
     body = None
     if op.body is not None:
         media = tuple((c, names[m] if m else None) for c, m in op.body.media)
-        kinds = [f"models.{m}" if m else ("str" if c.startswith("text/") else "bytes") for c, m in media]
+        kinds = [
+            ("Any" if m in plain else f"models.{m}") if m else ("str" if c.startswith("text/") else "bytes")
+            for c, m in media
+        ]
         body = replace(op.body, media=media, annotation=" | ".join(sorted(set(kinds), key=kinds.index)))
     return replace(
         op,
@@ -230,7 +238,20 @@ def resolve(op: OperationSpec, doc: dict[str, Any], names: Mapping[str, str]) ->
         location_models={loc: names[key] for loc, key in op.location_models.items()},
         body=body,
         responses=[(s, media, names[m] if m else None) for s, media, m in op.responses],
+        any_models=plain,
     )
+
+
+# Keywords that describe a schema without constraining its values.
+_ANNOTATIONS = frozenset(
+    {"title", "description", "example", "examples", "default", "deprecated", "readOnly", "writeOnly",
+     "nullable", "$comment"}
+)  # fmt: skip
+
+
+def _is_any(schema: Any) -> bool:
+    """Whether ``schema`` allows any JSON value (``{}``, or only annotations)."""
+    return isinstance(schema, dict) and not set(schema) - _ANNOTATIONS
 
 
 def _refs(schema: Any) -> list[str]:
@@ -397,8 +418,10 @@ def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: 
         schema = content.get("schema")
         resolved = _deref(doc, schema) if schema is not None else None
         kind = _FORMS.get(_bare(content_type))
-        if _is_json(content_type) and schema is not None:
-            media.append((content_type, _model_for(schemas, schema, pascal(op.operation_id) + "Body")))
+        if _is_json(content_type):
+            # No schema is any JSON value, as `schema: {}` (not bytes: the body is still parsed).
+            model = _model_for(schemas, {} if schema is None else schema, pascal(op.operation_id) + "Body")
+            media.append((content_type, model))
         elif kind is not None and resolved is not None and _type_of(resolved) == "object":
             fields = {
                 name: _form_field(doc, field) for name, field in (resolved.get("properties") or {}).items()
@@ -480,8 +503,11 @@ def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, 
         response = _deref(doc, value)
         content = response.get("content") or {}
         chosen = next(((m, c) for m, c in content.items() if _is_json(m)), None)
-        if chosen is not None and chosen[1].get("schema") is not None:
-            model = _model_for(schemas, chosen[1]["schema"], f"{pascal(op.operation_id)}Response{status}")
+        if chosen is not None:
+            schema = chosen[1].get("schema")
+            model = _model_for(
+                schemas, {} if schema is None else schema, f"{pascal(op.operation_id)}Response{status}"
+            )
             op.responses.append((str(status), chosen[0], model))
         else:
             op.responses.append((str(status), next(iter(content), None), None))
@@ -497,6 +523,23 @@ def _unwrapped(schema: dict[str, Any]) -> bool:
 
 
 _FORMATS = {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID"}
+
+
+def _union(doc: dict[str, Any], schema: dict[str, Any], names: Mapping[str, str]) -> list[str]:
+    """The annotations of a ``oneOf``/``anyOf`` of plain values (scalars, lists, their RootModels),
+    each once; empty when the schema is no such union or a member is an object's model (a handler
+    gets that member as its model, so the union's RootModel is what it gets)."""
+    members = schema.get("oneOf") or schema.get("anyOf")
+    if not isinstance(members, list) or _type_of(schema) or "enum" in schema:
+        return []
+    out: list[str] = []
+    for member in members:
+        typed = annotation(doc, member, names)
+        if typed == "Any" or typed.startswith("models."):
+            return []
+        if typed not in out:
+            out.append(typed)
+    return out
 
 
 def annotation(doc: dict[str, Any], schema: Any, names: Mapping[str, str]) -> str:
@@ -517,11 +560,16 @@ def annotation(doc: dict[str, Any], schema: Any, names: Mapping[str, str]) -> st
         if not ref.startswith(_COMPONENT):
             return "Any"
         target = doc.get("components", {}).get("schemas", {}).get(_key(ref))
-        if isinstance(target, dict) and (set(target) == {"$ref"} or _unwrapped(target)):
+        if isinstance(target, dict) and (
+            set(target) == {"$ref"} or _unwrapped(target) or _union(doc, target, names)
+        ):
             # Its class is a RootModel, and the handler gets the root (`coordinate: {type: integer}`
-            # arrives as an int, not a models.Coordinate).
+            # arrives as an int, not a models.Coordinate; `oneOf: [integer, string]` as int | str).
             return annotation(doc, target, names)
         return "models." + names[_key(ref)]
+    members = _union(doc, schema, names)
+    if members:
+        return " | ".join(members)
     kind = _type_of(schema)
     if kind == "array":
         return f"list[{annotation(doc, schema.get('items') or {}, names)}]"

@@ -195,7 +195,10 @@ def _returns(op: OperationSpec) -> str:
     for status, media, model in op.responses:
         if status.startswith("2"):
             # A response without content (`201: {description: created}`) is answered by returning None.
-            t = f"models.{model}" if model else ("None" if media is None or status == "204" else "bytes")
+            if model:
+                t = "Any" if model in op.any_models else f"models.{model}"
+            else:
+                t = "None" if media is None or status == "204" else "bytes"
             if t not in types:
                 types.append(t)
     # ruff wants None last in a union.

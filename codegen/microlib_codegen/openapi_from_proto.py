@@ -15,6 +15,7 @@ The output is deterministic: same contract, same bytes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -264,9 +265,13 @@ class _Builder:
         found: list[dict[str, Any]] = []
         for f in message.fields:
             names = (*(p for p, _ in prefix), f.name)
-            if names in skip or names in bound or f.map_key is not None or f.output_only:
+            if names in skip or names in bound or f.output_only:
                 continue
             ref = f.type
+            if f.map_key is not None:
+                if _text_value(f):
+                    found.append(self._map_parameter(f, prefix))
+                continue
             if (
                 f.kind is FieldKind.MESSAGE
                 and ref is not None
@@ -302,6 +307,27 @@ class _Builder:
                 parameter["description"] = description
             found.append(parameter)
         return found
+
+    def _map_parameter(self, f: Field, prefix: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+        """A map field as the query sets it: an entry per parameter, ``labels[genre]=novel``, which
+        is OpenAPI's deepObject style (grpc-gateway's reading of ``field[key]=value``)."""
+        parameter: dict[str, Any] = {
+            "name": ".".join((*(j for _, j in prefix), f.json_name)),
+            "in": "query",
+            "style": "deepObject",
+            "explode": True,
+            "schema": self._field_schema(f, request=True),
+        }
+        values = parameter["schema"]["additionalProperties"]
+        if isinstance(values.get("type"), list):
+            # A wrapper's null (unset in a JSON body) has no text in a query: `labels[k]=null` is text.
+            values["type"] = [t for t in values["type"] if t != "null"]
+            if len(values["type"]) == 1:
+                values["type"] = values["type"][0]
+        description = _joined(f.doc, parameter["schema"].pop("description", ""))
+        if description:
+            parameter["description"] = description
+        return parameter
 
     def _body_chain(self, request: MessageType, binding: HttpBinding) -> list[Field]:
         """The fields down to the one ``body`` binds (a dotted path to a nested field, as
@@ -416,12 +442,8 @@ class _Builder:
             for f in message.fields:
                 if f.json_name not in required and not _holds_null(f):
                     properties[f.json_name] = _nullable(properties[f.json_name])
-        if request and message.required_oneofs:
-            # At least one member (the transcoder keeps the last of several, as the wire does).
-            groups = [
-                {"anyOf": [{"required": [f.json_name]} for f in message.fields if f.oneof == oneof]}
-                for oneof in message.required_oneofs
-            ]
+        groups = _oneof_rules(message) if request else []
+        if groups:
             schema.update(groups[0] if len(groups) == 1 else {"allOf": groups})
         return schema
 
@@ -435,6 +457,39 @@ class _Builder:
         else:
             value = self._ref(f.type, request=request)
         return _shaped(f, value)
+
+
+def _oneof_rules(message: MessageType) -> list[dict[str, Any]]:
+    """What a request says of ``message``'s oneofs: at most one member of each (the transcoder
+    refuses two, as json_format does), and at least one of a oneof ``buf.validate`` requires."""
+    members: dict[str, list[str]] = {}
+    for f in message.fields:
+        if f.oneof is not None:
+            members.setdefault(f.oneof, []).append(f.json_name)
+    # A null member is unset (json_format does not count it either): two members both set and
+    # neither null are refused.
+    rules: list[dict[str, Any]] = [
+        {"not": {"anyOf": [_both_set(pair) for pair in itertools.combinations(names, 2)]}}
+        for names in members.values()
+        if len(names) > 1
+    ]
+    rules += [
+        {"anyOf": [{"required": [name]} for name in members[oneof]]} for oneof in message.required_oneofs
+    ]
+    return rules
+
+
+def _both_set(names: tuple[str, ...]) -> dict[str, Any]:
+    return {"required": list(names), "properties": {name: {"not": {"type": "null"}} for name in names}}
+
+
+def _text_value(f: Field) -> bool:
+    """Whether a value of ``f`` can come from a query's text: a scalar, an enum, a wrapper, or a
+    message whose JSON form is a string (what the transcoder reads; other messages only in a body)."""
+    ref = f.type
+    if f.kind is not FieldKind.MESSAGE or ref is None:
+        return True
+    return ref.well_known is not None or ref.full_name in _TEXT
 
 
 def _shaped(f: Field, value: dict[str, Any]) -> dict[str, Any]:

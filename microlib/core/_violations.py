@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from microlib.core.errors import FieldViolation
 
-__all__ = ["document_violations", "received"]
+__all__ = ["document_path", "document_violations", "received"]
 
 _MAX_VALUE = 80
 
@@ -29,7 +29,8 @@ def received(error: Mapping[str, Any]) -> str:
     return f" (received {text[:_MAX_VALUE]}{'...' if len(text) > _MAX_VALUE else ''})"
 
 
-def _path(loc: Sequence[int | str], document: Any) -> str:
+def document_path(loc: Sequence[int | str], document: Any) -> str:
+    """The JSON path (``.items[2].sku``) of an error's ``loc`` in ``document``, tags left out."""
     out = []
     node = document
     last = len(loc) - 1
@@ -64,6 +65,6 @@ def document_violations(exc: ValidationError, raw: bytes | Any, root: str) -> li
         if error["type"] == "json_invalid":
             out.append(FieldViolation(root, f"Malformed JSON: {error['msg']}", "json"))
             continue
-        path = _path(error["loc"], document)
+        path = document_path(error["loc"], document)
         out.append(FieldViolation(f"{root}{path}", f"{error['msg']}{received(error)}", error["type"]))
     return out

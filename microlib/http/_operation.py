@@ -43,13 +43,19 @@ def unwrap(value: Any) -> Any:
         value: A validated field value.
 
     Returns:
-        The value without ``RootModel`` wrappers (in lists too).
+        The value without ``RootModel`` wrappers (in lists too, and a union's member
+        that is a RootModel of its own: ``oneOf: [integer, {type: string, pattern: ...}]``).
     """
     if isinstance(value, RootModel):
-        return value.root
+        return unwrap(value.root)
     if isinstance(value, list):
         return [unwrap(v) for v in value]
     return value
+
+
+def _any_json(model: type[BaseModel]) -> bool:
+    """Whether ``model`` is a RootModel of any JSON value (``Body(RootModel[Any])``)."""
+    return issubclass(model, RootModel) and model.model_fields["root"].annotation is Any
 
 
 class OperationEndpoint:
@@ -101,6 +107,12 @@ class OperationEndpoint:
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
         # Declared media types a Content-Type header can name as they are (no parameters, lower case).
         self.bare_media = frozenset(m for m in (op.body.media if op.body else ()) if m == _bare(m))
+        # Media types whose model is any JSON value (no schema, `schema: {}`): the handler gets the value.
+        self.any_media = frozenset(
+            m
+            for m, model in (op.body.media.items() if op.body else ())
+            if model is not None and _any_json(model)
+        )
         # Every body may be a form (a schema without properties has no fields to cast, still a form).
         self.form = FormFields(op.body.form, op.body.encoding) if op.body is not None else None
         self.encoder = ResponseEncoder(op, validate=validate_responses)
@@ -216,7 +228,9 @@ class OperationEndpoint:
             except ValidationError as exc:
                 # A value that could not even be cast is reported once, not again as missing.
                 cast_failed = {v.field for v in violations[before:]}
-                violations.extend(v for v in param_violations(exc, loc, names) if v.field not in cast_failed)
+                violations.extend(
+                    v for v in param_violations(exc, loc, names, data) if v.field not in cast_failed
+                )
                 if plan is not None:
                     violations.extend(plan.violations(data, loc, names, besides=violations[before:]))
                 continue
@@ -275,6 +289,8 @@ class OperationEndpoint:
         check_json_depth(raw, self.max_json_depth)
         body, refused = contract_json(model.__pydantic_validator__, format_plan(model), raw, "body")
         violations.extend(refused)
+        if self.any_media and content_type in self.any_media and not refused:
+            body = body.root  # any JSON value: the handler gets the value, not its RootModel
         kwargs["body"] = body
 
 

@@ -16,7 +16,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from microlib.core.errors import FieldViolation, InvalidArgument
 
-__all__ = ["client_path", "field_chain", "json_path", "put"]
+__all__ = ["client_path", "field_chain", "json_path", "put", "put_entry"]
 
 _WRAPPERS = frozenset(
     f"google.protobuf.{n}Value"
@@ -99,6 +99,51 @@ def put(document: dict[str, Any], chain: Sequence[FieldDescriptor], texts: Seque
         InvalidArgument: The field cannot come from text (a message, a map),
             or a value does not fit its type.
     """
+    target = _parent(document, chain)
+    leaf = chain[-1]
+    path = json_path(chain)
+    if _is_map(leaf):
+        raise _bad(path, f"a map field: each entry is its own parameter, {path}[key]=value")
+    if len(texts) > 1 and not _is_repeated(leaf):
+        # As grpc-gateway: a singular field given twice is an error, not the last value.
+        raise _bad(path, f"takes one value, got {len(texts)}")
+    values = [_value(leaf, text, path) for text in texts]
+    _drop_alias(target, leaf)
+    target[leaf.json_name] = values if _is_repeated(leaf) else values[-1]
+
+
+def put_entry(
+    document: dict[str, Any], chain: Sequence[FieldDescriptor], key: str, texts: Sequence[str]
+) -> None:
+    """Set the entry ``key`` of the map field ``chain`` leads to, from ``field[key]=text``.
+
+    The key stays text (a proto3 JSON map key is a string, and the JSON mapping
+    checks it against the key's type); the value is read as a field of the map's
+    value type. Entries of one map from several parameters merge.
+
+    Raises:
+        InvalidArgument: The field is no map, the entry is given twice, or its
+            value type cannot come from text (a message), naming the parameter.
+    """
+    leaf = chain[-1]
+    path = f"{json_path(chain)}[{key!r}]"  # as the JSON mapping names an entry
+    if not _is_map(leaf):
+        raise _bad(path, f"{json_path(chain)} is not a map field, so it takes no [key]")
+    if len(texts) > 1:
+        # As grpc-gateway: one value per key.
+        raise _bad(path, f"takes one value, got {len(texts)}")
+    entry_type: Any = leaf.message_type  # a map entry, as _is_map said
+    value = _value(entry_type.fields_by_name["value"], texts[0], path)
+    target = _parent(document, chain)
+    _drop_alias(target, leaf)
+    entries = target.get(leaf.json_name)
+    if not isinstance(entries, dict):
+        entries = target[leaf.json_name] = {}
+    entries[key] = value
+
+
+def _parent(document: dict[str, Any], chain: Sequence[FieldDescriptor]) -> dict[str, Any]:
+    """The object of ``document`` that holds the last field of ``chain``, made as needed."""
     target = document
     for fd in chain[:-1]:
         _drop_alias(target, fd)
@@ -106,16 +151,11 @@ def put(document: dict[str, Any], chain: Sequence[FieldDescriptor], texts: Seque
         if not isinstance(child, dict):
             child = target[fd.json_name] = {}
         target = child
-    leaf = chain[-1]
-    path = json_path(chain)
-    if leaf.message_type is not None and leaf.message_type.GetOptions().map_entry:
-        raise _bad(path, "a map field cannot be set from the URL")
-    if len(texts) > 1 and not _is_repeated(leaf):
-        # As grpc-gateway: a singular field given twice is an error, not the last value.
-        raise _bad(path, f"takes one value, got {len(texts)}")
-    values = [_value(leaf, text, path) for text in texts]
-    _drop_alias(target, leaf)
-    target[leaf.json_name] = values if _is_repeated(leaf) else values[-1]
+    return target
+
+
+def _is_map(fd: FieldDescriptor) -> bool:
+    return fd.message_type is not None and bool(fd.message_type.GetOptions().map_entry)
 
 
 def _is_repeated(fd: FieldDescriptor) -> bool:
@@ -143,7 +183,7 @@ def _value(fd: FieldDescriptor, text: str, path: str) -> Any:
             return _value(message.fields_by_name["value"], text, path)
         if full in _TEXT_MESSAGES:
             return text
-        raise _bad(path, f"a {full} field cannot be set from the URL")
+        raise _bad(path, f"a {full} cannot be set from the URL (only in a JSON body)")
     if kind == FieldDescriptor.TYPE_BOOL:
         if text in ("true", "false"):
             return text == "true"

@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
 from microlib.core.errors import Cancelled, FieldViolation, InvalidArgument
 from microlib.grpc.definition import HttpRule, MethodDefinition
-from microlib.http._transcode_fields import field_chain, json_path, put
+from microlib.http._transcode_fields import field_chain, json_path, put, put_entry
 from microlib.http._transcode_json import MessageJson
 from microlib.http._transcode_path import PathTemplate
 
@@ -130,7 +130,11 @@ class RequestBuilder:
         for key, value in parse_qsl(query, keep_blank_values=True):
             grouped[key].append(value)
         for key, texts in grouped.items():
-            chain = field_chain(self._descriptor, key.split("."))
+            # `labels[env]=prod` sets one entry of the map `labels`, as grpc-gateway reads it.
+            field, bracket, entry = key.partition("[")
+            if bracket and not entry.endswith("]"):
+                field, bracket = key, ""
+            chain = field_chain(self._descriptor, field.split("."))
             if chain is None:
                 if self._ignore_unknown:
                     continue
@@ -140,7 +144,10 @@ class RequestBuilder:
                 continue
             if any(names[: len(b)] == b or b[: len(names)] == names for b in self._bound):
                 raise _invalid(json_path(chain), "is bound by the path or the body, not the query", "bound")
-            put(document, chain, texts)
+            if bracket:
+                put_entry(document, chain, entry[:-1], texts)
+            else:
+                put(document, chain, texts)
 
 
 def _repeated(fd: FieldDescriptor) -> bool:

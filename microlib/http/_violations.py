@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from microlib.core._violations import document_violations, received
+from microlib.core._violations import document_path, document_violations, received
 from microlib.core.errors import FieldViolation
 
 __all__ = ["body_violations", "param_violations"]
@@ -31,13 +31,17 @@ def body_violations(exc: ValidationError, raw: bytes | Any) -> list[FieldViolati
     return document_violations(exc, raw, "body")
 
 
-def param_violations(exc: ValidationError, location: str, names: Mapping[str, str]) -> list[FieldViolation]:
+def param_violations(
+    exc: ValidationError, location: str, names: Mapping[str, str], data: Mapping[str, Any]
+) -> list[FieldViolation]:
     """Violations of one parameter location's model.
 
     Args:
         exc: The error pydantic raised.
         location: ``path``, ``query``, ``header`` or ``cookie``.
         names: Model key (alias) -> the parameter's declared name.
+        data: The location's values as validated, to tell a property or an index in
+            ``loc`` from a union member's tag (``path.id``, not ``path.id.int``).
 
     Returns:
         One violation per error.
@@ -46,7 +50,7 @@ def param_violations(exc: ValidationError, location: str, names: Mapping[str, st
     for error in exc.errors(include_url=False):
         loc = error["loc"]
         head = names.get(str(loc[0]), str(loc[0])) if loc else ""
-        rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+        rest = document_path(loc[1:], data.get(str(loc[0]))) if loc else ""
         field = f"{location}.{head}{rest}"
         if error["type"] == "extra_forbidden":
             description = f"Unknown {location} parameter"

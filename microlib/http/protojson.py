@@ -44,9 +44,9 @@ __all__ = [
     "float_out",
     "int32",
     "int64",
-    "keep_last_member",
     "map_in",
     "message_in",
+    "one_member",
     "repeated_in",
     "string",
     "timestamp_in",
@@ -101,16 +101,24 @@ def unknown(path: str, key: str) -> InvalidArgument:
     return bad(f"{path}.{key}" if path else key, f"unknown field {key!r}", "unknown")
 
 
-def keep_last_member(values: dict[str, Any], members: set[str]) -> None:
-    """Keep only the last member of a oneof that an object set, as the binary format does.
+def one_member(values: dict[str, Any], members: dict[str, str], oneof: str, path: str) -> None:
+    """Refuse an object that set several members of one oneof, as protobuf's json_format and
+    grpc-gateway do: a message holds one member, and keeping one would drop the other silently.
 
     Args:
-        values: The object's values read so far, by attribute name, in the object's order.
-        members: The attribute names of the oneof's members.
+        values: The object's values read so far, by attribute name (a null member, which
+            json_format does not count either, left out).
+        members: The oneof's members: attribute name -> JSON name.
+        oneof: The oneof's name.
+        path: The object's JSON path.
+
+    Raises:
+        InvalidArgument: Naming the oneof and the members set.
     """
-    present = [name for name in values if name in members]
-    for name in present[:-1]:
-        del values[name]
+    present = [json_name for name, json_name in members.items() if name in values]
+    if len(present) > 1:
+        where = f"{path}.{oneof}" if path else oneof
+        raise bad(where, f"oneof {oneof} takes one member, got {' and '.join(present)}", "oneof")
 
 
 # ---------------------------------------------------------------- output

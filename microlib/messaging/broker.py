@@ -280,6 +280,16 @@ class Broker(Protocol):
         unless the contract names the queue (RabbitMQ's ``queue.name``, ``is: queue``)."""
         ...
 
+    def destination(self, operation: OperationDefinition, address: str) -> str:
+        """Where this broker puts what is sent to ``operation``'s ``address``: the Kafka topic
+        (the binding's ``topic`` over the address), RabbitMQ's exchange and routing key or, for
+        ``is: queue``, the queue; the address itself where it is the name (Redis' stream).
+
+        Receive operations of one destination each see the others' messages, whatever
+        their addresses say.
+        """
+        ...
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """What a subscription of ``operation`` for ``group`` at ``address`` reads: a
         queue, or a stream's or topic's group.

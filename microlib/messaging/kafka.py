@@ -245,6 +245,14 @@ class KafkaBroker:
         """``<group>.<operation>``, also the Kafka group id unless the binding's ``groupId`` names it."""
         return queue_name(operation, group)
 
+    def destination(self, operation: OperationDefinition, address: str) -> str:
+        """The topic (the binding's ``topic``, else the address).
+
+        Raises:
+            ValueError: it is no Kafka topic name.
+        """
+        return _topic(operation, address)
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The topic (or topic pattern) and, after a space, the Kafka group id.
 

@@ -156,6 +156,10 @@ class MemoryBroker:
         """The group's queue for ``operation`` (``<group>.<operation>``)."""
         return queue_name(operation, group)
 
+    def destination(self, operation: OperationDefinition, address: str) -> str:
+        """The address."""
+        return address
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The queue."""
         return self.queue(operation, group=group, address=address)

@@ -191,6 +191,14 @@ class RabbitBroker:
         name = str(declared.get("name") or (address if binding.get("is") == "queue" else ""))
         return name or queue_name(operation, group)
 
+    def destination(self, operation: OperationDefinition, address: str) -> str:
+        """For ``is: queue``, the queue (its ``queue.name``, else the address); else the
+        exchange and, after a space, the address, its routing key."""
+        binding = _amqp(operation)
+        if binding.get("is") == "queue":
+            return str(binding.get("queue", {}).get("name") or address)
+        return f"{binding.get('exchange', {}).get('name') or _DEFAULT_EXCHANGE} {address}"
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The queue.
 

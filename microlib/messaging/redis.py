@@ -199,6 +199,10 @@ class RedisBroker:
         """``<group>.<operation>``, also the stream's consumer group."""
         return queue_name(operation, group)
 
+    def destination(self, operation: OperationDefinition, address: str) -> str:
+        """The stream: the address."""
+        return address
+
     def source(self, operation: OperationDefinition, *, group: str, address: str) -> str:
         """The stream and, after a space, its consumer group (the queue's name)."""
         return f"{address} {self.queue(operation, group=group, address=address)}"

@@ -270,16 +270,30 @@ class Messaging:
 
 
 def _share_addresses(consumers: list[OperationConsumer], broker: Broker) -> None:
-    """Tell each consumer of the others receiving on its address, and which read its queue."""
-    by_address: dict[str, list[OperationConsumer]] = {}
+    """Tell each consumer of the others receiving what it receives, and which read its queue.
+
+    Two consumers see each other's messages when the broker puts their addresses in one
+    place (:meth:`Broker.destination`: channels of different addresses whose Kafka binding
+    names one topic) or when they read one source (a RabbitMQ ``queue.name`` both give).
+    """
+    sources = {
+        c: broker.source(c.operation, group=c.options.group, address=c.options.address) for c in consumers
+    }
+    groups: list[tuple[set[str], list[OperationConsumer]]] = []
     for running in consumers:
-        by_address.setdefault(running.options.address, []).append(running)
-    for shared in by_address.values():
+        keys = {
+            f"to {broker.destination(running.operation, running.options.address)}",
+            f"from {sources[running]}",
+        }
+        joined = [g for g in groups if g[0] & keys]
+        merged = (
+            keys.union(*(k for k, _ in joined)),
+            [c for _, members in joined for c in members] + [running],
+        )
+        groups = [g for g in groups if not any(g is j for j in joined)] + [merged]
+    for _, shared in groups:
         if len(shared) < 2:
             continue
-        sources = {
-            c: broker.source(c.operation, group=c.options.group, address=c.options.address) for c in shared
-        }
         for running in shared:
             running.share_address(
                 [(other, sources[other] == sources[running]) for other in shared if other is not running]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
@@ -76,12 +77,29 @@ def test_path_fields_are_not_repeated_in_bodies(document: dict[str, Any]) -> Non
 
 
 def test_query_parameters_for_the_remaining_fields(document: dict[str, Any]) -> None:
-    """Unbound fields become query parameters: nested by dots, repeated exploded, WKTs as text."""
+    """Unbound fields become query parameters: nested by dots, repeated exploded, WKTs as text,
+    a map of values the query can carry as a deepObject (`labels[genre]=novel`, as the
+    transcoder reads it); a map of messages is left to the body."""
     params = {p["name"]: p for p in op(document, "/v1/books:search", "get")["parameters"]}
     assert list(params) == [
         "filter.author", "filter.signed", "tags", "format", "publishedAfter", "minPrice", "inStock",
-        "limit", "maxAge", "formats", "minRating",
+        "limit", "maxAge", "formats", "minRating", "labels", "formatByYear", "maxPriceByRegion",
     ]  # fmt: skip
+    assert params["labels"] == {
+        "name": "labels",
+        "in": "query",
+        "style": "deepObject",
+        "explode": True,
+        "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+        "description": "One entry per parameter, `labels[genre]=novel`, as grpc-gateway reads a map.",
+    }
+    assert params["formatByYear"]["schema"] == {
+        "type": "object",
+        "additionalProperties": {"$ref": "#/components/schemas/transcode.v1.Format"},
+        "propertyNames": {"pattern": "^-?[0-9]{1,9}$"},
+    }
+    # A wrapper's null has no text in a query.
+    assert params["maxPriceByRegion"]["schema"]["additionalProperties"]["type"] == "string"
     assert params["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
     assert params["tags"]["explode"] is True
     assert params["publishedAfter"]["schema"] == {"type": "string", "format": "date-time"}
@@ -130,3 +148,16 @@ def test_deterministic(document: dict[str, Any], tmp_path: Path) -> None:
     result = codegen(TESTDATA / "transcode" / "v1" / "transcode.proto", "--out", tmp_path / "gen")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "gen" / "openapi.json").read_text()) == document
+
+
+def test_a_request_sets_at_most_one_member_of_a_oneof(document: dict[str, Any]) -> None:
+    """The transcoder refuses two members of one oneof both set (null is unset), as json_format
+    does: the request schema says so, and the response schema does not need to."""
+    schemas = document["components"]["schemas"]
+    request = {**schemas["transcode.v1.Everything-Input"], "$defs": schemas}
+    request = json.loads(json.dumps(request).replace("#/components/schemas/", "#/$defs/"))
+    checker = jsonschema.Draft202012Validator(request)
+    assert checker.is_valid({"choiceText": "t"})
+    assert checker.is_valid({"choiceText": "t", "choiceShelf": None})
+    assert not checker.is_valid({"choiceText": "t", "choiceShelf": {"name": "s"}})
+    assert "not" not in schemas["transcode.v1.Everything"]

@@ -207,7 +207,64 @@ components:
     defaultApiKey: {type: apiKey, name: api-key, in: header}
 """
 
-DOCUMENTS = {"petstore": PETSTORE, "links": LINKS, "scopes": SCOPES, "tictactoe": TICTACTOE}
+# Two shapes published documents use (GitHub's and Stripe's descriptions among them): a JSON body
+# or response with no schema (any JSON value, as `schema: {}`), and a parameter whose component is
+# a oneOf of scalars (an id sent as a number or a slug).
+UNTYPED = """\
+openapi: 3.0.3
+info: {title: Untyped, version: 1.0.0}
+paths:
+  /hooks:
+    post:
+      operationId: relay
+      requestBody:
+        required: true
+        content:
+          application/json: {}
+      responses:
+        '200':
+          description: what was relayed
+          content:
+            application/json: {}
+  /settings:
+    put:
+      operationId: putSettings
+      requestBody:
+        content:
+          application/json: {schema: {}}
+      responses:
+        '200':
+          description: the settings
+          content:
+            application/json: {schema: {description: any JSON value}}
+  /repos/{repo}:
+    get:
+      operationId: getRepo
+      parameters:
+        - {name: repo, in: path, required: true, schema: {$ref: '#/components/schemas/repoId'}}
+        - {name: since, in: query, schema: {$ref: '#/components/schemas/repoId'}}
+      responses:
+        '200':
+          description: the repository
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/repo'}}
+components:
+  schemas:
+    repoId:
+      oneOf: [{type: integer, minimum: 1}, {type: string, pattern: '^[a-z][a-z-]*$'}]
+    repo:
+      type: object
+      properties:
+        id: {type: string}
+"""
+
+DOCUMENTS = {
+    "petstore": PETSTORE,
+    "links": LINKS,
+    "scopes": SCOPES,
+    "tictactoe": TICTACTOE,
+    "untyped": UNTYPED,
+}
 
 
 @pytest.fixture(scope="module")
@@ -369,3 +426,78 @@ def test_a_security_list_written_as_a_mapping_is_one_line_at_its_line(tmp_path: 
         f"{spec}:17: invalid OpenAPI document at paths./board/{{row}}/{{column}}.get.security: "
         '{"defaultApiKey":[]} is not of type "array"'
     )
+
+
+async def test_a_json_body_without_schema_is_any_json_value(gen: dict[str, ModuleType]) -> None:
+    """`application/json: {}` (no schema) used to be typed and handed over as bytes, unparsed, and
+    `schema: {}` as a RootModel: the handler gets and returns the parsed value, and a body that is
+    not JSON is still a 400."""
+    api = gen["untyped"]
+    for name in ("relay", "put_settings"):
+        signature = inspect.signature(getattr(api.handlers.DefaultApi, name))
+        assert (signature.parameters["body"].annotation, signature.return_annotation) in (
+            ("Any", "Any | Reply"),
+            ("Any | None", "Any | Reply"),
+        )
+    received: list[Any] = []
+
+    class Hooks(api.handlers.DefaultApi):
+        async def relay(self, *, body: Any) -> Any:
+            received.append(body)
+            return {"relayed": body}
+
+        async def put_settings(self, *, body: Any = None) -> Any:
+            received.append(body)
+            return body
+
+        async def get_repo(self, *, repo: int | str, since: int | str | None = None) -> Any:
+            return None
+
+    service = Service("untyped")
+    service.include(Hooks())
+    async with TestService(service) as t:
+        relayed = await t.http.post("/hooks", json={"event": "push", "n": [1, 2]})
+        assert (relayed.status_code, relayed.json()) == (200, {"relayed": {"event": "push", "n": [1, 2]}})
+        assert (await t.http.put("/settings", json=[True, None])).json() == [True, None]
+        assert received == [{"event": "push", "n": [1, 2]}, [True, None]]
+        for path, method in (("/hooks", "POST"), ("/settings", "PUT")):
+            refused = await t.http.request(
+                method, path, content=b"{push", headers={"content-type": "application/json"}
+            )
+            assert refused.status_code == 400
+            assert [(v["field"], v["rule"]) for v in refused.json()["violations"]] == [("body", "json")]
+        assert len(received) == 2
+
+
+async def test_a_parameter_of_a_oneof_component_is_its_value(gen: dict[str, ModuleType]) -> None:
+    """A parameter `$ref`'d to `oneOf: [integer, string]` was annotated as the RootModel
+    `models.RepoId`, and a string member arrived as a RootModel of its own; the handler gets the
+    int or the str, validated by the union, and a refusal names the parameter, not a member's tag."""
+    api = gen["untyped"]
+    parameters = inspect.signature(api.handlers.DefaultApi.get_repo).parameters
+    assert (parameters["repo"].annotation, parameters["since"].annotation) == (
+        "int | str",
+        "int | str | None",
+    )
+    got: list[Any] = []
+
+    class Repos(api.handlers.DefaultApi):
+        async def relay(self, *, body: Any) -> Any:
+            return None
+
+        async def put_settings(self, *, body: Any = None) -> Any:
+            return None
+
+        async def get_repo(self, *, repo: int | str, since: int | str | None = None) -> Any:
+            got.append((repo, since))
+            return api.models.Repo(id=str(repo))
+
+    service = Service("untyped")
+    service.include(Repos())
+    async with TestService(service) as t:
+        assert (await t.http.get("/repos/42")).json() == {"id": "42"}
+        assert (await t.http.get("/repos/micro-lib", params={"since": "7"})).status_code == 200
+        assert got == [(42, None), ("micro-lib", 7)]
+        refused = await t.http.get("/repos/Micro", params={"since": "0"})
+        assert refused.status_code == 400
+        assert {v["field"] for v in refused.json()["violations"]} == {"path.repo", "query.since"}

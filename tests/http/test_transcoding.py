@@ -127,6 +127,49 @@ def test_query_parameters_of_every_kind(client: httpx.Client, served: Served) ->
     assert request.min_rating == 4.5
 
 
+def test_map_fields_from_the_query_one_entry_per_parameter(client: httpx.Client, served: Served) -> None:
+    """`labels[genre]=novel` sets one entry, as grpc-gateway reads a map (a map in the query used
+    to be refused); keys are checked against the key type, values read as their type."""
+    params = [
+        ("labels[genre]", "novel"),
+        ("labels[lang]", "en"),
+        ("formatByYear[2020]", "FORMAT_EBOOK"),
+        ("format_by_year[-3]", "1"),
+        ("maxPriceByRegion[eu]", "100"),
+        ("labels[a]b]", "brackets"),
+    ]
+    r = client.get("/v1/books:search", params=params)
+    assert r.status_code == 200, r.text
+    request = served.library.requests[-1]
+    assert request.labels == {"genre": "novel", "lang": "en", "a]b": "brackets"}
+    assert request.format_by_year == {2020: 2, -3: 1}
+    assert request.max_price_by_region == {"eu": 100}
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "description"),
+    [
+        ("labels[a]=1&labels[a]=2", "labels['a']", "takes one value, got 2"),
+        ("labels=x", "labels", "a map field: each entry is its own parameter, labels[key]=value"),
+        ("filter[author]=x", "filter['author']", "filter is not a map field, so it takes no [key]"),
+        (
+            "filtersByName[x]=1",
+            "filtersByName['x']",
+            "a transcode.v1.Filter cannot be set from the URL (only in a JSON body)",
+        ),
+        ("formatByYear[x]=1", "formatByYear['x']", "expected an integer, got 'x'"),
+        ("maxPriceByRegion[eu]=lots", "maxPriceByRegion['eu']", "expected an integer, got 'lots'"),
+    ],
+)
+def test_map_entries_the_query_cannot_set_are_400_naming_the_parameter(
+    client: httpx.Client, query: str, field: str, description: str
+) -> None:
+    """A key given twice, a map without a key, `[key]` on no map, a value with no text form."""
+    r = client.get(f"/v1/books:search?{query}")
+    assert r.status_code == 400, r.text
+    assert [(v["field"], v["description"]) for v in r.json()["violations"]] == [(field, description)]
+
+
 def test_custom_verb(client: httpx.Client) -> None:
     """`:batchGet` routes to its RPC; repeated query parameters fill the list."""
     r = client.get("/v1/shelves/s2/books:batchGet?ids=a&ids=b")

@@ -223,24 +223,38 @@ def test_unknown_fields_can_be_ignored() -> None:
     assert message.shelf == Shelf(name="n")
 
 
-def test_of_two_members_of_one_oneof_the_last_is_kept_as_on_the_wire() -> None:
-    """grpc-gateway's a_bit_of_everything sends `oneofString` and `oneofEmpty` together: the
-    dataclass took both, a message no protobuf library can hold (its gRPC twin keeps one). The
-    last member sent is kept, as protobuf's binary format keeps the last one it reads, and as the
-    served document allows both."""
-    document = {"choiceText": "t", "choiceShelf": {"name": "s"}}
-    wire = CODEC.upb_type.FromString(
-        CODEC.encode(Everything(choice_text="t")) + CODEC.encode(Everything(choice_shelf=Shelf(name="s")))
-    )
-    assert wire.WhichOneof("choice") == "choice_shelf"
-    message = FROM_JSON(document, "", JsonOptions())
-    assert (message.choice_text, message.choice_shelf) == (None, Shelf(name="s"))
-    assert FROM_JSON({"choiceShelf": {}, "choiceText": "t"}, "", JsonOptions()).choice_shelf is None
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"choiceText": "t", "choiceShelf": {"name": "s"}},
+        {"choice_shelf": {}, "choiceText": "t"},
+    ],
+)
+def test_two_members_of_one_oneof_are_refused_as_json_format_does(document: dict[str, Any]) -> None:
+    """grpc-gateway's a_bit_of_everything sends `oneofString` and `oneofEmpty` together: protobuf's
+    json_format and grpc-gateway refuse it, and so does the transcoder now (it kept the last member,
+    silently dropping the other), with a 400 naming the oneof and both members; the served document
+    says at most one."""
+    with pytest.raises(json_format.ParseError, match="oneof"):
+        json_format.ParseDict(document, CODEC.upb_type())
+    with pytest.raises(InvalidArgument) as refused:
+        FROM_JSON(document, "items[2]", JsonOptions())
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        ("items[2].choice", "oneof choice takes one member, got choiceText and choiceShelf")
+    ]
     http, _ = library_app()
     with serve(http.app) as url, httpx.Client(base_url=url) as client:
         r = client.post("/v1/echo", json=document)
-    assert r.status_code == 200, r.text
-    assert r.json() == {"choiceShelf": {"name": "s"}}
+        unset = client.post("/v1/echo", json={"choiceText": "t", "choiceShelf": None})
+    assert r.status_code == 400, r.text
+    assert [(v["field"], v["description"]) for v in r.json()["violations"]] == [
+        ("everything.choice", "oneof choice takes one member, got choiceText and choiceShelf")
+    ]
+    # A null member is unset, as json_format reads it.
+    assert (
+        json_format.ParseDict({"choiceText": "t", "choiceShelf": None}, CODEC.upb_type()).choice_text == "t"
+    )
+    assert (unset.status_code, unset.json()) == (200, {"choiceText": "t"})
 
 
 def test_echo_over_http_round_trips_everything() -> None:

@@ -22,21 +22,29 @@ from tests.messaging.test_rabbit import RABBIT_URL
 from tests.messaging.test_redis import REDIS_URL
 
 
-def _shop(prefix: str, bindings: Mapping[str, Mapping[str, Any]]) -> tuple[ApplicationDefinition, type[Any]]:
+def _shop(
+    prefix: str, bindings: Mapping[str, Mapping[str, Any]], *, split: bool = False
+) -> tuple[ApplicationDefinition, type[Any]]:
     """``onPlaced`` and ``onCancelled`` receive on ``<prefix>.orders``, each one message of
-    the channel; ``sendOrder`` sends either."""
+    the channel; ``sendOrder`` sends either. ``split``: each has a channel of its own
+    (``<prefix>.orders.placed``, ``<prefix>.orders.cancelled``) that the bindings put in one
+    place (one Kafka topic, one RabbitMQ queue), each sent by its own operation."""
     placed_op = OperationDefinition(
         name="onPlaced",
         python_name="on_placed",
         action=Action.RECEIVE,
         channel="orders",
-        address=f"{prefix}.orders",
+        address=f"{prefix}.orders.placed" if split else f"{prefix}.orders",
         messages=(message(OrderPlaced),),
         bindings=bindings,
         retry=FAST,
     )
     cancelled_op = dataclasses.replace(
-        placed_op, name="onCancelled", python_name="on_cancelled", messages=(message(OrderCancelled),)
+        placed_op,
+        name="onCancelled",
+        python_name="on_cancelled",
+        messages=(message(OrderCancelled),),
+        address=f"{prefix}.orders.cancelled" if split else placed_op.address,
     )
     send = dataclasses.replace(
         placed_op,
@@ -45,6 +53,14 @@ def _shop(prefix: str, bindings: Mapping[str, Mapping[str, Any]]) -> tuple[Appli
         action=Action.SEND,
         messages=(message(OrderPlaced), message(OrderCancelled)),
     )
+    sends = (send,)
+    if split:
+        sends = (
+            dataclasses.replace(send, messages=placed_op.messages),
+            dataclasses.replace(
+                send, name="sendCancelled", python_name="send_cancelled", **_carrying(cancelled_op)
+            ),
+        )
 
     class ShopConsumer(Protocol):
         async def on_placed(self, payload: OrderPlaced, ctx: MessageContext) -> None: ...
@@ -55,7 +71,7 @@ def _shop(prefix: str, bindings: Mapping[str, Mapping[str, Any]]) -> tuple[Appli
         title="Shop",
         version="1.0.0",
         asyncapi="3.0.0",
-        operations={op.name: op for op in (placed_op, cancelled_op, send)},
+        operations={op.name: op for op in (placed_op, cancelled_op, *sends)},
         consumer_protocol=ShopConsumer,
         document={"asyncapi": "3.0.0", "info": {"title": "Shop", "version": "1.0.0"}},
     )
@@ -63,17 +79,39 @@ def _shop(prefix: str, bindings: Mapping[str, Mapping[str, Any]]) -> tuple[Appli
     return application, ShopConsumer
 
 
+def _carrying(operation: OperationDefinition) -> dict[str, Any]:
+    return {"address": operation.address, "messages": operation.messages}
+
+
 def _kafka(bootstrap: str) -> str:
     return f"kafka://{bootstrap}"
 
 
 BROKERS = {
-    # name: (the URL, from the Kafka bootstrap; the operations' bindings)
-    "memory": (lambda _: f"memory://{uuid.uuid4().hex}", {}),
-    "rabbit, a queue each": (lambda _: RABBIT_URL, {}),
-    "rabbit, one queue (is: queue)": (lambda _: RABBIT_URL, {"amqp": {"is": "queue"}}),
-    "redis, a group each": (lambda _: REDIS_URL, {}),
-    "kafka, one group (groupId)": (_kafka, {"kafka": {"groupId": {"type": "string", "enum": ["shop"]}}}),
+    # name: (the URL, from the Kafka bootstrap; the operations' bindings, from the address prefix;
+    # whether each operation has a channel of its own)
+    "memory": (lambda _: f"memory://{uuid.uuid4().hex}", lambda _: {}, False),
+    "rabbit, a queue each": (lambda _: RABBIT_URL, lambda _: {}, False),
+    "rabbit, one queue (is: queue)": (lambda _: RABBIT_URL, lambda _: {"amqp": {"is": "queue"}}, False),
+    "redis, a group each": (lambda _: REDIS_URL, lambda _: {}, False),
+    "kafka, one group (groupId)": (
+        _kafka,
+        lambda _: {"kafka": {"groupId": {"type": "string", "enum": ["shop"]}}},
+        False,
+    ),
+    # Two channels, two addresses, one place the broker reads: each operation used to
+    # dead-letter the other's messages.
+    "kafka, two channels of one topic": (_kafka, lambda p: {"kafka": {"topic": f"{p}.orders"}}, True),
+    "kafka, two channels of one topic, one group": (
+        _kafka,
+        lambda p: {"kafka": {"topic": f"{p}.orders", "groupId": {"type": "string", "enum": [f"{p}"]}}},
+        True,
+    ),
+    "rabbit, two channels of one queue (is: queue)": (
+        lambda _: RABBIT_URL,
+        lambda p: {"amqp": {"is": "queue", "queue": {"name": f"{p}.orders"}}},
+        True,
+    ),
 }
 
 
@@ -89,9 +127,10 @@ async def test_each_message_reaches_the_operation_carrying_it_once(
 ) -> None:
     """Named by its header or, from a producer other than microlib, told by its payload,
     each message is handled once by its own operation; none is dead-lettered by the other."""
-    url_of, bindings = BROKERS[broker]
+    url_of, bindings_of, split = BROKERS[broker]
     bootstrap = request.getfixturevalue("kafka_bootstrap") if broker.startswith("kafka") else ""
-    application, consumer = _shop(f"s{uuid.uuid4().hex[:8]}", bindings)
+    prefix = f"s{uuid.uuid4().hex[:8]}"
+    application, consumer = _shop(prefix, bindings_of(prefix), split=split)
     handled: list[tuple[str, str]] = []
 
     class Shop(consumer):  # type: ignore[valid-type,misc]
@@ -111,13 +150,14 @@ async def test_each_message_reaches_the_operation_carrying_it_once(
     async with TestService(service, overrides=[f"messaging.url={url_of(bootstrap)}"], with_real=True) as t:
         service.messaging.observers.append(record)
         send = application.operations["sendOrder"]
+        cancel = application.operations.get("sendCancelled", send)
         # Placed twice, then cancelled twice, so a queue both read (round robin) hands
         # each operation one of the other's. Without the x-microlib-message header
         # (a producer other than microlib), the payload tells which message it is.
         await t.messages.publish(send, placed("p-1"), wait=False)
         await _publish_bare(service, send, placed("p-2").model_dump_json())
-        await t.messages.publish(send, OrderCancelled(order_id="c-1", reason="late"), wait=False)
-        await _publish_bare(service, send, '{"order_id": "c-2", "reason": "gone"}')
+        await t.messages.publish(cancel, OrderCancelled(order_id="c-1", reason="late"), wait=False)
+        await _publish_bare(service, cancel, '{"order_id": "c-2", "reason": "gone"}')
         expected = [("onCancelled", "c-1"), ("onCancelled", "c-2"), ("onPlaced", "p-1"), ("onPlaced", "p-2")]
         await eventually(lambda: sorted(handled) == expected, what=f"each message handled, got {handled}")
         await asyncio.sleep(0.5)  # time for a wrong dead letter or a second handling to show

@@ -40,6 +40,16 @@ with a 2xx and, unless it is the unvalidated ceiling, refuse an invalid one (4xx
 
     .venv/bin/python bench/http/run.py --rounds 5 --duration 10
 
+``--instructions`` counts instructions per request of each *served* process
+instead, with callgrind (immune to other load on the machine): every thread
+of the server counted, uvicorn and its protocol included, as
+``bench/observability/bench_http.py --instructions`` does (``bench/callgrind.py``
+says how). A peer's count over a microlib server's estimates their req/s
+ratio; ``inproc.py --instructions`` counts the ASGI app alone, so the two
+differ by what serving adds (about 95k a request for bare Starlette)::
+
+    .venv/bin/python bench/http/run.py --instructions --only starlette microlib-openapi
+
 The generated package ``bench/http/_gen`` is rendered first by ``microlib
 codegen`` from ``protos/`` and ``order.yaml``, so the run always measures the
 current generator.
@@ -218,6 +228,35 @@ def report(results: dict[str, list[tuple[float, float, float]]], args: argparse.
         )
 
 
+# Requests each server answers before the counted ones of --instructions.
+_WARM_UP = 500
+
+
+def count_served(names: list[str], requests: int, connections: int, keep: Path | None) -> None:
+    """Print each server's instructions per request, every thread of its process counted."""
+    sys.path.insert(0, str(HERE.parent))
+    import callgrind
+
+    head = f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    request = f"{head}Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY
+    figures = {}
+    for name in names:
+        figures[name] = callgrind.served_per_request(
+            lambda port, name=name: command(name, port),
+            callgrind.keep_alive_load(request, connections),
+            requests,
+            warm_up=_WARM_UP,
+            env=_env(),
+            cwd=ROOT,
+            keep=keep,
+            name=name,
+        )
+        print(f"{name:24} {figures[name] / 1000:8.1f}k instructions/request", flush=True)
+    for mine in (name for name in figures if name in SERVICES):
+        for peer in (name for name in figures if name in APPS):
+            print(f"{mine + ' / ' + peer:44} estimated req/s ratio {figures[peer] / figures[mine]:5.2f}")
+
+
 def main() -> None:
     """Run the rounds and print the table."""
     parser = argparse.ArgumentParser(
@@ -231,7 +270,16 @@ def main() -> None:
     parser.add_argument("--load-core", default="1")
     default = [name for name in SERVERS if name not in ON_REQUEST]
     parser.add_argument("--only", nargs="*", choices=list(SERVERS), default=default)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count each server's instructions per request (callgrind)"
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="N, with --instructions")
+    parser.add_argument("--keep", type=Path, help="with --instructions: a folder for callgrind's profiles")
     args = parser.parse_args()
+    if args.instructions:
+        generate()
+        count_served(args.only, args.requests, args.connections, args.keep)
+        return
     for tool, package in (("wrk", "wrk"), ("taskset", "util-linux")):
         if shutil.which(tool) is None:
             parser.error(f"needs {tool} on PATH (apt-get install {package})")

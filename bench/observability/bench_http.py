@@ -49,7 +49,6 @@ in-process with ``bench_layers.py --instructions``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import shutil
@@ -58,7 +57,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -129,65 +127,16 @@ _WARM_UP = 512
 _REQUEST = b"GET /hello/world HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
 
 
-async def _client(port: int, requests: int, connections: int) -> None:
-    """``requests`` GETs over ``connections`` keep-alive connections, one in flight on each."""
-    left = requests
-
-    async def one_connection() -> None:
-        nonlocal left
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while left > 0:
-            left -= 1
-            writer.write(_REQUEST)
-            head = await reader.readuntil(b"\r\n\r\n")
-            if not head.startswith(b"HTTP/1.1 200"):
-                raise SystemExit(f"the server answered {head[:40]!r}")
-            length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-            assert length is not None
-            await reader.readexactly(int(length.group(1)))
-        writer.close()
-        await writer.wait_closed()
-
-    await asyncio.gather(*(one_connection() for _ in range(connections)))
-
-
-def _served_run(mode: str, endpoint: str, requests: int, connections: int, valgrind: list[str]) -> str:
-    """Serve ``mode`` (under ``valgrind``, if given) for a warm-up and ``requests``; its stderr."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [*valgrind, sys.executable, str(HERE / "server.py"), mode, str(port), endpoint],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        # A fixed hash seed: the same start-up, to the instruction, in both runs.
-        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        _wait_for(port, timeout=600)
-        asyncio.run(_client(port, _WARM_UP + requests, connections))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        _, stderr = server.communicate(timeout=600)
-    return stderr
-
-
 def _count_served(mode: str, endpoint: str, requests: int, connections: int, keep: Path | None) -> float:
-    """Instructions per request of ``mode``'s server process: (I(2N) - I(N)) / N.
-
-    With ``keep``, callgrind's profiles stay there as ``MODE-CALLS.out``, for ``callgrind_annotate``.
-    """
-    _served_run(mode, endpoint, 1, connections, [])  # bytecode compiled and cached uncounted
-    counts = []
-    for calls in (requests, 2 * requests):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = (keep or Path(tmp)) / f"{mode}-{calls}.out"
-            valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-            stderr = _served_run(mode, endpoint, calls, connections, valgrind)
-        found = callgrind._COLLECTED.search(stderr)
-        if found is None:
-            raise SystemExit(f"{mode}: no count from callgrind:\n{stderr[-2000:]}")
-        counts.append(int(found.group(1)))
-    return (counts[1] - counts[0]) / requests
+    """Instructions per request of ``mode``'s server process (``callgrind.served_per_request``)."""
+    return callgrind.served_per_request(
+        lambda port: [sys.executable, str(HERE / "server.py"), mode, str(port), endpoint],
+        callgrind.keep_alive_load(_REQUEST, connections),
+        requests,
+        warm_up=_WARM_UP,
+        keep=keep,
+        name=mode,
+    )
 
 
 def _instructions(modes: list[str], requests: int, connections: int, keep: Path | None) -> None:

@@ -21,7 +21,13 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from microlib.config.model import HttpSettings, TlsSettings
 from microlib.core.lifecycle import RETRY_AFTER_SECONDS, DrainExpired, shutting_down
-from microlib.http._protocol import ClientCertificateProtocol, GuardedProtocol, guarded, websocket_protocol
+from microlib.http._protocol import (
+    ClientCertificateProtocol,
+    GuardedProtocol,
+    cut_off_slow_heads,
+    guarded,
+    websocket_protocol,
+)
 from microlib.http.errors import send_problem
 
 __all__ = ["HttpServer"]
@@ -50,6 +56,7 @@ class HttpServer:
         self._server: uvicorn.Server | None = None
         self._socket: socket.socket | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._heads_task: asyncio.Task[None] | None = None
         self._draining = False
 
     @property
@@ -95,6 +102,9 @@ class HttpServer:
         await server.startup(sockets=[sock])
         self._socket, self._server = sock, server
         self._loop_task = asyncio.create_task(server.main_loop(), name=f"{self.name}-tick")
+        self._heads_task = asyncio.create_task(
+            cut_off_slow_heads(server.server_state.connections, s.header_timeout), name=f"{self.name}-heads"
+        )
         logging.getLogger("microlib.http").info(
             "%s listening on %s:%d", "HTTPS" if s.tls else "HTTP", s.host, self.port
         )
@@ -136,6 +146,9 @@ class HttpServer:
         server.config.timeout_graceful_shutdown = timeout  # type: ignore[assignment]
         if self._loop_task is not None:
             await self._loop_task
+        if self._heads_task is not None:
+            self._heads_task.cancel()
+            self._heads_task = None
         await server.shutdown(sockets=[self._socket] if self._socket else None)
         # uvicorn has cancelled what outstayed the budget; let each send its 503.
         overstayed = set(server.server_state.tasks)
@@ -176,21 +189,17 @@ class _Overstayed:
         self._draining = draining
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def sending(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, send)
         except asyncio.CancelledError:
             # Only the drain cancels a request's task (uvicorn does not, on disconnect).
             if scope["type"] != "http" or not self._draining():
                 raise
-            if not started:
-                retry = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+            retry = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+            # Where the response has begun (the edge's 503 included), uvicorn refuses a second
+            # start with RuntimeError: nothing is sent. Not wrapping every send to know it
+            # beforehand saves each request a closure and a call per message.
+            with contextlib.suppress(RuntimeError):
                 await send_problem(send, shutting_down(), headers=[retry])
 
 

@@ -1,0 +1,203 @@
+"""The bounds on a request head, read by read: a head is refused by its own size
+(its URL, header names and values), however its bytes and those of the requests
+around it were split into the reads the server made; and a request the drain
+cancels ends without a traceback, answered 503 if nothing was sent yet.
+
+The protocol is served on a real socket; each test hands it its reads
+(``data_received``) with the boundaries the case needs, which a client on
+loopback cannot choose."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+from uvicorn.server import ServerState
+
+from microlib.config.model import HttpSettings
+from microlib.core.lifecycle import DrainExpired
+from microlib.http._protocol import GuardedProtocol, guarded
+from microlib.http.server import HttpServer
+
+LIMIT = 1024
+
+
+async def echo_size(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers 200 with the size of the request's body."""
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = str(size).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Connection:
+    """A served connection whose reads the test makes."""
+
+    def __init__(self, protocol: GuardedProtocol, client: socket.socket) -> None:
+        self.protocol = protocol
+        self.client = client
+
+    def read(self, data: bytes) -> None:
+        """The server reads ``data`` from the connection, in one read."""
+        self.protocol.data_received(data)
+
+    async def answers(self) -> bytes:
+        """What the server sent, until it closes the connection or pauses for 0.3 s."""
+        loop = asyncio.get_running_loop()
+        answer = b""
+        while True:
+            try:
+                chunk = await asyncio.wait_for(loop.sock_recv(self.client, 65536), 0.3)
+            except TimeoutError:
+                return answer
+            if not chunk:
+                return answer
+            answer += chunk
+
+
+@pytest.fixture
+async def connection() -> AsyncIterator[Connection]:
+    config = uvicorn.Config(echo_size, lifespan="off", log_config=None)
+    config.load()
+    state = ServerState()
+    protocol_class = guarded(GuardedProtocol, header_timeout=10.0, max_header_bytes=LIMIT)
+    served, client = socket.socketpair()
+    client.setblocking(False)
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.connect_accepted_socket(
+        lambda: protocol_class(config=config, server_state=state, app_state={}), served
+    )
+    yield Connection(protocol, client)
+    protocol.transport.close()
+    client.close()
+    for task in state.tasks:
+        task.cancel()
+
+
+def head(size: int, *, path: bytes = b"/") -> bytes:
+    """A GET whose head holds ``size`` bytes (URL, header names and values)."""
+    fixed = len(path) + len(b"host") + len(b"x") + len(b"x-pad")
+    return b"GET " + path + b" HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * (size - fixed) + b"\r\n\r\n"
+
+
+def post(body: bytes) -> bytes:
+    return b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+
+
+def statuses(answer: bytes) -> list[int]:
+    return [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+
+
+async def test_a_head_of_the_bound_is_served_one_byte_more_is_refused(connection: Connection) -> None:
+    connection.read(head(LIMIT))
+    assert statuses(await connection.answers()) == [200]
+    connection.read(head(LIMIT + 1))
+    assert statuses(await connection.answers()) == [400]
+
+
+async def test_a_head_over_the_bound_in_several_reads_is_refused(connection: Connection) -> None:
+    data = head(LIMIT + 1)
+    for at in range(0, len(data), 300):
+        connection.read(data[at : at + 300])
+    assert statuses(await connection.answers()) == [400]
+
+
+async def test_a_head_still_arriving_past_the_bound_is_refused_before_it_ends(connection: Connection) -> None:
+    """Its reads alone are over the bound: refused without waiting for its end."""
+    connection.read(b"GET / HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 600)
+    connection.read(b"a" * 600)
+    assert statuses(await connection.answers()) == [400]
+
+
+async def test_a_body_read_with_the_next_head_does_not_count_as_head(connection: Connection) -> None:
+    """Pipelined: a large body and the start of the next request share a read;
+    the body's bytes are not the next head's."""
+    second = head(LIMIT - 10)
+    connection.read(post(b"b" * 3 * LIMIT) + second[:40])
+    connection.read(second[40:])
+    assert statuses(await connection.answers()) == [200, 200]
+
+
+# uvicorn answers a refused head at once and closes the connection, so a request
+# pipelined before it may go unanswered: only the last answer is the refused head's.
+
+
+async def test_a_head_begun_after_a_body_and_over_the_bound_is_refused(connection: Connection) -> None:
+    """The head's first bytes came in the read that ended the body before it."""
+    second = head(LIMIT + 200)
+    connection.read(post(b"b" * 100) + second[: LIMIT // 2])
+    connection.read(second[LIMIT // 2 :])
+    assert statuses(await connection.answers())[-1] == 400
+
+
+async def test_a_second_head_in_one_read_is_held_to_the_bound(connection: Connection) -> None:
+    connection.read(head(100) + head(LIMIT + 1))
+    assert statuses(await connection.answers())[-1] == 400
+
+
+async def test_a_stalled_head_is_answered_408_by_the_sweep() -> None:
+    """No timer per request: the server's sweep cuts off a head past ``http.header_timeout``."""
+    server = HttpServer(echo_size, HttpSettings(host="127.0.0.1", port=0, header_timeout=0.2))
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.1\r\nhost: x\r\n")
+        answer = await asyncio.wait_for(reader.read(), 10)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        writer.close()
+    finally:
+        await server.stop()
+
+
+async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+    """Sends nothing for a minute."""
+    await asyncio.sleep(60)
+
+
+async def slow_body(scope: Scope, receive: Receive, send: Send) -> None:
+    """Starts its response, then takes a minute over the body."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"o", "more_body": True})
+    await asyncio.sleep(60)
+
+
+@pytest.mark.parametrize(
+    ("app", "status"), [(slow, b"503"), (slow_body, b"200")], ids=["unanswered", "begun"]
+)
+async def test_a_request_outliving_the_drain_ends_quietly(
+    app: object, status: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unanswered, it gets a 503 with Retry-After; begun, it keeps its status and
+    nothing more is sent; either way without the traceback of an application error."""
+    server = HttpServer(app, HttpSettings(host="127.0.0.1", port=0))  # type: ignore[arg-type]
+    await server.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    with caplog.at_level(logging.ERROR), pytest.raises(DrainExpired):
+        await server.drain(timeout=0.1)
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    await server.stop()
+    assert answer.split(b" ")[1] == status, answer
+    assert (b"retry-after: 1" in answer.lower()) == (status == b"503")
+    assert answer.count(b"HTTP/1.1") == 1
+    assert not [r for r in caplog.records if r.exc_info], caplog.records

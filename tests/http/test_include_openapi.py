@@ -139,3 +139,11 @@ async def test_a_document_at_the_root_whose_pages_are_taken_fails_the_start_sayi
     async with TestService(moved, overrides=["transcoding.docs_prefix=/rest"]) as t:
         assert (await t.http.get("/openapi.json")).json()["info"]["title"] == "Bookshop orders"
         assert (await t.http.get("/rest/openapi.json")).status_code == 200
+
+
+def test_a_reply_takes_its_status_by_keyword_only() -> None:
+    """`Reply(201, order)` took 201 for the body and the order for the status: a TypeError about
+    an unhashable model at the encoder, far from the handler. Now it fails at the handler's line."""
+    with pytest.raises(TypeError, match="positional argument"):
+        Reply(201, {"id": "o-1"})  # type: ignore[misc]
+    assert Reply({"id": "o-1"}, status=201).status == 201

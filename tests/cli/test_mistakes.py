@@ -291,3 +291,26 @@ class TestDb:
             assert result.returncode == 0, result.stderr
         result = microlib("db", "upgrade", "a:b", "c:d", cwd=project)
         assert one_line_error(result) == "microlib db: expected [TARGET] REV, got 'a:b c:d'"
+
+
+class TestFlags:
+    @pytest.mark.parametrize(
+        ("args", "error"),
+        [
+            (
+                ("run", "--port", "8081"),
+                "microlib run: error: unrecognized arguments: --port; "
+                "a setting is given with --set SECTION.KEY=VALUE (--set http.port=8081)",
+            ),
+            (("codegen", "--chek"), "microlib codegen: error: unrecognized arguments: --chek"),
+        ],
+    )
+    def test_an_unknown_flag_is_refused_by_its_command(
+        self, tmp_path: Path, args: tuple[str, ...], error: str
+    ) -> None:
+        """With the command's usage and name, not `microlib [-h] [--version] COMMAND ...`."""
+        result = microlib(*args, cwd=tmp_path)
+        assert result.returncode == 2
+        usage, *_, last = result.stderr.strip().splitlines()
+        assert usage.startswith(f"usage: microlib {args[0]} ")
+        assert last == error

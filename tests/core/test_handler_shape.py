@@ -115,3 +115,25 @@ def test_a_handler_the_framework_cannot_call_is_refused_where_it_is_included(
 
 def test_a_plain_function_returning_a_stream_is_accepted() -> None:
     Service("fine").include(PlainStream(Catalog()))
+
+
+@pytest.mark.parametrize("cls", [BookshopServiceServicer, Orders, BookshopJobs, EventsHandlers])
+def test_a_class_given_for_an_instance_says_so(cls: type) -> None:
+    """It was `_ProtocolMeta implements no generated servicer interface ...; pass definition=`."""
+    with pytest.raises(ContractMismatch) as raised:
+        Service("broken").include(cls)
+    name = cls.__qualname__
+    assert str(raised.value) == (
+        f"service.include({name}) was given the class: include an instance, service.include({name}())"
+    )
+
+
+def test_an_object_that_implements_no_interface_says_what_to_include() -> None:
+    """Not a gRPC error (`pass definition= explicitly`, or the grpc extra to install)."""
+    with pytest.raises(ContractMismatch) as raised:
+        Service("broken").include(Catalog())
+    assert str(raised.value) == (
+        "Catalog implements no generated interface: include an instance of a class deriving from one "
+        "that `microlib codegen` generated (a servicer, the handlers of an OpenAPI tag, a consumer or "
+        "job handlers)"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Reply"]
@@ -14,16 +14,13 @@ class Reply:
     """A response with an explicit status, headers or media type.
 
     Args:
-        body: A model, bytes, text, or None for no content (the one positional argument).
+        body: A model, bytes, text, or None for no content.
         status: The HTTP status (default: the operation's first 2xx).
         headers: Extra response headers.
         media_type: Overrides the documented media type.
     """
 
     body: Any = None
-    # Keywords only: ``Reply(201, order)`` would take 201 for the body and fail at the encoder,
-    # far from the handler; as it is, the handler's own line raises the TypeError.
-    _: KW_ONLY
     status: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     media_type: str | None = None

@@ -32,6 +32,7 @@ from microlib.config import LiveConfig, Subscriber
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.model import Settings
 from microlib.core.chain import Chain, Interceptor
+from microlib.core.errors import ContractMismatch
 from microlib.core.extras import require
 from microlib.core.lifecycle import (
     Component,
@@ -295,6 +296,11 @@ class Service:
         """
         if self._assembled:
             raise RuntimeError("servicers must be included before the service starts")
+        if isinstance(servicer, type):
+            name = servicer.__qualname__
+            raise ContractMismatch(
+                f"service.include({name}) was given the class: include an instance, service.include({name}())"
+            )
         if implements_openapi(servicer):
             self._documents.add(servicer, prefix=prefix)
             return
@@ -315,6 +321,13 @@ class Service:
         if getattr(type(servicer), "__microlib_jobs__", None) is not None:
             self.jobs.include(servicer)
             return
+        if not any("__microlib_service__" in cls.__dict__ for cls in type(servicer).__mro__):
+            # Said before the gRPC extra is required: an HTTP-only service may include anything.
+            raise ContractMismatch(
+                f"{type(servicer).__qualname__} implements no generated interface: include an instance of a "
+                "class deriving from one that `microlib codegen` generated (a servicer, the handlers of an "
+                "OpenAPI tag, a consumer or job handlers)"
+            )
         require("grpc", f"the gRPC servicer {type(servicer).__qualname__} (service.include)")
         from microlib.grpc.handlers import check_servicer
         from microlib.grpc.server import definition_of

@@ -68,10 +68,14 @@ def _read(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        # One line at the problem: str(exc) spans several, quoting the text with a caret.
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{_relative(path)}:{mark.line + 1}:{mark.column + 1}" if mark else str(_relative(path))
+        problem = " ".join(filter(None, (exc.context, exc.problem))) or str(exc)
+        raise BundleError(f"{where}: invalid YAML/JSON: {problem}") from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise BundleError(f"{where}: invalid YAML/JSON: {exc}") from exc
+        raise BundleError(f"{_relative(path)}: invalid YAML/JSON: {exc}") from exc
     finally:
         loader.dispose()
     lines: dict[Path_, int] = {}

@@ -55,17 +55,41 @@ def load_service(target: str | None) -> Service:
 
 
 def _default_target() -> str:
-    pyproject = Path("pyproject.toml")
-    if pyproject.is_file():
-        import tomllib  # here: a command given its TARGET never reads TOML
+    import tomllib  # here: a command given its TARGET never reads TOML
 
+    try:
+        target = _named_service(Path("pyproject.toml"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CommandError(f"./pyproject.toml: invalid TOML: {exc}") from None
+    if target is not None:
+        return target
+    message = "no TARGET given and no [tool.microlib] service = 'module:attribute' in ./pyproject.toml"
+    # Run from a folder inside the project (its package, tests/): say where the project is, as
+    # its imports and its microlib.yaml are read from there.
+    above = next((p for p in Path.cwd().parents if _named_service(p / "pyproject.toml", quiet=True)), None)
+    if above is not None:
+        message += f"; {above / 'pyproject.toml'} names one: run from {above}"
+    raise CommandError(message)
+
+
+def _named_service(pyproject: Path, *, quiet: bool = False) -> str | None:
+    """``[tool.microlib] service`` of ``pyproject``, if it is a file naming one.
+
+    Raises:
+        tomllib.TOMLDecodeError: The file is not valid TOML, unless ``quiet``.
+    """
+    import tomllib
+
+    if not pyproject.is_file():
+        return None
+    try:
         with pyproject.open("rb") as f:
             target = tomllib.load(f).get("tool", {}).get("microlib", {}).get("service")
-        if isinstance(target, str):
-            return target
-    raise CommandError(
-        "no TARGET given and no [tool.microlib] service = 'module:attribute' in ./pyproject.toml"
-    )
+    except tomllib.TOMLDecodeError:
+        if quiet:
+            return None
+        raise
+    return target if isinstance(target, str) else None
 
 
 def _unimportable(exc: ModuleNotFoundError) -> str:

@@ -58,6 +58,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 raise
             continue
         module.register(subparsers)
+    # An argument the command does not take is refused by the command's own parser (its usage).
+    parser.set_defaults(command_parsers=subparsers.choices)
     return parser
 
 
@@ -73,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         given = sys.argv[1:] if argv is None else list(argv)
         parser = build_parser(given[0] if given else None)
-        args = parser.parse_args(given)
+        args, unknown = parser.parse_known_args(given)
+        if unknown:
+            _refuse(args.command_parsers[args.command], args.command, unknown)
         try:
             code: int = args.handler(args)
         except (CommandError, ConfigError, MissingExtra) as exc:
@@ -85,6 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         # None: the previous handler was not set from Python; the default then.
         signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+
+
+def _refuse(command: argparse.ArgumentParser, name: str, unknown: list[str]) -> NoReturn:
+    """Exit with the command's usage (argparse's top-level one names no command), and for
+    a setting given as a flag (``run --port 8081``), the ``--set`` that gives it."""
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    if name in ("run", "config") and any(arg.startswith("--") for arg in unknown):
+        message += "; a setting is given with --set SECTION.KEY=VALUE (--set http.port=8081)"
+    command.error(message)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:

@@ -137,6 +137,9 @@ def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfi
     """
     layers = [source.load() for source in sources]
     problems = [problem for layer in layers for problem in layer.problems]
+    for source in sources:
+        if isinstance(source, EnvSource):
+            problems += source.misnamed(model.model_fields)
     leaves: dict[tuple[str, ...], Leaf] = {}
     data = _unwrap(_merge(layers), (), leaves)
     for path, siblings in unknown_keys(model, data):

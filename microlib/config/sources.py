@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -228,6 +228,29 @@ class EnvSource:
             raw = self._environ[name]
             builder.add(tuple(part.lower() for part in parts), Leaf(_parse_scalar(raw), origin, raw=raw))
         return builder.build()
+
+    def misnamed(self, sections: Collection[str]) -> list[Problem]:
+        """Variables meant for a setting that are not read: ``MICROLIB_HTTP_PORT`` (one
+        underscore after the prefix) would otherwise leave ``http.port`` at its default, silently.
+
+        Args:
+            sections: The top-level keys of the settings; only a variable naming one is reported.
+        """
+        single = self._prefix[:-1]
+        problems = []
+        for name in sorted(self._environ):
+            if not name.startswith(single) or name.startswith(self._prefix):
+                continue
+            rest = name[len(single) :].lower()
+            named = [section for section in sections if rest.startswith(f"{section}_")]
+            if not named:
+                continue
+            section = max(named, key=len)
+            key = rest[len(section) :].lstrip("_").upper()
+            meant = f"{self._prefix}{section.upper()}__{key}"
+            message = f"not read: one underscore after {single}; did you mean {meant}?"
+            problems.append(Problem("", f"env {name}", "env_name", message))
+        return problems
 
 
 class OverrideSource:

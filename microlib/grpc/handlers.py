@@ -25,6 +25,7 @@ import structlog
 from microlib.core.chain import CallNext, Interceptor, compose
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import ContractMismatch, Error, Internal, InvalidArgument
+from microlib.core.handler_shape import call_problem
 from microlib.core.lifecycle import RETRY_AFTER_SECONDS, shutting_down
 from microlib.core.tls import CLIENT_CERTIFICATE_ATTRIBUTE, CLIENT_SUBJECT_ATTRIBUTE, subject_of
 from microlib.grpc._inflight import InFlight
@@ -64,12 +65,28 @@ def wrapper_for(chain: Sequence[Interceptor] | ChainLike) -> Wrap:
 
 
 def check_servicer(definition: ServiceDefinition, servicer: object) -> None:
-    """Refuse a servicer that lacks a method of its contract.
+    """Refuse a servicer that lacks a method of its contract, or has one the server cannot call.
 
     Raises:
         ContractMismatch: naming the servicer class, each missing method and
-            the proto RPC it implements.
+            the proto RPC it implements; or each method that does not take
+            ``(request, ctx)`` or is not ``async def`` (an async generator for
+            a server stream).
     """
+    _refuse_missing(definition, servicer)
+    # A method that cannot be called as the server will would fail every call with INTERNAL.
+    wrong = []
+    for m in definition.methods.values():
+        problem = call_problem(getattr(servicer, m.python_name), _ARGS[m.kind], stream=m.kind in _STREAMS)
+        if problem:
+            wrong.append(f"{m.python_name} (rpc {m.name}): {problem}")
+    if wrong:
+        raise ContractMismatch(
+            f"servicer {type(servicer).__qualname__} for {definition.full_name}: {'; '.join(wrong)}"
+        )
+
+
+def _refuse_missing(definition: ServiceDefinition, servicer: object) -> None:
     interface = definition.servicer_protocol
     missing = [
         f"{m.python_name} (rpc {m.name})"
@@ -84,6 +101,16 @@ def check_servicer(definition: ServiceDefinition, servicer: object) -> None:
             f"servicer {type(servicer).__qualname__} for {definition.full_name} "
             f"lacks method(s): {', '.join(missing)}"
         )
+
+
+# What the server passes each kind of method, and which kinds answer with a stream.
+_ARGS = {
+    MethodKind.UNARY_UNARY: ("request", "ctx"),
+    MethodKind.UNARY_STREAM: ("request", "ctx"),
+    MethodKind.STREAM_UNARY: ("requests", "ctx"),
+    MethodKind.STREAM_STREAM: ("requests", "ctx"),
+}
+_STREAMS = frozenset({MethodKind.UNARY_STREAM, MethodKind.STREAM_STREAM})
 
 
 def method_handlers(
@@ -110,7 +137,8 @@ def method_handlers(
         Handlers taking and returning raw bytes, ready for
         ``server.add_registered_method_handlers``.
     """
-    check_servicer(definition, servicer)
+    # The shapes were checked where the servicer was added (service.include, add_servicer).
+    _refuse_missing(definition, servicer)
     calls = calls or InFlight()
     builders = {
         MethodKind.UNARY_UNARY: _unary_unary,

@@ -58,7 +58,10 @@ class ResponseEncoder:
             reply = result
             status = reply.status or status
             # The cache asked first: a call only for a status not seen yet (or without a media type).
-            media = reply.media_type or self._media_cache.get(status) or self._media_for(status) or media
+            try:
+                media = reply.media_type or self._media_cache.get(status) or self._media_for(status) or media
+            except TypeError:  # an unhashable status: Reply(201, order) took the order for it
+                raise self._not_a_status(status) from None
             if reply.headers:
                 extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
             result = reply.body
@@ -80,9 +83,21 @@ class ResponseEncoder:
 
     def _media_for(self, status: int) -> str | None:
         if status not in self._media_cache:
+            if type(status) is not int:
+                raise self._not_a_status(status)
             response = self._documented(status)
             self._media_cache[status] = response.media if response is not None else None
         return self._media_cache[status]
+
+    def _not_a_status(self, status: object) -> Internal:
+        """The handler's Reply has something else than an int for its status, said where it is."""
+        shown = type(status).__name__ if isinstance(status, BaseModel) else repr(status)
+        message = (
+            f"{self.op.operation_id} returned a Reply whose status is {shown}, not an int: "
+            "the body comes first, the rest by keyword: Reply(body, status=201)"
+        )
+        log.error("reply status is not an int", method=self.op.operation_id, status=shown)
+        return Internal(message)
 
     def _documented(self, status: int) -> Response | None:
         code = str(status)

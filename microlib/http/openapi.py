@@ -22,6 +22,7 @@ from typing_extensions import is_protocol
 from microlib.core._json_depth import MAX_JSON_DEPTH
 from microlib.core.chain import CallNext, Interceptor, compose
 from microlib.core.errors import ContractMismatch, Error, NotFound
+from microlib.core.handler_shape import call_problem
 from microlib.http._error_shapes import shared_shape
 from microlib.http._operation import OperationEndpoint
 from microlib.http._operation_route import OperationRoute, operation_routes, path_below
@@ -143,6 +144,20 @@ class Operation:
     security_schemes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
+def _check_handler(endpoint: OperationEndpoint, owner: str, title: str) -> None:
+    """Refuse a handler the endpoint cannot call, rather than answer 500 to every request.
+
+    Raises:
+        ContractMismatch: naming the handler, its operation and what is wrong.
+    """
+    op = endpoint.op
+    # Called with keywords only: one per parameter, and ``body`` when the operation takes one.
+    given = [arg for _, _, fields, _ in endpoint.models for _, arg in fields.values()]
+    problem = call_problem(endpoint.method, kwargs=[*given, *(["body"] if op.body else [])])
+    if problem:
+        raise ContractMismatch(f"{title}: {owner}.{op.handler} ({op.operation_id}): {problem}")
+
+
 class _Composed:
     """A list of interceptors, wrapped around each handler as the service's chain would."""
 
@@ -225,6 +240,7 @@ class OpenAPIApp:
                 validate_responses=validate_responses,
                 max_json_depth=max_json_depth,
             )
+            _check_handler(endpoint, type(target).__qualname__, title)
             if endpoint.requirement is not None and not endpoint.requirement.public:
                 self._requirements.append((op, endpoint.requirement))
             endpoint.call = wrapping.wrap(endpoint.terminal)

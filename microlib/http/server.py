@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import ssl
 from collections.abc import Callable, Mapping
@@ -96,7 +97,11 @@ class HttpServer:
                 (s.host, s.port), family=_family(s.host), backlog=s.backlog, reuse_port=False
             )
         except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen on {s.host}:{s.port}: {exc.strerror}") from None
+            # The system's words alone: create_server's add the address again, as a tuple.
+            words = os.strerror(exc.errno) if exc.errno else exc.strerror
+            raise OSError(
+                exc.errno, f"cannot listen on {s.host}:{s.port} (settings http.host, http.port): {words}"
+            ) from None
         server = uvicorn.Server(config)
         server.lifespan = config.lifespan_class(config)
         await server.startup(sockets=[sock])

@@ -35,7 +35,9 @@ import orjson
 import structlog
 from taskiq import AckableMessage, AsyncBroker, BrokerMessage
 
+from microlib.config._secrets import mask_url_passwords
 from microlib.config.model import JobsSettings
+from microlib.core.errors import Unavailable
 from microlib.jobs._held import HeldMessage
 from microlib.jobs._store import Store, open_store
 from microlib.jobs._tasks import cancel_and_wait
@@ -131,8 +133,18 @@ class TaskiqQueue:
     # -- lifecycle -------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect the store; start moving due delayed jobs to their queues."""
-        await self._store.start()
+        """Connect the store; start moving due delayed jobs to their queues.
+
+        Raises:
+            Unavailable: The store does not answer, naming the setting that gives its URL.
+        """
+        try:
+            await self._store.start()
+        except Exception as exc:  # the driver's own: redis's ConnectionError, asyncpg's, OSError
+            url = self._settings.store_url or ""
+            setting = "jobs.store" if self._settings.store is not None else "jobs.url"
+            where = f"{mask_url_passwords(url)} ({setting})"
+            raise Unavailable(f"the jobs store at {where}: {type(exc).__name__}: {exc}") from exc
         self._started = True
         self._promoter = asyncio.create_task(self._promote(), name="microlib-jobs-promoter")
 

@@ -114,6 +114,7 @@ class JobWorker:
         """Start taking jobs."""
         self._draining = False
         self._consumer = asyncio.create_task(self._consume(), name="microlib-jobs-worker")
+        self._consumer.add_done_callback(_report_end)
 
     def leaving(self) -> None:
         """Shutdown started: take no more jobs, from now rather than after the drain delay
@@ -291,3 +292,14 @@ async def _close(deliveries: AsyncIterator[Delivery]) -> None:
         # RuntimeError: the generator is still running (cancelled mid-step); it closes with its task.
         with contextlib.suppress(RuntimeError):
             await aclose()
+
+
+def _report_end(consumer: asyncio.Task[None]) -> None:
+    """Say it when the consumer loop dies (its broker refused the connection, say): the
+    service keeps serving and its health shows the worker DOWN, but no job runs any more."""
+    error = None if consumer.cancelled() else consumer.exception()
+    if error is not None:
+        log.error(
+            "job consumer stopped: no job runs until the service restarts",
+            error=f"{type(error).__name__}: {error}",
+        )

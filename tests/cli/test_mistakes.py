@@ -121,6 +121,25 @@ class TestRun:
             "signature)"
         )
 
+    def test_run_inside_the_project_says_where_the_project_is(self, tmp_path: Path) -> None:
+        """From its tests/ folder: the project's pyproject.toml names the service, and the
+        imports and microlib.yaml are read from the project folder, so the line says to run there."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib]\nservice = "shop.main:service"\n')
+        (tmp_path / "tests").mkdir()
+        line = one_line_error(microlib("run", cwd=tmp_path / "tests"))
+        assert line == (
+            "microlib run: no TARGET given and no [tool.microlib] service = 'module:attribute' in "
+            f"./pyproject.toml; {tmp_path / 'pyproject.toml'} names one: run from {tmp_path}"
+        )
+
+    def test_a_pyproject_that_is_not_toml_is_one_line(self, tmp_path: Path) -> None:
+        """It was tomllib's traceback."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib]\nservice = "shop.main:service\n')
+        line = one_line_error(microlib("run", cwd=tmp_path))
+        assert line == (
+            "microlib run: ./pyproject.toml: invalid TOML: Illegal character '\\n' (at line 2, column 29)"
+        )
+
     def test_a_rule_that_does_not_fit_its_message_is_one_line(self, tmp_path: Path) -> None:
         """Generated code older than codegen's rule check: the start fails naming the RPC and the field."""
         (tmp_path / "stale.py").write_text(
@@ -272,3 +291,26 @@ class TestDb:
             assert result.returncode == 0, result.stderr
         result = microlib("db", "upgrade", "a:b", "c:d", cwd=project)
         assert one_line_error(result) == "microlib db: expected [TARGET] REV, got 'a:b c:d'"
+
+
+class TestFlags:
+    @pytest.mark.parametrize(
+        ("args", "error"),
+        [
+            (
+                ("run", "--port", "8081"),
+                "microlib run: error: unrecognized arguments: --port; "
+                "a setting is given with --set SECTION.KEY=VALUE (--set http.port=8081)",
+            ),
+            (("codegen", "--chek"), "microlib codegen: error: unrecognized arguments: --chek"),
+        ],
+    )
+    def test_an_unknown_flag_is_refused_by_its_command(
+        self, tmp_path: Path, args: tuple[str, ...], error: str
+    ) -> None:
+        """With the command's usage and name, not `microlib [-h] [--version] COMMAND ...`."""
+        result = microlib(*args, cwd=tmp_path)
+        assert result.returncode == 2
+        usage, *_, last = result.stderr.strip().splitlines()
+        assert usage.startswith(f"usage: microlib {args[0]} ")
+        assert last == error

@@ -198,9 +198,10 @@ def test_port_in_use_fails_start_naming_the_address(running: list[Running]) -> N
             timeout=30,
         )
     assert result.returncode == 1
-    assert f"component 'http' failed to start: OSError: [Errno 98] cannot listen on 127.0.0.1:{port}" in (
-        result.stderr
-    )
+    assert (
+        f"component 'http' failed to start: OSError: [Errno 98] cannot listen on 127.0.0.1:{port} "
+        "(settings http.host, http.port): Address already in use\n"
+    ) in result.stderr
 
 
 def test_version_and_help() -> None:

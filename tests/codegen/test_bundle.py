@@ -83,7 +83,7 @@ def test_no_components_are_added_to_a_document_that_needs_none(tmp_path: Path) -
             r"doc.yaml:3: \$ref 'other.yaml#/nope' does not resolve: no 'nope' in other.yaml",
         ),
         ("a:\n  $ref: 'missing.yaml#/x'\n", r"missing.yaml: cannot read: No such file or directory"),
-        ("a: [\n", r"doc.yaml:2: invalid YAML/JSON"),
+        ("a: [\n", r"doc.yaml:2:1: invalid YAML/JSON"),
         ("- 1\n", r"doc.yaml: a contract document must be a mapping"),
         ("components: 3\n", r"doc.yaml:1: components must be a mapping"),
     ],
@@ -95,6 +95,18 @@ def test_a_document_that_cannot_be_bundled_names_file_and_line(
     _write(tmp_path, "other.yaml", "yes: 1\n")
     with pytest.raises(BundleError, match=message):
         bundle(_write(tmp_path, "doc.yaml", text))
+
+
+def test_a_yaml_syntax_error_is_one_line_at_its_line_and_column(tmp_path: Path) -> None:
+    """Not pyyaml's several lines quoting the text with a caret under it."""
+    doc = _write(tmp_path, "doc.yaml", "paths:\n  /a:\n    get: {}\n   bad: [\n")
+    with pytest.raises(BundleError) as raised:
+        bundle(doc)
+    assert str(raised.value).endswith(
+        "doc.yaml:4:4: invalid YAML/JSON: while parsing a block mapping "
+        "expected <block end>, but found '<block mapping start>'"
+    ), str(raised.value)
+    assert "\n" not in str(raised.value)
 
 
 def test_a_ref_inside_the_root_document_must_resolve(tmp_path: Path) -> None:

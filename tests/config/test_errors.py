@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from microlib.config import ConfigError, Settings, load_config
 from microlib.core.errors import Code, InvalidArgument
@@ -119,3 +120,40 @@ def test_conflicting_env_variables_are_reported() -> None:
     conflict = next(p for p in caught.value.problems if p.rule == "conflict")
     assert conflict.source == "env MICROLIB__HTTP__PORT"
     assert "conflicts with http set by env MICROLIB__HTTP" in conflict.message
+
+
+class _App(BaseModel):
+    timeout: int = 1
+
+
+def test_a_variable_with_one_underscore_after_the_prefix_is_reported_not_ignored() -> None:
+    """`MICROLIB_HTTP_PORT` would leave http.port at its default in production, silently."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            Settings,
+            sections={"app": _App},
+            environ={
+                "MICROLIB_HTTP_PORT": "9000",
+                "MICROLIB_HTTP_MIDDLEWARE__CORS__ENABLED": "true",
+                "MICROLIB_APP__TIMEOUT": "3",
+                "MICROLIB_TEST_KAFKA": "not a setting: its first word names no section",
+            },
+        )
+    assert [(p.source, p.rule, p.message) for p in caught.value.problems] == [
+        (
+            "env MICROLIB_APP__TIMEOUT",
+            "env_name",
+            "not read: one underscore after MICROLIB_; did you mean MICROLIB__APP__TIMEOUT?",
+        ),
+        (
+            "env MICROLIB_HTTP_MIDDLEWARE__CORS__ENABLED",
+            "env_name",
+            "not read: one underscore after MICROLIB_; "
+            "did you mean MICROLIB__HTTP_MIDDLEWARE__CORS__ENABLED?",
+        ),
+        (
+            "env MICROLIB_HTTP_PORT",
+            "env_name",
+            "not read: one underscore after MICROLIB_; did you mean MICROLIB__HTTP__PORT?",
+        ),
+    ]

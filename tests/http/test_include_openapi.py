@@ -139,3 +139,25 @@ async def test_a_document_at_the_root_whose_pages_are_taken_fails_the_start_sayi
     async with TestService(moved, overrides=["transcoding.docs_prefix=/rest"]) as t:
         assert (await t.http.get("/openapi.json")).json()["info"]["title"] == "Bookshop orders"
         assert (await t.http.get("/rest/openapi.json")).status_code == 200
+
+
+class Swapped(Orders):
+    async def list_orders(
+        self, *, status: models.OrderStatus | None = None, limit: int = 20
+    ) -> models.ListOrdersResponse200 | Reply:
+        return Reply(200, models.ListOrdersResponse200(orders=[]))  # type: ignore[arg-type]
+
+    async def get_order(self, *, order_id: str) -> models.Order | Reply:
+        return Reply({"id": order_id}, "200")  # type: ignore[arg-type]
+
+
+async def test_a_reply_whose_status_is_not_an_int_names_the_operation() -> None:
+    """`Reply(200, order)` took the order for the status: the log said `TypeError: unhashable
+    type` from inside the encoder. Now it names the operation and the order of the arguments."""
+    service = Service("included")
+    service.include(Swapped())
+    async with TestService(service) as t:
+        assert (await t.http.get("/api/orders")).status_code == 500
+        assert (await t.http.get("/api/orders/o-1")).status_code == 500
+    assert t.logged("reply status is not an int", method="listOrders", status="ListOrdersResponse200")
+    assert t.logged("reply status is not an int", method="getOrder", status="'200'")

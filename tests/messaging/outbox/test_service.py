@@ -120,7 +120,11 @@ async def test_outside_a_transaction_direct_publishing_is_explicit(contract: Ord
 async def test_the_outbox_needs_the_service_database(contract: Orders) -> None:
     """messaging.outbox.enabled on a service built without database=True fails the start, saying so."""
     service = Service("shop")
-    service.include(type("Stock", (contract.consumer,), {"on_order": lambda *a: None})())
+
+    async def on_order(self: object, payload: Any, ctx: Any) -> None:
+        return None
+
+    service.include(type("Stock", (contract.consumer,), {"on_order": on_order})())
     with pytest.raises(
         (ValueError, StartupError), match=r"needs the service's database: Service\(\.\.\., database=True\)"
     ):

@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import re
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,19 +111,37 @@ def _run(args: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
             print(f"{config.out} is out of date: run `microlib codegen`", file=sys.stderr)
             code = 1
-        else:
+        elif not outcome.stub_drift:
             print(f"{config.out} is up to date ({len(outcome.files)} files)")
     else:
         # Paths written are of the new files; the rest of the changed paths were removed.
-        removed = sum(1 for path in outcome.changed if path not in outcome.files)
-        written = len(outcome.changed) - removed
-        gone = f", {removed} removed" if removed else ""
+        removed = sorted(path for path in outcome.changed if path not in outcome.files)
+        written = len(outcome.changed) - len(removed)
+        gone = f", {len(removed)} removed" if removed else ""
         print(f"wrote {config.out}: {written} of {len(outcome.files)} files changed{gone}")
+        for package in _gone(removed, outcome.files):
+            # Said, not only counted: a contract codegen no longer reads (an OpenAPI document
+            # whose `paths:` an edit lost is taken for a fragment) takes its package with it.
+            print(
+                f"removed {config.out / package}: no contract generates it now (removed or renamed, "
+                "or an OpenAPI document without `paths` or `webhooks`, read as a fragment)",
+                file=sys.stderr,
+            )
         for stub in outcome.stubs_written:
             print(f"created stub {stub}{_to_include(stub)}")
     for line in outcome.stub_drift:
         print(f"drift: {line}", file=sys.stderr)
+    if args.check and outcome.stub_drift:
+        count = len(outcome.stub_drift)
+        print(f"{count} stub problem(s) above: the code disagrees with the contracts", file=sys.stderr)
+        code = 1
     return max(code, _buf(gen, args, config))
+
+
+def _gone(removed: list[str], kept: Collection[str]) -> list[str]:
+    """The generated packages (top folders) of ``removed`` that no file ``kept`` is in."""
+    living = {path.split("/", 1)[0] for path in kept}
+    return sorted({path.split("/", 1)[0] for path in removed if "/" in path} - living)
 
 
 def _to_include(stub: Path) -> str:

@@ -136,12 +136,17 @@ class TestOpenAPIHandlers:
         spec, stub = self._project(tmp_path)
         text = stub.read_text()
         stub.write_text(text[: text.index("    async def get_pet")].rstrip() + "\n")
-        _, err, _ = _generate(spec, tmp_path, "--check")
+        out, err, code = _generate(spec, tmp_path, "--check")
         assert err.splitlines() == [
             f"drift: {stub}:14: Pets.get_pet: missing, operation getPet has no method here (the service "
             "refuses to start until it is written); expected: async def get_pet(self, *, pet_id: str) -> "
-            "Reply | None:"
+            "Reply | None:",
+            "1 stub problem(s) above: the code disagrees with the contracts",
         ]
+        # The generated package is up to date, the stub is not: CI's check fails and does not
+        # say "up to date" first.
+        assert code == 1
+        assert "up to date" not in out
 
     def test_a_removed_operation_and_a_sync_handler_are_named(self, tmp_path: Path) -> None:
         """A handler whose operation left the document, and one that is not async, each get a line."""

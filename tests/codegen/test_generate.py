@@ -84,6 +84,32 @@ class TestGeneration:
         assert gone > 0
         changed = sum(1 for path in after if tree(out)[path] != before_bytes.get(path))
         assert f"wrote {out}: {changed} of {len(after)} files changed, {gone} removed" in again.stdout
+        # The package is named, not only counted; the one the other contract still fills is not.
+        assert f"removed {out / 'demo'}: no contract generates it now" in again.stderr
+        assert f"removed {out / '_messages'}" not in again.stderr
+
+    def test_an_openapi_document_that_lost_its_paths_is_named_as_it_goes(self, tmp_path: Path) -> None:
+        """An edit that loses the `paths:` line makes the document look like a fragment another
+        one `$ref`s: its package goes, and the run says which and why."""
+        contracts = tmp_path / "contracts"
+        contracts.mkdir()
+        text = (
+            "openapi: 3.1.0\ninfo: {title: Orders, version: '1'}\npaths:\n  /orders:\n    get:\n"
+            "      operationId: listOrders\n      responses: {'200': {description: ok}}\n"
+        )
+        document = contracts / "orders.yaml"
+        document.write_text(text)
+        (contracts / "stock.yaml").write_text(text.replace("Orders", "Stock").replace("orders", "stock"))
+        out = tmp_path / "gen"
+        assert codegen(contracts, "--out", out).returncode == 0
+        packages = {path.name for path in out.iterdir() if path.is_dir()}
+        document.write_text(document.read_text().replace("paths:", "pahts:"))
+        again = codegen(contracts, "--out", out)
+        gone = packages - {path.name for path in out.iterdir() if path.is_dir()}
+        assert gone, again.stdout
+        for package in gone:
+            assert f"removed {out / package}: no contract generates it now" in again.stderr
+        assert "without `paths` or `webhooks`, read as a fragment" in again.stderr
 
     def test_output_is_independent_of_absolute_path_and_file_order(
         self, tmp_path: Path, generated: Path

@@ -128,3 +128,17 @@ async def test_the_nightly_restock_report_runs_at_three_in_paris() -> None:
         assert report["tick"] == before + 10
         assert report["low_shelves"] == {}  # two books on each seeded shelf: none below 2
         assert t.logged("call completed")[-1]["method"] == "bookshop.jobs/restock_report"
+
+
+@pytest.mark.parametrize("token", ["²", "x1", "9" * 5000])
+async def test_a_page_token_the_service_never_issued_is_refused_on_both_doors(
+    running_service: TestService, token: str
+) -> None:
+    """Not a 500: schemathesis found `²` (a digit to ``isdigit()``, not to ``int()``)."""
+    with pytest.raises(InvalidArgument) as refused:
+        await BookshopServiceClient(running_service.grpc).list_books(
+            ListBooksRequest(shelf="fiction", page_token=token)
+        )
+    assert [v.field for v in refused.value.violations] == ["page_token"]
+    rest = await running_service.http.get("/v1/shelves/fiction/books", params={"pageToken": token})
+    assert rest.status_code == 400, rest.text

@@ -55,7 +55,9 @@ class BookshopServiceServicer(BookshopService):
 def _offset(page_token: str) -> int:
     if not page_token:
         return 0
-    if not page_token.isdigit():
+    # The tokens this service issues: a decimal offset in ASCII ("²" is a digit to isdigit(), not
+    # to int(); a 5,000-digit string is past int()'s limit).
+    if not (page_token.isascii() and page_token.isdigit() and len(page_token) <= 18):
         raise InvalidArgument(
             "page_token is not one this service returned",
             violations=[FieldViolation("page_token", "unknown page token", "format")],

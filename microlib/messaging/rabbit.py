@@ -135,14 +135,17 @@ class RabbitBroker:
             await connection.close()
 
     async def check(self) -> Mapping[str, Any] | None:
-        """Healthy while connected.
+        """Healthy while connected and the publishing channel is open.
 
         Raises:
-            Unavailable: the connection is down (it is being re-established).
+            Unavailable: the connection is down, or back while the publishing
+                channel is not reopened yet (a publish would fail meanwhile).
         """
         connection = self._connection
         if connection is None or connection.is_closed or not connection.connected.is_set():
             raise Unavailable("RabbitMQ connection is down; reconnecting")
+        if self._channel is None or self._channel.is_closed:
+            raise Unavailable("RabbitMQ connection is back, its publishing channel not yet; reopening")
         return {"broker": "rabbitmq", "consumers": len(self._subscriptions)}
 
     async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:

@@ -231,7 +231,8 @@ class EnvSource:
 
     def misnamed(self, sections: Collection[str]) -> list[Problem]:
         """Variables meant for a setting that are not read: ``MICROLIB_HTTP_PORT`` (one
-        underscore after the prefix) would otherwise leave ``http.port`` at its default, silently.
+        underscore after the prefix) or ``microlib__http__port`` (the prefix in lower case)
+        would otherwise leave ``http.port`` at its default, silently.
 
         Args:
             sections: The top-level keys of the settings; only a variable naming one is reported.
@@ -239,6 +240,15 @@ class EnvSource:
         single = self._prefix[:-1]
         problems = []
         for name in sorted(self._environ):
+            if name.upper().startswith(self._prefix) and not name.startswith(self._prefix):
+                # `microlib__http__port`: environment names are case-sensitive, the prefix is not
+                # matched, and the setting would stay at its default, silently.
+                first = name[len(self._prefix) :].split("__")[0].lower()
+                if first in sections:
+                    meant = self._prefix + name[len(self._prefix) :].upper()
+                    message = f"not read: the prefix is {self._prefix} in capitals; did you mean {meant}?"
+                    problems.append(Problem("", f"env {name}", "env_name", message))
+                continue
             if not name.startswith(single) or name.startswith(self._prefix):
                 continue
             rest = name[len(single) :].lower()

@@ -157,3 +157,19 @@ def test_a_variable_with_one_underscore_after_the_prefix_is_reported_not_ignored
             "not read: one underscore after MICROLIB_; did you mean MICROLIB__HTTP__PORT?",
         ),
     ]
+
+
+def test_a_variable_whose_prefix_is_not_in_capitals_is_reported_not_ignored() -> None:
+    """Environment names are case-sensitive: `microlib__http__port` is not read."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            Settings,
+            environ={"microlib__http__port": "9000", "Microlib__nothing__here": "names no section"},
+        )
+    assert [(p.source, p.rule, p.message) for p in caught.value.problems] == [
+        (
+            "env microlib__http__port",
+            "env_name",
+            "not read: the prefix is MICROLIB__ in capitals; did you mean MICROLIB__HTTP__PORT?",
+        ),
+    ]

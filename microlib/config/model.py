@@ -551,6 +551,9 @@ class MessagingSettings(Section):
             ``messaging_consumer_dead_letters`` gauges); None samples nothing.
         reclaim_idle: Redis: seconds a delivered, unacknowledged entry stays
             with a consumer before another one claims it (XAUTOCLAIM).
+        topic_refresh: Kafka: seconds between two looks for new topics
+            matching a consumer's pattern (an address with a parameter left
+            unresolved): a message to a topic created since waits for the next.
         dead_letter_suffix: Appended to a queue, topic or stream name to
             name its dead-letter destination.
         outbox: The transactional outbox.
@@ -577,6 +580,7 @@ class MessagingSettings(Section):
     request_timeout: float = Field(default=30.0, gt=0)
     lag_interval: float | None = Field(default=15.0, gt=0)
     reclaim_idle: float = Field(default=60.0, gt=0)
+    topic_refresh: float = Field(default=5.0, gt=0)
     dead_letter_suffix: str = Field(default=".dlq", min_length=1)
     outbox: OutboxSettings = Field(default_factory=lambda: _defaults(OutboxSettings))
     idempotency: IdempotencySettings = Field(default_factory=lambda: _defaults(IdempotencySettings))

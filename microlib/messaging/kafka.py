@@ -61,7 +61,6 @@ _REPLY_TO = "x-microlib-reply-to"
 _PROPERTIES = (_ID, _CORRELATION, _CONTENT_TYPE, _REPLY_TO)
 _TOPIC_EXISTS = 36
 _POLL_MS = 500
-_PATTERN_METADATA_MS = 5000
 _CLOSE_TIMEOUT = 3.0
 
 
@@ -282,7 +281,7 @@ class KafkaBroker:
             max_poll_records=prefetch,
             retry_backoff_ms=int(self.settings.reconnect_backoff * 1000),
             # A pattern finds new topics at each metadata refresh.
-            metadata_max_age_ms=_PATTERN_METADATA_MS if "{" in topic else 5 * 60 * 1000,
+            metadata_max_age_ms=int(self.settings.topic_refresh * 1000) if "{" in topic else 5 * 60 * 1000,
         )
         dead = dead_letter_name(queue, self.settings.dead_letter_suffix)
         subscription = _KafkaSubscription(self, consumer, dead, prefetch)

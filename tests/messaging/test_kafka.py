@@ -22,6 +22,9 @@ from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, or
 class TestKafkaBroker(BrokerCases):
     """Every case, on Kafka: topics and groups of the test's own."""
 
+    # A consumer's address keeps its {region}: it subscribes by pattern, and finds the topic
+    # its test publishes to at the next look (5 s by default).
+    settings = ("messaging.topic_refresh=0.2",)
     counts_deliveries = False
     counts_dead_letters = False
     removes_replayed = False
@@ -97,6 +100,32 @@ async def test_three_consumers_share_partitions_and_survive_a_rebalance(kafka_bo
         await publish_until("abc")
         await eventually(lambda: everything() == set(ids), within=60, what="every message handled")
     assert everything() == set(ids)
+
+
+@pytest.mark.connected
+async def test_a_pattern_consumer_finds_a_new_topic_within_topic_refresh(kafka_bootstrap: str) -> None:
+    """A consumer whose address keeps a parameter subscribes by pattern; a topic created
+    after it started (here by the first publish to ``eu``) is found at its next look for
+    topics, ``messaging.topic_refresh`` seconds apart (the default, 5 s, would miss the 4 s)."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    contract = orders(prefix)
+    handled: list[str] = []
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            handled.append(ctx.address)
+
+    service = Service("stock")
+    service.include(Stock())
+    settings = [
+        f"messaging.url=kafka://{kafka_bootstrap}",
+        f"messaging.group=g{uuid.uuid4().hex[:8]}",
+        "messaging.topic_refresh=0.5",
+    ]
+    async with TestService(service, overrides=settings):
+        await service.publisher.publish(contract.place_order, placed(), parameters={"region": "eu"})
+        await eventually(lambda: handled, within=4, what="the message to the new topic handled")
+    assert handled == [f"{prefix}.orders.eu"]
 
 
 @pytest.mark.connected

@@ -8,25 +8,29 @@ functions. A decoder reports every invalid field of the payload as one
 (``payload.lines[0].qty``, as the HTTP edge names a body's
 ``body.lines[0].qty``), which dead-lettering keeps in the headers.
 :func:`header_values` turns a typed headers model into the string headers a
-broker carries.
+broker carries, and :func:`check_headers` reads them back against the model:
+a received message is held to its ``headers`` schema as to its payload's.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Mapping
+from functools import cache
 from typing import Any, cast
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
 from microlib.core._strict_json import contract_json
+from microlib.core._violations import document_violations
 from microlib.core.errors import Error, FieldViolation, InvalidArgument
 from microlib.messaging.definition import MessageDefinition, OperationDefinition
 
 __all__ = [
     "MESSAGE_HEADER",
+    "check_headers",
     "decode_payload",
     "header_at",
     "header_name",
@@ -111,6 +115,62 @@ def header_values(headers: BaseModel | None) -> dict[str, str] | None:
         name: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         for name, value in values.items()
     }
+
+
+def check_headers(message: MessageDefinition, headers: Mapping[str, str]) -> None:
+    """Check a received message's headers against its ``headers`` schema.
+
+    Only the headers the schema names are read, their names matched in any
+    case (brokers and microlib's consumers lower-case them); the transport's
+    own (``traceparent``, ``x-microlib-message``...) are not the
+    application's. Each value is text, read as :func:`header_values` writes
+    it: a string as it is, a number or a boolean from its text (``50``), an
+    object or an array from its JSON.
+
+    Raises:
+        InvalidArgument: naming each bad header (``headers.my-app-header``),
+            reason ``INVALID_HEADERS``.
+    """
+    model = message.headers_type
+    if model is None:
+        return
+    names = _header_names(cast("type[BaseModel]", model))
+    values: dict[str, Any] = {}
+    for name, value in headers.items():
+        alias = names.get(name.lower())
+        if alias is not None:
+            values[alias] = _header_value(value)
+    try:
+        model.__pydantic_validator__.validate_strings(values)
+    except ValidationError as exc:
+        violations = document_violations(exc, values, "headers")
+        first = violations[0]
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        raise InvalidArgument(
+            f"invalid headers of message {message.name}: {first.field}: {first.description}{more}",
+            reason="INVALID_HEADERS",
+            domain="microlib",
+            violations=violations,
+        ) from None
+
+
+@cache
+def _header_names(model: type[BaseModel]) -> dict[str, str]:
+    """The contract's name of each header ``model`` declares, by its lower-cased name."""
+    return {(info.alias or name).lower(): info.alias or name for name, info in model.model_fields.items()}
+
+
+def _header_value(text: str) -> Any:
+    # header_values writes an object or an array as JSON; any other text is read
+    # by the field's type (validate_strings), so a string header stays as sent.
+    if text[:1] in ("{", "["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(parsed, dict | list):
+            return parsed
+    return text
 
 
 def message_for_payload(operation: OperationDefinition, payload: Any) -> MessageDefinition:

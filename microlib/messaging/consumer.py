@@ -31,7 +31,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Error, Internal, InvalidArgument
 from microlib.messaging.acks import Reject
 from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Dispatching, Subscription
-from microlib.messaging.codec import MESSAGE_HEADER, header_at, read_payload
+from microlib.messaging.codec import MESSAGE_HEADER, check_headers, header_at, read_payload
 from microlib.messaging.context import MessageContext
 from microlib.messaging.definition import (
     ApplicationDefinition,
@@ -379,6 +379,8 @@ class OperationConsumer:
         delivery, attempt, decoded = ctx.attributes[DELIVERY_ATTRIBUTE]
         operation = self.operation
         message, payload = decoded or read_payload(operation, ctx.metadata, delivery.body)
+        if message.headers_type is not None:
+            check_headers(message, ctx.metadata)
         ctx.request = payload
         # An address without parameters has no values to find in it.
         parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}

@@ -1,0 +1,154 @@
+"""Public AsyncAPI contracts (tests/messaging/real_contracts/, each naming its source), generated
+by `microlib codegen` and served: what a user of each would see on the memory broker and on a
+real one."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import aio_pika
+import pytest
+
+from microlib import Service
+from microlib.messaging import MessageContext
+from microlib.testing import TestService
+from tests.codegen.conftest import codegen
+from tests.messaging.contract import eventually
+from tests.messaging.test_rabbit import RABBIT_URL, delete_queues
+
+CONTRACTS = Path(__file__).resolve().parent / "real_contracts"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The contracts generated once into the importable package ``gen_real``."""
+    root = tmp_path_factory.mktemp("real_contracts")
+    result = codegen(CONTRACTS, "--out", root / "gen_real", "--stubs", root / "stubs_real")
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(root))
+    yield "gen_real"
+    sys.path.remove(str(root))
+    for name in [m for m in sys.modules if m == "gen_real" or m.startswith("gen_real.")]:
+        del sys.modules[name]
+
+
+def _package(generated: str, name: str) -> ModuleType:
+    return importlib.import_module(f"{generated}.{name}")
+
+
+def _measurements(streetlights: ModuleType, got: list[tuple[Any, dict[str, str]]]) -> Any:
+    """A consumer of streetlights-kafka's one receive operation, recording what it is handed."""
+
+    class Measurements(streetlights.StreetlightsKafkaConsumer):  # type: ignore[misc,name-defined]
+        async def receive_light_measurement(
+            self,
+            payload: streetlights.models.LightMeasuredPayload,  # type: ignore[name-defined]
+            ctx: MessageContext,
+        ) -> None:
+            got.append((payload, dict(ctx.headers)))
+
+    return Measurements()
+
+
+class TestHeaders:
+    """streetlights-kafka.yml's messages declare a header `my-app-header`, an integer from 0 to
+    100 (the message trait commonHeaders). A received message is held to that schema as it is
+    to its payload's: the handler never sees 500 or "x" there."""
+
+    @pytest.mark.parametrize("value", ["500", "-1", "x", "5.5"])
+    async def test_a_header_its_schema_refuses_is_dead_lettered_naming_it(
+        self, generated: str, value: str
+    ) -> None:
+        streetlights = _package(generated, "streetlights_kafka")
+        operation = streetlights.DEFINITION.operations["receiveLightMeasurement"]
+        got: list[tuple[Any, dict[str, str]]] = []
+        service = Service("lights")
+        service.include(_measurements(streetlights, got))
+        async with TestService(service) as t:
+            payload = streetlights.models.LightMeasuredPayload(lumens=3)
+            outcome = await t.messages.publish(
+                operation, payload, parameters={"streetlightId": "7"}, headers={"my-app-header": value}
+            )
+            [letter] = await t.messages.dead_letters(operation)
+        assert (outcome, got) == ("dead_letter", [])
+        assert letter.headers["x-microlib-error-reason"] == "INVALID_HEADERS"
+        [violation] = json.loads(letter.headers["x-microlib-violations"])
+        assert violation["field"] == "headers.my-app-header"
+
+    async def test_a_header_its_schema_takes_reaches_the_handler_and_others_are_not_read(
+        self, generated: str
+    ) -> None:
+        """Read from its text as the contract types it; headers the schema does not name
+        (another application's, the transport's) are not checked."""
+        streetlights = _package(generated, "streetlights_kafka")
+        operation = streetlights.DEFINITION.operations["receiveLightMeasurement"]
+        got: list[tuple[Any, dict[str, str]]] = []
+        service = Service("lights")
+        service.include(_measurements(streetlights, got))
+        async with TestService(service) as t:
+            payload = streetlights.models.LightMeasuredPayload(lumens=3)
+            headers = {"My-App-Header": "100", "x-other": "anything"}
+            parameters = {"streetlightId": "7"}
+            outcome = await t.messages.publish(operation, payload, parameters=parameters, headers=headers)
+        assert outcome == "ack"
+        [(received, seen)] = got
+        assert received.lumens == 3
+        assert (seen["my-app-header"], seen["x-other"]) == ("100", "anything")
+
+    @pytest.mark.connected
+    async def test_on_kafka(self, generated: str, kafka_bootstrap: str) -> None:
+        """The published example's own broker: a record whose header breaks the schema is
+        dead-lettered, the next one is handled."""
+        streetlights = _package(generated, "streetlights_kafka")
+        operation = streetlights.DEFINITION.operations["receiveLightMeasurement"]
+        got: list[tuple[Any, dict[str, str]]] = []
+        service = Service("lights")
+        service.include(_measurements(streetlights, got))
+        settings = [f"messaging.url=kafka://{kafka_bootstrap}", f"messaging.group=g{uuid.uuid4().hex[:8]}"]
+        light = uuid.uuid4().hex[:8]
+        async with TestService(service, overrides=settings, with_real=True) as t:
+            payload = streetlights.models.LightMeasuredPayload(lumens=3)
+            for value in ("500", "42"):
+                await t.messages.publish(
+                    operation, payload, parameters={"streetlightId": light}, headers={"my-app-header": value}
+                )
+            await eventually(lambda: len(got) == 1)
+            [letter] = await t.messages.dead_letters(operation)
+        assert got[0][1]["my-app-header"] == "42"
+        assert letter.headers["x-microlib-error-reason"] == "INVALID_HEADERS"
+
+    @pytest.mark.connected
+    async def test_on_rabbitmq_from_another_producer(self, generated: str) -> None:
+        """A producer other than microlib writes an integer header as an AMQP integer: 500 is
+        dead-lettered, 42 handled."""
+        streetlights = _package(generated, "streetlights_kafka")
+        got: list[tuple[Any, dict[str, str]]] = []
+        group = f"g{uuid.uuid4().hex[:8]}"
+        service = Service("lights")
+        service.include(_measurements(streetlights, got))
+        light = uuid.uuid4().hex[:8]
+        address = f"smartylighting.streetlights.1.0.event.{light}.lighting.measured"
+        settings = [f"messaging.url={RABBIT_URL}", f"messaging.group={group}"]
+        queue = f"{group}.receiveLightMeasurement"
+        try:
+            async with TestService(service, overrides=settings, with_real=True) as t:
+                connection = await aio_pika.connect(RABBIT_URL)
+                async with connection:
+                    exchange = await (await connection.channel()).get_exchange("amq.topic")
+                    for value in (500, 42):
+                        message = aio_pika.Message(b'{"lumens": 3}', headers={"my-app-header": value})
+                        await exchange.publish(message, routing_key=address)
+                await eventually(lambda: len(got) == 1)
+                operation = streetlights.DEFINITION.operations["receiveLightMeasurement"]
+                letters = await t.messages.dead_letters(operation)
+        finally:
+            await delete_queues(queue, f"{queue}.dlq")
+        assert got[0][1]["my-app-header"] == "42"
+        assert [letter.headers["x-microlib-error-reason"] for letter in letters] == ["INVALID_HEADERS"]

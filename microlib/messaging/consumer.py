@@ -398,6 +398,7 @@ class OperationConsumer:
             broker_id=delivery.broker_id,
             call=ctx,
             attempt=attempt,
+            reply_to=delivery.reply_to,
         )
         reply = await self._handler(payload, context)
         if operation.reply is not None and reply is not None:

@@ -152,3 +152,36 @@ class TestHeaders:
             await delete_queues(queue, f"{queue}.dlq")
         assert got[0][1]["my-app-header"] == "42"
         assert [letter.headers["x-microlib-error-reason"] for letter in letters] == ["INVALID_HEADERS"]
+
+
+@pytest.mark.connected
+async def test_the_rpc_server_example_answers_a_plain_amqp_client(generated: str) -> None:
+    """rpc-server-asyncapi.yml receives `sum` on the queue rpc_queue and sends `sendSumResult` to
+    `{queue}`, the queue the request's AMQP reply_to names (RabbitMQ's RPC tutorial). The handler
+    reads it from ``ctx.reply_to`` (it had no way to) and the client gets the sum with its
+    correlation id."""
+    rpc = _package(generated, "rpc_server")
+    service = Service("rpcserver")
+    results = rpc.RpcServerPublisher(service.publisher)
+
+    class Server(rpc.RpcServerConsumer):  # type: ignore[misc,name-defined]
+        async def sum(self, payload: rpc.models.Sum, ctx: MessageContext) -> None:  # type: ignore[name-defined]
+            assert ctx.reply_to is not None
+            result = rpc.models.SendSumResult(result=sum(payload.numbers))
+            await results.send_sum_result(result, queue=ctx.reply_to, correlation_id=ctx.correlation_id)
+
+    service.include(Server())
+    try:
+        async with TestService(service, overrides=[f"messaging.url={RABBIT_URL}"], with_real=True):
+            connection = await aio_pika.connect(RABBIT_URL)
+            async with connection:
+                channel = await connection.channel()
+                callback = await channel.declare_queue(exclusive=True)
+                body = b'{"numbers": [4, 3]}'
+                request = aio_pika.Message(body, reply_to=callback.name, correlation_id="c-1")
+                await channel.default_exchange.publish(request, routing_key="rpc_queue")
+                answer = await eventually(lambda: callback.get(fail=False), what="the sum")
+                await answer.ack()
+    finally:
+        await delete_queues("rpc_queue")
+    assert (json.loads(answer.body), answer.correlation_id) == ({"result": 7}, "c-1")

@@ -183,5 +183,81 @@ async def test_the_rpc_server_example_answers_a_plain_amqp_client(generated: str
                 answer = await eventually(lambda: callback.get(fail=False), what="the sum")
                 await answer.ack()
     finally:
-        await delete_queues("rpc_queue")
+        await delete_queues("rpc_queue", "rpc_queue.dlq")
     assert (json.loads(answer.body), answer.correlation_id) == ({"result": 7}, "c-1")
+
+
+@pytest.mark.connected
+async def test_an_address_that_is_one_amqp_word_is_consumed_with_its_parameters_on_rabbitmq(
+    generated: str,
+) -> None:
+    """application-headers-asyncapi.yml's address `smartylighting/streetlights/1/0/event/{streetlightId}/
+    lighting/measured` is one word to a topic exchange, so `*` for its parameter bound nothing: no
+    message ever arrived. It is bound as `*` (any one-word key) and what is not the address is
+    left out, acknowledged."""
+    lights = _package(generated, "application_headers")
+    operation = lights.DEFINITION.operations["receiveLightMeasurement"]
+    got: list[tuple[Any, dict[str, str]]] = []
+
+    class Measurements(lights.ApplicationHeadersConsumer):  # type: ignore[misc,name-defined]
+        async def receive_light_measurement(
+            self,
+            payload: lights.models.LightMeasuredPayload,  # type: ignore[name-defined]
+            ctx: MessageContext,
+        ) -> None:
+            got.append((payload, dict(ctx.parameters)))
+
+    group = f"g{uuid.uuid4().hex[:8]}"
+    queue = f"{group}.receiveLightMeasurement"
+    service = Service("lights")
+    service.include(Measurements())
+    light = uuid.uuid4().hex[:8]
+    settings = [f"messaging.url={RABBIT_URL}", f"messaging.group={group}"]
+    try:
+        async with TestService(service, overrides=settings, with_real=True) as t:
+            connection = await aio_pika.connect(RABBIT_URL)
+            async with connection:
+                exchange = await (await connection.channel()).get_exchange("amq.topic")
+                await exchange.publish(aio_pika.Message(b'{"lumens": 1}'), routing_key=f"other-{light}")
+            payload = lights.models.LightMeasuredPayload(lumens=3)
+            outcome = await t.messages.publish(operation, payload, parameters={"streetlightId": light})
+            left = await t.messages.dead_letters(operation)
+    finally:
+        await delete_queues(queue, f"{queue}.dlq")
+    assert outcome == "ack"
+    assert [(p.lumens, parameters) for p, parameters in got] == [(3, {"streetlightId": light})]
+    assert left == []
+
+
+async def test_a_nested_header_object_is_checked_from_its_json(generated: str) -> None:
+    """application-headers-asyncapi.yml's header MQMD is an object whose CorrelId has 24
+    characters: written as JSON (as a generated publisher writes an object header), a
+    CorrelId of 5 is named where it is."""
+    lights = _package(generated, "application_headers")
+    operation = lights.DEFINITION.operations["receiveLightMeasurement"]
+
+    class Measurements(lights.ApplicationHeadersConsumer):  # type: ignore[misc,name-defined]
+        async def receive_light_measurement(
+            self,
+            payload: lights.models.LightMeasuredPayload,  # type: ignore[name-defined]
+            ctx: MessageContext,
+        ) -> None:
+            pass
+
+    service = Service("lights")
+    service.include(Measurements())
+    payload = lights.models.LightMeasuredPayload(lumens=3)
+    async with TestService(service) as t:
+        outcomes = [
+            await t.messages.publish(
+                operation,
+                payload,
+                parameters={"streetlightId": "1"},
+                headers={"MQMD": json.dumps({"CorrelId": c})},
+            )
+            for c in ("a" * 24, "short")
+        ]
+        [letter] = await t.messages.dead_letters(operation)
+    assert outcomes == ["ack", "dead_letter"]
+    [violation] = json.loads(letter.headers["x-microlib-violations"])
+    assert violation["field"] == "headers.MQMD.CorrelId"

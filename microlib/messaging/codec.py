@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
@@ -37,6 +38,7 @@ __all__ = [
     "header_values",
     "json_decoder",
     "json_encoder",
+    "located",
     "message_for_payload",
     "message_key",
     "read_payload",
@@ -265,17 +267,44 @@ def message_key(operation: OperationDefinition, payload: Any, headers: Mapping[s
     Returns:
         None when the operation declares no key or the value is absent.
     """
-    location = operation.key
+    return located(operation.key, headers, payload)
+
+
+def located(location: str | None, headers: Mapping[str, str], payload: Any) -> str | None:
+    """The value a runtime expression locates in a message, as text (JSON's, for a
+    number, a boolean or a date-time: ``3``, ``true``, ``2024-01-01T00:00:00Z``).
+
+    ``$message.payload#/a/b`` reads the payload (its JSON names); ``$message.header#/name``
+    a header, its name matched in any case, and ``$message.header#/MQMD/CorrelId``
+    inside a header holding a JSON object.
+
+    Returns:
+        None for no location, or a value absent from the message.
+    """
     if location is None:
         return None
     source, _, pointer = location.partition("#")
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/") if p]
-    value: Any = headers if source.endswith("header") else payload
+    value: Any = payload
+    if source.endswith("header"):
+        if not parts:
+            return None
+        value = _header(headers, parts[0])
+        parts = parts[1:]
+        if parts and value is not None:
+            value = _header_value(value)
     for part in parts:
         value = _member(value, part)
         if value is None:
             return None
-    return str(value)
+    return None if value is None else _as_text(value)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    plain = to_jsonable_python(value, by_alias=True)
+    return plain if isinstance(plain, str) else json.dumps(plain, separators=(",", ":"))
 
 
 def header_name(location: str | None) -> str | None:
@@ -290,8 +319,10 @@ def header_name(location: str | None) -> str | None:
 def header_at(headers: Mapping[str, str], location: str | None) -> str | None:
     """The value of the header ``location`` names, its name matched in any case."""
     name = header_name(location)
-    if name is None:
-        return None
+    return None if name is None else _header(headers, name)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
     found = headers.get(name)
     if found is None:
         lowered = name.lower()

@@ -31,7 +31,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Error, Internal, InvalidArgument
 from microlib.messaging.acks import Reject
 from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Dispatching, Subscription
-from microlib.messaging.codec import MESSAGE_HEADER, check_headers, header_at, read_payload
+from microlib.messaging.codec import MESSAGE_HEADER, check_headers, header_at, located, read_payload
 from microlib.messaging.context import MessageContext
 from microlib.messaging.definition import (
     ApplicationDefinition,
@@ -384,7 +384,7 @@ class OperationConsumer:
         ctx.request = payload
         # An address without parameters has no values to find in it.
         parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}
-        correlation_id = delivery.correlation_id or header_at(ctx.metadata, message.correlation_id)
+        correlation_id = delivery.correlation_id or located(message.correlation_id, ctx.metadata, payload)
         context = MessageContext(
             operation=operation,
             address=delivery.address,

@@ -4,6 +4,7 @@ real one."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from microlib import Service
 from microlib.messaging import MessageContext
+from microlib.messaging.codec import located, message_key
 from microlib.testing import TestService
 from tests.codegen.conftest import codegen
 from tests.messaging.contract import eventually
@@ -261,3 +263,46 @@ async def test_a_nested_header_object_is_checked_from_its_json(generated: str) -
     assert outcomes == ["ack", "dead_letter"]
     [violation] = json.loads(letter.headers["x-microlib-violations"])
     assert violation["field"] == "headers.MQMD.CorrelId"
+
+
+class TestCorrelationIds:
+    """correlation-id-asyncapi.yml locates a message's correlation id in a header object
+    (`$message.header#/MQMD/CorrelId`) and in the payload (`$message.payload#/sentAt`)."""
+
+    async def test_one_inside_a_header_object_reaches_the_handler(self, generated: str) -> None:
+        """The handler's ctx.correlation_id was None: only a header of that very name was read."""
+        lights = _package(generated, "correlation_id")
+        operation = lights.DEFINITION.operations["receiveLightMeasurement"]
+        seen: list[str | None] = []
+
+        class Measurements(lights.CorrelationIdConsumer):  # type: ignore[misc,name-defined]
+            async def receive_light_measurement(
+                self,
+                payload: lights.models.LightMeasuredPayload,  # type: ignore[name-defined]
+                ctx: MessageContext,
+            ) -> None:
+                seen.append(ctx.correlation_id)
+
+        service = Service("lights")
+        service.include(Measurements())
+        async with TestService(service) as t:
+            await t.messages.publish(
+                operation,
+                lights.models.LightMeasuredPayload(lumens=3),
+                parameters={"streetlightId": "1"},
+                headers={"MQMD": json.dumps({"CorrelId": "c-42"})},
+            )
+        assert seen == ["c-42"]
+
+    def test_one_in_the_payload_is_its_json_text(self, generated: str) -> None:
+        """A date-time component is a RootModel: read as `root=datetime.datetime(...)` before,
+        by message keys too; now as the JSON the message carries."""
+        lights = _package(generated, "correlation_id")
+        operation = lights.DEFINITION.operations["dimLight"]
+        [message] = operation.messages
+        payload = lights.models.DimLightPayload.model_validate(
+            {"percentage": 5, "sentAt": "2024-01-01T00:00:00Z"}
+        )
+        assert located(message.correlation_id, {}, payload) == "2024-01-01T00:00:00Z"
+        keyed = dataclasses.replace(operation, key="$message.payload#/sentAt")
+        assert message_key(keyed, payload, {}) == "2024-01-01T00:00:00Z"

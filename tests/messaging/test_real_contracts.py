@@ -4,6 +4,7 @@ real one."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib
 import json
@@ -306,3 +307,51 @@ class TestCorrelationIds:
         assert located(message.correlation_id, {}, payload) == "2024-01-01T00:00:00Z"
         keyed = dataclasses.replace(operation, key="$message.payload#/sentAt")
         assert message_key(keyed, payload, {}) == "2024-01-01T00:00:00Z"
+
+
+async def test_replies_and_sends_on_the_request_channel_are_not_dead_lettered(generated: str) -> None:
+    """kraken-websocket-request-reply-message-filter-in-reply-asyncapi.yml answers a ping with a
+    pong on the very channel the ping came on, where it also sends heartbeats. On a broker those
+    come back to the application's three receive operations of that address, which dead-lettered
+    each, three times over (`carries no message 'pong'`). They are the application's own sends:
+    acknowledged, unhandled. The ping's correlation id is its payload's reqid."""
+    kraken = _package(generated, "kraken_websocket")
+    seen: list[str | None] = []
+
+    class Exchange(kraken.KrakenWebsocketConsumer):  # type: ignore[misc,name-defined]
+        async def receive_ping(self, payload: kraken.models.Ping, ctx: MessageContext) -> kraken.models.Pong:  # type: ignore[name-defined]
+            seen.append(ctx.correlation_id)
+            return kraken.models.Pong(event="pong", reqid=payload.reqid)
+
+        async def receive_subscribe_request(
+            self,
+            payload: kraken.models.Subscribe,  # type: ignore[name-defined]
+            ctx: MessageContext,
+        ) -> kraken.models.SubscriptionStatus | kraken.models.DummyCurrencyInfo:  # type: ignore[name-defined]
+            raise AssertionError("not sent here")
+
+        async def receive_unsubscribe_request(
+            self,
+            payload: kraken.models.Unsubscribe,  # type: ignore[name-defined]
+            ctx: MessageContext,
+        ) -> kraken.models.SubscriptionStatus:  # type: ignore[name-defined]
+            raise AssertionError("not sent here")
+
+    service = Service("kraken")
+    sends = kraken.KrakenWebsocketPublisher(service.publisher)
+    service.include(Exchange())
+    operations = kraken.DEFINITION.operations
+    async with TestService(service) as t:
+        outcome = await t.messages.publish(
+            operations["receivePing"], kraken.models.Ping(event="ping", reqid=42)
+        )
+        await sends.send_heartbeat(kraken.models.Heartbeat(event="heartbeat"))
+        await eventually(lambda: len(t.messages.published) == 3, what="the ping, the pong and the heartbeat")
+        await asyncio.sleep(0.5)  # the in-memory broker's deliveries of the pong and the heartbeat, settled
+        letters = {
+            name: await t.messages.dead_letters(operations[name])
+            for name in ("receivePing", "receiveSubscribeRequest", "receiveUnsubscribeRequest")
+        }
+        pong = next(p for p in t.messages.published if p.message.headers["x-microlib-message"] == "pong")
+    assert (outcome, seen, pong.message.correlation_id) == ("ack", ["42"], "42")
+    assert letters == {"receivePing": [], "receiveSubscribeRequest": [], "receiveUnsubscribeRequest": []}

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["BundleError", "Bundled", "bundle", "load_document"]
 
@@ -56,6 +56,19 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _string(loader: yaml.SafeLoader, node: ScalarNode) -> str:
+    # JSON writes a character beyond U+FFFF escaped as a surrogate pair (`"\ud83c\udf03"`, as
+    # json.dumps does), which YAML's escapes read as two lone surrogates: paired again here,
+    # as a JSON parser reads them (they broke every later encoding in a traceback).
+    value = str(loader.construct_scalar(node))
+    if value.isascii() or not any("\ud800" <= c <= "\udfff" for c in value):
+        return value
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _string)
 
 
 def _read(path: Path) -> tuple[Any, dict[Path_, int]]:

@@ -13,6 +13,7 @@ compiled together and not on their own). ``node_modules`` is never searched.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from microlib_codegen.typespec import CONFIG, is_project, is_service
 __all__ = ["ContractSet", "contract_kind", "discover"]
 
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+_KEYS = ("openapi", "asyncapi", "swagger", "microlib-jobs")
 _DOCUMENT = re.compile(r"""^\s*["']?(openapi|asyncapi|swagger|microlib-jobs)["']?\s*:""", re.MULTILINE)
 
 
@@ -54,12 +56,26 @@ def contract_kind(path: Path) -> str:
         return "openapi"
     if path.suffix not in (".yaml", ".yml", ".json"):
         return "unknown"
-    match = _DOCUMENT.search(path.read_text(encoding="utf-8", errors="replace")[:4096])
-    if match is None:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    match = _DOCUMENT.search(text[:4096])
+    key = match.group(1) if match is not None else _json_key(text)
+    if key is None:
         return "unknown"
-    if match.group(1) == "microlib-jobs":
+    if key == "microlib-jobs":
         return "jobs"
-    return "openapi" if match.group(1) in ("openapi", "swagger") else "asyncapi"
+    return "openapi" if key in ("openapi", "swagger") else "asyncapi"
+
+
+def _json_key(text: str) -> str | None:
+    """The kind's key of a JSON object whose keys do not start lines (minified JSON, as
+    APIs serve their openapi.json), if it has one."""
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return next((k for k in _KEYS if k in document), None) if isinstance(document, dict) else None
 
 
 def _root_for(path: Path, includes: list[Path], fallback: Path) -> Path:

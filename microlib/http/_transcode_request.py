@@ -29,6 +29,29 @@ __all__ = ["RequestBuilder", "read_body"]
 # RFC 8259's whitespace: bytes.strip() also drops form feed and vertical tab, which
 # JSON does not allow, so a body of those alone would pass for an empty one.
 _JSON_WHITESPACE = b" \t\n\r"
+# The well-known types whose proto3 JSON is not an object: a wrapper is its bare value
+# (`"foo"`, `5`), a Timestamp or a Duration a string, a ListValue an array, a Value anything.
+# Each with the JSON of its default, which an empty body or null gives (null unsets a value,
+# as the served document's nullable body says), but for a Value, where null is a value.
+_NOT_OBJECTS: dict[str, Any] = {
+    f"google.protobuf.{name}": default
+    for name, default in (
+        ("DoubleValue", 0),
+        ("FloatValue", 0),
+        ("Int64Value", "0"),
+        ("UInt64Value", "0"),
+        ("Int32Value", 0),
+        ("UInt32Value", 0),
+        ("BoolValue", False),
+        ("StringValue", ""),
+        ("BytesValue", ""),
+        ("Timestamp", "1970-01-01T00:00:00Z"),
+        ("Duration", "0s"),
+        ("FieldMask", ""),
+        ("Value", None),
+        ("ListValue", []),
+    )
+}
 
 
 class RequestBuilder:
@@ -62,6 +85,9 @@ class RequestBuilder:
         self._from_json, self._options = request_json.from_json, request_json.options
         self._ignore_unknown = ignore_unknown
         self._star = rule.body == "*"
+        # body "*" of such a request (grpc-gateway's wrappers example) is its whole JSON value.
+        self._bare = self._star and descriptor.full_name in _NOT_OBJECTS and not template.variables
+        self._bare_default = _NOT_OBJECTS.get(descriptor.full_name)
         self._body_chain: list[FieldDescriptor] = []
         self._body_takes_null = False  # only a body bound to a singular google.protobuf.Value
         if rule.body and not self._star:
@@ -101,6 +127,8 @@ class RequestBuilder:
                 (unless ignored), each naming the field's JSON path.
         """
         document: dict[str, Any] = {}
+        if self._bare:
+            return self._bare_message(scope, body)
         if self.has_body and body.strip(_JSON_WHITESPACE):
             _check_media_type(scope)
             check_json_depth(body, self._max_json_depth)
@@ -124,6 +152,15 @@ class RequestBuilder:
         if query and not self._star:
             self._query(document, query.decode("latin-1"))
         return self._from_json(document, "", self._options)
+
+    def _bare_message(self, scope: Scope, body: bytes) -> Any:
+        """A request whose JSON is not an object, from the whole body (null or none: the default)."""
+        value = None
+        if body.strip(_JSON_WHITESPACE):
+            _check_media_type(scope)
+            check_json_depth(body, self._max_json_depth)
+            value = _parse(body)
+        return self._from_json(self._bare_default if value is None else value, "", self._options)
 
     def _query(self, document: dict[str, Any], query: str) -> None:
         grouped: dict[str, list[str]] = defaultdict(list)

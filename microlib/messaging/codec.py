@@ -8,31 +8,37 @@ functions. A decoder reports every invalid field of the payload as one
 (``payload.lines[0].qty``, as the HTTP edge names a body's
 ``body.lines[0].qty``), which dead-lettering keeps in the headers.
 :func:`header_values` turns a typed headers model into the string headers a
-broker carries.
+broker carries, and :func:`check_headers` reads them back against the model:
+a received message is held to its ``headers`` schema as to its payload's.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Mapping
+from functools import cache
 from typing import Any, cast
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
 from microlib.core._strict_json import contract_json
+from microlib.core._violations import document_violations
 from microlib.core.errors import Error, FieldViolation, InvalidArgument
 from microlib.messaging.definition import MessageDefinition, OperationDefinition
 
 __all__ = [
     "MESSAGE_HEADER",
+    "check_headers",
     "decode_payload",
     "header_at",
     "header_name",
     "header_values",
     "json_decoder",
     "json_encoder",
+    "located",
     "message_for_payload",
     "message_key",
     "read_payload",
@@ -111,6 +117,62 @@ def header_values(headers: BaseModel | None) -> dict[str, str] | None:
         name: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         for name, value in values.items()
     }
+
+
+def check_headers(message: MessageDefinition, headers: Mapping[str, str]) -> None:
+    """Check a received message's headers against its ``headers`` schema.
+
+    Only the headers the schema names are read, their names matched in any
+    case (brokers and microlib's consumers lower-case them); the transport's
+    own (``traceparent``, ``x-microlib-message``...) are not the
+    application's. Each value is text, read as :func:`header_values` writes
+    it: a string as it is, a number or a boolean from its text (``50``), an
+    object or an array from its JSON.
+
+    Raises:
+        InvalidArgument: naming each bad header (``headers.my-app-header``),
+            reason ``INVALID_HEADERS``.
+    """
+    model = message.headers_type
+    if model is None:
+        return
+    names = _header_names(cast("type[BaseModel]", model))
+    values: dict[str, Any] = {}
+    for name, value in headers.items():
+        alias = names.get(name.lower())
+        if alias is not None:
+            values[alias] = _header_value(value)
+    try:
+        model.__pydantic_validator__.validate_strings(values)
+    except ValidationError as exc:
+        violations = document_violations(exc, values, "headers")
+        first = violations[0]
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        raise InvalidArgument(
+            f"invalid headers of message {message.name}: {first.field}: {first.description}{more}",
+            reason="INVALID_HEADERS",
+            domain="microlib",
+            violations=violations,
+        ) from None
+
+
+@cache
+def _header_names(model: type[BaseModel]) -> dict[str, str]:
+    """The contract's name of each header ``model`` declares, by its lower-cased name."""
+    return {(info.alias or name).lower(): info.alias or name for name, info in model.model_fields.items()}
+
+
+def _header_value(text: str) -> Any:
+    # header_values writes an object or an array as JSON; any other text is read
+    # by the field's type (validate_strings), so a string header stays as sent.
+    if text[:1] in ("{", "["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(parsed, dict | list):
+            return parsed
+    return text
 
 
 def message_for_payload(operation: OperationDefinition, payload: Any) -> MessageDefinition:
@@ -205,17 +267,44 @@ def message_key(operation: OperationDefinition, payload: Any, headers: Mapping[s
     Returns:
         None when the operation declares no key or the value is absent.
     """
-    location = operation.key
+    return located(operation.key, headers, payload)
+
+
+def located(location: str | None, headers: Mapping[str, str], payload: Any) -> str | None:
+    """The value a runtime expression locates in a message, as text (JSON's, for a
+    number, a boolean or a date-time: ``3``, ``true``, ``2024-01-01T00:00:00Z``).
+
+    ``$message.payload#/a/b`` reads the payload (its JSON names); ``$message.header#/name``
+    a header, its name matched in any case, and ``$message.header#/MQMD/CorrelId``
+    inside a header holding a JSON object.
+
+    Returns:
+        None for no location, or a value absent from the message.
+    """
     if location is None:
         return None
     source, _, pointer = location.partition("#")
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/") if p]
-    value: Any = headers if source.endswith("header") else payload
+    value: Any = payload
+    if source.endswith("header"):
+        if not parts:
+            return None
+        value = _header(headers, parts[0])
+        parts = parts[1:]
+        if parts and value is not None:
+            value = _header_value(value)
     for part in parts:
         value = _member(value, part)
         if value is None:
             return None
-    return str(value)
+    return None if value is None else _as_text(value)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    plain = to_jsonable_python(value, by_alias=True)
+    return plain if isinstance(plain, str) else json.dumps(plain, separators=(",", ":"))
 
 
 def header_name(location: str | None) -> str | None:
@@ -230,8 +319,10 @@ def header_name(location: str | None) -> str | None:
 def header_at(headers: Mapping[str, str], location: str | None) -> str | None:
     """The value of the header ``location`` names, its name matched in any case."""
     name = header_name(location)
-    if name is None:
-        return None
+    return None if name is None else _header(headers, name)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
     found = headers.get(name)
     if found is None:
         lowered = name.lower()

@@ -31,9 +31,10 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Error, Internal, InvalidArgument
 from microlib.messaging.acks import Reject
 from microlib.messaging.broker import REPLAY_HEADER, Broker, Delivery, Dispatching, Subscription
-from microlib.messaging.codec import MESSAGE_HEADER, header_at, read_payload
+from microlib.messaging.codec import MESSAGE_HEADER, check_headers, header_at, located, read_payload
 from microlib.messaging.context import MessageContext
 from microlib.messaging.definition import (
+    Action,
     ApplicationDefinition,
     MessageDefinition,
     OperationDefinition,
@@ -127,6 +128,7 @@ class OperationConsumer:
         self._call = chain.wrap(self._innermost)
         self._parameterized = bool(operation.parameters)
         self._carries = frozenset(message.name for message in operation.messages)
+        self._sent_only = _sent_only(application, operation)
         self._siblings: list[tuple[OperationConsumer, bool]] = []
         self._subscription: Subscription | None = None
         self._fetching: asyncio.Task[None] | None = None
@@ -257,7 +259,12 @@ class OperationConsumer:
         started, which only draining does, stays there, done.
         """
         try:
-            if self._siblings:
+            if self._sent_only and delivery.headers.get(MESSAGE_HEADER) in self._sent_only:
+                # The application's own send (a heartbeat, a reply on the request's channel)
+                # come back to its address: not for its receive operations.
+                await _settle_quietly(delivery.ack(), delivery, "acknowledging")
+                self._settled(delivery, "ack")
+            elif self._siblings:
                 await self._route(delivery)
             else:
                 await self._attempt(delivery, None)
@@ -379,10 +386,12 @@ class OperationConsumer:
         delivery, attempt, decoded = ctx.attributes[DELIVERY_ATTRIBUTE]
         operation = self.operation
         message, payload = decoded or read_payload(operation, ctx.metadata, delivery.body)
+        if message.headers_type is not None:
+            check_headers(message, ctx.metadata)
         ctx.request = payload
         # An address without parameters has no values to find in it.
         parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}
-        correlation_id = delivery.correlation_id or header_at(ctx.metadata, message.correlation_id)
+        correlation_id = delivery.correlation_id or located(message.correlation_id, ctx.metadata, payload)
         context = MessageContext(
             operation=operation,
             address=delivery.address,
@@ -396,6 +405,7 @@ class OperationConsumer:
             broker_id=delivery.broker_id,
             call=ctx,
             attempt=attempt,
+            reply_to=delivery.reply_to,
         )
         reply = await self._handler(payload, context)
         if operation.reply is not None and reply is not None:
@@ -442,6 +452,18 @@ def _reply_address(
             domain="microlib",
         )
     return reply.resolve(parameters, partial=True)
+
+
+def _sent_only(application: ApplicationDefinition, operation: OperationDefinition) -> frozenset[str]:
+    """The messages ``application`` sends to ``operation``'s address (its send operations',
+    its replies') that none of its receive operations there carries."""
+    sent: set[str] = set()
+    received: set[str] = set()
+    for one in application.operations.values():
+        for side in (one, one.reply):
+            if side is not None and side.address == operation.address:
+                (sent if side.action is Action.SEND else received).update(m.name for m in side.messages)
+    return frozenset(sent - received)
 
 
 def dead_letter_headers(failure: BaseException, attempts: int, why: str, address: str) -> dict[str, str]:

@@ -33,6 +33,13 @@ class MessageContext:
         call: The chain's context of this delivery (principal, attributes).
         attempt: This attempt's number (1 first), counting the earlier
             deliveries the broker reports and the retries in this process.
+        reply_to: Where the producer asks the answer to go, if it does:
+            AMQP's ``reply_to`` property (RabbitMQ's RPC pattern, a queue),
+            the ``x-microlib-reply-to`` header on Kafka, the entry's
+            ``reply_to`` field on Redis. An operation with a ``reply``
+            answers there by itself; a contract that models the answer as
+            a send operation of its own (asyncapi/spec's rpc-server example)
+            sends it there.
     """
 
     operation: OperationDefinition
@@ -47,3 +54,4 @@ class MessageContext:
     broker_id: str = ""
     call: CallContext | None = None
     attempt: int = 1
+    reply_to: str | None = None

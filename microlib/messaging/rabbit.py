@@ -32,13 +32,14 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from microlib.core.errors import Unavailable
 from microlib.messaging._names import dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
-from microlib.messaging.definition import _PARAMETER, OperationDefinition
+from microlib.messaging.definition import _PARAMETER, OperationDefinition, _pattern
 
 try:
     import aio_pika
@@ -234,12 +235,16 @@ class RabbitBroker:
             arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead},
         )
         bindings: tuple[tuple[str, str], ...] = ()
+        accepts = None
         if binding.get("is") != "queue":
             exchange = await self._exchange(operation, channel)
-            # An unresolved {parameter} matches one word of the routing key.
-            bindings = ((exchange.name, _PARAMETER.sub("*", address)),)
-            await queue.bind(exchange, routing_key=bindings[0][1])
-        subscription = _RabbitSubscription(self, channel, queue, dead, bindings)
+            key, exact = _binding_key(address)
+            bindings = ((exchange.name, key),)
+            await queue.bind(exchange, routing_key=key)
+            # A queue of the contract's naming may be read by other operations too, whose
+            # messages the wider key brings as well: the consumers hand those over.
+            accepts = None if exact or declared.get("name") else _pattern(address)
+        subscription = _RabbitSubscription(self, channel, queue, dead, bindings, accepts)
         await subscription.consume()
         self._subscriptions.append(subscription)
         return subscription
@@ -468,8 +473,11 @@ class _RabbitSubscription:
         queue: AbstractQueue,
         dead: str,
         bindings: tuple[tuple[str, str], ...],
+        accepts: re.Pattern[str] | None = None,
     ) -> None:
         self._broker = broker
+        self._accepts = accepts
+        """The routing keys the operation takes, when its binding takes more (see _binding_key)."""
         self._channel = channel
         self._queue = queue
         self._dead = dead
@@ -480,7 +488,7 @@ class _RabbitSubscription:
         self._tag: str | None = None
         self._stopped = False
         self._recovery: asyncio.Task[None] | None = None
-        self._rejecting: set[asyncio.Task[None]] = set()
+        self._aside_tasks: set[asyncio.Task[None]] = set()
 
     async def consume(self) -> None:
         await self._resume()
@@ -563,6 +571,11 @@ class _RabbitSubscription:
         it is rejected, so RabbitMQ moves it to the queue's dead letters
         (``x-dead-letter-exchange``). Never raises: in aiormq's consumer callback,
         an exception would end the channel's frame reader, and the channel."""
+        accepts = self._accepts
+        if accepts is not None and accepts.fullmatch(message.delivery.routing_key or "") is None:  # type: ignore[union-attr]
+            # Brought by the wider binding key, for another address: not this operation's.
+            self._aside(_ack_quietly(message.channel, message.delivery.delivery_tag))  # type: ignore[union-attr,arg-type]
+            return None
         try:
             return self._deliver(message)
         except Exception:
@@ -572,10 +585,14 @@ class _RabbitSubscription:
                 self._dead or "no dead letters (a reply inbox)",
             )
         tag = message.delivery.delivery_tag  # type: ignore[union-attr]
-        rejecting = asyncio.get_running_loop().create_task(_reject_quietly(message.channel, tag))  # type: ignore[arg-type]
-        self._rejecting.add(rejecting)
-        rejecting.add_done_callback(self._rejecting.discard)
+        self._aside(_reject_quietly(message.channel, tag))  # type: ignore[arg-type]
         return None
+
+    def _aside(self, settling: Coroutine[Any, Any, None]) -> None:
+        """Settle a delivery no consumer is handed, in a task of its own."""
+        task = asyncio.get_running_loop().create_task(settling)
+        self._aside_tasks.add(task)
+        task.add_done_callback(self._aside_tasks.discard)
 
     def dispatch(self, receive: Callable[[Delivery], None]) -> None:
         """Hand each delivery to ``receive`` as aiormq delivers it, those
@@ -671,6 +688,21 @@ class _RabbitSubscription:
         )
 
 
+def _binding_key(address: str) -> tuple[str, bool]:
+    """The topic binding key of an address, and whether it binds exactly that address.
+
+    A topic exchange matches whole words (separated by ``.``): an unresolved
+    ``{parameter}`` that is a word of its own is ``*``. One inside a word
+    (``adeo-{env}-costing``, an MQTT-style ``lights/{id}/dim``, which is one
+    word) cannot be written as a binding: that word is ``*``, and the
+    subscription of the operation's own queue acknowledges, unhandled, what
+    the wider key brings that is not the address.
+    """
+    words = address.split(".")
+    exact = all(_PARAMETER.fullmatch(w) or not _PARAMETER.search(w) for w in words)
+    return ".".join("*" if _PARAMETER.search(w) else w for w in words), exact
+
+
 def _settle(channel: aiormq.abc.AbstractChannel) -> aiormq.abc.AbstractChannel:
     """The channel a delivery came on, to settle it there.
 
@@ -695,6 +727,11 @@ async def _requeue_quietly(message: DeliveredMessage) -> None:
     """Give ``message`` back; if its channel is gone, RabbitMQ does once it sees that."""
     with contextlib.suppress(Exception):
         await _nack(message.channel, message.delivery.delivery_tag)  # type: ignore[union-attr,arg-type]
+
+
+async def _ack_quietly(channel: aiormq.abc.AbstractChannel, tag: int) -> None:
+    with contextlib.suppress(Exception):
+        await _settle(channel).basic_ack(tag)
 
 
 async def _reject_quietly(channel: aiormq.abc.AbstractChannel, tag: int) -> None:

@@ -4,12 +4,15 @@ of that shape."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from microlib_codegen._bundle import _Loader
 from microlib_codegen.asyncapi import AsyncAPIError, load
 from tests.codegen.conftest import ROOT, codegen
 
@@ -252,3 +255,46 @@ def test_a_document_named_like_a_python_keyword_generates_an_importable_package(
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout == "['sendTick']\n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        ROOT / "tests" / "messaging" / "real_contracts" / "streetlights-kafka.yaml",
+        ROOT / "tests" / "codegen" / "fidelity" / "openapi" / "naming.yaml",
+    ],
+    ids=["asyncapi", "openapi"],
+)
+def test_a_document_in_json_on_one_line_is_a_contract(tmp_path: Path, source: Path) -> None:
+    """Minified JSON (`{"asyncapi":"2.5.0",...}`, as APIs serve their openapi.json): its kind was
+    looked for at the start of a line only, and the contract refused as one codegen does not know."""
+    document = yaml.load(source.read_text(), Loader=_Loader)  # a SafeLoader, YAML 1.2 booleans
+    minified = tmp_path / "minified.json"
+    minified.write_text(json.dumps(document, separators=(",", ":")))
+    result = codegen(minified, "--out", tmp_path / "gen_min", "--stubs", tmp_path / "stubs_min")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "gen_min" / "minified" / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("source", "served"),
+    [
+        (ROOT / "tests" / "messaging" / "real_contracts" / "streetlights-kafka.yaml", "asyncapi.json"),
+        (ROOT / "tests" / "codegen" / "fidelity" / "openapi" / "naming.yaml", "openapi.json"),
+    ],
+    ids=["asyncapi", "openapi"],
+)
+def test_json_escapes_of_a_character_beyond_the_bmp_are_one_character(
+    tmp_path: Path, source: Path, served: str
+) -> None:
+    """JSON as json.dumps writes it escapes 🌃 as the surrogate pair `\\ud83c\\udf03`, which
+    was read as two lone surrogates: codegen ended in a UnicodeEncodeError traceback."""
+    document = yaml.load(source.read_text(), Loader=_Loader)  # a SafeLoader, YAML 1.2 booleans
+    document["info"]["description"] = "Turn a streetlight on/off 🌃"
+    escaped = tmp_path / "escaped.json"
+    escaped.write_text(json.dumps(document, indent=2))
+    assert "\\ud83c\\udf03" in escaped.read_text()
+    result = codegen(escaped, "--out", tmp_path / "gen_esc", "--stubs", tmp_path / "stubs_esc")
+    assert result.returncode == 0, result.stderr
+    written = json.loads((tmp_path / "gen_esc" / "escaped" / served).read_text(encoding="utf-8"))
+    assert written["info"]["description"] == "Turn a streetlight on/off 🌃"

@@ -130,7 +130,7 @@ class HttpEdge:
         if self._routed:
             scope[EXCHANGE] = exchange
         else:
-            scope = _RouteRecorder(scope, exchange)
+            scope = _recording(scope, exchange)
         failure: BaseException | None = None
         exchange.wire_receive, exchange.wire_send, exchange.stamps = receive, send, self._stamps
         receive = exchange.receive
@@ -210,7 +210,7 @@ def record_route(scope: Scope, route: Any) -> Scope:
         return scope
     _record(exchange, route)
     if isinstance(route, Mount):
-        return _RouteRecorder(scope, exchange)
+        return _recording(scope, exchange)
     return scope
 
 
@@ -235,19 +235,29 @@ class _RouteRecorder(dict[str, Any]):
     """The request scope, recording every route a Starlette router matches on the way down.
 
     Routers assign ``scope["route"]`` at each level (a Mount, then the route
-    inside it), so the full template is the recorded paths joined.
+    inside it), so the full template is the recorded paths joined. Made by
+    :func:`_recording`.
     """
 
     __slots__ = ("exchange",)
-
-    def __init__(self, scope: Scope, exchange: _Exchange) -> None:
-        super().__init__(scope)
-        self.exchange = exchange
+    exchange: _Exchange
 
     def __setitem__(self, key: str, value: Any) -> None:
+        # Every key a layer sets passes here: dict's own set, not super()'s, on each.
         if key == "route":
             _record(self.exchange, value)
-        super().__setitem__(key, value)
+        _dict_set(self, key, value)
+
+
+_dict_set = dict.__setitem__
+
+
+def _recording(scope: Scope, exchange: _Exchange) -> _RouteRecorder:
+    """``scope``, copied into a :class:`_RouteRecorder` for ``exchange``."""
+    # The copy made by dict's own __init__, with no __init__ of ours called from C around it.
+    recorder = _RouteRecorder(scope)
+    recorder.exchange = exchange
+    return recorder
 
 
 async def _recover(exc: Exception, exchange: _Exchange) -> None:

@@ -22,6 +22,18 @@ _WRAPPERS = frozenset(
     f"google.protobuf.{n}Value"
     for n in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
 )
+_INTEGERS = frozenset(
+    {
+        FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)  # fmt: skip
+# An integer in a URL, as grpc-gateway reads one (strconv.ParseInt) and the served document
+# states it: ASCII digits and an optional minus. The JSON mapping takes `1e3`, `5.0` or ` 1`
+# in a body's string, which the document's pattern does not allow; its range is checked there.
+_INTEGER = re.compile(r"-?[0-9]+")
 # Messages whose JSON form is a string: a query parameter can carry them.
 _TEXT_MESSAGES = frozenset(
     {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
@@ -133,6 +145,8 @@ def put_entry(
         # As grpc-gateway: one value per key.
         raise _bad(path, f"takes one value, got {len(texts)}")
     entry_type: Any = leaf.message_type  # a map entry, as _is_map said
+    if entry_type.fields_by_name["key"].type in _INTEGERS and not _INTEGER.fullmatch(key):
+        raise _bad(path, f"expected an integer, got {key!r}")
     value = _value(entry_type.fields_by_name["value"], texts[0], path)
     target = _parent(document, chain)
     _drop_alias(target, leaf)
@@ -190,8 +204,10 @@ def _value(fd: FieldDescriptor, text: str, path: str) -> Any:
         raise _bad(path, f"expected true or false, got {text!r}")
     if kind == FieldDescriptor.TYPE_ENUM:
         return int(text) if text.lstrip("-").isdigit() else text
+    if kind in _INTEGERS and not _INTEGER.fullmatch(text):
+        raise _bad(path, f"expected an integer, got {text!r}")
     # Numbers stay text: the JSON mapping accepts numbers as strings and
-    # checks their range and form itself.
+    # checks their range (and a float's form) itself.
     return text
 
 

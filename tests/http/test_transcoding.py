@@ -170,6 +170,27 @@ def test_map_entries_the_query_cannot_set_are_400_naming_the_parameter(
     assert [(v["field"], v["description"]) for v in r.json()["violations"]] == [(field, description)]
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "text"),
+    [
+        ("minPrice=65536.0", "minPrice", "65536.0"),
+        ("limit=1e3", "limit", "1e3"),
+        ("limit=%201", "limit", " 1"),
+        ("limit=%D9%A1", "limit", "\u0661"),  # ARABIC-INDIC DIGIT ONE, which int() reads
+        ("maxPriceByRegion[eu]=65536.0", "maxPriceByRegion['eu']", "65536.0"),
+        ("formatByYear[2020.0]=1", "formatByYear['2020.0']", "2020.0"),
+    ],
+)
+def test_an_integer_in_the_url_is_digits(client: httpx.Client, query: str, field: str, text: str) -> None:
+    """As grpc-gateway reads one (strconv.ParseInt) and the served document's pattern says:
+    `5.0`, `1e3` or ` 1` is a 400 in a URL (schemathesis sent `maxPriceByRegion[k]=65536.0`)."""
+    r = client.get(f"/v1/books:search?{query}")
+    assert r.status_code == 400, r.text
+    assert [(v["field"], v["description"]) for v in r.json()["violations"]] == [
+        (field, f"expected an integer, got {text!r}")
+    ]
+
+
 def test_custom_verb(client: httpx.Client) -> None:
     """`:batchGet` routes to its RPC; repeated query parameters fill the list."""
     r = client.get("/v1/shelves/s2/books:batchGet?ids=a&ids=b")

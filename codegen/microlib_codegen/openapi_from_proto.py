@@ -106,6 +106,11 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
         for name, scalar in _WRAPPED.items()
     },
 }
+# A request's 64-bit wrapper, as a request's 64-bit field: a JSON number too, and digits that fit.
+_WELL_KNOWN_INPUT: dict[str, dict[str, Any]] = {
+    f"google.protobuf.{name}Value": {**_INPUT_64[scalar], "type": ["string", "integer", "null"]}
+    for name, scalar in (("Int64", "int64"), ("UInt64", "uint64"))
+}
 # Messages whose JSON form is text: a query parameter can carry them.
 _TEXT = ("google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask")
 
@@ -391,6 +396,8 @@ class _Builder:
 
     def _ref(self, ref: TypeRef, *, request: bool) -> dict[str, Any]:
         if ref.full_name in _WELL_KNOWN:
+            if request and ref.full_name in _WELL_KNOWN_INPUT:
+                return dict(_WELL_KNOWN_INPUT[ref.full_name])
             return dict(_WELL_KNOWN[ref.full_name])
         request = request and ref.full_name in self._inputs
         name = f"{ref.full_name}-Input" if request else ref.full_name

@@ -98,8 +98,20 @@ def test_query_parameters_for_the_remaining_fields(document: dict[str, Any]) -> 
         "additionalProperties": {"$ref": "#/components/schemas/transcode.v1.Format"},
         "propertyNames": {"pattern": "^-?[0-9]{1,9}$"},
     }
-    # A wrapper's null has no text in a query.
-    assert params["maxPriceByRegion"]["schema"]["additionalProperties"]["type"] == "string"
+    # A wrapper's null has no text in a query; a request's 64-bit integer keeps to digits that fit
+    # in it (schemathesis sent a 19-digit value out of int64's range, which the server refused).
+    assert params["maxPriceByRegion"]["schema"]["additionalProperties"] == params["limit"]["schema"]
+    assert params["limit"]["schema"] == {
+        "type": ["string", "integer"],
+        "format": "int64",
+        "pattern": "^-?[0-9]{1,18}$",
+        "minimum": -(2**63),
+        "maximum": 2**63 - 1,
+    }
+    assert params["minPrice"]["schema"] == {
+        **params["limit"]["schema"],
+        "type": ["string", "integer", "null"],
+    }
     assert params["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
     assert params["tags"]["explode"] is True
     assert params["publishedAfter"]["schema"] == {"type": "string", "format": "date-time"}
@@ -124,7 +136,14 @@ def test_schemas_follow_the_json_mapping(document: dict[str, Any]) -> None:
     everything = schemas["transcode.v1.Everything"]["properties"]
     assert everything["when"] == {"type": "string", "format": "date-time"}
     assert everything["blob"]["format"] == "byte"
-    assert everything["maybeI64"]["type"] == ["string", "null"]
+    assert everything["maybeI64"] == {
+        "type": ["string", "null"],
+        "format": "int64",
+        "pattern": "^-?[0-9]{1,19}$",
+    }
+    given = schemas["transcode.v1.Everything-Input"]["properties"]
+    assert given["maybeI64"]["pattern"] == "^-?[0-9]{1,18}$"
+    assert (given["maybeU64"]["pattern"], given["maybeU64"]["maximum"]) == ("^[0-9]{1,19}$", 2**64 - 1)
     assert everything["counts"]["additionalProperties"]["format"] == "int64"
     assert everything["any"]["anyOf"] == [{"required": ["@type"]}, {"maxProperties": 0}]
 

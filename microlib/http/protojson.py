@@ -207,6 +207,9 @@ def _integer(value: Any, path: str, low: int, high: int) -> int:
             raise bad(path, f"expected an integer, got {value!r}")
         number = int(value)
     elif type(value) is str:
+        if " " in value:
+            # int() would take " 7 "; json_format refuses a space in an integer's string.
+            raise bad(path, f"expected an integer, got {value!r}")
         try:
             number = int(value)
         except ValueError:

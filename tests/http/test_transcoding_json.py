@@ -143,6 +143,8 @@ def test_lenient_input_like_json_format(document: dict[str, Any]) -> None:
         ({"shelf": {"name": 1}}, "shelf.name"),
         ({"shelves": [{}, {"theme": []}]}, "shelves[1].theme"),
         ({"manyI64": "1"}, "manyI64"),
+        ({"i64": " 1"}, "i64"),  # a space in an integer's string (int() would take it)
+        ({"i32": "7 "}, "i32"),
         ({"counts": {"a": "b"}}, "counts['a']"),
         ({"byNumber": {"x": {}}}, "byNumber['x']"),
         ({"when": "2020-13-01T00:00:00Z"}, "when"),

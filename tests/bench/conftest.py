@@ -15,11 +15,15 @@ from tests.bench import test_scripts
 
 @pytest.hookimpl(trylast=True)  # after `-k`, `-m` and the other plugins have chosen the tests
 def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
-    scripts = [item for item in items if item.name.startswith("test_script_runs_and_reports[")]
+    scripts = [
+        item
+        for item in items
+        if isinstance(item, pytest.Function) and item.originalname == "test_script_runs_and_reports"
+    ]
     if not scripts or len(scripts) == len(items) or session.config.option.collectonly:
         return
     items[:] = [item for item in items if item not in scripts] + scripts
-    test_scripts.background = test_scripts.Background()
+    test_scripts.background = test_scripts.Background([item.callspec.params["name"] for item in scripts])
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

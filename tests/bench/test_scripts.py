@@ -99,9 +99,9 @@ def _run(command: list[str], *, priority: int = 0) -> subprocess.CompletedProces
 class Background:
     """The scripts run while the rest of the suite does, two at a time, niced (their servers too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: list[str]) -> None:
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="bench-scripts")
-        self._runs = {name: self._pool.submit(_run, _command(name), priority=10) for name in NAMES}
+        self._runs = {name: self._pool.submit(_run, _command(name), priority=10) for name in names}
 
     def results(self) -> dict[str, subprocess.CompletedProcess[str]]:
         return {name: run.result() for name, run in self._runs.items()}

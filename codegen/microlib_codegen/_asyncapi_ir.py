@@ -18,11 +18,15 @@ class ParamSpec:
         name: As the address writes it (``streetlightId``).
         arg: The keyword argument of the publisher method (``streetlight_id``).
         annotation: Its Python type (``str``, ``int``, ``Literal["eu", "us"]``).
+        schema: What the contract allows its values to be, the keywords the
+            runtime checks (``{"enum": ["eu", "us"]}``); None when nothing
+            constrains it.
     """
 
     name: str
     arg: str
     annotation: str
+    schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ _RETRY = {
 _OWN = ("x-microlib-retry", "x-microlib-key")
 # The protocols of the brokers microlib.messaging runs on (RabbitMQ, Kafka, Redis).
 _SERVED = ("amqp", "amqps", "kafka", "kafka-secure", "redis")
+# The schema keywords the runtime checks a parameter's value against (microlib.messaging.parameters).
+_PARAMETER_KEYWORDS = ("type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum")
+
 # Keyword arguments of the generated publisher methods besides parameters.
 _TAKEN_ARGS = frozenset({"self", "payload", "key", "headers", "message_id", "correlation_id", "timeout"})
 
@@ -241,15 +244,32 @@ class _Reader(DocumentReader):
             param = self._deref(declared.get(name), ())[0]
             arg = snake(name)
             params.append(
-                ParamSpec(name, f"{arg}_param" if arg in _TAKEN_ARGS else arg, self._annotation(param))
+                ParamSpec(
+                    name,
+                    f"{arg}_param" if arg in _TAKEN_ARGS else arg,
+                    self._annotation(param),
+                    self._constraints(param),
+                )
             )
         return params
 
-    def _annotation(self, param: Any) -> str:
+    def _schema(self, param: Any) -> dict[str, Any] | None:
+        """A parameter's schema: in 3.x the parameter itself (``enum``...), in 2.x its ``schema``."""
         if not isinstance(param, dict):
-            return "str"
+            return None
         schema = param if self.v3 else self._deref(param.get("schema"), ())[0]
-        if not isinstance(schema, dict):
+        return schema if isinstance(schema, dict) else None
+
+    def _constraints(self, param: Any) -> dict[str, Any] | None:
+        schema = self._schema(param) or {}
+        kept = {k: schema[k] for k in _PARAMETER_KEYWORDS if k in schema}
+        if kept.get("type") not in ("integer", "number"):
+            kept.pop("type", None)  # every value is text: only a number type constrains it
+        return kept or None
+
+    def _annotation(self, param: Any) -> str:
+        schema = self._schema(param)
+        if schema is None:
             return "str"
         enum = schema.get("enum")
         if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):

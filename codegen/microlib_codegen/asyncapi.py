@@ -231,6 +231,9 @@ class _Module:
         ]
         if op.key:
             parts.append(f"key={_quote(op.key)}")
+        schemas = {p.name: p.schema for p in op.params if p.schema}
+        if schemas:
+            parts.append(f"parameter_schemas={schemas!r}")
         if op.bindings:
             parts.append(f"bindings={op.bindings!r}")
         if op.reply:

@@ -40,6 +40,7 @@ from microlib.messaging.definition import (
     OperationDefinition,
     RetryPolicy,
 )
+from microlib.messaging.parameters import check_parameters
 from microlib.messaging.retry import is_poison
 from microlib.observability.outcome import outcome_code
 
@@ -127,6 +128,7 @@ class OperationConsumer:
         self._on_settled = on_settled
         self._call = chain.wrap(self._innermost)
         self._parameterized = bool(operation.parameters)
+        self._checks_parameters = bool(operation.parameter_schemas)
         self._carries = frozenset(message.name for message in operation.messages)
         self._sent_only = _sent_only(application, operation)
         self._siblings: list[tuple[OperationConsumer, bool]] = []
@@ -391,6 +393,8 @@ class OperationConsumer:
         ctx.request = payload
         # An address without parameters has no values to find in it.
         parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}
+        if self._checks_parameters:
+            check_parameters(operation, parameters)  # refused: poison, dead-lettered at once
         correlation_id = delivery.correlation_id or located(message.correlation_id, ctx.metadata, payload)
         context = MessageContext(
             operation=operation,

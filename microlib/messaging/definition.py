@@ -87,6 +87,11 @@ class OperationDefinition:
         reply: For request/reply: the operation's reply (its messages and
             address); None otherwise.
         retry: The ``x-microlib-retry`` extension, if any.
+        parameter_schemas: What the contract allows each address parameter's
+            value to be, by parameter, the JSON Schema keywords microlib
+            checks (``{"region": {"enum": ["eu", "us"]}}``); only the
+            parameters something constrains (see
+            :mod:`microlib.messaging.parameters`).
         extensions: Other ``x-`` fields of the operation, as written.
     """
 
@@ -101,6 +106,7 @@ class OperationDefinition:
     reply: OperationDefinition | None = None
     retry: RetryPolicy | None = None
     extensions: Mapping[str, Any] = field(default_factory=dict)
+    parameter_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def parameters(self) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from microlib.messaging.codec import (
     read_payload,
 )
 from microlib.messaging.definition import ApplicationDefinition, OperationDefinition
+from microlib.messaging.parameters import check_parameters
 from microlib.messaging.replies import Replies
 from microlib.observability._lean_span import FrameworkAttributes
 from microlib.observability.outcome import outcome_code
@@ -435,9 +436,12 @@ def _address(operation: OperationDefinition, parameters: Mapping[str, str]) -> s
     if "{" not in operation.address:
         return operation.address  # no parameters: nothing to resolve
     try:
-        return operation.resolve(parameters)
+        address = operation.resolve(parameters)
     except KeyError as exc:
         raise InvalidArgument(
             f"operation {operation.name}: address {operation.address!r} needs parameter {exc.args[0]!r}",
             reason="MISSING_PARAMETER",
         ) from None
+    if operation.parameter_schemas:
+        check_parameters(operation, parameters)
+    return address

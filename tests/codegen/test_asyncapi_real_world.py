@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -298,3 +299,70 @@ def test_json_escapes_of_a_character_beyond_the_bmp_are_one_character(
     assert result.returncode == 0, result.stderr
     written = json.loads((tmp_path / "gen_esc" / "escaped" / served).read_text(encoding="utf-8"))
     assert written["info"]["description"] == "Turn a streetlight on/off 🌃"
+
+
+# websocket-gemini.yml: a 3.0 parameter is an enum (and a default, examples...); in 2.6
+# its `schema` says it, here with a pattern; a parameter that only describes itself
+# constrains nothing.
+GEMINI_3 = """\
+asyncapi: 3.0.0
+info: {title: Market, version: 1.0.0}
+channels:
+  market:
+    address: market.{symbol}.{venue}
+    parameters:
+      symbol: {enum: [btcusd, ethusd], default: btcusd, description: The market, examples: [btcusd]}
+      venue: {description: Where it trades}
+    messages:
+      tick:
+        payload: {type: object, properties: {price: {type: number}}}
+operations:
+  sendTick:
+    action: send
+    channel: {$ref: '#/channels/market'}
+"""
+
+GEMINI_2 = """\
+asyncapi: 2.6.0
+info: {title: Market, version: 1.0.0}
+channels:
+  market.{symbol}.{venue}:
+    parameters:
+      symbol:
+        schema: {type: string, enum: [btcusd, ethusd], pattern: '^[a-z]+$', description: The market}
+      venue:
+        schema: {type: string}
+    subscribe:
+      operationId: sendTick
+      message:
+        payload: {type: object, properties: {price: {type: number}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (GEMINI_3, {"symbol": {"enum": ["btcusd", "ethusd"]}}),
+        (GEMINI_2, {"symbol": {"enum": ["btcusd", "ethusd"], "pattern": "^[a-z]+$"}}),
+        (GEMINI_3.replace("enum: [btcusd, ethusd], ", ""), {}),
+    ],
+    ids=["3.0", "2.6", "unconstrained"],
+)
+def test_a_channel_parameters_constraints_reach_the_generated_definition(
+    tmp_path: Path, document: str, expected: dict[str, Any]
+) -> None:
+    """The enum of a 3.0 parameter, the checked keywords of a 2.x parameter's schema
+    (a string's `type` constrains nothing), reach the operation's `parameter_schemas`;
+    a contract whose parameters constrain nothing generates none."""
+    _write(tmp_path, "market.yaml", document)
+    result = codegen(tmp_path / "market.yaml", "--out", tmp_path / "gen_p")
+    assert result.returncode == 0, result.stderr
+    op = "g.DEFINITION.operations['sendTick']"
+    check = f"import json, gen_p.market as g\nprint(json.dumps({op}.parameter_schemas))\n"
+    run = subprocess.run(
+        [sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == expected
+    generated = (tmp_path / "gen_p" / "market" / "application.py").read_text()
+    assert ("parameter_schemas=" in generated) == bool(expected)

@@ -279,6 +279,64 @@ class BrokerCases:
         assert violation["field"] == "payload.lines[0].qty"
         assert violation["rule"] == "greater_than"
 
+    async def test_parameters_the_contract_refuses_are_refused_at_both_doors(
+        self, broker_url: str, group: str, prefix: str
+    ) -> None:
+        """A publish whose parameter value the channel's schema refuses raises before
+        sending; a delivery on an address holding one never reaches the handler: it is
+        dead-lettered at once, the dead letter naming ``parameters.<name>``."""
+        contract = orders(prefix, parameter_schemas={"region": {"enum": ["eu", "us"]}})
+        handled: list[Any] = []
+
+        async def on_order(self: Any, payload: Any, ctx: MessageContext) -> None:
+            handled.append(payload)
+
+        # The consumer reads the refused region's address (a Redis stream is one address).
+        refused = ["messaging.consumers.onOrder.parameters.region=nope"]
+        async with self.running(broker_url, group, contract, on_order, overrides=refused) as service:
+            with pytest.raises(InvalidArgument, match=r"parameters\.region: 'nope' is not one of 'eu', 'us'"):
+                await service.publisher.publish(
+                    contract.place_order, placed("o-1"), parameters={"region": "nope"}
+                )
+            await service.messaging.broker.publish(
+                contract.place_order,
+                OutgoingMessage(
+                    address=contract.place_order.resolve({"region": "nope"}),
+                    body=placed("o-2").model_dump_json().encode(),
+                    headers={"x-microlib-message": "OrderPlaced"},
+                    message_id="m-nope",
+                ),
+            )
+            (letter,) = await self.dead_letters(service, group, 1)
+        assert handled == []
+        assert letter.message_id == "m-nope"  # the refused publish sent nothing
+        assert letter.headers["x-microlib-dead-letter-reason"] == "poison"
+        assert letter.headers["x-microlib-attempts"] == "1"
+        assert letter.headers["x-microlib-error-code"] == "INVALID_ARGUMENT"
+        assert letter.headers["x-microlib-error-reason"] == "INVALID_PARAMETERS"
+        assert "parameters.region" in letter.headers["x-microlib-error"]
+        (violation,) = json.loads(letter.headers["x-microlib-violations"])
+        assert violation == {
+            "field": "parameters.region",
+            "description": "'nope' is not one of 'eu', 'us'",
+            "rule": "enum",
+        }
+
+    async def test_parameters_the_contract_allows_are_handled(
+        self, broker_url: str, group: str, prefix: str
+    ) -> None:
+        """A value the parameter's schema allows passes both doors."""
+        contract = orders(prefix, parameter_schemas={"region": {"enum": ["eu", "us"], "pattern": "^[a-z]+$"}})
+        seen: list[MessageContext] = []
+
+        async def on_order(self: Any, payload: Any, ctx: MessageContext) -> None:
+            seen.append(ctx)
+
+        async with self.running(broker_url, group, contract, on_order) as service:
+            await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+            await eventually(lambda: seen, what="the delivery")
+        assert seen[0].parameters == {"region": "eu"}
+
     async def test_groups_each_get_every_message_and_share_within_a_group(
         self, broker_url: str, group: str, contract: Orders
     ) -> None:

@@ -80,6 +80,7 @@ def orders(
     retry: RetryPolicy | None = FAST,
     key: str | None = "$message.payload#/order_id",
     bindings: Mapping[str, Mapping[str, Any]] | None = None,
+    parameter_schemas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Orders:
     """The orders document with addresses under ``prefix``.
 
@@ -96,6 +97,7 @@ def orders(
         key=key,
         bindings=bindings or {},
         retry=retry,
+        parameter_schemas=parameter_schemas or {},
     )
     send = dataclasses.replace(receive, name="placeOrder", python_name="place_order", action=Action.SEND)
 

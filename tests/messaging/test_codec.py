@@ -21,6 +21,7 @@ from microlib.messaging.codec import (
     read_payload,
 )
 from microlib.messaging.consumer import dead_letter_headers
+from microlib.messaging.parameters import check_parameters
 from tests.messaging.contract import OrderCancelled, OrderPlaced, orders, placed
 
 
@@ -237,3 +238,32 @@ async def test_memory_dead_letters_honour_the_limit() -> None:
     assert [m.message_id for m in letters] == ["0", "1"]
     assert letters[0].headers == {"x-why": "test"}
     await broker.stop()
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "problem"),
+    [
+        ({"enum": [1, 2]}, "2", None),
+        ({"enum": [1, 2]}, "3", ("'3' is not one of '1', '2'", "enum")),
+        ({"pattern": "^[a-z]+$"}, "EU", ("'EU' does not match '^[a-z]+$'", "pattern")),
+        ({"const": "eu"}, "us", ("'us' is not 'eu'", "const")),
+        ({"minLength": 2, "maxLength": 3}, "e", ("'e' is shorter than 2 characters", "minLength")),
+        ({"minLength": 2, "maxLength": 3}, "euro", ("'euro' is longer than 3 characters", "maxLength")),
+        ({"type": "integer", "minimum": 1}, "x", ("'x' is not an integer", "type")),
+        ({"type": "integer", "minimum": 1}, "0", ("0 is less than 1", "minimum")),
+        ({"type": "number", "maximum": 9}, "9.5", ("9.5 is greater than 9", "maximum")),
+        ({"minimum": 5}, "1", None),  # bounds without a number type: a text value has none
+    ],
+)
+def test_a_parameter_value_is_read_from_its_text_against_its_schema(
+    schema: dict[str, Any], value: str, problem: tuple[str, str] | None
+) -> None:
+    """Each keyword the runtime checks, on the address segment's text."""
+    operation = orders("t", parameter_schemas={"region": schema}).on_order
+    if problem is None:
+        check_parameters(operation, {"region": value})
+        return
+    with pytest.raises(InvalidArgument) as caught:
+        check_parameters(operation, {"region": value})
+    assert caught.value.reason == "INVALID_PARAMETERS"
+    assert list(caught.value.violations) == [FieldViolation("parameters.region", *problem)]

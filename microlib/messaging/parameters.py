@@ -1,0 +1,88 @@
+"""Checking a channel address's parameter values against the contract.
+
+A channel's parameters declare what their values may be: in AsyncAPI 3 an
+``enum`` (and nothing else that constrains), in 2.x a ``schema``. Generated
+code passes the constraints as :attr:`OperationDefinition.parameter_schemas`
+(only the parameters that have some); the publisher refuses a value they
+refuse before sending, and the consumer dead-letters a delivery whose
+address holds one, as it does an invalid payload.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from microlib.core.errors import FieldViolation, InvalidArgument
+from microlib.messaging.definition import OperationDefinition
+
+__all__ = ["check_parameters"]
+
+
+def check_parameters(operation: OperationDefinition, values: Mapping[str, str]) -> None:
+    """Check ``values``, an address's parameter values, against the operation's schemas.
+
+    Raises:
+        InvalidArgument: naming each bad value (``parameters.region``),
+            reason ``INVALID_PARAMETERS``.
+    """
+    violations = [
+        FieldViolation(f"parameters.{name}", problem, rule)
+        for name, schema in operation.parameter_schemas.items()
+        if name in values
+        for problem, rule in _problems(schema, values[name])
+    ]
+    if violations:
+        first = violations[0]
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        raise InvalidArgument(
+            f"invalid address of operation {operation.name}: {first.field}: {first.description}{more}",
+            reason="INVALID_PARAMETERS",
+            domain="microlib",
+            violations=violations,
+        )
+
+
+def _problems(schema: Mapping[str, Any], text: str) -> list[tuple[str, str]]:
+    """What is wrong with ``text`` (an address segment, always text) for ``schema``."""
+    problems: list[tuple[str, str]] = []
+    value: Any = text
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        value = _number(text, integer=kind == "integer")
+        if value is None:
+            return [(f"{text!r} is not {'an integer' if kind == 'integer' else 'a number'}", "type")]
+    enum = schema.get("enum")
+    # A contract's enum may hold numbers (2.x integer schemas): compared by their text.
+    if enum is not None and text not in {str(v) for v in enum}:
+        allowed = ", ".join(repr(str(v)) for v in enum)
+        problems.append((f"{text!r} is not one of {allowed}", "enum"))
+    if "const" in schema and text != str(schema["const"]):
+        problems.append((f"{text!r} is not {str(schema['const'])!r}", "const"))
+    pattern = schema.get("pattern")
+    if pattern is not None and _compiled(pattern).search(text) is None:
+        problems.append((f"{text!r} does not match {pattern!r}", "pattern"))
+    if "minLength" in schema and len(text) < schema["minLength"]:
+        problems.append((f"{text!r} is shorter than {schema['minLength']} characters", "minLength"))
+    if "maxLength" in schema and len(text) > schema["maxLength"]:
+        problems.append((f"{text!r} is longer than {schema['maxLength']} characters", "maxLength"))
+    numeric = not isinstance(value, str)  # bounds apply to numbers only, as in JSON Schema
+    if numeric and "minimum" in schema and value < schema["minimum"]:
+        problems.append((f"{text} is less than {schema['minimum']}", "minimum"))
+    if numeric and "maximum" in schema and value > schema["maximum"]:
+        problems.append((f"{text} is greater than {schema['maximum']}", "maximum"))
+    return problems
+
+
+def _number(text: str, *, integer: bool) -> float | int | None:
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)

@@ -76,11 +76,15 @@ def _problems(schema: Mapping[str, Any], text: str) -> list[tuple[str, str]]:
     return problems
 
 
+# A number as JSON writes one: int() and float() also take " 7", "1_000", "nan" and other digits.
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def _number(text: str, *, integer: bool) -> float | int | None:
-    try:
-        return int(text) if integer else float(text)
-    except ValueError:
+    if not (_INTEGER if integer else _NUMBER).fullmatch(text):
         return None
+    return int(text) if integer else float(text)
 
 
 @functools.cache

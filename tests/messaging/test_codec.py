@@ -252,6 +252,9 @@ async def test_memory_dead_letters_honour_the_limit() -> None:
         ({"type": "integer", "minimum": 1}, "x", ("'x' is not an integer", "type")),
         ({"type": "integer", "minimum": 1}, "0", ("0 is less than 1", "minimum")),
         ({"type": "number", "maximum": 9}, "9.5", ("9.5 is greater than 9", "maximum")),
+        ({"type": "number"}, "nan", ("'nan' is not a number", "type")),  # float() takes it
+        ({"type": "integer"}, "1_000", ("'1_000' is not an integer", "type")),  # int() takes it
+        ({"type": "number"}, "-1.5e3", None),
         ({"minimum": 5}, "1", None),  # bounds without a number type: a text value has none
     ],
 )

@@ -42,6 +42,7 @@ __all__ = [
     "message_for_payload",
     "message_key",
     "read_payload",
+    "refused",
 ]
 
 MESSAGE_HEADER = "x-microlib-message"
@@ -76,18 +77,20 @@ def json_decoder(
         # Formats as written, reported beside what pydantic refuses; planned once, then remembered.
         payload, found = contract_json(validator, format_plan(cast("Hashable", payload_type)), raw, "payload")
         if found:
-            raise _invalid(name, found)
+            raise refused(f"payload of message {name}", "INVALID_PAYLOAD", found)
         return payload
 
     return decode
 
 
-def _invalid(message: str, violations: list[FieldViolation]) -> InvalidArgument:
+def refused(what: str, reason: str, violations: list[FieldViolation]) -> InvalidArgument:
+    """The error of a message's part the contract refuses (``what``: ``payload of message
+    OrderPlaced``): its first violation in the text, every one in the details."""
     first = violations[0]
     more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
     return InvalidArgument(
-        f"invalid payload of message {message}: {first.field}: {first.description}{more}",
-        reason="INVALID_PAYLOAD",
+        f"invalid {what}: {first.field}: {first.description}{more}",
+        reason=reason,
         domain="microlib",
         violations=violations,
     )
@@ -146,14 +149,7 @@ def check_headers(message: MessageDefinition, headers: Mapping[str, str]) -> Non
         model.__pydantic_validator__.validate_strings(values)
     except ValidationError as exc:
         violations = document_violations(exc, values, "headers")
-        first = violations[0]
-        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-        raise InvalidArgument(
-            f"invalid headers of message {message.name}: {first.field}: {first.description}{more}",
-            reason="INVALID_HEADERS",
-            domain="microlib",
-            violations=violations,
-        ) from None
+        raise refused(f"headers of message {message.name}", "INVALID_HEADERS", violations) from None
 
 
 @cache

@@ -15,7 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from microlib.core.errors import FieldViolation, InvalidArgument
+from microlib.core.errors import FieldViolation
+from microlib.messaging.codec import refused
 from microlib.messaging.definition import OperationDefinition
 
 __all__ = ["check_parameters"]
@@ -35,14 +36,7 @@ def check_parameters(operation: OperationDefinition, values: Mapping[str, str]) 
         for problem, rule in _problems(schema, values[name])
     ]
     if violations:
-        first = violations[0]
-        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-        raise InvalidArgument(
-            f"invalid address of operation {operation.name}: {first.field}: {first.description}{more}",
-            reason="INVALID_PARAMETERS",
-            domain="microlib",
-            violations=violations,
-        )
+        raise refused(f"address of operation {operation.name}", "INVALID_PARAMETERS", violations)
 
 
 def _problems(schema: Mapping[str, Any], text: str) -> list[tuple[str, str]]:

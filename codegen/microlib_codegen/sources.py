@@ -24,8 +24,9 @@ from microlib_codegen.typespec import CONFIG, is_project, is_service
 __all__ = ["ContractSet", "contract_kind", "discover"]
 
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+# The top-level key that says what a document is.
 _KEYS = ("openapi", "asyncapi", "swagger", "microlib-jobs")
-_DOCUMENT = re.compile(r"""^\s*["']?(openapi|asyncapi|swagger|microlib-jobs)["']?\s*:""", re.MULTILINE)
+_DOCUMENT = re.compile(rf"""^\s*["']?({"|".join(_KEYS)})["']?\s*:""", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)

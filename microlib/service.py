@@ -434,6 +434,9 @@ class Service:
             # dependencies start (StartingGate keeps the routes closed until then).
             server = HttpServer(self.http.app, settings.http)
             self._registrations.insert(2, Registration(server, critical=False))
+        clash = _shared_port(self._listeners(settings), self.live_config)
+        if clash is not None:
+            raise clash
         self._assembled = True
         groups = settings.health.groups
         known = {r.name for r in self._registrations}
@@ -450,6 +453,17 @@ class Service:
             self.health.register(registration)
         self._registrations = registrations
         return registrations
+
+    def _listeners(self, settings: Settings) -> list[tuple[str, str, int]]:
+        """The servers this service will start: each one's settings section, host and port."""
+        listeners = []
+        if settings.http.enabled:
+            listeners.append(("http", settings.http.host, settings.http.port))
+        if self._servicers and settings.grpc.enabled:
+            listeners.append(("grpc", settings.grpc.host, settings.grpc.port))
+        if settings.metrics.port is not None:
+            listeners.append(("metrics", settings.metrics.host, settings.metrics.port))
+        return listeners
 
     def _extras(self, settings: Settings) -> list[tuple[str, str]]:
         """The pip extras the configuration turns on, each with the setting that needs it.
@@ -926,6 +940,32 @@ def _unguarded_admin(live: LiveConfig[Settings]) -> ConfigError:
             )
         ]
     )
+
+
+_ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
+
+
+def _shared_port(listeners: Sequence[tuple[str, str, int]], live: LiveConfig[Settings]) -> ConfigError | None:
+    """Two of the service's servers set to listen on one port: the second would fail to
+    bind, naming only its own setting, though either could be the one to change."""
+    problems = []
+    for index, (section, host, port) in enumerate(listeners):
+        for other, other_host, other_port in listeners[:index]:
+            overlap = host == other_host or host in _ANY_ADDRESS or other_host in _ANY_ADDRESS
+            if port != 0 and port == other_port and overlap:
+                key, other_key = f"{section}.port", f"{other}.port"
+                where = live.current.origin(other_key)
+                problems.append(
+                    Problem(
+                        key,
+                        live.current.origin(key),
+                        "shared_port",
+                        f"the {section} server would listen on port {port}, as the {other} server does"
+                        f" ({other_key}, {where}); give each server a port of its own",
+                        str(port),
+                    )
+                )
+    return ConfigError(problems) if problems else None
 
 
 def _validate_identity(name: str, version: str) -> None:

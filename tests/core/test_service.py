@@ -12,6 +12,7 @@ import pytest
 from starlette.requests import Request
 
 from microlib import Service
+from microlib.config.errors import ConfigError
 from microlib.core.errors import FieldViolation, InvalidArgument
 from microlib.core.lifecycle import StartupError
 from microlib.testing import TestService
@@ -353,3 +354,38 @@ async def test_serve_freezes_the_start_up_heap_once_started_unless_told_not_to(f
         service.request_stop()
         await asyncio.wait_for(serving, 10)
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "clash"),
+    [
+        (["http.port=8765", "grpc.port=8765"], ("grpc.port", "http.port")),
+        (["http.port=8765", "metrics.port=8765", "metrics.host=127.0.0.1"], ("metrics.port", "http.port")),
+        (["grpc.host=127.0.0.1", "grpc.port=8765", "metrics.port=8765"], ("metrics.port", "grpc.port")),
+    ],
+)
+async def test_two_servers_on_one_port_are_refused_naming_both_settings(
+    overrides: list[str], clash: tuple[str, str]
+) -> None:
+    """Without the check the second server fails to bind and names only its own setting."""
+    from examples.bookshop.main import create_service
+
+    with pytest.raises(ConfigError) as caught:
+        async with TestService(create_service(), overrides=["http.host=0.0.0.0", *overrides], listen=True):
+            pass
+    [problem] = caught.value.problems
+    key, other = clash
+    assert (problem.path, problem.rule, problem.value) == (key, "shared_port", "8765")
+    assert problem.source == f"--set {key}=..."
+    server = other.split(".")[0]
+    assert f"port 8765, as the {server} server does ({other}, --set {other}=...)" in problem.message
+
+
+async def test_servers_on_distinct_hosts_or_free_ports_may_share_a_number() -> None:
+    service = Service("ports")
+    overrides = ["http.port=0", "metrics.port=0", "metrics.host=127.0.0.1"]
+    async with TestService(service, overrides=overrides) as t:
+        assert (await t.http.get("/health/live")).status_code == 200
+    # gRPC is not started without servicers, so its port may equal HTTP's.
+    async with TestService(Service("ports"), overrides=["grpc.port=0", "http.port=0"]):
+        pass

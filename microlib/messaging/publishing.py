@@ -31,6 +31,7 @@ from microlib.core.propagation import Propagation
 from microlib.messaging.broker import Broker, OutgoingMessage
 from microlib.messaging.codec import (
     MESSAGE_HEADER,
+    check_headers,
     header_name,
     message_for_payload,
     message_key,
@@ -203,7 +204,8 @@ class BrokerPublisher:
             TypeError: the operation has no reply, or ``payload`` is none of
                 its payload types.
             DeadlineExceeded: no reply within the timeout.
-            InvalidArgument: the reply is not a valid payload of the reply.
+            InvalidArgument: the reply is not a valid payload of the reply, or
+                its headers break the reply message's ``headers`` schema.
             Unavailable: see :meth:`publish`; or messaging stopped meanwhile.
         """
         reply = operation.reply
@@ -236,7 +238,9 @@ class BrokerPublisher:
                     f"no reply to {operation.name} within {limit:g}s (messaging.request_timeout)",
                     reason="REPLY_TIMEOUT",
                 ) from None
-        _, payload = read_payload(reply, {k.lower(): v for k, v in delivery.headers.items()}, delivery.body)
+        headers = {k.lower(): v for k, v in delivery.headers.items()}
+        message, payload = read_payload(reply, headers, delivery.body)
+        check_headers(message, headers)
         return payload
 
     async def _replies_of(self, reply: OperationDefinition) -> Replies:

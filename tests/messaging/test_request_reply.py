@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, Field
 
 from microlib import Service
-from microlib.core.errors import Unavailable
+from microlib.core.errors import InvalidArgument, Unavailable
 from microlib.messaging import MessageContext
 from microlib.messaging.codec import header_at, header_name
 from microlib.testing import TestService
@@ -54,6 +56,40 @@ async def test_requests_waiting_when_the_service_stops_fail_with_unavailable() -
         await eventually(lambda: t.messages.published, what="the request to be sent")
     with pytest.raises(Unavailable, match="messaging stopped before the reply arrived"):
         await waiting
+
+
+@pytest.mark.parametrize("valid", [True, False])
+async def test_a_reply_is_held_to_its_messages_headers_schema(valid: bool) -> None:
+    """The requester reads a reply's headers against the reply message's ``headers`` schema, as a
+    consumer reads a request's: a reply whose ``correlationId`` header (32 hex digits here) breaks
+    it fails the request with INVALID_HEADERS naming the header."""
+
+    class ReplyHeaders(BaseModel):
+        correlation_id: str = Field(
+            alias="correlationId", min_length=32 if valid else 0, max_length=32 if valid else 8
+        )
+
+    contract = stock(f"t{uuid.uuid4().hex[:8]}")
+    reply = contract.query.reply
+    assert reply is not None
+    checked = dataclasses.replace(reply.messages[0], headers_type=ReplyHeaders)
+    query = dataclasses.replace(contract.query, reply=dataclasses.replace(reply, messages=(checked,)))
+
+    async def on_stock_query(self: Any, payload: StockQuery, ctx: MessageContext) -> StockLevel:
+        return StockLevel(sku=payload.sku, available=2)
+
+    service = Service("stock")
+    service.include(type("Stock", (contract.consumer,), {"on_stock_query": on_stock_query})())
+    async with TestService(service, overrides=[f"messaging.url={_memory()}"]):
+        if valid:
+            assert await service.publisher.request(query, StockQuery(sku="b"), timeout=5) == StockLevel(
+                sku="b", available=2
+            )
+            return
+        with pytest.raises(InvalidArgument) as caught:
+            await service.publisher.request(query, StockQuery(sku="b"), timeout=5)
+    assert caught.value.reason == "INVALID_HEADERS"
+    assert "headers.correlationId" in str(caught.value)
 
 
 def test_header_locations() -> None:

@@ -21,12 +21,15 @@ class ParamSpec:
         schema: What the contract allows its values to be, the keywords the
             runtime checks (``{"enum": ["eu", "us"]}``); None when nothing
             constrains it.
+        location: Where a message carries its value (``$message.payload#/region``),
+            if the contract says.
     """
 
     name: str
     arg: str
     annotation: str
     schema: dict[str, Any] | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True)

@@ -249,9 +249,16 @@ class _Reader(DocumentReader):
                     f"{arg}_param" if arg in _TAKEN_ARGS else arg,
                     self._annotation(param),
                     self._constraints(param),
+                    self._location(param),
                 )
             )
         return params
+
+    def _location(self, param: Any) -> str | None:
+        """Where a message carries the parameter's value (``$message.payload#/region``); the
+        document's schema has checked it is a runtime expression into the message."""
+        location = param.get("location") if isinstance(param, dict) else None
+        return location if isinstance(location, str) else None
 
     def _schema(self, param: Any) -> dict[str, Any] | None:
         """A parameter's schema: in 3.x the parameter itself (``enum``...), in 2.x its ``schema``."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from microlib_codegen._asyncapi_ir import ApplicationSpec, MessageSpec, OperationSpec
+from microlib_codegen._asyncapi_ir import ApplicationSpec, MessageSpec, OperationSpec, ParamSpec
 from microlib_codegen._asyncapi_read import read
 from microlib_codegen._asyncapi_schema import VERSIONS, checked_as, find_schema, problems
 from microlib_codegen._bundle import Bundled, BundleError, bundle
@@ -172,6 +172,15 @@ def _payload(message: MessageSpec, names: TypeNames) -> str:
     return names.names[message.payload] if message.proto else f"models.{message.payload}"
 
 
+def _parameter_value(param: ParamSpec) -> str:
+    """The expression a publisher method passes for ``param``: its argument, as text."""
+    if param.annotation != "int":
+        return param.arg
+    if param.location is None:
+        return f"str({param.arg})"
+    return f"None if {param.arg} is None else str({param.arg})"
+
+
 def _quote(value: str | None) -> str:
     if value is None:
         return "None"
@@ -234,6 +243,9 @@ class _Module:
         schemas = {p.name: p.schema for p in op.params if p.schema}
         if schemas:
             parts.append(f"parameter_schemas={schemas!r}")
+        locations = {p.name: p.location for p in op.params if p.location}
+        if locations:
+            parts.append(f"parameter_locations={locations!r}")
         if op.bindings:
             parts.append(f"bindings={op.bindings!r}")
         if op.reply:
@@ -248,14 +260,16 @@ class _Module:
         headers = [f"models.{m.headers}" for m in op.messages if m.headers]
         required = len(headers) == len(op.messages) and all(m.headers_required for m in op.messages)
         typed = _union(headers)
-        params = ", ".join(
-            f"{_quote(p.name)}: {p.arg if p.annotation != 'int' else f'str({p.arg})'}" for p in op.params
-        )
+        params = ", ".join(f"{_quote(p.name)}: {_parameter_value(p)}" for p in op.params)
         return {
             "name": op.name,
             "python_name": op.python_name,
             "payload": _union([_payload(m, self.names) for m in op.messages]),
-            "params": op.params,
+            # A parameter the message carries may be left out: the publisher reads it there.
+            "params": [
+                f"{p.arg}: {p.annotation}" if p.location is None else f"{p.arg}: {p.annotation} | None = None"
+                for p in op.params
+            ],
             "parameters": f"{{{params}}}" if params else "None",
             "headers_arg": (f"headers: {typed}" if required else f"headers: {typed} | None = None")
             if typed

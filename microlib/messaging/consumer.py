@@ -128,7 +128,7 @@ class OperationConsumer:
         self._on_settled = on_settled
         self._call = chain.wrap(self._innermost)
         self._parameterized = bool(operation.parameters)
-        self._checks_parameters = bool(operation.parameter_schemas)
+        self._checks_parameters = bool(operation.parameter_schemas or operation.parameter_locations)
         self._carries = frozenset(message.name for message in operation.messages)
         self._sent_only = _sent_only(application, operation)
         self._siblings: list[tuple[OperationConsumer, bool]] = []
@@ -394,7 +394,8 @@ class OperationConsumer:
         # An address without parameters has no values to find in it.
         parameters = (operation.match(delivery.address) or {}) if self._parameterized else {}
         if self._checks_parameters:
-            check_parameters(operation, parameters)  # refused: poison, dead-lettered at once
+            # Refused: poison, dead-lettered at once.
+            check_parameters(operation, parameters, ctx.metadata, payload)
         correlation_id = delivery.correlation_id or located(message.correlation_id, ctx.metadata, payload)
         context = MessageContext(
             operation=operation,

@@ -92,6 +92,10 @@ class OperationDefinition:
             checks (``{"region": {"enum": ["eu", "us"]}}``); only the
             parameters something constrains (see
             :mod:`microlib.messaging.parameters`).
+        parameter_locations: Where a message carries an address parameter's
+            value, by parameter, as a runtime expression
+            (``{"region": "$message.payload#/region"}``); only the parameters
+            the contract locates.
         extensions: Other ``x-`` fields of the operation, as written.
     """
 
@@ -107,6 +111,7 @@ class OperationDefinition:
     retry: RetryPolicy | None = None
     extensions: Mapping[str, Any] = field(default_factory=dict)
     parameter_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    parameter_locations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def parameters(self) -> tuple[str, ...]:

@@ -6,6 +6,11 @@ code passes the constraints as :attr:`OperationDefinition.parameter_schemas`
 (only the parameters that have some); the publisher refuses a value they
 refuse before sending, and the consumer dead-letters a delivery whose
 address holds one, as it does an invalid payload.
+
+A parameter may also declare its ``location`` in the message
+(:attr:`OperationDefinition.parameter_locations`): the publisher takes a
+value not given from there, and either door refuses an address whose value
+differs from the one the message carries.
 """
 
 from __future__ import annotations
@@ -16,14 +21,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from microlib.core.errors import FieldViolation
-from microlib.messaging.codec import refused
+from microlib.messaging.codec import located, refused
 from microlib.messaging.definition import OperationDefinition
 
-__all__ = ["check_parameters"]
+__all__ = ["check_parameters", "located_parameters"]
 
 
-def check_parameters(operation: OperationDefinition, values: Mapping[str, str]) -> None:
-    """Check ``values``, an address's parameter values, against the operation's schemas.
+def located_parameters(
+    operation: OperationDefinition, given: Mapping[str, str | None], headers: Mapping[str, str], payload: Any
+) -> dict[str, str]:
+    """``given`` (None for not given) with each missing value the contract locates in the message
+    taken from there."""
+    values = {name: value for name, value in given.items() if value is not None}
+    for name, where in operation.parameter_locations.items():
+        if name not in values and (found := located(where, headers, payload)) is not None:
+            values[name] = found
+    return values
+
+
+def check_parameters(
+    operation: OperationDefinition, values: Mapping[str, str], headers: Mapping[str, str], payload: Any
+) -> None:
+    """Check ``values``, an address's parameter values, against the operation's schemas,
+    and against the message (``headers``, ``payload``) where the contract locates them.
 
     Raises:
         InvalidArgument: naming each bad value (``parameters.region``),
@@ -35,6 +55,11 @@ def check_parameters(operation: OperationDefinition, values: Mapping[str, str]) 
         if name in values
         for problem, rule in _problems(schema, values[name])
     ]
+    for name, where in operation.parameter_locations.items():
+        found = located(where, headers, payload)
+        if name in values and found is not None and found != values[name]:
+            problem = f"{values[name]!r} differs from the message's {found!r} (at {where})"
+            violations.append(FieldViolation(f"parameters.{name}", problem, "location"))
     if violations:
         raise refused(f"address of operation {operation.name}", "INVALID_PARAMETERS", violations)
 

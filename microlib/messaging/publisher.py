@@ -24,7 +24,7 @@ class Publisher(Protocol):
         operation: OperationDefinition,
         payload: Any,
         *,
-        parameters: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str | None] | None = None,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
         message_id: str | None = None,
@@ -35,7 +35,9 @@ class Publisher(Protocol):
         Args:
             operation: A send operation of a generated definition.
             payload: An instance of one of the operation's payload types.
-            parameters: Values of the address's parameters.
+            parameters: Values of the address's parameters; one not given
+                (or None) is read from where the contract locates it in the
+                message (the parameter's ``location``), if it does.
             key: The message key; derived from the operation's ``key`` path
                 when None and the contract declares one.
             headers: Extra headers (the contract's typed headers, dumped).
@@ -49,7 +51,7 @@ class Publisher(Protocol):
         operation: OperationDefinition,
         payload: Any,
         *,
-        parameters: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str | None] | None = None,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,

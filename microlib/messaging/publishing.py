@@ -38,7 +38,7 @@ from microlib.messaging.codec import (
     read_payload,
 )
 from microlib.messaging.definition import ApplicationDefinition, OperationDefinition
-from microlib.messaging.parameters import check_parameters
+from microlib.messaging.parameters import check_parameters, located_parameters
 from microlib.messaging.replies import Replies
 from microlib.observability._lean_span import FrameworkAttributes
 from microlib.observability.outcome import outcome_code
@@ -156,7 +156,7 @@ class BrokerPublisher:
         operation: OperationDefinition,
         payload: Any,
         *,
-        parameters: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str | None] | None = None,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
         message_id: str | None = None,
@@ -166,14 +166,16 @@ class BrokerPublisher:
 
         Raises:
             TypeError: ``payload`` is none of the operation's payload types.
-            InvalidArgument: a parameter of the address has no value.
+            InvalidArgument: a parameter of the address has no value (none
+                given, as None or not at all, and none where the contract
+                locates it in the message), or one the contract refuses.
             Unavailable: the broker is not connected or did not confirm in
                 time (``messaging.publish_timeout``).
         """
         await self.send(
             operation,
             payload,
-            address=_address(operation, parameters or {}),
+            address=_address(operation, parameters or {}, headers or {}, payload),
             key=key,
             headers=headers,
             message_id=message_id,
@@ -185,7 +187,7 @@ class BrokerPublisher:
         operation: OperationDefinition,
         payload: Any,
         *,
-        parameters: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str | None] | None = None,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
@@ -224,7 +226,7 @@ class BrokerPublisher:
             await self.send(
                 operation,
                 payload,
-                address=_address(operation, parameters or {}),
+                address=_address(operation, parameters or {}, headers or {}, payload),
                 key=key,
                 headers=out,
                 correlation_id=correlation_id,
@@ -436,16 +438,26 @@ class _Plan:
         self.ok_duration = duration.labels(*ok)
 
 
-def _address(operation: OperationDefinition, parameters: Mapping[str, str]) -> str:
+def _address(
+    operation: OperationDefinition,
+    parameters: Mapping[str, str | None],
+    headers: Mapping[str, str],
+    payload: Any,
+) -> str:
     if "{" not in operation.address:
         return operation.address  # no parameters: nothing to resolve
+    values = located_parameters(operation, parameters, headers, payload)
     try:
-        address = operation.resolve(parameters)
+        address = operation.resolve(values)
     except KeyError as exc:
+        name = exc.args[0]
+        where = operation.parameter_locations.get(name)
+        located = f", nor does the message carry one at {where}" if where else ""
         raise InvalidArgument(
-            f"operation {operation.name}: address {operation.address!r} needs parameter {exc.args[0]!r}",
+            f"operation {operation.name}: address {operation.address!r} needs parameter {name!r}"
+            f" (no value given{located})",
             reason="MISSING_PARAMETER",
         ) from None
-    if operation.parameter_schemas:
-        check_parameters(operation, parameters)
+    if operation.parameter_schemas or operation.parameter_locations:
+        check_parameters(operation, values, headers, payload)
     return address

@@ -74,7 +74,7 @@ class Messages:
         operation: OperationDefinition,
         payload: Any,
         *,
-        parameters: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str | None] | None = None,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
         wait: bool = True,

@@ -366,3 +366,86 @@ def test_a_channel_parameters_constraints_reach_the_generated_definition(
     assert json.loads(run.stdout) == expected
     generated = (tmp_path / "gen_p" / "market" / "application.py").read_text()
     assert ("parameter_schemas=" in generated) == bool(expected)
+
+
+# The AsyncAPI 2.x specification's own example of a parameter's `location`.
+SIGNUPS = """\
+asyncapi: 2.6.0
+info: {title: Accounts, version: 1.0.0}
+channels:
+  user/{userId}/signedup:
+    parameters:
+      userId:
+        description: Id of the user.
+        schema: {type: string}
+        location: $message.payload#/user/id
+    subscribe:
+      operationId: sendSignup
+      message: {$ref: '#/components/messages/signup'}
+    publish:
+      operationId: onSignup
+      message: {$ref: '#/components/messages/signup'}
+components:
+  messages:
+    signup:
+      payload:
+        type: object
+        properties:
+          user: {type: object, properties: {id: {type: string}}}
+"""
+
+SIGNUP_ROUND_TRIP = """\
+import asyncio
+import gen_l.accounts as g
+from microlib import Service
+from microlib.testing import TestService
+
+seen = []
+
+class Accounts(g.AccountsConsumer):
+    async def on_signup(self, payload, ctx):
+        seen.append(ctx.address)
+
+async def main():
+    service = Service("accounts")
+    service.include(Accounts())
+    async with TestService(service) as t:
+        await g.AccountsPublisher(service.publisher).send_signup(g.models.Signup(user={"id": "u-7"}))
+        while not seen:
+            await asyncio.sleep(0.01)
+    print(seen[0])
+
+asyncio.run(main())
+"""
+
+
+def test_a_parameter_located_in_the_payload_may_be_left_out_by_the_publisher(tmp_path: Path) -> None:
+    """The parameter's `location` reaches the definition; the typed publisher method's
+    argument becomes optional, and a message sent without it goes to the address its
+    payload names."""
+    _write(tmp_path, "accounts.yaml", SIGNUPS)
+    result = codegen(tmp_path / "accounts.yaml", "--out", tmp_path / "gen_l")
+    assert result.returncode == 0, result.stderr
+    generated = (tmp_path / "gen_l" / "accounts" / "application.py").read_text()
+    assert "user_id: str | None = None," in generated
+    assert 'parameter_locations={"userId": "$message.payload#/user/id"}' in generated
+    run = subprocess.run(
+        [sys.executable, "-c", SIGNUP_ROUND_TRIP],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "user/u-7/signedup" in run.stdout.splitlines()  # among the service's log lines
+
+
+def test_a_parameter_location_outside_the_message_is_refused_naming_it(tmp_path: Path) -> None:
+    """The specification's schema holds a location to the message; its error names the key."""
+    _write(tmp_path, "accounts.yaml", SIGNUPS.replace("$message.payload#/user/id", "$request.body#/id"))
+    result = codegen(tmp_path / "accounts.yaml", "--out", tmp_path / "gen_l")
+    assert result.returncode != 0
+    assert "accounts.yaml" in result.stderr
+    assert "parameters.userId.location: '$request.body#/id' does not match" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -322,6 +322,57 @@ class BrokerCases:
             "rule": "enum",
         }
 
+    async def test_a_parameter_the_message_carries_is_read_from_it_and_held_to_it(
+        self, broker_url: str, group: str, prefix: str
+    ) -> None:
+        """The contract locates ``region`` in the ``x-region`` header. A publish that leaves the
+        parameter out goes to the header's region; one whose parameter differs from the header,
+        or that has neither, raises before sending; a delivery whose address differs from its
+        header is dead-lettered at once, naming ``parameters.region``."""
+        contract = orders(prefix, parameter_locations={"region": "$message.header#/x-region"})
+        seen: list[MessageContext] = []
+
+        async def on_order(self: Any, payload: Any, ctx: MessageContext) -> None:
+            seen.append(ctx)
+
+        # One region consumed (a Redis stream is one address).
+        eu = ["messaging.consumers.onOrder.parameters.region=eu"]
+        async with self.running(broker_url, group, contract, on_order, overrides=eu) as service:
+            await service.publisher.publish(contract.place_order, placed("o-1"), headers={"x-region": "eu"})
+            await eventually(lambda: seen, what="the delivery")
+            with pytest.raises(
+                InvalidArgument, match=r"parameters\.region: 'us' differs from the message's 'eu'"
+            ):
+                await service.publisher.publish(
+                    contract.place_order,
+                    placed("o-2"),
+                    parameters={"region": "us"},
+                    headers={"x-region": "eu"},
+                )
+            with pytest.raises(
+                InvalidArgument, match=r"nor does the message carry one at \$message\.header#/x-region"
+            ):
+                await service.publisher.publish(contract.place_order, placed("o-3"))
+            await service.messaging.broker.publish(
+                contract.place_order,
+                OutgoingMessage(
+                    address=contract.place_order.resolve({"region": "eu"}),
+                    body=placed("o-4").model_dump_json().encode(),
+                    headers={"x-microlib-message": "OrderPlaced", "x-region": "us"},
+                    message_id="m-us",
+                ),
+            )
+            (letter,) = await self.dead_letters(service, group, 1)
+        assert [(ctx.parameters, ctx.message_id != "m-us") for ctx in seen] == [({"region": "eu"}, True)]
+        assert letter.message_id == "m-us"
+        assert letter.headers["x-microlib-error-reason"] == "INVALID_PARAMETERS"
+        (violation,) = json.loads(letter.headers["x-microlib-violations"])
+        assert violation == {
+            "field": "parameters.region",
+            "description": "'eu' differs from the message's 'us' (at $message.header#/x-region)",
+            "rule": "location",
+        }
+
     async def test_parameters_the_contract_allows_are_handled(
         self, broker_url: str, group: str, prefix: str
     ) -> None:

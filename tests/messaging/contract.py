@@ -81,6 +81,7 @@ def orders(
     key: str | None = "$message.payload#/order_id",
     bindings: Mapping[str, Mapping[str, Any]] | None = None,
     parameter_schemas: Mapping[str, Mapping[str, Any]] | None = None,
+    parameter_locations: Mapping[str, str] | None = None,
 ) -> Orders:
     """The orders document with addresses under ``prefix``.
 
@@ -98,6 +99,7 @@ def orders(
         bindings=bindings or {},
         retry=retry,
         parameter_schemas=parameter_schemas or {},
+        parameter_locations=parameter_locations or {},
     )
     send = dataclasses.replace(receive, name="placeOrder", python_name="place_order", action=Action.SEND)
 

@@ -264,9 +264,9 @@ def test_a_parameter_value_is_read_from_its_text_against_its_schema(
     """Each keyword the runtime checks, on the address segment's text."""
     operation = orders("t", parameter_schemas={"region": schema}).on_order
     if problem is None:
-        check_parameters(operation, {"region": value})
+        check_parameters(operation, {"region": value}, {}, None)
         return
     with pytest.raises(InvalidArgument) as caught:
-        check_parameters(operation, {"region": value})
+        check_parameters(operation, {"region": value}, {}, None)
     assert caught.value.reason == "INVALID_PARAMETERS"
     assert list(caught.value.violations) == [FieldViolation("parameters.region", *problem)]

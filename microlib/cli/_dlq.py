@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -25,6 +27,18 @@ def quiet_logs() -> None:
             wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL),
             logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
         )
+
+
+def body_document(body: bytes) -> Any:
+    """A message's body for a JSON document: JSON as JSON, text as text, anything else as base64."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(body).decode()}
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def redacted(url: str) -> str:

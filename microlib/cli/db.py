@@ -159,17 +159,26 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve(args: argparse.Namespace, *, need_url: bool = True) -> _Target:
-    """The database settings and migrations this invocation acts on."""
+def database_settings(
+    args: argparse.Namespace, *, need_url: bool = True
+) -> tuple[DatabaseSettings, str, list[Path]]:
+    """The ``database`` settings an invocation acts on (``--url`` first), where their URL came
+    from, and the migration branches the service's configuration turns on."""
     settings, origin, branches = _settings(args)
     if args.url:
         settings, origin = settings.model_copy(update={"url": args.url}), "--url"
-    if args.migrations:
-        settings = settings.model_copy(update={"migrations": args.migrations})
     if need_url and not settings.url:
         raise CommandError(f"no database URL: pass --url, configure database.url, or set ${_ENV_URL}")
     # The data libraries are imported by the command that uses them, not by `microlib --help`.
-    require("data", f"microlib db {args.action}")
+    require("data", f"microlib {args.command} {args.action}")
+    return settings, origin, branches
+
+
+def _resolve(args: argparse.Namespace, *, need_url: bool = True) -> _Target:
+    """The database settings and migrations this invocation acts on."""
+    settings, origin, branches = database_settings(args, need_url=need_url)
+    if args.migrations:
+        settings = settings.model_copy(update={"migrations": args.migrations})
     from microlib.data.migrations import Migrations
 
     metadata = None
@@ -199,6 +208,12 @@ def _settings(args: argparse.Namespace) -> tuple[DatabaseSettings, str, list[Pat
 
 
 def _run(target: _Target, action: Callable[[Database], Awaitable[T]]) -> T:
+    return with_database(target.settings, target.origin, action)
+
+
+def with_database(settings: DatabaseSettings, origin: str, action: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``action`` on the started database; its failures as one line naming ``database.url``
+    and where it came from (``origin``)."""
     from sqlalchemy import exc as sa_exc
 
     from microlib.data.database import Database
@@ -208,11 +223,11 @@ def _run(target: _Target, action: Callable[[Database], Awaitable[T]]) -> T:
         structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr))
 
     def wrong(reason: str) -> CommandError:
-        return CommandError(f"database.url (from {target.origin}): {reason}")
+        return CommandError(f"database.url (from {origin}): {reason}")
 
     async def main() -> T:
         try:
-            db = Database(target.settings.model_copy(update={"migrate_on_start": False}))
+            db = Database(settings.model_copy(update={"migrate_on_start": False}))
         except ValueError:
             # The URL itself is not repeated: it may hold a password.
             raise wrong(

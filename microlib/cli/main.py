@@ -31,6 +31,7 @@ _COMMANDS = (
     "microlib.cli.db",
     "microlib.cli.jobs",
     "microlib.cli.messages",
+    "microlib.cli.outbox",
     "microlib.cli.version",
 )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import datetime as dt
 import json
 import sys
@@ -19,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from microlib.cli._dlq import add_dlq, quiet_logs, redacted
+from microlib.cli._dlq import add_dlq, body_document, quiet_logs, redacted
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
 from microlib.cli.run import config_files
@@ -104,7 +103,7 @@ def _show(args: argparse.Namespace) -> int:
         "correlation_id": letter.correlation_id,
         "content_type": letter.content_type,
         "headers": dict(letter.headers),
-        "payload": _payload(letter),
+        "payload": body_document(letter.body),
     }
     print(json.dumps(document, indent=2, sort_keys=True))
     return 0
@@ -139,18 +138,6 @@ def _when(stamp: str | None) -> str:
         return dt.datetime.fromtimestamp(float(stamp or ""), dt.UTC).isoformat(timespec="seconds")
     except ValueError:
         return "?"
-
-
-def _payload(letter: OutgoingMessage) -> Any:
-    """JSON as JSON, text as text, anything else as base64."""
-    try:
-        text = letter.body.decode()
-    except UnicodeDecodeError:
-        return {"base64": base64.b64encode(letter.body).decode()}
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def _consumers(

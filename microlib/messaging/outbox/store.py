@@ -186,6 +186,38 @@ class OutboxStore:
             await conn.commit()
         return int(count), oldest
 
+    async def failing(self, limit: int) -> list[OutboxRow]:
+        """The unsent rows the broker did not take at least once, oldest first: each is its
+        key's head (a relay sends nothing behind a row it has not sent)."""
+        query = (
+            select(outbox)
+            .where(outbox.c.sent_at.is_(None), outbox.c.attempts > 0)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            await conn.commit()
+        return [OutboxRow(*row) for row in rows]
+
+    async def skip(self, message_id: str) -> OutboxRow | None:
+        """Delete the unsent row of ``message_id``, so the rows behind it in its key go on.
+
+        A relay sending the row now holds its lock (PostgreSQL): the delete waits for it, and
+        deletes nothing if the relay marked it sent.
+
+        Returns:
+            The deleted row; None when no unsent row has that message id.
+        """
+        statement = (
+            delete(outbox)
+            .where(outbox.c.message_id == message_id, outbox.c.sent_at.is_(None))
+            .returning(*outbox.c)
+        )
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(statement)).first()
+        return None if row is None else OutboxRow(*row)
+
     async def cleanup(self, retention: float) -> int:
         """Delete the rows sent more than ``retention`` seconds ago; returns how many."""
         async with self.engine.begin() as conn:

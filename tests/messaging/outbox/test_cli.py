@@ -8,13 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from microlib.data import Database
 from microlib.messaging.outbox import OutboxStore
-from tests.messaging.outbox.test_store import backlog, db
+from tests.messaging.outbox.test_store import backlog, migrated
 
 ROOT = Path(__file__).resolve().parents[3]
-
-__all__ = ["db"]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -31,45 +28,49 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_status_lists_the_heads_the_broker_refused_and_skip_lets_their_key_go_on(
-    db: Database, db_url: str
+    tmp_path: Path,
 ) -> None:
     """A head the broker refused holds back its key: `status` shows it with its attempts and
-    error; `skip` prints it and deletes it, and the next claim takes the row behind it."""
-    await backlog(db, {"a": 2, "b": 1})
-    store = OutboxStore(db.engine)
-    async with store.claim(10) as batch:
-        batch.failed[batch.rows[0].id] = "InvalidArgument: message too large"
-        batch.sent.append(batch.rows[1].id)
+    error; `skip` prints it and deletes it, and the next claim takes the row behind it.
+    (The store's queries run on PostgreSQL too: tests/messaging/outbox/test_store.py.)"""
+    db_url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    async with migrated(db_url) as db:
+        await backlog(db, {"a": 2, "b": 1})
+        store = OutboxStore(db.engine)
+        async with store.claim(10) as batch:
+            batch.failed[batch.rows[0].id] = "InvalidArgument: message too large"
+            batch.sent.append(batch.rows[1].id)
 
-    status = cli("status", "--url", db_url)
-    assert status.returncode == 0, status.stderr
-    lines = status.stdout.splitlines()
-    assert lines[0].startswith("2 message(s) not sent yet, the oldest ")
-    assert lines[1] == "failing (each holds back the messages behind it in its key):"
-    assert lines[2].startswith("  a-0  op  key=a  attempts=1  age=")
-    assert lines[2].endswith("InvalidArgument: message too large")
-    assert len(lines) == 3
+        status = cli("status", "--url", db_url)
+        assert status.returncode == 0, status.stderr
+        lines = status.stdout.splitlines()
+        assert lines[0].startswith("2 message(s) not sent yet, the oldest ")
+        assert lines[1] == "failing (each holds back the messages behind it in its key):"
+        assert lines[2].startswith("  a-0  op  key=a  attempts=1  age=")
+        assert lines[2].endswith("InvalidArgument: message too large")
+        assert len(lines) == 3
 
-    refused = cli("skip", "a-0", "--url", db_url)
-    assert (refused.returncode, refused.stderr.strip()) == (
-        2,
-        "microlib outbox: skip deletes the message: it is never sent; pass --yes",
-    )
-    skipped = cli("skip", "a-0", "--url", db_url, "--yes")
-    assert skipped.returncode == 0, skipped.stderr
-    document = json.loads(skipped.stdout)
-    assert (document["message_id"], document["key"], document["attempts"]) == ("a-0", "a", 1)
-    assert document["last_error"] == "InvalidArgument: message too large"
-    assert "skipped a-0" in skipped.stderr
-    async with store.claim(10) as batch:
-        assert [row.message_id for row in batch.rows] == ["a-1"]
+        refused = cli("skip", "a-0", "--url", db_url)
+        assert (refused.returncode, refused.stderr.strip()) == (
+            2,
+            "microlib outbox: skip deletes the message: it is never sent; pass --yes",
+        )
+        skipped = cli("skip", "a-0", "--url", db_url, "--yes")
+        assert skipped.returncode == 0, skipped.stderr
+        document = json.loads(skipped.stdout)
+        assert (document["message_id"], document["key"], document["attempts"]) == ("a-0", "a", 1)
+        assert document["last_error"] == "InvalidArgument: message too large"
+        assert "skipped a-0" in skipped.stderr
+        async with store.claim(10) as batch:
+            assert [row.message_id for row in batch.rows] == ["a-1"]
 
-    again = cli("skip", "a-0", "--url", db_url, "--yes")
-    assert (again.returncode, again.stderr.strip()) == (2, "microlib outbox: no unsent outbox message a-0")
-    sent = cli("skip", "b-0", "--url", db_url, "--yes")  # sent already: nothing to skip
-    assert sent.returncode == 2
-    healthy = cli("status", "--url", db_url)
-    assert healthy.stdout.splitlines()[1:] == ["no message is failing"]
+        again = cli("skip", "a-0", "--url", db_url, "--yes")
+        assert (again.returncode, again.stderr.strip()) == (
+            2,
+            "microlib outbox: no unsent outbox message a-0",
+        )
+        healthy = cli("status", "--url", db_url)
+        assert healthy.stdout.splitlines()[1:] == ["no message is failing"]
 
 
 def test_a_database_without_the_outbox_table_is_one_line_naming_the_fix(tmp_path: Path) -> None:

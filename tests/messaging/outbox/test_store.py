@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,18 +13,27 @@ from microlib.data import Database, Migrations
 from microlib.messaging.outbox import MIGRATIONS, OutboxRow, OutboxStore, outbox
 
 
-@pytest.fixture
-async def db(db_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+@contextlib.asynccontextmanager
+async def migrated(url: str) -> AsyncIterator[Database]:
     """A started database with the outbox's table, emptied."""
-    database = Database(db_url)
+    database = Database(url)
     await database.start()
-    await Migrations(tmp_path / "none", branches=[MIGRATIONS], progress=lambda _: None).upgrade(
+    await Migrations(Path("/nonexistent"), branches=[MIGRATIONS], progress=lambda _: None).upgrade(
         database.engine
     )
     async with database.engine.begin() as conn:
         await conn.execute(outbox.delete())
-    yield database
-    await database.stop()
+    try:
+        yield database
+    finally:
+        await database.stop()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A started database of each backend with the outbox's table, emptied."""
+    async with migrated(db_url) as database:
+        yield database
 
 
 async def backlog(db: Database, lanes: dict[str, int]) -> None:
@@ -135,3 +145,28 @@ async def test_one_relay_at_a_time_works_a_sqlite_file(tmp_path: Path) -> None:
         second.release()
     finally:
         await db.stop()
+
+
+async def test_the_failing_heads_are_listed_and_one_skipped_frees_its_key(db: Database) -> None:
+    """`failing` lists the unsent rows the broker refused, oldest first; `skip` deletes an
+    unsent row only, returning it, and the row behind it becomes its key's head."""
+    await backlog(db, {"a": 2, "b": 2, "c": 1})
+    store = OutboxStore(db.engine)
+    async with store.claim(10) as batch:
+        assert [r.message_id for r in batch.rows] == ["a-0", "b-0", "c-0"]
+        batch.failed[batch.rows[0].id] = "InvalidArgument: message too large"
+        batch.failed[batch.rows[1].id] = "Unavailable: broker down"
+        batch.sent.append(batch.rows[2].id)
+    failing = await store.failing(10)
+    assert [(r.message_id, r.attempts, r.last_error) for r in failing] == [
+        ("a-0", 1, "InvalidArgument: message too large"),
+        ("b-0", 1, "Unavailable: broker down"),
+    ]
+    assert [r.message_id for r in await store.failing(1)] == ["a-0"]
+    skipped = await store.skip("a-0")
+    assert skipped is not None
+    assert (skipped.message_id, skipped.key, skipped.attempts) == ("a-0", "a", 1)
+    assert await store.skip("a-0") is None  # gone
+    assert await store.skip("c-0") is None  # sent: not skipped
+    async with store.claim(10) as batch:
+        assert [r.message_id for r in batch.rows] == ["b-0", "a-1"]  # in commit order

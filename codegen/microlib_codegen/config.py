@@ -86,6 +86,25 @@ def _paths(table: dict[str, Any], key: str, base: Path, source: Path) -> tuple[P
     return tuple(base / v for v in value)
 
 
+def _section(path: Path) -> Any:
+    """``[tool.microlib.codegen]`` of ``path`` (None when it has none, or is no file).
+
+    Raises:
+        tomllib.TOMLDecodeError: The file is not valid TOML.
+    """
+    if not path.is_file():
+        return None
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return data.get("tool", {}).get("microlib", {}).get("codegen")
+
+
+def _declares(path: Path) -> bool:
+    try:
+        return isinstance(_section(path), dict)
+    except tomllib.TOMLDecodeError:
+        return False
+
+
 def load_pyproject(path: Path) -> CodegenConfig:
     """Read ``[tool.microlib.codegen]`` from ``path``.
 
@@ -94,12 +113,16 @@ def load_pyproject(path: Path) -> CodegenConfig:
             (naming the key and the file).
     """
     if not path.is_file():
-        raise CodegenError(f"{path} not found: run from the project folder, or pass CONTRACT... --out DIR")
+        message = f"{path} not found: run from the project folder, or pass CONTRACT... --out DIR"
+        # Run from a folder inside the project (its package, tests/): say which folder that is.
+        above = next((p for p in path.absolute().parent.parents if _declares(p / "pyproject.toml")), None)
+        if above is not None:
+            message += f"; {above / 'pyproject.toml'} has {_SECTION}: run from {above}"
+        raise CodegenError(message)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        table = _section(path)
     except tomllib.TOMLDecodeError as exc:
         raise CodegenError(f"{path}: {exc}") from None
-    table = data.get("tool", {}).get("microlib", {}).get("codegen")
     if not isinstance(table, dict):
         raise CodegenError(f"{path} has no {_SECTION} section; add one or pass CONTRACT... --out DIR")
     unknown = sorted(set(table) - {"contracts", "include", "out", "package", "stubs", "strict", "messages"})

@@ -212,6 +212,21 @@ class TestCodegen:
             "one of ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']"
         )
 
+    def test_codegen_inside_the_project_says_where_the_project_is(self, tmp_path: Path) -> None:
+        """From the project's package folder, as `microlib run` says: the folder whose
+        pyproject.toml configures codegen is named (one with an invalid pyproject.toml between is
+        passed over)."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib.codegen]\nout = "shop/gen"\n')
+        (tmp_path / "shop" / "services").mkdir(parents=True)
+        (tmp_path / "shop" / "pyproject.toml").write_text("[tool.microlib\n")
+        for args in (("codegen",), ("codegen", "--check")):
+            line = one_line_error(microlib(*args, cwd=tmp_path / "shop" / "services"))
+            assert line == (
+                "microlib codegen: pyproject.toml not found: run from the project folder, or pass "
+                f"CONTRACT... --out DIR; {tmp_path / 'pyproject.toml'} has [tool.microlib.codegen]: "
+                f"run from {tmp_path}"
+            )
+
 
 SERVICE = "from microlib import Service\n\nservice = Service('shop', database=True)\n"
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"

@@ -76,7 +76,7 @@ def _read(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BundleError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise BundleError(f"{_relative(path)}: cannot read: {exc.strerror}") from exc
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -371,7 +371,14 @@ class _Bundler:
     def _locate(self, file: Path, pointer: str, ref: str, base: Path, source: Path_) -> tuple[Any, Path_]:
         """The node ``pointer`` names in ``file`` (not a copy), or a BundleError
         naming the file, line and JSON path of the ``$ref``."""
+        at = ".".join(str(p) for p in (*source, "$ref"))
         if file not in self.files:
+            if not file.is_file():
+                # Named at the $ref that wants it: the document may refer to many files.
+                raise BundleError(
+                    f"{self._ref_line(base, source)}: $ref {ref!r} does not resolve: no file "
+                    f"{_relative(file)} (at {at})"
+                )
             data, lines = _read(file)
             self.files[file] = data
             self.result._lines[file] = lines
@@ -384,7 +391,6 @@ class _Bundler:
             elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node, parts = node[int(part)], (*parts, int(part))
             else:
-                at = ".".join(str(p) for p in (*source, "$ref"))
                 raise BundleError(
                     f"{self._ref_line(base, source)}: $ref {ref!r} does not resolve: no {part!r} in "
                     f"{file.name} (at {at})"

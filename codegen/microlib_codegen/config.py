@@ -14,6 +14,7 @@ Keys (paths are relative to the pyproject.toml folder)::
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,33 @@ def _paths(table: dict[str, Any], key: str, base: Path, source: Path) -> tuple[P
     return tuple(base / v for v in value)
 
 
+_KEYS = ("contracts", "include", "out", "package", "stubs", "strict", "messages")
+
+
+def _microlib(path: Path) -> Any:
+    """``[tool.microlib]`` of ``path`` (``{}`` when it has none, or is no file).
+
+    Raises:
+        tomllib.TOMLDecodeError: The file is not valid TOML.
+    """
+    if not path.is_file():
+        return {}
+    return tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("microlib", {})
+
+
+def _declares(path: Path) -> bool:
+    try:
+        return isinstance(_microlib(path).get("codegen"), dict)
+    except tomllib.TOMLDecodeError:
+        return False
+
+
+def _meant(word: str, candidates: tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` when ``word`` looks like a typo of a candidate, else ``""``."""
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def load_pyproject(path: Path) -> CodegenConfig:
     """Read ``[tool.microlib.codegen]`` from ``path``.
 
@@ -94,17 +122,26 @@ def load_pyproject(path: Path) -> CodegenConfig:
             (naming the key and the file).
     """
     if not path.is_file():
-        raise CodegenError(f"{path} not found: run from the project folder, or pass CONTRACT... --out DIR")
+        message = f"{path} not found: run from the project folder, or pass CONTRACT... --out DIR"
+        # Run from a folder inside the project (its package, tests/): say which folder that is.
+        above = next((p for p in path.absolute().parent.parents if _declares(p / "pyproject.toml")), None)
+        if above is not None:
+            message += f"; {above / 'pyproject.toml'} has {_SECTION}: run from {above}"
+        raise CodegenError(message)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        tables = _microlib(path)
     except tomllib.TOMLDecodeError as exc:
         raise CodegenError(f"{path}: {exc}") from None
-    table = data.get("tool", {}).get("microlib", {}).get("codegen")
+    tables = tables if isinstance(tables, dict) else {}
+    table = tables.get("codegen")
     if not isinstance(table, dict):
-        raise CodegenError(f"{path} has no {_SECTION} section; add one or pass CONTRACT... --out DIR")
-    unknown = sorted(set(table) - {"contracts", "include", "out", "package", "stubs", "strict", "messages"})
+        typos = [key for key in tables if _meant(key, ("codegen",))]
+        typo = f" ([tool.microlib.{typos[0]}] is there: a typo?)" if typos else ""
+        raise CodegenError(f"{path} has no {_SECTION} section{typo}; add one or pass CONTRACT... --out DIR")
+    unknown = sorted(set(table) - set(_KEYS))
     if unknown:
-        raise CodegenError(f"{path} {_SECTION}: unknown key(s) {', '.join(unknown)}")
+        named = ", ".join(f"{key}{_meant(key, _KEYS)}" for key in unknown)
+        raise CodegenError(f"{path} {_SECTION}: unknown key(s) {named}")
     base = path.parent
     out = table.get("out")
     if not isinstance(out, str) or not out:

@@ -217,6 +217,18 @@ def jobs_drift(contract: JobsContract, path: Path) -> list[str]:
     return _interface_drift(path, protocol, contract.stem, expected, "job", f"a job of {contract.name}")
 
 
+def _binds(args: ast.arguments, keywords: tuple[str, ...]) -> bool:
+    """Whether a method with ``args`` (``self`` first) can be called with exactly these keywords."""
+    positional = [*args.posonlyargs, *args.args]
+    first_default = len(positional) - len(args.defaults)
+    # Each parameter after self: (it, whether it has a default, whether a keyword can fill it).
+    params = [(a, i >= first_default, a not in args.posonlyargs) for i, a in enumerate(positional)][1:]
+    params += [(a, d is not None, True) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+    if args.kwarg is None and not set(keywords) <= {a.arg for a, _, keyword in params if keyword}:
+        return False
+    return all(default or (keyword and a.arg in keywords) for a, default, keyword in params)
+
+
 def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:
     """Every way the OpenAPI handler module at ``path`` differs from its tag's operations.
 
@@ -230,7 +242,7 @@ def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:
         return [found]
     cls, defs = found
     report: list[str] = []
-    for name, operation_id, text in stub.handlers:
+    for name, operation_id, text, keywords in stub.handlers:
         fn = defs.get(name)
         if fn is None:
             report.append(_missing(where, cls, name, f"operation {operation_id}", text))
@@ -239,7 +251,13 @@ def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:
                 f"{where}:{fn.lineno}: {cls.name}.{name}: must be `async def` returning once; "
                 f"expected: {text}"
             )
-    names = {name for name, _, _ in stub.handlers}
+        elif not _binds(fn.args, keywords):
+            given = ", ".join(f"{k}=" for k in keywords)
+            report.append(
+                f"{where}:{fn.lineno}: {cls.name}.{name}: cannot be called with ({given}): its "
+                f"parameters are ({ast.unparse(fn.args)}); expected: {text}"
+            )
+    names = {name for name, *_ in stub.handlers}
     for name, fn in defs.items():
         # A handler's shape: public, async, keyword arguments only; helpers are left alone.
         shaped = isinstance(fn, ast.AsyncFunctionDef) and len(fn.args.args) == 1 and not fn.args.vararg

@@ -76,6 +76,27 @@ def _fail(source: str, line: int, message: str) -> CodegenError:
     return CodegenError(f"{source}:{line}: {message}")
 
 
+def _first_ref(node: yaml.Node, path: str) -> tuple[int, str, str] | None:
+    """The line, path and target of the first ``$ref`` in ``node`` (a schema), if any.
+
+    The models are generated from the schemas alone, away from the contract's folder: a ``$ref``
+    failed there naming a temporary file.
+    """
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "$ref":
+                return key.start_mark.line + 1, path, str(value.value)
+            found = _first_ref(value, f"{path}.{key.value}")
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _first_ref(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
 def _lines(node: yaml.Node) -> dict[str, tuple[int, yaml.Node]]:
     if not isinstance(node, yaml.MappingNode):
         return {}
@@ -125,6 +146,15 @@ def _job(
     unknown = sorted(set(spec) - _JOB_KEYS)
     if unknown:
         raise _fail(source, keys[unknown[0]][0], f"job {name}: unknown key(s) {', '.join(unknown)}")
+    for key in ("payload", "result"):
+        found = _first_ref(keys[key][1], key) if key in keys else None
+        if found is not None:
+            ref_line, at, ref = found
+            raise _fail(
+                source,
+                ref_line,
+                f"job {name}: {at}: $ref {ref!r} is not supported in a jobs contract: write the schema here",
+            )
     payload = spec.get("payload", {"type": "object"})
     if not isinstance(payload, dict) or payload.get("type", "object") != "object":
         raise _fail(

@@ -232,6 +232,8 @@ def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
                 "operation_id": op.operation_id,
                 "method_name": op.method_name,
                 "signature": _signature(op),
+                # What the service passes the handler (microlib.http.openapi._check_handler).
+                "keywords": (*(p.arg for p in op.params), *(("body",) if op.body is not None else ())),
                 "returns": _returns(op),
                 "doc": (op.summary or f"{op.method} {op.path}").replace('"""', "'''").rstrip("."),
             }
@@ -430,15 +432,16 @@ class HandlerStub:
         protocol: The generated Protocol its class subclasses.
         impl: The class the stub was written with.
         title: The document's title.
-        handlers: Each operation's method: name, operationId and the
-            ``async def ...:`` line to write.
+        handlers: Each operation's method: name, operationId, the
+            ``async def ...:`` line to write and the keyword arguments the
+            service calls it with (each parameter, then ``body``).
     """
 
     module: str
     protocol: str
     impl: str
     title: str
-    handlers: tuple[tuple[str, str, str], ...]
+    handlers: tuple[tuple[str, str, str, tuple[str, ...]], ...]
 
 
 def handler_stubs(spec: Path) -> list[HandlerStub]:
@@ -461,6 +464,7 @@ def handler_stubs(spec: Path) -> list[HandlerStub]:
                     o["method_name"],
                     o["operation_id"],
                     f"async def {o['method_name']}({', '.join(o['signature'])}) -> {o['returns']}:",
+                    o["keywords"],
                 )
                 for o in tag["operations"]
             ),

@@ -64,12 +64,29 @@ def _default_target() -> str:
     if target is not None:
         return target
     message = "no TARGET given and no [tool.microlib] service = 'module:attribute' in ./pyproject.toml"
+    typo = _service_typo(Path("pyproject.toml"))
+    if typo:
+        message += f" ([tool.microlib] {typo} is there: a typo?)"
     # Run from a folder inside the project (its package, tests/): say where the project is, as
     # its imports and its microlib.yaml are read from there.
     above = next((p for p in Path.cwd().parents if _named_service(p / "pyproject.toml", quiet=True)), None)
     if above is not None:
         message += f"; {above / 'pyproject.toml'} names one: run from {above}"
     raise CommandError(message)
+
+
+def _service_typo(pyproject: Path) -> str | None:
+    """A key of ``[tool.microlib]`` in ``pyproject`` that looks like ``service`` misspelt."""
+    import difflib
+    import tomllib
+
+    try:
+        with pyproject.open("rb") as f:
+            table = tomllib.load(f).get("tool", {}).get("microlib", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    keys = [key for key in table if key != "service"] if isinstance(table, dict) else []
+    return next((key for key in keys if difflib.get_close_matches(key, ["service"], cutoff=0.6)), None)
 
 
 def _named_service(pyproject: Path, *, quiet: bool = False) -> str | None:

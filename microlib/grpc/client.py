@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import grpc
 from opentelemetry import propagate
 
+from microlib.core._unencodable import unencodable
 from microlib.core.context import current_context
 from microlib.core.errors import Error
 from microlib.grpc.definition import MethodDefinition, ServiceDefinition
@@ -63,6 +64,9 @@ class Client:
             self._callables[method.name] = found
         return found
 
+    def _unencodable(self, method: MethodDefinition, request: Any, exc: Exception) -> TypeError:
+        return unencodable(f"{self._service}/{method.name}", "request", request, method.request_type, exc)
+
     def _options(self, timeout: float | None, metadata: Metadata | None) -> dict[str, Any]:
         ctx = current_context()
         if ctx is not None and ctx.deadline is not None:
@@ -98,9 +102,11 @@ class Client:
             Error: the subclass matching the status the server sent.
         """
         try:
-            return await self._callable(method)(
-                method.encode_request(request), **self._options(timeout, metadata)
-            )
+            payload = method.encode_request(request)
+        except Exception as exc:
+            raise self._unencodable(method, request, exc) from exc
+        try:
+            return await self._callable(method)(payload, **self._options(timeout, metadata))
         except grpc.aio.AioRpcError as exc:
             raise error_from_rpc_error(exc) from exc
 
@@ -119,7 +125,11 @@ class Client:
         Raises:
             Error: while iterating, when the server ends the stream with one.
         """
-        call = self._callable(method)(method.encode_request(request), **self._options(timeout, metadata))
+        try:
+            payload = method.encode_request(request)
+        except Exception as exc:
+            raise self._unencodable(method, request, exc) from exc
+        call = self._callable(method)(payload, **self._options(timeout, metadata))
         async for item in _responses(call):
             yield item
 
@@ -136,7 +146,7 @@ class Client:
         Raises:
             Error: the subclass matching the status the server sent.
         """
-        encoded = _Encoded(method, requests)
+        encoded = _Encoded(self, method, requests)
         try:
             return await self._callable(method)(encoded.items(), **self._options(timeout, metadata))
         except (grpc.aio.AioRpcError, asyncio.CancelledError) as exc:
@@ -160,7 +170,7 @@ class Client:
         Raises:
             Error: while iterating, when the server ends the stream with one.
         """
-        encoded = _Encoded(method, requests)
+        encoded = _Encoded(self, method, requests)
         call = self._callable(method)(encoded.items(), **self._options(timeout, metadata))
         try:
             async for item in _responses(call):
@@ -178,7 +188,8 @@ class _Encoded:
     helper raises it in place of the cancellation.
     """
 
-    def __init__(self, method: MethodDefinition, requests: AsyncIterable[Any]) -> None:
+    def __init__(self, client: Client, method: MethodDefinition, requests: AsyncIterable[Any]) -> None:
+        self._client = client
         self._method = method
         self._requests = requests
         self._failure: Exception | None = None
@@ -186,10 +197,11 @@ class _Encoded:
     async def items(self) -> AsyncIterator[bytes]:
         async for request in self._requests:
             try:
-                yield self._method.encode_request(request)
+                encoded = self._method.encode_request(request)
             except Exception as exc:
-                self._failure = exc
-                raise
+                self._failure = self._client._unencodable(self._method, request, exc)
+                raise self._failure from exc
+            yield encoded
 
     def raise_failure(self) -> None:
         """Raise the exception a request's encoding raised, if any did."""

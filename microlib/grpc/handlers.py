@@ -22,6 +22,7 @@ from typing import Any, NoReturn, Protocol, TypeAlias
 import grpc
 import structlog
 
+from microlib.core._unencodable import unencodable
 from microlib.core.chain import CallNext, Interceptor, compose
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import ContractMismatch, Error, Internal, InvalidArgument
@@ -396,7 +397,11 @@ def _single_response(m: _Method, read: Callable[[Any], Any]) -> Callable[[Any, _
                 await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
             if ctx.response_trailers:
                 grpc_context.set_trailing_metadata(tuple(ctx.response_trailers.items()))
-            return encode(response)
+            try:
+                return encode(response)
+            except Exception as exc:
+                expected = m.definition.response_type
+                raise unencodable(m.full_name[1:], "response", response, expected, exc) from exc
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
         except asyncio.CancelledError as cancelled:

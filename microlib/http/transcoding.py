@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from microlib.config.model import TranscodingSettings
+from microlib.core._unencodable import unencodable
 from microlib.core.chain import CallNext, Chain
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Cancelled, ContractMismatch, Error, Internal
@@ -192,7 +193,12 @@ class _Call:
                 return
             # Unary, in this frame rather than a coroutine of its own.
             try:
-                payload = render(await self.wrapped(ctx))
+                response = await self.wrapped(ctx)
+                try:
+                    payload = render(response)
+                except Exception as exc:
+                    rpc = f"{ctx.service}/{ctx.method}"
+                    raise unencodable(rpc, "response", response, self.method.response_type, exc) from exc
             except Error as exc:
                 await send_error(send, self._as_sent(exc), ctx)
                 return

@@ -127,7 +127,8 @@ def _validated(
 
 
 def _invalid(job: JobDefinition, violations: list[FieldViolation]) -> InvalidArgument:
-    fields = ", ".join(v.field for v in violations)
+    # Every field with what is wrong with it: a dead letter keeps only this text.
+    fields = "; ".join(f"{v.field}: {v.description}" for v in violations)
     return InvalidArgument(f"invalid payload for job {job.name}: {fields}", violations=violations)
 
 

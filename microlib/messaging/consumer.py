@@ -413,7 +413,14 @@ class OperationConsumer:
             reply_to=delivery.reply_to,
         )
         reply = await self._handler(payload, context)
-        if operation.reply is not None and reply is not None:
+        if operation.reply is not None:
+            if reply is None:
+                # A forgotten `return`: no reply went out and the requester timed out, with
+                # nothing logged here. A failure instead: logged, retried, dead-lettered.
+                raise TypeError(
+                    f"operation {operation.name}: the handler returned None; the request's reply "
+                    f"({operation.reply.name}) is its return value"
+                )
             # Confirmed before the request is acknowledged: a lost reply
             # means the request is handled again.
             await self._publisher.send(

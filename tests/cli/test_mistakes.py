@@ -132,6 +132,15 @@ class TestRun:
             f"./pyproject.toml; {tmp_path / 'pyproject.toml'} names one: run from {tmp_path}"
         )
 
+    def test_a_misspelt_service_key_is_pointed_at(self, tmp_path: Path) -> None:
+        """`servce = ...` was read as no service at all, the line naming only the key it wanted."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib]\nservce = "shop.main:service"\n')
+        line = one_line_error(microlib("run", cwd=tmp_path))
+        assert line == (
+            "microlib run: no TARGET given and no [tool.microlib] service = 'module:attribute' in "
+            "./pyproject.toml ([tool.microlib] servce is there: a typo?)"
+        )
+
     def test_a_pyproject_that_is_not_toml_is_one_line(self, tmp_path: Path) -> None:
         """It was tomllib's traceback."""
         (tmp_path / "pyproject.toml").write_text('[tool.microlib]\nservice = "shop.main:service\n')
@@ -211,6 +220,36 @@ class TestCodegen:
             "paths./pets.get.responses.200.content.application/json.schema.properties.n.type: 'bool' is not "
             "one of ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']"
         )
+
+    def test_misspelt_codegen_settings_are_pointed_at(self, tmp_path: Path) -> None:
+        """A key of [tool.microlib.codegen] that looks like a known one, and the section itself
+        misspelt, say which was meant, as a settings file's unknown key does."""
+        pyproject = tmp_path / "pyproject.toml"
+        pyproject.write_text('[tool.microlib.codegen]\nout = "gen"\nstub = "services"\ncolour = 1\n')
+        assert one_line_error(microlib("codegen", cwd=tmp_path)) == (
+            "microlib codegen: pyproject.toml [tool.microlib.codegen]: unknown key(s) colour, "
+            "stub (did you mean 'stubs'?)"
+        )
+        pyproject.write_text('[tool.microlib.codgen]\nout = "gen"\n')
+        assert one_line_error(microlib("codegen", cwd=tmp_path)) == (
+            "microlib codegen: pyproject.toml has no [tool.microlib.codegen] section "
+            "([tool.microlib.codgen] is there: a typo?); add one or pass CONTRACT... --out DIR"
+        )
+
+    def test_codegen_inside_the_project_says_where_the_project_is(self, tmp_path: Path) -> None:
+        """From the project's package folder, as `microlib run` says: the folder whose
+        pyproject.toml configures codegen is named (one with an invalid pyproject.toml between is
+        passed over)."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib.codegen]\nout = "shop/gen"\n')
+        (tmp_path / "shop" / "services").mkdir(parents=True)
+        (tmp_path / "shop" / "pyproject.toml").write_text("[tool.microlib\n")
+        for args in (("codegen",), ("codegen", "--check")):
+            line = one_line_error(microlib(*args, cwd=tmp_path / "shop" / "services"))
+            assert line == (
+                "microlib codegen: pyproject.toml not found: run from the project folder, or pass "
+                f"CONTRACT... --out DIR; {tmp_path / 'pyproject.toml'} has [tool.microlib.codegen]: "
+                f"run from {tmp_path}"
+            )
 
 
 SERVICE = "from microlib import Service\n\nservice = Service('shop', database=True)\n"

@@ -166,6 +166,37 @@ class TestOpenAPIHandlers:
         )
         assert len(lines) == 3
 
+    def test_a_parameter_the_handler_cannot_take_is_named(self, tmp_path: Path) -> None:
+        """A parameter added to the document after the stub was written, or renamed in the stub,
+        fails `--check` as it would fail the start; a handler taking `**kwargs` or an extra
+        parameter with a default still binds."""
+        spec, stub = self._project(tmp_path)
+        spec.write_text(
+            PETS.replace(
+                "        - {name: petId, in: path, required: true, schema: {type: string}}",
+                "        - {name: petId, in: path, required: true, schema: {type: string}}\n"
+                "        - {name: fields, in: query, required: true, schema: {type: string}}",
+            )
+        )
+        codegen(spec, "--out", tmp_path / "gen")  # the package regenerated, the stub left as it was
+        _, err, code = _generate(spec, tmp_path, "--check")
+        assert err.splitlines() == [
+            f"drift: {stub}:23: Pets.get_pet: cannot be called with (pet_id=, fields=): its parameters "
+            "are (self, *, pet_id: str); expected: async def get_pet(self, *, pet_id: str, fields: str) "
+            "-> Reply | None:",
+            "1 stub problem(s) above: the code disagrees with the contracts",
+        ]
+        assert code == 1
+        text = stub.read_text()
+        written = "        *,\n        pet_id: str,\n"
+        assert written in text
+        stub.write_text(text.replace(written, "*, pet_id: str, fields: str, limit: int = 3"))
+        assert _generate(spec, tmp_path, "--check")[2] == 0
+        stub.write_text(text.replace(written, "**params: str"))
+        assert _generate(spec, tmp_path, "--check")[2] == 0
+        stub.write_text(text.replace(written, "*, petId: str, fields: str"))
+        assert "Pets.get_pet: cannot be called with (pet_id=, fields=)" in _generate(spec, tmp_path)[1]
+
     def test_a_stub_that_does_not_parse_or_lost_its_class(self, tmp_path: Path) -> None:
         """A broken module or a class that no longer subclasses the Protocol is one line each."""
         spec, stub = self._project(tmp_path)

@@ -202,6 +202,17 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
             "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '* * * * *', interval: 5}\n",
             "exactly one of cron",
         ),
+        (
+            # It was datamodel-code-generator's `$ref file not found: /tmp/tmpXXXX/schemas.yaml`.
+            "name: a.jobs\njobs:\n  x:\n    payload:\n      type: object\n      properties:\n"
+            "        line: {$ref: 'schemas.yaml#/Line'}\n",
+            "bad-jobs.yaml:8: job x: payload.properties.line: $ref 'schemas.yaml#/Line' is not supported "
+            "in a jobs contract: write the schema here",
+        ),
+        (
+            "name: a.jobs\njobs:\n  x:\n    result:\n      anyOf: [{type: string}, {$ref: '#/x'}]\n",
+            "bad-jobs.yaml:6: job x: result.anyOf[1]: $ref '#/x' is not supported",
+        ),
     ],
 )
 def test_a_contract_mistake_names_file_and_line(tmp_path: Path, text: str, message: str) -> None:

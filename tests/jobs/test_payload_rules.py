@@ -47,7 +47,9 @@ def test_a_mapping_is_held_to_the_json_schema(change: dict[str, Any], field: str
     with pytest.raises(InvalidArgument) as caught:
         validate_payload(JOB, {**GOOD, **change})
     assert [(v.field, v.rule) for v in caught.value.violations] == [(field, rule)]
-    assert str(caught.value) == f"invalid payload for job book: {field}"
+    # The field and what is wrong with it: it was the field alone.
+    violation = caught.value.violations[0]
+    assert str(caught.value) == f"invalid payload for job book: {field}: {violation.description}"
     booking = validate_payload(JOB, {**GOOD, "seats": 2.0})  # 4.0 is an integer, as JSON Schema says
     assert (booking.seats, booking.day, booking.contact) == (2, datetime.date(2024, 2, 29), "bob@b.test")
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from microlib import Service
-from microlib.core.errors import InvalidArgument, Unavailable
+from microlib.core.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from microlib.messaging import MessageContext
 from microlib.messaging.codec import header_at, header_name
 from microlib.testing import TestService
@@ -44,6 +44,33 @@ async def test_a_request_without_a_reply_address_is_dead_lettered_as_poison() ->
     assert answered == ["b"]
     assert letter.headers["x-microlib-dead-letter-reason"] == "poison"
     assert letter.headers["x-microlib-error"].startswith("the request names no reply address")
+
+
+async def test_a_responder_returning_none_fails_the_request_instead_of_sending_nothing() -> None:
+    """A forgotten `return` in a responder sent no reply and logged nothing: every request timed
+    out. It is a failure now, logged and dead-lettered once its attempts are spent."""
+    contract = stock(f"t{uuid.uuid4().hex[:8]}")
+
+    async def on_stock_query(self: Any, payload: StockQuery, ctx: MessageContext) -> StockLevel:
+        StockLevel(sku=payload.sku, available=1)  # built, not returned
+        return None  # type: ignore[return-value]
+
+    service = Service("stock")
+    service.include(type("Stock", (contract.consumer,), {"on_stock_query": on_stock_query})())
+    settings = [f"messaging.url={_memory()}", "messaging.retry.max_attempts=1"]
+    async with TestService(service, overrides=settings) as t:
+        with pytest.raises(DeadlineExceeded):
+            await service.publisher.request(contract.query, StockQuery(sku="b"), timeout=0.5)
+
+        async def letters() -> Any:
+            return await service.messaging.dead_letters(contract.on_query)
+
+        (letter,) = await eventually(letters, what="a dead letter")
+        assert [e for e in t.logs if "exception" in e]
+    assert letter.headers["x-microlib-error"] == (
+        f"TypeError: operation {contract.on_query.name}: the handler returned None; the request's reply "
+        f"({contract.on_query.reply.name}) is its return value"
+    )
 
 
 async def test_requests_waiting_when_the_service_stops_fail_with_unavailable() -> None:

@@ -28,7 +28,9 @@ of that day: Starlette 173.5k, OpenAPI-first 251.8k (1.45x), at INFO
 (``--only microlib-openapi-info``, its access line written) 313.3k (1.81x;
 ``floor-info`` 209.1k), transcoded 294.7k (1.70x). After the sixth pass:
 Starlette 172.3k, OpenAPI-first 232.3k (1.35x), at INFO 280.6k (1.63x;
-``floor-info`` 208.6k), transcoded 252.9k (1.47x).
+``floor-info`` 208.6k), transcoded 252.9k (1.47x). After the ninth pass
+(2026-12-07, ``--requests 2000``): Starlette 174.5k, floor 184.3k,
+OpenAPI-first 225.9k (1.29x, 0.51x FastAPI's 439.3k), transcoded 230.6k (1.32x).
 
 The apps here are called with module-level ``receive`` and ``send``: a
 reference cycle through the server's own (a record of the request holding

@@ -11,7 +11,7 @@ problem+json renderer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -72,20 +72,26 @@ class Router(StarletteRouter):
         status: dict[Any, StatusHandler] = {404: _not_found, 405: _not_allowed}
         self._handlers: tuple[dict[Any, Any], dict[Any, StatusHandler]] = ({}, status)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one ASGI connection scope."""
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        """Serve one ASGI connection scope.
+
+        Returns the route's own coroutine when the router finds it at once (see below),
+        else the router's: no coroutine of the router's own for the usual request.
+        """
         if "router" not in scope:
             scope["router"] = self
-        kind = scope["type"]
-        if kind == "lifespan":
-            await self.lifespan(scope, receive, send)
-            return
         direct = self._direct.get((scope.get("raw_path"), scope.get("method")))
         if direct is not None and not scope.get("root_path") and scope["path"] not in self._decoded:
-            # What match_route would find, found at once: a generated route (see below).
+            # What match_route would find, found at once: a generated route (see _serve).
             scope["route"] = direct
             record_leaf(scope, direct.path)  # type: ignore[attr-defined]
-            await direct.literal_handle(scope, receive, send)  # type: ignore[attr-defined]
+            return direct.literal_handle(scope, receive, send)  # type: ignore[attr-defined, no-any-return]
+        return self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a scope the router did not find a route for at once."""
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
             return
         found, child = self.match_route(scope)
         if found is None:

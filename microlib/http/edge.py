@@ -133,13 +133,18 @@ class HttpEdge:
             scope = _recording(scope, exchange)
         failure: BaseException | None = None
         exchange.wire_receive, exchange.wire_send, exchange.stamps = receive, send, self._stamps
-        receive = exchange.receive
+        length = int(declared) if declared is not None else None
         limit = self.limit
-        if limit is not None:
-            length = int(declared) if declared is not None else None
-            if chunked or length is None or length > limit.limit:
-                # Only a chunked body, one declared too large, or none declared may need watching.
+        if chunked or length is None or (limit is not None and length > limit.limit):
+            # Only a chunked body, one declared too large, or none declared may need watching;
+            # its size is what the app reads of it.
+            receive = exchange.receive
+            if limit is not None:
                 receive = limit.watching(length, chunked, scope, receive)
+        else:
+            # The body's size is in the head (its Content-Length, which OpenTelemetry's
+            # http.server.request.body.size reads): the server's receive, as it is.
+            exchange.received = length
         timeout, task, cancelling = self.timeout, None, 0
         if timeout is not None:
             task = asyncio.current_task()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -71,3 +73,36 @@ async def test_a_route_found_by_lookup_is_served_as_the_general_match_serves_it(
         k: v for k, v in general.items() if k not in ("route", "router")
     }
     assert (SCOPE_KEY in direct) == (method == "POST")
+
+
+async def test_a_route_found_by_lookup_runs_with_no_frame_of_the_router() -> None:
+    """The router hands back the route's own coroutine for a request it finds by lookup:
+    the endpoint runs right under the router's caller, with no coroutine of the router's
+    between them; a request it must match still goes through the router's own."""
+    stacks: list[list[str]] = []
+
+    class _Recording(_Endpoint):
+        async def handle(self, scope: Any, receive: Any, send: Any, values: dict[str, str]) -> None:
+            frame: FrameType | None = sys._getframe(1)
+            names = []
+            while frame is not None:
+                names.append(frame.f_code.co_qualname)
+                frame = frame.f_back
+            stacks.append(names)
+
+    for lookup in (True, False):
+        router = Router([OperationRoute("/v1/orders", {"POST": _Recording([], shaped=False)}, {})])  # type: ignore[dict-item]
+        if not lookup:
+            router._direct.clear()
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/orders",
+            "raw_path": b"/v1/orders",
+            "root_path": "",
+        }
+        await router(scope, None, None)  # type: ignore[arg-type]
+    direct, general = stacks
+    assert not any(name.startswith("Router.") for name in direct)
+    assert direct[0] == "test_a_route_found_by_lookup_runs_with_no_frame_of_the_router"
+    assert any(name.startswith("Router.") for name in general)

@@ -89,6 +89,27 @@ class TestExposition:
         assert any(name == "process_resident_memory_bytes" for name, _ in values)
         assert any(name == "python_gc_objects_collected_total" for name, _ in values)
 
+    async def test_request_size_is_the_declared_length_or_what_a_chunked_body_read(self) -> None:
+        """A body of declared length counts as its ``Content-Length`` whether or not a route reads
+        it (OpenTelemetry's ``http.server.request.body.size``); a chunked one as what was read."""
+        _, app = _app()
+
+        async def chunks() -> Any:
+            yield b"y" * 100
+            yield b"y" * 20
+
+        async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
+            # No route reads it: a 404.
+            assert (await client.post("/nowhere", content=b"x" * 250)).status_code == 404
+            # Read by the route, in chunks of no declared length.
+            assert (await client.post("/items", content=chunks())).status_code == 200
+            response = await client.get("/metrics")
+        values = samples(response.text)
+        unmatched = frozenset({"method": "POST", "route": "unmatched"}.items())
+        assert values[("http_server_request_size_bytes_sum", unmatched)] == 250
+        items = frozenset({"method": "POST", "route": "/items"}.items())
+        assert values[("http_server_request_size_bytes_sum", items)] == 120
+
     async def test_openmetrics_negotiation(self) -> None:
         """A scraper asking for OpenMetrics gets it, ending in ``# EOF`` and parseable as such."""
         _, app = _app()

@@ -1,12 +1,18 @@
 """The benchmarked server: one JSON route, with observability in one of several modes.
 
 Run by ``bench_http.py``; ``python server.py MODE PORT [OTLP_ENDPOINT]`` where MODE is
-``off`` (no middleware, empty chain, no logging), ``metrics`` (edge middleware and
-interceptors, tracing and access log off), ``logs`` (plus the JSON access log),
+``off`` (a bare Starlette app: no middleware, empty chain, no logging), ``metrics``
+(the edge and the framework's interceptors, tracing and access log off), ``logs`` (plus the JSON access log),
 ``spans`` (plus tracing at ratio 1.0, no exporter), ``on`` (plus OTLP/gRPC export),
 ``on10`` (``on`` with a 0.1 sample ratio, a common production setting) or
 ``floor`` (``off`` inside ``floor.FloorTelemetry``: the least the duties of ``on``
 can cost).
+
+Every mode but ``off`` and ``floor`` serves the route as a :class:`~microlib.Service` does:
+the observability's interceptors installed in a :class:`~microlib.core.chain.Chain`, which
+composes them for the call's kind (HTTP calls have no metrics stage: the edge counts them),
+and the edge first in the service's HTTP app (``HttpApp``), whose router tells the edge the
+route it matched (a bare Starlette app behind ``edge_middleware`` has its scope watched for it).
 """
 
 from __future__ import annotations
@@ -21,17 +27,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from microlib.config.model import Settings
-from microlib.core.chain import Interceptor, compose
+from microlib.core.chain import Chain, compose
 from microlib.core.context import CallContext
 from microlib.http import edge_middleware
+from microlib.http.app import HttpApp
 from microlib.observability import Observability, ServiceIdentity
 
 
 def build(mode: str, endpoint: str) -> Starlette:
     """The app: the same chain-run route, with every observability piece or none."""
-    interceptors: list[Interceptor] = []
-    middleware = []
-    extra_routes = []
+    chain = Chain()
     obs = None
     if mode not in ("off", "floor"):
         settings = Settings.model_validate(
@@ -46,14 +51,14 @@ def build(mode: str, endpoint: str) -> Starlette:
             }
         )
         obs = Observability(settings, ServiceIdentity("bench", version="1.0", environment="bench"))
-        interceptors = list(obs.interceptors().values())
-        middleware = [edge_middleware(obs)]
-        extra_routes = obs.routes()
+        for slot, interceptor in obs.interceptors().items():
+            chain.install(slot, interceptor)
 
     async def hello(ctx: CallContext) -> Any:
         return {"message": "hello", "items": [1, 2, 3]}
 
-    chain = compose(interceptors, hello)
+    # The bare route composes its (empty) chain once; a service's chain composes per call kind.
+    call = compose((), hello) if obs is None else chain.wrap(hello)
 
     async def endpoint_(request: Request) -> Response:
         ctx = CallContext(
@@ -62,9 +67,17 @@ def build(mode: str, endpoint: str) -> Starlette:
             method="/hello/{name}",
             metadata=dict(request.headers.items()),
         )
-        return JSONResponse(await chain(ctx), headers=ctx.response_metadata)
+        return JSONResponse(await call(ctx), headers=ctx.response_metadata)
 
-    app = Starlette(routes=[Route("/hello/{name}", endpoint_), *extra_routes], middleware=middleware)
+    if obs is None:
+        app = Starlette(routes=[Route("/hello/{name}", endpoint_)])
+    else:
+        # What Service assembles: the edge first, then the one router.
+        http = HttpApp(chain)
+        http.add_middleware(edge_middleware(obs), outermost=True)
+        http.add_route("/hello/{name}", endpoint_)
+        http.add_routes(obs.routes())
+        app = http.app
     # What bench_layers.py --instructions stops (exporting the last spans) after counting.
     app.state.observability = obs
     if mode == "floor":

@@ -278,6 +278,9 @@ class LoggingInterceptor(Stage):
         observability: The service's observability.
     """
 
+    # Nothing to unbind and no line due (an HTTP call under the edge, the usual case): no exit.
+    exit_needs_state = True
+
     def __init__(self, observability: Observability) -> None:
         self._obs = observability
         self._access = AccessLog(_ACCESS_LOGGER)
@@ -287,7 +290,7 @@ class LoggingInterceptor(Stage):
         # would build the same string on every call.
         self._names: dict[tuple[str, str], str] = {}
 
-    def enter(self, ctx: CallContext) -> _Logged:
+    def enter(self, ctx: CallContext) -> _Logged | None:
         """Name the call's fields for its lines; start the clock when an access line is due."""
         key = (ctx.service, ctx.method)
         name = self._names.get(key)
@@ -303,11 +306,13 @@ class LoggingInterceptor(Stage):
         if (
             ctx.kind == "http" and isinstance(_current.get(), _Exchange)
         ) or not self._obs.settings.logging.access_log:
-            return (bound, None)
+            return None if bound is None else (bound, None)
         return (bound, time.perf_counter())
 
-    def exit(self, ctx: CallContext, state: _Logged, failure: BaseException | None) -> None:
+    def exit(self, ctx: CallContext, state: _Logged | None, failure: BaseException | None) -> None:
         """Log how the call ended (with its fields still bound), then unbind them."""
+        if state is None:
+            return
         bound, start = state
         try:
             # Asked before the line's fields are gathered: at WARNING and

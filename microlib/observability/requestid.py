@@ -44,7 +44,8 @@ class RequestIdInterceptor(Stage):
     The id is the caller's ``x-request-id`` when valid, a new UUID otherwise;
     it is stored in ``ctx.attributes["request_id"]``, echoed in
     ``ctx.response_metadata["x-request-id"]`` (gRPC: in
-    ``ctx.response_trailers``, the trailing metadata) and bound as the
+    ``ctx.response_trailers``, the trailing metadata; not under the HTTP
+    edge, which stamps the id on the response itself) and bound as the
     ``request_id`` field of every log line written during the call.
     """
 
@@ -70,11 +71,15 @@ class RequestIdInterceptor(Stage):
             bound_by_edge = False
             request_id = new_request_id()
         ctx.attributes["request_id"] = request_id
+        if bound_by_edge:
+            # The edge stamps this id on the response itself: echoed here, it would be
+            # encoded into the route's response headers only for the edge to find it there.
+            return None
         # gRPC: in the trailers, which go out with the status in the same
         # operation; as initial metadata it would cost an operation of its own.
         echo = ctx.response_trailers if ctx.kind == "grpc" else ctx.response_metadata
         echo[REQUEST_ID_HEADER] = request_id
-        return None if bound_by_edge else self._field.set(request_id)
+        return self._field.set(request_id)
 
     def exit(self, ctx: CallContext, state: Token[str] | None, failure: BaseException | None) -> None:
         """Unbind the id from log lines."""

@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from microlib.config.model import Settings
 from microlib.core.chain import Chain
+from microlib.core.context import current_context
 from microlib.core.errors import NotFound
 from microlib.http import HttpApp, edge_middleware
 from microlib.observability import Observability, ServiceIdentity
@@ -78,3 +79,45 @@ async def test_service_app_end_to_end() -> None:
             (("method", "GET"), ("route", "/books/{id}"), ("status", status)),
         )
         assert values[key] == 1
+
+
+async def test_the_edge_alone_echoes_the_request_id() -> None:
+    """Under the edge the chain leaves the id out of the response metadata; the edge stamps it once.
+
+    The caller's valid id or a minted one, the one the handler's context and the access line
+    carry; a handler that sets its own ``x-request-id`` keeps it, with no second one added.
+    """
+    obs, app, _, stream = _wired()
+    seen: list[tuple[dict[str, str], str]] = []
+
+    @app.route("/seen")
+    async def record(request: Request) -> dict[str, Any]:
+        ctx = current_context()
+        assert ctx is not None
+        seen.append((dict(ctx.response_metadata), str(ctx.attributes["request_id"])))
+        return {}
+
+    @app.route("/own")
+    async def own(request: Request) -> dict[str, Any]:
+        ctx = current_context()
+        assert ctx is not None
+        ctx.response_metadata["x-request-id"] = "the-handler's"
+        return {}
+
+    async with serve(app.app) as url, httpx.AsyncClient(base_url=url) as client:
+        given = await client.get("/seen", headers={"x-request-id": "r-7"})
+        minted = await client.get("/seen")
+        forged = await client.get("/seen", headers={"x-request-id": "a b"})
+        owned = await client.get("/own", headers={"x-request-id": "r-8"})
+    await obs.stop()
+
+    assert [metadata for metadata, _ in seen] == [{}, {}, {}]
+    ids = [request_id for _, request_id in seen]
+    assert ids[0] == "r-7"
+    assert len(ids[1]) == len(ids[2]) == 32
+    assert ids[2] != "a b"
+    for response, request_id in zip((given, minted, forged), ids, strict=True):
+        assert response.headers.get_list("x-request-id") == [request_id]
+    assert owned.headers.get_list("x-request-id") == ["the-handler's"]
+    lines = [entry for entry in json_lines(stream) if entry["event"] == "http request"]
+    assert [line["request_id"] for line in lines] == [*ids, "r-8"]

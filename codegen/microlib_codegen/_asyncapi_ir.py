@@ -45,6 +45,7 @@ class MessageSpec:
         headers_required: Whether the headers schema requires a field.
         content_type: The payload's media type.
         correlation_id: Where the correlation id travels, if declared.
+        avro: The payload's Avro schema, when it is one (the runtime encodes with it).
     """
 
     name: str
@@ -54,6 +55,7 @@ class MessageSpec:
     headers_required: bool = False
     content_type: str = "application/json"
     correlation_id: str | None = None
+    avro: Any = None
 
 
 @dataclass

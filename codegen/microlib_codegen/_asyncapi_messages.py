@@ -9,7 +9,10 @@ contracts generated with it is that message. Message traits are applied
 (2.6: each trait is a JSON Merge Patch over the message; 3.x: the message's
 own fields win over its traits', later traits over earlier ones).
 
-What microlib cannot generate code for (Avro, a non-JSON content type, a
+An Avro payload (``schemaFormat: application/vnd.apache.avro...``) is a
+record: its models come from :mod:`._avro`, and the message keeps the
+schema for the runtime's codec. What microlib cannot generate code for (a
+non-JSON content type of a JSON Schema payload, Avro's JSON encoding, a
 protobuf message of no contract) is skipped with a warning naming file,
 line and reason.
 """
@@ -23,17 +26,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from microlib_codegen._asyncapi_ir import MessageSpec, Where
+from microlib_codegen._avro import AvroTypes
 from microlib_codegen._bundle import Bundled
 from microlib_codegen._openapi_ops import pascal
 
-__all__ = ["DocumentReader", "merge_patch", "schema_kind"]
+__all__ = ["AVRO_CONTENT_TYPE", "DocumentReader", "merge_patch", "schema_kind"]
+
+AVRO_CONTENT_TYPE = "application/vnd.apache.avro"
 
 _PROTO_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
 _PROTO_MESSAGE = re.compile(r"^\s*message\s+(\w+)", re.MULTILINE)
 
 
 def schema_kind(schema_format: str | None) -> str:
-    """``json``, ``protobuf`` or ``other`` for a message's ``schemaFormat``."""
+    """``json``, ``protobuf``, ``avro`` or ``other`` for a message's ``schemaFormat``
+    (``application/vnd.apache.avro;version=1.9.0``, and its ``+json`` and ``+yaml``, are Avro)."""
     if schema_format is None:
         return "json"
     base = schema_format.split(";", 1)[0].strip().lower()
@@ -43,6 +50,8 @@ def schema_kind(schema_format: str | None) -> str:
         return "json"
     if base == "application/vnd.google.protobuf":
         return "protobuf"
+    if base in (AVRO_CONTENT_TYPE, f"{AVRO_CONTENT_TYPE}+json", f"{AVRO_CONTENT_TYPE}+yaml"):
+        return "avro"
     return "other"
 
 
@@ -92,6 +101,7 @@ class DocumentReader:
         self.renamed: dict[str, str] = {}
         self.messages: dict[Where, MessageSpec | None] = {}
         self.headers: dict[str, str] = {}
+        self.avro = AvroTypes(self._free, self.schemas, self._error)
         components = (self.doc.get("components") or {}).get("schemas") or {}
         for name in components:
             self.renamed[name] = self._free(pascal(name) or "Schema")
@@ -99,6 +109,8 @@ class DocumentReader:
             where = ("components", "schemas", name)
             if isinstance(schema, dict) and "schemaFormat" in schema and "type" not in schema:
                 kind = schema_kind(schema["schemaFormat"])
+                if kind == "avro":
+                    continue  # the models of the messages that use it
                 if kind != "json":
                     self._warn(where, f"schemaFormat {schema['schemaFormat']} is not JSON Schema: no model")
                     continue
@@ -209,9 +221,22 @@ class DocumentReader:
         message = self._with_traits(raw, path)
         name = self._message_name(message, path, operation)
         payload = message.get("payload", {})
+        payload_at: Where = (*path, "payload")
         schema_format = message.get("schemaFormat")
-        if self.v3 and isinstance(payload, dict) and "schemaFormat" in payload and "type" not in payload:
-            schema_format, payload = payload["schemaFormat"], payload.get("schema", {})
+        if self.v3 and isinstance(payload, dict):
+            multi, multi_at = self._deref(payload, payload_at)
+            # A multi-format schema, written here or (Avro) a component's.
+            if (
+                isinstance(multi, dict)
+                and "schemaFormat" in multi
+                and "type" not in multi
+                and (multi is payload or schema_kind(str(multi["schemaFormat"])) == "avro")
+            ):
+                schema_format, payload, payload_at = (
+                    multi["schemaFormat"],
+                    multi.get("schema", {}),
+                    (*multi_at, "schema"),
+                )
         kind = schema_kind(schema_format if isinstance(schema_format, str) else None)
         correlation = self._deref(message.get("correlationId"), ())[0]
         location = correlation.get("location") if isinstance(correlation, dict) else None
@@ -235,11 +260,13 @@ class DocumentReader:
                 str(message.get("contentType") or "application/x-protobuf"),
                 location,
             )
+        if kind == "avro":
+            return self._avro_message(message, path, name, (payload, payload_at), headers, required, location)
         if kind == "other":
             self._warn(
                 (*path, "payload"),
                 f"message {name}: schemaFormat {schema_format} is not supported "
-                "(JSON Schema, AsyncAPI, OpenAPI or protobuf): message skipped",
+                "(JSON Schema, AsyncAPI, OpenAPI, Avro or protobuf): message skipped",
             )
             return None
         content_type = str(
@@ -253,6 +280,32 @@ class DocumentReader:
             return None
         model = self._model(payload, name, f"{name}Payload")
         return MessageSpec(name, model, False, headers, required, content_type, location)
+
+    def _avro_message(
+        self,
+        message: dict[str, Any],
+        path: Where,
+        name: str,
+        payload: tuple[Any, Where],
+        headers: str | None,
+        required: bool,
+        location: str | None,
+    ) -> MessageSpec | None:
+        """An Avro message: binary encoding, whatever the document's default content type."""
+        schema, at = self._deref(*payload)
+        content_type = message.get("contentType")
+        if isinstance(content_type, str) and _is_json(content_type):
+            self._warn(
+                (*path, "contentType"),
+                f"message {name}: content type {content_type} with an Avro schema is Avro's JSON encoding, "
+                "which microlib does not read (the binary encoding is): message skipped",
+            )
+            return None
+        model = self.avro.payload(schema, at)
+        if model is None:
+            return None
+        content = content_type if isinstance(content_type, str) else AVRO_CONTENT_TYPE
+        return MessageSpec(name, model, False, headers, required, content, location, schema)
 
     def _headers(
         self, raw: dict[str, Any], message: dict[str, Any], name: str, path: Where

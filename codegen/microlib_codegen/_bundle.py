@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,13 +225,18 @@ def _relative(file: Path) -> Path:
         return file
 
 
-def bundle(root: Path, *, schema_keys: frozenset[str] = frozenset()) -> Bundled:
+def bundle(
+    root: Path, *, schema_keys: frozenset[str] = frozenset(), foreign: Callable[[str], bool] | None = None
+) -> Bundled:
     """Return the document at ``root`` with every external ``$ref`` resolved.
 
     Args:
         root: The document's entry file.
         schema_keys: Keys whose values are schemas besides JSON Schema's own
             (AsyncAPI: ``payload``, ``headers``), so refs under them are hoisted.
+        foreign: Whether a ``schemaFormat`` names schemas other than JSON
+            Schema (Avro): an object's ``payload`` or ``schema`` in such a
+            format is inlined where it is used, its refs followed, nothing hoisted.
 
     Returns:
         A self-contained document whose only refs are ``#/...`` pointers,
@@ -240,12 +245,15 @@ def bundle(root: Path, *, schema_keys: frozenset[str] = frozenset()) -> Bundled:
     Raises:
         BundleError: A file or a ``$ref`` target cannot be found.
     """
-    return _Bundler(root.resolve(), schema_keys).run()
+    return _Bundler(root.resolve(), schema_keys, foreign).run()
 
 
 class _Bundler:
-    def __init__(self, root: Path, schema_keys: frozenset[str]) -> None:
+    def __init__(
+        self, root: Path, schema_keys: frozenset[str], foreign: Callable[[str], bool] | None
+    ) -> None:
         self.root = root
+        self.foreign = foreign
         self.value_keys = _SCHEMA_VALUE_KEYS | schema_keys
         # Keys that start a schema anywhere; the others only inside one (an
         # AsyncAPI 2 ``message: {oneOf: [...]}`` lists messages, not schemas).
@@ -298,9 +306,14 @@ class _Bundler:
         if isinstance(ref, str):
             return self._keep(self._ref(node, ref, base, source, schema=schema), base, source)
         out: dict[str, Any] = {}
+        written = node.get("schemaFormat")
+        foreign = self.foreign is not None and isinstance(written, str) and self.foreign(written)
         for key, value in node.items():
             at = (*source, key)
-            if key in self.value_keys and isinstance(value, dict) and (schema or key in self.entry_keys):
+            if foreign and key in ("payload", "schema"):
+                # Not JSON Schema (Avro): what it refers to is inlined, never hoisted as a model.
+                out[key] = self._walk(value, base, at, schema=False)
+            elif key in self.value_keys and isinstance(value, dict) and (schema or key in self.entry_keys):
                 out[key] = self._walk(value, base, at, schema=True)
             elif key in _SCHEMA_LIST_KEYS and isinstance(value, list) and schema:
                 out[key] = self._keep(

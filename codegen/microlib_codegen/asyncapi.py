@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from microlib_codegen._asyncapi_ir import ApplicationSpec, MessageSpec, OperationSpec, ParamSpec
+from microlib_codegen._asyncapi_messages import schema_kind
 from microlib_codegen._asyncapi_read import read
 from microlib_codegen._asyncapi_schema import VERSIONS, checked_as, find_schema, problems
 from microlib_codegen._bundle import Bundled, BundleError, bundle
@@ -139,7 +140,7 @@ def load(
             line per problem, ``file:line: json.path: message``.
     """
     try:
-        bundled = bundle(document, schema_keys=_SCHEMA_KEYS)
+        bundled = bundle(document, schema_keys=_SCHEMA_KEYS, foreign=lambda f: schema_kind(f) == "avro")
     except BundleError as exc:
         raise AsyncAPIError(str(exc)) from exc
     version = bundled.document.get("asyncapi")
@@ -212,9 +213,14 @@ class _Module:
 
     def message(self, m: MessageSpec) -> dict[str, str | None]:
         payload = _payload(m, self.names)
+        avro = None
         if m.proto:
             codec = ident(m.payload)
             decode, encode = f"_codec.decode_{codec}", f"_codec.encode_{codec}"
+        elif m.avro is not None:
+            var = f"{self.messages[id(m)]}_AVRO"
+            decode, encode = f"{var}.decode", f"{var}.encode"
+            avro = f"{var} = AvroCodec({payload}, {m.avro!r}, {_quote(m.name)})"
         else:
             decode, encode = f"json_decoder({payload}, {_quote(m.name)})", f"json_encoder({payload})"
         return {
@@ -226,6 +232,7 @@ class _Module:
             "content_type": m.content_type,
             "headers": f"models.{m.headers}" if m.headers else "None",
             "correlation_id": m.correlation_id,
+            "avro": avro,
         }
 
     def definition(self, op: OperationSpec) -> str:
@@ -292,8 +299,10 @@ class _Module:
             messaging.update({"Publisher", "register_document"})
         if any(op.retry is not None for op in self.app.spec.operations):
             messaging.add("RetryPolicy")
-        if any(not m.proto for m in self.message_list):
+        if any(not m.proto and m.avro is None for m in self.message_list):
             messaging.update({"json_encoder", "json_decoder"})
+        if any(m.avro is not None for m in self.message_list):
+            messaging.add("AvroCodec")
         if "header_values(" in texts:
             messaging.add("header_values")
         lines = ["import json", "from pathlib import Path"]

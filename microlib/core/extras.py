@@ -31,6 +31,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "redis": ("redis",),
     "rabbitmq": ("aio_pika",),
     "kafka": ("aiokafka",),
+    "avro": ("fastavro",),
     "jobs": ("croniter",),
 }
 """The modules each extra installs, by extra name (``pyproject.toml``'s optional dependencies)."""

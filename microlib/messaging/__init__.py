@@ -15,6 +15,7 @@ from microlib.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from microlib.messaging.acks import Reject
+    from microlib.messaging.avro import AvroCodec
     from microlib.messaging.broker import Broker, Delivery, Inbox, OutgoingMessage, Subscription, open_broker
     from microlib.messaging.codec import header_values, json_decoder, json_encoder
     from microlib.messaging.context import MessageContext
@@ -36,6 +37,7 @@ __all__ = [
     "POISON_CODES",
     "Action",
     "ApplicationDefinition",
+    "AvroCodec",
     "Broker",
     "BrokerPublisher",
     "Delivery",
@@ -64,6 +66,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "Action": "microlib.messaging.definition",
         "ApplicationDefinition": "microlib.messaging.definition",
+        "AvroCodec": "microlib.messaging.avro",
         "Broker": "microlib.messaging.broker",
         "BrokerPublisher": "microlib.messaging.publishing",
         "Delivery": "microlib.messaging.broker",

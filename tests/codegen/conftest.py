@@ -31,6 +31,13 @@ def codegen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
     )
 
 
+def python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter in ``cwd`` (where generated packages are importable)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` (caches excluded) by relative path."""
     return {

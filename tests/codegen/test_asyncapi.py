@@ -12,13 +12,14 @@ import pytest
 
 from microlib.core.errors import InvalidArgument
 from microlib.messaging import Action, ApplicationDefinition, RetryPolicy, header_values
-from tests.codegen.conftest import ASYNCAPI, TESTDATA, codegen, tree
+from tests.codegen.conftest import ASYNCAPI, TESTDATA, codegen, python, tree
 
 DOCUMENTS = {
     "streetlights_mqtt": "2.6.0",
     "streetlights_kafka": "3.0.0",
     "orders_amqp": "3.1.0",
     "inventory_redis": "3.1.0",
+    "meters_avro": "3.0.0",
 }
 
 
@@ -61,7 +62,11 @@ class TestGeneration:
     def test_26_subscribe_is_sent_and_publish_is_received(self, events: Path) -> None:
         """In 2.6 `subscribe` is what the application sends, `publish` what it receives."""
         definition = _definition("streetlights_mqtt")
-        assert [op.name for op in definition.receives()] == ["receiveLightMeasurement", "receiveAlert"]
+        assert [op.name for op in definition.receives()] == [
+            "receiveLightMeasurement",
+            "receiveAlert",
+            "receiveEnergyReading",
+        ]
         assert [op.name for op in definition.sends()][:1] == ["turnOn"]
         turn_on = definition.operations["turnOn"]
         assert turn_on.action is Action.SEND
@@ -88,16 +93,19 @@ class TestGeneration:
             f"/1/0/action/{{streetlightId}}/turn/off.subscribe: no operationId: named {derived!r}"
         ) in stderr
 
-    def test_unsupported_schema_format_is_skipped_with_file_line_and_reason(self, events: Path) -> None:
-        """An Avro message is skipped, and with it its operation; the rest of the document generates."""
+    def test_an_avro_message_is_generated_whatever_the_default_content_type(self, events: Path) -> None:
+        """The 2.6 message whose payload is an Avro record (schemaFormat
+        application/vnd.apache.avro;version=1.9.0) gets its model and an Avro codec, its content
+        type Avro's though the document's default is JSON; nothing of it is reported."""
         stderr = (events / "codegen.stderr").read_text()
-        assert (
-            "warning: tests/codegen/asyncapi/streetlights-mqtt.yaml:57: channels.smartylighting/streetlights"
-            "/1/0/event/{streetlightId}/energy.publish.message.payload: message receiveEnergyReadingMessage: "
-            "schemaFormat application/vnd.apache.avro;version=1.9.0 is not supported"
-        ) in stderr
-        assert "energy.publish: no message microlib can generate: operation skipped" in stderr
-        assert "receiveEnergyReading" not in _definition("streetlights_mqtt").operations
+        assert "energy.publish" not in stderr
+        models = importlib.import_module("gen_events.streetlights_mqtt.models")
+        [message] = _definition("streetlights_mqtt").operations["receiveEnergyReading"].messages
+        assert message.payload_type is models.EnergyReading
+        assert message.content_type == "application/vnd.apache.avro"
+        # One field, an Avro int: its zig-zag varint, as any Avro writer writes it.
+        assert message.encode(models.EnergyReading(watts=-3)) == b"\x05"
+        assert message.decode(b"\x05") == models.EnergyReading(watts=-3)
 
     def test_several_messages_are_one_union(self, events: Path) -> None:
         """An operation carrying several messages (2.6 oneOf, 3.x a channel's messages) takes their union."""
@@ -410,12 +418,15 @@ USER_MODULE = '''
 from __future__ import annotations
 
 import datetime
+import decimal
 import uuid
 
 from microlib.messaging import MessageContext, Publisher
 
 from gen.inventory_redis import InventoryRedisConsumer, InventoryRedisPublisher
 from gen.inventory_redis import models as inventory
+from gen.meters_avro import MetersAvroPublisher
+from gen.meters_avro import models as meters
 from gen.orders_amqp import OrdersAmqpConsumer, OrdersAmqpPublisher, models
 from gen.shop.inventory.v1 import StockEvent
 from gen.streetlights_kafka import StreetlightsKafkaPublisher
@@ -454,6 +465,10 @@ class Lights(StreetlightsMqttConsumer):
     async def receive_alert(self, payload: mqtt.Overheated | mqtt.LampFailure, ctx: MessageContext) -> None:
         print(payload)
 
+    async def receive_energy_reading(self, payload: mqtt.EnergyReading, ctx: MessageContext) -> None:
+        watts: int = payload.watts  # an Avro record's model
+        print(watts)
+
 
 def consumers() -> list[object]:
     # Deriving from the generated interfaces must not leave the classes abstract.
@@ -474,6 +489,14 @@ async def send(publisher: Publisher) -> int:
     await InventoryRedisPublisher(publisher).publish_stock_change(
         inventory.StockChanged(sku="ABC-1234", onHand=3), warehouse="ams1"
     )
+    reading = meters.Reading(
+        meterId=uuid.uuid4(), watts=1, total=2, ratio=0.5, voltage=1.0, healthy=True, raw=b"",
+        checksum=b"0123456789abcdef", day=datetime.date(2024, 1, 1),
+        at=datetime.datetime.now(datetime.UTC), atMicros=datetime.datetime.now(datetime.UTC),
+        localAt=datetime.datetime(2024, 1, 1), timeOfDay=datetime.time(1), price=decimal.Decimal("1.50"),
+        location=meters.Location(lat=1.0, lon=2.0), value=3, phases={"l1": meters.Unit.WH},
+    )
+    await MetersAvroPublisher(publisher).send_reading(reading, site="north")
     return sum(level.available.values())
 '''
 
@@ -482,6 +505,8 @@ from __future__ import annotations
 
 from microlib.messaging import MessageContext, Publisher
 
+from gen.meters_avro import MetersAvroPublisher
+from gen.meters_avro import models as meters
 from gen.orders_amqp import OrdersAmqpConsumer, OrdersAmqpPublisher, models
 
 
@@ -490,8 +515,9 @@ class Orders(OrdersAmqpConsumer):
         return None
 
 
-async def send(publisher: Publisher, order: models.Order) -> None:
+async def send(publisher: Publisher, order: models.Order, alarm: meters.Alarm) -> None:
     await OrdersAmqpPublisher(publisher).announce_order(order, region="asia", headers=None)
+    await MetersAvroPublisher(publisher).send_reading(alarm, site="north")
 """
 
 
@@ -527,6 +553,9 @@ def test_user_code_passes_mypy_strict_and_a_changed_payload_type_is_an_error(
         in broken.stdout
     )
     assert 'Argument "headers" to "announce_order"' in broken.stdout
+    assert 'Argument 1 to "send_reading" of "MetersAvroPublisher" has incompatible type "Alarm"' in (
+        broken.stdout
+    )
 
 
 EDGES = """\
@@ -569,6 +598,11 @@ channels:
         payload:
           schemaFormat: application/vnd.google.protobuf;version=3
           schema: 'syntax = "proto3";'
+      ramlNote:
+        payload:
+          schemaFormat: application/raml+yaml;version=1.0
+          schema:
+            type: string
 operations:
   turnOn:
     action: send
@@ -584,6 +618,7 @@ operations:
       - $ref: '#/channels/events/messages/note'
       - $ref: '#/channels/events/messages/avroHeaders'
       - $ref: '#/channels/events/messages/anonymousProto'
+      - $ref: '#/channels/events/messages/ramlNote'
   ask:
     action: send
     channel:
@@ -604,12 +639,10 @@ operations:
         - $ref: '#/channels/events/messages/shape'
 components:
   schemas:
-    avroThing:
-      schemaFormat: application/vnd.apache.avro;version=1.9.0
+    ramlThing:
+      schemaFormat: application/raml+yaml;version=1.0
       schema:
-        type: record
-        name: Thing
-        fields: []
+        type: string
   messages:
     note:
       payload:
@@ -623,28 +656,28 @@ components:
 def test_constructs_without_code_are_skipped_and_names_stay_unique(tmp_path: Path) -> None:
     """Non-JSON schemas and content types, and an unknown protobuf message, are skipped with a
     warning each; clashing method and argument names are made unique; a reply may name no channel."""
-    import subprocess
-    import sys
-
     doc = tmp_path / "edges.yaml"
     doc.write_text(EDGES)
     result = codegen(doc, "--out", tmp_path / "gen_edges")
     assert result.returncode == 0, result.stderr
     warnings = [line.split(": ", 1)[1] for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert [w.split(": ", 2)[1] for w in warnings] == [
-        "components.schemas.avroThing",
+        "components.schemas.ramlThing",
         "channels.events.messages.avroHeaders.headers",
         "channels.events.messages.anonymousProto.payload",
+        "channels.events.messages.ramlNote.payload",
         "channels.events.messages.plain.contentType",
         "operations.ask.reply",
     ]
-    assert (
-        "schemaFormat application/vnd.apache.avro;version=1.9.0 is not JSON Schema: no model" in warnings[0]
-    )
+    assert "schemaFormat application/raml+yaml;version=1.0 is not JSON Schema: no model" in warnings[0]
     assert f"{doc}:28: " in warnings[1]
     assert warnings[1].endswith("headers untyped")
-    assert warnings[3].endswith("content type text/plain is not JSON: message skipped")
-    assert warnings[4].endswith("the reply carries no message microlib can generate: reply skipped")
+    assert warnings[3].endswith(
+        "schemaFormat application/raml+yaml;version=1.0 is not supported "
+        "(JSON Schema, AsyncAPI, OpenAPI, Avro or protobuf): message skipped"
+    )
+    assert warnings[4].endswith("content type text/plain is not JSON: message skipped")
+    assert warnings[5].endswith("the reply carries no message microlib can generate: reply skipped")
     check = (
         "import json, gen_edges.edges as g\n"
         "ops = g.DEFINITION.operations\n"
@@ -654,9 +687,7 @@ def test_constructs_without_code_are_skipped_and_names_stay_unique(tmp_path: Pat
         "print(list(inspect.signature(g.EdgesPublisher.turn_on).parameters))\n"
         "print(g.models.Shape.model_validate({'kind': 'k', 'text': 't'}).text)\n"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
-    )
+    run = python(check, tmp_path)
     assert run.returncode == 0, run.stderr
     ops, params, text = run.stdout.splitlines()
     assert json.loads(ops) == {

@@ -19,7 +19,7 @@ import aio_pika
 import pytest
 
 from microlib import Service
-from microlib.messaging import MessageContext
+from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.messaging.codec import located, message_key
 from microlib.testing import TestService
 from tests.codegen.conftest import codegen
@@ -355,3 +355,51 @@ async def test_replies_and_sends_on_the_request_channel_are_not_dead_lettered(ge
         pong = next(p for p in t.messages.published if p.message.headers["x-microlib-message"] == "pong")
     assert (outcome, seen, pong.message.correlation_id) == ("ack", ["42"], "42")
     assert letters == {"receivePing": [], "receiveSubscribeRequest": [], "receiveUnsubscribeRequest": []}
+
+
+async def test_the_avro_example_reads_what_fastavro_wrote_and_writes_the_same_bytes(generated: str) -> None:
+    """asyncapi/avro-schema-parser's issue-111 example: its payload an Avro record in an .avsc
+    file (namespaced records, one used again by its full name, uuid and timestamp-millis, a
+    nullable map). A record fastavro wrote from that .avsc alone reaches the handler as the
+    generated model, which microlib writes back as the same bytes."""
+    import datetime
+    import io
+
+    import fastavro
+
+    avro = _package(generated, "avro_connection_requested")
+    operation = avro.DEFINITION.operations["publishMychannel"]
+    secret = {"value": "v", "nonce": "n", "key": "k"}
+    record = {
+        "metadata": {
+            "id": str(uuid.uuid4()),
+            "timestamp": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+            "correlation_id": None,
+            "publisher_context": {"tenant": "acme"},
+        },
+        "auth_code": secret,
+        "refresh_token": {**secret, "value": "r"},
+        "triggered_by": str(uuid.uuid4()),
+    }
+    out = io.BytesIO()
+    schema = json.loads((CONTRACTS / "schemas" / "issue-111-testcase.avsc").read_text())
+    fastavro.schemaless_writer(out, fastavro.parse_schema(schema), record)
+    got: list[Any] = []
+
+    class Connections(avro.AvroConnectionRequestedConsumer):  # type: ignore[misc,name-defined]
+        async def publish_mychannel(self, payload: Any, ctx: MessageContext) -> None:
+            got.append(payload)
+
+    service = Service("connections")
+    service.include(Connections())
+    async with TestService(service):
+        message = OutgoingMessage(address="mychannel", body=out.getvalue(), message_id=uuid.uuid4().hex)
+        await service.messaging.broker.publish(operation, message)
+        await eventually(lambda: got)
+    [payload] = got
+    assert isinstance(payload.refresh_token, avro.models.EncryptedString)
+    assert (str(payload.triggered_by), payload.metadata.publisher_context) == (
+        record["triggered_by"],
+        {"tenant": "acme"},
+    )
+    assert operation.messages[0].encode(payload) == out.getvalue()

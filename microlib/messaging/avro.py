@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from microlib.core._violations import document_violations
-from microlib.core.errors import FieldViolation, InvalidArgument
+from microlib.core.errors import FieldViolation, InvalidArgument, InvalidContract
 from microlib.core.extras import require
 from microlib.messaging.codec import refused
 
@@ -40,6 +40,7 @@ class AvroCodec:
     Raises:
         MissingExtra: ``fastavro`` is not installed, naming the message and
             ``pip install 'microlib[avro]'``.
+        InvalidContract: the schema has an array of items that take no bytes.
     """
 
     __slots__ = ("_adapter", "_check", "_name", "_read", "_schema", "_write")
@@ -49,7 +50,15 @@ class AvroCodec:
         from fastavro import parse_schema, schemaless_reader, schemaless_writer
         from fastavro.validation import validate
 
-        self._schema = parse_schema(dict(schema))
+        parsed: Any = parse_schema(dict(schema))  # with every named type by its full name
+        if _endless(parsed, parsed["__named_schemas"], set()):
+            # Items of no bytes: an array's count alone (a few bytes) makes the reader build that
+            # many, without reading anything more, so one small body would never finish decoding.
+            raise InvalidContract(
+                f"the Avro schema of message {message} has an array whose items take no bytes "
+                "(null, or a record of such fields): a body of a few bytes could hold billions of them"
+            )
+        self._schema = parsed
         self._read = schemaless_reader
         self._write = schemaless_writer
         self._check = validate
@@ -107,3 +116,53 @@ class AvroCodec:
             "INVALID_PAYLOAD",
             [FieldViolation("payload", description, "avro")],
         )
+
+
+def _endless(schema: Any, named: Mapping[str, Any], seen: set[str]) -> bool:
+    """Whether ``schema`` holds an array of items that take no bytes to write."""
+    if isinstance(schema, str):
+        if schema not in named or schema in seen:
+            return False
+        seen.add(schema)
+        schema = named[schema]
+    if isinstance(schema, list):  # a union
+        return any(_endless(branch, named, seen) for branch in schema)
+    if not isinstance(schema, Mapping):
+        return False
+    kind = schema.get("type")
+    if kind == "array":
+        return _no_bytes(schema["items"], named, set()) or _endless(schema["items"], named, seen)
+    if kind == "map":
+        return _endless(schema["values"], named, seen)
+    if kind == "record":
+        seen.add(schema["name"])
+        return any(_endless(field["type"], named, seen) for field in schema["fields"])
+    return isinstance(kind, str) and _endless(kind, named, seen)  # a primitive, or a name
+
+
+# Types whose values always take bytes: a count, a length, an index.
+_WRITTEN = frozenset({"array", "map", "enum"})
+
+
+def _no_bytes(schema: Any, named: Mapping[str, Any], seen: set[str]) -> bool:
+    """Whether a value of ``schema`` is written as no bytes at all (null, an empty fixed, a
+    record of such fields); a union writes its branch's index, an enum its symbol's."""
+    if isinstance(schema, str):
+        if schema == "null":
+            return True
+        if schema not in named or schema in seen:
+            return False
+        seen.add(schema)
+        schema = named[schema]
+    if not isinstance(schema, Mapping):
+        return False
+    kind = schema.get("type")
+    if kind == "fixed":
+        return schema.get("size") == 0
+    if kind == "record":
+        return all(_no_bytes(field["type"], named, seen) for field in schema["fields"])
+    return (
+        isinstance(kind, str)
+        and kind not in ("array", "map", "enum", "fixed", "record")
+        and _no_bytes(kind, named, seen)
+    )

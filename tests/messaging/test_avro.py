@@ -137,6 +137,35 @@ class TestCodec:
             "com.example.meters.Reading.watts is <2147483648> of type <class 'int'> expected int"
         )
 
+    @pytest.mark.parametrize(
+        "items",
+        [
+            "null",
+            {"type": "record", "name": "Nothing", "fields": []},
+            {"type": "record", "name": "Nulls", "fields": [{"name": "n", "type": "null"}]},
+            {"type": "fixed", "name": "Empty", "size": 0},
+        ],
+        ids=["null", "empty-record", "record-of-null", "empty-fixed"],
+    )
+    def test_an_array_of_items_that_take_no_bytes_is_refused_when_built(self, items: Any) -> None:
+        """Such an array's count (a few bytes: 2**62 is nine) makes fastavro's reader build that
+        many items without reading another byte, so one small body would never decode."""
+        from pydantic import BaseModel
+
+        from microlib.core.errors import InvalidContract
+        from microlib.messaging import AvroCodec
+
+        endless = {"type": "array", "items": items}
+        schema = {"type": "record", "name": "R", "fields": [{"name": "xs", "type": ["null", endless]}]}
+        with pytest.raises(InvalidContract, match="has an array whose items take no bytes"):
+            AvroCodec(BaseModel, schema, "M")
+        fine = {
+            "type": "record",
+            "name": "Node",
+            "fields": [{"name": "kids", "type": {"type": "array", "items": "Node"}}],
+        }
+        AvroCodec(BaseModel, fine, "M")  # a recursive array takes at least its count
+
 
 class TestMemory:
     async def test_a_reading_round_trips_with_avro_bytes_and_content_type(self, meters: ModuleType) -> None:

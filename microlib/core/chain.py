@@ -61,9 +61,11 @@ class Stage:
     """
 
     # Promises that let a fused step skip a call to :meth:`exit` that would do nothing:
-    # it does nothing when :meth:`enter` returned None, or does nothing after a success.
+    # it does nothing when :meth:`enter` returned None, does nothing after a success, or
+    # does nothing after a success when :meth:`enter` returned None.
     exit_needs_state: ClassVar[bool] = False
     exit_needs_failure: ClassVar[bool] = False
+    exit_needs_state_or_failure: ClassVar[bool] = False
 
     def enter(self, ctx: CallContext) -> Any:
         """Work before the call; returns the state :meth:`exit` gets back.
@@ -144,7 +146,8 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
     name, in order, with no loop, list of states or lookup per call; a
     stage that keeps Stage's own ``enter`` or ``exit`` (which do nothing)
     costs nothing on that side, nor an exit in the cases its stage promises
-    it does nothing (:attr:`Stage.exit_needs_state`, :attr:`Stage.exit_needs_failure`).
+    it does nothing (:attr:`Stage.exit_needs_state`, :attr:`Stage.exit_needs_failure`,
+    :attr:`Stage.exit_needs_state_or_failure`).
     What it does is exactly the loop::
 
         states = []
@@ -210,6 +213,8 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
                 needs.append(f"{state} is not None")
             if stage.exit_needs_failure:
                 needs.append("failure is not None")
+            if stage.exit_needs_state_or_failure:
+                needs.append(f"({state} is not None or failure is not None)")
             if needs:
                 lines = [f"if {' and '.join(needs)}:", *(f"    {line}" for line in lines)]
         every += lines

@@ -48,8 +48,8 @@ _SPAN_KINDS = {"http": trace.SpanKind.SERVER, "grpc": trace.SpanKind.SERVER}
 # ``traceparent`` nor ``baggage`` (contexts are immutable: one serves all).
 _NO_PARENT = otel_context.Context()
 
-# The span, and what entering bound (None when the HTTP edge owns the span).
-_Traced: TypeAlias = tuple[trace.Span, tuple[Any, Any] | None]
+# The span, and what entering bound.
+_Traced: TypeAlias = tuple[trace.Span, tuple[Any, Any]]
 
 
 class _MethodMetrics:
@@ -82,6 +82,9 @@ class TracingInterceptor(Stage):
         observability: The service's observability.
     """
 
+    # The HTTP edge's span (no state) is the edge's to end: after a success, nothing to do.
+    exit_needs_state_or_failure = True
+
     def __init__(self, observability: Observability) -> None:
         self._obs = observability
         self._tracer = observability.tracing.tracer
@@ -100,7 +103,8 @@ class TracingInterceptor(Stage):
             context = edge.span.get_span_context()
             if context.is_valid:
                 ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(context)
-            return (edge.span, None)
+            # Nothing of its own to end: exited only when the call fails.
+            return None
         metadata = ctx.metadata
         # Without either header the propagators find an empty context: not
         # asking them spares every call from an untraced caller their work;
@@ -136,13 +140,13 @@ class TracingInterceptor(Stage):
     def exit(self, ctx: CallContext, state: _Traced | None, failure: BaseException | None) -> None:
         """Record the outcome on the span; end it when it is the call's own."""
         if state is None:
+            if failure is not None and self._obs.tracing.enabled and ctx.kind == "http":
+                edge = _current.get()
+                if isinstance(edge, _Exchange):
+                    # The HTTP edge's span: it ends it, and its status code tells a success.
+                    _failed(ctx, edge.span, failure)
             return
         span, bound = state
-        if bound is None:
-            # The HTTP edge's span: it ends it, and its status code tells a success.
-            if failure is not None:
-                _failed(ctx, span, failure)
-            return
         try:
             if type(span) is NonRecordingSpan:
                 pass  # unsampled: it records nothing, whatever is set on it

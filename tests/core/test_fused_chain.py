@@ -318,20 +318,24 @@ class NeedsBoth(Promising):
     exit_needs_failure = True
 
 
+class NeedsEither(Promising):
+    exit_needs_state_or_failure = True
+
+
 @pytest.mark.parametrize("fails", [False, True])
 @pytest.mark.parametrize("stateless", [False, True])
 async def test_an_exit_is_skipped_only_where_its_stage_promises_it_does_nothing(
     fails: bool, stateless: bool
 ) -> None:
-    """A stage promising its exit needs a state (or a failure) is exited
-    exactly when it has one; a stage without promises always."""
+    """A stage promising its exit needs a state (or a failure, or either) is
+    exited exactly when it has one; a stage without promises always."""
     journal: list[str] = []
 
     async def handler(ctx: CallContext) -> None:
         if fails:
             raise ValueError("boom")
 
-    kinds = (Promising, NeedsState, NeedsFailure, NeedsBoth)
+    kinds = (Promising, NeedsState, NeedsFailure, NeedsBoth, NeedsEither)
     call = compose([kind(kind.__name__, journal, stateless=stateless) for kind in kinds], handler)
     if fails:
         with pytest.raises(ValueError):
@@ -339,11 +343,13 @@ async def test_an_exit_is_skipped_only_where_its_stage_promises_it_does_nothing(
     else:
         await call(_ctx())
     outcome = "ValueError" if fails else "ok"
-    exited = ["NeedsBoth", "NeedsFailure", "NeedsState", "Promising"]
+    exited = ["NeedsEither", "NeedsBoth", "NeedsFailure", "NeedsState", "Promising"]
     if stateless:
         exited = [name for name in exited if name not in ("NeedsBoth", "NeedsState")]
     if not fails:
         exited = [name for name in exited if name not in ("NeedsBoth", "NeedsFailure")]
+    if stateless and not fails:
+        exited.remove("NeedsEither")
     state = (lambda name: None) if stateless else (lambda name: name)
     assert journal == [f"<{name}:{state(name)}:{outcome}" for name in exited]
 

@@ -35,7 +35,7 @@ Rounds are interleaved (every server once per round, the order rotating);
 the table shows the median req/s, p50 and p99 over rounds, and each microlib
 server's req/s against each peer: the ratio of medians and the median of
 per-round ratios (steadier while the machine's other load drifts), next to
-issue #6's target. Before measuring, each server must answer the valid POST
+issue #19's target (connexion's: issue #6's). Before measuring, each server must answer the valid POST
 with a 2xx and, unless it is the unvalidated ceiling, refuse an invalid one (4xx).
 
     .venv/bin/python bench/http/run.py --rounds 5 --duration 10
@@ -100,7 +100,11 @@ APPS = {
 ON_REQUEST = {*VARIANTS, "floor-info"}
 SERVERS = {**SERVICES, **APPS}
 # Issue #6: req/s of each microlib server over each peer's, at least.
-TARGETS = {"fastapi": 1.5, "connexion": 4.0, "starlette": 1.0}
+PEERS = ("fastapi", "connexion", "starlette")
+# Issue #19's targets in requests/s against each peer (OpenAPI-first; a transcoded route's own);
+# connexion's is issue #6's, which #19 left as it was.
+TARGETS = {"fastapi": 2.0, "connexion": 4.0, "starlette": 0.9}
+TRANSCODED_TARGETS = {"fastapi": 1.8}
 UNVALIDATED = {"starlette"}
 BODY = b'{"sku":"ABC-1234","quantity":3,"note":"leave at the door"}'
 INVALID_BODY = b'{"sku":"abc","quantity":3}'
@@ -208,14 +212,14 @@ def report(results: dict[str, list[tuple[float, float, float]]], args: argparse.
         print(f"{name:20} {rps:9.0f} {p50:8.2f} {p99:8.2f}")
     print()
     for mine in (name for name in results if name in SERVICES):
-        for peer in (name for name in results if name in TARGETS):
+        for peer in (name for name in results if name in PEERS):
             pooled = medians[mine][0] / medians[peer][0]
             paired = statistics.median(a[0] / b[0] for a, b in zip(results[mine], results[peer], strict=True))
-            target = TARGETS[peer]
-            verdict = "met" if min(pooled, paired) >= target else "NOT met"
+            target = (TRANSCODED_TARGETS if "transcoded" in mine else TARGETS).get(peer)
+            verdict = "" if target is None else "met" if min(pooled, paired) >= target else "NOT met"
             print(
                 f"{mine + ' / ' + peer:34} {pooled:5.2f}x of medians, {paired:5.2f}x median of "
-                f"per-round ratios (target {target:.1f}x: {verdict})"
+                f"per-round ratios" + ("" if target is None else f" (target {target:.1f}x: {verdict})")
             )
     for floor in (name for name in ("floor", "floor-info") if name in results and "starlette" in results):
         pooled = medians[floor][0] / medians["starlette"][0]

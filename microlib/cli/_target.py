@@ -77,8 +77,9 @@ def _default_target() -> str:
 
 def _service_typo(pyproject: Path) -> str | None:
     """A key of ``[tool.microlib]`` in ``pyproject`` that looks like ``service`` misspelt."""
-    import difflib
     import tomllib
+
+    from microlib.config._schema import suggest
 
     try:
         with pyproject.open("rb") as f:
@@ -86,7 +87,7 @@ def _service_typo(pyproject: Path) -> str | None:
     except (OSError, tomllib.TOMLDecodeError):
         return None
     keys = [key for key in table if key != "service"] if isinstance(table, dict) else []
-    return next((key for key in keys if difflib.get_close_matches(key, ["service"], cutoff=0.6)), None)
+    return next((key for key in keys if suggest(key, ["service"])), None)
 
 
 def _named_service(pyproject: Path, *, quiet: bool = False) -> str | None:

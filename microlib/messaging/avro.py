@@ -161,8 +161,4 @@ def _no_bytes(schema: Any, named: Mapping[str, Any], seen: set[str]) -> bool:
         return schema.get("size") == 0
     if kind == "record":
         return all(_no_bytes(field["type"], named, seen) for field in schema["fields"])
-    return (
-        isinstance(kind, str)
-        and kind not in ("array", "map", "enum", "fixed", "record")
-        and _no_bytes(kind, named, seen)
-    )
+    return isinstance(kind, str) and kind not in _WRITTEN and _no_bytes(kind, named, seen)

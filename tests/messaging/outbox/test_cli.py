@@ -1,30 +1,19 @@
-"""`microlib outbox status|skip` as a real process, on SQLite and PostgreSQL."""
+"""`microlib outbox status|skip` as a real process, on SQLite (the store's queries on PostgreSQL too:
+test_store.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from microlib.messaging.outbox import OutboxStore
+from tests.cli.conftest import ROOT, microlib
 from tests.messaging.outbox.test_store import backlog, migrated
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "codegen")])}
-    return subprocess.run(
-        [sys.executable, "-m", "microlib.cli", "outbox", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return microlib("outbox", *args, cwd=ROOT)
 
 
 async def test_status_lists_the_heads_the_broker_refused_and_skip_lets_their_key_go_on(

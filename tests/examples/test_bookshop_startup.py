@@ -133,6 +133,19 @@ def test_example_checks_emails_without_email_validator() -> None:
     assert _loaded("microlib", ("email_validator", "idna")) == []
 
 
+def test_disabled_security_loads_no_access_rules() -> None:
+    """The example installs security and disables it (``security.enabled: false``), and no
+    contract it serves declares access rules: the authorizer, the requirements and their
+    schemes are never needed, so not loaded before ready (the check that no served operation's
+    security goes unenforced still is)."""
+    unneeded = ("microlib.security.authz", "microlib.security.requirements", "microlib.security.schemes")
+    assert _loaded("microlib", unneeded) == []
+    assert _loaded("microlib", ("microlib.security.feature", "microlib.security.enforcement")) == [
+        "microlib.security.feature",
+        "microlib.security.enforcement",
+    ]
+
+
 def test_a_configured_broker_fails_the_start() -> None:
     """A broker the configuration selects is imported and connected at start: one that does not
     answer fails the start, it does not wait for the first publish."""

@@ -37,7 +37,8 @@ to_ready.main()
 """
 
 # Modules of concerns neither process configures: broker adapters and drivers, data,
-# OTLP exporters, protovalidate, authentication, PyYAML (no YAML file is read).
+# OTLP exporters, protovalidate, authentication, PyYAML (no YAML file is read), Prometheus'
+# multi-process mode (no directory set), difflib (no configuration error to suggest a key for).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -57,6 +58,8 @@ _UNCONFIGURED = (
     "microlib.security.authn",
     "yaml",
     "h11",
+    "prometheus_client.multiprocess",
+    "difflib",
 )
 
 

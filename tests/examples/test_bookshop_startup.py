@@ -149,6 +149,12 @@ def test_disabled_security_loads_no_access_rules() -> None:
     ]
 
 
+def test_problem_json_errors_load_no_error_shapes() -> None:
+    """Every error response of the orders API is problem+json, microlib's own format: no
+    operation declares an error schema of its own, so the shapes' planner is not loaded."""
+    assert _loaded("microlib", ("microlib.http._error_shapes",)) == []
+
+
 def test_a_configured_broker_fails_the_start() -> None:
     """A broker the configuration selects is imported and connected at start: one that does not
     answer fails the start, it does not wait for the first publish."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import re
 import types
@@ -153,6 +152,8 @@ def _collect_unknown(
 
 def suggest(word: str, candidates: list[str]) -> str | None:
     """The candidate closest to ``word``, if one is close enough to be a typo."""
+    import difflib  # only a configuration error asks: a valid one never loads it
+
     matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return matches[0] if matches else None
 

@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from microlib.core.errors import Error, FieldViolation, InvalidContract
+from microlib.http.errors import SHAPES_SCOPE_KEY, is_error_status, is_problem_media
 
 if TYPE_CHECKING:
     from microlib.http.openapi import Response
@@ -404,7 +405,7 @@ class ErrorShape:
         Raises:
             ErrorShapeError: The schema requires a property nothing fills.
         """
-        if media.split(";", 1)[0].strip().lower() == "application/problem+json":
+        if is_problem_media(media):
             return None
         node = _plan(model.model_json_schema())
         return None if node is None else cls(model, media, node, _lists_violations(node))
@@ -438,7 +439,7 @@ class ErrorShapes:
     def __init__(self, responses: Sequence[Response], operation: str = "") -> None:
         self._declared: dict[str, ErrorShape | None] = {}
         for response in responses:
-            if response.status == "default" or response.status[0] in "45":
+            if is_error_status(response.status):
                 shape = None
                 if response.model is not None and response.media is not None:
                     try:
@@ -471,9 +472,9 @@ def _shape_of(model: type[BaseModel], media: str) -> ErrorShape | None:
     return ErrorShape.of(model, media)
 
 
-SCOPE_KEY = "microlib.error_shapes"
-"""Where an operation that declares error shapes leaves them in its request's ASGI scope: for the
-answers made outside its endpoint (the request timeout's 504)."""
+SCOPE_KEY = SHAPES_SCOPE_KEY
+"""Where an operation that declares error shapes leaves them in its request's ASGI scope
+(:data:`microlib.http.errors.SHAPES_SCOPE_KEY`)."""
 
 
 def scope_shape(scope: Mapping[str, Any], status: int) -> ErrorShape | None:

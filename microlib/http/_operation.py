@@ -15,15 +15,15 @@ from microlib.core.chain import CallNext
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
 from microlib.http._encoder import ResponseEncoder
-from microlib.http._error_shapes import ErrorShapes
 from microlib.http._form import FORMS, FormFields
 from microlib.http._params import parse_location, parse_query, split_cookies
 from microlib.http._responder import Send, response_headers, response_start
 from microlib.http._violations import body_violations, param_violations
 from microlib.http.context import context_from_scope
-from microlib.http.errors import send_error
+from microlib.http.errors import declares_error_schema, send_error
 
 if TYPE_CHECKING:
+    from microlib.http._error_shapes import ErrorShapes
     from microlib.http.openapi import Operation, Parameter
     from microlib.security.requirements import SecurityRequirement
 
@@ -51,6 +51,17 @@ def unwrap(value: Any) -> Any:
     if isinstance(value, list):
         return [unwrap(v) for v in value]
     return value
+
+
+def _error_shapes(op: Operation) -> ErrorShapes | None:
+    """The error shapes ``op`` declares, or None when none of its error responses has a JSON
+    schema of its own (problem+json, or no content): such an operation shapes no error, and
+    the shapes' planner is not even imported."""
+    if not any(declares_error_schema(r.status, r.media, r.model) for r in op.responses):
+        return None
+    from microlib.http._error_shapes import ErrorShapes
+
+    return ErrorShapes(op.responses, f"{op.method} {op.path}")
 
 
 def _any_json(model: type[BaseModel]) -> bool:
@@ -117,7 +128,7 @@ class OperationEndpoint:
         self.form = FormFields(op.body.form, op.body.encoding) if op.body is not None else None
         self.encoder = ResponseEncoder(op, validate=validate_responses)
         # The error responses the document declares in its own schema, decided once.
-        self.errors = ErrorShapes(op.responses, f"{op.method} {op.path}")
+        self.errors = _error_shapes(op)
         self.shaped = bool(self.errors)
         self.attributes: dict[str, Any] = {}
         self.requirement: SecurityRequirement | None = None

@@ -9,20 +9,20 @@ inside one array item. A document's templates are added most specific first
 from __future__ import annotations
 
 import re
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from microlib.core.errors import Unimplemented
-from microlib.http._error_shapes import SCOPE_KEY, shared_shape
-from microlib.http.errors import send_problem
+from microlib.http.errors import SHAPES_SCOPE_KEY, send_problem
 
 if TYPE_CHECKING:
+    from microlib.http._error_shapes import ErrorShape
     from microlib.http._operation import OperationEndpoint
 
-__all__ = ["OperationRoute", "operation_routes", "path_below"]
+__all__ = ["OperationRoute", "common_shape", "operation_routes", "path_below"]
 
 _VAR = re.compile(r"\{([^{}]+)\}")
 _VALUES = "microlib.openapi.values"
@@ -53,7 +53,7 @@ class OperationRoute(BaseRoute):
         self.endpoints = dict(endpoints)
         self.methods = set(self.endpoints)
         # A 405 takes the shape every operation of the path declares for it.
-        self._not_allowed = shared_shape([e.errors for e in self.endpoints.values()], 405)
+        self._not_allowed = common_shape(self.endpoints.values(), 405)
         self._strip = strip
         self._regex, self._names = _compile(template, styles)
         # The raw path a template without variables answers: the router finds it by lookup.
@@ -79,7 +79,7 @@ class OperationRoute(BaseRoute):
         values = scope[_VALUES] = {}
         endpoint = self.endpoints[scope["method"]]
         if endpoint.shaped:
-            scope[SCOPE_KEY] = endpoint.errors
+            scope[SHAPES_SCOPE_KEY] = endpoint.errors
         return endpoint.handle(scope, receive, send, values)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
@@ -95,13 +95,28 @@ class OperationRoute(BaseRoute):
         if endpoint is None:
             return self._refuse(scope, send)
         if endpoint.shaped:
-            scope[SCOPE_KEY] = endpoint.errors
+            scope[SHAPES_SCOPE_KEY] = endpoint.errors
         return endpoint.handle(scope, receive, send, scope[_VALUES])
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         allowed = ", ".join(sorted(self.endpoints))
         error = Unimplemented(f"method {scope['method']} is not allowed on {scope['path']}")
         await send_problem(send, error, 405, headers=[(b"allow", allowed.encode())], shape=self._not_allowed)
+
+
+def common_shape(endpoints: Iterable[OperationEndpoint], status: int) -> ErrorShape | None:
+    """The shape every one of ``endpoints`` declares for ``status``, if they agree: for the
+    errors of a path (405) or of an app (404 for an unknown path) rather than an operation.
+
+    An endpoint that declares no error shape shares none, so the shapes' module is only
+    imported when every endpoint declares some.
+    """
+    shapes = [e.errors for e in endpoints]
+    if not shapes or any(s is None for s in shapes):
+        return None
+    from microlib.http._error_shapes import shared_shape
+
+    return shared_shape([s for s in shapes if s is not None], status)
 
 
 def operation_routes(

@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 __all__ = [
     "HTTP_STATUS",
     "PROBLEM_CONTENT_TYPE",
+    "SHAPES_SCOPE_KEY",
     "correlation_of",
+    "declares_error_schema",
+    "is_error_status",
+    "is_problem_media",
     "problem_body",
     "problem_response",
     "send_error",
@@ -37,6 +41,36 @@ __all__ = [
 ]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+SHAPES_SCOPE_KEY = "microlib.error_shapes"
+"""Where an operation that declares error shapes leaves them in its request's ASGI scope: for the
+answers made outside its endpoint (the request timeout's 504)."""
+
+
+def is_error_status(status: str) -> bool:
+    """Whether a documented response status (``404``, ``4XX``, ``default``) answers errors."""
+    return status == "default" or status[0] in "45"
+
+
+def is_problem_media(media: str) -> bool:
+    """Whether ``media`` is problem+json (its parameters and case aside): microlib's own format."""
+    return media.split(";", 1)[0].strip().lower() == PROBLEM_CONTENT_TYPE
+
+
+def declares_error_schema(status: str, media: str | None, model: object) -> bool:
+    """Whether a documented response declares an error in a JSON schema of its own.
+
+    Only such a response can shape an error (:mod:`microlib.http._error_shapes`); an
+    operation whose error responses are all problem+json, or carry no schema, never
+    loads that module.
+
+    Args:
+        status: The response's status (``404``, ``4XX``, ``default``).
+        media: Its media type, if it has content.
+        model: The model of its JSON content, if any.
+    """
+    return is_error_status(status) and model is not None and media is not None and not is_problem_media(media)
+
 
 HTTP_STATUS: Mapping[Code, int] = {
     Code.CANCELLED: 499,

@@ -23,9 +23,8 @@ from microlib.core._json_depth import MAX_JSON_DEPTH
 from microlib.core.chain import CallNext, Interceptor, compose
 from microlib.core.errors import ContractMismatch, Error, NotFound
 from microlib.core.handler_shape import call_problem
-from microlib.http._error_shapes import shared_shape
 from microlib.http._operation import OperationEndpoint
-from microlib.http._operation_route import OperationRoute, operation_routes, path_below
+from microlib.http._operation_route import OperationRoute, common_shape, operation_routes, path_below
 from microlib.http._plain import Wrapping
 from microlib.http._reply import Reply
 from microlib.http._router import Router
@@ -257,7 +256,7 @@ class OpenAPIApp:
         self._labels: dict[BaseRoute, _Label] = {route: _Label(self.prefix + route.path) for route in routes}
         self._fallback: ChainedDocs | None = None
         # A path no operation has: the shape every operation declares for a 404, if they agree.
-        self._unknown_path = shared_shape([e.errors for e in self._endpoints], 404)
+        self._unknown_path = common_shape(self._endpoints, 404)
         if docs and spec_path is not None:
             from microlib.http.docs import ChainedDocs
 

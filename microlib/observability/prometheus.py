@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import prometheus_client
-from prometheus_client import multiprocess
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 from starlette.requests import Request
@@ -136,6 +135,9 @@ class PrometheusMetrics:
         encoder, content_type = choose_encoder(accept)
         if self.multiprocess_dir is None:
             return encoder(self.registry), content_type
+        # Multi-process mode only (configured by its directory): a process without one never loads it.
+        from prometheus_client import multiprocess
+
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         return encoder(registry), content_type
@@ -147,6 +149,8 @@ class PrometheusMetrics:
             pid: The worker's process id; this process when omitted.
         """
         if self.multiprocess_dir is not None:
+            from prometheus_client import multiprocess
+
             multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
                 pid if pid is not None else os.getpid(), self.multiprocess_dir
             )

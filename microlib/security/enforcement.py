@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from microlib.core.lifecycle import StartupError
 from microlib.security.credentials import ApiKeyVerifier, BasicVerifier, RequestVerifier
-from microlib.security.requirements import SecurityRequirement
-from microlib.security.schemes import SecurityScheme
 
 if TYPE_CHECKING:
     from microlib.http.openapi import OpenAPIApp, Operation
+    from microlib.security.requirements import SecurityRequirement
+    from microlib.security.schemes import SecurityScheme
 
 __all__ = ["SecurityNotEnforced", "check_served", "served_apps", "served_requirements", "unenforced"]
 

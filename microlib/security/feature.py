@@ -18,11 +18,13 @@ from microlib.core.chain import CallNext
 from microlib.core.context import CallContext
 from microlib.core.errors import Unavailable
 from microlib.core.lifecycle import Component
-from microlib.security.authz import Authorizer
-from microlib.security.credentials import CredentialVerifier
 from microlib.security.enforcement import unenforced
 
 if TYPE_CHECKING:
+    # Names for the type checker only: with security disabled (or no contract declaring
+    # any), the authorizers, requirements and schemes are never loaded.
+    from microlib.security.authz import Authorizer
+    from microlib.security.credentials import CredentialVerifier
     from microlib.security.requirements import SecurityRequirement
     from microlib.security.setup import Security
     from microlib.service import Service

@@ -37,7 +37,8 @@ to_ready.main()
 """
 
 # Modules of concerns neither process configures: broker adapters and drivers, data,
-# OTLP exporters, protovalidate, authentication, PyYAML (no YAML file is read).
+# OTLP exporters, protovalidate, authentication, PyYAML (no YAML file is read), Prometheus'
+# multi-process mode (no directory set), difflib (no configuration error to suggest a key for).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -57,6 +58,8 @@ _UNCONFIGURED = (
     "microlib.security.authn",
     "yaml",
     "h11",
+    "prometheus_client.multiprocess",
+    "difflib",
 )
 
 
@@ -131,6 +134,25 @@ def test_example_checks_emails_without_email_validator() -> None:
     """The orders model's ``format: email`` is a ``str`` that the format plan checks: neither
     email-validator (its regular expressions, 243M instructions) nor idna loads before ready."""
     assert _loaded("microlib", ("email_validator", "idna")) == []
+
+
+def test_disabled_security_loads_no_access_rules() -> None:
+    """The example installs security and disables it (``security.enabled: false``), and no
+    contract it serves declares access rules: the authorizer, the requirements and their
+    schemes are never needed, so not loaded before ready (the check that no served operation's
+    security goes unenforced still is)."""
+    unneeded = ("microlib.security.authz", "microlib.security.requirements", "microlib.security.schemes")
+    assert _loaded("microlib", unneeded) == []
+    assert _loaded("microlib", ("microlib.security.feature", "microlib.security.enforcement")) == [
+        "microlib.security.feature",
+        "microlib.security.enforcement",
+    ]
+
+
+def test_problem_json_errors_load_no_error_shapes() -> None:
+    """Every error response of the orders API is problem+json, microlib's own format: no
+    operation declares an error schema of its own, so the shapes' planner is not loaded."""
+    assert _loaded("microlib", ("microlib.http._error_shapes",)) == []
 
 
 def test_a_configured_broker_fails_the_start() -> None:

@@ -32,7 +32,8 @@ Starlette 172.3k, OpenAPI-first 232.3k (1.35x), at INFO 280.6k (1.63x;
 (2026-12-07, ``--requests 2000``): Starlette 174.5k, floor 184.3k,
 OpenAPI-first 225.9k (1.29x, 0.51x FastAPI's 439.3k), transcoded 230.6k (1.32x).
 After the tenth: Starlette 172.9k, OpenAPI-first 220.3k (1.27x, 0.50x FastAPI's
-439.4k), transcoded 225.4k (1.30x).
+439.4k), transcoded 225.4k (1.30x). After the eleventh: Starlette 172.8k, OpenAPI-first
+212.4k (1.23x, 0.48x FastAPI's 439.4k), transcoded 217.8k (1.26x).
 
 The apps here are called with module-level ``receive`` and ``send``: a
 reference cycle through the server's own (a record of the request holding

@@ -11,6 +11,7 @@ from the oldest and stops at the first that is not due.
 from __future__ import annotations
 
 import asyncio
+from time import monotonic
 from typing import Any
 
 from microlib.core.errors import CANCELLED_BY_DEADLINE
@@ -34,6 +35,14 @@ class Watchdog:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Insertion order is deadline order: the budget is the same for all.
         self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self.watched = self._deadlines
+        """Each task watched and not yet released nor expired, with its deadline
+        (``time.monotonic()``). A task of :attr:`armed_on` may be put here with its
+        deadline rather than through :meth:`watch`, and a task popped from here had no
+        cancellation from the watchdog to withdraw (no :meth:`release` needed)."""
+        self.armed_on: asyncio.AbstractEventLoop | None = None
+        """The loop whose check is scheduled, if any: all :meth:`watch` would do for a task
+        of that loop is to put it in :attr:`watched`."""
         self._expired: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -45,10 +54,12 @@ class Watchdog:
             self._loop = loop
             self._deadlines.clear()
             self._expired.clear()
-            self._timer = None
-        self._deadlines[task] = loop.time() + self.seconds
+            self._timer = self.armed_on = None
+        # The clock asyncio's loop.time() reads, without that method's frame; _check reads the same.
+        self._deadlines[task] = monotonic() + self.seconds
         if self._timer is None:
             self._timer = loop.call_later(self._interval, self._check)
+            self.armed_on = loop
 
     def expired(self, task: asyncio.Task[Any]) -> bool:
         """Whether ``task`` was cancelled because its budget ran out."""
@@ -63,15 +74,14 @@ class Watchdog:
 
     def release(self, task: asyncio.Task[Any]) -> None:
         """Stop watching ``task``; withdraw its cancellation if the budget ran out."""
-        self._deadlines.pop(task, None)
-        if task in self._expired:
+        if self._deadlines.pop(task, None) is None and task in self._expired:
             self._expired.discard(task)
             task.uncancel()
 
     def _check(self) -> None:
         loop = self._loop
         assert loop is not None
-        now = loop.time()
+        now = monotonic()
         due = []
         for task, deadline in self._deadlines.items():
             if deadline > now:
@@ -82,3 +92,4 @@ class Watchdog:
             self._expired.add(task)
             task.cancel(CANCELLED_BY_DEADLINE)
         self._timer = loop.call_later(self._interval, self._check) if self._deadlines else None
+        self.armed_on = loop if self._timer is not None else None

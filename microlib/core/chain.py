@@ -66,6 +66,9 @@ class Stage:
     exit_needs_state: ClassVar[bool] = False
     exit_needs_failure: ClassVar[bool] = False
     exit_needs_state_or_failure: ClassVar[bool] = False
+    # A promise that lets a fused step skip a call to :meth:`enter` that would do nothing:
+    # the name of a CallContext field while which is None enter does nothing and returns None.
+    enter_needs: ClassVar[str] = ""
 
     def enter(self, ctx: CallContext) -> Any:
         """Work before the call; returns the state :meth:`exit` gets back.
@@ -145,7 +148,8 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
     as ``dataclasses`` writes ``__init__``: each half is a call on a local
     name, in order, with no loop, list of states or lookup per call; a
     stage that keeps Stage's own ``enter`` or ``exit`` (which do nothing)
-    costs nothing on that side, nor an exit in the cases its stage promises
+    costs nothing on that side, nor an enter while the field its stage names
+    is None (:attr:`Stage.enter_needs`), nor an exit in the cases its stage promises
     it does nothing (:attr:`Stage.exit_needs_state`, :attr:`Stage.exit_needs_failure`,
     :attr:`Stage.exit_needs_state_or_failure`).
     What it does is exactly the loop::
@@ -185,7 +189,12 @@ def _fuse(stages: tuple[Stage, ...], call_next: CallNext) -> CallNext:
             enters += ["if type(ctx.request) is Rejected:", "    raise ctx.request.error"]
         else:
             scope[f"enter{index}"] = stages[index].enter
-            enters.append(f"s{index} = enter{index}(ctx)")
+            field = stages[index].enter_needs
+            if field:
+                # The call the stage promises would do nothing is not made.
+                enters.append(f"s{index} = enter{index}(ctx) if ctx.{field} is not None else None")
+            else:
+                enters.append(f"s{index} = enter{index}(ctx)")
         enters.append(f"entered = {following}")
     every: list[str] = []  # the exits when every stage was entered (the usual case)
     some: list[str] = []  # the exits of the stages entered before one raised

@@ -31,8 +31,10 @@ _NO_CONTEXT = contextvars.Context()
 class DeadlineInterceptor(Stage):
     """Cancels the rest of the chain when ``ctx.deadline`` passes."""
 
-    # Without a deadline (most HTTP requests, messages and jobs) there is no timer to disarm.
+    # Without a deadline (most HTTP requests, messages and jobs) there is no timer to arm
+    # nor to disarm.
     exit_needs_state = True
+    enter_needs = "deadline"
 
     def __init__(self) -> None:
         # The queue of the loop that ran the last call: a service has one.

@@ -207,7 +207,9 @@ class OperationEndpoint:
             return
         ctx.attributes["http.status_code"] = status
         # send_bytes, written out: a coroutine less per request.
-        await send(response_start(status, body, media, [*extra, *response_headers(ctx)]))
+        if ctx.response_metadata or ctx.response_trailers:
+            extra = [*extra, *response_headers(ctx)]
+        await send(response_start(status, body, media, extra))
         await send({"type": "http.response.body", "body": body})
 
     def _parameters(

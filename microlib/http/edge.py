@@ -17,7 +17,9 @@ each through its own ``fuse``: one layer instead of six, the same answers.
 from __future__ import annotations
 
 import asyncio
+from asyncio import current_task
 from collections.abc import Iterable, Sequence
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -147,11 +149,16 @@ class HttpEdge:
             exchange.received = length
         timeout, task, cancelling = self.timeout, None, 0
         if timeout is not None:
-            task = asyncio.current_task()
+            task = current_task()
             if task is not None:
-                # TimeoutMiddleware.watch, without its frame.
+                # TimeoutMiddleware.watch, without its frame, nor the watchdog's while its
+                # check is scheduled on this task's loop.
                 cancelling = task.cancelling()
-                self.watchdog.watch(task)
+                watchdog = self.watchdog
+                if task.get_loop() is watchdog.armed_on:
+                    watchdog.watched[task] = monotonic() + watchdog.seconds
+                else:
+                    watchdog.watch(task)
         try:
             refused = None
             if self.gate is not None and self.gate_health.waiting_for is not None:
@@ -180,7 +187,8 @@ class HttpEdge:
                 await _abandon(scope, exchange)
                 raise
         finally:
-            if task is not None:
+            # Released without a frame unless the budget ran out (its cancellation to withdraw).
+            if task is not None and self.watchdog.watched.pop(task, None) is None:
                 self.watchdog.release(task)
             self._telemetry.end(exchange, failure)
             # The scope holds the record, the record the server's receive and send, which

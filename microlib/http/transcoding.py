@@ -208,7 +208,9 @@ class _Call:
                 return
             ctx.attributes["http.status_code"] = 200
             # send_bytes, written out: a coroutine less per request.
-            await send(response_start(200, payload, _JSON, response_headers(ctx)))
+            # No header list built from a call's empty metadata and trailers (the usual call).
+            extra = response_headers(ctx) if ctx.response_metadata or ctx.response_trailers else []
+            await send(response_start(200, payload, _JSON, extra))
             await send({"type": "http.response.body", "body": payload})
 
         return serve

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, MutableMapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -77,11 +77,15 @@ class _Exchange:
             self.received += len(message.get("body", b""))
         return message
 
-    async def send(self, message: MutableMapping[str, Any]) -> None:
+    def send(self, message: MutableMapping[str, Any]) -> Awaitable[None]:
         """The server's send, recording the status and sizes, with the stamps (the
         security headers), then ``X-Request-ID``, on the response where it does not
         set them itself: what ``with_headers(message, [*stamps.headers, (b"x-request-id", id)])``
-        answers."""
+        answers.
+
+        Returns the server's own awaitable for the message: no coroutine of the record's
+        own between the app and the server, per message sent.
+        """
         kind = message["type"]
         if kind == "http.response.body":
             self.sent += len(message.get("body", b""))
@@ -98,7 +102,7 @@ class _Exchange:
             if _REQUEST_ID not in present:
                 headers.append((_REQUEST_ID, self.request_id.encode()))
             message = {**message, "headers": headers}
-        await self.wire_send(message)
+        return self.wire_send(message)  # type: ignore[no-any-return]
 
     def correlation_id(self) -> str:
         """The id a caller can quote: the trace id, or the request id when untraced."""

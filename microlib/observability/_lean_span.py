@@ -23,6 +23,7 @@ from types import TracebackType
 
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import (
     Event,
     ReadableSpan,
@@ -205,10 +206,14 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._parent = parent
         self._kind = kind
         self._origin = origin
-        self._resource = origin.provider.resource
         self._instrumentation_scope = origin.scope
         self._start_time = start_time
         self._attributes: dict[str, types.AttributeValue] = attributes
+
+    @property
+    def resource(self) -> Resource:
+        """The provider's resource, read when asked (exporters read it once a span): not kept on each span."""
+        return self._origin.provider.resource
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(name="{self._name}", context={self._context})'

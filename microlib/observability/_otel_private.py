@@ -29,9 +29,9 @@ docs/adr/0006-lean-spans.md says why each is needed:
 - ``ReadableSpan``'s state: ``LeanSpan`` is a ``ReadableSpan`` that sets the
   fields ``ReadableSpan``'s properties read (``_name``, ``_context``,
   ``_kind``, ``_parent``, ``_start_time``, ``_end_time``, ``_attributes``,
-  ``_events``, ``_links``, ``_resource``, ``_status``,
-  ``_instrumentation_scope``, ``_instrumentation_info``) itself: the span is
-  its own frozen copy.
+  ``_events``, ``_links``, ``_status``, ``_instrumentation_scope``,
+  ``_instrumentation_info``) itself: the span is its own frozen copy. It
+  answers ``resource`` (the only reader of ``_resource``) from its provider.
 
 opentelemetry-api and -sdk are pinned to the minor tested (``>=1.45,<1.46`` in
 pyproject.toml); ``tests/observability/test_otel_drift.py`` fails when a

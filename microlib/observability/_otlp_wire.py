@@ -67,7 +67,7 @@ def encode_request(spans: Sequence[ReadableSpan | EncodedSpan]) -> bytes:
             resource, scope, written = span
         elif span.__class__ is LeanSpan:
             written = _lean(span)
-            resource, scope = span._resource, span._instrumentation_scope
+            resource, scope = span._origin.provider.resource, span._instrumentation_scope
         else:
             context = span.get_span_context()
             if context is None:
@@ -114,7 +114,7 @@ def lean_span_sink(emit: Callable[[EncodedSpan], None]) -> Callable[[LeanSpan], 
     """
 
     def ended(span: LeanSpan) -> None:
-        emit((span._resource, span._instrumentation_scope, _lean(span)))
+        emit((span._origin.provider.resource, span._instrumentation_scope, _lean(span)))
 
     return ended
 

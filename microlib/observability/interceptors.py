@@ -101,9 +101,14 @@ class TracingInterceptor(Stage):
         if isinstance(edge, _Exchange):
             # The HTTP edge's span is the call's: name it after the method.
             edge.method = ctx.full_method
-            context = edge.span.get_span_context()
-            if context.is_valid:
-                ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(context)
+            span = edge.span
+            if type(span) is LeanSpan:
+                # Its context, always valid, read without the method and property calls.
+                ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(span._context)
+            else:
+                context = span.get_span_context()
+                if context.is_valid:
+                    ctx.attributes["trace_id"], ctx.attributes["span_id"] = _hex_ids(context)
             # Nothing of its own to end: exited only when the call fails.
             return None
         metadata = ctx.metadata

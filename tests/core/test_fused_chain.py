@@ -370,3 +370,47 @@ async def test_the_framework_stages_exits_do_nothing_where_they_promise_it() -> 
         with capture_logs() as lines:
             assert stage.exit(ctx, state, failure) is None
         assert (dataclasses.astuple(ctx), lines) == (before, []), (stage, state, failure)
+
+
+class NeedsDeadline(Stage):
+    """Promises its enter does nothing without a deadline; records the calls it gets."""
+
+    enter_needs = "deadline"
+
+    def __init__(self, journal: list[str]) -> None:
+        self.journal = journal
+
+    def enter(self, ctx: CallContext) -> str:
+        self.journal.append(f">{ctx.deadline}")
+        return "armed"
+
+    def exit(self, ctx: CallContext, state: Any, failure: BaseException | None) -> None:
+        self.journal.append(f"<{state}")
+
+
+@pytest.mark.parametrize("deadline", [None, 12.5])
+async def test_an_enter_is_skipped_only_while_the_field_its_stage_names_is_none(
+    deadline: float | None,
+) -> None:
+    """A stage promising its enter needs a field is entered exactly when the call has it,
+    and exited with None for a state when it was not."""
+    journal: list[str] = []
+
+    async def handler(ctx: CallContext) -> str:
+        journal.append("handler")
+        return "done"
+
+    ctx = _ctx()
+    ctx.deadline = deadline
+    assert await compose([NeedsDeadline(journal)], handler)(ctx) == "done"
+    assert journal == (["handler", "<None"] if deadline is None else [">12.5", "handler", "<armed"])
+
+
+def test_the_deadline_stage_does_nothing_without_a_deadline() -> None:
+    """The deadline stage's promise holds: entered without a deadline, it arms nothing."""
+    stage = DeadlineInterceptor()
+    assert stage.enter_needs == "deadline"
+    ctx = _ctx()
+    before = dataclasses.astuple(ctx)
+    assert stage.enter(ctx) is None
+    assert dataclasses.astuple(ctx) == before

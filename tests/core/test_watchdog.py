@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -65,3 +66,30 @@ def test_each_event_loop_starts_afresh() -> None:
     watchdog = Watchdog(0.2)
     assert asyncio.run(_sleeper(watchdog, 10.0)) == "expired"
     assert asyncio.run(_sleeper(watchdog, 0)) == "done"
+
+
+async def test_a_task_put_in_watched_on_the_armed_loop_is_kept_as_a_watched_one() -> None:
+    """While its check is scheduled on a task's loop, putting the task in ``watched`` with its
+    deadline is watching it (the edge's way); popping it back is releasing it."""
+    watchdog = Watchdog(0.2)
+    assert watchdog.armed_on is None
+    assert await _sleeper(watchdog, 0) == "done"
+    loop = asyncio.get_running_loop()
+    assert watchdog.armed_on is loop
+
+    async def inline(seconds: float) -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        assert task.get_loop() is watchdog.armed_on
+        watchdog.watched[task] = time.monotonic() + watchdog.seconds
+        try:
+            await asyncio.sleep(seconds)
+            return "done"
+        except asyncio.CancelledError:
+            return "expired" if watchdog.expired(task) else "cancelled"
+        finally:
+            if watchdog.watched.pop(task, None) is None:
+                watchdog.release(task)
+
+    assert await asyncio.gather(inline(10.0), inline(0)) == ["expired", "done"]
+    assert not watchdog.watched

@@ -56,3 +56,20 @@ def _keeping(sent: list[dict[str, Any]]) -> Any:
         sent.append(message)
 
     return send
+
+
+async def test_the_record_hands_the_app_the_servers_own_awaitable() -> None:
+    """Each message's send is the server's own coroutine, its bytes and status recorded
+    first: no coroutine of the record's between the app and the server."""
+    sent: list[dict[str, Any]] = []
+    exchange = _Exchange(None, "req-3", None, None)  # type: ignore[arg-type]
+    exchange.wire_send = _keeping(sent)
+    start = exchange.send({"type": "http.response.start", "status": 201})
+    assert start.cr_code is exchange.wire_send.__code__  # type: ignore[attr-defined]
+    assert exchange.status == 201
+    await start
+    body = exchange.send({"type": "http.response.body", "body": b"four"})
+    assert body.cr_code is exchange.wire_send.__code__  # type: ignore[attr-defined]
+    assert exchange.sent == 4
+    await body
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]

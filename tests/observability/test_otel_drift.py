@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import json
 from collections.abc import Iterator
 
 from opentelemetry import context as otel_context
@@ -52,12 +53,19 @@ _READABLE_SPAN_STATE = {
 
 
 def test_readable_span_keeps_its_state_where_the_lean_span_sets_it() -> None:
-    """ReadableSpan's state is exactly these fields, and a lean span has each of them."""
+    """ReadableSpan's state is exactly these fields, and a lean span has each of them but
+    ``_resource``, which only the ``resource`` property reads: the lean span's own answers
+    its provider's resource."""
     assert set(vars(ReadableSpan(name="x"))) == _READABLE_SPAN_STATE
-    _, tracer = lean_tracing(Resource.create({}), 1.0, "1.0", None)
+    resource = Resource.create({"service.name": "drift"})
+    provider, tracer = lean_tracing(resource, 1.0, "1.0", None)
     span = tracer.start_span("x")
     assert isinstance(span, LeanSpan)
-    assert set(vars(span)) | set(vars(LeanSpan)) >= _READABLE_SPAN_STATE
+    assert set(vars(span)) | set(vars(LeanSpan)) >= _READABLE_SPAN_STATE - {"_resource"}
+    assert LeanSpan.resource is not ReadableSpan.resource
+    assert span.resource is provider.resource
+    span.end()
+    assert json.loads(span.to_json())["resource"]["attributes"]["service.name"] == "drift"
 
 
 def test_the_attribute_cleaner_is_the_one_bounded_attributes_uses() -> None:

@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples.bookshop.main:service
+# pytest workers (pytest-xdist): one per core; connected tests share one of them (tests/conftest.py).
+TEST_WORKERS ?= auto
 
 .PHONY: install run test unit lint format docs bench clean tools servers core-install
 
@@ -38,7 +40,7 @@ servers:
 test: install tools servers core-install
 	$(BIN)/lint-imports
 	MICROLIB_REQUIRE_SERVERS=1 PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m pytest \
-		--cov --cov-branch --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+		-n $(TEST_WORKERS) --dist loadgroup --cov --cov-branch --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
 
 ## `pip install microlib` (no extra) in its own virtualenv, kept in .venv-core until
 ## pyproject.toml changes: an HTTP service runs on it, a missing extra is one line.
@@ -47,7 +49,7 @@ core-install:
 
 ## The unit suite only, for a laptop without servers.
 unit: install tools
-	$(BIN)/python -m pytest -m "not connected" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not connected" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp
 from microlib.config import LiveConfig, Subscriber
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.model import Settings
+from microlib.core._manifest import manifest_of, stale_generation
 from microlib.core.chain import Chain, Interceptor
 from microlib.core.errors import ContractMismatch
 from microlib.core.extras import require
@@ -168,6 +169,7 @@ class Service:
         self._publisher: BrokerPublisher | None = None
         self._messaging: Messaging | None = None
         self._jobs: Jobs | None = None
+        self._manifests: set[Path] = set()
 
     # -- configuration ---------------------------------------------------
 
@@ -301,6 +303,7 @@ class Service:
             raise ContractMismatch(
                 f"service.include({name}) was given the class: include an instance, service.include({name}())"
             )
+        self._check_generated(servicer)
         if implements_openapi(servicer):
             self._documents.add(servicer, prefix=prefix)
             return
@@ -335,6 +338,20 @@ class Service:
         definition = definition_of(servicer)
         check_servicer(definition, servicer)
         self._servicers.append((definition, servicer))
+
+    def _check_generated(self, servicer: object) -> None:
+        """Refuse generated code older than its contracts (edited since ``microlib codegen``)."""
+        for cls in type(servicer).__mro__:
+            if any(marker in cls.__dict__ for marker in _GENERATED_MARKERS):
+                module_file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+                manifest = manifest_of(module_file) if module_file else None
+                if manifest is None or manifest in self._manifests:
+                    return
+                self._manifests.add(manifest)
+                stale = stale_generation(manifest)
+                if stale:
+                    raise ContractMismatch(stale)
+                return
 
     @property
     def consumers(self) -> tuple[object, ...]:
@@ -941,6 +958,14 @@ def _unguarded_admin(live: LiveConfig[Settings]) -> ConfigError:
         ]
     )
 
+
+# The attributes a generated servicer, handler, consumer or jobs interface carries.
+_GENERATED_MARKERS = (
+    "__microlib_service__",
+    "__microlib_openapi__",
+    "__microlib_asyncapi__",
+    "__microlib_jobs__",
+)
 
 _ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
 

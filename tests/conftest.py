@@ -21,6 +21,19 @@ for _switch in ("FORCE_COLOR", "PY_COLORS", "MYPY_FORCE_COLOR", "CLICOLOR_FORCE"
     os.environ.pop(_switch, None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run in parallel (``-n``, ``--dist loadgroup``) without two workers sharing a server.
+
+    Connected tests share the machine's brokers and databases: a message published to an
+    address in one test would reach a queue another test bound to the same address. They all
+    run on one worker. Every other test stays with its file, so a module's fixtures (generated
+    code, a served example) are built once.
+    """
+    for item in items:
+        group = "servers" if item.get_closest_marker("connected") else item.nodeid.partition("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:
     """A service's log pipeline configures structlog and the root logger for

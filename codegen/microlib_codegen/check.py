@@ -13,18 +13,21 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from microlib.core._manifest import MANIFEST, contract_digest
 from microlib_codegen._version import __version__
 from microlib_codegen.errors import CodegenError
 
 __all__ = ["MANIFEST", "Drift", "compare", "with_manifest", "write"]
 
-MANIFEST = "_manifest.json"
 
-
-def with_manifest(files: dict[str, str]) -> dict[str, str]:
-    """``files`` plus the manifest naming each with its SHA-256."""
+def with_manifest(files: dict[str, str], contracts: dict[str, bytes] | None = None) -> dict[str, str]:
+    """``files`` plus the manifest naming each with its SHA-256, and each of the ``contracts``
+    they were generated from (by its path relative to the output folder) with its own: a
+    service compares those with the files when it includes the generated code."""
     hashes = {path: hashlib.sha256(text.encode("utf-8")).hexdigest() for path, text in sorted(files.items())}
-    manifest = {"generator": f"microlib-codegen {__version__}", "files": hashes}
+    manifest: dict[str, object] = {"generator": f"microlib-codegen {__version__}", "files": hashes}
+    if contracts:
+        manifest["contracts"] = {path: contract_digest(data) for path, data in sorted(contracts.items())}
     return {**files, MANIFEST: json.dumps(manifest, indent=2, sort_keys=True) + "\n"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,9 @@ def build(config: CodegenConfig) -> Outcome:
     files.setdefault("__init__.py", '"""Generated code. DO NOT EDIT."""\n')
     return Outcome(
         contract=contract,
-        files=with_manifest(files),
+        files=with_manifest(
+            files, {_relative(source, config.out): source.read_bytes() for source in found.sources}
+        ),
         documents=found.documents,
         applications=tuple(applications),
         warnings=[*warnings, *(line for app in applications for line in app.spec.warnings)],
@@ -124,6 +127,12 @@ def api_package(document: Path) -> str:
     if keyword.iskeyword(name):
         return f"{name}_"
     return f"api_{name}" if name[:1].isdigit() else name
+
+
+def _relative(path: Path, out: Path) -> str:
+    """``path`` relative to the output folder, as the manifest names it: the two move together
+    when the project does."""
+    return Path(os.path.relpath(path.resolve(), out.resolve())).as_posix()
 
 
 def _on_disk(name: str, includes: tuple[Path, ...]) -> str:

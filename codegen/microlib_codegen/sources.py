@@ -39,6 +39,9 @@ class ContractSet:
         documents: OpenAPI documents, sorted by path.
         asyncapi: AsyncAPI documents, sorted by path.
         jobs: Jobs contracts (``microlib-jobs:`` documents), sorted by path.
+        sources: Every contract file found, fragments a document ``$ref``s and a
+            TypeSpec project's ``.tsp`` files included, sorted: what the manifest records
+            so that a service can tell its generated code is older than its contracts.
     """
 
     files: tuple[str, ...]
@@ -46,6 +49,12 @@ class ContractSet:
     documents: tuple[Path, ...] = ()
     asyncapi: tuple[Path, ...] = ()
     jobs: tuple[Path, ...] = ()
+    sources: tuple[Path, ...] = ()
+
+
+# The suffixes of the files a contract is written in (a .json or .yaml may be a fragment another
+# document $refs, an .avsc an Avro schema an AsyncAPI message names).
+_SOURCE_SUFFIXES = frozenset({".proto", ".yaml", ".yml", ".json", ".tsp", ".avsc"})
 
 
 def contract_kind(path: Path) -> str:
@@ -106,6 +115,7 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
     documents: list[Path] = []
     asyncapi: list[Path] = []
     jobs: list[Path] = []
+    sources: set[Path] = set()
 
     def add(file: Path, fallback: Path) -> None:
         root = _root_for(file, explicit, fallback)
@@ -115,6 +125,8 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
 
     for given in paths:
         path = given.resolve()
+        if path.is_dir():
+            sources.update(_sources_in(path))
         if path.is_dir() and is_project(path):
             # A TypeSpec project: one contract, its .tsp files compiled together.
             documents.append(path / CONFIG)
@@ -140,6 +152,8 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
             continue
         if not path.is_file():
             raise CodegenError(f"{given}: no such file or folder")
+        # A TypeSpec project's tspconfig.yaml stands for the .tsp files beside it.
+        sources.update(_sources_in(path.parent) if path.name == CONFIG else [path])
         kind = contract_kind(path)
         if kind == "jobs":
             jobs.append(path)
@@ -165,7 +179,20 @@ def discover(paths: list[Path], includes: list[Path]) -> ContractSet:
         tuple(sorted(set(documents))),
         tuple(sorted(set(asyncapi))),
         tuple(sorted(set(jobs))),
+        tuple(sorted(sources)),
     )
+
+
+def _sources_in(folder: Path) -> list[Path]:
+    """The files under ``folder`` a contract may be written in; not ``node_modules``, nor
+    what ``tsp compile`` emitted."""
+    return [
+        file
+        for file in folder.rglob("*")
+        if file.suffix in _SOURCE_SUFFIXES
+        and file.is_file()
+        and not {"node_modules", "tsp-output"} & set(file.relative_to(folder).parts)
+    ]
 
 
 def _is_entry(path: Path) -> bool:

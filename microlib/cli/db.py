@@ -98,7 +98,7 @@ def _revision(args: argparse.Namespace) -> int:
 
 def _upgrade(args: argparse.Namespace) -> int:
     _sort_positionals(args, default="head")
-    target = _resolve(args)
+    target = _resolve(args, migrating=True)
     timeout = target.settings.migrate_lock_timeout
     _run(target, lambda db: target.migrations.upgrade(db.engine, args.revision, lock_timeout=timeout))
     return 0
@@ -106,7 +106,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 def _downgrade(args: argparse.Namespace) -> int:
     _sort_positionals(args, default=None)
-    target = _resolve(args)
+    target = _resolve(args, migrating=True)
     _run(target, lambda db: target.migrations.downgrade(db.engine, args.revision))
     return 0
 
@@ -174,8 +174,9 @@ def database_settings(
     return settings, origin, branches
 
 
-def _resolve(args: argparse.Namespace, *, need_url: bool = True) -> _Target:
-    """The database settings and migrations this invocation acts on."""
+def _resolve(args: argparse.Namespace, *, need_url: bool = True, migrating: bool = False) -> _Target:
+    """The database settings and migrations this invocation acts on; when ``migrating``, checked
+    to have revision scripts before the database is opened (which creates a SQLite file)."""
     settings, origin, branches = database_settings(args, need_url=need_url)
     if args.migrations:
         settings = settings.model_copy(update={"migrations": args.migrations})
@@ -189,6 +190,11 @@ def _resolve(args: argparse.Namespace, *, need_url: bool = True) -> _Target:
         except (ImportError, AttributeError) as exc:
             raise CommandError(f"--metadata {args.metadata!r}: {exc}") from None
     migrations = Migrations(settings.migrations, metadata=metadata, progress=_print, branches=branches)
+    if migrating:
+        try:
+            migrations.check()
+        except Error as exc:
+            raise CommandError(exc.message) from None
     return _Target(migrations, settings, origin)
 
 

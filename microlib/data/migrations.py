@@ -126,6 +126,15 @@ class Migrations:
         cfg.attributes["metadata"] = self.metadata
         return cfg
 
+    def check(self) -> None:
+        """Check there are revision scripts to migrate with.
+
+        Raises:
+            MigrationError: the directory does not exist and no branch is on.
+        """
+        if not self.directory.is_dir() and not self.branches:
+            raise MigrationError(f"migrations directory {str(self.directory)!r} does not exist")
+
     def history(self) -> list[Revision]:
         """Every revision, newest first."""
         return [_revision(s) for s in self._scripts().walk_revisions()]
@@ -202,8 +211,7 @@ class Migrations:
     async def _migrate(
         self, engine: AsyncEngine, target: str, *, upgrade: bool, lock_timeout: float
     ) -> list[str]:
-        if not self.directory.is_dir() and not self.branches:
-            raise MigrationError(f"migrations directory {str(self.directory)!r} does not exist")
+        self.check()
         with map_db_errors("migrate"):
             async with engine.connect() as conn:
                 locked = conn.dialect.name == "postgresql"

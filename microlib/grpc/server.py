@@ -9,6 +9,7 @@ health service reports NOT_SERVING.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -230,7 +231,25 @@ def _bind(server: grpc.aio.Server, settings: GrpcSettings) -> int:
             return int(server.add_insecure_port(address))
         return int(server.add_secure_port(address, _credentials(settings.tls)))
     except RuntimeError as exc:
-        raise OSError(f"cannot bind the gRPC server to {address} (settings grpc.host, grpc.port)") from exc
+        message = f"cannot bind the gRPC server to {address} (settings grpc.host, grpc.port)"
+        refusal = _bind_refusal(settings.host, settings.port)
+        if refusal is None:
+            raise OSError(message) from exc
+        raise OSError(refusal.errno, f"{message}: {refusal.strerror}") from exc
+
+
+def _bind_refusal(host: str, port: int) -> OSError | None:
+    """The system's refusal to bind ``host:port`` (grpc's own error does not give it),
+    or None when the address binds now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        # As grpc binds: an address left in TIME_WAIT is not a refusal.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
 
 
 def _credentials(tls: TlsSettings) -> grpc.ServerCredentials:

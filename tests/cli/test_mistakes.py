@@ -281,9 +281,19 @@ class TestDb:
             "mysqlx://a@b/c: use postgresql+asyncpg://... or sqlite+aiosqlite:///..."
         )
 
+    @pytest.mark.parametrize("action", ["upgrade", "downgrade base"])
+    def test_migrating_without_revision_scripts_names_the_directory_and_creates_no_database(
+        self, tmp_path: Path, action: str
+    ) -> None:
+        """Checked before the database is opened: opening a SQLite URL creates its file."""
+        result = microlib("db", *action.split(), "--url", "sqlite+aiosqlite:///./var/app.db", cwd=tmp_path)
+        assert one_line_error(result) == "microlib db: migrations directory 'migrations' does not exist"
+        assert list(tmp_path.iterdir()) == []
+
     @pytest.mark.connected
     def test_a_database_that_does_not_exist(self, tmp_path: Path) -> None:
         """The server's own words, after the masked URL."""
+        (tmp_path / "migrations").mkdir()
         result = microlib("db", "upgrade", "--url", f"{POSTGRES}/microlib_no_such_db", cwd=tmp_path)
         assert one_line_error(result) == (
             f"microlib db: database.url (from --url): {POSTGRES}/microlib_no_such_db: "

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from tests.codegen.conftest import codegen
+import pytest
+
+from tests.cli.conftest import microlib
+from tests.cli.test_mistakes import one_line_error
+from tests.codegen.conftest import codegen, python
 
 
 def _generate(contracts: Path, tmp_path: Path, *extra: str) -> tuple[str, str, int]:
@@ -207,3 +212,47 @@ class TestOpenAPIHandlers:
         )
         stub.write_text("class Pets(PetsApi:\n")
         assert f"drift: {stub}:1: cannot check the stub:" in _generate(spec, tmp_path)[1]
+
+
+class TestStaleGeneration:
+    """The manifest records each contract's digest; a service including generated code older
+    than its contracts refuses to start, naming them and what to run."""
+
+    @pytest.fixture
+    def project(self, tmp_path: Path, contracts: Path) -> Path:
+        """contracts/testdata generated into ``app/gen``, and a service including its greeter."""
+        (tmp_path / "app").mkdir()
+        (tmp_path / "app" / "__init__.py").write_text("")
+        result = codegen(
+            "contracts", "--out", "app/gen", "--package", "app.gen", "--stubs", "app/services", cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        (tmp_path / "app" / "main.py").write_text(
+            "from app.services.greeter_service import GreeterServiceServicer\n"
+            "from microlib import Service\n"
+            "\n"
+            "service = Service('demo')\n"
+            "service.include(GreeterServiceServicer())\n"
+        )
+        return tmp_path
+
+    def test_a_contract_edited_since_codegen_refuses_the_start(self, project: Path) -> None:
+        assert python("import app.main", cwd=project).returncode == 0
+        proto = project / "contracts" / "demo" / "v1" / "greeter.proto"
+        proto.write_text(proto.read_text() + "// a comment is a change too: codegen --check says so\n")
+        line = one_line_error(microlib("run", "app.main:service", cwd=project))
+        assert line == (
+            "microlib run: app/main.py:5: contracts/demo/v1/greeter.proto changed since `microlib codegen` "
+            "wrote app/gen: run `microlib codegen` to generate it again"
+        )
+        stale = codegen("contracts", "--out", "app/gen", "--package", "app.gen", "--check", cwd=project)
+        assert (stale.returncode, stale.stderr.splitlines()[0]) == (1, "stale: app/gen/_manifest.json")
+
+    def test_line_endings_and_contracts_not_shipped_are_not_changes(self, project: Path) -> None:
+        """A checkout that writes CRLF has not changed a contract; an image that ships the
+        generated package without its contracts has nothing to compare."""
+        proto = project / "contracts" / "demo" / "v1" / "greeter.proto"
+        proto.write_bytes(proto.read_bytes().replace(b"\n", b"\r\n"))
+        assert python("import app.main", cwd=project).returncode == 0
+        shutil.rmtree(project / "contracts")
+        assert python("import app.main", cwd=project).returncode == 0

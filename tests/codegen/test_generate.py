@@ -111,16 +111,17 @@ class TestGeneration:
             assert f"removed {out / package}: no contract generates it now" in again.stderr
         assert "without `paths` or `webhooks`, read as a fragment" in again.stderr
 
-    def test_output_is_independent_of_absolute_path_and_file_order(
-        self, tmp_path: Path, generated: Path
-    ) -> None:
-        """A copy elsewhere, with the files named one by one in reverse order, gives the same bytes."""
-        copy = tmp_path / "elsewhere" / "deeper" / "contracts"
-        shutil.copytree(TESTDATA, copy)
-        files = sorted(copy.rglob("*.proto"), reverse=True)
-        result = codegen(*files, "-I", copy, "--out", tmp_path / "b", cwd=tmp_path)
+    def test_output_is_independent_of_absolute_path_and_file_order(self, tmp_path: Path) -> None:
+        """A project elsewhere, with the files named one by one in reverse order, gives the same
+        bytes (the manifest names the contracts relative to the package: a project moves whole)."""
+        here, elsewhere = tmp_path / "a", tmp_path / "elsewhere" / "deeper" / "a"
+        for project in (here, elsewhere):
+            shutil.copytree(TESTDATA, project / "contracts")
+        assert codegen("contracts", "--out", "gen", cwd=here).returncode == 0
+        files = sorted((elsewhere / "contracts").rglob("*.proto"), reverse=True)
+        result = codegen(*files, "-I", elsewhere / "contracts", "--out", elsewhere / "gen", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert tree(generated / "gen_testdata") == tree(tmp_path / "b")
+        assert tree(here / "gen") == tree(elsewhere / "gen")
 
     def test_package_root_is_inferred_for_a_single_file(self, tmp_path: Path, contracts: Path) -> None:
         """A file or sub-folder given alone is named from its package (shop/v1/x.proto), imports resolving."""

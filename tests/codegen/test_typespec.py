@@ -65,9 +65,11 @@ def test_the_compiled_document_is_generated_and_served(
     assert document["openapi"] == "3.1.0"
     assert document["info"]["title"] == "Widgets"
     assert set(document["paths"]) == {"/widgets", "/widgets/{id}"}
-    again = codegen(project / "widgets.tsp", "--out", tmp_path / "gen", "--package", "tsp_widgets.gen")
+    # As deep as the first: the manifest names the contract relative to the package.
+    out = tmp_path / "tsp_widgets" / "gen"
+    again = codegen(project / "widgets.tsp", "--out", out, "--package", "tsp_widgets.gen")
     assert again.returncode == 0, again.stderr
-    assert tree(tmp_path / "gen") == tree(generated / "gen")
+    assert tree(out) == tree(generated / "gen")
 
 
 class _Widgets:

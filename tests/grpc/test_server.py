@@ -4,6 +4,8 @@ metadata, malformed and oversized requests, unknown methods, limits, drain."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -199,10 +201,15 @@ async def test_server_refuses_servicer_missing_a_method(echo: Generated, definit
 
 
 async def test_start_reports_a_busy_port(make_server: Callable[..., GrpcServer], server: GrpcServer) -> None:
-    """Binding an address in use fails naming the address and the settings."""
+    """Binding an address in use fails naming the address, the settings and the system's reason."""
     other = make_server(GrpcSettings(host="127.0.0.1", port=server.port))
-    with pytest.raises(OSError, match=rf"127\.0\.0\.1:{server.port} \(settings grpc.host, grpc.port\)"):
+    with pytest.raises(OSError) as raised:
         await other.start()
+    assert raised.value.errno == errno.EADDRINUSE
+    assert str(raised.value).endswith(
+        f"cannot bind the gRPC server to 127.0.0.1:{server.port} (settings grpc.host, grpc.port): "
+        + os.strerror(errno.EADDRINUSE)
+    )
     await other.stop()
 
 

@@ -121,11 +121,6 @@ def stub_drift(stub: Stub, source: str) -> list[str]:
     return report
 
 
-def _union(annotation: ast.expr | None) -> str:
-    """An annotation normalized so that ``models.A | B`` equals ``B | A``."""
-    return "|".join(sorted(_norm(annotation).split("|")))
-
-
 def _handler_problems(fn: ast.FunctionDef | ast.AsyncFunctionDef, expected: Handler) -> list[str]:
     if not isinstance(fn, ast.AsyncFunctionDef) or _is_generator(fn):
         return ["must be `async def` returning once"]
@@ -134,9 +129,11 @@ def _handler_problems(fn: ast.FunctionDef | ast.AsyncFunctionDef, expected: Hand
         return [f"takes {len(params)} parameter(s) after self, expected 2 (payload, ctx)"]
     found = []
     payload = params[0].annotation
-    if payload is not None and _union(payload) != _union(ast.parse(expected.payload, mode="eval").body):
+    if payload is not None and _members(payload) != _members(ast.parse(expected.payload, mode="eval").body):
         found.append(f"{params[0].arg} is annotated {ast.unparse(payload)}")
-    if fn.returns is not None and _union(fn.returns) != _union(ast.parse(expected.returns, mode="eval").body):
+    if fn.returns is not None and _members(fn.returns) != _members(
+        ast.parse(expected.returns, mode="eval").body
+    ):
         found.append(f"returns {ast.unparse(fn.returns)}")
     return found
 
@@ -229,6 +226,40 @@ def _binds(args: ast.arguments, keywords: tuple[str, ...]) -> bool:
     return all(default or (keyword and a.arg in keywords) for a, default, keyword in params)
 
 
+def _annotation_problems(args: ast.arguments, expected: str) -> list[str]:
+    """The parameters annotated otherwise than the ``async def ...:`` line ``expected`` (the
+    document changed a parameter's type since the stub was written); unannotated ones pass."""
+    signature = ast.parse(f"{expected} ...").body[0]
+    assert isinstance(signature, ast.AsyncFunctionDef)
+    wanted = {a.arg: _members(a.annotation) for a in signature.args.kwonlyargs}
+    return [
+        f"{a.arg} is annotated {ast.unparse(a.annotation)}"
+        for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        if a.annotation is not None and a.arg in wanted and _members(a.annotation) != wanted[a.arg]
+    ]
+
+
+def _members(annotation: ast.expr | None) -> frozenset[str]:
+    """The types a union annotation names: ``X | None``, ``Optional[X]`` and ``Union[None, X]``
+    are one; module prefixes and quotes aside."""
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _members(annotation.left) | _members(annotation.right)
+    if isinstance(annotation, ast.Subscript):
+        kind = _norm(annotation.value)
+        if kind == "Optional":
+            return _members(annotation.slice) | {"None"}
+        if kind == "Union":
+            parts = annotation.slice
+            elements = parts.elts if isinstance(parts, ast.Tuple) else [parts]
+            return frozenset().union(*map(_members, elements))
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            return _members(ast.parse(annotation.value, mode="eval").body)
+        except SyntaxError:
+            pass
+    return frozenset({_norm(annotation)})
+
+
 def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:
     """Every way the OpenAPI handler module at ``path`` differs from its tag's operations.
 
@@ -256,6 +287,11 @@ def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:
             report.append(
                 f"{where}:{fn.lineno}: {cls.name}.{name}: cannot be called with ({given}): its "
                 f"parameters are ({ast.unparse(fn.args)}); expected: {text}"
+            )
+        else:
+            report.extend(
+                f"{where}:{fn.lineno}: {cls.name}.{name}: {problem}; expected: {text}"
+                for problem in _annotation_problems(fn.args, text)
             )
     names = {name for name, *_ in stub.handlers}
     for name, fn in defs.items():

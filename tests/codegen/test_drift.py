@@ -202,6 +202,32 @@ class TestOpenAPIHandlers:
         stub.write_text(text.replace(written, "*, petId: str, fields: str"))
         assert "Pets.get_pet: cannot be called with (pet_id=, fields=)" in _generate(spec, tmp_path)[1]
 
+    def test_a_parameter_whose_type_changed_is_named(self, tmp_path: Path) -> None:
+        """The document changed a parameter's type after the stub was written: the handler would
+        be called with what its annotation does not say. The same union written another way
+        (`Optional[int]`, `int | None`) is no change, nor is a parameter left unannotated."""
+        spec, stub = self._project(tmp_path)
+        spec.write_text(
+            PETS.replace(
+                "        - {name: petId, in: path, required: true, schema: {type: string}}",
+                "        - {name: petId, in: path, required: true, schema: {type: integer}}\n"
+                "        - {name: limit, in: query, schema: {type: integer}}",
+            )
+        )
+        codegen(spec, "--out", tmp_path / "gen")  # the package regenerated, the stub left as it was
+        written = "        *,\n        pet_id: str,\n"
+        text = stub.read_text()
+        stub.write_text(text.replace(written, "*, pet_id: str, limit: 'typing.Optional[int]' = None"))
+        _, err, code = _generate(spec, tmp_path, "--check")
+        assert err.splitlines() == [
+            f"drift: {stub}:23: Pets.get_pet: pet_id is annotated str; expected: async def get_pet(self, *, "
+            "pet_id: int, limit: int | None = None) -> Reply | None:",
+            "1 stub problem(s) above: the code disagrees with the contracts",
+        ]
+        assert code == 1
+        stub.write_text(text.replace(written, "*, pet_id, limit: Union[None, int] = None"))
+        assert _generate(spec, tmp_path, "--check")[2] == 0
+
     def test_a_stub_that_does_not_parse_or_lost_its_class(self, tmp_path: Path) -> None:
         """A broken module or a class that no longer subclasses the Protocol is one line each."""
         spec, stub = self._project(tmp_path)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples.bookshop.main:service
-# pytest workers (pytest-xdist): one per core; connected tests share one of them (tests/conftest.py).
+# pytest workers (pytest-xdist): one per core, each file on one; connected tests take turns (tests/conftest.py).
 TEST_WORKERS ?= auto
 
 .PHONY: install run test unit lint format docs bench clean tools servers core-install
@@ -40,7 +40,7 @@ servers:
 test: install tools servers core-install
 	$(BIN)/lint-imports
 	MICROLIB_REQUIRE_SERVERS=1 PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/python -m pytest \
-		-n $(TEST_WORKERS) --dist loadgroup --cov --cov-branch --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+		-n $(TEST_WORKERS) --dist loadfile --cov --cov-branch --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
 
 ## `pip install microlib` (no extra) in its own virtualenv, kept in .venv-core until
 ## pyproject.toml changes: an HTTP service runs on it, a missing extra is one line.
@@ -49,7 +49,7 @@ core-install:
 
 ## The unit suite only, for a laptop without servers.
 unit: install tools
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not connected" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not connected" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,17 +23,25 @@ for _switch in ("FORCE_COLOR", "PY_COLORS", "MYPY_FORCE_COLOR", "CLICOLOR_FORCE"
     os.environ.pop(_switch, None)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run in parallel (``-n``, ``--dist loadgroup``) without two workers sharing a server.
+# Held by the connected test running, whichever pytest process (an xdist worker) runs it.
+CONNECTED_LOCK = Path(tempfile.gettempdir()) / "microlib-connected-tests.lock"
 
-    Connected tests share the machine's brokers and databases: a message published to an
-    address in one test would reach a queue another test bound to the same address. They all
-    run on one worker. Every other test stays with its file, so a module's fixtures (generated
-    code, a served example) are built once.
-    """
-    for item in items:
-        group = "servers" if item.get_closest_marker("connected") else item.nodeid.partition("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+
+@pytest.fixture(autouse=True)
+def _connected_tests_take_turns(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Connected tests share the machine's servers: a message one publishes to an address would
+    reach a queue another bound to it, and one restarts RabbitMQ under the others. Run in
+    parallel (``make test``: pytest-xdist), they take turns on a lock every process shares;
+    the other tests run beside them."""
+    if request.node.get_closest_marker("connected") is None:
+        yield
+        return
+    with CONNECTED_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)

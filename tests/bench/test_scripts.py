@@ -139,6 +139,7 @@ def test_every_script_is_run() -> None:
         "bench/callgrind.py",  # the callgrind wrapper (its modes take minutes)
         "bench/grpc/_common.py",
         "bench/grpc/_floor.py",
+        "bench/grpc/served.py",  # callgrind only; its servers run in grpc-k6
         "bench/grpc/servers.py",
         "bench/libraries/callgrind.py",  # callgrind only; its cases run in library-cases
         "bench/libraries/cases.py",

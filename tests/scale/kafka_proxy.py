@@ -14,9 +14,11 @@ of a consumer group commits during every rebalance, so it always hits this.
 The proxy relays every request untouched. In the responses it changes two
 things: error 22 (ILLEGAL_GENERATION) becomes 27 (REBALANCE_IN_PROGRESS) in
 OffsetCommit, Heartbeat and SyncGroup answers, so the member rejoins with its
-own id (as against Kafka); and the broker port in Metadata and FindCoordinator
-answers becomes the proxy's, so clients keep talking through it. A member the
-group really removed still gets UNKNOWN_MEMBER_ID (25), which is not touched.
+own id (as against Kafka), as does a SyncGroup answer with no error and no
+assignment bytes (noida-db's to a member the leader's assignment left out);
+and the broker port in Metadata and FindCoordinator answers becomes the
+proxy's, so clients keep talking through it. A member the group really
+removed still gets UNKNOWN_MEMBER_ID (25), which is not touched.
 
 Only the non-flexible versions aiokafka sends are parsed; any other version of
 those five requests closes the connection, so a client upgrade fails loudly
@@ -103,11 +105,21 @@ def _broker_ports(body: bytearray, api_key: int, version: int, old: int, new: in
 
 
 def _group_errors(body: bytearray, api_key: int, version: int) -> int:
-    """Turn ILLEGAL_GENERATION into REBALANCE_IN_PROGRESS; how many were turned."""
+    """Turn ILLEGAL_GENERATION, and a SyncGroup answer without an assignment, into
+    REBALANCE_IN_PROGRESS; how many were turned."""
     read = _Reader(body)
     throttled = version >= (3 if api_key == OFFSET_COMMIT else 1)
     if throttled:
         read.int32()  # throttle_time_ms
+    if api_key == SYNC_GROUP:
+        where = read.at
+        if read.int16() == 0 and read.int32() == 0:
+            # No error and zero assignment bytes, which aiokafka cannot decode: noida-db's answer to
+            # a member the leader's assignment left out (it joined after the leader computed it).
+            # Kafka's generation would have moved on, so the member rejoins.
+            struct.pack_into(">h", body, where, REBALANCE_IN_PROGRESS)
+            return 1
+        read.at = where
     if api_key != OFFSET_COMMIT:
         return int(read.patch16(ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS))
     turned = 0

@@ -18,6 +18,16 @@ under a server, so work deferred to the loop (log writes, export tasks) is
 counted::
 
     PYTHONPATH=$PWD python bench/observability/bench_layers.py --instructions --requests 1024
+
+``--bytecodes`` counts the bytecodes each Python function runs per request
+instead (``sys.settrace`` with opcode events, every thread), for the modes
+given, in seconds rather than minutes: deterministic, it shows where a
+mode's Python goes, function by function (callgrind sees the interpreter's
+C functions only), and what a change removed. A bytecode is not an
+instruction count (one may cost tens of instructions, another hundreds),
+so confirm a change with ``--instructions``::
+
+    PYTHONPATH=$PWD python bench/observability/bench_layers.py --bytecodes --requests 1024 --modes off on
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import builtins
+import collections
 import contextlib
 import functools
 import os
@@ -32,8 +43,10 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
@@ -102,9 +115,19 @@ _WARM_UP = 512
 async def _count_once(mode: str, requests: int, endpoint: str) -> None:
     """The run callgrind counts: warm up, serve ``requests`` requests, export what is left."""
     app = build(mode, endpoint)
-    for _ in range(_WARM_UP + requests):
+    await _serve(app, _WARM_UP + requests)
+    await _stop(mode, app)
+
+
+async def _serve(app: Any, requests: int) -> None:
+    # Each request followed by one turn of the loop, as under a server.
+    for _ in range(requests):
         await app({**_SCOPE, "headers": list(_SCOPE["headers"])}, _receive, _send)
         await asyncio.sleep(0)
+
+
+async def _stop(mode: str, app: Any) -> None:
+    # Export what is left, as a stopping service does.
     if mode == "floor":
         await app.flush()
     elif app.state.observability is not None:
@@ -145,6 +168,58 @@ def _count(modes: list[str], requests: int) -> None:
             print(f"{mode:>8} +{(count - off) / 1000:7.1f}k over off, {off / count:.3f} of off")
 
 
+async def _bytecodes_once(mode: str, requests: int, endpoint: str, top: int) -> None:
+    """Count the bytecodes of ``requests`` requests (after a warm-up) by function; print the ``top``."""
+    counts: collections.Counter[tuple[str, int, str]] = collections.Counter()
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "call":
+            frame.f_trace_opcodes = True
+        elif event == "opcode":
+            code = frame.f_code
+            counts[code.co_filename, code.co_firstlineno, code.co_name] += 1
+        return tracer
+
+    # Lines go nowhere (the floor writes them to file descriptor 1 itself); the table to stdout.
+    stdout = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        app = build(mode, endpoint)
+        await _serve(app, _WARM_UP)
+        threading.settrace(tracer)
+        sys.settrace(tracer)
+        try:
+            await _serve(app, requests)
+        finally:
+            sys.settrace(None)
+            threading.settrace(None)
+        await _stop(mode, app)
+        sys.stdout.flush()
+    finally:
+        os.dup2(stdout, 1)
+        os.close(devnull)
+        os.close(stdout)
+    root = str(HERE.parents[1]) + os.sep
+    print(f"{mode}: {sum(counts.values()) / requests:.0f} bytecodes/request")
+    for (filename, line, name), count in counts.most_common(top):
+        print(f"{count / requests:8.1f}  {filename.removeprefix(root)}:{line} {name}")
+
+
+def _bytecodes(modes: list[str], requests: int, top: int) -> None:
+    port = _free_port()
+    receiver = _spawn("0-1", str(HERE / "receiver.py"), str(port))
+    try:
+        _wait_for(port)
+        for mode in modes:
+            # A process each: the modes' pipelines and tracers are process-wide.
+            argv = [sys.executable, __file__, "--bytecodes-run", mode, "--requests", str(requests)]
+            subprocess.run([*argv, "--top", str(top), f"http://127.0.0.1:{port}"], check=True)
+    finally:
+        receiver.send_signal(signal.SIGTERM)
+        receiver.wait(timeout=10)
+
+
 def main() -> None:
     """Parse arguments and run the rounds."""
     parser = argparse.ArgumentParser(
@@ -155,10 +230,23 @@ def main() -> None:
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions per request with callgrind"
     )
-    parser.add_argument("--modes", nargs="+", default=["off", "on", "floor"], help="with --instructions")
+    parser.add_argument(
+        "--modes", nargs="+", default=["off", "on", "floor"], help="with --instructions or --bytecodes"
+    )
+    parser.add_argument(
+        "--bytecodes", action="store_true", help="count the bytecodes of each function per request"
+    )
+    parser.add_argument("--top", type=int, default=40, help="with --bytecodes: functions shown per mode")
     parser.add_argument("--count-run", help=argparse.SUPPRESS)
+    parser.add_argument("--bytecodes-run", help=argparse.SUPPRESS)
     parser.add_argument("endpoint", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bytecodes_run:
+        asyncio.run(_bytecodes_once(args.bytecodes_run, args.requests, args.endpoint, args.top))
+        return
+    if args.bytecodes:
+        _bytecodes(args.modes, args.requests, args.top)
+        return
     if args.count_run:
         asyncio.run(_count_once(args.count_run, args.requests, args.endpoint))
         return

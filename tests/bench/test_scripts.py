@@ -71,6 +71,10 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "messaging-rabbitmq-run": ("bench/messaging/inproc.py --one 20 --contender microlib", ""),
     "observability-http": ("bench/observability/bench_http.py --rounds 1 --duration 1", "ratio floor/off"),
     "observability-layers": ("bench/observability/bench_layers.py --requests 50 --rounds 1", "over off"),
+    "observability-bytecodes": (
+        "bench/observability/bench_layers.py --bytecodes --requests 20 --modes off on floor --top 3",
+        "floor: ",
+    ),
     "observability-metrics": ("bench/observability/bench_metrics.py --ops 100 --rounds 1", "labels()"),
     "observability-spans": ("bench/observability/bench_spans.py --spans 100 --rounds 1", "than sdk"),
     "outbox": ("bench/outbox/run.py --rounds 1 --messages 50", "ratio microlib / sqlalchemy-floor"),

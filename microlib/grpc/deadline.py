@@ -52,29 +52,13 @@ class DeadlineInterceptor(Stage):
         loop = task.get_loop()
         if queue is None or queue.loop is not loop:
             queue = self._queue = _Queue(loop)
-        # _Queue.arm written out: a call less on every call served.
-        timer = _Timer(task, queue)
-        heappush(queue.heap, (deadline, next(queue.order), timer))
-        if deadline < queue.when:
-            queue._schedule(deadline)
-        return timer
+        return queue.arm(task, deadline)
 
     def exit(
         self, ctx: CallContext, state: _Timer | None, failure: BaseException | None
     ) -> BaseException | None:
         """Disarm the timer; the cancellation it caused becomes ``DeadlineExceeded``."""
-        if state is None:
-            return None
-        if not state.expired:
-            # _Timer.disarm and _Queue.disarmed written out for a call that ended in time
-            # (nearly every one): two calls less on every call served.
-            state.task = None
-            queue = state.queue
-            queue.dead += 1
-            if queue.dead > _SWEEP_AFTER and queue.dead * 2 > len(queue.heap):
-                queue.sweep()
-            return None
-        if not state.disarm(failure):
+        if state is None or not state.disarm(failure):
             return None
         expired = DeadlineExceeded(f"deadline of {ctx.full_method} expired")
         expired.__suppress_context__ = True
@@ -145,14 +129,10 @@ class _Queue:
     def disarmed(self) -> None:
         self.dead += 1
         if self.dead > _SWEEP_AFTER and self.dead * 2 > len(self.heap):
-            self.sweep()
-
-    def sweep(self) -> None:
-        """Drop the disarmed timers from the heap."""
-        heap = self.heap
-        heap[:] = [entry for entry in heap if entry[2].task is not None]
-        heapify(heap)
-        self.dead = 0
+            heap = self.heap
+            heap[:] = [entry for entry in heap if entry[2].task is not None]
+            heapify(heap)
+            self.dead = 0
 
     def _schedule(self, when: float) -> None:
         if self.handle is not None:

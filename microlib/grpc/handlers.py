@@ -243,18 +243,13 @@ class _Method:
             # access is decided before its shape is discussed.
             request = Rejected(self._malformed(exc))
         remaining = grpc_context.time_remaining()
-        items = grpc_context.invocation_metadata()
-        # _metadata's usual case (text values under distinct keys) written out: a call less.
-        metadata: Mapping[str, Any] = dict(items) if items else {}
-        if len(metadata) != len(items or ()) or bytes in map(type, metadata.values()):
-            metadata = _metadata(items)
         # Every field by position (in CallContext's order): matching a
         # keyword, and the default factories, cost more than the fields.
         ctx = CallContext(
             "grpc",
             self.service,
             self.name,
-            metadata,
+            _metadata(grpc_context.invocation_metadata()),
             None if remaining is None else time.monotonic() + remaining,
             grpc_context.peer(),
             request,

@@ -396,16 +396,9 @@ class LeanSpan(trace.Span, ReadableSpan):
                     self._name = name
                 own = self._attributes
                 before = len(own)
-                limit = origin.limits.max_span_attributes
-                if limit is None or before + len(attributes) <= limit:
-                    # _merge's usual case written out: a call less on every call served.
-                    own.update(attributes)
-                    if len(own) != before + len(attributes):
-                        _moved_to_end(own, attributes)
-                else:
-                    evicted = _store_bounded(own, attributes, limit)
-                    if evicted:
-                        self._dropped += evicted
+                evicted = _merge(own, attributes, origin.limits.max_span_attributes)
+                if evicted:
+                    self._dropped += evicted
                 if self._wire is not None:
                     # Still the encoding of every attribute, in order, if all were appended.
                     if wire is not None and len(own) == before + len(attributes) and not evicted:
@@ -510,17 +503,11 @@ def _merge(
         before = len(attributes)
         attributes.update(new)
         if len(attributes) != before + len(new):
-            _moved_to_end(attributes, new)
+            # Some keys were set again: as with BoundedAttributes, they move to the end.
+            for key in new:
+                attributes[key] = attributes.pop(key)
         return 0
     return _store_bounded(attributes, new, limit)
-
-
-def _moved_to_end(
-    attributes: dict[str, types.AttributeValue], new: Mapping[str, types.AttributeValue]
-) -> None:
-    # Some keys of ``new`` were set again: as with BoundedAttributes, they move to the end.
-    for key in new:
-        attributes[key] = attributes.pop(key)
 
 
 def _store_bounded(

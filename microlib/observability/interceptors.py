@@ -24,7 +24,6 @@ from microlib.core.errors import Code
 from microlib.observability._exchange import _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer, attach, detach
-from microlib.observability._otel_private import CURRENT_CONTEXT as _CONTEXT
 from microlib.observability._structlog_private import ABSENT, field_var
 from microlib.observability.identity import _current, _Serving
 from microlib.observability.logging import AccessLog
@@ -168,15 +167,7 @@ class TracingInterceptor(Stage):
                 span.set_attributes(_GRPC_OK if ctx.kind == "grpc" else _OK)
                 span.end()
         finally:
-            # _lean_tracer.detach written out: a call less on every call served.
-            if _CONTEXT is None:
-                detach(bound[0])
-            else:
-                try:
-                    _CONTEXT.reset(bound[0])
-                except Exception:
-                    # Made in another context, or used: the API's detach logs it, as it would have.
-                    otel_context.detach(bound[0])
+            detach(bound[0])
             _current.reset(bound[1])
 
 

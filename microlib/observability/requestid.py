@@ -69,8 +69,7 @@ class RequestIdInterceptor(Stage):
         else:
             # The edge always passes its id on: a call without one is not under it.
             bound_by_edge = False
-            # new_request_id() written out: a call less on every call without an id.
-            request_id = random.getrandbits(128).to_bytes(16).hex()
+            request_id = new_request_id()
         ctx.attributes["request_id"] = request_id
         if bound_by_edge:
             # The edge stamps this id on the response itself: echoed here, it would be

@@ -83,8 +83,18 @@ def enum_parser(enum: EnumType) -> str:
 
 
 def _scalar_out(scalar: str, expr: str) -> str:
+    # A value of the field's own type is written as it is. Any other goes through a call
+    # that takes what protobuf takes there (an IntEnum member, UTF-8 bytes) and raises
+    # TypeError for the rest, so a handler's mistyped response fails as it does over gRPC
+    # rather than reaching the client as a document its schema refuses.
     if scalar in ("int64", "sint64", "sfixed64", "uint64", "fixed64"):
-        return f"str({expr})"
+        return f"str({expr} if type({expr}) is int else _j.integer_out({expr}))"
+    if scalar in ("int32", "sint32", "sfixed32", "uint32", "fixed32"):
+        return f"({expr} if type({expr}) is int else _j.integer_out({expr}))"
+    if scalar == "string":
+        return f"({expr} if type({expr}) is str else _j.string_out({expr}))"
+    if scalar == "bool":
+        return f"({expr} if type({expr}) is bool else _j.boolean_out({expr}))"
     if scalar == "float":
         return f"_j.float_out({expr})"
     if scalar == "double":
@@ -105,7 +115,8 @@ def _value_out(f: Field, expr: str) -> str:
     if f.kind is FieldKind.ENUM:
         if ref.full_name == _NULL_VALUE:
             return "None"
-        return f"_EN_{_ident(ref.full_name)}.get({expr}, int({expr}))"
+        # A number without a name (an open enum's) is written as the number.
+        return f"(_EN_{_ident(ref.full_name)}.get({expr}) or _j.integer_out({expr}))"
     if ref.well_known is WellKnown.TIMESTAMP:
         return f"_j.timestamp_out({expr})"
     if ref.well_known is WellKnown.DURATION:
@@ -143,7 +154,7 @@ def _field_out(f: Field) -> list[str]:
         return [f"v = {read}", "if v is not None:", f"    d[{key}] = {_value_out(f, 'v')}"]
     if f.required:
         # Always written, so documents satisfy the OpenAPI schema's `required`.
-        return [f"d[{key}] = {_value_out(f, read)}"]
+        return [f"v = {read}", f"d[{key}] = {_value_out(f, 'v')}"]
     return [f"v = {read}", "if v or e:", f"    d[{key}] = {_value_out(f, 'v')}"]
 
 

@@ -17,6 +17,7 @@ import base64
 import binascii
 import datetime
 import math
+import operator
 import re
 import struct
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ __all__ = [
     "bad",
     "bool_key",
     "boolean",
+    "boolean_out",
     "bytes_in",
     "bytes_out",
     "double",
@@ -44,11 +46,13 @@ __all__ = [
     "float_out",
     "int32",
     "int64",
+    "integer_out",
     "map_in",
     "message_in",
     "one_member",
     "repeated_in",
     "string",
+    "string_out",
     "timestamp_in",
     "timestamp_out",
     "uint32",
@@ -122,6 +126,41 @@ def one_member(values: dict[str, Any], members: dict[str, str], oneof: str, path
 
 
 # ---------------------------------------------------------------- output
+
+
+def integer_out(value: Any) -> int:
+    """An integer field's value that is not an ``int``: an ``int`` subclass other than ``bool``
+    (an IntEnum member), as protobuf takes it.
+
+    Raises:
+        TypeError: for anything else (a ``bool``, a ``float``, a numeric string).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    raise TypeError(f"expected int, got {type(value).__name__}")
+
+
+def string_out(value: Any) -> str:
+    """A ``string`` field's value that is not a ``str``: a ``str`` subclass, or UTF-8 ``bytes``,
+    as protobuf takes them.
+
+    Raises:
+        TypeError: for anything else; UnicodeDecodeError for bytes that are not UTF-8.
+    """
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes):
+        return value.decode()
+    raise TypeError(f"expected str, got {type(value).__name__}")
+
+
+def boolean_out(value: Any) -> bool:
+    """A ``bool`` field's value that is not a ``bool``: an integer, as protobuf takes it.
+
+    Raises:
+        TypeError: for anything else (a string, a float).
+    """
+    return bool(operator.index(value))
 
 
 def float_out(value: float) -> Any:

@@ -69,14 +69,14 @@ RESPONSES = [
 
 @pytest.mark.parametrize(("book", "said"), RESPONSES)
 async def test_a_response_that_does_not_encode_is_named_over_grpc_and_rest(book: str, said: str) -> None:
-    """The client gets INTERNAL as before; the log names the RPC and what is wrong, where it was an
-    AttributeError or `bad argument type for built-in operation` from inside the generated codec."""
+    """The client gets INTERNAL over gRPC and 500 over REST; the log names the RPC and what is
+    wrong, where it was an AttributeError or `bad argument type for built-in operation` from
+    inside the generated codec. Over REST a mistyped field was written into the document as it
+    was (a 200 with ``"tags": ["a", 3]``)."""
     async with TestService(_service()) as t:
         with pytest.raises(Internal):
             await BookshopServiceClient(t.grpc).get_book(GetBookRequest(id=book))
         assert _logged(t.logs) == f"TypeError: bookshop.v1.BookshopService/GetBook: {said}"
-        if book in ("field", "nested"):
-            return  # the REST renderer writes a field's value without checking its type (not done yet)
         response = await t.http.get(f"/v1/books/{book}")
         assert response.status_code == 500, response.text
         assert _logged(t.logs) == f"TypeError: bookshop.v1.BookshopService/GetBook: {said}"

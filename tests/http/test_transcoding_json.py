@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import math
 from typing import Any
 
@@ -83,6 +84,56 @@ def test_output_equals_json_format(index: int, options: dict[str, bool]) -> None
         preserving_proto_field_name=options.get("original_names", False),
     )
     assert TO_JSON(message, JsonOptions(**options)) == expected
+
+
+class Rank(enum.IntEnum):
+    FIRST = 1
+
+
+class Label(enum.StrEnum):
+    A = "a"
+
+
+# Values a handler may hand back that are not the field's own type but that protobuf takes.
+TAKEN = [
+    Everything(i32=Rank.FIRST, i64=Rank.FIRST, u64=Rank.FIRST, many_i64=[Rank.FIRST]),  # type: ignore[list-item]
+    Everything(flag=1, text=Label.A),  # type: ignore[arg-type]
+    Everything(text=b"caf\xc3\xa9"),  # type: ignore[arg-type]
+    Everything(format=1, formats=[99]),  # type: ignore[arg-type, list-item]
+    Everything(counts={"a": Rank.FIRST}, by_flag={True: Label.A}),  # type: ignore[dict-item]
+]
+
+
+@pytest.mark.parametrize("index", range(len(TAKEN)))
+def test_values_protobuf_takes_are_written_as_json_format_writes_them(index: int) -> None:
+    """An IntEnum member in an integer field, an integer in a bool field, a str subclass or UTF-8
+    bytes in a string field: written as json_format writes them after protobuf took them."""
+    assert TO_JSON(TAKEN[index], JsonOptions()) == oracle_dump(TAKEN[index])
+
+
+# Values protobuf refuses: over gRPC they fail to encode; JSON must not write them either.
+REFUSED = [
+    Everything(i32="7"),  # type: ignore[arg-type]
+    Everything(i32=1.5),  # type: ignore[arg-type]
+    Everything(i32=True),
+    Everything(i64="12"),  # type: ignore[arg-type]
+    Everything(text=3),  # type: ignore[arg-type]
+    Everything(flag="yes"),  # type: ignore[arg-type]
+    Everything(format="NO_SUCH_FORMAT"),  # type: ignore[arg-type]
+    Everything(many_i64=[1, "2"]),  # type: ignore[list-item]
+    Everything(counts={"a": "1"}),  # type: ignore[dict-item]
+    Everything(by_flag={True: 3}),  # type: ignore[dict-item]
+]
+
+
+@pytest.mark.parametrize("index", range(len(REFUSED)))
+def test_values_protobuf_refuses_are_not_written(index: int) -> None:
+    """to_json raises TypeError where protobuf does: the transcoder answers 500 and names the
+    field (tests/grpc/test_unencodable.py) instead of a 200 whose document breaks its schema."""
+    with pytest.raises((TypeError, ValueError)):
+        CODEC.to_upb(REFUSED[index])
+    with pytest.raises(TypeError):
+        TO_JSON(REFUSED[index], JsonOptions())
 
 
 @pytest.mark.parametrize("index", range(len(MESSAGES)))

@@ -195,18 +195,20 @@ def to_json_bookshop__v1__Book(m: _m_bookshop__v1.Book, o: _j.JsonOptions) -> di
     d: dict[str, Any] = {}
     v = m.id
     if v or e:
-        d["id"] = v
+        d["id"] = v if type(v) is str else _j.string_out(v)
     v = m.shelf
     if v or e:
-        d["shelf"] = v
-    d["title"] = m.title
-    d["author"] = m.author
+        d["shelf"] = v if type(v) is str else _j.string_out(v)
+    v = m.title
+    d["title"] = v if type(v) is str else _j.string_out(v)
+    v = m.author
+    d["author"] = v if type(v) is str else _j.string_out(v)
     v = m.price_cents
     if v or e:
-        d["price_cents" if n else "priceCents"] = str(v)
+        d["price_cents" if n else "priceCents"] = str(v if type(v) is int else _j.integer_out(v))
     v = m.tags
     if v or e:
-        d["tags"] = list(v)
+        d["tags"] = [(x if type(x) is str else _j.string_out(x)) for x in v]
     v = m.created_at
     if v is not None:
         d["created_at" if n else "createdAt"] = _j.timestamp_out(v)
@@ -243,7 +245,8 @@ def to_json_bookshop__v1__CreateBookRequest(
     e = o.emit_defaults
     v: Any
     d: dict[str, Any] = {}
-    d["shelf"] = m.shelf
+    v = m.shelf
+    d["shelf"] = v if type(v) is str else _j.string_out(v)
     v = m.book
     if v is not None:
         d["book"] = to_json_bookshop__v1__Book(v, o)
@@ -282,7 +285,8 @@ def to_json_bookshop__v1__GetBookRequest(
     e = o.emit_defaults
     v: Any
     d: dict[str, Any] = {}
-    d["id"] = m.id
+    v = m.id
+    d["id"] = v if type(v) is str else _j.string_out(v)
     return d
 
 
@@ -318,13 +322,14 @@ def to_json_bookshop__v1__ListBooksRequest(
     e = o.emit_defaults
     v: Any
     d: dict[str, Any] = {}
-    d["shelf"] = m.shelf
+    v = m.shelf
+    d["shelf"] = v if type(v) is str else _j.string_out(v)
     v = m.page_size
     if v or e:
-        d["page_size" if n else "pageSize"] = v
+        d["page_size" if n else "pageSize"] = v if type(v) is int else _j.integer_out(v)
     v = m.page_token
     if v or e:
-        d["page_token" if n else "pageToken"] = v
+        d["page_token" if n else "pageToken"] = v if type(v) is str else _j.string_out(v)
     return d
 
 
@@ -365,7 +370,7 @@ def to_json_bookshop__v1__ListBooksResponse(
         d["books"] = [to_json_bookshop__v1__Book(x, o) for x in v]
     v = m.next_page_token
     if v or e:
-        d["next_page_token" if n else "nextPageToken"] = v
+        d["next_page_token" if n else "nextPageToken"] = v if type(v) is str else _j.string_out(v)
     return d
 
 
@@ -401,7 +406,8 @@ def to_json_bookshop__v1__StreamBooksRequest(
     e = o.emit_defaults
     v: Any
     d: dict[str, Any] = {}
-    d["shelf"] = m.shelf
+    v = m.shelf
+    d["shelf"] = v if type(v) is str else _j.string_out(v)
     return d
 
 

@@ -98,6 +98,9 @@ class CallContext:
     # its log lines then carry ``kind`` and ``method``, read from here rather
     # than bound in two context variables each call.
     _logged_as: str = field(default="", init=False, repr=False)
+    # A unary gRPC call's response with its wire bytes, encoded by the innermost step so that
+    # a response that does not encode fails inside the chain (microlib.grpc.handlers).
+    _encoded: tuple[Any, bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def full_method(self) -> str:

@@ -200,14 +200,25 @@ class _Method:
         self.chain = wrap(self._innermost(definition.kind, impl))
         self.client_certificates = client_certificates
 
-    @staticmethod
-    def _innermost(kind: MethodKind, impl: Any) -> CallNext:
+    def encoded(self, response: Any) -> bytes:
+        """``response`` as wire bytes; a TypeError naming the field at fault if it does not encode."""
+        try:
+            return self.encode(response)
+        except Exception as exc:
+            expected = self.definition.response_type
+            raise unencodable(self.full_name[1:], "response", response, expected, exc) from exc
+
+    def _innermost(self, kind: MethodKind, impl: Any) -> CallNext:
         if kind in (MethodKind.UNARY_UNARY, MethodKind.STREAM_UNARY):
-            # A plain function handing back the servicer's coroutine, which
-            # the chain awaits: a coroutine of ours around it would cost one
-            # more per call.
-            def respond(ctx: CallContext) -> Awaitable[Any]:
-                return impl(ctx.request, ctx)  # type: ignore[no-any-return]
+            encoded = self.encoded
+
+            async def respond(ctx: CallContext) -> Any:
+                response = await impl(ctx.request, ctx)
+                # Encoded inside the chain: a response that does not encode fails the call for
+                # every interceptor (logged, counted and traced as INTERNAL), where encoding it
+                # after the chain had them record OK for a call the client saw fail.
+                ctx._encoded = (response, encoded(response))
+                return response
 
             return respond
 
@@ -381,7 +392,7 @@ def _stream_stream(m: _Method) -> grpc.RpcMethodHandler:
 def _single_response(m: _Method, read: Callable[[Any], Any]) -> Callable[[Any, _Context], Awaitable[bytes]]:
     """The grpc.aio behaviour of a method answering with one message; ``read`` reads the request(s)."""
     chain = m.chain
-    encode = m.encode
+    encoded = m.encoded
     calls = m.calls
 
     async def rpc(request: Any, grpc_context: _Context) -> bytes:
@@ -397,11 +408,11 @@ def _single_response(m: _Method, read: Callable[[Any], Any]) -> Callable[[Any, _
                 await grpc_context.send_initial_metadata(tuple(ctx.response_metadata.items()))
             if ctx.response_trailers:
                 grpc_context.set_trailing_metadata(tuple(ctx.response_trailers.items()))
-            try:
-                return encode(response)
-            except Exception as exc:
-                expected = m.definition.response_type
-                raise unencodable(m.full_name[1:], "response", response, expected, exc) from exc
+            done = ctx._encoded
+            if done is not None and done[0] is response:
+                return done[1]
+            # An interceptor answered in the handler's place, or replaced its response.
+            return encoded(response)
         except Exception as exc:
             await m.fail(grpc_context, exc, ctx)
         except asyncio.CancelledError as cancelled:

@@ -18,7 +18,7 @@ from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import InvalidArgument
 from microlib.grpc import ServiceDefinition
 from microlib.grpc._inflight import InFlight
-from microlib.grpc.definition import MethodKind, call_attributes
+from microlib.grpc.definition import call_attributes
 from microlib.grpc.handlers import _metadata, _Method, method_handlers
 from tests.grpc.support import Generated
 
@@ -148,39 +148,6 @@ def test_unary_metadata_operations(echo: Generated, definition: ServiceDefinitio
             expected = [("headers", servicer.headers)] if servicer.headers else []
             expected += [("trailers", servicer.trailers)] if servicer.trailers else []
             assert ours.operations == expected
-
-    asyncio.run(run())
-
-
-def test_innermost_unary_step_as_a_coroutine_around_the_servicer() -> None:
-    """The innermost step hands back the servicer's coroutine: awaited, it gives
-    what a coroutine of ours awaiting it would (answer, error, a servicer
-    method that is not async)."""
-
-    async def answers(request: Any, ctx: CallContext) -> Any:
-        return (request, ctx.method)
-
-    async def fails(request: Any, ctx: CallContext) -> Any:
-        raise InvalidArgument(f"bad {request}")
-
-    def not_async(request: Any, ctx: CallContext) -> Any:
-        return request
-
-    async def outcome(step: Any, ctx: CallContext) -> tuple[str, Any]:
-        try:
-            return ("ok", await step(ctx))
-        except Exception as exc:  # the outcome is what is compared
-            return (type(exc).__name__, str(exc))
-
-    async def run() -> None:
-        for impl in (answers, fails, not_async):
-
-            async def general(ctx: CallContext, impl: Any = impl) -> Any:
-                return await impl(ctx.request, ctx)
-
-            ctx = CallContext("grpc", "s", "Echo", request="req")
-            step = _Method._innermost(MethodKind.UNARY_UNARY, impl)
-            assert await outcome(step, ctx) == await outcome(general, ctx), impl.__name__
 
     asyncio.run(run())
 

@@ -82,6 +82,40 @@ async def test_a_response_that_does_not_encode_is_named_over_grpc_and_rest(book:
         assert _logged(t.logs) == f"TypeError: bookshop.v1.BookshopService/GetBook: {said}"
 
 
+async def test_a_response_that_does_not_encode_is_logged_counted_and_traced_as_internal() -> None:
+    """The response is encoded inside the chain, so the access line, the metric and the span say
+    INTERNAL, as the client saw; encoded after the chain, they had recorded OK."""
+    async with TestService(_service()) as t:
+        with pytest.raises(Internal):
+            await BookshopServiceClient(t.grpc).get_book(GetBookRequest(id="field"))
+        [completed] = [e for e in t.logs if e["event"] == "call completed"]
+        assert completed["code"] == "INTERNAL"
+        [span] = t.spans.named("bookshop.v1.BookshopService/GetBook")
+        assert span.attributes is not None
+        assert span.attributes["rpc.grpc.status_code"] == 13
+        metrics = (await t.http.get("/metrics")).text
+        assert 'rpc_server_requests_total{code="INTERNAL",method="GetBook"' in metrics, metrics
+        assert 'code="OK"' not in metrics
+
+
+async def test_an_interceptor_that_replaces_the_response_has_its_own_encoded() -> None:
+    """What the client receives is what the chain returned: a response an interceptor put in the
+    handler's place is encoded after the chain; the bytes of the handler's own are not sent."""
+
+    class Replace:
+        async def intercept(self, ctx: CallContext, call_next: Any) -> Any:
+            await call_next(ctx)
+            return Book(id="replaced")
+
+    service = Service("bookshop", interceptors=[Replace()])
+    service.include(Sloppy())
+    async with TestService(service) as t:
+        book = await BookshopServiceClient(t.grpc).create_book(
+            CreateBookRequest(shelf="s", book=Book(title="t", author="a"))
+        )
+        assert book.id == "replaced"
+
+
 async def _one(request: Any) -> AsyncIterator[Any]:
     yield request
 

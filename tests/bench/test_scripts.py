@@ -56,7 +56,8 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "config": ("bench/config/load.py --rounds 1 --loops 5", "ratio microlib / peer"),
     "data": ("bench/data/run.py --rounds 1 --cache-ops 20 --transactions 10", "ratio wall"),
     "grpc-overhead": ("bench/grpc/overhead.py --rounds 1 --calls 20", "adds"),
-    "grpc-k6": ("bench/grpc/run.py --rounds 1 --duration 1s --warmup 1s", "of medians"),
+    "grpc-k6": ("bench/grpc/run.py --load k6 --rounds 1 --duration 1s --warmup 1s", "of medians"),
+    "grpc-h2load": ("bench/grpc/run.py --load h2load --rounds 1 --duration 1s --warmup 1s", "of medians"),
     "http-inproc": ("bench/http/inproc.py --rounds 1 --requests 20", "faster"),
     # Two variants of one Service in one process, the access line written to /dev/null.
     "http-inproc-info": (

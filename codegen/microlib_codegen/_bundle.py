@@ -136,6 +136,11 @@ class Bundled:
     _origin: dict[int, tuple[Path, Path_]] = field(default_factory=dict, repr=False)
     _lines: dict[Path, dict[Path_, int]] = field(default_factory=dict, repr=False)
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file the document was read from: its entry file and each one a ``$ref`` reached."""
+        return tuple(self._lines)
+
     def origin(self, path: Sequence[str | int]) -> tuple[Path, Path_]:
         """The file and the JSON path in it that wrote the node at ``path`` of
         :attr:`document` (a node inlined from another file names that file)."""

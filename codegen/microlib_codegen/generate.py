@@ -61,6 +61,9 @@ def build(config: CodegenConfig) -> Outcome:
     """
     found = discover(list(config.contracts), list(config.include))
     warnings: list[str] = []
+    # The files the contracts were read from beyond those found in their folders: a $ref's or an
+    # import's target elsewhere in the project (the manifest digests them too).
+    read: list[Path] = []
     files: dict[str, str] = {}
     contract = Contract(files=())
     if found.files:
@@ -77,6 +80,9 @@ def build(config: CodegenConfig) -> Outcome:
                 "\n".join(f"{_on_disk(e.file, found.includes)}:{e.line}:{e.column}: {e.text}" for e in broken)
             )
         files = render(contract, output.message_files, config.messages)
+        read.extend(
+            path for source in contract.files if (path := _in_roots(source.name, found.includes)) is not None
+        )
         warnings.extend(
             f"{_on_disk(w.file, found.includes)}:{w.line}: {w.message}" for w in contract.warnings
         )
@@ -84,7 +90,9 @@ def build(config: CodegenConfig) -> Outcome:
         package = api_package(document)
         if any(name.split("/")[0] == package for name in files):
             raise CodegenError(f"{document}: its package name {package!r} is taken by a proto package")
-        rendered = openapi.render(document, source_name=_shown(document, config.base), warnings=warnings)
+        rendered = openapi.render(
+            document, source_name=_shown(document, config.base), warnings=warnings, read=read
+        )
         files.update(
             {f"{package}/{name}": text for name, text in rendered.items() if name != "_manifest.json"}
         )
@@ -98,6 +106,7 @@ def build(config: CodegenConfig) -> Outcome:
         rendered = asyncapi.render(app, source_name=_shown(document, config.base))
         files.update({f"{package}/{name}": text for name, text in rendered.items()})
         applications.append(app)
+        read.extend(app.bundled.files)
     for contract_file in found.jobs:
         package = api_package(contract_file)
         if any(name.split("/")[0] == package for name in files):
@@ -109,7 +118,12 @@ def build(config: CodegenConfig) -> Outcome:
     return Outcome(
         contract=contract,
         files=with_manifest(
-            files, {_relative(source, config.out): source.read_bytes() for source in found.sources}
+            files,
+            {
+                _relative(source, config.out): source.read_bytes()
+                # A TypeSpec document's emitted OpenAPI is read from a folder gone by now.
+                for source in {*found.sources, *(path.resolve() for path in read if path.is_file())}
+            },
         ),
         documents=found.documents,
         applications=tuple(applications),
@@ -133,6 +147,12 @@ def _relative(path: Path, out: Path) -> str:
     """``path`` relative to the output folder, as the manifest names it: the two move together
     when the project does."""
     return Path(os.path.relpath(path.resolve(), out.resolve())).as_posix()
+
+
+def _in_roots(name: str, includes: tuple[Path, ...]) -> Path | None:
+    """The file a proto import ``name`` resolved to under the project's include roots, if any
+    (the generator's own roots, ``google/api`` and the like, are not the project's)."""
+    return next((root / name for root in includes if (root / name).is_file()), None)
 
 
 def _on_disk(name: str, includes: tuple[Path, ...]) -> str:

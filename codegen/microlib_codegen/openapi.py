@@ -317,7 +317,11 @@ def _compiled_from(sources: tuple[tuple[str, str], ...]) -> str:
 
 
 def render(
-    spec: Path, *, source_name: str | None = None, warnings: list[str] | None = None
+    spec: Path,
+    *,
+    source_name: str | None = None,
+    warnings: list[str] | None = None,
+    read: list[Path] | None = None,
 ) -> dict[str, str]:
     """Render the generated package for the OpenAPI document at ``spec``.
 
@@ -327,6 +331,7 @@ def render(
         source_name: How the header names the source (default: the file name).
         warnings: Receives ``file:line: JSON path: what`` for each derived
             operationId and each operation skipped.
+        read: Receives every file the document was read from (its ``$ref``s' files).
 
     Returns:
         File name -> content of the DO-NOT-EDIT package.
@@ -347,6 +352,8 @@ def render(
     outgoing = [op for op in resolved if op.outgoing]
     if warnings is not None:
         warnings.extend(loaded.warnings)
+    if read is not None:
+        read.extend(loaded.bundled.files)
     info = doc.get("info") or {}
     env = _env()
     tags = _tags(ops)

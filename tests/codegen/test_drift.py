@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from microlib.core._manifest import changed_contracts
 from tests.cli.conftest import microlib
 from tests.cli.test_mistakes import one_line_error
-from tests.codegen.conftest import codegen, python
+from tests.codegen.conftest import ROOT, codegen, python
 
 
 def _generate(contracts: Path, tmp_path: Path, *extra: str) -> tuple[str, str, int]:
@@ -273,6 +275,53 @@ class TestStaleGeneration:
         )
         stale = codegen("contracts", "--out", "app/gen", "--package", "app.gen", "--check", cwd=project)
         assert (stale.returncode, stale.stderr.splitlines()[0]) == (1, "stale: app/gen/_manifest.json")
+
+    def test_files_a_contract_reaches_outside_its_folder_are_compared_too(self, tmp_path: Path) -> None:
+        """A $ref of an OpenAPI or an AsyncAPI document, and a proto import from an include root,
+        into a file outside the contract folders: editing that file makes the package stale
+        as editing the contract would. Before, only the contract folders' files were digested,
+        and the start went on with the old code."""
+        shared = tmp_path / "shared"
+        (shared / "common" / "v1").mkdir(parents=True)
+        (shared / "common" / "v1" / "money.proto").write_text(
+            'syntax = "proto3";\npackage common.v1;\nmessage Money {\n  int64 cents = 1;\n}\n'
+        )
+        (shared / "pet.yaml").write_text(
+            "Pet:\n  type: object\n  required: [name]\n  properties:\n    name: {type: string}\n"
+        )
+        contracts = tmp_path / "contracts"
+        (contracts / "shop" / "v1").mkdir(parents=True)
+        (contracts / "shop" / "v1" / "shop.proto").write_text(
+            'syntax = "proto3";\npackage shop.v1;\nimport "common/v1/money.proto";\n'
+            "message Price {\n  common.v1.Money amount = 1;\n}\n"
+        )
+        (contracts / "pets.yaml").write_text(
+            "openapi: 3.1.0\ninfo: {title: Pets, version: '1'}\npaths:\n  /pets:\n    get:\n"
+            "      operationId: listPets\n      responses:\n        '200':\n"
+            "          description: ok\n          content:\n            application/json:\n"
+            "              schema: {$ref: '../shared/pet.yaml#/Pet'}\n"
+        )
+        (shared / "order.yaml").write_text("Order:\n  type: object\n  properties:\n    id: {type: string}\n")
+        (contracts / "events.yaml").write_text(
+            "asyncapi: 3.0.0\ninfo: {title: Events, version: '1'}\nchannels:\n  orders:\n"
+            "    address: orders\n    messages:\n      placed:\n"
+            "        payload: {$ref: '../shared/order.yaml#/Order'}\n"
+            "operations:\n  onPlaced:\n    action: receive\n    channel: {$ref: '#/channels/orders'}\n"
+        )
+        (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")  # the AsyncAPI JSON Schemas
+        result = codegen("contracts", "-I", "shared", "--out", "gen", "--package", "gen", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        manifest = tmp_path / "gen" / "_manifest.json"
+        recorded = json.loads(manifest.read_text())["contracts"]
+        names = ("common/v1/money.proto", "pet.yaml", "order.yaml")
+        assert {f"../shared/{name}" for name in names} <= set(recorded)
+        for name in names:
+            assert changed_contracts(manifest) == []
+            original = (shared / name).read_bytes()
+            comment = b"# edited\n" if name.endswith("yaml") else b"// edited\n"
+            (shared / name).write_bytes(original + comment)
+            assert changed_contracts(manifest) == [(shared / name).resolve()]
+            (shared / name).write_bytes(original)
 
     def test_line_endings_and_contracts_not_shipped_are_not_changes(self, project: Path) -> None:
         """A checkout that writes CRLF has not changed a contract; an image that ships the

@@ -147,7 +147,9 @@ class Scheduler:
             await cancel_and_wait(self._task)
             self._task = None
         if self._token is not None:
-            self._lose("shutdown")
+            # Handing the lease on at shutdown is the rolling update working, not a warning.
+            log.info("scheduler leadership released", reason="shutdown", fence=self._token)
+            self._drop()
             try:
                 await self._lease.release()
             except Exception as exc:
@@ -212,6 +214,9 @@ class Scheduler:
 
     def _lose(self, reason: str) -> None:
         log.warning("scheduler leadership lost", reason=reason, fence=self._token)
+        self._drop()
+
+    def _drop(self) -> None:
         self._token = None
         self._valid_until = 0.0
         self._leader_gauge.set(0)

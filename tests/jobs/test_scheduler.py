@@ -195,14 +195,23 @@ async def test_the_lease_refuses_stale_tokens_and_repeated_ticks() -> None:
 
 
 async def test_shutdown_releases_leadership() -> None:
-    """Draining the scheduler gives the lease up and sets the leadership gauge to 0."""
+    """Draining the scheduler gives the lease up and sets the leadership gauge to 0. It says so
+    at info: a rolling update hands the lease on at every deploy, and a warning there would
+    teach on-call to ignore the one that means the lease was lost."""
     service, _ = _service()
-    async with TestService(service, frozen_time=T0):
+    async with TestService(service, frozen_time=T0) as t:
+        await t.jobs.run_until_idle()
         scheduler = service.component("jobs-scheduler")
         lease = scheduler._lease  # type: ignore[attr-defined]
     assert not await lease.renew()
     text = generate_latest(service.metrics.registry).decode()  # type: ignore[attr-defined]
     assert 'job_scheduler_leader{service="shop"} 0.0' in text
+    [released] = [e for e in t.logs if e["event"].startswith("scheduler leadership")][1:]
+    assert (released["event"], released["level"], released["reason"]) == (
+        "scheduler leadership released",
+        "info",
+        "shutdown",
+    )
 
 
 async def test_the_lease_is_released_as_shutdown_starts_not_after_the_drain_delay() -> None:

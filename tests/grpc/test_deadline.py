@@ -9,10 +9,15 @@ from typing import Any
 import grpc
 import pytest
 
+from examples.bookshop.catalog import Catalog
+from examples.bookshop.gen.bookshop.v1 import Book, BookshopServiceClient, GetBookRequest
+from examples.bookshop.services.bookshop_service import BookshopServiceServicer
+from microlib import Service
 from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import DeadlineExceeded
 from microlib.grpc import DeadlineInterceptor
+from microlib.testing import TestService
 from tests.grpc.support import Generated, Record
 
 
@@ -225,3 +230,35 @@ async def test_deadline_interceptor_ends_calls_as_a_timer_per_call_would() -> No
     outcomes = [(await a, await b) for a, b in tasks]
     assert [a for a, _ in outcomes] == [b for _, b in outcomes]
     assert {a for a, _ in outcomes} == {"ok", "expired", "cancelled"}
+
+
+async def test_a_call_past_its_deadline_is_deadline_exceeded_on_a_real_server() -> None:
+    """Served by a started Service (default chain, grpc core enforcing the
+    deadline): the client gets DEADLINE_EXCEEDED, the handler is cancelled,
+    and the server's metrics, span and access line say DEADLINE_EXCEEDED."""
+    cancelled = asyncio.Event()
+
+    class Hanging(BookshopServiceServicer):
+        async def get_book(self, request: GetBookRequest, ctx: CallContext) -> Book:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+            raise AssertionError("never set")
+
+    service = Service("bookshop")
+    service.include(Hanging(Catalog()))
+    async with TestService(service, overrides=["logging.level=INFO", "tracing.sample_ratio=1.0"]) as t:
+        with pytest.raises(DeadlineExceeded):
+            await BookshopServiceClient(t.grpc).get_book(GetBookRequest(id="1"), timeout=0.2)
+        # The chain's stages exit in the same step as the handler's cancellation, before this resumes.
+        await asyncio.wait_for(cancelled.wait(), 10)
+        labels = {"service": "bookshop.v1.BookshopService", "method": "GetBook"}
+        assert t.metric("rpc_server_requests_total", **labels, code="DEADLINE_EXCEEDED") == 1
+        assert t.metric("rpc_server_requests_total", **labels, code="CANCELLED") is None
+        [line] = t.logged("call completed", method="bookshop.v1.BookshopService/GetBook")
+        assert line["code"] == "DEADLINE_EXCEEDED"
+        span = t.spans.one("bookshop.v1.BookshopService/GetBook")
+        assert span.attributes is not None
+        assert span.attributes["microlib.code"] == "DEADLINE_EXCEEDED"

@@ -4,6 +4,11 @@ gRPC already fails the call for the client when its deadline passes; this
 interceptor also stops the server-side work at that moment and reports it as
 DEADLINE_EXCEEDED rather than letting a handler run on for nobody. It is
 transport-neutral: any call whose context carries a deadline is bounded.
+
+A gRPC call needs no timer of ours: grpc core cancels the call at its
+deadline and grpc.aio then cancels the handler's task, so for gRPC calls the
+stage only reports that cancellation as DEADLINE_EXCEEDED (see
+:meth:`DeadlineInterceptor.for_kind`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import contextvars
 import itertools
 import math
+import time
 from heapq import heapify, heappop, heappush
 from typing import Any
 
@@ -40,6 +46,15 @@ class DeadlineInterceptor(Stage):
         # The queue of the loop that ran the last call: a service has one.
         self._queue: _Queue | None = None
 
+    def for_kind(self, kind: str) -> Stage:
+        """For gRPC calls, the stage that reports grpc core's cancellation at the deadline.
+
+        grpc core cancels a call when its deadline passes (grpc.aio then
+        cancels the handler's task): a timer of ours would only race it.
+        Other kinds (HTTP's ``X-Request-Timeout``, jobs) keep the timer.
+        """
+        return _CORE_DEADLINE if kind == "grpc" else self
+
     def enter(self, ctx: CallContext) -> _Timer | None:
         """Arm a timer that cancels the call's task at ``ctx.deadline``."""
         deadline = ctx.deadline
@@ -60,9 +75,35 @@ class DeadlineInterceptor(Stage):
         """Disarm the timer; the cancellation it caused becomes ``DeadlineExceeded``."""
         if state is None or not state.disarm(failure):
             return None
-        expired = DeadlineExceeded(f"deadline of {ctx.full_method} expired")
-        expired.__suppress_context__ = True
-        return expired
+        return _expired(ctx)
+
+
+class _CoreDeadline(Stage):
+    """A gRPC call's deadline, which grpc core enforces: no timer, only the outcome.
+
+    The call's task is cancelled by grpc.aio when core cancels the call: at
+    its deadline, or when the caller cancels or goes away. A cancellation
+    once the deadline has passed ends the call as timed out.
+    """
+
+    # A success has nothing to report.
+    exit_needs_failure = True
+
+    def exit(self, ctx: CallContext, state: None, failure: BaseException | None) -> BaseException | None:
+        """The cancellation at or after ``ctx.deadline`` becomes ``DeadlineExceeded``."""
+        deadline = ctx.deadline
+        if deadline is None or not isinstance(failure, asyncio.CancelledError) or time.monotonic() < deadline:
+            return None
+        return _expired(ctx)
+
+
+_CORE_DEADLINE = _CoreDeadline()
+
+
+def _expired(ctx: CallContext) -> DeadlineExceeded:
+    expired = DeadlineExceeded(f"deadline of {ctx.full_method} expired")
+    expired.__suppress_context__ = True
+    return expired
 
 
 class _Timer:

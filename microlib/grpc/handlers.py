@@ -253,6 +253,9 @@ class _Method:
             # A request that does not decode is carried through the chain, so
             # access is decided before its shape is discussed.
             request = Rejected(self._malformed(exc))
+        # The clock first: the deadline is then never later than grpc core's, which cancels
+        # the call when it passes (the deadline stage reports that as DEADLINE_EXCEEDED).
+        now = time.monotonic()
         remaining = grpc_context.time_remaining()
         # Every field by position (in CallContext's order): matching a
         # keyword, and the default factories, cost more than the fields.
@@ -261,7 +264,7 @@ class _Method:
             self.service,
             self.name,
             _metadata(grpc_context.invocation_metadata()),
-            None if remaining is None else time.monotonic() + remaining,
+            None if remaining is None else now + remaining,
             grpc_context.peer(),
             request,
             send,

@@ -7,12 +7,20 @@ import time
 from typing import Any
 
 import grpc
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 
+from examples.bookshop.catalog import Catalog
+from examples.bookshop.gen.bookshop.v1 import Book, GetBookRequest
+from examples.bookshop.services.bookshop_service import BookshopServiceServicer
+from microlib import Service
 from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import DeadlineExceeded
 from microlib.grpc import DeadlineInterceptor
+from microlib.testing import TestService
 from tests.grpc.support import Generated, Record
 
 
@@ -225,3 +233,77 @@ async def test_deadline_interceptor_ends_calls_as_a_timer_per_call_would() -> No
     outcomes = [(await a, await b) for a, b in tasks]
     assert [a for a, _ in outcomes] == [b for _, b in outcomes]
     assert {a for a, _ in outcomes} == {"ok", "expired", "cancelled"}
+
+
+async def _call_that_never_cancels(
+    port: int, method: str, message: bytes, timeout: str
+) -> dict[bytes, bytes]:
+    """One unary call over raw HTTP/2 with ``grpc-timeout``, from a caller that never cancels it
+    (a grpc client cancels its own call at the deadline): the headers and trailers it gets."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    stream = connection.get_next_available_stream_id()
+    connection.send_headers(
+        stream,
+        [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", method),
+            (":authority", f"127.0.0.1:{port}"),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+            ("grpc-timeout", timeout),
+        ],
+    )
+    connection.send_data(stream, b"\x00" + len(message).to_bytes(4, "big") + message, end_stream=True)
+    received: dict[bytes, bytes] = {}
+    try:
+        while True:
+            writer.write(connection.data_to_send())
+            await writer.drain()
+            data = await reader.read(65536)
+            assert data, "the server closed the connection without ending the call"
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
+                    received.update(event.headers)
+                elif isinstance(event, h2.events.StreamEnded | h2.events.StreamReset):
+                    return received
+    finally:
+        writer.close()
+
+
+async def test_a_call_past_its_deadline_is_deadline_exceeded_on_a_real_server() -> None:
+    """Served by a started Service (default chain), to a caller that never cancels: grpc core
+    ends the call at its deadline (DEADLINE_EXCEEDED in the trailers), the handler is cancelled,
+    and the server's metrics, span and access line say DEADLINE_EXCEEDED, not CANCELLED."""
+    cancelled = asyncio.Event()
+
+    class Hanging(BookshopServiceServicer):
+        async def get_book(self, request: GetBookRequest, ctx: CallContext) -> Book:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+            raise AssertionError("never set")
+
+    service = Service("bookshop")
+    service.include(Hanging(Catalog()))
+    async with TestService(service, overrides=["logging.level=INFO", "tracing.sample_ratio=1.0"]) as t:
+        port = getattr(service.component("grpc"), "port")  # noqa: B009
+        request = bytes(GetBookRequest(id="1"))
+        received = await asyncio.wait_for(
+            _call_that_never_cancels(port, "/bookshop.v1.BookshopService/GetBook", request, "200m"), 10
+        )
+        assert received[b"grpc-status"] == str(grpc.StatusCode.DEADLINE_EXCEEDED.value[0]).encode()
+        # The chain's stages exit in the same step as the handler's cancellation, before this resumes.
+        await asyncio.wait_for(cancelled.wait(), 10)
+        labels = {"service": "bookshop.v1.BookshopService", "method": "GetBook"}
+        assert t.metric("rpc_server_requests_total", **labels, code="DEADLINE_EXCEEDED") == 1
+        assert t.metric("rpc_server_requests_total", **labels, code="CANCELLED") is None
+        [line] = t.logged("call completed", method="bookshop.v1.BookshopService/GetBook")
+        assert line["code"] == "DEADLINE_EXCEEDED"
+        span = t.spans.one("bookshop.v1.BookshopService/GetBook")
+        assert span.attributes is not None
+        assert span.attributes["microlib.code"] == "DEADLINE_EXCEEDED"

@@ -54,9 +54,9 @@ def setup() -> tuple[Chain, Seen, Observability, InMemorySpanExporter, io.String
     return chain, seen, obs, exporter, stream
 
 
-def _code(obs: Observability, code: str) -> float:
+def _code(obs: Observability, code: str, metric: str = "rpc_server_requests_total") -> float:
     labels = frozenset({"service": "s", "method": "m", "code": code}.items())
-    return _samples(obs).get(("rpc_server_requests_total", labels), 0.0)
+    return _samples(obs).get((metric, labels), 0.0)
 
 
 async def test_a_crash_is_internal_outside_recovery_and_itself_inside(
@@ -98,7 +98,8 @@ async def test_the_deadline_stops_the_handler_and_every_signal_says_so(
 ) -> None:
     """A handler outliving ctx.deadline is cancelled; the user interceptor
     (outside the deadline) and the caller see DEADLINE_EXCEEDED, metrics count
-    it, and the task is left without a pending cancellation."""
+    it, and the task is left without a pending cancellation (a job: a gRPC
+    call's deadline is grpc core's to enforce, below)."""
     chain, seen, obs, _, _ = setup
     cancelled = asyncio.Event()
 
@@ -110,13 +111,13 @@ async def test_the_deadline_stops_the_handler_and_every_signal_says_so(
             raise
 
     with pytest.raises(DeadlineExceeded, match="s/m expired"):
-        await chain.wrap(slow)(CallContext("grpc", "s", "m", deadline=time.monotonic() + 0.05))
+        await chain.wrap(slow)(CallContext("job", "s", "m", deadline=time.monotonic() + 0.05))
     task = asyncio.current_task()
     assert task is not None
     assert task.cancelling() == 0
     assert cancelled.is_set()
     assert seen.outcomes == ["DeadlineExceeded"]
-    assert _code(obs, "DEADLINE_EXCEEDED") == 1
+    assert _code(obs, "DEADLINE_EXCEEDED", "job_runs_total") == 1
     await obs.stop()
 
 
@@ -129,10 +130,10 @@ async def test_a_call_within_its_deadline_leaves_no_timer_behind(
     async def quick(ctx: CallContext) -> str:
         return "done"
 
-    assert await chain.wrap(quick)(CallContext("grpc", "s", "m", deadline=time.monotonic() + 0.02)) == "done"
+    assert await chain.wrap(quick)(CallContext("job", "s", "m", deadline=time.monotonic() + 0.02)) == "done"
     await asyncio.sleep(0.05)  # would be cancelled by a timer left armed
     assert seen.outcomes == ["ok"]
-    assert _code(obs, "OK") == 1
+    assert _code(obs, "OK", "job_runs_total") == 1
     await obs.stop()
 
 
@@ -156,3 +157,51 @@ async def test_someone_elses_cancellation_stays_a_cancellation(
     assert seen.outcomes == ["CancelledError"]
     assert _code(obs, "CANCELLED") == 1
     await obs.stop()
+
+
+async def test_a_grpc_calls_deadline_is_grpc_cores_to_enforce(
+    setup: tuple[Chain, Seen, Observability, InMemorySpanExporter, io.StringIO],
+) -> None:
+    """The chain arms no timer for a gRPC call (grpc core cancels the call at
+    its deadline, and grpc.aio its task): a handler past its deadline that
+    nobody cancels runs to its end."""
+    chain, seen, obs, _, _ = setup
+
+    async def slow(ctx: CallContext) -> str:
+        await asyncio.sleep(0.1)
+        return "done"
+
+    assert await chain.wrap(slow)(CallContext("grpc", "s", "m", deadline=time.monotonic() + 0.01)) == "done"
+    assert seen.outcomes == ["ok"]
+    assert _code(obs, "OK") == 1
+    await obs.stop()
+
+
+async def test_the_cancellation_past_a_grpc_deadline_is_deadline_exceeded(
+    setup: tuple[Chain, Seen, Observability, InMemorySpanExporter, io.StringIO],
+) -> None:
+    """The task cancelled at or after the deadline, as grpc.aio does when core
+    cancels the call: the user interceptor, the caller, the metrics, the span
+    and the access line see DEADLINE_EXCEEDED."""
+    chain, seen, obs, exporter, stream = setup
+    started = asyncio.Event()
+
+    async def slow(ctx: CallContext) -> None:
+        started.set()
+        await asyncio.sleep(10)
+
+    ctx = CallContext("grpc", "s", "m", deadline=time.monotonic() + 0.02)
+    call = asyncio.create_task(chain.wrap(slow)(ctx))
+    await started.wait()
+    await asyncio.sleep(0.05)
+    call.cancel()
+    with pytest.raises(DeadlineExceeded, match="s/m expired"):
+        await call
+    await obs.stop()
+    assert seen.outcomes == ["DeadlineExceeded"]
+    assert _code(obs, "DEADLINE_EXCEEDED") == 1
+    [span] = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["microlib.code"] == "DEADLINE_EXCEEDED"
+    [line] = [line for line in json_lines(stream) if line.get("event") == "call completed"]
+    assert line["code"] == "DEADLINE_EXCEEDED"

@@ -40,6 +40,31 @@ class GrpcContext:
         return "ipv6:[::1]:5000"
 
 
+class SlowClock(GrpcContext):
+    """grpc.aio's ``time_remaining()`` for a call due at ``due``, with time passing after it is
+    read (the thread preempted between that and the handler's own clock read)."""
+
+    def __init__(self, due: float) -> None:
+        super().__init__((), None)
+        self.due = due
+
+    def time_remaining(self) -> float | None:
+        remaining = self.due - time.monotonic()
+        time.sleep(0.02)
+        return remaining
+
+
+def test_the_call_deadline_is_never_later_than_grpc_cores(definition: ServiceDefinition) -> None:
+    """grpc core cancels the call at its deadline and the deadline stage reports a cancellation
+    at or after ``ctx.deadline`` as DEADLINE_EXCEEDED: ``ctx.deadline`` must not come after it."""
+    method = definition.methods["Echo"]
+    m = _Method(definition.full_name, method, None, lambda handler: handler, InFlight())
+    due = time.monotonic() + 5
+    ctx = m.context(SlowClock(due), None, lambda raw: raw)
+    assert ctx.deadline is not None
+    assert due - 0.5 < ctx.deadline <= due
+
+
 def test_every_field_lands_where_its_name_says(definition: ServiceDefinition) -> None:
     method = definition.methods["Echo"]
     m = _Method(definition.full_name, method, None, lambda handler: handler, InFlight())

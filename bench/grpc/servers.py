@@ -19,6 +19,7 @@ Kinds:
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -132,6 +133,9 @@ async def serve_grpclib(port: int) -> None:
             for _ in range(message.count):
                 yield message.item
 
+    # grpclib writes on after h2load drops its connections at the end of a run, and asyncio
+    # warns "socket.send() raised exception." for each write: thousands of lines in the report.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     server = Server([Servicer()])
     await server.start("127.0.0.1", port)
     try:

@@ -9,7 +9,7 @@ from the ``security`` settings when the service starts.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -23,13 +23,30 @@ from microlib.security.enforcement import unenforced
 if TYPE_CHECKING:
     # Names for the type checker only: with security disabled (or no contract declaring
     # any), the authorizers, requirements and schemes are never loaded.
+    from microlib.config.model import Settings
+    from microlib.core.chain import Chain
+    from microlib.core.propagation import Propagation
     from microlib.security.authz import Authorizer
     from microlib.security.credentials import CredentialVerifier
     from microlib.security.requirements import SecurityRequirement
     from microlib.security.setup import Security
-    from microlib.service import Service
 
 __all__ = ["SecurityFeature", "install"]
+
+
+class _Service(Protocol):
+    """What :func:`install` uses of a service: a :class:`~microlib.service.Service` (the
+    composition root, a layer above this one, which this module does not import)."""
+
+    name: str
+    chain: Chain
+    propagation: Propagation
+
+    @property
+    def config(self) -> Settings: ...
+
+    def add(self, component: Component) -> None: ...
+
 
 log = structlog.get_logger("microlib.security")
 
@@ -167,7 +184,7 @@ class _Slot:
 
 
 def install(
-    service: Service,
+    service: _Service,
     *,
     key: str = "security",
     authorizers: Sequence[Authorizer] = (),

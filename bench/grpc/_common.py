@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PROTOS = HERE / "protos"
@@ -65,6 +66,14 @@ def generate() -> None:
             cwd=root,
             env=env,
         )
+
+
+def upb_item() -> Any:
+    """``ITEM_JSON`` as grpcio-tools' (upb) ``Item``; after :func:`import_path`."""
+    from benchpb.v1 import bench_pb2 as pb
+    from google.protobuf import json_format
+
+    return json_format.ParseDict(ITEM_JSON, pb.Item())
 
 
 def import_path() -> None:

@@ -49,7 +49,6 @@ if "--one" not in sys.argv:
 _common.import_path()
 
 from benchpb.v1 import bench_pb2 as pb  # noqa: E402
-from google.protobuf import json_format  # noqa: E402
 
 from microlib.grpc.handlers import method_handlers  # noqa: E402
 from microlib.service import Service  # noqa: E402
@@ -162,7 +161,7 @@ async def timed(call: Callable[..., Awaitable[Any]], raw: bytes, n: int) -> floa
 
 
 def raw_requests() -> dict[str, bytes]:
-    item = json_format.ParseDict(_common.ITEM_JSON, pb.Item())
+    item = _common.upb_item()
     return {
         "unary": item.SerializeToString(),
         "stream": pb.StreamRequest(item=item, count=STREAM).SerializeToString(),

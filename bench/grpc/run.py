@@ -161,9 +161,8 @@ def _match(pattern: str, text: str) -> tuple[str, ...]:
 def _calls(case: str, stream_count: int) -> tuple[str, bytes, int]:
     """The method, the request's gRPC frame, and the response bytes of one call."""
     from benchpb.v1 import bench_pb2 as pb
-    from google.protobuf import json_format
 
-    item = json_format.ParseDict(_common.ITEM_JSON, pb.Item())
+    item = _common.upb_item()
     one = len(_frame(item))
     if case == "unary":
         return "Echo", _frame(item), one
@@ -179,9 +178,8 @@ def verify(kind: str, port: int, stream_count: int) -> None:
     """One real call of each case: the item echoed, every streamed message the item."""
     import grpc
     from benchpb.v1 import bench_pb2 as pb
-    from google.protobuf import json_format
 
-    item = json_format.ParseDict(_common.ITEM_JSON, pb.Item())
+    item = _common.upb_item()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         echo = channel.unary_unary(
             "/benchpb.v1.BenchService/Echo",

@@ -45,7 +45,6 @@ _common.import_path()
 
 import grpc  # noqa: E402
 from benchpb.v1 import bench_pb2 as pb  # noqa: E402
-from google.protobuf import json_format  # noqa: E402
 
 SERVERS = ("aio", "microlib-upb", "microlib", "floor")
 ECHO = "/benchpb.v1.BenchService/Echo"
@@ -56,7 +55,7 @@ CALLERS = 4
 def load(port: int, calls: int, *, stream_count: int = 0) -> None:
     """``calls`` Echo calls (Stream calls of ``stream_count`` messages, with one) over one
     channel, ``CALLERS`` in flight, each with a deadline."""
-    item = json_format.ParseDict(_common.ITEM_JSON, pb.Item())
+    item = _common.upb_item()
 
     async def run() -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -158,11 +158,11 @@ def _in_roots(name: str, includes: tuple[Path, ...]) -> Path | None:
 def _on_disk(name: str, includes: tuple[Path, ...]) -> str:
     """A proto file's path as protoc shows it: below the first include root holding it,
     relative to the working folder when inside it."""
-    for root in includes:
-        if (root / name).is_file():
-            path = (root / name).resolve()
-            return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
-    return name
+    found = _in_roots(name, includes)
+    if found is None:
+        return name
+    path = found.resolve()
+    return path.relative_to(Path.cwd()).as_posix() if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def _shown(path: Path, base: Path) -> str:

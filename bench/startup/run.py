@@ -49,7 +49,10 @@ def free_port() -> int:
 
 def commands(port: int) -> dict[str, list[str]]:
     def microlib_run(target: str) -> list[str]:
-        settings = ["http.host=127.0.0.1", f"http.port={port}", "logging.level=WARNING"]
+        # gRPC on a port of the kernel's choosing, as the floor's: the example's
+        # default (50051) may be taken by another service or test on this machine.
+        settings = ["http.host=127.0.0.1", f"http.port={port}", "grpc.host=127.0.0.1", "grpc.port=0"]
+        settings.append("logging.level=WARNING")
         overrides = [arg for setting in settings for arg in ("--set", setting)]
         return [sys.executable, "-m", "microlib.cli", "run", target, *overrides]
 
@@ -74,30 +77,27 @@ def measure(name: str, cpu: str | None) -> tuple[float, int]:
     if cpu is not None:
         cmd = ["taskset", "-c", cpu, *cmd]
     url = f"http://127.0.0.1:{port}/health/ready"
-    begin = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=child_env(),
-    )
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:  # URLError, a refused connection, or a reply slower than the timeout
-                pass
-            time.sleep(0.005)
-        elapsed = time.perf_counter() - begin
-        return elapsed, peak_rss_kib(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with tempfile.TemporaryFile() as errors:
+        begin = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors, env=child_env())
+        try:
+            while True:
+                if proc.poll() is not None:
+                    errors.seek(0)
+                    said = errors.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; it said:\n{said}")
+                try:
+                    with urllib.request.urlopen(url, timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:  # URLError, a refused connection, or a reply slower than the timeout
+                    pass
+                time.sleep(0.005)
+            elapsed = time.perf_counter() - begin
+            return elapsed, peak_rss_kib(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.middleware import Middleware
-from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from microlib.config import LiveConfig, Subscriber
@@ -49,6 +48,7 @@ from microlib.core.propagation import Propagation
 from microlib.http.app import HttpApp
 from microlib.http.edge import edge_middleware
 from microlib.http.included import IncludedDocuments, implements_openapi
+from microlib.http.management import ManagementServer, management_routes
 from microlib.http.middleware import build_middleware
 from microlib.http.probes import StartingGate, add_probes
 from microlib.http.server import HttpServer
@@ -430,6 +430,7 @@ class Service:
         for extra, needed_by in self._extras(settings):
             require(extra, needed_by)
         observability = self._observe(settings)
+        management = self._serve_management(observability, settings)
         for registration in self._registrations:
             if isinstance(registration.component, Instrumented):
                 registration.component.instrument(observability.metrics)
@@ -437,8 +438,8 @@ class Service:
             Registration(observability, critical=False, groups=frozenset()),
             Registration(self.live_config, critical=False, groups=frozenset()),
         ]
-        if observability.management is not None:
-            self._registrations.insert(2, Registration(observability.management, critical=False))
+        if management is not None:
+            self._registrations.insert(2, Registration(management, critical=False))
         self._add_data_components(settings)
         self._add_messaging(settings)
         self._add_jobs()
@@ -523,16 +524,26 @@ class Service:
         self.http.add_middleware(Middleware(StartingGate, health=self.health, probes=probes))
         for middleware in build_middleware(self.config.http_middleware):
             self.http.add_middleware(middleware)
-        admin = observability.admin_routes()
-        if admin and not self.chain.installed("authz"):
-            raise _unguarded_admin(self.live_config)
-        for route in [*observability.routes(), *admin]:
-            # Management routes on the service's own port run the chain, as any route: authn and
-            # authz decide who reads the metrics (public_paths lists them) and who changes levels.
-            assert isinstance(route, Route)
-            self.http.route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
         self.on_config_change(lambda old, new, changed: observability.apply(new))
         return observability
+
+    def _serve_management(self, observability: Observability, settings: Settings) -> ManagementServer | None:
+        """Serve ``/metrics`` and the log-level endpoint where the settings put them.
+
+        Returns:
+            The management server to register when ``metrics.port`` moves them
+            there; ``None`` when they were routed on the service's own port.
+        """
+        routes = management_routes(observability)
+        if settings.metrics.port is not None:
+            return ManagementServer(routes, host=settings.metrics.host, port=settings.metrics.port)
+        if settings.logging.admin.enabled and not self.chain.installed("authz"):
+            raise _unguarded_admin(self.live_config)
+        for route in routes:
+            # Management routes on the service's own port run the chain, as any route: authn and
+            # authz decide who reads the metrics (public_paths lists them) and who changes levels.
+            self.http.route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
+        return None
 
     def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` whose requests are traced, propagated and measured

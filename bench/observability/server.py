@@ -29,7 +29,7 @@ from starlette.routing import Route
 from microlib.config.model import Settings
 from microlib.core.chain import Chain, compose
 from microlib.core.context import CallContext
-from microlib.http import edge_middleware
+from microlib.http import edge_middleware, management_routes
 from microlib.http.app import HttpApp
 from microlib.observability import Observability, ServiceIdentity
 
@@ -76,7 +76,7 @@ def build(mode: str, endpoint: str) -> Starlette:
         http = HttpApp(chain)
         http.add_middleware(edge_middleware(obs), outermost=True)
         http.add_route("/hello/{name}", endpoint_)
-        http.add_routes(obs.routes())
+        http.add_routes(management_routes(obs))
         app = http.app
     # What bench_layers.py --instructions stops (exporting the last spans) after counting.
     app.state.observability = obs

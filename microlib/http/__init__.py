@@ -22,6 +22,8 @@ if TYPE_CHECKING:
         problem_response,
         send_problem,
     )
+    from microlib.http.log_levels import log_levels_route
+    from microlib.http.management import ManagementServer, management_routes, metrics_route
     from microlib.http.middleware import HttpMiddlewareSettings, build_middleware
     from microlib.http.openapi import OpenAPIApp, Reply
     from microlib.http.server import HttpServer
@@ -37,6 +39,7 @@ __all__ = [
     "HttpEdge",
     "HttpMiddlewareSettings",
     "HttpServer",
+    "ManagementServer",
     "OpenAPIApp",
     "Reply",
     "TracedTransport",
@@ -45,6 +48,9 @@ __all__ = [
     "check_error_schema",
     "context_from_scope",
     "edge_middleware",
+    "log_levels_route",
+    "management_routes",
+    "metrics_route",
     "problem_body",
     "problem_response",
     "send_problem",
@@ -64,6 +70,7 @@ __getattr__, __dir__ = lazy_exports(
         "HttpEdge": "microlib.http.edge",
         "HttpMiddlewareSettings": "microlib.http.middleware",
         "HttpServer": "microlib.http.server",
+        "ManagementServer": "microlib.http.management",
         "OpenAPIApp": "microlib.http.openapi",
         "PROBLEM_CONTENT_TYPE": "microlib.http.errors",
         "Reply": "microlib.http.openapi",
@@ -73,6 +80,9 @@ __getattr__, __dir__ = lazy_exports(
         "check_error_schema": "microlib.http._error_shapes",
         "context_from_scope": "microlib.http.context",
         "edge_middleware": "microlib.http.edge",
+        "log_levels_route": "microlib.http.log_levels",
+        "management_routes": "microlib.http.management",
+        "metrics_route": "microlib.http.management",
         "problem_body": "microlib.http.errors",
         "problem_response": "microlib.http.errors",
         "send_problem": "microlib.http.errors",

@@ -7,10 +7,9 @@ from microlib.observability.http_server import HttpServerTelemetry
 from microlib.observability.identity import ServiceIdentity
 from microlib.observability.interceptors import LoggingInterceptor, MetricsInterceptor, TracingInterceptor
 from microlib.observability.logging import LogPipeline
-from microlib.observability.management import ManagementServer
 from microlib.observability.metrics import Counter, Gauge, Histogram, Instrumented, Metrics
 from microlib.observability.processors import Redactor, add_service_fields, add_trace_ids
-from microlib.observability.prometheus import PrometheusMetrics, metrics_route
+from microlib.observability.prometheus import PrometheusMetrics
 from microlib.observability.recovery import RecoveryInterceptor, correlation_id
 from microlib.observability.requestid import RequestIdInterceptor
 from microlib.observability.stack import Observability
@@ -27,7 +26,6 @@ __all__ = [
     "Instrumented",
     "LogPipeline",
     "LoggingInterceptor",
-    "ManagementServer",
     "Metrics",
     "MetricsInterceptor",
     "Observability",
@@ -42,6 +40,5 @@ __all__ = [
     "add_service_fields",
     "add_trace_ids",
     "correlation_id",
-    "metrics_route",
     "start_span",
 ]

@@ -1,4 +1,4 @@
-"""The Prometheus implementation of ``Metrics`` and the ``/metrics`` exposition.
+"""The Prometheus implementation of ``Metrics`` and its exposition (served by ``microlib.http``).
 
 Each service owns a ``CollectorRegistry``, never the process-global one, so
 two services (or two tests) in one process do not collide. In one process
@@ -18,15 +18,12 @@ from typing import Any
 import prometheus_client
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from microlib.core.errors import FailedPrecondition
 from microlib.observability._families import CounterFamily, GaugeFamily, HistogramFamily
 from microlib.observability.metrics import Counter, Gauge, Histogram
 
-__all__ = ["DEFAULT_BUCKETS", "PrometheusMetrics", "metrics_route"]
+__all__ = ["DEFAULT_BUCKETS", "PrometheusMetrics"]
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Latency buckets in seconds, used when a histogram names none."""
@@ -198,18 +195,3 @@ class _Unrecorded:
 
 
 _UNRECORDED = _Unrecorded()
-
-
-def metrics_route(metrics: PrometheusMetrics, path: str = "/metrics") -> Route:
-    """A Starlette route serving ``metrics`` with OpenMetrics content negotiation.
-
-    Args:
-        metrics: The registry to expose.
-        path: Where to mount it (``metrics.path``).
-    """
-
-    async def scrape(request: Request) -> Response:
-        body, content_type = metrics.exposition(request.headers.get("accept", ""))
-        return Response(body, headers={"content-type": content_type})
-
-    return Route(path, scrape, methods=["GET"], name="metrics")

@@ -6,16 +6,13 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
-from starlette.routing import BaseRoute, Route
 
 from microlib.config.model import Settings
 from microlib.core.chain import Interceptor
-from microlib.observability.admin import log_levels_route
 from microlib.observability.identity import ServiceIdentity, _set_default_identity
 from microlib.observability.interceptors import LoggingInterceptor, MetricsInterceptor, TracingInterceptor
 from microlib.observability.logging import LogPipeline
-from microlib.observability.management import ManagementServer
-from microlib.observability.prometheus import PrometheusMetrics, metrics_route
+from microlib.observability.prometheus import PrometheusMetrics
 from microlib.observability.recovery import RecoveryInterceptor
 from microlib.observability.requestid import RequestIdInterceptor
 from microlib.observability.tracing import Tracing, _set_default_tracer
@@ -66,11 +63,6 @@ class Observability:
         ).labels(identity.name, identity.version, identity.environment).set(1)
         self.tracing = Tracing(settings.tracing, identity, exporter=span_exporter)
         _set_default_tracer(self.tracing.tracer)
-        self.management: ManagementServer | None = None
-        if settings.metrics.port is not None:
-            self.management = ManagementServer(
-                self._operator_routes(), host=settings.metrics.host, port=settings.metrics.port
-            )
 
     def interceptors(self) -> dict[str, Interceptor]:
         """The chain interceptors by slot name, in their default order.
@@ -89,22 +81,6 @@ class Observability:
             "logging": LoggingInterceptor(self),
         }
 
-    def routes(self) -> list[BaseRoute]:
-        """Read-only routes to mount on the service's own HTTP app (the Service runs them through its chain).
-
-        ``/metrics``, unless ``metrics.port`` moves it to the management server.
-        """
-        return [] if self.management is not None else self._metrics_routes()
-
-    def admin_routes(self) -> list[Route]:
-        """Routes that change the service, for its own HTTP app: serve them behind access control.
-
-        The log-level endpoint (``logging.admin``), unless ``metrics.port``
-        moves it to the management server. The Service routes these through
-        its chain, so authentication and authorization decide who calls them.
-        """
-        return [] if self.management is not None else self._admin_routes()
-
     def apply(self, settings: Settings) -> None:
         """Apply a hot reload: log levels and the access-log switch."""
         self.settings = settings
@@ -122,16 +98,3 @@ class Observability:
     async def check(self) -> Mapping[str, Any] | None:
         """Report the tracing exporter and log levels."""
         return {"exporter": self.settings.tracing.exporter if self.tracing.enabled else "disabled"}
-
-    def _operator_routes(self) -> list[BaseRoute]:
-        return [*self._metrics_routes(), *self._admin_routes()]
-
-    def _metrics_routes(self) -> list[BaseRoute]:
-        if self.settings.metrics.enabled:
-            return [metrics_route(self.metrics, self.settings.metrics.path)]
-        return []
-
-    def _admin_routes(self) -> list[Route]:
-        if self.settings.logging.admin.enabled:
-            return [log_levels_route(self.logs, self.settings.logging.admin.path)]
-        return []

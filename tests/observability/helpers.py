@@ -25,7 +25,7 @@ from microlib.config.model import Settings
 from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import Code, Error
-from microlib.http import edge_middleware
+from microlib.http import edge_middleware, management_routes
 from microlib.observability import Observability, ServiceIdentity
 
 _STATUS = {Code.NOT_FOUND: 404, Code.INVALID_ARGUMENT: 400, Code.INTERNAL: 500}
@@ -84,7 +84,7 @@ def chain_route(obs: Observability, path: str, handler: Handler, methods: Sequen
 
 def build_app(obs: Observability, routes: Sequence[BaseRoute]) -> Starlette:
     """The service app: chain routes, /metrics and admin routes, the edge middleware first."""
-    return Starlette(routes=[*routes, *obs.routes(), *obs.admin_routes()], middleware=[edge_middleware(obs)])
+    return Starlette(routes=[*routes, *management_routes(obs)], middleware=[edge_middleware(obs)])
 
 
 @contextlib.asynccontextmanager

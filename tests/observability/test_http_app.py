@@ -14,7 +14,7 @@ from microlib.config.model import Settings
 from microlib.core.chain import Chain
 from microlib.core.context import current_context
 from microlib.core.errors import NotFound
-from microlib.http import HttpApp, edge_middleware
+from microlib.http import HttpApp, edge_middleware, management_routes
 from microlib.observability import Observability, ServiceIdentity
 from tests.observability.helpers import json_lines, serve
 
@@ -29,8 +29,8 @@ def _wired() -> tuple[Observability, HttpApp, InMemorySpanExporter, io.StringIO]
         chain.install(slot, interceptor)
     app = HttpApp(chain)
     app.add_middleware(edge_middleware(obs, untraced_paths=("/health",)))
-    for route in obs.routes():
-        app.add_route(route.path, route.endpoint, methods=sorted(route.methods or ()))  # type: ignore[attr-defined]
+    for route in management_routes(obs):
+        app.add_route(route.path, route.endpoint, methods=sorted(route.methods or ()))
 
     @app.route("/books/{id}", service="bookshop.v1.Books")
     async def get_book(request: Request) -> dict[str, Any]:

@@ -13,22 +13,21 @@ from typing import Any
 import httpx
 import pytest
 
+from microlib.http import ManagementServer, management_routes
 from tests.observability.helpers import build_app, make_observability, serve
 
 
 @pytest.fixture
 async def management() -> AsyncIterator[httpx.AsyncClient]:
     """A client of the management port (``metrics.port``) with the log-level endpoint on."""
-    obs, _ = make_observability(
-        "shop", metrics={"port": 0, "host": "127.0.0.1"}, logging={"admin": {"enabled": True}}
-    )
-    assert obs.management is not None
-    await obs.management.start()
+    obs, _ = make_observability("shop", logging={"admin": {"enabled": True}})
+    server = ManagementServer(management_routes(obs), host="127.0.0.1", port=0)
+    await server.start()
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{obs.management.port}") as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
             yield client
     finally:
-        await obs.management.stop()
+        await server.stop()
 
 
 def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

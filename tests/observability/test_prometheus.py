@@ -17,10 +17,12 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 
+from microlib import Service
 from microlib.core.context import CallContext
 from microlib.core.errors import FailedPrecondition, NotFound
-from microlib.http import edge_middleware
-from microlib.observability import ManagementServer, PrometheusMetrics, metrics_route
+from microlib.http import ManagementServer, edge_middleware, metrics_route
+from microlib.observability import PrometheusMetrics
+from microlib.testing import TestService
 from tests.observability.helpers import build_app, chain_route, make_observability, serve
 
 
@@ -141,16 +143,14 @@ class TestExposition:
 
     async def test_management_port(self) -> None:
         """With ``metrics.port`` the exposition moves to its own server and off the service app."""
-        obs, _ = make_observability("shop", metrics={"port": 0, "host": "127.0.0.1"})
-        assert obs.management is not None
-        assert obs.routes() == []
-        await obs.management.start()
-        try:
-            assert await obs.management.check() == {"port": obs.management.port}
+        service = Service("shop")
+        async with TestService(service, overrides=["metrics.port=0", "metrics.host=127.0.0.1"]) as t:
+            assert (await t.http.get("/metrics")).status_code == 404
+            management = service.component("observability-management")
+            assert isinstance(management, ManagementServer)
+            assert await management.check() == {"port": management.port}
             async with httpx.AsyncClient() as client:
-                response = await client.get(f"http://127.0.0.1:{obs.management.port}/metrics")
-        finally:
-            await obs.management.stop()
+                response = await client.get(f"http://127.0.0.1:{management.port}/metrics")
         assert "microlib_service_info" in response.text
 
     async def test_management_port_in_use_is_an_error(self) -> None:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from microlib.config.errors import ConfigError
+from microlib.http import ManagementServer
 from microlib.security.feature import install
 from microlib.service import Service
 from microlib.testing import TestService
@@ -117,8 +118,8 @@ async def test_management_port_logs_the_peer(logger_name: str) -> None:
     service = Service("ops")
     overrides = ["logging.admin.enabled=true", "metrics.port=0", "metrics.host=127.0.0.1"]
     async with TestService(service, overrides=overrides) as t:
-        management = service.observability.management
-        assert management is not None
+        management = service.component("observability-management")
+        assert isinstance(management, ManagementServer)
         assert (await t.http.put("/admin/loggers", json={})).status_code == 404
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{management.port}") as client:
             response = await client.put("/admin/loggers", json={"levels": {logger_name: "ERROR"}})

@@ -1,6 +1,9 @@
-"""A separate management port serving ``/metrics`` (and the log-level endpoint).
+"""The management endpoints (``/metrics``, the log-level endpoint) and the separate port that can serve them.
 
-Keeping scrapes and admin calls off the service's own port lets network
+Observability provides what they serve (the registry's exposition, the log
+pipeline's levels); this module answers over HTTP, so the management port
+renders its errors with the service's one problem renderer. Keeping scrapes
+and admin calls off the service's own port (``metrics.port``) lets network
 policy expose them to Prometheus and operators only, and keeps them out of
 the service's request metrics.
 """
@@ -10,19 +13,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from microlib.core.errors import Error, NotFound, Unavailable, Unimplemented
 from microlib.http.errors import problem_response
+from microlib.http.log_levels import log_levels_route
 
-__all__ = ["ManagementServer"]
+if TYPE_CHECKING:
+    from microlib.observability.prometheus import PrometheusMetrics
+    from microlib.observability.stack import Observability
+
+__all__ = ["ManagementServer", "management_routes", "metrics_route"]
+
+
+def management_routes(observability: Observability) -> list[Route]:
+    """The management endpoints its settings turn on, for one port or the other.
+
+    The Service serves them on the management port (:class:`ManagementServer`)
+    when ``metrics.port`` is set, and otherwise on its own port through its chain.
+
+    Args:
+        observability: Whose metrics and log levels they serve; its settings'
+            ``metrics.enabled``/``metrics.path`` and ``logging.admin`` decide.
+
+    Returns:
+        ``/metrics`` and the log-level endpoint, each when enabled.
+    """
+    settings = observability.settings
+    routes = []
+    if settings.metrics.enabled:
+        routes.append(metrics_route(observability.metrics, settings.metrics.path))
+    if settings.logging.admin.enabled:
+        routes.append(log_levels_route(observability.logs, settings.logging.admin.path))
+    return routes
+
+
+def metrics_route(metrics: PrometheusMetrics, path: str = "/metrics") -> Route:
+    """A Starlette route serving ``metrics`` with OpenMetrics content negotiation.
+
+    Args:
+        metrics: The registry to expose.
+        path: Where to mount it (``metrics.path``).
+    """
+
+    async def scrape(request: Request) -> Response:
+        body, content_type = metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, headers={"content-type": content_type})
+
+    return Route(path, scrape, methods=["GET"], name="metrics")
 
 
 class ManagementServer:

@@ -60,8 +60,8 @@ from microlib.observability.stack import Observability
 if TYPE_CHECKING:
     import httpx
 
+    from microlib.contract.definition import ServiceDefinition
     from microlib.data import Cache, Database
-    from microlib.grpc.definition import ServiceDefinition
     from microlib.jobs import Jobs
     from microlib.messaging import ApplicationDefinition, Publisher
     from microlib.messaging.publishing import BrokerPublisher

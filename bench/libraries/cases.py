@@ -88,8 +88,8 @@ def _merge(side: str) -> Operation:
 def _json_sides(side: str) -> tuple[Any, Any, Any]:
     """(message, the side's dump, the side's load) for bench/codec's 10-field message."""
     from bench.codec.run import _messages
-    from microlib.http._transcode_json import _slow, message_json
-    from microlib.http.protojson import JsonOptions
+    from microlib.contract.message_json import _slow, message_json
+    from microlib.contract.protojson import JsonOptions
 
     sys.path.insert(0, os.environ["BENCH_LIBRARIES_GEN"])
     module = importlib.import_module("benchgen.bench.v1")

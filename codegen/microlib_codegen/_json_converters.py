@@ -4,7 +4,7 @@ Each message gets ``to_json_X(m, o)`` (dataclass → JSON value) and
 ``from_json_X(d, p, o)`` (JSON value at path ``p`` → dataclass), specialised
 at generation time for each field's shape so nothing is looked up per call
 beyond one dict access per input key. The value rules shared by every
-package live in ``microlib.http.protojson`` (imported as ``_j``).
+package live in ``microlib.contract.protojson`` (imported as ``_j``).
 """
 
 from __future__ import annotations

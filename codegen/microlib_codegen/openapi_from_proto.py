@@ -85,7 +85,7 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]{1,11}(\.[0-9]{1,9})?s$"},
     "google.protobuf.FieldMask": {
         "type": "string",
-        # lowerCamelCase paths, "*" as AIP-161's wildcard; microlib.http.protojson
+        # lowerCamelCase paths, "*" as AIP-161's wildcard; microlib.contract.protojson
         # enforces the same pattern on input.
         "pattern": rf"^({_MASK_PATH}(,{_MASK_PATH})*)?$",
     },
@@ -436,7 +436,7 @@ class _Builder:
         schema["properties"] = properties
         # Unknown fields are rejected (transcoding.unknown_fields = "reject").
         schema["additionalProperties"] = False
-        # Fields REQUIRED are always written (microlib.http.protojson), so responses have them too.
+        # Fields REQUIRED are always written (microlib.contract.protojson), so responses have them too.
         required = [
             f.json_name
             for f in message.fields

@@ -2,6 +2,9 @@
 
 ``GrpcServer`` runs generated servicers through the shared interceptor chain;
 ``Client`` is the base of generated typed clients. See ``docs/grpc.md``.
+The definitions generated code describes a service with (``ServiceDefinition``,
+``MethodDefinition``, ``HttpRule``) are not gRPC's own: REST transcoding reads
+them too, and they live in :mod:`microlib.contract`.
 """
 
 from __future__ import annotations
@@ -14,21 +17,12 @@ if TYPE_CHECKING:
     from microlib.config.model import GrpcKeepaliveSettings, GrpcSettings, GrpcTlsSettings
     from microlib.grpc.client import Client, Metadata
     from microlib.grpc.deadline import DeadlineInterceptor
-    from microlib.grpc.definition import (
-        METHOD_ATTRIBUTE,
-        HttpRule,
-        MethodDefinition,
-        MethodKind,
-        ServiceDefinition,
-        call_attributes,
-    )
     from microlib.grpc.errors import error_from_rpc_error, error_from_status, status_for
     from microlib.grpc.health import HealthService
     from microlib.grpc.server import GrpcServer
     from microlib.grpc.validation import ValidationInterceptor, make_validator
 
 __all__ = [
-    "METHOD_ATTRIBUTE",
     "Client",
     "DeadlineInterceptor",
     "GrpcKeepaliveSettings",
@@ -36,13 +30,8 @@ __all__ = [
     "GrpcSettings",
     "GrpcTlsSettings",
     "HealthService",
-    "HttpRule",
     "Metadata",
-    "MethodDefinition",
-    "MethodKind",
-    "ServiceDefinition",
     "ValidationInterceptor",
-    "call_attributes",
     "error_from_rpc_error",
     "error_from_status",
     "make_validator",
@@ -60,14 +49,8 @@ __getattr__, __dir__ = lazy_exports(
         "GrpcSettings": "microlib.config.model",
         "GrpcTlsSettings": "microlib.config.model",
         "HealthService": "microlib.grpc.health",
-        "HttpRule": "microlib.grpc.definition",
-        "METHOD_ATTRIBUTE": "microlib.grpc.definition",
         "Metadata": "microlib.grpc.client",
-        "MethodDefinition": "microlib.grpc.definition",
-        "MethodKind": "microlib.grpc.definition",
-        "ServiceDefinition": "microlib.grpc.definition",
         "ValidationInterceptor": "microlib.grpc.validation",
-        "call_attributes": "microlib.grpc.definition",
         "error_from_rpc_error": "microlib.grpc.errors",
         "error_from_status": "microlib.grpc.errors",
         "make_validator": "microlib.grpc.validation",

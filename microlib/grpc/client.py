@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 import grpc
 from opentelemetry import propagate
 
+from microlib.contract.definition import MethodDefinition, ServiceDefinition
 from microlib.core._unencodable import unencodable
 from microlib.core.context import current_context
 from microlib.core.errors import Error
-from microlib.grpc.definition import MethodDefinition, ServiceDefinition
 from microlib.grpc.errors import error_from_rpc_error
 
 __all__ = ["Client", "Metadata"]

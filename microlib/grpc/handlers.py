@@ -22,6 +22,7 @@ from typing import Any, NoReturn, Protocol, TypeAlias
 import grpc
 import structlog
 
+from microlib.contract.definition import MethodDefinition, MethodKind, ServiceDefinition
 from microlib.core._unencodable import unencodable
 from microlib.core.chain import CallNext, Interceptor, compose
 from microlib.core.context import CallContext, Rejected
@@ -30,7 +31,6 @@ from microlib.core.handler_shape import call_problem
 from microlib.core.lifecycle import RETRY_AFTER_SECONDS, shutting_down
 from microlib.core.tls import CLIENT_CERTIFICATE_ATTRIBUTE, CLIENT_SUBJECT_ATTRIBUTE, subject_of
 from microlib.grpc._inflight import InFlight
-from microlib.grpc.definition import MethodDefinition, MethodKind, ServiceDefinition, call_attributes
 from microlib.grpc.errors import trailers_for
 
 __all__ = ["ChainLike", "check_servicer", "method_handlers", "wrapper_for"]
@@ -196,6 +196,9 @@ class _Method:
         self.impl = impl
         self.decode = definition.decode_request
         self.encode = definition.encode_response
+        # Imported here: importing the gRPC handlers loads no microlib.security.
+        from microlib.security.method_access import call_attributes
+
         self.attributes = call_attributes(definition)
         self.chain = wrap(self._innermost(definition.kind, impl))
         self.client_certificates = client_certificates

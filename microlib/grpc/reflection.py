@@ -18,7 +18,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 from grpc_reflection.v1alpha.reflection import aio as reflection_aio
 
-from microlib.grpc.definition import ServiceDefinition
+from microlib.contract.definition import ServiceDefinition
 
 __all__ = ["REFLECTION_SERVICES", "add_reflection", "descriptor_pool_for"]
 

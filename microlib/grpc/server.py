@@ -20,11 +20,11 @@ from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2
 
 from microlib.config.model import GrpcSettings, TlsSettings
+from microlib.contract.definition import ServiceDefinition
 from microlib.core.chain import Interceptor
 from microlib.core.errors import ContractMismatch
 from microlib.core.lifecycle import DrainExpired
 from microlib.grpc._inflight import InFlight
-from microlib.grpc.definition import ServiceDefinition
 from microlib.grpc.handlers import ChainLike, check_servicer, method_handlers, wrapper_for
 from microlib.grpc.health import HealthService
 from microlib.grpc.reflection import add_reflection, descriptor_pool_for

@@ -26,11 +26,11 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from microlib.contract.definition import METHOD_ATTRIBUTE
 from microlib.core.chain import Stage
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import FieldViolation, Internal, InvalidArgument
 from microlib.grpc._simple_rules import Check, compile_check
-from microlib.grpc.definition import METHOD_ATTRIBUTE
 
 if TYPE_CHECKING:
     import protovalidate

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from pydantic import MISSING, BaseModel, RootModel, ValidationError
 
+from microlib.core._cookies import split_cookies
 from microlib.core._formats import format_plan
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
 from microlib.core._strict_json import contract_json
@@ -16,7 +17,7 @@ from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
 from microlib.http._encoder import ResponseEncoder
 from microlib.http._form import FORMS, FormFields
-from microlib.http._params import parse_location, parse_query, split_cookies
+from microlib.http._params import parse_location, parse_query
 from microlib.http._responder import Send, response_headers, response_start
 from microlib.http._violations import body_violations, param_violations
 from microlib.http.context import context_from_scope

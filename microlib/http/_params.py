@@ -18,7 +18,7 @@ from microlib.core.errors import FieldViolation
 if TYPE_CHECKING:
     from microlib.http.openapi import Parameter
 
-__all__ = ["CastError", "cast", "parse_location", "parse_query", "split_cookies"]
+__all__ = ["CastError", "cast", "parse_location", "parse_query"]
 
 _INT = re.compile(r"-?[0-9]+")
 _COMMA = re.compile(",")
@@ -182,23 +182,6 @@ def _query_value(query: Mapping[str, list[str]], p: Parameter, field: str, used:
 
 
 _MISSING = object()
-
-
-def split_cookies(header: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header into name -> value (the first one wins).
-
-    Args:
-        header: The header's value.
-
-    Returns:
-        The cookies.
-    """
-    out: dict[str, str] = {}
-    for chunk in header.split(";"):
-        name, sep, value = chunk.strip().partition("=")
-        if sep and name not in out:
-            out[name] = value.strip('"')
-    return out
 
 
 def parse_location(

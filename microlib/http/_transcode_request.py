@@ -17,11 +17,11 @@ import pydantic_core
 from google.protobuf.descriptor import FieldDescriptor
 from starlette.types import Message, Receive, Scope
 
+from microlib.contract.definition import HttpRule, MethodDefinition
+from microlib.contract.message_json import MessageJson
 from microlib.core._json_depth import MAX_JSON_DEPTH, check_json_depth
 from microlib.core.errors import Cancelled, FieldViolation, InvalidArgument
-from microlib.grpc.definition import HttpRule, MethodDefinition
 from microlib.http._transcode_fields import field_chain, json_path, put, put_entry
-from microlib.http._transcode_json import MessageJson
 from microlib.http._transcode_path import PathTemplate
 
 __all__ = ["RequestBuilder", "read_body"]

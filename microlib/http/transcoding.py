@@ -23,27 +23,26 @@ from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from microlib.config.model import TranscodingSettings
-from microlib.core._unencodable import unencodable
-from microlib.core.chain import CallNext, Chain
-from microlib.core.context import CallContext, Rejected
-from microlib.core.errors import Cancelled, ContractMismatch, Error, Internal
-from microlib.grpc.definition import (
+from microlib.contract.definition import (
     HttpRule,
     MethodDefinition,
     MethodKind,
     ServiceDefinition,
-    call_attributes,
 )
+from microlib.contract.message_json import MessageJson, message_json
+from microlib.contract.protojson import JsonOptions
+from microlib.core._unencodable import unencodable
+from microlib.core.chain import CallNext, Chain
+from microlib.core.context import CallContext, Rejected
+from microlib.core.errors import Cancelled, ContractMismatch, Error, Internal
 from microlib.http._responder import response_headers, response_start
 from microlib.http._transcode_fields import client_path
-from microlib.http._transcode_json import MessageJson, message_json
 from microlib.http._transcode_path import PathTemplate
 from microlib.http._transcode_request import RequestBuilder, read_body
 from microlib.http._transcode_route import TemplateRoute
 from microlib.http.app import HttpApp
 from microlib.http.context import context_from_scope
 from microlib.http.errors import correlation_of, problem_body, send_error
-from microlib.http.protojson import JsonOptions
 
 __all__ = ["TranscodingSettings", "add_transcoded_routes", "transcoded_routes"]
 
@@ -127,6 +126,9 @@ class _Call:
         self.service = definition.full_name
         self.method = method
         # The method and its access rule, as gRPC has them: one decision for both doors.
+        # Imported here, as gRPC's handlers do: loading the transcoder loads no microlib.security.
+        from microlib.security.method_access import call_attributes
+
         self.attributes = call_attributes(method)
         self.name = f"{definition.full_name}.{method.name}"
         self.options = options

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 from urllib.parse import parse_qsl
 
+from microlib.core._cookies import split_cookies
 from microlib.core.errors import Unauthenticated
 
 if TYPE_CHECKING:
@@ -165,9 +166,6 @@ def api_key(ctx: CallContext, scheme: SecurityScheme) -> str | None:
     if scheme.location == "header":
         return ctx.metadata.get(scheme.parameter.lower()) or None
     if scheme.location == "cookie":
-        # Imported here: the HTTP package's parser, for one rule of what a cookie is.
-        from microlib.http._params import split_cookies
-
         return split_cookies(ctx.metadata.get("cookie", "")).get(scheme.parameter) or None
     query = ctx.attributes.get(HTTP_QUERY_ATTRIBUTE) or ""
     return next((value for name, value in parse_qsl(query) if name == scheme.parameter and value), None)

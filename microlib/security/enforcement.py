@@ -10,23 +10,66 @@ the operations that use it; it never serves them open.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from microlib.core.lifecycle import StartupError
 from microlib.security.credentials import ApiKeyVerifier, BasicVerifier, RequestVerifier
 
 if TYPE_CHECKING:
-    from microlib.http.openapi import OpenAPIApp, Operation
     from microlib.security.requirements import SecurityRequirement
     from microlib.security.schemes import SecurityScheme
 
-__all__ = ["SecurityNotEnforced", "check_served", "served_apps", "served_requirements", "unenforced"]
+__all__ = [
+    "SecurityNotEnforced",
+    "ServedOperation",
+    "ServedOperations",
+    "check_served",
+    "served_apps",
+    "served_requirements",
+    "unenforced",
+]
 
 
 class SecurityNotEnforced(Exception):
     """A served operation requires security that nothing in the service enforces."""
+
+
+class ServedOperation(Protocol):
+    """What the check names an operation by (``microlib.http.openapi.Operation`` is one)."""
+
+    @property
+    def operation_id(self) -> str: ...
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+@runtime_checkable
+class ServedOperations(Protocol):
+    """An ASGI app serving a contract's operations, as the check reads it.
+
+    ``microlib.http.OpenAPIApp`` is one: security reads what it serves
+    without importing the HTTP package.
+    """
+
+    @property
+    def operations(self) -> Sequence[ServedOperation]:
+        """Every operation it serves."""
+        ...
+
+    @property
+    def requirements(self) -> Sequence[tuple[ServedOperation, SecurityRequirement]]:
+        """Each operation that requires authentication, with its requirement."""
+        ...
+
+    @property
+    def chain(self) -> object:
+        """The chain (or interceptors) its operations run."""
+        ...
 
 
 @runtime_checkable
@@ -101,8 +144,9 @@ def served_requirements(routes: Iterable[Any], prefix: str = "") -> dict[str, Se
     return {_where(path, op): requirement for path, app in apps for op, requirement in app.requirements}
 
 
-def served_apps(routes: Iterable[Any], prefix: str = "") -> list[tuple[str, OpenAPIApp]]:
-    """Every ``OpenAPIApp`` mounted among ``routes``, with the path it is served under.
+def served_apps(routes: Iterable[Any], prefix: str = "") -> list[tuple[str, ServedOperations]]:
+    """Every app serving contract operations (an ``OpenAPIApp``) mounted among ``routes``,
+    with the path it is served under.
 
     Mounts, routers and middleware (which keeps the app it wraps as ``.app``,
     as Starlette's and most ASGI middleware do) are followed.
@@ -111,15 +155,11 @@ def served_apps(routes: Iterable[Any], prefix: str = "") -> list[tuple[str, Open
         routes: Starlette routes.
         prefix: The path they are mounted under.
     """
-    if "microlib.http.openapi" not in sys.modules:
-        return []  # no OpenAPIApp exists before its module loads: a service without one never loads it
-    from microlib.http.openapi import OpenAPIApp
-
-    found: list[tuple[str, OpenAPIApp]] = []
+    found: list[tuple[str, ServedOperations]] = []
     for route in routes:
         app = _unwrapped(getattr(route, "app", None))
         path = prefix + getattr(route, "path", "")
-        if isinstance(app, OpenAPIApp):
+        if isinstance(app, ServedOperations):
             found.append((path, app))
         else:
             inner = getattr(route, "routes", None) or getattr(app, "routes", None) or ()
@@ -127,17 +167,15 @@ def served_apps(routes: Iterable[Any], prefix: str = "") -> list[tuple[str, Open
     return found
 
 
-def _where(path: str, op: Operation) -> str:
+def _where(path: str, op: ServedOperation) -> str:
     """Where an operation is served: ``DELETE /api/books/{id} (deleteBook)``."""
     return f"{op.method} {path}{op.path} ({op.operation_id})"
 
 
 def _unwrapped(app: Any) -> Any:
     """``app`` without the middleware around it: each layer keeps the app it wraps as ``.app``."""
-    from microlib.http.openapi import OpenAPIApp
-
     seen = set()
-    while not isinstance(app, OpenAPIApp) and hasattr(app, "app") and id(app) not in seen:
+    while not isinstance(app, ServedOperations) and hasattr(app, "app") and id(app) not in seen:
         seen.add(id(app))
         app = app.app
     return app

@@ -34,11 +34,11 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from microlib.config.model import OpaSettings
+from microlib.contract.definition import METHOD_ATTRIBUTE
 from microlib.core.context import CallContext, Principal
 from microlib.core.errors import InvalidArgument, Unavailable
 from microlib.security.authz import Decision
 from microlib.security.requirements import (
-    _METHOD_ATTRIBUTE,
     HTTP_PATH_ATTRIBUTE,
     HTTP_PATH_PARAMS_ATTRIBUTE,
     SecurityRequirement,
@@ -127,7 +127,7 @@ def _request_document(ctx: CallContext) -> Any:
     request = ctx.request
     if isinstance(request, BaseModel):
         return request.model_dump(mode="json", by_alias=True)
-    method = ctx.attributes.get(_METHOD_ATTRIBUTE)
+    method = ctx.attributes.get(METHOD_ATTRIBUTE)
     request_type = getattr(method, "request_type", None)  # a message's operation has none
     if method is not None and request_type is not None and isinstance(request, request_type):
         return _proto_json(method.decode_request, request_type)(request)
@@ -146,8 +146,8 @@ def _request_document(ctx: CallContext) -> Any:
 @functools.cache
 def _proto_json(codec_of: Callable[..., Any], message_type: type[Any]) -> Callable[[Any], Any]:
     # The transcoder's proto3 JSON mapping: the request reads as REST clients write it.
-    from microlib.http._transcode_json import message_json
-    from microlib.http.protojson import JsonOptions
+    from microlib.contract.message_json import message_json
+    from microlib.contract.protojson import JsonOptions
 
     return message_json(codec_of, message_type, JsonOptions()).dump
 

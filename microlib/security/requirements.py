@@ -2,8 +2,8 @@
 
 The transports store the called method's requirement in
 ``ctx.attributes["microlib.security"]``: a proto method's doors (gRPC and
-REST transcoding) through ``microlib.grpc.call_attributes``, which reads
-the ``microlib.v1.auth`` option with :func:`from_method_options`;
+REST transcoding) through :func:`microlib.security.method_access.call_attributes`,
+which reads the ``microlib.v1.auth`` option with :func:`from_method_options`;
 OpenAPI-first routes with :func:`from_openapi_security` (the operation's
 ``security`` / ``security_schemes`` generated into ``operations.py``),
 keeping each alternative's :class:`~microlib.security.schemes.SecurityScheme`
@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from microlib.contract.definition import METHOD_ATTRIBUTE
 from microlib.core.context import CallContext, Principal
 from microlib.core.errors import InvalidArgument
 from microlib.security.schemes import SecurityScheme
@@ -47,8 +48,6 @@ HTTP_PATH_PARAMS_ATTRIBUTE = "http.path_params"
 """The ``ctx.attributes`` key where the HTTP doors put the path's values (``{"id": "42"}``)."""
 
 _OPTION_KEY = "microlib.auth"
-# microlib.grpc.METHOD_ATTRIBUTE, named here so that deciding does not import grpc.
-_METHOD_ATTRIBUTE = "microlib.method"
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
@@ -306,7 +305,7 @@ class RequirementResolver:
     def resolve(self, ctx: CallContext) -> SecurityRequirement | None:
         """The requirement for ``ctx``, or None when nothing declares one."""
         attributes = ctx.attributes
-        path = None if _METHOD_ATTRIBUTE in attributes else attributes.get(HTTP_PATH_ATTRIBUTE)
+        path = None if METHOD_ATTRIBUTE in attributes else attributes.get(HTTP_PATH_ATTRIBUTE)
         declared = attributes.get(SECURITY_ATTRIBUTE)
         # Route templates and method names are bounded, so the decision is
         # memoised: authn and authz both ask on every call.

@@ -264,7 +264,7 @@ class TestDefinition:
         """DEFINITION carries kinds, codecs, HTTP rules and a descriptor set with the imports."""
         from google.protobuf import descriptor_pb2
 
-        from microlib.grpc.definition import MethodKind
+        from microlib.contract.definition import MethodKind
 
         definition = gen.BookshopService.__microlib_service__
         assert definition.full_name == "shop.v1.BookshopService"

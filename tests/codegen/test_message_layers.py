@@ -22,12 +22,12 @@ import httpx
 import pytest
 from google.protobuf import json_format
 
+from microlib.contract.protojson import JsonOptions
 from microlib.core.chain import Chain
 from microlib.core.context import CallContext
 from microlib.core.errors import InvalidArgument, NotFound, Unimplemented
 from microlib.grpc import GrpcServer, GrpcSettings, ValidationInterceptor
 from microlib.http.app import HttpApp
-from microlib.http.protojson import JsonOptions
 from microlib.http.transcoding import TranscodingSettings, add_transcoded_routes
 from tests.codegen.conftest import TESTDATA, codegen
 
@@ -263,7 +263,7 @@ def test_every_field_kind_has_protobufs_wire_bytes_on_both_layers(shop: ModuleTy
 
 def test_every_field_kind_has_protobufs_json_on_both_layers(shop: ModuleType) -> None:
     """The transcoder's JSON of the message equals json_format's, both ways, whichever layer."""
-    from microlib.http._transcode_json import message_json
+    from microlib.contract.message_json import message_json
 
     wire, document = _protobuf_reference(shop)
     assert document == EVERY_KIND

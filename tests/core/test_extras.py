@@ -74,7 +74,7 @@ def test_import_microlib_loads_no_optional_library() -> None:
         OPTIONAL,
         """
         import microlib, microlib.testing
-        from microlib.grpc import ServiceDefinition
+        from microlib.contract import ServiceDefinition
         from microlib.data import MemoryCache
         from microlib.http import OpenAPIApp
         from microlib.jobs import JobsSettings

@@ -8,15 +8,10 @@ from typing import Any
 import grpc
 import pytest
 
+from microlib.contract import ServiceDefinition
 from microlib.core.chain import CallNext, Interceptor
 from microlib.core.context import CallContext
-from microlib.grpc import (
-    DeadlineInterceptor,
-    GrpcServer,
-    GrpcSettings,
-    ServiceDefinition,
-    ValidationInterceptor,
-)
+from microlib.grpc import DeadlineInterceptor, GrpcServer, GrpcSettings, ValidationInterceptor
 from tests.grpc.support import EchoServicer, Generated, Record, definition_for, generate
 
 

@@ -23,8 +23,9 @@ from protobuf.wkt.google.protobuf import descriptor_pb, duration_pb, field_mask_
 from protovalidate._gen.buf.validate import validate_pb
 
 import microlib.core.errors as errors
+from microlib.contract import MethodDefinition, MethodKind, ServiceDefinition
 from microlib.core.context import CallContext, current_context
-from microlib.grpc import MethodDefinition, MethodKind, ServiceDefinition, make_validator
+from microlib.grpc import make_validator
 from tests.codegen.conftest import codegen
 
 PROTOS = Path(__file__).parent / "protos"

@@ -12,10 +12,11 @@ import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from microlib.contract import ServiceDefinition
 from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import Code, DeadlineExceeded, Error, InvalidArgument, NotFound, Unavailable
-from microlib.grpc import Client, ServiceDefinition
+from microlib.grpc import Client
 from tests.grpc.support import Generated, Record
 
 

@@ -14,12 +14,12 @@ import time
 import weakref
 from typing import Any
 
+from microlib.contract import ServiceDefinition
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import InvalidArgument
-from microlib.grpc import ServiceDefinition
 from microlib.grpc._inflight import InFlight
-from microlib.grpc.definition import call_attributes
 from microlib.grpc.handlers import _metadata, _Method, method_handlers
+from microlib.security.method_access import call_attributes
 from tests.grpc.support import Generated
 
 

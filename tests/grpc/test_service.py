@@ -8,13 +8,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from microlib.grpc import (
-    DeadlineInterceptor,
-    GrpcServer,
-    GrpcSettings,
-    ServiceDefinition,
-    ValidationInterceptor,
-)
+from microlib.contract import ServiceDefinition
+from microlib.grpc import DeadlineInterceptor, GrpcServer, GrpcSettings, ValidationInterceptor
 from microlib.service import Service
 from tests.grpc.conftest import Recorder
 from tests.grpc.support import EchoServicer, Generated, Record

@@ -10,11 +10,11 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 
+from microlib.contract.definition import METHOD_ATTRIBUTE
 from microlib.core.chain import compose
 from microlib.core.context import CallContext
 from microlib.core.errors import InvalidArgument
 from microlib.grpc import ValidationInterceptor, make_validator
-from microlib.grpc.definition import METHOD_ATTRIBUTE
 from microlib.grpc.errors import DETAILS_KEY
 from tests.grpc.support import Generated, generate
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -342,3 +345,14 @@ def test_settings_emit_defaults_original_names_ignore_unknown() -> None:
         assert r.headers["content-type"] == "text/event-stream"
         r = c.get("/v1/shelves/s/books:stream?count=1", headers={"accept": "application/x-ndjson"})
         assert r.headers["content-type"] == "application/x-ndjson"
+
+
+def test_the_transcoder_loads_no_grpc_module() -> None:
+    """REST transcoding reads the contract (``microlib.contract``), not the gRPC transport: loading
+    it loads no ``microlib.grpc`` module and no grpcio, so an HTTP-only service never does."""
+    probe = "import sys, microlib.http.transcoding; print(' '.join(sys.modules))"
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=root)
+    loaded = set(out.stdout.split())
+    assert "microlib.contract.message_json" in loaded
+    assert not {m for m in loaded if m.startswith("microlib.grpc") or m.split(".")[0] == "grpc"}

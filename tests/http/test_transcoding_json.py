@@ -11,9 +11,9 @@ import httpx
 import pytest
 from google.protobuf import json_format
 
+from microlib.contract import protojson
+from microlib.contract.protojson import JsonOptions
 from microlib.core.errors import InvalidArgument
-from microlib.http import protojson
-from microlib.http.protojson import JsonOptions
 from tests.http.rpc import servicer as _servicer  # noqa: F401  (generates gen_transcode)
 from tests.http.rpc.harness import library_app, serve
 

@@ -27,7 +27,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 
-from microlib.grpc.definition import MethodDefinition, MethodKind
+from microlib.contract.definition import MethodDefinition, MethodKind
 from microlib.http._operation_route import OperationRoute
 from microlib.http._transcode_route import TemplateRoute
 from microlib.http.openapi import OpenAPIApp, Reply

@@ -60,3 +60,25 @@ def test_disabled_security_builds_nothing() -> None:
         "asyncio.run(main())"
     )
     assert not loaded & {"jwt", "cryptography", "microlib.security.authn", "microlib.security.jwks"}
+
+
+def test_security_reads_a_call_without_the_http_package() -> None:
+    """An ``apiKey`` cookie and a proto request's OPA input are read, and no microlib.http module is
+    loaded: security sits below the transports (ADR 0010's contract layer holds the proto JSON)."""
+    loaded = _modules_after(
+        "from microlib.contract import METHOD_ATTRIBUTE\n"
+        "from microlib.core.context import CallContext, Principal\n"
+        "from microlib.security.credentials import api_key\n"
+        "from microlib.security.opa import policy_input\n"
+        "from microlib.security.schemes import SecurityScheme\n"
+        "from examples.bookshop.gen.bookshop.v1 import BookshopService, GetBookRequest\n"
+        "method = BookshopService.__microlib_service__.methods['GetBook']\n"
+        "ctx = CallContext('grpc', 'bookshop.v1.BookshopService', 'GetBook',\n"
+        "    metadata={'cookie': 'theme=dark; session=s3cret'}, request=GetBookRequest(id='b-1'),\n"
+        "    attributes={METHOD_ATTRIBUTE: method})\n"
+        "cookie = SecurityScheme('session', 'apiKey', location='cookie', parameter='session')\n"
+        "assert api_key(ctx, cookie) == 's3cret'\n"
+        "assert policy_input(ctx, Principal('ada'), None, include_request=True)['request'] == {'id': 'b-1'}\n"
+    )
+    assert "microlib.security.opa" in loaded
+    assert not {m for m in loaded if m.startswith("microlib.http")}

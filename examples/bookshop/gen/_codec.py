@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from microlib.grpc import codec as _c
-from microlib.http import protojson as _j
+from microlib.contract import codec as _c
+from microlib.contract import protojson as _j
 from microlib.grpc.validation import make_validator
 
 from . import _descriptors

@@ -10,7 +10,7 @@ from typing import ClassVar, Protocol, cast
 from microlib.core.context import CallContext
 from microlib.core.errors import Unimplemented
 from microlib.grpc.client import Client, Metadata
-from microlib.grpc.definition import HttpRule, MethodDefinition, MethodKind, ServiceDefinition
+from microlib.contract.definition import HttpRule, MethodDefinition, MethodKind, ServiceDefinition
 
 from ... import _codec, _descriptors
 from ..._messages.bookshop.v1 import (

@@ -8,7 +8,7 @@ import struct
 
 from google.protobuf import json_format, wrappers_pb2
 
-from microlib.http.protojson import float_out
+from microlib.contract.protojson import float_out
 
 
 def test_float_fields_read_as_json_format_writes_them() -> None:

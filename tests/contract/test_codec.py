@@ -1,4 +1,4 @@
-"""microlib.grpc.codec: the helpers generated converters call."""
+"""microlib.contract.codec: the helpers generated converters call."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import random
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 
+from microlib.contract import codec
 from microlib.core.errors import InvalidArgument
-from microlib.grpc import codec
 
 
 class Color(enum.IntEnum):

@@ -1,7 +1,7 @@
-"""The proto3 JSON mapping of one message type, as the transcoder uses it.
+"""The proto3 JSON mapping of one message type, as REST transcoding and OPA policy input use it.
 
 Generated packages carry fast per-message converters (``JSON`` in their
-``_codec.py``, see :mod:`microlib.http.protojson`); a package generated
+``_codec.py``, see :mod:`microlib.contract.protojson`); a package generated
 before them falls back to protobuf's ``json_format`` on the upb message,
 which gives the same documents, slower.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from microlib.contract.codec import MessageCodec
+from microlib.contract.protojson import JsonOptions
 from microlib.core.errors import FieldViolation, InvalidArgument
-from microlib.grpc.codec import MessageCodec
-from microlib.http.protojson import JsonOptions
 
 __all__ = ["MessageJson", "message_json"]
 

@@ -2,8 +2,8 @@
 
 ``microlib codegen`` emits one :class:`ServiceDefinition` per proto service;
 the gRPC server, the HTTP transcoder and the startup drift check all read it,
-and :func:`call_attributes` gives what every call of a method starts with,
-whichever door it came through.
+and every call of a method carries its :class:`MethodDefinition` under
+:data:`METHOD_ATTRIBUTE`, whichever door it came through.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ __all__ = [
     "MethodDefinition",
     "MethodKind",
     "ServiceDefinition",
-    "call_attributes",
 ]
 
 METHOD_ATTRIBUTE = "microlib.method"
@@ -111,27 +110,3 @@ class ServiceDefinition:
     servicer_protocol: type[Any]
     file_descriptor_set: bytes
     openapi_document: Path | None = None
-
-
-def call_attributes(method: MethodDefinition) -> dict[str, Any]:
-    """The ``ctx.attributes`` every call of ``method`` starts with, on every door.
-
-    gRPC and REST transcoding (and messages and jobs, as they come) take the
-    method and its access rule from here, so a method's requirement is read
-    from its contract in one place and holds the same on each transport.
-
-    Args:
-        method: The RPC.
-
-    Returns:
-        ``{"microlib.method": method}``, and the ``SecurityRequirement`` of
-        its ``(microlib.v1.auth)`` option under ``"microlib.security"`` when
-        the contract declares one.
-    """
-    attributes: dict[str, Any] = {METHOD_ATTRIBUTE: method}
-    if "microlib.auth" in method.options:
-        # Imported here: a contract without access rules never loads microlib.security.
-        from microlib.security.requirements import SECURITY_ATTRIBUTE, from_method_options
-
-        attributes[SECURITY_ATTRIBUTE] = from_method_options(method.options)
-    return attributes

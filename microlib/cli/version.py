@@ -28,7 +28,7 @@ class VersionFlag(argparse.Action):
 def versions() -> str:
     """One line per distribution: ``microlib 0.1.0``, ``microlib-codegen 0.1.0``."""
     # Imported when asked: `microlib run` imports this module before it pauses the
-    # collector, and importlib.metadata's imports cost it a dozen collections there.
+    # collector, and importlib.metadata's imports cost it nine collections there.
     import importlib.metadata
 
     lines = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 from typing import Any
 
 __all__ = ["VersionFlag", "register", "versions"]
@@ -28,6 +27,10 @@ class VersionFlag(argparse.Action):
 
 def versions() -> str:
     """One line per distribution: ``microlib 0.1.0``, ``microlib-codegen 0.1.0``."""
+    # Imported when asked: `microlib run` imports this module before it pauses the
+    # collector, and importlib.metadata's imports cost it nine collections there.
+    import importlib.metadata
+
     lines = []
     for dist in ("microlib", "microlib-codegen"):
         try:

@@ -204,6 +204,14 @@ def test_port_in_use_fails_start_naming_the_address(running: list[Running]) -> N
     ) in result.stderr
 
 
+def test_the_cli_reads_installed_versions_only_when_asked() -> None:
+    """Importing the command loads no ``importlib.metadata``: `microlib run` imports it before
+    it pauses the collector, and that import alone cost nine collections before ready."""
+    code = "import sys, microlib.cli.main; print('importlib.metadata' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_version_and_help() -> None:
     """`microlib version` prints both distributions; every command has help."""
     out = subprocess.run(

@@ -4,7 +4,8 @@ For development only. The parent watches the working directory (Python
 files, contracts, config files); on a change it regenerates code first when
 a contract changed and the project configures ``[tool.microlib.codegen]``,
 then stops the child with SIGTERM (its graceful shutdown) and starts a new
-one. A child that fails to start is reported and restarted on the next change.
+one; it alone signals the child, on Ctrl-C too. A child that fails to start
+is reported and restarted on the next change.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ class _StopSignal:
 
 
 def _start(argv: Sequence[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "microlib.cli", "run", *argv])
+    # A process group of its own: Ctrl-C signals the terminal's whole group, and a child in it
+    # would take the parent's SIGTERM that follows for a second signal, exiting at once.
+    return subprocess.Popen([sys.executable, "-m", "microlib.cli", "run", *argv], process_group=0)
 
 
 def _stop(child: subprocess.Popen[bytes], timeout: float) -> None:

@@ -55,8 +55,11 @@ def eventually(url: str, expected: int | str, timeout: float = 90.0) -> None:
 
 
 @contextlib.contextmanager
-def reloading(project: Path, *args: str) -> Iterator[tuple[str, list[str]]]:
-    """``microlib run --reload ARGS`` in ``project``; yields its base URL and, once it exited, its output."""
+def reloading(project: Path, *args: str, interrupt: bool = False) -> Iterator[tuple[str, list[str]]]:
+    """``microlib run --reload ARGS`` in ``project``; yields its base URL and, once it exited, its output.
+
+    It runs in a process group of its own, as a terminal runs a command; it is stopped with SIGTERM
+    to the parent alone, or with ``interrupt`` as Ctrl-C does: SIGINT to the whole group."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROLIB__")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "codegen")])
@@ -68,12 +71,16 @@ def reloading(project: Path, *args: str) -> Iterator[tuple[str, list[str]]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        process_group=0,
     )
     output: list[str] = []
     try:
         yield f"http://127.0.0.1:{port}", output
     finally:
-        parent.send_signal(signal.SIGTERM)
+        if interrupt:
+            os.killpg(parent.pid, signal.SIGINT)
+        else:
+            parent.send_signal(signal.SIGTERM)
         out, err = parent.communicate(timeout=60)
         output += [out, err]
     assert parent.returncode == 0, err
@@ -89,6 +96,17 @@ def test_an_edited_handler_is_served_after_the_restart(tmp_path: Path) -> None:
     assert "changed app.py; restarting" in err
     # The first child drained and stopped on SIGTERM, as in production; so did the second.
     assert out.count("service stopped") == 2, out
+
+
+def test_ctrl_c_stops_the_service_gracefully_once(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the service under reload gets one
+    signal, and its graceful shutdown runs, rather than a second signal's immediate exit."""
+    (tmp_path / "app.py").write_text(APP.format(answer="one"))
+    with reloading(tmp_path, "app:service", interrupt=True) as (url, output):
+        eventually(f"{url}/", "one")
+    out, err = output
+    assert "second signal" not in out + err, out + err
+    assert out.count("service stopped") == 1, out + err
 
 
 def test_an_edited_contract_is_regenerated_then_served(tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ def load_service(target: str | None) -> Service:
     Raises:
         CommandError: naming what could not be found, or an implementation
             the module wires that does not match its contract, or a contract
-            it cannot serve (with the file:line that wired it).
+            it cannot serve (with the file:line that wired it), or a syntax
+            error in the service's code (with its file:line).
     """
     target = target or _default_target()
     module_name, _, attribute = target.partition(":")
@@ -45,6 +46,10 @@ def load_service(target: str | None) -> Service:
         raise CommandError(f"{_wired_at(exc)}: {_unimportable(exc)}") from None
     except (ContractMismatch, InvalidContract) as exc:
         raise CommandError(f"{_wired_at(exc)}: {exc}") from None
+    except SyntaxError as exc:
+        # Python names the file and line; the import machinery's frames around it say nothing.
+        where = f"{_shown(Path(str(exc.filename)))}:{exc.lineno}"
+        raise CommandError(f"{where}: {type(exc).__name__}: {exc.msg}") from None
     try:
         service = getattr(module, attribute)
     except AttributeError:

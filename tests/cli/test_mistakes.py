@@ -80,6 +80,15 @@ class TestRun:
         line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
         assert line == "microlib run: app.py:2: No module named 'pricing_rules'"
 
+    def test_a_syntax_error_in_the_services_code_names_its_file_and_line(self, tmp_path: Path) -> None:
+        """Python's own file, line and words; the import machinery's frames are noise."""
+        (tmp_path / "shop").mkdir()
+        (tmp_path / "shop" / "__init__.py").write_text("")
+        (tmp_path / "shop" / "handlers.py").write_text("def handle(\n    return 1\n")
+        (tmp_path / "app.py").write_text("from microlib import Service\nimport shop.handlers\n")
+        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        assert line == "microlib run: shop/handlers.py:1: SyntaxError: '(' was never closed"
+
     @pytest.mark.parametrize(
         ("schedule", "reason"),
         [

@@ -15,6 +15,8 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SERVICE = """
@@ -79,6 +81,14 @@ def run_pytest(
         text=True,
         timeout=120,
     )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The folder of the project under test, beside the folder of its plugin's distribution."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
 
 
 def passed(result: subprocess.CompletedProcess[str], count: int) -> None:
@@ -157,10 +167,8 @@ def test_a_service_object_without_a_factory_runs_once(tmp_path: Path) -> None:
     assert "is one Service object, and a Service runs once" in result.stdout
 
 
-def test_a_misnamed_service_is_one_line_per_test_naming_where_it_is_set(tmp_path: Path) -> None:
+def test_a_misnamed_service_is_one_line_per_test_naming_where_it_is_set(project: Path) -> None:
     """A usage mistake in a fixture is reported as such, not as the plugin's traceback."""
-    project = tmp_path / "project"
-    project.mkdir()
     result = run_pytest(project, "async def test_hello(http_client):\n    pass\n", target="app:servic")
     assert result.returncode == 1, result.stdout
     expected = "'app:servic' ([tool.microlib] service in pyproject.toml): module 'app' has no attribute"
@@ -168,10 +176,8 @@ def test_a_misnamed_service_is_one_line_per_test_naming_where_it_is_set(tmp_path
     assert "pytest_plugin.py" not in result.stdout, result.stdout
 
 
-def test_a_config_mistake_is_the_report_without_a_traceback(tmp_path: Path) -> None:
+def test_a_config_mistake_is_the_report_without_a_traceback(project: Path) -> None:
     """The service under test does not start: the configuration's report, each problem's file and line."""
-    project = tmp_path / "project"
-    project.mkdir()
     (project / "settings.yaml").write_text("http:\n  prot: 1\n")
     result = run_pytest(
         project,

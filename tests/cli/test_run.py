@@ -212,6 +212,29 @@ def test_the_cli_reads_installed_versions_only_when_asked() -> None:
     assert out.strip() == "False"
 
 
+def test_grpc_port_in_use_is_one_line_naming_the_address() -> None:
+    """The gRPC server's taken port is said once, by microlib: grpc's C core logs nothing of its own."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "microlib.cli", "run", "examples.bookshop.main:service"),
+                *("--set", "http.port=0", "--set", "grpc.host=127.0.0.1", "--set", f"grpc.port={port}"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"microlib run: component 'grpc' failed to start: OSError: [Errno 98] cannot bind the gRPC server "
+        f"to 127.0.0.1:{port} (settings grpc.host, grpc.port): Address already in use\n"
+    )
+
+
 def test_version_and_help() -> None:
     """`microlib version` prints both distributions; every command has help."""
     out = subprocess.run(

@@ -116,8 +116,14 @@ def _named_service(pyproject: Path, *, quiet: bool = False) -> str | None:
 
 
 def _unimportable(exc: ModuleNotFoundError) -> str:
-    """Why an import of the service's code failed, and for a generated module what to do."""
+    """Why an import of the service's code failed, and for generated code what to do."""
     name = exc.name or ""
+    importer = _generated_package(Path(_user_frame(exc).filename))
+    if importer is not None and name.startswith("microlib."):
+        return (
+            f"{exc}: {_shown(importer)} was written by `microlib codegen` for another version of "
+            "microlib: run `microlib codegen` to write it for this one"
+        )
     parts = name.split(".")
     for size in range(len(parts) - 1, 0, -1):
         package = ".".join(parts[:size])
@@ -134,8 +140,19 @@ def _unimportable(exc: ModuleNotFoundError) -> str:
     return str(exc)
 
 
+def _generated_package(file: Path) -> Path | None:
+    """The package ``microlib codegen`` wrote (its ``_manifest.json``) that holds ``file``, if any."""
+    return next((folder for folder in file.parents if (folder / "_manifest.json").is_file()), None)
+
+
 def _wired_at(exc: BaseException) -> str:
     """``file:line`` of the user's code that raised ``exc`` through microlib (``service.include(...)``)."""
+    frame = _user_frame(exc)
+    return f"{_shown(Path(frame.filename))}:{frame.lineno}"
+
+
+def _user_frame(exc: BaseException) -> traceback.FrameSummary:
+    """The innermost frame of ``exc`` outside microlib: the service's code, or code generated for it."""
     package = Path(__file__).resolve().parents[1]
     frames = [
         frame
@@ -143,9 +160,8 @@ def _wired_at(exc: BaseException) -> str:
         if not frame.filename.startswith("<") and package not in Path(frame.filename).resolve().parents
     ]
     if not frames:  # pragma: no cover - the import itself is always a frame outside microlib
-        return "<import>"
-    frame = frames[-1]
-    return f"{_shown(Path(frame.filename))}:{frame.lineno}"
+        return traceback.FrameSummary("<import>", None, "<module>")
+    return frames[-1]
 
 
 def _shown(path: Path) -> str:

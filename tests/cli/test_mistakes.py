@@ -74,6 +74,25 @@ class TestRun:
             "renamed): update or remove the code that imports it"
         )
 
+    def test_generated_code_importing_a_microlib_module_this_microlib_lacks_says_to_regenerate(
+        self, tmp_path: Path
+    ) -> None:
+        """microlib upgraded under code generated for the one before (a module moved): what to run."""
+        generated = tmp_path / "shop" / "gen"
+        (generated / "shop_api").mkdir(parents=True)
+        for package in (tmp_path / "shop", generated, generated / "shop_api"):
+            (package / "__init__.py").write_text("")
+        (generated / "_manifest.json").write_text("{}")
+        (generated / "shop_api" / "handlers.py").write_text("from microlib.http.moved_away import Reply\n")
+        app = "import shop.gen.shop_api.handlers\nfrom microlib import Service\n\nservice = Service('x')\n"
+        (tmp_path / "app.py").write_text(app)
+        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        assert line == (
+            "microlib run: shop/gen/shop_api/handlers.py:1: No module named 'microlib.http.moved_away': "
+            "shop/gen was written by `microlib codegen` for another version of microlib: run `microlib "
+            "codegen` to write it for this one"
+        )
+
     def test_a_module_the_service_imports_that_does_not_exist_names_the_line(self, tmp_path: Path) -> None:
         """Not installed, or misspelt: the line and Python's words, no traceback."""
         (tmp_path / "app.py").write_text("from microlib import Service\nimport pricing_rules\n")

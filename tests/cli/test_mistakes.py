@@ -264,6 +264,23 @@ class TestCodegen:
             "([tool.microlib.codgen] is there: a typo?); add one or pass CONTRACT... --out DIR"
         )
 
+    @pytest.mark.parametrize(
+        "flag", [["--out", "elsewhere"], ["--package", "x.gen"], ["--stubs", "s"], ["-I", "i"]]
+    )
+    def test_a_flag_of_contracts_given_without_contracts_is_refused(
+        self, tmp_path: Path, flag: list[str]
+    ) -> None:
+        """Without CONTRACT... the project's [tool.microlib.codegen] says where: a flag that would
+        say otherwise is refused, not ignored while the project's package is written."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib.codegen]\nout = "gen"\n')
+        (tmp_path / "pets.yaml").write_text(PETS)
+        line = one_line_error(microlib("codegen", *flag, cwd=tmp_path))
+        assert line == (
+            f"microlib codegen: {flag[0]} goes with CONTRACT... (microlib codegen CONTRACT... --out DIR); "
+            "without them, [tool.microlib.codegen] in pyproject.toml says what to generate and where"
+        )
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["pets.yaml", "pyproject.toml"]
+
     def test_codegen_inside_the_project_says_where_the_project_is(self, tmp_path: Path) -> None:
         """From the project's package folder, as `microlib run` says: the folder whose
         pyproject.toml configures codegen is named (one with an invalid pyproject.toml between is

@@ -281,6 +281,34 @@ class TestCodegen:
         )
         assert sorted(p.name for p in tmp_path.iterdir()) == ["pets.yaml", "pyproject.toml"]
 
+    @pytest.mark.parametrize(
+        ("args", "expected"),
+        [
+            (
+                ("--lint",),
+                "buf not found: install it in the project (npm install --save-dev @bufbuild/buf) "
+                "or put it on PATH",
+            ),
+            (
+                ("widgets.tsp", "--out", "gen"),
+                "tsp not found: install the TypeSpec compiler in the project (npm install --save-dev "
+                "@typespec/compiler @typespec/http @typespec/openapi @typespec/openapi3) or put it on PATH",
+            ),
+        ],
+    )
+    def test_a_missing_npm_tool_says_how_to_install_it_in_a_project(
+        self, tmp_path: Path, args: tuple[str, ...], expected: str
+    ) -> None:
+        """A project's package.json (if it has one) pins neither buf nor tsp: `npm install` alone
+        would not add them, as microlib's own package.json does."""
+        (tmp_path / "pyproject.toml").write_text(
+            '[tool.microlib.codegen]\ncontracts = ["pets.yaml"]\nout = "gen"\n'
+        )
+        (tmp_path / "pets.yaml").write_text(PETS)
+        (tmp_path / "widgets.tsp").write_text('import "@typespec/http";\n')
+        line = one_line_error(microlib("codegen", *args, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}))
+        assert line == f"microlib codegen: {expected}"
+
     def test_codegen_inside_the_project_says_where_the_project_is(self, tmp_path: Path) -> None:
         """From the project's package folder, as `microlib run` says: the folder whose
         pyproject.toml configures codegen is named (one with an invalid pyproject.toml between is

@@ -39,7 +39,11 @@ def load_service(target: str | None) -> Service:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise CommandError(f"cannot import module {module_name!r} (from target {target!r})") from None
+            message = f"cannot import module {module_name!r} (from target {target!r})"
+            dotted = module_name.removesuffix(".py").replace("/", ".").replace("\\", ".").strip(".")
+            if dotted != module_name:  # a file's path: `microlib run shop/main.py:service`
+                message += f": name the module with dots, {dotted}:{attribute}"
+            raise CommandError(message) from None
         missing = extra_missing(exc, module_name)
         if missing is not None:
             raise missing from None
@@ -53,9 +57,14 @@ def load_service(target: str | None) -> Service:
     try:
         service = getattr(module, attribute)
     except AttributeError:
-        raise CommandError(f"module {module_name!r} has no attribute {attribute!r}") from None
+        message = f"module {module_name!r} has no attribute {attribute!r}"
+        services = sorted(name for name, value in vars(module).items() if isinstance(value, Service))
+        if services:
+            message += f"; its Service: {', '.join(services)}"
+        raise CommandError(message) from None
     if not isinstance(service, Service):
-        raise CommandError(f"{target!r} is a {type(service).__name__}, not a microlib Service")
+        kind = "class" if isinstance(service, type) else type(service).__name__
+        raise CommandError(f"{target!r} is a {kind}, not a microlib Service")
     return service
 
 

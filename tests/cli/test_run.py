@@ -156,11 +156,20 @@ def test_failed_start_exits_non_zero_with_one_line_cause() -> None:
 
 
 def test_bad_target_is_a_one_line_error() -> None:
-    """An unknown module or attribute is named, with exit status 2."""
+    """An unknown module or attribute is named, with exit status 2, and what was meant where it
+    can be told: the module's Services, the module a file's path names."""
     for target, message in [
         ("nope.nothing:service", "cannot import module 'nope.nothing'"),
-        ("tests.cli.apps.slow:missing", "module 'tests.cli.apps.slow' has no attribute 'missing'"),
-        ("tests.cli.apps.slow:Broken", "is a type, not a microlib Service"),
+        (
+            "tests.cli.apps.slow:missing",
+            "module 'tests.cli.apps.slow' has no attribute 'missing'; its Service: broken, service\n",
+        ),
+        ("tests.cli.apps.slow:Broken", "'tests.cli.apps.slow:Broken' is a class, not a microlib Service"),
+        (
+            "tests/cli/apps/slow.py:service",
+            "cannot import module 'tests/cli/apps/slow.py' (from target 'tests/cli/apps/slow.py:service'): "
+            "name the module with dots, tests.cli.apps.slow:service\n",
+        ),
     ]:
         result = subprocess.run(
             [sys.executable, "-m", "microlib.cli", "run", target],

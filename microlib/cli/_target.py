@@ -10,11 +10,12 @@ import traceback
 from pathlib import Path
 
 from microlib.cli.errors import CommandError
-from microlib.core.errors import ContractMismatch, InvalidContract
 from microlib.core.extras import extra_missing
 from microlib.service import Service
 
 __all__ = ["load_service"]
+
+_MICROLIB = Path(__file__).resolve().parents[1]
 
 
 def load_service(target: str | None) -> Service:
@@ -24,10 +25,11 @@ def load_service(target: str | None) -> Service:
     used. The working directory is importable, as with uvicorn.
 
     Raises:
-        CommandError: naming what could not be found, or an implementation
-            the module wires that does not match its contract, or a contract
-            it cannot serve (with the file:line that wired it), or a syntax
-            error in the service's code (with its file:line).
+        CommandError: naming what could not be found, or what microlib
+            refused while the module wired the service (an implementation that
+            does not match its contract, a contract it cannot serve, an
+            argument: with the file:line that gave it), or a syntax error in
+            the service's code (with its file:line).
     """
     target = target or _default_target()
     module_name, _, attribute = target.partition(":")
@@ -48,7 +50,12 @@ def load_service(target: str | None) -> Service:
         if missing is not None:
             raise missing from None
         raise CommandError(f"{_wired_at(exc)}: {_unimportable(exc)}") from None
-    except (ContractMismatch, InvalidContract) as exc:
+    except (TypeError, ValueError) as exc:
+        # Raised by microlib, it refused what the service's code gave it while wiring it (a
+        # servicer that does not match its contract, a Service name, a contract's cron): the line
+        # that gave it. Raised by the service's own code, its traceback tells more.
+        if not _raised_by_microlib(exc):
+            raise
         raise CommandError(f"{_wired_at(exc)}: {exc}") from None
     except SyntaxError as exc:
         # Python names the file and line; the import machinery's frames around it say nothing.
@@ -154,6 +161,11 @@ def _generated_package(file: Path) -> Path | None:
     return next((folder for folder in file.parents if (folder / "_manifest.json").is_file()), None)
 
 
+def _raised_by_microlib(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and _MICROLIB in Path(frames[-1].filename).resolve().parents
+
+
 def _wired_at(exc: BaseException) -> str:
     """``file:line`` of the user's code that raised ``exc`` through microlib (``service.include(...)``)."""
     frame = _user_frame(exc)
@@ -162,11 +174,10 @@ def _wired_at(exc: BaseException) -> str:
 
 def _user_frame(exc: BaseException) -> traceback.FrameSummary:
     """The innermost frame of ``exc`` outside microlib: the service's code, or code generated for it."""
-    package = Path(__file__).resolve().parents[1]
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)
-        if not frame.filename.startswith("<") and package not in Path(frame.filename).resolve().parents
+        if not frame.filename.startswith("<") and _MICROLIB not in Path(frame.filename).resolve().parents
     ]
     if not frames:  # pragma: no cover - the import itself is always a frame outside microlib
         return traceback.FrameSummary("<import>", None, "<module>")

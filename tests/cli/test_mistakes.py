@@ -93,6 +93,33 @@ class TestRun:
             "codegen` to write it for this one"
         )
 
+    @pytest.mark.parametrize(
+        ("call", "refusal"),
+        [
+            ("Service('order_book')", "invalid service identity: name: String should match pattern"),
+            (
+                "Service('shop', version=3)",
+                "invalid service identity: version: Input should be a valid string",
+            ),
+        ],
+    )
+    def test_a_call_microlib_refuses_while_the_service_is_wired_names_its_line(
+        self, tmp_path: Path, call: str, refusal: str
+    ) -> None:
+        """A Service given a package's name (underscores), a version that is no text: the line that
+        called microlib and its words, as for a servicer that does not match its contract."""
+        (tmp_path / "app.py").write_text(f"from microlib import Service\n\nservice = {call}\n")
+        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        assert line.startswith(f"microlib run: app.py:3: {refusal}"), line
+
+    def test_an_error_of_the_services_own_code_keeps_its_traceback(self, tmp_path: Path) -> None:
+        """Raised by the service's code, not refused by microlib: the traceback is what tells where."""
+        (tmp_path / "app.py").write_text("from microlib import Service\n\nservice = int('x')\n")
+        result = microlib("run", "app:service", cwd=tmp_path)
+        assert result.returncode != 0
+        assert "Traceback" in result.stderr
+        assert "ValueError: invalid literal for int() with base 10: 'x'" in result.stderr
+
     def test_a_module_the_service_imports_that_does_not_exist_names_the_line(self, tmp_path: Path) -> None:
         """Not installed, or misspelt: the line and Python's words, no traceback."""
         (tmp_path / "app.py").write_text("from microlib import Service\nimport pricing_rules\n")

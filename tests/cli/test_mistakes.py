@@ -120,6 +120,34 @@ class TestRun:
         assert "Traceback" in result.stderr
         assert "ValueError: invalid literal for int() with base 10: 'x'" in result.stderr
 
+    @pytest.mark.parametrize(
+        ("setting", "problem"),
+        [
+            (
+                "health.groups.readiness=[dbb]",
+                "health.groups.readiness = [dbb] (--set health.groups.readiness=...): names unknown "
+                "component(s) ['dbb']; known: ['config', 'http', 'messaging', 'observability'] "
+                "[unknown_component]",
+            ),
+            (
+                "messaging.outbox.enabled=true",
+                "messaging.outbox.enabled = true (--set messaging.outbox.enabled=...): needs the service's "
+                "database: Service(..., database=True) [needs_database]",
+            ),
+        ],
+    )
+    def test_a_setting_the_service_cannot_serve_is_a_configuration_problem(
+        self, tmp_path: Path, setting: str, problem: str
+    ) -> None:
+        """Valid on its own, refused once the service is assembled: named with its source, as the
+        settings' other problems are, not as a traceback."""
+        # A publisher gives the service messaging, which the outbox would divert.
+        app = "from microlib import Service\n\nservice = Service('shop')\npublisher = service.publisher\n"
+        (tmp_path / "app.py").write_text(app)
+        result = microlib("run", "app:service", "--set", setting, "--set", "http.port=0", cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"microlib run: invalid configuration (1 problem):\n  - {problem}\n"
+
     def test_a_module_the_service_imports_that_does_not_exist_names_the_line(self, tmp_path: Path) -> None:
         """Not installed, or misspelt: the line and Python's words, no traceback."""
         (tmp_path / "app.py").write_text("from microlib import Service\nimport pricing_rules\n")

@@ -770,6 +770,16 @@ class Service:
         if self._jobs is None or not self._jobs.wanted:
             return
         settings = self.config.jobs
+        own = self._jobs.queues
+        unknown = sorted(set(settings.queues or ()) - own) if settings.worker and own else []
+        if unknown:
+            raise self._unservable(
+                "jobs.queues",
+                "unknown_queue",
+                f"no job of this service travels on {', '.join(unknown)} (its jobs' queues: "
+                f"{', '.join(sorted(own))}): its worker would dead-letter what it took from there",
+                f"[{', '.join(settings.queues or ())}]",
+            )
         for component in self._jobs.components(settings, self.chain, self.metrics, namespace=self.info.name):
             self.add(component, critical=component.name == "jobs-queue")
 

@@ -31,7 +31,7 @@ def serve_with_reload(argv: Sequence[str], *, stop_timeout: float = 30.0) -> int
     """Run ``microlib run ARGV`` in a child; restart it on each change until interrupted.
 
     Returns:
-        The exit status: 0 after Ctrl-C or SIGTERM.
+        The exit status: 0 after Ctrl-C, SIGTERM or SIGHUP.
     """
     root = Path.cwd()
     generated = _generated_dir(root)
@@ -60,11 +60,13 @@ def serve_with_reload(argv: Sequence[str], *, stop_timeout: float = 30.0) -> int
 
 
 class _StopSignal:
-    """A stop event for watchfiles, set by SIGTERM or SIGINT."""
+    """A stop event for watchfiles, set by SIGTERM, SIGINT or SIGHUP (the terminal closed: the
+    child, in a process group of its own, is not hung up on with the parent)."""
 
     def __init__(self) -> None:
         self._set = False
-        self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        self._previous = {s: signal.signal(s, self._handle) for s in signals}
 
     def _handle(self, signum: int, frame: object) -> None:
         self._set = True

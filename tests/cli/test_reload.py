@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.cli.conftest import ROOT, microlib
 
@@ -55,11 +56,13 @@ def eventually(url: str, expected: int | str, timeout: float = 90.0) -> None:
 
 
 @contextlib.contextmanager
-def reloading(project: Path, *args: str, interrupt: bool = False) -> Iterator[tuple[str, list[str]]]:
+def reloading(
+    project: Path, *args: str, stop: signal.Signals = signal.SIGTERM, to_group: bool = False
+) -> Iterator[tuple[str, list[str]]]:
     """``microlib run --reload ARGS`` in ``project``; yields its base URL and, once it exited, its output.
 
-    It runs in a process group of its own, as a terminal runs a command; it is stopped with SIGTERM
-    to the parent alone, or with ``interrupt`` as Ctrl-C does: SIGINT to the whole group."""
+    It runs in a process group of its own, as a terminal runs a command; it is stopped with ``stop``
+    to the parent alone, or ``to_group``, to the whole group, as Ctrl-C sends SIGINT."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROLIB__")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "codegen")])
@@ -77,10 +80,10 @@ def reloading(project: Path, *args: str, interrupt: bool = False) -> Iterator[tu
     try:
         yield f"http://127.0.0.1:{port}", output
     finally:
-        if interrupt:
-            os.killpg(parent.pid, signal.SIGINT)
+        if to_group:
+            os.killpg(parent.pid, stop)
         else:
-            parent.send_signal(signal.SIGTERM)
+            parent.send_signal(stop)
         out, err = parent.communicate(timeout=60)
         output += [out, err]
     assert parent.returncode == 0, err
@@ -98,11 +101,22 @@ def test_an_edited_handler_is_served_after_the_restart(tmp_path: Path) -> None:
     assert out.count("service stopped") == 2, out
 
 
-def test_ctrl_c_stops_the_service_gracefully_once(tmp_path: Path) -> None:
-    """Ctrl-C reaches every process of the terminal's group: the service under reload gets one
-    signal, and its graceful shutdown runs, rather than a second signal's immediate exit."""
+@pytest.mark.parametrize(
+    ("stop", "to_group"),
+    [
+        # Ctrl-C reaches every process of the terminal's group.
+        (signal.SIGINT, True),
+        # The terminal closed: the parent alone is hung up on, the service in a group of its own.
+        (signal.SIGHUP, False),
+    ],
+)
+def test_the_terminal_stops_the_service_gracefully_once(
+    tmp_path: Path, stop: signal.Signals, to_group: bool
+) -> None:
+    """The service under reload gets one signal, from the parent, and its graceful shutdown runs:
+    not a second signal's immediate exit, nor left running when the parent is gone."""
     (tmp_path / "app.py").write_text(APP.format(answer="one"))
-    with reloading(tmp_path, "app:service", interrupt=True) as (url, output):
+    with reloading(tmp_path, "app:service", stop=stop, to_group=to_group) as (url, output):
         eventually(f"{url}/", "one")
     out, err = output
     assert "second signal" not in out + err, out + err

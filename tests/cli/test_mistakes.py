@@ -20,6 +20,22 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def run_importing(root: Path, module: str, source: str) -> str:
+    """The one line `microlib run` printed for an app importing ``module`` (its file holding
+    ``source``) of the package ``shop``, which has a package ``shop.gen`` microlib codegen wrote."""
+    generated = root / "shop" / "gen"
+    generated.mkdir(parents=True)
+    (generated / "_manifest.json").write_text("{}")
+    path = root.joinpath(*module.split(".")).with_suffix(".py")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for package in {generated.relative_to(root), *path.relative_to(root).parents}:
+        if package != Path("."):
+            (root / package / "__init__.py").write_text("")
+    path.write_text(source)
+    (root / "app.py").write_text(f"import {module}\nfrom microlib import Service\n\nservice = Service('x')\n")
+    return one_line_error(microlib("run", "app:service", cwd=root))
+
+
 class TestRun:
     def test_a_module_outside_the_working_directory_is_named_by_its_path(self, tmp_path: Path) -> None:
         """The file:line is absolute when the module is not below the working directory."""
@@ -59,15 +75,9 @@ class TestRun:
     ) -> None:
         """A stub whose contract was removed still imports its generated package: the line
         that imports it, and what happened, instead of the import machinery's traceback."""
-        generated = tmp_path / "shop" / "gen"
-        generated.mkdir(parents=True)
-        (tmp_path / "shop" / "__init__.py").write_text("")
-        (generated / "__init__.py").write_text("")
-        (generated / "_manifest.json").write_text("{}")
-        (tmp_path / "shop" / "jobs.py").write_text('"""A stub."""\n\nfrom shop.gen.shop_jobs import models\n')
-        app = "import shop.jobs\nfrom microlib import Service\n\nservice = Service('x')\n"
-        (tmp_path / "app.py").write_text(app)
-        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        line = run_importing(
+            tmp_path, "shop.jobs", '"""A stub."""\n\nfrom shop.gen.shop_jobs import models\n'
+        )
         assert line == (
             "microlib run: shop/jobs.py:3: No module named 'shop.gen.shop_jobs': shop.gen is written by "
             "`microlib codegen`, which writes no shop.gen.shop_jobs any more (its contract was removed or "
@@ -78,15 +88,9 @@ class TestRun:
         self, tmp_path: Path
     ) -> None:
         """microlib upgraded under code generated for the one before (a module moved): what to run."""
-        generated = tmp_path / "shop" / "gen"
-        (generated / "shop_api").mkdir(parents=True)
-        for package in (tmp_path / "shop", generated, generated / "shop_api"):
-            (package / "__init__.py").write_text("")
-        (generated / "_manifest.json").write_text("{}")
-        (generated / "shop_api" / "handlers.py").write_text("from microlib.http.moved_away import Reply\n")
-        app = "import shop.gen.shop_api.handlers\nfrom microlib import Service\n\nservice = Service('x')\n"
-        (tmp_path / "app.py").write_text(app)
-        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        line = run_importing(
+            tmp_path, "shop.gen.shop_api.handlers", "from microlib.http.moved_away import Reply\n"
+        )
         assert line == (
             "microlib run: shop/gen/shop_api/handlers.py:1: No module named 'microlib.http.moved_away': "
             "shop/gen was written by `microlib codegen` for another version of microlib: run `microlib "

@@ -461,8 +461,11 @@ class Service:
         for group, names in groups.items():
             unknown = sorted(set(names) - known)
             if unknown:
-                raise ValueError(
-                    f"health.groups.{group} names unknown component(s) {unknown}; known: {sorted(known)}"
+                raise self._unservable(
+                    f"health.groups.{group}",
+                    "unknown_component",
+                    f"names unknown component(s) {unknown}; known: {sorted(known)}",
+                    f"[{', '.join(names)}]",
                 )
         registrations = [
             Registration(r.component, r.critical, _groups_for(r, groups)) for r in self._registrations
@@ -471,6 +474,11 @@ class Service:
             self.health.register(registration)
         self._registrations = registrations
         return registrations
+
+    def _unservable(self, key: str, rule: str, message: str, value: str) -> ConfigError:
+        """A setting valid on its own that this service cannot serve, reported as the
+        configuration's other problems are: with where it was set."""
+        return ConfigError([Problem(key, self.live_config.current.origin(key), rule, message, value)])
 
     def _listeners(self, settings: Settings) -> list[tuple[str, str, int]]:
         """The servers this service will start: each one's settings section, host and port."""
@@ -695,8 +703,11 @@ class Service:
     def _add_outbox(self, settings: Settings, messaging: Messaging) -> None:
         """Divert the publisher into the outbox; its relay starts after the broker, stops before it."""
         if self._database is None:
-            raise ValueError(
-                "messaging.outbox.enabled needs the service's database: Service(..., database=True)"
+            raise self._unservable(
+                "messaging.outbox.enabled",
+                "needs_database",
+                "needs the service's database: Service(..., database=True)",
+                "true",
             )
         from microlib.messaging.outbox import Outbox
 
@@ -721,11 +732,18 @@ class Service:
         store: IdempotencyStore
         if own.store == "database":
             if self._database is None:
-                raise ValueError("messaging.idempotency.store: database needs Service(..., database=True)")
+                raise self._unservable(
+                    "messaging.idempotency.store",
+                    "needs_database",
+                    "needs Service(..., database=True)",
+                    "database",
+                )
             store = DatabaseIdempotency(self._database, ttl=own.ttl)
         elif own.store == "cache":
             if self._cache is None:
-                raise ValueError("messaging.idempotency.store: cache needs Service(..., cache=True)")
+                raise self._unservable(
+                    "messaging.idempotency.store", "needs_cache", "needs Service(..., cache=True)", "cache"
+                )
             store = CacheIdempotency(self._cache, ttl=own.ttl)
         else:
             store = CacheIdempotency(MemoryCache("processed", max_entries=100_000), ttl=own.ttl)
@@ -752,6 +770,16 @@ class Service:
         if self._jobs is None or not self._jobs.wanted:
             return
         settings = self.config.jobs
+        own = self._jobs.queues
+        unknown = sorted(set(settings.queues or ()) - own) if settings.worker and own else []
+        if unknown:
+            raise self._unservable(
+                "jobs.queues",
+                "unknown_queue",
+                f"no job of this service travels on {', '.join(unknown)} (its jobs' queues: "
+                f"{', '.join(sorted(own))}): its worker would dead-letter what it took from there",
+                f"[{', '.join(settings.queues or ())}]",
+            )
         for component in self._jobs.components(settings, self.chain, self.metrics, namespace=self.info.name):
             self.add(component, critical=component.name == "jobs-queue")
 

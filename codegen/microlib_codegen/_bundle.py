@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["BundleError", "Bundled", "bundle", "load_document"]
+__all__ = ["BundleError", "Bundled", "bundle", "invalid_yaml", "load_document"]
 
 # Keys whose values are schemas (or maps / lists of schemas) in both 3.0 and 3.1.
 _SCHEMA_VALUE_KEYS = frozenset(
@@ -81,20 +81,25 @@ def _read(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        # One line at the problem: str(exc) spans several, quoting the text with a caret.
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{_relative(path)}:{mark.line + 1}:{mark.column + 1}" if mark else str(_relative(path))
-        problem = " ".join(filter(None, (exc.context, exc.problem))) or str(exc)
-        raise BundleError(f"{where}: invalid YAML/JSON: {problem}") from exc
     except yaml.YAMLError as exc:
-        raise BundleError(f"{_relative(path)}: invalid YAML/JSON: {exc}") from exc
+        raise BundleError(invalid_yaml(exc, str(_relative(path)))) from exc
     finally:
         loader.dispose()
     lines: dict[Path_, int] = {}
     if node is not None:
         _lines(node, (), lines)
     return data, lines
+
+
+def invalid_yaml(exc: yaml.YAMLError, source: str) -> str:
+    """``source:line:column: invalid YAML/JSON: what``, one line at the problem: ``str(exc)``
+    spans several, quoting the text with a caret."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return f"{source}: invalid YAML/JSON: {exc}"
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    problem = " ".join(filter(None, (exc.context, exc.problem))) or str(exc)
+    return f"{where}: invalid YAML/JSON: {problem}"
 
 
 def _lines(node: Node, path: Path_, out: dict[Path_, int]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from microlib_codegen._bundle import invalid_yaml
 from microlib_codegen._openapi_ops import pascal, snake
 from microlib_codegen._pydantic_models import generated_header, note_lines, schema_models
 from microlib_codegen._pyfmt import docstring, ruff_format
@@ -38,6 +39,28 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RETRY_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter"}
 _JOB_KEYS = {"description", "payload", "result", "queue", "priority", "retry", "timeout", "schedule"}
 _SCHEDULE_KEYS = {"cron", "timezone", "interval", "payload"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# What each number of a job must be, as microlib.jobs checks it when the generated code is
+# imported: here a mistake is named with its line, before any code is written.
+_NUMBERS: dict[str, tuple[str, Any]] = {
+    "priority": ("an integer from 0 to 9", lambda v: _is_integer(v) and 0 <= v <= 9),
+    "timeout": ("a number of seconds above 0", lambda v: _is_number(v) and v > 0),
+    "retry.max_attempts": ("an integer of at least 1", lambda v: _is_integer(v) and v >= 1),
+    "retry.initial_backoff": ("a number of seconds, 0 or more", lambda v: _is_number(v) and v >= 0),
+    "retry.max_backoff": ("a number of seconds, 0 or more", lambda v: _is_number(v) and v >= 0),
+    "retry.multiplier": ("a number of at least 1", lambda v: _is_number(v) and v >= 1),
+    "retry.jitter": ("a number from 0 to 1", lambda v: _is_number(v) and 0 <= v <= 1),
+    "schedule.interval": ("a number of seconds above 0", lambda v: _is_number(v) and v > 0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +137,7 @@ def load(path: Path, source: str) -> JobsContract:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CodegenError(f"{source}: {exc}") from None
+        raise CodegenError(invalid_yaml(exc, source)) from None
     if not isinstance(data, dict) or node is None:
         raise CodegenError(f"{source}: a jobs contract is a mapping")
     top = _lines(node)
@@ -125,19 +148,27 @@ def load(path: Path, source: str) -> JobsContract:
     if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_.-]*$", name):
         raise _fail(source, top.get("name", (1, None))[0], "name: required, lower case (e.g. bookshop.jobs)")
     defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise _fail(source, top["defaults"][0], "defaults: a mapping of the keys a job may set")
+    default_keys = _lines(top["defaults"][1]) if "defaults" in top else {}
     jobs_data = data.get("jobs")
     if not isinstance(jobs_data, dict) or not jobs_data:
         raise _fail(source, top.get("jobs", (1, None))[0], "jobs: required, a mapping of job names")
     job_nodes = _lines(top["jobs"][1])
     specs = [
-        _job(source, job, spec, defaults, job_nodes[job][0], _lines(job_nodes[job][1]))
+        _job(source, job, spec, (defaults, default_keys), job_nodes[job][0], _lines(job_nodes[job][1]))
         for job, spec in jobs_data.items()
     ]
     return JobsContract(name, version, tuple(specs), source)
 
 
 def _job(
-    source: str, name: str, spec: Any, defaults: dict[str, Any], line: int, keys: dict[str, tuple[int, Any]]
+    source: str,
+    name: str,
+    spec: Any,
+    defaults_and_keys: tuple[dict[str, Any], dict[str, tuple[int, Any]]],
+    line: int,
+    keys: dict[str, tuple[int, Any]],
 ) -> JobSpec:
     if not _NAME.match(name):
         raise _fail(source, line, f"job name {name!r}: lower case letters, digits and underscores")
@@ -160,10 +191,28 @@ def _job(
         raise _fail(
             source, keys.get("payload", (line, None))[0], f"job {name}: payload must be an object schema"
         )
-    retry = {**(defaults.get("retry") or {}), **(spec.get("retry") or {})}
-    if set(retry) - _RETRY_KEYS:
-        where = keys.get("retry", (line, None))[0]
-        raise _fail(source, where, f"job {name}: retry keys are {', '.join(sorted(_RETRY_KEYS))}")
+    defaults, default_keys = defaults_and_keys
+
+    def number(key: str, value: Any, where: int) -> Any:
+        wanted, fits = _NUMBERS[key]
+        if not fits(value):
+            raise _fail(source, where, f"job {name}: {key}: {wanted}, not {value!r}")
+        return value
+
+    def setting(key: str, default: Any) -> tuple[Any, int]:
+        """The job's value of ``key``, else the contract's default, with the line that sets it."""
+        for values, lines in ((spec, keys), (defaults, default_keys)):
+            if key in values:
+                return values[key], lines[key][0]
+        return default, line
+
+    retry: dict[str, Any] = {}
+    for values, lines in ((defaults, default_keys), (spec, keys)):
+        given = values.get("retry") or {}
+        where = lines.get("retry", (line, None))[0]
+        if not isinstance(given, dict) or set(given) - _RETRY_KEYS:
+            raise _fail(source, where, f"job {name}: retry keys are {', '.join(sorted(_RETRY_KEYS))}")
+        retry.update({key: number(f"retry.{key}", value, where) for key, value in given.items()})
     schedule = spec.get("schedule")
     schedule_line = keys.get("schedule", (line, None))[0]
     if schedule is not None:
@@ -176,14 +225,18 @@ def _job(
         cron = schedule.get("cron")
         if cron is not None and len(str(cron).split()) not in (5, 6):
             raise _fail(source, schedule_line, f"job {name}: cron {cron!r} needs 5 fields (6 with seconds)")
-    timeout = spec.get("timeout", defaults.get("timeout"))
+        if "interval" in schedule:
+            number("schedule.interval", schedule["interval"], schedule_line)
+    timeout, timeout_line = setting("timeout", None)
+    if timeout is not None:  # null: no limit, over a default
+        number("timeout", timeout, timeout_line)
     return JobSpec(
         name=name,
         description=str(spec.get("description", "")).strip(),
         payload=payload,
         result=spec.get("result"),
         queue=str(spec.get("queue", defaults.get("queue", "default"))),
-        priority=int(spec.get("priority", defaults.get("priority", 0))),
+        priority=number("priority", *setting("priority", 0)),
         retry={k: float(v) if k != "max_attempts" else int(v) for k, v in sorted(retry.items())},
         timeout=None if timeout is None else float(timeout),
         schedule=schedule,

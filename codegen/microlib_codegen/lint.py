@@ -17,7 +17,9 @@ def find_buf(start: Path) -> Path:
         CodegenError: buf is not installed.
     """
     return find_tool(
-        "buf", start, "buf not found: run `npm install` (package.json pins @bufbuild/buf) or put buf on PATH"
+        "buf",
+        start,
+        "buf not found: install it in the project (npm install --save-dev @bufbuild/buf) or put it on PATH",
     )
 
 

@@ -70,8 +70,8 @@ def find_tsp(start: Path) -> Path:
     return find_tool(
         "tsp",
         start,
-        "tsp not found: run `npm install` (package.json pins @typespec/compiler, @typespec/http, "
-        "@typespec/openapi3) or put the TypeSpec compiler on PATH",
+        "tsp not found: install the TypeSpec compiler in the project (npm install --save-dev "
+        "@typespec/compiler @typespec/http @typespec/openapi @typespec/openapi3) or put it on PATH",
     )
 
 

@@ -10,11 +10,12 @@ import traceback
 from pathlib import Path
 
 from microlib.cli.errors import CommandError
-from microlib.core.errors import ContractMismatch, InvalidContract
 from microlib.core.extras import extra_missing
 from microlib.service import Service
 
 __all__ = ["load_service"]
+
+_MICROLIB = Path(__file__).resolve().parents[1]
 
 
 def load_service(target: str | None) -> Service:
@@ -24,9 +25,11 @@ def load_service(target: str | None) -> Service:
     used. The working directory is importable, as with uvicorn.
 
     Raises:
-        CommandError: naming what could not be found, or an implementation
-            the module wires that does not match its contract, or a contract
-            it cannot serve (with the file:line that wired it).
+        CommandError: naming what could not be found, or what microlib
+            refused while the module wired the service (an implementation that
+            does not match its contract, a contract it cannot serve, an
+            argument: with the file:line that gave it), or a syntax error in
+            the service's code (with its file:line).
     """
     target = target or _default_target()
     module_name, _, attribute = target.partition(":")
@@ -38,19 +41,37 @@ def load_service(target: str | None) -> Service:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise CommandError(f"cannot import module {module_name!r} (from target {target!r})") from None
+            message = f"cannot import module {module_name!r} (from target {target!r})"
+            dotted = module_name.removesuffix(".py").replace("/", ".").replace("\\", ".").strip(".")
+            if dotted != module_name:  # a file's path: `microlib run shop/main.py:service`
+                message += f": name the module with dots, {dotted}:{attribute}"
+            raise CommandError(message) from None
         missing = extra_missing(exc, module_name)
         if missing is not None:
             raise missing from None
         raise CommandError(f"{_wired_at(exc)}: {_unimportable(exc)}") from None
-    except (ContractMismatch, InvalidContract) as exc:
+    except (TypeError, ValueError) as exc:
+        # Raised by microlib, it refused what the service's code gave it while wiring it (a
+        # servicer that does not match its contract, a Service name, a contract's cron): the line
+        # that gave it. Raised by the service's own code, its traceback tells more.
+        if not _raised_by_microlib(exc):
+            raise
         raise CommandError(f"{_wired_at(exc)}: {exc}") from None
+    except SyntaxError as exc:
+        # Python names the file and line; the import machinery's frames around it say nothing.
+        where = f"{_shown(Path(str(exc.filename)))}:{exc.lineno}"
+        raise CommandError(f"{where}: {type(exc).__name__}: {exc.msg}") from None
     try:
         service = getattr(module, attribute)
     except AttributeError:
-        raise CommandError(f"module {module_name!r} has no attribute {attribute!r}") from None
+        message = f"module {module_name!r} has no attribute {attribute!r}"
+        services = sorted(name for name, value in vars(module).items() if isinstance(value, Service))
+        if services:
+            message += f"; its Service: {', '.join(services)}"
+        raise CommandError(message) from None
     if not isinstance(service, Service):
-        raise CommandError(f"{target!r} is a {type(service).__name__}, not a microlib Service")
+        kind = "class" if isinstance(service, type) else type(service).__name__
+        raise CommandError(f"{target!r} is a {kind}, not a microlib Service")
     return service
 
 
@@ -111,8 +132,14 @@ def _named_service(pyproject: Path, *, quiet: bool = False) -> str | None:
 
 
 def _unimportable(exc: ModuleNotFoundError) -> str:
-    """Why an import of the service's code failed, and for a generated module what to do."""
+    """Why an import of the service's code failed, and for generated code what to do."""
     name = exc.name or ""
+    importer = _generated_package(Path(_user_frame(exc).filename))
+    if importer is not None and name.startswith("microlib."):
+        return (
+            f"{exc}: {_shown(importer)} was written by `microlib codegen` for another version of "
+            "microlib: run `microlib codegen` to write it for this one"
+        )
     parts = name.split(".")
     for size in range(len(parts) - 1, 0, -1):
         package = ".".join(parts[:size])
@@ -129,18 +156,32 @@ def _unimportable(exc: ModuleNotFoundError) -> str:
     return str(exc)
 
 
+def _generated_package(file: Path) -> Path | None:
+    """The package ``microlib codegen`` wrote (its ``_manifest.json``) that holds ``file``, if any."""
+    return next((folder for folder in file.parents if (folder / "_manifest.json").is_file()), None)
+
+
+def _raised_by_microlib(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and _MICROLIB in Path(frames[-1].filename).resolve().parents
+
+
 def _wired_at(exc: BaseException) -> str:
     """``file:line`` of the user's code that raised ``exc`` through microlib (``service.include(...)``)."""
-    package = Path(__file__).resolve().parents[1]
+    frame = _user_frame(exc)
+    return f"{_shown(Path(frame.filename))}:{frame.lineno}"
+
+
+def _user_frame(exc: BaseException) -> traceback.FrameSummary:
+    """The innermost frame of ``exc`` outside microlib: the service's code, or code generated for it."""
     frames = [
         frame
         for frame in traceback.extract_tb(exc.__traceback__)
-        if not frame.filename.startswith("<") and package not in Path(frame.filename).resolve().parents
+        if not frame.filename.startswith("<") and _MICROLIB not in Path(frame.filename).resolve().parents
     ]
     if not frames:  # pragma: no cover - the import itself is always a frame outside microlib
-        return "<import>"
-    frame = frames[-1]
-    return f"{_shown(Path(frame.filename))}:{frame.lineno}"
+        return traceback.FrameSummary("<import>", None, "<module>")
+    return frames[-1]
 
 
 def _shown(path: Path) -> str:

@@ -87,6 +87,13 @@ def _config(gen: Any, args: argparse.Namespace) -> microlib_codegen.CodegenConfi
             stubs=args.stubs,
         )
         return config
+    given = {"--out": args.out, "--package": args.package, "--stubs": args.stubs, "-I": args.include}
+    flag = next((flag for flag, value in given.items() if value), None)
+    if flag is not None:
+        raise CommandError(
+            f"{flag} goes with CONTRACT... (microlib codegen CONTRACT... --out DIR); without them, "
+            "[tool.microlib.codegen] in pyproject.toml says what to generate and where"
+        )
     loaded: microlib_codegen.CodegenConfig = gen.load_pyproject(args.config)
     return loaded
 

@@ -73,6 +73,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(handler=_run)
 
 
+# The extras a part's service needs beside microlib's core: a proto project serves gRPC, and
+# the jobs contract schedules a job with cron (croniter).
+_EXTRAS = {"proto": "grpc", "jobs": "jobs"}
+
+
 def _run(args: argparse.Namespace) -> int:
     target: Path = args.folder
     name = _package_name(target)
@@ -80,8 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError(f"{target} already exists and is not empty: give the name of a new folder")
     parts = ("project", *TEMPLATES[args.template])
     serves = "HTTP on :8080, gRPC on :50051" if "proto" in parts else "HTTP on :8080"
-    # A proto project serves gRPC: microlib's gRPC libraries come with its `grpc` extra.
-    extras = "[grpc]" if "proto" in parts else ""
+    extras = [extra for part, extra in _EXTRAS.items() if part in parts]
     values = {
         "name": name,
         "Name": "".join(word.capitalize() for word in name.split("_")),
@@ -89,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         "template": args.template,
         "python": sys.executable,
         "microlib_version": importlib.metadata.version("microlib"),
-        "microlib_extras": extras,
+        "microlib_extras": f"[{','.join(extras)}]" if extras else "",
         "serves": serves,
     }
     files = render_project(parts, values, args.templates)

@@ -4,7 +4,8 @@ For development only. The parent watches the working directory (Python
 files, contracts, config files); on a change it regenerates code first when
 a contract changed and the project configures ``[tool.microlib.codegen]``,
 then stops the child with SIGTERM (its graceful shutdown) and starts a new
-one. A child that fails to start is reported and restarted on the next change.
+one; it alone signals the child, on Ctrl-C too. A child that fails to start
+is reported and restarted on the next change.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def serve_with_reload(argv: Sequence[str], *, stop_timeout: float = 30.0) -> int
     """Run ``microlib run ARGV`` in a child; restart it on each change until interrupted.
 
     Returns:
-        The exit status: 0 after Ctrl-C or SIGTERM.
+        The exit status: 0 after Ctrl-C, SIGTERM or SIGHUP.
     """
     root = Path.cwd()
     generated = _generated_dir(root)
@@ -59,11 +60,13 @@ def serve_with_reload(argv: Sequence[str], *, stop_timeout: float = 30.0) -> int
 
 
 class _StopSignal:
-    """A stop event for watchfiles, set by SIGTERM or SIGINT."""
+    """A stop event for watchfiles, set by SIGTERM, SIGINT or SIGHUP (the terminal closed: the
+    child, in a process group of its own, is not hung up on with the parent)."""
 
     def __init__(self) -> None:
         self._set = False
-        self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        self._previous = {s: signal.signal(s, self._handle) for s in signals}
 
     def _handle(self, signum: int, frame: object) -> None:
         self._set = True
@@ -77,7 +80,9 @@ class _StopSignal:
 
 
 def _start(argv: Sequence[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "microlib.cli", "run", *argv])
+    # A process group of its own: Ctrl-C signals the terminal's whole group, and a child in it
+    # would take the parent's SIGTERM that follows for a second signal, exiting at once.
+    return subprocess.Popen([sys.executable, "-m", "microlib.cli", "run", *argv], process_group=0)
 
 
 def _stop(child: subprocess.Popen[bytes], timeout: float) -> None:

@@ -11,6 +11,7 @@ start at once, one migrates and the others wait, then find nothing to do.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import time
@@ -116,7 +117,8 @@ class Migrations:
 
     def config(self) -> Config:
         """An Alembic ``Config`` built in code for this directory."""
-        cfg = Config()
+        # Quiet: Alembic's own lines ("Generating ... done") would repeat what microlib says.
+        cfg = Config(cmd_opts=argparse.Namespace(quiet=True))
         cfg.set_main_option("script_location", str(_TEMPLATE))
         locations = [b.resolve() for b in self.branches]
         if self.directory.is_dir() or not locations:
@@ -177,7 +179,8 @@ class Migrations:
                 except AlembicError as exc:
                     raise MigrationError(_revision_refused(exc)) from None
         path = Path(script.path)
-        self._progress(f"created revision {script.revision} ({message}): {path}")
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        self._progress(f"created revision {script.revision} ({message}): {shown}")
         return path
 
     async def upgrade(

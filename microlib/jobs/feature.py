@@ -87,6 +87,11 @@ class Jobs:
         """The jobs contracts, by name."""
         return self._contracts
 
+    @property
+    def queues(self) -> frozenset[str]:
+        """The queues the jobs this service runs (those included with handlers) travel on."""
+        return frozenset(entry.job.queue for entry in self._handlers.values())
+
     def include(self, handlers: object) -> JobsDefinition:
         """Run the jobs of ``handlers``' contract in this service.
 
@@ -139,7 +144,7 @@ class Jobs:
         queue = self._queue = open_queue(settings, prefix, clock=self.clock)
         components: list[Component] = [queue]
         if settings.worker and self._handlers:
-            queues = settings.queues or sorted({entry.job.queue for entry in self._handlers.values()})
+            queues = settings.queues or sorted(self.queues)
             self.worker = JobWorker(
                 queue,
                 self._handlers,

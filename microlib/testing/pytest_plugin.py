@@ -23,12 +23,13 @@ are imported by the fixtures, when a test uses one.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -84,25 +85,26 @@ def microlib_service(request: pytest.FixtureRequest) -> Service:
     """The Service under test, new for each test (override this fixture to build it yourself)."""
     from microlib.service import Service
 
-    target = _target(request.config)
+    target, source = _target(request.config)
+    named = f"{target!r} ({source})"
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
-        raise pytest.UsageError(f"microlib_service {target!r} must look like 'package.module:attribute'")
+        _usage_error(f"{named} must look like 'package.module:attribute'")
     root = str(request.config.rootpath)
     if root not in sys.path:
         sys.path.insert(0, root)
     module = importlib.import_module(module_name)
     if not hasattr(module, attribute):
-        raise pytest.UsageError(f"microlib_service: module {module_name!r} has no attribute {attribute!r}")
+        _usage_error(f"{named}: module {module_name!r} has no attribute {attribute!r}")
     found = getattr(module, attribute)
     factory = getattr(module, FACTORY, None) if isinstance(found, Service) else found
     if callable(factory):
         found = factory()
     if not isinstance(found, Service):
-        raise pytest.UsageError(f"microlib_service {target!r} gives a {type(found).__name__}, not a Service")
+        _usage_error(f"{named} gives a {type(found).__name__}, not a Service")
     if found in _handed_out:
-        raise pytest.UsageError(
-            f"microlib_service {target!r} is one Service object, and a Service runs once: name a function "
+        _usage_error(
+            f"{named} is one Service object, and a Service runs once: name a function "
             f"that builds one (define {FACTORY}() in {module_name}) or override the microlib_service fixture"
         )
     _handed_out.append(found)
@@ -112,17 +114,24 @@ def microlib_service(request: pytest.FixtureRequest) -> Service:
 _handed_out: list[Any] = []
 
 
-def _target(config: pytest.Config) -> str:
+def _usage_error(message: str) -> NoReturn:
+    """Fail the test with ``message`` alone: pytest reports a UsageError raised in a fixture
+    as any other exception, with the plugin's traceback around the message."""
+    pytest.fail(message, pytrace=False)
+
+
+def _target(config: pytest.Config) -> tuple[str, str]:
+    """The service under test and where it is named."""
     given = config.getini("microlib_service")
     if isinstance(given, str) and given:
-        return given
+        return given, "the microlib_service ini option"
     pyproject = config.rootpath / "pyproject.toml"
     if pyproject.is_file():
         with pyproject.open("rb") as f:
             target = tomllib.load(f).get("tool", {}).get("microlib", {}).get("service")
         if isinstance(target, str):
-            return target
-    raise pytest.UsageError(
+            return target, "[tool.microlib] service in pyproject.toml"
+    _usage_error(
         "no service under test: set microlib_service = 'module:attribute' in the pytest ini options, "
         "or [tool.microlib] service in pyproject.toml, or override the microlib_service fixture"
     )
@@ -138,7 +147,7 @@ def _test_service(request: pytest.FixtureRequest, service: Service) -> TestServi
     try:
         return TestService(service, **options)
     except TypeError as exc:
-        raise pytest.UsageError(f"@pytest.mark.microlib: {exc}") from None
+        _usage_error(f"@pytest.mark.microlib: {exc}")
 
 
 if pytest_asyncio is not None:
@@ -148,14 +157,20 @@ if pytest_asyncio is not None:
         request: pytest.FixtureRequest, microlib_service: Service
     ) -> AsyncIterator[TestService]:
         """The service under test, started in-process; stopped after the test."""
-        async with _test_service(request, microlib_service) as started:
+        from microlib.config import ConfigError
+
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                started = await stack.enter_async_context(_test_service(request, microlib_service))
+            except ConfigError as exc:  # the settings' report names each file and line
+                _usage_error(str(exc))
             yield started
 
 else:  # pragma: no cover
 
     @pytest.fixture
     def running_service() -> TestService:
-        raise pytest.UsageError("microlib's fixtures need pytest-asyncio: pip install pytest-asyncio")
+        _usage_error("microlib's fixtures need pytest-asyncio: pip install pytest-asyncio")
 
 
 @pytest.fixture

@@ -20,6 +20,22 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def run_importing(root: Path, module: str, source: str) -> str:
+    """The one line `microlib run` printed for an app importing ``module`` (its file holding
+    ``source``) of the package ``shop``, which has a package ``shop.gen`` microlib codegen wrote."""
+    generated = root / "shop" / "gen"
+    generated.mkdir(parents=True)
+    (generated / "_manifest.json").write_text("{}")
+    path = root.joinpath(*module.split(".")).with_suffix(".py")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for package in {generated.relative_to(root), *path.relative_to(root).parents}:
+        if package != Path("."):
+            (root / package / "__init__.py").write_text("")
+    path.write_text(source)
+    (root / "app.py").write_text(f"import {module}\nfrom microlib import Service\n\nservice = Service('x')\n")
+    return one_line_error(microlib("run", "app:service", cwd=root))
+
+
 class TestRun:
     def test_a_module_outside_the_working_directory_is_named_by_its_path(self, tmp_path: Path) -> None:
         """The file:line is absolute when the module is not below the working directory."""
@@ -59,26 +75,97 @@ class TestRun:
     ) -> None:
         """A stub whose contract was removed still imports its generated package: the line
         that imports it, and what happened, instead of the import machinery's traceback."""
-        generated = tmp_path / "shop" / "gen"
-        generated.mkdir(parents=True)
-        (tmp_path / "shop" / "__init__.py").write_text("")
-        (generated / "__init__.py").write_text("")
-        (generated / "_manifest.json").write_text("{}")
-        (tmp_path / "shop" / "jobs.py").write_text('"""A stub."""\n\nfrom shop.gen.shop_jobs import models\n')
-        app = "import shop.jobs\nfrom microlib import Service\n\nservice = Service('x')\n"
-        (tmp_path / "app.py").write_text(app)
-        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        line = run_importing(
+            tmp_path, "shop.jobs", '"""A stub."""\n\nfrom shop.gen.shop_jobs import models\n'
+        )
         assert line == (
             "microlib run: shop/jobs.py:3: No module named 'shop.gen.shop_jobs': shop.gen is written by "
             "`microlib codegen`, which writes no shop.gen.shop_jobs any more (its contract was removed or "
             "renamed): update or remove the code that imports it"
         )
 
+    def test_generated_code_importing_a_microlib_module_this_microlib_lacks_says_to_regenerate(
+        self, tmp_path: Path
+    ) -> None:
+        """microlib upgraded under code generated for the one before (a module moved): what to run."""
+        line = run_importing(
+            tmp_path, "shop.gen.shop_api.handlers", "from microlib.http.moved_away import Reply\n"
+        )
+        assert line == (
+            "microlib run: shop/gen/shop_api/handlers.py:1: No module named 'microlib.http.moved_away': "
+            "shop/gen was written by `microlib codegen` for another version of microlib: run `microlib "
+            "codegen` to write it for this one"
+        )
+
+    @pytest.mark.parametrize(
+        ("call", "refusal"),
+        [
+            ("Service('order_book')", "invalid service identity: name: String should match pattern"),
+            (
+                "Service('shop', version=3)",
+                "invalid service identity: version: Input should be a valid string",
+            ),
+        ],
+    )
+    def test_a_call_microlib_refuses_while_the_service_is_wired_names_its_line(
+        self, tmp_path: Path, call: str, refusal: str
+    ) -> None:
+        """A Service given a package's name (underscores), a version that is no text: the line that
+        called microlib and its words, as for a servicer that does not match its contract."""
+        (tmp_path / "app.py").write_text(f"from microlib import Service\n\nservice = {call}\n")
+        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        assert line.startswith(f"microlib run: app.py:3: {refusal}"), line
+
+    def test_an_error_of_the_services_own_code_keeps_its_traceback(self, tmp_path: Path) -> None:
+        """Raised by the service's code, not refused by microlib: the traceback is what tells where."""
+        (tmp_path / "app.py").write_text("from microlib import Service\n\nservice = int('x')\n")
+        result = microlib("run", "app:service", cwd=tmp_path)
+        assert result.returncode != 0
+        assert "Traceback" in result.stderr
+        assert "ValueError: invalid literal for int() with base 10: 'x'" in result.stderr
+
+    @pytest.mark.parametrize(
+        ("setting", "problem"),
+        [
+            (
+                "health.groups.readiness=[dbb]",
+                "health.groups.readiness = [dbb] (--set health.groups.readiness=...): names unknown "
+                "component(s) ['dbb']; known: ['config', 'http', 'messaging', 'observability'] "
+                "[unknown_component]",
+            ),
+            (
+                "messaging.outbox.enabled=true",
+                "messaging.outbox.enabled = true (--set messaging.outbox.enabled=...): needs the service's "
+                "database: Service(..., database=True) [needs_database]",
+            ),
+        ],
+    )
+    def test_a_setting_the_service_cannot_serve_is_a_configuration_problem(
+        self, tmp_path: Path, setting: str, problem: str
+    ) -> None:
+        """Valid on its own, refused once the service is assembled: named with its source, as the
+        settings' other problems are, not as a traceback."""
+        # A publisher gives the service messaging, which the outbox would divert.
+        app = "from microlib import Service\n\nservice = Service('shop')\npublisher = service.publisher\n"
+        (tmp_path / "app.py").write_text(app)
+        result = microlib("run", "app:service", "--set", setting, "--set", "http.port=0", cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"microlib run: invalid configuration (1 problem):\n  - {problem}\n"
+
     def test_a_module_the_service_imports_that_does_not_exist_names_the_line(self, tmp_path: Path) -> None:
         """Not installed, or misspelt: the line and Python's words, no traceback."""
         (tmp_path / "app.py").write_text("from microlib import Service\nimport pricing_rules\n")
         line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
         assert line == "microlib run: app.py:2: No module named 'pricing_rules'"
+
+    def test_a_syntax_error_in_the_services_code_names_its_file_and_line(self, tmp_path: Path) -> None:
+        """Python's own file, line and words; the import machinery's frames are noise."""
+        (tmp_path / "shop").mkdir()
+        (tmp_path / "shop" / "__init__.py").write_text("")
+        (tmp_path / "shop" / "handlers.py").write_text("def handle(\n    return 1\n")
+        (tmp_path / "app.py").write_text("from microlib import Service\nimport shop.handlers\n")
+        line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
+        assert line == "microlib run: shop/handlers.py:1: SyntaxError: '(' was never closed"
 
     @pytest.mark.parametrize(
         ("schedule", "reason"),
@@ -235,6 +322,51 @@ class TestCodegen:
             "microlib codegen: pyproject.toml has no [tool.microlib.codegen] section "
             "([tool.microlib.codgen] is there: a typo?); add one or pass CONTRACT... --out DIR"
         )
+
+    @pytest.mark.parametrize(
+        "flag", [["--out", "elsewhere"], ["--package", "x.gen"], ["--stubs", "s"], ["-I", "i"]]
+    )
+    def test_a_flag_of_contracts_given_without_contracts_is_refused(
+        self, tmp_path: Path, flag: list[str]
+    ) -> None:
+        """Without CONTRACT... the project's [tool.microlib.codegen] says where: a flag that would
+        say otherwise is refused, not ignored while the project's package is written."""
+        (tmp_path / "pyproject.toml").write_text('[tool.microlib.codegen]\nout = "gen"\n')
+        (tmp_path / "pets.yaml").write_text(PETS)
+        line = one_line_error(microlib("codegen", *flag, cwd=tmp_path))
+        assert line == (
+            f"microlib codegen: {flag[0]} goes with CONTRACT... (microlib codegen CONTRACT... --out DIR); "
+            "without them, [tool.microlib.codegen] in pyproject.toml says what to generate and where"
+        )
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["pets.yaml", "pyproject.toml"]
+
+    @pytest.mark.parametrize(
+        ("args", "expected"),
+        [
+            (
+                ("--lint",),
+                "buf not found: install it in the project (npm install --save-dev @bufbuild/buf) "
+                "or put it on PATH",
+            ),
+            (
+                ("widgets.tsp", "--out", "gen"),
+                "tsp not found: install the TypeSpec compiler in the project (npm install --save-dev "
+                "@typespec/compiler @typespec/http @typespec/openapi @typespec/openapi3) or put it on PATH",
+            ),
+        ],
+    )
+    def test_a_missing_npm_tool_says_how_to_install_it_in_a_project(
+        self, tmp_path: Path, args: tuple[str, ...], expected: str
+    ) -> None:
+        """A project's package.json (if it has one) pins neither buf nor tsp: `npm install` alone
+        would not add them, as microlib's own package.json does."""
+        (tmp_path / "pyproject.toml").write_text(
+            '[tool.microlib.codegen]\ncontracts = ["pets.yaml"]\nout = "gen"\n'
+        )
+        (tmp_path / "pets.yaml").write_text(PETS)
+        (tmp_path / "widgets.tsp").write_text('import "@typespec/http";\n')
+        line = one_line_error(microlib("codegen", *args, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}))
+        assert line == f"microlib codegen: {expected}"
 
     def test_codegen_inside_the_project_says_where_the_project_is(self, tmp_path: Path) -> None:
         """From the project's package folder, as `microlib run` says: the folder whose

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.cli.conftest import ROOT, microlib
 
@@ -55,8 +56,13 @@ def eventually(url: str, expected: int | str, timeout: float = 90.0) -> None:
 
 
 @contextlib.contextmanager
-def reloading(project: Path, *args: str) -> Iterator[tuple[str, list[str]]]:
-    """``microlib run --reload ARGS`` in ``project``; yields its base URL and, once it exited, its output."""
+def reloading(
+    project: Path, *args: str, stop: signal.Signals = signal.SIGTERM, to_group: bool = False
+) -> Iterator[tuple[str, list[str]]]:
+    """``microlib run --reload ARGS`` in ``project``; yields its base URL and, once it exited, its output.
+
+    It runs in a process group of its own, as a terminal runs a command; it is stopped with ``stop``
+    to the parent alone, or ``to_group``, to the whole group, as Ctrl-C sends SIGINT."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROLIB__")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "codegen")])
@@ -68,12 +74,16 @@ def reloading(project: Path, *args: str) -> Iterator[tuple[str, list[str]]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        process_group=0,
     )
     output: list[str] = []
     try:
         yield f"http://127.0.0.1:{port}", output
     finally:
-        parent.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(parent.pid, stop)
+        else:
+            parent.send_signal(stop)
         out, err = parent.communicate(timeout=60)
         output += [out, err]
     assert parent.returncode == 0, err
@@ -89,6 +99,28 @@ def test_an_edited_handler_is_served_after_the_restart(tmp_path: Path) -> None:
     assert "changed app.py; restarting" in err
     # The first child drained and stopped on SIGTERM, as in production; so did the second.
     assert out.count("service stopped") == 2, out
+
+
+@pytest.mark.parametrize(
+    ("stop", "to_group"),
+    [
+        # Ctrl-C reaches every process of the terminal's group.
+        (signal.SIGINT, True),
+        # The terminal closed: the parent alone is hung up on, the service in a group of its own.
+        (signal.SIGHUP, False),
+    ],
+)
+def test_the_terminal_stops_the_service_gracefully_once(
+    tmp_path: Path, stop: signal.Signals, to_group: bool
+) -> None:
+    """The service under reload gets one signal, from the parent, and its graceful shutdown runs:
+    not a second signal's immediate exit, nor left running when the parent is gone."""
+    (tmp_path / "app.py").write_text(APP.format(answer="one"))
+    with reloading(tmp_path, "app:service", stop=stop, to_group=to_group) as (url, output):
+        eventually(f"{url}/", "one")
+    out, err = output
+    assert "second signal" not in out + err, out + err
+    assert out.count("service stopped") == 1, out + err
 
 
 def test_an_edited_contract_is_regenerated_then_served(tmp_path: Path) -> None:

@@ -156,11 +156,20 @@ def test_failed_start_exits_non_zero_with_one_line_cause() -> None:
 
 
 def test_bad_target_is_a_one_line_error() -> None:
-    """An unknown module or attribute is named, with exit status 2."""
+    """An unknown module or attribute is named, with exit status 2, and what was meant where it
+    can be told: the module's Services, the module a file's path names."""
     for target, message in [
         ("nope.nothing:service", "cannot import module 'nope.nothing'"),
-        ("tests.cli.apps.slow:missing", "module 'tests.cli.apps.slow' has no attribute 'missing'"),
-        ("tests.cli.apps.slow:Broken", "is a type, not a microlib Service"),
+        (
+            "tests.cli.apps.slow:missing",
+            "module 'tests.cli.apps.slow' has no attribute 'missing'; its Service: broken, service\n",
+        ),
+        ("tests.cli.apps.slow:Broken", "'tests.cli.apps.slow:Broken' is a class, not a microlib Service"),
+        (
+            "tests/cli/apps/slow.py:service",
+            "cannot import module 'tests/cli/apps/slow.py' (from target 'tests/cli/apps/slow.py:service'): "
+            "name the module with dots, tests.cli.apps.slow:service\n",
+        ),
     ]:
         result = subprocess.run(
             [sys.executable, "-m", "microlib.cli", "run", target],
@@ -210,6 +219,29 @@ def test_the_cli_reads_installed_versions_only_when_asked() -> None:
     code = "import sys, microlib.cli.main; print('importlib.metadata' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_grpc_port_in_use_is_one_line_naming_the_address() -> None:
+    """The gRPC server's taken port is said once, by microlib: grpc's C core logs nothing of its own."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "microlib.cli", "run", "examples.bookshop.main:service"),
+                *("--set", "http.port=0", "--set", "grpc.host=127.0.0.1", "--set", f"grpc.port={port}"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"microlib run: component 'grpc' failed to start: OSError: [Errno 98] cannot bind the gRPC server "
+        f"to 127.0.0.1:{port} (settings grpc.host, grpc.port): Address already in use\n"
+    )
 
 
 def test_version_and_help() -> None:

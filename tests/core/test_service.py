@@ -114,7 +114,9 @@ async def test_health_groups_from_config_override_registration() -> None:
         assert (await t.http.get("/health/live")).status_code == 503
     bad = Service("shop")
     bad.add(Dependency("db"))
-    with pytest.raises(ValueError, match=r"health.groups.readiness names unknown component\(s\) \['dbb'\]"):
+    with pytest.raises(
+        ConfigError, match=r"health.groups.readiness = \[dbb\] .*: names unknown component\(s\) \['dbb'\]"
+    ):
         async with TestService(bad, overrides=["health.groups.readiness=[dbb]"]):
             pass
 

@@ -213,6 +213,31 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
             "name: a.jobs\njobs:\n  x:\n    result:\n      anyOf: [{type: string}, {$ref: '#/x'}]\n",
             "bad-jobs.yaml:6: job x: result.anyOf[1]: $ref '#/x' is not supported",
         ),
+        # A syntax error, and values of the wrong type or out of range: each was a traceback
+        # from codegen, or from the generated code's import when the service started.
+        ("name: a.jobs\njobs:\n  x\n    queue: q\n", "bad-jobs.yaml:5:10: invalid YAML/JSON: mapping values"),
+        (
+            "name: a.jobs\njobs:\n  x:\n    priority: high\n",
+            "bad-jobs.yaml:5: job x: priority: an integer from 0 to 9, not 'high'",
+        ),
+        (
+            "name: a.jobs\njobs:\n  x:\n    priority: 12\n",
+            "yaml:5: job x: priority: an integer from 0 to 9, not 12",
+        ),
+        (
+            "name: a.jobs\ndefaults:\n  timeout: soon\njobs:\n  x: {}\n",
+            "bad-jobs.yaml:4: job x: timeout: a number of seconds above 0, not 'soon'",
+        ),
+        (
+            "name: a.jobs\njobs:\n  x:\n    retry: {max_attempts: 0}\n",
+            "bad-jobs.yaml:5: job x: retry.max_attempts: an integer of at least 1, not 0",
+        ),
+        ("name: a.jobs\njobs:\n  x:\n    retry: 5\n", "bad-jobs.yaml:5: job x: retry keys are"),
+        (
+            "name: a.jobs\njobs:\n  x:\n    schedule: {interval: often}\n",
+            "bad-jobs.yaml:5: job x: schedule.interval: a number of seconds above 0, not 'often'",
+        ),
+        ("name: a.jobs\ndefaults: 3\njobs:\n  x: {}\n", "bad-jobs.yaml:3: defaults: a mapping"),
     ],
 )
 def test_a_contract_mistake_names_file_and_line(tmp_path: Path, text: str, message: str) -> None:

@@ -7,8 +7,12 @@ import sys
 import pytest
 from pydantic import ValidationError
 
+from microlib import Service
+from microlib.config import ConfigError
 from microlib.jobs import JobsSettings, open_queue
 from microlib.jobs.scheduler import open_lease
+from microlib.testing import TestService
+from tests.jobs._contract import Handlers
 
 
 def test_the_backend_and_store_follow_the_urls() -> None:
@@ -48,3 +52,19 @@ def test_a_missing_lease_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "microlib.jobs.postgres_lease", None)
     with pytest.raises(ImportError, match=r"pip install 'microlib\[jobs-postgres\]'"):
         open_lease(JobsSettings(url="postgresql://h/db"), "ns")
+
+
+async def test_a_queue_no_job_of_the_service_travels_on_is_refused() -> None:
+    """A misspelt jobs.queues would have the worker take jobs it has no handler for, and dead-letter
+    them, while its own jobs' queue went unread: the start fails naming the setting and its source."""
+    service = Service("shop")
+    service.include(Handlers())
+    with pytest.raises(ConfigError) as refused:
+        async with TestService(service, overrides=["jobs.queues=[mail, mial]"], environ={}):
+            pass
+    [problem] = refused.value.problems
+    assert str(problem) == (
+        "jobs.queues = [mail, mial] (--set jobs.queues=...): no job of this service travels on mial "
+        "(its jobs' queues: default, mail): its worker would dead-letter what it took from there "
+        "[unknown_queue]"
+    )

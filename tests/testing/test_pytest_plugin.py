@@ -15,6 +15,8 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SERVICE = """
@@ -40,7 +42,7 @@ service = create_service()
 
 PYPROJECT = """
 [tool.microlib]
-service = "app:service"
+service = "{target}"
 
 [tool.pytest.ini_options]
 asyncio_mode = "{mode}"
@@ -63,10 +65,10 @@ def entry_point_distribution(into: Path) -> Path:
 
 
 def run_pytest(
-    project: Path, tests: str, *, mode: str = "auto", extra: str = ""
+    project: Path, tests: str, *, mode: str = "auto", extra: str = "", target: str = "app:service"
 ) -> subprocess.CompletedProcess[str]:
     (project / "app.py").write_text(SERVICE)
-    (project / "pyproject.toml").write_text(PYPROJECT.format(mode=mode, extra=extra))
+    (project / "pyproject.toml").write_text(PYPROJECT.format(mode=mode, extra=extra, target=target))
     (project / "test_app.py").write_text(textwrap.dedent(tests))
     site = entry_point_distribution(project.parent / "site")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT), str(ROOT / "codegen")])}
@@ -79,6 +81,14 @@ def run_pytest(
         text=True,
         timeout=120,
     )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The folder of the project under test, beside the folder of its plugin's distribution."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
 
 
 def passed(result: subprocess.CompletedProcess[str], count: int) -> None:
@@ -155,3 +165,25 @@ def test_a_service_object_without_a_factory_runs_once(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout
     assert "1 passed, 1 error" in result.stdout
     assert "is one Service object, and a Service runs once" in result.stdout
+
+
+def test_a_misnamed_service_is_one_line_per_test_naming_where_it_is_set(project: Path) -> None:
+    """A usage mistake in a fixture is reported as such, not as the plugin's traceback."""
+    result = run_pytest(project, "async def test_hello(http_client):\n    pass\n", target="app:servic")
+    assert result.returncode == 1, result.stdout
+    expected = "'app:servic' ([tool.microlib] service in pyproject.toml): module 'app' has no attribute"
+    assert expected in result.stdout, result.stdout
+    assert "pytest_plugin.py" not in result.stdout, result.stdout
+
+
+def test_a_config_mistake_is_the_report_without_a_traceback(project: Path) -> None:
+    """The service under test does not start: the configuration's report, each problem's file and line."""
+    (project / "settings.yaml").write_text("http:\n  prot: 1\n")
+    result = run_pytest(
+        project,
+        "async def test_hello(http_client):\n    pass\n",
+        extra='microlib_config = ["settings.yaml"]',
+    )
+    assert result.returncode == 1, result.stdout
+    assert "settings.yaml:2): unknown key; did you mean 'port'? [unknown_key]" in result.stdout, result.stdout
+    assert "loader.py" not in result.stdout, result.stdout

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from microlib import Service
+from microlib.config import ConfigError
 from microlib.data import Database, MemoryCache, Migrations
 from microlib.messaging import MessageContext
 from microlib.messaging.idempotency import CacheIdempotency, DatabaseIdempotency
@@ -80,7 +82,8 @@ async def test_without_opting_in_a_duplicate_is_handled_again(contract: Orders) 
 async def test_a_store_the_service_lacks_is_named(contract: Orders, store: str) -> None:
     """Asking for the cache or database store without the service's cache or database fails the start."""
     service = stock(contract, [])
-    with pytest.raises(Exception, match=f"messaging.idempotency.store: {store} needs Service"):
+    needs = f"messaging.idempotency.store = {store} (--set messaging.idempotency.store=...): needs Service"
+    with pytest.raises(ConfigError, match=re.escape(needs)):
         async with TestService(
             service,
             overrides=["messaging.idempotency.operations=[onOrder]", f"messaging.idempotency.store={store}"],

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from microlib import Service
+from microlib.config import ConfigError
 from microlib.core.errors import FailedPrecondition
 from microlib.core.lifecycle import StartupError
 from microlib.messaging import MessageContext
@@ -125,9 +126,7 @@ async def test_the_outbox_needs_the_service_database(contract: Orders) -> None:
         return None
 
     service.include(type("Stock", (contract.consumer,), {"on_order": on_order})())
-    with pytest.raises(
-        (ValueError, StartupError), match=r"needs the service's database: Service\(\.\.\., database=True\)"
-    ):
+    with pytest.raises(ConfigError, match=r"needs the service's database: Service\(\.\.\., database=True\)"):
         async with TestService(service, overrides=["messaging.outbox.enabled=true"]):
             pass
 

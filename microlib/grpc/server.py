@@ -228,7 +228,7 @@ def _bind(server: grpc.aio.Server, settings: GrpcSettings) -> int:
     address = settings.address
     message = f"cannot bind the gRPC server to {address} (settings grpc.host, grpc.port)"
     # Asked first: grpc's own refusal gives no reason, and its C core logs a line to stderr.
-    refusal = _bind_refusal(settings.host, settings.port)
+    refusal = _bind_refusal(settings.host, settings.port, reuse_port=settings.reuse_port)
     if refusal is not None:
         raise OSError(refusal.errno, f"{message}: {refusal.strerror}")
     try:
@@ -239,13 +239,16 @@ def _bind(server: grpc.aio.Server, settings: GrpcSettings) -> int:
         raise OSError(message) from exc
 
 
-def _bind_refusal(host: str, port: int) -> OSError | None:
+def _bind_refusal(host: str, port: int, *, reuse_port: bool) -> OSError | None:
     """The system's refusal to bind ``host:port`` (grpc's own error does not give it),
     or None when the address binds now."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
-        # As grpc binds: an address left in TIME_WAIT is not a refusal.
+        # As grpc binds: an address left in TIME_WAIT is not a refusal, and with reuse_port a
+        # port other processes hold with SO_REUSEPORT is shared, not taken.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

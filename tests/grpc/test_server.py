@@ -213,6 +213,20 @@ async def test_start_reports_a_busy_port(make_server: Callable[..., GrpcServer],
     await other.stop()
 
 
+async def test_reuse_port_lets_a_second_server_share_the_port(make_server: Callable[..., GrpcServer]) -> None:
+    """With ``reuse_port`` on, a second server binds a port the first holds (SO_REUSEPORT), as
+    replicas on one host do: the busy-port check asks the system as grpc binds, with the option."""
+    first = make_server(GrpcSettings(host="127.0.0.1", port=0, reuse_port=True))
+    await first.start()
+    second = make_server(GrpcSettings(host="127.0.0.1", port=first.port, reuse_port=True))
+    try:
+        await second.start()
+        assert second.port == first.port
+    finally:
+        await second.stop()
+        await first.stop()
+
+
 async def test_start_twice_is_refused(server: GrpcServer) -> None:
     """A running server cannot be started again."""
     with pytest.raises(RuntimeError, match="already running"):

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from microlib.data._cache_keys import make_prefix
 from microlib.data._cache_metrics import CacheMetrics
 
 if TYPE_CHECKING:
@@ -83,11 +84,6 @@ class Cache(Protocol):
     async def check(self) -> Mapping[str, Any] | None:
         """Raise ``Unavailable`` if the backend does not answer."""
         ...
-
-
-def make_prefix(namespace: str, version: str) -> str:
-    """The key prefix of a namespace and version: ``bookshop:1:``."""
-    return f"{namespace}:{version}:"
 
 
 class MemoryCache:

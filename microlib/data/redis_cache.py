@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from microlib.config.model import CacheSettings
 from microlib.core.errors import Error, Internal, Unavailable
+from microlib.data._cache_keys import make_prefix
 from microlib.data._cache_metrics import CacheMetrics
-from microlib.data.cache import make_prefix
 from microlib.data.errors import DOMAIN
 
 try:

@@ -14,7 +14,7 @@ from microlib.core.errors import Internal
 from microlib.http._reply import Reply
 
 if TYPE_CHECKING:
-    from microlib.http.openapi import Operation, Response
+    from microlib.http._openapi_model import Operation, Response
 
 __all__ = ["ResponseEncoder"]
 

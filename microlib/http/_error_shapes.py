@@ -65,7 +65,7 @@ from microlib.core.errors import Error, FieldViolation, InvalidContract
 from microlib.http.errors import SHAPES_SCOPE_KEY, is_error_status, is_problem_media
 
 if TYPE_CHECKING:
-    from microlib.http.openapi import Response
+    from microlib.http._openapi_model import Response
 
 __all__ = [
     "EXTENSION",

@@ -21,6 +21,7 @@ from urllib.parse import unquote_plus
 
 from microlib.core.errors import FieldViolation
 from microlib.http._multipart import MULTIPART, Part, UploadedFile, split_parts
+from microlib.http._openapi_model import Parameter
 from microlib.http._params import CastError, cast, parse_location, parse_query
 
 __all__ = ["FORM", "FORMS", "FormFields"]
@@ -45,9 +46,6 @@ class FormFields:
     def __init__(
         self, fields: Mapping[str, tuple[str, str]], encoding: Mapping[str, tuple[str, ...]] | None = None
     ) -> None:
-        # Imported here: microlib.http.openapi imports the operation endpoint, which reads forms.
-        from microlib.http.openapi import Parameter
-
         # An empty value is a value in a form (an empty text input), unlike in a query.
         self._read = [
             Parameter(name, "query", arg=name, shape=shape, scalar=scalar, allow_empty=True)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from microlib.http.errors import declares_error_schema, send_error
 
 if TYPE_CHECKING:
     from microlib.http._error_shapes import ErrorShapes
-    from microlib.http.openapi import Operation, Parameter
+    from microlib.http._openapi_model import Operation, Parameter
     from microlib.security.requirements import SecurityRequirement
 
 __all__ = ["OperationEndpoint", "unwrap"]

@@ -16,7 +16,7 @@ from urllib.parse import unquote, unquote_plus
 from microlib.core.errors import FieldViolation
 
 if TYPE_CHECKING:
-    from microlib.http.openapi import Parameter
+    from microlib.http._openapi_model import Parameter
 
 __all__ = ["CastError", "cast", "parse_location", "parse_query"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.responses import Response
 
@@ -23,13 +23,12 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Code, Error
 from microlib.http._responder import Headers, Send, response_headers, send_bytes
 
-if TYPE_CHECKING:
-    from microlib.http._error_shapes import ErrorShape, ErrorShapes
-
 __all__ = [
     "HTTP_STATUS",
     "PROBLEM_CONTENT_TYPE",
     "SHAPES_SCOPE_KEY",
+    "DeclaredShape",
+    "DeclaredShapes",
     "correlation_of",
     "declares_error_schema",
     "is_error_status",
@@ -45,6 +44,31 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 SHAPES_SCOPE_KEY = "microlib.error_shapes"
 """Where an operation that declares error shapes leaves them in its request's ASGI scope: for the
 answers made outside its endpoint (the request timeout's 504)."""
+
+
+class DeclaredShape(Protocol):
+    """An error schema a document declares: what :func:`send_problem` writes an error in.
+
+    :class:`microlib.http._error_shapes.ErrorShape` is one. A protocol, so the renderer does not
+    import the module that reads those schemas, which imports its status and media rules.
+    """
+
+    @property
+    def media(self) -> str:
+        """The declared media type."""
+        ...
+
+    def render(self, error: Error, status: int, message: str, correlation_id: str) -> bytes | None:
+        """The body for ``error``, or None when the declared schema refuses it."""
+        ...
+
+
+class DeclaredShapes(Protocol):
+    """The error schemas one operation declares, by status (``_error_shapes.ErrorShapes``)."""
+
+    def shape(self, status: int) -> DeclaredShape | None:
+        """The schema declared for ``status``, if any."""
+        ...
 
 
 def is_error_status(status: str) -> bool:
@@ -149,7 +173,7 @@ async def send_problem(
     *,
     headers: Headers = (),
     correlation_id: str = "",
-    shape: ErrorShape | None = None,
+    shape: DeclaredShape | None = None,
 ) -> int:
     """Send ``error`` as problem+json (or in ``shape``) straight to ASGI ``send``.
 
@@ -175,7 +199,9 @@ async def send_problem(
     return status
 
 
-async def send_error(send: Send, error: Error, ctx: CallContext, shapes: ErrorShapes | None = None) -> None:
+async def send_error(
+    send: Send, error: Error, ctx: CallContext, shapes: DeclaredShapes | None = None
+) -> None:
     """Answer a call of the chain with ``error``: its correlation id and response headers,
     the status recorded as ``http.status_code``; in the shape ``shapes`` declares for its status."""
     shape = shapes.shape(_status(error)) if shapes else None

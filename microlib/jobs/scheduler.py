@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -33,12 +33,22 @@ from microlib.jobs.lease import Claim, Lease, MemoryLease
 from microlib.jobs.metrics import JobMetrics
 from microlib.jobs.schedule import Plan, plan
 
-if TYPE_CHECKING:
-    from microlib.jobs.feature import Jobs
-
-__all__ = ["Scheduler", "open_lease"]
+__all__ = ["Scheduler", "TickEnqueuer", "open_lease"]
 
 log = structlog.get_logger("microlib.jobs.scheduler")
+
+
+class TickEnqueuer(Protocol):
+    """What the scheduler queues fired ticks through: :class:`~microlib.jobs.feature.Jobs`.
+
+    A protocol, so this module does not import ``feature``, which builds the scheduler.
+    """
+
+    async def enqueue(
+        self, job: JobDefinition, payload: Any, *, fence: int | None = None, tick: float | None = None
+    ) -> object:
+        """Queue a run of ``job``, fenced by the leader's token, for the tick at ``tick``."""
+        ...
 
 
 def open_lease(settings: JobsSettings, namespace: str) -> Lease:
@@ -84,7 +94,7 @@ class Scheduler:
     def __init__(
         self,
         plans: Sequence[Plan],
-        jobs: Jobs,
+        jobs: TickEnqueuer,
         lease: Lease,
         settings: SchedulerSettings,
         metrics: JobMetrics,

@@ -15,8 +15,9 @@ from microlib.core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from microlib.messaging.acks import Reject
+    from microlib.messaging.adapters import open_broker
     from microlib.messaging.avro import AvroCodec
-    from microlib.messaging.broker import Broker, Delivery, Inbox, OutgoingMessage, Subscription, open_broker
+    from microlib.messaging.broker import Broker, Delivery, Inbox, OutgoingMessage, Subscription
     from microlib.messaging.codec import header_values, json_decoder, json_encoder
     from microlib.messaging.context import MessageContext
     from microlib.messaging.definition import (
@@ -86,7 +87,7 @@ __getattr__, __dir__ = lazy_exports(
         "header_values": "microlib.messaging.codec",
         "json_decoder": "microlib.messaging.codec",
         "json_encoder": "microlib.messaging.codec",
-        "open_broker": "microlib.messaging.broker",
+        "open_broker": "microlib.messaging.adapters",
         "register_document": "microlib.messaging.publisher",
     },
 )

@@ -6,19 +6,17 @@ receive operation to one consumer group; the runtime does everything else
 settled exactly once: acknowledged after its handler returned, given back
 unprocessed, or moved to the dead-letter destination. Four implementations
 are chosen by ``messaging.url`` alone: ``memory://`` (embedded),
-``amqp://`` (RabbitMQ), ``kafka://`` and ``redis://`` (Redis Streams).
+``amqp://`` (RabbitMQ), ``kafka://`` and ``redis://`` (Redis Streams), by
+:func:`~microlib.messaging.adapters.open_broker`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from microlib.messaging.definition import OperationDefinition
-
-if TYPE_CHECKING:
-    from microlib.config.model import MessagingSettings
 
 __all__ = [
     "REPLAY_HEADER",
@@ -29,7 +27,6 @@ __all__ = [
     "OutgoingMessage",
     "Subscription",
     "for_replay",
-    "open_broker",
 ]
 
 REPLAY_HEADER = "x-microlib-replay-for"
@@ -356,42 +353,3 @@ class Broker(Protocol):
     async def purge_dead_letters(self, queue: str) -> int:
         """Drop every dead letter of ``queue``; returns how many there were."""
         ...
-
-
-def open_broker(settings: MessagingSettings, *, client_name: str) -> Broker:
-    """The broker ``settings.url`` names.
-
-    The driver of a production broker is imported only here, and only for
-    the scheme in use.
-
-    Args:
-        settings: The ``messaging`` section.
-        client_name: Names this instance to the broker (connection name,
-            consumer name, client id).
-
-    Raises:
-        ValueError: the URL's scheme is none of ``memory``, ``amqp``,
-            ``amqps``, ``kafka``, ``redis``, ``rediss``, naming the setting.
-        ImportError: the broker's driver is missing, naming the extra.
-    """
-    scheme = settings.url.partition("://")[0]
-    if scheme == "memory":
-        from microlib.messaging.memory import MemoryBroker
-
-        return MemoryBroker(settings.url, dead_letter_suffix=settings.dead_letter_suffix)
-    if scheme in ("amqp", "amqps"):
-        from microlib.messaging.rabbit import RabbitBroker
-
-        return RabbitBroker(settings, client_name=client_name)
-    if scheme == "kafka":
-        from microlib.messaging.kafka import KafkaBroker
-
-        return KafkaBroker(settings, client_name=client_name)
-    if scheme in ("redis", "rediss"):
-        from microlib.messaging.redis import RedisBroker
-
-        return RedisBroker(settings, client_name=client_name)
-    raise ValueError(
-        f"messaging.url {settings.url!r}: the scheme must be memory://, amqp://, amqps://, "
-        "kafka://, redis:// or rediss://"
-    )

@@ -17,8 +17,9 @@ import structlog
 
 from microlib.core.errors import Unavailable
 from microlib.messaging._names import binding_group
+from microlib.messaging.adapters import open_broker
 from microlib.messaging.backlog import Backlog
-from microlib.messaging.broker import Broker, Delivery, OutgoingMessage, open_broker
+from microlib.messaging.broker import Broker, Delivery, OutgoingMessage
 from microlib.messaging.consumer import ConsumerOptions, OperationConsumer, Settled
 from microlib.messaging.definition import ApplicationDefinition, OperationDefinition, RetryPolicy
 from microlib.messaging.drift import check_consumer

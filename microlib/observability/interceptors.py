@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from contextvars import Token
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -25,15 +25,46 @@ from microlib.observability._exchange import _Exchange
 from microlib.observability._lean_span import FrameworkAttributes, LeanSpan
 from microlib.observability._lean_tracer import LeanTracer, attach, detach
 from microlib.observability._structlog_private import ABSENT, field_var
-from microlib.observability.identity import _current, _Serving
+from microlib.observability.identity import ServiceIdentity, _current, _Serving
 from microlib.observability.logging import AccessLog
 from microlib.observability.outcome import outcome_code, server_fault
 from microlib.observability.processors import _hex_ids
 
 if TYPE_CHECKING:
-    from microlib.observability.stack import Observability
+    from microlib.config.model import Settings
+    from microlib.observability.metrics import Metrics
+    from microlib.observability.tracing import Tracing
 
-__all__ = ["LoggingInterceptor", "MetricsInterceptor", "TracingInterceptor"]
+__all__ = ["LoggingInterceptor", "MetricsInterceptor", "Telemetry", "TracingInterceptor"]
+
+
+class Telemetry(Protocol):
+    """What the interceptors read of :class:`~microlib.observability.stack.Observability`.
+
+    A protocol, so this module does not import ``stack``, which builds the interceptors.
+    ``settings`` is read at each call: a hot reload replaces it.
+    """
+
+    @property
+    def settings(self) -> Settings:
+        """The whole configuration (``metrics`` and ``logging`` are read)."""
+        ...
+
+    @property
+    def identity(self) -> ServiceIdentity:
+        """The service identity put on spans."""
+        ...
+
+    @property
+    def tracing(self) -> Tracing:
+        """The service's tracer."""
+        ...
+
+    @property
+    def metrics(self) -> Metrics:
+        """The service's metrics registry."""
+        ...
+
 
 _ACCESS_LOGGER = "microlib.access"
 
@@ -85,7 +116,7 @@ class TracingInterceptor(Stage):
     # The HTTP edge's span (no state) is the edge's to end: after a success, nothing to do.
     exit_needs_state_or_failure = True
 
-    def __init__(self, observability: Observability) -> None:
+    def __init__(self, observability: Telemetry) -> None:
         self._obs = observability
         self._tracer = observability.tracing.tracer
         self._serving = _Serving(observability.identity, self._tracer)
@@ -200,7 +231,7 @@ class MetricsInterceptor(Stage):
         observability: The service's observability.
     """
 
-    def __init__(self, observability: Observability) -> None:
+    def __init__(self, observability: Telemetry) -> None:
         self._obs = observability
         self._families: dict[str, tuple[Any, Any, Any]] = {}
         # The label sets (methods, codes) are bounded, so their children are
@@ -290,7 +321,7 @@ class LoggingInterceptor(Stage):
     # Nothing to unbind and no line due (an HTTP call under the edge, the usual case): no exit.
     exit_needs_state = True
 
-    def __init__(self, observability: Observability) -> None:
+    def __init__(self, observability: Telemetry) -> None:
         self._obs = observability
         self._access = AccessLog(_ACCESS_LOGGER)
         self._kind = field_var("kind")

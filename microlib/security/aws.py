@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from microlib.core.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
-from microlib.security.secrets import select_key
+from microlib.security._secret_keys import select_key
 
 __all__ = ["AwsSecretStore"]
 

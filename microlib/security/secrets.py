@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -27,6 +26,7 @@ from pydantic import SecretStr
 
 from microlib.config.model import SecretsSettings
 from microlib.core.errors import Error, InvalidArgument, NotFound, Unavailable
+from microlib.security._secret_keys import select_key
 
 if TYPE_CHECKING:
     from microlib.observability.metrics import Counter, Gauge, Metrics
@@ -38,7 +38,6 @@ __all__ = [
     "Secrets",
     "Subscriber",
     "parse_reference",
-    "select_key",
 ]
 
 log = structlog.get_logger("microlib.security")
@@ -78,32 +77,6 @@ def parse_reference(reference: str) -> tuple[str, str]:
     if not sep or not scheme or not name:
         raise InvalidArgument(f"secret reference {reference!r}: expected <scheme>:<name>[#<key>]")
     return scheme, name
-
-
-def select_key(text: str, key: str | None, *, reference: str, source: str = "the secret's value") -> str:
-    """Pick ``key`` out of a JSON object secret, or return ``text`` when no key.
-
-    Args:
-        text: The secret's value.
-        key: The ``#key`` of the reference, or None.
-        reference: The reference, for errors.
-        source: What ``text`` was read from, for errors (``the file /run/db.json``).
-
-    Raises:
-        NotFound: The value is not JSON, not a JSON object, or lacks ``key``
-            (the message says which, never quoting the value).
-    """
-    if key is None:
-        return text
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise NotFound(f"secret {reference}: {source} is not JSON, so it has no key {key!r}") from None
-    if not isinstance(document, dict):
-        raise NotFound(f"secret {reference}: {source} is JSON but not an object, so it has no key {key!r}")
-    if key not in document:
-        raise NotFound(f"secret {reference}: {source} has no key {key!r}")
-    return str(document[key])
 
 
 class EnvSecretStore:

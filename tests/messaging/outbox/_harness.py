@@ -15,7 +15,8 @@ import asyncpg
 from microlib import Service
 from microlib.config.model import MessagingSettings, OutboxSettings
 from microlib.data import Database, Migrations
-from microlib.messaging.broker import Broker, OutgoingMessage, open_broker
+from microlib.messaging.adapters import open_broker
+from microlib.messaging.broker import Broker, OutgoingMessage
 from microlib.messaging.definition import OperationDefinition
 from microlib.messaging.outbox import MIGRATIONS, Relay
 from microlib.testing import TestService

@@ -1013,7 +1013,8 @@ class JobsSettings(Section):
             to the service's name.
         worker: Run a worker in this replica.
         queues: The queues this replica's worker takes jobs from; all the
-            included jobs' queues by default.
+            included jobs' queues by default. A queue no included job
+            travels on fails the start (its jobs would all be dead-lettered).
         concurrency: Jobs run at once per replica.
         poll_interval: Seconds between looks for delayed jobs that came due.
         redelivery_timeout: Seconds after which a job taken by a replica

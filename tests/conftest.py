@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,22 +27,38 @@ for _switch in ("FORCE_COLOR", "PY_COLORS", "MYPY_FORCE_COLOR", "CLICOLOR_FORCE"
 # Held by the connected test running, whichever pytest process (an xdist worker) runs it.
 CONNECTED_LOCK = Path(tempfile.gettempdir()) / "microlib-connected-tests.lock"
 
+# Held shared by each benchmark script while it runs (tests/bench starts them in the background,
+# outside the connected tests' turns, and they use the same RabbitMQ, Redis and PostgreSQL), and
+# exclusively by a test marked `stops_servers`, so no script loses its broker under it.
+SERVERS_UP_LOCK = Path(tempfile.gettempdir()) / "microlib-servers-up.lock"
+
+
+@contextmanager
+def flocked(path: Path, mode: int) -> Iterator[None]:
+    """``path`` locked with ``flock`` in ``mode`` (``fcntl.LOCK_EX`` or ``LOCK_SH``) meanwhile."""
+    with path.open("a") as lock:
+        fcntl.flock(lock, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
 
 @pytest.fixture(autouse=True)
 def _connected_tests_take_turns(request: pytest.FixtureRequest) -> Iterator[None]:
     """Connected tests share the machine's servers: a message one publishes to an address would
     reach a queue another bound to it, and one restarts RabbitMQ under the others. Run in
     parallel (``make test``: pytest-xdist), they take turns on a lock every process shares;
-    the other tests run beside them."""
+    the other tests run beside them. A test that stops a server first waits for the benchmark
+    scripts using them (before its turn, so the other connected tests go on meanwhile)."""
     if request.node.get_closest_marker("connected") is None:
         yield
         return
-    with CONNECTED_LOCK.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with ExitStack() as held:
+        if request.node.get_closest_marker("stops_servers") is not None:
+            held.enter_context(flocked(SERVERS_UP_LOCK, fcntl.LOCK_EX))
+        held.enter_context(flocked(CONNECTED_LOCK, fcntl.LOCK_EX))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ printed.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import SERVERS_UP_LOCK, flocked
 
 pytestmark = pytest.mark.connected
 
@@ -98,7 +101,10 @@ def _run(command: list[str], *, priority: int = 0) -> subprocess.CompletedProces
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'codegen'}"}
     env.pop("COVERAGE_PROCESS_CONFIG", None)
     argv = ["nice", "-n", str(priority), sys.executable, *command]
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    with flocked(SERVERS_UP_LOCK, fcntl.LOCK_SH):  # no test stops RabbitMQ under a script using it
+        return subprocess.run(
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
 
 
 class Background:

@@ -66,6 +66,7 @@ def rabbitmqctl(command: str) -> None:
 
 
 @pytest.mark.connected
+@pytest.mark.stops_servers
 async def test_broker_restart_during_consumption_loses_nothing() -> None:
     """RabbitMQ stopping and starting again (rabbitmqctl stop_app, start_app) while
     messages are being handled loses none: readiness goes down meanwhile, the robust

@@ -105,13 +105,23 @@ class TestRun:
                 "Service('shop', version=3)",
                 "invalid service identity: version: Input should be a valid string",
             ),
+            (
+                "Service('shop', sections={'app': dict})",
+                "section 'app' must be a pydantic BaseModel subclass, got <class 'dict'>",
+            ),
+            (
+                "Service('shop', sections={'http': __import__('pydantic').BaseModel})",
+                "section key 'http' is microlib's own section: name yours differently",
+            ),
         ],
+        ids=["name", "version", "section-not-a-model", "section-of-microlib"],
     )
     def test_a_call_microlib_refuses_while_the_service_is_wired_names_its_line(
         self, tmp_path: Path, call: str, refusal: str
     ) -> None:
-        """A Service given a package's name (underscores), a version that is no text: the line that
-        called microlib and its words, as for a servicer that does not match its contract."""
+        """A Service given a package's name (underscores), a version that is no text, a section
+        that is no pydantic model or is named as one of microlib's: the line that called microlib
+        and its words, as for a servicer that does not match its contract."""
         (tmp_path / "app.py").write_text(f"from microlib import Service\n\nservice = {call}\n")
         line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
         assert line.startswith(f"microlib run: app.py:3: {refusal}"), line

@@ -292,6 +292,20 @@ paths:
               schema: {type: object, properties: {n: {type: integer}}}
 """
 
+EVENTS = """\
+asyncapi: 3.0.0
+info: {title: Events, version: "1.0"}
+channels:
+  placed:
+    address: orders.placed
+    messages:
+      placed: {payload: {type: object}}
+operations:
+  onPlaced:
+    action: recieve
+    channel: {$ref: '#/channels/placed'}
+"""
+
 
 class TestCodegen:
     def test_a_ref_to_nowhere_names_file_line_and_json_path(self, tmp_path: Path) -> None:
@@ -317,6 +331,33 @@ class TestCodegen:
             "paths./pets.get.responses.200.content.application/json.schema.properties.n.type: 'bool' is not "
             "one of ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']"
         )
+
+    def test_a_path_parameter_no_parameter_declares_names_its_path_item(self, tmp_path: Path) -> None:
+        """The validator's error carries no JSON path: the path item it quotes is named, at its
+        line, not the document's root."""
+        (tmp_path / "pets.yaml").write_text(PETS.replace("  /pets:\n", "  /pets/{petId}:\n"))
+        line = one_line_error(microlib("codegen", "pets.yaml", "--out", "gen", cwd=tmp_path))
+        assert line == (
+            "microlib codegen: pets.yaml:4: invalid OpenAPI document at paths./pets/{petId}: "
+            "Path parameter 'petId' for 'get' operation in '/pets/{petId}' was not resolved"
+        )
+
+    def test_an_invalid_asyncapi_document_is_named_as_its_problems_are(self, tmp_path: Path) -> None:
+        """The project's contracts come from pyproject.toml as absolute paths: the heading names
+        the document relative to the working folder, as each problem's line does."""
+        (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+        (tmp_path / "contracts").mkdir()
+        (tmp_path / "contracts" / "events.yaml").write_text(EVENTS)
+        (tmp_path / "pyproject.toml").write_text(
+            '[tool.microlib.codegen]\ncontracts = ["contracts/events.yaml"]\nout = "gen"\n'
+        )
+        result = microlib("codegen", cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            "microlib codegen: contracts/events.yaml: not a valid AsyncAPI 3.0.0 document (1 problem(s)):",
+            "contracts/events.yaml:10: operations.onPlaced.action: "
+            "'recieve' is not one of ['send', 'receive']",
+        ]
 
     def test_misspelt_codegen_settings_are_pointed_at(self, tmp_path: Path) -> None:
         """A key of [tool.microlib.codegen] that looks like a known one, and the section itself

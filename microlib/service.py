@@ -28,6 +28,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from microlib.config import LiveConfig, Subscriber
+from microlib.config._schema import check_sections
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.model import Settings
 from microlib.core._manifest import manifest_of, stale_generation
@@ -123,7 +124,9 @@ class Service:
             and ``--set`` override them, and reports name them ``code``.
 
     Raises:
-        ValueError: if ``name`` or ``version`` is invalid, naming the rule.
+        ValueError: if ``name`` or ``version`` is invalid, naming the rule, or a
+            key of ``sections`` is not lowercase or is one of microlib's own.
+        TypeError: if a section of ``sections`` is not a pydantic model.
     """
 
     def __init__(
@@ -138,6 +141,8 @@ class Service:
         defaults: Mapping[str, Any] | None = None,
     ) -> None:
         _validate_identity(name, version)
+        # Checked here, not when the configuration is first loaded: the error names the user's line.
+        check_sections(Settings, sections or {})
         self.name = name
         self.version = version
         self.sections: Mapping[str, type[BaseModel]] = {

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["BundleError", "Bundled", "bundle", "invalid_yaml", "load_document"]
+__all__ = ["BundleError", "Bundled", "bundle", "invalid_yaml", "load_document", "relative_to_cwd"]
 
 # Keys whose values are schemas (or maps / lists of schemas) in both 3.0 and 3.1.
 _SCHEMA_VALUE_KEYS = frozenset(
@@ -76,13 +76,13 @@ def _read(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BundleError(f"{_relative(path)}: cannot read: {exc.strerror}") from exc
+        raise BundleError(f"{relative_to_cwd(path)}: cannot read: {exc.strerror}") from exc
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        raise BundleError(invalid_yaml(exc, str(_relative(path)))) from exc
+        raise BundleError(invalid_yaml(exc, str(relative_to_cwd(path)))) from exc
     finally:
         loader.dispose()
     lines: dict[Path_, int] = {}
@@ -196,7 +196,7 @@ class Bundled:
     def at(self, path: Sequence[str | int]) -> str:
         """``file:line`` of the node at ``path``, the file relative to the working folder if below it."""
         file, line = self.where(path)
-        return f"{_relative(file)}:{line}"
+        return f"{relative_to_cwd(file)}:{line}"
 
 
 _NOWHERE = object()
@@ -228,7 +228,8 @@ def _step(node: Any, part: str | int) -> Any:
     return _NOWHERE
 
 
-def _relative(file: Path) -> Path:
+def relative_to_cwd(file: Path) -> Path:
+    """``file`` relative to the working folder if below it, as every message names a contract."""
     try:
         return file.relative_to(Path.cwd())
     except ValueError:
@@ -400,7 +401,7 @@ class _Bundler:
                 # Named at the $ref that wants it: the document may refer to many files.
                 raise BundleError(
                     f"{self._ref_line(base, source)}: $ref {ref!r} does not resolve: no file "
-                    f"{_relative(file)} (at {at})"
+                    f"{relative_to_cwd(file)} (at {at})"
                 )
             data, lines = _read(file)
             self.files[file] = data
@@ -422,4 +423,4 @@ class _Bundler:
 
     def _ref_line(self, base: Path, source: Path_) -> str:
         """``file:line`` of the ``$ref`` at ``source`` in ``base``."""
-        return f"{_relative(base)}:{self.result._lines[base].get((*source, '$ref'), 1)}"
+        return f"{relative_to_cwd(base)}:{self.result._lines[base].get((*source, '$ref'), 1)}"

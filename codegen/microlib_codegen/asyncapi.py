@@ -25,7 +25,7 @@ from microlib_codegen._asyncapi_ir import ApplicationSpec, MessageSpec, Operatio
 from microlib_codegen._asyncapi_messages import schema_kind
 from microlib_codegen._asyncapi_read import read
 from microlib_codegen._asyncapi_schema import VERSIONS, checked_as, find_schema, problems
-from microlib_codegen._bundle import Bundled, BundleError, bundle
+from microlib_codegen._bundle import Bundled, BundleError, bundle, relative_to_cwd
 from microlib_codegen._converters import ident
 from microlib_codegen._openapi_ops import pascal, snake
 from microlib_codegen._pydantic_models import class_names, generated_header, note_lines, schema_models
@@ -153,8 +153,9 @@ def load(
     found = problems(bundled, find_schema(checked, [document.parent, *starts]), checked)
     if found:
         how = "" if checked == version else f", checked as {checked}"
+        shown = relative_to_cwd(document.resolve())  # as each problem names its file
         raise AsyncAPIError(
-            f"{document}: not a valid AsyncAPI {version} document ({len(found)} problem(s){how}):\n"
+            f"{shown}: not a valid AsyncAPI {version} document ({len(found)} problem(s){how}):\n"
             + "\n".join(found)
         )
     spec = read(bundled, {name: ref.python_name for name, ref in proto.items()})

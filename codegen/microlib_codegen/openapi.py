@@ -121,7 +121,7 @@ def _load_document(spec: Path) -> _Loaded:
     try:
         validate(doc)
     except OpenAPIValidationError as exc:
-        path = bundled.complete(exc.absolute_path, exc.instance)
+        path = bundled.complete(exc.absolute_path, exc.instance) or _quoted_path_item(exc.message, doc)
         where = ".".join(str(p) for p in path) or "(root)"
         at = bundled.at(path)
         # "not valid under any of the given schemas" says less than the alternative that came closest.
@@ -144,6 +144,17 @@ def _load_document(spec: Path) -> _Loaded:
     for path, reason in notes:
         loaded.warn(path, reason)
     return loaded
+
+
+def _quoted_path_item(message: str, doc: dict[str, Any]) -> tuple[str, ...]:
+    """``paths.<path>`` when ``message`` quotes a path of ``doc`` (``in '/pets/{petId}'``), else ().
+
+    openapi-spec-validator's checks across a path item (a path parameter no parameter declares, an
+    operationId used twice) raise errors that carry no path, only their message naming it.
+    """
+    paths = doc.get("paths")
+    named = [url for url in paths if f"in '{url}'" in message] if isinstance(paths, dict) else []
+    return ("paths", max(named, key=len)) if named else ()
 
 
 def _models(loaded: _Loaded, source: str) -> tuple[str, dict[str, str]]:

@@ -1,12 +1,14 @@
-"""``microlib codegen``: generate typed glue from contracts: .proto files,
+"""microlib codegen: generate typed glue from contracts: .proto files,
 OpenAPI 3.0/3.1 documents and AsyncAPI documents (a .yaml or .json file is
-told by its ``openapi:`` or ``asyncapi:`` key).
+told by its openapi: or asyncapi: key).
 
-With no arguments it reads ``[tool.microlib.codegen]`` from ./pyproject.toml;
-``microlib codegen CONTRACT... --out DIR [-I DIR]`` needs no project config.
-The generator is the separate ``microlib-codegen`` distribution, imported
+With no arguments it reads [tool.microlib.codegen] from ./pyproject.toml;
+`microlib codegen CONTRACT... --out DIR [-I DIR]` needs no project config.
+The generator is the separate microlib-codegen distribution, imported
 only here and only when the command runs.
 """
+
+# The docstring is the command's --help text: plain text, not reStructuredText.
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""``microlib config show``: the effective configuration and where each value came from."""
+"""microlib config show: the effective configuration and where each value came from."""
+
+# The docstring is the command's --help text: plain text, not reStructuredText.
 
 from __future__ import annotations
 

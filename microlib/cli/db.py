@@ -131,7 +131,7 @@ def _sort_positionals(args: argparse.Namespace, *, default: str | None) -> None:
 
 def _current(args: argparse.Namespace) -> int:
     target = _resolve(args)
-    heads = _run(target, lambda db: target.migrations.current(db.engine))
+    heads = _run(target, lambda db: target.migrations.current(db.engine), create=False)
     print(",".join(heads) or "<base> (never migrated)")
     return 0
 
@@ -213,15 +213,23 @@ def _settings(args: argparse.Namespace) -> tuple[DatabaseSettings, str, list[Pat
     return settings, service.live_config.current.origin("database.url"), service.migration_branches()
 
 
-def _run(target: _Target, action: Callable[[Database], Awaitable[T]]) -> T:
-    return with_database(target.settings, target.origin, action)
+def _run(target: _Target, action: Callable[[Database], Awaitable[T]], *, create: bool = True) -> T:
+    return with_database(target.settings, target.origin, action, create=create)
 
 
-def with_database(settings: DatabaseSettings, origin: str, action: Callable[[Database], Awaitable[T]]) -> T:
+def with_database(
+    settings: DatabaseSettings,
+    origin: str,
+    action: Callable[[Database], Awaitable[T]],
+    *,
+    create: bool = True,
+) -> T:
     """Run ``action`` on the started database; its failures as one line naming ``database.url``
-    and where it came from (``origin``)."""
+    and where it came from (``origin``). Unless ``create``, a SQLite file that does not exist is
+    such a failure: a command that only reads leaves no empty database behind."""
     from sqlalchemy import exc as sa_exc
 
+    from microlib.data._engine import sqlite_file
     from microlib.data.database import Database
 
     if not structlog.is_configured():
@@ -239,6 +247,12 @@ def with_database(settings: DatabaseSettings, origin: str, action: Callable[[Dat
             raise wrong(
                 "not a database URL (e.g. postgresql+asyncpg://user@host/db or sqlite+aiosqlite:///file.db)"
             ) from None
+        file = sqlite_file(db.url)
+        if not create and file is not None and not file.exists():
+            raise CommandError(
+                f"no database: {file} does not exist (database.url from {origin}); "
+                "`microlib db upgrade` creates it"
+            )
         try:
             try:
                 await db.start()

@@ -19,6 +19,7 @@ from microlib.cli._dlq import add_dlq, quiet_logs, redacted
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
 from microlib.cli.run import config_files
+from microlib.core.errors import Unavailable
 
 if TYPE_CHECKING:
     from microlib.jobs import JobQueue
@@ -113,6 +114,9 @@ def _run(args: argparse.Namespace, action: Callable[[JobQueue], Awaitable[T]]) -
 
     try:
         return asyncio.run(main())
+    except Unavailable as exc:
+        # The queue's own: it names the store and the setting that gives its URL.
+        raise CommandError(f"cannot reach the jobs backend: {exc.message}") from None
     except Exception as exc:
         # The store or the broker refused or did not answer: an operator's
         # problem to fix, said in one line with where it was looked for.

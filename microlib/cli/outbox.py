@@ -123,4 +123,4 @@ def _run(args: argparse.Namespace, action: Callable[[OutboxStore], Awaitable[T]]
                 "`microlib db upgrade` when messaging.outbox.enabled is true"
             ) from None
 
-    return with_database(settings, origin, on)
+    return with_database(settings, origin, on, create=False)

@@ -16,6 +16,7 @@ from microlib.config.model import NotSecret, Reloadable
 
 __all__ = [
     "build_model",
+    "check_sections",
     "given_sections_validator",
     "is_declared_not_secret",
     "is_reloadable",
@@ -42,19 +43,30 @@ def build_model(model: type[M], sections: Mapping[str, type[BaseModel]] | None) 
     """
     if not sections:
         return model
+    check_sections(model, sections)
     fields: dict[str, Any] = {}
+    for key, section in sections.items():
+        frozen = _frozen(section)
+        required = any(field.is_required() for field in frozen.model_fields.values())
+        fields[key] = (frozen, ... if required else Field(default_factory=frozen))
+    combined: type[M] = create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
+    return combined
+
+
+def check_sections(model: type[BaseModel], sections: Mapping[str, type[BaseModel]]) -> None:
+    """Check that ``sections`` can extend ``model`` (see :func:`build_model`).
+
+    Raises:
+        TypeError: a section is not a pydantic model.
+        ValueError: a key is not lowercase or clashes with a framework section.
+    """
     for key, section in sections.items():
         if not (isinstance(section, type) and issubclass(section, BaseModel)):
             raise TypeError(f"section {key!r} must be a pydantic BaseModel subclass, got {section!r}")
         if not _SECTION_KEY.match(key):
             raise ValueError(f"section key {key!r} must match {_SECTION_KEY.pattern}")
         if key in model.model_fields:
-            raise ValueError(f"section key {key!r} is already a field of {model.__name__}")
-        frozen = _frozen(section)
-        required = any(field.is_required() for field in frozen.model_fields.values())
-        fields[key] = (frozen, ... if required else Field(default_factory=frozen))
-    combined: type[M] = create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
-    return combined
+            raise ValueError(f"section key {key!r} is microlib's own section: name yours differently")
 
 
 def given_sections_validator(model: type[M], given: frozenset[str]) -> Callable[[Any], M]:

@@ -83,13 +83,22 @@ def _key_lines(text: str) -> dict[tuple[str, ...], int]:
             array = stripped.startswith("[[")
             end = _find_unquoted(stripped, "]", 2 if array else 1)
             table = _key_path(stripped[2 if array else 1 : end])
+            _set_tables(lines, table, number)
             lines.setdefault(table, number)
             continue
         equals = _find_unquoted(stripped, "=", 0)
         path = table + _key_path(stripped[:equals])
+        _set_tables(lines, path, number)
         lines[path] = number
         scanner.feed(stripped[equals + 1 :])
     return lines
+
+
+def _set_tables(lines: dict[tuple[str, ...], int], path: tuple[str, ...], number: int) -> None:
+    """Each table ``path`` lies in (``a`` of ``[a.b]`` or ``a.b = 1``) is on line ``number``, unless
+    an earlier line named it: a table with no header of its own is reported where it first shows."""
+    for end in range(1, len(path)):
+        lines.setdefault(path[:end], number)
 
 
 def _key_path(key: str) -> tuple[str, ...]:

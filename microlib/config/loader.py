@@ -142,12 +142,13 @@ def load_sources(model: type[M], sources: Sequence[ConfigSource]) -> LoadedConfi
             problems += source.misnamed(model.model_fields)
     leaves: dict[tuple[str, ...], Leaf] = {}
     data = _unwrap(_merge(layers), (), leaves)
+    keys = {path: origin for layer in layers for path, origin in layer.keys.items()}
     for path, siblings in unknown_keys(model, data):
         hint = suggest(path[-1], siblings)
         message = f"unknown key; did you mean {hint!r}?" if hint else "unknown key"
         value = _value_at(data, path)
         shown = None if isinstance(value, dict) else _shown(model, leaves, path, value)
-        problems.append(Problem(dotted(path), _key_origin(leaves, path), "unknown_key", message, shown))
+        problems.append(Problem(dotted(path), _key_origin(leaves, keys, path), "unknown_key", message, shown))
     try:
         settings = _validate(model, data, leaves)
     except ValidationError as exc:
@@ -165,9 +166,14 @@ def _origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
     return "default" if leaf is None else leaf.origin
 
 
-def _key_origin(leaves: Mapping[tuple[str, ...], Leaf], path: tuple[str, ...]) -> str:
-    """Where a key was set: its own origin, or for a mapping that of its first value."""
+def _key_origin(
+    leaves: Mapping[tuple[str, ...], Leaf], keys: Mapping[tuple[str, ...], str], path: tuple[str, ...]
+) -> str:
+    """Where a key was set: its own origin, or for a mapping where its key was set (a file's
+    line), else where its first value was."""
     leaf = _find_leaf(leaves, path)
+    if leaf is None and path in keys:
+        return keys[path]
     if leaf is None:
         leaf = next((leaf for key, leaf in leaves.items() if key[: len(path)] == path), None)
     return "default" if leaf is None else leaf.origin

@@ -68,10 +68,14 @@ class Layer:
     Args:
         tree: Nested ``dict`` whose non-mapping values are leaves.
         problems: What could not be read (bad syntax, unset variables...).
+        keys: Where the key of a mapping was set, by path, for a source that
+            knows (a file's line); a mapping not listed is said to be set
+            where its first value is.
     """
 
     tree: dict[str, Any] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    keys: dict[tuple[str, ...], str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -87,6 +91,7 @@ class _LayerBuilder:
     def __init__(self) -> None:
         self.tree: dict[str, Any] = {}
         self.problems: list[Problem] = []
+        self.keys: dict[tuple[str, ...], str] = {}
 
     def add(self, path: tuple[str, ...], leaf: Leaf) -> None:
         """Insert ``leaf`` at ``path``, splitting a non-empty mapping into leaves.
@@ -117,7 +122,7 @@ class _LayerBuilder:
         )
 
     def build(self) -> Layer:
-        return Layer(self.tree, tuple(self.problems))
+        return Layer(self.tree, tuple(self.problems), self.keys)
 
 
 class MappingSource:
@@ -180,6 +185,8 @@ class FileSource:
 
     def _add(self, builder: _LayerBuilder, parsed: ParsedFile, data: Any, path: tuple[str, ...]) -> None:
         if isinstance(data, dict) and (data or not path):
+            if path:
+                builder.keys[path] = f"{self.path}:{parsed.line_of(path)}"
             for key, value in data.items():
                 self._add(builder, parsed, value, (*path, key))
             return

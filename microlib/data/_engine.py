@@ -55,6 +55,14 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file ``url`` names when it is a SQLite database on disk, else None."""
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url):
+        return None
+    assert url.database is not None
+    return Path(url.database)
+
+
 def create_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
     """An engine for ``url`` with the pool, timeouts and statement logging of ``settings``.
 
@@ -68,12 +76,12 @@ def create_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
     }
     backend = url.get_backend_name()
     if backend == "sqlite":
-        if is_memory_sqlite(url):
+        file = sqlite_file(url)
+        if file is None:
             # One shared connection: each new one would be an empty database.
             kwargs["poolclass"] = StaticPool
         else:
-            assert url.database is not None
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            file.parent.mkdir(parents=True, exist_ok=True)
             kwargs.update(pool_size=settings.pool_size, max_overflow=settings.max_overflow)
             kwargs.update(pool_timeout=settings.pool_timeout, pool_recycle=settings.pool_recycle)
         # sqlite3's busy timeout: how long a writer waits for another one.

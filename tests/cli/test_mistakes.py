@@ -105,13 +105,23 @@ class TestRun:
                 "Service('shop', version=3)",
                 "invalid service identity: version: Input should be a valid string",
             ),
+            (
+                "Service('shop', sections={'app': dict})",
+                "section 'app' must be a pydantic BaseModel subclass, got <class 'dict'>",
+            ),
+            (
+                "Service('shop', sections={'http': __import__('pydantic').BaseModel})",
+                "section key 'http' is microlib's own section: name yours differently",
+            ),
         ],
+        ids=["name", "version", "section-not-a-model", "section-of-microlib"],
     )
     def test_a_call_microlib_refuses_while_the_service_is_wired_names_its_line(
         self, tmp_path: Path, call: str, refusal: str
     ) -> None:
-        """A Service given a package's name (underscores), a version that is no text: the line that
-        called microlib and its words, as for a servicer that does not match its contract."""
+        """A Service given a package's name (underscores), a version that is no text, a section
+        that is no pydantic model or is named as one of microlib's: the line that called microlib
+        and its words, as for a servicer that does not match its contract."""
         (tmp_path / "app.py").write_text(f"from microlib import Service\n\nservice = {call}\n")
         line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
         assert line.startswith(f"microlib run: app.py:3: {refusal}"), line
@@ -282,6 +292,20 @@ paths:
               schema: {type: object, properties: {n: {type: integer}}}
 """
 
+EVENTS = """\
+asyncapi: 3.0.0
+info: {title: Events, version: "1.0"}
+channels:
+  placed:
+    address: orders.placed
+    messages:
+      placed: {payload: {type: object}}
+operations:
+  onPlaced:
+    action: recieve
+    channel: {$ref: '#/channels/placed'}
+"""
+
 
 class TestCodegen:
     def test_a_ref_to_nowhere_names_file_line_and_json_path(self, tmp_path: Path) -> None:
@@ -307,6 +331,33 @@ class TestCodegen:
             "paths./pets.get.responses.200.content.application/json.schema.properties.n.type: 'bool' is not "
             "one of ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']"
         )
+
+    def test_a_path_parameter_no_parameter_declares_names_its_path_item(self, tmp_path: Path) -> None:
+        """The validator's error carries no JSON path: the path item it quotes is named, at its
+        line, not the document's root."""
+        (tmp_path / "pets.yaml").write_text(PETS.replace("  /pets:\n", "  /pets/{petId}:\n"))
+        line = one_line_error(microlib("codegen", "pets.yaml", "--out", "gen", cwd=tmp_path))
+        assert line == (
+            "microlib codegen: pets.yaml:4: invalid OpenAPI document at paths./pets/{petId}: "
+            "Path parameter 'petId' for 'get' operation in '/pets/{petId}' was not resolved"
+        )
+
+    def test_an_invalid_asyncapi_document_is_named_as_its_problems_are(self, tmp_path: Path) -> None:
+        """The project's contracts come from pyproject.toml as absolute paths: the heading names
+        the document relative to the working folder, as each problem's line does."""
+        (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+        (tmp_path / "contracts").mkdir()
+        (tmp_path / "contracts" / "events.yaml").write_text(EVENTS)
+        (tmp_path / "pyproject.toml").write_text(
+            '[tool.microlib.codegen]\ncontracts = ["contracts/events.yaml"]\nout = "gen"\n'
+        )
+        result = microlib("codegen", cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            "microlib codegen: contracts/events.yaml: not a valid AsyncAPI 3.0.0 document (1 problem(s)):",
+            "contracts/events.yaml:10: operations.onPlaced.action: "
+            "'recieve' is not one of ['send', 'receive']",
+        ]
 
     def test_misspelt_codegen_settings_are_pointed_at(self, tmp_path: Path) -> None:
         """A key of [tool.microlib.codegen] that looks like a known one, and the section itself
@@ -421,6 +472,21 @@ class TestDb:
         result = microlib("db", *action.split(), "--url", "sqlite+aiosqlite:///./var/app.db", cwd=tmp_path)
         assert one_line_error(result) == "microlib db: migrations directory 'migrations' does not exist"
         assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize("command", ["db current", "outbox status", "outbox skip m-1 --yes"])
+    def test_reading_a_sqlite_database_that_does_not_exist_creates_none(
+        self, tmp_path: Path, command: str
+    ) -> None:
+        """A project without a database has the embedded default URL: a command that only reads
+        what is in the database says there is none, and leaves no ./var/app.db behind."""
+        (tmp_path / "pyproject.toml").write_text("[tool.microlib]\nservice = 'shop:service'\n")
+        (tmp_path / "shop.py").write_text("from microlib import Service\n\nservice = Service('shop')\n")
+        line = one_line_error(microlib(*command.split(), cwd=tmp_path))
+        assert line == (
+            f"microlib {command.split()[0]}: no database: var/app.db does not exist (database.url from "
+            "default); `microlib db upgrade` creates it"
+        )
+        assert not (tmp_path / "var").exists()
 
     @pytest.mark.connected
     def test_a_database_that_does_not_exist(self, tmp_path: Path) -> None:

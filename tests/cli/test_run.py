@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from microlib.cli.main import build_parser
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -242,6 +244,13 @@ def test_grpc_port_in_use_is_one_line_naming_the_address() -> None:
         f"microlib run: component 'grpc' failed to start: OSError: [Errno 98] cannot bind the gRPC server "
         f"to 127.0.0.1:{port} (settings grpc.host, grpc.port): Address already in use\n"
     )
+
+
+def test_help_reads_as_plain_text() -> None:
+    """No command's help shows reStructuredText markup (a docstring's ``literal``s) to the user."""
+    parser = build_parser()
+    for command in [parser, *parser.get_default("command_parsers").values()]:
+        assert "``" not in command.format_help(), command.prog
 
 
 def test_version_and_help() -> None:

@@ -54,6 +54,25 @@ def test_every_bad_key_from_every_source_in_one_report(tmp_path: Path) -> None:
     assert "did you mean 'start_timeout'?" in report
 
 
+def test_an_unknown_section_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    """A misspelt section, a foreign table and a table named by a dotted header are each reported
+    at the line of their key, not at that of their first value."""
+    yaml_file = tmp_path / "microlib.yaml"
+    yaml_file.write_text("htp:\n  port: 8081\n", encoding="utf-8")
+    toml_file = tmp_path / "prod.toml"
+    toml_file.write_text(
+        '# production\n[build-system]\n\nrequires = ["x"]\n\n[loging.levels]\n\nroot = "INFO"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(Settings, files=[yaml_file, toml_file], environ={})
+    assert problems(caught.value) == {
+        "htp": (f"{yaml_file}:1", "unknown_key", None),
+        "build-system": (f"{toml_file}:2", "unknown_key", None),
+        "loging": (f"{toml_file}:6", "unknown_key", None),
+    }
+
+
 def test_config_error_is_an_invalid_argument_with_violations(tmp_path: Path) -> None:
     """ConfigError carries the INVALID_ARGUMENT code and one field violation per problem."""
     with pytest.raises(InvalidArgument) as caught:

@@ -104,25 +104,26 @@ def test_the_embedded_queue_has_nothing_to_inspect() -> None:
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
-        (["jobs.url=redis://127.0.0.1:1/0"], "jobs.url redis://127.0.0.1:1/0"),
+        (["jobs.url=redis://127.0.0.1:1/0"], "the jobs store at redis://127.0.0.1:1/0 (jobs.url): "),
         (
             ["jobs.url=postgresql://postgres:secret@127.0.0.1:1/test"],
-            "jobs.url postgresql://***@127.0.0.1:1/test",
+            "the jobs store at postgresql://postgres:**********@127.0.0.1:1/test (jobs.url): ",
         ),
         (["jobs.url=postgresql://postgres@127.0.0.1:5432/no_such_db"], "does not exist"),
         (
             ["jobs.url=amqp://guest:guest@127.0.0.1:5672/", "jobs.store=redis://127.0.0.1:1/0"],
-            "jobs.store redis://127.0.0.1:1/0",
+            "the jobs store at redis://127.0.0.1:1/0 (jobs.store): ",
         ),
     ],
 )
 def test_an_unreachable_backend_is_one_line(settings: list[str], named: str) -> None:
-    """A store or broker that does not answer is named in one line, without a traceback."""
+    """A store or broker that does not answer is named in one line, once, without a traceback."""
     result = cli("list", TARGET, *(arg for s in settings for arg in ("--set", s)))
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("microlib jobs: cannot reach the jobs backend: ")
     assert named in line
+    assert line.count("(jobs.") == 1, line
     assert "secret" not in line
 
 

@@ -4,6 +4,7 @@ test_store.py)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -63,6 +64,7 @@ async def test_status_lists_the_heads_the_broker_refused_and_skip_lets_their_key
 
 
 def test_a_database_without_the_outbox_table_is_one_line_naming_the_fix(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "app.db").close()
     url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
     result = cli("status", "--url", url)
     assert result.returncode == 2

@@ -154,7 +154,7 @@ def _seed(args: argparse.Namespace) -> int:
         seed = load_seed(function)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    _run(target, lambda db: run_seed(db, seed))
+    _run(target, lambda db: run_seed(db, seed), create=False)  # rows go into migrated tables
     print(f"seed {function} applied")
     return 0
 

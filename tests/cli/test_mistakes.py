@@ -473,14 +473,20 @@ class TestDb:
         assert one_line_error(result) == "microlib db: migrations directory 'migrations' does not exist"
         assert list(tmp_path.iterdir()) == []
 
-    @pytest.mark.parametrize("command", ["db current", "outbox status", "outbox skip m-1 --yes"])
+    @pytest.mark.parametrize(
+        "command", ["db current", "outbox status", "outbox skip m-1 --yes", "db seed --seed shop:seed"]
+    )
     def test_reading_a_sqlite_database_that_does_not_exist_creates_none(
         self, tmp_path: Path, command: str
     ) -> None:
         """A project without a database has the embedded default URL: a command that only reads
-        what is in the database says there is none, and leaves no ./var/app.db behind."""
+        what is in the database, or writes rows into its tables (a seed), says there is none, and
+        leaves no ./var/app.db behind."""
         (tmp_path / "pyproject.toml").write_text("[tool.microlib]\nservice = 'shop:service'\n")
-        (tmp_path / "shop.py").write_text("from microlib import Service\n\nservice = Service('shop')\n")
+        (tmp_path / "shop.py").write_text(
+            "from microlib import Service\n\nservice = Service('shop')\n\n\n"
+            "async def seed(session):\n    pass\n"
+        )
         line = one_line_error(microlib(*command.split(), cwd=tmp_path))
         assert line == (
             f"microlib {command.split()[0]}: no database: var/app.db does not exist (database.url from "

@@ -551,7 +551,15 @@ class Service:
         if settings.metrics.port is not None:
             return ManagementServer(routes, host=settings.metrics.host, port=settings.metrics.port)
         if settings.logging.admin.enabled and not self.chain.installed("authz"):
-            raise _unguarded_admin(self.live_config)
+            raise self._unservable(
+                "logging.admin.enabled",
+                "unguarded_admin_endpoint",
+                "the log-level endpoint would be served on the service's own HTTP port with no access "
+                "control (no authz interceptor in the chain); serve it on the management port "
+                "(set metrics.port), or install security (microlib.security.install(service)) and "
+                'give it a rule (security.methods: {"http//admin/*": {roles: [admin]}})',
+                "true",
+            )
         for route in routes:
             # Management routes on the service's own port run the chain, as any route: authn and
             # authz decide who reads the metrics (public_paths lists them) and who changes levels.
@@ -982,25 +990,6 @@ def _groups_for(registration: Registration, configured: Mapping[Any, list[str]])
         else:
             groups.discard(group)
     return frozenset(groups)
-
-
-def _unguarded_admin(live: LiveConfig[Settings]) -> ConfigError:
-    """Why the log-level endpoint cannot be served on the public port: nothing would guard it."""
-    key = "logging.admin.enabled"
-    return ConfigError(
-        [
-            Problem(
-                key,
-                live.current.origin(key),
-                "unguarded_admin_endpoint",
-                "the log-level endpoint would be served on the service's own HTTP port with no access "
-                "control (no authz interceptor in the chain); serve it on the management port "
-                "(set metrics.port), or install security (microlib.security.install(service)) and "
-                'give it a rule (security.methods: {"http//admin/*": {roles: [admin]}})',
-                "true",
-            )
-        ]
-    )
 
 
 # The attributes a generated servicer, handler, consumer or jobs interface carries.

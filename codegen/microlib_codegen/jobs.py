@@ -156,7 +156,7 @@ def load(path: Path, source: str) -> JobsContract:
         raise _fail(source, top.get("jobs", (1, None))[0], "jobs: required, a mapping of job names")
     job_nodes = _lines(top["jobs"][1])
     specs = [
-        _job(source, job, spec, (defaults, default_keys), job_nodes[job][0], _lines(job_nodes[job][1]))
+        _job(source, job, spec, defaults, default_keys, job_nodes[job][0], _lines(job_nodes[job][1]))
         for job, spec in jobs_data.items()
     ]
     return JobsContract(name, version, tuple(specs), source)
@@ -166,7 +166,8 @@ def _job(
     source: str,
     name: str,
     spec: Any,
-    defaults_and_keys: tuple[dict[str, Any], dict[str, tuple[int, Any]]],
+    defaults: dict[str, Any],
+    default_keys: dict[str, tuple[int, Any]],
     line: int,
     keys: dict[str, tuple[int, Any]],
 ) -> JobSpec:
@@ -191,7 +192,6 @@ def _job(
         raise _fail(
             source, keys.get("payload", (line, None))[0], f"job {name}: payload must be an object schema"
         )
-    defaults, default_keys = defaults_and_keys
 
     def number(key: str, value: Any, where: int) -> Any:
         wanted, fits = _NUMBERS[key]

@@ -104,7 +104,11 @@ class Router(StarletteRouter):
             record_leaf(scope, found.path)  # type: ignore[attr-defined]
             await found.handle(scope, receive, send)
             return
-        scope = record_route(scope, found)
+        if type(found) is Route:
+            # No mount: its template is the whole label, and nothing below it to watch.
+            record_leaf(scope, found.path)
+        else:
+            scope = record_route(scope, found)
         scope["starlette.exception_handlers"] = self._handlers
         try:
             await found.handle(scope, receive, send)
@@ -124,7 +128,8 @@ class Router(StarletteRouter):
         scanned = self._scanned
         raw = scope.get("raw_path")
         if raw is not None and not scope.get("root_path"):
-            literal = self._raw.get(raw.partition(b"?")[0].decode("latin-1"))
+            # Without generated routes (a plain app), no raw path to decode.
+            literal = self._raw.get(raw.partition(b"?")[0].decode("latin-1")) if self._raw else None
             if literal is not None and len(literal) == 1 and literal[0][0] < self._first_scanned:
                 # The usual case: one generated route has the path, before any template.
                 position, route = literal[0]

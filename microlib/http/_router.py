@@ -80,7 +80,8 @@ class Router(StarletteRouter):
         """
         if "router" not in scope:
             scope["router"] = self
-        direct = self._direct.get((scope.get("raw_path"), scope.get("method")))
+        # Without generated routes (a plain app), nothing to find at once.
+        direct = self._direct.get((scope.get("raw_path"), scope.get("method"))) if self._direct else None
         if direct is not None and not scope.get("root_path") and scope["path"] not in self._decoded:
             # What match_route would find, found at once: a generated route (see _serve).
             scope["route"] = direct
@@ -99,12 +100,16 @@ class Router(StarletteRouter):
             return
         scope["route"] = found
         scope.update(child)
-        if getattr(found, "raw_literal", False) is not False:
+        if type(found) is Route:
+            # A plain route, no mount: its template is the whole label, nothing below it to watch.
+            record_leaf(scope, found.path)
+        elif getattr(found, "raw_literal", False) is not False:
             # A generated route: it reads no Request and renders its own errors.
             record_leaf(scope, found.path)  # type: ignore[attr-defined]
             await found.handle(scope, receive, send)
             return
-        scope = record_route(scope, found)
+        else:
+            scope = record_route(scope, found)
         scope["starlette.exception_handlers"] = self._handlers
         try:
             await found.handle(scope, receive, send)
@@ -124,7 +129,8 @@ class Router(StarletteRouter):
         scanned = self._scanned
         raw = scope.get("raw_path")
         if raw is not None and not scope.get("root_path"):
-            literal = self._raw.get(raw.partition(b"?")[0].decode("latin-1"))
+            # Without generated routes (a plain app), no raw path to decode.
+            literal = self._raw.get(raw.partition(b"?")[0].decode("latin-1")) if self._raw else None
             if literal is not None and len(literal) == 1 and literal[0][0] < self._first_scanned:
                 # The usual case: one generated route has the path, before any template.
                 position, route = literal[0]

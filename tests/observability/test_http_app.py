@@ -8,7 +8,11 @@ from typing import Any
 import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from microlib.config.model import Settings
 from microlib.core.chain import Chain
@@ -121,3 +125,47 @@ async def test_the_edge_alone_echoes_the_request_id() -> None:
     assert owned.headers.get_list("x-request-id") == ["the-handler's"]
     lines = [entry for entry in json_lines(stream) if entry["event"] == "http request"]
     assert [line["request_id"] for line in lines] == [*ids, "r-8"]
+
+
+async def test_route_labels_through_the_service_router() -> None:
+    """The service's router names each route kind's label: a raw route's template, a
+    mount's template joined with the routes inside it, an opaque mount's ``/{path}``.
+
+    A plain route is recorded as a leaf (no mount check, no scope to watch); a mount's
+    scope still records what the mounted app's own router matches.
+    """
+    obs, app, exporter, _ = _wired()
+
+    async def ok(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def files(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("file")(scope, receive, send)
+
+    app.add_route("/raw/{name}", ok)
+    app.add_route("/plain", ok)
+    app.mount("/api", Starlette(routes=[Route("/items/{id}", ok)]))
+    app.mount("/static", files)
+    paths = ("/raw/a", "/raw/b", "/plain", "/api/items/1", "/static/site.css")
+    async with serve(app.app) as url, httpx.AsyncClient(base_url=url) as client:
+        for path in paths:
+            assert (await client.get(path)).status_code == 200
+    await obs.stop()
+
+    routes_seen = {
+        s.labels["route"]: s.value
+        for family in text_string_to_metric_families(obs.metrics.exposition()[0].decode())
+        for s in family.samples
+        if s.name == "http_server_requests_total"
+    }
+    assert routes_seen == {"/raw/{name}": 2, "/plain": 1, "/api/items/{id}": 1, "/static/{path}": 1}
+    spans = {
+        str(span.attributes["url.path"]): span for span in exporter.get_finished_spans() if span.attributes
+    }
+    assert [spans[path].attributes["http.route"] for path in paths] == [
+        "/raw/{name}",
+        "/raw/{name}",
+        "/plain",
+        "/api/items/{id}",
+        "/static/{path}",
+    ]

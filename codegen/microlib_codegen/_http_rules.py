@@ -12,7 +12,7 @@ import re
 
 from microlib_codegen.model import Field, FieldKind, HttpBinding, MessageType, Method
 
-__all__ = ["binding_problem", "field_path"]
+__all__ = ["binding_problem", "carries_http_body", "field_path"]
 
 _VARIABLE = re.compile(r"\{([^}=]+)(?:=[^}]*)?\}")
 
@@ -53,3 +53,13 @@ def binding_problem(messages: dict[str, MessageType], method: Method, binding: H
     ):
         return f"response_body {binding.response_body!r} is not a field of {response.ref.full_name}"
     return None
+
+
+def carries_http_body(messages: dict[str, MessageType], message: MessageType, body: str) -> bool:
+    """Whether an HTTP body bound to ``body`` of ``message`` (``*``, or a response's ``""``: the
+    whole message) is a ``google.api.HttpBody``, which travels raw: its data under its content type."""
+    if body in ("", "*"):
+        return message.ref.full_name == "google.api.HttpBody"
+    chain = field_path(messages, message, body)
+    carried = chain[-1].type if chain else None
+    return carried is not None and carried.full_name == "google.api.HttpBody"

@@ -18,7 +18,7 @@ from microlib_codegen.jobs import JobsContract
 from microlib_codegen.openapi import HandlerStub
 from microlib_codegen.stubs import Stub, stub_class
 
-__all__ = ["consumer_drift", "handlers_drift", "jobs_drift", "stub_drift"]
+__all__ = ["consumer_drift", "handlers_drift", "import_drift", "jobs_drift", "stub_drift"]
 
 _QUALIFIED = re.compile(r"\b(?:\w+\.)+(\w+)")
 
@@ -303,3 +303,83 @@ def handlers_drift(stub: HandlerStub, path: Path) -> list[str]:
                 "(removed or renamed in the document)"
             )
     return report
+
+
+def _exports(files: dict[str, str], import_name: str) -> dict[str, str]:
+    """The generated package's modules by import name, each with its ``__all__`` (names a user
+    imports), from the files of one generation (paths relative to the package)."""
+    modules: dict[str, str] = {import_name: ""}
+    for relative, text in files.items():
+        if not relative.endswith(".py"):
+            continue
+        parts = relative.removesuffix(".py").split("/")
+        if parts[-1] == "__init__":
+            parts.pop()
+        for depth in range(1, len(parts)):
+            modules.setdefault(".".join([import_name, *parts[:depth]]), "")
+        module = ".".join([import_name, *parts])
+        if _private(module):
+            modules[module] = ""
+            continue
+        names = next(
+            (
+                node.value
+                for node in ast.parse(text).body
+                if isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            ),
+            None,
+        )
+        modules[module] = " ".join(ast.literal_eval(names)) if names is not None else ""
+    return modules
+
+
+def _private(module: str) -> bool:
+    return any(part.startswith("_") for part in module.split("."))
+
+
+def import_drift(folder: Path, import_name: str, files: dict[str, str]) -> list[str]:
+    """Imports, in the user's modules under ``folder``, of generated modules this generation no
+    longer writes: their contract was removed, renamed, or moved to another proto package.
+
+    Args:
+        folder: The user's stub package.
+        import_name: The generated package's import name (``shop.gen``).
+        files: The generation's files, by path relative to the generated package.
+
+    Returns:
+        Lines ``file:line: imports M, which microlib codegen no longer writes (...)``, naming
+        where the imported names are now when the generation still exports them.
+    """
+    modules = _exports(files, import_name)
+    found: list[str] = []
+    for path in sorted(folder.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError:
+            continue  # the stub checks report it, where they read this file
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported = [(node.module, [alias.name for alias in node.names])]
+            elif isinstance(node, ast.Import):
+                imported = [(alias.name, []) for alias in node.names]
+            else:
+                continue
+            for module, names in imported:
+                if not module.startswith(f"{import_name}.") or module in modules:
+                    continue
+                moved: dict[str, list[str]] = {}
+                for name in names:
+                    for public, exported in modules.items():
+                        if name in exported.split() and not _private(public):
+                            moved.setdefault(public, []).append(name)
+                where_now = "; ".join(f"{', '.join(n)} in {m}" for m, n in sorted(moved.items()))
+                found.append(
+                    f"{path}:{node.lineno}: imports {module}, which microlib codegen no longer writes "
+                    + (
+                        f"(its contract was renamed or moved: {where_now} now)"
+                        if moved
+                        else "(its contract was removed or renamed)"
+                    )
+                )
+    return found

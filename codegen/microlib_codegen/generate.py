@@ -12,7 +12,7 @@ from microlib_codegen import asyncapi, jobs, openapi
 from microlib_codegen._protoc import builtin_includes, run_protoc
 from microlib_codegen.check import Drift, compare, with_manifest, write
 from microlib_codegen.config import CodegenConfig
-from microlib_codegen.drift import consumer_drift, handlers_drift, jobs_drift, stub_drift
+from microlib_codegen.drift import consumer_drift, handlers_drift, import_drift, jobs_drift, stub_drift
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import Contract
 from microlib_codegen.proto import read_descriptor_set
@@ -221,6 +221,8 @@ def run(config: CodegenConfig, *, check: bool = False) -> Outcome:
             outcome.stub_drift.extend(stub_drift(stub, stub.path.read_text(encoding="utf-8")))
         else:
             _write_stub(outcome, stub.path, stub.text, check=check, what=stub.service.full_name)
+    if config.stubs.is_dir():
+        outcome.stub_drift.extend(import_drift(config.stubs, config.import_name, outcome.files))
     return outcome
 
 

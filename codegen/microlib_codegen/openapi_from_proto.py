@@ -20,7 +20,7 @@ import json
 import re
 from typing import Any
 
-from microlib_codegen._http_rules import field_path
+from microlib_codegen._http_rules import carries_http_body, field_path
 from microlib_codegen._schema_rules import constrain, is_required, must_send
 from microlib_codegen.model import (
     Contract,
@@ -210,7 +210,10 @@ class _Builder:
             )
         if parameters:
             op["parameters"] = parameters
-        if binding.body:
+        if binding.body and carries_http_body(self.contract.messages, request, binding.body):
+            # Any media type, as the client sends it (OpenAPI 3.1: raw content needs no schema).
+            op["requestBody"] = {"required": True, "content": {"*/*": {}}}
+        elif binding.body:
             op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": self._body(request, binding, bound)}},
@@ -379,6 +382,12 @@ class _Builder:
 
     def _response(self, method: Method, binding: HttpBinding) -> dict[str, Any]:
         response = self.contract.messages[method.output.full_name]
+        if carries_http_body(self.contract.messages, response, binding.response_body):
+            what = "The chunks of one body" if method.server_streaming else "OK"
+            return {
+                "description": f"{what}: the media type and bytes the google.api.HttpBody carries.",
+                "content": {"*/*": {}},
+            }
         if binding.response_body not in ("", "*"):
             field = next(f for f in response.fields if f.name == binding.response_body)
             schema = self._field_schema(field, request=False)

@@ -40,12 +40,15 @@ class MessageJson:
             ``path``) of the first bad value.
         options: The options both directions take.
         upb_type: The upb class (descriptors for field lookups).
+        to_upb: message → its upb message (fields by their proto names, whichever
+            message layer the package generates).
     """
 
     to_json: Callable[[Any, JsonOptions], Any]
     from_json: Callable[[Any, str, JsonOptions], Any]
     options: JsonOptions
     upb_type: Any
+    to_upb: Callable[[Any], Any]
 
     def dump(self, message: Any) -> Any:
         """Message → JSON value."""
@@ -73,7 +76,7 @@ def message_json(codec_of: Callable[..., Any], message_type: type[Any], options:
     fast = getattr(module, "JSON", {}).get(message_type)
     if fast is not None:
         to_json, from_json = fast
-        return MessageJson(to_json, from_json, options, codec.upb_type)
+        return MessageJson(to_json, from_json, options, codec.upb_type, codec.to_upb)
     return _slow(codec, options)
 
 
@@ -102,4 +105,4 @@ def _slow(codec: MessageCodec[Any], options: JsonOptions) -> MessageJson:
             ) from None
         return codec.from_upb(pb)
 
-    return MessageJson(to_json, from_json, options, codec.upb_type)
+    return MessageJson(to_json, from_json, options, codec.upb_type, codec.to_upb)

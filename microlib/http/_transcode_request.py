@@ -3,11 +3,14 @@
 Order of precedence: the body (``*`` or one field, which may be a nested
 field's dotted path, as grpc-gateway allows) first, then path variables,
 which replace any value the body gave the same field (the path binds it),
-then query parameters for the fields neither binds.
+then query parameters for the fields neither binds. A body bound to a
+``google.api.HttpBody`` is not JSON: its bytes are the message's ``data``,
+its ``Content-Type`` the message's ``content_type``, as grpc-gateway reads it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import defaultdict
 from typing import Any
@@ -103,6 +106,10 @@ class RequestBuilder:
                 and last.message_type is not None
                 and last.message_type.full_name == "google.protobuf.Value"
             )
+        carried = (
+            self._body_chain[-1].message_type if self._body_chain else descriptor if self._star else None
+        )
+        self._raw = carried is not None and carried.full_name == "google.api.HttpBody"
         self._path: dict[tuple[str, ...], list[FieldDescriptor]] = {}
         for var in template.variables:
             chain = field_chain(descriptor, var.field_path)
@@ -129,7 +136,9 @@ class RequestBuilder:
         document: dict[str, Any] = {}
         if self._bare:
             return self._bare_message(scope, body)
-        if self.has_body and body.strip(_JSON_WHITESPACE):
+        if self._raw:
+            self._put_body(document, _http_body(scope, body))
+        elif self.has_body and body.strip(_JSON_WHITESPACE):
             _check_media_type(scope)
             check_json_depth(body, self._max_json_depth)
             value = _parse(body)
@@ -142,16 +151,23 @@ class RequestBuilder:
                     # proto3 JSON reads null as "unset", but the document describes the body
                     # as its field's type, which null is not: refused, as any other wrong type.
                     raise _invalid("", "the body must not be null", "type")
-                target = document
-                for fd in self._body_chain[:-1]:
-                    target = target.setdefault(fd.json_name, {})
-                target[self._body_chain[-1].json_name] = value
+                self._put_body(document, value)
         for path, text in values.items():
             put(document, self._path[path], [text])
         query = scope["query_string"]
         if query and not self._star:
             self._query(document, query.decode("latin-1"))
         return self._from_json(document, "", self._options)
+
+    def _put_body(self, document: dict[str, Any], value: Any) -> None:
+        """Set the body's value in ``document``: the whole of it for ``*``, else the bound field."""
+        if self._star:
+            document.update(value)
+            return
+        target = document
+        for fd in self._body_chain[:-1]:
+            target = target.setdefault(fd.json_name, {})
+        target[self._body_chain[-1].json_name] = value
 
     def _bare_message(self, scope: Scope, body: bytes) -> Any:
         """A request whose JSON is not an object, from the whole body (null or none: the default)."""
@@ -217,6 +233,12 @@ def _parse(body: bytes) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise _invalid("", f"malformed JSON: {exc}", "json") from None
+
+
+def _http_body(scope: Scope, body: bytes) -> dict[str, str]:
+    """The proto3 JSON of the ``google.api.HttpBody`` a raw body is: any media type, as sent."""
+    media = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
+    return {"contentType": media.decode("latin-1"), "data": base64.b64encode(body).decode("ascii")}
 
 
 def _check_media_type(scope: Scope) -> None:

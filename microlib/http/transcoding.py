@@ -7,7 +7,9 @@ as a ``CallContext(kind="http")`` and the servicer's own method, and the
 response message goes back as proto3 JSON. Server-streaming RPCs answer
 newline-delimited JSON, or Server-Sent Events when the client accepts
 ``text/event-stream``; an error after the first item is sent as a last
-frame. Errors are problem+json (``microlib.http.errors``).
+frame. A ``google.api.HttpBody`` travels raw, as grpc-gateway sends it: its
+``data`` is the body, under its ``content_type`` (a stream of them, the
+chunks of one body). Errors are problem+json (``microlib.http.errors``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ log = structlog.get_logger("microlib.http")
 _JSON = "application/json"
 _NDJSON = "application/x-ndjson"
 _SSE = "text/event-stream"
+_OCTETS = "application/octet-stream"
+HTTP_BODY = "google.api.HttpBody"
 
 
 def add_transcoded_routes(
@@ -163,7 +167,7 @@ class _Call:
             ignore_unknown=self.options.ignore_unknown,
             max_json_depth=self.max_json_depth,
         )
-        render = _renderer(self.response_json, rule.response_body, self.method)
+        render, raw = _renderer(self.response_json, rule.response_body, self.method)
 
         async def serve(
             scope: Scope, receive: Receive, send: Send, values: dict[tuple[str, ...], str]
@@ -191,13 +195,13 @@ class _Call:
                     # Raised by the chain once access is decided: 401 before 400.
                     ctx.request = Rejected(exc)
             if self.streaming:
-                await self._stream(ctx, send, render)
+                await self._stream(ctx, send, render, raw)
                 return
             # Unary, in this frame rather than a coroutine of its own.
             try:
                 response = await self.wrapped(ctx)
                 try:
-                    payload = render(response)
+                    payload, media = render(response)
                 except Exception as exc:
                     rpc = f"{ctx.service}/{ctx.method}"
                     raise unencodable(rpc, "response", response, self.method.response_type, exc) from exc
@@ -212,34 +216,33 @@ class _Call:
             # send_bytes, written out: a coroutine less per request.
             # No header list built from a call's empty metadata and trailers (the usual call).
             extra = response_headers(ctx) if ctx.response_metadata or ctx.response_trailers else []
-            await send(response_start(200, payload, _JSON, extra))
+            await send(response_start(200, payload, media, extra))
             await send({"type": "http.response.body", "body": payload})
 
         return serve
 
-    async def _stream(self, ctx: CallContext, send: Send, render: Callable[[Any], bytes]) -> None:
+    async def _stream(self, ctx: CallContext, send: Send, render: _Render, raw: bool) -> None:
         accept = ctx.metadata.get("accept", "")
-        sse = _SSE in accept or (self.framing == "sse" and _NDJSON not in accept)
+        sse = not raw and (_SSE in accept or (self.framing == "sse" and _NDJSON not in accept))
         started = False
 
-        async def start() -> None:
+        async def start(media: str) -> None:
             nonlocal started
             started = True
             ctx.attributes["http.status_code"] = 200
-            headers = [
-                (b"content-type", (_SSE if sse else _NDJSON).encode()),
-                (b"cache-control", b"no-cache"),
-            ]
+            headers = [(b"content-type", media.encode()), (b"cache-control", b"no-cache")]
             await send(
                 {"type": "http.response.start", "status": 200, "headers": headers + response_headers(ctx)}
             )
 
         async def push(item: Any) -> None:
-            frame = render(item)
+            payload, media = render(item)
             try:
                 if not started:
-                    await start()
-                await send({"type": "http.response.body", "body": _frame(frame, sse), "more_body": True})
+                    # Raw chunks go out under the first one's content type.
+                    await start(media if raw else _SSE if sse else _NDJSON)
+                body = payload if raw else _frame(payload, sse)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
             except OSError:
                 raise Cancelled("the client went away mid-stream") from None
 
@@ -255,9 +258,13 @@ class _Call:
         if error is not None and not started:
             await send_error(send, error, ctx)
             return
+        if error is not None and raw:
+            # Raw bytes have no frame to carry an error: the body is left unfinished, and the
+            # connection's end (no last chunk) tells the client it is incomplete.
+            return
         try:
             if not started:
-                await start()
+                await start(_OCTETS if raw else _SSE if sse else _NDJSON)
             tail = b"" if error is None else _error_frame(error, ctx, sse)
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except OSError:
@@ -278,27 +285,47 @@ class _Call:
         return error
 
 
+_Render = Callable[[Any], tuple[bytes, str]]
+
+
 def _renderer(
     response_json: MessageJson, response_body: str, method: MethodDefinition
-) -> Callable[[Any], bytes]:
+) -> tuple[_Render, bool]:
+    """The response's body and media type from a response message, and whether it is raw (a
+    ``google.api.HttpBody``'s data) rather than JSON."""
+    descriptor = response_json.upb_type.DESCRIPTOR
+    field = None
+    if response_body not in ("", "*"):
+        field = descriptor.fields_by_name.get(response_body)
+        if field is None:
+            raise ValueError(f"{method.name}: response_body {response_body!r} is not a field of the response")
+    carried = descriptor if field is None else field.message_type
+    if carried is not None and carried.full_name == HTTP_BODY:
+        to_upb, name = response_json.to_upb, None if field is None else field.name
+
+        def raw(message: Any) -> tuple[bytes, str]:
+            # upb's message: the fields by their proto names, whichever layer the package generates.
+            body = to_upb(message)
+            if name is not None:
+                body = getattr(body, name)
+            return body.data, body.content_type or _OCTETS
+
+        return raw, True
     # The generated converter itself, not MessageJson.dump: one frame less per response.
     dump, options, to_json = response_json.to_json, response_json.options, pydantic_core.to_json
-    if response_body in ("", "*"):
-        return lambda message: to_json(dump(message, options))
-    field = response_json.upb_type.DESCRIPTOR.fields_by_name.get(response_body)
     if field is None:
-        raise ValueError(f"{method.name}: response_body {response_body!r} is not a field of the response")
+        return lambda message: (to_json(dump(message, options)), _JSON), False
     keys = (field.json_name, field.name)
     empty = _default(field)
 
-    def render(message: Any) -> bytes:
+    def render(message: Any) -> tuple[bytes, str]:
         document = dump(message, options)
         for key in keys:
             if key in document:
-                return to_json(document[key])
-        return to_json(empty)
+                return to_json(document[key]), _JSON
+        return to_json(empty), _JSON
 
-    return render
+    return render, False
 
 
 def _default(field: FieldDescriptor) -> Any:

@@ -95,6 +95,42 @@ class TestDrift:
         assert not (tmp_path / "services").exists()
 
 
+def test_a_renamed_proto_package_is_reported_where_the_stub_imports_it(
+    tmp_path: Path, contracts: Path
+) -> None:
+    """The stub still subclasses the service by name, but its import of the old package fails at
+    start: codegen names the line and where the names are now, and --check fails on it."""
+    assert _generate(contracts, tmp_path)[2] == 0
+    old = contracts / "demo" / "v1" / "greeter.proto"
+    (contracts / "demo" / "v2").mkdir()
+    (contracts / "demo" / "v2" / "greeter.proto").write_text(
+        old.read_text().replace("package demo.v1;", "package demo.v2;")
+    )
+    old.unlink()
+    stub = tmp_path / "services" / "greeter_service.py"
+    line = next(
+        n for n, text in enumerate(stub.read_text().splitlines(), 1) if text.startswith("from gen.demo.v1 ")
+    )
+    expected = (
+        f"drift: {stub}:{line}: imports gen.demo.v1, which microlib codegen no longer writes "
+        "(its contract was renamed or moved: GreeterService, SayHelloRequest, SayHelloResponse "
+        "in gen.demo.v2 now)"
+    )
+    _, err, code = _generate(contracts, tmp_path)
+    assert code == 0
+    assert expected in err.splitlines()
+    _, err, code = _generate(contracts, tmp_path, "--check")
+    assert code == 1
+    assert expected in err.splitlines()
+    # A contract removed outright: nothing exports the names any more.
+    shutil.rmtree(contracts / "demo")
+    _, err, _ = _generate(contracts, tmp_path)
+    assert (
+        f"drift: {stub}:{line}: imports gen.demo.v1, which microlib codegen no longer writes "
+        "(its contract was removed or renamed)"
+    ) in err.splitlines()
+
+
 def test_a_method_deleted_from_the_stub_is_not_called_added(tmp_path: Path, contracts: Path) -> None:
     """The contract did not change, the user deleted the method: the line says what is true either way."""
     assert _generate(contracts, tmp_path)[2] == 0

@@ -6,8 +6,6 @@ only so."""
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -21,23 +19,17 @@ from microlib import Service
 from microlib.core.context import CallContext
 from microlib.core.errors import FailedPrecondition, NotFound
 from microlib.testing import TestService
-from tests.codegen.conftest import codegen
+from tests.codegen.conftest import generated_contracts
 
 CONTRACTS = Path(__file__).resolve().parent / "http_body_protos"
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    root = tmp_path_factory.mktemp("http_body")
-    result = codegen(CONTRACTS, "--out", root / "gen_http_body")
-    assert result.returncode == 0, result.stderr
-    sys.path.insert(0, str(root))
-    try:
-        yield importlib.import_module("gen_http_body.files.v1")
-    finally:
-        sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m.split(".")[0] == "gen_http_body"]:
-            del sys.modules[name]
+    with generated_contracts(
+        CONTRACTS, tmp_path_factory.mktemp("http_body"), "gen_http_body", "files.v1"
+    ) as gen:
+        yield gen
 
 
 def _service(files: ModuleType) -> Service:

@@ -9,7 +9,10 @@ slower, and a nested message built apart is copied in); ``from_pb_X`` is one
 constructor call with the fields by position, in declaration order (the order
 of the dataclass's fields, which betterproto2 also takes from the
 descriptor): matching ten keywords costs the call nearly as much as the rest
-of ``__init__``. upb then does the wire work.
+of ``__init__``; a declared enum number is looked up in the enum's own table
+and an empty ``UnknownFieldSet`` tested in place, the runtime's helpers
+called only for an undeclared number or unknown fields (a Python call costs
+about as much as the lookup and the test together). upb then does the wire work.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
-from microlib_codegen.model import Field, FieldKind, MessageType, TypeRef, WellKnown
+from microlib_codegen.model import EnumType, Field, FieldKind, MessageType, TypeRef, WellKnown
 
-__all__ = ["Converter", "converter", "ident", "module_alias"]
+__all__ = ["Converter", "converter", "enum_members", "ident", "module_alias"]
 
 
 def ident(full_name: str) -> str:
@@ -74,12 +77,16 @@ def _write_message(ref: TypeRef | None, expr: str, target: str) -> str:
     return f"to_pb_{ident(ref.full_name)}({expr}, {target})"
 
 
-def _value_from_pb(ref: TypeRef | None, kind: FieldKind, expr: str) -> str:
-    """Expression converting one upb value to what users see."""
+def _value_from_pb(ref: TypeRef | None, kind: FieldKind, expr: str, number: int) -> str:
+    """Expression converting one upb value of field ``number`` to what users see."""
     if ref is None:
         return expr
     if kind is FieldKind.ENUM:
-        return f"_c.enum_from_pb({_cls(ref)}, {expr})"
+        # A declared number is one lookup in the enum's own table (no call); the helper,
+        # only for a number the contract does not declare, keeps it as an unnamed member.
+        e, members = f"e{number}", f"_EM_{ident(ref.full_name)}"
+        declared = f"({e} := {members}.get({expr})) is not None"
+        return f"({e} if {declared} else _c.enum_from_pb({_cls(ref)}, {expr}))"
     if ref.well_known is WellKnown.TIMESTAMP:
         return f"_c.timestamp_from_pb({expr})"
     if ref.well_known is WellKnown.DURATION:
@@ -124,12 +131,12 @@ def _from_pb_field(f: Field, prelude: list[str]) -> str:
         # collections.abc's Python generators, a frame per entry.
         d = f"d{f.number}"
         prelude.append(f"{d} = {src}")
-        return f"{{k: {_value_from_pb(f.type, f.kind, f'{d}[k]')} for k in {d}}}"
+        return f"{{k: {_value_from_pb(f.type, f.kind, f'{d}[k]', f.number)} for k in {d}}}"
     if f.repeated:
         if f.kind is FieldKind.SCALAR:
             return f"{src}[:]"  # a list, made by upb in one step
-        return f"[{_value_from_pb(f.type, f.kind, 'v')} for v in {src}]"
-    value = _value_from_pb(f.type, f.kind, src)
+        return f"[{_value_from_pb(f.type, f.kind, 'v', f.number)} for v in {src}]"
+    value = _value_from_pb(f.type, f.kind, src, f.number)
     if f.presence:
         return f"{value} if p.HasField({f.name!r}) else None"
     return value
@@ -164,8 +171,14 @@ def converter(message: MessageType) -> Converter:
         f"def from_pb_{name}(p: Any) -> {cls}:\n"
         + "".join(f"    {line}\n" for line in prelude)
         + f"    m = {body}\n"
-        "    if unknown := _c.unknown_fields(p):\n"
-        "        m._unknown_fields = unknown\n"
+        # The set is empty (falsy) for nearly every message: tested without a call of ours.
+        "    if UnknownFieldSet(p):\n"
+        "        m._unknown_fields = _c.unknown_fields(p)\n"
         "    return m\n"
     )
     return Converter(to_pb=to_pb, from_pb=from_pb, upb_classes=frozenset({message.ref.full_name}))
+
+
+def enum_members(enum: EnumType) -> str:
+    """Module-level source: the enum's members by number, which ``from_pb_X`` looks values up in."""
+    return f"_EM_{ident(enum.ref.full_name)} = _c.enum_members({_cls(enum.ref)})\n"

@@ -24,7 +24,7 @@ from typing import Any
 import jinja2
 from betterproto2_compiler.casing import safe_snake_case
 
-from microlib_codegen._converters import converter, ident, module_alias
+from microlib_codegen._converters import converter, enum_members, ident, module_alias
 from microlib_codegen._json_converters import enum_parser, json_converter
 from microlib_codegen._pyfmt import bytes_chunks, docstring, ruff_format
 from microlib_codegen._signatures import client_parts, kind_name, server_signature
@@ -211,6 +211,7 @@ def _codec(contract: Contract, asked: list[str], upb_layer: bool) -> str:
         upb_classes=upb,
         converters=converters,
         enum_parsers=[enum_parser(e) for e in contract.enums.values()],
+        enum_members=[enum_members(e) for e in contract.enums.values()],
         json_converters=[json_converter(m) for m in contract.messages.values()],
         messages=list(contract.messages.values()),
         validators=validators,

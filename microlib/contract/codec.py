@@ -25,6 +25,7 @@ __all__ = [
     "MessageCodec",
     "duration_from_pb",
     "enum_from_pb",
+    "enum_members",
     "parse",
     "same_message",
     "timestamp_from_pb",
@@ -84,6 +85,16 @@ def duration_from_pb(message: Any) -> datetime.timedelta:
     nanos: int = message.nanos
     micros = nanos // 1000 if nanos >= 0 else -(-nanos // 1000)
     return datetime.timedelta(seconds=message.seconds, microseconds=micros)
+
+
+def enum_members(cls: type[E]) -> dict[int, E]:
+    """The members of enum ``cls`` by number, which generated converters look a value up in.
+
+    The enum's own table, not a copy: the unnamed members :func:`enum_from_pb`
+    makes for numbers the contract does not declare are not added to it.
+    """
+    members: dict[int, E] = cls._value2member_map_  # type: ignore[attr-defined]
+    return members
 
 
 def enum_from_pb(cls: type[E], value: int) -> E:

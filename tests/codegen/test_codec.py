@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -156,6 +157,40 @@ class TestWireCompatibility:
         assert older.name == book.name
         assert older._unknown_fields
         assert pb2.Book.FromString(codecs[gen.GetBookRequest].encode(older)) == book
+
+    def test_declared_enums_and_no_unknown_fields_decode_without_a_helper_call(
+        self, gen: ModuleType, codecs: Any
+    ) -> None:
+        """The usual message (every enum number declared, no unknown field) pays no call into
+        the codec's helpers for them: each is a lookup or a test in the converter itself; an
+        undeclared number and unknown fields still go through the helpers, and decode as before."""
+        from microlib.contract import codec
+
+        helpers = {codec.enum_from_pb.__code__, codec.unknown_fields.__code__}
+        called: list[str] = []
+
+        def decode(message: Any) -> Any:
+            data = codecs[type(message)].encode(message)
+            called.clear()
+            sys.setprofile(
+                lambda frame, event, _: (
+                    event == "call" and frame.f_code in helpers and called.append(frame.f_code.co_name)
+                )
+            )
+            try:
+                return codecs[type(message)].decode(data)
+            finally:
+                sys.setprofile(None)
+
+        usual = replace(_book(gen), other_formats=[gen.Format.EBOOK, gen.Format.HARDCOVER])
+        assert decode(usual) == usual
+        assert called == []
+        unusual = _book(gen)  # other_formats holds Format(99)
+        assert decode(unusual) == unusual
+        assert called == ["enum_from_pb"]
+        older = codecs[gen.GetBookRequest].decode(codecs[gen.Book].encode(usual))
+        assert decode(older)._unknown_fields == older._unknown_fields != b""
+        assert called == ["unknown_fields"]
 
     def test_malformed_bytes_raise_invalid_argument(self, gen: ModuleType, codecs: Any) -> None:
         """Corrupt input is an InvalidArgument naming the message type, not a protobuf exception."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from google.protobuf.unknown_fields import UnknownFieldSet
+
 from microlib.contract import codec as _c
 from microlib.contract import protojson as _j
 from microlib.grpc.validation import make_validator
@@ -56,8 +58,8 @@ def from_pb_bookshop__v1__Book(p: Any) -> _m_bookshop__v1.Book:
         p.tags[:],  # tags
         _c.timestamp_from_pb(p.created_at) if p.HasField("created_at") else None,  # created_at
     )
-    if unknown := _c.unknown_fields(p):
-        m._unknown_fields = unknown
+    if UnknownFieldSet(p):
+        m._unknown_fields = _c.unknown_fields(p)
     return m
 
 
@@ -79,8 +81,8 @@ def from_pb_bookshop__v1__CreateBookRequest(p: Any) -> _m_bookshop__v1.CreateBoo
         p.shelf,  # shelf
         from_pb_bookshop__v1__Book(p.book) if p.HasField("book") else None,  # book
     )
-    if unknown := _c.unknown_fields(p):
-        m._unknown_fields = unknown
+    if UnknownFieldSet(p):
+        m._unknown_fields = _c.unknown_fields(p)
     return m
 
 
@@ -97,8 +99,8 @@ def from_pb_bookshop__v1__GetBookRequest(p: Any) -> _m_bookshop__v1.GetBookReque
     m = _m_bookshop__v1.GetBookRequest(
         p.id,  # id
     )
-    if unknown := _c.unknown_fields(p):
-        m._unknown_fields = unknown
+    if UnknownFieldSet(p):
+        m._unknown_fields = _c.unknown_fields(p)
     return m
 
 
@@ -119,8 +121,8 @@ def from_pb_bookshop__v1__ListBooksRequest(p: Any) -> _m_bookshop__v1.ListBooksR
         p.page_size,  # page_size
         p.page_token,  # page_token
     )
-    if unknown := _c.unknown_fields(p):
-        m._unknown_fields = unknown
+    if UnknownFieldSet(p):
+        m._unknown_fields = _c.unknown_fields(p)
     return m
 
 
@@ -143,8 +145,8 @@ def from_pb_bookshop__v1__ListBooksResponse(p: Any) -> _m_bookshop__v1.ListBooks
         [from_pb_bookshop__v1__Book(v) for v in p.books],  # books
         p.next_page_token,  # next_page_token
     )
-    if unknown := _c.unknown_fields(p):
-        m._unknown_fields = unknown
+    if UnknownFieldSet(p):
+        m._unknown_fields = _c.unknown_fields(p)
     return m
 
 
@@ -163,8 +165,8 @@ def from_pb_bookshop__v1__StreamBooksRequest(p: Any) -> _m_bookshop__v1.StreamBo
     m = _m_bookshop__v1.StreamBooksRequest(
         p.shelf,  # shelf
     )
-    if unknown := _c.unknown_fields(p):
-        m._unknown_fields = unknown
+    if UnknownFieldSet(p):
+        m._unknown_fields = _c.unknown_fields(p)
     return m
 
 
@@ -183,8 +185,8 @@ def from_pb_google__protobuf__Timestamp(p: Any) -> _m_google__protobuf.Timestamp
         p.seconds,  # seconds
         p.nanos,  # nanos
     )
-    if unknown := _c.unknown_fields(p):
-        m._unknown_fields = unknown
+    if UnknownFieldSet(p):
+        m._unknown_fields = _c.unknown_fields(p)
     return m
 
 

@@ -121,7 +121,11 @@ def _load_document(spec: Path) -> _Loaded:
     try:
         validate(doc)
     except OpenAPIValidationError as exc:
-        path = bundled.complete(exc.absolute_path, exc.instance) or _quoted_path_item(exc.message, doc)
+        path = (
+            bundled.complete(exc.absolute_path, exc.instance)
+            or _quoted_path_item(exc.message, doc)
+            or _refused_default(exc.schema, exc.instance, bundled)
+        )
         where = ".".join(str(p) for p in path) or "(root)"
         at = bundled.at(path)
         # "not valid under any of the given schemas" says less than the alternative that came closest.
@@ -155,6 +159,19 @@ def _quoted_path_item(message: str, doc: dict[str, Any]) -> tuple[str, ...]:
     paths = doc.get("paths")
     named = [url for url in paths if f"in '{url}'" in message] if isinstance(paths, dict) else []
     return ("paths", max(named, key=len)) if named else ()
+
+
+def _refused_default(schema: Any, value: Any, bundled: Bundled) -> tuple[str | int, ...]:
+    """``<schema path>.default`` when ``schema``, a schema object of the document, has ``value``
+    as its default, else ().
+
+    openapi-spec-validator checks a schema's ``default`` against the schema itself, and its error
+    carries that schema object, not where it is.
+    """
+    if not isinstance(schema, dict) or "default" not in schema or schema["default"] != value:
+        return ()
+    path = bundled.path_of(schema)
+    return (*path, "default") if path else ()
 
 
 def _models(loaded: _Loaded, source: str) -> tuple[str, dict[str, str]]:

@@ -428,6 +428,50 @@ def test_a_security_list_written_as_a_mapping_is_one_line_at_its_line(tmp_path: 
     )
 
 
+# From APIs-guru/openapi-directory APIs/ably.io/platform/1.1.0/openapi.yaml (Ably's
+# ably/open-specs definitions/platform-v1.yaml, Apache-2.0), trimmed: a default written as a
+# string in an integer schema, in a parameter the operations `$ref`.
+ABLY_DEFAULT = """\
+openapi: 3.0.1
+info: {title: Platform API, version: 1.1.0}
+paths:
+  "/channels/{channel_id}/messages":
+    get:
+      operationId: getMessagesByChannel
+      parameters:
+        - $ref: "#/components/parameters/channelId"
+        - $ref: "#/components/parameters/filterLimit"
+      responses:
+        2XX: {description: OK}
+components:
+  parameters:
+    channelId:
+      in: path
+      name: channel_id
+      required: true
+      schema: {type: string}
+    filterLimit:
+      in: query
+      name: limit
+      schema:
+        default: "100"
+        type: integer
+"""
+
+
+def test_a_default_its_schema_refuses_is_named_at_its_line(tmp_path: Path) -> None:
+    """openapi-spec-validator's error for a default of the wrong type carries no path: the refusal
+    said `spec:1: ... at (root)`, leaving the user to search the document for it."""
+    spec = tmp_path / "ably.yaml"
+    spec.write_text(ABLY_DEFAULT)
+    with pytest.raises(OpenAPIError) as refused:
+        render(spec)
+    assert str(refused.value) == (
+        f"{spec}:23: invalid OpenAPI document at components.parameters.filterLimit.schema.default: "
+        "'100' is not of type 'integer'"
+    )
+
+
 async def test_a_json_body_without_schema_is_any_json_value(gen: dict[str, ModuleType]) -> None:
     """`application/json: {}` (no schema) used to be typed and handed over as bytes, unparsed, and
     `schema: {}` as a RootModel: the handler gets and returns the parsed value, and a body that is

@@ -1,9 +1,10 @@
 """Keep the ``google.api.http`` bindings microlib can serve; explain the others.
 
 A binding that names a field the request (or response) does not have, binds
-a path variable to a repeated field, or sits on a client-streaming RPC
-cannot be transcoded. It is left out of the generated definition and
-document with the reason; the rest of the contract is generated.
+a path variable to a repeated field, sits on a client-streaming RPC, or
+carries a ``google.api.HttpBody`` cannot be transcoded. It is left out of the
+generated definition and document with the reason; the rest of the contract
+is generated.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from microlib_codegen.model import Field, FieldKind, HttpBinding, MessageType, M
 __all__ = ["binding_problem", "field_path"]
 
 _VARIABLE = re.compile(r"\{([^}=]+)(?:=[^}]*)?\}")
+# The HTTP rule sends this message raw, its `data` as the body under its `content_type`.
+_HTTP_BODY = "google.api.HttpBody"
 
 
 def field_path(messages: dict[str, MessageType], message: MessageType, dotted: str) -> list[Field] | None:
@@ -52,4 +55,27 @@ def binding_problem(messages: dict[str, MessageType], method: Method, binding: H
         f.name == binding.response_body for f in response.fields
     ):
         return f"response_body {binding.response_body!r} is not a field of {response.ref.full_name}"
+    raw = [
+        side
+        for side, message, body in (
+            ("request", request, binding.body),
+            ("response", response, binding.response_body),
+        )
+        if (body or side == "response") and _carried(messages, message, body) == _HTTP_BODY
+    ]
+    if raw:
+        return (
+            f"the {' and '.join(raw)} body is a {_HTTP_BODY}, which the rule sends as raw bytes under its "
+            "content_type; microlib transcodes JSON only (the RPC is still served over gRPC)"
+        )
     return None
+
+
+def _carried(messages: dict[str, MessageType], message: MessageType, body: str) -> str:
+    """The full name of the message an HTTP body carries: ``message`` for ``*`` (or a response's
+    ``""``), else the message type of the field ``body`` names ("" for a scalar)."""
+    if body in ("", "*"):
+        return message.ref.full_name
+    chain = field_path(messages, message, body) or []
+    kind = chain[-1].type if chain else None
+    return kind.full_name if kind is not None else ""

@@ -188,3 +188,47 @@ def test_the_runs_are_byte_identical(run: tuple[Path, str], tmp_path: Path) -> N
         p.relative_to(tmp_path / "gen"): p.read_bytes() for p in (tmp_path / "gen").rglob("*") if p.is_file()
     }
     assert first == second
+
+
+# The example google/api/httpbody.proto gives of its own use (googleapis/googleapis, Apache-2.0),
+# with the rules it shows: a raw response, and a raw request body in a field.
+HTTP_BODY = """\
+syntax = "proto3";
+package resources.v1;
+import "google/api/annotations.proto";
+import "google/api/httpbody.proto";
+import "google/protobuf/empty.proto";
+message GetResourceRequest { string resource_name = 1; }
+message UpdateResourceRequest { string resource_name = 1; google.api.HttpBody http_body = 2; }
+service ResourceService {
+  rpc GetResource(GetResourceRequest) returns (google.api.HttpBody) {
+    option (google.api.http) = { get: "/v1/{resource_name=**}" };
+  }
+  rpc UpdateResource(UpdateResourceRequest) returns (google.protobuf.Empty) {
+    option (google.api.http) = { put: "/v1/{resource_name=**}" body: "http_body" };
+  }
+}
+"""
+
+
+def test_a_binding_carrying_an_http_body_is_skipped_naming_it(tmp_path: Path) -> None:
+    """A google.api.HttpBody travels raw (its data under its content_type); microlib served it as the
+    JSON object {"contentType": ..., "data": base64} and read a request body so, which no client of
+    such an API sends or expects."""
+    contract = tmp_path / "contracts" / "resources" / "v1" / "resources.proto"
+    contract.parent.mkdir(parents=True)
+    contract.write_text(HTTP_BODY)
+    result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = "contracts/resources/v1/resources.proto"
+    raw = "which the rule sends as raw bytes under its content_type; microlib transcodes JSON only"
+    assert result.stderr.splitlines() == [
+        f"warning: {shown}:10: resources.v1.ResourceService.GetResource: google.api.http GET "
+        f"/v1/{{resource_name=**}}: the response body is a google.api.HttpBody, {raw} (the RPC is still "
+        "served over gRPC): binding skipped",
+        f"warning: {shown}:13: resources.v1.ResourceService.UpdateResource: google.api.http PUT "
+        f"/v1/{{resource_name=**}}: the request body is a google.api.HttpBody, {raw} (the RPC is still "
+        "served over gRPC): binding skipped",
+    ]
+    service = (tmp_path / "gen" / "resources" / "v1" / "_resource_service.py").read_text()
+    assert service.count("http_rules=()") == 2

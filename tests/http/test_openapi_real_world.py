@@ -258,8 +258,40 @@ components:
         id: {type: string}
 """
 
+# A media type with its charset, as documents written from swagger-jsdoc comments, Spring
+# (`produces = "application/json;charset=UTF-8"`) and ASP.NET often declare it, for the body and the
+# response.
+CHARSET = """\
+openapi: "3.0.1"
+info: {version: 1.0.0, title: Notes}
+paths:
+  /notes:
+    post:
+      operationId: addNote
+      tags: [notes]
+      requestBody:
+        required: true
+        content:
+          application/json; charset=utf-8:
+            schema: {$ref: "#/components/schemas/Note"}
+      responses:
+        '201':
+          description: The note.
+          content:
+            application/json;charset=UTF-8:
+              schema: {$ref: "#/components/schemas/Note"}
+components:
+  schemas:
+    Note:
+      type: object
+      required: [text]
+      properties:
+        text: {type: string, minLength: 1}
+"""
+
 DOCUMENTS = {
     "petstore": PETSTORE,
+    "charset": CHARSET,
     "links": LINKS,
     "scopes": SCOPES,
     "tictactoe": TICTACTOE,
@@ -318,6 +350,31 @@ async def test_petstore_refusals_in_its_error_shape_name_the_field(gen: dict[str
         }
         missing = await t.http.post("/v1/pets", json={"id": 2})
         assert missing.json()["message"] == "invalid request to createPets: body.name: Field required"
+
+
+async def test_a_body_declared_with_its_charset_is_read_whatever_parameters_the_request_gives(
+    gen: dict[str, ModuleType],
+) -> None:
+    """`application/json; charset=utf-8` was compared with the request's bare media type: every
+    body was a 415, even one sent with exactly the declared Content-Type."""
+    api = gen["charset"]
+
+    class Notes(api.handlers.NotesApi):
+        async def add_note(self, *, body: Any) -> Any:
+            return body
+
+    service = Service("notes")
+    service.include(Notes())
+    async with TestService(service) as t:
+        for sent in ("application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"):
+            added = await t.http.post("/notes", content=b'{"text": "hi"}', headers={"content-type": sent})
+            assert (added.status_code, added.json()) == (201, {"text": "hi"}), sent
+            assert added.headers["content-type"] == "application/json;charset=UTF-8"
+        refused = await t.http.post("/notes", json={"text": ""})
+        assert [v["field"] for v in refused.json()["violations"]] == ["body.text"]
+        assert (
+            await t.http.post("/notes", content=b"hi", headers={"content-type": "text/plain"})
+        ).status_code == 415
 
 
 async def test_a_document_without_servers_is_served_at_the_root(gen: dict[str, ModuleType]) -> None:

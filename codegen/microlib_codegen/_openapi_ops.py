@@ -517,11 +517,21 @@ def _bare(media: str) -> str:
     return media.split(";", 1)[0].strip().lower()
 
 
+# The ranges springdoc declares for every response a controller does not narrow with `produces`:
+# a schema there is the JSON the service sends, as application/json.
+_ANY = frozenset({"*/*", "application/*"})
+
+
 def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: dict[str, Any]) -> None:
     for status, value in raw.items():
         response = _deref(doc, value)
         content = response.get("content") or {}
         chosen = next(((m, c) for m, c in content.items() if _is_json(m)), None)
+        if chosen is None:
+            chosen = next(
+                (("application/json", c) for m, c in content.items() if _bare(m) in _ANY and "schema" in c),
+                None,
+            )
         if chosen is not None:
             schema = chosen[1].get("schema")
             model = _model_for(

@@ -289,8 +289,57 @@ components:
         text: {type: string, minLength: 1}
 """
 
+# What springdoc-openapi writes for a Spring controller that declares no `produces`, its
+# @ControllerAdvice error response included: every response under `*/*` (springdoc/springdoc-openapi
+# issues #442 and #659 show it).
+SPRINGDOC = """\
+openapi: 3.0.1
+info: {title: OpenAPI definition, version: v0}
+servers:
+  - {url: 'http://localhost:8080', description: Generated server url}
+paths:
+  /bla:
+    post:
+      tags: [deployments]
+      operationId: deployment
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/DeploymentPostRequest'}
+        required: true
+      responses:
+        '400':
+          description: Bad Request
+          content:
+            '*/*':
+              schema: {$ref: '#/components/schemas/ErrorResponse'}
+        '202':
+          description: Accepted
+          content:
+            '*/*':
+              schema: {$ref: '#/components/schemas/DeploymentPostResponse'}
+components:
+  schemas:
+    ErrorResponse:
+      type: object
+      properties:
+        status: {type: integer, format: int32}
+        message: {type: string}
+    DeploymentPostRequest:
+      required: [name]
+      type: object
+      properties:
+        name: {type: string}
+    DeploymentPostResponse:
+      type: object
+      properties:
+        id: {type: integer, format: int64}
+        name: {type: string}
+"""
+
 DOCUMENTS = {
     "petstore": PETSTORE,
+    "springdoc": SPRINGDOC,
     "charset": CHARSET,
     "links": LINKS,
     "scopes": SCOPES,
@@ -375,6 +424,33 @@ async def test_a_body_declared_with_its_charset_is_read_whatever_parameters_the_
         assert (
             await t.http.post("/notes", content=b"hi", headers={"content-type": "text/plain"})
         ).status_code == 415
+
+
+async def test_a_response_under_any_media_type_is_its_schemas_json(gen: dict[str, ModuleType]) -> None:
+    """springdoc's `*/*` responses were typed bytes, so a handler encoded JSON itself, unchecked, and
+    errors ignored the declared shape: a schema under a range is the JSON sent, as application/json."""
+    api = gen["springdoc"]
+    assert (
+        inspect.signature(api.handlers.DeploymentsApi.deployment).return_annotation
+        == "models.DeploymentPostResponse | Reply"
+    )
+
+    class Deployments(api.handlers.DeploymentsApi):
+        async def deployment(self, *, body: Any) -> Any:
+            return api.models.DeploymentPostResponse(id=7, name=body.name)
+
+    service = Service("deployments")
+    service.include(Deployments())
+    async with TestService(service) as t:
+        accepted = await t.http.post("/bla", json={"name": "web"})
+        assert (accepted.status_code, accepted.headers["content-type"]) == (202, "application/json")
+        assert accepted.json() == {"id": 7, "name": "web"}
+        refused = await t.http.post("/bla", json={})
+        assert (refused.status_code, refused.headers["content-type"]) == (400, "application/json")
+        assert refused.json() == {
+            "status": 400,
+            "message": "invalid request to deployment: body.name: Field required",
+        }
 
 
 async def test_a_document_without_servers_is_served_at_the_root(gen: dict[str, ModuleType]) -> None:

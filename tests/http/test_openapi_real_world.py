@@ -27,6 +27,7 @@ from microlib.core.lifecycle import StartupError
 from microlib.security import install
 from microlib.testing import TestService
 from microlib_codegen.openapi import OpenAPIError, generate, render
+from tests.codegen.conftest import codegen
 from tests.security.conftest import ec_key
 
 # petstore.yaml (3.0): an error response `default: Error {code, message}`, a 201 without content.
@@ -451,6 +452,48 @@ async def test_a_response_under_any_media_type_is_its_schemas_json(gen: dict[str
             "status": 400,
             "message": "invalid request to deployment: body.name: Field required",
         }
+
+
+# Twilio's documents (twilio/twilio-oai, MIT) repeat the document's server on each path item; a
+# path item or an operation may also name another base, which one service cannot serve as well.
+OWN_SERVERS = """\
+openapi: 3.0.1
+info: {title: Accounts, version: 1.0.0}
+servers:
+  - url: https://api.twilio.com
+paths:
+  /2010-04-01/Accounts.json:
+    servers:
+      - url: https://api.twilio.com
+    get:
+      operationId: ListAccount
+      responses:
+        '200': {description: OK}
+  /v1/Media:
+    servers:
+      - url: https://media.example.com/raw
+    get:
+      operationId: ListMedia
+      servers:
+        - url: https://media.example.com/v2
+      responses:
+        '200': {description: OK}
+"""
+
+
+def test_servers_of_a_path_or_an_operation_at_another_base_are_named(tmp_path: Path) -> None:
+    """A path item's or an operation's own servers were ignored without a word: its operations are
+    served under the document's first server, which the warning now says at their line."""
+    spec = tmp_path / "accounts.yaml"
+    spec.write_text(OWN_SERVERS)
+    result = codegen(spec, "--out", tmp_path / "gen", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: accounts.yaml:14: paths./v1/Media.servers: served under the document's base '/', "
+        "not '/raw': servers of its own are not served",
+        "warning: accounts.yaml:18: paths./v1/Media.get.servers: served under the document's base '/', "
+        "not '/v2': servers of its own are not served",
+    ]
 
 
 async def test_a_document_without_servers_is_served_at_the_root(gen: dict[str, ModuleType]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,6 +193,14 @@ class Bundled:
                 return (*prefix, *wanted)
         return wanted
 
+    def path_of(self, node: Any) -> Path_:
+        """The path from the document's root of ``node``, an object of the document found by
+        identity (the first place it is, in document order), or () when it is not there."""
+        for path, candidate in _nodes(self.document, ()):
+            if candidate is node:
+                return path
+        return ()
+
     def at(self, path: Sequence[str | int]) -> str:
         """``file:line`` of the node at ``path``, the file relative to the working folder if below it."""
         file, line = self.where(path)
@@ -202,7 +210,7 @@ class Bundled:
 _NOWHERE = object()
 
 
-def _nodes(node: Any, path: Path_) -> Any:
+def _nodes(node: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
     """Every container node with its path, the root first (document order)."""
     yield path, node
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()

@@ -416,16 +416,13 @@ def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: 
     encoding: dict[str, tuple[str, ...]] = {}
     for content_type, content in (body.get("content") or {}).items():
         schema = content.get("schema")
-        resolved = _deref(doc, schema) if schema is not None else None
         kind = _FORMS.get(_bare(content_type))
         if _is_json(content_type):
             # No schema is any JSON value, as `schema: {}` (not bytes: the body is still parsed).
             model = _model_for(schemas, {} if schema is None else schema, pascal(op.operation_id) + "Body")
             media.append((content_type, model))
-        elif kind is not None and resolved is not None and _type_of(resolved) == "object":
-            fields = {
-                name: _form_field(doc, field) for name, field in (resolved.get("properties") or {}).items()
-            }
+        elif kind is not None and (properties := _form_properties(doc, schema)) is not None:
+            fields = {name: _form_field(doc, field) for name, field in properties.items()}
             if kind == "Multipart":
                 schema = _files_as_binary(schema, fields)
                 encoding.update(_part_types(content.get("encoding") or {}))
@@ -441,6 +438,28 @@ def _body(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: 
         form=tuple((name, shape, scalar) for name, (shape, scalar) in form.items()),
         encoding=tuple(encoding.items()),
     )
+
+
+def _form_properties(doc: dict[str, Any], schema: Any) -> dict[str, Any] | None:
+    """The fields of a form body's object schema: its properties and those of the schemas it
+    combines (``allOf``, or the alternatives of ``oneOf``/``anyOf``, a field named in several
+    read as the first declares it); None when the schema is no object.
+
+    Ably's `application/x-www-form-urlencoded: {schema: {oneOf: [{properties: ...}, ...]}}`, or a
+    form of `allOf: [{$ref: TokenRequest}, {properties: {mac: ...}}]`, is read field by field as
+    the object it is; its model (the union, the composition) validates what was read.
+    """
+    resolved = _deref(doc, schema)
+    if not isinstance(resolved, dict):
+        return None
+    is_object = _type_of(resolved) == "object"
+    found = dict(resolved.get("properties") or {}) if is_object else {}
+    for member in [m for key in ("allOf", "oneOf", "anyOf") for m in resolved.get(key) or []]:
+        inner = _form_properties(doc, member)
+        if inner is not None:
+            is_object = True
+            found.update({name: field for name, field in inner.items() if name not in found})
+    return found if is_object else None
 
 
 def _form_field(doc: dict[str, Any], schema: Any) -> tuple[str, str]:
@@ -498,11 +517,21 @@ def _bare(media: str) -> str:
     return media.split(";", 1)[0].strip().lower()
 
 
+# The ranges springdoc declares for every response a controller does not narrow with `produces`:
+# a schema there is the JSON the service sends, as application/json.
+_ANY = frozenset({"*/*", "application/*"})
+
+
 def _responses(doc: dict[str, Any], schemas: dict[str, Any], op: OperationSpec, raw: dict[str, Any]) -> None:
     for status, value in raw.items():
         response = _deref(doc, value)
         content = response.get("content") or {}
         chosen = next(((m, c) for m, c in content.items() if _is_json(m)), None)
+        if chosen is None:
+            chosen = next(
+                (("application/json", c) for m, c in content.items() if _bare(m) in _ANY and "schema" in c),
+                None,
+            )
         if chosen is not None:
             schema = chosen[1].get("schema")
             model = _model_for(

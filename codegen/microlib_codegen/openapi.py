@@ -25,7 +25,15 @@ from microlib_codegen import __version__
 from microlib_codegen._bundle import Bundled, BundleError, bundle
 from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
-from microlib_codegen._openapi_ops import OperationSpec, ParamSpec, collect_operations, pascal, resolve, snake
+from microlib_codegen._openapi_ops import (
+    _METHODS,
+    OperationSpec,
+    ParamSpec,
+    collect_operations,
+    pascal,
+    resolve,
+    snake,
+)
 from microlib_codegen._pydantic_models import ModelsError, document_models, generated_header
 from microlib_codegen._visibility import split_views
 from microlib_codegen.errors import CodegenError
@@ -121,7 +129,11 @@ def _load_document(spec: Path) -> _Loaded:
     try:
         validate(doc)
     except OpenAPIValidationError as exc:
-        path = bundled.complete(exc.absolute_path, exc.instance) or _quoted_path_item(exc.message, doc)
+        path = (
+            bundled.complete(exc.absolute_path, exc.instance)
+            or _quoted_path_item(exc.message, doc)
+            or _refused_default(exc.schema, exc.instance, bundled)
+        )
         where = ".".join(str(p) for p in path) or "(root)"
         at = bundled.at(path)
         # "not valid under any of the given schemas" says less than the alternative that came closest.
@@ -141,9 +153,37 @@ def _load_document(spec: Path) -> _Loaded:
     if problem is not None:
         raise OpenAPIError(problem)
     loaded = _Loaded(bundled, ops, work, [])
-    for path, reason in notes:
+    for path, reason in [*notes, *_other_bases(doc)]:
         loaded.warn(path, reason)
     return loaded
+
+
+def _other_bases(doc: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Where a path item or an operation names servers of its own at another base path than the
+    document's, with what microlib does: it serves the document under one base, its first server's.
+
+    Twilio's documents repeat the document's server on every path item: that one is served as written.
+    """
+    base = _prefix(doc)
+    found: list[tuple[tuple[str, ...], str]] = []
+    for url, item in (doc.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        owners = [(("paths", url), item)] + [
+            (("paths", url, method), op)
+            for method, op in item.items()
+            if method in _METHODS and isinstance(op, dict)
+        ]
+        for place, owner in owners:
+            if owner.get("servers") and (other := _prefix(owner)) != base:
+                found.append(
+                    (
+                        (*place, "servers"),
+                        f"served under the document's base {base or '/'!r}, not {other or '/'!r}: "
+                        "servers of its own are not served",
+                    )
+                )
+    return found
 
 
 def _quoted_path_item(message: str, doc: dict[str, Any]) -> tuple[str, ...]:
@@ -155,6 +195,19 @@ def _quoted_path_item(message: str, doc: dict[str, Any]) -> tuple[str, ...]:
     paths = doc.get("paths")
     named = [url for url in paths if f"in '{url}'" in message] if isinstance(paths, dict) else []
     return ("paths", max(named, key=len)) if named else ()
+
+
+def _refused_default(schema: Any, value: Any, bundled: Bundled) -> tuple[str | int, ...]:
+    """``<schema path>.default`` when ``schema``, a schema object of the document, has ``value``
+    as its default, else ().
+
+    openapi-spec-validator checks a schema's ``default`` against the schema itself, and its error
+    carries that schema object, not where it is.
+    """
+    if not isinstance(schema, dict) or "default" not in schema or schema["default"] != value:
+        return ()
+    path = bundled.path_of(schema)
+    return (*path, "default") if path else ()
 
 
 def _models(loaded: _Loaded, source: str) -> tuple[str, dict[str, str]]:

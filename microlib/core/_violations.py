@@ -9,6 +9,7 @@ the received document along it keeps only the real keys and indexes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,12 +17,22 @@ from pydantic import ValidationError
 
 from microlib.core.errors import FieldViolation
 
-__all__ = ["document_path", "document_violations", "received"]
+__all__ = ["described", "document_path", "document_violations"]
 
 _MAX_VALUE = 80
+# How pydantic quotes an enum member, `<VehicleKind.CAR: 'car'>`: a discriminated union whose tags
+# are enum members (`Literal[VehicleKind.CAR]`, the models' type for a discriminator property typed by
+# an enum) lists its expected tags so.
+_MEMBER = re.compile(r"<\w+(?:\.\w+)+: ('(?:[^'\\]|\\.)*'|-?\d+)>")
 
 
-def received(error: Mapping[str, Any]) -> str:
+def described(error: Mapping[str, Any]) -> str:
+    """pydantic's message of ``error`` as a client reads it, an enum member written as its value
+    (``expected tags: 'car', 'bike'``), and the offending value."""
+    return _MEMBER.sub(r"\1", error["msg"]) + _received(error)
+
+
+def _received(error: Mapping[str, Any]) -> str:
     """`` (received 'bad')``: the offending value, shortened; empty for a missing one."""
     if error["type"] == "missing":
         return ""
@@ -66,5 +77,5 @@ def document_violations(exc: ValidationError, raw: bytes | Any, root: str) -> li
             out.append(FieldViolation(root, f"Malformed JSON: {error['msg']}", "json"))
             continue
         path = document_path(error["loc"], document)
-        out.append(FieldViolation(f"{root}{path}", f"{error['msg']}{received(error)}", error["type"]))
+        out.append(FieldViolation(f"{root}{path}", described(error), error["type"]))
     return out

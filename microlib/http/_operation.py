@@ -117,13 +117,17 @@ class OperationEndpoint:
                 if key in by_key:
                     fields[key] = (fname, by_key[key].arg)
             self.models.append((loc, model, fields, {k: p.name for k, p in by_key.items()}))
-        # Declared media types a Content-Type header can name as they are (no parameters, lower case).
-        self.bare_media = frozenset(m for m in (op.body.media if op.body else ()) if m == _bare(m))
+        # The declared media types by their bare type: a document may declare `application/json;
+        # charset=utf-8` (as many written from Spring or ASP.NET do), and a request's Content-Type
+        # is matched without its parameters. The first declared wins where two share a bare type.
+        self.media: dict[str, type[BaseModel] | None] = {}
+        for declared, model in op.body.media.items() if op.body else ():
+            self.media.setdefault(_bare(declared), model)
+        # Media types a Content-Type header names as they are (no parameters, lower case).
+        self.bare_media = frozenset(self.media)
         # Media types whose model is any JSON value (no schema, `schema: {}`): the handler gets the value.
         self.any_media = frozenset(
-            m
-            for m, model in (op.body.media.items() if op.body else ())
-            if model is not None and _any_json(model)
+            m for m, model in self.media.items() if model is not None and _any_json(model)
         )
         # Every body may be a form (a schema without properties has no fields to cast, still a form).
         self.form = FormFields(op.body.form, op.body.encoding) if op.body is not None else None
@@ -279,7 +283,7 @@ class OperationEndpoint:
         if content_type not in self.bare_media:
             # Parameters, spaces or capitals: the bare media type.
             content_type = _bare(content_type)
-        media = self.op.body.media
+        media = self.media
         # A declared media type, as it usually is, found without a call.
         model, found = (
             (media[content_type], True) if content_type in media else _wildcard(media, content_type)

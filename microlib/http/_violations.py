@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from microlib.core._violations import document_path, document_violations, received
+from microlib.core._violations import described, document_path, document_violations
 from microlib.core.errors import FieldViolation
 
 __all__ = ["body_violations", "param_violations"]
@@ -55,6 +55,6 @@ def param_violations(
         if error["type"] == "extra_forbidden":
             description = f"Unknown {location} parameter"
         else:
-            description = f"{error['msg']}{received(error)}"
+            description = described(error)
         out.append(FieldViolation(field, description, error["type"]))
     return out

@@ -15,7 +15,7 @@ import yaml
 
 from microlib_codegen._bundle import _Loader
 from microlib_codegen.asyncapi import AsyncAPIError, load
-from tests.codegen.conftest import ROOT, codegen
+from tests.codegen.conftest import ROOT, codegen, python
 
 # correlation-id.yml, simple.yml...: 2.0 to 2.5 documents, here 2.1 with a channel
 # parameter that is a $ref (which the 2.0 to 2.2 JSON Schemas refuse, wrongly).
@@ -449,3 +449,49 @@ def test_a_parameter_location_outside_the_message_is_refused_naming_it(tmp_path:
     assert "accounts.yaml" in result.stderr
     assert "parameters.userId.location: '$request.body#/id' does not match" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# operation-security-asyncapi.yml (asyncapi/spec examples/, Apache-2.0), trimmed: a boolean whose
+# default is written as a string, which JSON Schema allows (a default is only recommended to be valid).
+STRING_DEFAULT = """\
+asyncapi: 3.0.0
+info:
+  title: Notifications
+  version: 1.0.0
+channels:
+  authRevoke:
+    address: AUTHORIZATION_REVOCATION
+    messages:
+      message: {payload: {type: object, properties: {metadata: {$ref: '#/components/schemas/MetaData'}}}}
+operations:
+  sendAuthRevoke:
+    action: send
+    channel: {$ref: '#/channels/authRevoke'}
+components:
+  schemas:
+    MetaData:
+      type: object
+      properties:
+        topic: {type: string}
+        deprecated:
+          type: boolean
+          description: If this is a deprecated schema or topic.
+          default: 'false'
+"""
+
+
+def test_a_default_its_own_type_refuses_is_left_out_of_the_model_with_a_warning(tmp_path: Path) -> None:
+    """The model was `deprecated: bool = 'false'`: mypy --strict refused the generated package, and a
+    message without the field handed the handler the string 'false' where it reads a bool."""
+    _write(tmp_path, "notifications.yaml", STRING_DEFAULT)
+    result = codegen(tmp_path / "notifications.yaml", "--out", tmp_path / "gen_sd")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: notifications.yaml: MetaData.properties.deprecated.default: "
+        "default 'false' is not of its type boolean: left out of the model"
+    ]
+    run = python(
+        "from gen_sd.notifications import models\nprint(repr(models.MetaData().deprecated))\n", tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "MISSING\n"

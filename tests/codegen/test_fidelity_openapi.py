@@ -143,6 +143,7 @@ def test_an_unsupported_operation_is_skipped_with_its_place(corpus: Corpus) -> N
         "postAccounts",
         "getAccountsAccountIdFolders",
         "getStatus",
+        "postVehicles",
     ]
 
 
@@ -218,6 +219,9 @@ CALLS: dict[str, list[tuple[str, str, Any, int]]] = {
         ("POST", "/accounts", {"type": "company", "email": "a@b.example", "vatId": "nope"}, 400),
         ("POST", "/accounts", {"type": "robot", "email": "a@b.example"}, 400),
         ("GET", "/accounts/12/folders?depth=2", None, 501),
+        ("POST", "/vehicles", {"kind": "car", "seats": 4}, 501),
+        ("POST", "/vehicles", {"kind": "bike", "wheels": 2}, 501),
+        ("POST", "/vehicles", {"kind": "car", "seats": "four"}, 400),
         ("GET", "/accounts/twelve/folders", None, 400),
     ],
     "shapes31": [
@@ -255,6 +259,22 @@ async def test_served(client: httpx.AsyncClient, name: str) -> None:
             else await client.request(method, path)
         )
         assert r.status_code == status, (method, path, body, r.text)
+
+
+@pytest.mark.parametrize("name", ["shapes30"])
+async def test_a_tag_the_union_does_not_know_is_named_with_the_tags_it_knows(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    """The tags of a discriminator typed by an enum are listed as a client writes them, not as the
+    enum members the models hold (`<VehicleKind.CAR: 'car'>`)."""
+    refused = await client.post("/vehicles", json={"kind": "boat"})
+    assert refused.status_code == 400
+    [violation] = refused.json()["violations"]
+    assert violation["field"] == "body"
+    assert violation["description"] == (
+        "Input tag 'boat' found using 'kind' does not match any of the expected tags: 'car', 'bike' "
+        "(received {'kind': 'boat'})"
+    )
 
 
 _SLOT = "/slots/2024-02-29/7"

@@ -188,3 +188,40 @@ def test_the_runs_are_byte_identical(run: tuple[Path, str], tmp_path: Path) -> N
         p.relative_to(tmp_path / "gen"): p.read_bytes() for p in (tmp_path / "gen").rglob("*") if p.is_file()
     }
     assert first == second
+
+
+# The example google/api/httpbody.proto gives of its own use (googleapis/googleapis, Apache-2.0),
+# with the rules it shows: a raw response, and a raw request body in a field.
+HTTP_BODY = """\
+syntax = "proto3";
+package resources.v1;
+import "google/api/annotations.proto";
+import "google/api/httpbody.proto";
+import "google/protobuf/empty.proto";
+message GetResourceRequest { string resource_name = 1; }
+message UpdateResourceRequest { string resource_name = 1; google.api.HttpBody http_body = 2; }
+service ResourceService {
+  rpc GetResource(GetResourceRequest) returns (google.api.HttpBody) {
+    option (google.api.http) = { get: "/v1/{resource_name=**}" };
+  }
+  rpc UpdateResource(UpdateResourceRequest) returns (google.protobuf.Empty) {
+    option (google.api.http) = { put: "/v1/{resource_name=**}" body: "http_body" };
+  }
+}
+"""
+
+
+def test_bindings_carrying_an_http_body_are_generated_without_a_warning(tmp_path: Path) -> None:
+    """A google.api.HttpBody travels raw (tests/http/test_transcoding_http_body.py serves it): both
+    of the example's rules are generated, their bodies described as any media type."""
+    contract = tmp_path / "contracts" / "resources" / "v1" / "resources.proto"
+    contract.parent.mkdir(parents=True)
+    contract.write_text(HTTP_BODY)
+    result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    service = (tmp_path / "gen" / "resources" / "v1" / "_resource_service.py").read_text()
+    assert "http_rules=()" not in service
+    document = json.loads((tmp_path / "gen" / "openapi.json").read_text())
+    path = document["paths"]["/v1/{resource_name}"]
+    assert path["get"]["responses"]["200"]["content"] == {"*/*": {}}
+    assert path["put"]["requestBody"]["content"] == {"*/*": {}}

@@ -27,6 +27,7 @@ from microlib.core.lifecycle import StartupError
 from microlib.security import install
 from microlib.testing import TestService
 from microlib_codegen.openapi import OpenAPIError, generate, render
+from tests.codegen.conftest import codegen
 from tests.security.conftest import ec_key
 
 # petstore.yaml (3.0): an error response `default: Error {code, message}`, a 201 without content.
@@ -258,8 +259,89 @@ components:
         id: {type: string}
 """
 
+# A media type with its charset, as documents written from swagger-jsdoc comments, Spring
+# (`produces = "application/json;charset=UTF-8"`) and ASP.NET often declare it, for the body and the
+# response.
+CHARSET = """\
+openapi: "3.0.1"
+info: {version: 1.0.0, title: Notes}
+paths:
+  /notes:
+    post:
+      operationId: addNote
+      tags: [notes]
+      requestBody:
+        required: true
+        content:
+          application/json; charset=utf-8:
+            schema: {$ref: "#/components/schemas/Note"}
+      responses:
+        '201':
+          description: The note.
+          content:
+            application/json;charset=UTF-8:
+              schema: {$ref: "#/components/schemas/Note"}
+components:
+  schemas:
+    Note:
+      type: object
+      required: [text]
+      properties:
+        text: {type: string, minLength: 1}
+"""
+
+# What springdoc-openapi writes for a Spring controller that declares no `produces`, its
+# @ControllerAdvice error response included: every response under `*/*` (springdoc/springdoc-openapi
+# issues #442 and #659 show it).
+SPRINGDOC = """\
+openapi: 3.0.1
+info: {title: OpenAPI definition, version: v0}
+servers:
+  - {url: 'http://localhost:8080', description: Generated server url}
+paths:
+  /bla:
+    post:
+      tags: [deployments]
+      operationId: deployment
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/DeploymentPostRequest'}
+        required: true
+      responses:
+        '400':
+          description: Bad Request
+          content:
+            '*/*':
+              schema: {$ref: '#/components/schemas/ErrorResponse'}
+        '202':
+          description: Accepted
+          content:
+            '*/*':
+              schema: {$ref: '#/components/schemas/DeploymentPostResponse'}
+components:
+  schemas:
+    ErrorResponse:
+      type: object
+      properties:
+        status: {type: integer, format: int32}
+        message: {type: string}
+    DeploymentPostRequest:
+      required: [name]
+      type: object
+      properties:
+        name: {type: string}
+    DeploymentPostResponse:
+      type: object
+      properties:
+        id: {type: integer, format: int64}
+        name: {type: string}
+"""
+
 DOCUMENTS = {
     "petstore": PETSTORE,
+    "springdoc": SPRINGDOC,
+    "charset": CHARSET,
     "links": LINKS,
     "scopes": SCOPES,
     "tictactoe": TICTACTOE,
@@ -318,6 +400,100 @@ async def test_petstore_refusals_in_its_error_shape_name_the_field(gen: dict[str
         }
         missing = await t.http.post("/v1/pets", json={"id": 2})
         assert missing.json()["message"] == "invalid request to createPets: body.name: Field required"
+
+
+async def test_a_body_declared_with_its_charset_is_read_whatever_parameters_the_request_gives(
+    gen: dict[str, ModuleType],
+) -> None:
+    """`application/json; charset=utf-8` was compared with the request's bare media type: every
+    body was a 415, even one sent with exactly the declared Content-Type."""
+    api = gen["charset"]
+
+    class Notes(api.handlers.NotesApi):
+        async def add_note(self, *, body: Any) -> Any:
+            return body
+
+    service = Service("notes")
+    service.include(Notes())
+    async with TestService(service) as t:
+        for sent in ("application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"):
+            added = await t.http.post("/notes", content=b'{"text": "hi"}', headers={"content-type": sent})
+            assert (added.status_code, added.json()) == (201, {"text": "hi"}), sent
+            assert added.headers["content-type"] == "application/json;charset=UTF-8"
+        refused = await t.http.post("/notes", json={"text": ""})
+        assert [v["field"] for v in refused.json()["violations"]] == ["body.text"]
+        assert (
+            await t.http.post("/notes", content=b"hi", headers={"content-type": "text/plain"})
+        ).status_code == 415
+
+
+async def test_a_response_under_any_media_type_is_its_schemas_json(gen: dict[str, ModuleType]) -> None:
+    """springdoc's `*/*` responses were typed bytes, so a handler encoded JSON itself, unchecked, and
+    errors ignored the declared shape: a schema under a range is the JSON sent, as application/json."""
+    api = gen["springdoc"]
+    assert (
+        inspect.signature(api.handlers.DeploymentsApi.deployment).return_annotation
+        == "models.DeploymentPostResponse | Reply"
+    )
+
+    class Deployments(api.handlers.DeploymentsApi):
+        async def deployment(self, *, body: Any) -> Any:
+            return api.models.DeploymentPostResponse(id=7, name=body.name)
+
+    service = Service("deployments")
+    service.include(Deployments())
+    async with TestService(service) as t:
+        accepted = await t.http.post("/bla", json={"name": "web"})
+        assert (accepted.status_code, accepted.headers["content-type"]) == (202, "application/json")
+        assert accepted.json() == {"id": 7, "name": "web"}
+        refused = await t.http.post("/bla", json={})
+        assert (refused.status_code, refused.headers["content-type"]) == (400, "application/json")
+        assert refused.json() == {
+            "status": 400,
+            "message": "invalid request to deployment: body.name: Field required",
+        }
+
+
+# Twilio's documents (twilio/twilio-oai, MIT) repeat the document's server on each path item; a
+# path item or an operation may also name another base, which one service cannot serve as well.
+OWN_SERVERS = """\
+openapi: 3.0.1
+info: {title: Accounts, version: 1.0.0}
+servers:
+  - url: https://api.twilio.com
+paths:
+  /2010-04-01/Accounts.json:
+    servers:
+      - url: https://api.twilio.com
+    get:
+      operationId: ListAccount
+      responses:
+        '200': {description: OK}
+  /v1/Media:
+    servers:
+      - url: https://media.example.com/raw
+    get:
+      operationId: ListMedia
+      servers:
+        - url: https://media.example.com/v2
+      responses:
+        '200': {description: OK}
+"""
+
+
+def test_servers_of_a_path_or_an_operation_at_another_base_are_named(tmp_path: Path) -> None:
+    """A path item's or an operation's own servers were ignored without a word: its operations are
+    served under the document's first server, which the warning now says at their line."""
+    spec = tmp_path / "accounts.yaml"
+    spec.write_text(OWN_SERVERS)
+    result = codegen(spec, "--out", tmp_path / "gen", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: accounts.yaml:14: paths./v1/Media.servers: served under the document's base '/', "
+        "not '/raw': servers of its own are not served",
+        "warning: accounts.yaml:18: paths./v1/Media.get.servers: served under the document's base '/', "
+        "not '/v2': servers of its own are not served",
+    ]
 
 
 async def test_a_document_without_servers_is_served_at_the_root(gen: dict[str, ModuleType]) -> None:
@@ -425,6 +601,50 @@ def test_a_security_list_written_as_a_mapping_is_one_line_at_its_line(tmp_path: 
     assert str(refused.value) == (
         f"{spec}:17: invalid OpenAPI document at paths./board/{{row}}/{{column}}.get.security: "
         '{"defaultApiKey":[]} is not of type "array"'
+    )
+
+
+# From APIs-guru/openapi-directory APIs/ably.io/platform/1.1.0/openapi.yaml (Ably's
+# ably/open-specs definitions/platform-v1.yaml, Apache-2.0), trimmed: a default written as a
+# string in an integer schema, in a parameter the operations `$ref`.
+ABLY_DEFAULT = """\
+openapi: 3.0.1
+info: {title: Platform API, version: 1.1.0}
+paths:
+  "/channels/{channel_id}/messages":
+    get:
+      operationId: getMessagesByChannel
+      parameters:
+        - $ref: "#/components/parameters/channelId"
+        - $ref: "#/components/parameters/filterLimit"
+      responses:
+        2XX: {description: OK}
+components:
+  parameters:
+    channelId:
+      in: path
+      name: channel_id
+      required: true
+      schema: {type: string}
+    filterLimit:
+      in: query
+      name: limit
+      schema:
+        default: "100"
+        type: integer
+"""
+
+
+def test_a_default_its_schema_refuses_is_named_at_its_line(tmp_path: Path) -> None:
+    """openapi-spec-validator's error for a default of the wrong type carries no path: the refusal
+    said `spec:1: ... at (root)`, leaving the user to search the document for it."""
+    spec = tmp_path / "ably.yaml"
+    spec.write_text(ABLY_DEFAULT)
+    with pytest.raises(OpenAPIError) as refused:
+        render(spec)
+    assert str(refused.value) == (
+        f"{spec}:23: invalid OpenAPI document at components.parameters.filterLimit.schema.default: "
+        "'100' is not of type 'integer'"
     )
 
 

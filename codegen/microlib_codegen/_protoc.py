@@ -89,6 +89,28 @@ def _validate_descriptor(includes: list[Path], work: Path) -> list[str]:
     return [f"--descriptor_set_in={path}"]
 
 
+# googleapis-common-protos ships these sources under another name than googleapis gives them
+# (its own `operations_proto.py` holds the Python names), and APIs import them by googleapis' path:
+# every Google Cloud API with a long-running operation imports `google/longrunning/operations.proto`.
+_RENAMED = {"google/longrunning/operations.proto": "google/longrunning/operations_proto.proto"}
+
+
+def _renamed_sources(includes: list[Path], work: Path) -> list[str]:
+    """An include root holding each file of :data:`_RENAMED` under its googleapis path.
+
+    Only for a file no include root has under that path and one has under the shipped name.
+    """
+    root = work / "renamed"
+    for path, shipped in _RENAMED.items():
+        if any((r / path).is_file() for r in includes):
+            continue
+        source = next((r / shipped for r in includes if (r / shipped).is_file()), None)
+        if source is not None:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, root / path)
+    return [f"-I{root}"] if root.is_dir() else []
+
+
 def _plugin_path() -> str:
     beside = Path(sys.executable).parent / _PLUGIN
     if beside.is_file():
@@ -126,6 +148,7 @@ def run_protoc(files: list[str], includes: list[Path]) -> ProtocOutput:
             "-m",
             "grpc_tools.protoc",
             *(f"-I{root}" for root in includes),
+            *_renamed_sources(includes, work),
             *_validate_descriptor(includes, work),
             "--include_imports",
             "--include_source_info",

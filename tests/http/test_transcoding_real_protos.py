@@ -167,3 +167,36 @@ class TestLongRunningOperations:
         )
         assert got.json() == {"name": "projects/p/locations/l/workflows/w", "state": "ACTIVE"}
         assert over_grpc.response.unpack() == workflows.Workflow(name="projects/p/locations/l/workflows/w")
+
+
+class TestOverlappingBindings:
+    """grpc-gateway's flow_combination.proto binds `/rpc/body/path/{a}/{b}/rpc` before
+    `/rpc/body/path/{a}/query/rpc`: a path both match went to the first, `b` = "query", where
+    google.api.http's reference matcher (grpc-httpjson-transcoding, as Envoy and ESP run it)
+    and grpc-gateway take the literal segment."""
+
+    @pytest.mark.parametrize(
+        ("path", "body", "sent"),
+        [
+            ("/rpc/body/path/1/query/rpc?b=2", "3", {"a": "1", "b": "2", "c": "3"}),
+            ("/rpc/body/path/1/2/rpc", "3", {"a": "1", "b": "2", "c": "3"}),
+            ("/rpc/path/1/query/rpc?b=2&c=3", None, {"a": "1", "b": "2", "c": "3"}),
+            ("/rpc/path/1/2/3/rpc", None, {"a": "1", "b": "2", "c": "3"}),
+        ],
+    )
+    async def test_a_literal_segment_wins_over_a_variable(
+        self, examplepb: ModuleType, path: str, body: str | None, sent: dict[str, str]
+    ) -> None:
+        received: list[Any] = []
+
+        class Flow(examplepb.FlowCombination):  # type: ignore[name-defined,misc]
+            async def rpc_body_rpc(self, request: Any, ctx: CallContext) -> Any:
+                received.append(request)
+                return examplepb.EmptyProto()
+
+        service = Service("flow")
+        service.include(Flow())
+        async with TestService(service) as t:
+            response = await t.http.post(path, json=body) if body else await t.http.post(path)
+        assert (response.status_code, response.json()) == (200, {})
+        assert received == [examplepb.NonEmptyProto(**sent)]

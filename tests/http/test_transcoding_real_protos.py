@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import pytest
@@ -110,6 +110,37 @@ class TestWrappers:
         assert (response.status_code, response.json()) == (200, sent)
 
 
+def _workflows(workflows: ModuleType) -> Any:
+    """A Workflows service creating each workflow at once; it keeps each update request."""
+    root = workflows.__name__.split(".")[0]
+    longrunning = importlib.import_module(f"{root}.google.longrunning")
+    protobuf = importlib.import_module(f"{root}.google.protobuf")
+
+    class Workflows(workflows.Workflows):  # type: ignore[name-defined,misc]
+        updates: ClassVar[list[Any]] = []
+
+        async def get_workflow(self, request: Any, ctx: CallContext) -> Any:
+            return workflows.Workflow(name=request.name, state=workflows.WorkflowState.ACTIVE)
+
+        async def create_workflow(self, request: Any, ctx: CallContext) -> Any:
+            created = workflows.Workflow(
+                name=f"{request.parent}/workflows/{request.workflow_id}",
+                description=request.workflow.description,
+            )
+            return longrunning.Operation(
+                name=f"{request.parent}/operations/1",
+                done=True,
+                metadata=protobuf.Any.pack(workflows.OperationMetadata(verb="create")),
+                response=protobuf.Any.pack(created),
+            )
+
+        async def update_workflow(self, request: Any, ctx: CallContext) -> Any:
+            self.updates.append(request)
+            return longrunning.Operation(name=f"{request.workflow.name}/operations/2")
+
+    return Workflows()
+
+
 class TestLongRunningOperations:
     """googleapis' workflows.proto returns `google.longrunning.Operation`, imported as
     `google/longrunning/operations.proto`, as in every Google Cloud API with such an RPC.
@@ -117,28 +148,8 @@ class TestLongRunningOperations:
     `google/longrunning/operations.proto: File not found.`"""
 
     async def test_an_operation_is_answered_on_both_doors(self, workflows: ModuleType) -> None:
-        root = workflows.__name__.split(".")[0]
-        longrunning = importlib.import_module(f"{root}.google.longrunning")
-        protobuf = importlib.import_module(f"{root}.google.protobuf")
-
-        class Workflows(workflows.Workflows):  # type: ignore[name-defined,misc]
-            async def get_workflow(self, request: Any, ctx: CallContext) -> Any:
-                return workflows.Workflow(name=request.name, state=workflows.WorkflowState.ACTIVE)
-
-            async def create_workflow(self, request: Any, ctx: CallContext) -> Any:
-                created = workflows.Workflow(
-                    name=f"{request.parent}/workflows/{request.workflow_id}",
-                    description=request.workflow.description,
-                )
-                return longrunning.Operation(
-                    name=f"{request.parent}/operations/1",
-                    done=True,
-                    metadata=protobuf.Any.pack(workflows.OperationMetadata(verb="create")),
-                    response=protobuf.Any.pack(created),
-                )
-
         service = Service("workflows")
-        service.include(Workflows())
+        service.include(_workflows(workflows))
         async with TestService(service) as t:
             response = await t.http.post(
                 "/v1/projects/p/locations/l/workflows?workflowId=w", json={"description": "d"}
@@ -200,3 +211,37 @@ class TestOverlappingBindings:
             response = await t.http.post(path, json=body) if body else await t.http.post(path)
         assert (response.status_code, response.json()) == (200, {})
         assert received == [examplepb.NonEmptyProto(**sent)]
+
+
+class TestPatchFieldMask:
+    """workflows.proto's UpdateWorkflow is AIP-134's update: PATCH with `body: "workflow"` and an
+    `update_mask` that "if not present, the entire workflow will be updated". grpc-gateway fills
+    the mask with the fields the body sets when the query gives none; microlib left it empty, so a
+    client of the gateway that sent one field had the service replace the whole resource."""
+
+    @pytest.mark.parametrize(
+        ("query", "body", "paths"),
+        [
+            ("", {"description": "d", "labels": {"a": "b"}}, ["description", "labels"]),
+            (
+                "",
+                {"sourceContents": "main:", "createTime": "2020-01-01T00:00:00Z"},
+                ["source_contents", "create_time"],
+            ),
+            ("?updateMask=labels", {"description": "d", "labels": {}}, ["labels"]),
+            ("?update_mask=description", {"description": "d"}, ["description"]),
+            ("", {}, []),
+        ],
+    )
+    async def test_the_mask_is_what_the_body_sets_unless_the_query_gives_one(
+        self, workflows: ModuleType, query: str, body: dict[str, Any], paths: list[str]
+    ) -> None:
+        servicer = _workflows(workflows)
+        service = Service("workflows")
+        service.include(servicer)
+        async with TestService(service) as t:
+            response = await t.http.patch(f"/v1/projects/p/locations/l/workflows/w{query}", json=body)
+        assert response.status_code == 200, response.text
+        (request,) = servicer.updates
+        assert request.workflow.name == "projects/p/locations/l/workflows/w"
+        assert (request.update_mask.paths if request.update_mask else []) == paths

@@ -89,6 +89,28 @@ def _validate_descriptor(includes: list[Path], work: Path) -> list[str]:
     return [f"--descriptor_set_in={path}"]
 
 
+# googleapis-common-protos ships these sources under another name than googleapis gives them
+# (its own `operations_proto.py` holds the Python names), and APIs import them by googleapis' path:
+# every Google Cloud API with a long-running operation imports `google/longrunning/operations.proto`.
+_RENAMED = {"google/longrunning/operations.proto": "google/longrunning/operations_proto.proto"}
+
+
+def _renamed_sources(includes: list[Path], work: Path) -> list[str]:
+    """An include root holding each file of :data:`_RENAMED` under its googleapis path.
+
+    Only for a file no include root has under that path and one has under the shipped name.
+    """
+    root = work / "renamed"
+    for path, shipped in _RENAMED.items():
+        if any((r / path).is_file() for r in includes):
+            continue
+        source = next((r / shipped for r in includes if (r / shipped).is_file()), None)
+        if source is not None:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, root / path)
+    return [f"-I{root}"] if root.is_dir() else []
+
+
 def _plugin_path() -> str:
     beside = Path(sys.executable).parent / _PLUGIN
     if beside.is_file():
@@ -126,6 +148,7 @@ def run_protoc(files: list[str], includes: list[Path]) -> ProtocOutput:
             "-m",
             "grpc_tools.protoc",
             *(f"-I{root}" for root in includes),
+            *_renamed_sources(includes, work),
             *_validate_descriptor(includes, work),
             "--include_imports",
             "--include_source_info",
@@ -139,11 +162,13 @@ def run_protoc(files: list[str], includes: list[Path]) -> ProtocOutput:
             )
             raise CodegenError(detail)
         descriptor_set = fds.read_bytes()
-        messages = _betterproto2(plugin, descriptor_set, files, work)
+        messages = _betterproto2(plugin, descriptor_set, files, work, includes)
         return ProtocOutput(descriptor_set=descriptor_set, message_files=messages)
 
 
-def _betterproto2(plugin: str, descriptor_set: bytes, files: list[str], work: Path) -> dict[str, str]:
+def _betterproto2(
+    plugin: str, descriptor_set: bytes, files: list[str], work: Path, includes: list[Path]
+) -> dict[str, str]:
     """betterproto2's message modules of ``files`` and of the files whose types they reach.
 
     betterproto2 renders every file of its request, and protoc's request
@@ -154,6 +179,9 @@ def _betterproto2(plugin: str, descriptor_set: bytes, files: list[str], work: Pa
     """
     fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
     reached = _files_reached(fds, files)
+    groups = [line for file in fds.file if file.name in reached for line in _groups(file, includes)]
+    if groups:
+        raise CodegenError("\n".join(groups))
     request = plugin_pb2.CodeGeneratorRequest(
         file_to_generate=files,
         parameter="client_generation=none",
@@ -213,6 +241,48 @@ def _declared(
         full = f"{scope}.{message.name}".lstrip(".")
         yield full
         yield from _declared(full, message.nested_type, message.enum_type)
+
+
+def _groups(file: descriptor_pb2.FileDescriptorProto, includes: list[Path]) -> Iterator[str]:
+    """A ``file:line:column: ...`` line for each group field of ``file``.
+
+    betterproto2 has no type for a proto2 ``group``: its plugin stopped with a traceback. A
+    message field that an edition encodes ``DELIMITED`` (the same wire format) it takes for a
+    length-prefixed one, so its messages' bytes would not be what every other runtime reads.
+    """
+    found = next((root / file.name for root in includes if (root / file.name).is_file()), None)
+    shown = _relative(str(found)) if found is not None else file.name
+    spans = {tuple(loc.path): loc.span for loc in file.source_code_info.location}
+    features = descriptor_pb2.FeatureSet
+    # Source paths: FileDescriptorProto.message_type is field 4, DescriptorProto.nested_type 3
+    # and DescriptorProto.field 2. A feature is the field's own, else the nearest scope's.
+    pending: list[tuple[tuple[int, ...], str, descriptor_pb2.DescriptorProto, int]] = [
+        ((4, i), message.name, message, file.options.features.message_encoding)
+        for i, message in enumerate(file.message_type)
+    ]
+    while pending:
+        path, name, message, inherited = pending.pop(0)
+        encoding = message.options.features.message_encoding or inherited
+        entries = {f".{file.package}.{name}.{n.name}" for n in message.nested_type if n.options.map_entry}
+        for i, field in enumerate(message.field):
+            delimited = (
+                field.type == field.TYPE_MESSAGE
+                and field.type_name not in entries
+                and (field.options.features.message_encoding or encoding) == features.DELIMITED
+            )
+            if field.type == field.TYPE_GROUP or delimited:
+                line, column = spans.get((*path, 2, i), (-1, -1))[:2]
+                yield (
+                    f"{shown}:{line + 1}:{column + 1}: {file.package}.{name}.{field.name}: a group "
+                    "(proto2 group, or message_encoding = DELIMITED) is not supported: "
+                    "make it a length-prefixed message field"
+                )
+        # A map's entries are length-prefixed whatever the scope says.
+        pending.extend(
+            ((*path, 3, i), f"{name}.{nested.name}", nested, encoding)
+            for i, nested in enumerate(message.nested_type)
+            if not nested.options.map_entry
+        )
 
 
 def _named_types(file: descriptor_pb2.FileDescriptorProto) -> Iterator[str]:

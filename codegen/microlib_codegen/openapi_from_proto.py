@@ -574,11 +574,19 @@ def _openapi_path(template: str) -> tuple[str, list[tuple[str, str, str]]]:
     """
     params: list[tuple[str, str, str]] = []
 
+    def unique(name: str) -> str:
+        # A path names each parameter once: `{a=x/*}/y/{b=x/*}` has `{x}` and `{x_2}`.
+        taken = {p[0] for p in params}
+        n = 1
+        while (found := name if n == 1 else f"{name}_{n}") in taken:
+            n += 1
+        return found
+
     def expand(found: re.Match[str]) -> str:
         field, sub = found.group(1), found.group(2)
         if not sub or sub in ("*", "**"):
             # Dots in parameter names break URI template tools: `{book.id}` → `{book_id}`.
-            name = field.replace(".", "_")
+            name = unique(field.replace(".", "_"))
             params.append((name, field, "" if name == field else field))
             return "{" + name + "}"
         parts = sub.split("/")
@@ -586,6 +594,7 @@ def _openapi_path(template: str) -> tuple[str, list[tuple[str, str, str]]]:
         for i, part in enumerate(parts):
             if part in ("*", "**"):
                 name = parts[i - 1] if i and parts[i - 1] not in ("*", "**") else f"{field}_{i}"
+                name = unique(name)
                 params.append((name, field, sub))
                 out.append("{" + name + "}")
             else:

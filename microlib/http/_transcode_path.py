@@ -47,12 +47,15 @@ class PathTemplate:
         regex: The compiled matcher over the raw path.
         variables: Bound field paths, in template order.
         verb: The custom verb (``batchGet``), or ``""``.
+        wildcards: Each segment's kind, in order: 0 a literal, 1 ``*``, 2 ``**``. Of two
+            templates matching one path, the smaller is the more specific.
     """
 
     text: str
     regex: re.Pattern[str]
     variables: tuple[_Variable, ...]
     verb: str
+    wildcards: tuple[int, ...]
 
     @classmethod
     def parse(cls, text: str) -> PathTemplate:
@@ -66,6 +69,7 @@ class PathTemplate:
         body, verb = _split_verb(text)
         pattern: list[str] = []
         variables: list[_Variable] = []
+        wildcards: list[int] = []
         pos = 1
         while pos <= len(body):
             if pos < len(body) and body[pos] == "{":
@@ -78,6 +82,7 @@ class PathTemplate:
                     raise TemplateError(f"path template {text!r}: bad field path {name!r}")
                 group = f"v{len(variables)}"
                 segments = sub.split("/") if sub else ["*"]
+                wildcards.extend(_WILDCARDS.get(s, 0) for s in segments)
                 inner = "/".join(_segment(s, text) for s in segments)
                 multi = len(segments) > 1 or "**" in segments
                 variables.append(_Variable(path, group, multi))
@@ -87,6 +92,7 @@ class PathTemplate:
                 end = body.find("/", pos)
                 end = len(body) if end < 0 else end
                 segment = body[pos:end]
+                wildcards.append(_WILDCARDS.get(segment, 0))
                 pattern.append(_segment(segment, text))
                 pos = end
             if pos < len(body):
@@ -103,6 +109,7 @@ class PathTemplate:
             regex=re.compile("^/" + "".join(pattern) + suffix + "$"),
             variables=tuple(variables),
             verb=verb,
+            wildcards=tuple(wildcards),
         )
 
     def match(self, raw_path: str) -> dict[tuple[str, ...], str] | None:
@@ -129,6 +136,9 @@ def _split_verb(text: str) -> tuple[str, str]:
             raise TemplateError(f"path template {text!r}: bad verb {verb!r}")
         return body, verb
     return text, ""
+
+
+_WILDCARDS = {"*": 1, "**": 2}
 
 
 def _segment(segment: str, text: str) -> str:

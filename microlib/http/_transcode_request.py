@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pydantic_core
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from starlette.types import Message, Receive, Scope
 
 from microlib.contract.definition import HttpRule, MethodDefinition
@@ -124,6 +126,21 @@ class RequestBuilder:
         body = (tuple(fd.name for fd in self._body_chain),) if self._body_chain else ()
         self._bound = frozenset((*self._whole_path, *body))
         self.has_body = bool(rule.body)
+        # grpc-gateway's PATCH: a body bound to a message field of a request with a FieldMask
+        # `update_mask` that the query leaves unset gets the paths the body sets (AIP-134: an
+        # empty mask would replace the whole resource).
+        mask = descriptor.fields_by_name.get("update_mask")
+        self._patched = (
+            self._body_chain[-1].message_type
+            if rule.method == "PATCH"
+            and self._body_chain
+            and not _repeated(self._body_chain[-1])
+            and mask is not None
+            and not _repeated(mask)
+            and mask.message_type is not None
+            and mask.message_type.full_name == "google.protobuf.FieldMask"
+            else None
+        )
 
     def build(self, scope: Scope, body: bytes, values: dict[tuple[str, ...], str]) -> Any:
         """The request message, of the request's whole ``body`` (read by the caller
@@ -152,6 +169,10 @@ class RequestBuilder:
                     # as its field's type, which null is not: refused, as any other wrong type.
                     raise _invalid("", "the body must not be null", "type")
                 self._put_body(document, value)
+                if self._patched is not None and isinstance(value, dict):
+                    mask = _body_mask(self._patched, value, scope["query_string"])
+                    if mask is not None:
+                        document["updateMask"] = mask
         for path, text in values.items():
             put(document, self._path[path], [text])
         query = scope["query_string"]
@@ -201,6 +222,52 @@ class RequestBuilder:
                 put_entry(document, chain, entry[:-1], texts)
             else:
                 put(document, chain, texts)
+
+
+# `update_mask` or `updateMask` among a query's parameters.
+_MASK_PARAMETER = re.compile(rb"(?:^|&)update(?:_m|M)ask=")
+# A field path FieldMask's lowerCamelCase JSON form carries: no uppercase, `_` before a letter.
+_CAMEL_READY = re.compile(r"[a-z0-9]+(?:_[a-z][a-z0-9]*)*(?:\.[a-z0-9]+(?:_[a-z][a-z0-9]*)*)*")
+
+
+def _body_mask(descriptor: Descriptor, body: dict[str, Any], query: bytes) -> str | None:
+    """``update_mask`` (its JSON form) from the fields ``body`` sets, unless the query gives one.
+
+    None too when a path has a name FieldMask's JSON form cannot carry (an uppercase letter:
+    proto's style guide has none): the mask is then left unset.
+    """
+    if _MASK_PARAMETER.search(query):
+        return None
+    paths = [".".join(names) for names in _set_paths(descriptor, body, ())]
+    if not all(_CAMEL_READY.fullmatch(path) for path in paths):
+        return None
+    return ",".join(re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path) for path in paths)
+
+
+def _set_paths(
+    descriptor: Descriptor, body: dict[str, Any], prefix: tuple[str, ...]
+) -> Iterator[tuple[str, ...]]:
+    """The proto-name path of each field ``body`` sets, through its nested messages' objects.
+
+    A repeated field, a map, a well-known type (a Struct's keys are no fields) and a value
+    that is no object end a path; an unknown key is left to the JSON mapping to refuse.
+    """
+    for key, value in body.items():
+        chain = field_chain(descriptor, [key])
+        if chain is None:
+            continue
+        fd = chain[0]
+        path = (*prefix, fd.name)
+        nested = fd.message_type
+        if (
+            nested is None
+            or _repeated(fd)
+            or not isinstance(value, dict)
+            or nested.full_name.startswith("google.protobuf.")
+        ):
+            yield path
+        else:
+            yield from _set_paths(nested, value, path)
 
 
 def _repeated(fd: FieldDescriptor) -> bool:

@@ -85,7 +85,7 @@ def add_transcoded_routes(
 def transcoded_routes(
     definition: ServiceDefinition, servicer: object, chain: Chain, settings: TranscodingSettings
 ) -> list[BaseRoute]:
-    """The Starlette routes of :func:`add_transcoded_routes`, custom verbs first.
+    """The Starlette routes of :func:`add_transcoded_routes`, the most specific first.
 
     Raises:
         ContractMismatch: As :func:`add_transcoded_routes`.
@@ -110,8 +110,11 @@ def transcoded_routes(
             raise ContractMismatch(
                 f"{definition.full_name}: {exc}; regenerate with `microlib codegen`, which checks each rule"
             ) from None
-    # A template with a verb is more specific than the same path without one.
-    routes.sort(key=lambda r: not r.template.verb)
+    # The most specific template first: one with a verb before the same path without one, then,
+    # segment by segment, a literal before `*` and `*` before `**` (`/v1/users/me` before
+    # `/v1/users/{id}`), as google.api.http's reference matcher (grpc-httpjson-transcoding,
+    # which Envoy and ESP run) decides; among equals, the order of the proto.
+    routes.sort(key=lambda r: (not r.template.verb, r.template.wildcards))
     return list(routes)
 
 

@@ -253,6 +253,45 @@ class TestErrors:
         money = tmp_path / "gen" / "_messages" / "google" / "type" / "__init__.py"
         assert "class Money(" in money.read_text()
 
+    def test_a_group_is_refused_at_its_line(self, tmp_path: Path) -> None:
+        """betterproto2 has no type for a proto2 group (its plugin's traceback was the whole
+        message), and writes a field an edition encodes DELIMITED, the same wire format, as a
+        length-prefixed one: each is one line naming where it is. A map's entries stay
+        length-prefixed under a file-wide DELIMITED and are not refused."""
+        contracts = tmp_path / "contracts" / "legacy" / "v1"
+        contracts.mkdir(parents=True)
+        (contracts / "legacy.proto").write_text(
+            'syntax = "proto2";\n'
+            "package legacy.v1;\n"
+            "message Search {\n"
+            "  optional string query = 1;\n"
+            "  repeated group Result = 2 {\n"
+            "    optional string url = 3;\n"
+            "  }\n"
+            "}\n"
+            "service Searcher { rpc Find(Search) returns (Search); }\n"
+        )
+        (contracts / "edition.proto").write_text(
+            'edition = "2023";\n'
+            "package legacy.v1;\n"
+            "option features.message_encoding = DELIMITED;\n"
+            "message Page {\n"
+            "  message Link { string url = 1; }\n"
+            "  map<string, Link> by_name = 1;\n"
+            "  Link first = 2 [features.message_encoding = LENGTH_PREFIXED];\n"
+            "  Link next = 3;\n"
+            "}\n"
+        )
+        result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            "microlib codegen: contracts/legacy/v1/edition.proto:8:3: legacy.v1.Page.next: a group "
+            "(proto2 group, or message_encoding = DELIMITED) is not supported: make it a "
+            "length-prefixed message field",
+            "contracts/legacy/v1/legacy.proto:5:3: legacy.v1.Search.result: a group (proto2 group, "
+            "or message_encoding = DELIMITED) is not supported: make it a length-prefixed message field",
+        ]
+
     def test_openapi_next_to_protos_generates_into_its_own_package(self, tmp_path: Path) -> None:
         """An OpenAPI document is recognised by content and generated into a
         sub-package named after its file, under the same manifest."""

@@ -180,3 +180,30 @@ def test_a_request_sets_at_most_one_member_of_a_oneof(document: dict[str, Any]) 
     assert checker.is_valid({"choiceText": "t", "choiceShelf": None})
     assert not checker.is_valid({"choiceText": "t", "choiceShelf": {"name": "s"}})
     assert "not" not in schemas["transcode.v1.Everything"]
+
+
+def test_a_path_names_each_parameter_once(tmp_path: Path) -> None:
+    """Sub-templates with the same literal before a wildcard (`{name=shelves/*}`, then
+    `{other=shelves/*}`) gave two parameters `shelves` in one path, which OpenAPI refuses."""
+    proto = tmp_path / "contracts" / "twins" / "v1" / "twins.proto"
+    proto.parent.mkdir(parents=True)
+    proto.write_text(
+        'syntax = "proto3";\n'
+        "package twins.v1;\n"
+        'import "google/api/annotations.proto";\n'
+        "message Pair { string name = 1; string other = 2; }\n"
+        "service Twins {\n"
+        "  rpc Compare(Pair) returns (Pair) {\n"
+        '    option (google.api.http) = {get: "/v1/{name=shelves/*}/vs/{other=shelves/*}"};\n'
+        "  }\n"
+        "}\n"
+    )
+    result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "gen" / "openapi.json").read_text())
+    validate(document)
+    compare = op(document, "/v1/shelves/{shelves}/vs/shelves/{shelves_2}", "get")
+    assert [(p["name"], p["description"]) for p in compare["parameters"]] == [
+        ("shelves", "A segment of `name` (`shelves/*`)."),
+        ("shelves_2", "A segment of `other` (`shelves/*`)."),
+    ]

@@ -13,6 +13,9 @@ the observability's interceptors installed in a :class:`~microlib.core.chain.Cha
 composes them for the call's kind (HTTP calls have no metrics stage: the edge counts them),
 and the edge first in the service's HTTP app (``HttpApp``), whose router tells the edge the
 route it matched (a bare Starlette app behind ``edge_middleware`` has its scope watched for it).
+The route is one of the service's plain routes (``HttpApp.route``): its door builds the call's
+context (``context_from_scope``) and renders the handler's value, so what a door does per
+call is counted too.
 """
 
 from __future__ import annotations
@@ -54,28 +57,29 @@ def build(mode: str, endpoint: str) -> Starlette:
         for slot, interceptor in obs.interceptors().items():
             chain.install(slot, interceptor)
 
-    async def hello(ctx: CallContext) -> Any:
+    async def hello(request: Request | CallContext) -> Any:
         return {"message": "hello", "items": [1, 2, 3]}
 
-    # The bare route composes its (empty) chain once; a service's chain composes per call kind.
-    call = compose((), hello) if obs is None else chain.wrap(hello)
-
-    async def endpoint_(request: Request) -> Response:
-        ctx = CallContext(
-            kind="http",
-            service="bench",
-            method="/hello/{name}",
-            metadata=dict(request.headers.items()),
-        )
-        return JSONResponse(await call(ctx), headers=ctx.response_metadata)
-
     if obs is None:
+        # The bare route: its (empty) chain composed once, around a context made by hand.
+        call = compose((), hello)
+
+        async def endpoint_(request: Request) -> Response:
+            ctx = CallContext(
+                kind="http",
+                service="bench",
+                method="/hello/{name}",
+                metadata=dict(request.headers.items()),
+            )
+            return JSONResponse(await call(ctx), headers=ctx.response_metadata)
+
         app = Starlette(routes=[Route("/hello/{name}", endpoint_)])
     else:
-        # What Service assembles: the edge first, then the one router.
+        # What Service assembles: the edge first, then the one router, the route a plain
+        # route of the service's (its door builds the context, the chain composed per kind).
         http = HttpApp(chain)
         http.add_middleware(edge_middleware(obs), outermost=True)
-        http.add_route("/hello/{name}", endpoint_)
+        http.route("/hello/{name}", service="bench")(hello)
         http.add_routes(management_routes(obs))
         app = http.app
     # What bench_layers.py --instructions stops (exporting the last spans) after counting.

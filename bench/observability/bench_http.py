@@ -243,7 +243,8 @@ def main() -> None:
     print(f"\nthroughput ratio on/off: {ratio:.3f}; CPU-time ratio off/on: {off_cpu / medians['on'][3]:.3f}")
     floor, floor_cpu = medians["floor"][0] / off_rps, off_cpu / medians["floor"][3]
     print(f"throughput ratio floor/off: {floor:.3f}; CPU-time ratio off/floor: {floor_cpu:.3f}")
-    print("(target >= 0.85)")
+    # Issue 19's target for everything on; the floor says how much of it any code can keep.
+    print(f"(target: on/off >= 0.70, {'met' if ratio >= 0.70 else 'NOT met'}; the floor keeps {floor:.3f})")
 
 
 if __name__ == "__main__":

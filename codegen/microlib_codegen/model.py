@@ -86,6 +86,7 @@ class Field:
         json_name: The proto3 JSON name (``createdAt``).
         doc: The contract's comment, as plain text.
         rules: Its ``buf.validate`` field rules as JSON (proto names), or ``""``.
+        deprecated: Declared ``deprecated = true``.
     """
 
     name: str
@@ -103,6 +104,7 @@ class Field:
     json_name: str = ""
     doc: str = ""
     rules: str = ""
+    deprecated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,7 @@ class Method:
         doc: The contract's comment, as plain text.
         http: HTTP bindings, primary first.
         auth: Its effective auth rule (its own, else its service's default).
+        deprecated: Declared ``deprecated = true``, on itself or on its service.
     """
 
     name: str
@@ -185,6 +188,7 @@ class Method:
     doc: str = ""
     http: tuple[HttpBinding, ...] = ()
     auth: AuthRule | None = None
+    deprecated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

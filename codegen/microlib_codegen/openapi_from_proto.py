@@ -7,7 +7,8 @@ out of it), query parameters for the remaining fields, the response (or its
 problem+json ``default`` response. Schemas follow the proto3 JSON mapping
 the transcoder speaks: lowerCamelCase names, 64-bit integers as strings,
 enums by name, formats for well-known types; ``required`` from
-``field_behavior = REQUIRED`` and ``readOnly`` from ``OUTPUT_ONLY``; every
+``field_behavior = REQUIRED``, ``readOnly`` from ``OUTPUT_ONLY`` and
+``deprecated`` from ``deprecated = true`` (on a field, a method or its service); every
 rule the server enforces (REQUIRED, ``buf.validate``) as JSON Schema
 keywords, or in words where there is none (:mod:`._schema_rules`).
 The output is deterministic: same contract, same bytes.
@@ -203,6 +204,8 @@ class _Builder:
         if method.doc:
             op["summary"] = method.doc.split("\n", 1)[0]
             op["description"] = method.doc
+        if method.deprecated:
+            op["deprecated"] = True
         if binding.body != "*":
             body = self._body_path(request, binding)
             parameters.extend(
@@ -278,7 +281,7 @@ class _Builder:
             ref = f.type
             if f.map_key is not None:
                 if _text_value(f):
-                    found.append(self._map_parameter(f, prefix))
+                    found.append(_marked(f, self._map_parameter(f, prefix)))
                 continue
             if (
                 f.kind is FieldKind.MESSAGE
@@ -313,7 +316,7 @@ class _Builder:
             description = _joined(f.doc, parameter["schema"].pop("description", ""))
             if description:
                 parameter["description"] = description
-            found.append(parameter)
+            found.append(_marked(f, parameter))
         return found
 
     def _map_parameter(self, f: Field, prefix: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -441,6 +444,8 @@ class _Builder:
                 prop = {**prop, "description": description}
             if f.output_only:
                 prop = {**prop, "readOnly": True}
+            if f.deprecated:
+                prop = {**prop, "deprecated": True}
             properties[f.json_name] = prop
         schema["properties"] = properties
         # Unknown fields are rejected (transcoding.unknown_fields = "reject").
@@ -508,6 +513,13 @@ def _text_value(f: Field) -> bool:
     return ref.well_known is not None or ref.full_name in _TEXT
 
 
+def _marked(f: Field, parameter: dict[str, Any]) -> dict[str, Any]:
+    """``parameter``, the query parameter of ``f``, marked deprecated when ``f`` is."""
+    if f.deprecated:
+        parameter["deprecated"] = True
+    return parameter
+
+
 def _shaped(f: Field, value: dict[str, Any]) -> dict[str, Any]:
     """The schema of field ``f`` whose values have the schema ``value`` (a map, a list, or one)."""
     if f.map_key is not None:
@@ -552,7 +564,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
         if "enum" in schema:
             out["enum"] = [*schema["enum"], None]
         return out
-    notes: dict[str, Any] = {k: schema[k] for k in ("description", "readOnly") if k in schema}
+    notes: dict[str, Any] = {k: schema[k] for k in ("description", "readOnly", "deprecated") if k in schema}
     inner = {k: v for k, v in schema.items() if k not in notes}
     if not inner:
         return schema

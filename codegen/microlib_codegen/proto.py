@@ -217,6 +217,7 @@ def _service(
             doc=comments.get((_SERVICE, index, _METHOD, i), ""),
             http=_http(m.options),
             auth=effective_auth(m.options.SerializeToString(), svc.options.SerializeToString()),
+            deprecated=m.options.deprecated or svc.options.deprecated,
         )
         for i, m in enumerate(svc.method)
     )
@@ -272,6 +273,7 @@ def _field(
         oneof=msg.oneof_decl[f.oneof_index].name if in_oneof else None,
         required=field_behavior_pb2.REQUIRED in f.options.Extensions[field_behavior_pb2.field_behavior],
         output_only=field_behavior_pb2.OUTPUT_ONLY in f.options.Extensions[field_behavior_pb2.field_behavior],
+        deprecated=f.options.deprecated,
     )
     if f.type in (_FDP.TYPE_MESSAGE, _FDP.TYPE_GROUP):
         target = declared[f.type_name.lstrip(".")]

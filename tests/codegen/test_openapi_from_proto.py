@@ -207,3 +207,52 @@ def test_a_path_names_each_parameter_once(tmp_path: Path) -> None:
         ("shelves", "A segment of `name` (`shelves/*`)."),
         ("shelves_2", "A segment of `other` (`shelves/*`)."),
     ]
+
+
+def test_deprecated_fields_and_methods_are_marked(tmp_path: Path) -> None:
+    """`deprecated = true` on a field, a method or a service shows in the served document, as
+    grpc-gateway's openapiv2 marks it: clients generated from it warn their users."""
+    proto = tmp_path / "contracts" / "aged" / "v1" / "aged.proto"
+    proto.parent.mkdir(parents=True)
+    proto.write_text(
+        'syntax = "proto3";\n'
+        "package aged.v1;\n"
+        'import "google/api/annotations.proto";\n'
+        "message Item {\n"
+        "  string name = 1;\n"
+        "  string legacy_code = 2 [deprecated = true];\n"
+        "  optional int32 legacy_rank = 3 [deprecated = true];\n"
+        "}\n"
+        "service Items {\n"
+        '  rpc Get(Item) returns (Item) { option (google.api.http) = {get: "/v1/{name=items/*}"}; }\n'
+        "  rpc Put(Item) returns (Item) {\n"
+        "    option deprecated = true;\n"
+        '    option (google.api.http) = {put: "/v1/{name=items/*}", body: "*"};\n'
+        "  }\n"
+        "}\n"
+        "service OldItems {\n"
+        "  option deprecated = true;\n"
+        '  rpc List(Item) returns (Item) { option (google.api.http) = {get: "/v1/old"}; }\n'
+        "}\n"
+    )
+    result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "gen" / "openapi.json").read_text())
+    validate(document)
+    assert "deprecated" not in op(document, "/v1/items/{items}", "get")
+    assert op(document, "/v1/items/{items}", "put")["deprecated"] is True
+    assert op(document, "/v1/old", "get")["deprecated"] is True
+    schemas = {name: s for name, s in document["components"]["schemas"].items() if name.startswith("aged.")}
+    assert schemas
+    for name, schema in schemas.items():
+        properties = schema["properties"]
+        assert "deprecated" not in properties["name"], name
+        assert properties["legacyCode"]["deprecated"] is True, name
+        assert properties["legacyRank"]["deprecated"] is True, name
+    put = op(document, "/v1/items/{items}", "put")["requestBody"]["content"]["application/json"]["schema"]
+    body = put.get("properties") or schemas[put["$ref"].rsplit("/", 1)[1]]["properties"]
+    assert body["legacyCode"]["deprecated"] is True
+    query = {p["name"]: p for p in op(document, "/v1/items/{items}", "get")["parameters"]}
+    assert query["legacyCode"]["deprecated"] is True
+    assert query["legacyRank"]["deprecated"] is True
+    assert "deprecated" not in query["items"]

@@ -182,12 +182,25 @@ def test_a_request_sets_at_most_one_member_of_a_oneof(document: dict[str, Any]) 
     assert "not" not in schemas["transcode.v1.Everything"]
 
 
+def _generated_document(tmp_path: Path, package: str, proto: str) -> dict[str, Any]:
+    """The valid OpenAPI document `microlib codegen` generates from ``proto``, the one file of
+    ``package.v1``."""
+    path = tmp_path / "contracts" / package / "v1" / f"{package}.proto"
+    path.parent.mkdir(parents=True)
+    path.write_text(proto)
+    result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads((tmp_path / "gen" / "openapi.json").read_text())
+    validate(document)
+    return document
+
+
 def test_a_path_names_each_parameter_once(tmp_path: Path) -> None:
     """Sub-templates with the same literal before a wildcard (`{name=shelves/*}`, then
     `{other=shelves/*}`) gave two parameters `shelves` in one path, which OpenAPI refuses."""
-    proto = tmp_path / "contracts" / "twins" / "v1" / "twins.proto"
-    proto.parent.mkdir(parents=True)
-    proto.write_text(
+    document = _generated_document(
+        tmp_path,
+        "twins",
         'syntax = "proto3";\n'
         "package twins.v1;\n"
         'import "google/api/annotations.proto";\n'
@@ -196,12 +209,8 @@ def test_a_path_names_each_parameter_once(tmp_path: Path) -> None:
         "  rpc Compare(Pair) returns (Pair) {\n"
         '    option (google.api.http) = {get: "/v1/{name=shelves/*}/vs/{other=shelves/*}"};\n'
         "  }\n"
-        "}\n"
+        "}\n",
     )
-    result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    document = json.loads((tmp_path / "gen" / "openapi.json").read_text())
-    validate(document)
     compare = op(document, "/v1/shelves/{shelves}/vs/shelves/{shelves_2}", "get")
     assert [(p["name"], p["description"]) for p in compare["parameters"]] == [
         ("shelves", "A segment of `name` (`shelves/*`)."),
@@ -212,9 +221,9 @@ def test_a_path_names_each_parameter_once(tmp_path: Path) -> None:
 def test_deprecated_fields_and_methods_are_marked(tmp_path: Path) -> None:
     """`deprecated = true` on a field, a method or a service shows in the served document, as
     grpc-gateway's openapiv2 marks it: clients generated from it warn their users."""
-    proto = tmp_path / "contracts" / "aged" / "v1" / "aged.proto"
-    proto.parent.mkdir(parents=True)
-    proto.write_text(
+    document = _generated_document(
+        tmp_path,
+        "aged",
         'syntax = "proto3";\n'
         "package aged.v1;\n"
         'import "google/api/annotations.proto";\n'
@@ -233,12 +242,8 @@ def test_deprecated_fields_and_methods_are_marked(tmp_path: Path) -> None:
         "service OldItems {\n"
         "  option deprecated = true;\n"
         '  rpc List(Item) returns (Item) { option (google.api.http) = {get: "/v1/old"}; }\n'
-        "}\n"
+        "}\n",
     )
-    result = codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    document = json.loads((tmp_path / "gen" / "openapi.json").read_text())
-    validate(document)
     assert "deprecated" not in op(document, "/v1/items/{items}", "get")
     assert op(document, "/v1/items/{items}", "put")["deprecated"] is True
     assert op(document, "/v1/old", "get")["deprecated"] is True

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from microlib_codegen._bundle import Bundled
+from microlib_codegen._openapi_ops import METHODS
 
 __all__ = ["error_response_problem"]
-
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def error_response_problem(bundled: Bundled) -> str | None:
@@ -22,7 +21,7 @@ def error_response_problem(bundled: Bundled) -> str | None:
 
     doc = bundled.document
     for route, item in (doc.get("paths") or {}).items():
-        for method in _METHODS:
+        for method in METHODS:
             responses = ((item or {}).get(method) or {}).get("responses") or {}
             for status, response in responses.items():
                 if not (str(status) == "default" or str(status)[:1] in "45"):

@@ -16,9 +16,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["BodySpec", "OperationSpec", "ParamSpec", "collect_operations", "operation_id", "resolve"]
+__all__ = [
+    "METHODS",
+    "BodySpec",
+    "OperationSpec",
+    "ParamSpec",
+    "collect_operations",
+    "operation_id",
+    "resolve",
+]
 
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# The operations a path item may hold, in the order OpenAPI lists them.
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 # What enforcing a security scheme at runtime takes (microlib.security.schemes).
 _SCHEME_FIELDS = ("type", "scheme", "bearerFormat", "in", "name")
@@ -186,7 +195,7 @@ def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[N
 def _item_operations(
     place: tuple[str, ...], path: str, item: Any
 ) -> list[tuple[tuple[str, ...], str, str, Any, Any]]:
-    return [(place, path, m, item[m], item) for m in _METHODS if isinstance(item, dict) and m in item]
+    return [(place, path, m, item[m], item) for m in METHODS if isinstance(item, dict) and m in item]
 
 
 def operation_id(method: str, path: str) -> str:

@@ -21,12 +21,11 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from microlib_codegen._openapi_ops import free_name
+from microlib_codegen._openapi_ops import METHODS, free_name
 
 __all__ = ["split_views"]
 
 _COMPONENT = "#/components/schemas/"
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def split_views(doc: dict[str, Any]) -> None:
@@ -152,7 +151,7 @@ def _request_bodies(doc: dict[str, Any]) -> list[dict[str, Any]]:
         add(body)
 
     def visit(node: dict[str, Any]) -> None:
-        for method in _METHODS:
+        for method in METHODS:
             op = node.get(method)
             if isinstance(op, dict) and isinstance(op.get("responses"), dict):
                 add(op.get("requestBody"))

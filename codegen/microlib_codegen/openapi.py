@@ -26,7 +26,7 @@ from microlib_codegen._bundle import Bundled, BundleError, bundle
 from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
 from microlib_codegen._openapi_ops import (
-    _METHODS,
+    METHODS,
     OperationSpec,
     ParamSpec,
     collect_operations,
@@ -172,7 +172,7 @@ def _other_bases(doc: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
         owners = [(("paths", url), item)] + [
             (("paths", url, method), op)
             for method, op in item.items()
-            if method in _METHODS and isinstance(op, dict)
+            if method in METHODS and isinstance(op, dict)
         ]
         for place, owner in owners:
             if owner.get("servers") and (other := _prefix(owner)) != base:

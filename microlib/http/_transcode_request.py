@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 import pydantic_core
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.field_mask_pb2 import FieldMask
 from starlette.types import Message, Receive, Scope
 
 from microlib.contract.definition import HttpRule, MethodDefinition
@@ -226,8 +227,6 @@ class RequestBuilder:
 
 # `update_mask` or `updateMask` among a query's parameters.
 _MASK_PARAMETER = re.compile(rb"(?:^|&)update(?:_m|M)ask=")
-# A field path FieldMask's lowerCamelCase JSON form carries: no uppercase, `_` before a letter.
-_CAMEL_READY = re.compile(r"[a-z0-9]+(?:_[a-z][a-z0-9]*)*(?:\.[a-z0-9]+(?:_[a-z][a-z0-9]*)*)*")
 
 
 def _body_mask(descriptor: Descriptor, body: dict[str, Any], query: bytes) -> str | None:
@@ -238,10 +237,12 @@ def _body_mask(descriptor: Descriptor, body: dict[str, Any], query: bytes) -> st
     """
     if _MASK_PARAMETER.search(query):
         return None
-    paths = [".".join(names) for names in _set_paths(descriptor, body, ())]
-    if not all(_CAMEL_READY.fullmatch(path) for path in paths):
+    # protobuf's own JSON form of a FieldMask: lowerCamelCase paths, refused where it has none.
+    mask = FieldMask(paths=[".".join(names) for names in _set_paths(descriptor, body, ())])
+    try:
+        return mask.ToJsonString()
+    except ValueError:
         return None
-    return ",".join(re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path) for path in paths)
 
 
 def _set_paths(

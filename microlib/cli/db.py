@@ -90,9 +90,16 @@ class _Target:
 
 
 def _revision(args: argparse.Namespace) -> int:
-    target = _resolve(args)
+    target = _resolve(args, need_url=args.autogenerate)
     migrations = target.migrations
-    _run(target, lambda db: migrations.revision(db.engine, args.message, autogenerate=args.autogenerate))
+    if args.autogenerate:
+        _run(target, lambda db: migrations.revision(db.engine, args.message))
+        return 0
+    # An empty script compares nothing: no database is opened, and no SQLite file is created.
+    try:
+        asyncio.run(migrations.revision(None, args.message, autogenerate=False))
+    except Error as exc:
+        raise CommandError(exc.message) from None
     return 0
 
 

@@ -147,12 +147,21 @@ class Migrations:
             async with engine.connect() as conn:
                 return await conn.run_sync(_heads)
 
-    async def revision(self, engine: AsyncEngine, message: str, *, autogenerate: bool = True) -> Path:
+    async def revision(self, engine: AsyncEngine | None, message: str, *, autogenerate: bool = True) -> Path:
         """Write a new revision script, comparing the database to the models.
+
+        Args:
+            engine: The database autogenerate compares with; ``None`` writes an empty script
+                without opening a database (``autogenerate`` must then be false).
+            message: The revision's message, also in its file name.
+            autogenerate: Fill the script with the differences between the models and the
+                database.
 
         Returns:
             The script's path.
         """
+        if engine is None and autogenerate:
+            raise ValueError("autogenerate compares the models with a database: pass its engine")
         self.directory.mkdir(parents=True, exist_ok=True)
         cfg = self.config()
 
@@ -160,24 +169,27 @@ class Migrations:
         own = [r.id for r in self.history() if r.is_head and r.path.parent == self.directory.resolve()]
         head = (own[0] if own else "base") if self.branches else "head"
 
-        def write(conn: Connection) -> Any:
+        def write(conn: Connection | None) -> Any:
             cfg.attributes["connection"] = conn
-            # The application's directory, named: beside a feature's branch there are several
-            # locations, and a first revision (head "base") has no head to tell which.
-            return command.revision(
-                cfg,
-                message=message,
-                autogenerate=autogenerate,
-                head=head,
-                version_path=str(self.directory.resolve()),
-            )
+            try:
+                # The application's directory, named: beside a feature's branch there are several
+                # locations, and a first revision (head "base") has no head to tell which.
+                return command.revision(
+                    cfg,
+                    message=message,
+                    autogenerate=autogenerate,
+                    head=head,
+                    version_path=str(self.directory.resolve()),
+                )
+            except AlembicError as exc:
+                raise MigrationError(_revision_refused(exc)) from None
 
-        with map_db_errors("autogenerate"):
-            async with engine.connect() as conn:
-                try:
+        if engine is None:
+            script = write(None)
+        else:
+            with map_db_errors("autogenerate"):
+                async with engine.connect() as conn:
                     script = await conn.run_sync(write)
-                except AlembicError as exc:
-                    raise MigrationError(_revision_refused(exc)) from None
         path = Path(script.path)
         shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         self._progress(f"created revision {script.revision} ({message}): {shown}")

@@ -116,6 +116,20 @@ def test_url_from_the_service_config(project: Path, capsys: pytest.CaptureFixtur
     assert (project / "svc.db").exists()
 
 
+def test_an_empty_revision_opens_no_database(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``revision`` without --autogenerate writes a script and nothing else: it needs no URL, and
+    a configured SQLite file is not created (an empty one left behind looked migrated to nobody)."""
+    assert _db("revision", "-m", "hand written") == 0
+    url = ["--url", f"sqlite+aiosqlite:///{project}/app.db"]
+    assert _db("revision", "-m", "second step", *url) == 0
+    first, second = sorted((project / "migrations").glob("*.py"), key=lambda path: "second" in path.name)
+    assert f"Revises: {first.name.split('_')[0]}\n" in second.read_text()
+    assert not (project / "app.db").exists()
+    out = capsys.readouterr().out
+    assert f"(hand written): migrations/{first.name}" in out
+    assert f"(second step): migrations/{second.name}" in out
+
+
 def test_no_database_is_a_clear_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With no URL anywhere the command says where a URL can come from."""
     (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")

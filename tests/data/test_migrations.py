@@ -89,6 +89,14 @@ async def test_autogenerate_writes_a_revision_that_applies(empty_db: Database, t
     assert "gadgets" in await _tables(empty_db)
 
 
+async def test_autogenerate_needs_an_engine(tmp_path: Path) -> None:
+    """Without an engine there is nothing to compare with: a clear error, and no script written."""
+    migrations = Migrations(tmp_path / "migrations", progress=lambda _: None)
+    with pytest.raises(ValueError, match="autogenerate compares the models with a database"):
+        await migrations.revision(None, "add gadgets")
+    assert not (tmp_path / "migrations").exists()
+
+
 async def test_missing_directory_is_reported(empty_db: Database, tmp_path: Path) -> None:
     """Upgrading from a directory that does not exist names it."""
     with pytest.raises(MigrationError, match="does not exist"):

@@ -51,7 +51,7 @@ from microlib.http.edge import edge_middleware
 from microlib.http.included import IncludedDocuments, implements_openapi
 from microlib.http.management import ManagementServer, management_routes
 from microlib.http.middleware import build_middleware
-from microlib.http.probes import StartingGate, add_probes
+from microlib.http.probes import StartingGate, add_probes, probe_paths
 from microlib.http.server import HttpServer
 from microlib.observability.health import Health, Phase
 from microlib.observability.identity import ServiceIdentity
@@ -530,10 +530,11 @@ class Service:
         observability = self._observability = Observability(settings, identity)
         for slot, interceptor in observability.interceptors().items():
             self.chain.install(slot, interceptor)
-        probes = settings.health.path.rstrip("/")
+        # The probes are counted, not traced or access-logged: a kubelet asks every few seconds.
         self.http.add_middleware(
-            edge_middleware(observability, untraced_paths=(probes, f"{probes}/*")), outermost=True
+            edge_middleware(observability, untraced_paths=probe_paths(settings.health)), outermost=True
         )
+        probes = settings.health.path.rstrip("/")
         self.http.add_middleware(Middleware(StartingGate, health=self.health, probes=probes))
         for middleware in build_middleware(self.config.http_middleware):
             self.http.add_middleware(middleware)

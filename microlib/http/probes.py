@@ -15,7 +15,20 @@ from microlib.http.app import HttpApp
 from microlib.http.errors import send_problem
 from microlib.observability.health import Health, HealthReport
 
-__all__ = ["StartingGate", "add_probes"]
+__all__ = ["StartingGate", "add_probes", "probe_paths"]
+
+
+def probe_paths(settings: HealthSettings) -> tuple[str, str, str, str]:
+    """The paths of the detailed report and of the live, ready and startup probes.
+
+    Args:
+        settings: The ``health`` section (``path`` is their prefix).
+
+    Returns:
+        ``/health``, ``/health/live``, ``/health/ready`` and ``/health/startup`` by default.
+    """
+    base = settings.path.rstrip("/")
+    return (base or "/", f"{base}/live", f"{base}/ready", f"{base}/startup")
 
 
 def add_probes(http: HttpApp, health: Health, settings: HealthSettings) -> None:
@@ -25,7 +38,7 @@ def add_probes(http: HttpApp, health: Health, settings: HealthSettings) -> None:
     details are shown unless ``health.show_details`` is ``never``.
     """
     details = settings.show_details == "always"
-    base = settings.path.rstrip("/")
+    overall_path, live_path, ready_path, startup_path = probe_paths(settings)
 
     def respond(report: HealthReport) -> JSONResponse:
         return JSONResponse(report.as_dict(details=details), status_code=200 if report.up else 503)
@@ -46,10 +59,10 @@ def add_probes(http: HttpApp, health: Health, settings: HealthSettings) -> None:
     async def overall(request: Request) -> JSONResponse:
         return respond(await health.overall())
 
-    http.add_route(f"{base}/live", live, name="health-live")
-    http.add_route(f"{base}/ready", ready, name="health-ready")
-    http.add_route(f"{base}/startup", startup, name="health-startup")
-    http.add_route(base or "/", overall, name="health")
+    http.add_route(live_path, live, name="health-live")
+    http.add_route(ready_path, ready, name="health-ready")
+    http.add_route(startup_path, startup, name="health-startup")
+    http.add_route(overall_path, overall, name="health")
 
 
 class StartingGate:

@@ -50,3 +50,19 @@ async def test_with_tracing_off_no_span_is_collected() -> None:
     async with TestService(hello_service(), overrides=["tracing.enabled=false"]) as t:
         await t.http.get("/hello")
     assert t.spans.all() == []
+
+
+@pytest.mark.parametrize("prefix", ["/health", "/probes/"])
+async def test_the_probes_are_counted_but_neither_traced_nor_access_logged(prefix: str) -> None:
+    """A kubelet asks each probe every few seconds: the four probe paths under `health.path` are
+    counted like any request, and make no span and no access line (only `/health` itself was left
+    out; `/health/ready` and the others were traced and logged)."""
+    probes = [prefix.rstrip("/") + suffix for suffix in ("", "/live", "/ready", "/startup")]
+    async with TestService(hello_service(), overrides=[f"health.path={prefix}"]) as t:
+        for path in probes:
+            assert (await t.http.get(path)).status_code == 200
+        assert (await t.http.get("/hello")).status_code == 200
+        for path in probes:
+            assert t.metric("http_server_requests_total", method="GET", route=path, status="200") == 1.0
+    assert [span.name for span in t.spans.all()] == ["GET /hello"]
+    assert [line["path"] for line in t.logged("http request")] == ["/hello"]

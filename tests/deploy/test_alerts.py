@@ -3,27 +3,18 @@ metrics microlib really exports, each alert with its runbook."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
-from examples.bookshop.catalog import Catalog
-from examples.bookshop.gen.bookshop.v1 import BookshopServiceClient, GetBookRequest
-from examples.bookshop.services.bookshop_service import BookshopServiceServicer
-from microlib import Service
-from microlib.testing import TestService
+from tests.observability.exported import KUBE_STATE_METRICS, exported, reads, unknown
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "deploy" / "kubernetes" / "monitoring"
 RUNBOOKS = ROOT / "docs" / "runbooks"
-# Read from kube-state-metrics, which reports readiness as Kubernetes sees it.
-KUBE_STATE_METRICS = {"kube_pod_status_ready"}
-PROMQL_WORDS = {"and", "or", "unless", "by", "on", "without", "ignoring", "group_left", "group_right", "bool"}
 
 
 def _rules() -> dict[str, Any]:
@@ -74,63 +65,16 @@ def test_every_alert_has_a_runbook_and_every_runbook_an_alert() -> None:
     assert {p.stem for p in RUNBOOKS.glob("*.md")} - {"README"} == set(alerts)
 
 
-def _metric_names(expression: str) -> set[str]:
-    """The series names an expression reads (not functions, keywords, labels)."""
-    text = re.sub(r"#.*", " ", expression)
-    text = re.sub(r'"[^"]*"', " ", text)  # label_replace's label names and values
-    text = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", text)
-    text = re.sub(r"\b(by|on|without|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = set(re.findall(r"(?<![\w.:])([a-zA-Z_:][\w:]*)\b(?!\s*\()", text))
-    return names - PROMQL_WORDS
-
-
-async def test_rules_read_metrics_microlib_exports(tmp_path: Path) -> None:
-    """Every series the rules read is exported by a running service after one
-    HTTP request and one gRPC call, or recorded by the rules themselves."""
-    # The bookshop's servicer in a service of the test's own (the example's
-    # module-level service can start once per process, and is other tests').
-    bookshop = Service("bookshop")
-    catalog = Catalog()
-    bookshop.add(catalog)
-    bookshop.include(BookshopServiceServicer(catalog))
-    async with TestService(bookshop, listen=True) as t:
-        assert (await t.http.get("/v1/books/1")).status_code == 200
-        await BookshopServiceClient(t.grpc).get_book(GetBookRequest(id="1"))
-        exposition = (await t.http.get("/metrics")).text
-    exposition += await _async_exposition(tmp_path / "stock.db")
-    exported = {s.name for f in text_string_to_metric_families(exposition) for s in f.samples}
+def test_rules_read_series_and_labels_microlib_exports() -> None:
+    """Every series the rules read is exported by running services (or recorded by the rules
+    themselves), with every label the rules match, group by or relabel from, as Prometheus stores
+    it after a scrape."""
     recorded = {rule["record"] for rule in _every_rule() if "record" in rule}
-    read = {name for rule in _every_rule() for name in _metric_names(rule["expr"])}
+    wrong = {
+        rule.get("alert", rule.get("record")): unknown(rule["expr"], exported(), recorded)
+        for rule in _every_rule()
+    }
+    assert not {name: what for name, what in wrong.items() if what}
+    read = {name for rule in _every_rule() for name, _ in reads(rule["expr"]).selectors}
     assert {"http_server_requests_total", "rpc_server_request_duration_seconds_bucket"} <= read
-    assert read - exported - recorded == KUBE_STATE_METRICS
-
-
-async def _async_exposition(database: Path) -> str:
-    """The metrics of a service with a consumer, an outbox, jobs and a scheduler, after one
-    message and one job were dead-lettered."""
-    from microlib.messaging import MessageContext, Reject
-    from tests.jobs._contract import Handlers, Receipt, ShopJobsEnqueuer
-    from tests.messaging.contract import orders, placed
-
-    contract = orders("alerts")
-
-    async def on_order(self: Any, payload: Any, ctx: MessageContext) -> None:
-        raise Reject("not this one")
-
-    service = Service("stock", database=True)
-    service.include(type("Stock", (contract.consumer,), {"on_order": on_order})())
-    service.include(Handlers())
-    outbox = [
-        f"database.url=sqlite+aiosqlite:///{database}",
-        "database.migrate_on_start=true",
-        "messaging.outbox.enabled=true",
-        "messaging.outbox.outside_transaction=direct",  # t.messages.publish sends at once
-    ]
-    async with TestService(service, listen=True, overrides=outbox) as t:
-        assert await t.messages.publish(contract.place_order, placed(), parameters={"region": "eu"}) == (
-            "dead_letter"
-        )
-        await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1", permanent=True))
-        await t.jobs.run_until_idle()
-        assert len(await t.jobs.dead_letters()) == 1
-        return (await t.http.get("/metrics")).text
+    assert set(KUBE_STATE_METRICS) <= read

@@ -28,6 +28,7 @@ from microlib.config import load_config
 from microlib.config.model import Settings
 from microlib.security import references
 from tests.deploy.dockerfile import exec_form, final_stage
+from tests.observability.exported import exported, own_labels
 
 ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE_ROOT = ROOT / "deploy" / "kubernetes"
@@ -252,6 +253,24 @@ def test_selectors_and_ports_line_up(rendered: dict[str, list[dict[str, Any]]], 
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] in {p["name"] for p in scraped[0]["spec"]["ports"]}
     assert endpoint["path"] == Settings().metrics.path
+
+
+# The labels prometheus-operator gives each target of a ServiceMonitor, before its relabelings.
+OPERATOR_TARGET_LABELS = {"job", "instance", "namespace", "service", "pod", "container", "endpoint"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_scrape_keeps_microlibs_own_labels(
+    rendered: dict[str, list[dict[str, Any]]], overlay: str
+) -> None:
+    """A target label renames a series' own label of the same name to `exported_<name>`: of the
+    labels microlib's series carry, only the jobs' `job` may clash (the rules and the dashboard
+    read `exported_job`). The operator's `service` renamed the gRPC service, AsyncAPI application
+    and jobs contract that the rules, the dashboard and the pages group by `service`."""
+    (endpoint,) = _one(rendered[overlay], "ServiceMonitor")["spec"]["endpoints"]
+    dropped = [r["regex"] for r in endpoint.get("relabelings", []) if r["action"].lower() == "labeldrop"]
+    target = {label for label in OPERATOR_TARGET_LABELS if not any(re.fullmatch(d, label) for d in dropped)}
+    assert target & own_labels(exported()) == {"job"}
 
 
 def test_migration_job_upgrades_with_the_deployments_configuration(

@@ -105,6 +105,17 @@ def _literal(cell: str, default: Any) -> Any:
     return text.strip("\"'")
 
 
+def _siblings(keys: list[str]) -> list[str]:
+    """A cell's keys in full: after `grpc.keepalive.time`, `.timeout` and `max_connection_age` are
+    `grpc.keepalive.timeout` and `grpc.keepalive.max_connection_age`."""
+    parent = keys[0].rpartition(".")[0] if keys else ""
+    if not parent:
+        return keys
+    return [keys[0]] + [
+        f"{parent}.{k.lstrip('.')}" if k.startswith(".") or "." not in k else k for k in keys[1:]
+    ]
+
+
 def rows(doc: Path) -> Iterator[tuple[int, str, Any, Any]]:
     """(line, key, the page's default, the model's) for each table row giving a literal default."""
     for head, table in _tables(doc.read_text(encoding="utf-8")):
@@ -117,8 +128,12 @@ def rows(doc: Path) -> Iterator[tuple[int, str, Any, Any]]:
         if prefix is None:
             continue
         for line, keys, cell in named:
-            several = len(keys) > 1 and cell.count(", ") == len(keys) - 1  # `| `a`, `b` | 10, 10 |`
-            values = cell.split(", ") if several else [cell] * len(keys)
+            keys = _siblings(keys)
+            # `| `a`, `b` | 10, 10 |`, `| `a` / `.b` | 7200 s / 20 s |`
+            several = next(
+                (s for s in (", ", " / ") if len(keys) > 1 and cell.count(s) == len(keys) - 1), None
+            )
+            values = cell.split(several) if several else [cell] * len(keys)
             for key, value in zip(keys, values, strict=True):
                 model = _field(f"{prefix}.{key}" if prefix else key)
                 if model is _SKIP:
@@ -153,3 +168,20 @@ def reloads(doc: Path) -> Iterator[tuple[int, str, bool, bool]]:
 def test_the_fields_a_page_says_reload_are_the_reloadable_ones(doc: Path) -> None:
     wrong = [f"{doc.name}:{line}: {key}" for line, key, says, marked in reloads(doc) if says != marked]
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_cells_keys_after_the_first_are_its_siblings(tmp_path: Path) -> None:
+    """`.timeout` and `max_connection_age` after `grpc.keepalive.time` are checked as the keys
+    beside it, each against its own of the values a `/` or `,` separates (they went unchecked)."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "| key | default |\n|---|---|\n"
+        "| `grpc.keepalive.time` / `.timeout` | 7200 s / 30 s |\n"
+        "| `grpc.keepalive.max_connection_idle` / `max_connection_age` | unset |\n"
+    )
+    assert [(key, page_value, model) for _, key, page_value, model in rows(page)] == [
+        ("grpc.keepalive.time", 7200.0, 7200.0),
+        ("grpc.keepalive.timeout", 30.0, 20.0),
+        ("grpc.keepalive.max_connection_idle", None, None),
+        ("grpc.keepalive.max_connection_age", None, None),
+    ]

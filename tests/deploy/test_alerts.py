@@ -3,13 +3,21 @@ metrics microlib really exports, each alert with its runbook."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from microlib import Service
+from microlib.testing import TestService
+from tests.cli.test_run import _free_port
 from tests.observability.exported import KUBE_STATE_METRICS, exported, reads, unknown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +86,35 @@ def test_rules_read_series_and_labels_microlib_exports() -> None:
     read = {name for rule in _every_rule() for name, _ in reads(rule["expr"]).selectors}
     assert {"http_server_requests_total", "rpc_server_request_duration_seconds_bucket"} <= read
     assert set(KUBE_STATE_METRICS) <= read
+
+
+async def test_the_pod_not_ready_runbook_prints_the_health_of_a_pod_that_is_not_ready() -> None:
+    """MicrolibPodNotReady's command, run where a critical component fails its check, prints the
+    503 and the body naming that component: it fires when readiness fails, when /health answers
+    503 (the command used `urllib.request.urlopen`, which raises on a 503 instead of reading it)."""
+
+    class Ledger:
+        name = "ledger"
+
+        async def start(self) -> None: ...
+        async def stop(self) -> None: ...
+        async def check(self) -> None:
+            raise ConnectionRefusedError("ledger database unreachable")
+
+    [command] = re.findall(
+        r"`kubectl exec <pod> -- (python -c .*?)`\n", (RUNBOOKS / "MicrolibPodNotReady.md").read_text()
+    )
+    port = _free_port()
+    service = Service("ledgers")
+    service.add(Ledger())
+    async with TestService(service, listen=True, overrides=[f"http.port={port}"]):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *shlex.split(command.replace("8080", str(port)))[1:],
+            stdout=asyncio.subprocess.PIPE,
+        )
+        output, _ = await process.communicate()
+    assert process.returncode == 0
+    status, _, body = output.decode().partition(" ")
+    assert status == "503"
+    assert json.loads(body)["components"]["ledger"]["status"] == "DOWN"

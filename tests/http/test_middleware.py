@@ -33,6 +33,22 @@ async def test_default_list_adds_security_headers() -> None:
     assert "access-control-allow-origin" not in r.headers
 
 
+async def test_hsts_and_csp_are_sent_only_when_configured() -> None:
+    """docs/http.md: `hsts_max_age` > 0 sends `max-age=N; includeSubDomains`, a non-empty
+    `content_security_policy` is sent as written; by default neither is."""
+    async with client(HttpMiddlewareSettings()) as c:
+        plain = await c.get("/store/inventory")
+    settings = HttpMiddlewareSettings.model_validate(
+        {"security_headers": {"hsts_max_age": 31536000, "content_security_policy": "default-src 'none'"}}
+    )
+    async with client(settings) as c:
+        strict = await c.get("/store/inventory")
+    assert "strict-transport-security" not in plain.headers
+    assert "content-security-policy" not in plain.headers
+    assert strict.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert strict.headers["content-security-policy"] == "default-src 'none'"
+
+
 async def test_cors_from_config() -> None:
     """Configured origins get CORS headers, preflights included; others do not."""
     settings = HttpMiddlewareSettings.model_validate({"cors": {"allow_origins": ["https://a.example"]}})

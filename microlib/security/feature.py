@@ -23,6 +23,7 @@ from microlib.security.enforcement import unenforced
 if TYPE_CHECKING:
     # Names for the type checker only: with security disabled (or no contract declaring
     # any), the authorizers, requirements and schemes are never loaded.
+    from microlib.config import Subscriber
     from microlib.config.model import Settings
     from microlib.core.chain import Chain
     from microlib.core.propagation import Propagation
@@ -46,6 +47,8 @@ class _Service(Protocol):
     def config(self) -> Settings: ...
 
     def add(self, component: Component) -> None: ...
+
+    def on_config_change(self, callback: Subscriber) -> Subscriber: ...
 
 
 log = structlog.get_logger("microlib.security")
@@ -121,6 +124,17 @@ class SecurityFeature:
         self._security = security
         self.authn.target = security.authn.intercept
         self.authz.target = security.authz.intercept
+
+    def apply(self, settings: SecuritySettings) -> None:
+        """Apply a reload of the section: its reloadable fields (``public_paths``,
+        ``public_methods``, ``methods``) decide every call from the next one on. Before the
+        start there is nothing to change: the start reads the settings in force.
+
+        Args:
+            settings: The reloaded section.
+        """
+        if self._security is not None:
+            self._security.apply(settings)
 
     def inject(self, ctx: CallContext | None, headers: dict[str, str], content: bytes) -> None:
         """Sign the sending call's principal into an outgoing message's or job's ``headers``.
@@ -212,15 +226,24 @@ def install(
         The feature (a component already added to the service).
     """
 
-    def settings() -> SecuritySettings:
-        value = getattr(service.config, key, None)
+    def section(config: Settings) -> SecuritySettings:
+        value = getattr(config, key, None)
         return value if isinstance(value, SecuritySettings) else SecuritySettings.model_validate(value or {})
 
+    def reloaded(old: Settings, new: Settings, changed: tuple[str, ...]) -> None:
+        if any(path.startswith(f"{key}.") for path in changed):
+            feature.apply(section(new))
+
     feature = SecurityFeature(
-        settings, authorizers=authorizers, verifiers=verifiers, name=key, service=service.name
+        lambda: section(service.config),
+        authorizers=authorizers,
+        verifiers=verifiers,
+        name=key,
+        service=service.name,
     )
     service.chain.install("authn", feature.authn)
     service.chain.install("authz", feature.authz)
     service.propagation.add(feature.inject)
+    service.on_config_change(reloaded)
     service.add(feature)
     return feature

@@ -302,6 +302,14 @@ class RequirementResolver:
         self._rules = [(_compile([glob]), requirement) for glob, requirement in (rules or {}).items()]
         self._memo: dict[tuple[str, str, Any, Any], SecurityRequirement | None] = {}
 
+    def adopt(self, other: RequirementResolver) -> None:
+        """Decide from now on as ``other`` does (a reload of the rules): its public paths,
+        public methods and rules replace these, and the decisions remembered are forgotten."""
+        self._public_paths = other._public_paths
+        self._public_methods = other._public_methods
+        self._rules = other._rules
+        self._memo = {}
+
     def resolve(self, ctx: CallContext) -> SecurityRequirement | None:
         """The requirement for ``ctx``, or None when nothing declares one."""
         attributes = ctx.attributes

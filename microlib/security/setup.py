@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic_core import PydanticCustomError
 
@@ -38,6 +39,7 @@ class Security:
         authz: The authorization interceptor.
         components: Lifecycle components they depend on.
         verifier: The token verifier (for non-chain uses such as websockets).
+        resolver: Decides each call's requirement, for both interceptors.
         signer: Signs the principal of each message and job sent, if
             ``security.propagation.signing_key_file`` is set.
     """
@@ -46,6 +48,7 @@ class Security:
     authz: AuthorizationInterceptor
     components: Sequence[Component]
     verifier: TokenVerifier
+    resolver: RequirementResolver
     signer: PrincipalSigner | None = None
 
     @classmethod
@@ -79,16 +82,7 @@ class Security:
         verifier = TokenVerifier(
             issuers, cache_size=settings.verify_cache_size, cache_ttl=settings.verify_cache_ttl
         )
-        resolver = RequirementResolver(
-            public_paths=settings.public_paths,
-            public_methods=settings.public_methods,
-            rules={
-                glob: SecurityRequirement(
-                    public=rule.public, scopes=frozenset(rule.scopes), roles=frozenset(rule.roles)
-                )
-                for glob, rule in settings.methods.items()
-            },
-        )
+        resolver = RequirementResolver(**_access(settings))
         chain: list[Authorizer] = [RequirementAuthorizer(deny_by_default=settings.deny_by_default)]
         if settings.opa is not None:
             opa = OpaAuthorizer.from_settings(settings.opa, name=f"{name}.opa")
@@ -104,8 +98,29 @@ class Security:
             authz=AuthorizationInterceptor(chain, resolver),
             components=tuple(components),
             verifier=verifier,
+            resolver=resolver,
             signer=signer,
         )
+
+    def apply(self, settings: SecuritySettings) -> None:
+        """Apply a reload of the section's reloadable fields: ``public_paths``,
+        ``public_methods`` and ``methods`` decide every call from the next one on.
+
+        Args:
+            settings: The reloaded ``security`` section.
+        """
+        self.resolver.adopt(RequirementResolver(**_access(settings)))
+
+
+def _access(settings: SecuritySettings) -> dict[str, Any]:
+    """The :class:`RequirementResolver`'s arguments the ``security`` section gives."""
+    rules = {
+        glob: SecurityRequirement(
+            public=rule.public, scopes=frozenset(rule.scopes), roles=frozenset(rule.roles)
+        )
+        for glob, rule in settings.methods.items()
+    }
+    return {"public_paths": settings.public_paths, "public_methods": settings.public_methods, "rules": rules}
 
 
 def _issuer(config: IssuerSettings, components: list[Component], *, name: str) -> Issuer:

@@ -185,3 +185,20 @@ def test_a_cells_keys_after_the_first_are_its_siblings(tmp_path: Path) -> None:
         ("grpc.keepalive.max_connection_idle", None, None),
         ("grpc.keepalive.max_connection_age", None, None),
     ]
+
+
+def _reloadable(model: type[BaseModel] = SETTINGS, prefix: str = "") -> Iterator[str]:
+    """The dotted keys of the fields the model marks `Reloadable()`."""
+    for name, field in model.model_fields.items():
+        if any(isinstance(m, Reloadable) for m in field.metadata):
+            yield f"{prefix}{name}"
+        for inner in _models_in(field.annotation):
+            yield from _reloadable(inner, f"{prefix}{name}.")
+
+
+def test_every_reloadable_field_is_said_to_reload() -> None:
+    """A page's settings table marks each field the model reloads as reloading: a reader learns
+    from the pages which edits apply without a restart (the security section's access rules
+    reloaded, and no page said so)."""
+    said = {key for doc in DOCS for _, key, says, _ in reloads(doc) if says}
+    assert sorted(set(_reloadable()) - said) == []

@@ -234,11 +234,13 @@ class _BrokenKeys:
 async def test_unexpected_error_fails_closed(oidc: OidcIssuer) -> None:
     """Any unexpected exception while verifying is UNAUTHENTICATED/INVALID_TOKEN, never a 500."""
     verifier = TokenVerifier([Issuer(oidc.issuer, _BrokenKeys(), [oidc.audience])])
+    resolver = RequirementResolver()
     security = Security(
-        authn=AuthenticationInterceptor(verifier, RequirementResolver()),
-        authz=AuthorizationInterceptor([RequirementAuthorizer()], RequirementResolver()),
+        authn=AuthenticationInterceptor(verifier, resolver),
+        authz=AuthorizationInterceptor([RequirementAuthorizer()], resolver),
         components=(),
         verifier=verifier,
+        resolver=resolver,
     )
     assert (await rejected(security, oidc.mint())).reason == "INVALID_TOKEN"
 

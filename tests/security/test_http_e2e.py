@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import yaml
 from starlette.requests import Request
 
 from microlib.core.context import current_context
@@ -97,3 +99,28 @@ async def test_disabled(oidc: OidcIssuer) -> None:
     async with TestService(books_service(), overrides=[*config(oidc), "security.enabled=false"]) as t:
         response = await t.http.get("/status/x")
     assert response.status_code == 200
+
+
+async def test_a_reload_of_the_access_rules_decides_the_next_calls(oidc: OidcIssuer, tmp_path: Path) -> None:
+    """`security.public_paths`, `public_methods` and `methods` are reloadable: a reload that
+    tightens them decides the next call. (It was reported `applied` and changed nothing: the
+    rules read at the start, and the decisions remembered from them, kept deciding.)"""
+    issuer = {"issuer": oidc.issuer, "discovery_url": oidc.discovery_url, "audiences": [oidc.audience]}
+    settings = tmp_path / "service.yaml"
+
+    def write(methods: dict[str, Any], public_paths: list[str]) -> None:
+        access = {"issuers": [issuer], "methods": methods, "public_paths": public_paths}
+        settings.write_text(yaml.safe_dump({"security": access}))
+
+    write({}, ["/status/*"])
+    service = books_service()
+    user = {"Authorization": f"Bearer {oidc.mint()}"}
+    async with TestService(service, files=[str(settings)]) as t:
+        assert (await t.http.get("/status/a")).status_code == 200
+        assert (await t.http.post("/admin/purge", headers=user)).status_code == 204
+        write({"http//admin/*": {"roles": ["admin"]}}, [])
+        assert (await service.live_config.reload()).status == "applied"
+        assert (await t.http.get("/status/a")).status_code == 401
+        assert (await t.http.post("/admin/purge", headers=user)).status_code == 403
+        admin = {"Authorization": f"Bearer {oidc.mint(roles=['admin'])}"}
+        assert (await t.http.post("/admin/purge", headers=admin)).status_code == 204

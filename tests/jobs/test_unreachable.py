@@ -79,6 +79,27 @@ async def test_a_worker_whose_broker_refuses_at_start_listens_again_once_it_answ
     assert failed["error"].startswith("AMQPConnectionError: ")
 
 
+@pytest.mark.connected
+async def test_an_enqueue_the_broker_refuses_is_unavailable_naming_its_setting() -> None:
+    """RabbitMQ refusing, an enqueue raises Unavailable (retryable, a 503 to an HTTP caller)
+    naming jobs.url with its password hidden; before, aiormq's own AMQPConnectionError
+    escaped, an INTERNAL error naming nothing."""
+    service = Service("shop")
+    service.include(Handlers())
+    overrides = [
+        f"jobs.url=amqp://guest:s3cret@127.0.0.1:{_free_port()}/",
+        f"jobs.store={REDIS_URL}",
+        f"jobs.namespace=t{uuid.uuid4().hex[:10]}",
+        "jobs.worker=false",
+        "jobs.scheduler.enabled=false",
+    ]
+    async with TestService(service, overrides=overrides):
+        with pytest.raises(Unavailable) as raised:
+            await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1"))
+    assert str(raised.value).startswith("the jobs broker at amqp://guest:**********@127.0.0.1:")
+    assert "(jobs.url): AMQPConnectionError: " in str(raised.value)
+
+
 async def _down(component: Component) -> Exception | None:
     """What the component's health check raises, if anything."""
     try:

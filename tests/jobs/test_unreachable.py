@@ -55,14 +55,7 @@ async def test_a_worker_whose_broker_refuses_at_start_listens_again_once_it_answ
     once RabbitMQ answers it takes jobs. Before, its consumer loop died on the refused
     connection and no job ran until the service restarted, while it stayed live and ready."""
     port = _free_port()
-    service = Service("shop")
-    service.include(Handlers())
-    overrides = [
-        f"jobs.url=amqp://guest:guest@127.0.0.1:{port}/",
-        f"jobs.store={REDIS_URL}",
-        f"jobs.namespace=t{uuid.uuid4().hex[:10]}",
-        "jobs.scheduler.enabled=false",
-    ]
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/")
     async with TestService(service, overrides=overrides) as t:
         worker = service.component("jobs-worker")
         async with asyncio.timeout(30):
@@ -84,20 +77,27 @@ async def test_an_enqueue_the_broker_refuses_is_unavailable_naming_its_setting()
     """RabbitMQ refusing, an enqueue raises Unavailable (retryable, a 503 to an HTTP caller)
     naming jobs.url with its password hidden; before, aiormq's own AMQPConnectionError
     escaped, an INTERNAL error naming nothing."""
-    service = Service("shop")
-    service.include(Handlers())
-    overrides = [
-        f"jobs.url=amqp://guest:s3cret@127.0.0.1:{_free_port()}/",
-        f"jobs.store={REDIS_URL}",
-        f"jobs.namespace=t{uuid.uuid4().hex[:10]}",
-        "jobs.worker=false",
-        "jobs.scheduler.enabled=false",
-    ]
+    service, overrides = _on_rabbitmq(f"amqp://guest:s3cret@127.0.0.1:{_free_port()}/", "jobs.worker=false")
     async with TestService(service, overrides=overrides):
         with pytest.raises(Unavailable) as raised:
             await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1"))
     assert str(raised.value).startswith("the jobs broker at amqp://guest:**********@127.0.0.1:")
     assert "(jobs.url): AMQPConnectionError: " in str(raised.value)
+
+
+def _on_rabbitmq(url: str, *extra: str) -> tuple[Service, list[str]]:
+    """A service of the test contract's jobs on RabbitMQ at ``url``, the store up, and the
+    settings that say so (a namespace of its own, no scheduler)."""
+    service = Service("shop")
+    service.include(Handlers())
+    overrides = [
+        f"jobs.url={url}",
+        f"jobs.store={REDIS_URL}",
+        f"jobs.namespace=t{uuid.uuid4().hex[:10]}",
+        "jobs.scheduler.enabled=false",
+        *extra,
+    ]
+    return service, overrides
 
 
 async def _down(component: Component) -> Exception | None:

@@ -159,7 +159,8 @@ class Service:
         self._health: Health | None = None
         self._started: list[Component] = []
         self._stop_requested: asyncio.Event | None = None
-        self._overran = False
+        self._overran = ""
+        self._shutdown_step = ""
         self._assembled = False
         self._instance_id = _instance_id()
         self._defaults = dict(defaults or {})
@@ -840,7 +841,7 @@ class Service:
 
             check_served(self.http.routes, [r.component for r in registrations], self.chain)
         self.health.phase = Phase.STARTING
-        self._overran = False
+        self._overran = ""
 
         def starting(name: str | None) -> None:
             self.health.waiting_for = name
@@ -872,8 +873,11 @@ class Service:
             async with asyncio.timeout(s.timeout):
                 await self._shutdown()
         except TimeoutError:
-            self._overran = True
-            log.error("shutdown exceeded its budget", timeout=s.timeout)
+            self._overran = (
+                f"shutdown exceeded its budget (shutdown.timeout: {s.timeout:g}s) waiting for "
+                f"{self._shutdown_step}"
+            )
+            log.error("shutdown exceeded its budget", timeout=s.timeout, waiting_for=self._shutdown_step)
         finally:
             self.health.phase = Phase.STOPPED
             self._started = []
@@ -890,9 +894,11 @@ class Service:
                 component.leaving()
         if s.drain_delay:
             # Load balancers keep routing until they see readiness fail.
+            self._shutdown_step = "shutdown.drain_delay"
             await asyncio.sleep(s.drain_delay)
         await self._drain(s.drain_timeout)
         for hook in self._hooks:
+            self._shutdown_step = f"shutdown hook {getattr(hook, '__qualname__', repr(hook))}"
             try:
                 async with asyncio.timeout(s.hook_timeout):
                     await hook()
@@ -900,7 +906,10 @@ class Service:
                 log.error(
                     "shutdown hook failed", hook=getattr(hook, "__qualname__", repr(hook)), error=str(exc)
                 )
-        await stop_all(self._started, self.config.lifecycle.stop_timeout)
+        await stop_all(self._started, self.config.lifecycle.stop_timeout, stopping=self._stopping)
+
+    def _stopping(self, component: str) -> None:
+        self._shutdown_step = f"the stop of component {component}"
 
     async def _drain(self, timeout: float) -> None:
         """Drain every server at once, within one budget.
@@ -909,10 +918,29 @@ class Service:
         taking new work (on a fresh connection) while another one drains.
         """
         drainables = [c for c in reversed(self._started) if isinstance(c, Drainable)]
-        outcomes = await asyncio.gather(*(c.drain(timeout) for c in drainables), return_exceptions=True)
+        draining = [c.name for c in drainables]
+
+        def drained(name: str | None) -> None:
+            if name is not None:
+                draining.remove(name)
+            self._shutdown_step = f"the drain of {', '.join(draining)}"
+
+        async def drain(name: str, done: Awaitable[None]) -> None:
+            # Cancelled (the shutdown's budget ran out), a drain is still what it waits for.
+            try:
+                await done
+            except Exception:
+                drained(name)
+                raise
+            drained(name)
+
+        drained(None)
+        outcomes = await asyncio.gather(
+            *(drain(c.name, c.drain(timeout)) for c in drainables), return_exceptions=True
+        )
         for component, outcome in zip(drainables, outcomes, strict=True):
             if isinstance(outcome, DrainExpired):
-                self._overran = True
+                self._overran = "shutdown exceeded its budget (see the log for what was cancelled)"
                 log.error("drain exceeded its budget", component=component.name, cancelled=outcome.cancelled)
             elif isinstance(outcome, BaseException):
                 log.error("component failed to drain", component=component.name, error=str(outcome))
@@ -957,7 +985,7 @@ class Service:
             for sig in signals:
                 loop.remove_signal_handler(sig)
         if self._overran:
-            raise ShutdownError("shutdown exceeded its budget (see the log for what was cancelled)")
+            raise ShutdownError(self._overran)
 
     def request_stop(self) -> None:
         """Ask a :meth:`serve` in progress to shut down, as SIGTERM would."""

@@ -36,9 +36,9 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_RETRY_KEYS = {"max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter"}
+_RETRY_KEYS = ("max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter")
 _JOB_KEYS = {"description", "payload", "result", "queue", "priority", "retry", "timeout", "schedule"}
-_SCHEDULE_KEYS = {"cron", "timezone", "interval", "payload"}
+_SCHEDULE_KEYS = ("cron", "timezone", "interval", "payload")
 
 
 def _is_number(value: Any) -> bool:
@@ -162,6 +162,14 @@ def load(path: Path, source: str) -> JobsContract:
     return JobsContract(name, version, tuple(specs), source)
 
 
+def _known_keys(source: str, line: int, what: str, value: Any, known: tuple[str, ...]) -> None:
+    """Fail unless ``value`` is a mapping of ``known`` keys only, naming the first unknown one."""
+    unknown = sorted(set(value) - set(known)) if isinstance(value, dict) else []
+    if not isinstance(value, dict) or unknown:
+        found = f"unknown key(s) {', '.join(unknown)}; " if unknown else ""
+        raise _fail(source, line, f"{what}: {found}the keys are {', '.join(known)}")
+
+
 def _job(
     source: str,
     name: str,
@@ -210,16 +218,12 @@ def _job(
     for values, lines in ((defaults, default_keys), (spec, keys)):
         given = values.get("retry") or {}
         where = lines.get("retry", (line, None))[0]
-        if not isinstance(given, dict) or set(given) - _RETRY_KEYS:
-            raise _fail(source, where, f"job {name}: retry keys are {', '.join(sorted(_RETRY_KEYS))}")
+        _known_keys(source, where, f"job {name}: retry", given, _RETRY_KEYS)
         retry.update({key: number(f"retry.{key}", value, where) for key, value in given.items()})
     schedule = spec.get("schedule")
     schedule_line = keys.get("schedule", (line, None))[0]
     if schedule is not None:
-        if not isinstance(schedule, dict) or set(schedule) - _SCHEDULE_KEYS:
-            raise _fail(
-                source, schedule_line, f"job {name}: schedule keys are cron, timezone, interval, payload"
-            )
+        _known_keys(source, schedule_line, f"job {name}: schedule", schedule, _SCHEDULE_KEYS)
         if ("cron" in schedule) == ("interval" in schedule):
             raise _fail(source, schedule_line, f"job {name}: schedule needs exactly one of cron and interval")
         cron = schedule.get("cron")

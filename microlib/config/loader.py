@@ -166,6 +166,16 @@ def _origin_of(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
     return "default" if leaf is None else leaf.origin
 
 
+def _problem_origin(leaves: Mapping[tuple[str, ...], Leaf], path: Path) -> str:
+    """Where a refused value came from; for a section its own validator refused (a
+    ``jobs.url`` that needs ``jobs.store``), where each value set in it came from."""
+    leaf = _find_leaf(leaves, path)
+    if leaf is not None:
+        return leaf.origin
+    under = dict.fromkeys(leaf.origin for key, leaf in leaves.items() if key[: len(path)] == path)
+    return ", ".join(under) or "default"
+
+
 def _key_origin(
     leaves: Mapping[tuple[str, ...], Leaf], keys: Mapping[tuple[str, ...], str], path: tuple[str, ...]
 ) -> str:
@@ -261,7 +271,7 @@ def _problems(
             by_path[name] = Problem(name, "not set", "missing", message)
             continue
         value = _shown(model, leaves, path, error["input"])
-        by_path[name] = Problem(name, _origin_of(leaves, path), error["type"], message, value)
+        by_path[name] = Problem(name, _problem_origin(leaves, path), error["type"], message, value)
     return list(by_path.values())
 
 

@@ -267,13 +267,22 @@ class _Retrying:
         return await self.component.check()
 
 
-async def stop_all(components: Sequence[Component], timeout: float) -> None:
+async def stop_all(
+    components: Sequence[Component], timeout: float, *, stopping: Callable[[str], None] | None = None
+) -> None:
     """Stop ``components`` in reverse order, each within ``timeout`` seconds.
 
     A component that fails or times out is logged and skipped: the others
     still get their chance to release resources.
+
+    Args:
+        components: What to stop, in the order they started.
+        timeout: Seconds each stop may take.
+        stopping: Told the name of each component as its stop begins.
     """
     for component in reversed(components):
+        if stopping is not None:
+            stopping(component.name)
         try:
             async with asyncio.timeout(timeout):
                 await component.stop()

@@ -264,20 +264,27 @@ class TaskiqQueue:
         )
 
     async def _kick(self, envelope: JobEnvelope) -> None:
-        broker = await self._writer(envelope.queue)
-        await broker.kick(
-            BrokerMessage(
-                task_id=envelope.id,
-                task_name=envelope.job,
-                message=envelope.encode(),
-                labels={"queue_name": self._physical(envelope.queue), "priority": envelope.priority},
-            )
+        message = BrokerMessage(
+            task_id=envelope.id,
+            task_name=envelope.job,
+            message=envelope.encode(),
+            labels={"queue_name": self._physical(envelope.queue), "priority": envelope.priority},
         )
+        try:
+            broker = await self._writer(envelope.queue)
+            await broker.kick(message)
+        except Exception as exc:  # the driver's own: aiormq's, redis's, asyncpg's
+            where = f"{mask_url_passwords(self._settings.url)} (jobs.url)"
+            raise Unavailable(f"the jobs broker at {where}: {type(exc).__name__}: {exc}") from exc
 
     # -- JobQueue ----------------------------------------------------------
 
     async def enqueue(self, envelope: JobEnvelope, *, not_before: float | None = None) -> str:
-        """Kick now, or keep in the store until ``not_before``."""
+        """Kick now, or keep in the store until ``not_before``.
+
+        Raises:
+            Unavailable: The broker did not take the job, naming ``jobs.url``.
+        """
         key = envelope.idempotency_key
         if key is not None:
             held = await self._store.remember_key(key, envelope.id, self._settings.idempotency_ttl)

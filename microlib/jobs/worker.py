@@ -41,6 +41,10 @@ __all__ = ["JobWorker", "RegisteredJob"]
 
 log = structlog.get_logger("microlib.jobs")
 
+_LISTEN_BACKOFF, _LISTEN_BACKOFF_MAX = 0.5, 10.0
+"""Seconds between a failed listening and the next, doubling up to the cap (as
+``messaging.reconnect_backoff`` and ``reconnect_backoff_max`` default)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RegisteredJob:
@@ -102,6 +106,7 @@ class JobWorker:
             if entry.job.result_type is not None
         }
         self._consumer: asyncio.Task[None] | None = None
+        self._failure: Exception | None = None
         self._running: dict[asyncio.Task[None], Delivery] = {}
         self._draining = False
 
@@ -114,7 +119,6 @@ class JobWorker:
         """Start taking jobs."""
         self._draining = False
         self._consumer = asyncio.create_task(self._consume(), name="microlib-jobs-worker")
-        self._consumer.add_done_callback(_report_end)
 
     def leaving(self) -> None:
         """Shutdown started: take no more jobs, from now rather than after the drain delay
@@ -145,13 +149,32 @@ class JobWorker:
 
     async def check(self) -> Mapping[str, Any] | None:
         """Report the load; unhealthy when the consumer loop died."""
-        consumer = self._consumer
-        if consumer is not None and consumer.done() and not consumer.cancelled():
-            error = consumer.exception()
-            raise RuntimeError(f"the job consumer stopped: {error!r}")
+        failure = self._failure
+        if failure is not None:
+            raise RuntimeError(
+                f"the job consumer failed, listening again: {type(failure).__name__}: {failure}"
+            )
         return {"running": self.running, "concurrency": self._concurrency, "queues": list(self._queues)}
 
     async def _consume(self) -> None:
+        """Listen, and listen again with backoff when the broker fails (refuses the
+        connection at start, say): a worker never stops taking jobs for good."""
+        pause = _LISTEN_BACKOFF
+        while True:
+            try:
+                await self._listen()
+                return
+            except Exception as exc:
+                self._failure = exc
+                log.error(
+                    "job consumer failed; listening again",
+                    error=_describe(exc),
+                    retry_in=pause,
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LISTEN_BACKOFF_MAX)
+
+    async def _listen(self) -> None:
         deliveries: AsyncIterator[Delivery] = self._queue.deliveries(self._queues)
         try:
             while True:
@@ -161,6 +184,7 @@ class JobWorker:
                 except BaseException:
                     self._slots.release()
                     raise
+                self._failure = None
                 if self._draining:
                     # A listener that missed its cancellation (see _tasks.cancel_and_wait).
                     self._slots.release()
@@ -292,14 +316,3 @@ async def _close(deliveries: AsyncIterator[Delivery]) -> None:
         # RuntimeError: the generator is still running (cancelled mid-step); it closes with its task.
         with contextlib.suppress(RuntimeError):
             await aclose()
-
-
-def _report_end(consumer: asyncio.Task[None]) -> None:
-    """Say it when the consumer loop dies (its broker refused the connection, say): the
-    service keeps serving and its health shows the worker DOWN, but no job runs any more."""
-    error = None if consumer.cancelled() else consumer.exception()
-    if error is not None:
-        log.error(
-            "job consumer stopped: no job runs until the service restarts",
-            error=f"{type(error).__name__}: {error}",
-        )

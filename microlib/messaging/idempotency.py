@@ -4,15 +4,17 @@ The relay, like every broker, delivers at least once. A consumer listed in
 ``messaging.idempotency.operations`` runs behind :class:`Deduplicate`: a
 delivery whose message id the store remembers is acknowledged without
 running the handler; a handled one is remembered after its handler
-returned. With :class:`DatabaseIdempotency` inside a ``UnitOfWork``, the id
-is written in the handler's own transaction: the handler's writes and the
-id commit together, so even a crash between them cannot apply a message twice.
+returned. With :class:`DatabaseIdempotency` the check, the handler and the id
+share one transaction of the service's database (the ``UnitOfWork``'s, when
+one is open): the handler's writes and the id commit together, so even a
+crash between them cannot apply a message twice.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
@@ -47,6 +49,10 @@ class IdempotencyStore(Protocol):
         """Record that ``message_id`` was handled in ``scope``."""
         ...
 
+    def unit(self) -> AbstractAsyncContextManager[object]:
+        """What the check, the handler and the remembering run in together."""
+        ...
+
 
 class CacheIdempotency:
     """Handled ids in a :class:`~microlib.data.Cache`: in memory, or Redis shared by replicas.
@@ -68,12 +74,17 @@ class CacheIdempotency:
         """Store the id for ``ttl`` seconds."""
         await self.cache.add(f"processed:{scope}:{message_id}", b"1", ttl=self.ttl)
 
+    def unit(self) -> AbstractAsyncContextManager[object]:
+        """Nothing: a cache has no transaction to share with the handler."""
+        return nullcontext()
+
 
 class DatabaseIdempotency:
     """Handled ids in the ``microlib_processed`` table (the outbox's migration branch).
 
-    Inside a transaction of ``database`` (a ``UnitOfWork``), the id is
-    written in it: it commits with the handler's writes, or not at all.
+    Inside a transaction of ``database``, the id is written in it: it commits
+    with the handler's writes, or not at all. :class:`Deduplicate` opens one
+    around the handler (its :meth:`unit`) unless a ``UnitOfWork`` did.
 
     Args:
         database: The service's database.
@@ -117,6 +128,12 @@ class DatabaseIdempotency:
         except IntegrityError:
             pass  # Remembered by a concurrent duplicate already.
 
+    def unit(self) -> AbstractAsyncContextManager[object]:
+        """A transaction of the database, unless this task has one open already."""
+        if current_transaction(self.database) is not None:
+            return nullcontext()
+        return self.database.transaction()
+
     async def _expire(self, conn: AsyncConnection) -> None:
         # At most once a minute, on the connection at hand (a second one would wait for
         # SQLite's write lock, which this transaction holds).
@@ -130,8 +147,9 @@ class Deduplicate:
 
     Installed by the composition root for ``messaging.idempotency.operations``,
     in the chain's ``user`` slot after the application's interceptors (so
-    inside a ``UnitOfWork``). A skipped delivery is acknowledged; a skipped
-    request gets no reply.
+    inside a ``UnitOfWork``). The check, the handler and the remembering run
+    in the store's :meth:`~IdempotencyStore.unit`. A skipped delivery is
+    acknowledged; a skipped request gets no reply.
 
     Args:
         store: Where handled ids are kept.
@@ -168,11 +186,12 @@ class Deduplicate:
         if not message_id:
             return await call_next(ctx)
         scope = f"{self.group}.{ctx.method}"
-        if await self.store.seen(scope, message_id):
-            log.info("duplicate message skipped", method=ctx.method, message_id=message_id)
-            if self._duplicates is not None:
-                self._duplicates.labels(ctx.method).inc()
-            return None
-        result = await call_next(ctx)
-        await self.store.remember(scope, message_id)
+        async with self.store.unit():
+            if await self.store.seen(scope, message_id):
+                log.info("duplicate message skipped", method=ctx.method, message_id=message_id)
+                if self._duplicates is not None:
+                    self._duplicates.labels(ctx.method).inc()
+                return None
+            result = await call_next(ctx)
+            await self.store.remember(scope, message_id)
         return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,9 @@ class Messages:
         timeout: float = 10.0,
     ) -> str | None:
         """Publish ``payload`` as a producer would; by default wait until a consumer
-        of this service settled it.
+        of this service settled it. With the outbox on, the message is committed
+        in a transaction of the service's database and relayed, as the service's
+        own are.
 
         Returns:
             ``"ack"`` (the handler returned) or ``"dead_letter"``; None when
@@ -94,9 +97,10 @@ class Messages:
         settled: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._waiting[message_id] = settled
         try:
-            await self._messaging.publisher.publish(
-                operation, payload, parameters=parameters, key=key, headers=headers, message_id=message_id
-            )
+            async with self._unit():
+                await self._messaging.publisher.publish(
+                    operation, payload, parameters=parameters, key=key, headers=headers, message_id=message_id
+                )
             if not wait:
                 return None
             try:
@@ -109,6 +113,12 @@ class Messages:
                 ) from None
         finally:
             self._waiting.pop(message_id, None)
+
+    def _unit(self) -> AbstractAsyncContextManager[object]:
+        # The outbox refuses a publish outside a transaction (messaging.outbox.outside_transaction).
+        if self._messaging.publisher.outbox is None:
+            return nullcontext()
+        return self._service.database.transaction()
 
     async def dead_letters(
         self, operation: OperationDefinition, *, limit: int = 100

@@ -192,3 +192,15 @@ def test_a_variable_whose_prefix_is_not_in_capitals_is_reported_not_ignored() ->
             "not read: the prefix is MICROLIB__ in capitals; did you mean MICROLIB__HTTP__PORT?",
         ),
     ]
+
+
+def test_a_section_a_validator_refuses_names_where_its_values_were_set(tmp_path: Path) -> None:
+    """A problem a section's own validator finds (a jobs.url that needs jobs.store) points at
+    where the section's values came from, not at ``default``."""
+    config = tmp_path / "jobs.yaml"
+    config.write_text("jobs:\n  concurrency: 4\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(Settings, files=[config], overrides=["jobs.url=amqp://guest:guest@rabbit:5672/"])
+    [problem] = caught.value.problems
+    assert (problem.path, problem.rule) == ("jobs", "value_error")
+    assert problem.source == f"{config}:2, --set jobs.url=..."

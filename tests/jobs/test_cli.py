@@ -143,7 +143,7 @@ async def test_a_replay_the_broker_refuses_keeps_the_letter(namespace: str) -> N
         assert replayed.returncode == 2
         [line] = replayed.stderr.strip().splitlines()
         assert "cannot reach the jobs backend" in line
-        assert "jobs.url amqp://***@127.0.0.1:1/" in line
+        assert "the jobs broker at amqp://guest:**********@127.0.0.1:1/ (jobs.url): AMQPConnection" in line
         assert await queue.dead_letter(envelope.id) is not None
     finally:
         await queue.stop()

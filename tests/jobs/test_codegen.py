@@ -232,7 +232,19 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
             "name: a.jobs\njobs:\n  x:\n    retry: {max_attempts: 0}\n",
             "bad-jobs.yaml:5: job x: retry.max_attempts: an integer of at least 1, not 0",
         ),
-        ("name: a.jobs\njobs:\n  x:\n    retry: 5\n", "bad-jobs.yaml:5: job x: retry keys are"),
+        (
+            "name: a.jobs\njobs:\n  x:\n    retry: 5\n",
+            "bad-jobs.yaml:5: job x: retry: the keys are max_attempts, initial_backoff, max_backoff,",
+        ),
+        # A misspelt key is named, not only the keys there are.
+        (
+            "name: a.jobs\ndefaults:\n  retry: {max_atempts: 2}\njobs:\n  x: {}\n",
+            "bad-jobs.yaml:4: job x: retry: unknown key(s) max_atempts; the keys are max_attempts,",
+        ),
+        (
+            "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '0 3 * * *', timezon: UTC}\n",
+            "bad-jobs.yaml:5: job x: schedule: unknown key(s) timezon; the keys are cron, timezone,",
+        ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {interval: often}\n",
             "bad-jobs.yaml:5: job x: schedule.interval: a number of seconds above 0, not 'often'",

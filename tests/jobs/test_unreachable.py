@@ -1,18 +1,23 @@
 """A jobs store that does not answer fails the start naming the setting that points at it;
-a broker that refuses the worker is said in the log."""
+a broker that refuses the worker is said in the log, and listened to again."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
 from microlib import Service
 from microlib.core.errors import Unavailable
+from microlib.core.lifecycle import Component
 from microlib.jobs import JobsSettings
 from microlib.jobs.feature import open_queue
 from microlib.testing import TestService
-from tests.jobs._contract import Handlers
+from tests.jobs._contract import Handlers, Receipt, ShopJobsEnqueuer, Total
 from tests.jobs.conftest import REDIS_URL
 
 
@@ -44,22 +49,90 @@ async def test_a_store_that_does_not_answer_names_its_setting(settings: JobsSett
 
 
 @pytest.mark.connected
-async def test_a_worker_whose_broker_refuses_says_so_in_the_log() -> None:
-    """RabbitMQ down, the store up: the service starts (the worker opens its broker after the
-    start), the consumer loop dies on the refused connection; before, only aio-pika's own
-    line said so, and nothing said that no job would run."""
+async def test_a_worker_whose_broker_refuses_at_start_listens_again_once_it_answers() -> None:
+    """RabbitMQ unreachable when the service starts, the store up: the service starts (the
+    worker opens its broker after the start), the worker says it failed and is DOWN, and
+    once RabbitMQ answers it takes jobs. Before, its consumer loop died on the refused
+    connection and no job ran until the service restarted, while it stayed live and ready."""
+    port = _free_port()
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/")
+    async with TestService(service, overrides=overrides) as t:
+        worker = service.component("jobs-worker")
+        async with asyncio.timeout(30):
+            while await _down(worker) is None:  # noqa: ASYNC110 - no event to wait on
+                await asyncio.sleep(0.05)
+        down = await _down(worker)
+        async with _forwarding(port, to=5672):
+            handle = await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1"))
+            assert await handle.result(timeout=30) == Total(order_id="o-1", items=0)
+            assert await _down(worker) is None
+    assert str(down).startswith("the job consumer failed, listening again: AMQPConnectionError")
+    [failed, *_] = [e for e in t.logs if e["event"] == "job consumer failed; listening again"]
+    assert failed["level"] == "error"
+    assert failed["error"].startswith("AMQPConnectionError: ")
+
+
+@pytest.mark.connected
+async def test_an_enqueue_the_broker_refuses_is_unavailable_naming_its_setting() -> None:
+    """RabbitMQ refusing, an enqueue raises Unavailable (retryable, a 503 to an HTTP caller)
+    naming jobs.url with its password hidden; before, aiormq's own AMQPConnectionError
+    escaped, an INTERNAL error naming nothing."""
+    service, overrides = _on_rabbitmq(f"amqp://guest:s3cret@127.0.0.1:{_free_port()}/", "jobs.worker=false")
+    async with TestService(service, overrides=overrides):
+        with pytest.raises(Unavailable) as raised:
+            await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1"))
+    assert str(raised.value).startswith("the jobs broker at amqp://guest:**********@127.0.0.1:")
+    assert "(jobs.url): AMQPConnectionError: " in str(raised.value)
+
+
+def _on_rabbitmq(url: str, *extra: str) -> tuple[Service, list[str]]:
+    """A service of the test contract's jobs on RabbitMQ at ``url``, the store up, and the
+    settings that say so (a namespace of its own, no scheduler)."""
     service = Service("shop")
     service.include(Handlers())
     overrides = [
-        "jobs.url=amqp://guest:guest@127.0.0.1:1/",
+        f"jobs.url={url}",
         f"jobs.store={REDIS_URL}",
+        f"jobs.namespace=t{uuid.uuid4().hex[:10]}",
         "jobs.scheduler.enabled=false",
+        *extra,
     ]
-    async with TestService(service, overrides=overrides) as t:
-        async with asyncio.timeout(30):
-            while not any("job consumer stopped" in e["event"] for e in t.logs):  # noqa: ASYNC110 - no event to wait on
-                await asyncio.sleep(0.05)
-    [stopped] = [e for e in t.logs if "job consumer stopped" in e["event"]]
-    assert stopped["event"] == "job consumer stopped: no job runs until the service restarts"
-    assert stopped["level"] == "error"
-    assert stopped["error"].startswith("AMQPConnectionError: ")
+    return service, overrides
+
+
+async def _down(component: Component) -> Exception | None:
+    """What the component's health check raises, if anything."""
+    try:
+        await component.check()
+    except Exception as exc:
+        return exc
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def _forwarding(port: int, *, to: int) -> AsyncIterator[None]:
+    """Listen on ``port`` and pipe each connection to 127.0.0.1:``to`` (RabbitMQ), as a
+    broker that comes up does."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", to)
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+
+    server = await asyncio.start_server(forward, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()

@@ -282,3 +282,30 @@ def test_the_consumer_group_comes_from_config_then_the_kafka_binding_then_the_se
     service.configure(overrides=[f"messaging.url={url}", *overrides], environ={})
     service.app  # noqa: B018 - assembles the service, connecting nothing
     assert service.messaging.options(contract.on_order).group == group
+
+
+async def test_a_shutdown_past_its_budget_names_the_drain_it_waited_for(contract: Orders) -> None:
+    """A handler that swallows its cancellation holds the messaging drain past
+    ``shutdown.timeout``: the error says what the shutdown was waiting for, not
+    only that its budget ran out."""
+    started, release = asyncio.Event(), asyncio.Event()
+    stopped: list[asyncio.Task[Any]] = []
+
+    async def on_order(self: Any, payload: Any, ctx: MessageContext) -> None:
+        stopped.append(asyncio.current_task())  # type: ignore[arg-type]
+        started.set()
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            await release.wait()
+
+    service = Service("stock")
+    service.include(consumer_of(contract, on_order))
+    budget = ["shutdown.drain_delay=0", "shutdown.drain_timeout=0.1", "shutdown.timeout=0.5"]
+    async with TestService(service, overrides=budget) as t:
+        await t.messages.publish(contract.place_order, placed(), parameters={"region": "eu"}, wait=False)
+        await started.wait()
+    release.set()
+    await asyncio.gather(*stopped, return_exceptions=True)
+    [event] = [e for e in t.logs if e["event"] == "shutdown exceeded its budget"]
+    assert event["waiting_for"] == "the drain of messaging"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from microlib import Service
 from microlib.config import ConfigError
@@ -89,6 +91,50 @@ async def test_a_store_the_service_lacks_is_named(contract: Orders, store: str) 
             overrides=["messaging.idempotency.operations=[onOrder]", f"messaging.idempotency.store={store}"],
         ):
             pass
+
+
+@pytest.mark.connected
+async def test_with_the_database_store_concurrent_duplicates_apply_once(
+    contract: Orders, pg_url: str, tmp_path: Path
+) -> None:
+    """With ``store: database`` the id and the handler's writes (in the service's own
+    database) commit together, though no UnitOfWork was installed: two deliveries of one
+    message id handled at once both run, but one rolls back on the id's key and is then
+    skipped, so its write is applied once."""
+    both_running = asyncio.Barrier(2)
+    table = f"applied_{tmp_path.name[-12:].lower()}"
+
+    async def on_order(self: Any, payload: Any, ctx: MessageContext) -> None:
+        if ctx.attempt == 1:
+            await both_running.wait()
+        async with service.database.transaction() as session:
+            insert = text(f"INSERT INTO {table} (message_id) VALUES (:m)")
+            await (await session.connection()).execute(insert, {"m": ctx.message_id})
+
+    service = Service("stock", database=True)
+    service.include(type("Stock", (contract.consumer,), {"on_order": on_order})())
+    (tmp_path / "none").mkdir()
+    overrides = [
+        "messaging.idempotency.operations=[onOrder]",
+        "messaging.idempotency.store=database",
+        f"database.url={pg_url}",
+        "database.migrate_on_start=true",
+        f"database.migrations={tmp_path}/none",
+    ]
+    settled: list[str] = []
+    async with TestService(service, overrides=overrides):
+        async with service.database.engine.begin() as connection:
+            await connection.execute(text(f"CREATE TABLE {table} (message_id text)"))
+        service.messaging.observers.append(lambda op, delivery, outcome: settled.append(outcome))
+        for _ in range(2):
+            await service.publisher.publish(
+                contract.place_order, placed(), parameters={"region": "eu"}, message_id="m-1"
+            )
+        await eventually(lambda: len(settled) == 2, what="both deliveries settled")
+        async with service.database.engine.connect() as connection:
+            applied = (await connection.execute(text(f"SELECT message_id FROM {table}"))).all()
+    assert applied == [("m-1",)]
+    assert settled == ["ack", "ack"]
 
 
 async def test_the_database_store_commits_with_the_handler_transaction(db_url: str, tmp_path: Path) -> None:

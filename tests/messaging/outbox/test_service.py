@@ -118,6 +118,23 @@ async def test_outside_a_transaction_direct_publishing_is_explicit(contract: Ord
         assert await rows(service, contract.place_order.address.split(".")[0]) == []
 
 
+async def test_the_test_harness_publishes_through_the_outbox(
+    contract: Orders, db_url: str, tmp_path: Path
+) -> None:
+    """``t.messages.publish`` works with the outbox on, as the service's own settings
+    (``microlib_config``) turn it on in a project's tests: it commits the message in a
+    transaction of the service's database, then waits until the consumer settled it."""
+    received: list[str] = []
+    service = shop(contract, received)
+    async with TestService(service, overrides=settings(db_url, tmp_path)) as t:
+        outcome = await t.messages.publish(contract.place_order, placed("h-1"), parameters={"region": "eu"})
+        assert outcome == "ack"
+        assert received == ["h-1"]
+        assert [m for m, _ in await rows(service, contract.place_order.address.split(".")[0])] == [
+            t.messages.published[0].message.message_id
+        ]
+
+
 async def test_the_outbox_needs_the_service_database(contract: Orders) -> None:
     """messaging.outbox.enabled on a service built without database=True fails the start, saying so."""
     service = Service("shop")

@@ -95,7 +95,12 @@ class TracedTransport(httpx.AsyncBaseTransport):
             span.end()
             self._record(method, server, str(status), start)
 
-        response.stream = _FinishingStream(response.stream, finish)
+        if response.is_closed:
+            # Built with its content (httpx.MockTransport's answers): read and closed already, so
+            # no stream of it will close again.
+            finish()
+        else:
+            response.stream = _FinishingStream(response.stream, finish)
         return response
 
     async def aclose(self) -> None:

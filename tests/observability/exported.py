@@ -168,8 +168,7 @@ async def exposition(folder: Path) -> str:
 
 
 async def _no_content(scope: Any, receive: Any, send: Any) -> None:
-    """Another service, answering 204 (the client records its metrics when the body closes: a
-    MockTransport's response is read at once, and never closed)."""
+    """Another service, answering 204."""
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 

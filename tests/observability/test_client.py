@@ -52,6 +52,22 @@ async def test_traceparent_injected_and_span_recorded() -> None:
     assert 'http_client_requests_total{method="GET",server="svc:80",status="418"} 1.0' in text
 
 
+async def test_a_response_built_with_its_content_is_recorded() -> None:
+    """A transport that answers with a response already read (httpx.MockTransport, as a
+    user's tests do) ends the span and counts the request: its stream never closes again."""
+    tracing, exporter = _tracing()
+    metrics = PrometheusMetrics(process_metrics=False)
+    transport = httpx.MockTransport(lambda request: httpx.Response(503, json={"down": True}))
+    async with traced_client(tracing=tracing, metrics=metrics, transport=transport) as client:
+        assert (await client.get("http://prices.internal/v1/prices/1")).json() == {"down": True}
+    await tracing.shutdown(5)
+    [span] = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["http.response.status_code"] == 503
+    text = metrics.exposition()[0].decode()
+    assert 'http_client_requests_total{method="GET",server="prices.internal:80",status="503"} 1.0' in text
+
+
 async def test_connection_failure_is_an_error_span() -> None:
     """A refused connection ends the span as an error and counts the error type."""
     tracing, exporter = _tracing()

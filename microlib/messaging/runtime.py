@@ -144,7 +144,8 @@ class Messaging:
         Raises:
             ValueError: ``messaging.consumers`` or
                 ``messaging.idempotency.operations`` names an operation no
-                included consumer receives.
+                included consumer receives, or the broker cannot send to a
+                send operation's address (a Kafka topic name it refuses).
         """
         receives = {op.name for application, _ in self._consumers for op in application.receives()}
         named = {
@@ -160,6 +161,12 @@ class Messaging:
                     f"known: {sorted(receives)}"
                 )
         broker = self._broker = open_broker(self.settings, client_name=self._client_name)
+        # A send operation's address the broker refuses fails the start, not each publish after it
+        # (the documents known now: the consumers' and those generated publishers registered).
+        applications = [application for application, _ in self._consumers]
+        for application in [*applications, *self.publisher.documents.values()]:
+            for operation in application.sends():
+                broker.destination(operation, operation.address)
         try:
             await broker.start()
             self.publisher.attach(

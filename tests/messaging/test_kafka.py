@@ -12,7 +12,7 @@ import pytest
 
 from microlib import Service
 from microlib.core import StartupError
-from microlib.messaging import MessageContext
+from microlib.messaging import MessageContext, register_document
 from microlib.testing import TestService
 from tests.messaging.cases import BrokerCases
 from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed
@@ -157,6 +157,15 @@ async def test_an_address_that_is_no_kafka_topic_name_fails_at_once_naming_it(ka
     async with asyncio.timeout(5), TestService(publishing, overrides=[url]):
         with pytest.raises(ValueError, match=expected):
             await publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+
+    # A generated publisher built before the start registered its document: its send
+    # operations are checked then, so the start fails instead of every publish after it.
+    registered = Service("shop")
+    register_document(registered.publisher, contract.application)
+    async with asyncio.timeout(5):
+        with pytest.raises(StartupError, match=expected):
+            async with TestService(registered, overrides=[url]):
+                pass
 
 
 @pytest.mark.connected

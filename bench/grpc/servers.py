@@ -19,6 +19,7 @@ Kinds:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -91,6 +92,10 @@ async def serve_microlib(port: int, *, upb: bool = False) -> None:
         ]
     )
     await service.start()
+    # As `microlib run` and Service.serve() leave a started service (ADR 0014): what start-up
+    # built out of the collector's reach. Without it the rare full collections walked it all.
+    if service.config.lifecycle.freeze_heap:
+        gc.freeze()
     try:
         await _until_signalled()
     finally:

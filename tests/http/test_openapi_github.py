@@ -143,3 +143,17 @@ def test_a_required_property_nothing_fills_is_named_where_it_is_declared(tmp_pat
         "microlib could not write its errors in this schema (at paths./repos/{owner}/{repo}/labels/"
         "{name}.get.responses.404.content.application/json.schema.url)"
     )
+
+
+async def test_a_304_and_a_204_carry_no_content(github: ModuleType) -> None:
+    """RFC 9110: a 304 has no content, whatever the handler returned with it (it was sent, and a
+    client reading the connection on takes it for the next response), and neither a 204 nor a 304
+    has a Content-Length (a 204 said 0)."""
+    async with TestService(_service(github)) as t:
+        starred = await t.http.get("/user/starred/octocat/hello-world")
+        assert (starred.status_code, starred.content, starred.headers["etag"]) == (304, b"", '"s1"')
+        assert "content-length" not in starred.headers
+        assert "content-type" not in starred.headers
+        star = await t.http.put("/user/starred/octocat/spoon-knife")
+        assert (star.status_code, star.content) == (204, b"")
+        assert "content-length" not in star.headers

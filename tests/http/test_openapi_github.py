@@ -145,6 +145,27 @@ def test_a_required_property_nothing_fills_is_named_where_it_is_declared(tmp_pat
     )
 
 
+async def test_a_default_its_format_refuses_is_left_out(github: ModuleType) -> None:
+    """`deployment-status.environment_url` is `{type: string, format: uri, default: ""}`: the
+    model said `AnyUrl = ''`, which mypy refuses, and answered `""`, which is no URI. The default
+    is left out with a warning at its line: absent, the property is not sent."""
+    warnings: list[str] = []
+    render(SPEC, warnings=warnings)
+    for name in ("environment_url", "log_url"):
+        assert any(
+            f"components.schemas.deployment-status.properties.{name}.default: default '' is not a valid "
+            "uri: left out of the model" in w
+            for w in warnings
+        ), warnings
+    async with TestService(_service(github)) as t:
+        status = await t.http.get("/repos/octocat/example/deployments/42/statuses/1")
+        assert status.status_code == 200, status.text
+        assert "environment_url" not in status.json()
+        assert "log_url" not in status.json()
+        formats = jsonschema.FormatChecker()
+        jsonschema.validate(status.json(), SCHEMAS["deployment-status"], format_checker=formats)
+
+
 async def test_a_304_and_a_204_carry_no_content(github: ModuleType) -> None:
     """RFC 9110: a 304 has no content, whatever the handler returned with it (it was sent, and a
     client reading the connection on takes it for the next response), and neither a 204 nor a 304

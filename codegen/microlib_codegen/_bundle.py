@@ -71,20 +71,38 @@ def _string(loader: yaml.SafeLoader, node: ScalarNode) -> str:
 _Loader.add_constructor("tag:yaml.org,2002:str", _string)
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
+    """:class:`_Loader`'s reading on libyaml's parser where PyYAML has it: GitHub's 13 MB
+    description composes in 8 s of CPU there, 33 s in the pure-Python one (same nodes, same lines)."""
+
+
+_FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+_FastLoader.add_constructor("tag:yaml.org,2002:str", _string)
+
+
+def _compose(text: str, loader_class: type[Any]) -> tuple[Any, Node | None]:
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
+
+
 def _read(path: Path) -> tuple[Any, dict[Path_, int]]:
     """The document at ``path`` and the 1-based line of each node, by JSON path."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BundleError(f"{relative_to_cwd(path)}: cannot read: {exc.strerror}") from exc
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        raise BundleError(invalid_yaml(exc, str(relative_to_cwd(path)))) from exc
-    finally:
-        loader.dispose()
+        data, node = _compose(text, _FastLoader)
+    except yaml.YAMLError:
+        # Said as the pure-Python parser says it: its messages name the construct that failed.
+        try:
+            data, node = _compose(text, _Loader)
+        except yaml.YAMLError as exc:
+            raise BundleError(invalid_yaml(exc, str(relative_to_cwd(path)))) from exc
     lines: dict[Path_, int] = {}
     if node is not None:
         _lines(node, (), lines)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,7 +103,37 @@ class _Loaded:
         self.warnings.append(f"{self.bundled.at(path)}: {'.'.join(path) or '(document)'}: {reason}")
 
 
+# The documents read so far, by entry file: the files each was read from with their digests, and
+# what loading made of them (its warnings as loading left them).
+_READ: dict[Path, tuple[tuple[tuple[Path, str], ...], _Loaded]] = {}
+_KEPT = 4
+
+
 def _load(spec: Path) -> _Loaded:
+    """The document at ``spec``, read once per content: one run of codegen asks for it three
+    times (the package, the stubs, the drift report), and reading, validating and bundling
+    GitHub's 13 MB description costs a minute. Read again when any of its files changed."""
+    if spec.suffix == ".tsp" or spec.name == CONFIG:
+        return _read_contract(spec)
+    key = spec.resolve()
+    known = _READ.pop(key, None)
+    if known is None or any(_digest(file) != digest for file, digest in known[0]):
+        loaded = _read_contract(spec)
+        known = (tuple((file, _digest(file)) for file in loaded.bundled.files), loaded)
+    _READ[key] = known  # the most recent last
+    while len(_READ) > _KEPT:
+        del _READ[next(iter(_READ))]
+    return replace(known[1], warnings=list(known[1].warnings))
+
+
+def _digest(file: Path) -> str:
+    try:
+        return hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _read_contract(spec: Path) -> _Loaded:
     if spec.suffix == ".tsp" or spec.name == CONFIG:
         # TypeSpec: the OpenAPI 3.1 document the compiler emits is the contract from here on.
         compiled = compile_typespec(spec)

@@ -27,7 +27,15 @@ from urllib.parse import unquote
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["BundleError", "Bundled", "bundle", "invalid_yaml", "load_document", "relative_to_cwd"]
+__all__ = [
+    "BundleError",
+    "Bundled",
+    "bundle",
+    "invalid_yaml",
+    "load_document",
+    "relative_to_cwd",
+    "walk_nodes",
+]
 
 # Keys whose values are schemas (or maps / lists of schemas) in both 3.0 and 3.1.
 _SCHEMA_VALUE_KEYS = frozenset(
@@ -205,7 +213,7 @@ class Bundled:
         leads there from the root, or when nothing matches.
         """
         wanted = tuple(path)
-        for prefix, node in _nodes(self.document, ()):
+        for prefix, node in walk_nodes(self.document, ()):
             found = _follow(node, wanted)
             if found is not _NOWHERE and found == value:
                 return (*prefix, *wanted)
@@ -214,7 +222,7 @@ class Bundled:
     def path_of(self, node: Any) -> Path_:
         """The path from the document's root of ``node``, an object of the document found by
         identity (the first place it is, in document order), or () when it is not there."""
-        for path, candidate in _nodes(self.document, ()):
+        for path, candidate in walk_nodes(self.document, ()):
             if candidate is node:
                 return path
         return ()
@@ -228,13 +236,13 @@ class Bundled:
 _NOWHERE = object()
 
 
-def _nodes(node: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
+def walk_nodes(node: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
     """Every container node with its path, the root first (document order)."""
     yield path, node
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, child in items:
         if isinstance(child, dict | list):
-            yield from _nodes(child, (*path, key))
+            yield from walk_nodes(child, (*path, key))
 
 
 def _follow(node: Any, path: Path_) -> Any:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from microlib_codegen import __version__
-from microlib_codegen._bundle import Bundled, BundleError, bundle
+from microlib_codegen._bundle import Bundled, BundleError, bundle, walk_nodes
 from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
 from microlib_codegen._openapi_ops import (
@@ -245,9 +245,30 @@ def _models(loaded: _Loaded, source: str) -> tuple[str, dict[str, str]]:
         text, names, notes = document_models(loaded.work, source)
     except ModelsError as exc:
         raise OpenAPIError(str(exc)) from exc
-    for path, reason in notes:
+    own = set((loaded.doc.get("components") or {}).get("schemas") or {})
+    written = dict.fromkeys((_written_at(loaded.work, own, path), reason) for path, reason in notes)
+    for path, reason in written:
         loaded.warn(path, reason)
     return text, names
+
+
+def _written_at(work: dict[str, Any], own: set[str], path: tuple[str, ...]) -> tuple[str, ...]:
+    """Where the document wrote what a model note names at ``path`` of ``work``: a schema codegen
+    made a model of (``components.schemas.PullsCreateBody``, an operation's inline body) is the
+    document's own object, found where the document has it; other paths are the document's."""
+    if len(path) < 3 or path[:2] != ("components", "schemas") or path[2] in own:
+        return path
+    node: Any = work
+    depth = 0
+    for part in path:
+        child = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(child, dict | list):
+            break
+        node, depth = child, depth + 1
+    for where, candidate in walk_nodes(work, ()):
+        if candidate is node and not (where[:2] == ("components", "schemas") and where[2] not in own):
+            return (*map(str, where), *path[depth:])
+    return path
 
 
 def _resolved(loaded: _Loaded, names: dict[str, str]) -> list[OperationSpec]:

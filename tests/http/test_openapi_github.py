@@ -178,3 +178,53 @@ async def test_a_304_and_a_204_carry_no_content(github: ModuleType) -> None:
         star = await t.http.put("/user/starred/octocat/spoon-knife")
         assert (star.status_code, star.content) == (204, b"")
         assert "content-length" not in star.headers
+
+
+# pulls/create's inline body, as GitHub writes it (trimmed to two of its properties).
+PULLS_CREATE = {
+    "openapi": "3.0.3",
+    "info": {"title": "GitHub v3 REST API (excerpt)", "version": "1.1.4"},
+    "paths": {
+        "/repos/{owner}/{repo}/pulls": {
+            "post": {
+                "operationId": "pulls/create",
+                "tags": ["pulls"],
+                "parameters": [
+                    {"name": "owner", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "repo", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "head": {"type": "string"},
+                                    "head_repo": {"type": "string", "format": "repo.nwo"},
+                                },
+                                "required": ["head"],
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": {"description": "Response"}},
+            }
+        }
+    },
+}
+
+
+def test_a_note_on_an_inline_schema_is_named_once_where_the_document_writes_it(tmp_path: Path) -> None:
+    """An inline body's model is one codegen names (`PullsCreateBody`): a note on it was reported
+    a second time, at `components.schemas.PullsCreateBody`, which the document does not have, and
+    at line 1 (GitHub's whole description: at the line of something else)."""
+    spec = tmp_path / "pulls.json"
+    spec.write_text(json.dumps(PULLS_CREATE, indent=2))
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if '"head_repo": {' in text)
+    warnings: list[str] = []
+    render(spec, warnings=warnings)
+    assert warnings == [
+        f"{spec}:{line}: paths./repos/{{owner}}/{{repo}}/pulls.post.requestBody.content.application/json."
+        "schema.properties.head_repo: format 'repo.nwo' is not one the models know: checked as any string"
+    ]

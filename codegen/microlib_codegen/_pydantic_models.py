@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from microlib.core._formats import refuses
 from microlib_codegen import __version__
 from microlib_codegen.errors import CodegenError
 
@@ -175,7 +176,8 @@ def _typed_defaults(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
 
 
 def _refused_default(schema: dict[str, Any]) -> str:
-    """Why ``schema``'s own ``type`` or ``enum`` refuses its ``default``, or ''."""
+    """Why ``schema``'s own ``type``, ``enum`` or ``format`` (one microlib checks) refuses its
+    ``default``, or ''."""
     value = schema["default"]
     if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
         return "is not one of its enum"
@@ -187,7 +189,14 @@ def _refused_default(schema: dict[str, Any]) -> str:
     # A bool is an int to Python, never a number to JSON Schema.
     fits = any(isinstance(value, kind) and (bool in kind or not isinstance(value, bool)) for kind in kinds)
     integral = isinstance(value, float) and value.is_integer() and "integer" in names
-    return "" if fits or integral else f"is not of its type {' or '.join(names)}"
+    if not (fits or integral):
+        return f"is not of its type {' or '.join(names)}"
+    fmt = schema.get("format")
+    if isinstance(value, str) and isinstance(fmt, str) and refuses(fmt, value):
+        # GitHub's deployment-status: `{type: string, format: uri, default: ""}`, which the
+        # generator writes `AnyUrl = ''`: a model mypy refuses, and a response holding a str.
+        return f"is not a valid {fmt}"
+    return ""
 
 
 _UNKNOWN_FORMAT = re.compile(r"format of '(?P<format>.*)' not understood for '(?P<type>.*)' - using default")

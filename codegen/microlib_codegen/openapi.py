@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from microlib_codegen import __version__
-from microlib_codegen._bundle import Bundled, BundleError, bundle
+from microlib_codegen._bundle import Bundled, BundleError, bundle, walk_nodes
 from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
 from microlib_codegen._openapi_ops import (
@@ -103,7 +103,37 @@ class _Loaded:
         self.warnings.append(f"{self.bundled.at(path)}: {'.'.join(path) or '(document)'}: {reason}")
 
 
+# The documents read so far, by entry file: the files each was read from with their digests, and
+# what loading made of them (its warnings as loading left them).
+_READ: dict[Path, tuple[tuple[tuple[Path, str], ...], _Loaded]] = {}
+_KEPT = 4
+
+
 def _load(spec: Path) -> _Loaded:
+    """The document at ``spec``, read once per content: one run of codegen asks for it three
+    times (the package, the stubs, the drift report), and reading, validating and bundling
+    GitHub's 13 MB description costs a minute. Read again when any of its files changed."""
+    if spec.suffix == ".tsp" or spec.name == CONFIG:
+        return _read_contract(spec)
+    key = spec.resolve()
+    known = _READ.pop(key, None)
+    if known is None or any(_digest(file) != digest for file, digest in known[0]):
+        loaded = _read_contract(spec)
+        known = (tuple((file, _digest(file)) for file in loaded.bundled.files), loaded)
+    _READ[key] = known  # the most recent last
+    while len(_READ) > _KEPT:
+        del _READ[next(iter(_READ))]
+    return replace(known[1], warnings=list(known[1].warnings))
+
+
+def _digest(file: Path) -> str:
+    try:
+        return hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _read_contract(spec: Path) -> _Loaded:
     if spec.suffix == ".tsp" or spec.name == CONFIG:
         # TypeSpec: the OpenAPI 3.1 document the compiler emits is the contract from here on.
         compiled = compile_typespec(spec)
@@ -215,9 +245,30 @@ def _models(loaded: _Loaded, source: str) -> tuple[str, dict[str, str]]:
         text, names, notes = document_models(loaded.work, source)
     except ModelsError as exc:
         raise OpenAPIError(str(exc)) from exc
-    for path, reason in notes:
+    own = set((loaded.doc.get("components") or {}).get("schemas") or {})
+    written = dict.fromkeys((_written_at(loaded.work, own, path), reason) for path, reason in notes)
+    for path, reason in written:
         loaded.warn(path, reason)
     return text, names
+
+
+def _written_at(work: dict[str, Any], own: set[str], path: tuple[str, ...]) -> tuple[str, ...]:
+    """Where the document wrote what a model note names at ``path`` of ``work``: a schema codegen
+    made a model of (``components.schemas.PullsCreateBody``, an operation's inline body) is the
+    document's own object, found where the document has it; other paths are the document's."""
+    if len(path) < 3 or path[:2] != ("components", "schemas") or path[2] in own:
+        return path
+    node: Any = work
+    depth = 0
+    for part in path:
+        child = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(child, dict | list):
+            break
+        node, depth = child, depth + 1
+    for where, candidate in walk_nodes(work, ()):
+        if candidate is node and not (where[:2] == ("components", "schemas") and where[2] not in own):
+            return (*map(str, where), *path[depth:])
+    return path
 
 
 def _resolved(loaded: _Loaded, names: dict[str, str]) -> list[OperationSpec]:

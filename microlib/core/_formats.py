@@ -26,12 +26,12 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import AnyUrl, BaseModel, TypeAdapter, ValidationError
 from pydantic.errors import PydanticInvalidForJsonSchema
 
 from microlib.core.errors import FieldViolation
 
-__all__ = ["FormatPlan", "format_plan"]
+__all__ = ["FormatPlan", "format_plan", "refuses"]
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME = r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -162,6 +162,23 @@ _EXAMPLES = {
     "email": "bob@b.example",
     "idn-email": "jörg@b.example",
 }
+
+
+def refuses(fmt: str, text: str) -> bool:
+    """Whether a served value ``text`` breaks ``fmt`` as microlib holds it: the formats checked
+    here, and ``uri`` by the strict type the models give it (pydantic's ``AnyUrl``). A format
+    microlib does not check refuses nothing."""
+    if fmt == "uri":
+        try:
+            _URI.validate_python(text, strict=True)
+        except ValidationError:
+            return True
+        return False
+    check = _CHECKS.get(fmt)
+    return check is not None and not check(text)
+
+
+_URI: TypeAdapter[AnyUrl] = TypeAdapter(AnyUrl)
 
 # A compiled schema: a format name; ("object", properties, additional); ("array", items);
 # ("ref", name), resolved at check time so recursive schemas compile; or None (nothing to check).

@@ -12,6 +12,7 @@ from microlib.core._formats import format_plan
 from microlib.core._strict_json import contract_json
 from microlib.core.errors import Internal
 from microlib.http._reply import Reply
+from microlib.http._responder import carries_content
 
 if TYPE_CHECKING:
     from microlib.http._openapi_model import Operation, Response
@@ -77,6 +78,11 @@ class ResponseEncoder:
             body, media = result.encode(), media or "text/plain; charset=utf-8"
         else:
             body, media = to_json(result, by_alias=True), media or _JSON
+        if body and not carries_content(status):
+            # A 304 with the representation it stands for (GitHub's not_modified): the status
+            # says there is none, and a client reading the connection on would take it for the
+            # next response.
+            body, media = b"", None
         if self.validate:
             self._check_response(status, body)
         return status, body, media, extra

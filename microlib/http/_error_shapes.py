@@ -18,11 +18,12 @@ message, detail, error, msg, description, errorMessage   string    the error's m
 code, status, statusCode, errorCode                      integer   the HTTP status
 code, status, errorCode                                  string    the code (``NOT_FOUND``)
 title                                                    string    the status phrase
-type                                                     string    the problem type URN
+type, documentationUrl, docUrl, moreInfo                 string    the problem type URN
 reason                                                   string    the reason, else the code
 correlationId, requestId, traceId                         string    the correlation id
 a ``const`` or a one-value ``enum``                      any       that value
 an object                                                 object    filled the same way, inside
+a oneOf or anyOf of objects                               object    the first that can be filled
 the first array of objects                                array     one item per violation
 ========================================================  ========  ==========================
 
@@ -103,12 +104,16 @@ class ErrorShapeError(InvalidContract):
     Args:
         path: The schema path of the property (``error.details[].severity``).
         reason: Why it cannot be filled.
+        declared: The JSON pointer of the property's schema where it is written, when a ``$ref``
+            was followed to reach it (``#/components/schemas/Error/properties/severity``): the
+            place to edit, which ``path`` alone does not name in a schema shared by many responses.
     """
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, declared: str | None = None) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.declared = declared
 
 
 def _canonical(name: str) -> str:
@@ -174,6 +179,10 @@ _STRING: Mapping[str, Fill] = {
     ),
     **dict.fromkeys(("code", "status", "errorcode"), _code),
     **{name: _EXTENSIONS[name] for name in ("title", "type", "reason")},
+    # A link to what the error means (GitHub's `documentation_url`, Stripe's `doc_url`, Twilio's
+    # `more_info`): RFC 9457's `type` is that identifier ("when dereferenced, it SHOULD provide
+    # human-readable documentation for the problem type").
+    **dict.fromkeys(("documentationurl", "docurl", "moreinfo"), _EXTENSIONS["type"]),
     **dict.fromkeys(("correlationid", "requestid", "traceid"), _EXTENSIONS["correlation-id"]),
 }
 # Functions, never lambdas made per schema: operations declaring the same schema get equal
@@ -220,24 +229,38 @@ class _Node:
         return body
 
 
+_UNFILLED = (
+    f"required, and nothing microlib knows of an error fills it (name what does with {EXTENSION}, "
+    "or do not require it)"
+)
+# A schema with the JSON pointer it is written at, once a `$ref` was followed to it (None
+# before: the caller's own schema, which the caller names).
+_Located = tuple[Mapping[str, Any], str | None]
+
+
+def _under(at: str | None, *parts: str | int) -> str | None:
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return None if at is None else "/".join((at, *escaped))
+
+
 class _Planner:
     """Walks a JSON schema (``$ref`` to ``#/$defs/`` or ``#/components/schemas/``) into a _Node."""
 
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
 
-    def deref(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    def deref(self, schema: Mapping[str, Any], at: str | None = None) -> _Located:
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
             target: Any = self.root
             for part in ref[2:].split("/"):
                 target = target[part.replace("~1", "/").replace("~0", "~")]
-            return self.deref(target)
-        return schema
+            return self.deref(target, ref)
+        return schema, at
 
     def types(self, schema: Mapping[str, Any]) -> set[str]:
         """The JSON types a property schema allows (through ``$ref``, ``anyOf`` and ``oneOf``)."""
-        schema = self.deref(schema)
+        schema, _ = self.deref(schema)
         kinds = schema.get("type")
         found = {kinds} if isinstance(kinds, str) else set(kinds or ())
         if "properties" in schema:
@@ -246,34 +269,70 @@ class _Planner:
             found |= self.types(member)
         return found
 
-    def object(self, schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        """``schema`` if it is an object with properties (``X | null`` included)."""
-        schema = self.deref(schema)
+    def objects(self, schema: Mapping[str, Any], at: str | None) -> list[_Located]:
+        """The objects with properties ``schema`` may be: itself, else each ``anyOf`` or ``oneOf``
+        member that is one (``X | null`` is X; GitHub's ``oneOf: [validation-error, basic-error]``
+        is both), in the order written."""
+        schema, at = self.deref(schema, at)
         if isinstance(schema.get("properties"), dict):
-            return schema
-        found = [m for m in map(self.object, schema.get("anyOf", ())) if m is not None]
-        return found[0] if len(found) == 1 else None
+            return [(schema, at)]
+        return [
+            found
+            for key in ("anyOf", "oneOf")
+            for i, member in enumerate(schema.get(key, ()))
+            for found in self.objects(member, _under(at, key, i))
+        ]
 
-    def items(self, schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        schema = self.deref(schema)
-        for member in (schema, *schema.get("anyOf", ())):
-            member = self.deref(member)
+    def items(self, schema: Mapping[str, Any], at: str | None) -> list[_Located]:
+        schema, at = self.deref(schema, at)
+        for member, where in (
+            (schema, at),
+            *((m, _under(at, "anyOf", i)) for i, m in enumerate(schema.get("anyOf", ()))),
+        ):
+            member, where = self.deref(member, where)
             if isinstance(member.get("items"), dict):
-                return self.object(member["items"])
-        return None
+                return self.objects(member["items"], _under(where, "items"))
+        return []
 
-    def plan(self, schema: Mapping[str, Any], path: str, *, in_item: bool, listed: list[bool]) -> _Node:
+    def first(self, objects: list[_Located], path: str, *, in_item: bool, listed: list[bool]) -> _Node:
+        """The node of the first of ``objects`` microlib can write (the first refusal when none)."""
+        refused: ErrorShapeError | None = None
+        for schema, at in objects:
+            trial = list(listed)
+            try:
+                node = self.plan(schema, at, path, in_item=in_item, listed=trial)
+            except ErrorShapeError as exc:
+                refused = refused or exc
+                continue
+            if node.properties or len(objects) == 1:
+                listed[0] = trial[0]
+                return node
+        if refused is not None:
+            raise refused
+        return _Node()
+
+    def plan(
+        self, schema: Mapping[str, Any], at: str | None, path: str, *, in_item: bool, listed: list[bool]
+    ) -> _Node:
         """The node of an object schema; ``listed`` holds whether a violations array was placed
         (only the first array of objects lists them)."""
         properties: list[tuple[str, _Node]] = []
         required = set(schema.get("required", ()))
         for name, prop in schema["properties"].items():
             where = f"{path}.{name}" if path else name
-            node = self.property(name, prop, where, in_item=in_item, listed=listed, required=name in required)
+            node = self.property(
+                name,
+                prop,
+                _under(at, "properties", name),
+                where,
+                in_item=in_item,
+                listed=listed,
+                required=name in required,
+            )
             if node is not None:
                 properties.append((name, node))
             elif name in required:
-                raise ErrorShapeError(where, "required, and nothing microlib knows of an error fills it")
+                raise ErrorShapeError(where, _UNFILLED, _under(at, "properties", name))
         has_message = any(node.fill in (_message, _description) for _, node in properties)
         done = []
         for name, node in properties:
@@ -286,18 +345,19 @@ class _Planner:
         self,
         name: str,
         prop: Mapping[str, Any],
+        at: str | None,
         where: str,
         *,
         in_item: bool,
         listed: list[bool],
         required: bool,
     ) -> _Node | None:
-        prop = self.deref(prop)
+        prop, at = self.deref(prop, at)
         kinds = self.types(prop)
         key = _canonical(name)
         named = prop.get(EXTENSION)
         if named is not None:
-            return self.extension(str(named), kinds, prop, where, in_item=in_item, listed=listed)
+            return self.extension(str(named), kinds, prop, at, where, in_item=in_item, listed=listed)
         allowed = [prop["const"]] if "const" in prop else prop.get("enum")
         if isinstance(allowed, list) and len(allowed) == 1:
             # One value allowed (`"@type": {const: ...}`, `kind: {enum: [error]}`): that value.
@@ -308,10 +368,10 @@ class _Planner:
         if fill is not None:
             return _Node(fill=fill)
         if "array" in kinds and not in_item and not listed[0]:
-            items = self.items(prop)
-            if items is not None:
+            items = self.items(prop, at)
+            if items:
                 try:
-                    item = self.plan(items, f"{where}[]", in_item=True, listed=listed)
+                    item: _Node | None = self.first(items, f"{where}[]", in_item=True, listed=listed)
                 except ErrorShapeError:
                     if required:
                         raise
@@ -321,9 +381,9 @@ class _Planner:
                     listed[0] = True
                     return _Node(item=item)
             return None
-        nested = self.object(prop) if "object" in kinds else None
-        if nested is not None:
-            node = self.plan(nested, where, in_item=in_item, listed=listed)
+        nested = self.objects(prop, at) if "object" in kinds else []
+        if nested:
+            node = self.first(nested, where, in_item=in_item, listed=listed)
             return node if node.properties else None
         return None
 
@@ -332,6 +392,7 @@ class _Planner:
         named: str,
         kinds: set[str],
         prop: Mapping[str, Any],
+        at: str | None,
         where: str,
         *,
         in_item: bool,
@@ -342,14 +403,14 @@ class _Planner:
         if named == "http-status":
             return _Node(fill=_status_text if "string" in kinds else _status)
         if named == "violations":
-            items = self.items(prop)
-            if items is None or in_item or listed[0]:
-                raise ErrorShapeError(where, f"{EXTENSION}: violations needs the first array of objects")
+            items = self.items(prop, at)
+            if not items or in_item or listed[0]:
+                raise ErrorShapeError(where, f"{EXTENSION}: violations needs the first array of objects", at)
             listed[0] = True
-            return _Node(item=self.plan(items, f"{where}[]", in_item=True, listed=listed))
+            return _Node(item=self.first(items, f"{where}[]", in_item=True, listed=listed))
         if named not in _EXTENSIONS:
             known = ", ".join(sorted([*_EXTENSIONS, "http-status", "violations", "none"]))
-            raise ErrorShapeError(where, f"{EXTENSION}: {named!r} is none of {known}")
+            raise ErrorShapeError(where, f"{EXTENSION}: {named!r} is none of {known}", at)
         return _Node(fill=_EXTENSIONS[named])
 
 
@@ -362,8 +423,8 @@ def _plan(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> _
     """How errors are written in ``schema`` (refs resolved in ``root``, default ``schema``);
     None when it is not an object."""
     planner = _Planner(root if root is not None else schema)
-    top = planner.object(schema)
-    return None if top is None else planner.plan(top, "", in_item=False, listed=[False])
+    tops = planner.objects(schema, None)
+    return planner.first(tops, "", in_item=False, listed=[False]) if tops else None
 
 
 def check_error_schema(schema: Mapping[str, Any], document: Mapping[str, Any]) -> None:

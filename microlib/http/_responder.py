@@ -7,7 +7,7 @@ from typing import Any
 
 from microlib.core.context import CallContext
 
-__all__ = ["Headers", "Send", "response_headers", "response_start", "send_bytes"]
+__all__ = ["Headers", "Send", "carries_content", "response_headers", "response_start", "send_bytes"]
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Headers = Sequence[tuple[bytes, bytes]]
@@ -32,10 +32,18 @@ async def send_bytes(
 def response_start(status: int, body: bytes, media_type: str | None, headers: Headers) -> dict[str, Any]:
     """The start message of :func:`send_bytes`: for the hot path to send the two
     messages itself, without a coroutine of this module's in between."""
-    raw = [(b"content-length", str(len(body)).encode()), *headers]
+    # RFC 9110 8.6: no Content-Length on a 1xx or 204; on a 304 only the 200's, not known here.
+    length = [] if status < 200 or status in (204, 304) else [(b"content-length", str(len(body)).encode())]
+    raw = [*length, *headers]
     if media_type is not None and body:
         raw.append((b"content-type", media_type.encode()))
     return {"type": "http.response.start", "status": status, "headers": raw}
+
+
+def carries_content(status: int) -> bool:
+    """Whether a response of ``status`` may carry content: never a 1xx, 204, 205 or 304
+    (RFC 9110 6.4.1 and 15.3.6), whatever a handler returned with it."""
+    return not (status < 200 or status in (204, 205, 304))
 
 
 def response_headers(ctx: CallContext) -> list[tuple[bytes, bytes]]:

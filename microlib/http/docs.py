@@ -12,7 +12,6 @@ package data. No CDN: the pages work offline.
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import mimetypes
@@ -20,6 +19,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -121,23 +122,36 @@ def asyncapi_ui_dir() -> Path:
     return Path(__file__).with_name("_static") / "asyncapi-react"
 
 
-def _once(render: Callable[[], bytes]) -> Callable[[], bytes]:
-    """``render``, run at the first request that needs it and remembered.
+class _Once:
+    """A body, rendered at the first request that needs it and remembered.
 
     Dumping a document to YAML (and re-indenting its JSON) is pure Python and
     costs more than the rest of a service's assembly: at start every
-    process would pay it for pages few ever read.
+    process would pay it for pages few ever read. It runs in a worker thread:
+    GitHub's 13 MB description takes seconds to dump, which every other
+    request (and the health probes) would otherwise wait for.
     """
-    return functools.cache(render)
+
+    def __init__(self, render: Callable[[], bytes]) -> None:
+        self._render = render
+        self._body: bytes | None = None
+        self._lock = anyio.Lock()
+
+    async def __call__(self) -> bytes:
+        if self._body is None:
+            async with self._lock:  # concurrent first requests render it once
+                if self._body is None:
+                    self._body = await anyio.to_thread.run_sync(self._render)
+        return self._body
 
 
 class _Documents:
     """One document in JSON and YAML, a page, and the page's assets, under ``prefix``.
 
-    Each body is rendered at the first request for it (:func:`_once`).
+    Each body is rendered at the first request for it (:class:`_Once`).
     """
 
-    _paths: dict[str, tuple[Callable[[], bytes], str]]
+    _paths: dict[str, tuple[_Once, str]]
     _static: str
     _assets: frozenset[str]
     _static_dir: Path
@@ -164,13 +178,13 @@ class _Documents:
         Returns:
             Whether the request was served.
         """
-        found = self.find(scope["method"], path)
+        found = await self.find(scope["method"], path)
         if found is None:
             return False
         await send_bytes(send, 200, *found)
         return True
 
-    def find(self, method: str, path: str) -> tuple[bytes, str, list[tuple[bytes, bytes]]] | None:
+    async def find(self, method: str, path: str) -> tuple[bytes, str, list[tuple[bytes, bytes]]] | None:
         """The body, media type and headers served at ``path`` (relative to where the app is
         served), or None when it serves nothing there."""
         if method not in ("GET", "HEAD"):
@@ -178,7 +192,7 @@ class _Documents:
         found = self._paths.get(path)
         if found is not None:
             render, media = found
-            return render(), media, []
+            return await render(), media, []
         name = path.removeprefix(self._static)
         if path.startswith(self._static) and name in self._assets:
             media = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -211,7 +225,6 @@ class DocsApp(_Documents):
             # A path with no host: right behind any host name and port.
             document = {**document, "servers": [{"url": server_url}]}
 
-        @_once
         def raw() -> bytes:
             if server_url is None:
                 return written
@@ -226,10 +239,10 @@ class DocsApp(_Documents):
             static=html.escape(f"{self._prefix}/docs/static"),
             spec=json.dumps(f"{self._prefix}/openapi.json"),
         )
-        html_page = (_once(page.encode), "text/html; charset=utf-8")
+        html_page = (_Once(page.encode), "text/html; charset=utf-8")
         self._paths = {
-            "/openapi.json": (raw, "application/json"),
-            "/openapi.yaml": (_once(lambda: _yaml(document)), "application/yaml"),
+            "/openapi.json": (_Once(raw), "application/json"),
+            "/openapi.yaml": (_Once(lambda: _yaml(document)), "application/yaml"),
             "/docs": html_page,
             "/docs/": html_page,
         }
@@ -260,14 +273,14 @@ class AsyncAPIDocsApp(_Documents):
             static=html.escape(f"{self._prefix}/asyncapi/static"),
             spec=json.dumps(f"{self._prefix}/asyncapi.json"),
         )
-        html_page = (_once(page.encode), "text/html; charset=utf-8")
+        html_page = (_Once(page.encode), "text/html; charset=utf-8")
         self._paths = {
             # The generator writes the document with these very settings.
             "/asyncapi.json": (
-                _once(lambda: (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()),
+                _Once(lambda: (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()),
                 "application/json",
             ),
-            "/asyncapi.yaml": (_once(lambda: _yaml(document)), "application/yaml"),
+            "/asyncapi.yaml": (_Once(lambda: _yaml(document)), "application/yaml"),
             "/asyncapi": html_page,
             "/asyncapi/": html_page,
         }
@@ -276,7 +289,9 @@ class AsyncAPIDocsApp(_Documents):
 def _yaml(document: Mapping[str, Any]) -> bytes:
     import yaml  # only when a YAML rendering is first asked for
 
-    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True).encode()
+    # libyaml's emitter where PyYAML was built with it: a quarter of the pure-Python one's time.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(dict(document), Dumper=dumper, sort_keys=False, allow_unicode=True).encode()
 
 
 def asyncapi_routes(
@@ -310,7 +325,7 @@ def _reader(documents: _Documents, root: str) -> Handler:
     """The handler serving ``documents`` below ``root``: a path they do not hold is a 404."""
 
     async def serve(request: Request) -> Response:
-        found = documents.find(request.method, path_below(request.scope, root))
+        found = await documents.find(request.method, path_below(request.scope, root))
         if found is None:
             raise NotFound(f"no document at {request.scope['path']}")
         body, media, headers = found

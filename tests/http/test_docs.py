@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
 import tempfile
+import threading
 
 import httpx
 import yaml
@@ -68,3 +70,28 @@ def test_swagger_ui_lists_the_operations_in_chromium(served_store: str) -> None:
     assert "Pet Store" in dom, proc.stderr[-2000:]
     for op in store_ops.OPERATIONS:
         assert f'id="operations-{op.tag}-{op.operation_id}"' in dom, op.operation_id
+
+
+async def test_a_document_is_rendered_off_the_event_loop() -> None:
+    """The first /openapi.yaml of a large document (GitHub's, 13 MB, takes seconds to dump) is
+    rendered in a worker thread, once however many ask at the same time: it held up every other
+    request, and the health probes, until it was done. Here the rendering waits for a request
+    the loop serves meanwhile, which it could not were the loop the one rendering."""
+    from microlib.http.docs import _Once
+
+    served = threading.Event()
+    renders = []
+
+    def render() -> bytes:
+        renders.append(threading.current_thread())
+        return b"rendered" if served.wait(30) else b"the loop was blocked"
+
+    async def meanwhile() -> None:
+        await asyncio.sleep(0)
+        served.set()
+
+    body = _Once(render)
+    results = await asyncio.gather(body(), body(), meanwhile())
+    assert results[:2] == [b"rendered", b"rendered"]
+    assert len(renders) == 1
+    assert renders[0] is not threading.main_thread()

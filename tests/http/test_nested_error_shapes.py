@@ -258,9 +258,13 @@ def test_a_required_property_nothing_fills_is_refused_with_its_schema_path(tmp_p
     spec.write_text(yaml.safe_dump(doc))
     with pytest.raises(OpenAPIError) as raised:
         generate(spec, out_dir=tmp_path / "gen", gen_package="gen")
+    # Named where the shared `Error` declares it, then at the response that uses it.
     assert (
-        "paths./things.post.responses.default.content.application/json.schema.error.details[].severity: "
-        "required, and nothing microlib knows of an error fills it" in str(raised.value)
+        ":19: components.schemas.Error.properties.error.properties.details.items.properties.severity: "
+        "required, and nothing microlib knows of an error fills it (name what does with "
+        "x-microlib-error, or do not require it): microlib could not write its errors in this schema "
+        "(at paths./things.post.responses.default.content.application/json.schema.error.details[].severity)"
+        in str(raised.value)
     )
     assert "\n" not in str(raised.value)
 
@@ -316,5 +320,6 @@ def test_microlib_run_refuses_the_app_in_one_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "microlib run: audited.py:22: GET /thing: responses.default.content.application/json.schema.auditId: "
-        "required, and nothing microlib knows of an error fills it"
+        "required, and nothing microlib knows of an error fills it (name what does with x-microlib-error, "
+        "or do not require it)"
     ]

@@ -32,9 +32,11 @@ async def send_bytes(
 def response_start(status: int, body: bytes, media_type: str | None, headers: Headers) -> dict[str, Any]:
     """The start message of :func:`send_bytes`: for the hot path to send the two
     messages itself, without a coroutine of this module's in between."""
-    # RFC 9110 8.6: no Content-Length on a 1xx or 204; on a 304 only the 200's, not known here.
-    length = [] if status < 200 or status in (204, 304) else [(b"content-length", str(len(body)).encode())]
-    raw = [*length, *headers]
+    if status >= 200 and status != 204 and status != 304:
+        raw = [(b"content-length", str(len(body)).encode()), *headers]
+    else:
+        # RFC 9110 8.6: no Content-Length on a 1xx or 204; on a 304 only the 200's, not known here.
+        raw = [*headers]
     if media_type is not None and body:
         raw.append((b"content-type", media_type.encode()))
     return {"type": "http.response.start", "status": status, "headers": raw}

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
-from pydantic import AnyUrl, BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.errors import PydanticInvalidForJsonSchema
 
 from microlib.core.errors import FieldViolation
@@ -170,7 +170,7 @@ def refuses(fmt: str, text: str) -> bool:
     microlib does not check refuses nothing."""
     if fmt == "uri":
         try:
-            _URI.validate_python(text, strict=True)
+            _uri().validate_python(text, strict=True)
         except ValidationError:
             return True
         return False
@@ -178,7 +178,14 @@ def refuses(fmt: str, text: str) -> bool:
     return check is not None and not check(text)
 
 
-_URI: TypeAdapter[AnyUrl] = TypeAdapter(AnyUrl)
+@functools.cache
+def _uri() -> TypeAdapter[Any]:
+    # Built at the first check (codegen's, of a default): a service that loads this module would
+    # otherwise build pydantic's URL schema, and import pydantic.networks, at every start.
+    from pydantic import AnyUrl
+
+    return TypeAdapter(AnyUrl)
+
 
 # A compiled schema: a format name; ("object", properties, additional); ("array", items);
 # ("ref", name), resolved at check time so recursive schemas compile; or None (nothing to check).

@@ -135,10 +135,13 @@ class _Once:
     def __init__(self, render: Callable[[], bytes]) -> None:
         self._render = render
         self._body: bytes | None = None
-        self._lock = anyio.Lock()
+        # Made at the first request: creating it loads anyio's backend, which no start needs.
+        self._lock: anyio.Lock | None = None
 
     async def __call__(self) -> bytes:
         if self._body is None:
+            if self._lock is None:
+                self._lock = anyio.Lock()
             async with self._lock:  # concurrent first requests render it once
                 if self._body is None:
                     self._body = await anyio.to_thread.run_sync(self._render)

@@ -38,7 +38,9 @@ to_ready.main()
 
 # Modules of concerns neither process configures: broker adapters and drivers, data,
 # OTLP exporters, protovalidate, authentication, PyYAML (no YAML file is read), Prometheus'
-# multi-process mode (no directory set), difflib (no configuration error to suggest a key for).
+# multi-process mode (no directory set), difflib (no configuration error to suggest a key for),
+# pydantic's URL types (only codegen checks a URI default) and anyio's backend (no document
+# rendered in a worker thread before its first request).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -60,6 +62,8 @@ _UNCONFIGURED = (
     "h11",
     "prometheus_client.multiprocess",
     "difflib",
+    "pydantic.networks",
+    "anyio._backends._asyncio",
 )
 
 

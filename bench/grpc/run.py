@@ -285,6 +285,12 @@ def report(
                 # h2load takes) where k6 held it at k6's own cap: no ratio to show.
                 print(f"  {name:34} not measured: grpclib stalls under h2load's streams (--load k6)")
                 continue
+            idle = [r for r in (*results[(case, num)], *results[(case, den)]) if not r["calls_s"]]
+            if idle:
+                # A round in which a server finished no call (a stream outlasting a short
+                # round on a loaded machine) has no ratio: say so, and how to get one.
+                print(f"  {name:34} not measured: {len(idle)} round(s) finished no call (raise --duration)")
+                continue
             pooled = med[num]["calls_s"] / med[den]["calls_s"]
             # Rates drift with the machine's other load; the runs of one round
             # are adjacent in time, so the median of per-round ratios is the

@@ -35,7 +35,7 @@ def error_response_problem(bundled: Bundled) -> str | None:
                         check_error_schema(body["schema"], doc)
                     except ErrorShapeError as exc:
                         used = f"{'.'.join(where)}.{exc.path}"
-                        declared = _parts(exc.declared)
+                        declared = exc.declared
                         if declared is None:
                             return f"{bundled.at(where)}: {used}: {exc.reason}: {_REFUSED}"
                         # A schema many responses share ($ref) is edited where it is written.
@@ -47,14 +47,6 @@ def error_response_problem(bundled: Bundled) -> str | None:
 
 
 _REFUSED = "microlib could not write its errors in this schema"
-
-
-def _parts(pointer: str | None) -> tuple[str | int, ...] | None:
-    """The document path of a local JSON pointer (``#/components/schemas/Error``), else None."""
-    if pointer is None or not pointer.startswith("#/"):
-        return None
-    raw = (p.replace("~1", "/").replace("~0", "~") for p in pointer[2:].split("/"))
-    return tuple(int(p) if p.isdigit() else p for p in raw)
 
 
 def _local(doc: dict[str, Any], node: Any) -> Any:

@@ -93,6 +93,8 @@ class _Source:
 
 # What fills one declared scalar, from the error being written; None leaves it out.
 Fill = Callable[[_Source], Any]
+# Where a node is in the document: keys of objects, indexes of arrays.
+DocumentPath = tuple[str | int, ...]
 
 
 class ErrorShapeError(InvalidContract):
@@ -104,12 +106,13 @@ class ErrorShapeError(InvalidContract):
     Args:
         path: The schema path of the property (``error.details[].severity``).
         reason: Why it cannot be filled.
-        declared: The JSON pointer of the property's schema where it is written, when a ``$ref``
-            was followed to reach it (``#/components/schemas/Error/properties/severity``): the
-            place to edit, which ``path`` alone does not name in a schema shared by many responses.
+        declared: The document path of the property's schema where it is written, when a ``$ref``
+            was followed to reach it (``("components", "schemas", "Error", "properties",
+            "severity")``): the place to edit, which ``path`` alone does not name in a schema
+            shared by many responses.
     """
 
-    def __init__(self, path: str, reason: str, declared: str | None = None) -> None:
+    def __init__(self, path: str, reason: str, declared: DocumentPath | None = None) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
@@ -233,14 +236,13 @@ _UNFILLED = (
     f"required, and nothing microlib knows of an error fills it (name what does with {EXTENSION}, "
     "or do not require it)"
 )
-# A schema with the JSON pointer it is written at, once a `$ref` was followed to it (None
+# A schema with the document path it is written at, once a `$ref` was followed to it (None
 # before: the caller's own schema, which the caller names).
-_Located = tuple[Mapping[str, Any], str | None]
+_Located = tuple[Mapping[str, Any], DocumentPath | None]
 
 
-def _under(at: str | None, *parts: str | int) -> str | None:
-    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-    return None if at is None else "/".join((at, *escaped))
+def _under(at: DocumentPath | None, *parts: str | int) -> DocumentPath | None:
+    return None if at is None else (*at, *parts)
 
 
 class _Planner:
@@ -249,13 +251,17 @@ class _Planner:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
 
-    def deref(self, schema: Mapping[str, Any], at: str | None = None) -> _Located:
+    def deref(self, schema: Mapping[str, Any], at: DocumentPath | None = None) -> _Located:
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
             target: Any = self.root
-            for part in ref[2:].split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            return self.deref(target, ref)
+            parts: list[str | int] = []
+            for raw in ref[2:].split("/"):
+                part = raw.replace("~1", "/").replace("~0", "~")
+                key = int(part) if isinstance(target, list) else part
+                target = target[key]
+                parts.append(key)
+            return self.deref(target, tuple(parts))
         return schema, at
 
     def types(self, schema: Mapping[str, Any]) -> set[str]:
@@ -269,7 +275,7 @@ class _Planner:
             found |= self.types(member)
         return found
 
-    def objects(self, schema: Mapping[str, Any], at: str | None) -> list[_Located]:
+    def objects(self, schema: Mapping[str, Any], at: DocumentPath | None) -> list[_Located]:
         """The objects with properties ``schema`` may be: itself, else each ``anyOf`` or ``oneOf``
         member that is one (``X | null`` is X; GitHub's ``oneOf: [validation-error, basic-error]``
         is both), in the order written."""
@@ -283,7 +289,7 @@ class _Planner:
             for found in self.objects(member, _under(at, key, i))
         ]
 
-    def items(self, schema: Mapping[str, Any], at: str | None) -> list[_Located]:
+    def items(self, schema: Mapping[str, Any], at: DocumentPath | None) -> list[_Located]:
         schema, at = self.deref(schema, at)
         for member, where in (
             (schema, at),
@@ -312,7 +318,13 @@ class _Planner:
         return _Node()
 
     def plan(
-        self, schema: Mapping[str, Any], at: str | None, path: str, *, in_item: bool, listed: list[bool]
+        self,
+        schema: Mapping[str, Any],
+        at: DocumentPath | None,
+        path: str,
+        *,
+        in_item: bool,
+        listed: list[bool],
     ) -> _Node:
         """The node of an object schema; ``listed`` holds whether a violations array was placed
         (only the first array of objects lists them)."""
@@ -345,7 +357,7 @@ class _Planner:
         self,
         name: str,
         prop: Mapping[str, Any],
-        at: str | None,
+        at: DocumentPath | None,
         where: str,
         *,
         in_item: bool,
@@ -392,7 +404,7 @@ class _Planner:
         named: str,
         kinds: set[str],
         prop: Mapping[str, Any],
-        at: str | None,
+        at: DocumentPath | None,
         where: str,
         *,
         in_item: bool,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic_core import PydanticCustomError
 
@@ -82,7 +81,7 @@ class Security:
         verifier = TokenVerifier(
             issuers, cache_size=settings.verify_cache_size, cache_ttl=settings.verify_cache_ttl
         )
-        resolver = RequirementResolver(**_access(settings))
+        resolver = _resolver(settings)
         chain: list[Authorizer] = [RequirementAuthorizer(deny_by_default=settings.deny_by_default)]
         if settings.opa is not None:
             opa = OpaAuthorizer.from_settings(settings.opa, name=f"{name}.opa")
@@ -109,18 +108,20 @@ class Security:
         Args:
             settings: The reloaded ``security`` section.
         """
-        self.resolver.adopt(RequirementResolver(**_access(settings)))
+        self.resolver.adopt(_resolver(settings))
 
 
-def _access(settings: SecuritySettings) -> dict[str, Any]:
-    """The :class:`RequirementResolver`'s arguments the ``security`` section gives."""
+def _resolver(settings: SecuritySettings) -> RequirementResolver:
+    """The :class:`RequirementResolver` of the ``security`` section's access rules."""
     rules = {
         glob: SecurityRequirement(
             public=rule.public, scopes=frozenset(rule.scopes), roles=frozenset(rule.roles)
         )
         for glob, rule in settings.methods.items()
     }
-    return {"public_paths": settings.public_paths, "public_methods": settings.public_methods, "rules": rules}
+    return RequirementResolver(
+        public_paths=settings.public_paths, public_methods=settings.public_methods, rules=rules
+    )
 
 
 def _issuer(config: IssuerSettings, components: list[Component], *, name: str) -> Issuer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -115,8 +115,12 @@ class MemoryQueue:
                 best = heap
         return heapq.heappop(best)[2] if best else None
 
-    async def deliveries(self, queues: Sequence[str]) -> AsyncIterator[Delivery]:
+    async def deliveries(
+        self, queues: Sequence[str], *, listening: Callable[[], None] | None = None
+    ) -> AsyncIterator[Delivery]:
         """Due jobs of ``queues``, highest priority first, as they come."""
+        if listening is not None:
+            listening()
         while True:
             due = self._promote()
             envelope = self._take(queues)

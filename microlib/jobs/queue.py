@@ -8,7 +8,7 @@ scheduler and the enqueuers see only this protocol.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -123,8 +123,11 @@ class JobQueue(Protocol):
         """
         ...
 
-    def deliveries(self, queues: Sequence[str]) -> AsyncIterator[Delivery]:
-        """The jobs of ``queues`` as they become due, for one worker."""
+    def deliveries(
+        self, queues: Sequence[str], *, listening: Callable[[], None] | None = None
+    ) -> AsyncIterator[Delivery]:
+        """The jobs of ``queues`` as they become due, for one worker; ``listening`` is called
+        once the backend listens to them (connected), before the first job comes."""
         ...
 
     async def bury(self, letter: DeadLetter) -> None:

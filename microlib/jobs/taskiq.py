@@ -27,7 +27,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -38,6 +38,7 @@ from taskiq import AckableMessage, AsyncBroker, BrokerMessage
 from microlib.config._secrets import mask_url_passwords
 from microlib.config.model import JobsSettings
 from microlib.core.errors import Unavailable
+from microlib.jobs._broker_probe import BrokerProbe
 from microlib.jobs._held import HeldMessage
 from microlib.jobs._store import Store, open_store
 from microlib.jobs._tasks import cancel_and_wait
@@ -122,6 +123,8 @@ class TaskiqQueue:
         store_url = settings.store_url
         assert store_url is not None  # JobsSettings requires one for amqp://
         self._store: Store = open_store(store_url, namespace)
+        # The store's own ping reaches the broker too when they share a URL.
+        self._probe = None if store_url == settings.url else BrokerProbe(settings.backend, settings.url)
         self._writers: dict[str, AsyncBroker] = {}
         self._readers: list[AsyncBroker] = []
         self._promoter: asyncio.Task[None] | None = None
@@ -161,12 +164,27 @@ class TaskiqQueue:
             with contextlib.suppress(Exception):
                 await broker.shutdown()
         await self._store.stop()
+        if self._probe is not None:
+            await self._probe.close()
         self._started = False
 
     async def check(self) -> Mapping[str, Any] | None:
-        """The store answers."""
+        """The store and the broker answer.
+
+        Raises:
+            Unavailable: The broker does not answer, naming ``jobs.url``.
+        """
         await self._store.ping()
+        if self._probe is not None:
+            try:
+                await self._probe.ping()
+            except Exception as exc:  # the driver's own: aiormq's, redis's, asyncpg's
+                raise self._broker_unavailable(exc) from exc
         return {"broker": self._settings.backend}
+
+    def _broker_unavailable(self, exc: Exception) -> Unavailable:
+        where = f"{mask_url_passwords(self._settings.url)} (jobs.url)"
+        return Unavailable(f"the jobs broker at {where}: {type(exc).__name__}: {exc}")
 
     def _renewing(self, renewal: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(renewal, name="microlib-jobs-claim")
@@ -274,8 +292,7 @@ class TaskiqQueue:
             broker = await self._writer(envelope.queue)
             await broker.kick(message)
         except Exception as exc:  # the driver's own: aiormq's, redis's, asyncpg's
-            where = f"{mask_url_passwords(self._settings.url)} (jobs.url)"
-            raise Unavailable(f"the jobs broker at {where}: {type(exc).__name__}: {exc}") from exc
+            raise self._broker_unavailable(exc) from exc
 
     # -- JobQueue ----------------------------------------------------------
 
@@ -318,7 +335,9 @@ class TaskiqQueue:
             await self._store.settle(entry)
         return len(due)
 
-    async def deliveries(self, queues: Sequence[str]) -> AsyncIterator[Delivery]:
+    async def deliveries(
+        self, queues: Sequence[str], *, listening: Callable[[], None] | None = None
+    ) -> AsyncIterator[Delivery]:
         """Listen on each queue's broker; merge them when there are several.
 
         The brokers stay open until :meth:`stop`: jobs handed out are
@@ -335,6 +354,8 @@ class TaskiqQueue:
             if self._settings.backend == "postgresql":
                 await _prepare(brokers[0])  # one table for every queue
                 sweeper = asyncio.create_task(self._sweep([self._physical(q) for q in queues]))
+            if listening is not None:  # every broker connected: no job needs to come first
+                listening()
             streams = [self._listen(broker) for broker in brokers]
             merged = streams[0] if len(streams) == 1 else _merge(streams)
             # Closed explicitly: a listener left to the garbage collector keeps

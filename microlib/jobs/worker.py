@@ -175,7 +175,7 @@ class JobWorker:
             pause = min(pause * 2, _LISTEN_BACKOFF_MAX)
 
     async def _listen(self) -> None:
-        deliveries: AsyncIterator[Delivery] = self._queue.deliveries(self._queues)
+        deliveries: AsyncIterator[Delivery] = self._queue.deliveries(self._queues, listening=self._listening)
         try:
             while True:
                 await self._slots.acquire()
@@ -184,7 +184,6 @@ class JobWorker:
                 except BaseException:
                     self._slots.release()
                     raise
-                self._failure = None
                 if self._draining:
                     # A listener that missed its cancellation (see _tasks.cancel_and_wait).
                     self._slots.release()
@@ -195,6 +194,12 @@ class JobWorker:
                 task.add_done_callback(self._finished)
         finally:
             await _close(deliveries)
+
+    def _listening(self) -> None:
+        """Listening again after a failure: healthy from now, not from the next job."""
+        if self._failure is not None:
+            log.info("job consumer listening again", queues=list(self._queues))
+            self._failure = None
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         delivery = self._running.pop(task, None)

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -18,7 +18,7 @@ from microlib.jobs import JobsSettings
 from microlib.jobs.feature import open_queue
 from microlib.testing import TestService
 from tests.jobs._contract import Handlers, Receipt, ShopJobsEnqueuer, Total
-from tests.jobs.conftest import REDIS_URL
+from tests.jobs.conftest import AMQP_URL, REDIS_URL
 
 
 @pytest.mark.parametrize(
@@ -58,10 +58,7 @@ async def test_a_worker_whose_broker_refuses_at_start_listens_again_once_it_answ
     service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/")
     async with TestService(service, overrides=overrides) as t:
         worker = service.component("jobs-worker")
-        async with asyncio.timeout(30):
-            while await _down(worker) is None:  # noqa: ASYNC110 - no event to wait on
-                await asyncio.sleep(0.05)
-        down = await _down(worker)
+        down = await _until(worker, down=True)
         async with _forwarding(port, to=5672):
             handle = await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1"))
             assert await handle.result(timeout=30) == Total(order_id="o-1", items=0)
@@ -83,6 +80,70 @@ async def test_an_enqueue_the_broker_refuses_is_unavailable_naming_its_setting()
             await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1"))
     assert str(raised.value).startswith("the jobs broker at amqp://guest:**********@127.0.0.1:")
     assert "(jobs.url): AMQPConnectionError: " in str(raised.value)
+
+
+@pytest.mark.connected
+async def test_a_worker_that_listens_again_is_up_before_its_next_job() -> None:
+    """RabbitMQ refusing the worker, then answering: the worker is UP once it listens
+    again, with no job sent (and says so in the log). Before, it stayed DOWN until it
+    took its next job, however long the queue stayed empty."""
+    port = _free_port()
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/")
+    async with TestService(service, overrides=overrides) as t:
+        worker = service.component("jobs-worker")
+        await _until(worker, down=True)
+        async with _forwarding(port, to=5672):
+            await _until(worker, down=False)
+    [listening] = [e for e in t.logs if e["event"] == "job consumer listening again"]
+    assert listening["level"] == "info"
+
+
+@pytest.mark.connected
+async def test_the_queue_is_down_while_its_broker_is_and_up_once_it_answers() -> None:
+    """RabbitMQ refusing, the store up: the jobs-queue check is DOWN naming jobs.url with its
+    password hidden, UP once RabbitMQ answers, and DOWN again when it goes away. Before, it
+    pinged only the store and said UP while every enqueue failed."""
+    port = _free_port()
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/", "jobs.worker=false")
+    async with TestService(service, overrides=overrides):
+        queue = service.component("jobs-queue")
+        refused = await _down(queue)
+        async with _forwarding(port, to=5672) as cut:
+            assert await _down(queue) is None
+            await cut()
+            gone = await _down(queue)
+    assert isinstance(refused, Unavailable)
+    named = f"the jobs broker at amqp://guest:**********@127.0.0.1:{port}/ (jobs.url): "
+    assert str(refused).startswith(named)
+    assert isinstance(gone, Unavailable)
+    assert str(gone).startswith("the jobs broker at amqp://guest:**********@")
+
+
+@pytest.mark.connected
+@pytest.mark.parametrize(
+    ("down", "up"),
+    [
+        ("redis://app:s3cret@127.0.0.1:1/1", "redis://127.0.0.1:6379/1"),
+        ("postgresql://app:s3cret@127.0.0.1:1/test", "postgresql://postgres@127.0.0.1:5432/test"),
+        ("amqp://guest:s3cret@127.0.0.1:1/", AMQP_URL),
+    ],
+    ids=["redis", "postgresql", "amqp"],
+)
+async def test_a_broker_apart_from_the_store_is_checked_too(down: str, up: str) -> None:
+    """Whatever the broker, when it is not the store's server its check is the broker's own:
+    DOWN naming jobs.url (password hidden) while the store answers, UP when it answers."""
+    settings = [JobsSettings(url=url, store=REDIS_URL) for url in (down, up)]
+    queues = [open_queue(each, "probed") for each in settings]
+    for queue in queues:
+        await queue.start()
+    try:
+        with pytest.raises(Unavailable) as raised:
+            await queues[0].check()
+        assert await queues[1].check() == {"broker": settings[1].backend}
+    finally:
+        for queue in queues:
+            await queue.stop()
+    assert str(raised.value).startswith(f"the jobs broker at {down.replace('s3cret', '*' * 10)} (jobs.url): ")
 
 
 def _on_rabbitmq(url: str, *extra: str) -> tuple[Service, list[str]]:
@@ -109,6 +170,14 @@ async def _down(component: Component) -> Exception | None:
     return None
 
 
+async def _until(component: Component, *, down: bool) -> Exception | None:
+    """Check ``component`` until it is ``down`` (or up), for 30 s at most; what it raised last."""
+    async with asyncio.timeout(30):
+        while (await _down(component) is not None) != down:  # noqa: ASYNC110 - no event to wait on
+            await asyncio.sleep(0.05)
+    return await _down(component)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,9 +185,11 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _forwarding(port: int, *, to: int) -> AsyncIterator[None]:
+async def _forwarding(port: int, *, to: int) -> AsyncIterator[Callable[[], Awaitable[None]]]:
     """Listen on ``port`` and pipe each connection to 127.0.0.1:``to`` (RabbitMQ), as a
-    broker that comes up does."""
+    broker that comes up does; what it yields stops listening and closes every
+    connection, as a broker that goes away does."""
+    clients: list[asyncio.StreamWriter] = []
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError):
@@ -128,11 +199,19 @@ async def _forwarding(port: int, *, to: int) -> AsyncIterator[None]:
         writer.close()
 
     async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        clients.append(client_w)
         server_r, server_w = await asyncio.open_connection("127.0.0.1", to)
         await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
 
     server = await asyncio.start_server(forward, "127.0.0.1", port)
+
+    async def cut() -> None:
+        server.close()
+        for client in clients:
+            client.close()
+        await server.wait_closed()
+
     try:
-        yield
+        yield cut
     finally:
         server.close()

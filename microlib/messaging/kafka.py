@@ -34,6 +34,7 @@ import structlog
 
 from microlib.core.errors import Unavailable
 from microlib.messaging._aiokafka_private import close_connections
+from microlib.messaging._kafka_outage import OutageLog
 from microlib.messaging._names import binding_group, dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
@@ -144,6 +145,9 @@ class KafkaBroker:
         self._topics: set[str] = set()
         self._subscriptions: list[_KafkaSubscription] = []
         self._inboxes: list[_KafkaInbox] = []
+        self._outage = OutageLog(
+            self.bootstrap, self.check, settings.reconnect_backoff, settings.reconnect_backoff_max
+        )
 
     async def start(self) -> None:
         """Start the idempotent producer (it connects and fetches metadata).
@@ -172,6 +176,7 @@ class KafkaBroker:
                 ) from exc
             raise
         self._producer = producer
+        self._outage.install()
 
     async def stop(self) -> None:
         """Stop the producer, then commit what was handled and leave the groups.
@@ -181,26 +186,29 @@ class KafkaBroker:
         and a stop cut short by the lifecycle's timeout must not leave the
         producer's connections open.
         """
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
-        inboxes, self._inboxes = self._inboxes, []
-        for inbox in inboxes:
-            await inbox.close()
-        if inboxes:
-            await self._delete([inbox.topic for inbox in inboxes])
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for closing, subscription in enumerate(subscriptions):
-            try:
-                await subscription.close()
-            except (KafkaError, OSError) as exc:
-                log.warning("leaving the Kafka group failed", error=f"{type(exc).__name__}: {exc}")
-            except asyncio.CancelledError:
-                # Cut short by the service's stop timeout: the groups not left yet
-                # notice at their session timeout, their connections close now.
-                for rest in subscriptions[closing + 1 :]:
-                    await rest.abandon()
-                raise
+        try:
+            producer, self._producer = self._producer, None
+            if producer is not None:
+                await producer.stop()
+            inboxes, self._inboxes = self._inboxes, []
+            for inbox in inboxes:
+                await inbox.close()
+            if inboxes:
+                await self._delete([inbox.topic for inbox in inboxes])
+            subscriptions, self._subscriptions = self._subscriptions, []
+            for closing, subscription in enumerate(subscriptions):
+                try:
+                    await subscription.close()
+                except (KafkaError, OSError) as exc:
+                    log.warning("leaving the Kafka group failed", error=f"{type(exc).__name__}: {exc}")
+                except asyncio.CancelledError:
+                    # Cut short by the service's stop timeout: the groups not left yet
+                    # notice at their session timeout, their connections close now.
+                    for rest in subscriptions[closing + 1 :]:
+                        await rest.abandon()
+                    raise
+        finally:  # aiokafka's errors while leaving a group in an outage are held until here
+            await self._outage.uninstall()
 
     async def check(self) -> Mapping[str, Any] | None:
         """Ask the cluster for its metadata.

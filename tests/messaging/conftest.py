@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,17 +40,11 @@ def _noida() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``host:port`` of a Kafka-compatible broker: $MICROLIB_TEST_KAFKA, or a noida-db
-    started for this session on a free port and stopped after it."""
-    given = os.environ.get(KAFKA_ENV)
-    if given:
-        yield given
-        return
-    port = _free_port()
-    data = tmp_path_factory.mktemp("noida")
-    log = (data / "noida.log").open("wb")
+@contextmanager
+def noida(port: int, data: Path) -> Iterator[str]:
+    """A noida-db Kafka listening on ``port`` with its data in ``data`` meanwhile (started
+    again on the same both, it keeps its topics and offsets); its ``host:port``."""
+    log = (data / "noida.log").open("ab")
     process = subprocess.Popen(
         [_noida(), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(data)],
         stdout=log,
@@ -67,3 +62,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``host:port`` of a Kafka-compatible broker: $MICROLIB_TEST_KAFKA, or a noida-db
+    started for this session on a free port and stopped after it."""
+    given = os.environ.get(KAFKA_ENV)
+    if given:
+        yield given
+        return
+    with noida(_free_port(), tmp_path_factory.mktemp("noida")) as bootstrap:
+        yield bootstrap

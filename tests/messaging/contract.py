@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from microlib import Service
 from microlib.messaging import (
     Action,
     ApplicationDefinition,
@@ -120,6 +121,18 @@ def orders(
     )
     OrdersConsumer.__microlib_asyncapi__ = application  # type: ignore[attr-defined]
     return Orders(application, OrdersConsumer, receive, send)
+
+
+def recording_stock(contract: Orders, handled: list[str]) -> Service:
+    """A service ``stock`` whose consumer of ``contract`` appends each order id it handles to ``handled``."""
+
+    class Stock(contract.consumer):  # type: ignore[name-defined,misc]
+        async def on_order(self, payload: OrderPlaced | OrderCancelled, ctx: MessageContext) -> None:
+            handled.append(payload.order_id)
+
+    service = Service("stock")
+    service.include(Stock())
+    return service
 
 
 def placed(order_id: str = "o-1", qty: int = 1) -> OrderPlaced:

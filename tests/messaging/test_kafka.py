@@ -15,7 +15,8 @@ from microlib.core import StartupError
 from microlib.messaging import MessageContext, register_document
 from microlib.testing import TestService
 from tests.messaging.cases import BrokerCases
-from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed
+from tests.messaging.conftest import _free_port, noida
+from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed, recording_stock
 
 
 @pytest.mark.connected
@@ -297,3 +298,46 @@ async def test_a_consumer_that_cannot_leave_its_group_in_time_leaves_nothing_run
         await eventually(lambda: proxy.clients == 0, what="every connection to Kafka closed")
     finally:
         proxy.stop()
+
+
+@pytest.mark.connected
+async def test_a_kafka_outage_logs_one_warning_as_it_starts_and_one_line_as_it_ends(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A Kafka of the test's own stops for 6 s under a consuming, publishing service, and
+    comes back on the same port and data: the log says it once as the outage starts (a
+    warning naming the broker, its setting and aiokafka's first error) and once as Kafka
+    answers again (info, with how many errors it held), and no aiokafka warning or error
+    in between. Before, aiokafka's tasks wrote an error line for each failed attempt
+    (about a hundred for this one consumer in 6 s, as many more for each other one)."""
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    handled: list[str] = []
+    service = recording_stock(contract, handled)
+    port, data = _free_port(), tmp_path_factory.mktemp("noida-outage")
+    settings = [
+        f"messaging.url=kafka://127.0.0.1:{port}",
+        f"messaging.group=g{uuid.uuid4().hex[:8]}",
+        "messaging.consumers.onOrder.parameters.region=eu",
+    ]
+    answered = "Kafka answers again"
+    async with AsyncExitStack() as stack:
+        with noida(port, data):
+            t = await stack.enter_async_context(TestService(service, overrides=settings))
+            await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+            await eventually(lambda: handled == ["o-1"], what="the first message handled")
+        await asyncio.sleep(6)  # the outage
+        with noida(port, data):
+            await service.publisher.publish(contract.place_order, placed("o-2"), parameters={"region": "eu"})
+            await eventually(lambda: any(e["event"] == answered for e in t.logs), what="the recovery said")
+            await stack.aclose()
+    until = next(i for i, e in enumerate(t.logs) if e["event"] == answered) + 1
+    said = [e for e in t.logs[:until] if e["level"] in ("warning", "error") or e["event"] == answered]
+    [failing, recovered] = said
+    assert failing["event"] == "Kafka client failing; its errors are held until Kafka answers"
+    assert failing["level"] == "warning"
+    assert (failing["broker"], failing["setting"]) == (f"127.0.0.1:{port}", "messaging.url")
+    assert failing["source"].startswith("aiokafka")
+    assert failing["error"]
+    assert recovered["level"] == "info"
+    assert (recovered["broker"], recovered["setting"]) == (f"127.0.0.1:{port}", "messaging.url")
+    assert recovered["errors_held"] > 0

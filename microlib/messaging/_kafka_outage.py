@@ -6,7 +6,9 @@ every failed attempt, a few hundred error lines in a few seconds of outage.
 first warning or error is logged as one warning naming the broker, the
 setting and that first error, the following ones are held (counted, not
 written) while the Kafka adapter asks the cluster for its metadata, and one
-info line says when Kafka answers again.
+info line says when Kafka answers again. aiokafka names its loggers after
+its modules, which ``tests/messaging/test_aiokafka_drift.py`` checks on the
+installed release.
 """
 
 from __future__ import annotations

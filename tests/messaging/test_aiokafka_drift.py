@@ -1,15 +1,21 @@
-"""What microlib.messaging._aiokafka_private relies on in aiokafka, checked on the installed one."""
+"""What microlib.messaging._aiokafka_private and _kafka_outage rely on in aiokafka, checked on the
+installed one."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import logging
+import pkgutil
 
+import aiokafka
 from aiokafka import AIOKafkaConsumer
 from aiokafka.client import AIOKafkaClient
 from aiokafka.consumer.fetcher import Fetcher
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 
 from microlib.messaging._aiokafka_private import _COORDINATOR_TASKS, close_connections
+from microlib.messaging._kafka_outage import _aiokafka_loggers
 
 
 async def test_a_consumer_keeps_its_client_and_the_client_closes_its_connections() -> None:
@@ -36,3 +42,16 @@ async def test_a_consumer_keeps_its_fetcher_and_its_coordinator_keeps_its_tasks(
     for name in _COORDINATOR_TASKS:
         assert f"self.{name} = create_task(" in assigned
     await consumer.stop()
+
+
+def test_every_logger_of_aiokafka_is_one_the_outage_log_filters() -> None:
+    """Each aiokafka module keeps its logger in a module global named after the module (the
+    client's is ``aiokafka``): the loggers ``OutageLog`` filters, since a logger's filters do
+    not see its children's records. A logger named otherwise would bypass the filter."""
+    covered = {logger.name for logger in _aiokafka_loggers()}
+    found = set()
+    for module in pkgutil.walk_packages(aiokafka.__path__, "aiokafka."):
+        loaded = importlib.import_module(module.name)
+        found |= {value.name for value in vars(loaded).values() if isinstance(value, logging.Logger)}
+    assert found
+    assert found <= covered, found - covered

@@ -23,11 +23,12 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SERVERS_UP_LOCK, flocked
+from tests.conftest import hold_servers_up
 
 pytestmark = pytest.mark.connected
 
@@ -101,7 +102,8 @@ def _run(command: list[str], *, priority: int = 0) -> subprocess.CompletedProces
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'codegen'}"}
     env.pop("COVERAGE_PROCESS_CONFIG", None)
     argv = ["nice", "-n", str(priority), sys.executable, *command]
-    with flocked(SERVERS_UP_LOCK, fcntl.LOCK_SH):  # no test stops RabbitMQ under a script using it
+    with ExitStack() as held:
+        hold_servers_up(held, fcntl.LOCK_SH)  # no test stops RabbitMQ under a script using it
         return subprocess.run(
             argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
         )

@@ -104,9 +104,17 @@ def _run(command: list[str], *, priority: int = 0) -> subprocess.CompletedProces
     argv = ["nice", "-n", str(priority), sys.executable, *command]
     with ExitStack() as held:
         hold_servers_up(held, fcntl.LOCK_SH)  # no test stops RabbitMQ under a script using it
-        return subprocess.run(
-            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-        )
+        try:
+            return subprocess.run(
+                argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+            )
+        except subprocess.TimeoutExpired as late:  # this script's test fails, not every script's
+            return subprocess.CompletedProcess(argv, -9, _text(late.stdout), f"{_text(late.stderr)}\n{late}")
+
+
+def _text(output: str | bytes | None) -> str:
+    """What a timed-out run had printed (bytes, whatever ``text=True`` asked)."""
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 class Background:

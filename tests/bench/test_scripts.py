@@ -23,11 +23,12 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SERVERS_UP_LOCK, flocked
+from tests.conftest import hold_servers_up
 
 pytestmark = pytest.mark.connected
 
@@ -101,10 +102,19 @@ def _run(command: list[str], *, priority: int = 0) -> subprocess.CompletedProces
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'codegen'}"}
     env.pop("COVERAGE_PROCESS_CONFIG", None)
     argv = ["nice", "-n", str(priority), sys.executable, *command]
-    with flocked(SERVERS_UP_LOCK, fcntl.LOCK_SH):  # no test stops RabbitMQ under a script using it
-        return subprocess.run(
-            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-        )
+    with ExitStack() as held:
+        hold_servers_up(held, fcntl.LOCK_SH)  # no test stops RabbitMQ under a script using it
+        try:
+            return subprocess.run(
+                argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+            )
+        except subprocess.TimeoutExpired as late:  # this script's test fails, not every script's
+            return subprocess.CompletedProcess(argv, -9, _text(late.stdout), f"{_text(late.stderr)}\n{late}")
+
+
+def _text(output: str | bytes | None) -> str:
+    """What a timed-out run had printed (bytes, whatever ``text=True`` asked)."""
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 class Background:

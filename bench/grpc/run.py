@@ -137,7 +137,7 @@ def h2load(port: int, case: str, args: argparse.Namespace, duration: str) -> dic
             capture_output=True,
             text=True,
         ).stdout
-    rate = float(_match(r"finished in [\d.]+s, ([\d.]+) req/s", out)[0])
+    rate = float(_match(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)[0])
     counts = r"requests: \d+ total, (\d+) started, (\d+) done, \d+ succeeded, (\d+) failed, (\d+) errored"
     started, done, failed, errored = map(int, _match(counts, out))
     data = int(_match(r"\((\d+)\) data", out)[0])

@@ -39,8 +39,9 @@ to_ready.main()
 # Modules of concerns neither process configures: broker adapters and drivers, data,
 # OTLP exporters, protovalidate, authentication, PyYAML (no YAML file is read), Prometheus'
 # multi-process mode (no directory set), difflib (no configuration error to suggest a key for),
-# pydantic's URL types (only codegen checks a URI default) and anyio's backend (no document
-# rendered in a worker thread before its first request).
+# pydantic's URL types (only codegen checks a URI default), anyio's backend (no document
+# rendered in a worker thread before its first request), the secret stores (no
+# ${secret:...} reference in the configuration).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -64,6 +65,7 @@ _UNCONFIGURED = (
     "difflib",
     "pydantic.networks",
     "anyio._backends._asyncio",
+    "microlib.security.secrets",
 )
 
 

@@ -41,7 +41,8 @@ to_ready.main()
 # multi-process mode (no directory set), difflib (no configuration error to suggest a key for),
 # pydantic's URL types (only codegen checks a URI default), anyio's backend (no document
 # rendered in a worker thread before its first request), the secret stores (no
-# ${secret:...} reference in the configuration).
+# ${secret:...} reference in the configuration), the config file watcher (no file to watch),
+# the TLS and JWKS file checks (no certificate, key or key set file configured).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -66,6 +67,9 @@ _UNCONFIGURED = (
     "pydantic.networks",
     "anyio._backends._asyncio",
     "microlib.security.secrets",
+    "microlib.config._watch",
+    "microlib.config._tls",
+    "microlib.config.jwks",
 )
 
 

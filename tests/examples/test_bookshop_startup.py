@@ -42,8 +42,8 @@ to_ready.main()
 # pydantic's URL types (only codegen checks a URI default), anyio's backend (no document
 # rendered in a worker thread before its first request), the secret stores (no
 # ${secret:...} reference in the configuration), the config file watcher (no file to watch),
-# the TLS and JWKS file checks (no certificate, key or key set file configured) and
-# Starlette's CORS middleware (no allowed origin).
+# the TLS and JWKS file checks (no certificate, key or key set file configured),
+# Starlette's CORS middleware (no allowed origin) and the log-level endpoint (logging.admin off).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -72,6 +72,7 @@ _UNCONFIGURED = (
     "microlib.config._tls",
     "microlib.config.jwks",
     "starlette.middleware.cors",
+    "microlib.http.log_levels",
 )
 
 

@@ -43,7 +43,8 @@ to_ready.main()
 # rendered in a worker thread before its first request), the secret stores (no
 # ${secret:...} reference in the configuration), the config file watcher (no file to watch),
 # the TLS and JWKS file checks (no certificate, key or key set file configured),
-# Starlette's CORS middleware (no allowed origin) and the log-level endpoint (logging.admin off).
+# Starlette's CORS middleware (no allowed origin), the log-level endpoint (logging.admin off)
+# and the multipart reader (the orders API takes JSON; a multipart body loads it at the first).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -73,6 +74,7 @@ _UNCONFIGURED = (
     "microlib.config.jwks",
     "starlette.middleware.cors",
     "microlib.http.log_levels",
+    "microlib.http._multipart",
 )
 
 

@@ -16,17 +16,19 @@ import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel
 
 from microlib.config._paths import dotted
 from microlib.config._schema import build_model, is_reloadable
-from microlib.config._watch import FileWatcher
 from microlib.config.errors import ConfigError
 from microlib.config.loader import LoadedConfig, load_sources, standard_sources
 from microlib.config.model import Settings
+
+if TYPE_CHECKING:
+    from microlib.config._watch import FileWatcher
 
 __all__ = ["LiveConfig", "ReloadResult", "Subscriber", "changed_paths"]
 
@@ -114,12 +116,8 @@ class LiveConfig(Generic[M]):
         self._subscribers: list[Subscriber] = []
         self._lock = asyncio.Lock()
         self._watch = watch
-        self._watcher = FileWatcher(
-            [path.absolute() for path in self._files],
-            force_polling=force_polling,
-            poll_interval=poll_interval,
-            debounce=debounce,
-        )
+        self._watched = [path.absolute() for path in self._files]
+        self._force_polling, self._poll_interval, self._debounce = force_polling, poll_interval, debounce
         self._stop_event: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._watching = asyncio.Event()
@@ -162,9 +160,19 @@ class LiveConfig(Generic[M]):
         """Start watching the config files (if any and ``watch`` is on)."""
         if not (self._watch and self._files) or self._task is not None:
             return
+        # Only a configuration read from files is watched: the watcher loads with the first.
+        from microlib.config._watch import FileWatcher
+
+        watcher = FileWatcher(
+            self._watched,
+            force_polling=self._force_polling,
+            poll_interval=self._poll_interval,
+            debounce=self._debounce,
+        )
         self._stop_event = asyncio.Event()
         self._watching.clear()
-        self._task = asyncio.create_task(self._watch_files(self._stop_event), name="microlib.config watcher")
+        watching = self._watch_files(watcher, self._stop_event)
+        self._task = asyncio.create_task(watching, name="microlib.config watcher")
 
     async def wait_watching(self) -> bool:
         """Wait until edits to the files are being picked up.
@@ -255,9 +263,9 @@ class LiveConfig(Generic[M]):
                 name = getattr(callback, "__qualname__", repr(callback))
                 log.exception("config subscriber failed", subscriber=name)
 
-    async def _watch_files(self, stop_event: asyncio.Event) -> None:
+    async def _watch_files(self, watcher: FileWatcher, stop_event: asyncio.Event) -> None:
         try:
-            async for _ in self._watcher.events(stop_event):
+            async for _ in watcher.events(stop_event):
                 # The first event means "now watching": reload once in case an
                 # edit landed while the watcher was being set up.
                 await self.reload()

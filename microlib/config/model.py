@@ -19,8 +19,6 @@ from typing import Annotated, Any, Literal, Self, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from microlib.config._tls import check_certificates, check_key, check_signing_key
-from microlib.config.jwks import read_jwks
 from microlib.core._json_depth import MAX_JSON_DEPTH
 
 __all__ = [
@@ -168,12 +166,16 @@ class TlsSettings(Section):
     @classmethod
     def _holds_certificates(cls, path: Path | None) -> Path | None:
         if path is not None:
+            from microlib.config._tls import check_certificates  # only where TLS is configured
+
             check_certificates(path)
         return path
 
     @field_validator("key_file")
     @classmethod
     def _holds_the_key(cls, path: Path, info: ValidationInfo) -> Path:
+        from microlib.config._tls import check_key
+
         check_key(path, info.data.get("cert_file"))
         return path
 
@@ -659,6 +661,8 @@ class IssuerSettings(Section):
     @classmethod
     def _holds_a_key_set(cls, path: Path | None) -> Path | None:
         if path is not None:
+            from microlib.config.jwks import read_jwks  # only where an issuer names a key set file
+
             read_jwks(path)
         return path
 
@@ -773,6 +777,8 @@ class PropagationSettings(Section):
     @classmethod
     def _holds_a_signing_key(cls, path: Path | None) -> Path | None:
         if path is not None:
+            from microlib.config._tls import check_signing_key
+
             check_signing_key(path)
         return path
 

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from microlib.core.errors import FieldViolation
-from microlib.http._multipart import MULTIPART, Part, UploadedFile, split_parts
 from microlib.http._openapi_model import Parameter
 from microlib.http._params import CastError, cast, parse_location, parse_query
 
-__all__ = ["FORM", "FORMS", "FormFields"]
+if TYPE_CHECKING:
+    from microlib.http._multipart import Part
+
+__all__ = ["FORM", "FORMS", "MULTIPART", "FormFields"]
 
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
 # The media types whose body is read field by field.
 FORMS = frozenset({FORM, MULTIPART})
 
@@ -72,6 +75,10 @@ class FormFields:
             InvalidArgument: A multipart body that cannot be split into parts.
         """
         if content_type.split(";", 1)[0].strip().lower() == MULTIPART:
+            # The parts' reader loads with the first multipart body, not with every operation
+            # that takes a body (most take JSON only).
+            from microlib.http._multipart import split_parts
+
             return self._read_parts(split_parts(raw, content_type), violations)
         sent = parse_query(raw)
         used: set[str] = set()
@@ -128,6 +135,8 @@ def _part_value(part: Part, kind: str, accepted: tuple[str, ...], field: str) ->
     if accepted and not any(_matches(media, pattern) for pattern in accepted):
         raise CastError(field, media, f"one of the media types {', '.join(accepted)}", rule="media_type")
     if is_file:
+        from microlib.http._multipart import UploadedFile  # loaded: the part came from it
+
         return UploadedFile(part.data, part.filename, media)
     charset = part.charset or "utf-8"
     try:

@@ -12,9 +12,7 @@ from typing import Any
 
 from microlib.core.errors import FieldViolation, InvalidArgument
 
-__all__ = ["MULTIPART", "Part", "UploadedFile", "split_parts"]
-
-MULTIPART = "multipart/form-data"
+__all__ = ["Part", "UploadedFile", "split_parts"]
 
 
 class UploadedFile(bytes):

@@ -24,7 +24,6 @@ from starlette.routing import BaseRoute, Route
 
 from microlib.core.errors import Error, NotFound, Unavailable, Unimplemented
 from microlib.http.errors import problem_response
-from microlib.http.log_levels import log_levels_route
 
 if TYPE_CHECKING:
     from microlib.observability.prometheus import PrometheusMetrics
@@ -51,6 +50,8 @@ def management_routes(observability: Observability) -> list[Route]:
     if settings.metrics.enabled:
         routes.append(metrics_route(observability.metrics, settings.metrics.path))
     if settings.logging.admin.enabled:
+        from microlib.http.log_levels import log_levels_route  # off by default: loaded once turned on
+
         routes.append(log_levels_route(observability.logs, settings.logging.admin.path))
     return routes
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import structlog
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware as StarletteGZip
 
 from microlib.config.model import (
@@ -320,6 +319,8 @@ def _entry(name: MiddlewareName, s: HttpMiddlewareSettings) -> Middleware | None
         c = s.cors
         if not c.allow_origins and c.allow_origin_regex is None:
             return None
+        from starlette.middleware.cors import CORSMiddleware  # off by default: loaded once configured
+
         return Middleware(
             CORSMiddleware,
             allow_origins=c.allow_origins,

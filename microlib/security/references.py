@@ -14,10 +14,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from microlib.config.resolvers import get_resolver, register_resolver
 from microlib.core.errors import InvalidArgument
-from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
+
+if TYPE_CHECKING:
+    from microlib.security.secrets import Secrets
 
 __all__ = ["RESOLVER_NAME", "register", "resolve_reference"]
 
@@ -58,6 +61,9 @@ def register() -> Callable[[], None]:
 
 @functools.cache
 def _from_environment() -> Secrets:
+    # The stores load at the first reference a configuration resolves, not at every start.
+    from microlib.security.secrets import EnvSecretStore, FileSecretStore, Secrets, SecretStore
+
     stores: list[SecretStore] = [EnvSecretStore(), FileSecretStore()]
     if os.environ.get("VAULT_ADDR"):
         from microlib.security.vault import VaultSecretStore

@@ -39,8 +39,12 @@ to_ready.main()
 # Modules of concerns neither process configures: broker adapters and drivers, data,
 # OTLP exporters, protovalidate, authentication, PyYAML (no YAML file is read), Prometheus'
 # multi-process mode (no directory set), difflib (no configuration error to suggest a key for),
-# pydantic's URL types (only codegen checks a URI default) and anyio's backend (no document
-# rendered in a worker thread before its first request).
+# pydantic's URL types (only codegen checks a URI default), anyio's backend (no document
+# rendered in a worker thread before its first request), the secret stores (no
+# ${secret:...} reference in the configuration), the config file watcher (no file to watch),
+# the TLS and JWKS file checks (no certificate, key or key set file configured),
+# Starlette's CORS middleware (no allowed origin), the log-level endpoint (logging.admin off)
+# and the multipart reader (the orders API takes JSON; a multipart body loads it at the first).
 _UNCONFIGURED = (
     "aio_pika",
     "aiokafka",
@@ -64,6 +68,13 @@ _UNCONFIGURED = (
     "difflib",
     "pydantic.networks",
     "anyio._backends._asyncio",
+    "microlib.security.secrets",
+    "microlib.config._watch",
+    "microlib.config._tls",
+    "microlib.config.jwks",
+    "starlette.middleware.cors",
+    "microlib.http.log_levels",
+    "microlib.http._multipart",
 )
 
 

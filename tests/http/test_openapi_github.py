@@ -110,7 +110,8 @@ def test_githubs_error_schemas_are_ones_microlib_writes_its_errors_in() -> None:
 
 
 async def test_an_error_in_githubs_shape_links_the_problem_type(github: ModuleType) -> None:
-    """A 404 is GitHub's `basic-error`, `documentation_url` the problem type; a 409 whose declared
+    """A 404 is GitHub's `basic-error`, `documentation_url` the problem type, its string `status`
+    the HTTP status as GitHub sends it (`"404"`, not the code `NOT_FOUND`); a 409 whose declared
     shape refuses every code microlib has (`status` is pending, merged, enqueued or failed) is
     problem+json, never a body the document does not allow."""
     async with TestService(_service(github)) as t:
@@ -119,7 +120,7 @@ async def test_an_error_in_githubs_shape_links_the_problem_type(github: ModuleTy
         assert missing.json() == {
             "message": "no label 'nope' in octocat/hello-world",
             "documentation_url": "urn:microlib:problem:not-found",
-            "status": "NOT_FOUND",
+            "status": "404",
         }
         jsonschema.validate(missing.json(), SCHEMAS["basic-error"])
         merging = await t.http.put("/repos/octocat/hello-world/pulls/1/merge-async", json={})

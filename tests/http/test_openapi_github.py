@@ -128,6 +128,40 @@ async def test_an_error_in_githubs_shape_links_the_problem_type(github: ModuleTy
         assert merging.json()["detail"] == "a merge request already exists for this pull request"
 
 
+async def test_a_request_that_fails_validation_answers_the_422_the_operation_declares(
+    github: ModuleType,
+) -> None:
+    """issues/add-labels declares 422 (`validation-error`, "Validation failed") and no 400: a
+    request it refuses, malformed JSON too, is that 422 in that schema, each violation an item of
+    its `errors`. pulls/merge-async declares 400 beside its 422, and repos/get-deployment-status
+    neither: both keep 400 (problem+json, where the declared 400 refuses every code microlib has).
+    Each was 400 problem+json."""
+    async with TestService(_service(github)) as t:
+        refused = await t.http.post("/repos/octocat/hello-world/issues/x/labels", json={"labels": []})
+        assert (refused.status_code, refused.headers["content-type"]) == (422, "application/json")
+        jsonschema.validate(refused.json(), SCHEMAS["validation-error"])
+        assert refused.json()["message"] == "invalid request to issues/add-labels"
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+            ("path.issue_number", "type"),
+            ("body.labels", "too_short"),
+        ]
+        malformed = await t.http.post(
+            "/repos/octocat/hello-world/issues/1/labels",
+            content=b"{",
+            headers={"content-type": "application/json"},
+        )
+        assert malformed.status_code == 422, malformed.text
+        jsonschema.validate(malformed.json(), SCHEMAS["validation-error"])
+        both = await t.http.put("/repos/octocat/hello-world/pulls/x/merge-async", json={})
+        neither = await t.http.get("/repos/octocat/hello-world/deployments/x/statuses/1")
+        for response in (both, neither):
+            assert (response.status_code, response.headers["content-type"]) == (
+                400,
+                "application/problem+json",
+            )
+            assert response.json()["violations"][0]["rule"] == "type"
+
+
 def test_a_required_property_nothing_fills_is_named_where_it_is_declared(tmp_path: Path) -> None:
     """A schema many responses share (`basic-error`, through `#/components/responses/not_found`)
     is refused at its own line, with what to do, not at the first response that uses it."""

@@ -73,9 +73,9 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
     }
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
     body = _plain_email(body, "idn-email" if _declares(document, "idn-email") else "email")
-    body = _enum_tags(body)
+    body = _evaluated(_deferred(_enum_tags(body)))
     notes = untyped + _notes(list(warned), document)
-    return f'"""Models of {source}."""\n\nfrom __future__ import annotations\n{body}', names, notes
+    return f'"""Models of {source}."""\n\n{body}', names, notes
 
 
 @functools.lru_cache(maxsize=16)
@@ -313,6 +313,69 @@ def _enum_tags(body: str) -> str:
             lines[row] = (
                 f"{text[: annotation.col_offset]}Literal[{enum}.{member}]{text[annotation.end_col_offset :]}"
             )
+    return "\n".join(lines)
+
+
+# Each model's validator and serializer are built at its first use, not when models.py is
+# imported: GitHub's description has 6,667 models, and building every one took most of the 10 s
+# (CPU) its service took to import them; a service uses the few its requests reach.
+_BASES = (
+    "from microlib.contract.models import GeneratedModel as _GeneratedModel, "
+    "GeneratedRootModel as _GeneratedRootModel"
+)
+
+
+def _deferred(body: str) -> str:
+    """``body`` with its models deriving from :mod:`microlib.contract.models`' bases, which
+    pydantic builds at their first use (a validation, a dump, a JSON Schema), not when the module
+    is imported. Imported under private names: no schema's class can take them."""
+    direct = re.compile(r"^(class \w+\()BaseModel(\):)$", re.MULTILINE)
+    rooted = re.compile(r"^(class \w+\()RootModel\[", re.MULTILINE)
+    if not direct.search(body) and not rooted.search(body):
+        return body
+    body = direct.sub(r"\1_GeneratedModel\2", body)
+    body = rooted.sub(r"\1_GeneratedRootModel[", body)
+    first = body.index("\n\n\nclass ")
+    return f"{body[:first]}\n{_BASES}{body[first:]}"
+
+
+def _evaluated(body: str) -> str:
+    """``body`` read without ``from __future__ import annotations``: each annotation evaluated by
+    Python as its class is defined, except those that name a class not defined yet (a recursive
+    schema) or a name the class body bound before it (a field ``Label`` beside a type ``Label``),
+    which stay text, as every annotation was.
+
+    pydantic evaluates an annotation written as text with ``typing.ForwardRef``, which compiles it:
+    for GitHub's description, 40,651 compilations, a third of what importing its models cost.
+    """
+    tree = ast.parse(body)
+    pending = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+    quoted: list[ast.expr] = []
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        pending.discard(node.name)
+        bound: set[str] = set()
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign):
+                names = {n.id for n in ast.walk(stmt.annotation) if isinstance(n, ast.Name)}
+                if names & (pending | bound | {node.name}):
+                    quoted.append(stmt.annotation)
+            targets = (
+                stmt.targets
+                if isinstance(stmt, ast.Assign)
+                else [stmt.target]
+                if isinstance(stmt, ast.AnnAssign) and stmt.value
+                else []
+            )
+            bound |= {t.id for t in targets if isinstance(t, ast.Name)}
+    lines = body.split("\n")
+    for annotation in reversed(quoted):
+        text = repr(ast.get_source_segment(body, annotation))
+        first, last = annotation.lineno - 1, (annotation.end_lineno or annotation.lineno) - 1
+        lines[first : last + 1] = [
+            lines[first][: annotation.col_offset] + text + lines[last][annotation.end_col_offset or 0 :]
+        ]
     return "\n".join(lines)
 
 

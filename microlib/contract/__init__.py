@@ -6,7 +6,9 @@ the proto3 JSON mapping of each message. The gRPC server and client, REST
 transcoding, and the security checks that read a call's message all build on
 these, so none of them imports another transport. It depends on the kernel
 and protobuf only (no grpcio, no Starlette), and protobuf only in the codec
-and JSON modules: reading a definition needs none of it.
+and JSON modules: reading a definition needs none of it. ``models`` holds the
+bases of the pydantic models generated from OpenAPI, AsyncAPI and jobs
+contracts (pydantic only).
 """
 
 from __future__ import annotations

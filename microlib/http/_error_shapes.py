@@ -16,7 +16,8 @@ property                                                  type      value
 ========================================================  ========  ==========================
 message, detail, error, msg, description, errorMessage   string    the error's message
 code, status, statusCode, errorCode                      integer   the HTTP status
-code, status, errorCode                                  string    the code (``NOT_FOUND``)
+code, errorCode                                          string    the code (``NOT_FOUND``)
+status                                                    string    the HTTP status as text (1)
 title                                                    string    the status phrase
 type, documentationUrl, docUrl, moreInfo                 string    the problem type URN
 reason                                                   string    the reason, else the code
@@ -26,6 +27,11 @@ an object                                                 object    filled the s
 a oneOf or anyOf of objects                               object    the first that can be filled
 the first array of objects                                array     one item per violation
 ========================================================  ========  ==========================
+
+(1) ``"404"``, as GitHub's ``basic-error`` and JSON:API write it; the code (``NOT_FOUND``) where
+the schema says so: an ``enum`` listing no digits, a ``pattern`` refusing them, or an integer
+``code`` or ``statusCode`` beside it that holds the HTTP status already (Google's
+``{"code": 404, "status": "NOT_FOUND"}``).
 
 In an item of that array, the violation comes first: field, name, path,
 pointer, location, loc, param, parameter, target (string) the field; message,
@@ -37,10 +43,10 @@ array (``{"code", "message"}``) gets the violations in its message instead
 (``invalid request to listPets: query.limit: Input should be a valid integer``).
 
 A property's ``x-microlib-error`` names its value where the name does not say
-it (``status: {type: string, x-microlib-error: http-status}`` for JSON:API's
-``"400"``): ``message``, ``http-status`` (integer, or its digits as a string),
-``code``, ``title``, ``type``, ``reason``, ``correlation-id``, ``field``,
-``description``, ``rule``, ``violations`` (the array), or ``none`` (left out).
+it (``state: {type: string, x-microlib-error: http-status}`` for ``"400"``):
+``message``, ``http-status`` (integer, or its digits as a string), ``code``,
+``title``, ``type``, ``reason``, ``correlation-id``, ``field``, ``description``,
+``rule``, ``violations`` (the array), or ``none`` (left out).
 
 The mapping is decided once, when the app is built. A required property
 nothing fills is an :class:`ErrorShapeError` naming its schema path, raised
@@ -55,6 +61,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from http import HTTPStatus
@@ -180,7 +187,9 @@ _STRING: Mapping[str, Fill] = {
     **dict.fromkeys(
         ("message", "detail", "error", "msg", "description", "errormessage", "errordescription"), _message
     ),
-    **dict.fromkeys(("code", "status", "errorcode"), _code),
+    **dict.fromkeys(("code", "errorcode"), _code),
+    # A string `status` is decided per schema (_Planner.string_status): the HTTP status as text, or
+    # the code where the schema says so.
     **{name: _EXTENSIONS[name] for name in ("title", "type", "reason")},
     # A link to what the error means (GitHub's `documentation_url`, Stripe's `doc_url`, Twilio's
     # `more_info`): RFC 9457's `type` is that identifier ("when dereferenced, it SHOULD provide
@@ -330,6 +339,12 @@ class _Planner:
         (only the first array of objects lists them)."""
         properties: list[tuple[str, _Node]] = []
         required = set(schema.get("required", ()))
+        # Google's `{code: 404, status: "NOT_FOUND"}`: an integer beside it holds the HTTP status.
+        numbered = any(
+            _canonical(name) in _INTEGER and kinds & {"integer", "number"} and "string" not in kinds
+            for name, prop in schema["properties"].items()
+            for kinds in (self.types(prop),)
+        )
         for name, prop in schema["properties"].items():
             where = f"{path}.{name}" if path else name
             node = self.property(
@@ -340,6 +355,7 @@ class _Planner:
                 in_item=in_item,
                 listed=listed,
                 required=name in required,
+                numbered=numbered,
             )
             if node is not None:
                 properties.append((name, node))
@@ -363,6 +379,7 @@ class _Planner:
         in_item: bool,
         listed: list[bool],
         required: bool,
+        numbered: bool = False,
     ) -> _Node | None:
         prop, at = self.deref(prop, at)
         kinds = self.types(prop)
@@ -377,6 +394,8 @@ class _Planner:
         fill = (
             ((_ITEM.get(key) if in_item else None) or _STRING.get(key)) if "string" in kinds else None
         ) or (_INTEGER.get(key) if kinds & {"integer", "number"} else None)
+        if fill is None and key == "status" and "string" in kinds:
+            fill = _string_status(prop, numbered)
         if fill is not None:
             return _Node(fill=fill)
         if "array" in kinds and not in_item and not listed[0]:
@@ -424,6 +443,22 @@ class _Planner:
             known = ", ".join(sorted([*_EXTENSIONS, "http-status", "violations", "none"]))
             raise ErrorShapeError(where, f"{EXTENSION}: {named!r} is none of {known}", at)
         return _Node(fill=_EXTENSIONS[named])
+
+
+def _string_status(prop: Mapping[str, Any], numbered: bool) -> Fill:
+    """What fills a string ``status``: the HTTP status as text (GitHub's basic-error, JSON:API's
+    error object), unless its ``enum`` or ``pattern`` refuses that, or an integer beside it holds
+    the HTTP status already (Google's ``{code: 404, status: "NOT_FOUND"}``): then the code."""
+    allowed = prop.get("enum")
+    if isinstance(allowed, list):
+        return _status_text if any(isinstance(v, str) and v.isdigit() for v in allowed) else _code
+    pattern = prop.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            return _status_text if re.search(pattern, "400") else _code
+        except re.error:
+            pass
+    return _code if numbered else _status_text
 
 
 def _lists_violations(node: _Node) -> bool:

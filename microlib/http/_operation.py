@@ -21,7 +21,7 @@ from microlib.http._params import parse_location, parse_query
 from microlib.http._responder import Send, response_headers, response_start
 from microlib.http._violations import body_violations, param_violations
 from microlib.http.context import context_from_scope
-from microlib.http.errors import declares_error_schema, send_error
+from microlib.http.errors import declares_error_schema, invalid_status, send_error
 
 if TYPE_CHECKING:
     from microlib.http._error_shapes import ErrorShapes
@@ -135,6 +135,8 @@ class OperationEndpoint:
         # The error responses the document declares in its own schema, decided once.
         self.errors = _error_shapes(op)
         self.shaped = bool(self.errors)
+        # The status of a request that fails validation: 422 where the document says so.
+        self.invalid = invalid_status({r.status for r in op.responses})
         self.attributes: dict[str, Any] = {}
         self.requirement: SecurityRequirement | None = None
         # API keys sent in the query: read by the authn interceptor, not undeclared parameters.
@@ -199,7 +201,7 @@ class OperationEndpoint:
         try:
             result = await self.call(ctx)
         except Error as exc:
-            await send_error(send, exc, ctx, self.errors)
+            await send_error(send, exc, ctx, self.errors, invalid=self.invalid)
             return
         except Exception:
             log.exception("unhandled error", method=ctx.full_method)
@@ -208,7 +210,7 @@ class OperationEndpoint:
         try:
             status, body, media, extra = self.encoder.encode(result)
         except Error as exc:
-            await send_error(send, exc, ctx, self.errors)
+            await send_error(send, exc, ctx, self.errors, invalid=self.invalid)
             return
         ctx.attributes["http.status_code"] = status
         # send_bytes, written out: a coroutine less per request.

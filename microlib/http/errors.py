@@ -13,7 +13,7 @@ in that schema instead (:mod:`microlib.http._error_shapes`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ __all__ = [
     "DeclaredShapes",
     "correlation_of",
     "declares_error_schema",
+    "invalid_status",
     "is_error_status",
     "is_problem_media",
     "problem_body",
@@ -200,14 +201,33 @@ async def send_problem(
 
 
 async def send_error(
-    send: Send, error: Error, ctx: CallContext, shapes: DeclaredShapes | None = None
+    send: Send,
+    error: Error,
+    ctx: CallContext,
+    shapes: DeclaredShapes | None = None,
+    *,
+    invalid: int = 400,
 ) -> None:
     """Answer a call of the chain with ``error``: its correlation id and response headers,
-    the status recorded as ``http.status_code``; in the shape ``shapes`` declares for its status."""
-    shape = shapes.shape(_status(error)) if shapes else None
+    the status recorded as ``http.status_code``; in the shape ``shapes`` declares for its status.
+    ``invalid`` is the status of an ``INVALID_ARGUMENT`` (:func:`invalid_status`)."""
+    status = _status(error, invalid)
+    shape = shapes.shape(status) if shapes else None
     ctx.attributes["http.status_code"] = await send_problem(
-        send, error, headers=response_headers(ctx), correlation_id=correlation_of(ctx), shape=shape
+        send,
+        error,
+        status,
+        headers=response_headers(ctx),
+        correlation_id=correlation_of(ctx),
+        shape=shape,
     )
+
+
+def invalid_status(declared: Collection[str]) -> int:
+    """The status an operation answers a request that fails validation with (``INVALID_ARGUMENT``):
+    422 where its documented responses (``declared``: ``200``, ``4XX``, ``default``...) name 422 and
+    not 400, as GitHub's do ("Validation failed"); 400 otherwise."""
+    return 422 if "422" in declared and "400" not in declared else 400
 
 
 def correlation_of(ctx: CallContext) -> str:
@@ -215,8 +235,11 @@ def correlation_of(ctx: CallContext) -> str:
     return str(ctx.attributes.get("correlation_id") or ctx.attributes.get("request_id") or "")
 
 
-def _status(error: Error) -> int:
-    return _REASON_STATUS.get(error.reason) or HTTP_STATUS[error.code]
+def _status(error: Error, invalid: int = 400) -> int:
+    precise = _REASON_STATUS.get(error.reason)
+    if precise:
+        return precise
+    return invalid if error.code is Code.INVALID_ARGUMENT else HTTP_STATUS[error.code]
 
 
 def _encoded(body: dict[str, Any]) -> bytes:

@@ -311,5 +311,9 @@ def test_two_types_of_one_name_are_two_models(tmp_path: Path) -> None:
     result = codegen(doc, "--out", tmp_path / "gen_two")
     assert result.returncode == 0, result.stderr
     models = (tmp_path / "gen_two" / "things" / "models.py").read_text()
-    assert models.count("class Location(BaseModel):") == models.count("class Location2(BaseModel):") == 1
+    assert (
+        models.count("class Location(_GeneratedModel):")
+        == models.count("class Location2(_GeneratedModel):")
+        == 1
+    )
     assert "    a: Location\n    b: Location2\n" in models

@@ -580,7 +580,7 @@ def test_a_document_is_modelled_once_per_run_and_again_once_edited(
     assert len(modelled) == len(read) == 1
     assert '"""Models of contracts/pets.yaml."""' in package["models.py"]
     assert '"""Models of pets.yaml."""' in renamed["models.py"]
-    assert "class Pet(BaseModel)" in package["models.py"]
+    assert "class Pet(_GeneratedModel)" in package["models.py"]
     assert "models.Pet" in stubs["pets.py"]
     assert handlers[0].handlers[0][2].endswith("-> models.Pet | Reply:")
     unknown = "format 'uriref' is not one the models know: checked as any string"

@@ -18,6 +18,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import BaseModel
 
 from microlib.core.errors import AlreadyExists, NotFound
 from microlib.http import check_error_schema
@@ -110,7 +111,8 @@ def test_githubs_error_schemas_are_ones_microlib_writes_its_errors_in() -> None:
 
 
 async def test_an_error_in_githubs_shape_links_the_problem_type(github: ModuleType) -> None:
-    """A 404 is GitHub's `basic-error`, `documentation_url` the problem type; a 409 whose declared
+    """A 404 is GitHub's `basic-error`, `documentation_url` the problem type, its string `status`
+    the HTTP status as GitHub sends it (`"404"`, not the code `NOT_FOUND`); a 409 whose declared
     shape refuses every code microlib has (`status` is pending, merged, enqueued or failed) is
     problem+json, never a body the document does not allow."""
     async with TestService(_service(github)) as t:
@@ -119,12 +121,83 @@ async def test_an_error_in_githubs_shape_links_the_problem_type(github: ModuleTy
         assert missing.json() == {
             "message": "no label 'nope' in octocat/hello-world",
             "documentation_url": "urn:microlib:problem:not-found",
-            "status": "NOT_FOUND",
+            "status": "404",
         }
         jsonschema.validate(missing.json(), SCHEMAS["basic-error"])
         merging = await t.http.put("/repos/octocat/hello-world/pulls/1/merge-async", json={})
         assert (merging.status_code, merging.headers["content-type"]) == (409, "application/problem+json")
         assert merging.json()["detail"] == "a merge request already exists for this pull request"
+
+
+async def test_a_request_that_fails_validation_answers_the_422_the_operation_declares(
+    github: ModuleType,
+) -> None:
+    """issues/add-labels declares 422 (`validation-error`, "Validation failed") and no 400: a
+    request it refuses, malformed JSON too, is that 422 in that schema, each violation an item of
+    its `errors`. pulls/merge-async declares 400 beside its 422, and repos/get-deployment-status
+    neither: both keep 400 (problem+json, where the declared 400 refuses every code microlib has).
+    Each was 400 problem+json."""
+    async with TestService(_service(github)) as t:
+        refused = await t.http.post("/repos/octocat/hello-world/issues/x/labels", json={"labels": []})
+        assert (refused.status_code, refused.headers["content-type"]) == (422, "application/json")
+        jsonschema.validate(refused.json(), SCHEMAS["validation-error"])
+        assert refused.json()["message"] == "invalid request to issues/add-labels"
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+            ("path.issue_number", "type"),
+            ("body.labels", "too_short"),
+        ]
+        malformed = await t.http.post(
+            "/repos/octocat/hello-world/issues/1/labels",
+            content=b"{",
+            headers={"content-type": "application/json"},
+        )
+        assert malformed.status_code == 422, malformed.text
+        jsonschema.validate(malformed.json(), SCHEMAS["validation-error"])
+        both = await t.http.put("/repos/octocat/hello-world/pulls/x/merge-async", json={})
+        neither = await t.http.get("/repos/octocat/hello-world/deployments/x/statuses/1")
+        for response in (both, neither):
+            assert (response.status_code, response.headers["content-type"]) == (
+                400,
+                "application/problem+json",
+            )
+            assert response.json()["violations"][0]["rule"] == "type"
+
+
+async def test_models_are_built_at_their_first_use(tmp_path: Path) -> None:
+    """GitHub's whole description has 6,667 models, and its service took 9 s of CPU to import them:
+    pydantic built each one's validator and serializer, and compiled each annotation written as
+    text. Now importing builds none and evaluates annotations as Python does; the start builds the
+    error schemas (`basic-error`), a request what it reaches (the label's path parameters), and it
+    answers as before."""
+    generate(SPEC, out_dir=tmp_path / "gh_fresh", gen_package="gh_fresh")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        importlib.import_module("gh_fresh.handlers")
+        models = sys.modules["gh_fresh.models"]
+        built = {
+            name: model.__pydantic_complete__
+            for name, model in vars(models).items()
+            if isinstance(model, type)
+            and issubclass(model, BaseModel)
+            and model.__module__ == models.__name__
+            and name.isidentifier()
+            and not name.startswith("_")
+        }
+        assert len(built) == 20
+        assert not any(built.values()), [name for name, done in built.items() if done]
+        assert not [a for a in models.DeploymentStatus.__annotations__.values() if isinstance(a, str)]
+
+        service = _service(importlib.import_module("gh_fresh"))
+        async with TestService(service) as t:
+            missing = await t.http.get("/repos/octocat/hello-world/labels/nope")
+            assert (missing.status_code, missing.json()["status"]) == (404, "404")
+        assert models.IssuesGetLabelPathParams.__pydantic_complete__
+        assert models.BasicError.__pydantic_complete__
+        assert not models.DeploymentStatus.__pydantic_complete__
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m.split(".")[0] == "gh_fresh"]:
+            del sys.modules[name]
 
 
 def test_a_required_property_nothing_fills_is_named_where_it_is_declared(tmp_path: Path) -> None:

@@ -2,15 +2,18 @@
 # source sha256: 7120ccccfa70879e5b7d7363d8de171ba04352b23420d98bc1d8b38798ec7d0e
 """Models of examples/bookshop/contracts/jobs.yaml."""
 
-from __future__ import annotations
 from pydantic import BaseModel, Field
 from typing import Annotated
+from microlib.contract.models import (
+    GeneratedModel as _GeneratedModel,
+    GeneratedRootModel as _GeneratedRootModel,
+)
 
 
-class ConfirmOrderPayload(BaseModel):
+class ConfirmOrderPayload(_GeneratedModel):
     order_id: str
     customer: str
 
 
-class RestockReportPayload(BaseModel):
+class RestockReportPayload(_GeneratedModel):
     min_books_per_shelf: Annotated[int, Field(ge=1)] = 2

@@ -2,10 +2,10 @@
 # source sha256: 9df5a8a2d906057d857c0ed7cbbb489dd607b36c155cae90803648afba3ae4a6
 """Models of examples/bookshop/contracts/orders.yaml."""
 
-from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, MISSING
+from microlib.contract.models import GeneratedModel as _GeneratedModel, GeneratedRootModel as _GeneratedRootModel
 
 
 class OrderStatus(StrEnum):
@@ -14,7 +14,7 @@ class OrderStatus(StrEnum):
     CANCELLED = 'cancelled'
 
 
-class OrderLine(BaseModel):
+class OrderLine(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -22,7 +22,7 @@ class OrderLine(BaseModel):
     quantity: Annotated[int, Field(ge=1, le=99)]
 
 
-class NewOrder(BaseModel):
+class NewOrder(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -31,7 +31,7 @@ class NewOrder(BaseModel):
     note: Annotated[str | None | MISSING, Field(max_length=500)] = MISSING
 
 
-class Order(BaseModel):
+class Order(_GeneratedModel):
     id: str
     customer: str
     lines: list[OrderLine]
@@ -39,14 +39,14 @@ class Order(BaseModel):
     status: OrderStatus
 
 
-class Problem(BaseModel):
+class Problem(_GeneratedModel):
     type: str | MISSING = MISSING
     title: str | MISSING = MISSING
     status: int | MISSING = MISSING
     detail: str | MISSING = MISSING
 
 
-class ListOrdersQueryParams(BaseModel):
+class ListOrdersQueryParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -54,11 +54,11 @@ class ListOrdersQueryParams(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
-class ListOrdersResponse200(BaseModel):
+class ListOrdersResponse200(_GeneratedModel):
     orders: list[Order]
 
 
-class GetOrderPathParams(BaseModel):
+class GetOrderPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )

@@ -2,10 +2,10 @@
 # source sha256: fdc4529a543b23880a72f1b739441f9c911948c8f50b7c93986fc68ec09085d5
 """Models of examples/petstore/contracts/petstore.yaml."""
 
-from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, MISSING, RootModel
+from microlib.contract.models import GeneratedModel as _GeneratedModel, GeneratedRootModel as _GeneratedRootModel
 
 
 class PetStatus(StrEnum):
@@ -21,11 +21,11 @@ class Category(StrEnum):
     FISH = 'fish'
 
 
-class Tag(RootModel[str]):
+class Tag(_GeneratedRootModel[str]):
     root: Annotated[str, Field(max_length=32, min_length=1)]
 
 
-class NewPet(BaseModel):
+class NewPet(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -34,7 +34,7 @@ class NewPet(BaseModel):
     tags: Annotated[list[Tag] | MISSING, Field(max_length=10)] = MISSING
 
 
-class Pet(BaseModel):
+class Pet(_GeneratedModel):
     id: Annotated[int, Field(ge=-9223372036854775808, le=9223372036854775807)]
     name: str
     category: Category
@@ -42,11 +42,11 @@ class Pet(BaseModel):
     status: PetStatus
 
 
-class PetPage(BaseModel):
+class PetPage(_GeneratedModel):
     items: list[Pet]
 
 
-class NewOrder(BaseModel):
+class NewOrder(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -58,13 +58,13 @@ class Status(StrEnum):
     DELIVERED = 'delivered'
 
 
-class Order(BaseModel):
+class Order(_GeneratedModel):
     id: Annotated[int, Field(ge=-9223372036854775808, le=9223372036854775807)]
     petId: Annotated[int, Field(ge=-9223372036854775808, le=9223372036854775807)]
     status: Status
 
 
-class Problem(BaseModel):
+class Problem(_GeneratedModel):
     type: str | MISSING = MISSING
     title: str | MISSING = MISSING
     status: int | MISSING = MISSING
@@ -72,7 +72,7 @@ class Problem(BaseModel):
     detail: str | MISSING = MISSING
 
 
-class ListPetsQueryParams(BaseModel):
+class ListPetsQueryParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -80,25 +80,25 @@ class ListPetsQueryParams(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
-class GetPetPathParams(BaseModel):
+class GetPetPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     petId: Annotated[int, Field(ge=1, le=9223372036854775807)]
 
 
-class DeletePetPathParams(BaseModel):
+class DeletePetPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     petId: Annotated[int, Field(ge=1, le=9223372036854775807)]
 
 
-class GetInventoryResponse200(RootModel[dict[str, int]]):
+class GetInventoryResponse200(_GeneratedRootModel[dict[str, int]]):
     root: dict[str, int]
 
 
-class GetOrderPathParams(BaseModel):
+class GetOrderPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )

@@ -2,12 +2,12 @@
 # source sha256: 3f267fb8fbc3fa5b758a444a9acbc6a9876e5ed5295806204610675439a2e85f
 """Models of openapi.yaml."""
 
-from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, MISSING, RootModel
 from uuid import UUID
 from datetime import date
+from microlib.contract.models import GeneratedModel as _GeneratedModel, GeneratedRootModel as _GeneratedRootModel
 
 
 class Genre(StrEnum):
@@ -17,7 +17,7 @@ class Genre(StrEnum):
     POETRY = 'poetry'
 
 
-class Author(BaseModel):
+class Author(_GeneratedModel):
     name: Annotated[str, Field(min_length=1)]
     born: int | None | MISSING = MISSING
 
@@ -26,7 +26,7 @@ class Type(StrEnum):
     PAPER = 'paper'
 
 
-class Paper(BaseModel):
+class Paper(_GeneratedModel):
     type: Literal['paper']
     pages: Annotated[int, Field(ge=1)]
 
@@ -35,36 +35,36 @@ class Type1(StrEnum):
     EBOOK = 'ebook'
 
 
-class Ebook(BaseModel):
+class Ebook(_GeneratedModel):
     type: Literal['ebook']
     sizeMb: Annotated[float, Field(ge=0.0)]
     drm: bool | MISSING = MISSING
 
 
-class Renewal1(BaseModel):
+class Renewal1(_GeneratedModel):
     reason: Annotated[str, Field(min_length=3)]
 
 
-class Renewal2(BaseModel):
+class Renewal2(_GeneratedModel):
     code: int
 
 
-class Renewal(RootModel[Renewal1 | Renewal2]):
+class Renewal(_GeneratedRootModel[Renewal1 | Renewal2]):
     root: Renewal1 | Renewal2
 
 
-class Loan(BaseModel):
+class Loan(_GeneratedModel):
     id: UUID
     isbn: str
     due: date
     renewals: Annotated[int | MISSING, Field(ge=0)] = MISSING
 
 
-class YearItem(RootModel[int]):
+class YearItem(_GeneratedRootModel[int]):
     root: Annotated[int, Field(ge=1450)]
 
 
-class SearchBooksQueryParams(BaseModel):
+class SearchBooksQueryParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -80,11 +80,11 @@ class AcceptLanguage(StrEnum):
     DE = 'de'
 
 
-class SearchBooksHeaderParams(BaseModel):
+class SearchBooksHeaderParams(_GeneratedModel):
     accept_language: Annotated[AcceptLanguage | MISSING, Field(alias='accept-language')] = MISSING
 
 
-class GetBookPathParams(BaseModel):
+class GetBookPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -97,23 +97,23 @@ class FieldModel(StrEnum):
     MEDIA = 'media'
 
 
-class GetBookQueryParams(BaseModel):
+class GetBookQueryParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     fields: list[FieldModel] | MISSING = MISSING
 
 
-class GetBookResponse404(BaseModel):
+class GetBookResponse404(_GeneratedModel):
     pass
 
 
-class RenewLoanMatrix(BaseModel):
+class RenewLoanMatrix(_GeneratedModel):
     days: Annotated[int, Field(ge=1, le=30)]
     express: bool | MISSING = MISSING
 
 
-class RenewLoanPathParams(BaseModel):
+class RenewLoanPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -121,18 +121,18 @@ class RenewLoanPathParams(BaseModel):
     matrix: RenewLoanMatrix
 
 
-class RenewLoanCookieParams(BaseModel):
+class RenewLoanCookieParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     member: int
 
 
-class Media(RootModel[Paper | Ebook]):
+class Media(_GeneratedRootModel[Paper | Ebook]):
     root: Annotated[Paper | Ebook, Field(discriminator='type')]
 
 
-class Book(BaseModel):
+class Book(_GeneratedModel):
     isbn: Annotated[str, Field(pattern='^[0-9]{13}$')]
     title: Annotated[str, Field(max_length=200, min_length=1)]
     genre: Genre | MISSING = MISSING
@@ -142,5 +142,5 @@ class Book(BaseModel):
     published: date | MISSING = MISSING
 
 
-class SearchBooksResponse200(RootModel[list[Book]]):
+class SearchBooksResponse200(_GeneratedRootModel[list[Book]]):
     root: list[Book]

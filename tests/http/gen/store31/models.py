@@ -2,12 +2,12 @@
 # source sha256: 49917a4b923a92efbfb2f159e6804d61d8240c6659e3208ab6db1e9912856f70
 """Models of openapi.yaml."""
 
-from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, MISSING, RootModel
 from typing_extensions import TypeAliasType
 from uuid import UUID
+from microlib.contract.models import GeneratedModel as _GeneratedModel, GeneratedRootModel as _GeneratedRootModel
 
 
 class PetKind(StrEnum):
@@ -16,19 +16,19 @@ class PetKind(StrEnum):
     BIRD = 'bird'
 
 
-class Cat(BaseModel):
+class Cat(_GeneratedModel):
     kind: Literal['cat']
     name: Annotated[str, Field(max_length=40, min_length=1)]
     indoor: bool
 
 
-class Dog(BaseModel):
+class Dog(_GeneratedModel):
     kind: Literal['dog']
     name: Annotated[str, Field(max_length=40, min_length=1)]
     barks: Annotated[int | MISSING, Field(ge=0, le=10)] = MISSING
 
 
-class Bird(BaseModel):
+class Bird(_GeneratedModel):
     kind: Literal['bird']
     name: Annotated[str, Field(max_length=40, min_length=1)]
     wingspan: Annotated[float | MISSING, Field(gt=0.0)] = MISSING
@@ -40,7 +40,7 @@ class OrderStatus(StrEnum):
     DELIVERED = 'delivered'
 
 
-class OrderItem(BaseModel):
+class OrderItem(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -49,13 +49,13 @@ class OrderItem(BaseModel):
     giftWrap: bool = False
 
 
-class Violation(BaseModel):
+class Violation(_GeneratedModel):
     field: str | MISSING = MISSING
     description: str | MISSING = MISSING
     rule: str | MISSING = MISSING
 
 
-class Problem(BaseModel):
+class Problem(_GeneratedModel):
     type: str | MISSING = MISSING
     title: str
     status: int
@@ -65,7 +65,7 @@ class Problem(BaseModel):
     violations: list[Violation] | MISSING = MISSING
 
 
-class ListPetsFilter(BaseModel):
+class ListPetsFilter(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -73,11 +73,11 @@ class ListPetsFilter(BaseModel):
     name: str | MISSING = MISSING
 
 
-class Tag(RootModel[str]):
+class Tag(_GeneratedRootModel[str]):
     root: Annotated[str, Field(min_length=1)]
 
 
-class ListPetsQueryParams(BaseModel):
+class ListPetsQueryParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -87,32 +87,32 @@ class ListPetsQueryParams(BaseModel):
     filter: ListPetsFilter | MISSING = MISSING
 
 
-class ListPetsHeaderParams(BaseModel):
+class ListPetsHeaderParams(_GeneratedModel):
     x_request_tag: Annotated[str | MISSING, Field(alias='x-request-tag', pattern='^[a-z]{1,8}$')] = MISSING
 
 
-class ListPetsCookieParams(BaseModel):
+class ListPetsCookieParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     session: str | MISSING = MISSING
 
 
-class GetPetPathParams(BaseModel):
+class GetPetPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     petId: Annotated[int, Field(ge=1)]
 
 
-class DeletePetPathParams(BaseModel):
+class DeletePetPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     petId: Annotated[int, Field(ge=1)]
 
 
-class DeletePetHeaderParams(BaseModel):
+class DeletePetHeaderParams(_GeneratedModel):
     x_reasons: Annotated[list[str] | MISSING, Field(alias='x-reasons')] = MISSING
 
 
@@ -121,7 +121,7 @@ class Size(StrEnum):
     LARGE = 'large'
 
 
-class GetPetPhotoPathParams(BaseModel):
+class GetPetPhotoPathParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -129,14 +129,14 @@ class GetPetPhotoPathParams(BaseModel):
     size: Size
 
 
-class GetPetPhotoQueryParams(BaseModel):
+class GetPetPhotoQueryParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
     crop: Annotated[list[int] | MISSING, Field(max_length=4, min_length=4)] = MISSING
 
 
-class GetInventoryQueryParams(BaseModel):
+class GetInventoryQueryParams(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -147,22 +147,22 @@ class GetInventoryQueryParams(BaseModel):
 GetInventoryResponse200AdditionalProperty = TypeAliasType("GetInventoryResponse200AdditionalProperty", Annotated[int, Field(ge=0)])
 
 
-class GetInventoryResponse200(RootModel[dict[str, GetInventoryResponse200AdditionalProperty]]):
+class GetInventoryResponse200(_GeneratedRootModel[dict[str, GetInventoryResponse200AdditionalProperty]]):
     root: dict[str, GetInventoryResponse200AdditionalProperty]
 
 
-class NewPet(RootModel[Cat | Dog | Bird]):
+class NewPet(_GeneratedRootModel[Cat | Dog | Bird]):
     root: Annotated[Cat | Dog | Bird, Field(discriminator='kind')]
 
 
-class Pet(BaseModel):
+class Pet(_GeneratedModel):
     id: Annotated[int, Field(ge=1)]
     pet: NewPet
     createdAt: AwareDatetime
     nickname: Annotated[str | None | MISSING, Field(max_length=20)] = MISSING
 
 
-class Order(BaseModel):
+class Order(_GeneratedModel):
     model_config = ConfigDict(
         extra='forbid',
     )
@@ -172,7 +172,7 @@ class Order(BaseModel):
     note: Annotated[str | None | MISSING, Field(max_length=200)] = MISSING
 
 
-class PetPage(BaseModel):
+class PetPage(_GeneratedModel):
     items: list[Pet]
     next: str | None
     """

@@ -302,7 +302,7 @@ class TaskiqQueue:
         Raises:
             Unavailable: The broker did not take the job, naming ``jobs.url``.
         """
-        key = envelope.idempotency_key
+        key = envelope.idempotency_key if envelope.attempt == 1 else None
         if key is not None:
             held = await self._store.remember_key(key, envelope.id, self._settings.idempotency_ttl)
             if held is not None:
@@ -323,6 +323,10 @@ class TaskiqQueue:
                     await self._store.forget_key(key, envelope.id)
             raise
         return envelope.id
+
+    async def forget_key(self, key: str, job_id: str) -> None:
+        """In the store."""
+        await self._store.forget_key(key, job_id)
 
     async def _promote(self) -> None:
         while True:

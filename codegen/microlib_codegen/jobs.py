@@ -38,7 +38,8 @@ __all__ = [
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RETRY_KEYS = ("max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter")
 _JOB_KEYS = {"description", "payload", "result", "queue", "priority", "retry", "timeout", "schedule"}
-_SCHEDULE_KEYS = ("cron", "timezone", "interval", "payload")
+_SCHEDULE_KEYS = ("cron", "timezone", "interval", "payload", "overlap")
+_OVERLAPS = ("allow", "skip")
 
 
 def _is_number(value: Any) -> bool:
@@ -231,6 +232,10 @@ def _job(
             raise _fail(source, schedule_line, f"job {name}: cron {cron!r} needs 5 fields (6 with seconds)")
         if "interval" in schedule:
             number("schedule.interval", schedule["interval"], schedule_line)
+        overlap = schedule.get("overlap", "allow")
+        if overlap not in _OVERLAPS:
+            wrong = f"job {name}: schedule.overlap: allow or skip, not {overlap!r}"
+            raise _fail(source, schedule_line, wrong)
     timeout, timeout_line = setting("timeout", None)
     if timeout is not None:  # null: no limit, over a default
         number("timeout", timeout, timeout_line)
@@ -406,6 +411,8 @@ def _schedule(contract: JobsContract, job: JobSpec) -> str:
     parts = [f"cron={s['cron']!r}" if "cron" in s else f"interval={float(s['interval'])!r}"]
     parts.append(f"timezone={str(s.get('timezone', 'UTC'))!r}")
     parts.append(f"payload={dict(s.get('payload') or {})!r}")
+    if s.get("overlap", "allow") != "allow":  # the default left out: earlier contracts' code is unchanged
+        parts.append(f"overlap={s['overlap']!r}")
     parts.append(f"source={where!r}")
     return f"Schedule({', '.join(parts)})"
 

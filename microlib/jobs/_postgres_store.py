@@ -91,6 +91,12 @@ class PostgresStore:
         )
         return None if held is None else str(held)
 
+    async def forget_key(self, key: str, job_id: str) -> None:
+        """DELETE the row if it still names ``job_id``."""
+        await self._db.execute(
+            "DELETE FROM microlib_job_keys WHERE ns = $1 AND key = $2 AND id = $3", self._ns, key, job_id
+        )
+
     async def delay(self, entry: str, message: bytes, due: float) -> None:
         """Insert (or move) the delayed message."""
         await self._db.execute(

@@ -33,6 +33,12 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
+_FORGET = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+"""
+
 _EXHUME = """
 local letter = redis.call('HGET', KEYS[1], ARGV[1])
 if letter then
@@ -87,6 +93,10 @@ class RedisStore:
             return None
         held = await self._client.get(name)
         return None if held is None else _text(held)
+
+    async def forget_key(self, key: str, job_id: str) -> None:
+        """GET and DEL in a script: a key another job took since stays."""
+        await self._client.eval(_FORGET, 1, self._key + key, job_id)
 
     async def delay(self, entry: str, message: bytes, due: float) -> None:
         """The message in a hash, its due time in a sorted set."""

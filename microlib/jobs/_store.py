@@ -28,6 +28,10 @@ class Store(Protocol):
         """Set ``key`` to ``job_id`` unless set; the id it already held, or None."""
         ...
 
+    async def forget_key(self, key: str, job_id: str) -> None:
+        """Unset ``key`` if it holds ``job_id`` (compared and dropped at once)."""
+        ...
+
     async def delay(self, entry: str, message: bytes, due: float) -> None:
         """Keep ``message`` as ``entry`` (unique per delay) until ``due`` (Unix time)."""
         ...

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from microlib.jobs.retry import JOB_RETRY, RetryPolicy
 
-__all__ = ["JobDefinition", "JobsDefinition", "Schedule"]
+__all__ = ["JobDefinition", "JobsDefinition", "Schedule", "overlap_key"]
+
+_OVERLAPS = ("allow", "skip")
+
+
+def overlap_key(job: str) -> str:
+    """The idempotency key a scheduled run of ``job`` under ``overlap: skip`` holds from its
+    enqueue until it ends for good (done or dead-lettered), across replicas."""
+    return f"microlib-overlap:{job}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +35,10 @@ class Schedule:
         interval: Seconds between ticks; ticks fall on multiples of it
             since the Unix epoch, so every replica computes the same ones.
         payload: The payload each tick enqueues (validated like any other).
+        overlap: ``allow``: a tick fires whether or not the run of an earlier
+            tick has ended; ``skip``: a tick whose job's earlier run is still
+            queued or running enqueues nothing (counted in
+            ``job_ticks_skipped_total``).
         source: Where the schedule is declared (``contracts/jobs.yaml:14``),
             named by startup errors.
     """
@@ -35,13 +47,17 @@ class Schedule:
     timezone: str = "UTC"
     interval: float | None = None
     payload: Mapping[str, Any] = field(default_factory=dict)
+    overlap: Literal["allow", "skip"] = "allow"
     source: str = ""
 
     def __post_init__(self) -> None:
+        where = self.source or "schedule"
         if (self.cron is None) == (self.interval is None):
-            raise ValueError(f"{self.source or 'schedule'}: give exactly one of cron and interval")
+            raise ValueError(f"{where}: give exactly one of cron and interval")
         if self.interval is not None and self.interval <= 0:
-            raise ValueError(f"{self.source or 'schedule'}: interval must be positive, got {self.interval}")
+            raise ValueError(f"{where}: interval must be positive, got {self.interval}")
+        if self.overlap not in _OVERLAPS:
+            raise ValueError(f"{where}: overlap must be allow or skip, not {self.overlap!r}")
 
 
 @dataclass(frozen=True, slots=True)

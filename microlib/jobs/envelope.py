@@ -37,7 +37,8 @@ class JobEnvelope:
         enqueued_at: Unix time of the first enqueue.
         headers: Propagated context: ``traceparent``, ``tracestate``,
             ``baggage``, ``x-request-id``.
-        idempotency_key: The key the enqueuer gave, if any.
+        idempotency_key: The key the enqueuer gave, if any; kept across
+            retries, it deduplicates the first enqueue only.
         fence: The scheduler's fencing token, for a fired tick.
         tick: The Unix time of the tick that fired it.
     """
@@ -113,6 +114,6 @@ class JobEnvelope:
         return envelope
 
     def retried(self) -> JobEnvelope:
-        """The same job, for its next attempt (the idempotency key was spent on
-        the first enqueue, so the retry does not carry it)."""
-        return replace(self, attempt=self.attempt + 1, idempotency_key=None)
+        """The same job, for its next attempt (with its idempotency key, which a
+        queue reads for a first attempt only: a retry is always queued)."""
+        return replace(self, attempt=self.attempt + 1)

@@ -83,7 +83,7 @@ class MemoryQueue:
         """Queue ``envelope``, now or at ``not_before``."""
         key = envelope.idempotency_key
         now = self.clock.time()
-        if key is not None:
+        if key is not None and envelope.attempt == 1:
             held = self._keys.get(key)
             if held is not None and held[1] > now:
                 return held[0]
@@ -94,6 +94,11 @@ class MemoryQueue:
         else:
             self._push(envelope)
         return envelope.id
+
+    async def forget_key(self, key: str, job_id: str) -> None:
+        """Drop ``key`` if ``job_id`` holds it."""
+        if self._keys.get(key, ("", 0.0))[0] == job_id:
+            del self._keys[key]
 
     def _push(self, envelope: JobEnvelope, *, first: bool = False) -> None:
         order = -next(self._order) if first else next(self._order)

@@ -14,7 +14,8 @@ __all__ = ["JobMetrics"]
 
 
 class JobMetrics:
-    """Queued, retried and dead-lettered jobs, the dead letters waiting; scheduler leadership and ticks.
+    """Queued, retried and dead-lettered jobs, the dead letters waiting; scheduler leadership and ticks
+    (fired, missed, skipped as overlapping).
 
     Args:
         metrics: The service's registry.
@@ -44,5 +45,11 @@ class JobMetrics:
         self.ticks_missed: Counter = metrics.counter(
             "job_ticks_missed_total",
             "Schedule ticks not fired (no leader, or skipped by the missed-tick policy).",
+            ("service", "job"),
+        )
+        self.ticks_skipped: Counter = metrics.counter(
+            "job_ticks_skipped_total",
+            "Schedule ticks that enqueued nothing: the job's earlier run was still queued or running "
+            "(schedule overlap: skip).",
             ("service", "job"),
         )

@@ -117,10 +117,16 @@ class JobQueue(Protocol):
         """Queue ``envelope``, to run no earlier than ``not_before`` (Unix time).
 
         Returns:
-            The id of the queued job: ``envelope.id``, or the id of the job
-            already queued under the same idempotency key (then nothing is
-            queued).
+            The id of the queued job: ``envelope.id``, or, for a first
+            attempt, the id of the job already queued under the same
+            idempotency key (then nothing is queued). A key whose job the
+            broker did not take is forgotten again.
         """
+        ...
+
+    async def forget_key(self, key: str, job_id: str) -> None:
+        """Forget idempotency key ``key`` if job ``job_id`` holds it (a later
+        holder's stays): the next enqueue under it queues."""
         ...
 
     def deliveries(

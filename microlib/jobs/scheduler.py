@@ -14,6 +14,12 @@ latest tick still within ``misfire_grace`` fires; under ``catch_up`` the new
 leader fires up to ``max_catch_up`` of the latest missed ticks, oldest
 first. Every tick not fired is counted in ``job_ticks_missed_total``.
 A tick claimed by a leader that then dies before its enqueue is lost.
+
+A schedule with ``overlap: skip`` enqueues under its job's overlap key (an
+idempotency key in the queue's store, shared by the replicas), which the
+run frees as it ends for good: a tick whose enqueue finds the key held
+enqueues nothing, is logged with the job id holding it and counted in
+``job_ticks_skipped_total``.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from microlib.config.model import JobsSettings, SchedulerSettings
 from microlib.core.extras import MissingExtra
 from microlib.jobs._tasks import cancel_and_wait
 from microlib.jobs.clock import Clock
-from microlib.jobs.definition import JobDefinition
+from microlib.jobs.definition import JobDefinition, overlap_key
+from microlib.jobs.handle import JobHandle
 from microlib.jobs.lease import Claim, Lease, MemoryLease
 from microlib.jobs.metrics import JobMetrics
 from microlib.jobs.schedule import Plan, plan
@@ -45,8 +52,14 @@ class TickEnqueuer(Protocol):
     """
 
     async def enqueue(
-        self, job: JobDefinition, payload: Any, *, fence: int | None = None, tick: float | None = None
-    ) -> object:
+        self,
+        job: JobDefinition,
+        payload: Any,
+        *,
+        idempotency_key: str | None = None,
+        fence: int | None = None,
+        tick: float | None = None,
+    ) -> JobHandle[Any]:
         """Queue a run of ``job``, fenced by the leader's token, for the tick at ``tick``."""
         ...
 
@@ -271,10 +284,22 @@ class Scheduler:
         if claim is Claim.FIRED:
             schedule = job.schedule
             assert schedule is not None
+            key = overlap_key(job.name) if schedule.overlap == "skip" else None
             try:
-                await self._jobs.enqueue(job, dict(schedule.payload), fence=token, tick=tick)
+                handle = await self._jobs.enqueue(
+                    job, dict(schedule.payload), idempotency_key=key, fence=token, tick=tick
+                )
             except Exception as exc:
                 log.error("scheduled job not enqueued; tick lost", job=job.name, tick=tick, error=str(exc))
+                return claim
+            if not handle.queued:
+                self._metrics.ticks_skipped.labels(job.contract, job.name).inc()
+                log.info(
+                    "schedule tick skipped: the job's last run has not ended",
+                    job=job.name,
+                    tick=tick,
+                    running_job_id=handle.id,
+                )
                 return claim
             self._metrics.ticks_fired.labels(job.contract, job.name).inc()
             log.info("schedule tick fired", job=job.name, tick=tick, fence=token)

@@ -302,19 +302,31 @@ class TaskiqQueue:
         Raises:
             Unavailable: The broker did not take the job, naming ``jobs.url``.
         """
-        key = envelope.idempotency_key
+        key = envelope.idempotency_key if envelope.attempt == 1 else None
         if key is not None:
             held = await self._store.remember_key(key, envelope.id, self._settings.idempotency_ttl)
             if held is not None:
                 return held
-        if not_before is not None and not_before > time.time():
-            # One entry per delay, not per job: a retry delayed while the promoter
-            # settles the previous entry of the same job must not be settled with it.
-            entry = f"{envelope.id}:{envelope.attempt}:{uuid.uuid4().hex[:8]}"
-            await self._store.delay(entry, envelope.encode(), not_before)
-        else:
-            await self._kick(envelope)
+        try:
+            if not_before is not None and not_before > time.time():
+                # One entry per delay, not per job: a retry delayed while the promoter
+                # settles the previous entry of the same job must not be settled with it.
+                entry = f"{envelope.id}:{envelope.attempt}:{uuid.uuid4().hex[:8]}"
+                await self._store.delay(entry, envelope.encode(), not_before)
+            else:
+                await self._kick(envelope)
+        except BaseException:
+            # Held for a job never queued, the key would refuse every later enqueue under it;
+            # a store down as well lets it expire with its TTL (the broker's error is the one raised).
+            if key is not None:
+                with contextlib.suppress(Exception):
+                    await self._store.forget_key(key, envelope.id)
+            raise
         return envelope.id
+
+    async def forget_key(self, key: str, job_id: str) -> None:
+        """In the store."""
+        await self._store.forget_key(key, job_id)
 
     async def _promote(self) -> None:
         while True:

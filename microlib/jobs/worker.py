@@ -5,7 +5,9 @@ Every run is a :class:`~microlib.core.context.CallContext` of kind ``job``
 metrics and traces (continued from the enqueuer's ``traceparent``) are the
 same as for any call. A failed run is queued again after its backoff, or
 dead-lettered when the contract's attempts are spent or the failure is
-permanent (:data:`~microlib.jobs.retry.PERMANENT_CODES`).
+permanent (:data:`~microlib.jobs.retry.PERMANENT_CODES`). A scheduled run
+under ``overlap: skip`` frees its job's overlap key as it ends for good
+(done or dead-lettered; not when retried, nor when given back unrun).
 
 As shutdown starts (``leaving``) the worker takes no more jobs; running ones
 get the drain's budget to finish, and those still running then are cancelled and requeued,
@@ -29,7 +31,7 @@ from microlib.core.context import CallContext
 from microlib.core.errors import Code, Error, Internal
 from microlib.jobs._tasks import cancel_and_wait
 from microlib.jobs.clock import Clock, SystemClock
-from microlib.jobs.definition import JobDefinition, JobsDefinition
+from microlib.jobs.definition import JobDefinition, JobsDefinition, overlap_key
 from microlib.jobs.envelope import JobEnvelope
 from microlib.jobs.handlers import Handler, JobContext, validate_payload
 from microlib.jobs.metrics import JobMetrics
@@ -239,7 +241,7 @@ class JobWorker:
             if adapter is not None:
                 outcome = JobOutcome(ok=True, value=adapter.dump_python(value, mode="json"))
                 await self._queue.set_outcome(envelope.id, outcome, self._result_ttl)
-            await delivery.ack()
+            await self._ended(delivery)
         except asyncio.CancelledError:
             # Shutdown ran out of budget: the job goes back unchanged.
             await asyncio.shield(delivery.requeue())
@@ -279,6 +281,15 @@ class JobWorker:
         if job is not None and job.result_type is not None:
             outcome = JobOutcome(ok=False, code=code.name, message=error)
             await self._queue.set_outcome(envelope.id, outcome, self._result_ttl)
+        await self._ended(delivery)
+
+    async def _ended(self, delivery: Delivery) -> None:
+        """Settle a job that ended for good, first freeing the overlap key its tick holds: a
+        store that fails here leaves the job unsettled, run again like any unsettled job."""
+        envelope = delivery.envelope
+        key = overlap_key(envelope.job)
+        if envelope.idempotency_key == key:
+            await self._queue.forget_key(key, envelope.id)
         await delivery.ack()
 
     def _service(self, job: str) -> str:

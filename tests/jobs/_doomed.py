@@ -22,12 +22,13 @@ class Announcing(UntimedHandlers):
         return await super().send_receipt(payload, ctx)
 
 
-def main() -> None:
+def serve(handlers: object) -> None:
+    """Run a service of ``handlers`` with the overrides given on the command line."""
     service = Service("shop")
-    service.include(Announcing())
+    service.include(handlers)
     service.configure(overrides=["http.enabled=false", "logging.level=WARNING", *sys.argv[1:]])
     service.run()
 
 
 if __name__ == "__main__":
-    main()
+    serve(Announcing())

@@ -81,6 +81,7 @@ def test_the_package_has_models_jobs_and_a_manifest(project: Path) -> None:
     assert "class ShopJobsHandlers(Protocol):" in jobs
     assert 'source="contracts/shop-jobs.yaml:8"' in jobs
     assert 'cron="0 3 * * *"' in jobs
+    assert 'overlap="skip"' in jobs
     assert 'source="contracts/shop-jobs.yaml:39"' in jobs
     assert (project / "app" / "handlers" / "shop_jobs.py").is_file()
 
@@ -122,6 +123,7 @@ async def test_generated_code_runs_in_a_service(project: Path) -> None:
         await t.jobs.run_until_idle()
         await t.jobs.advance(3 * 3600)
         assert handlers.reports == [(5, 1_796_432_400.0 + 3600)]
+    assert service.jobs.contracts["shop.jobs"].jobs["restock_report"].schedule.overlap == "skip"
 
 
 def test_user_code_type_checks_under_mypy_strict(project: Path, tmp_path: Path, mypy_cache: Path) -> None:
@@ -150,7 +152,7 @@ def test_drift_names_a_job_the_handlers_lack(project: Path, tmp_path: Path) -> N
     assert check.returncode == 1
     assert "stale: app/gen/shop_jobs/jobs.py" in check.stderr
     assert (
-        "ShopJobs.purge_carts: missing, job purge_carts (contracts/shop-jobs.yaml:43) has no method here "
+        "ShopJobs.purge_carts: missing, job purge_carts (contracts/shop-jobs.yaml:44) has no method here "
         "(the service refuses to start until it is written); expected: async def purge_carts(self, "
         "payload: models.PurgeCartsPayload, ctx: JobContext) -> None:"
     ) in check.stderr
@@ -248,6 +250,10 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {interval: often}\n",
             "bad-jobs.yaml:5: job x: schedule.interval: a number of seconds above 0, not 'often'",
+        ),
+        (
+            "name: a.jobs\njobs:\n  x:\n    schedule: {interval: 60, overlap: skp}\n",
+            "bad-jobs.yaml:5: job x: schedule.overlap: allow or skip, not 'skp'",
         ),
         ("name: a.jobs\ndefaults: 3\njobs:\n  x: {}\n", "bad-jobs.yaml:3: defaults: a mapping"),
     ],

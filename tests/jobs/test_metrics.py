@@ -10,6 +10,7 @@ from prometheus_client import generate_latest
 from microlib import Service
 from microlib.testing import TestService
 from tests.jobs._contract import Handlers, Receipt, ShopJobsEnqueuer
+from tests.jobs._overlap import Gate, definition, reports
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "jobs.md"
 T0 = 1_800_000_000.0
@@ -41,10 +42,11 @@ def _value(samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **
 
 
 async def test_the_documented_metrics_are_exported_with_their_labels() -> None:
-    """A job that runs, one that crashes until dead-lettered, ticks fired and missed:
-    each metric of the table is there, labelled as the table says, with its count."""
+    """A job that runs, one that crashes until dead-lettered, ticks fired and missed, and
+    (another service's) a tick skipped under ``overlap: skip``: each metric of the table is
+    there, labelled as the table says, with its count."""
     documented = _documented()
-    assert len(documented) == 10, documented
+    assert len(documented) == 11, documented
     service = Service("shop")
     handlers = Handlers()
     service.include(handlers)
@@ -64,6 +66,14 @@ async def test_the_documented_metrics_are_exported_with_their_labels() -> None:
         await t.jobs.jump(5.5)  # 4 ticks missed, the latest past the grace: 5 missed
         await service.component("jobs-dead-letters").refresh()  # type: ignore[attr-defined]
         samples = _samples(service)
+    gate = Gate()
+    overlapping = Service("shop")
+    overlapping.include(reports(definition("skip"), gate))
+    async with TestService(overlapping, frozen_time=T0) as t:
+        await t.jobs.run_until_idle()
+        await t.jobs.clock.advance(2)  # the first tick's run, held, makes the second skip
+        samples["job_ticks_skipped_total"] = _samples(overlapping)["job_ticks_skipped_total"]
+        gate.open.set()
     assert running == 1.0
     for name, labels in documented.items():
         assert name in samples, f"{name} is documented but not exported"
@@ -82,3 +92,4 @@ async def test_the_documented_metrics_are_exported_with_their_labels() -> None:
     assert _value(samples, "job_scheduler_leader", service="shop") == 1
     assert _value(samples, "job_ticks_fired_total", service="shop.jobs", job="heartbeat") == 2
     assert _value(samples, "job_ticks_missed_total", service="shop.jobs", job="heartbeat") == 5
+    assert _value(samples, "job_ticks_skipped_total", service="shop.reports", job="report") == 1

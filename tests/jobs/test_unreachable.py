@@ -83,6 +83,24 @@ async def test_an_enqueue_the_broker_refuses_is_unavailable_naming_its_setting()
 
 
 @pytest.mark.connected
+async def test_an_idempotency_key_whose_job_the_broker_refused_is_free_again() -> None:
+    """RabbitMQ refusing, an enqueue under a key raises Unavailable; once RabbitMQ answers, the
+    same key queues the job. Before, the key stayed held by the job never queued: every
+    enqueue under it answered that id, queued nothing, until ``jobs.idempotency_ttl``."""
+    port = _free_port()
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/", "jobs.worker=false")
+    async with TestService(service, overrides=overrides):
+        enqueue = ShopJobsEnqueuer(service.jobs)
+        with pytest.raises(Unavailable):
+            await enqueue.send_receipt(Receipt(order_id="o-1"), idempotency_key="receipt-o-1")
+        async with _forwarding(port, to=5672):
+            handle = await enqueue.send_receipt(Receipt(order_id="o-1"), idempotency_key="receipt-o-1")
+            again = await enqueue.send_receipt(Receipt(order_id="o-1"), idempotency_key="receipt-o-1")
+    assert handle.queued
+    assert (again.queued, again.id) == (False, handle.id)
+
+
+@pytest.mark.connected
 async def test_a_worker_that_listens_again_is_up_before_its_next_job() -> None:
     """RabbitMQ refusing the worker, then answering: the worker is UP once it listens
     again, with no job sent (and says so in the log). Before, it stayed DOWN until it

@@ -203,7 +203,8 @@ def _value(fd: FieldDescriptor, text: str, path: str) -> Any:
             return text == "true"
         raise _bad(path, f"expected true or false, got {text!r}")
     if kind == FieldDescriptor.TYPE_ENUM:
-        return int(text) if text.lstrip("-").isdigit() else text
+        # ASCII digits only: `¹` is a str.isdigit() that int() refuses (a 500 schemathesis found).
+        return int(text) if _INTEGER.fullmatch(text) else text
     if kind in _INTEGERS and not _INTEGER.fullmatch(text):
         raise _bad(path, f"expected an integer, got {text!r}")
     # Numbers stay text: the JSON mapping accepts numbers as strings and

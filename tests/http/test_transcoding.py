@@ -194,6 +194,25 @@ def test_an_integer_in_the_url_is_digits(client: httpx.Client, query: str, field
     ]
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "text"),
+    [
+        ("formats=%C2%B9", "formats[0]", "\u00b9"),  # SUPERSCRIPT ONE: str.isdigit(), which int() refuses
+        ("format=%D9%A1", "format", "\u0661"),  # ARABIC-INDIC DIGIT ONE, which int() reads
+    ],
+)
+def test_an_enum_number_in_the_url_is_ascii_digits(
+    client: httpx.Client, query: str, field: str, text: str
+) -> None:
+    """Anything else is taken as a name, and refused as none of the enum's (schemathesis sent
+    `formats=¹`, which answered 500)."""
+    r = client.get(f"/v1/books:search?{query}")
+    assert r.status_code == 400, r.text
+    assert [(v["field"], v["description"]) for v in r.json()["violations"]] == [
+        (field, f"{text!r} is not one of ['FORMAT_EBOOK', 'FORMAT_HARDCOVER', 'FORMAT_UNSPECIFIED']")
+    ]
+
+
 def test_custom_verb(client: httpx.Client) -> None:
     """`:batchGet` routes to its RPC; repeated query parameters fill the list."""
     r = client.get("/v1/shelves/s2/books:batchGet?ids=a&ids=b")

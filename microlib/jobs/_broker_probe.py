@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 from typing import Any
 
+from microlib.jobs._store import asyncpg_dsn
+
 __all__ = ["BrokerProbe"]
 
 
@@ -60,8 +62,7 @@ class BrokerProbe:
             import asyncpg
 
             if self._connection is None:
-                url = self._url.replace("postgresql+asyncpg://", "postgresql://", 1)
-                self._connection = await asyncpg.connect(url, timeout=5.0)
+                self._connection = await asyncpg.connect(asyncpg_dsn(self._url), timeout=5.0)
             await self._connection.fetchval("SELECT 1")
 
     async def close(self) -> None:

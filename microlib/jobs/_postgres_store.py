@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from microlib.jobs._store import asyncpg_dsn
+
 __all__ = ["PostgresStore"]
 
 _SCHEMA = """
@@ -54,7 +56,7 @@ class PostgresStore:
     """
 
     def __init__(self, url: str, namespace: str) -> None:
-        self._url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self._url = asyncpg_dsn(url)
         self._ns = namespace
         self._pool: asyncpg.Pool | None = None
 

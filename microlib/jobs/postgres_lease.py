@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from microlib.jobs._store import asyncpg_dsn
 from microlib.jobs.lease import Claim
 
 __all__ = ["PostgresLease"]
@@ -56,7 +57,7 @@ class PostgresLease:
     """
 
     def __init__(self, url: str, namespace: str, *, timeout: float = 2.0) -> None:
-        self._url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self._url = asyncpg_dsn(url)
         self._name = namespace
         digest = hashlib.sha256(f"microlib-jobs:{namespace}".encode()).digest()
         self._key = int.from_bytes(digest[:8], "big", signed=True)

@@ -40,7 +40,7 @@ from microlib.config.model import JobsSettings
 from microlib.core.errors import Unavailable
 from microlib.jobs._broker_probe import BrokerProbe
 from microlib.jobs._held import HeldMessage
-from microlib.jobs._store import Store, open_store
+from microlib.jobs._store import Store, asyncpg_dsn, open_store
 from microlib.jobs._tasks import cancel_and_wait
 from microlib.jobs.envelope import JobEnvelope
 from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome
@@ -229,7 +229,7 @@ class TaskiqQueue:
             from taskiq_pg.asyncpg import AsyncpgBroker
 
             broker = AsyncpgBroker(
-                url.replace("postgresql+asyncpg://", "postgresql://", 1),
+                asyncpg_dsn(url),
                 channel_name=name,
                 table_name=self._table,
             )
@@ -383,7 +383,7 @@ class TaskiqQueue:
         """PostgreSQL: announce again what no listener heard (see :mod:`._taskiq_pg`)."""
         from microlib.jobs._taskiq_pg import renotify
 
-        url = self._settings.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        url = asyncpg_dsn(self._settings.url)
         timeout = self._settings.redelivery_timeout
         while True:
             try:

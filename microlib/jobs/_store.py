@@ -6,12 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["Store", "asyncpg_dsn", "open_store"]
-
-
-def asyncpg_dsn(url: str) -> str:
-    """``url`` as asyncpg takes it: SQLAlchemy's ``postgresql+asyncpg://`` is ``postgresql://``."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+__all__ = ["Store", "open_store"]
 
 
 class Store(Protocol):

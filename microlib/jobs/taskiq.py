@@ -39,8 +39,9 @@ from microlib.config._secrets import mask_url_passwords
 from microlib.config.model import JobsSettings
 from microlib.core.errors import Unavailable
 from microlib.jobs._broker_probe import BrokerProbe
+from microlib.jobs._dsn import asyncpg_dsn
 from microlib.jobs._held import HeldMessage
-from microlib.jobs._store import Store, asyncpg_dsn, open_store
+from microlib.jobs._store import Store, open_store
 from microlib.jobs._tasks import cancel_and_wait
 from microlib.jobs.envelope import JobEnvelope
 from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome

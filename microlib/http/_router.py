@@ -2,7 +2,9 @@
 
 Every kind of route sits in one ordered table, Starlette's rule deciding
 (the first route that matches path and method wins; else the first that
-matches the path answers 405; else 404). Literal paths, the usual case, are
+matches the path answers 405, ``Allow`` naming every route's methods on the
+path; else a 307 to the path with or without its trailing slash, when a
+route answers that; else 404). Literal paths, the usual case, are
 found by one dict lookup instead of asking every route in turn; routes with
 templates are asked in order, and only those registered before the literal
 match. Errors the router answers itself (404, 405) go through the one

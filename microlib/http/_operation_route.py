@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from microlib.core.errors import Unimplemented
-from microlib.http.errors import SHAPES_SCOPE_KEY, send_problem
+from microlib.http._router import allowed_methods
+from microlib.http.errors import SHAPES_SCOPE_KEY, send_not_allowed
 
 if TYPE_CHECKING:
     from microlib.http._error_shapes import ErrorShape
@@ -34,7 +34,8 @@ class OperationRoute(BaseRoute):
     Args:
         template: The path template as the router sees it (the document's,
             after the prefix it is mounted at).
-        endpoints: Upper-case method -> the operation's endpoint.
+        endpoints: Upper-case method -> the operation's endpoint (``GET``'s also answers
+            ``HEAD``, unless the document declares a HEAD operation of its own).
         styles: Path parameter name -> style (``simple``, ``label``,
             ``matrix``); it decides what a value may contain.
         strip: A prefix taken off the raw path before matching, when the
@@ -51,6 +52,10 @@ class OperationRoute(BaseRoute):
     ) -> None:
         self.path = template
         self.endpoints = dict(endpoints)
+        if "GET" in self.endpoints:
+            # HEAD is GET without the body (RFC 9110 9.3.2; the server leaves the body out), as
+            # Starlette's routes answer it: load balancers and `curl -I` check with it.
+            self.endpoints.setdefault("HEAD", self.endpoints["GET"])
         self.methods = set(self.endpoints)
         # A 405 takes the shape every operation of the path declares for it.
         self._not_allowed = common_shape(self.endpoints.values(), 405)
@@ -99,9 +104,7 @@ class OperationRoute(BaseRoute):
         return endpoint.handle(scope, receive, send, scope[_VALUES])
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        allowed = ", ".join(sorted(self.endpoints))
-        error = Unimplemented(f"method {scope['method']} is not allowed on {scope['path']}")
-        await send_problem(send, error, 405, headers=[(b"allow", allowed.encode())], shape=self._not_allowed)
+        await send_not_allowed(send, scope, allowed_methods(scope, self.endpoints), shape=self._not_allowed)
 
 
 def common_shape(endpoints: Iterable[OperationEndpoint], status: int) -> ErrorShape | None:

@@ -2,7 +2,9 @@
 
 Every kind of route sits in one ordered table, Starlette's rule deciding
 (the first route that matches path and method wins; else the first that
-matches the path answers 405; else 404). Literal paths, the usual case, are
+matches the path answers 405, ``Allow`` naming every route's methods on the
+path; else a 307 to the path with or without its trailing slash, when a
+route answers that; else 404). Literal paths, the usual case, are
 found by one dict lookup instead of asking every route in turn; routes with
 templates are asked in order, and only those registered before the literal
 match. Errors the router answers itself (404, 405) go through the one
@@ -11,21 +13,23 @@ problem+json renderer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
+from urllib.parse import unquote
 
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.routing import Router as StarletteRouter
 from starlette.types import Receive, Scope, Send
 
-from microlib.core.errors import NotFound, Unimplemented
+from microlib.core.errors import NotFound
 from microlib.http.edge import record_leaf, record_route
-from microlib.http.errors import problem_response
+from microlib.http.errors import not_allowed, problem_response
 
-__all__ = ["Router"]
+__all__ = ["Router", "allowed_methods"]
 
 StatusHandler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -168,20 +172,57 @@ class Router(StarletteRouter):
 
     async def _unmatched(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Redirect to the path with (or without) its trailing slash when that matches; else 404."""
-        route_path = scope["path"]
-        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
-            # Starlette's own rule, on the rare path: nothing matched.
-            redirect = dict(scope)
-            redirect["path"] = route_path.rstrip("/") if route_path.endswith("/") else route_path + "/"
-            redirect.pop("raw_path", None)
-            if self.match_route(redirect)[0] is not None:
-                await super().app(scope, receive, send)
-                return
         if scope["type"] != "http":
-            await super().app(scope, receive, send)
+            await super().app(scope, receive, send)  # a WebSocket's close
             return
-        response = await _not_found(Request(scope), HTTPException(404))
+        response = self.slash_redirect(scope) or await _not_found(Request(scope), HTTPException(404))
         await response(scope, receive, send)
+
+    def slash_redirect(self, scope: Scope) -> Response | None:
+        """Starlette's ``redirect_slashes`` rule, for every kind of route: a 307 to the request's
+        path with (or without) its trailing slash when a route matches that; else None.
+
+        Only asked once nothing matched (the rare path). The path is changed as it came, still
+        percent-encoded, so an encoded ``%2F`` stays one.
+        """
+        path: str = scope["path"]
+        if not self.redirect_slashes or path == "/":
+            return None
+        redirect = dict(scope)
+        redirect["path"] = _toggle_slash(path)
+        raw = scope.get("raw_path")
+        encoded = _toggle_slash(raw.partition(b"?")[0].decode("latin-1")) if raw is not None else None
+        if encoded is not None and unquote(encoded) == redirect["path"]:
+            redirect["raw_path"] = encoded.encode("latin-1")
+        else:
+            # No raw path, or one ending in an encoded slash (`%2F`): the decoded path decides, as
+            # in Starlette (toggling the raw one would redirect back and forth).
+            encoded = None
+            redirect.pop("raw_path", None)
+        if self.match_route(redirect)[0] is None:
+            return None
+        # URL() writes the path as it finds it: the still-encoded one, when the server sent it.
+        location = redirect if encoded is None else {**redirect, "path": encoded}
+        return RedirectResponse(str(URL(scope=location)))
+
+
+def _toggle_slash(path: str) -> str:
+    return path.rstrip("/") if path.endswith("/") else path + "/"
+
+
+def allowed_methods(scope: Scope, own: Iterable[str]) -> set[str]:
+    """What a 405's ``Allow`` names: ``own`` (the methods of the route refusing the request) and
+    those of every other route of the request's router that matches its path (another
+    method's route on the same path, another template): the methods the path answers.
+
+    Only asked for a 405 (the rare path).
+    """
+    allowed = set(own)
+    for route in getattr(scope.get("router"), "routes", ()):
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(scope)[0] is not Match.NONE:
+            allowed.update(methods)
+    return allowed
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -189,8 +230,12 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    error = Unimplemented(f"method {request.method} is not allowed on {request.url.path}")
-    return problem_response(error, status=405)
+    error = not_allowed(request.method, request.url.path)
+    # Starlette's route names its methods in `Allow`, in its set's order.
+    allow = exc.headers.get("Allow", "") if isinstance(exc, HTTPException) and exc.headers else ""
+    own = (m.strip() for m in allow.split(",") if m.strip())
+    methods = ", ".join(sorted(allowed_methods(request.scope, own)))
+    return problem_response(error, status=405, headers={"Allow": methods} if methods else None)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

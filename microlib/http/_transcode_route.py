@@ -14,9 +14,9 @@ from urllib.parse import quote
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from microlib.core.errors import Unimplemented
+from microlib.http._router import allowed_methods
 from microlib.http._transcode_path import PathTemplate
-from microlib.http.errors import send_problem
+from microlib.http.errors import send_not_allowed
 
 __all__ = ["Endpoint", "TemplateRoute"]
 
@@ -84,20 +84,4 @@ class TemplateRoute(BaseRoute):
         return self.endpoint(scope, receive, send, scope[_VALUES])
 
     async def _not_allowed(self, scope: Scope, send: Send) -> None:
-        error = Unimplemented(f"method {scope['method']} is not allowed on {scope['path']}")
-        allow = ", ".join(sorted(self._allowed(scope)))
-        await send_problem(send, error, 405, headers=[(b"allow", allow.encode())])
-
-    def _allowed(self, scope: Scope) -> set[str]:
-        """The methods of every route of the router that matches this path.
-
-        The router answers 405 through the first route whose path matched, but
-        other routes (other RPCs, other templates) may match the same path.
-        """
-        allowed = set(self.methods)
-        router = scope.get("router")
-        for route in getattr(router, "routes", ()):
-            methods = getattr(route, "methods", None)
-            if isinstance(methods, set) and route.matches(scope)[0] is not Match.NONE:
-                allowed |= methods
-        return allowed
+        await send_not_allowed(send, scope, allowed_methods(scope, self.methods))

@@ -32,6 +32,7 @@ from microlib.core.errors import NotFound
 from microlib.http._operation_route import path_below
 from microlib.http._plain import Handler, Wrapping, endpoint
 from microlib.http._responder import Send, send_bytes
+from microlib.http.errors import send_not_allowed
 
 __all__ = [
     "AsyncAPIDocsApp",
@@ -372,12 +373,16 @@ class ChainedDocs:
         """Serve the request if ``path`` (below where the app is served) is one of the documents' paths.
 
         Returns:
-            Whether the path is theirs (answered, even if refused or a 404 of an unknown asset).
+            Whether the path is theirs (answered, even if refused, a 405 to a method other than
+            GET and HEAD, or a 404 of an unknown asset).
         """
         template = "/docs/static/{name:path}" if path.startswith("/docs/static/") else path
         run = self._endpoints.get(template)
-        if run is None or scope["method"] not in ("GET", "HEAD"):
+        if run is None:
             return False
+        if scope["method"] not in ("GET", "HEAD"):
+            await send_not_allowed(send, scope, ("GET", "HEAD"))
+            return True
         response = await run(Request(scope, receive))
         await response(scope, receive, send)
         return True

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from starlette.responses import Response
 
 from microlib.core.context import CallContext
-from microlib.core.errors import Code, Error
+from microlib.core.errors import Code, Error, Unimplemented
 from microlib.http._responder import Headers, Send, response_headers, send_bytes
 
 __all__ = [
@@ -34,9 +34,11 @@ __all__ = [
     "invalid_status",
     "is_error_status",
     "is_problem_media",
+    "not_allowed",
     "problem_body",
     "problem_response",
     "send_error",
+    "send_not_allowed",
     "send_problem",
 ]
 
@@ -198,6 +200,31 @@ async def send_problem(
     else:
         await send_bytes(send, status, _encoded(body), PROBLEM_CONTENT_TYPE, headers)
     return status
+
+
+async def send_not_allowed(
+    send: Send, scope: Mapping[str, Any], allowed: Collection[str], *, shape: DeclaredShape | None = None
+) -> int:
+    """Answer ``405`` to the request of ``scope``, the methods its path answers in ``Allow``
+    (which RFC 9110 requires of a 405), sorted.
+
+    Args:
+        send: The ASGI send callable.
+        scope: The request's ASGI scope.
+        allowed: The methods the path answers.
+        shape: The error response the document declares for a 405, if any.
+
+    Returns:
+        The status sent.
+    """
+    allow = ", ".join(sorted(allowed)).encode()
+    error = not_allowed(scope["method"], scope["path"])
+    return await send_problem(send, error, 405, headers=[(b"allow", allow)], shape=shape)
+
+
+def not_allowed(method: str, path: str) -> Error:
+    """The error a 405 carries: ``method`` is not one ``path`` answers."""
+    return Unimplemented(f"method {method} is not allowed on {path}")
 
 
 async def send_error(

@@ -16,14 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from microlib.core.errors import Error, NotFound, Unavailable, Unimplemented
-from microlib.http.errors import problem_response
+from microlib.core.errors import Unavailable
+from microlib.http.app import _Application
 
 if TYPE_CHECKING:
     from microlib.observability.prometheus import PrometheusMetrics
@@ -84,7 +82,8 @@ class ManagementServer:
 
     def __init__(self, routes: Sequence[BaseRoute], *, host: str, port: int) -> None:
         config = uvicorn.Config(
-            Starlette(routes=list(routes), exception_handlers={404: _unrouted, 405: _unrouted}),
+            # The service's one router: its 404 and 405 (with Allow) problems, as the service's port answers.
+            _Application(list(routes), []),
             host=host,
             port=port,
             log_config=None,
@@ -125,15 +124,3 @@ class ManagementServer:
         if self._task is None or self._task.done():
             raise Unavailable("management server is not running")
         return {"port": self.port}
-
-
-async def _unrouted(request: Request, exc: Exception) -> Response:
-    """404 and 405 as problems, as the service's own port answers them."""
-    assert isinstance(exc, HTTPException)
-    target = f"{request.method} {request.url.path}"
-    error: Error = (
-        Unimplemented(f"method {request.method} is not allowed on {request.url.path}")
-        if exc.status_code == 405
-        else NotFound(f"no route matches {target}")
-    )
-    return problem_response(error, status=exc.status_code, headers=exc.headers)

@@ -186,6 +186,10 @@ class OpenAPIApp:
             path = path_below(scope, self.prefix)
             if self._fallback is not None and await self._fallback.serve(scope, receive, send, path):
                 return
+            redirect = self._router.slash_redirect(scope)
+            if redirect is not None:
+                await redirect(scope, receive, send)
+                return
             await send_problem(send, _not_found(scope), 404, shape=self._unknown_path)
             return
         assert isinstance(found, OperationRoute)

@@ -43,7 +43,7 @@ class TestRouting:
         """A known path with an undeclared method is 405 naming the allowed methods."""
         r = await store.client.put("/pets/1")
         assert r.status_code == 405
-        assert r.headers["allow"] == "DELETE, GET"
+        assert r.headers["allow"] == "DELETE, GET, HEAD"
 
     async def test_handler_error_is_rendered(self, store: StoreHarness) -> None:
         """An Error raised by the handler becomes its status and problem+json."""

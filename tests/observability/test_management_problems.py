@@ -55,7 +55,7 @@ async def test_unknown_paths_and_methods_on_the_management_port(management: http
     assert problem(missing, 404, "NOT_FOUND")["detail"] == "no route matches GET /nothing-here"
     wrong_method = await management.delete("/metrics")
     problem(wrong_method, 405, "UNIMPLEMENTED")
-    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    assert wrong_method.headers["allow"] == "GET, HEAD"
 
 
 async def test_on_the_service_port_a_refusal_carries_the_correlation_id() -> None:

@@ -6,6 +6,8 @@ counts and the microlib/bare ratios. Deterministic within about 1%
 whatever else the machine runs (about a minute per process).
 
     .venv/bin/python bench/startup/instructions.py
+
+``--python`` as in ``run.py``: the measured processes' interpreter.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ NAMES = ("bare", "floor", "microlib-http", "microlib")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"some of {', '.join(NAMES)} (default: all)")
+    parser.add_argument("--python", default=sys.executable, help="the measured processes' interpreter")
     args = parser.parse_args()
     counts = {}
     for name in args.names or NAMES:
-        command = [sys.executable, str(HERE / "to_ready.py"), name]
+        command = [args.python, str(HERE / "to_ready.py"), name]
         subprocess.run(command, cwd=ROOT, env=child_env(), check=True)  # writes the bytecode cache
         counts[name] = instructions(command, cwd=ROOT, env=child_env())
         print(f"{name:13} {counts[name] / 1e6:8.1f} M instructions to ready", flush=True)

@@ -34,12 +34,13 @@ import structlog
 
 from microlib.core.errors import Unavailable
 from microlib.messaging._aiokafka_private import close_connections
-from microlib.messaging._kafka_outage import OutageLog
 from microlib.messaging._names import binding_group, dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
+from microlib.observability._outage import OutageLog, library_loggers
 
 try:
+    import aiokafka
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
     from aiokafka.abc import ConsumerRebalanceListener
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -146,7 +147,13 @@ class KafkaBroker:
         self._subscriptions: list[_KafkaSubscription] = []
         self._inboxes: list[_KafkaInbox] = []
         self._outage = OutageLog(
-            self.bootstrap, self.check, settings.reconnect_backoff, settings.reconnect_backoff_max
+            "Kafka",
+            self.bootstrap,
+            "messaging.url",
+            lambda: library_loggers(aiokafka),
+            self.check,
+            settings.reconnect_backoff,
+            settings.reconnect_backoff_max,
         )
 
     async def start(self) -> None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from microlib.core.errors import Unavailable
-from microlib.messaging._aiokafka_private import close_connections
+from microlib.messaging._aiokafka_private import cancellations_of_its_own, close_connections
 from microlib.messaging._names import binding_group, dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
@@ -513,16 +513,20 @@ class _KafkaSubscription:
         """
         await self.stop()
         await self._commit_once(timeout=min(self._broker.settings.publish_timeout, _CLOSE_TIMEOUT))
+        stopped = False
         try:
-            async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await self._consumer.stop()
+            with cancellations_of_its_own():
+                async with asyncio.timeout(_CLOSE_TIMEOUT):
+                    await self._consumer.stop()
+                    stopped = True
         except TimeoutError:
             log.warning("leaving the Kafka group timed out; closing the connections", timeout=_CLOSE_TIMEOUT)
-            await close_connections(self._consumer)
         except asyncio.CancelledError:
             # The service's stop timeout ran out first: the connections still close.
             await close_connections(self._consumer)
             raise
+        if not stopped:
+            await close_connections(self._consumer)
 
     async def abandon(self) -> None:
         """Close the connections without committing or waiting to leave the group."""

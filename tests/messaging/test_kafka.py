@@ -16,7 +16,15 @@ from microlib.messaging import MessageContext, register_document
 from microlib.testing import TestService
 from tests.messaging.cases import BrokerCases
 from tests.messaging.conftest import _free_port, noida
-from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed, recording_stock
+from tests.messaging.contract import (
+    OrderCancelled,
+    OrderPlaced,
+    Orders,
+    eventually,
+    orders,
+    placed,
+    recording_stock,
+)
 
 
 @pytest.mark.connected
@@ -310,15 +318,8 @@ async def test_a_kafka_outage_logs_one_warning_as_it_starts_and_one_line_as_it_e
     answers again (info, with how many errors it held), and no aiokafka warning or error
     in between. Before, aiokafka's tasks wrote an error line for each failed attempt
     (about a hundred for this one consumer in 6 s, as many more for each other one)."""
-    contract = orders(f"t{uuid.uuid4().hex[:8]}")
-    handled: list[str] = []
-    service = recording_stock(contract, handled)
     port, data = _free_port(), tmp_path_factory.mktemp("noida-outage")
-    settings = [
-        f"messaging.url=kafka://127.0.0.1:{port}",
-        f"messaging.group=g{uuid.uuid4().hex[:8]}",
-        "messaging.consumers.onOrder.parameters.region=eu",
-    ]
+    contract, handled, service, settings = _stock_on(port)
     answered = "Kafka answers again"
     async with AsyncExitStack() as stack:
         with noida(port, data):
@@ -341,3 +342,39 @@ async def test_a_kafka_outage_logs_one_warning_as_it_starts_and_one_line_as_it_e
     assert recovered["level"] == "info"
     assert (recovered["broker"], recovered["setting"]) == (f"127.0.0.1:{port}", "messaging.url")
     assert recovered["errors_held"] > 0
+
+
+@pytest.mark.connected
+async def test_a_service_stopped_while_kafka_is_down_stops_cleanly(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Kafka goes away under a consuming service, which is then stopped: the stop returns,
+    with no error logged, and leaves no task running. Before, aiokafka's fetcher re-raised
+    the cancellation of a fetch that waited to retry, out of the consumer's stop and again
+    out of closing its connections: the service's stop raised CancelledError, the
+    connections were left open."""
+    port, data = _free_port(), tmp_path_factory.mktemp("noida-down")
+    contract, handled, service, settings = _stock_on(port)
+    t = TestService(service, overrides=settings)
+    with noida(port, data):
+        await t.__aenter__()
+        await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+        await eventually(lambda: handled == ["o-1"], what="the first message handled")
+    failing = "Kafka client failing; its errors are held until Kafka answers"
+    await eventually(lambda: any(e["event"] == failing for e in t.logs), what="the fetcher failing")
+    await t.__aexit__(None, None, None)
+    assert [e for e in t.logs if e["level"] in ("error", "critical")] == []
+    assert {task for task in asyncio.all_tasks() if task is not asyncio.current_task()} == set()
+
+
+def _stock_on(port: int) -> tuple[Orders, list[str], Service, list[str]]:
+    """A contract of the test's own, the order ids a service consuming it handles, the
+    service, and the settings that point it at a Kafka of the test's own on ``port``."""
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    handled: list[str] = []
+    settings = [
+        f"messaging.url=kafka://127.0.0.1:{port}",
+        f"messaging.group=g{uuid.uuid4().hex[:8]}",
+        "messaging.consumers.onOrder.parameters.region=eu",
+    ]
+    return contract, handled, recording_stock(contract, handled), settings

@@ -375,6 +375,11 @@ class TaskiqQueue:
         """In the store."""
         await self._store.forget_key(key, job_id)
 
+    async def key_holder(self, key: str) -> tuple[str, float] | None:
+        """From the store; taken ``jobs.idempotency_ttl`` before it expires."""
+        held = await self._store.key_holder(key)
+        return None if held is None else (held[0], held[1] - self._settings.idempotency_ttl)
+
     async def _promote(self) -> None:
         while True:
             try:

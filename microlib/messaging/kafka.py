@@ -227,7 +227,8 @@ class KafkaBroker:
         try:
             await producer.client.fetch_all_metadata()
         except (KafkaError, OSError) as exc:
-            raise Unavailable(f"Kafka at {self.bootstrap}: {type(exc).__name__}: {exc}") from exc
+            where = f"Kafka at {self.bootstrap} (messaging.url)"
+            raise Unavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
         return {"broker": "kafka", "brokers": len(producer.client.cluster.brokers())}
 
     async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:

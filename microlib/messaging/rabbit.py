@@ -107,6 +107,8 @@ class RabbitBroker:
         # declared on reconnection), and the routing key.
         self._routes: dict[int, tuple[OperationDefinition, str, str | None]] = {}
         self._subscriptions: list[_RabbitSubscription] = []
+        # Named so in the health check and the errors: where, and the setting that says so.
+        self._where = f"RabbitMQ at {mask_url_passwords(settings.url)} (messaging.url)"
         self._outage = OutageLog(
             "RabbitMQ",
             mask_url_passwords(settings.url),
@@ -133,7 +135,7 @@ class RabbitBroker:
                 )
             self._channel = await self._connection.channel(publisher_confirms=True)
         except (OSError, aio_pika.exceptions.AMQPError) as exc:
-            raise Unavailable(f"RabbitMQ (messaging.url): {type(exc).__name__}: {exc}") from exc
+            raise Unavailable(f"{self._where}: {type(exc).__name__}: {exc}") from exc
         self._outage.install()
 
     async def stop(self) -> None:
@@ -158,9 +160,9 @@ class RabbitBroker:
         """
         connection = self._connection
         if connection is None or connection.is_closed or not connection.connected.is_set():
-            raise Unavailable("RabbitMQ connection is down; reconnecting")
+            raise Unavailable(f"{self._where}: connection down; reconnecting")
         if self._channel is None or self._channel.is_closed:
-            raise Unavailable("RabbitMQ connection is back, its publishing channel not yet; reopening")
+            raise Unavailable(f"{self._where}: connection back, its publishing channel not yet; reopening")
         return {"broker": "rabbitmq", "consumers": len(self._subscriptions)}
 
     async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:

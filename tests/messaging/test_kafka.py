@@ -12,6 +12,7 @@ import pytest
 
 from microlib import Service
 from microlib.core import StartupError
+from microlib.core.errors import Unavailable
 from microlib.messaging import MessageContext, register_document
 from microlib.testing import TestService
 from tests.messaging.cases import BrokerCases
@@ -348,8 +349,9 @@ async def test_a_kafka_outage_logs_one_warning_as_it_starts_and_one_line_as_it_e
 async def test_a_service_stopped_while_kafka_is_down_stops_cleanly(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """Kafka goes away under a consuming service, which is then stopped: the stop returns,
-    with no error logged, and leaves no task running. Before, aiokafka's fetcher re-raised
+    """Kafka goes away under a consuming service, whose health check names it and its setting,
+    and which is then stopped: the stop returns, with no error logged, and leaves no task
+    running. Before, the check did not name the setting, and aiokafka's fetcher re-raised
     the cancellation of a fetch that waited to retry, out of the consumer's stop and again
     out of closing its connections: the service's stop raised CancelledError, the
     connections were left open."""
@@ -362,7 +364,10 @@ async def test_a_service_stopped_while_kafka_is_down_stops_cleanly(
         await eventually(lambda: handled == ["o-1"], what="the first message handled")
     failing = "Kafka client failing; its errors are held until Kafka answers"
     await eventually(lambda: any(e["event"] == failing for e in t.logs), what="the fetcher failing")
+    with pytest.raises(Unavailable) as down:
+        await service.component("messaging").check()
     await t.__aexit__(None, None, None)
+    assert str(down.value).startswith(f"Kafka at 127.0.0.1:{port} (messaging.url): "), str(down.value)
     assert [e for e in t.logs if e["level"] in ("error", "critical")] == []
     assert {task for task in asyncio.all_tasks() if task is not asyncio.current_task()} == set()
 

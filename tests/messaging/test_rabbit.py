@@ -16,7 +16,7 @@ import pytest
 
 from microlib import Service
 from microlib.core import StartupError
-from microlib.core.errors import InvalidArgument
+from microlib.core.errors import InvalidArgument, Unavailable
 from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.testing import TestService
 from tests.forwarder import forwarding
@@ -675,8 +675,10 @@ async def test_a_rabbitmq_outage_logs_one_warning_as_it_starts_and_one_line_as_i
     many reconnection attempts, and comes back: the log says it once as the outage starts (a
     warning naming the broker with its password masked, its setting and the driver's first
     error) and once as RabbitMQ answers again (info, with how many errors it held), and no
-    aiormq or aio-pika warning or error in between; the consumer resumes. Before, aiormq
-    logged an error (one with a traceback) and aio-pika a warning per attempt."""
+    aiormq or aio-pika warning or error in between; the consumer resumes; meanwhile the health
+    check names the broker and its setting. Before, aiormq logged an error (one with a
+    traceback) and aio-pika a warning per attempt, and the check said only that "RabbitMQ"
+    was down."""
     contract = orders(f"t{uuid.uuid4().hex[:8]}")
     group = f"g{uuid.uuid4().hex[:10]}"
     handled: list[str] = []
@@ -698,6 +700,8 @@ async def test_a_rabbitmq_outage_logs_one_warning_as_it_starts_and_one_line_as_i
             await eventually(lambda: handled == ["o-1"], what="the first message handled")
             await cut()
             await eventually(lambda: any(e["event"] == failing for e in t.logs), what="the outage said")
+            with pytest.raises(Unavailable) as down:
+                await service.component("messaging").check()
             await asyncio.sleep(2)  # the outage: a reconnection attempt every 0.2 s at most
             async with forwarding(port, to=5672):
                 await eventually(lambda: any(e["event"] == answered for e in t.logs), what="recovery said")
@@ -720,3 +724,4 @@ async def test_a_rabbitmq_outage_logs_one_warning_as_it_starts_and_one_line_as_i
     assert recovered["level"] == "info"
     assert (recovered["broker"], recovered["setting"]) == (masked, "messaging.url")
     assert recovered["errors_held"] > 0
+    assert str(down.value).startswith(f"RabbitMQ at {masked} (messaging.url): "), str(down.value)

@@ -109,6 +109,7 @@ class JobWorker:
         }
         self._consumer: asyncio.Task[None] | None = None
         self._failure: Exception | None = None
+        self._failed_since, self._failed_attempts = 0.0, 0
         self._running: dict[asyncio.Task[None], Delivery] = {}
         self._draining = False
 
@@ -167,12 +168,11 @@ class JobWorker:
                 await self._listen()
                 return
             except Exception as exc:
+                if self._failure is None:  # said once an outage; listening again says how many
+                    self._failed_since, self._failed_attempts = time.monotonic(), 0
+                    log.error("job consumer failed; listening again", error=_describe(exc), retry_in=pause)
                 self._failure = exc
-                log.error(
-                    "job consumer failed; listening again",
-                    error=_describe(exc),
-                    retry_in=pause,
-                )
+                self._failed_attempts += 1
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LISTEN_BACKOFF_MAX)
 
@@ -200,7 +200,12 @@ class JobWorker:
     def _listening(self) -> None:
         """Listening again after a failure: healthy from now, not from the next job."""
         if self._failure is not None:
-            log.info("job consumer listening again", queues=list(self._queues))
+            log.info(
+                "job consumer listening again",
+                queues=list(self._queues),
+                failed_attempts=self._failed_attempts,
+                after_s=round(time.monotonic() - self._failed_since, 1),
+            )
             self._failure = None
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -244,3 +244,24 @@ async def test_a_rabbitmq_outage_under_the_jobs_is_two_lines() -> None:
     assert (warned["level"], warned["broker"], warned["setting"]) == ("warning", masked, "jobs.url")
     assert (recovered["level"], recovered["broker"], recovered["setting"]) == ("info", masked, "jobs.url")
     assert recovered["errors_held"] > 0
+
+
+@pytest.mark.connected
+async def test_a_worker_refused_again_and_again_says_it_once_and_how_many_as_it_listens() -> None:
+    """RabbitMQ refusing the worker for several of its attempts (0.5 s, then 1 s apart): one
+    error line as the first fails, none for the next ones, and the info line as it listens
+    again gives how many attempts failed and for how long. Before, each attempt logged its
+    own error line, six a minute for as long as the broker stayed away."""
+    port = _free_port()
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/")
+    async with TestService(service, overrides=overrides) as t:
+        worker = service.component("jobs-worker")
+        await _until(worker, down=True)
+        await asyncio.sleep(2)  # the outage: attempts at 0, 0.5 and 1.5 s
+        async with forwarding(port, to=5672):
+            await _until(worker, down=False)
+    failed = [e for e in t.logs if e["event"] == "job consumer failed; listening again"]
+    [listening] = [e for e in t.logs if e["event"] == "job consumer listening again"]
+    assert len(failed) == 1
+    assert listening["failed_attempts"] >= 3
+    assert listening["after_s"] >= 1.5

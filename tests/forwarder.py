@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 @contextlib.asynccontextmanager
 async def forwarding(port: int, *, to: int) -> AsyncIterator[Callable[[], Awaitable[None]]]:
-    """Listen on ``port`` and pipe each connection to 127.0.0.1:``to`` (RabbitMQ), as a
+    """Listen on ``port`` and pipe each connection to 127.0.0.1:``to`` (RabbitMQ, Redis), as a
     broker that comes up does; what it yields stops listening and closes every
     connection, as a broker that goes away does."""
     clients: list[asyncio.StreamWriter] = []

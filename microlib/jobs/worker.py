@@ -37,6 +37,7 @@ from microlib.jobs.handlers import Handler, JobContext, validate_payload
 from microlib.jobs.metrics import JobMetrics
 from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome, JobQueue
 from microlib.jobs.retry import retries
+from microlib.observability._outage import FailureStreak
 from microlib.observability.outcome import outcome_code
 
 __all__ = ["JobWorker", "RegisteredJob"]
@@ -109,7 +110,7 @@ class JobWorker:
         }
         self._consumer: asyncio.Task[None] | None = None
         self._failure: Exception | None = None
-        self._failed_since, self._failed_attempts = 0.0, 0
+        self._streak = FailureStreak()
         self._running: dict[asyncio.Task[None], Delivery] = {}
         self._draining = False
 
@@ -168,11 +169,9 @@ class JobWorker:
                 await self._listen()
                 return
             except Exception as exc:
-                if self._failure is None:  # said once an outage; listening again says how many
-                    self._failed_since, self._failed_attempts = time.monotonic(), 0
-                    log.error("job consumer failed; listening again", error=_describe(exc), retry_in=pause)
                 self._failure = exc
-                self._failed_attempts += 1
+                if self._streak.failed():  # said once; listening again says how many failed
+                    log.error("job consumer failed; listening again", error=_describe(exc), retry_in=pause)
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LISTEN_BACKOFF_MAX)
 
@@ -199,13 +198,9 @@ class JobWorker:
 
     def _listening(self) -> None:
         """Listening again after a failure: healthy from now, not from the next job."""
-        if self._failure is not None:
-            log.info(
-                "job consumer listening again",
-                queues=list(self._queues),
-                failed_attempts=self._failed_attempts,
-                after_s=round(time.monotonic() - self._failed_since, 1),
-            )
+        ended = self._streak.ended()
+        if ended is not None:
+            log.info("job consumer listening again", queues=list(self._queues), **ended)
             self._failure = None
 
     def _finished(self, task: asyncio.Task[None]) -> None:

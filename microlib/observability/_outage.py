@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-__all__ = ["OutageLog", "library_loggers"]
+__all__ = ["FailureStreak", "OutageLog", "library_loggers"]
 
 _scope: contextvars.ContextVar[OutageLog | None] = contextvars.ContextVar("microlib_outage", default=None)
 
@@ -145,3 +145,29 @@ class OutageLog(logging.Filter):
             after_s=round(time.monotonic() - since, 1),
         )
         self._watch = None
+
+
+class FailureStreak:
+    """Attempts of a loop of microlib's own that fail in a row (a worker listening again, a
+    consumer fetching again): the first is said, the next ones counted, the end said once,
+    with how many failed and for how long, as :class:`OutageLog` does for a driver's lines."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+        self._failed = 0
+
+    def failed(self) -> bool:
+        """Count one failed attempt; whether it is the first of the streak (to be said)."""
+        first = self._since is None
+        if first:
+            self._since, self._failed = time.monotonic(), 0
+        self._failed += 1
+        return first
+
+    def ended(self) -> dict[str, Any] | None:
+        """End the streak, if any: ``failed_attempts`` and ``after_s``, for the line saying so."""
+        if self._since is None:
+            return None
+        said = {"failed_attempts": self._failed, "after_s": round(time.monotonic() - self._since, 1)}
+        self._since = None
+        return said

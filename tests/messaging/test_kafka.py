@@ -20,11 +20,10 @@ from tests.messaging.conftest import _free_port, noida
 from tests.messaging.contract import (
     OrderCancelled,
     OrderPlaced,
-    Orders,
     eventually,
     orders,
     placed,
-    recording_stock,
+    stock_on,
 )
 
 
@@ -320,7 +319,8 @@ async def test_a_kafka_outage_logs_one_warning_as_it_starts_and_one_line_as_it_e
     in between. Before, aiokafka's tasks wrote an error line for each failed attempt
     (about a hundred for this one consumer in 6 s, as many more for each other one)."""
     port, data = _free_port(), tmp_path_factory.mktemp("noida-outage")
-    contract, handled, service, settings = _stock_on(port)
+    stock = stock_on(f"kafka://127.0.0.1:{port}")
+    contract, handled, service, settings = stock.contract, stock.handled, stock.service, stock.settings
     answered = "Kafka answers again"
     async with AsyncExitStack() as stack:
         with noida(port, data):
@@ -356,7 +356,8 @@ async def test_a_service_stopped_while_kafka_is_down_stops_cleanly(
     out of closing its connections: the service's stop raised CancelledError, the
     connections were left open."""
     port, data = _free_port(), tmp_path_factory.mktemp("noida-down")
-    contract, handled, service, settings = _stock_on(port)
+    stock = stock_on(f"kafka://127.0.0.1:{port}")
+    contract, handled, service, settings = stock.contract, stock.handled, stock.service, stock.settings
     t = TestService(service, overrides=settings)
     with noida(port, data):
         await t.__aenter__()
@@ -370,16 +371,3 @@ async def test_a_service_stopped_while_kafka_is_down_stops_cleanly(
     assert str(down.value).startswith(f"Kafka at 127.0.0.1:{port} (messaging.url): "), str(down.value)
     assert [e for e in t.logs if e["level"] in ("error", "critical")] == []
     assert {task for task in asyncio.all_tasks() if task is not asyncio.current_task()} == set()
-
-
-def _stock_on(port: int) -> tuple[Orders, list[str], Service, list[str]]:
-    """A contract of the test's own, the order ids a service consuming it handles, the
-    service, and the settings that point it at a Kafka of the test's own on ``port``."""
-    contract = orders(f"t{uuid.uuid4().hex[:8]}")
-    handled: list[str] = []
-    settings = [
-        f"messaging.url=kafka://127.0.0.1:{port}",
-        f"messaging.group=g{uuid.uuid4().hex[:8]}",
-        "messaging.consumers.onOrder.parameters.region=eu",
-    ]
-    return contract, handled, recording_stock(contract, handled), settings

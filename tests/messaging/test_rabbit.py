@@ -22,7 +22,7 @@ from microlib.testing import TestService
 from tests.forwarder import forwarding
 from tests.messaging.cases import BrokerCases
 from tests.messaging.conftest import _free_port
-from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed, recording_stock
+from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed, stock_on
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -679,17 +679,10 @@ async def test_a_rabbitmq_outage_logs_one_warning_as_it_starts_and_one_line_as_i
     check names the broker and its setting. Before, aiormq logged an error (one with a
     traceback) and aio-pika a warning per attempt, and the check said only that "RabbitMQ"
     was down."""
-    contract = orders(f"t{uuid.uuid4().hex[:8]}")
-    group = f"g{uuid.uuid4().hex[:10]}"
-    handled: list[str] = []
-    service = recording_stock(contract, handled)
     port = _free_port()
-    settings = [
-        f"messaging.url=amqp://guest:guest@127.0.0.1:{port}/",
-        f"messaging.group={group}",
-        "messaging.reconnect_backoff=0.05",
-        "messaging.reconnect_backoff_max=0.2",
-    ]
+    quick = ("messaging.reconnect_backoff=0.05", "messaging.reconnect_backoff_max=0.2")
+    stock = stock_on(f"amqp://guest:guest@127.0.0.1:{port}/", *quick)
+    contract, handled, service, settings = stock.contract, stock.handled, stock.service, stock.settings
     failing = "RabbitMQ client failing; its errors are held until RabbitMQ answers"
     answered = "RabbitMQ answers again"
     try:
@@ -712,7 +705,7 @@ async def test_a_rabbitmq_outage_logs_one_warning_as_it_starts_and_one_line_as_i
                 await eventually(lambda: set(handled) == {"o-1", "o-2"}, what="consuming resumed")
                 await stack.aclose()
     finally:
-        await delete_queues(f"{group}.onOrder", f"{group}.onOrder.dlq")
+        await delete_queues(f"{stock.group}.onOrder", f"{stock.group}.onOrder.dlq")
     until = next(i for i, e in enumerate(t.logs) if e["event"] == answered) + 1
     said = [e for e in t.logs[:until] if e["level"] in ("warning", "error") or e["event"] == answered]
     [warned, recovered] = said

@@ -1,8 +1,9 @@
-"""``microlib jobs dlq list|show|replay|purge``: the dead-letter queue of a service's jobs.
+"""``microlib jobs dlq list|show|replay|purge``: the dead-letter queue of a service's jobs;
+``microlib jobs overlap show|free JOB``: the overlap key of a schedule with ``overlap: skip``.
 
 The queue comes from the service's ``jobs`` configuration (TARGET,
 ``--config``, ``--set``); with the embedded ``memory://`` queue the dead
-letters live in the service's own process, so there is nothing to reach.
+letters and the keys live in the service's own process, so there is nothing to reach.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ import asyncio
 import datetime as dt
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from microlib.cli._dlq import add_dlq, quiet_logs, redacted
 from microlib.cli._target import load_service
 from microlib.cli.errors import CommandError
-from microlib.cli.run import config_files
+from microlib.cli.run import add_config_arguments, config_files
 from microlib.core.errors import Unavailable
 
 if TYPE_CHECKING:
-    from microlib.jobs import JobQueue
+    from microlib import Service
+    from microlib.jobs import DeadLetter, JobQueue
 
 __all__ = ["register"]
 
@@ -42,6 +45,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         replay=_replay,
         purge=_purge,
     )
+    overlap = groups.add_parser("overlap", help="the overlap key of a schedule with overlap: skip")
+    actions = overlap.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("show", _overlap_show, "which run holds the job's overlap key, since when"),
+        ("free", _overlap_free, "free the key of a run that will never end: the next tick fires"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("job", metavar="JOB")
+        add_config_arguments(action)
+        action.set_defaults(handler=handler)
+    actions.choices["free"].add_argument("--yes", action="store_true", help="really free it")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -89,16 +103,77 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _overlap_show(args: argparse.Namespace) -> int:
+    holder, letter = _run(args, lambda queue: _holder(queue, args.job))
+    key = _key(args.job)
+    if holder is None:
+        print(f"{key} is free: the next tick fires")
+        return 0
+    job_id, since = holder
+    held = time.time() - since
+    taken = dt.datetime.fromtimestamp(since, dt.UTC).isoformat(timespec="seconds")
+    print(f"{key} held by job {job_id} for {held:.0f} s (since {taken})")
+    if letter is not None:
+        print(f"job {job_id} was dead-lettered ({letter.code}): its run ended; free the key")
+    return 0
+
+
+def _overlap_free(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise CommandError(
+            "free lets the next tick run beside the held run if that run is still queued or running: "
+            "pass --yes"
+        )
+    freed = _run(args, lambda queue: _free(queue, args.job))
+    key = _key(args.job)
+    print(f"{key} was free" if freed is None else f"freed {key} (held by job {freed})")
+    return 0
+
+
+async def _holder(queue: JobQueue, job: str) -> tuple[tuple[str, float] | None, DeadLetter | None]:
+    holder = await queue.key_holder(_key(job))
+    return holder, None if holder is None else await queue.dead_letter(holder[0])
+
+
+async def _free(queue: JobQueue, job: str) -> str | None:
+    # The holder read is the one freed: a run that took the key since keeps it.
+    key = _key(job)
+    holder = await queue.key_holder(key)
+    if holder is not None:
+        await queue.forget_key(key, holder[0])
+    return None if holder is None else holder[0]
+
+
+def _key(job: str) -> str:
+    from microlib.jobs.definition import overlap_key
+
+    return overlap_key(job)
+
+
+def _skipping(service: Service, job: str) -> None:
+    """Raise unless ``job`` is one of the service's with ``schedule.overlap: skip``."""
+    contracts = service.jobs.contracts.values()
+    jobs = {name: each for contract in contracts for name, each in contract.jobs.items()}
+    found = jobs.get(job)
+    if found is None:
+        raise CommandError(f"no job {job!r} in the service; its jobs: {', '.join(sorted(jobs)) or 'none'}")
+    if found.schedule is None or found.schedule.overlap != "skip":
+        raise CommandError(f"job {job!r} ({found.source}) has no schedule with overlap: skip: no key to show")
+
+
 def _run(args: argparse.Namespace, action: Callable[[JobQueue], Awaitable[T]]) -> T:
     # Imported by the command that uses them: `microlib run` builds this parser too.
     from microlib.jobs import open_queue
 
     service = load_service(args.target)
     service.configure(files=config_files(args.config), overrides=args.overrides)
+    if args.group == "overlap":
+        _skipping(service, args.job)
     settings = service.config.jobs
     if settings.backend == "memory":
+        what = "overlap keys" if args.group == "overlap" else "dead letters"
         raise CommandError(
-            "jobs.url is memory://: dead letters live in the service's process; "
+            f"jobs.url is memory://: {what} live in the service's process; "
             "configure a broker (redis://, amqp://, postgresql://) to inspect them"
         )
     quiet_logs()

@@ -99,6 +99,15 @@ class PostgresStore:
             "DELETE FROM microlib_job_keys WHERE ns = $1 AND key = $2 AND id = $3", self._ns, key, job_id
         )
 
+    async def key_holder(self, key: str) -> tuple[str, float] | None:
+        """The row, unless expired."""
+        row = await self._db.fetchrow(
+            f"SELECT id, expires FROM microlib_job_keys WHERE ns = $1 AND key = $2 AND expires > {_NOW}",
+            self._ns,
+            key,
+        )
+        return None if row is None else (str(row["id"]), float(row["expires"]))
+
     async def delay(self, entry: str, message: bytes, due: float) -> None:
         """Insert (or move) the delayed message."""
         await self._db.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -97,6 +98,14 @@ class RedisStore:
     async def forget_key(self, key: str, job_id: str) -> None:
         """GET and DEL in a script: a key another job took since stays."""
         await self._client.eval(_FORGET, 1, self._key + key, job_id)
+
+    async def key_holder(self, key: str) -> tuple[str, float] | None:
+        """GET and PTTL in one round trip."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(self._key + key)
+            pipe.pttl(self._key + key)
+            held, left = await pipe.execute()
+        return None if held is None or left < 0 else (_text(held), time.time() + left / 1000)
 
     async def delay(self, entry: str, message: bytes, due: float) -> None:
         """The message in a hash, its due time in a sorted set."""

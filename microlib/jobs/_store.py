@@ -32,6 +32,10 @@ class Store(Protocol):
         """Unset ``key`` if it holds ``job_id`` (compared and dropped at once)."""
         ...
 
+    async def key_holder(self, key: str) -> tuple[str, float] | None:
+        """The job id ``key`` holds and when it expires (Unix time), unless unset."""
+        ...
+
     async def delay(self, entry: str, message: bytes, due: float) -> None:
         """Keep ``message`` as ``entry`` (unique per delay) until ``due`` (Unix time)."""
         ...

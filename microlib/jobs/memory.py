@@ -100,6 +100,11 @@ class MemoryQueue:
         if self._keys.get(key, ("", 0.0))[0] == job_id:
             del self._keys[key]
 
+    async def key_holder(self, key: str) -> tuple[str, float] | None:
+        """``key``'s job and when it took it, unless expired."""
+        job_id, expires = self._keys.get(key, ("", 0.0))
+        return (job_id, expires - self._idempotency_ttl) if expires > self.clock.time() else None
+
     def _push(self, envelope: JobEnvelope, *, first: bool = False) -> None:
         order = -next(self._order) if first else next(self._order)
         heapq.heappush(self._ready.setdefault(envelope.queue, []), (-envelope.priority, order, envelope))

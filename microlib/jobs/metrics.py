@@ -53,3 +53,9 @@ class JobMetrics:
             "(schedule overlap: skip).",
             ("service", "job"),
         )
+        self.overlap_held: Gauge = metrics.gauge(
+            "job_overlap_held_seconds",
+            "How long the run holding a job's overlap key had held it at its last skipped tick; "
+            "0 once a tick fires (schedule overlap: skip).",
+            ("service", "job"),
+        )

@@ -129,6 +129,11 @@ class JobQueue(Protocol):
         holder's stays): the next enqueue under it queues."""
         ...
 
+    async def key_holder(self, key: str) -> tuple[str, float] | None:
+        """The id of the job holding idempotency key ``key`` and when it took it (Unix
+        time, read from the key's expiry and ``jobs.idempotency_ttl``); None when free."""
+        ...
+
     def deliveries(
         self, queues: Sequence[str], *, listening: Callable[[], None] | None = None
     ) -> AsyncIterator[Delivery]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -45,10 +46,23 @@ from microlib.jobs._store import Store, open_store
 from microlib.jobs._tasks import cancel_and_wait
 from microlib.jobs.envelope import JobEnvelope
 from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome
+from microlib.observability._outage import OutageLog, library_loggers
 
 __all__ = ["TaskiqQueue"]
 
 log = structlog.get_logger("microlib.jobs")
+
+_ASK_BACKOFF, _ASK_BACKOFF_MAX = 0.5, 10.0
+"""Seconds between two asks whether RabbitMQ answers again, during an outage."""
+
+
+def _amqp_loggers() -> list[logging.Logger]:
+    import aio_pika
+    import aiormq
+    import taskiq_aio_pika
+
+    return library_loggers(aiormq, aio_pika, taskiq_aio_pika)
+
 
 _HOLD = 30.0  # seconds a claimed delayed job is hidden from other replicas
 _BATCH = 100
@@ -126,6 +140,21 @@ class TaskiqQueue:
         self._store: Store = open_store(store_url, namespace)
         # The store's own ping reaches the broker too when they share a URL.
         self._probe = None if store_url == settings.url else BrokerProbe(settings.backend, settings.url)
+        # aiormq and aio-pika log each failed attempt, the probe's at every health check:
+        # an outage of RabbitMQ is two lines instead.
+        self._outage = (
+            OutageLog(
+                "RabbitMQ",
+                mask_url_passwords(settings.url),
+                "jobs.url",
+                _amqp_loggers,
+                self._broker_answers,
+                _ASK_BACKOFF,
+                _ASK_BACKOFF_MAX,
+            )
+            if settings.backend == "amqp"
+            else None
+        )
         self._writers: dict[str, AsyncBroker] = {}
         self._readers: list[AsyncBroker] = []
         self._promoter: asyncio.Task[None] | None = None
@@ -150,6 +179,8 @@ class TaskiqQueue:
             where = f"{mask_url_passwords(url)} ({setting})"
             raise Unavailable(f"the jobs store at {where}: {type(exc).__name__}: {exc}") from exc
         self._started = True
+        if self._outage is not None:
+            self._outage.install()
         self._promoter = asyncio.create_task(self._promote(), name="microlib-jobs-promoter")
 
     async def stop(self) -> None:
@@ -167,6 +198,8 @@ class TaskiqQueue:
         await self._store.stop()
         if self._probe is not None:
             await self._probe.close()
+        if self._outage is not None:
+            await self._outage.uninstall()
         self._started = False
 
     async def check(self) -> Mapping[str, Any] | None:
@@ -178,10 +211,22 @@ class TaskiqQueue:
         await self._store.ping()
         if self._probe is not None:
             try:
-                await self._probe.ping()
+                with self._outage_scope():
+                    await self._probe.ping()
             except Exception as exc:  # the driver's own: aiormq's, redis's, asyncpg's
                 raise self._broker_unavailable(exc) from exc
         return {"broker": self._settings.backend}
+
+    def _outage_scope(self) -> contextlib.AbstractContextManager[None]:
+        """What the broker's driver logs meanwhile is this queue's outage's."""
+        return contextlib.nullcontext() if self._outage is None else self._outage.scope()
+
+    async def _broker_answers(self) -> None:
+        probe = BrokerProbe(self._settings.backend, self._settings.url)
+        try:
+            await probe.ping()
+        finally:
+            await probe.close()
 
     def _broker_unavailable(self, exc: Exception) -> Unavailable:
         where = f"{mask_url_passwords(self._settings.url)} (jobs.url)"
@@ -259,7 +304,8 @@ class TaskiqQueue:
         for attempt in range(3):
             broker = self._broker(queue, reader=reader)
             try:
-                await broker.startup()
+                with self._outage_scope():  # its reconnections' lines too
+                    await broker.startup()
                 return broker
             except Exception as exc:
                 with contextlib.suppress(Exception):
@@ -328,6 +374,11 @@ class TaskiqQueue:
     async def forget_key(self, key: str, job_id: str) -> None:
         """In the store."""
         await self._store.forget_key(key, job_id)
+
+    async def key_holder(self, key: str) -> tuple[str, float] | None:
+        """From the store; taken ``jobs.idempotency_ttl`` before it expires."""
+        held = await self._store.key_holder(key)
+        return None if held is None else (held[0], held[1] - self._settings.idempotency_ttl)
 
     async def _promote(self) -> None:
         while True:

@@ -37,6 +37,7 @@ from microlib.jobs.handlers import Handler, JobContext, validate_payload
 from microlib.jobs.metrics import JobMetrics
 from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome, JobQueue
 from microlib.jobs.retry import retries
+from microlib.observability._outage import FailureStreak
 from microlib.observability.outcome import outcome_code
 
 __all__ = ["JobWorker", "RegisteredJob"]
@@ -109,6 +110,7 @@ class JobWorker:
         }
         self._consumer: asyncio.Task[None] | None = None
         self._failure: Exception | None = None
+        self._streak = FailureStreak()
         self._running: dict[asyncio.Task[None], Delivery] = {}
         self._draining = False
 
@@ -168,11 +170,8 @@ class JobWorker:
                 return
             except Exception as exc:
                 self._failure = exc
-                log.error(
-                    "job consumer failed; listening again",
-                    error=_describe(exc),
-                    retry_in=pause,
-                )
+                if self._streak.failed():  # said once; listening again says how many failed
+                    log.error("job consumer failed; listening again", error=_describe(exc), retry_in=pause)
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LISTEN_BACKOFF_MAX)
 
@@ -199,8 +198,9 @@ class JobWorker:
 
     def _listening(self) -> None:
         """Listening again after a failure: healthy from now, not from the next job."""
-        if self._failure is not None:
-            log.info("job consumer listening again", queues=list(self._queues))
+        ended = self._streak.ended()
+        if ended is not None:
+            log.info("job consumer listening again", queues=list(self._queues), **ended)
             self._failure = None
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from microlib.core.errors import Unavailable
-from microlib.messaging._aiokafka_private import close_connections
-from microlib.messaging._kafka_outage import OutageLog
+from microlib.messaging._aiokafka_private import cancellations_of_its_own, close_connections
 from microlib.messaging._names import binding_group, dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition
+from microlib.observability._outage import OutageLog, library_loggers
 
 try:
+    import aiokafka
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
     from aiokafka.abc import ConsumerRebalanceListener
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -146,7 +147,13 @@ class KafkaBroker:
         self._subscriptions: list[_KafkaSubscription] = []
         self._inboxes: list[_KafkaInbox] = []
         self._outage = OutageLog(
-            self.bootstrap, self.check, settings.reconnect_backoff, settings.reconnect_backoff_max
+            "Kafka",
+            self.bootstrap,
+            "messaging.url",
+            lambda: library_loggers(aiokafka),
+            self.check,
+            settings.reconnect_backoff,
+            settings.reconnect_backoff_max,
         )
 
     async def start(self) -> None:
@@ -220,7 +227,8 @@ class KafkaBroker:
         try:
             await producer.client.fetch_all_metadata()
         except (KafkaError, OSError) as exc:
-            raise Unavailable(f"Kafka at {self.bootstrap}: {type(exc).__name__}: {exc}") from exc
+            where = f"Kafka at {self.bootstrap} (messaging.url)"
+            raise Unavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
         return {"broker": "kafka", "brokers": len(producer.client.cluster.brokers())}
 
     async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:
@@ -506,16 +514,20 @@ class _KafkaSubscription:
         """
         await self.stop()
         await self._commit_once(timeout=min(self._broker.settings.publish_timeout, _CLOSE_TIMEOUT))
+        stopped = False
         try:
-            async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await self._consumer.stop()
+            with cancellations_of_its_own():
+                async with asyncio.timeout(_CLOSE_TIMEOUT):
+                    await self._consumer.stop()
+                    stopped = True
         except TimeoutError:
             log.warning("leaving the Kafka group timed out; closing the connections", timeout=_CLOSE_TIMEOUT)
-            await close_connections(self._consumer)
         except asyncio.CancelledError:
             # The service's stop timeout ran out first: the connections still close.
             await close_connections(self._consumer)
             raise
+        if not stopped:
+            await close_connections(self._consumer)
 
     async def abandon(self) -> None:
         """Close the connections without committing or waiting to leave the group."""

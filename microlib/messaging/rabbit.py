@@ -36,10 +36,12 @@ import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from microlib.config._secrets import mask_url_passwords
 from microlib.core.errors import Unavailable
 from microlib.messaging._names import dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.definition import _PARAMETER, OperationDefinition, _pattern
+from microlib.observability._outage import OutageLog, library_loggers
 
 try:
     import aio_pika
@@ -105,6 +107,17 @@ class RabbitBroker:
         # declared on reconnection), and the routing key.
         self._routes: dict[int, tuple[OperationDefinition, str, str | None]] = {}
         self._subscriptions: list[_RabbitSubscription] = []
+        # Named so in the health check and the errors: where, and the setting that says so.
+        self._where = f"RabbitMQ at {mask_url_passwords(settings.url)} (messaging.url)"
+        self._outage = OutageLog(
+            "RabbitMQ",
+            mask_url_passwords(settings.url),
+            "messaging.url",
+            lambda: library_loggers(aiormq, aio_pika),
+            self.check,
+            settings.reconnect_backoff,
+            settings.reconnect_backoff_max,
+        )
 
     async def start(self) -> None:
         """Connect and open the publishing channel (with publisher confirms).
@@ -113,15 +126,17 @@ class RabbitBroker:
             Unavailable: RabbitMQ is unreachable or refused the login.
         """
         try:
-            self._connection = await aio_pika.connect_robust(
-                self.settings.url,
-                timeout=self.settings.connect_timeout,
-                reconnect_interval=self.settings.reconnect_backoff,
-                client_properties={"connection_name": self._client_name},
-            )
+            with self._outage.scope():  # its reconnections' lines are this broker's
+                self._connection = await aio_pika.connect_robust(
+                    self.settings.url,
+                    timeout=self.settings.connect_timeout,
+                    reconnect_interval=self.settings.reconnect_backoff,
+                    client_properties={"connection_name": self._client_name},
+                )
             self._channel = await self._connection.channel(publisher_confirms=True)
         except (OSError, aio_pika.exceptions.AMQPError) as exc:
-            raise Unavailable(f"RabbitMQ (messaging.url): {type(exc).__name__}: {exc}") from exc
+            raise Unavailable(f"{self._where}: {type(exc).__name__}: {exc}") from exc
+        self._outage.install()
 
     async def stop(self) -> None:
         """Stop the consumers and close the connection."""
@@ -134,6 +149,7 @@ class RabbitBroker:
         self._channel = None
         if connection is not None:
             await connection.close()
+        await self._outage.uninstall()
 
     async def check(self) -> Mapping[str, Any] | None:
         """Healthy while connected and the publishing channel is open.
@@ -144,9 +160,9 @@ class RabbitBroker:
         """
         connection = self._connection
         if connection is None or connection.is_closed or not connection.connected.is_set():
-            raise Unavailable("RabbitMQ connection is down; reconnecting")
+            raise Unavailable(f"{self._where}: connection down; reconnecting")
         if self._channel is None or self._channel.is_closed:
-            raise Unavailable("RabbitMQ connection is back, its publishing channel not yet; reopening")
+            raise Unavailable(f"{self._where}: connection back, its publishing channel not yet; reopening")
         return {"broker": "rabbitmq", "consumers": len(self._subscriptions)}
 
     async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:

@@ -37,6 +37,7 @@ from microlib.messaging._names import dead_letter_name, queue_name
 from microlib.messaging.broker import Delivery, Inbox, OutgoingMessage, for_replay
 from microlib.messaging.consumer import dead_letter_headers
 from microlib.messaging.definition import OperationDefinition
+from microlib.observability._outage import FailureStreak
 
 try:
     from redis import exceptions as redis_errors
@@ -325,6 +326,7 @@ class _RedisSubscription:
         self._prefetch = prefetch
         self._delete = delete_acknowledged
         self._unsettled = 0
+        self._streak = FailureStreak()
         self._room = asyncio.Event()
         self._room.set()
         self._stopped = False
@@ -375,15 +377,19 @@ class _RedisSubscription:
             except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
                 if self._stopped:
                     return
-                log.warning(
-                    "Redis connection lost; reconnecting",
-                    stream=self._stream,
-                    error=f"{type(exc).__name__}: {exc}",
-                    retry_in=delay,
-                )
+                if self._streak.failed():  # said once; the reconnection says how many failed
+                    log.warning(
+                        "Redis connection lost; reconnecting",
+                        stream=self._stream,
+                        error=f"{type(exc).__name__}: {exc}",
+                        retry_in=delay,
+                    )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, settings.reconnect_backoff_max)
                 continue
+            ended = self._streak.ended()
+            if ended is not None:
+                log.info("Redis connection back", stream=self._stream, **ended)
             delay = settings.reconnect_backoff
             for entry_id, fields, count in batch:
                 try:

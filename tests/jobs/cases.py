@@ -148,6 +148,29 @@ class JobQueueCases:
             await asyncio.sleep(0.2)
             assert len(handlers.runs) == 1
 
+    async def test_a_key_says_which_job_holds_it_since_when_and_is_freed_for_that_job_only(
+        self, backend: Backend
+    ) -> None:
+        """``key_holder`` names the job holding a key and when it took it (what `microlib jobs
+        overlap show` prints), None once it is free; ``forget_key`` for another job id keeps it."""
+        service, _ = _service()
+        async with TestService(service, overrides=[*backend.overrides, "jobs.worker=false"]):
+            queue, key = service.jobs.queue, f"{backend.namespace}-held"
+            before = time.time()
+            handle = await ShopJobsEnqueuer(service.jobs).send_receipt(
+                Receipt(order_id="r6"), idempotency_key=key
+            )
+            holder = await queue.key_holder(key)
+            assert holder is not None
+            assert holder[0] == handle.id
+            assert before - 1 <= holder[1] <= time.time() + 1  # the store's clock, to its precision
+            await queue.forget_key(key, "another-job")
+            kept = await queue.key_holder(key)
+            assert kept is not None
+            assert kept[0] == handle.id
+            await queue.forget_key(key, handle.id)
+            assert await queue.key_holder(key) is None
+
     async def test_shutdown_finishes_running_jobs_and_requeues_the_rest(self, backend: Backend) -> None:
         """One slot: the running job finishes within the drain budget; the one not
         started is left queued and another replica runs it."""

@@ -1,4 +1,5 @@
-"""`microlib jobs dlq list|show|replay|purge` as a real process against Redis."""
+"""`microlib jobs dlq list|show|replay|purge` and `microlib jobs overlap show|free` as a real
+process against Redis."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from tests.jobs.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "tests.jobs._dlq_app:service"
+OVERLAP = "tests.jobs._overlap_app:service"
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m microlib.cli jobs dlq ARGS`."""
+def cli(*args: str, group: str = "dlq") -> subprocess.CompletedProcess[str]:
+    """Run `python -m microlib.cli jobs GROUP ARGS`."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "codegen")])}
     return subprocess.run(
-        [sys.executable, "-m", "microlib.cli", "jobs", "dlq", *args],
+        [sys.executable, "-m", "microlib.cli", "jobs", group, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -156,3 +158,46 @@ def test_a_limit_below_one_is_refused(limit: str) -> None:
     assert result.returncode == 2
     assert f"argument --limit: must be at least 1, got {limit}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.connected
+async def test_overlap_shows_and_frees_a_key_held_by_a_run_that_will_never_end(namespace: str) -> None:
+    """A scheduled run holds its job's overlap key and is lost (here: queued where no worker
+    takes it): `overlap show` names the job id and how long it has held the key, `free`
+    refuses without --yes, then frees it, and the next enqueue under the key queues. A job
+    that is not the service's, or has no `overlap: skip`, is one line naming it. Before,
+    there was no way but to wait `jobs.idempotency_ttl` (a day) or edit the store by hand."""
+    key = "microlib-overlap:report"
+    queue = open_queue(JobsSettings(url=REDIS_URL, namespace=namespace), namespace)
+    await queue.start()
+    try:
+        lost = JobEnvelope("report", {}, queue="default", idempotency_key=key)
+        await queue.enqueue(lost)
+        common = [OVERLAP, "--set", f"jobs.url={REDIS_URL}", "--set", f"jobs.namespace={namespace}"]
+
+        shown = await asyncio.to_thread(cli, "show", "report", *common, group="overlap")
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.startswith(f"{key} held by job {lost.id} for "), shown.stdout
+
+        refused = await asyncio.to_thread(cli, "free", "report", *common, group="overlap")
+        assert refused.returncode == 2
+        assert refused.stderr.strip().endswith("pass --yes"), refused.stderr
+        assert await queue.key_holder(key) is not None
+
+        freed = await asyncio.to_thread(cli, "free", "report", *common, "--yes", group="overlap")
+        assert freed.stdout.strip() == f"freed {key} (held by job {lost.id})", freed.stderr
+        assert await queue.key_holder(key) is None
+        again = JobEnvelope("report", {}, queue="default", idempotency_key=key)
+        assert await queue.enqueue(again) == again.id
+
+        unknown = await asyncio.to_thread(cli, "show", "nope", *common, group="overlap")
+        assert unknown.returncode == 2
+        assert unknown.stderr.strip() == "microlib jobs: no job 'nope' in the service; its jobs: report"
+        allowing = await asyncio.to_thread(
+            cli, "show", "send_receipt", TARGET, "--set", f"jobs.url={REDIS_URL}", group="overlap"
+        )
+        assert allowing.returncode == 2
+        assert "has no schedule with overlap: skip" in allowing.stderr
+        assert len(allowing.stderr.strip().splitlines()) == 1
+    finally:
+        await queue.stop()

@@ -71,6 +71,25 @@ async def test_a_job_slower_than_its_interval_runs_once_at_a_time_under_skip(
         assert first["running_job_id"] == gate.started[0][0]
 
 
+async def test_a_skipped_tick_says_how_long_the_run_has_held_the_key() -> None:
+    """A run that never ends (a run the broker lost would look the same) on a 1 s schedule:
+    each skipped tick logs how long the run has held the overlap key, and
+    ``job_overlap_held_seconds`` says it too, so an alert can tell a schedule stuck behind a
+    lost run from a slow one. Before, the skip named the holding job only, not since when."""
+    gate = Gate()
+    service = _service("skip", gate)
+    async with TestService(service, frozen_time=T0, overrides=["shutdown.drain_timeout=0.01"]) as t:
+        clock = t.jobs.clock
+        await t.jobs.run_until_idle()
+        for _ in range(5):
+            await clock.advance(1)
+        labels = {"service": "shop.reports", "job": "report"}
+        held = service.metrics.registry.get_sample_value("job_overlap_held_seconds", labels)  # type: ignore[attr-defined]
+    skips = [e for e in t.logs if e["event"] == "schedule tick skipped: the job's last run has not ended"]
+    assert [e["held_for_s"] for e in skips] == [1.0, 2.0, 3.0, 4.0]
+    assert held == 4.0
+
+
 async def test_a_retried_run_holds_its_schedule_and_a_dead_lettered_one_frees_it() -> None:
     """Attempt 1 fails (retried 1.5 s later), attempt 2 fails for good: the tick during the
     backoff is skipped, the tick after the dead letter fires."""

@@ -4,10 +4,8 @@ a broker that refuses the worker is said in the log, and listened to again."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -17,6 +15,7 @@ from microlib.core.lifecycle import Component
 from microlib.jobs import JobsSettings
 from microlib.jobs.feature import open_queue
 from microlib.testing import TestService
+from tests.forwarder import forwarding
 from tests.jobs._contract import Handlers, Receipt, ShopJobsEnqueuer, Total
 from tests.jobs.conftest import AMQP_URL, REDIS_URL
 
@@ -59,7 +58,7 @@ async def test_a_worker_whose_broker_refuses_at_start_listens_again_once_it_answ
     async with TestService(service, overrides=overrides) as t:
         worker = service.component("jobs-worker")
         down = await _until(worker, down=True)
-        async with _forwarding(port, to=5672):
+        async with forwarding(port, to=5672):
             handle = await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o-1"))
             assert await handle.result(timeout=30) == Total(order_id="o-1", items=0)
             assert await _down(worker) is None
@@ -93,7 +92,7 @@ async def test_an_idempotency_key_whose_job_the_broker_refused_is_free_again() -
         enqueue = ShopJobsEnqueuer(service.jobs)
         with pytest.raises(Unavailable):
             await enqueue.send_receipt(Receipt(order_id="o-1"), idempotency_key="receipt-o-1")
-        async with _forwarding(port, to=5672):
+        async with forwarding(port, to=5672):
             handle = await enqueue.send_receipt(Receipt(order_id="o-1"), idempotency_key="receipt-o-1")
             again = await enqueue.send_receipt(Receipt(order_id="o-1"), idempotency_key="receipt-o-1")
     assert handle.queued
@@ -110,7 +109,7 @@ async def test_a_worker_that_listens_again_is_up_before_its_next_job() -> None:
     async with TestService(service, overrides=overrides) as t:
         worker = service.component("jobs-worker")
         await _until(worker, down=True)
-        async with _forwarding(port, to=5672):
+        async with forwarding(port, to=5672):
             await _until(worker, down=False)
     [listening] = [e for e in t.logs if e["event"] == "job consumer listening again"]
     assert listening["level"] == "info"
@@ -126,7 +125,7 @@ async def test_the_queue_is_down_while_its_broker_is_and_up_once_it_answers() ->
     async with TestService(service, overrides=overrides):
         queue = service.component("jobs-queue")
         refused = await _down(queue)
-        async with _forwarding(port, to=5672) as cut:
+        async with forwarding(port, to=5672) as cut:
             assert await _down(queue) is None
             await cut()
             gone = await _down(queue)
@@ -202,34 +201,67 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.asynccontextmanager
-async def _forwarding(port: int, *, to: int) -> AsyncIterator[Callable[[], Awaitable[None]]]:
-    """Listen on ``port`` and pipe each connection to 127.0.0.1:``to`` (RabbitMQ), as a
-    broker that comes up does; what it yields stops listening and closes every
-    connection, as a broker that goes away does."""
-    clients: list[asyncio.StreamWriter] = []
+@pytest.mark.connected
+async def test_a_rabbitmq_outage_under_the_jobs_is_two_lines() -> None:
+    """RabbitMQ goes away under a worker and a queue checked again and again, and comes back:
+    the drivers' lines are one warning as the outage starts, naming jobs.url with its
+    password hidden, and one info line when RabbitMQ answers again, with how many errors it
+    held; the worker takes jobs again. Before, aiormq logged an error line for each failed
+    connection, from the jobs-queue check at every health check and from the worker's
+    reconnections."""
+    port = _free_port()
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/")
+    failing = "RabbitMQ client failing; its errors are held until RabbitMQ answers"
+    answered = "RabbitMQ answers again"
+    async with forwarding(port, to=5672) as cut, TestService(service, overrides=overrides) as t:
+        enqueue = ShopJobsEnqueuer(service.jobs)
+        handle = await enqueue.send_receipt(Receipt(order_id="o-1"))
+        assert await handle.result(timeout=30) == Total(order_id="o-1", items=0)
+        await cut()
+        queue = service.component("jobs-queue")
+        for _ in range(5):  # health checks, each probing RabbitMQ
+            assert isinstance(await _down(queue), Unavailable)
+        async with forwarding(port, to=5672):
+            await _until(queue, down=False)
+            async with asyncio.timeout(30):
+                while not any(e["event"] == answered for e in t.logs):  # noqa: ASYNC110 - no event to wait on
+                    await asyncio.sleep(0.05)
+                while True:  # the enqueuing connection reconnects by itself, a few seconds later
+                    try:
+                        handle = await enqueue.send_receipt(Receipt(order_id="o-2"))
+                        break
+                    except Unavailable:
+                        await asyncio.sleep(0.2)
+            assert await handle.result(timeout=30) == Total(order_id="o-2", items=0)
+    drivers = ("aiormq", "aio_pika", "taskiq_aio_pika")
+    said = [
+        e for e in t.logs if e["level"] in ("warning", "error") and e.get("logger", "").startswith(drivers)
+    ]
+    assert said == []
+    [warned] = [e for e in t.logs if e["event"] == failing]
+    [recovered] = [e for e in t.logs if e["event"] == answered]
+    masked = f"amqp://guest:**********@127.0.0.1:{port}/"
+    assert (warned["level"], warned["broker"], warned["setting"]) == ("warning", masked, "jobs.url")
+    assert (recovered["level"], recovered["broker"], recovered["setting"]) == ("info", masked, "jobs.url")
+    assert recovered["errors_held"] > 0
 
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
 
-    async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        clients.append(client_w)
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", to)
-        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
-
-    server = await asyncio.start_server(forward, "127.0.0.1", port)
-
-    async def cut() -> None:
-        server.close()
-        for client in clients:
-            client.close()
-        await server.wait_closed()
-
-    try:
-        yield cut
-    finally:
-        server.close()
+@pytest.mark.connected
+async def test_a_worker_refused_again_and_again_says_it_once_and_how_many_as_it_listens() -> None:
+    """RabbitMQ refusing the worker for several of its attempts (0.5 s, then 1 s apart): one
+    error line as the first fails, none for the next ones, and the info line as it listens
+    again gives how many attempts failed and for how long. Before, each attempt logged its
+    own error line, six a minute for as long as the broker stayed away."""
+    port = _free_port()
+    service, overrides = _on_rabbitmq(f"amqp://guest:guest@127.0.0.1:{port}/")
+    async with TestService(service, overrides=overrides) as t:
+        worker = service.component("jobs-worker")
+        await _until(worker, down=True)
+        await asyncio.sleep(2)  # the outage: attempts at 0, 0.5 and 1.5 s
+        async with forwarding(port, to=5672):
+            await _until(worker, down=False)
+    failed = [e for e in t.logs if e["event"] == "job consumer failed; listening again"]
+    [listening] = [e for e in t.logs if e["event"] == "job consumer listening again"]
+    assert len(failed) == 1
+    assert listening["failed_attempts"] >= 3
+    assert listening["after_s"] >= 1.5

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import inspect
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -133,6 +134,32 @@ def recording_stock(contract: Orders, handled: list[str]) -> Service:
     service = Service("stock")
     service.include(Stock())
     return service
+
+
+@dataclass
+class Recorder:
+    """A recording stock service on a broker, as :func:`stock_on` builds it."""
+
+    contract: Orders
+    handled: list[str]
+    service: Service
+    group: str
+    settings: list[str]
+
+
+def stock_on(url: str, *settings: str) -> Recorder:
+    """A contract of the test's own, a :func:`recording_stock` consuming it in a group of its
+    own, and the settings that point it at ``url`` (its consumer's ``{region}`` set to ``eu``),
+    then ``settings``."""
+    contract = orders(f"t{uuid.uuid4().hex[:8]}")
+    handled: list[str] = []
+    group = f"g{uuid.uuid4().hex[:10]}"
+    own = [
+        f"messaging.url={url}",
+        f"messaging.group={group}",
+        "messaging.consumers.onOrder.parameters.region=eu",
+    ]
+    return Recorder(contract, handled, recording_stock(contract, handled), group, [*own, *settings])
 
 
 def placed(order_id: str = "o-1", qty: int = 1) -> OrderPlaced:

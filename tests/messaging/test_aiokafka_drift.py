@@ -1,5 +1,5 @@
-"""What microlib.messaging._aiokafka_private and _kafka_outage rely on in aiokafka, checked on the
-installed one."""
+"""What microlib.messaging._aiokafka_private and the Kafka adapter's OutageLog rely on in
+aiokafka, checked on the installed one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aiokafka.consumer.fetcher import Fetcher
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 
 from microlib.messaging._aiokafka_private import _COORDINATOR_TASKS, close_connections
-from microlib.messaging._kafka_outage import _aiokafka_loggers
+from microlib.observability._outage import library_loggers
 
 
 async def test_a_consumer_keeps_its_client_and_the_client_closes_its_connections() -> None:
@@ -48,7 +48,7 @@ def test_every_logger_of_aiokafka_is_one_the_outage_log_filters() -> None:
     """Each aiokafka module keeps its logger in a module global named after the module (the
     client's is ``aiokafka``): the loggers ``OutageLog`` filters, since a logger's filters do
     not see its children's records. A logger named otherwise would bypass the filter."""
-    covered = {logger.name for logger in _aiokafka_loggers()}
+    covered = {logger.name for logger in library_loggers(aiokafka)}
     found = set()
     for module in pkgutil.walk_packages(aiokafka.__path__, "aiokafka."):
         loaded = importlib.import_module(module.name)

@@ -12,11 +12,19 @@ import pytest
 
 from microlib import Service
 from microlib.core import StartupError
+from microlib.core.errors import Unavailable
 from microlib.messaging import MessageContext, register_document
 from microlib.testing import TestService
 from tests.messaging.cases import BrokerCases
 from tests.messaging.conftest import _free_port, noida
-from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed, recording_stock
+from tests.messaging.contract import (
+    OrderCancelled,
+    OrderPlaced,
+    eventually,
+    orders,
+    placed,
+    stock_on,
+)
 
 
 @pytest.mark.connected
@@ -310,15 +318,9 @@ async def test_a_kafka_outage_logs_one_warning_as_it_starts_and_one_line_as_it_e
     answers again (info, with how many errors it held), and no aiokafka warning or error
     in between. Before, aiokafka's tasks wrote an error line for each failed attempt
     (about a hundred for this one consumer in 6 s, as many more for each other one)."""
-    contract = orders(f"t{uuid.uuid4().hex[:8]}")
-    handled: list[str] = []
-    service = recording_stock(contract, handled)
     port, data = _free_port(), tmp_path_factory.mktemp("noida-outage")
-    settings = [
-        f"messaging.url=kafka://127.0.0.1:{port}",
-        f"messaging.group=g{uuid.uuid4().hex[:8]}",
-        "messaging.consumers.onOrder.parameters.region=eu",
-    ]
+    stock = stock_on(f"kafka://127.0.0.1:{port}")
+    contract, handled, service, settings = stock.contract, stock.handled, stock.service, stock.settings
     answered = "Kafka answers again"
     async with AsyncExitStack() as stack:
         with noida(port, data):
@@ -341,3 +343,31 @@ async def test_a_kafka_outage_logs_one_warning_as_it_starts_and_one_line_as_it_e
     assert recovered["level"] == "info"
     assert (recovered["broker"], recovered["setting"]) == (f"127.0.0.1:{port}", "messaging.url")
     assert recovered["errors_held"] > 0
+
+
+@pytest.mark.connected
+async def test_a_service_stopped_while_kafka_is_down_stops_cleanly(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Kafka goes away under a consuming service, whose health check names it and its setting,
+    and which is then stopped: the stop returns, with no error logged, and leaves no task
+    running. Before, the check did not name the setting, and aiokafka's fetcher re-raised
+    the cancellation of a fetch that waited to retry, out of the consumer's stop and again
+    out of closing its connections: the service's stop raised CancelledError, the
+    connections were left open."""
+    port, data = _free_port(), tmp_path_factory.mktemp("noida-down")
+    stock = stock_on(f"kafka://127.0.0.1:{port}")
+    contract, handled, service, settings = stock.contract, stock.handled, stock.service, stock.settings
+    t = TestService(service, overrides=settings)
+    with noida(port, data):
+        await t.__aenter__()
+        await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+        await eventually(lambda: handled == ["o-1"], what="the first message handled")
+    failing = "Kafka client failing; its errors are held until Kafka answers"
+    await eventually(lambda: any(e["event"] == failing for e in t.logs), what="the fetcher failing")
+    with pytest.raises(Unavailable) as down:
+        await service.component("messaging").check()
+    await t.__aexit__(None, None, None)
+    assert str(down.value).startswith(f"Kafka at 127.0.0.1:{port} (messaging.url): "), str(down.value)
+    assert [e for e in t.logs if e["level"] in ("error", "critical")] == []
+    assert {task for task in asyncio.all_tasks() if task is not asyncio.current_task()} == set()

@@ -7,6 +7,7 @@ import inspect
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import aio_pika
@@ -15,11 +16,13 @@ import pytest
 
 from microlib import Service
 from microlib.core import StartupError
-from microlib.core.errors import InvalidArgument
+from microlib.core.errors import InvalidArgument, Unavailable
 from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.testing import TestService
+from tests.forwarder import forwarding
 from tests.messaging.cases import BrokerCases
-from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed
+from tests.messaging.conftest import _free_port
+from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed, stock_on
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -664,3 +667,54 @@ async def test_a_delivery_on_a_closed_channel_is_never_handed_out() -> None:
     await iterated._received(_delivered(2, open_channel))
     deliveries = aiter(iterated)
     assert (await anext(deliveries)).broker_id == "3"
+
+
+@pytest.mark.connected
+async def test_a_rabbitmq_outage_logs_one_warning_as_it_starts_and_one_line_as_it_ends() -> None:
+    """RabbitMQ goes away under a consuming service (the test's forwarder to it is cut) for
+    many reconnection attempts, and comes back: the log says it once as the outage starts (a
+    warning naming the broker with its password masked, its setting and the driver's first
+    error) and once as RabbitMQ answers again (info, with how many errors it held), and no
+    aiormq or aio-pika warning or error in between; the consumer resumes; meanwhile the health
+    check names the broker and its setting. Before, aiormq logged an error (one with a
+    traceback) and aio-pika a warning per attempt, and the check said only that "RabbitMQ"
+    was down."""
+    port = _free_port()
+    quick = ("messaging.reconnect_backoff=0.05", "messaging.reconnect_backoff_max=0.2")
+    stock = stock_on(f"amqp://guest:guest@127.0.0.1:{port}/", *quick)
+    contract, handled, service, settings = stock.contract, stock.handled, stock.service, stock.settings
+    failing = "RabbitMQ client failing; its errors are held until RabbitMQ answers"
+    answered = "RabbitMQ answers again"
+    try:
+        async with AsyncExitStack() as stack:
+            cut = await stack.enter_async_context(forwarding(port, to=5672))
+            t = await stack.enter_async_context(TestService(service, overrides=settings))
+            await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+            await eventually(lambda: handled == ["o-1"], what="the first message handled")
+            await cut()
+            await eventually(lambda: any(e["event"] == failing for e in t.logs), what="the outage said")
+            with pytest.raises(Unavailable) as down:
+                await service.component("messaging").check()
+            await asyncio.sleep(2)  # the outage: a reconnection attempt every 0.2 s at most
+            async with forwarding(port, to=5672):
+                await eventually(lambda: any(e["event"] == answered for e in t.logs), what="recovery said")
+                await service.publisher.publish(
+                    contract.place_order, placed("o-2"), parameters={"region": "eu"}
+                )
+                # o-1 again too when the cut lost its acknowledgement: at least once.
+                await eventually(lambda: set(handled) == {"o-1", "o-2"}, what="consuming resumed")
+                await stack.aclose()
+    finally:
+        await delete_queues(f"{stock.group}.onOrder", f"{stock.group}.onOrder.dlq")
+    until = next(i for i, e in enumerate(t.logs) if e["event"] == answered) + 1
+    said = [e for e in t.logs[:until] if e["level"] in ("warning", "error") or e["event"] == answered]
+    [warned, recovered] = said
+    assert warned["event"] == failing
+    masked = f"amqp://guest:**********@127.0.0.1:{port}/"
+    assert (warned["broker"], warned["setting"]) == (masked, "messaging.url")
+    assert warned["source"].startswith(("aiormq", "aio_pika"))
+    assert warned["error"]
+    assert recovered["level"] == "info"
+    assert (recovered["broker"], recovered["setting"]) == (masked, "messaging.url")
+    assert recovered["errors_held"] > 0
+    assert str(down.value).startswith(f"RabbitMQ at {masked} (messaging.url): "), str(down.value)

@@ -16,8 +16,10 @@ from microlib.core.errors import Unavailable
 from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.testing import TestService
 from tests.data._redis import RedisServer
+from tests.forwarder import forwarding
 from tests.messaging.cases import BrokerCases
-from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed
+from tests.messaging.conftest import _free_port
+from tests.messaging.contract import OrderCancelled, OrderPlaced, eventually, orders, placed, stock_on
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -301,3 +303,31 @@ async def test_a_burst_is_sent_and_acknowledged_in_batches_each_message_answered
         xack = (await admin.info("commandstats")).get("cmdstat_xack", {"calls": 0})
         assert 0 < int(xack["calls"]) < len(ids) // 2
     await admin.aclose()
+
+
+@pytest.mark.connected
+async def test_a_redis_outage_is_one_line_per_consumer_as_it_starts_and_one_as_it_ends() -> None:
+    """Redis goes away under a consumer (the test's forwarder to it is cut) for several of its
+    fetch attempts, and comes back: the consumer says it once as the outage starts and once as
+    it fetches again, with how many attempts failed and for how long, and takes the messages
+    published since. Before, it logged a warning for each failed attempt (up to six a minute
+    per consumer, for as long as Redis stayed away)."""
+    port = _free_port()
+    quick = ("messaging.reconnect_backoff=0.05", "messaging.reconnect_backoff_max=0.2")
+    stock = stock_on(f"redis://127.0.0.1:{port}/0", *quick)
+    contract, handled, service, settings = stock.contract, stock.handled, stock.service, stock.settings
+    async with forwarding(port, to=6379) as cut, TestService(service, overrides=settings) as t:
+        await service.publisher.publish(contract.place_order, placed("o-1"), parameters={"region": "eu"})
+        await eventually(lambda: handled == ["o-1"], what="the first message handled")
+        await cut()
+        lost = "Redis connection lost; reconnecting"
+        await eventually(lambda: any(e["event"] == lost for e in t.logs), what="the outage said")
+        await asyncio.sleep(1)  # the outage: an attempt every 0.2 s at most
+        async with forwarding(port, to=6379):
+            await service.publisher.publish(contract.place_order, placed("o-2"), parameters={"region": "eu"})
+            await eventually(lambda: set(handled) == {"o-1", "o-2"}, what="consuming resumed")
+    [said] = [e for e in t.logs if e["event"] == lost]
+    [back] = [e for e in t.logs if e["event"] == "Redis connection back"]
+    assert said["level"] == "warning"
+    assert (back["level"], back["stream"]) == ("info", said["stream"])
+    assert back["failed_attempts"] > 1

@@ -76,6 +76,7 @@ class Relay:
         self._listen_retry_at = 0.0
         self._operations: dict[tuple[str, str, str], OperationDefinition] = {}
         self._failing_since: float | None = None
+        self._failed_rounds = 0
         self.stalled = False
         """True while the relay has been failing for ``stalled_after`` seconds."""
         self.backlog = 0
@@ -256,8 +257,12 @@ class Relay:
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = now
+            self._failed_rounds = 0
+        self._failed_rounds += 1
         failing = now - self._failing_since
-        if not self.stalled and failing >= self.settings.stalled_after:
+        if self.stalled:
+            return  # said once, as the stall began; the recovery says how many rounds failed
+        if failing >= self.settings.stalled_after:
             self.stalled = True
             self._stalled.set(1)
             log.error(
@@ -272,7 +277,9 @@ class Relay:
     def _recovered(self) -> None:
         if self.stalled:
             log.info(
-                "outbox relay recovered", stalled_for=round(time.monotonic() - (self._failing_since or 0), 1)
+                "outbox relay recovered",
+                stalled_for=round(time.monotonic() - (self._failing_since or 0), 1),
+                failed_rounds=self._failed_rounds,
             )
             self.stalled = False
             self._stalled.set(0)

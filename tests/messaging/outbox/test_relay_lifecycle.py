@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from microlib.config.model import OutboxSettings
 from microlib.data import Database, Migrations
@@ -205,3 +206,44 @@ async def test_a_row_nobody_announced_is_found_by_polling(sqlite_db: Database) -
     finally:
         await relay.stop()
         await broker.stop()
+
+
+class Down(Recording):
+    """A broker that refuses every publish while ``down`` is set, counting the attempts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+        self.attempts = 0
+
+    async def publish(self, operation: OperationDefinition, message: OutgoingMessage) -> None:
+        self.attempts += 1
+        if self.down:
+            raise ConnectionError("broker down")
+        await super().publish(operation, message)
+
+
+async def test_a_long_outage_is_one_stall_line_and_one_recovery_line(sqlite_db: Database) -> None:
+    """A broker down for many of the relay's rounds: once the relay says it stalled it logs no
+    line per failed round, and its recovery says how many rounds failed. Before, every round
+    logged a warning for as long as the outage lasted (one every backoff_max, 30 s, for hours)."""
+    broker = Down()
+    await broker.start()
+    relay = relay_of(sqlite_db, broker, backoff=0.01, backoff_max=0.02, stalled_after=0)
+    await insert(sqlite_db, "m-1")
+    with capture_logs() as logs:
+        await relay.start()
+        try:
+            await eventually(lambda: broker.attempts >= 10, what="ten rounds failed")
+            broker.down = False
+            await eventually(lambda: broker.sent == ["m-1"], what="the row sent once the broker is back")
+            await eventually(lambda: not relay.stalled, what="the relay recovered")
+        finally:
+            await relay.stop()
+            await broker.stop()
+    said = [e for e in logs if e["event"].startswith("outbox relay")]
+    assert [e["event"] for e in said] == [
+        "outbox relay stalled: messages are kept and will be sent in order once it recovers",
+        "outbox relay recovered",
+    ]
+    assert said[1]["failed_rounds"] == broker.attempts - 1

@@ -89,6 +89,7 @@ class ApplicationSpec:
         schemas: Named JSON Schemas (``components/schemas`` of a synthetic
             OpenAPI 3.1 document), one model each.
         warnings: ``file:line: what: reason`` for each construct skipped.
+        origins: Where in the document each of ``schemas`` is written.
     """
 
     title: str
@@ -97,3 +98,4 @@ class ApplicationSpec:
     operations: list[OperationSpec]
     schemas: dict[str, Any]
     warnings: list[str]
+    origins: dict[str, Where]

@@ -73,6 +73,11 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
+def located(bundled: Bundled, where: Where, reason: str) -> str:
+    """A warning's or an error's line: ``file:line: json.path: reason`` of the node at ``where``."""
+    return f"{bundled.at(where)}: {_dotted(where)}: {reason}"
+
+
 def _dotted(path: Where) -> str:
     out = ""
     for part in path:
@@ -97,6 +102,8 @@ class DocumentReader:
         self.warnings: list[str] = []
         self.errors: list[str] = []
         self.schemas: dict[str, Any] = {}
+        # Where each of those schemas is written, for the lines of what the models leave out.
+        self.origins: dict[str, Where] = {}
         self.taken: set[str] = set()
         self.renamed: dict[str, str] = {}
         self.messages: dict[Where, MessageSpec | None] = {}
@@ -106,7 +113,7 @@ class DocumentReader:
         for name in components:
             self.renamed[name] = self._free(pascal(name) or "Schema")
         for name, schema in components.items():
-            where = ("components", "schemas", name)
+            where: Where = ("components", "schemas", name)
             if isinstance(schema, dict) and "schemaFormat" in schema and "type" not in schema:
                 kind = schema_kind(schema["schemaFormat"])
                 if kind == "avro":
@@ -114,14 +121,15 @@ class DocumentReader:
                 if kind != "json":
                     self._warn(where, f"schemaFormat {schema['schemaFormat']} is not JSON Schema: no model")
                     continue
-                schema = schema.get("schema", {})
+                schema, where = schema.get("schema", {}), (*where, "schema")
             self.schemas[self.renamed[name]] = self._convert(schema, 0)
+            self.origins[self.renamed[name]] = where
 
     def _warn(self, where: Where, reason: str) -> None:
-        self.warnings.append(f"{self.bundled.at(where)}: {_dotted(where)}: {reason}")
+        self.warnings.append(located(self.bundled, where, reason))
 
     def _error(self, where: Where, reason: str) -> None:
-        self.errors.append(f"{self.bundled.at(where)}: {_dotted(where)}: {reason}")
+        self.errors.append(located(self.bundled, where, reason))
 
     def _free(self, wanted: str) -> str:
         name, n = wanted, 2
@@ -278,7 +286,7 @@ class DocumentReader:
                 f"message {name}: content type {content_type} is not JSON: message skipped",
             )
             return None
-        model = self._model(payload, name, f"{name}Payload")
+        model = self._model(payload, payload_at, name, f"{name}Payload")
         return MessageSpec(name, model, False, headers, required, content_type, location)
 
     def _avro_message(
@@ -335,12 +343,12 @@ class DocumentReader:
         converted = self._convert(headers, 0)
         same = json.dumps(converted, sort_keys=True)
         if same not in self.headers:
-            self.headers[same] = self._model(headers, label, label)
+            self.headers[same] = self._model(headers, (*path, "headers"), label, label)
         return self.headers[same], required
 
-    def _model(self, schema: Any, name: str, fallback: str) -> str:
-        """The model of ``schema``: a component schema it refers to, else a new
-        one named ``name`` (``fallback`` when that is taken, then numbered)."""
+    def _model(self, schema: Any, where: Where, name: str, fallback: str) -> str:
+        """The model of ``schema``, written at ``where``: a component schema it refers to, else
+        a new one named ``name`` (``fallback`` when that is taken, then numbered)."""
         ref = schema.get("$ref") if isinstance(schema, dict) else None
         prefix = "#/components/schemas/"
         if (
@@ -355,6 +363,7 @@ class DocumentReader:
         wanted = pascal(name) or "Message"
         model = self._free(wanted if wanted not in self.taken else pascal(fallback))
         self.schemas[model] = self._convert(schema, 0)
+        self.origins[model] = where
         return model
 
     def _proto_name(self, payload: Any) -> str | None:

@@ -84,6 +84,7 @@ class _Reader(DocumentReader):
             operations=operations,
             schemas=self.schemas,
             warnings=self.warnings,
+            origins=self.origins,
         )
 
     def _servers(self) -> None:

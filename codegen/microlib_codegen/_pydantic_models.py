@@ -73,7 +73,7 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
     }
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
     body = _plain_email(body, "idn-email" if _declares(document, "idn-email") else "email")
-    body = _evaluated(_deferred(_enum_tags(body)))
+    body = _evaluated(_deferred(_enum_tags(_validated_defaults(body))))
     notes = untyped + _notes(list(warned), document)
     return f'"""Models of {source}."""\n\n{body}', names, notes
 
@@ -314,6 +314,56 @@ def _enum_tags(body: str) -> str:
                 f"{text[: annotation.col_offset]}Literal[{enum}.{member}]{text[annotation.end_col_offset :]}"
             )
     return "\n".join(lines)
+
+
+def _validated_defaults(body: str) -> str:
+    """``body`` with each default that pydantic validates into the field's model written as
+    ``Field(default=value, validate_default=True)``, not as the bare value.
+
+    A property that ``$ref``s a schema with a ``default`` (kraken's AsyncAPI example:
+    `ratecounter: {$ref: ratecounter}`, a `{type: boolean, default: false}`) is typed by the
+    referenced model and gets its default: the generator writes
+    `Annotated[Ratecounter | None, Field(validate_default=True)] = False`. pydantic makes the
+    ``False`` a ``Ratecounter``, but mypy --strict refuses a bool where a Ratecounter is declared;
+    pydantic's ``Field(default=..., validate_default=True)`` is typed as any value, for this case (with or
+    without pydantic's mypy plugin).
+    """
+    tree = ast.parse(body)
+    values = [
+        stmt.value
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        for stmt in node.body
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is not None and _validates_default(stmt.annotation)
+    ]
+    lines = body.split("\n")
+    for value in reversed(values):
+        text = f"Field(default={ast.get_source_segment(body, value)}, validate_default=True)"
+        first, last = value.lineno - 1, (value.end_lineno or value.lineno) - 1
+        lines[first : last + 1] = [
+            lines[first][: value.col_offset] + text + lines[last][value.end_col_offset or 0 :]
+        ]
+    return "\n".join(lines)
+
+
+def _validates_default(annotation: ast.expr) -> bool:
+    """Whether ``annotation`` is ``Annotated[..., Field(..., validate_default=True)]``."""
+    return (
+        isinstance(annotation, ast.Subscript)
+        and isinstance(annotation.value, ast.Name)
+        and annotation.value.id == "Annotated"
+        and isinstance(annotation.slice, ast.Tuple)
+        and any(
+            isinstance(meta, ast.Call)
+            and isinstance(meta.func, ast.Name)
+            and meta.func.id == "Field"
+            and any(
+                k.arg == "validate_default" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in meta.keywords
+            )
+            for meta in annotation.slice.elts[1:]
+        )
+    )
 
 
 # Each model's validator and serializer are built at its first use, not when models.py is

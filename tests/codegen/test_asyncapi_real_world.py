@@ -487,8 +487,8 @@ def test_a_default_its_own_type_refuses_is_left_out_of_the_model_with_a_warning(
     result = codegen(tmp_path / "notifications.yaml", "--out", tmp_path / "gen_sd")
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
-        "warning: notifications.yaml: MetaData.properties.deprecated.default: "
-        "default 'false' is not of its type boolean: left out of the model"
+        f"warning: {tmp_path / 'notifications.yaml'}:23: components.schemas.MetaData.properties.deprecated"
+        ".default: default 'false' is not of its type boolean: left out of the model"
     ]
     run = python(
         "from gen_sd.notifications import models\nprint(repr(models.MetaData().deprecated))\n", tmp_path

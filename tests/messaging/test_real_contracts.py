@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import importlib
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from microlib import Service
 from microlib.messaging import MessageContext, OutgoingMessage
 from microlib.messaging.codec import located, message_key
 from microlib.testing import TestService
-from tests.codegen.conftest import codegen
+from tests.codegen.conftest import importable
 from tests.messaging.contract import eventually
 from tests.messaging.test_rabbit import RABBIT_URL, delete_queues
 
@@ -33,13 +32,10 @@ CONTRACTS = Path(__file__).resolve().parent / "real_contracts"
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The contracts generated once into the importable package ``gen_real``."""
     root = tmp_path_factory.mktemp("real_contracts")
-    result = codegen(CONTRACTS, "--out", root / "gen_real", "--stubs", root / "stubs_real")
-    assert result.returncode == 0, result.stderr
-    sys.path.insert(0, str(root))
-    yield "gen_real"
-    sys.path.remove(str(root))
-    for name in [m for m in sys.modules if m == "gen_real" or m.startswith("gen_real.")]:
-        del sys.modules[name]
+    with importable(
+        root, ("gen_real",), CONTRACTS, "--out", root / "gen_real", "--stubs", root / "stubs_real"
+    ):
+        yield "gen_real"
 
 
 def _package(generated: str, name: str) -> ModuleType:

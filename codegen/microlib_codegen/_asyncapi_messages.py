@@ -73,18 +73,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-def located(bundled: Bundled, where: Where, reason: str) -> str:
-    """A warning's or an error's line: ``file:line: json.path: reason`` of the node at ``where``."""
-    return f"{bundled.at(where)}: {_dotted(where)}: {reason}"
-
-
-def _dotted(path: Where) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 class DocumentReader:
     """A bundled document's navigation (refs, traits, problems) and its messages and models.
 
@@ -126,10 +114,10 @@ class DocumentReader:
             self.origins[self.renamed[name]] = where
 
     def _warn(self, where: Where, reason: str) -> None:
-        self.warnings.append(located(self.bundled, where, reason))
+        self.warnings.append(self.bundled.located(where, reason))
 
     def _error(self, where: Where, reason: str) -> None:
-        self.errors.append(located(self.bundled, where, reason))
+        self.errors.append(self.bundled.located(where, reason))
 
     def _free(self, wanted: str) -> str:
         name, n = wanted, 2

@@ -99,13 +99,6 @@ def _message(leaf: Any) -> str:
     return f"unknown field(s) {', '.join(map(repr, unknown))}: expected {', '.join(known)}{extensions}"
 
 
-def _dotted(path: Iterable[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(root)"
-
-
 def problems(bundled: Bundled, schema_file: Path, version: str) -> list[str]:
     """Every way the bundled document, taken as AsyncAPI ``version``, breaks the
     schema, one line each, sorted by JSON path.
@@ -117,6 +110,6 @@ def problems(bundled: Bundled, schema_file: Path, version: str) -> list[str]:
     for error in _validator(schema_file).iter_errors({**bundled.document, "asyncapi": version}):
         leaf = _closest(error)
         path = list(leaf.absolute_path)
-        line = f"{bundled.at(path)}: {_dotted(path)}: {_message(leaf)}"
+        line = bundled.located(path, _message(leaf))
         found.setdefault(line, (tuple(str(p) for p in path), line))
     return [line for _key, line in sorted(found.values())]

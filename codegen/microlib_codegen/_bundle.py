@@ -33,6 +33,7 @@ __all__ = [
     "bundle",
     "invalid_yaml",
     "load_document",
+    "read_alone",
     "relative_to_cwd",
     "walk_nodes",
 ]
@@ -140,6 +141,17 @@ def _lines(node: Node, path: Path_, out: dict[Path_, int]) -> None:
             _lines(item, (*path, i), out)
 
 
+def read_alone(path: Path) -> Bundled:
+    """The document at ``path`` with the line of each of its nodes, no ``$ref`` followed: a
+    contract that is one file (a jobs contract), whose mistakes :meth:`Bundled.located` names.
+
+    Raises:
+        BundleError: The file is missing or is not valid YAML/JSON.
+    """
+    data, lines = _read(path)
+    return Bundled(data, {id(data): (path, ())}, {path: lines})
+
+
 def load_document(path: Path) -> Any:
     """Read a YAML or JSON document.
 
@@ -231,6 +243,13 @@ class Bundled:
         """``file:line`` of the node at ``path``, the file relative to the working folder if below it."""
         file, line = self.where(path)
         return f"{relative_to_cwd(file)}:{line}"
+
+    def located(self, path: Sequence[str | int], reason: str) -> str:
+        """A warning's or an error's line: ``file:line: json.path: reason`` of the node at ``path``."""
+        dotted = ""
+        for part in path:
+            dotted += f"[{part}]" if isinstance(part, int) else (f".{part}" if dotted else str(part))
+        return f"{self.at(path)}: {dotted or '(root)'}: {reason}"
 
 
 _NOWHERE = object()

@@ -14,12 +14,13 @@ import json
 import re
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from microlib.core._formats import refuses
 from microlib_codegen import __version__
+from microlib_codegen._bundle import Bundled
 from microlib_codegen.errors import CodegenError
 
 
@@ -124,9 +125,32 @@ def schema_models(
     return text, [(path[2:], reason) for path, reason in notes]
 
 
-def note_lines(notes: list[Note], source: str) -> list[str]:
-    """``notes`` as warning lines, ``source: schema path: what``, for a contract without line numbers."""
-    return [f"{source}: {'.'.join(path) or '(schemas)'}: {reason}" for path, reason in notes]
+def note_lines(
+    notes: list[Note],
+    source: str,
+    bundled: Bundled,
+    origins: Mapping[str, Sequence[str | int]],
+    whole: Sequence[str | int] | None = None,
+) -> list[str]:
+    """``notes`` as warning lines, each at the file, line and path in the document of what it names.
+
+    Args:
+        notes: What the models leave out, by path below the models.
+        source: The contract as named in the generated code.
+        bundled: The document the schemas were read from.
+        origins: Where in the document each model's schema is written.
+        whole: Where the schemas are written, for a note on them as a whole; without it (and
+            for a model no schema of the document wrote, an Avro record's) a note reads
+            ``source: schema path: what``.
+    """
+    lines = []
+    for path, reason in notes:
+        origin = origins.get(path[0]) if path else whole
+        if origin is None:
+            lines.append(f"{source}: {'.'.join(path) or '(schemas)'}: {reason}")
+        else:
+            lines.append(bundled.located((*origin, *path[1:]), reason))
+    return lines
 
 
 def class_names(models_py: str) -> set[str]:

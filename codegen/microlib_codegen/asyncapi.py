@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from microlib_codegen._asyncapi_ir import ApplicationSpec, MessageSpec, OperationSpec, ParamSpec
-from microlib_codegen._asyncapi_messages import located, schema_kind
+from microlib_codegen._asyncapi_messages import schema_kind
 from microlib_codegen._asyncapi_read import read
 from microlib_codegen._asyncapi_schema import VERSIONS, checked_as, find_schema, problems
 from microlib_codegen._bundle import Bundled, BundleError, bundle, relative_to_cwd
@@ -333,14 +333,7 @@ def render(app: Application, *, source_name: str) -> dict[str, str]:
     served = json.dumps(app.bundled.document, indent=2, ensure_ascii=False) + "\n"
     header = generated_header(source_name, hashlib.sha256(served.encode()).hexdigest())
     models, notes = schema_models(spec.schemas, title=spec.title, version=spec.version, source=source_name)
-    for path, reason in notes:
-        # A model no schema of the document wrote (an Avro record's) is named by its path below the models.
-        origin = spec.origins.get(path[0]) if path else None
-        spec.warnings += (
-            [located(app.bundled, (*origin, *path[1:]), reason)]
-            if origin is not None
-            else note_lines([(path, reason)], source_name)
-        )
+    spec.warnings += note_lines(notes, source_name, app.bundled, spec.origins)
     models_py = f"{header}\n{models}"
     known = class_names(models_py)
     module = _Module(app)

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from microlib_codegen._bundle import invalid_yaml
+from microlib_codegen._bundle import Bundled, BundleError, Path_, read_alone, walk_nodes
 from microlib_codegen._openapi_ops import pascal, snake
 from microlib_codegen._pydantic_models import generated_header, note_lines, schema_models
 from microlib_codegen._pyfmt import docstring, ruff_format
@@ -37,7 +35,7 @@ __all__ = [
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RETRY_KEYS = ("max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter")
-_JOB_KEYS = {"description", "payload", "result", "queue", "priority", "retry", "timeout", "schedule"}
+_JOB_KEYS = ("description", "payload", "result", "queue", "priority", "retry", "timeout", "schedule")
 _SCHEDULE_KEYS = ("cron", "timezone", "interval", "payload", "overlap")
 _OVERLAPS = ("allow", "skip")
 
@@ -96,149 +94,101 @@ class JobsContract:
         return pascal(self.name.replace(".", "_")) or "Jobs"
 
 
-def _fail(source: str, line: int, message: str) -> CodegenError:
-    return CodegenError(f"{source}:{line}: {message}")
-
-
-def _first_ref(node: yaml.Node, path: str) -> tuple[int, str, str] | None:
-    """The line, path and target of the first ``$ref`` in ``node`` (a schema), if any.
-
-    The models are generated from the schemas alone, away from the contract's folder: a ``$ref``
-    failed there naming a temporary file.
-    """
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "$ref":
-                return key.start_mark.line + 1, path, str(value.value)
-            found = _first_ref(value, f"{path}.{key.value}")
-            if found is not None:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found = _first_ref(item, f"{path}[{i}]")
-            if found is not None:
-                return found
-    return None
-
-
-def _lines(node: yaml.Node) -> dict[str, tuple[int, yaml.Node]]:
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {str(k.value): (k.start_mark.line + 1, v) for k, v in node.value}
-
-
 def load(path: Path, source: str) -> JobsContract:
     """Read and check a jobs contract.
 
     Raises:
-        CodegenError: naming the file, line and key of every mistake found first.
+        CodegenError: naming the file, line and path in the document of the first mistake found.
     """
-    text = path.read_text(encoding="utf-8")
+    return _read(path, source)[0]
+
+
+def _read(path: Path, source: str) -> tuple[JobsContract, Bundled]:
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CodegenError(invalid_yaml(exc, source)) from None
-    if not isinstance(data, dict) or node is None:
-        raise CodegenError(f"{source}: a jobs contract is a mapping")
-    top = _lines(node)
-    unknown = sorted(set(data) - {"microlib-jobs", "name", "version", "defaults", "jobs"})
-    if unknown:
-        raise _fail(source, top[unknown[0]][0], f"unknown key(s) {', '.join(unknown)}")
+        doc = read_alone(path)
+    except BundleError as exc:
+        raise CodegenError(str(exc)) from None
+    data = doc.document
+    if not isinstance(data, dict):
+        raise CodegenError(doc.located((), "a jobs contract is a mapping"))
+    _known_keys(doc, (), data, ("microlib-jobs", "name", "version", "defaults", "jobs"))
     name, version = data.get("name"), str(data.get("version", "0.0.0"))
     if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_.-]*$", name):
-        raise _fail(source, top.get("name", (1, None))[0], "name: required, lower case (e.g. bookshop.jobs)")
+        raise CodegenError(doc.located(("name",), "required, lower case (e.g. bookshop.jobs)"))
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
-        raise _fail(source, top["defaults"][0], "defaults: a mapping of the keys a job may set")
-    default_keys = _lines(top["defaults"][1]) if "defaults" in top else {}
+        raise CodegenError(doc.located(("defaults",), "a mapping of the keys a job may set"))
     jobs_data = data.get("jobs")
     if not isinstance(jobs_data, dict) or not jobs_data:
-        raise _fail(source, top.get("jobs", (1, None))[0], "jobs: required, a mapping of job names")
-    job_nodes = _lines(top["jobs"][1])
-    specs = [
-        _job(source, job, spec, defaults, default_keys, job_nodes[job][0], _lines(job_nodes[job][1]))
-        for job, spec in jobs_data.items()
-    ]
-    return JobsContract(name, version, tuple(specs), source)
+        raise CodegenError(doc.located(("jobs",), "required, a mapping of job names"))
+    specs = [_job(doc, job, spec, defaults) for job, spec in jobs_data.items()]
+    return JobsContract(name, version, tuple(specs), source), doc
 
 
-def _known_keys(source: str, line: int, what: str, value: Any, known: tuple[str, ...]) -> None:
-    """Fail unless ``value`` is a mapping of ``known`` keys only, naming the first unknown one."""
-    unknown = sorted(set(value) - set(known)) if isinstance(value, dict) else []
-    if not isinstance(value, dict) or unknown:
-        found = f"unknown key(s) {', '.join(unknown)}; " if unknown else ""
-        raise _fail(source, line, f"{what}: {found}the keys are {', '.join(known)}")
-
-
-def _job(
-    source: str,
-    name: str,
-    spec: Any,
-    defaults: dict[str, Any],
-    default_keys: dict[str, tuple[int, Any]],
-    line: int,
-    keys: dict[str, tuple[int, Any]],
-) -> JobSpec:
-    if not _NAME.match(name):
-        raise _fail(source, line, f"job name {name!r}: lower case letters, digits and underscores")
-    if not isinstance(spec, dict):
-        raise _fail(source, line, f"job {name}: expected a mapping")
-    unknown = sorted(set(spec) - _JOB_KEYS)
+def _known_keys(doc: Bundled, at: Path_, value: Any, known: tuple[str, ...]) -> None:
+    """Fail unless ``value``, at ``at``, is a mapping of ``known`` keys only."""
+    if not isinstance(value, dict):
+        raise CodegenError(doc.located(at, f"a mapping, of the keys {', '.join(known)}"))
+    unknown = [key for key in value if key not in known]  # in the document's order
     if unknown:
-        raise _fail(source, keys[unknown[0]][0], f"job {name}: unknown key(s) {', '.join(unknown)}")
+        others = f" (and {', '.join(unknown[1:])})" if unknown[1:] else ""
+        wrong = f"unknown key{others}; the keys are {', '.join(known)}"
+        raise CodegenError(doc.located((*at, unknown[0]), wrong))
+
+
+def _job(doc: Bundled, name: str, spec: Any, defaults: dict[str, Any]) -> JobSpec:
+    at: Path_ = ("jobs", name)
+    if not _NAME.match(name):
+        raise CodegenError(doc.located(at, "a job's name is lower case letters, digits and underscores"))
+    if not isinstance(spec, dict):
+        raise CodegenError(doc.located(at, "a job is a mapping of its keys"))
+    _known_keys(doc, at, spec, _JOB_KEYS)
     for key in ("payload", "result"):
-        found = _first_ref(keys[key][1], key) if key in keys else None
-        if found is not None:
-            ref_line, at, ref = found
-            raise _fail(
-                source,
-                ref_line,
-                f"job {name}: {at}: $ref {ref!r} is not supported in a jobs contract: write the schema here",
-            )
+        # The models are generated from the schemas alone, away from the contract's folder: a
+        # ``$ref`` failed there naming a temporary file.
+        for where, node in walk_nodes(spec.get(key), (*at, key)):
+            if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+                wrong = f"$ref {node['$ref']!r} is not supported in a jobs contract: write the schema here"
+                raise CodegenError(doc.located(where, wrong))
     payload = spec.get("payload", {"type": "object"})
     if not isinstance(payload, dict) or payload.get("type", "object") != "object":
-        raise _fail(
-            source, keys.get("payload", (line, None))[0], f"job {name}: payload must be an object schema"
-        )
+        raise CodegenError(doc.located((*at, "payload"), "must be an object schema"))
 
-    def number(key: str, value: Any, where: int) -> Any:
+    def number(key: str, value: Any, where: Path_) -> Any:
         wanted, fits = _NUMBERS[key]
         if not fits(value):
-            raise _fail(source, where, f"job {name}: {key}: {wanted}, not {value!r}")
+            raise CodegenError(doc.located(where, f"{wanted}, not {value!r}"))
         return value
 
-    def setting(key: str, default: Any) -> tuple[Any, int]:
-        """The job's value of ``key``, else the contract's default, with the line that sets it."""
-        for values, lines in ((spec, keys), (defaults, default_keys)):
+    def setting(key: str, default: Any) -> tuple[Any, Path_]:
+        """The job's value of ``key``, else the contract's default, with where it is written."""
+        for values, where in ((spec, at), (defaults, ("defaults",))):
             if key in values:
-                return values[key], lines[key][0]
-        return default, line
+                return values[key], (*where, key)
+        return default, at
 
     retry: dict[str, Any] = {}
-    for values, lines in ((defaults, default_keys), (spec, keys)):
+    for values, where in ((defaults, ("defaults", "retry")), (spec, (*at, "retry"))):
         given = values.get("retry") or {}
-        where = lines.get("retry", (line, None))[0]
-        _known_keys(source, where, f"job {name}: retry", given, _RETRY_KEYS)
-        retry.update({key: number(f"retry.{key}", value, where) for key, value in given.items()})
+        _known_keys(doc, where, given, _RETRY_KEYS)
+        retry.update({key: number(f"retry.{key}", value, (*where, key)) for key, value in given.items()})
     schedule = spec.get("schedule")
-    schedule_line = keys.get("schedule", (line, None))[0]
+    scheduled: Path_ = (*at, "schedule")
     if schedule is not None:
-        _known_keys(source, schedule_line, f"job {name}: schedule", schedule, _SCHEDULE_KEYS)
+        _known_keys(doc, scheduled, schedule, _SCHEDULE_KEYS)
         if ("cron" in schedule) == ("interval" in schedule):
-            raise _fail(source, schedule_line, f"job {name}: schedule needs exactly one of cron and interval")
+            raise CodegenError(doc.located(scheduled, "needs exactly one of cron and interval"))
         cron = schedule.get("cron")
         if cron is not None and len(str(cron).split()) not in (5, 6):
-            raise _fail(source, schedule_line, f"job {name}: cron {cron!r} needs 5 fields (6 with seconds)")
+            raise CodegenError(doc.located((*scheduled, "cron"), f"{cron!r} needs 5 fields (6 with seconds)"))
         if "interval" in schedule:
-            number("schedule.interval", schedule["interval"], schedule_line)
+            number("schedule.interval", schedule["interval"], (*scheduled, "interval"))
         overlap = schedule.get("overlap", "allow")
         if overlap not in _OVERLAPS:
-            wrong = f"job {name}: schedule.overlap: allow or skip, not {overlap!r}"
-            raise _fail(source, schedule_line, wrong)
-    timeout, timeout_line = setting("timeout", None)
+            raise CodegenError(doc.located((*scheduled, "overlap"), f"allow or skip, not {overlap!r}"))
+    timeout, timeout_at = setting("timeout", None)
     if timeout is not None:  # null: no limit, over a default
-        number("timeout", timeout, timeout_line)
+        number("timeout", timeout, timeout_at)
     return JobSpec(
         name=name,
         description=str(spec.get("description", "")).strip(),
@@ -249,8 +199,8 @@ def _job(
         retry={k: float(v) if k != "max_attempts" else int(v) for k, v in sorted(retry.items())},
         timeout=None if timeout is None else float(timeout),
         schedule=schedule,
-        line=line,
-        schedule_line=schedule_line,
+        line=doc.where(at)[1],
+        schedule_line=doc.where(scheduled)[1],
     )
 
 
@@ -274,6 +224,15 @@ def _schemas(contract: JobsContract) -> dict[str, Any]:
     return schemas
 
 
+def _origins(contract: JobsContract) -> dict[str, Path_]:
+    """Where in the contract each model of :func:`_schemas` is written."""
+    origins: dict[str, Path_] = {}
+    for job in contract.jobs:
+        origins[f"{pascal(job.name)}Payload"] = ("jobs", job.name, "payload")
+        origins[f"{pascal(job.name)}Result"] = ("jobs", job.name, "result")
+    return origins
+
+
 def result_type(job: JobSpec) -> str:
     """The return annotation of ``job``'s handler in the stub."""
     return f"models.{pascal(job.name)}Result" if job.result is not None else "None"
@@ -282,19 +241,19 @@ def result_type(job: JobSpec) -> str:
 def render(path: Path, *, source_name: str, warnings: list[str] | None = None) -> dict[str, str]:
     """The generated package of the contract at ``path``: file name -> text.
 
-    ``warnings`` receives ``source: schema path: what`` for what the
-    argument and result models leave out.
+    ``warnings`` receives ``file:line: path.in.contract: what`` for what the
+    payload and result models leave out.
 
     Raises:
         CodegenError: the contract is invalid, naming file and line.
     """
-    contract = load(path, source_name)
+    contract, doc = _read(path, source_name)
     header = generated_header(source_name, hashlib.sha256(path.read_bytes()).hexdigest())
     models, notes = schema_models(
         _schemas(contract), title=contract.name, version=contract.version, source=source_name
     )
     if warnings is not None:
-        warnings.extend(note_lines(notes, source_name))
+        warnings.extend(note_lines(notes, source_name, doc, _origins(contract), ("jobs",)))
     models = f"{header}\n{models}"
     files = {
         "__init__.py": f'{header}\n"""Generated code of {source_name}."""\n',

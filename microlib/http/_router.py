@@ -21,7 +21,7 @@ from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.routing import Router as StarletteRouter
 from starlette.types import Receive, Scope, Send
 
@@ -180,7 +180,8 @@ class Router(StarletteRouter):
 
     def slash_redirect(self, scope: Scope) -> Response | None:
         """Starlette's ``redirect_slashes`` rule, for every kind of route: a 307 to the request's
-        path with (or without) its trailing slash when a route matches that; else None.
+        path with (or without) its trailing slash when a route matches that (a mount, when its
+        app serves that path, if it says: see ``OpenAPIApp.serves``); else None.
 
         Only asked once nothing matched (the rare path). The path is changed as it came, still
         percent-encoded, so an encoded ``%2F`` stays one.
@@ -199,7 +200,14 @@ class Router(StarletteRouter):
             # in Starlette (toggling the raw one would redirect back and forth).
             encoded = None
             redirect.pop("raw_path", None)
-        if self.match_route(redirect)[0] is None:
+        found, child = self.match_route(redirect)
+        if found is None:
+            return None
+        # Starlette counts a mount as a match: an OpenAPI document mounted at `/api` answered
+        # `/api` with a 307 to `/api/`, and that with a 404. A mounted app that says what it
+        # serves (``serves``) is asked.
+        serves = getattr(found.app, "serves", None) if isinstance(found, Mount) else None
+        if serves is not None and not serves({**redirect, **child}):
             return None
         # URL() writes the path as it finds it: the still-encoded one, when the server sent it.
         location = redirect if encoded is None else {**redirect, "path": encoded}

@@ -171,6 +171,13 @@ class OpenAPIApp:
         """The paths of the document and its page, below where the app is served (none without ``docs``)."""
         return self._fallback.paths if self._fallback is not None else ()
 
+    def serves(self, scope: Any) -> bool:
+        """Whether the app answers the request at ``scope``'s path with more than a 404: an
+        operation's path or a page of the document. Asked by the router that mounts it before it
+        redirects a path to the other spelling of its trailing slash (the rare path)."""
+        found = self._router.match_route(scope)[0] is not None
+        return found or path_below(scope, self.prefix) in self.document_paths
+
     def routes(self, prefix: str) -> list[OperationRoute]:
         """The operations as routes of a service's one router, mounted at ``prefix``."""
         return operation_routes(self._endpoints, prefix=prefix, strip="")

@@ -320,7 +320,7 @@ class TestErrors:
 
     def test_a_format_the_models_do_not_know_is_a_warning_naming_the_schema(self, tmp_path: Path) -> None:
         """Real contracts use formats of their own (`uriref`): legal, checked as the plain type, and
-        reported as a contract warning at each schema (file and line where the contract has them),
+        reported as a contract warning at each schema (its file, line and path in the contract),
         not as a Python warning from the model generator's source."""
         contracts = tmp_path / "contracts"
         contracts.mkdir()
@@ -369,8 +369,8 @@ class TestErrors:
                 f"warning: {links}:10: components.schemas.Link.properties.docs.items: {unknown}",
                 f"warning: {contracts / 'events.yaml'}:8: "
                 f"channels.linked.messages.linkAdded.payload.properties.href: {unknown}",
-                # No line numbers: a jobs contract's schemas are gathered, then modelled.
-                f"warning: jobs.yaml: CheckLinkPayload.properties.href: {unknown}",
+                # It was `jobs.yaml: CheckLinkPayload.properties.href`, a path in microlib's models.
+                f"warning: {contracts / 'jobs.yaml'}:6: jobs.check_link.payload.properties.href: {unknown}",
             ]
         )
         assert "UserWarning" not in result.stderr
@@ -513,13 +513,23 @@ def _generate_val(tmp_path: Path, message: str) -> subprocess.CompletedProcess[s
     return codegen(tmp_path / "contracts", "--out", tmp_path / "gen", cwd=tmp_path)
 
 
-def test_other_warnings_of_the_model_generator_are_passed_on_as_notes() -> None:
-    """A warning the generator gives that names no format is kept whole, on the schemas as a whole."""
+def test_other_warnings_of_the_model_generator_are_passed_on_as_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warning the generator gives that names no format is kept whole, on the schemas as a whole:
+    at the node that holds them when the contract has one (a jobs contract's `jobs`)."""
+    from microlib_codegen._bundle import read_alone
     from microlib_codegen._pydantic_models import _notes, note_lines
 
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jobs.yaml").write_text('microlib-jobs: "1.0"\nname: a.jobs\njobs:\n  x: {}\n')
+    doc = read_alone(tmp_path / "jobs.yaml")
     notes = _notes(["field x shadows a BaseModel attribute", "field x shadows a BaseModel attribute"], {})
     assert notes == [((), "the model generator warns: field x shadows a BaseModel attribute")]
-    assert note_lines(notes, "jobs.yaml") == [
+    assert note_lines(notes, "jobs.yaml", doc, {}, ("jobs",)) == [
+        "jobs.yaml:3: jobs: the model generator warns: field x shadows a BaseModel attribute"
+    ]
+    assert note_lines(notes, "jobs.yaml", doc, {}) == [
         "jobs.yaml: (schemas): the model generator warns: field x shadows a BaseModel attribute"
     ]
 

@@ -89,8 +89,10 @@ async def test_a_trailing_slash_redirects_to_the_route_on_every_door(
 
 
 async def test_a_trailing_slash_no_route_answers_is_still_a_404(running_service: TestService) -> None:
-    """Without a route for the other spelling, a 404 problem as before."""
-    for path in ("/v1/nothing/", "/api/nothing/", "/nothing/"):
+    """Without a route for the other spelling, a 404 problem as before; the orders document's
+    prefix (`/api`) included, its document having no operation at its root path: it was a 307
+    to `/api/`, which answered 404."""
+    for path in ("/v1/nothing/", "/api/nothing/", "/nothing/", "/api", "/api/"):
         response = await running_service.http.get(path)
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json"

@@ -310,3 +310,36 @@ class TestMounting:
             assert (await client.get("/api/openapi.json")).json()["servers"] == [{"url": "/api"}]
             assert '"/api/openapi.json"' in (await client.get("/api/docs")).text
             assert (await client.get("/pets/1")).status_code == 404
+
+    async def test_the_prefix_redirects_only_to_what_the_document_serves(self) -> None:
+        """`/api` was a 307 to `/api/` whatever the document, which then answered 404: the mount
+        counted as a match, as a Starlette (or FastAPI) app mounted at `/api` does. It is a 404 at
+        once; a document with an operation at its root path (`/`) still gets the redirect."""
+        import dataclasses
+
+        import httpx
+
+        from microlib.core.chain import Chain
+        from microlib.http import HttpApp
+        from tests.http.apps.store import Pets, Store
+
+        # The Pet Store with listPets moved to the document's root path.
+        at_root = tuple(
+            dataclasses.replace(op, path="/") if op.operation_id == "listPets" else op
+            for op in store_ops.OPERATIONS
+        )
+        for operations, answer in ((store_ops.OPERATIONS, 404), (at_root, 307)):
+            http = HttpApp(Chain())
+            handlers = {"pets": Pets(), "store": Store()}
+            api = OpenAPIApp(operations, handlers, chain=Chain(), title=store_ops.TITLE, prefix="/api")
+            http.mount("/api", api)
+            transport = httpx.ASGITransport(app=http.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                response = await client.get("/api")
+                assert response.status_code == answer, response.text
+                if answer == 404:
+                    assert response.headers["content-type"] == "application/problem+json"
+                    assert (await client.get("/api/")).status_code == 404
+                else:
+                    assert response.headers["location"] == "http://test/api/"
+                    assert (await client.get("/api/")).status_code == 200

@@ -193,73 +193,83 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("jobs:\n  x: {}\n", "name: required"),
-        ("name: a.jobs\njobs:\n  Bad-Name: {}\n", "bad-jobs.yaml:4: job name 'Bad-Name'"),
-        ("name: a.jobs\njobs:\n  x:\n    scheduel: {}\n", "yaml:5: job x: unknown key(s) scheduel"),
+        ("jobs:\n  x: {}\n", "bad-jobs.yaml:1: name: required"),
+        (
+            "name: a.jobs\njobs:\n  Bad-Name: {}\n",
+            "bad-jobs.yaml:4: jobs.Bad-Name: a job's name is lower case letters, digits and underscores",
+        ),
+        (
+            "name: a.jobs\njobs:\n  x:\n    scheduel: {}\n",
+            "yaml:5: jobs.x.scheduel: unknown key; the keys are description, payload,",
+        ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '* *'}\n",
-            "bad-jobs.yaml:5: job x: cron '* *' needs 5 fields",
+            "bad-jobs.yaml:5: jobs.x.schedule.cron: '* *' needs 5 fields",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '* * * * *', interval: 5}\n",
-            "exactly one of cron",
+            "bad-jobs.yaml:5: jobs.x.schedule: needs exactly one of cron and interval",
         ),
         (
             # It was datamodel-code-generator's `$ref file not found: /tmp/tmpXXXX/schemas.yaml`.
             "name: a.jobs\njobs:\n  x:\n    payload:\n      type: object\n      properties:\n"
             "        line: {$ref: 'schemas.yaml#/Line'}\n",
-            "bad-jobs.yaml:8: job x: payload.properties.line: $ref 'schemas.yaml#/Line' is not supported "
+            "bad-jobs.yaml:8: jobs.x.payload.properties.line: $ref 'schemas.yaml#/Line' is not supported "
             "in a jobs contract: write the schema here",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    result:\n      anyOf: [{type: string}, {$ref: '#/x'}]\n",
-            "bad-jobs.yaml:6: job x: result.anyOf[1]: $ref '#/x' is not supported",
+            "bad-jobs.yaml:6: jobs.x.result.anyOf[1]: $ref '#/x' is not supported",
         ),
         # A syntax error, and values of the wrong type or out of range: each was a traceback
         # from codegen, or from the generated code's import when the service started.
         ("name: a.jobs\njobs:\n  x\n    queue: q\n", "bad-jobs.yaml:5:10: invalid YAML/JSON: mapping values"),
         (
             "name: a.jobs\njobs:\n  x:\n    priority: high\n",
-            "bad-jobs.yaml:5: job x: priority: an integer from 0 to 9, not 'high'",
+            "bad-jobs.yaml:5: jobs.x.priority: an integer from 0 to 9, not 'high'",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    priority: 12\n",
-            "yaml:5: job x: priority: an integer from 0 to 9, not 12",
+            "yaml:5: jobs.x.priority: an integer from 0 to 9, not 12",
         ),
         (
             "name: a.jobs\ndefaults:\n  timeout: soon\njobs:\n  x: {}\n",
-            "bad-jobs.yaml:4: job x: timeout: a number of seconds above 0, not 'soon'",
+            "bad-jobs.yaml:4: defaults.timeout: a number of seconds above 0, not 'soon'",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    retry: {max_attempts: 0}\n",
-            "bad-jobs.yaml:5: job x: retry.max_attempts: an integer of at least 1, not 0",
+            "bad-jobs.yaml:5: jobs.x.retry.max_attempts: an integer of at least 1, not 0",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    retry: 5\n",
-            "bad-jobs.yaml:5: job x: retry: the keys are max_attempts, initial_backoff, max_backoff,",
+            "bad-jobs.yaml:5: jobs.x.retry: a mapping, of the keys max_attempts, initial_backoff,",
         ),
         # A misspelt key is named, not only the keys there are.
         (
             "name: a.jobs\ndefaults:\n  retry: {max_atempts: 2}\njobs:\n  x: {}\n",
-            "bad-jobs.yaml:4: job x: retry: unknown key(s) max_atempts; the keys are max_attempts,",
+            "bad-jobs.yaml:4: defaults.retry.max_atempts: unknown key; the keys are max_attempts,",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '0 3 * * *', timezon: UTC}\n",
-            "bad-jobs.yaml:5: job x: schedule: unknown key(s) timezon; the keys are cron, timezone,",
+            "bad-jobs.yaml:5: jobs.x.schedule.timezon: unknown key; the keys are cron, timezone,",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {interval: often}\n",
-            "bad-jobs.yaml:5: job x: schedule.interval: a number of seconds above 0, not 'often'",
+            "bad-jobs.yaml:5: jobs.x.schedule.interval: a number of seconds above 0, not 'often'",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {interval: 60, overlap: skp}\n",
-            "bad-jobs.yaml:5: job x: schedule.overlap: allow or skip, not 'skp'",
+            "bad-jobs.yaml:5: jobs.x.schedule.overlap: allow or skip, not 'skp'",
         ),
         ("name: a.jobs\ndefaults: 3\njobs:\n  x: {}\n", "bad-jobs.yaml:3: defaults: a mapping"),
+        (
+            "name: a.jobs\nversoin: 1\njobs:\n  x: {}\nowner: ann\n",
+            "bad-jobs.yaml:3: versoin: unknown key (and owner); the keys are microlib-jobs, name, version,",
+        ),
     ],
 )
 def test_a_contract_mistake_names_file_and_line(tmp_path: Path, text: str, message: str) -> None:
-    """Each mistake is one line: file:line: what is wrong."""
+    """Each mistake is one line: file:line: its path in the contract: what is wrong."""
     contract = tmp_path / "bad-jobs.yaml"
     contract.write_text('microlib-jobs: "1.0"\n' + text, encoding="utf-8")
     result = codegen(contract, "--out", tmp_path / "gen", cwd=tmp_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from microlib.jobs._dsn import asyncpg_dsn
+from microlib.jobs._dsn import POOL_SIZE, asyncpg_dsn
 
 __all__ = ["PostgresStore"]
 
@@ -68,7 +68,7 @@ class PostgresStore:
 
     async def start(self) -> None:
         """Open a small pool; create the tables (under a lock: replicas start together)."""
-        self._pool = await asyncpg.create_pool(self._url, min_size=1, max_size=4, timeout=5.0)
+        self._pool = await asyncpg.create_pool(self._url, **POOL_SIZE, timeout=5.0)
         async with self._db.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('microlib_job_store'))")
             await conn.execute(_SCHEMA)

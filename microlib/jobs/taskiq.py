@@ -40,7 +40,7 @@ from microlib.config._secrets import mask_url_passwords
 from microlib.config.model import JobsSettings
 from microlib.core.errors import Unavailable
 from microlib.jobs._broker_probe import BrokerProbe
-from microlib.jobs._dsn import asyncpg_dsn
+from microlib.jobs._dsn import POOL_SIZE, asyncpg_dsn
 from microlib.jobs._held import HeldMessage
 from microlib.jobs._store import Store, open_store
 from microlib.jobs._tasks import cancel_and_wait
@@ -278,6 +278,9 @@ class TaskiqQueue:
                 asyncpg_dsn(url),
                 channel_name=name,
                 table_name=self._table,
+                # A broker for each queue read and each enqueued to, each with a pool: at asyncpg's
+                # default size three replicas of two queues passed PostgreSQL's max_connections.
+                write_kwargs=POOL_SIZE,
             )
         broker.is_worker_process = reader
         return broker

@@ -107,11 +107,12 @@ class RabbitBroker:
         # declared on reconnection), and the routing key.
         self._routes: dict[int, tuple[OperationDefinition, str, str | None]] = {}
         self._subscriptions: list[_RabbitSubscription] = []
+        masked = mask_url_passwords(settings.url)
         # Named so in the health check and the errors: where, and the setting that says so.
-        self._where = f"RabbitMQ at {mask_url_passwords(settings.url)} (messaging.url)"
+        self._where = f"RabbitMQ at {masked} (messaging.url)"
         self._outage = OutageLog(
             "RabbitMQ",
-            mask_url_passwords(settings.url),
+            masked,
             "messaging.url",
             lambda: library_loggers(aiormq, aio_pika),
             self.check,

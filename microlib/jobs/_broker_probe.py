@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from microlib.jobs._dsn import asyncpg_dsn
+from microlib.jobs._asyncpg import asyncpg_dsn
 
 __all__ = ["BrokerProbe"]
 

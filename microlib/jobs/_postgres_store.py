@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from microlib.jobs._dsn import POOL_SIZE, asyncpg_dsn
+from microlib.jobs._asyncpg import POOL_SIZE, asyncpg_dsn
 
 __all__ = ["PostgresStore"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from microlib.jobs._dsn import asyncpg_dsn
+from microlib.jobs._asyncpg import asyncpg_dsn
 from microlib.jobs.lease import Claim
 
 __all__ = ["PostgresLease"]

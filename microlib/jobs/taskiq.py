@@ -39,8 +39,8 @@ from taskiq import AckableMessage, AsyncBroker, BrokerMessage
 from microlib.config._secrets import mask_url_passwords
 from microlib.config.model import JobsSettings
 from microlib.core.errors import Unavailable
+from microlib.jobs._asyncpg import POOL_SIZE, asyncpg_dsn
 from microlib.jobs._broker_probe import BrokerProbe
-from microlib.jobs._dsn import POOL_SIZE, asyncpg_dsn
 from microlib.jobs._held import HeldMessage
 from microlib.jobs._store import Store, open_store
 from microlib.jobs._tasks import cancel_and_wait

@@ -31,7 +31,6 @@ from microlib.config import LiveConfig, Subscriber
 from microlib.config._schema import check_sections
 from microlib.config.errors import ConfigError, Problem
 from microlib.config.model import Settings
-from microlib.core._manifest import manifest_of, stale_generation
 from microlib.core.chain import Chain, Interceptor
 from microlib.core.errors import ContractMismatch
 from microlib.core.extras import require
@@ -48,7 +47,6 @@ from microlib.core.lifecycle import (
 from microlib.core.propagation import Propagation
 from microlib.http.app import HttpApp
 from microlib.http.edge import edge_middleware
-from microlib.http.included import IncludedDocuments, implements_openapi
 from microlib.http.management import ManagementServer, management_routes
 from microlib.http.middleware import build_middleware
 from microlib.http.probes import StartingGate, add_probes, probe_paths
@@ -63,6 +61,7 @@ if TYPE_CHECKING:
 
     from microlib.contract.definition import ServiceDefinition
     from microlib.data import Cache, Database
+    from microlib.http.included import IncludedDocuments
     from microlib.jobs import Jobs
     from microlib.messaging import ApplicationDefinition, Publisher
     from microlib.messaging.publishing import BrokerPublisher
@@ -168,7 +167,7 @@ class Service:
         self._wants_cache = cache
         self._observability: Observability | None = None
         self._servicers: list[tuple[ServiceDefinition, object]] = []
-        self._documents = IncludedDocuments()
+        self._documents: IncludedDocuments | None = None  # made by the first OpenAPI include
         self._database: Database | None = None
         self._cache: Cache | None = None
         self._consumers: list[object] = []
@@ -310,7 +309,12 @@ class Service:
                 f"service.include({name}) was given the class: include an instance, service.include({name}())"
             )
         self._check_generated(servicer)
+        # Imported at the first include: a service that includes nothing never loads them.
+        from microlib.http.included import IncludedDocuments, implements_openapi
+
         if implements_openapi(servicer):
+            if self._documents is None:
+                self._documents = IncludedDocuments()
             self._documents.add(servicer, prefix=prefix)
             return
         if prefix is not None:
@@ -347,6 +351,8 @@ class Service:
 
     def _check_generated(self, servicer: object) -> None:
         """Refuse generated code older than its contracts (edited since ``microlib codegen``)."""
+        from microlib.core._manifest import manifest_of, stale_generation
+
         for cls in type(servicer).__mro__:
             if any(marker in cls.__dict__ for marker in _GENERATED_MARKERS):
                 module_file = getattr(sys.modules.get(cls.__module__), "__file__", None)
@@ -451,7 +457,8 @@ class Service:
         self._add_jobs()
         self._add_grpc(settings)
         self._add_transcoding()
-        self._documents.mount(self.http, self.chain)
+        if self._documents is not None:
+            self._documents.mount(self.http, self.chain)
         add_probes(self.http, self.health, settings.health)
         if settings.http.enabled:
             # Right after logs, metrics and config: the probes answer while the

@@ -108,7 +108,8 @@ def test_unconfigured_concerns_are_not_imported(name: str) -> None:
 
 def test_http_service_imports_no_other_concern() -> None:
     """One route and the default chain: no gRPC, messaging, jobs or data, no OpenAPI
-    operation, so neither its error shapes nor the check of its security."""
+    operation, so neither its error shapes nor the check of its security; nothing included,
+    so neither the OpenAPI documents' registry nor the generated code's manifest check."""
     concerns = (
         "grpc",
         "google.protobuf",
@@ -124,6 +125,8 @@ def test_http_service_imports_no_other_concern() -> None:
         "microlib.http.docs",
         "microlib.http.transcoding",
         "microlib.security.enforcement",
+        "microlib.http.included",
+        "microlib.core._manifest",
     )
     assert _loaded("microlib-http", concerns) == []
 

@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 
 from microlib.cli.errors import CommandError
+from microlib.core._manifest import edited_files, manifest_of, stale_generation
 from microlib.core.extras import extra_missing
 from microlib.service import Service
 
@@ -50,6 +51,13 @@ def load_service(target: str | None) -> Service:
         if missing is not None:
             raise missing from None
         raise CommandError(f"{_wired_at(exc)}: {_unimportable(exc)}") from None
+    except ImportError as exc:
+        # A name generated code does not have: the code was imported for what its contract says
+        # now, or a generated file was edited. Anywhere else, the traceback tells more.
+        why = _generated_out_of_date(exc)
+        if why is None:
+            raise
+        raise CommandError(f"{_wired_at(exc)}: {exc.msg}: {why}") from None
     except (TypeError, ValueError) as exc:
         # Raised by microlib, it refused what the service's code gave it while wiring it (a
         # servicer that does not match its contract, a Service name, a contract's cron): the line
@@ -154,6 +162,25 @@ def _unimportable(exc: ModuleNotFoundError) -> str:
                 "(its contract was removed or renamed): update or remove the code that imports it"
             )
     return str(exc)
+
+
+def _generated_out_of_date(exc: ImportError) -> str | None:
+    """Why generated code lacks the name ``exc`` could not import from it, and what to run;
+    None when the module is no generated code, or is what its contracts generate."""
+    manifest = manifest_of(exc.path) if exc.path else None
+    if manifest is None:
+        return None
+    stale = stale_generation(manifest)
+    if stale is not None:
+        return stale
+    edited = edited_files(manifest)
+    if not edited:
+        return None
+    return (
+        f"{', '.join(_shown(path) for path in edited)} edited by hand since `microlib codegen` wrote "
+        f"{_shown(manifest.parent)}, which it replaces whole: run `microlib codegen`, and edit the contract "
+        "instead"
+    )
 
 
 def _generated_package(file: Path) -> Path | None:

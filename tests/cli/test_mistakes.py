@@ -97,6 +97,41 @@ class TestRun:
             "codegen` to write it for this one"
         )
 
+    def test_code_importing_what_an_edited_contract_generates_before_codegen_says_to_run_it(
+        self, tmp_path: Path
+    ) -> None:
+        """A message renamed in the proto and in the implementation, codegen not run again: the
+        implementation's import fails on the old generated package, which is why, not a traceback."""
+        assert microlib("new", "shop", cwd=tmp_path).returncode == 0
+        project = tmp_path / "shop"
+        for file in ("contracts/shop/v1/greeter.proto", "shop/services/greeter_service.py"):
+            path = project / file
+            path.write_text(path.read_text().replace("SayHelloResponse", "HelloReply"))
+        line = one_line_error(microlib("run", cwd=project))
+        assert line == (
+            "microlib run: shop/services/greeter_service.py:10: cannot import name 'HelloReply' from "
+            f"'shop.gen.shop.v1' ({project}/shop/gen/shop/v1/__init__.py): contracts/shop/v1/greeter.proto "
+            "changed since `microlib codegen` wrote shop/gen: run `microlib codegen` to generate it again"
+        )
+
+    def test_a_generated_file_edited_so_it_no_longer_imports_is_named_with_what_to_run(
+        self, tmp_path: Path
+    ) -> None:
+        """An edit of the generated package (a message renamed there) breaks its imports: the
+        edited file, and that codegen writes it again."""
+        assert microlib("new", "shop", cwd=tmp_path).returncode == 0
+        project = tmp_path / "shop"
+        generated = project / "shop/gen/shop/v1/_greeter_service.py"
+        generated.write_text(generated.read_text().replace("SayHelloRequest", "HelloRequest"))
+        line = one_line_error(microlib("run", cwd=project))
+        assert line.startswith(
+            "microlib run: shop/gen/shop/v1/_greeter_service.py:16: cannot import name 'HelloRequest' from "
+        ), line
+        assert line.endswith(
+            ": shop/gen/shop/v1/_greeter_service.py edited by hand since `microlib codegen` wrote shop/gen, "
+            "which it replaces whole: run `microlib codegen`, and edit the contract instead"
+        ), line
+
     @pytest.mark.parametrize(
         ("call", "refusal"),
         [
@@ -126,13 +161,24 @@ class TestRun:
         line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
         assert line.startswith(f"microlib run: app.py:3: {refusal}"), line
 
-    def test_an_error_of_the_services_own_code_keeps_its_traceback(self, tmp_path: Path) -> None:
-        """Raised by the service's code, not refused by microlib: the traceback is what tells where."""
-        (tmp_path / "app.py").write_text("from microlib import Service\n\nservice = int('x')\n")
+    @pytest.mark.parametrize(
+        ("statement", "error"),
+        [
+            ("service = int('x')", "ValueError: invalid literal for int() with base 10: 'x'"),
+            ("from json import no_such_name", "ImportError: cannot import name 'no_such_name' from 'json'"),
+        ],
+        ids=["value", "import-of-code-not-generated"],
+    )
+    def test_an_error_of_the_services_own_code_keeps_its_traceback(
+        self, tmp_path: Path, statement: str, error: str
+    ) -> None:
+        """Raised by the service's code, not refused by microlib (an import too, from a module
+        codegen did not write): the traceback is what tells where."""
+        (tmp_path / "app.py").write_text(f"from microlib import Service\n\n{statement}\n")
         result = microlib("run", "app:service", cwd=tmp_path)
         assert result.returncode != 0
         assert "Traceback" in result.stderr
-        assert "ValueError: invalid literal for int() with base 10: 'x'" in result.stderr
+        assert error in result.stderr
 
     @pytest.mark.parametrize(
         ("setting", "problem"),

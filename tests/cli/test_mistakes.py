@@ -226,14 +226,24 @@ class TestRun:
     @pytest.mark.parametrize(
         ("schedule", "reason"),
         [
-            ("cron='61 3 * * *'", "invalid cron expression '61 3 * * *'"),
+            (
+                "cron='61 3 * * *'",
+                "invalid cron expression '61 3 * * *': the minute field '61' is out of range or not a "
+                "cron value",
+            ),
+            (
+                "cron='0 0 25 * * *'",
+                "invalid cron expression '0 0 25 * * *': the hour field '25' is out of range or not a "
+                "cron value",
+            ),
             ("cron='0 3 * * *', timezone='Mars/Olympus'", "unknown time zone 'Mars/Olympus'"),
         ],
     )
     def test_an_invalid_schedule_in_a_jobs_contract_is_one_line(
         self, tmp_path: Path, schedule: str, reason: str
     ) -> None:
-        """A cron expression or time zone croniter refuses names the contract line and the job."""
+        """A cron expression or time zone croniter refuses names the contract line, the job and,
+        for the expression, which field (six fields: seconds first)."""
         (tmp_path / "cron.py").write_text(
             "from microlib.jobs import Schedule\n"
             "from tests.jobs.test_scheduler import _service, _with_schedule\n"

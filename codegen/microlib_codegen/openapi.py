@@ -35,6 +35,7 @@ from microlib_codegen._openapi_ops import (
     snake,
 )
 from microlib_codegen._pydantic_models import ModelsError, document_models, generated_header
+from microlib_codegen._schema_keywords import misspelt_keywords
 from microlib_codegen._visibility import split_views
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.typespec import CONFIG, compile_typespec
@@ -185,6 +186,7 @@ def _load_document(spec: Path) -> _Loaded:
     loaded = _Loaded(bundled, ops, work, [])
     for path, reason in [*notes, *_other_bases(doc)]:
         loaded.warn(path, reason)
+    loaded.warnings.extend(bundled.located(path, reason) for path, reason in misspelt_keywords(doc))
     return loaded
 
 

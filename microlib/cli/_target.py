@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from microlib.cli.errors import CommandError
 from microlib.core._manifest import edited_files, manifest_of, stale_generation
@@ -106,17 +107,29 @@ def _default_target() -> str:
 
 def _service_typo(pyproject: Path) -> str | None:
     """A key of ``[tool.microlib]`` in ``pyproject`` that looks like ``service`` misspelt."""
-    import tomllib
-
     from microlib.config._schema import suggest
+
+    keys = [key for key in _microlib_table(pyproject) if key != "service"]
+    return next((key for key in keys if suggest(key, ["service"])), None)
+
+
+def _codegen_package(pyproject: Path) -> str | None:
+    """``[tool.microlib.codegen] package`` of ``pyproject``: the package codegen writes."""
+    codegen = _microlib_table(pyproject).get("codegen")
+    package = codegen.get("package") if isinstance(codegen, dict) else None
+    return package if isinstance(package, str) else None
+
+
+def _microlib_table(pyproject: Path) -> dict[str, Any]:
+    """``[tool.microlib]`` of ``pyproject``; empty when there is none or it cannot be read."""
+    import tomllib
 
     try:
         with pyproject.open("rb") as f:
             table = tomllib.load(f).get("tool", {}).get("microlib", {})
     except (OSError, tomllib.TOMLDecodeError):
-        return None
-    keys = [key for key in table if key != "service"] if isinstance(table, dict) else []
-    return next((key for key in keys if suggest(key, ["service"])), None)
+        return {}
+    return table if isinstance(table, dict) else {}
 
 
 def _named_service(pyproject: Path, *, quiet: bool = False) -> str | None:
@@ -161,6 +174,13 @@ def _unimportable(exc: ModuleNotFoundError) -> str:
                 f"{exc}: {package} is written by `microlib codegen`, which writes no {name} any more "
                 "(its contract was removed or renamed): update or remove the code that imports it"
             )
+    generated = _codegen_package(Path("pyproject.toml"))
+    if generated is not None and (name == generated or name.startswith(f"{generated}.")):
+        # A fresh checkout of a project that does not commit its generated package, or one deleted.
+        return (
+            f"{exc}: {generated} is written by `microlib codegen` ([tool.microlib.codegen] in "
+            "pyproject.toml), which has not written it here: run `microlib codegen`"
+        )
     return str(exc)
 
 

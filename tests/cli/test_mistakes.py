@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -112,6 +113,19 @@ class TestRun:
             "microlib run: shop/services/greeter_service.py:10: cannot import name 'HelloReply' from "
             f"'shop.gen.shop.v1' ({project}/shop/gen/shop/v1/__init__.py): contracts/shop/v1/greeter.proto "
             "changed since `microlib codegen` wrote shop/gen: run `microlib codegen` to generate it again"
+        )
+
+    def test_a_generated_package_never_written_here_says_to_run_codegen(self, tmp_path: Path) -> None:
+        """A fresh checkout of a project that does not commit its generated package: the import
+        that needs it, and the command that writes it."""
+        assert microlib("new", "shop", cwd=tmp_path).returncode == 0
+        project = tmp_path / "shop"
+        shutil.rmtree(project / "shop" / "gen")
+        line = one_line_error(microlib("run", cwd=project))
+        assert line == (
+            "microlib run: shop/services/greeter_service.py:10: No module named 'shop.gen': shop.gen is "
+            "written by `microlib codegen` ([tool.microlib.codegen] in pyproject.toml), which has not "
+            "written it here: run `microlib codegen`"
         )
 
     def test_a_generated_file_edited_so_it_no_longer_imports_is_named_with_what_to_run(

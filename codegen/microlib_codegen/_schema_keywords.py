@@ -1,9 +1,9 @@
-"""Keys of an OpenAPI document's schemas that look like a JSON Schema keyword misspelt.
+"""Keys of a contract's JSON schemas that look like a JSON Schema keyword misspelt.
 
-JSON Schema ignores a keyword it does not know, and an OpenAPI 3.1 document is valid with one
-(3.0's own schema refuses them): ``minLenght: 1`` or ``requried: [name]`` validates nothing, and
-nothing says so. A key close to a keyword is reported; one close to none (a vendor's annotation)
-is left alone.
+JSON Schema ignores a keyword it does not know, and an OpenAPI 3.1 or AsyncAPI document is valid
+with one (OpenAPI 3.0's own schema refuses them): ``minLenght: 1`` or ``requried: [name]``
+validates nothing, and nothing says so. A key close to a keyword is reported; one close to none
+(a vendor's annotation) is left alone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from microlib.config._schema import suggest
 from microlib_codegen._bundle import Path_
 
-__all__ = ["misspelt_keywords"]
+__all__ = ["misspelt_in_schema", "misspelt_keywords"]
 
 # Values that are data, not document structure: an example may hold any key. The schemas are a
 # parameter's, header's or media type's ``schema``, and those ``components.schemas`` maps.
@@ -28,7 +28,7 @@ _SUBSCHEMAS = frozenset(
         "contentSchema",
     }
 )  # fmt: skip
-# JSON Schema 2020-12 and draft 7, and what OpenAPI adds to them.
+# JSON Schema 2020-12 and draft 7, and what OpenAPI and AsyncAPI add to them.
 _KEYWORDS = frozenset(
     _SUBSCHEMA_MAPS
     | _SUBSCHEMAS
@@ -45,7 +45,8 @@ _KEYWORDS = frozenset(
 
 
 def misspelt_keywords(document: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
-    """``(path, reason)`` of each key of a schema in ``document`` that is close to a keyword."""
+    """``(path, reason)`` of each key of a schema in the OpenAPI ``document`` that is close to
+    a keyword."""
     if isinstance(document, list):
         for index, item in enumerate(document):
             yield from misspelt_keywords(item, (*path, index))
@@ -57,25 +58,27 @@ def misspelt_keywords(document: Any, path: Path_ = ()) -> Iterator[tuple[Path_, 
         if key in _DATA_KEYS or str(key).startswith("x-"):
             continue
         if key == "schema":
-            yield from _in_schema(value, here)
+            yield from misspelt_in_schema(value, here)
         elif key == "schemas" and isinstance(value, dict):
             for name, schema in value.items():
-                yield from _in_schema(schema, (*here, str(name)))
+                yield from misspelt_in_schema(schema, (*here, str(name)))
         else:
             yield from misspelt_keywords(value, here)
 
 
-def _in_schema(schema: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
+def misspelt_in_schema(schema: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
+    """``(path, reason)`` of each key of the JSON ``schema``, written at ``path``, that is close
+    to a keyword."""
     if not isinstance(schema, dict):
         return  # true, false, or a reference already resolved elsewhere
     for key, value in schema.items():
         here = (*path, str(key))
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
             for name, sub in value.items():
-                yield from _in_schema(sub, (*here, str(name)))
+                yield from misspelt_in_schema(sub, (*here, str(name)))
         elif key in _SUBSCHEMAS:
             for index, sub in enumerate(value) if isinstance(value, list) else [(None, value)]:
-                yield from _in_schema(sub, here if index is None else (*here, index))
+                yield from misspelt_in_schema(sub, here if index is None else (*here, index))
         elif key not in _KEYWORDS and not str(key).startswith("x-"):
             keyword = suggest(str(key), sorted(_KEYWORDS))
             if keyword is not None:

@@ -160,6 +160,16 @@ def _load_document(spec: Path) -> _Loaded:
     try:
         validate(doc)
     except OpenAPIValidationError as exc:
+        # OpenAPI 3.0 refuses a schema key it does not know, a misspelt keyword too: in a `oneOf`
+        # of the response or parameter around it, which names neither the key nor its line. (3.1
+        # allows it: another refusal there is the one to report.)
+        misspelt = next(misspelt_keywords(doc), None) if str(doc.get("openapi")).startswith("3.0") else None
+        if misspelt is not None:
+            key_path, reason = misspelt
+            where = ".".join(map(str, key_path))
+            raise OpenAPIError(
+                f"{bundled.at(key_path)}: invalid OpenAPI document at {where}: {reason}"
+            ) from exc
         path = (
             bundled.complete(exc.absolute_path, exc.instance)
             or _quoted_path_item(exc.message, doc)

@@ -1,10 +1,14 @@
-"""An OpenAPI 3.1 schema key that is a keyword misspelt checks nothing: codegen says so."""
+"""A schema key that is a keyword misspelt checks nothing: codegen says so (OpenAPI 3.1, AsyncAPI)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from microlib_codegen import openapi
+import pytest
+
+from microlib_codegen import asyncapi, openapi
+from microlib_codegen.openapi import OpenAPIError
+from tests.codegen.conftest import ROOT
 
 DOCUMENT = """\
 openapi: 3.1.0
@@ -55,4 +59,54 @@ def test_each_misspelt_keyword_is_a_warning_at_its_line(tmp_path: Path) -> None:
         f"{spec}:24: components.schemas.Pet.requried: 'requried' {checks_nothing} 'required'?",
         f"{spec}:31: components.schemas.Pet.properties.tags.items.maxLenght: 'maxLenght' {checks_nothing} "
         "'maxLength'?",
+    ]
+
+
+def test_a_misspelt_keyword_refused_by_openapi_30_is_named_at_its_line(tmp_path: Path) -> None:
+    """OpenAPI 3.0's schema refuses the unknown key in a `oneOf` of the response around it,
+    which names neither: the key, its line and the keyword instead."""
+    spec = tmp_path / "pets.yaml"
+    spec.write_text(DOCUMENT.replace("openapi: 3.1.0", "openapi: 3.0.3").replace(", minLenght: 1", ""))
+    with pytest.raises(OpenAPIError) as refused:
+        openapi.render(spec)
+    assert str(refused.value) == (
+        f"{spec}:24: invalid OpenAPI document at components.schemas.Pet.requried: 'requried' is no schema "
+        "keyword, so it checks nothing: did you mean 'required'?"
+    )
+
+
+EVENTS = """\
+asyncapi: 3.0.0
+info: {title: pets events, version: '1'}
+channels:
+  adopted:
+    address: pets.adopted
+    messages:
+      adopted: {$ref: '#/components/messages/adopted'}
+operations:
+  onAdopted:
+    action: receive
+    channel: {$ref: '#/channels/adopted'}
+components:
+  messages:
+    adopted:
+      name: Adopted
+      payload:
+        type: object
+        requried: [name]
+        properties:
+          name: {type: string}
+"""
+
+
+def test_a_misspelt_keyword_of_an_asyncapi_payload_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    """A payload's schema, where the document is written, as for an OpenAPI document."""
+    spec = tmp_path / "events.yaml"
+    spec.write_text(EVENTS)
+    # The AsyncAPI JSON Schemas the document is validated against: the checkout's node_modules.
+    app = asyncapi.load(spec, package="events", proto={}, starts=[ROOT])
+    asyncapi.render(app, source_name="events.yaml")
+    assert app.spec.warnings == [
+        f"{spec}:18: components.messages.adopted.payload.requried: 'requried' is no schema keyword, so it "
+        "checks nothing: did you mean 'required'?"
     ]

@@ -8,13 +8,13 @@ validates nothing, and nothing says so. A key close to a keyword is reported; on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from microlib.config._schema import suggest
-from microlib_codegen._bundle import Path_
+from microlib_codegen._bundle import Bundled, Path_
 
-__all__ = ["misspelt_in_schema", "misspelt_keywords"]
+__all__ = ["misspelt_in_schemas", "misspelt_keywords"]
 
 # Values that are data, not document structure: an example may hold any key. The schemas are a
 # parameter's, header's or media type's ``schema``, and those ``components.schemas`` maps.
@@ -58,27 +58,37 @@ def misspelt_keywords(document: Any, path: Path_ = ()) -> Iterator[tuple[Path_, 
         if key in _DATA_KEYS or str(key).startswith("x-"):
             continue
         if key == "schema":
-            yield from misspelt_in_schema(value, here)
+            yield from _in_schema(value, here)
         elif key == "schemas" and isinstance(value, dict):
             for name, schema in value.items():
-                yield from misspelt_in_schema(schema, (*here, str(name)))
+                yield from _in_schema(schema, (*here, str(name)))
         else:
             yield from misspelt_keywords(value, here)
 
 
-def misspelt_in_schema(schema: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
-    """``(path, reason)`` of each key of the JSON ``schema``, written at ``path``, that is close
-    to a keyword."""
+def misspelt_in_schemas(
+    schemas: Mapping[str, Any], origins: Mapping[str, Path_], bundled: Bundled
+) -> list[str]:
+    """A warning line for each key of the named JSON ``schemas`` (of an AsyncAPI document or a
+    jobs contract) close to a keyword, at the line where ``origins`` says the schema is written."""
+    return [
+        bundled.located(path, reason)
+        for name, origin in origins.items()
+        for path, reason in _in_schema(schemas.get(name), origin)
+    ]
+
+
+def _in_schema(schema: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
     if not isinstance(schema, dict):
         return  # true, false, or a reference already resolved elsewhere
     for key, value in schema.items():
         here = (*path, str(key))
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
             for name, sub in value.items():
-                yield from misspelt_in_schema(sub, (*here, str(name)))
+                yield from _in_schema(sub, (*here, str(name)))
         elif key in _SUBSCHEMAS:
             for index, sub in enumerate(value) if isinstance(value, list) else [(None, value)]:
-                yield from misspelt_in_schema(sub, here if index is None else (*here, index))
+                yield from _in_schema(sub, here if index is None else (*here, index))
         elif key not in _KEYWORDS and not str(key).startswith("x-"):
             keyword = suggest(str(key), sorted(_KEYWORDS))
             if keyword is not None:

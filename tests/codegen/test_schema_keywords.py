@@ -1,4 +1,4 @@
-"""A schema key that is a keyword misspelt checks nothing: codegen says so (OpenAPI 3.1, AsyncAPI)."""
+"""A schema key that is a keyword misspelt checks nothing: codegen says so (OpenAPI, AsyncAPI, jobs)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from microlib_codegen import asyncapi, openapi
+from microlib_codegen import asyncapi, jobs, openapi
 from microlib_codegen.openapi import OpenAPIError
 from tests.codegen.conftest import ROOT
 
@@ -109,4 +109,35 @@ def test_a_misspelt_keyword_of_an_asyncapi_payload_is_a_warning_at_its_line(tmp_
     assert app.spec.warnings == [
         f"{spec}:18: components.messages.adopted.payload.requried: 'requried' is no schema keyword, so it "
         "checks nothing: did you mean 'required'?"
+    ]
+
+
+JOBS = """\
+microlib-jobs: "1.0"
+name: pets.jobs
+version: 1.0.0
+jobs:
+  groom:
+    payload:
+      type: object
+      requried: [name]
+      properties:
+        name: {type: string}
+    result:
+      type: object
+      properties:
+        done: {type: boolean, defualt: false}
+"""
+
+
+def test_a_misspelt_keyword_of_a_job_payload_or_result_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    """The payload's and the result's schemas, each at its line."""
+    spec = tmp_path / "jobs.yaml"
+    spec.write_text(JOBS)
+    warnings: list[str] = []
+    jobs.render(spec, source_name="jobs.yaml", warnings=warnings)
+    checks_nothing = "is no schema keyword, so it checks nothing: did you mean"
+    assert warnings == [
+        f"{spec}:8: jobs.groom.payload.requried: 'requried' {checks_nothing} 'required'?",
+        f"{spec}:14: jobs.groom.result.properties.done.defualt: 'defualt' {checks_nothing} 'default'?",
     ]

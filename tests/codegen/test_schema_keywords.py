@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,20 +45,26 @@ components:
           items: {type: string, maxLenght: 20}
 """
 
+CHECKS_NOTHING = "is no schema keyword, so it checks nothing: did you mean"
+
+
+def _rendered(spec: Path, text: str, render: Callable[..., object]) -> tuple[Path, list[str]]:
+    """``spec`` written with ``text`` and rendered by ``render``, with the warnings it gave."""
+    spec.write_text(text)
+    warnings: list[str] = []
+    render(spec, source_name=spec.name, warnings=warnings)
+    return spec, warnings
+
 
 def test_each_misspelt_keyword_is_a_warning_at_its_line(tmp_path: Path) -> None:
     """In a parameter's schema, a component's, an array's items; not in an example, a vendor
     extension or a key close to no keyword."""
-    spec = tmp_path / "pets.yaml"
-    spec.write_text(DOCUMENT)
-    warnings: list[str] = []
-    openapi.render(spec, source_name="pets.yaml", warnings=warnings)
-    checks_nothing = "is no schema keyword, so it checks nothing: did you mean"
+    spec, warnings = _rendered(tmp_path / "pets.yaml", DOCUMENT, openapi.render)
     assert warnings == [
-        f"{spec}:12: paths./pets/{{name}}.get.parameters[0].schema.minLenght: 'minLenght' {checks_nothing} "
+        f"{spec}:12: paths./pets/{{name}}.get.parameters[0].schema.minLenght: 'minLenght' {CHECKS_NOTHING} "
         "'minLength'?",
-        f"{spec}:24: components.schemas.Pet.requried: 'requried' {checks_nothing} 'required'?",
-        f"{spec}:31: components.schemas.Pet.properties.tags.items.maxLenght: 'maxLenght' {checks_nothing} "
+        f"{spec}:24: components.schemas.Pet.requried: 'requried' {CHECKS_NOTHING} 'required'?",
+        f"{spec}:31: components.schemas.Pet.properties.tags.items.maxLenght: 'maxLenght' {CHECKS_NOTHING} "
         "'maxLength'?",
     ]
 
@@ -132,12 +139,8 @@ jobs:
 
 def test_a_misspelt_keyword_of_a_job_payload_or_result_is_a_warning_at_its_line(tmp_path: Path) -> None:
     """The payload's and the result's schemas, each at its line."""
-    spec = tmp_path / "jobs.yaml"
-    spec.write_text(JOBS)
-    warnings: list[str] = []
-    jobs.render(spec, source_name="jobs.yaml", warnings=warnings)
-    checks_nothing = "is no schema keyword, so it checks nothing: did you mean"
+    spec, warnings = _rendered(tmp_path / "jobs.yaml", JOBS, jobs.render)
     assert warnings == [
-        f"{spec}:8: jobs.groom.payload.requried: 'requried' {checks_nothing} 'required'?",
-        f"{spec}:14: jobs.groom.result.properties.done.defualt: 'defualt' {checks_nothing} 'default'?",
+        f"{spec}:8: jobs.groom.payload.requried: 'requried' {CHECKS_NOTHING} 'required'?",
+        f"{spec}:14: jobs.groom.result.properties.done.defualt: 'defualt' {CHECKS_NOTHING} 'default'?",
     ]

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext, Rejected
@@ -32,6 +32,9 @@ class Wrapping(Protocol):
 
 
 log = structlog.get_logger("microlib.http")
+
+# What JSONResponse.render passes json.dumps, which then builds this encoder for every body.
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def endpoint(
@@ -108,5 +111,6 @@ def _to_response(result: Any) -> Response:
     if isinstance(result, str):
         return PlainTextResponse(result)
     if isinstance(result, dict | list):
-        return JSONResponse(result)
+        # JSONResponse's bytes and headers, without the encoder its json.dumps makes per call.
+        return Response(_JSON.encode(result).encode("utf-8"), media_type="application/json")
     return Response(json.dumps(result), media_type="application/json")

@@ -56,9 +56,8 @@ def endpoint(
     wrapped: CallNext = chain.wrap(call)
 
     async def run(request: Request) -> Response:
-        ctx = context_from_scope(
-            request.scope, service=service, method=method, route=method, path_params=request.path_params
-        )
+        # By position, as context_from_scope asks of the doors serving every request.
+        ctx = context_from_scope(request.scope, service, method, method, request.path_params)
         if not isinstance(ctx.request, Rejected):
             ctx.request = request
         try:

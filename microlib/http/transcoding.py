@@ -37,6 +37,7 @@ from microlib.core._unencodable import unencodable
 from microlib.core.chain import CallNext, Chain
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Cancelled, ContractMismatch, Error, Internal
+from microlib.http._content_coding import check_content_coding
 from microlib.http._responder import response_headers, response_start
 from microlib.http._transcode_fields import client_path
 from microlib.http._transcode_path import PathTemplate
@@ -193,6 +194,8 @@ class _Call:
                             body = message.get("body", b"")  # the usual body: one message
                         else:
                             body = await read_body(receive, message)
+                        if body:
+                            check_content_coding(ctx.metadata)
                     ctx.request = builder.build(scope, body, values)
                 except Error as exc:
                     # Raised by the chain once access is decided: 401 before 400.

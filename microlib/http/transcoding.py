@@ -42,7 +42,7 @@ from microlib.http._responder import response_headers, response_start
 from microlib.http._transcode_fields import client_path
 from microlib.http._transcode_path import PathTemplate
 from microlib.http._transcode_request import RequestBuilder, read_body
-from microlib.http._transcode_route import TemplateRoute
+from microlib.http._transcode_route import PATH_REFUSAL, TemplateRoute
 from microlib.http.app import HttpApp
 from microlib.http.context import context_from_scope
 from microlib.http.errors import correlation_of, problem_body, send_error
@@ -186,6 +186,9 @@ class _Call:
             )
             if not isinstance(ctx.request, Rejected):  # a bad deadline header
                 try:
+                    refused = scope.get(PATH_REFUSAL)
+                    if refused is not None:
+                        raise refused
                     body = b""
                     if builder.has_body:
                         # Read here: no coroutine of the builder's own per request.

@@ -64,3 +64,31 @@ def test_identity_is_no_coding(shop: str, path: str, body: bytes) -> None:
     headers = {"content-type": "application/json", "content-encoding": "identity"}
     response = httpx.post(shop + path, content=body, headers=headers)
     assert response.status_code in (200, 201), response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "segment", "escape"),
+    [
+        ("/v1/books/%ZZ", "id", "%ZZ", "%ZZ"),
+        ("/v1/books/b%4", "id", "b%4", "%4"),
+        ("/v1/shelves/fic%tion/books", "shelf", "fic%tion", "%ti"),
+        ("/api/orders/o-1%G1", "path.orderId", "o-1%G1", "%G1"),
+        ("/api/orders/%", "path.orderId", "%", "%"),
+    ],
+    ids=["transcoded", "transcoded-truncated", "transcoded-post", "openapi", "openapi-lone"],
+)
+def test_a_malformed_percent_escape_in_a_path_value_is_400_naming_the_segment(
+    shop: str, path: str, field: str, segment: str, escape: str
+) -> None:
+    """``%`` not followed by two hex digits is refused naming the value's field and segment, as
+    grpc-gateway refuses a ``malformed path escape``; it reached the handler as literal text
+    (``book '%ZZ' does not exist``)."""
+    method = "POST" if path.endswith("/books") else "GET"
+    response = httpx.request(method, shop + path, content=BOOK, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    (violation,) = response.json()["violations"]
+    assert violation == {
+        "field": field,
+        "description": f"malformed percent-escape {escape!r} in path segment {segment!r}",
+        "rule": "percent_escape",
+    }

@@ -92,3 +92,12 @@ def test_a_malformed_percent_escape_in_a_path_value_is_400_naming_the_segment(
         "description": f"malformed percent-escape {escape!r} in path segment {segment!r}",
         "rule": "percent_escape",
     }
+
+
+def test_the_bare_prefix_of_the_orders_document_is_its_404(shop: str) -> None:
+    """``/api`` is answered by the orders document (its 404, in the shape it declares), as
+    ``/api/`` is; the router answered it with its own (``no route matches GET /api``)."""
+    for path in ("/api", "/api/"):
+        response = httpx.get(shop + path)
+        assert response.status_code == 404
+        assert response.json()["detail"] == f"no operation matches GET {path}"

@@ -282,7 +282,8 @@ class OperationEndpoint:
             else:
                 kwargs["body"] = None
             return
-        check_content_coding(headers)
+        if "content-encoding" in headers:  # the usual body has none: no call
+            check_content_coding(headers)
         content_type = headers.get("content-type", "")
         if content_type not in self.bare_media:
             # Parameters, spaces or capitals: the bare media type.

@@ -218,8 +218,7 @@ def parse_location(
                 if text is None:
                     continue
                 if location == "path":
-                    refused = escape_violation(field, text)
-                    if refused is not None:
+                    if "%" in text and (refused := escape_violation(field, text)) is not None:
                         violations.append(refused)
                         continue
                     value = _path_value(text, p, field)

@@ -197,7 +197,7 @@ class _Call:
                             body = message.get("body", b"")  # the usual body: one message
                         else:
                             body = await read_body(receive, message)
-                        if body:
+                        if body and "content-encoding" in ctx.metadata:  # the usual body has none
                             check_content_coding(ctx.metadata)
                     ctx.request = builder.build(scope, body, values)
                 except Error as exc:

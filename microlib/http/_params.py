@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_plus
 
 from microlib.core.errors import FieldViolation
+from microlib.http._path_escapes import escape_violation
 
 if TYPE_CHECKING:
     from microlib.http._openapi_model import Parameter
@@ -216,7 +217,13 @@ def parse_location(
                 text = raw.get(key)
                 if text is None:
                     continue
-                value = _path_value(text, p, field) if location == "path" else _simple(text, p, field, str)
+                if location == "path":
+                    if "%" in text and (refused := escape_violation(field, text)) is not None:
+                        violations.append(refused)
+                        continue
+                    value = _path_value(text, p, field)
+                else:
+                    value = _simple(text, p, field, str)
         except CastError as exc:
             violations.append(exc.violation)
             continue

@@ -157,6 +157,7 @@ class TaskiqQueue:
         )
         self._writers: dict[str, AsyncBroker] = {}
         self._readers: list[AsyncBroker] = []
+        self._reading: dict[str, AsyncBroker] = {}  # PostgreSQL: the latest reader of each queue
         self._promoter: asyncio.Task[None] | None = None
         self._startup = asyncio.Lock()
         self._table = _identifier(f"microlib_job_messages_{namespace}")
@@ -191,7 +192,7 @@ class TaskiqQueue:
         for renewal in list(self._renewals):  # jobs never settled: no claim outlives the brokers
             await cancel_and_wait(renewal)
         brokers = [*self._readers, *self._writers.values()]
-        self._readers, self._writers = [], {}
+        self._readers, self._writers, self._reading = [], {}, {}
         for broker in brokers:
             with contextlib.suppress(Exception):
                 await broker.shutdown()
@@ -287,6 +288,12 @@ class TaskiqQueue:
 
     async def _writer(self, queue: str) -> AsyncBroker:
         broker = self._writers.get(queue)
+        if broker is None and self._settings.backend == "postgresql":
+            # A queue this replica reads is enqueued to through its reader: a broker of its own
+            # would LISTEN on a connection of its own (taskiq-postgres's startup always does) and
+            # keep every NOTIFY of the queue, its own included, in a queue nobody reads. (One
+            # opened before the worker listened, or for a queue it does not read, still does.)
+            broker = self._reading.get(queue)
         if broker is None:
             async with self._startup:
                 broker = self._writers.get(queue)
@@ -417,6 +424,8 @@ class TaskiqQueue:
                 async with self._startup:
                     broker = await self._open_broker(queue, reader=True)
                 self._readers.append(broker)
+                if self._settings.backend == "postgresql":
+                    self._reading[queue] = broker
                 brokers.append(broker)
             if self._settings.backend == "postgresql":
                 await _prepare(brokers[0])  # one table for every queue

@@ -329,3 +329,22 @@ def test_enum_descriptions_written_as_a_mapping_describe_their_members(generated
     (`Input should be a valid list`). Read in `enum`'s order, each member has its description."""
     models = Path(_generated("scalar_galaxy").models.__file__).read_text()
     assert 'TERRESTRIAL = \'terrestrial\'\n    """\n    Rocky planets with solid surfaces' in models
+
+
+async def test_an_exploded_object_in_cookies_is_a_cookie_per_property(generated: Generated) -> None:
+    """parameters-style's `object` cookie (style form, exploded by default) is sent as OpenAPI 3.2's
+    `cookie` style writes it and clients send it (fastmcp, Scalar's mock server), `name=x;
+    description=y`: microlib read a cookie `object` of `k=v` pairs, and the handler got None."""
+    api = _generated("v30_parameters_style")
+    calls = _Calls()
+    service = Service("parameters-style")
+    for protocol in api.handlers.__all__:
+        service.include(_implemented(getattr(api.handlers, protocol), calls))
+    async with TestService(service) as t:
+        cookies = "primitive=p; array=a,b; name=x; description=y"
+        sent = await t.http.get("/cookies", headers={"cookie": cookies})
+        assert sent.status_code == 200, sent.text
+    ((method, arguments),) = calls.made
+    assert method == "cookies_standard"
+    assert (arguments["primitive"], arguments["array"]) == ("p", ["a", "b"])
+    assert arguments["object"].model_dump() == {"name": "x", "description": "y"}

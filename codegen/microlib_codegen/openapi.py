@@ -161,6 +161,16 @@ def _load_document(spec: Path) -> _Loaded:
     except BundleError as exc:
         raise OpenAPIError(str(exc)) from exc
     doc = bundled.document
+    if "swagger" in doc:
+        # openapi-spec-validator takes a valid 2.0 document, which the rest reads as 3.x: its
+        # `securityDefinitions` missing from `components` was the first error, and a wrong one.
+        raise OpenAPIError(
+            bundled.located(
+                ("swagger",),
+                f"Swagger {doc['swagger']} is not read: microlib reads OpenAPI 3.0 and 3.1; convert the "
+                "document (swagger2openapi, or the Swagger Editor's Convert to OpenAPI 3)",
+            )
+        )
     foreign = foreign_dialect(doc)
     if foreign is not None:
         raise OpenAPIError(bundled.located(*foreign))

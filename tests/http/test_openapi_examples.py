@@ -250,6 +250,7 @@ def _generated(name: str) -> ModuleType:
 
 # Each document refused, with its one line: the file, the line and the path, and why.
 REFUSED = {
+    "v20-petstore-minimal.yaml": "2: swagger: Swagger 2.0 is not read: microlib reads OpenAPI 3.0 and 3.1;",
     "v30-response-http-behavior.yaml": "43: paths./cache.get.security[0]: names 'api_key', which "
     "components.securitySchemes does not declare",
     "v30-schema-validation.yaml": "89: invalid OpenAPI document at paths./anything/strings.parameters.3: "
@@ -269,7 +270,8 @@ def test_an_invalid_example_is_refused_in_one_line_naming_file_line_and_path(
     `<file>: paths./cache.get: ...`, without a line. schema-validation-local and -top-level write
     their schemas in draft-04 (`exclusiveMaximum: true`), read as 2020-12 they were refused for
     `12 is greater than or equal to the maximum of True`; the dialect is named instead. The 3.0
-    schema-validation's parameter was the validator's dump of the whole parameter."""
+    schema-validation's parameter was the validator's dump of the whole parameter. A Swagger 2.0
+    document was read as 3.x, its first error its security schemes missing from `components`."""
     result = codegen(EXAMPLES / "refused" / document, "--out", tmp_path / "gen")
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()

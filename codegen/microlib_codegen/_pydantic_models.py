@@ -57,9 +57,7 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
     """
     from datamodel_code_generator import Error
 
-    read, unread = enum_extensions_read(document, ())
-    typed, untyped = _typed_defaults(read, ())
-    untyped = unread + untyped
+    typed, untyped = _for_the_generator(document, ())
     try:
         generated = _generated(json.dumps(typed))
     except Error as exc:
@@ -175,9 +173,10 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 _DATA_KEYS = frozenset({"default", "enum", "const", "example", "examples"})
 
 
-def _typed_defaults(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
-    """``node`` without the ``default`` of each schema whose own ``type`` or ``enum`` refuses it,
-    and a note for each left out.
+def _for_the_generator(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
+    """``node`` as the model generator takes it, and a note for each thing left out: without the
+    ``default`` of each schema whose own ``type`` or ``enum`` refuses it, and with each enum
+    extension in the form the generator reads (``_enum_extensions``).
 
     JSON Schema only recommends a valid default, and AsyncAPI's example itself writes
     `{type: boolean, default: 'false'}`; the generator would write `deprecated: bool = 'false'`, a
@@ -185,7 +184,7 @@ def _typed_defaults(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
     optional without a default, as the schema says of its type.
     """
     if isinstance(node, list):
-        kept = [_typed_defaults(value, (*path, str(index))) for index, value in enumerate(node)]
+        kept = [_for_the_generator(value, (*path, str(index))) for index, value in enumerate(node)]
         return [value for value, _ in kept], [note for _, notes in kept for note in notes]
     if not isinstance(node, dict):
         return node, []
@@ -195,11 +194,12 @@ def _typed_defaults(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
         if key in _DATA_KEYS:
             out[key] = value
             continue
-        out[key], inner = _typed_defaults(value, (*path, str(key)))
+        out[key], inner = _for_the_generator(value, (*path, str(key)))
         notes.extend(inner)
     if "default" in node and (refusal := _refused_default(node)):
         del out["default"]
         notes.append(((*path, "default"), f"default {node['default']!r} {refusal}: left out of the model"))
+    notes.extend(enum_extensions_read(out, path))
     return out, notes
 
 

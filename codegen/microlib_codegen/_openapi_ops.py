@@ -29,6 +29,9 @@ __all__ = [
 
 # The operations a path item may hold, in the order OpenAPI lists them.
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# Header parameters OpenAPI says SHALL be ignored (3.0.3 and 3.1, Parameter Object): content
+# negotiation, the body's media type and the credentials are the request's own, not the operation's.
+_OWN_HEADERS = {"accept", "content-type", "authorization"}
 _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 # What enforcing a security scheme at runtime takes (microlib.security.schemes).
 _SCHEME_FIELDS = ("type", "scheme", "bearerFormat", "in", "name")
@@ -176,6 +179,10 @@ def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[N
         shared = [_deref(doc, p) for p in item.get("parameters", [])]
         own = [_deref(doc, p) for p in raw.get("parameters", [])]
         merged = {(p["name"], p["in"]): p for p in [*shared, *own]}
+        for name, where in [key for key in merged if key[1] == "header" and key[0].lower() in _OWN_HEADERS]:
+            del merged[name, where]
+            reason = f"header parameter {name!r} ignored: OpenAPI leaves that header to the request itself"
+            notes.append(((*place, method), reason))
         encoded = sorted(name for (name, _in), p in merged.items() if "schema" not in p)
         if encoded:
             # A parameter serialized as a media type (`content`) has no style to read it by.

@@ -6,6 +6,7 @@ line naming their file, line and path."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import re
 import subprocess
@@ -350,3 +351,19 @@ async def test_an_exploded_object_in_cookies_is_a_cookie_per_property(generated:
     assert method == "cookies_standard"
     assert (arguments["primitive"], arguments["array"]) == ("p", ["a", "b"])
     assert arguments["object"].model_dump() == {"name": "x", "description": "y"}
+
+
+async def test_accept_content_type_and_authorization_parameters_are_ignored(generated: Generated) -> None:
+    """schema-circular's PUT /circular declares a required `Authorization` header parameter, and
+    ReadMe's own API an `accept` enum that refused httpx's `Accept: */*` with a 400: OpenAPI says
+    such a parameter SHALL be ignored (the credentials are security schemes', the media types the
+    request's own). The handler does not take it, and a request without it is answered."""
+    api = _generated("v30_schema_circular")
+    assert list(inspect.signature(api.handlers.DefaultApi.put_circular).parameters) == ["self", "body"]
+    calls = _Calls()
+    service = Service("schema-circular")
+    service.include(_implemented(api.handlers.DefaultApi, calls))
+    async with TestService(service) as t:
+        sent = await t.http.put("/circular", files={"typename": (None, "circle")})
+    assert sent.status_code == 200, sent.text
+    assert [method for method, _arguments in calls.made] == ["put_circular"]

@@ -33,9 +33,10 @@ async def _connections_to(database: str, *, listening: bool = False) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _replica() -> AsyncIterator[tuple[str, ShopJobsEnqueuer]]:
-    """A started replica reading the shop's two queues (``mail`` and ``default``) on a database of
-    its own, dropped afterwards; yields the database's name and the replica's enqueuer."""
+async def _replica(*, worker: bool = True) -> AsyncIterator[tuple[str, ShopJobsEnqueuer]]:
+    """A started replica reading the shop's two queues (``mail`` and ``default``; none without
+    ``worker``) on a database of its own, dropped afterwards; yields the database's name and the
+    replica's enqueuer."""
     database = f"microlib_jobs_conns_{uuid.uuid4().hex[:8]}"
     await _admin(f"CREATE DATABASE {database}")
     try:
@@ -43,6 +44,7 @@ async def _replica() -> AsyncIterator[tuple[str, ShopJobsEnqueuer]]:
         service.include(Handlers())
         url = f"postgresql://postgres@127.0.0.1:5432/{database}"
         overrides = [f"jobs.url={url}", "jobs.poll_interval=0.05", "jobs.scheduler.enabled=false"]
+        overrides.append(f"jobs.worker={str(worker).lower()}")
         async with TestService(service, overrides=overrides):
             yield database, ShopJobsEnqueuer(service.jobs)
     finally:
@@ -78,3 +80,18 @@ async def test_a_queue_the_replica_reads_is_enqueued_to_through_its_reader() -> 
         await _enqueue_to_both(enqueue)
         listeners = await _connections_to(database, listening=True)
     assert listeners == 2, f"{listeners} connections LISTEN for the replica's two queues"
+
+
+async def test_an_enqueue_only_replica_listens_to_nothing() -> None:
+    """taskiq-postgres's broker LISTENs when it starts, whether or not it reads: a replica that
+    only enqueues (``jobs.worker=false``) kept every NOTIFY of the queues it enqueued to, each job
+    of every replica, in memory, unread, for as long as it ran. Its brokers now share one
+    connection that never LISTENs."""
+    async with _replica(worker=False) as (database, enqueue):
+        await enqueue.send_receipt(Receipt(order_id="e1"))  # queue mail
+        await enqueue.heartbeat(Tick(label="e2"))  # queue default
+        listeners = await _connections_to(database, listening=True)
+        held = await _connections_to(database)
+    assert listeners == 0, f"{listeners} connections LISTEN in a replica that reads no queue"
+    # One pooled connection per queue enqueued to, the one they LISTEN on, the store's one.
+    assert held <= 4, f"the jobs of an enqueue-only replica hold {held} connections"

@@ -21,6 +21,7 @@ from typing import Any
 from microlib.core._formats import refuses
 from microlib_codegen import __version__
 from microlib_codegen._bundle import Bundled
+from microlib_codegen._discriminators import discriminators_kept
 from microlib_codegen._enum_extensions import enum_extensions_read
 from microlib_codegen._model_overrides import overrides_typed
 from microlib_codegen.errors import CodegenError
@@ -57,7 +58,7 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
     """
     from datamodel_code_generator import Error
 
-    typed, untyped = _for_the_generator(document, ())
+    typed, untyped = _for_the_generator(discriminators_kept(document), ())
     try:
         generated = _generated(json.dumps(typed))
     except Error as exc:

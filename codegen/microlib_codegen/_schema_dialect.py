@@ -13,12 +13,12 @@ from typing import Any
 
 from microlib_codegen._bundle import Path_, walk_nodes
 
-__all__ = ["foreign_dialect"]
+__all__ = ["VALUE_KEYS", "foreign_dialect"]
 
 # JSON Schema 2020-12 and OpenAPI 3.1's base dialect over it (by its published and dated URIs).
 _READ = ("https://json-schema.org/draft/2020-12/schema", "https://spec.openapis.org/oas/3.1/dialect/")
 # Where a `$schema` key is a value's, not a schema's.
-_VALUES = {"example", "examples", "default", "const", "enum"}
+VALUE_KEYS = {"example", "examples", "default", "const", "enum"}
 
 
 def foreign_dialect(doc: dict[str, Any]) -> tuple[Path_, str] | None:
@@ -30,7 +30,7 @@ def foreign_dialect(doc: dict[str, Any]) -> tuple[Path_, str] | None:
     named += [
         ((*path, "$schema"), node["$schema"])
         for path, node in walk_nodes(doc, ())
-        if isinstance(node, dict) and "$schema" in node and not _VALUES & {str(p) for p in path}
+        if isinstance(node, dict) and "$schema" in node and not VALUE_KEYS & {str(p) for p in path}
     ]
     for path, uri in named:
         if not isinstance(uri, str) or not uri.rstrip("#").startswith(_READ):

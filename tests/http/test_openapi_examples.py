@@ -293,13 +293,77 @@ async def test_a_discriminator_mapping_may_name_its_schemas(generated: Generated
         one = {"discrim": "Option One", "optionone": 2}
         sent = await t.http.patch("/anything/mapping-of-schema-names", json=one)
         assert sent.status_code == 200, sent.text
-        refused = await t.http.patch("/anything/mapping-of-schema-names", json={"discrim": "Option Three"})
-        assert [v["field"] for v in refused.json()["violations"]] == ["body"]
     ((method, arguments),) = calls.made
     assert (method, arguments["body"].root) == (
         "patch_mapping_of_schema_names",
         api.models.OptionOneNoDisc(**one),
     )
+
+
+async def test_a_union_validates_by_its_members_where_the_discriminator_would_narrow_them(
+    generated: Generated,
+) -> None:
+    """A discriminator is a hint; a `oneOf` validates by its members. The model generator narrows
+    a member's one class to the union's tags and makes the property required, so a member shared
+    with a second discriminator naming it otherwise refused its own tag (the no-mapping union's
+    `OptionOneNoDisc`, which the mapped unions call `Option One`), and a member that does not
+    require the property (`connector_properties`' gcsImport has none) refused a body without it."""
+    api = _generated("v30_discriminators")
+    calls = _Calls()
+    service = Service("discriminators")
+    for protocol in (api.handlers.DefaultApi, api.handlers.QuirksApi):
+        service.include(_implemented(protocol, calls))
+    accepted = [
+        ("/anything/discriminator-with-no-mapping", {"discrim": "OptionOneNoDisc", "optionone": 2}),
+        ("/anything/discriminator-with-mapping", {"discrim": "Option Two", "optiontwo": "b"}),
+        ("/anything/mapping-with-duplicate-schemas", {"discrim": "x", "discrimValue": "twoA"}),
+        ("/anything/improper-discriminator-placement", {"connector_properties": {"gcs_bucket": "b"}}),
+    ]
+    async with TestService(service) as t:
+        for path, body in accepted:
+            sent = await t.http.patch(path, json=body)
+            assert sent.status_code in (200, 201), (path, sent.text)
+        refused = await t.http.patch("/anything/discriminator-with-no-mapping", json={"optionone": 2})
+    assert refused.status_code == 400
+    assert {v["field"] for v in refused.json()["violations"]} == {"body.discrim"}
+    assert calls.made[0][1]["body"].root == api.models.OptionOneNoDisc(discrim="OptionOneNoDisc", optionone=2)
+
+
+async def test_a_discriminator_every_member_requires_stays_a_tagged_union(generated: Generated) -> None:
+    """Where each member requires the property (through `allOf`) and no other discriminator tags it
+    otherwise, the union is pydantic's tagged union: a tag naming no member is one error on `body`."""
+    api = _generated("v30_discriminators")
+    assert api.models.PatchOneofAllofTopLevelDiscBody.model_fields["root"].discriminator == "pet_type"
+    calls = _Calls()
+    service = Service("discriminators")
+    for protocol in (api.handlers.DefaultApi, api.handlers.QuirksApi):
+        service.include(_implemented(protocol, calls))
+    async with TestService(service) as t:
+        sent = await t.http.patch("/anything/oneof-allof-top-level-disc", json={"pet_type": "DogNoDisc"})
+        assert sent.status_code == 200, sent.text
+        refused = await t.http.patch("/anything/oneof-allof-top-level-disc", json={"pet_type": "Fish"})
+    assert [(v["field"], v["rule"]) for v in refused.json()["violations"]] == [("body", "union_tag_invalid")]
+    assert isinstance(calls.made[0][1]["body"].root, api.models.DogNoDisc)
+
+
+async def test_a_planet_without_its_type_is_a_planet(generated: Generated) -> None:
+    """Galaxy's `Planet` does not require `type`; `CelestialBody`'s discriminator over it made the
+    generated Planet require it, and `POST /planets` refused a Planet the document allows."""
+    package = importlib.import_module(f"{PACKAGES[0]}.scalar_galaxy")
+    calls = _Calls()
+    service, overrides, token = _service(package, "scalar_galaxy", calls)
+    async with TestService(service, overrides=overrides) as t:
+        headers = {"authorization": f"Bearer {token}"}
+        sent = await t.http.post("/planets", json={"name": "Mars"}, headers=headers)
+        refused = await t.http.post("/planets", json={"name": "Mars", "type": "moon"}, headers=headers)
+    assert sent.status_code == 201, sent.text
+    assert (refused.status_code, refused.json()["detail"]) == (
+        400,
+        "invalid request to createPlanet: body.type: Input should be 'terrestrial', 'gas_giant', "
+        "'ice_giant', 'dwarf' or 'super_earth' (received 'moon')",
+    )
+    ((method, arguments),) = calls.made
+    assert (method, arguments["body"].name) == ("create_planet", "Mars")
 
 
 async def test_an_error_schema_holding_itself_is_written_once(generated: Generated) -> None:

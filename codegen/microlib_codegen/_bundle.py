@@ -28,6 +28,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
+    "VALUE_KEYS",
     "BundleError",
     "Bundled",
     "bundle",
@@ -43,6 +44,8 @@ _SCHEMA_VALUE_KEYS = frozenset(
     {"schema", "items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else"}
 )
 _SCHEMA_LIST_KEYS = frozenset({"oneOf", "anyOf", "allOf", "prefixItems"})
+VALUE_KEYS = frozenset({"default", "enum", "const", "example", "examples"})
+"""Keys whose values are data, not schemas, whatever keys they hold."""
 _SCHEMA_MAP_KEYS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
 
 _BOOL = "tag:yaml.org,2002:bool"

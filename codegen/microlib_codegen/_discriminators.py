@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from microlib_codegen._bundle import Path_, walk_nodes
-from microlib_codegen._schema_dialect import VALUE_KEYS
+from microlib_codegen._bundle import VALUE_KEYS, Path_, walk_nodes
 
 __all__ = ["discriminators_kept"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from microlib.core._formats import refuses
 from microlib_codegen import __version__
-from microlib_codegen._bundle import Bundled
+from microlib_codegen._bundle import VALUE_KEYS, Bundled
 from microlib_codegen._discriminators import discriminators_kept
 from microlib_codegen._enum_extensions import enum_extensions_read
 from microlib_codegen._model_overrides import overrides_typed
@@ -170,8 +170,6 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "null": (type(None),),
 }
-# Values, not schemas: what is under these keys is data, whatever keys it holds.
-_DATA_KEYS = frozenset({"default", "enum", "const", "example", "examples"})
 
 
 def _for_the_generator(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
@@ -192,7 +190,7 @@ def _for_the_generator(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note
     out: dict[str, Any] = {}
     notes: list[Note] = []
     for key, value in node.items():
-        if key in _DATA_KEYS:
+        if key in VALUE_KEYS:
             out[key] = value
             continue
         out[key], inner = _for_the_generator(value, (*path, str(key)))

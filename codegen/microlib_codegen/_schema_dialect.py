@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from microlib_codegen._bundle import Path_, walk_nodes
+from microlib_codegen._bundle import VALUE_KEYS, Path_, walk_nodes
 
-__all__ = ["VALUE_KEYS", "foreign_dialect"]
+__all__ = ["foreign_dialect"]
 
 # JSON Schema 2020-12 and OpenAPI 3.1's base dialect over it (by its published and dated URIs).
 _READ = ("https://json-schema.org/draft/2020-12/schema", "https://spec.openapis.org/oas/3.1/dialect/")
-# Where a `$schema` key is a value's, not a schema's.
-VALUE_KEYS = {"example", "examples", "default", "const", "enum"}
 
 
 def foreign_dialect(doc: dict[str, Any]) -> tuple[Path_, str] | None:

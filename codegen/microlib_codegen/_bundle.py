@@ -28,6 +28,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
+    "VALUE_KEYS",
     "BundleError",
     "Bundled",
     "bundle",
@@ -43,6 +44,8 @@ _SCHEMA_VALUE_KEYS = frozenset(
     {"schema", "items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else"}
 )
 _SCHEMA_LIST_KEYS = frozenset({"oneOf", "anyOf", "allOf", "prefixItems"})
+VALUE_KEYS = frozenset({"default", "enum", "const", "example", "examples"})
+"""Keys whose values are data, not schemas, whatever keys they hold."""
 _SCHEMA_MAP_KEYS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
 
 _BOOL = "tag:yaml.org,2002:bool"
@@ -405,10 +408,20 @@ class _Bundler:
         if not isinstance(mapping, dict):
             return dict(value)
         rewritten = {
-            key: self._ref({"$ref": target}, target, base, (*source, "mapping", key), schema=True)["$ref"]
+            key: self._ref({"$ref": target}, ref, base, (*source, "mapping", key), schema=True)["$ref"]
             for key, target in mapping.items()
+            for ref in (self._mapping_ref(target, base),)
         }
         return {**value, "mapping": rewritten}
+
+    def _mapping_ref(self, target: str, base: Path) -> str:
+        """A mapping value is a schema name or a reference (OpenAPI 3.0.3 and 3.1, Discriminator
+        Object): a name of the ``components.schemas`` of the file it is written in is that schema."""
+        components = self.files[base].get("components") if isinstance(self.files[base], dict) else None
+        schemas = components.get("schemas") if isinstance(components, dict) else None
+        if isinstance(schemas, dict) and target in schemas and not set("/#") & set(target):
+            return f"#/components/schemas/{target}"
+        return target
 
     def _ref(self, node: dict[str, Any], ref: str, base: Path, source: Path_, *, schema: bool) -> Any:
         file_part, _, pointer = ref.partition("#")

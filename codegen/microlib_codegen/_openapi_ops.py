@@ -19,6 +19,7 @@ from typing import Any
 __all__ = [
     "METHODS",
     "BodySpec",
+    "DocumentRefused",
     "OperationSpec",
     "ParamSpec",
     "collect_operations",
@@ -28,6 +29,9 @@ __all__ = [
 
 # The operations a path item may hold, in the order OpenAPI lists them.
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# Header parameters OpenAPI says SHALL be ignored (3.0.3 and 3.1, Parameter Object): content
+# negotiation, the body's media type and the credentials are the request's own, not the operation's.
+_OWN_HEADERS = {"accept", "content-type", "authorization"}
 _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 # What enforcing a security scheme at runtime takes (microlib.security.schemes).
 _SCHEME_FIELDS = ("type", "scheme", "bearerFormat", "in", "name")
@@ -122,6 +126,15 @@ Note = tuple[tuple[str, ...], str]
 """A remark on the document: the JSON path it is about, and what was done."""
 
 
+class DocumentRefused(ValueError):
+    """The document says something it may not: the JSON path where, and why."""
+
+    def __init__(self, path: tuple[str | int, ...], reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
 def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[Note]]:
     """Collect every operation and add the synthetic schemas to ``doc``.
 
@@ -133,7 +146,7 @@ def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[N
         derived from the method and path and each operation left out.
 
     Raises:
-        ValueError: An operation's security names an undeclared scheme.
+        DocumentRefused: An operation's security names an undeclared scheme.
     """
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     paths = doc.get("paths") or {}
@@ -156,7 +169,6 @@ def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[N
     notes: list[Note] = []
     for place, path, method, raw, item in found:
         outgoing = place[0] == "webhooks" or "callbacks" in place
-        at = ".".join((*place, method))
         op_id = raw.get("operationId")
         derived = not op_id
         if derived:
@@ -167,6 +179,10 @@ def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[N
         shared = [_deref(doc, p) for p in item.get("parameters", [])]
         own = [_deref(doc, p) for p in raw.get("parameters", [])]
         merged = {(p["name"], p["in"]): p for p in [*shared, *own]}
+        for name, where in [key for key in merged if key[1] == "header" and key[0].lower() in _OWN_HEADERS]:
+            del merged[name, where]
+            reason = f"header parameter {name!r} ignored: OpenAPI leaves that header to the request itself"
+            notes.append(((*place, method), reason))
         encoded = sorted(name for (name, _in), p in merged.items() if "schema" not in p)
         if encoded:
             # A parameter serialized as a media type (`content`) has no style to read it by.
@@ -184,7 +200,8 @@ def collect_operations(doc: dict[str, Any]) -> tuple[list[OperationSpec], list[N
             security=None if outgoing else raw.get("security", doc.get("security")),
             outgoing=outgoing,
         )
-        op.security_schemes = _schemes(doc, op.security, at)
+        where = (*place, method, "security") if "security" in raw else ("security",)
+        op.security_schemes = _schemes(doc, op.security, where)
         _params(doc, schemas, op, list(merged.values()))
         _body(doc, schemas, op, raw.get("requestBody"))
         _responses(doc, schemas, op, raw.get("responses") or {})
@@ -281,7 +298,7 @@ def _key(ref: str) -> str:
     return ref.removeprefix(_COMPONENT).replace("~1", "/").replace("~0", "~")
 
 
-def _schemes(doc: dict[str, Any], security: Any, where: str) -> dict[str, dict[str, str]]:
+def _schemes(doc: dict[str, Any], security: Any, where: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """The definition of each scheme an operation's security names, as far as the runtime enforces it.
 
     Only the fields that say where the credential is and how it is checked
@@ -294,9 +311,8 @@ def _schemes(doc: dict[str, Any], security: Any, where: str) -> dict[str, dict[s
         for name in entry:
             scheme = _deref(doc, declared[name]) if name in declared else None
             if not isinstance(scheme, dict) or "type" not in scheme:
-                raise ValueError(
-                    f"{where}: security[{index}] names {name!r}, "
-                    "which components.securitySchemes does not declare"
+                raise DocumentRefused(
+                    (*where, index), f"names {name!r}, which components.securitySchemes does not declare"
                 )
             found[name] = {key: scheme[key] for key in _SCHEME_FIELDS if key in scheme}
     return found

@@ -20,7 +20,10 @@ from typing import Any
 
 from microlib.core._formats import refuses
 from microlib_codegen import __version__
-from microlib_codegen._bundle import Bundled
+from microlib_codegen._bundle import VALUE_KEYS, Bundled
+from microlib_codegen._discriminators import discriminators_kept
+from microlib_codegen._enum_extensions import enum_extensions_read
+from microlib_codegen._model_overrides import overrides_typed
 from microlib_codegen.errors import CodegenError
 
 
@@ -55,7 +58,7 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
     """
     from datamodel_code_generator import Error
 
-    typed, untyped = _typed_defaults(document, ())
+    typed, untyped = _for_the_generator(discriminators_kept(document), ())
     try:
         generated = _generated(json.dumps(typed))
     except Error as exc:
@@ -74,7 +77,7 @@ def document_models(document: dict[str, Any], source: str) -> tuple[str, dict[st
     }
     body = text.split("\nfrom __future__ import annotations\n", 1)[-1]
     body = _plain_email(body, "idn-email" if _declares(document, "idn-email") else "email")
-    body = _evaluated(_deferred(_enum_tags(_validated_defaults(body))))
+    body = _evaluated(_deferred(overrides_typed(_validated_defaults(body))))
     notes = untyped + _notes(list(warned), document)
     return f'"""Models of {source}."""\n\n{body}', names, notes
 
@@ -167,13 +170,12 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "null": (type(None),),
 }
-# Values, not schemas: what is under these keys is data, whatever keys it holds.
-_DATA_KEYS = frozenset({"default", "enum", "const", "example", "examples"})
 
 
-def _typed_defaults(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
-    """``node`` without the ``default`` of each schema whose own ``type`` or ``enum`` refuses it,
-    and a note for each left out.
+def _for_the_generator(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
+    """``node`` as the model generator takes it, and a note for each thing left out: without the
+    ``default`` of each schema whose own ``type`` or ``enum`` refuses it, and with each enum
+    extension in the form the generator reads (``_enum_extensions``).
 
     JSON Schema only recommends a valid default, and AsyncAPI's example itself writes
     `{type: boolean, default: 'false'}`; the generator would write `deprecated: bool = 'false'`, a
@@ -181,21 +183,22 @@ def _typed_defaults(node: Any, path: tuple[str, ...]) -> tuple[Any, list[Note]]:
     optional without a default, as the schema says of its type.
     """
     if isinstance(node, list):
-        kept = [_typed_defaults(value, (*path, str(index))) for index, value in enumerate(node)]
+        kept = [_for_the_generator(value, (*path, str(index))) for index, value in enumerate(node)]
         return [value for value, _ in kept], [note for _, notes in kept for note in notes]
     if not isinstance(node, dict):
         return node, []
     out: dict[str, Any] = {}
     notes: list[Note] = []
     for key, value in node.items():
-        if key in _DATA_KEYS:
+        if key in VALUE_KEYS:
             out[key] = value
             continue
-        out[key], inner = _typed_defaults(value, (*path, str(key)))
+        out[key], inner = _for_the_generator(value, (*path, str(key)))
         notes.extend(inner)
     if "default" in node and (refusal := _refused_default(node)):
         del out["default"]
         notes.append(((*path, "default"), f"default {node['default']!r} {refusal}: left out of the model"))
+    notes.extend(enum_extensions_read(out, path))
     return out, notes
 
 
@@ -273,71 +276,6 @@ def _plain_email(body: str, fmt: str) -> str:
     body = _import(body, "typing", _imported(body, "typing") | {"Annotated"})
     plain = f"Annotated[str, Field(json_schema_extra={{'format': '{fmt}'}})]"
     return re.sub(r"\bEmailStr\b", plain, body)
-
-
-def _enum_tags(body: str) -> str:
-    """``body`` with each ``Literal['car']`` that narrows a base's field typed by an enum holding
-    that value written as the member, ``Literal[VehicleKind.CAR]``.
-
-    The generator narrows a discriminator property to its tag in each member of a tagged union; when
-    the members extend a base typing that property by an enum (`kind: VehicleKind`, a Jackson type
-    hierarchy as springdoc describes it), `Literal['car']` is no VehicleKind and mypy --strict
-    refuses the override. The member validates the same wire value either way.
-    """
-    tree = ast.parse(body)
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    members = {
-        name: {
-            stmt.value.value: stmt.targets[0].id
-            for stmt in node.body
-            if isinstance(stmt, ast.Assign)
-            and isinstance(stmt.targets[0], ast.Name)
-            and isinstance(stmt.value, ast.Constant)
-        }
-        for name, node in classes.items()
-        if any(isinstance(base, ast.Name) and base.id == "StrEnum" for base in node.bases)
-    }
-
-    def inherited(node: ast.ClassDef, field: str) -> str | None:
-        for base in node.bases:
-            parent = classes.get(base.id) if isinstance(base, ast.Name) else None
-            if parent is None:
-                continue
-            for stmt in parent.body:
-                if (
-                    isinstance(stmt, ast.AnnAssign)
-                    and isinstance(stmt.target, ast.Name)
-                    and stmt.target.id == field
-                ):
-                    return stmt.annotation.id if isinstance(stmt.annotation, ast.Name) else None
-            found = inherited(parent, field)
-            if found is not None:
-                return found
-        return None
-
-    lines = body.split("\n")
-    for node in classes.values():
-        for stmt in node.body:
-            annotation = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
-            if not (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and isinstance(annotation, ast.Subscript)
-                and isinstance(annotation.value, ast.Name)
-                and annotation.value.id == "Literal"
-                and isinstance(annotation.slice, ast.Constant)
-            ):
-                continue
-            enum = inherited(node, stmt.target.id)
-            member = members.get(enum or "", {}).get(annotation.slice.value)
-            if enum is None or member is None:
-                continue
-            row = annotation.lineno - 1
-            text = lines[row]
-            lines[row] = (
-                f"{text[: annotation.col_offset]}Literal[{enum}.{member}]{text[annotation.end_col_offset :]}"
-            )
-    return "\n".join(lines)
 
 
 def _validated_defaults(body: str) -> str:

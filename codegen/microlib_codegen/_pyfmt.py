@@ -10,9 +10,14 @@ from pathlib import Path
 
 from microlib_codegen.errors import CodegenError
 
-__all__ = ["bytes_chunks", "docstring", "ruff_format"]
+__all__ = ["bytes_chunks", "doc_text", "docstring", "ruff_format"]
 
 _WIDTH = 88
+
+
+def doc_text(text: str) -> str:
+    """``text`` escaped to sit inside a triple-quoted docstring: its backslashes and triple quotes."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
 def docstring(text: str, indent: int) -> str:
@@ -21,7 +26,7 @@ def docstring(text: str, indent: int) -> str:
     Backslashes and quotes that would end the string early are escaped, so
     any contract comment is safe.
     """
-    safe = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
+    safe = doc_text(text).strip()
     if safe.endswith('"'):
         safe = safe[:-1] + '\\"'
     lines = safe.split("\n")

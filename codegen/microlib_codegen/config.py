@@ -14,13 +14,12 @@ Keys (paths are relative to the pyproject.toml folder)::
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from microlib_codegen.errors import CodegenError
+from microlib_codegen.errors import CodegenError, meant
 
 __all__ = ["MESSAGE_LAYERS", "CodegenConfig", "load_pyproject"]
 
@@ -108,12 +107,6 @@ def _declares(path: Path) -> bool:
         return False
 
 
-def _meant(word: str, candidates: tuple[str, ...]) -> str:
-    """`` (did you mean 'x'?)`` when ``word`` looks like a typo of a candidate, else ``""``."""
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def load_pyproject(path: Path) -> CodegenConfig:
     """Read ``[tool.microlib.codegen]`` from ``path``.
 
@@ -135,12 +128,12 @@ def load_pyproject(path: Path) -> CodegenConfig:
     tables = tables if isinstance(tables, dict) else {}
     table = tables.get("codegen")
     if not isinstance(table, dict):
-        typos = [key for key in tables if _meant(key, ("codegen",))]
+        typos = [key for key in tables if meant(key, ("codegen",))]
         typo = f" ([tool.microlib.{typos[0]}] is there: a typo?)" if typos else ""
         raise CodegenError(f"{path} has no {_SECTION} section{typo}; add one or pass CONTRACT... --out DIR")
     unknown = sorted(set(table) - set(_KEYS))
     if unknown:
-        named = ", ".join(f"{key}{_meant(key, _KEYS)}" for key in unknown)
+        named = ", ".join(f"{key}{meant(key, _KEYS)}" for key in unknown)
         raise CodegenError(f"{path} {_SECTION}: unknown key(s) {named}")
     base = path.parent
     out = table.get("out")

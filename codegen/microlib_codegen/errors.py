@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["CodegenError"]
+import difflib
+
+__all__ = ["CodegenError", "meant"]
 
 
 class CodegenError(Exception):
@@ -13,3 +15,9 @@ class CodegenError(Exception):
             contract errors, ``pyproject.toml [tool.microlib.codegen] key``
             for configuration); several problems are separate lines.
     """
+
+
+def meant(word: str, candidates: tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` when ``word`` looks like a typo of a candidate, else ``""``."""
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,13 +192,20 @@ def run(config: CodegenConfig, *, check: bool = False) -> Outcome:
         outcome.changed = write(outcome.files, config.out)
     if config.stubs is None:
         return outcome
-    for document in outcome.documents:
+    tagged = {document: openapi.handler_stubs(document) for document in outcome.documents}
+    # A tag's module (`default.py`, `pets.py`) that two documents would both write is each one's
+    # own, named after its package (`petstore_pets.py`); a document alone keeps the short name.
+    claims = Counter(handlers.module for stubs in tagged.values() for handlers in stubs)
+    for document, stubs in tagged.items():
         gen_package = f"{config.import_name}.{api_package(document)}"
+        own = {name: f"{api_package(document)}_{name}" if claims[name] > 1 else name for name in claims}
         for name, text in openapi.render_stubs(document, gen_package=gen_package).items():
-            _write_stub(outcome, config.stubs / name, text, check=check, what=f"{document.name} handlers")
-        for handlers in openapi.handler_stubs(document):
-            if (config.stubs / handlers.module).is_file():
-                outcome.stub_drift.extend(handlers_drift(handlers, config.stubs / handlers.module))
+            _write_stub(
+                outcome, config.stubs / own[name], text, check=check, what=f"{document.name} handlers"
+            )
+        for handlers in stubs:
+            if (config.stubs / own[handlers.module]).is_file():
+                outcome.stub_drift.extend(handlers_drift(handlers, config.stubs / own[handlers.module]))
     for app in outcome.applications:
         if not app.receives:
             continue

@@ -21,7 +21,7 @@ from microlib_codegen._openapi_ops import pascal, snake
 from microlib_codegen._pydantic_models import generated_header, note_lines, schema_models
 from microlib_codegen._pyfmt import docstring, ruff_format
 from microlib_codegen._schema_keywords import misspelt_in_schemas
-from microlib_codegen.errors import CodegenError
+from microlib_codegen.errors import CodegenError, meant
 
 __all__ = [
     "JobSpec",
@@ -37,6 +37,7 @@ __all__ = [
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RETRY_KEYS = ("max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter")
 _JOB_KEYS = ("description", "payload", "result", "queue", "priority", "retry", "timeout", "schedule")
+_DEFAULT_KEYS = ("queue", "priority", "retry", "timeout")  # what every job may share
 _SCHEDULE_KEYS = ("cron", "timezone", "interval", "payload", "overlap")
 _OVERLAPS = ("allow", "skip")
 
@@ -117,8 +118,7 @@ def _read(path: Path, source: str) -> tuple[JobsContract, Bundled]:
     if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_.-]*$", name):
         raise CodegenError(doc.located(("name",), "required, lower case (e.g. bookshop.jobs)"))
     defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise CodegenError(doc.located(("defaults",), "a mapping of the keys a job may set"))
+    _known_keys(doc, ("defaults",), defaults, _DEFAULT_KEYS)
     jobs_data = data.get("jobs")
     if not isinstance(jobs_data, dict) or not jobs_data:
         raise CodegenError(doc.located(("jobs",), "required, a mapping of job names"))
@@ -133,7 +133,7 @@ def _known_keys(doc: Bundled, at: Path_, value: Any, known: tuple[str, ...]) -> 
     unknown = [key for key in value if key not in known]  # in the document's order
     if unknown:
         others = f" (and {', '.join(unknown[1:])})" if unknown[1:] else ""
-        wrong = f"unknown key{others}; the keys are {', '.join(known)}"
+        wrong = f"unknown key{meant(unknown[0], known)}{others}; the keys are {', '.join(known)}"
         raise CodegenError(doc.located((*at, unknown[0]), wrong))
 
 

@@ -27,6 +27,7 @@ from microlib_codegen._error_responses import error_response_problem
 from microlib_codegen._format_ranges import bound_formats
 from microlib_codegen._openapi_ops import (
     METHODS,
+    DocumentRefused,
     OperationSpec,
     ParamSpec,
     collect_operations,
@@ -35,6 +36,8 @@ from microlib_codegen._openapi_ops import (
     snake,
 )
 from microlib_codegen._pydantic_models import ModelsError, document_models, generated_header
+from microlib_codegen._pyfmt import doc_text, docstring
+from microlib_codegen._schema_dialect import foreign_dialect
 from microlib_codegen._schema_keywords import misspelt_keywords
 from microlib_codegen._visibility import split_views
 from microlib_codegen.errors import CodegenError
@@ -80,6 +83,8 @@ def _env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["pyrepr"] = repr
+    env.filters["docstring"] = docstring
+    env.filters["doc_text"] = doc_text
     env.globals["dict"] = dict
     return env
 
@@ -157,6 +162,19 @@ def _load_document(spec: Path) -> _Loaded:
     except BundleError as exc:
         raise OpenAPIError(str(exc)) from exc
     doc = bundled.document
+    if "swagger" in doc:
+        # openapi-spec-validator takes a valid 2.0 document, which the rest reads as 3.x: its
+        # `securityDefinitions` missing from `components` was the first error, and a wrong one.
+        raise OpenAPIError(
+            bundled.located(
+                ("swagger",),
+                f"Swagger {doc['swagger']} is not read: microlib reads OpenAPI 3.0 and 3.1; convert the "
+                "document (swagger2openapi, or the Swagger Editor's Convert to OpenAPI 3)",
+            )
+        )
+    foreign = foreign_dialect(doc)
+    if foreign is not None:
+        raise OpenAPIError(bundled.located(*foreign))
     try:
         validate(doc)
     except OpenAPIValidationError as exc:
@@ -182,14 +200,18 @@ def _load_document(spec: Path) -> _Loaded:
         # Some validators append the failing schema and the instance after a blank line: the
         # first paragraph says it, at the line already given.
         message = message.split("\n\n", 1)[0]
+        # "{...the whole parameter...} is not valid under any of ...": the node is the one named.
+        dumped, alternatives, rest = message.partition(" is not valid under any of the ")
+        if alternatives and len(dumped) > 80:
+            message = f"not valid under any of the {rest}"
         raise OpenAPIError(f"{at}: invalid OpenAPI document at {where}: {message}") from exc
     work = json.loads(json.dumps(doc))
     bound_formats(work)
     split_views(work)
     try:
         ops, notes = collect_operations(work)
-    except ValueError as exc:
-        raise OpenAPIError(f"{spec}: {exc}") from exc
+    except DocumentRefused as exc:
+        raise OpenAPIError(bundled.located(exc.path, exc.reason)) from exc
     problem = error_response_problem(bundled)
     if problem is not None:
         raise OpenAPIError(problem)
@@ -348,6 +370,12 @@ def _imports(texts: list[str], tail: list[str], *, protocol: bool = False) -> st
     return "\n".join([*std, "", *tail]) if std else "\n".join(tail)
 
 
+def _annotations(operation: dict[str, Any]) -> str:
+    """A rendered operation's parameters and return annotation, for ``_imports`` to scan: apart,
+    so a name ending one (``models.Tag``) does not run into the next (``Any``)."""
+    return f"{', '.join(operation['signature'])} -> {operation['returns']}"
+
+
 def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
     groups: dict[str, list[OperationSpec]] = {}
     for op in ops:
@@ -362,7 +390,7 @@ def _tags(ops: list[OperationSpec]) -> list[dict[str, Any]]:
                 # What the service passes the handler (microlib.http.openapi._check_handler).
                 "keywords": (*(p.arg for p in op.params), *(("body",) if op.body is not None else ())),
                 "returns": _returns(op),
-                "doc": (op.summary or f"{op.method} {op.path}").replace('"""', "'''").rstrip("."),
+                "doc": (op.summary or f"{op.method} {op.path}").rstrip("."),
             }
             for op in members
         ]
@@ -421,7 +449,7 @@ def _senders(env: Any, header: str, info: dict[str, Any], ops: list[OperationSpe
                 "body_required": op.body is not None and op.body.required,
                 "model": model,
                 "documented": tuple(sorted({status for status, _media, _model in op.responses})),
-                "doc": (op.summary or f"{op.method} {op.operation_id}").replace('"""', "'''").rstrip("."),
+                "doc": (op.summary or f"{op.method} {op.operation_id}").rstrip("."),
             }
         )
     return str(
@@ -484,7 +512,7 @@ def render(
     info = doc.get("info") or {}
     env = _env()
     tags = _tags(ops)
-    texts = [", ".join(o["signature"]) + o["returns"] for t in tags for o in t["operations"]]
+    texts = [_annotations(o) for t in tags for o in t["operations"]]
     files = {
         "__init__.py": f'{header}\n"""Generated code of {source}.{_compiled_from(loaded.sources)}"""\n\n'
         "from __future__ import annotations\n",
@@ -542,7 +570,7 @@ def render_stubs(spec: Path, *, gen_package: str) -> dict[str, str]:
     env = _env()
     out: dict[str, str] = {}
     for tag in _tags(ops):
-        texts = [", ".join(o["signature"]) + o["returns"] for o in tag["operations"]]
+        texts = [_annotations(o) for o in tag["operations"]]
         tail = [
             "from microlib.core.errors import Unimplemented",
             "from microlib.http.openapi import Reply",

@@ -259,6 +259,9 @@ class _Planner:
 
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
+        # The object schemas being planned, outermost first: one that holds itself (an error's
+        # `inner: {$ref: ErrorMessage}`) is filled once, its own copy inside left out.
+        self.planning: list[Mapping[str, Any]] = []
 
     def deref(self, schema: Mapping[str, Any], at: DocumentPath | None = None) -> _Located:
         ref = schema.get("$ref")
@@ -314,11 +317,14 @@ class _Planner:
         refused: ErrorShapeError | None = None
         for schema, at in objects:
             trial = list(listed)
+            self.planning.append(schema)
             try:
                 node = self.plan(schema, at, path, in_item=in_item, listed=trial)
             except ErrorShapeError as exc:
                 refused = refused or exc
                 continue
+            finally:
+                self.planning.pop()
             if node.properties or len(objects) == 1:
                 listed[0] = trial[0]
                 return node
@@ -413,6 +419,7 @@ class _Planner:
                     return _Node(item=item)
             return None
         nested = self.objects(prop, at) if "object" in kinds else []
+        nested = [found for found in nested if not any(found[0] is open_ for open_ in self.planning)]
         if nested:
             node = self.first(nested, where, in_item=in_item, listed=listed)
             return node if node.properties else None

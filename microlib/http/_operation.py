@@ -15,6 +15,7 @@ from microlib.core._strict_json import contract_json
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Error, FieldViolation, Internal, InvalidArgument
+from microlib.http._content_coding import check_content_coding
 from microlib.http._encoder import ResponseEncoder
 from microlib.http._form import FORMS, FormFields
 from microlib.http._params import parse_location, parse_query
@@ -281,6 +282,8 @@ class OperationEndpoint:
             else:
                 kwargs["body"] = None
             return
+        if "content-encoding" in headers:  # the usual body has none: no call
+            check_content_coding(headers)
         content_type = headers.get("content-type", "")
         if content_type not in self.bare_media:
             # Parameters, spaces or capitals: the bare media type.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_plus
 
 from microlib.core.errors import FieldViolation
+from microlib.http._path_escapes import escape_violation
 
 if TYPE_CHECKING:
     from microlib.http._openapi_model import Parameter
@@ -161,11 +162,9 @@ def _query_value(query: Mapping[str, list[str]], p: Parameter, field: str, used:
         used.update(f"{p.name}[{k}]" for k in found)
         return {k: cast(dec(v[-1]), p.properties.get(k, ""), f"{field}.{k}") for k, v in found.items()}
     if p.shape == "object" and p.explode:
-        found = {k: v for k, v in query.items() if k in p.properties}
-        if not found:
-            return _MISSING
-        used.update(found)
-        return {k: cast(dec(v[-1]), p.properties[k], f"{field}.{k}") for k, v in found.items()}
+        last = {k: v[-1] for k, v in query.items() if k in p.properties}
+        used.update(last)
+        return _exploded_object(last, p, field, dec)
     values = query.get(p.name)
     if values is None:
         return _MISSING
@@ -179,6 +178,15 @@ def _query_value(query: Mapping[str, list[str]], p: Parameter, field: str, used:
     if not p.allow_empty and values[-1] == "":
         raise CastError(field, "", "a valid non-empty value", rule="empty")
     return _simple(values[-1], p, field, dec)
+
+
+def _exploded_object(values: Mapping[str, str], p: Parameter, field: str, dec: Decode) -> Any:
+    """An exploded object: each property a pair of its own (`R=100&G=200` in a query; in a cookie,
+    `R=100; G=200`, as OpenAPI 3.2's `cookie` style writes it and its clients send `form`)."""
+    found = {k: v for k, v in values.items() if k in p.properties}
+    if not found:
+        return _MISSING
+    return {k: cast(dec(v), p.properties[k], f"{field}.{k}") for k, v in found.items()}
 
 
 _MISSING = object()
@@ -211,12 +219,20 @@ def parse_location(
         try:
             if location == "query" or location == "body":
                 value = _query_value(raw, p, field, used if used is not None else set())
+            elif location == "cookie" and p.shape == "object" and p.explode:
+                value = _exploded_object(raw, p, field, str)
             else:
                 key = p.name.lower() if location == "header" else p.name
                 text = raw.get(key)
                 if text is None:
                     continue
-                value = _path_value(text, p, field) if location == "path" else _simple(text, p, field, str)
+                if location == "path":
+                    if "%" in text and (refused := escape_violation(field, text)) is not None:
+                        violations.append(refused)
+                        continue
+                    value = _path_value(text, p, field)
+                else:
+                    value = _simple(text, p, field, str)
         except CastError as exc:
             violations.append(exc.violation)
             continue

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from microlib.core.chain import CallNext
 from microlib.core.context import CallContext, Rejected
@@ -33,6 +33,9 @@ class Wrapping(Protocol):
 
 log = structlog.get_logger("microlib.http")
 
+# What JSONResponse.render passes json.dumps, which then builds this encoder for every body.
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
 
 def endpoint(
     chain: Wrapping, handler: Handler, *, service: str, method: str
@@ -53,9 +56,8 @@ def endpoint(
     wrapped: CallNext = chain.wrap(call)
 
     async def run(request: Request) -> Response:
-        ctx = context_from_scope(
-            request.scope, service=service, method=method, route=method, path_params=request.path_params
-        )
+        # By position, as context_from_scope asks of the doors serving every request.
+        ctx = context_from_scope(request.scope, service, method, method, request.path_params)
         if not isinstance(ctx.request, Rejected):
             ctx.request = request
         try:
@@ -108,5 +110,6 @@ def _to_response(result: Any) -> Response:
     if isinstance(result, str):
         return PlainTextResponse(result)
     if isinstance(result, dict | list):
-        return JSONResponse(result)
+        # JSONResponse's bytes and headers, without the encoder its json.dumps makes per call.
+        return Response(_JSON.encode(result).encode("utf-8"), media_type="application/json")
     return Response(json.dumps(result), media_type="application/json")

@@ -175,7 +175,17 @@ class Router(StarletteRouter):
         if scope["type"] != "http":
             await super().app(scope, receive, send)  # a WebSocket's close
             return
-        response = self.slash_redirect(scope) or await _not_found(Request(scope), HTTPException(404))
+        response = self.slash_redirect(scope)
+        if response is None:
+            # A mount's bare prefix (`/api`): the mounted app's 404, in the shape its document
+            # declares (an OpenAPIApp's `not_found`), not the router's own.
+            path = scope["path"]
+            mounted = next((r.app for r in self.routes if isinstance(r, Mount) and r.path == path), None)
+            refuse = getattr(mounted, "not_found", None)
+            if refuse is not None:
+                await refuse(scope, send)
+                return
+            response = await _not_found(Request(scope), HTTPException(404))
         await response(scope, receive, send)
 
     def slash_redirect(self, scope: Scope) -> Response | None:

@@ -21,6 +21,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from microlib.core.errors import InvalidArgument
+from microlib.http._path_escapes import escape_violation
+
 __all__ = ["PathTemplate", "TemplateError"]
 
 _LITERAL = re.compile(r"(?:[A-Za-z0-9._~!$&'()+,;=@-]|%[0-9A-Fa-f]{2})+")
@@ -113,13 +116,19 @@ class PathTemplate:
         )
 
     def match(self, raw_path: str) -> dict[tuple[str, ...], str] | None:
-        """The decoded value of each variable, or None when ``raw_path`` does not match."""
+        """The decoded value of each variable, or None when ``raw_path`` does not match.
+
+        Raises:
+            InvalidArgument: A value holds a malformed percent-escape, naming its field.
+        """
         found = self.regex.match(raw_path)
         if found is None:
             return None
         values: dict[tuple[str, ...], str] = {}
         for var in self.variables:
             raw = found.group(var.group)
+            if "%" in raw and (refused := escape_violation(".".join(var.field_path), raw)) is not None:
+                raise InvalidArgument(refused.description, violations=[refused])
             if var.multi:
                 # Keep an encoded '/' encoded: it is data, not a separator.
                 values[var.field_path] = "%2F".join(unquote(p) for p in re.split("%2[Ff]", raw))

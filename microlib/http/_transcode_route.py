@@ -14,16 +14,21 @@ from urllib.parse import quote
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from microlib.core.errors import InvalidArgument
 from microlib.http._router import allowed_methods
 from microlib.http._transcode_path import PathTemplate
 from microlib.http.errors import send_not_allowed
 
-__all__ = ["Endpoint", "TemplateRoute"]
+__all__ = ["PATH_REFUSAL", "Endpoint", "TemplateRoute"]
 
 Endpoint = Callable[[Scope, Receive, Send, dict[tuple[str, ...], str]], Coroutine[Any, Any, None]]
 """Serves one matched request: scope, receive, send, decoded path values."""
 
 _VALUES = "microlib.transcode.values"
+
+PATH_REFUSAL = "microlib.transcode.path_refusal"
+"""Where a matched request's scope holds why its path values cannot be decoded (a malformed
+percent-escape): the endpoint answers it as the request's error."""
 
 
 class TemplateRoute(BaseRoute):
@@ -53,10 +58,15 @@ class TemplateRoute(BaseRoute):
         raw = scope.get("raw_path")
         path = raw.decode("latin-1") if raw else quote(scope["path"])
         path = path.partition("?")[0]
-        values = self.template.match(path)
-        if values is None:
-            return Match.NONE, {}
-        child = {_VALUES: values}
+        try:
+            values = self.template.match(path)
+        except InvalidArgument as exc:
+            # Matched, but a value cannot be decoded: the endpoint refuses it through the chain.
+            child: dict[str, Any] = {_VALUES: {}, PATH_REFUSAL: exc}
+        else:
+            if values is None:
+                return Match.NONE, {}
+            child = {_VALUES: values}
         return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), child
 
     def literal_match(self, scope: Scope) -> tuple[Match, Scope]:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from microlib.core.context import CallContext
 from microlib.core.errors import Code, Error, Unimplemented
+from microlib.http._content_coding import ACCEPT_ENCODING, UNSUPPORTED_CODING
 from microlib.http._responder import Headers, Send, response_headers, send_bytes
 
 __all__ = [
@@ -119,7 +120,15 @@ HTTP_STATUS: Mapping[Code, int] = {
 }
 
 # Where HTTP has a more precise status than the code's, by the error's reason.
-_REASON_STATUS: Mapping[str, int] = {"UNSUPPORTED_MEDIA_TYPE": 415, "BODY_TOO_LARGE": 413}
+_REASON_STATUS: Mapping[str, int] = {
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    UNSUPPORTED_CODING: 415,
+    "BODY_TOO_LARGE": 413,
+}
+
+# The headers HTTP asks of an answer with that reason (RFC 9110 15.5.16: a 415 for a content
+# coding says in Accept-Encoding which it takes).
+_REASON_HEADERS: Mapping[str, Headers] = {UNSUPPORTED_CODING: [ACCEPT_ENCODING]}
 
 # Codes whose message may carry internals: the caller sees the status only.
 _OPAQUE = frozenset({Code.INTERNAL, Code.UNKNOWN, Code.DATA_LOSS})
@@ -131,7 +140,8 @@ def problem_body(error: Error, *, correlation_id: str = "", status: int | None =
     ``type`` is a stable URN per code; ``violations`` lists each invalid
     field with the rule it broke. ``status`` overrides the code's HTTP
     status where HTTP is more precise (405 for a known path); so do the
-    reasons ``UNSUPPORTED_MEDIA_TYPE`` (415) and ``BODY_TOO_LARGE`` (413).
+    reasons ``UNSUPPORTED_MEDIA_TYPE`` and ``UNSUPPORTED_CONTENT_ENCODING`` (415) and
+    ``BODY_TOO_LARGE`` (413).
     """
     status = status or _status(error)
     body: dict[str, Any] = {
@@ -166,7 +176,10 @@ def problem_response(
 ) -> Response:
     """A Starlette response carrying :func:`problem_body` and its status."""
     status, payload = _rendered(error, status, correlation_id)
-    return Response(payload, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=dict(headers or {}))
+    extra = {name.decode(): value.decode() for name, value in _REASON_HEADERS.get(error.reason, ())}
+    return Response(
+        payload, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers={**extra, **(headers or {})}
+    )
 
 
 async def send_problem(
@@ -194,6 +207,8 @@ async def send_problem(
     """
     body = problem_body(error, status=status, correlation_id=correlation_id)
     status = body["status"]
+    if error.reason in _REASON_HEADERS:
+        headers = [*headers, *_REASON_HEADERS[error.reason]]
     shaped = shape.render(error, status, body["detail"], correlation_id) if shape is not None else None
     if shape is not None and shaped is not None:
         await send_bytes(send, status, shaped, shape.media, headers)

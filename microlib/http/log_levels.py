@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from microlib.core.context import current_context
 from microlib.core.errors import Error, FieldViolation, InvalidArgument
+from microlib.http._content_coding import check_content_coding
 from microlib.http.errors import problem_response
 from microlib.observability.http_server import current_correlation_id
 from microlib.observability.logging import LogPipeline
@@ -41,8 +42,13 @@ def log_levels_route(pipeline: LogPipeline, path: str) -> Route:
 
     async def levels(request: Request) -> Response:
         if request.method == "PUT":
+            raw = await request.body()
             try:
-                body: Any = json.loads(await request.body() or b"null")
+                if raw:
+                    check_content_coding(request.headers)
+                body: Any = json.loads(raw or b"null")
+            except Error as exc:
+                return _refuse(exc)
             except ValueError as exc:
                 return _refuse(InvalidArgument(f"request body is not JSON: {exc}"))
             requested = body.get("levels") if isinstance(body, dict) else None

@@ -171,6 +171,12 @@ class OpenAPIApp:
         """The paths of the document and its page, below where the app is served (none without ``docs``)."""
         return self._fallback.paths if self._fallback is not None else ()
 
+    async def not_found(self, scope: Any, send: Any) -> None:
+        """Answer 404 to a request for a path the app serves nothing at, in the shape its
+        operations declare for a 404 (problem+json when they declare none or disagree): its
+        unknown paths, and its bare prefix (``/api``), which the router mounting it refers here."""
+        await send_problem(send, _not_found(scope), 404, shape=self._unknown_path)
+
     def serves(self, scope: Any) -> bool:
         """Whether the app answers the request at ``scope``'s path with more than a 404: an
         operation's path or a page of the document. Asked by the router that mounts it before it
@@ -197,7 +203,7 @@ class OpenAPIApp:
             if redirect is not None:
                 await redirect(scope, receive, send)
                 return
-            await send_problem(send, _not_found(scope), 404, shape=self._unknown_path)
+            await self.not_found(scope, send)
             return
         assert isinstance(found, OperationRoute)
         scope.update(child)

@@ -37,11 +37,12 @@ from microlib.core._unencodable import unencodable
 from microlib.core.chain import CallNext, Chain
 from microlib.core.context import CallContext, Rejected
 from microlib.core.errors import Cancelled, ContractMismatch, Error, Internal
+from microlib.http._content_coding import check_content_coding
 from microlib.http._responder import response_headers, response_start
 from microlib.http._transcode_fields import client_path
 from microlib.http._transcode_path import PathTemplate
 from microlib.http._transcode_request import RequestBuilder, read_body
-from microlib.http._transcode_route import TemplateRoute
+from microlib.http._transcode_route import PATH_REFUSAL, TemplateRoute
 from microlib.http.app import HttpApp
 from microlib.http.context import context_from_scope
 from microlib.http.errors import correlation_of, problem_body, send_error
@@ -185,6 +186,9 @@ class _Call:
             )
             if not isinstance(ctx.request, Rejected):  # a bad deadline header
                 try:
+                    refused = scope.get(PATH_REFUSAL)
+                    if refused is not None:
+                        raise refused
                     body = b""
                     if builder.has_body:
                         # Read here: no coroutine of the builder's own per request.
@@ -193,6 +197,8 @@ class _Call:
                             body = message.get("body", b"")  # the usual body: one message
                         else:
                             body = await read_body(receive, message)
+                        if body and "content-encoding" in ctx.metadata:  # the usual body has none
+                            check_content_coding(ctx.metadata)
                     ctx.request = builder.build(scope, body, values)
                 except Error as exc:
                     # Raised by the chain once access is decided: 401 before 400.

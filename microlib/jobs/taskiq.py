@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import asdict, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -47,6 +47,9 @@ from microlib.jobs._tasks import cancel_and_wait
 from microlib.jobs.envelope import JobEnvelope
 from microlib.jobs.queue import DeadLetter, Delivery, JobOutcome
 from microlib.observability._outage import OutageLog, library_loggers
+
+if TYPE_CHECKING:
+    from microlib.jobs._quiet_connection import QuietConnection
 
 __all__ = ["TaskiqQueue"]
 
@@ -157,6 +160,9 @@ class TaskiqQueue:
         )
         self._writers: dict[str, AsyncBroker] = {}
         self._readers: list[AsyncBroker] = []
+        self._reading: dict[str, AsyncBroker] = {}  # PostgreSQL: the latest reader of each queue
+        # PostgreSQL: the connection every enqueue-only broker is handed to LISTEN on, which never does.
+        self._quiet: QuietConnection | None = None
         self._promoter: asyncio.Task[None] | None = None
         self._startup = asyncio.Lock()
         self._table = _identifier(f"microlib_job_messages_{namespace}")
@@ -191,10 +197,14 @@ class TaskiqQueue:
         for renewal in list(self._renewals):  # jobs never settled: no claim outlives the brokers
             await cancel_and_wait(renewal)
         brokers = [*self._readers, *self._writers.values()]
-        self._readers, self._writers = [], {}
+        self._readers, self._writers, self._reading = [], {}, {}
         for broker in brokers:
             with contextlib.suppress(Exception):
                 await broker.shutdown()
+        if self._quiet is not None:
+            with contextlib.suppress(Exception):
+                await self._quiet.close()
+            self._quiet = None
         await self._store.stop()
         if self._probe is not None:
             await self._probe.close()
@@ -281,12 +291,18 @@ class TaskiqQueue:
                 # A broker for each queue read and each enqueued to, each with a pool: at asyncpg's
                 # default size three replicas of two queues passed PostgreSQL's max_connections.
                 write_kwargs=POOL_SIZE,
+                # An enqueue-only broker LISTENs on a connection that never does (see
+                # _quiet_connection): it would keep every NOTIFY of its queue, unread.
+                read_connection=None if reader else self._quiet,
             )
         broker.is_worker_process = reader
         return broker
 
     async def _writer(self, queue: str) -> AsyncBroker:
         broker = self._writers.get(queue)
+        if broker is None and self._settings.backend == "postgresql":
+            # A queue this replica reads is enqueued to through its reader: one pool, not two.
+            broker = self._reading.get(queue)
         if broker is None:
             async with self._startup:
                 broker = self._writers.get(queue)
@@ -304,6 +320,11 @@ class TaskiqQueue:
         duplicate type or sequence. The failed broker is not started again: its
         shutdown closes its pool without forgetting it.
         """
+        if not reader and self._settings.backend == "postgresql" and self._quiet is None:
+            from microlib.jobs._quiet_connection import connect_quiet
+
+            with self._outage_scope():
+                self._quiet = await connect_quiet(asyncpg_dsn(self._settings.url))
         for attempt in range(3):
             broker = self._broker(queue, reader=reader)
             try:
@@ -417,6 +438,8 @@ class TaskiqQueue:
                 async with self._startup:
                     broker = await self._open_broker(queue, reader=True)
                 self._readers.append(broker)
+                if self._settings.backend == "postgresql":
+                    self._reading[queue] = broker
                 brokers.append(broker)
             if self._settings.backend == "postgresql":
                 await _prepare(brokers[0])  # one table for every queue

@@ -137,7 +137,7 @@ class HttpServerTelemetry:
             parent = self._obs.tracing.extract(carrier) if carrier else None
             attributes = _request_attributes(scope, method, user_agent)
             if self._lean is not None:
-                wire = self._request_wire(attributes) if self._lean.processors.wired else None
+                wire = self._request_wire(attributes, user_agent) if self._lean.processors.wired else None
                 span, context = self._lean.start_server_span(method, parent, attributes, wire=wire)
             else:
                 span = self._tracer.start_span(
@@ -167,13 +167,17 @@ class HttpServerTelemetry:
         )
         return exchange
 
-    def _request_wire(self, attributes: dict[str, types.AttributeValue]) -> bytes:
+    def _request_wire(self, attributes: dict[str, types.AttributeValue], user_agent: str) -> bytes:
         # The span's first attributes, encoded for OTLP once per combination of values: a
         # connection sends the same ones (only the path and method vary, over few values).
         values = tuple(attributes.values())
-        # Kept by values for the common literal only, where the keys are the same; with an int
-        # port, as True == 1 (every other value is a string).
-        if len(values) != _REQUEST_ATTRIBUTES or values[_PORT].__class__ is not int:
+        # Kept by values for _request_attributes' literal only, whose keys the count tells: eight
+        # with a user agent, seven without (wrk and many health checkers send none), where no other
+        # shape has seven; with an int port (sixth in both), as True == 1 (every other value is a
+        # string). Keyed by the items instead, the usual request would pay for building them.
+        if (
+            len(values) != _REQUEST_ATTRIBUTES and (user_agent or len(values) != _REQUEST_ATTRIBUTES - 1)
+        ) or values[_PORT].__class__ is not int:
             return span_attribute_entries(attributes)
         wire = self._request_wires.get(values)
         if wire is None:
@@ -281,9 +285,9 @@ def _request_attributes(
     # Values of the framework's own making (FrameworkAttributes): stored as they are.
     server = scope.get("server")
     client = scope.get("client")
-    if server and server[1] is not None and client and user_agent:
-        # What a server behind a socket always gives: one literal, not eight insertions.
-        return {
+    if server and server[1] is not None and client:
+        # What a server behind a socket always gives: one literal, not seven insertions.
+        attributes: dict[str, types.AttributeValue] = {
             "http.request.method": method,
             "url.path": scope["path"],
             "url.scheme": scope.get("scheme", "http"),
@@ -291,9 +295,11 @@ def _request_attributes(
             "server.address": server[0],
             "server.port": server[1],
             "client.address": client[0],
-            "user_agent.original": user_agent,
         }
-    attributes: dict[str, types.AttributeValue] = {
+        if user_agent:
+            attributes["user_agent.original"] = user_agent
+        return attributes
+    attributes = {
         "http.request.method": method,
         "url.path": scope["path"],
         "url.scheme": scope.get("scheme", "http"),

@@ -88,6 +88,9 @@ def _current_trace_ids() -> tuple[str, str] | None:
             context = found._context
             last = _last_ids
             return last[1] if last[0] is context else _hex_ids(context)
+        if found is None:
+            # No span in the context (tracing off, or outside every span): the API's invalid span.
+            return None
         span = found if isinstance(found, trace.Span) else INVALID_SPAN
     context = span.get_span_context()
     last = _last_ids

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -73,6 +74,23 @@ def importable(
         sys.path.remove(str(root))
         for name in [m for m in sys.modules if m.split(".")[0] in packages]:
             del sys.modules[name]
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Where one `microlib codegen` run wrote its packages, and what it reported."""
+
+    root: Path
+    stderr: str
+
+
+@contextlib.contextmanager
+def generated_with_stubs(root: Path, contracts: Path, packages: tuple[str, str]) -> Iterator[Generated]:
+    """``contracts`` generated in one run into ``root/packages[0]``, the stubs into
+    ``root/packages[1]``, both importable; forgotten on exit."""
+    args = (contracts, "--out", root / packages[0], "--stubs", root / packages[1])
+    with importable(root, packages, *args) as result:
+        yield Generated(root, result.stderr)
 
 
 @pytest.fixture

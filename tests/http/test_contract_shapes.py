@@ -13,8 +13,10 @@ import httpx
 import pytest
 from pydantic import MISSING
 
+from microlib import Service
 from microlib.core.errors import NotFound
 from microlib.http import OpenAPIApp
+from microlib.testing import TestService
 from tests.http.generated import generated_package
 
 SPEC = Path(__file__).parent / "specs" / "visibility" / "openapi.yaml"
@@ -125,3 +127,28 @@ async def test_405_and_unknown_paths_take_the_shape_the_operations_declare(clien
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"code": 404, "message": "no operation matches GET /nowhere"}
+
+
+async def test_the_bare_prefix_of_a_mounted_document_takes_its_404_shape(package: ModuleType) -> None:
+    """``/api`` where the document is mounted at ``/api``: the router found no route, and answered
+    its own problem+json; it is the document's 404 now, as ``/api/`` and ``/api/nowhere`` are."""
+    operations = importlib.import_module("gen_visibility.operations")
+
+    class Unreached:
+        async def create_account(self, *, body: Any) -> Any:
+            raise NotImplementedError
+
+        async def get_account(self, *, account_id: int) -> Any:
+            raise NotImplementedError
+
+    service = Service("accounts")
+    app = OpenAPIApp(operations.OPERATIONS, {"default": Unreached()}, title="Accounts", prefix="/api")
+    service.http.mount("/api", app)
+    async with TestService(service) as t:
+        for path in ("/api", "/api/", "/api/nowhere"):
+            response = await t.http.get(path)
+            assert response.status_code == 404, path
+            assert response.headers["content-type"] == "application/json", path
+            assert response.json() == {"code": 404, "message": f"no operation matches GET {path}"}
+        response = await t.http.get("/apis")  # no mount's prefix: the router's own 404
+        assert response.headers["content-type"] == "application/problem+json"

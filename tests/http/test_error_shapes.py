@@ -97,6 +97,21 @@ def test_an_array_whose_items_cannot_be_filled_is_left_out() -> None:
     assert _render(StrictItems, BAD, 400) == {"message": "bad request: body.name: too short"}
 
 
+class Nested(BaseModel):
+    """circular.yaml's ErrorMessage (ReadMe's OpenAPI examples): an error holding its inner error."""
+
+    statusCode: int | None = None
+    error: str | None = None
+    inner: Nested | None = None
+
+
+def test_an_error_schema_holding_itself_is_filled_once() -> None:
+    """Planning how to fill `inner` planned an ErrorMessage again, and again, to Python's recursion
+    limit: a RecursionError at codegen and at the app's build. The outer error is filled; its own
+    copy inside is left out."""
+    assert _render(Nested, NotFound("no such thing"), 404) == {"statusCode": 404, "error": "no such thing"}
+
+
 class Flat(BaseModel):
     code: int
     message: str

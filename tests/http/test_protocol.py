@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
@@ -81,8 +81,10 @@ async def connection() -> AsyncIterator[Connection]:
 
 
 @contextlib.asynccontextmanager
-async def _connection(protocol_class: type[HttpToolsProtocol]) -> AsyncIterator[Connection]:
-    config = uvicorn.Config(echo_size, lifespan="off", log_config=None)
+async def _connection(
+    protocol_class: type[HttpToolsProtocol], app: ASGIApp = echo_size
+) -> AsyncIterator[Connection]:
+    config = uvicorn.Config(app, lifespan="off", log_config=None)
     config.load()
     state = ServerState()
     served, client = socket.socketpair()
@@ -169,6 +171,88 @@ async def test_the_bounds_leave_the_connections_attributes_as_uvicorns(connectio
             served.read(post(b"b" * 10))
             assert statuses(await served.answers()) == [200]
         assert vars(connection.protocol).keys() == vars(plain.protocol).keys()
+
+
+class SendCounter:
+    """The socket's transport, counting the sends (``write``, ``writelines``) made on it."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.sends = 0
+
+    def write(self, data: bytes) -> None:
+        self.sends += 1
+        self.transport.write(data)
+
+    def writelines(self, list_of_data: list[bytes]) -> None:
+        self.sends += 1
+        self.transport.writelines(list_of_data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.transport, name)
+
+
+class CountedProtocol(GuardedProtocol):
+    """The guarded protocol on a transport that counts its sends."""
+
+    counter: SendCounter
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.counter = SendCounter(transport)
+        super().connection_made(self.counter)  # type: ignore[arg-type]
+
+
+async def test_a_response_goes_out_in_one_send() -> None:
+    """uvicorn writes a head when the application starts its response and the
+    body when it sends it: two system calls and two TCP segments, joined here."""
+    async with _connection(CountedProtocol) as served:
+        served.read(post(b"b" * 10) + post(b"c" * 20))
+        answer = await served.answers()
+        assert statuses(answer) == [200, 200]
+        assert answer.count(b"\r\n\r\n10") == 1
+        assert answer.endswith(b"\r\n\r\n20")
+        assert isinstance(served.protocol, CountedProtocol)
+        assert served.protocol.counter.sends == 2
+
+
+async def test_a_head_whose_body_comes_later_is_not_held_for_it() -> None:
+    """A held write goes out at the loop's next turn: a client sees a stream's head
+    (or an event stream's) as soon as the application starts it."""
+    body_may_go = asyncio.Event()
+
+    async def head_then_body(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await body_may_go.wait()
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async with _connection(
+        guarded(GuardedProtocol, header_timeout=10.0, max_header_bytes=LIMIT), head_then_body
+    ) as served:
+        served.read(head(100))
+        head_only = await served.answers()
+        assert statuses(head_only) == [200]
+        assert head_only.endswith(b"\r\n\r\n")
+        body_may_go.set()
+        assert await served.answers() == b"ok"
+
+
+async def test_a_head_request_gets_its_head_though_no_body_follows(connection: Connection) -> None:
+    """uvicorn writes no body for ``HEAD``: the held head goes out alone, at the loop's next turn."""
+    connection.read(b"HEAD / HTTP/1.1\r\nhost: x\r\n\r\n")
+    answer = await connection.answers()
+    assert statuses(answer) == [200]
+    assert answer.endswith(b"content-length: 1\r\n\r\n")
+
+
+async def test_an_expected_100_continue_is_sent_before_the_body_arrives(connection: Connection) -> None:
+    """The client waits for ``100 Continue`` before it sends the body: that
+    write, alone in its turn of the loop, is not held for the next one."""
+    connection.read(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nexpect: 100-continue\r\n\r\n")
+    assert await connection.answers() == b"HTTP/1.1 100 Continue\r\n\r\n"
+    connection.read(b"ab")
+    answer = await connection.answers()
+    assert statuses(answer) == [200]
+    assert answer.endswith(b"\r\n\r\n2")
 
 
 async def test_a_stalled_head_is_answered_408_by_the_sweep() -> None:

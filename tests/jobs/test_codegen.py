@@ -200,7 +200,7 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    scheduel: {}\n",
-            "yaml:5: jobs.x.scheduel: unknown key; the keys are description, payload,",
+            "yaml:5: jobs.x.scheduel: unknown key (did you mean 'schedule'?); the keys are description,",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '* *'}\n",
@@ -247,11 +247,11 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
         # A misspelt key is named, not only the keys there are.
         (
             "name: a.jobs\ndefaults:\n  retry: {max_atempts: 2}\njobs:\n  x: {}\n",
-            "bad-jobs.yaml:4: defaults.retry.max_atempts: unknown key; the keys are max_attempts,",
+            "bad-jobs.yaml:4: defaults.retry.max_atempts: unknown key (did you mean 'max_attempts'?);",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {cron: '0 3 * * *', timezon: UTC}\n",
-            "bad-jobs.yaml:5: jobs.x.schedule.timezon: unknown key; the keys are cron, timezone,",
+            "bad-jobs.yaml:5: jobs.x.schedule.timezon: unknown key (did you mean 'timezone'?); the keys",
         ),
         (
             "name: a.jobs\njobs:\n  x:\n    schedule: {interval: often}\n",
@@ -262,9 +262,18 @@ def test_drift_names_changed_annotations_and_removed_jobs(project: Path, tmp_pat
             "bad-jobs.yaml:5: jobs.x.schedule.overlap: allow or skip, not 'skp'",
         ),
         ("name: a.jobs\ndefaults: 3\njobs:\n  x: {}\n", "bad-jobs.yaml:3: defaults: a mapping"),
+        # A key under defaults was ignored without a word: every job ran with the built-in retry.
+        (
+            "name: a.jobs\ndefaults:\n  retyr: {max_attempts: 9}\njobs:\n  x: {}\n",
+            "bad-jobs.yaml:4: defaults.retyr: unknown key (did you mean 'retry'?); the keys are queue,",
+        ),
+        (
+            "name: a.jobs\ndefaults:\n  schedule: {interval: 60}\njobs:\n  x: {}\n",
+            "bad-jobs.yaml:4: defaults.schedule: unknown key; the keys are queue, priority, retry, timeout",
+        ),
         (
             "name: a.jobs\nversoin: 1\njobs:\n  x: {}\nowner: ann\n",
-            "bad-jobs.yaml:3: versoin: unknown key (and owner); the keys are microlib-jobs, name, version,",
+            "bad-jobs.yaml:3: versoin: unknown key (did you mean 'version'?) (and owner); the keys are",
         ),
     ],
 )

@@ -10,14 +10,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from microlib import Service
 from microlib.testing import TestService
-from tests.codegen.conftest import ROOT, importable
+from tests.codegen.conftest import ROOT, Generated, generated_with_stubs
 
 EXAMPLES = Path(__file__).resolve().parent / "asyncapi_examples"
 # Each document's package: not.yaml generates `not_`.
@@ -27,20 +26,12 @@ NAMES = sorted(
 )
 
 
-@dataclass(frozen=True)
-class Generated:
-    root: Path
-    stderr: str
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
     """Every example generated once into ``gen_examples``, with its stubs in ``stubs_examples``."""
     root = tmp_path_factory.mktemp("asyncapi_examples")
-    packages = ("gen_examples", "stubs_examples")
-    args = (EXAMPLES, "--out", root / packages[0], "--stubs", root / packages[1])
-    with importable(root, packages, *args) as result:
-        yield Generated(root, result.stderr)
+    with generated_with_stubs(root, EXAMPLES, ("gen_examples", "stubs_examples")) as done:
+        yield done
 
 
 def test_every_warning_names_its_file_and_line(generated: Generated) -> None:

@@ -38,8 +38,9 @@ async def _broken(request: Request, ctx: CallContext) -> dict[str, Any]:
 
 
 async def test_served_spans_are_exported_as_the_sdk_encodes_them(receiver: tuple[OtlpReceiver, str]) -> None:
-    """Requests that repeat (cached encodings), vary (path, user agent, none), a span user code
-    changed, a 404 of the chain, an unmatched path and a 500: the same spans, byte for byte."""
+    """Requests that repeat (cached encodings), vary (path, user agent, none, twice; the same values
+    in two shapes), a span user code changed, a 404 of the chain, an unmatched path and a 500: the
+    same spans, byte for byte."""
     collector, endpoint = receiver
     obs, _ = make_observability(
         "wired",
@@ -62,7 +63,8 @@ async def test_served_spans_are_exported_as_the_sdk_encodes_them(receiver: tuple
         chain_route(obs, "/missing", _missing),
         chain_route(obs, "/broken", _broken),
     ]
-    async with serve(build_app(obs, routes)) as url, httpx.AsyncClient(base_url=url) as client:
+    app = build_app(obs, routes)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
         for path in [
             "/hello/a",
             "/hello/a",
@@ -73,12 +75,19 @@ async def test_served_spans_are_exported_as_the_sdk_encodes_them(receiver: tuple
             "/broken",
         ]:
             await client.get(path)
-        for agent in ["curl/8", "curl/8", ""]:
+        # Without a user agent (as wrk sends), twice: that shape's encoding is cached too.
+        for agent in ["curl/8", "curl/8", "", ""]:
             await client.get("/hello/a", headers={"user-agent": agent})
         await client.get("/hello/a", headers={"traceparent": f"00-{'ab' * 16}-{'cd' * 8}-01"})
+    # The same seven values twice, in two shapes: a client's address without a user agent, then
+    # no client and that address as the user agent; each span gets its own attributes' encoding.
+    for peer, agent in [(("10.0.0.9", 1), ""), (None, "10.0.0.9")]:
+        transport = httpx.ASGITransport(app=app, client=peer)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://test:8080") as client:
+            await client.get("/hello/a", headers={"user-agent": agent})
     await obs.stop()
 
-    assert len(ended) == 11
+    assert len(ended) == 14
     expected = encode_spans(ended)
     [resource_spans] = expected.resource_spans
     [scope_spans] = resource_spans.scope_spans
@@ -86,4 +95,4 @@ async def test_served_spans_are_exported_as_the_sdk_encodes_them(receiver: tuple
         span.SerializeToString() for span in scope_spans.spans
     ]
     resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-    assert collector.resources == [resource] * 11
+    assert collector.resources == [resource] * 14

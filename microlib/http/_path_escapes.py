@@ -1,0 +1,30 @@
+"""Percent-escapes in a path value: a ``%`` not followed by two hex digits is the client's
+mistake, refused with a 400 naming the segment (as grpc-gateway answers ``malformed path
+escape``), not kept as literal text the handler then looks up.
+"""
+
+from __future__ import annotations
+
+import re
+
+from microlib.core.errors import FieldViolation
+
+__all__ = ["escape_violation"]
+
+_MALFORMED = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def escape_violation(field: str, raw: str) -> FieldViolation | None:
+    """What is wrong with the still-encoded path value ``raw`` of ``field``: its first malformed
+    percent-escape (``%ZZ``, ``%4``, a lone ``%``) and the segment holding it; None if none."""
+    if "%" not in raw:
+        return None
+    found = _MALFORMED.search(raw)
+    if found is None:
+        return None
+    at = found.start()
+    escape = raw[at : at + 3]
+    segment = raw[raw.rfind("/", 0, at) + 1 :].partition("/")[0]
+    return FieldViolation(
+        field, f"malformed percent-escape {escape!r} in path segment {segment!r}", "percent_escape"
+    )

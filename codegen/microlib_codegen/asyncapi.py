@@ -30,6 +30,7 @@ from microlib_codegen._converters import ident
 from microlib_codegen._openapi_ops import pascal, snake
 from microlib_codegen._pydantic_models import class_names, generated_header, note_lines, schema_models
 from microlib_codegen._pyfmt import ruff_format
+from microlib_codegen._schema_keywords import misspelt_in_schemas
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.model import TypeRef
 from microlib_codegen.render import TypeNames, template
@@ -334,6 +335,7 @@ def render(app: Application, *, source_name: str) -> dict[str, str]:
     header = generated_header(source_name, hashlib.sha256(served.encode()).hexdigest())
     models, notes = schema_models(spec.schemas, title=spec.title, version=spec.version, source=source_name)
     spec.warnings += note_lines(notes, source_name, app.bundled, spec.origins)
+    spec.warnings += misspelt_in_schemas(spec.schemas, spec.origins, app.bundled)
     models_py = f"{header}\n{models}"
     known = class_names(models_py)
     module = _Module(app)

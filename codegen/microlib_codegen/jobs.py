@@ -20,6 +20,7 @@ from microlib_codegen._bundle import Bundled, BundleError, Path_, read_alone, wa
 from microlib_codegen._openapi_ops import pascal, snake
 from microlib_codegen._pydantic_models import generated_header, note_lines, schema_models
 from microlib_codegen._pyfmt import docstring, ruff_format
+from microlib_codegen._schema_keywords import misspelt_in_schemas
 from microlib_codegen.errors import CodegenError, meant
 
 __all__ = [
@@ -249,11 +250,11 @@ def render(path: Path, *, source_name: str, warnings: list[str] | None = None) -
     """
     contract, doc = _read(path, source_name)
     header = generated_header(source_name, hashlib.sha256(path.read_bytes()).hexdigest())
-    models, notes = schema_models(
-        _schemas(contract), title=contract.name, version=contract.version, source=source_name
-    )
+    schemas, origins = _schemas(contract), _origins(contract)
+    models, notes = schema_models(schemas, title=contract.name, version=contract.version, source=source_name)
     if warnings is not None:
-        warnings.extend(note_lines(notes, source_name, doc, _origins(contract), ("jobs",)))
+        warnings.extend(note_lines(notes, source_name, doc, origins, ("jobs",)))
+        warnings.extend(misspelt_in_schemas(schemas, origins, doc))
     models = f"{header}\n{models}"
     files = {
         "__init__.py": f'{header}\n"""Generated code of {source_name}."""\n',

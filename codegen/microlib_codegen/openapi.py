@@ -38,6 +38,7 @@ from microlib_codegen._openapi_ops import (
 from microlib_codegen._pydantic_models import ModelsError, document_models, generated_header
 from microlib_codegen._pyfmt import doc_text, docstring
 from microlib_codegen._schema_dialect import foreign_dialect
+from microlib_codegen._schema_keywords import misspelt_keywords
 from microlib_codegen._visibility import split_views
 from microlib_codegen.errors import CodegenError
 from microlib_codegen.typespec import CONFIG, compile_typespec
@@ -177,6 +178,16 @@ def _load_document(spec: Path) -> _Loaded:
     try:
         validate(doc)
     except OpenAPIValidationError as exc:
+        # OpenAPI 3.0 refuses a schema key it does not know, a misspelt keyword too: in a `oneOf`
+        # of the response or parameter around it, which names neither the key nor its line. (3.1
+        # allows it: another refusal there is the one to report.)
+        misspelt = next(misspelt_keywords(doc), None) if str(doc.get("openapi")).startswith("3.0") else None
+        if misspelt is not None:
+            key_path, reason = misspelt
+            where = ".".join(map(str, key_path))
+            raise OpenAPIError(
+                f"{bundled.at(key_path)}: invalid OpenAPI document at {where}: {reason}"
+            ) from exc
         path = (
             bundled.complete(exc.absolute_path, exc.instance)
             or _quoted_path_item(exc.message, doc)
@@ -207,6 +218,7 @@ def _load_document(spec: Path) -> _Loaded:
     loaded = _Loaded(bundled, ops, work, [])
     for path, reason in [*notes, *_other_bases(doc)]:
         loaded.warn(path, reason)
+    loaded.warnings.extend(bundled.located(path, reason) for path, reason in misspelt_keywords(doc))
     return loaded
 
 

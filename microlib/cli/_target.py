@@ -8,8 +8,10 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from microlib.cli.errors import CommandError
+from microlib.core._manifest import edited_files, manifest_of, stale_generation
 from microlib.core.extras import extra_missing
 from microlib.service import Service
 
@@ -50,6 +52,13 @@ def load_service(target: str | None) -> Service:
         if missing is not None:
             raise missing from None
         raise CommandError(f"{_wired_at(exc)}: {_unimportable(exc)}") from None
+    except ImportError as exc:
+        # A name generated code does not have: the code was imported for what its contract says
+        # now, or a generated file was edited. Anywhere else, the traceback tells more.
+        why = _generated_out_of_date(exc)
+        if why is None:
+            raise
+        raise CommandError(f"{_wired_at(exc)}: {exc.msg}: {why}") from None
     except (TypeError, ValueError) as exc:
         # Raised by microlib, it refused what the service's code gave it while wiring it (a
         # servicer that does not match its contract, a Service name, a contract's cron): the line
@@ -98,17 +107,29 @@ def _default_target() -> str:
 
 def _service_typo(pyproject: Path) -> str | None:
     """A key of ``[tool.microlib]`` in ``pyproject`` that looks like ``service`` misspelt."""
-    import tomllib
-
     from microlib.config._schema import suggest
+
+    keys = [key for key in _microlib_table(pyproject) if key != "service"]
+    return next((key for key in keys if suggest(key, ["service"])), None)
+
+
+def _codegen_package(pyproject: Path) -> str | None:
+    """``[tool.microlib.codegen] package`` of ``pyproject``: the package codegen writes."""
+    codegen = _microlib_table(pyproject).get("codegen")
+    package = codegen.get("package") if isinstance(codegen, dict) else None
+    return package if isinstance(package, str) else None
+
+
+def _microlib_table(pyproject: Path) -> dict[str, Any]:
+    """``[tool.microlib]`` of ``pyproject``; empty when there is none or it cannot be read."""
+    import tomllib
 
     try:
         with pyproject.open("rb") as f:
             table = tomllib.load(f).get("tool", {}).get("microlib", {})
     except (OSError, tomllib.TOMLDecodeError):
-        return None
-    keys = [key for key in table if key != "service"] if isinstance(table, dict) else []
-    return next((key for key in keys if suggest(key, ["service"])), None)
+        return {}
+    return table if isinstance(table, dict) else {}
 
 
 def _named_service(pyproject: Path, *, quiet: bool = False) -> str | None:
@@ -153,7 +174,33 @@ def _unimportable(exc: ModuleNotFoundError) -> str:
                 f"{exc}: {package} is written by `microlib codegen`, which writes no {name} any more "
                 "(its contract was removed or renamed): update or remove the code that imports it"
             )
+    generated = _codegen_package(Path("pyproject.toml"))
+    if generated is not None and (name == generated or name.startswith(f"{generated}.")):
+        # A fresh checkout of a project that does not commit its generated package, or one deleted.
+        return (
+            f"{exc}: {generated} is written by `microlib codegen` ([tool.microlib.codegen] in "
+            "pyproject.toml), which has not written it here: run `microlib codegen`"
+        )
     return str(exc)
+
+
+def _generated_out_of_date(exc: ImportError) -> str | None:
+    """Why generated code lacks the name ``exc`` could not import from it, and what to run;
+    None when the module is no generated code, or is what its contracts generate."""
+    manifest = manifest_of(exc.path) if exc.path else None
+    if manifest is None:
+        return None
+    stale = stale_generation(manifest)
+    if stale is not None:
+        return stale
+    edited = edited_files(manifest)
+    if not edited:
+        return None
+    return (
+        f"{', '.join(_shown(path) for path in edited)} edited by hand since `microlib codegen` wrote "
+        f"{_shown(manifest.parent)}, which it replaces whole: run `microlib codegen`, and edit the contract "
+        "instead"
+    )
 
 
 def _generated_package(file: Path) -> Path | None:

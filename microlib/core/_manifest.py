@@ -4,7 +4,8 @@
 of each contract file it read, by its path relative to the package. A service compares
 them with the files when it includes generated code, so a contract edited and not
 generated again is caught at the start, not found out by a client. A contract that is
-not there (an image that ships the generated package only) is not compared.
+not there (an image that ships the generated package only) is not compared. The
+digests of the files codegen wrote tell a generated file edited by hand.
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["MANIFEST", "changed_contracts", "contract_digest", "manifest_of", "stale_generation"]
+__all__ = [
+    "MANIFEST",
+    "changed_contracts",
+    "contract_digest",
+    "edited_files",
+    "manifest_of",
+    "stale_generation",
+]
 
 MANIFEST = "_manifest.json"
 
 
 def contract_digest(data: bytes) -> str:
-    """The SHA-256 of a contract file's bytes, its line endings as LF: a checkout that
-    turns them into CRLF has not changed the contract."""
+    """The SHA-256 of a contract's (or generated file's) bytes, its line endings as LF: a
+    checkout that turns them into CRLF has not changed the file."""
     return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
 
 
@@ -38,8 +46,19 @@ def manifest_of(module_file: str) -> Path | None:
 def changed_contracts(manifest: Path) -> list[Path]:
     """The contract files ``manifest`` names whose content is not what the package was
     generated from; a file that is not there is not compared."""
+    return _differing(manifest, "contracts")
+
+
+def edited_files(manifest: Path) -> list[Path]:
+    """The generated files ``manifest`` names whose content is not what ``microlib codegen``
+    wrote: edited by hand, which the next run of codegen would undo."""
+    return _differing(manifest, "files")
+
+
+def _differing(manifest: Path, kind: str) -> list[Path]:
+    """The files of ``manifest``'s ``kind`` table whose digest is not the one recorded."""
     try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("contracts", {})
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get(kind, {})
     except (OSError, ValueError, AttributeError):
         return []  # not a manifest codegen wrote: nothing to compare with
     changed = []

@@ -76,7 +76,7 @@ class CronCadence:
             )
         self._seconds_first = fields == 6
         if not croniter.is_valid(expression, second_at_beginning=self._seconds_first):
-            raise ValueError(f"invalid cron expression {expression!r}")
+            raise ValueError(f"invalid cron expression {expression!r}: {_refused(croniter, expression)}")
         self._croniter = croniter
         self.expression = expression
 
@@ -101,6 +101,23 @@ class CronCadence:
             if limit:
                 ticks.append(tick)
         return list(ticks), count
+
+
+_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+
+
+def _refused(croniter: Any, expression: str) -> str:
+    """Which field of ``expression`` croniter refuses: each is tried alone, the others ``*``,
+    since croniter says only that the whole is "not acceptable"."""
+    fields = expression.split()
+    seconds_first = len(fields) == 6
+    names = ("second", *_FIELDS) if seconds_first else _FIELDS
+    for index, (name, value) in enumerate(zip(names, fields, strict=True)):
+        alone = ["*"] * len(fields)
+        alone[index] = value
+        if not croniter.is_valid(" ".join(alone), second_at_beginning=seconds_first):
+            return f"the {name} field {value!r} is out of range or not a cron value"
+    return "croniter refuses it"  # pragma: no cover - croniter reads each field on its own
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from microlib.core.chain import CallNext, Chain
 from microlib.core.context import CallContext
@@ -239,8 +239,18 @@ class JobWorker:
                 return
             adapter = self._results.get(envelope.job)
             if adapter is not None:
-                outcome = JobOutcome(ok=True, value=adapter.dump_python(value, mode="json"))
-                await self._queue.set_outcome(envelope.id, outcome, self._result_ttl)
+                try:
+                    result = adapter.dump_python(adapter.validate_python(value), mode="json")
+                except ValidationError as exc:
+                    # Stored as it is, a handle would fail to read it, far from the handler's bug;
+                    # failed, the job is retried or dead-lettered as if the handler had raised.
+                    error = _not_the_result(job, value, exc)
+                    log.error("job result breaks its contract", job_id=envelope.id, error=error.message)
+                    await self._failed(delivery, job, error)
+                    return
+                await self._queue.set_outcome(
+                    envelope.id, JobOutcome(ok=True, value=result), self._result_ttl
+                )
             await self._ended(delivery)
         except asyncio.CancelledError:
             # Shutdown ran out of budget: the job goes back unchanged.
@@ -315,6 +325,15 @@ class JobWorker:
             return await handler(payload, context)
 
         return run
+
+
+def _not_the_result(job: JobDefinition, value: object, exc: ValidationError) -> Internal:
+    """A handler's return value its contract's result type refuses, each refusal named."""
+    expected = getattr(job.result_type, "__name__", str(job.result_type))
+    problems = "; ".join(
+        f"{'.'.join(map(str, error['loc'])) or 'result'}: {error['msg']}" for error in exc.errors()
+    )
+    return Internal(f"job {job.name} returned {type(value).__name__}, not its result {expected}: {problems}")
 
 
 def _describe(exc: Exception) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -97,6 +98,54 @@ class TestRun:
             "codegen` to write it for this one"
         )
 
+    def test_code_importing_what_an_edited_contract_generates_before_codegen_says_to_run_it(
+        self, tmp_path: Path
+    ) -> None:
+        """A message renamed in the proto and in the implementation, codegen not run again: the
+        implementation's import fails on the old generated package, which is why, not a traceback."""
+        assert microlib("new", "shop", cwd=tmp_path).returncode == 0
+        project = tmp_path / "shop"
+        for file in ("contracts/shop/v1/greeter.proto", "shop/services/greeter_service.py"):
+            path = project / file
+            path.write_text(path.read_text().replace("SayHelloResponse", "HelloReply"))
+        line = one_line_error(microlib("run", cwd=project))
+        assert line == (
+            "microlib run: shop/services/greeter_service.py:10: cannot import name 'HelloReply' from "
+            f"'shop.gen.shop.v1' ({project}/shop/gen/shop/v1/__init__.py): contracts/shop/v1/greeter.proto "
+            "changed since `microlib codegen` wrote shop/gen: run `microlib codegen` to generate it again"
+        )
+
+    def test_a_generated_package_never_written_here_says_to_run_codegen(self, tmp_path: Path) -> None:
+        """A fresh checkout of a project that does not commit its generated package: the import
+        that needs it, and the command that writes it."""
+        assert microlib("new", "shop", cwd=tmp_path).returncode == 0
+        project = tmp_path / "shop"
+        shutil.rmtree(project / "shop" / "gen")
+        line = one_line_error(microlib("run", cwd=project))
+        assert line == (
+            "microlib run: shop/services/greeter_service.py:10: No module named 'shop.gen': shop.gen is "
+            "written by `microlib codegen` ([tool.microlib.codegen] in pyproject.toml), which has not "
+            "written it here: run `microlib codegen`"
+        )
+
+    def test_a_generated_file_edited_so_it_no_longer_imports_is_named_with_what_to_run(
+        self, tmp_path: Path
+    ) -> None:
+        """An edit of the generated package (a message renamed there) breaks its imports: the
+        edited file, and that codegen writes it again."""
+        assert microlib("new", "shop", cwd=tmp_path).returncode == 0
+        project = tmp_path / "shop"
+        generated = project / "shop/gen/shop/v1/_greeter_service.py"
+        generated.write_text(generated.read_text().replace("SayHelloRequest", "HelloRequest"))
+        line = one_line_error(microlib("run", cwd=project))
+        assert line.startswith(
+            "microlib run: shop/gen/shop/v1/_greeter_service.py:16: cannot import name 'HelloRequest' from "
+        ), line
+        assert line.endswith(
+            ": shop/gen/shop/v1/_greeter_service.py edited by hand since `microlib codegen` wrote shop/gen, "
+            "which it replaces whole: run `microlib codegen`, and edit the contract instead"
+        ), line
+
     @pytest.mark.parametrize(
         ("call", "refusal"),
         [
@@ -126,13 +175,24 @@ class TestRun:
         line = one_line_error(microlib("run", "app:service", cwd=tmp_path))
         assert line.startswith(f"microlib run: app.py:3: {refusal}"), line
 
-    def test_an_error_of_the_services_own_code_keeps_its_traceback(self, tmp_path: Path) -> None:
-        """Raised by the service's code, not refused by microlib: the traceback is what tells where."""
-        (tmp_path / "app.py").write_text("from microlib import Service\n\nservice = int('x')\n")
+    @pytest.mark.parametrize(
+        ("statement", "error"),
+        [
+            ("service = int('x')", "ValueError: invalid literal for int() with base 10: 'x'"),
+            ("from json import no_such_name", "ImportError: cannot import name 'no_such_name' from 'json'"),
+        ],
+        ids=["value", "import-of-code-not-generated"],
+    )
+    def test_an_error_of_the_services_own_code_keeps_its_traceback(
+        self, tmp_path: Path, statement: str, error: str
+    ) -> None:
+        """Raised by the service's code, not refused by microlib (an import too, from a module
+        codegen did not write): the traceback is what tells where."""
+        (tmp_path / "app.py").write_text(f"from microlib import Service\n\n{statement}\n")
         result = microlib("run", "app:service", cwd=tmp_path)
         assert result.returncode != 0
         assert "Traceback" in result.stderr
-        assert "ValueError: invalid literal for int() with base 10: 'x'" in result.stderr
+        assert error in result.stderr
 
     @pytest.mark.parametrize(
         ("setting", "problem"),
@@ -180,14 +240,24 @@ class TestRun:
     @pytest.mark.parametrize(
         ("schedule", "reason"),
         [
-            ("cron='61 3 * * *'", "invalid cron expression '61 3 * * *'"),
+            (
+                "cron='61 3 * * *'",
+                "invalid cron expression '61 3 * * *': the minute field '61' is out of range or not a "
+                "cron value",
+            ),
+            (
+                "cron='0 0 25 * * *'",
+                "invalid cron expression '0 0 25 * * *': the hour field '25' is out of range or not a "
+                "cron value",
+            ),
             ("cron='0 3 * * *', timezone='Mars/Olympus'", "unknown time zone 'Mars/Olympus'"),
         ],
     )
     def test_an_invalid_schedule_in_a_jobs_contract_is_one_line(
         self, tmp_path: Path, schedule: str, reason: str
     ) -> None:
-        """A cron expression or time zone croniter refuses names the contract line and the job."""
+        """A cron expression or time zone croniter refuses names the contract line, the job and,
+        for the expression, which field (six fields: seconds first)."""
         (tmp_path / "cron.py").write_text(
             "from microlib.jobs import Schedule\n"
             "from tests.jobs.test_scheduler import _service, _with_schedule\n"

@@ -161,6 +161,35 @@ async def test_a_job_crashing_on_every_attempt_is_dead_lettered_and_replay_runs_
         assert not await service.jobs.queue.replay(handle.id)
 
 
+class WrongResult(Handlers):
+    """Returns a dict lacking a field of the contract's result, as a handler written in haste would."""
+
+    async def send_receipt(self, payload: Receipt, ctx: JobContext) -> Total:
+        await super().send_receipt(payload, ctx)
+        return {"order_id": payload.order_id}  # type: ignore[return-value]
+
+
+async def test_a_result_its_contract_refuses_fails_the_job_saying_why() -> None:
+    """Not stored for a handle to trip on, nor left unsettled to run again and again: the job
+    fails as if the handler had raised (retried, then dead-lettered), the reason logged at each
+    attempt, in the dead letter and raised by the handle."""
+    service, handlers = Service("shop"), WrongResult()
+    service.include(handlers)
+    async with TestService(service, overrides=NO_SCHEDULER, frozen_time=True) as t:
+        handle = await ShopJobsEnqueuer(service.jobs).send_receipt(Receipt(order_id="o5"))
+        await t.jobs.run_until_idle()
+        await t.jobs.advance(10)
+        await t.jobs.advance(10)
+        assert [a for _, a, _ in handlers.runs] == [1, 2, 3]
+        why = "job send_receipt returned dict, not its result Total: items: Field required"
+        logged = [e["error"] for e in t.logs if e.get("event") == "job result breaks its contract"]
+        assert logged == [why] * 3
+        [letter] = await t.jobs.dead_letters()
+        assert (letter.envelope.id, letter.code, letter.error) == (handle.id, "INTERNAL", f"INTERNAL: {why}")
+        with pytest.raises(Exception, match="items: Field required"):
+            await handle.result(1)
+
+
 async def test_a_permanent_failure_is_dead_lettered_at_once() -> None:
     """FAILED_PRECONDITION cannot change on a retry: one attempt, then the dead-letter queue."""
     service, handlers = _service()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from microlib.cli.errors import CommandError
-from microlib.core._manifest import edited_files, manifest_of, stale_generation
 from microlib.core.extras import extra_missing
 from microlib.service import Service
 
@@ -187,6 +186,9 @@ def _unimportable(exc: ModuleNotFoundError) -> str:
 def _generated_out_of_date(exc: ImportError) -> str | None:
     """Why generated code lacks the name ``exc`` could not import from it, and what to run;
     None when the module is no generated code, or is what its contracts generate."""
+    # Imported on this error's path only: a service that starts never loads the manifest check.
+    from microlib.core._manifest import edited_files, manifest_of, stale_generation
+
     manifest = manifest_of(exc.path) if exc.path else None
     if manifest is None:
         return None

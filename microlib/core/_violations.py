@@ -65,7 +65,9 @@ def document_violations(exc: ValidationError, raw: bytes | Any, root: str) -> li
         root: The name of the document itself (``body``, ``payload``).
 
     Returns:
-        One violation per error; malformed JSON is ``root`` with rule ``json``.
+        One violation per distinct error, in pydantic's order; malformed JSON is ``root`` with
+        rule ``json``. A union trying each member reports a field every member misses once per
+        member: the same field, rule and message is said once.
     """
     try:
         document = json.loads(raw) if isinstance(raw, bytes | bytearray) else raw
@@ -78,4 +80,4 @@ def document_violations(exc: ValidationError, raw: bytes | Any, root: str) -> li
             continue
         path = document_path(error["loc"], document)
         out.append(FieldViolation(f"{root}{path}", described(error), error["type"]))
-    return out
+    return list(dict.fromkeys(out))

@@ -26,7 +26,7 @@ def body_violations(exc: ValidationError, raw: bytes | Any) -> list[FieldViolati
         raw: The body as received (bytes of JSON) or already decoded.
 
     Returns:
-        One violation per error.
+        One violation per distinct error (see :func:`document_violations`).
     """
     return document_violations(exc, raw, "body")
 

@@ -94,6 +94,31 @@ def test_a_malformed_percent_escape_in_a_path_value_is_400_naming_the_segment(
     }
 
 
+@pytest.mark.parametrize(
+    ("path", "field", "segment"),
+    [
+        ("/v1/books/%FF", "id", "%FF"),
+        ("/v1/shelves/fic%C3tion/books", "shelf", "fic%C3tion"),
+        ("/api/orders/o-%E2%82", "path.orderId", "o-%E2%82"),
+    ],
+    ids=["transcoded", "transcoded-post", "openapi"],
+)
+def test_percent_escapes_that_are_not_utf8_in_a_path_value_are_400_naming_the_segment(
+    shop: str, path: str, field: str, segment: str
+) -> None:
+    """``%FF`` is no UTF-8: it was decoded to U+FFFD and reached the handler
+    (``book '\ufffd' does not exist``)."""
+    method = "POST" if path.endswith("/books") else "GET"
+    response = httpx.request(method, shop + path, content=BOOK, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    (violation,) = response.json()["violations"]
+    assert violation == {
+        "field": field,
+        "description": f"percent-escapes in path segment {segment!r} are not UTF-8",
+        "rule": "percent_escape",
+    }
+
+
 def test_the_bare_prefix_of_the_orders_document_is_its_404(shop: str) -> None:
     """``/api`` is answered by the orders document (its 404, in the shape it declares), as
     ``/api/`` is; the router answered it with its own (``no route matches GET /api``)."""

@@ -1,4 +1,4 @@
-"""Turn a handler's result into status, body and media type; optionally check it."""
+"""Turn a handler's result into status, body and media type, and check what no model vouches for."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class ResponseEncoder:
             Internal: Response validation is on and the response breaks the
                 document.
         """
-        status, media, extra = self.status, self.media, []
+        status, media, extra, typed = self.status, self.media, [], True
         if isinstance(result, Reply):
             reply = result
             status = reply.status or status
@@ -78,6 +78,7 @@ class ResponseEncoder:
             body, media = result.encode(), media or "text/plain; charset=utf-8"
         else:
             body, media = to_json(result, by_alias=True), media or _JSON
+            typed = False
         if body and not carries_content(status):
             # A 304 with the representation it stands for (GitHub's not_modified): the status
             # says there is none, and a client reading the connection on would take it for the
@@ -85,6 +86,11 @@ class ResponseEncoder:
             body, media = b"", None
         if self.validate:
             self._check_response(status, body)
+        elif not typed:
+            # A model is the document's by construction; a plain value (a dict, a list) is held to
+            # it, as FastAPI holds every response to its response_model: not a 200 with a body the
+            # document does not describe.
+            self._check_body(self._documented(status), body)
         return status, body, media, extra
 
     def _media_for(self, status: int) -> str | None:
@@ -119,7 +125,10 @@ class ResponseEncoder:
         if response is None:
             log.error("undocumented response status", method=self.op.operation_id, status=status)
             raise Internal(f"{self.op.operation_id} answered with undocumented status {status}")
-        if response.model is None or not body:
+        self._check_body(response, body)
+
+    def _check_body(self, response: Response | None, body: bytes) -> None:
+        if response is None or response.model is None or not body:
             return
         model = response.model
         _, violations = contract_json(model.__pydantic_validator__, format_plan(model), body, "body")

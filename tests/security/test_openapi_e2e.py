@@ -150,5 +150,9 @@ def test_codegen_refuses_an_undeclared_scheme(tmp_path: Path) -> None:
     """Generation fails when an operation's security names a scheme the document does not declare."""
     spec = tmp_path / "notes.yaml"
     spec.write_text(SPEC.read_text().replace("- bearer: [admin]", "- basic: [admin]"))
-    with pytest.raises(OpenAPIError, match=r"security\[1\] names 'basic', which components.securitySchemes"):
+    with pytest.raises(
+        OpenAPIError,
+        match=r"notes\.yaml:\d+: paths\./notes/\{id\}\.delete\.security\[1\]: "
+        r"names 'basic', which components.securitySchemes",
+    ):
         generate(spec, out_dir=tmp_path / "gen", gen_package="gen")

@@ -28,6 +28,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
+    "SCHEMA_MAP_KEYS",
     "VALUE_KEYS",
     "BundleError",
     "Bundled",
@@ -46,7 +47,8 @@ _SCHEMA_VALUE_KEYS = frozenset(
 _SCHEMA_LIST_KEYS = frozenset({"oneOf", "anyOf", "allOf", "prefixItems"})
 VALUE_KEYS = frozenset({"default", "enum", "const", "example", "examples"})
 """Keys whose values are data, not schemas, whatever keys they hold."""
-_SCHEMA_MAP_KEYS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+SCHEMA_MAP_KEYS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+"""Keys whose values map names to schemas."""
 
 _BOOL = "tag:yaml.org,2002:bool"
 # A $ref naming a URL (https://..., file:...), not a path.
@@ -386,7 +388,7 @@ class _Bundler:
                 out[key] = self._keep(
                     [self._walk(v, base, (*at, i), schema=True) for i, v in enumerate(value)], base, at
                 )
-            elif key in _SCHEMA_MAP_KEYS and isinstance(value, dict) and (schema or key != "properties"):
+            elif key in SCHEMA_MAP_KEYS and isinstance(value, dict) and (schema or key != "properties"):
                 out[key] = self._keep(
                     {k: self._walk(v, base, (*at, k), schema=True) for k, v in value.items()}, base, at
                 )

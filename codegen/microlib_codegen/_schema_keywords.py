@@ -12,15 +12,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from microlib.config._schema import suggest
-from microlib_codegen._bundle import Bundled, Path_
+from microlib_codegen._bundle import SCHEMA_MAP_KEYS, VALUE_KEYS, Bundled, Path_
 
 __all__ = ["misspelt_in_schemas", "misspelt_keywords"]
 
-# Values that are data, not document structure: an example may hold any key. The schemas are a
-# parameter's, header's or media type's ``schema``, and those ``components.schemas`` maps.
-_DATA_KEYS = frozenset({"example", "examples", "default", "enum", "const"})
-
-_SUBSCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
 _SUBSCHEMAS = frozenset(
     {
         "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "items", "prefixItems", "additionalItems",
@@ -30,9 +25,9 @@ _SUBSCHEMAS = frozenset(
 )  # fmt: skip
 # JSON Schema 2020-12 and draft 7, and what OpenAPI and AsyncAPI add to them.
 _KEYWORDS = frozenset(
-    _SUBSCHEMA_MAPS
+    SCHEMA_MAP_KEYS
     | _SUBSCHEMAS
-    | _DATA_KEYS
+    | VALUE_KEYS
     | {
         "$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary", "$comment",
         "type", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength",
@@ -55,7 +50,7 @@ def misspelt_keywords(document: Any, path: Path_ = ()) -> Iterator[tuple[Path_, 
         return
     for key, value in document.items():
         here = (*path, str(key))
-        if key in _DATA_KEYS or str(key).startswith("x-"):
+        if key in VALUE_KEYS or str(key).startswith("x-"):
             continue
         if key == "schema":
             yield from _in_schema(value, here)
@@ -83,7 +78,7 @@ def _in_schema(schema: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
         return  # true, false, or a reference already resolved elsewhere
     for key, value in schema.items():
         here = (*path, str(key))
-        if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+        if key in SCHEMA_MAP_KEYS and isinstance(value, dict):
             for name, sub in value.items():
                 yield from _in_schema(sub, (*here, str(name)))
         elif key in _SUBSCHEMAS:

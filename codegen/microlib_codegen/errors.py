@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+from microlib.config._schema import suggest
 
 __all__ = ["CodegenError", "meant"]
 
@@ -19,5 +19,5 @@ class CodegenError(Exception):
 
 def meant(word: str, candidates: tuple[str, ...]) -> str:
     """`` (did you mean 'x'?)`` when ``word`` looks like a typo of a candidate, else ``""``."""
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = suggest(word, list(candidates))
+    return f" (did you mean {close!r}?)" if close else ""

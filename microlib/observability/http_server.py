@@ -172,12 +172,11 @@ class HttpServerTelemetry:
         # connection sends the same ones (only the path and method vary, over few values).
         values = tuple(attributes.values())
         # Kept by values for _request_attributes' literal only, whose keys the count tells: eight
-        # with a user agent, seven without (wrk and many health checkers send none), where no other
-        # shape has seven; with an int port (sixth in both), as True == 1 (every other value is a
-        # string). Keyed by the items instead, the usual request would pay for building them.
-        if (
-            len(values) != _REQUEST_ATTRIBUTES and (user_agent or len(values) != _REQUEST_ATTRIBUTES - 1)
-        ) or values[_PORT].__class__ is not int:
+        # with a user agent, seven without (wrk and many health checkers send none); with an int
+        # port (sixth in both), as True == 1 (every other value is a string). Keyed by the items
+        # instead, the usual request would pay for building them.
+        literal = _REQUEST_ATTRIBUTES if user_agent else _REQUEST_ATTRIBUTES - 1
+        if len(values) != literal or values[_PORT].__class__ is not int:
             return span_attribute_entries(attributes)
         wire = self._request_wires.get(values)
         if wire is None:
